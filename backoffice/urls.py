@@ -1,0 +1,10 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
+
+if getattr(settings, "DEBUG_TOOLBAR", False):
+    urlpatterns = [path("__debug__/", include("debug_toolbar.urls")), *urlpatterns]

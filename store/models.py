@@ -1,0 +1,184 @@
+"""Catalog, customers and orders."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+MIN_UNIT_PRICE = Decimal("1.00")
+
+
+class Collection(models.Model):
+    title = models.CharField(max_length=255, unique=True)
+    featured_product = models.ForeignKey(
+        "Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Promotion(models.Model):
+    description = models.CharField(max_length=255)
+    discount = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        help_text="Percentage off, 0–100.",
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount__gte=0) & models.Q(discount__lte=100),
+                name="promotion_discount_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.discount}%)"
+
+
+class Product(models.Model):
+    title = models.CharField(max_length=255, db_index=True)
+    slug = models.SlugField(max_length=255, unique=True)
+    sku = models.CharField(
+        "SKU", max_length=64, unique=True, help_text="Stock keeping unit; imports match on it."
+    )
+    description = models.TextField(blank=True)
+    unit_price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        db_index=True,
+        validators=[MinValueValidator(MIN_UNIT_PRICE)],
+    )
+    inventory = models.IntegerField(db_index=True, validators=[MinValueValidator(0)])
+    last_update = models.DateTimeField(auto_now=True, db_index=True)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="products")
+    promotions = models.ManyToManyField(Promotion, blank=True, related_name="products")
+    # Bumped on every write; optimistic concurrency checks compare it.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["title"]
+        permissions = [("import_product", "Can import products")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=MIN_UNIT_PRICE), name="product_unit_price_min_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(inventory__gte=0), name="product_inventory_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Customer(models.Model):
+    MEMBERSHIP_BRONZE = "B"
+    MEMBERSHIP_SILVER = "S"
+    MEMBERSHIP_GOLD = "G"
+    MEMBERSHIP_CHOICES = [
+        (MEMBERSHIP_BRONZE, "Bronze"),
+        (MEMBERSHIP_SILVER, "Silver"),
+        (MEMBERSHIP_GOLD, "Gold"),
+    ]
+
+    first_name = models.CharField(max_length=255)
+    last_name = models.CharField(max_length=255)
+    email = models.EmailField(unique=True)
+    phone = models.CharField(max_length=255)
+    birth_date = models.DateField(null=True, blank=True)
+    membership = models.CharField(
+        max_length=1, choices=MEMBERSHIP_CHOICES, default=MEMBERSHIP_BRONZE
+    )
+
+    class Meta:
+        ordering = ["first_name", "last_name"]
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Address(models.Model):
+    street = models.CharField(max_length=255)
+    city = models.CharField(max_length=255)
+    zip = models.CharField(max_length=20)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+
+    class Meta:
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.zip} {self.city}"
+
+
+class Order(models.Model):
+    PAYMENT_STATUS_PENDING = "P"
+    PAYMENT_STATUS_COMPLETE = "C"
+    PAYMENT_STATUS_FAILED = "F"
+    PAYMENT_STATUS_CHOICES = [
+        (PAYMENT_STATUS_PENDING, "Pending"),
+        (PAYMENT_STATUS_COMPLETE, "Complete"),
+        (PAYMENT_STATUS_FAILED, "Failed"),
+    ]
+
+    placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    payment_status = models.CharField(
+        max_length=1, choices=PAYMENT_STATUS_CHOICES, default=PAYMENT_STATUS_PENDING, db_index=True
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+
+    class Meta:
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orderitems")
+    quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    # Price at the time of the order; later price changes do not rewrite history.
+    unit_price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orderitem_quantity_min_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} in order {self.order_id}"
+
+
+class Cart(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Cart {self.id}"
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="cartitem_unique_cart_product"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="cartitem_quantity_min_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} in cart {self.cart_id}"

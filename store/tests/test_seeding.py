@@ -1,0 +1,59 @@
+import hashlib
+from datetime import datetime, timezone
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from store.models import Collection, Customer, Order, OrderItem, Product
+from store.seeding import catalog_clear, catalog_seed
+
+pytestmark = pytest.mark.django_db
+
+ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def catalog_digest() -> str:
+    digest = hashlib.sha256()
+    for queryset in (
+        Collection.objects.order_by("pk").values_list("pk", "title"),
+        Product.objects.order_by("pk").values_list(
+            "pk", "sku", "slug", "title", "unit_price", "inventory", "last_update", "collection_id"),
+        Product.promotions.through.objects.order_by("product_id", "promotion_id")
+        .values_list("product_id", "promotion_id"),
+        Customer.objects.order_by("pk").values_list("pk", "email", "membership"),
+        Order.objects.order_by("pk").values_list("pk", "placed_at", "payment_status", "customer_id"),
+        OrderItem.objects.order_by("order_id", "product_id").values_list(
+            "order_id", "product_id", "quantity", "unit_price"),
+    ):
+        digest.update(repr(list(queryset)).encode())
+    return digest.hexdigest()
+
+
+def seed(seed_value: int) -> str:
+    catalog_clear()
+    catalog_seed(products=300, customers=20, orders=40, seed=seed_value, anchor=ANCHOR)
+    return catalog_digest()
+
+
+def test_the_same_seed_gives_the_same_catalog():
+    assert seed(7) == seed(7)
+    assert seed(7) != seed(8)
+
+
+def test_seeded_rows_are_valid_and_complete():
+    result = catalog_seed(products=300, customers=20, orders=40, seed=3, anchor=ANCHOR)
+    assert (Product.objects.count(), Customer.objects.count(), Order.objects.count()) == (300, 20, 40)
+    assert OrderItem.objects.count() == result.order_items > 0
+    assert Product.objects.filter(inventory=0).exists()
+    assert not Product.objects.filter(unit_price__lt=1).exists()
+    for product in Product.objects.all()[:20]:
+        product.full_clean()
+
+
+def test_seed_catalog_command_refuses_a_non_empty_catalog_without_clear():
+    call_command("seed_catalog", products=50, customers=5, orders=5, verbosity=0)
+    with pytest.raises(CommandError, match="--clear"):
+        call_command("seed_catalog", products=50, verbosity=0)
+    call_command("seed_catalog", products=80, clear=True, verbosity=0)
+    assert Product.objects.count() == 80
+    assert not Order.objects.exists()
