@@ -1,0 +1,8 @@
+"""Catalog area: products, collections, promotions."""
+from django.contrib import admin
+
+from store.models import Collection, Product, Promotion
+
+admin.site.register(Collection)
+admin.site.register(Promotion)
+admin.site.register(Product)
