@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.shortcuts import render
 
 LOCKOUT_TEMPLATE = "admin/lockout.html"
 
@@ -38,4 +38,5 @@ def lockout_response(
         "failure_limit": settings.AXES_FAILURE_LIMIT,
         "cool_off_minutes": int(cool_off.total_seconds() // 60) if cool_off else None,
     }
-    return TemplateResponse(request, LOCKOUT_TEMPLATE, context, status=429)
+    # Rendered now: AxesMiddleware returns it after the view, past TemplateResponse rendering.
+    return render(request, LOCKOUT_TEMPLATE, context, status=429)

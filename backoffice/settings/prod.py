@@ -4,14 +4,15 @@ Required: SECRET_KEY (50+ random characters), ALLOWED_HOSTS (comma-separated), a
 practice DATABASE_URL (mysql://user:password@host:3306/name; without it, SQLite).
 Optional: CSRF_TRUSTED_ORIGINS (https://admin.example.com,...), SECURE_PROXY_SSL_HEADER,
 SECURE_SSL_REDIRECT, SECURE_HSTS_*, CONN_MAX_AGE, TRUSTED_PROXY_COUNT, LOG_LEVEL,
-AUDIT_LOG_LEVEL, AUDIT_LOG_FILE. README "Production" shows a full run.
+AUDIT_LOG_LEVEL, AUDIT_LOG_FILE, STATIC_ROOT. README "Production" shows a full run.
 """
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DATABASES, env_bool, env_list
+from .base import BASE_DIR, DATABASES, env_bool, env_list
 
 DEBUG = False
 
@@ -51,6 +52,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- Static files -----------------------------------------------------------
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # collectstatic writes hashed, compressed copies to STATIC_ROOT; WhiteNoise serves them
 # with far-future cache headers. Nothing is looked up in the apps at request time.
 STORAGES = {
