@@ -17,8 +17,9 @@ MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
 
 
 def prod_env(**overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_PROXY_SSL_HEADER"}}
+    """A clean production environment (nothing leaks in from the test run, e.g. the e2e
+    tests' DJANGO_ALLOW_ASYNC_UNSAFE or a DATABASE_URL)."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update(DJANGO_SETTINGS_MODULE="backoffice.settings.prod", SECRET_KEY=secrets.token_urlsafe(50),
                ALLOWED_HOSTS="example.com", LOG_LEVEL="WARNING")
     env.update(overrides)
