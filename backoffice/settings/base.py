@@ -166,7 +166,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "console"},
         # AUDIT_LOG_FILE sends the trail to its own file (reopened after logrotate); else stderr.
         "audit": (
-            {"class": "logging.handlers.WatchedFileHandler", "filename": os.environ["AUDIT_LOG_FILE"], "formatter": "audit"}
+            {
+                "class": "logging.handlers.WatchedFileHandler",
+                "filename": os.environ["AUDIT_LOG_FILE"],
+                "formatter": "audit",
+            }
             if os.environ.get("AUDIT_LOG_FILE")
             else {"class": "logging.StreamHandler", "formatter": "audit"}
         ),

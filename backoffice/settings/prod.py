@@ -31,8 +31,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Behind a TLS-terminating proxy, Django sees plain HTTP: name the header the proxy sets,
 # e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO. Only do so when the proxy always
 # sets (or strips) that header, otherwise clients could fake HTTPS.
+# "X-Forwarded-Proto" and "HTTP_X_FORWARDED_PROTO" both work.
 if os.environ.get("SECURE_PROXY_SSL_HEADER"):
-    SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER"], "https")
+    _header = os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (_header if _header.startswith("HTTP_") else f"HTTP_{_header}", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # One year of HSTS for the host and its subdomains; preload asks browsers to ship it
 # built in (it only takes effect once the domain is submitted to hstspreload.org).

@@ -65,7 +65,7 @@ def test_prod_reads_its_settings_from_the_environment():
     env = prod_env(ALLOWED_HOSTS="admin.example.com,.example.org",
                    CSRF_TRUSTED_ORIGINS="https://admin.example.com",
                    DATABASE_URL="mysql://shop:pw@db.internal:3306/backoffice",
-                   SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO")
+                   SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
 
     result = run([sys.executable, "-c", code], env)
 
@@ -139,3 +139,15 @@ def fetch(url: str, headers: dict[str, str], follow: bool = True):
                 raise
             time.sleep(0.25)
     raise AssertionError(f"gunicorn did not answer on {url}")
+
+
+def test_audit_events_go_to_their_own_file_when_configured(tmp_path):
+    log_file = tmp_path / "audit.log"
+    code = ("import django; django.setup(); from store.audit import audit_event; "
+            "audit_event('auth.locked_out', username='merch', ip='203.0.113.9')")
+
+    result = run([sys.executable, "-c", code], prod_env(AUDIT_LOG_FILE=str(log_file)))
+
+    assert result.returncode == 0, result.stderr
+    assert log_file.read_text().endswith(" AUDIT auth.locked_out user=- ip='203.0.113.9' username='merch'\n")
+    assert "auth.locked_out" not in result.stderr
