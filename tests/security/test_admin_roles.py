@@ -14,6 +14,8 @@ from django.urls import NoReverseMatch, reverse
 
 from store.roles import IMPORTER, MERCHANDISER, SUPPORT, VIEWER, VIEWER_EXCLUDED_APPS
 
+from .conftest import form_post_data
+
 SUPERUSER = "superuser"
 ROLES = [MERCHANDISER, IMPORTER, VIEWER, SUPPORT]
 
@@ -231,3 +233,31 @@ def test_custom_actions_follow_permissions(role, label, action, offered, client_
         assert response.status_code in (200, 302, 403)
         obj.refresh_from_db()
         assert model_to_dict(obj) == before
+
+
+def test_support_changes_a_payment_status(role_client, store_objects):
+    client = role_client(SUPPORT)
+    order = store_objects["store.order"]
+    url = admin_url("store.order", "change", order)
+    data = form_post_data(client.get(url))
+    data["payment_status"] = "C"
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.payment_status == "C"
+
+
+def test_merchandiser_changes_a_price_and_stock(role_client, store_objects):
+    client = role_client(MERCHANDISER)
+    product = store_objects["store.product"]
+    url = admin_url("store.product", "change", product)
+    data = form_post_data(client.get(url))
+    data.update(unit_price="12.34", inventory="0")
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (str(product.unit_price), product.inventory) == ("12.34", 0)
