@@ -9,9 +9,13 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # django-axes refuses authenticate() calls without a request, which is what the test
 # client's login(username=..., password=...) makes, and it would lock the suite out
-# after five failed logins. The throttling tests (tests/test_login_throttling.py) turn
+# after five failed logins. The throttling tests (tests/security/test_login_throttling.py) turn
 # it back on with the `settings` fixture; everywhere else it is off.
 AXES_ENABLED = False
 
 # pytest's caplog listens on the root logger: audit events go there (and only there).
-LOGGING["loggers"]["backoffice.audit"] = {**LOGGING["loggers"]["backoffice.audit"], "handlers": [], "propagate": True}
+LOGGING["loggers"]["backoffice.audit"] = {
+    **LOGGING["loggers"]["backoffice.audit"],
+    "handlers": [],
+    "propagate": True,
+}
