@@ -5,3 +5,14 @@ class StoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "store"
     verbose_name = "Store"
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+
+        from . import receivers
+
+        user_logged_in.connect(receivers.audit_login, dispatch_uid="store.audit_login")
+        user_logged_out.connect(receivers.audit_logout, dispatch_uid="store.audit_logout")
+        user_login_failed.connect(receivers.audit_login_failed, dispatch_uid="store.audit_login_failed")
+        user_locked_out.connect(receivers.audit_locked_out, dispatch_uid="store.audit_locked_out")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -25,7 +26,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "backoffice.apps.BackOfficeAdminConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     # ours: store_custom glues store and tags, so it comes after both
     "store",
     "tags",
@@ -47,12 +49,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after SecurityMiddleware, before anything that touches the session.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login (django-axes) into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -101,6 +107,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses locked-out logins before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Login throttling (django-axes) -----------------------------------------
+# After AXES_FAILURE_LIMIT failed logins for one username, or from one IP address,
+# further attempts are refused for the cool-off period; a successful login resets the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not extend it, so an attacker cannot keep a user out forever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "backoffice.security.lockout_response"
+# Behind a reverse proxy, REMOTE_ADDR is the proxy: see TRUSTED_PROXY_COUNT in backoffice/security.py.
+AXES_CLIENT_IP_CALLABLE = "backoffice.security.client_ip_address"
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -111,6 +136,15 @@ USE_TZ = True
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves STATIC_ROOT (filled by collectstatic). prod.py switches to the
+# compressed, hashed manifest storage; dev and tests keep the plain storage and serve
+# from the apps' static folders, so they never need collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 # --- Store ------------------------------------------------------------------
 # Products at or below this inventory count as "Low" stock.
@@ -118,17 +152,32 @@ LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# The audit trail (store.audit.audit_event: logins, failures, lockouts, imports, exports,
+# bulk actions) has its own handler and format so operators can route it separately.
+AUDIT_LOG_LEVEL = os.environ.get("AUDIT_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "audit": {"format": "%(asctime)s AUDIT %(message)s"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "console"},
+        # AUDIT_LOG_FILE sends the trail to its own file (reopened after logrotate); else stderr.
+        "audit": (
+            {
+                "class": "logging.handlers.WatchedFileHandler",
+                "filename": os.environ["AUDIT_LOG_FILE"],
+                "formatter": "audit",
+            }
+            if os.environ.get("AUDIT_LOG_FILE")
+            else {"class": "logging.StreamHandler", "formatter": "audit"}
+        ),
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "backoffice.audit": {"handlers": ["audit"], "level": AUDIT_LOG_LEVEL, "propagate": False},
     },
 }

@@ -1,7 +1,21 @@
 """Test settings: fast hashing, in-memory email and cache, no debug toolbar."""
 from .base import *  # noqa: F401,F403
+from .base import LOGGING
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# django-axes refuses authenticate() calls without a request, which is what the test
+# client's login(username=..., password=...) makes, and it would lock the suite out
+# after five failed logins. The throttling tests (tests/security/test_login_throttling.py) turn
+# it back on with the `settings` fixture; everywhere else it is off.
+AXES_ENABLED = False
+
+# pytest's caplog listens on the root logger: audit events go there (and only there).
+LOGGING["loggers"]["backoffice.audit"] = {
+    **LOGGING["loggers"]["backoffice.audit"],
+    "handlers": [],
+    "propagate": True,
+}
