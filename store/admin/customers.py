@@ -29,7 +29,8 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [AddressInline]
 
     def get_queryset(self, request):
-        return selectors.customer_list_with_orders_count()
+        # GROUP BY drops Meta.ordering; keep it for the autocomplete's pagination.
+        return selectors.customer_list_with_orders_count().order_by(*self.get_ordering(request))
 
     @admin.display(description="orders", ordering="orders_count")
     def orders_count(self, customer):
