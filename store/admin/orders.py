@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 
 from store import selectors, services
@@ -31,9 +32,9 @@ class CustomerFilter(AutocompleteFilter):
 
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
-    fields = ["product", "quantity", "unit_price"]
+    fields = ["product", "quantity", "price", "line_total"]
     # The price is a snapshot taken by services.order_item_save, never typed in.
-    readonly_fields = ["unit_price"]
+    readonly_fields = ["price", "line_total"]
     autocomplete_fields = ["product"]
     extra = 0
     min_num = 1
@@ -42,6 +43,18 @@ class OrderItemInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         # min_num/max_num alone only shape the empty forms; enforce them on POST too.
         return super().get_formset(request, obj, validate_min=True, validate_max=True, **kwargs)
+
+    @admin.display(description="unit price")
+    def price(self, item):
+        if item.unit_price is None:
+            return "the product's price, on save"
+        return number_format(item.unit_price, 2)
+
+    @admin.display(description="line total")
+    def line_total(self, item):
+        if item.unit_price is None:
+            return "—"
+        return number_format(item.quantity * item.unit_price, 2)
 
 
 @admin.register(Order)
@@ -82,4 +95,5 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="total", ordering="order_total")
     def total(self, order):
-        return order.order_total
+        # SQLite returns the sum unscaled (126.5); show money with two decimals everywhere.
+        return None if order.order_total is None else number_format(order.order_total, 2)

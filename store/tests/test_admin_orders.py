@@ -1,4 +1,5 @@
 """OrderAdmin: list columns, filters, date hierarchy, and orders created through the inline."""
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -180,6 +181,9 @@ def test_change_keeps_historical_prices_and_reprices_a_swapped_product(admin_cli
     orders["mug"].save()
     response = admin_client.get(reverse("admin:store_order_change", args=[big.pk]))
     assert response.status_code == 200
+    cells = re.findall(r'<td class="field-(price|line_total)">\s*<p>([^<]*)</p>', response.text)
+    assert ("price", "7.50") in cells  # the snapshot, not today's 9.99
+    assert ("line_total", "22.50") in cells
     response = admin_client.post(reverse("admin:store_order_change", args=[big.pk]), {
         "customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_COMPLETE,
         **items_management(2, initial=2),
