@@ -156,18 +156,25 @@ def dashboard_orders(*, days: int = DASHBOARD_WINDOW_DAYS) -> dict[str, Any]:
 def dashboard_top_collections(
     *, limit: int = 5, days: int = DASHBOARD_WINDOW_DAYS
 ) -> list[dict[str, Any]]:
-    """Collections ranked by sales value (Σ quantity × unit price) over the last ``days`` days."""
+    """Collections ranked by sales value (Σ quantity × unit price) over the last ``days`` days.
+
+    Two queries on purpose: grouping by the collection id alone lets MariaDB drive the
+    join from the orders' ``placed_at`` range (≈0.1 s at 1M products); adding the
+    collection title to the GROUP BY made it walk every product of every collection
+    (≈2 s). The top ``limit`` titles are then fetched by primary key.
+    """
 
     def compute() -> list[dict[str, Any]]:
         since = dashboard_window_start(days=days)
-        rows = (
+        rows = list(
             OrderItem.objects.filter(order__placed_at__gte=since)
-            .values("product__collection_id", "product__collection__title")
+            .values("product__collection_id")
             .annotate(sales_value=Sum(LINE_TOTAL), units=Sum("quantity"))
             .order_by("-sales_value", "product__collection_id")[:limit]
         )
+        titles = Collection.objects.only("title").in_bulk([row["product__collection_id"] for row in rows])
         return [
-            {"id": row["product__collection_id"], "title": row["product__collection__title"],
+            {"id": row["product__collection_id"], "title": titles[row["product__collection_id"]].title,
              "sales_value": row["sales_value"], "units": row["units"]}
             for row in rows
         ]
