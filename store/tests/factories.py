@@ -4,7 +4,17 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from store.models import Address, Collection, Customer, Order, OrderItem, Product, Promotion
+from store.models import (
+    Address,
+    Cart,
+    CartItem,
+    Collection,
+    Customer,
+    Order,
+    OrderItem,
+    Product,
+    Promotion,
+)
 
 
 class CollectionFactory(DjangoModelFactory):
@@ -70,3 +80,18 @@ class OrderItemFactory(DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     quantity = 1
     unit_price = factory.LazyAttribute(lambda item: item.product.unit_price)
+
+
+# --- Carts ---
+class CartFactory(DjangoModelFactory):
+    class Meta:
+        model = Cart
+
+
+class CartItemFactory(DjangoModelFactory):
+    class Meta:
+        model = CartItem
+
+    cart = factory.SubFactory(CartFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
