@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from admin_auto_filters.filters import AutocompleteFilter
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 
 from . import selectors
 
@@ -30,3 +31,16 @@ class CollectionFilter(AutocompleteFilter):
 
     title = "collection"
     field_name = "collection"
+
+    def __init__(self, request, params, model, model_admin):
+        # The widget looks the value up while rendering: junk would be a 500, not "?e=1".
+        raw = params.get(f"{self.field_name}__pk__exact")
+        values = raw if isinstance(raw, list) else [raw]
+        if raw is not None and not all(_is_id(value) for value in values):
+            raise IncorrectLookupParameters(f"Not a collection id: {raw!r}")
+        super().__init__(request, params, model, model_admin)
+
+
+def _is_id(value) -> bool:
+    text = str(value)
+    return text == "" or (text.isascii() and text.isdigit() and int(text) < 2**63)

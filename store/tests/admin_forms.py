@@ -1,0 +1,46 @@
+"""Build admin POST data from a rendered change form or changelist, as a browser would."""
+from __future__ import annotations
+
+from django.db.models import Model
+
+
+def _serialize(value):
+    if value is None:
+        return ""
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, (list, tuple)):
+        return [_serialize(item) for item in value]
+    return value
+
+
+def _form_data(form) -> dict:
+    return {form.add_prefix(name): _serialize(form[name].value()) for name in form.fields}
+
+
+def changeform_data(response, **changes) -> dict:
+    """The change form's current values (main form and every inline), then ``changes``."""
+    data = _form_data(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(_form_data(formset.management_form))
+        for form in formset.forms:
+            data.update(_form_data(form))
+    return {key: value for key, value in data.items() if value != []} | changes
+
+
+def changelist_data(response, **changes) -> dict:
+    """The list-edit formset as rendered (one row per product on the page), then ``changes``."""
+    formset = response.context["cl"].formset
+    data = _form_data(formset.management_form)
+    for form in formset.forms:
+        data.update(_form_data(form))
+    return data | {"_save": "Save"} | changes
+
+
+def row_prefix(response, pk: int) -> str:
+    """The list-edit prefix (form-N) of the row showing product ``pk``."""
+    for form in response.context["cl"].formset.forms:
+        if form.instance.pk == pk:
+            return form.prefix
+    raise AssertionError(f"product {pk} is not on the page")
