@@ -5,8 +5,6 @@ from django.db.models import Model
 
 
 def _serialize(value):
-    if value is None:
-        return ""
     if isinstance(value, Model):
         return value.pk
     if isinstance(value, (list, tuple)):
@@ -15,7 +13,9 @@ def _serialize(value):
 
 
 def _form_data(form) -> dict:
-    return {form.add_prefix(name): _serialize(form[name].value()) for name in form.fields}
+    # Empty values are left out, as a browser leaves out an empty multi-select.
+    values = {form.add_prefix(name): form[name].value() for name in form.fields}
+    return {key: _serialize(value) for key, value in values.items() if not (value is None or value is False or value == [])}
 
 
 def changeform_data(response, **changes) -> dict:
@@ -26,7 +26,7 @@ def changeform_data(response, **changes) -> dict:
         data.update(_form_data(formset.management_form))
         for form in formset.forms:
             data.update(_form_data(form))
-    return {key: value for key, value in data.items() if value != []} | changes
+    return data | changes
 
 
 def changelist_data(response, **changes) -> dict:
