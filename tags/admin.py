@@ -12,7 +12,7 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("label",)
 
     def get_queryset(self, request):
-        return selectors.tag_list_with_usage_count()
+        return selectors.tag_list_with_usage_count().order_by("label")
 
     @admin.display(description="used on", ordering="usage_count")
     def usage_count(self, tag):

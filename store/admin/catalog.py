@@ -109,6 +109,8 @@ class ProductAdmin(SimpleHistoryAdmin):
     list_per_page = 100
     show_full_result_count = False
     paginator = CappedCountPaginator
+    # Facet counts would run one COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
     search_fields = ("title", "sku")
     search_help_text = "Start of the title or the SKU, e.g. “Classic Hood” or “S1-00042”."
     prepopulated_fields = {"slug": ("title",)}
@@ -194,7 +196,7 @@ class CollectionAdmin(admin.ModelAdmin):
     autocomplete_fields = ("featured_product",)
 
     def get_queryset(self, request):
-        return selectors.collection_list_with_products_count()
+        return selectors.collection_list_with_products_count().order_by("title")
 
     @admin.display(description="products", ordering="products_count")
     def products_count(self, collection):
@@ -210,7 +212,7 @@ class PromotionAdmin(admin.ModelAdmin):
     search_fields = ("description",)
 
     def get_queryset(self, request):
-        return selectors.promotion_list_with_products_count()
+        return selectors.promotion_list_with_products_count().order_by("description", "pk")
 
     @admin.display(description="products", ordering="products_count")
     def products_count(self, promotion):

@@ -426,3 +426,10 @@ class TestPromotionAdmin:
         assert admin_client.get(change).status_code == 200
         assert admin_client.post(change, {"description": "Sale", "discount": "20"}).status_code == 302
         assert Promotion.objects.get(pk=shelf["sale"].pk).discount == Decimal("20")
+
+
+def test_facet_counts_are_never_computed_on_the_product_list(admin_client, shelf):
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(PRODUCTS, {"_facets": "True"})
+    assert response.status_code == 200
+    assert sum("COUNT(" in q["sql"] for q in queries) == 1  # the capped page count only
