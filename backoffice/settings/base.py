@@ -113,7 +113,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Store ------------------------------------------------------------------
-# Products at or below this inventory count as "Low" stock.
+# Products in stock but below this inventory count as "Low" (0 is "Out of stock").
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
 
 # --- Logging ----------------------------------------------------------------

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -163,6 +164,21 @@ class ProductAdmin(SimpleHistoryAdmin):
                 request, "Nothing was saved. " + " ".join(conflict.messages), messages.ERROR
             )
             return HttpResponseRedirect(request.get_full_path())
+
+    def revert_disabled(self, request, obj=None):
+        # Historical versions are shown read-only; see history_form_view.
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """View a past version; never save from here.
+
+        simple-history would save a POST here with only the view permission, and
+        from a historical copy whose version is not the row's: both would bypass
+        the locking and permissions of the change form.
+        """
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description="collection")
     def collection_link(self, product):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from store import services
 from store.admin.paginators import CappedCountPaginator
 from store.models import Collection, Product, Promotion
-from store.tests.admin_forms import changeform_data, changelist_data, row_prefix
+from store.tests.admin_helpers import changeform_data, changelist_data, changelist_query_counts, row_prefix
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
 
 pytestmark = pytest.mark.django_db
@@ -119,14 +119,7 @@ class TestProductChangelist:
             product = ProductFactory(collection=collections[i % 5], inventory=i % 15)
             if i % 3 == 0:
                 product.promotions.add(promotion)
-        model_admin = admin.site._registry[Product]
-        counts = {}
-        for per_page in (10, 100):
-            monkeypatch.setattr(model_admin, "list_per_page", per_page)
-            with CaptureQueriesContext(connection) as queries:
-                response = admin_client.get(PRODUCTS)
-            assert len(response.context["cl"].result_list) == per_page
-            counts[per_page] = len(queries)
+        counts = changelist_query_counts(admin_client, monkeypatch, Product, PRODUCTS)
         assert counts[10] == counts[100] <= 12
 
     def test_no_join_and_no_full_count(self, admin_client, shelf):
@@ -370,14 +363,7 @@ class TestCollectionAdmin:
         for collection in CollectionFactory.create_batch(105):
             collection.featured_product = ProductFactory(collection=collection)
             collection.save()
-        model_admin = admin.site._registry[Collection]
-        counts = {}
-        for per_page in (10, 100):
-            monkeypatch.setattr(model_admin, "list_per_page", per_page)
-            with CaptureQueriesContext(connection) as queries:
-                response = admin_client.get(COLLECTIONS)
-            assert len(response.context["cl"].result_list) == per_page
-            counts[per_page] = len(queries)
+        counts = changelist_query_counts(admin_client, monkeypatch, Collection, COLLECTIONS)
         assert counts[10] == counts[100]
 
     def test_add_and_change(self, admin_client, shelf):
@@ -433,3 +419,36 @@ def test_facet_counts_are_never_computed_on_the_product_list(admin_client, shelf
         response = admin_client.get(PRODUCTS, {"_facets": "True"})
     assert response.status_code == 200
     assert sum("COUNT(" in q["sql"] for q in queries) == 1  # the capped page count only
+
+
+class TestHistoryPages:
+    def test_a_past_version_can_be_viewed_but_not_saved_back(self, admin_client, client, django_user_model, shelf):
+        from django.contrib.auth.models import Permission
+
+        product = shelf["ok"]
+        record = Product.history.filter(id=product.pk).latest()
+        url = reverse("admin:store_product_simple_history", args=[product.pk, record.history_id])
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert 'name="_save"' not in response.content.decode()
+
+        data = {"title": "Hacked", "slug": "hacked", "sku": "MG-1", "unit_price": "1.00", "inventory": "0",
+                "collection": shelf["mugs"].pk, "loaded_version": "1"}
+        viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_product"))
+        client.force_login(viewer)
+        assert client.get(url).status_code == 200
+        for who in (admin_client, client):
+            assert who.post(url, data).status_code == 403
+        product.refresh_from_db()
+        assert (product.title, product.version) == ("Travel Mug", 1)
+
+    def test_history_page_queries_do_not_grow_with_records(self, admin_client, shelf, django_assert_max_num_queries):
+        product = shelf["ok"]
+        for price in range(2, 30):
+            product.unit_price = Decimal(price)
+            services.product_update(product=product, expected_version=product.version)
+        with django_assert_max_num_queries(12):
+            response = admin_client.get(reverse("admin:store_product_history", args=[product.pk]))
+        assert response.status_code == 200
+        assert "Unit price: 28.00 → 29.00" in normalized(response.content.decode())

@@ -9,13 +9,11 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from store.admin.catalog import ProductAdmin
 from store.models import Product
-from store.tests.admin_forms import changeform_data
+from store.tests.admin_helpers import changeform_data, changelist_query_counts
 from store.tests.factories import ProductFactory
 from store_custom.admin import CustomProductAdmin
 from tags.admin import TaggedItemInline
@@ -96,19 +94,12 @@ def test_tags_column_and_filter(admin_client):
 def test_the_tags_column_costs_the_same_queries_at_10_and_100_rows(admin_client, monkeypatch):
     for i, product in enumerate(ProductFactory.create_batch(105)):
         tag(product, f"t{i % 7}")
-    model_admin = admin.site._registry[Product]
-    counts = {}
-    for per_page in (10, 100):
-        monkeypatch.setattr(model_admin, "list_per_page", per_page)
-        with CaptureQueriesContext(connection) as queries:
-            response = admin_client.get(PRODUCTS)
-        assert len(response.context["cl"].result_list) == per_page
-        counts[per_page] = len(queries)
+    counts = changelist_query_counts(admin_client, monkeypatch, Product, PRODUCTS)
     assert counts[10] == counts[100]
 
 
 def test_list_edits_still_work_with_the_tags_changelist(admin_client):
-    from store.tests.admin_forms import changelist_data, row_prefix
+    from store.tests.admin_helpers import changelist_data, row_prefix
 
     product = ProductFactory(inventory=5)
     tag(product, "eco")

@@ -1,7 +1,10 @@
-"""Build admin POST data from a rendered change form or changelist, as a browser would."""
+"""Admin test helpers: POST data built from rendered pages, as a browser would; query counts."""
 from __future__ import annotations
 
+from django.contrib import admin
+from django.db import connection
 from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
 
 
 def _serialize(value):
@@ -44,3 +47,17 @@ def row_prefix(response, pk: int) -> str:
         if form.instance.pk == pk:
             return form.prefix
     raise AssertionError(f"product {pk} is not on the page")
+
+
+def changelist_query_counts(client, monkeypatch, model: type[Model], url: str) -> dict[int, int]:
+    """Queries of one changelist GET at 10 and at 100 rows per page (the rows must exist)."""
+    model_admin = admin.site._registry[model]
+    counts = {}
+    for per_page in (10, 100):
+        monkeypatch.setattr(model_admin, "list_per_page", per_page)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        assert len(response.context["cl"].result_list) == per_page
+        counts[per_page] = len(queries)
+    return counts
