@@ -322,6 +322,20 @@ class TestClearInventoryAction:
         assert "Inventory: 40 → 0" in text
         assert services.CLEAR_INVENTORY_REASON in text
 
+    def test_select_across_all_pages_clears_everything_the_filters_match(self, admin_client, shelf):
+        extra_low = ProductFactory(inventory=2)
+        extra_low.promotions.add(shelf["sale"])
+        shelf["low"].promotions.add(shelf["sale"])
+        url = f"{PRODUCTS}?inventory_status=low&promotions__id__exact={shelf['sale'].pk}"
+        response = admin_client.post(url, {
+            "action": "clear_inventory", "select_across": "1", "index": "0",
+            "_selected_action": [shelf["low"].pk],
+        })
+        assert messages_of(response) == ["2 products were updated."]
+        assert dict(Product.objects.values_list("pk", "inventory")) == {
+            shelf["out"].pk: 0, shelf["low"].pk: 0, shelf["ok"].pk: 40, extra_low.pk: 0,
+        }
+
     def test_one_product_message_is_singular(self, admin_client, shelf):
         response = admin_client.post(PRODUCTS, {"action": "clear_inventory", "_selected_action": [shelf["low"].pk]})
         assert messages_of(response) == ["1 product was updated."]
