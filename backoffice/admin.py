@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ERROR_FLAG
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect, QueryDict
 
@@ -68,3 +69,30 @@ class BackOfficeAdminSite(admin.AdminSite):
             return inner(request, *args, **kwargs)
 
         return guarded
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget re-renders a bound form by looking the posted value up
+    with ``pk__in``; a forged value that is not an id ("abc", 30 digits) raises there, a
+    500 instead of the form's own "Select a valid choice" error. Drop such values first."""
+
+    def optgroups(self, name, value, attr=None):
+        target = self.field.target_field
+        return super().optgroups(name, [v for v in value if _is_possible_key(target, v)], attr)
+
+
+def _is_possible_key(field, value) -> bool:
+    try:
+        field.clean(value, None)
+    except ValidationError:
+        return False
+    return True
+
+
+class SafeAutocompleteMixin:
+    """For ModelAdmins and inlines with ``autocomplete_fields`` on foreign keys."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 MIN_UNIT_PRICE = Decimal("1.00")
 
@@ -63,6 +64,12 @@ class Product(models.Model):
     promotions = models.ManyToManyField(Promotion, blank=True, related_name="products")
     # Bumped on every write; optimistic concurrency checks compare it.
     version = models.PositiveIntegerField(default=1, editable=False)
+
+    # --- Change history (admin catalog) ---
+    # Snapshots on every save(); services add rows for bulk writes. version and
+    # last_update are left out: history_date already says when, and they would
+    # clutter every diff.
+    history = HistoricalRecords(excluded_fields=["version", "last_update"])
 
     class Meta:
         ordering = ["title"]

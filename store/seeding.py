@@ -109,7 +109,8 @@ def catalog_clear() -> None:
         for table in tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
         cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
-        for model in (Product, Collection, Promotion, Address, Customer):
+        # Product ids restart at 1 after a clear: old history must not attach to new rows.
+        for model in (Product.history.model, Product, Collection, Promotion, Address, Customer):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
     catalog_cleared.send(sender=Product)
 

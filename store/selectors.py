@@ -12,7 +12,7 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Query
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from .models import Collection, Customer, Order, OrderItem, Product
+from .models import Collection, Customer, Order, OrderItem, Product, Promotion
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
@@ -180,3 +180,47 @@ def dashboard_top_collections(
         ]
 
     return _cached(f"collections:{limit}:{days}:{timezone.localdate().isoformat()}", compute)
+
+
+# --- Catalog admin: stock status and search ---------------------------------
+STOCK_LOW = "low"
+STOCK_OUT = "out"
+STOCK_OK = "ok"
+STOCK_STATUS_LABELS = {STOCK_LOW: "Low", STOCK_OUT: "Out of stock", STOCK_OK: "OK"}
+
+
+def product_stock_status(*, inventory: int) -> str:
+    """Out of stock at 0, Low below LOW_STOCK_THRESHOLD, OK from the threshold up."""
+    if inventory <= 0:
+        return STOCK_OUT
+    return STOCK_LOW if inventory < settings.LOW_STOCK_THRESHOLD else STOCK_OK
+
+
+def product_list_by_stock_status(*, status: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Products in one stock status; each is one range on the indexed inventory column."""
+    products = Product.objects.all() if queryset is None else queryset
+    threshold = settings.LOW_STOCK_THRESHOLD
+    if status == STOCK_OUT:
+        return products.filter(inventory__lte=0)
+    if status == STOCK_LOW:
+        return products.filter(inventory__gt=0, inventory__lt=threshold)
+    if status == STOCK_OK:
+        return products.filter(inventory__gte=threshold)
+    raise ValueError(f"Unknown stock status {status!r}")
+
+
+def product_search(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Products whose title or SKU starts with ``term`` (case-insensitive).
+
+    Prefix matches are LIKE 'term%', which the title and SKU indexes serve; a
+    contains match (LIKE '%term%') would scan the whole table on every keystroke.
+    """
+    products = Product.objects.all() if queryset is None else queryset
+    term = term.strip()
+    if not term:
+        return products
+    return products.filter(Q(title__istartswith=term) | Q(sku__istartswith=term))
+
+
+def promotion_list_with_products_count() -> QuerySet[Promotion]:
+    return Promotion.objects.annotate(products_count=Count("products"))

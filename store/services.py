@@ -1,11 +1,140 @@
 """Writes. Admin, API and CLI call these; they hold the business rules."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Sequence
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
 
-from .models import OrderItem
+from .audit import audit_event
+from .models import OrderItem, Product
+
+# --- Catalog: products (optimistic locking + change history) -----------------
+
+PRODUCT_VERSION_CONFLICT = (
+    "Someone else saved “%(title)s” while you were editing it, so your changes were not saved. "
+    "It now has price %(unit_price)s and inventory %(inventory)s. "
+    "Reload the page to edit the current values."
+)
+# The short form shown next to one field of a list-edit row.
+PRODUCT_FIELD_CONFLICT = "Changed by someone else meanwhile: now %(value)s. Reload to edit it."
+PRODUCT_GONE = "This product no longer exists; it was deleted while you were editing it."
+HISTORY_BASELINE_REASON = "State before the first recorded change"
+CLEAR_INVENTORY_REASON = "Clear inventory (bulk action)"
+UPDATE_BATCH_SIZE = 1_000
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+class ProductVersionConflict(ValidationError):
+    """The product changed (its version moved on) since the editor loaded it."""
+
+
+def product_version_conflict(*, product_id: int) -> ProductVersionConflict:
+    """The error to show an editor whose copy is stale, with the values now in the database."""
+    current = Product.objects.filter(pk=product_id).values("title", "unit_price", "inventory").first()
+    if current is None:
+        return ProductVersionConflict(PRODUCT_GONE, code="gone")
+    return ProductVersionConflict(PRODUCT_VERSION_CONFLICT, code="stale", params=current)
+
+
+def _history_user(user: User) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _history_baseline(*, products: Sequence[Product]) -> None:
+    """Record the current state of products that have no history yet.
+
+    Rows written without ``save()`` (seed_catalog, bulk imports, fixtures) have no
+    history, so their first tracked change would have nothing to diff against.
+    The baseline is dated at the row's ``last_update``, the moment that state was
+    written, so the history page reads old → new from the first change on.
+    ``products`` must hold the values as they are in the database.
+    """
+    ids = [product.pk for product in products]
+    recorded = set(Product.history.filter(id__in=ids).values_list("id", flat=True).distinct())
+    baselines = []
+    for product in products:
+        if product.pk not in recorded:
+            baseline = copy.copy(product)
+            baseline._history_date = product.last_update
+            baselines.append(baseline)
+    Product.history.bulk_history_create(
+        baselines, update=True, default_change_reason=HISTORY_BASELINE_REASON,
+        batch_size=UPDATE_BATCH_SIZE,
+    )
+
+
+@transaction.atomic
+def product_create(*, product: Product, user: User = None) -> Product:
+    """Save a new product (the history records its creation)."""
+    product.full_clean()
+    product._history_user = _history_user(user)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, expected_version: int | None, user: User = None) -> Product:
+    """Save the edited ``product`` unless someone saved it since ``expected_version`` was loaded.
+
+    The claim is one ``UPDATE … SET version = version + 1 WHERE id = … AND version = …``:
+    the database decides who wins, and the row stays locked until commit. A stale
+    editor gets ``ProductVersionConflict`` with the current values and nothing is written.
+    """
+    product.full_clean()
+    if not Product.history.filter(id=product.pk).exists():
+        stored = Product.objects.filter(pk=product.pk).first()
+        if stored is not None:
+            _history_baseline(products=[stored])
+    claimed = Product.objects.filter(pk=product.pk, version=expected_version).update(
+        version=F("version") + 1
+    )
+    if not claimed:
+        raise product_version_conflict(product_id=product.pk)
+    product.version = expected_version + 1
+    product._history_user = _history_user(user)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_clear_inventory(*, products: QuerySet[Product], user: User = None) -> int:
+    """Set the inventory of ``products`` to 0; return how many changed.
+
+    The rows are locked (SELECT … FOR UPDATE) so the history can record exact old
+    values, then written by UPDATE statements that never carry a value computed in
+    Python: inventory = 0, version = version + 1. Products already at 0 are left alone.
+    """
+    rows = list(
+        Product.objects.select_for_update()
+        .filter(pk__in=products.values("pk"), inventory__gt=0)
+        .order_by("pk")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    updated = 0
+    for start in range(0, len(rows), UPDATE_BATCH_SIZE):
+        batch = rows[start : start + UPDATE_BATCH_SIZE]
+        updated += Product.objects.filter(pk__in=[row.pk for row in batch], inventory__gt=0).update(
+            inventory=0, version=F("version") + 1, last_update=now
+        )
+    _history_baseline(products=rows)
+    for row in rows:
+        row.inventory, row.version, row.last_update = 0, row.version + 1, now
+    Product.history.bulk_history_create(
+        rows, update=True, default_user=_history_user(user),
+        default_change_reason=CLEAR_INVENTORY_REASON, default_date=now,
+        batch_size=UPDATE_BATCH_SIZE,
+    )
+    audit_event("product.inventory_cleared", user=user, count=updated)
+    return updated
+
 
 # --- Orders -------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # --- Store ------------------------------------------------------------------
-# Products at or below this inventory count as "Low" stock.
+# Products in stock but below this inventory count as "Low" (0 is "Out of stock").
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
 
 # --- Logging ----------------------------------------------------------------

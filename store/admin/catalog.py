@@ -1,14 +1,236 @@
-"""Catalog area: products, collections, promotions."""
-from django.contrib import admin
+"""Catalog area: products, collections, promotions.
 
+Built for a catalog of a million products: no full COUNT, no join on the
+product list, index-friendly search and sorting, and optimistic locking so two
+merchandisers editing the same product never silently overwrite each other.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from backoffice.admin import SafeAutocompleteMixin
+from store import selectors, services
+from store.filters import CollectionFilter, InventoryFilter
 from store.models import Collection, Product, Promotion
 
-admin.site.register(Collection)
-admin.site.register(Promotion)
+from .paginators import CappedCountPaginator
+
+# The product list shows only the collection's title; loading the page's
+# collections by id keeps the product query on the product table alone.
+COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk", "title"))
+
+
+class ProductAdminForm(forms.ModelForm):
+    """Carries the version the editor loaded, so a stale save is refused."""
+
+    # Not "version": Django refuses form fields named after non-editable model fields.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["loaded_version"] = self.instance.version
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if (
+            self.instance.pk is not None
+            and self.needs_version_check()
+            and cleaned_data.get("loaded_version") != self.instance.version
+        ):
+            self.add_version_conflict()
+        return cleaned_data
+
+    def needs_version_check(self) -> bool:
+        # The change form always saves, edited or not.
+        return True
+
+    def add_version_conflict(self) -> None:
+        self.add_error(None, services.product_version_conflict(product_id=self.instance.pk))
+
+
+class ProductListEditForm(ProductAdminForm):
+    """One row of the list edits: only rows the user changed are saved, so only they are checked.
+
+    Row errors show next to the inputs (the changelist does not render
+    non-field errors), each with the value now in the database.
+    """
+
+    def needs_version_check(self) -> bool:
+        return any(name != "loaded_version" for name in self.changed_data)
+
+    def add_version_conflict(self) -> None:
+        current = Product.objects.filter(pk=self.instance.pk).values("unit_price", "inventory").first()
+        if current is None:
+            self.add_error(None, services.PRODUCT_GONE)
+            return
+        for name, value in current.items():
+            if name in self.fields:
+                self.add_error(name, forms.ValidationError(
+                    services.PRODUCT_FIELD_CONFLICT, code="stale", params={"value": value}
+                ))
+
+
+class ProductChangeList(ChangeList):
+    def get_ordering(self, request, queryset):
+        """Break ties on pk in the direction of the main sort key.
+
+        Django appends "-pk"; ORDER BY inventory ASC, id DESC cannot walk the
+        inventory index (it ends in id ASC) and sorts the whole table instead.
+        """
+        ordering = super().get_ordering(request, queryset)
+        first = ordering[0] if ordering else None
+        if ordering[-1:] == ["-pk"] and isinstance(first, str) and not first.startswith("-"):
+            ordering[-1] = "pk"
+        return ordering
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    # Minimal stand-in so the order inline's product autocomplete works; the catalog
-    # branch owns the full ProductAdmin.
-    search_fields = ["title", "sku"]
+class ProductAdmin(SafeAutocompleteMixin, SimpleHistoryAdmin):
+    form = ProductAdminForm
+    list_display = ("title", "sku", "collection_link", "unit_price", "inventory", "inventory_status")
+    list_editable = ("unit_price", "inventory")
+    list_filter = (CollectionFilter, "last_update", InventoryFilter, "promotions")
+    # Deliberately empty: the collection comes from COLLECTION_TITLES, not a join.
+    list_select_related = ()
+    list_per_page = 100
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    # Facet counts would run one COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
+    search_fields = ("title", "sku")
+    search_help_text = "Start of the title or the SKU, e.g. “Classic Hood” or “S1-00042”."
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("collection",)
+    filter_horizontal = ("promotions",)
+    readonly_fields = ("last_update",)
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "sku", "collection", "description")}),
+        ("Price and stock", {"fields": ("unit_price", "inventory", "last_update", "loaded_version")}),
+        ("Promotions", {"fields": ("promotions",)}),
+    )
+    actions = ("clear_inventory",)
+
+    class Media:
+        css = {"all": ("store/admin/catalog.css",)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(COLLECTION_TITLES)
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.product_search(term=search_term, queryset=queryset), False
+
+    def get_changelist(self, request, **kwargs):
+        return ProductChangeList
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, **{"form": ProductListEditForm, **kwargs})
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.product_update(
+                product=obj, expected_version=form.cleaned_data["loaded_version"], user=request.user
+            )
+        else:
+            services.product_create(product=obj, user=request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.ProductVersionConflict as conflict:
+            # Lost the race between the form's check and the save: nothing was written.
+            self.message_user(request, " ".join(conflict.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except services.ProductVersionConflict as conflict:
+            self.message_user(
+                request, "Nothing was saved. " + " ".join(conflict.messages), messages.ERROR
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+    def revert_disabled(self, request, obj=None):
+        # Historical versions are shown read-only; see history_form_view.
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """View a past version; never save from here.
+
+        simple-history would save a POST here with only the view permission, and
+        from a historical copy whose version is not the row's: both would bypass
+        the locking and permissions of the change form.
+        """
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    @admin.display(description="collection")
+    def collection_link(self, product):
+        url = reverse("admin:store_collection_change", args=[product.collection_id])
+        return format_html('<a href="{}">{}</a>', url, product.collection)
+
+    @admin.display(description="status", ordering="inventory")
+    def inventory_status(self, product):
+        status = selectors.product_stock_status(inventory=product.inventory)
+        return format_html(
+            '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
+        )
+
+    @admin.action(description="Clear inventory", permissions=["change"])
+    def clear_inventory(self, request, queryset):
+        updated = services.product_clear_inventory(products=queryset, user=request.user)
+        self.message_user(
+            request,
+            ngettext("%(count)d product was updated.", "%(count)d products were updated.", updated)
+            % {"count": updated},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Collection)
+class CollectionAdmin(SafeAutocompleteMixin, admin.ModelAdmin):
+    list_display = ("title", "products_count", "featured_product")
+    list_select_related = ("featured_product",)
+    list_per_page = 100
+    search_fields = ("title",)
+    autocomplete_fields = ("featured_product",)
+
+    def get_queryset(self, request):
+        return selectors.collection_list_with_products_count().order_by("title")
+
+    @admin.display(description="products", ordering="products_count")
+    def products_count(self, collection):
+        query = urlencode({f"{CollectionFilter.field_name}__pk__exact": collection.pk})
+        url = f"{reverse('admin:store_product_changelist')}?{query}"
+        return format_html('<a href="{}">{}</a>', url, collection.products_count)
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    list_display = ("description", "discount", "products_count")
+    list_per_page = 100
+    search_fields = ("description",)
+
+    def get_queryset(self, request):
+        return selectors.promotion_list_with_products_count().order_by("description", "pk")
+
+    @admin.display(description="products", ordering="products_count")
+    def products_count(self, promotion):
+        return promotion.products_count

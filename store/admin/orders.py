@@ -1,36 +1,16 @@
 """Orders area."""
-from admin_auto_filters.filters import AutocompleteFilter
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.html import format_html
 
+from backoffice.admin import SafeAutocompleteMixin
 from store import selectors, services
+from store.filters import CustomerFilter
 from store.models import Order, OrderItem
 
 
-class CustomerFilter(AutocompleteFilter):
-    """Pick the customer through select2; the list narrows to ``?customer__pk__exact=N``."""
-
-    title = "customer"
-    field_name = "customer"
-    parameter_name = "customer__pk__exact"
-
-    def __init__(self, request, params, model, model_admin):
-        # The library renders the widget with the raw value; a non-numeric id would
-        # crash there. Refuse it the way the admin refuses any bad lookup (?e=1).
-        value = params.get(self.parameter_name)
-        for raw in value if isinstance(value, list) else [value] if value else []:
-            try:
-                model._meta.get_field(self.field_name).target_field.to_python(raw)
-            except ValidationError as error:
-                raise IncorrectLookupParameters(error) from error
-        super().__init__(request, params, model, model_admin)
-
-
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(SafeAutocompleteMixin, admin.TabularInline):
     model = OrderItem
     fields = ["product", "quantity", "price", "line_total"]
     # The price is a snapshot taken by services.order_item_save, never typed in.
@@ -42,7 +22,11 @@ class OrderItemInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         # min_num/max_num alone only shape the empty forms; enforce them on POST too.
-        return super().get_formset(request, obj, validate_min=True, validate_max=True, **kwargs)
+        # Without the add permission Django sets max_num to 0 (no new rows); existing
+        # rows must still validate, and new ones are ignored by Django itself.
+        return super().get_formset(
+            request, obj, validate_min=True, validate_max=bool(self.max_num), **kwargs
+        )
 
     @admin.display(description="unit price")
     def price(self, item):
@@ -58,7 +42,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(SafeAutocompleteMixin, admin.ModelAdmin):
     list_display = ["id", "placed_at", "customer_link", "payment_status", "items_count", "total"]
     list_filter = ["payment_status", "placed_at", CustomerFilter]
     list_select_related = ["customer"]

@@ -267,3 +267,16 @@ def test_bad_list_edits_are_refused_and_write_nothing(field, value, admin_client
     assert any(field in form.errors for form in response.context["cl"].formset.forms)
     product.refresh_from_db()
     assert (product.unit_price, product.inventory) == (Decimal("10.00"), 7)
+
+
+def test_forged_autocomplete_values_are_form_errors(admin_client, store_objects):
+    """Django's autocomplete widget would look a non-id value up while re-rendering (a 500)."""
+    order = store_objects["store.order"]
+    for url, field in [
+        (reverse("admin:store_product_add"), "collection"),
+        (reverse("admin:store_order_change", args=[order.pk]), "customer"),
+    ]:
+        for junk in ("abc", "9" * 30):
+            response = admin_client.post(url, {field: junk})
+            assert response.status_code == 200
+            assert field in response.context["adminform"].form.errors

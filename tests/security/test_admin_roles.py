@@ -244,7 +244,9 @@ def test_support_changes_a_payment_status(role_client, store_objects):
 
     response = client.post(url, data)
 
-    assert response.status_code == 302
+    assert response.status_code == 302, response.context and [
+        response.context["adminform"].form.errors, response.context["inline_admin_formsets"][0].formset.errors,
+        response.context["inline_admin_formsets"][0].formset.non_form_errors()]
     order.refresh_from_db()
     assert order.payment_status == "C"
 

@@ -1,0 +1,30 @@
+"""Paginators for changelists over very large tables."""
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``cap`` rows instead of running a full ``COUNT(*)``.
+
+    ``SELECT COUNT(*) FROM (SELECT … LIMIT cap + 1)`` stops after ``cap + 1``
+    index entries, so the cost no longer grows with the table. Past the cap the
+    list shows "more than N" (``count_is_capped``) and offers the first
+    ``cap // per_page`` pages; filters and search narrow the rest.
+    """
+
+    cap = 10_000
+
+    @cached_property
+    def _capped_count(self) -> tuple[int, bool]:
+        count = self.object_list.order_by()[: self.cap + 1].count()
+        return (self.cap, True) if count > self.cap else (count, False)
+
+    @cached_property
+    def count(self) -> int:
+        return self._capped_count[0]
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self._capped_count[1]

@@ -1,0 +1,182 @@
+"""The product admin with tags (store_custom) and without it."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+
+from store.admin.catalog import ProductAdmin
+from store.models import Product
+from store.tests.admin_helpers import changeform_data, changelist_query_counts
+from store.tests.factories import ProductFactory
+from store_custom.admin import CustomProductAdmin
+from tags.admin import TaggedItemInline
+from tags.models import TaggedItem
+from tags.tests.factories import TagFactory
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTS = reverse("admin:store_product_changelist")
+INLINE_PREFIX = "tags-taggeditem-content_type-object_id"
+
+
+def tag(product, label):
+    return TaggedItem.objects.create(tag=TagFactory(label=label), content_object=product)
+
+
+def test_the_custom_admin_replaces_the_store_one():
+    model_admin = admin.site._registry[Product]
+    assert type(model_admin) is CustomProductAdmin
+    assert issubclass(CustomProductAdmin, ProductAdmin)
+    assert any(issubclass(inline, TaggedItemInline) for inline in CustomProductAdmin.inlines)
+
+
+def test_the_change_form_renders_the_tags_inline_with_an_autocomplete(admin_client):
+    product = ProductFactory()
+    tag(product, "eco")
+    response = admin_client.get(reverse("admin:store_product_change", args=[product.pk]))
+    assert response.status_code == 200
+    (inline,) = response.context["inline_admin_formsets"]
+    assert inline.formset.prefix == INLINE_PREFIX
+    assert [form.instance.tag.label for form in inline.formset.initial_forms] == ["eco"]
+    assert isinstance(inline.formset.form.base_fields["tag"].widget.widget, AutocompleteSelect)
+
+
+def test_posting_the_inline_creates_tagged_items(admin_client):
+    product = ProductFactory()
+    eco, sale = TagFactory(label="eco"), TagFactory(label="sale")
+    url = reverse("admin:store_product_change", args=[product.pk])
+    data = changeform_data(admin_client.get(url)) | {
+        f"{INLINE_PREFIX}-TOTAL_FORMS": "2",
+        f"{INLINE_PREFIX}-0-tag": eco.pk,
+        f"{INLINE_PREFIX}-1-tag": sale.pk,
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    items = TaggedItem.objects.get_tags_for(Product, product.pk)
+    assert sorted(item.tag.label for item in items) == ["eco", "sale"]
+
+
+def test_the_add_form_creates_the_product_and_its_tags(admin_client):
+    from store.tests.factories import CollectionFactory
+
+    eco, collection = TagFactory(label="eco"), CollectionFactory()
+    url = reverse("admin:store_product_add")
+    data = changeform_data(admin_client.get(url)) | {
+        "title": "Bamboo Mug", "slug": "bamboo-mug", "sku": "BM-1", "unit_price": "9.00",
+        "inventory": "5", "collection": collection.pk, f"{INLINE_PREFIX}-0-tag": eco.pk,
+    }
+    assert admin_client.post(url, data).status_code == 302
+    product = Product.objects.get(sku="BM-1")
+    assert [item.tag.label for item in TaggedItem.objects.get_tags_for(Product, product.pk)] == ["eco"]
+
+
+def test_tags_column_and_filter(admin_client):
+    hoodie, mug = ProductFactory(title="Hoodie"), ProductFactory(title="Mug")
+    eco = tag(hoodie, "eco").tag
+    tag(hoodie, "cotton")
+    response = admin_client.get(PRODUCTS)
+    rows = {p.pk: p.tag_labels for p in response.context["cl"].result_list}
+    assert rows == {hoodie.pk: ["cotton", "eco"], mug.pk: []}
+    assert '<td class="field-tags">cotton, eco</td>' in response.content.decode()
+
+    response = admin_client.get(PRODUCTS, {"tag": eco.pk})
+    assert [p.pk for p in response.context["cl"].result_list] == [hoodie.pk]
+    assert admin_client.get(PRODUCTS, {"tag": "junk"})["Location"].endswith("?e=1")
+
+
+def test_the_tags_column_costs_the_same_queries_at_10_and_100_rows(admin_client, monkeypatch):
+    for i, product in enumerate(ProductFactory.create_batch(105)):
+        tag(product, f"t{i % 7}")
+    counts = changelist_query_counts(admin_client, monkeypatch, Product, PRODUCTS)
+    assert counts[10] == counts[100]
+
+
+def test_list_edits_still_work_with_the_tags_changelist(admin_client):
+    from store.tests.admin_helpers import changelist_data, row_prefix
+
+    product = ProductFactory(inventory=5)
+    tag(product, "eco")
+    page = admin_client.get(PRODUCTS)
+    row = row_prefix(page, product.pk)
+    assert admin_client.post(PRODUCTS, changelist_data(page, **{f"{row}-inventory": "6"})).status_code == 302
+    product.refresh_from_db()
+    assert product.inventory == 6
+
+
+WITHOUT_STORE_CUSTOM = textwrap.dedent(
+    """
+    import json, django
+    django.setup()
+    from django.test.utils import setup_test_environment
+    setup_test_environment()  # ALLOWED_HOSTS += testserver; responses keep their context
+    from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+    from store.models import Collection, Product
+
+    call_command("migrate", verbosity=0)
+    collection = Collection.objects.create(title="Mugs")
+    product = Product.objects.create(title="Mug", slug="mug", sku="M-1", unit_price="5.00",
+                                     inventory=3, collection=collection)
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw"))
+    pages = {
+        "changelist": client.get("/admin/store/product/?inventory_status=low&q=mu"),
+        "change": client.get(f"/admin/store/product/{product.pk}/change/"),
+        "add": client.get("/admin/store/product/add/"),
+        "history": client.get(f"/admin/store/product/{product.pk}/history/"),
+    }
+    data = {"title": "Mug", "slug": "mug", "sku": "M-1", "description": "", "unit_price": "6.00",
+            "inventory": "3", "collection": collection.pk, "loaded_version": "1"}
+    saved = client.post(f"/admin/store/product/{product.pk}/change/", data)
+    product.refresh_from_db()
+    print(json.dumps({
+        "store_custom_installed": apps.is_installed("store_custom"),
+        "admin_class": type(admin.site._registry[Product]).__module__,
+        "status": {name: response.status_code for name, response in pages.items()},
+        "mentions_tags": any(b"taggeditem" in r.content for r in pages.values()),
+        "rows": len(pages["changelist"].context["cl"].result_list),
+        "saved": saved.status_code, "price": str(product.unit_price),
+    }))
+    """
+)
+
+
+@pytest.mark.slow
+def test_without_store_custom_the_admin_works_without_tags(tmp_path):
+    """A real second process, with store_custom taken out of INSTALLED_APPS."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_without_store_custom",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'no_store_custom.sqlite3'}",
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_STORE_CUSTOM], env=env, cwd=settings.BASE_DIR,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {
+        "store_custom_installed": False,
+        "admin_class": "store.admin.catalog",
+        "status": {"changelist": 200, "change": 200, "add": 200, "history": 200},
+        "mentions_tags": False,
+        "rows": 1,
+        "saved": 302,
+        "price": "6.00",
+    }
+
+
+def test_contenttype_of_product_is_what_tags_use():
+    assert ContentType.objects.get_for_model(Product).model == "product"
