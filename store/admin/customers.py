@@ -1,6 +1,7 @@
 """Customers area."""
 from django.contrib import admin
 
+from store.admin.importexport import CustomerExportAdmin
 from store.models import Customer
 
-admin.site.register(Customer)
+admin.site.register(Customer, CustomerExportAdmin)

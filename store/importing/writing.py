@@ -93,7 +93,10 @@ def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[P
     for chunk in _chunks(titles):
         for pk, title in Collection.objects.filter(title__in=chunk).values_list("id", "title"):
             ids[title.casefold()] = pk
-    missing = {title.casefold(): title for title in titles if title.casefold() not in ids}
+    missing: dict[str, str] = {}
+    for title in [*plan.new_collections, *titles]:  # the preview's spelling first
+        if title.casefold() not in ids:
+            missing.setdefault(title.casefold(), title)
     if missing:
         Collection.objects.bulk_create([Collection(title=title) for title in missing.values()], batch_size=CHUNK)
         for chunk in _chunks(list(missing.values())):
