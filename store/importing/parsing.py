@@ -120,7 +120,7 @@ def _parse_csv(data: bytes, *, encoding: str | None) -> ParsedFile:
                     continue  # leading blank lines: the header is the first non-blank record
                 header = [cell.strip() for cell in cells]
                 continue
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue
             rows.append((number, cells))
             if len(rows) > limit:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils.text import slugify
 
 from store.models import Collection, Product, Promotion
@@ -22,6 +23,8 @@ from .presets import Preset
 
 CHUNK = 1000
 MAX_INVENTORY = 2_147_483_647
+MIN_PRICE = Decimal("1.00")
+CENT = Decimal("0.01")
 PRICE_MAX_INTEGER_DIGITS = 8  # DecimalField(max_digits=10, decimal_places=2)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -42,6 +45,9 @@ ERROR_PROMOTION_INVALID = "promotions must be promotion ids separated by commas"
 ERROR_PROMOTION_UNKNOWN = "unknown promotion id(s): {ids}"
 ERROR_BAD_TEXT = "contains control characters"
 
+_SLUG_STRIP = re.compile(r"[^\w\s-]")
+_SLUG_HYPHENS = re.compile(r"[-\s]+")
+PLAIN_PRICE_RE = re.compile(r"^\d{1,8}(\.\d{1,2})?$")
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 INT_RE = re.compile(r"^[+-]?\d+$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -129,6 +135,11 @@ def unescape_formula(text: str) -> str:
 
 
 def parse_price(text: str) -> Decimal:
+    if PLAIN_PRICE_RE.match(text):  # the common case, e.g. "19.99"
+        value = Decimal(text)
+        if value < MIN_PRICE:
+            raise ValidationError(ERROR_PRICE_MIN)
+        return value.quantize(CENT)
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
     if "," in cleaned:
         # "1,234.50" (thousands) or "12,50" (a decimal comma, as ;-separated files use)
@@ -144,9 +155,9 @@ def parse_price(text: str) -> Decimal:
     integer_digits = max(0, len(digits) + exponent)
     if decimals > 2 or integer_digits > PRICE_MAX_INTEGER_DIGITS:
         raise ValidationError(ERROR_PRICE_DIGITS)
-    if value < Decimal("1.00"):
+    if value < MIN_PRICE:
         raise ValidationError(ERROR_PRICE_MIN)
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(CENT)
 
 
 def parse_inventory(text: str) -> int:
@@ -177,8 +188,37 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
         yield items[start:start + size]
 
 
-def _text(value: str) -> str:
-    return unescape_formula(value.strip())
+def select_in(model, columns: Sequence[str], key: str, values: Sequence, *, lock: bool = False) -> Iterator[tuple]:
+    """``SELECT columns FROM model WHERE key IN (...)`` in chunks, as plain tuples.
+
+    Raw SQL on purpose: building a 1000-value ``__in`` filter through the ORM
+    costs ~10 ms of Python per query, which dominated a 100k-row plan.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column_sql = ", ".join(quote(column) for column in columns)
+    suffix = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        for chunk in _chunks(list(values)):
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT {column_sql} FROM {table} WHERE {quote(key)} IN ({placeholders}){suffix}",
+                           list(chunk))
+            yield from cursor.fetchall()
+
+
+def as_money(value) -> Decimal:
+    """Raw SQLite cursors return REAL prices as floats; MySQL returns Decimals."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def fast_slugify(value: str) -> str:
+    """django.utils.text.slugify, minus the lazy-text wrapper and NFKD for plain ASCII titles."""
+    if not value.isascii():
+        return slugify(value)
+    value = _SLUG_STRIP.sub("", value.lower())
+    return _SLUG_HYPHENS.sub("-", value).strip("-_")
 
 
 def _money(value: Decimal) -> str:
@@ -237,7 +277,9 @@ def _validate_rows(preset: Preset, plan: ImportPlan, present: set[str],
         for name in ("sku", "title", "slug", "description", "collection"):
             if name not in raw:
                 continue
-            text = _text(raw[name]) if name != "description" else unescape_formula(raw[name])
+            text = raw[name] if name == "description" else raw[name].strip()
+            if text[:1] == "'":
+                text = unescape_formula(text)
             limit = LIMITS.get(name)
             if limit and len(text) > limit:
                 errors.append((source.get(name, name), raw[name][:80],
@@ -312,9 +354,9 @@ PRODUCT_COLUMNS = ("id", "sku", "title", "slug", "description", "unit_price", "i
 def _load_existing(skus: list[str]) -> dict[str, tuple]:
     """Current products by SKU (casefolded: MySQL compares SKUs case-insensitively)."""
     existing: dict[str, tuple] = {}
-    for chunk in _chunks(skus):
-        for values in Product.objects.filter(sku__in=chunk).values_list(*PRODUCT_COLUMNS):
-            existing[values[1].casefold()] = values
+    for values in select_in(Product, PRODUCT_COLUMNS, "sku", skus):
+        values = (*values[:5], as_money(values[5]), *values[6:])
+        existing[values[1].casefold()] = values
     return existing
 
 
@@ -463,9 +505,8 @@ class _SlugBook:
 
     def _load(self, slugs: Iterable[str]) -> None:
         wanted = sorted({slug.casefold() for slug in slugs} - self._checked)
-        for chunk in _chunks(wanted):
-            for slug, sku in Product.objects.filter(slug__in=chunk).values_list("slug", "sku"):
-                self._owners.setdefault(slug.casefold(), sku)
+        for slug, sku in select_in(Product, ("slug", "sku"), "slug", wanted):
+            self._owners.setdefault(slug.casefold(), sku)
         self._checked.update(wanted)
 
     def owner(self, slug: str) -> str | None:
@@ -478,7 +519,7 @@ class _SlugBook:
 
     def assign(self, creates: list[NewProduct]) -> None:
         """Unique slugs from titles for new products, checked against the catalog in bulk."""
-        bases = {create.row: (slugify(create.title)[:240] or "product") for create in creates}
+        bases = {create.row: (fast_slugify(create.title)[:240] or "product") for create in creates}
         tried: dict[str, int] = {}
         pending = list(creates)
         while pending:

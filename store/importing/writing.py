@@ -18,7 +18,7 @@ from django.utils import timezone
 from store.models import Collection, Product
 
 from .hooks import extra_columns
-from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks
+from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, select_in
 
 BATCH = 2000
 
@@ -60,30 +60,26 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
     planned = {update.product_id: update for update in plan.updates}
     seen: set[int] = set()
     ids = sorted(planned)
-    for chunk in _chunks(ids):
-        rows = Product.objects.select_for_update().filter(id__in=chunk).values_list("id", "version")
-        for pk, version in rows:
-            seen.add(pk)
-            if version != planned[pk].version:
-                conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_VERSION))
+    for pk, version in select_in(Product, ("id", "version"), "id", ids, lock=True):
+        seen.add(pk)
+        if version != planned[pk].version:
+            conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_VERSION))
     for pk in set(ids) - seen:
         conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_GONE))
     by_sku = {create.sku.casefold(): create for create in plan.creates}
     by_slug = {create.slug.casefold(): create for create in plan.creates}
-    for chunk in _chunks(list(by_sku)):
-        for sku in Product.objects.filter(sku__in=chunk).values_list("sku", flat=True):
-            create = by_sku[sku.casefold()]
-            conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
+    for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in plan.creates]):
+        create = by_sku[sku.casefold()]
+        conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
     moved_slugs = {update.slug.casefold(): update for update in plan.updates if "slug" in update.changes}
-    slug_keys = list(by_slug) + list(moved_slugs)
-    for chunk in _chunks(slug_keys):
-        for pk, slug in Product.objects.filter(slug__in=chunk).values_list("id", "slug"):
-            key = slug.casefold()
-            if key in by_slug:
-                conflicts.append(RowError(by_slug[key].row, "slug", by_slug[key].slug, ERROR_CONFLICT_SLUG))
-            elif key in moved_slugs and moved_slugs[key].product_id != pk:
-                update = moved_slugs[key]
-                conflicts.append(RowError(update.row, "slug", update.slug, ERROR_CONFLICT_SLUG))
+    slugs = [create.slug for create in plan.creates] + [update.slug for update in moved_slugs.values()]
+    for pk, slug in select_in(Product, ("id", "slug"), "slug", slugs):
+        key = slug.casefold()
+        if key in by_slug:
+            conflicts.append(RowError(by_slug[key].row, "slug", by_slug[key].slug, ERROR_CONFLICT_SLUG))
+        elif key in moved_slugs and moved_slugs[key].product_id != pk:
+            update = moved_slugs[key]
+            conflicts.append(RowError(update.row, "slug", update.slug, ERROR_CONFLICT_SLUG))
     return sorted(set(conflicts), key=lambda error: error.row)
 
 
@@ -162,10 +158,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback) 
                 ])
             progress("writing", len(batch))
 
-    new_ids: dict[str, int] = {}
-    for chunk in _chunks([row.sku for row in creates]):
-        for pk, sku in Product.objects.filter(sku__in=chunk).values_list("id", "sku"):
-            new_ids[sku.casefold()] = pk
+    new_ids = {sku.casefold(): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
     _write_promotions(creates, updates, new_ids)
     handlers = {handler.column: handler for handler in extra_columns()}
     for column, handler in handlers.items():
