@@ -50,10 +50,19 @@ class ExportMixin:
     """Export the changelist (as filtered) or the selected rows; needs view permission."""
 
     export_resource_class = None
-    actions = ["export_selected_csv", "export_selected_xlsx", "export_selected_json"]
+    export_actions = ("export_selected_csv", "export_selected_xlsx", "export_selected_json")
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
+
+    def get_actions(self, request: HttpRequest):
+        # Added here rather than through ``actions`` so the area admins keep their own list.
+        actions = super().get_actions(request)
+        if self.has_export_permission(request) and actions is not None and not getattr(request, "_popup", False):
+            for name in self.export_actions:
+                func, action, description = self.get_action(name)
+                actions[action] = (func, action, description)
+        return actions
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -268,11 +277,11 @@ class ProductImportMixin:
         job = outcome.job
         history = reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name)
         if outcome.written:
-            level = messages.WARNING if job.error_count else messages.SUCCESS
-            text = ngettext("Import #%(pk)s: %(message)s %(errors)d invalid row skipped.",
-                            "Import #%(pk)s: %(message)s %(errors)d invalid rows skipped.", job.error_count)
-            self.message_user(request, text % {"pk": job.pk, "message": job.message, "errors": job.error_count}
-                              if job.error_count else f"Import #{job.pk}: {job.message}", level)
+            text = f"Import #{job.pk}: {job.message}"
+            if job.error_count:
+                text += " " + ngettext("%(count)d invalid row was skipped.", "%(count)d invalid rows were skipped.",
+                                       job.error_count) % {"count": job.error_count}
+            self.message_user(request, text, messages.WARNING if job.error_count else messages.SUCCESS)
             return HttpResponseRedirect(changelist)
         self.message_user(request, format_html('Import #{} failed: {} <a href="{}">Details</a>',
                                                job.pk, job.message, history), messages.ERROR)

@@ -290,8 +290,9 @@ def _validate_rows(preset: Preset, plan: ImportPlan, present: set[str],
                 continue
             values[name] = text
         for name in ("sku", "title"):
-            if name in values and not values[name]:
-                errors.append((source.get(name, name), "", ERROR_REQUIRED))
+            column = source.get(name, name)
+            if name in values and not values[name] and not any(error[0] == column for error in errors):
+                errors.append((column, "", ERROR_REQUIRED))
         if values.get("slug") and not SLUG_RE.match(values["slug"]):
             errors.append((source.get("slug", "slug"), raw["slug"][:80], ERROR_SLUG_INVALID))
         for name, parse in (("unit_price", parse_price), ("inventory", parse_inventory),

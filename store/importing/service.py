@@ -49,10 +49,21 @@ class ImportOutcome:
     written: bool
 
 
+PREVIEW_TTL_SECONDS = 24 * 3600
+
+
 def _plans_dir() -> Path:
     path = Path(settings.IMPORT_FILES_ROOT) / "plans"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _drop_stale_plans() -> None:
+    """Previews nobody confirmed within a day expire (confirm then asks for a new upload)."""
+    cutoff = time.time() - PREVIEW_TTL_SECONDS
+    for stale in _plans_dir().glob("*.plan"):
+        if stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
 
 
 def _plan_path(job: ImportJob) -> Path:
@@ -213,6 +224,7 @@ def product_import_preview(*, path: Path, file_name: str, user=None, preset: str
     job = _start(user=user, source=ImportJob.SOURCE_ADMIN, file_name=file_name,
                  options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False))
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=_no_progress)
+    _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
         if plan.errors:
