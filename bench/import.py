@@ -70,7 +70,7 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     import tablib
     from import_export import fields, resources, widgets
 
-    from store.importing.service import product_import, product_import_confirm, product_import_preview
+    from store.importing.service import product_import
     from store.models import Collection, ImportJob, Product
 
     settings.IMPORT_FILES_ROOT = workdir / "files"

@@ -8,7 +8,6 @@ apostrophe again, so an export re-imports with 0 changes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -84,7 +83,3 @@ def _json_ready(dataset: tablib.Dataset) -> tablib.Dataset:
     for row in dataset:
         out.append([str(value) if isinstance(value, Decimal) else value for value in row])
     return out
-
-
-def export_filename(stem: str, file_format: str, when: Iterable[str] = ()) -> str:
-    return f"{stem}.{FORMATS[file_format].extension}"

@@ -69,7 +69,9 @@ class RowError:
 
 
 @dataclass(slots=True)
-class NewProduct:
+class PlannedProduct:
+    """A valid row, with the complete product to write."""
+
     row: int
     sku: str
     title: str
@@ -78,26 +80,22 @@ class NewProduct:
     unit_price: Decimal
     inventory: int
     collection: str  # title; the collection may be created by the import
-    promotions: tuple[int, ...] | None
+    promotions: tuple[int, ...] | None  # None: leave as is
     extras: dict[str, Any]
 
 
 @dataclass(slots=True)
-class ProductUpdate:
-    row: int
-    product_id: int
-    version: int
-    sku: str
-    # the full row to write (changed fields merged into the current values)
-    title: str
-    slug: str
-    description: str
-    unit_price: Decimal
-    inventory: int
-    collection: str
-    promotions: tuple[int, ...] | None  # None: unchanged
-    extras: dict[str, Any]  # only the changed ones
-    changes: dict[str, tuple[str, str]]  # field -> (old, new), for the preview
+class NewProduct(PlannedProduct):
+    """A row whose SKU is not in the catalog."""
+
+
+@dataclass(slots=True)
+class ProductUpdate(PlannedProduct):
+    """A row that changes an existing product: its fields merged into the current values."""
+
+    product_id: int = 0
+    version: int = 0  # as read when planning; the UPDATE is conditional on it
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)  # field -> (old, new), for the preview
 
 
 @dataclass
