@@ -31,6 +31,7 @@ from django.utils.translation import ngettext
 
 from store.audit import audit_event
 from store.exporting import FORMAT_CSV, FORMATS, render
+from store.importing.hooks import extra_columns
 from store.importing.parsing import ERROR_TOO_LARGE
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
@@ -45,6 +46,8 @@ from store.resources import CustomerResource, OrderResource, ProductResource
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
 CELL_SHOWN = 120
+# multipart framing and the other form fields around the uploaded file
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 # --- Export ---------------------------------------------------------------------
@@ -195,10 +198,14 @@ class _ChangeRows:
         if hasattr(change, "changes"):
             return (change.row, change.sku, False,
                     [(name, _short(old), _short(new)) for name, (old, new) in change.changes.items()])
-        return (change.row, change.sku, True, [
+        fields = [
             ("title", "", _short(change.title)), ("unit_price", "", f"{change.unit_price:.2f}"),
             ("inventory", "", str(change.inventory)), ("collection", "", change.collection),
-        ])
+        ]
+        handlers = {handler.column: handler for handler in extra_columns()}
+        fields += [(column, "", _short(handlers[column].render(value)))
+                   for column, value in change.extras.items() if column in handlers and value]
+        return (change.row, change.sku, True, fields)
 
 
 def _short(value) -> str:
@@ -241,8 +248,16 @@ class ProductImportMixin:
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = ProductImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        refused = ""
+        if request.method == "POST" and length > limit + UPLOAD_OVERHEAD_BYTES:
+            # Refuse on the declared length: the file is neither saved nor parsed.
+            refused = ERROR_TOO_LARGE.format(size=length, limit=limit)
+            form = ProductImportForm()
+        else:
+            form = ProductImportForm(request.POST or None, request.FILES or None)
+        if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
             saved = _save_upload(upload)
             try:
@@ -260,7 +275,7 @@ class ProductImportMixin:
                     args=[outcome.job.pk], current_app=self.admin_site.name,
                 ))
         context = self._context(
-            request, "Import products", form=form, max_bytes=settings.IMPORT_MAX_FILE_BYTES,
+            request, "Import products", form=form, max_bytes=limit, refused=refused,
             recent_jobs=ImportJob.objects.select_related("user")[:5],
         )
         return TemplateResponse(request, "admin/store/product/import.html", context)

@@ -60,6 +60,12 @@ def test_importer_sees_import(client):
     assert client.get(reverse("admin:store_importjob_changelist")).status_code == 200
 
 
+def test_orders_and_customers_changelists_show_export_buttons(admin_client):
+    for name in ("admin:store_order_changelist", "admin:store_customer_changelist"):
+        html = admin_client.get(reverse(name)).content.decode()
+        assert "Export CSV" in html and 'class="import-link"' not in html
+
+
 def test_export_needs_view_permission(client):
     staff(client, "store.view_collection")
     for name in ("admin:store_product_export", "admin:store_order_export", "admin:store_customer_export"):
@@ -133,6 +139,9 @@ def test_upload_over_the_limit_and_zip_bomb(admin_client, settings):
     settings.IMPORT_MAX_FILE_BYTES = 50
     response = upload(admin_client, HEADER + "A,T,5,1,C\r\n" * 5)
     assert "the limit is 50 bytes" in response.content.decode()
+    settings.IMPORT_MAX_FILE_BYTES = 1000
+    response = upload(admin_client, HEADER + "A,T,5,1,C\r\n" * 10_000)  # refused before the body is read
+    assert "the limit is 1000 bytes" in response.content.decode()
     settings.IMPORT_MAX_FILE_BYTES = 10_000_000
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:

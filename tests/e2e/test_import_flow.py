@@ -15,6 +15,7 @@ def test_upload_preview_confirm(admin_page, live_server, tmp_path, screenshot):
     page.wait_for_selector("#import-counts")
     assert page.inner_text("td.count-new") == "2"
     assert "E2E" in page.inner_text(".import-new-collections")
+    assert "tags: eco, winter" in page.inner_text("#import-changes")
     screenshot(page, "import-preview")
     assert not Product.objects.filter(sku__startswith="E2E").exists()
     page.click("input[name=_confirm]")
