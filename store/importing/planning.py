@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -68,6 +69,15 @@ class RowError:
     reason: str
 
 
+_FIELD_GETTERS: dict[type, Callable] = {}
+
+
+def _field_getter(cls: type) -> Callable:
+    if cls not in _FIELD_GETTERS:
+        _FIELD_GETTERS[cls] = attrgetter(*(item.name for item in fields(cls)))
+    return _FIELD_GETTERS[cls]
+
+
 @dataclass(slots=True)
 class PlannedProduct:
     """A valid row, with the complete product to write."""
@@ -82,6 +92,10 @@ class PlannedProduct:
     collection: str  # title; the collection may be created by the import
     promotions: tuple[int, ...] | None  # None: leave as is
     extras: dict[str, Any]
+
+    def __reduce__(self):
+        # Previews are pickled; positional tuples pickle ~3x faster than slotted state.
+        return self.__class__, _field_getter(self.__class__)(self)
 
 
 @dataclass(slots=True)
