@@ -1,6 +1,6 @@
 """The product import service: one code path for the admin and the CLI.
 
-    job, plan = product_import(path=..., file_name=..., user=..., source="cli")
+    outcome = product_import(path=..., file_name=..., user=..., source="cli")  # .job, .plan, .written
 
 The admin splits the same run in two: ``product_import_preview`` parses,
 validates and diffs once and keeps the plan on disk next to the job;
