@@ -253,8 +253,9 @@ def build_plan(preset: Preset, *, file_name: str, header: list[str],
     present = set(preset.source_columns) | set(handlers)
     plan = ImportPlan(file_name=file_name, preset=preset.name, header=header,
                       columns=[name for name in preset.source_columns])
-    rows = _validate_rows(preset, plan, present, handlers, progress)
-    _check_duplicate_skus(rows, plan)
+    skus: list[tuple[int, str, list[str]]] = []
+    rows = _validate_rows(preset, plan, handlers, skus, progress)
+    _check_duplicate_skus(skus, plan, column=preset.source_columns.get("sku", "sku"))
     rows = [row for row in rows if row.row not in plan.failed_cells]
     _check_promotions(rows, plan)
     rows = [row for row in rows if row.row not in plan.failed_cells]
@@ -269,8 +270,9 @@ def build_plan(preset: Preset, *, file_name: str, header: list[str],
     return plan
 
 
-def _validate_rows(preset: Preset, plan: ImportPlan, present: set[str],
-                   handlers: dict[str, ExtraColumn], progress: ProgressCallback) -> list[_Row]:
+def _validate_rows(preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraColumn],
+                   skus: list[tuple[int, str, list[str]]], progress: ProgressCallback) -> list[_Row]:
+    """Per-row checks, no queries. ``skus`` collects every row's SKU, valid row or not."""
     source = preset.source_columns
     valid: list[_Row] = []
     done = 0
@@ -300,6 +302,8 @@ def _validate_rows(preset: Preset, plan: ImportPlan, present: set[str],
                 errors.append((source.get(name, name), raw[name][:80], ERROR_BAD_TEXT))
                 continue
             values[name] = text
+        if values.get("sku"):
+            skus.append((mapped.row, values["sku"], mapped.cells))
         for name in ("sku", "title"):
             column = source.get(name, name)
             if name in values and not values[name] and not any(error[0] == column for error in errors):
@@ -333,16 +337,15 @@ def _validate_rows(preset: Preset, plan: ImportPlan, present: set[str],
     return valid
 
 
-def _check_duplicate_skus(rows: list[_Row], plan: ImportPlan) -> None:
-    seen: dict[str, list[_Row]] = {}
-    for row in rows:
-        seen.setdefault(row.sku.casefold(), []).append(row)
+def _check_duplicate_skus(skus: list[tuple[int, str, list[str]]], plan: ImportPlan, *, column: str) -> None:
+    seen: dict[str, list[tuple[int, str, list[str]]]] = {}
+    for entry in skus:
+        seen.setdefault(entry[1].casefold(), []).append(entry)
     for same in seen.values():
         if len(same) > 1:
-            numbers = ", ".join(str(row.row) for row in same)
-            for row in same:
-                plan.add_error(row.row, "sku", row.sku, ERROR_DUPLICATE_SKU.format(sku=row.sku, rows=numbers),
-                               row.cells)
+            numbers = ", ".join(str(row) for row, _sku, _cells in same)
+            for row, sku, cells in same:
+                plan.add_error(row, column, sku, ERROR_DUPLICATE_SKU.format(sku=sku, rows=numbers), cells)
 
 
 def _check_promotions(rows: list[_Row], plan: ImportPlan) -> None:

@@ -164,6 +164,15 @@ def test_same_sku_twice_names_the_rows(write_csv):
     assert not Product.objects.exists()
 
 
+def test_same_sku_twice_is_reported_even_when_one_row_has_other_errors(write_csv):
+    outcome = run(write_csv([ROW, {**ROW, "unit_price": "abc"}]))
+    assert [(e.row, e.column, e.reason) for e in outcome.plan.errors] == [
+        (2, "sku", "SKU 'A-1' appears more than once in the file: rows 2, 3"),
+        (3, "sku", "SKU 'A-1' appears more than once in the file: rows 2, 3"),
+        (3, "unit_price", "not a number"),
+    ]
+
+
 @pytest.mark.parametrize(("price", "reason"), [
     ("abc", planning.ERROR_PRICE_NAN), ("NaN", planning.ERROR_PRICE_NAN), ("0.99", planning.ERROR_PRICE_MIN),
     ("-5", planning.ERROR_PRICE_MIN), ("123456789.00", planning.ERROR_PRICE_DIGITS),
