@@ -19,6 +19,8 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -100,7 +102,13 @@ class ExportMixin:
         # The changelist's own filtering (search, filters, ordering) on its own query string.
         changelist_request = copy.copy(request)
         changelist_request.GET = QueryDict(request.GET.get("filters", ""))
-        changelist = self.get_changelist_instance(changelist_request)
+        try:
+            changelist = self.get_changelist_instance(changelist_request)
+        except IncorrectLookupParameters:
+            # The changelist answers junk filters with ?e=1; so does its export.
+            info = self.opts.app_label, self.opts.model_name
+            return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % info, current_app=self.admin_site.name)
+                                        + "?" + ERROR_FLAG + "=1")
         return self._export_response(request, changelist.queryset, file_format=file_format,
                                      excel_bom=request.GET.get("bom") == "1", scope="changelist")
 

@@ -179,6 +179,13 @@ def test_export_respects_changelist_filters_and_escapes_formulas(admin_client):
     assert response["Content-Disposition"].startswith('attachment; filename="products-')
 
 
+def test_export_with_junk_filters_redirects_like_the_changelist(admin_client):
+    response = admin_client.get(reverse("admin:store_product_export"), {"format": "zip", "filters": "nope__x=1"})
+    assert response.status_code == 302 and response.url.endswith("?e=1")
+    response = admin_client.get(reverse("admin:store_product_export"), {"format": "zip", "filters": "o=99&p=abc"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+
+
 def test_export_link_carries_the_current_filters(admin_client):
     html = admin_client.get(reverse(CHANGELIST), {"inventory__lt": "10"}).content.decode()
     assert "format=csv&amp;filters=inventory__lt%3D10" in html
