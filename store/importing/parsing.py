@@ -30,6 +30,7 @@ ERROR_UNKNOWN_ENCODING = "Unknown encoding {encoding!r}."
 ERROR_CSV = "The CSV file is malformed: {error}"
 
 SNIFF_BYTES = 64 * 1024
+MAX_CELL_CHARS = 16 * 1024 * 1024
 # Control characters that never occur in text files (tab, LF, CR and form feed do).
 BINARY_BYTES = bytes(set(range(0, 32)) - {9, 10, 12, 13})
 
@@ -109,6 +110,8 @@ def _parse_csv(data: bytes, *, encoding: str | None) -> ParsedFile:
     if "\x00" in text[:SNIFF_BYTES]:
         raise ValidationError(ERROR_BINARY, code="binary")
     delimiter = _sniff_delimiter(text[:SNIFF_BYTES])
+    # Long HTML descriptions exceed the csv module's default 128 KB cell limit.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     limit = settings.IMPORT_MAX_ROWS
     try:
