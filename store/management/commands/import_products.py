@@ -31,7 +31,9 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        console = Console(file=self.stdout, width=120, force_terminal=False)
+        # A live progress bar in a terminal; plain, 120-column output when piped or logged.
+        tty = self.stdout.isatty()
+        console = Console(file=self.stdout, width=None if tty else 120)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             tasks: dict[str, int] = {}
