@@ -20,6 +20,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -65,7 +66,7 @@ class ExportMixin:
     def get_actions(self, request: HttpRequest):
         # Added here rather than through ``actions`` so the area admins keep their own list.
         actions = super().get_actions(request)
-        if self.has_export_permission(request) and actions is not None and not getattr(request, "_popup", False):
+        if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_export_permission(request):
             for name in self.export_actions:
                 func, action, description = self.get_action(name)
                 actions[action] = (func, action, description)

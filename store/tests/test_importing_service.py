@@ -81,6 +81,23 @@ def test_upsert_updates_only_changed_fields_and_counts_unchanged(write_csv):
     assert kept.version == 1
 
 
+def test_moving_a_product_to_a_new_collection_and_promotions(write_csv):
+    promotion = PromotionFactory()
+    product = ProductFactory(sku="A-1", collection=CollectionFactory(title="Old"))
+    header = ["sku", "title", "collection", "promotions"]
+    outcome = run(write_csv([{"sku": "A-1", "title": product.title, "collection": "Fresh",
+                              "promotions": str(promotion.pk)}], header=header))
+    assert outcome.plan.updates[0].changes == {"collection": ("Old", "Fresh (new)"),
+                                               "promotions": ("", str(promotion.pk))}
+    assert outcome.plan.new_collections == ["Fresh"]
+    product.refresh_from_db()
+    assert product.collection.title == "Fresh" and list(product.promotions.all()) == [promotion]
+    again = run(write_csv([{"sku": "A-1", "title": product.title, "collection": "Fresh", "promotions": ""}],
+                          header=header))
+    assert again.plan.updates[0].changes == {"promotions": (str(promotion.pk), "")}
+    assert not product.promotions.exists()
+
+
 def test_round_trip_export_then_import_reports_zero_changes(tmp_path):
     promotion = PromotionFactory()
     products = ProductFactory.create_batch(5)
