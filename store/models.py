@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -189,3 +190,58 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id} in cart {self.cart_id}"
+
+
+# --- Import/export ----------------------------------------------------------
+def import_files_storage():
+    """Import files live outside MEDIA: the admin streams them behind a permission check."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=settings.IMPORT_FILES_ROOT)
+
+
+class ImportJob(models.Model):
+    """One product import run, from the admin or the CLI: the import history."""
+
+    SOURCE_ADMIN = "admin"
+    SOURCE_CLI = "cli"
+    SOURCE_CHOICES = [(SOURCE_ADMIN, "Admin"), (SOURCE_CLI, "Command line")]
+
+    STATUS_PREVIEW = "preview"
+    STATUS_DRY_RUN = "dry_run"
+    STATUS_SUCCEEDED = "succeeded"
+    STATUS_PARTIAL = "partial"
+    STATUS_FAILED = "failed"
+    STATUS_CHOICES = [
+        (STATUS_PREVIEW, "Previewed, awaiting confirmation"),
+        (STATUS_DRY_RUN, "Dry run (nothing written)"),
+        (STATUS_SUCCEEDED, "Imported"),
+        (STATUS_PARTIAL, "Imported valid rows, skipped invalid ones"),
+        (STATUS_FAILED, "Failed (nothing written)"),
+    ]
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES)
+    file_name = models.CharField(max_length=255)
+    preset = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES, db_index=True)
+    options = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField("new", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    skipped_count = models.PositiveIntegerField("skipped", default=0)
+    error_count = models.PositiveIntegerField("errors", default=0)
+    duration = models.FloatField("duration (s)", default=0)
+    message = models.TextField(blank=True)
+    failed_rows = models.FileField(storage=import_files_storage, upload_to="failed/", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} of {self.file_name}"

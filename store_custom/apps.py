@@ -14,3 +14,10 @@ class StoreCustomConfig(AppConfig):
         from . import receivers
 
         catalog_cleared.connect(receivers.drop_product_tags, dispatch_uid="store_custom.drop_product_tags")
+
+        # --- Import/export: the product "tags" column ---
+        from store.importing.hooks import register_extra_column
+
+        from .importing import product_tags_column
+
+        register_extra_column(product_tags_column)

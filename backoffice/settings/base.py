@@ -181,3 +181,17 @@ LOGGING = {
         "backoffice.audit": {"handlers": ["audit"], "level": AUDIT_LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Import/export ----------------------------------------------------------
+# Uploaded import files, saved previews and failed-rows files live here (never
+# served directly: the admin streams failed rows behind a permission check).
+IMPORT_FILES_ROOT = Path(os.environ.get("IMPORT_FILES_ROOT", BASE_DIR / "var" / "imports"))
+# Uploads above this size are refused before they are parsed.
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
+# Data rows per file; an XLSX whose sheet claims more is refused before reading it.
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "500000"))
+# XLSX zip-bomb guards: total uncompressed size and per-member compression ratio.
+IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024))
+)
+IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))

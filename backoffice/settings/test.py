@@ -1,4 +1,7 @@
 """Test settings: fast hashing, in-memory email and cache, no debug toolbar."""
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F401,F403
 from .base import LOGGING
 
@@ -19,3 +22,6 @@ LOGGING["loggers"]["backoffice.audit"] = {
     "handlers": [],
     "propagate": True,
 }
+
+# Uploaded import files and failed-rows files go to a throwaway folder.
+IMPORT_FILES_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-imports-"))

@@ -23,7 +23,9 @@ from backoffice.admin import SafeAutocompleteMixin
 from store import selectors, services
 from store.filters import CollectionFilter, InventoryFilter
 from store.models import Collection, Product, Promotion
+from store.resources import ProductResource
 
+from .importexport import ExportMixin, ProductImportMixin
 from .paginators import CappedCountPaginator
 
 # The product list shows only the collection's title; loading the page's
@@ -101,7 +103,8 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(SafeAutocompleteMixin, SimpleHistoryAdmin):
+class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
+    export_resource_class = ProductResource
     form = ProductAdminForm
     list_display = ("title", "sku", "collection_link", "unit_price", "inventory", "inventory_status")
     list_editable = ("unit_price", "inventory")

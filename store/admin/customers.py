@@ -6,6 +6,9 @@ from django.utils.http import urlencode
 
 from store import selectors
 from store.models import Address, Customer
+from store.resources import CustomerResource
+
+from .importexport import ExportMixin
 
 
 class AddressInline(admin.TabularInline):
@@ -14,7 +17,8 @@ class AddressInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ExportMixin, admin.ModelAdmin):
+    export_resource_class = CustomerResource
     list_display = ["first_name", "last_name", "email", "membership", "orders_count"]
     list_display_links = ["first_name", "last_name"]
     list_editable = ["membership"]

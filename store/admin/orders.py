@@ -8,6 +8,9 @@ from backoffice.admin import SafeAutocompleteMixin
 from store import selectors, services
 from store.filters import CustomerFilter
 from store.models import Order, OrderItem
+from store.resources import OrderResource
+
+from .importexport import ExportMixin
 
 
 class OrderItemInline(SafeAutocompleteMixin, admin.TabularInline):
@@ -42,7 +45,8 @@ class OrderItemInline(SafeAutocompleteMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(SafeAutocompleteMixin, admin.ModelAdmin):
+class OrderAdmin(SafeAutocompleteMixin, ExportMixin, admin.ModelAdmin):
+    export_resource_class = OrderResource
     list_display = ["id", "placed_at", "customer_link", "payment_status", "items_count", "total"]
     list_filter = ["payment_status", "placed_at", CustomerFilter]
     list_select_related = ["customer"]

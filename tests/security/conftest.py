@@ -94,6 +94,9 @@ def _access_log(model):
 MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "auth.group": lambda model: model.objects.create(name="Crawlers"),
     "store.cart": lambda model: model.objects.create(),
+    "store.importjob": lambda model: model.objects.create(
+        source=model.SOURCE_CLI, file_name="products.csv", status=model.STATUS_FAILED, rows_total=3,
+    ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
     "axes.accessfailurelog": lambda model: model.objects.create(

@@ -23,7 +23,8 @@ ROLES = [MERCHANDISER, IMPORTER, VIEWER, SUPPORT]
 MENU = {
     MERCHANDISER: {"store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
                    "store.order", "store.orderitem", "store.customer", "store.address"},
-    IMPORTER: {"store.product"},
+    # Import history is visible to whoever may import.
+    IMPORTER: {"store.product", "store.importjob"},
     SUPPORT: {"store.customer", "store.address", "store.order", "store.orderitem"},
 }
 

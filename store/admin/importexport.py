@@ -1,0 +1,390 @@
+"""Import/export in the admin: mixins for ModelAdmins, and the read-only import history.
+
+- ``ExportMixin``: CSV / XLSX / JSON of the changelist as filtered, and export
+  actions on selected rows. Needs view permission.
+- ``ProductImportMixin``: upload -> preview -> confirm, through
+  ``store.importing.service``. Needs ``store.import_product``.
+
+The area ModelAdmins (catalog.py, orders.py, customers.py) list these mixins
+among their bases; the mixins only add URLs, context and actions.
+"""
+from __future__ import annotations
+
+import copy
+import heapq
+import uuid
+from itertools import islice
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.views.main import ERROR_FLAG
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from store.audit import audit_event
+from store.exporting import FORMAT_CSV, FORMATS, render
+from store.importing.hooks import extra_columns
+from store.importing.parsing import ERROR_TOO_LARGE
+from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
+from store.importing.service import (
+    product_import_cancel,
+    product_import_confirm,
+    product_import_load_preview,
+    product_import_preview,
+)
+from store.models import ImportJob
+from store.resources import CustomerResource, OrderResource, ProductResource
+
+CHANGES_PER_PAGE = 100
+SKIPPED_SHOWN = 1000
+CELL_SHOWN = 120
+# multipart framing and the other form fields around the uploaded file
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+# --- Export ---------------------------------------------------------------------
+class ExportMixin:
+    """Export the changelist (as filtered) or the selected rows; needs view permission."""
+
+    export_resource_class = None
+    export_actions = ("export_selected_csv", "export_selected_xlsx", "export_selected_json")
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def get_actions(self, request: HttpRequest):
+        # Added here rather than through ``actions`` so the area admins keep their own list.
+        actions = super().get_actions(request)
+        if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_export_permission(request):
+            for name in self.export_actions:
+                func, action, description = self.get_action(name)
+                actions[action] = (func, action, description)
+        return actions
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = extra_context or {}
+        if self.has_export_permission(request):
+            info = self.opts.app_label, self.opts.model_name
+            filters = request.GET.urlencode()
+            base = reverse("admin:%s_%s_export" % info, current_app=self.admin_site.name)
+            extra_context["export_links"] = [
+                (label, f"{base}?{_export_query(key, bom, filters)}")
+                for key, bom, label in (
+                    ("csv", False, "Export CSV"), ("csv", True, "CSV for Excel"),
+                    ("xlsx", False, "Export XLSX"), ("json", False, "Export JSON"),
+                )
+            ]
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        file_format = request.GET.get("format", FORMAT_CSV)
+        if file_format not in FORMATS:
+            file_format = FORMAT_CSV
+        # The changelist's own filtering (search, filters, ordering) on its own query string.
+        changelist_request = copy.copy(request)
+        changelist_request.GET = QueryDict(request.GET.get("filters", ""))
+        try:
+            changelist = self.get_changelist_instance(changelist_request)
+        except IncorrectLookupParameters:
+            # The changelist answers junk filters with ?e=1; so does its export.
+            info = self.opts.app_label, self.opts.model_name
+            return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % info, current_app=self.admin_site.name)
+                                        + "?" + ERROR_FLAG + "=1")
+        return self._export_response(request, changelist.queryset, file_format=file_format,
+                                     excel_bom=request.GET.get("bom") == "1", scope="changelist")
+
+    def _export_response(self, request: HttpRequest, queryset, *, file_format: str, excel_bom: bool = False,
+                         scope: str) -> HttpResponse:
+        dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
+        content = render(dataset, file_format=file_format, excel_bom=excel_bom)
+        spec = FORMATS[file_format]
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = HttpResponse(content, content_type=spec.content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{self.opts.model_name}s-{stamp}.{spec.extension}"'
+        )
+        audit_event("export", user=request.user, model=self.opts.label, rows=dataset.height,
+                    file_format=file_format, scope=scope)
+        return response
+
+    def _export_selected(self, request: HttpRequest, queryset, file_format: str) -> HttpResponse:
+        return self._export_response(request, queryset, file_format=file_format, scope="selected")
+
+    @admin.action(description="Export selected as CSV", permissions=["view"])
+    def export_selected_csv(self, request, queryset):
+        return self._export_selected(request, queryset, "csv")
+
+    @admin.action(description="Export selected as XLSX", permissions=["view"])
+    def export_selected_xlsx(self, request, queryset):
+        return self._export_selected(request, queryset, "xlsx")
+
+    @admin.action(description="Export selected as JSON", permissions=["view"])
+    def export_selected_json(self, request, queryset):
+        return self._export_selected(request, queryset, "json")
+
+
+def _export_query(file_format: str, excel_bom: bool, filters: str) -> str:
+    query = QueryDict(mutable=True)
+    query["format"] = file_format
+    if excel_bom:
+        query["bom"] = "1"
+    if filters:
+        query["filters"] = filters
+    return query.urlencode()
+
+
+# --- Import ---------------------------------------------------------------------
+class ProductImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV (UTF-8 or Windows-1252, comma or semicolon) or XLSX.")
+    preset = forms.ChoiceField(choices=PRESET_CHOICES, initial=PRESET_AUTO, label="Format")
+    skip_invalid = forms.BooleanField(
+        required=False, label="Import valid rows, skip invalid ones",
+        help_text="By default nothing is written when any row has an error.",
+    )
+    encoding = forms.CharField(required=False, max_length=40, help_text="Leave blank to detect.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        if upload.size > limit:
+            raise ValidationError(ERROR_TOO_LARGE.format(size=upload.size, limit=limit), code="too_large")
+        return upload
+
+
+def _save_upload(upload) -> Path:
+    folder = Path(settings.IMPORT_FILES_ROOT) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix[:10]}"
+    with target.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return target
+
+
+class _ChangeRows:
+    """The preview's changed rows in file order, built one page at a time.
+
+    Creates and updates are each already in row order; merging them lazily keeps
+    a 100k-row preview from building 100k display rows per page view.
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def __len__(self) -> int:
+        return len(self.plan.creates) + len(self.plan.updates)
+
+    def count(self) -> int:
+        return len(self)
+
+    def __getitem__(self, index: slice) -> list:
+        start, stop, _step = index.indices(len(self))
+        merged = heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
+        return [self._display(change) for change in islice(merged, start, stop)]
+
+    @staticmethod
+    def _display(change) -> tuple:
+        if hasattr(change, "changes"):
+            return (change.row, change.sku, False,
+                    [(name, _short(old), _short(new)) for name, (old, new) in change.changes.items()])
+        fields = [
+            ("title", "", _short(change.title)), ("unit_price", "", f"{change.unit_price:.2f}"),
+            ("inventory", "", str(change.inventory)), ("collection", "", change.collection),
+        ]
+        handlers = {handler.column: handler for handler in extra_columns()}
+        fields += [(column, "", _short(handlers[column].render(value)))
+                   for column, value in change.extras.items() if column in handlers and value]
+        return (change.row, change.sku, True, fields)
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= CELL_SHOWN else text[:CELL_SHOWN] + "…"
+
+
+class ProductImportMixin:
+    """Upload -> preview -> confirm. The file is parsed once; confirm writes the saved plan."""
+
+    import_permission = "store.import_product"
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(self.import_permission)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="%s_%s_import" % info),
+            path("import/<int:job_id>/", wrap(self.import_preview_view), name="%s_%s_import_preview" % info),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = extra_context or {}
+        if self.has_import_permission(request):
+            extra_context["import_url"] = reverse(
+                "admin:%s_%s_import" % (self.opts.app_label, self.opts.model_name), current_app=self.admin_site.name
+            )
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def _context(self, request: HttpRequest, title: str, **extra):
+        return {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": title,
+            "app_label": self.opts.app_label, "has_view_permission": self.has_view_permission(request),
+            **extra,
+        }
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        refused = ""
+        if request.method == "POST" and length > limit + UPLOAD_OVERHEAD_BYTES:
+            # Refuse on the declared length: the file is neither saved nor parsed.
+            refused = ERROR_TOO_LARGE.format(size=length, limit=limit)
+            form = ProductImportForm()
+        else:
+            form = ProductImportForm(request.POST or None, request.FILES or None)
+        if form.is_bound and form.is_valid():
+            upload = form.cleaned_data["file"]
+            saved = _save_upload(upload)
+            try:
+                outcome = product_import_preview(
+                    path=saved, file_name=upload.name, user=request.user, preset=form.cleaned_data["preset"],
+                    encoding=form.cleaned_data["encoding"] or None, skip_invalid=form.cleaned_data["skip_invalid"],
+                )
+            finally:
+                saved.unlink(missing_ok=True)
+            if outcome.plan is None:
+                form.add_error("file", outcome.job.message)
+            else:
+                return HttpResponseRedirect(reverse(
+                    "admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
+                    args=[outcome.job.pk], current_app=self.admin_site.name,
+                ))
+        context = self._context(
+            request, "Import products", form=form, max_bytes=limit, refused=refused,
+            recent_jobs=ImportJob.objects.select_related("user")[:5],
+        )
+        return TemplateResponse(request, "admin/store/product/import.html", context)
+
+    def import_preview_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob, pk=job_id, status=ImportJob.STATUS_PREVIEW)
+        if request.method == "POST":
+            return self._import_decide(request, job)
+        try:
+            plan = product_import_load_preview(job=job)
+        except ValidationError as error:
+            self.message_user(request, error.messages[0], messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:store_product_import", current_app=self.admin_site.name))
+        changes = _ChangeRows(plan)
+        page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+        context = self._context(
+            request, f"Import preview: {job.file_name}", job=job, plan=plan, page=page,
+            errors=plan.errors, error_rows=plan.error_rows, skipped=plan.skipped[:SKIPPED_SHOWN],
+            skipped_hidden=max(0, len(plan.skipped) - SKIPPED_SHOWN),
+            writable=len(plan.creates) + len(plan.updates),
+            skip_invalid=bool(job.options.get("skip_invalid")),
+            failed_rows_url=reverse("admin:store_importjob_failed_rows", args=[job.pk],
+                                    current_app=self.admin_site.name) if job.failed_rows else "",
+        )
+        return TemplateResponse(request, "admin/store/product/import_preview.html", context)
+
+    def _import_decide(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
+        changelist = reverse("admin:store_product_changelist", current_app=self.admin_site.name)
+        if "_cancel" in request.POST:
+            product_import_cancel(job=job, user=request.user)
+            self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
+            return HttpResponseRedirect(changelist)
+        try:
+            outcome = product_import_confirm(job=job, user=request.user,
+                                             skip_invalid=request.POST.get("skip_invalid") == "1")
+        except ValidationError as error:
+            self.message_user(request, error.messages[0], messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        job = outcome.job
+        history = reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name)
+        if outcome.written:
+            text = f"Import #{job.pk}: {job.message}"
+            if job.error_count:
+                text += " " + ngettext("%(count)d invalid row was skipped.", "%(count)d invalid rows were skipped.",
+                                       job.error_count) % {"count": job.error_count}
+            self.message_user(request, text, messages.WARNING if job.error_count else messages.SUCCESS)
+            return HttpResponseRedirect(changelist)
+        self.message_user(request, format_html('Import #{} failed: {} <a href="{}">Details</a>',
+                                               job.pk, job.message, history), messages.ERROR)
+        return HttpResponseRedirect(history)
+
+
+# --- Import history ---------------------------------------------------------------
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "user", "source", "file_name", "preset", "status", "rows_total",
+                    "created_count", "updated_count", "unchanged_count", "skipped_count", "error_count",
+                    "duration", "failed_rows_link")
+    list_filter = ("status", "source", "preset")
+    search_fields = ("file_name", "user__username")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("failed_rows_link",)
+    exclude = ("failed_rows",)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm("store.import_product")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("<int:job_id>/failed-rows/", self.admin_site.admin_view(self.failed_rows_view),
+                 name="store_importjob_failed_rows"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="failed rows")
+    def failed_rows_link(self, job: ImportJob):
+        if not job.failed_rows:
+            return "—"
+        url = reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name)
+        return format_html('<a href="{}">Download ({} rows)</a>', url, job.error_count)
+
+    def failed_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob, pk=job_id)
+        if not job.failed_rows:
+            raise Http404("This import has no failed rows.")
+        audit_event("import.failed_rows_download", user=request.user, job_id=job.pk)
+        return FileResponse(job.failed_rows.open("rb"), as_attachment=True,
+                            filename=f"import-{job.pk}-failed-rows.csv", content_type="text/csv; charset=utf-8")
+

@@ -1,0 +1,278 @@
+"""Map a parsed file onto the native product columns: native, WooCommerce, Shopify.
+
+Each preset yields ``MappedRow``s: the native values of a source row, or the
+reason it is deliberately skipped, or its errors (named by the source column).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .hooks import extra_columns
+from .parsing import ParsedFile
+
+NATIVE_FIELDS = ("sku", "title", "slug", "description", "unit_price", "inventory", "collection", "promotions")
+REQUIRED_COLUMNS = ("sku", "title")
+
+PRESET_AUTO = "auto"
+PRESET_NATIVE = "native"
+PRESET_WOOCOMMERCE = "woocommerce"
+PRESET_SHOPIFY = "shopify"
+PRESET_CHOICES = [
+    (PRESET_AUTO, "Detect from the header"),
+    (PRESET_NATIVE, "Native (this store's export)"),
+    (PRESET_WOOCOMMERCE, "WooCommerce product export"),
+    (PRESET_SHOPIFY, "Shopify product export"),
+]
+
+ERROR_MISSING_COLUMNS = "Missing required column(s): {columns}."
+ERROR_UNKNOWN_PRESET = "Unknown preset {preset!r}."
+ERROR_UNDETECTED = (
+    "The header matches no known format: a native file needs the columns sku and title; "
+    "found: {found}."
+)
+ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
+ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
+ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
+ERROR_EXTRA_CELLS = "the row has {cells} cells but the header has {columns}; check the quoting"
+
+SKIP_WOO_VARIABLE = "variable product: a parent without price or stock of its own; its variations are imported"
+SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price or stock of its own"
+SKIP_WOO_EXTERNAL = "external/affiliate product: sold on another site, not stocked here"
+SKIP_WOO_UNPUBLISHED = "not published in WooCommerce (draft or private)"
+SKIP_SHOPIFY_IMAGE_ROW = "image-only row (no variant data)"
+
+# WooCommerce's own name for products without a category.
+UNCATEGORIZED = "Uncategorized"
+
+
+@dataclass(slots=True)
+class MappedRow:
+    row: int
+    values: dict[str, str]
+    cells: list[str]
+    skip: str = ""
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
+
+
+@dataclass
+class Preset:
+    name: str
+    #: native field -> the source column that feeds it (to name it in errors)
+    source_columns: dict[str, str]
+    rows: Iterator[MappedRow]
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def _index(header: list[str]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for position, name in enumerate(header):
+        index.setdefault(name.strip().lstrip("\ufeff").casefold(), position)
+    return index
+
+
+def detect_preset(header: list[str]) -> str | None:
+    names = set(_index(header))
+    if {"handle", "variant sku"} <= names:
+        return PRESET_SHOPIFY
+    if {"sku", "name", "regular price"} <= names:
+        return PRESET_WOOCOMMERCE
+    if {"sku", "title"} <= names:
+        return PRESET_NATIVE
+    return None
+
+
+def map_rows(parsed: ParsedFile, *, preset: str = PRESET_AUTO) -> Preset:
+    if preset == PRESET_AUTO:
+        detected = detect_preset(parsed.header)
+        if detected is None:
+            shown = ", ".join(parsed.header[:12]) or "(nothing)"
+            raise ValidationError(ERROR_UNDETECTED.format(found=shown), code="undetected")
+        preset = detected
+    builders = {PRESET_NATIVE: _native, PRESET_WOOCOMMERCE: _woocommerce, PRESET_SHOPIFY: _shopify}
+    if preset not in builders:
+        raise ValidationError(ERROR_UNKNOWN_PRESET.format(preset=preset), code="preset")
+    return builders[preset](parsed)
+
+
+def _require(index: dict[str, int], columns: tuple[str, ...], shown: tuple[str, ...]) -> None:
+    missing = [name for key, name in zip(columns, shown) if key not in index]
+    if missing:
+        raise ValidationError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)), code="missing_columns")
+
+
+def _cells_error(cells: list[str], width: int) -> list[tuple[str, str, str]]:
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        return [("", "", ERROR_EXTRA_CELLS.format(cells=len(cells), columns=width))]
+    return []
+
+
+# --- native -------------------------------------------------------------------
+def _native(parsed: ParsedFile) -> Preset:
+    index = _index(parsed.header)
+    _require(index, REQUIRED_COLUMNS, REQUIRED_COLUMNS)
+    known = list(NATIVE_FIELDS) + [handler.column for handler in extra_columns()]
+    positions = {name: index[name] for name in known if name in index}
+    ignored = [name for name in parsed.header if name.strip().casefold() not in positions and name.strip()]
+    width = len(parsed.header)
+
+    def rows() -> Iterator[MappedRow]:
+        for number, cells in parsed.rows:
+            values = {name: (cells[pos] if pos < len(cells) else "") for name, pos in positions.items()}
+            yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(cells, width))
+
+    return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored)
+
+
+# --- WooCommerce ----------------------------------------------------------------
+WOO_COLUMNS = {
+    "sku": "SKU", "title": "Name", "description": "Description", "unit_price": "Regular price",
+    "inventory": "Stock", "collection": "Categories", "tags": "Tags",
+}
+
+
+def woo_collection(categories: str) -> str:
+    """The deepest category path of a WooCommerce "Categories" cell, as a collection title.
+
+    "Clothing, Clothing > Hoodies" -> "Clothing > Hoodies". Full paths keep
+    "Clothing > Accessories" apart from "Electronics > Accessories".
+    """
+    paths = [part.replace("\\,", ",").strip() for part in categories.replace("\\,", "\x00").split(",")]
+    paths = [" > ".join(p.strip() for p in path.replace("\x00", ",").split(">")) for path in paths if path]
+    if not paths:
+        return ""
+    return max(paths, key=lambda path: path.count(">"))
+
+
+def _woo_sale_active(row: dict[str, str], today: dt.date) -> bool:
+    def day(text: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(text.strip()[:10]) if text.strip() else None
+        except ValueError:
+            return None
+
+    starts, ends = day(row.get("date sale price starts", "")), day(row.get("date sale price ends", ""))
+    return (starts is None or starts <= today) and (ends is None or today <= ends)
+
+
+def _woocommerce(parsed: ParsedFile) -> Preset:
+    index = _index(parsed.header)
+    _require(index, ("sku", "name", "regular price"), ("SKU", "Name", "Regular price"))
+    width = len(parsed.header)
+    today = timezone.localdate()
+
+    def get(cells: list[str], name: str) -> str:
+        pos = index.get(name)
+        return cells[pos].strip() if pos is not None and pos < len(cells) else ""
+
+    # Variations inherit their parent's category; parents are referenced by SKU or "id:N".
+    parent_category: dict[str, str] = {}
+    for _number, cells in parsed.rows:
+        category = woo_collection(get(cells, "categories"))
+        if get(cells, "sku"):
+            parent_category[get(cells, "sku")] = category
+        if get(cells, "id"):
+            parent_category[f"id:{get(cells, 'id')}"] = category
+
+    def rows() -> Iterator[MappedRow]:
+        for number, cells in parsed.rows:
+            row = {name: get(cells, name) for name in index}
+            kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(cells, width))
+            if "variable" in kinds:
+                mapped.skip = SKIP_WOO_VARIABLE
+            elif "grouped" in kinds:
+                mapped.skip = SKIP_WOO_GROUPED
+            elif "external" in kinds:
+                mapped.skip = SKIP_WOO_EXTERNAL
+            elif row.get("published", "1") not in ("1", ""):
+                mapped.skip = SKIP_WOO_UNPUBLISHED
+            if mapped.skip:
+                yield mapped
+                continue
+            sale, regular = row.get("sale price", ""), row.get("regular price", "")
+            price = sale if sale and _woo_sale_active(row, today) else regular
+            source_price = "Sale price" if price and price is sale else "Regular price"
+            category = woo_collection(row.get("categories", ""))
+            if not category and row.get("parent"):
+                category = parent_category.get(row["parent"], "")
+            mapped.values = {
+                "sku": row.get("sku", ""),
+                "title": row.get("name", ""),
+                "description": row.get("description", ""),
+                "unit_price": price,
+                "inventory": row.get("stock", "") or "0",
+                "collection": category or UNCATEGORIZED,
+                "tags": row.get("tags", ""),
+            }
+            if not mapped.values["sku"]:
+                mapped.errors.append(("SKU", "", ERROR_NO_SKU))
+            if not price:
+                mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
+            elif source_price == "Sale price":
+                mapped.values["_price_column"] = "Sale price"
+            yield mapped
+
+    columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
+    return Preset(PRESET_WOOCOMMERCE, columns, rows())
+
+
+# --- Shopify --------------------------------------------------------------------
+SHOPIFY_COLUMNS = {
+    "sku": "Variant SKU", "title": "Title", "description": "Body (HTML)", "unit_price": "Variant Price",
+    "inventory": "Variant Inventory Qty", "collection": "Type", "tags": "Tags",
+}
+
+
+def _shopify(parsed: ParsedFile) -> Preset:
+    index = _index(parsed.header)
+    _require(index, ("handle", "title", "variant sku", "variant price"),
+             ("Handle", "Title", "Variant SKU", "Variant Price"))
+    width = len(parsed.header)
+
+    def get(cells: list[str], name: str) -> str:
+        pos = index.get(name)
+        return cells[pos].strip() if pos is not None and pos < len(cells) else ""
+
+    def rows() -> Iterator[MappedRow]:
+        # The first row of a Handle carries the product; later rows only the variant.
+        products: dict[str, dict[str, str]] = {}
+        for number, cells in parsed.rows:
+            handle = get(cells, "handle")
+            row = {name: get(cells, name) for name in index}
+            product = products.setdefault(handle, {
+                "title": row.get("title", ""), "description": row.get("body (html)", ""),
+                "collection": row.get("type", ""), "tags": row.get("tags", ""),
+            })
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(cells, width))
+            variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
+            if not any(row.get(name) for name in variant_fields):
+                mapped.skip = SKIP_SHOPIFY_IMAGE_ROW
+                yield mapped
+                continue
+            options = [row.get(f"option{i} value", "") for i in (1, 2, 3)]
+            options = [value for value in options if value and value != "Default Title"]
+            title = product["title"] or handle
+            if options:
+                title = f"{title} - {' / '.join(options)}"
+            mapped.values = {
+                "sku": row.get("variant sku", ""),
+                "title": title,
+                "description": product["description"],
+                "unit_price": row.get("variant price", ""),
+                "inventory": row.get("variant inventory qty", "") or "0",
+                "collection": product["collection"] or UNCATEGORIZED,
+                "tags": product["tags"],
+            }
+            if not mapped.values["sku"]:
+                mapped.errors.append(("Variant SKU", "", ERROR_NO_SKU))
+            if not mapped.values["unit_price"]:
+                mapped.errors.append(("Variant Price", "", ERROR_NO_VARIANT_PRICE))
+            yield mapped
+
+    columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
+    return Preset(PRESET_SHOPIFY, columns, rows())

@@ -1,0 +1,269 @@
+"""The product import service: one code path for the admin and the CLI.
+
+    outcome = product_import(path=..., file_name=..., user=..., source="cli")  # .job, .plan, .written
+
+The admin splits the same run in two: ``product_import_preview`` parses,
+validates and diffs once and keeps the plan on disk next to the job;
+``product_import_confirm`` writes that plan, re-checking versions, so the file
+is never parsed twice.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import logging
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from store.audit import audit_event
+from store.exporting import escape_formula
+from store.models import ImportJob
+
+from .parsing import parse_file
+from .planning import ImportPlan, ProgressCallback, RowError, _no_progress, build_plan
+from .presets import PRESET_AUTO, map_rows
+from .writing import ImportConflict, apply_plan
+
+logger = logging.getLogger(__name__)
+
+ERROR_PREVIEW_GONE = "This preview has expired or was already used; upload the file again."
+ERROR_NOT_A_PREVIEW = "Import #{pk} is not awaiting confirmation."
+ERROR_ROWS_INVALID = "{rows} row(s) have errors; nothing was written."
+MESSAGE_DONE = "{created} new, {updated} updated, {unchanged} unchanged, {skipped} skipped."
+
+
+@dataclass
+class ImportOutcome:
+    job: ImportJob
+    plan: ImportPlan | None
+    written: bool
+
+
+PREVIEW_TTL_SECONDS = 24 * 3600
+
+
+def _plans_dir() -> Path:
+    path = Path(settings.IMPORT_FILES_ROOT) / "plans"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _drop_stale_plans() -> None:
+    """Previews nobody confirmed within a day expire (confirm then asks for a new upload)."""
+    cutoff = time.time() - PREVIEW_TTL_SECONDS
+    for stale in _plans_dir().glob("*.plan"):
+        if stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
+
+
+def _plan_path(job: ImportJob) -> Path:
+    return _plans_dir() / f"{job.pk}.plan"
+
+
+def _signature(data: bytes) -> bytes:
+    return hmac.new(settings.SECRET_KEY.encode(), data, hashlib.sha256).digest()
+
+
+def _save_plan(job: ImportJob, plan: ImportPlan) -> None:
+    # Pickle is fast for 100k rows; the HMAC makes sure we only ever load what we wrote.
+    data = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+    _plan_path(job).write_bytes(_signature(data) + data)
+
+
+def _load_plan(job: ImportJob) -> ImportPlan:
+    try:
+        blob = _plan_path(job).read_bytes()
+    except FileNotFoundError:
+        raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
+    signature, data = blob[:32], blob[32:]
+    if not hmac.compare_digest(signature, _signature(data)):
+        raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
+    return pickle.loads(data)  # noqa: S301 - signed by us above
+
+
+def plan_file(*, path: Path, file_name: str, preset: str = PRESET_AUTO, encoding: str | None = None,
+              progress: ProgressCallback = _no_progress) -> ImportPlan:
+    """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems."""
+    parsed = parse_file(path, encoding=encoding)
+    progress("rows", len(parsed.rows))
+    mapped = map_rows(parsed, preset=preset)
+    plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress)
+    if parsed.format == "csv" and parsed.encoding not in ("utf-8", "utf-8-sig"):
+        plan.notes.append(f"Read as {parsed.encoding}.")
+    return plan
+
+
+def failed_rows_csv(plan: ImportPlan, extra: list[RowError] = ()) -> str:
+    """The failed rows: original columns plus ``row`` and ``error``, ready to fix and re-upload."""
+    reasons: dict[int, list[str]] = {}
+    for error in [*plan.errors, *extra]:
+        column = f"{error.column}: " if error.column else ""
+        reasons.setdefault(error.row, []).append(f"{column}{error.reason}")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*plan.header, "error"])
+    width = len(plan.header)
+    for row in sorted(reasons):
+        cells = list(plan.failed_cells.get(row, []))[:width]
+        cells += [""] * (width - len(cells))
+        writer.writerow([escape_formula(cell) for cell in cells] + [f"row {row}: " + "; ".join(reasons[row])])
+    return buffer.getvalue()
+
+
+def _options(*, preset: str, encoding: str | None, skip_invalid: bool, dry_run: bool) -> dict[str, Any]:
+    return {"preset": preset, "encoding": encoding or "", "skip_invalid": skip_invalid, "dry_run": dry_run}
+
+
+def _record_counts(job: ImportJob, plan: ImportPlan) -> None:
+    job.preset = plan.preset
+    job.rows_total = plan.rows_total
+    job.created_count = len(plan.creates)
+    job.updated_count = len(plan.updates)
+    job.unchanged_count = plan.unchanged
+    job.skipped_count = len(plan.skipped)
+    job.error_count = plan.error_rows
+
+
+def _attach_failed_rows(job: ImportJob, plan: ImportPlan, extra: list[RowError] = ()) -> None:
+    if plan.errors or extra:
+        content = failed_rows_csv(plan, list(extra))
+        job.failed_rows.save(f"import-{job.pk}-failed-rows.csv", ContentFile(content.encode("utf-8-sig")),
+                             save=False)
+
+
+def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback) -> bool:
+    """Apply the plan unless errors forbid it; fill the job's status, counts and message."""
+    if plan.errors and not skip_invalid:
+        job.status = ImportJob.STATUS_FAILED
+        job.message = ERROR_ROWS_INVALID.format(rows=plan.error_rows)
+        _attach_failed_rows(job, plan)
+        return False
+    try:
+        result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress)
+    except ImportConflict as conflict:
+        job.status = ImportJob.STATUS_FAILED
+        job.message = conflict.messages[0]
+        job.error_count = plan.error_rows + len({error.row for error in conflict.conflicts})
+        _attach_failed_rows(job, plan, conflict.conflicts)
+        return False
+    except ValidationError as error:
+        job.status = ImportJob.STATUS_FAILED
+        job.message = error.messages[0]
+        return False
+    job.created_count, job.updated_count = result.created, result.updated
+    failed = plan.error_rows + len({error.row for error in result.conflicts})
+    job.error_count = failed
+    job.status = ImportJob.STATUS_PARTIAL if failed else ImportJob.STATUS_SUCCEEDED
+    job.message = MESSAGE_DONE.format(created=result.created, updated=result.updated,
+                                      unchanged=plan.unchanged, skipped=len(plan.skipped))
+    _attach_failed_rows(job, plan, result.conflicts)
+    return True
+
+
+def _finish(job: ImportJob, started: float, event: str) -> None:
+    job.duration = round(time.monotonic() - started, 3) + job.duration
+    job.finished_at = timezone.now()
+    job.save()
+    audit_event(event, user=job.user, job_id=job.pk, file_name=job.file_name, status=job.status,
+                new=job.created_count, updated=job.updated_count, errors=job.error_count)
+
+
+def _start(*, user, source: str, file_name: str, options: dict[str, Any]) -> ImportJob:
+    return ImportJob.objects.create(
+        user=user if getattr(user, "pk", None) else None, source=source, file_name=file_name[:255],
+        status=ImportJob.STATUS_PREVIEW, options=options,
+    )
+
+
+def _plan_or_fail(job: ImportJob, *, path: Path, preset: str, encoding: str | None,
+                  progress: ProgressCallback) -> ImportPlan | None:
+    try:
+        plan = plan_file(path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress)
+    except ValidationError as error:
+        job.status = ImportJob.STATUS_FAILED
+        job.message = error.messages[0]
+        return None
+    _record_counts(job, plan)
+    return plan
+
+
+def product_import(*, path: Path, file_name: str, user=None, source: str = ImportJob.SOURCE_CLI,
+                   preset: str = PRESET_AUTO, encoding: str | None = None, skip_invalid: bool = False,
+                   dry_run: bool = False, progress: ProgressCallback = _no_progress) -> ImportOutcome:
+    """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
+    started = time.monotonic()
+    job = _start(user=user, source=source, file_name=file_name,
+                 options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run))
+    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=progress)
+    written = False
+    if plan is not None:
+        if dry_run:
+            job.status = ImportJob.STATUS_DRY_RUN
+            job.message = "Dry run: nothing written."
+            _attach_failed_rows(job, plan)
+        else:
+            written = _write(job, plan, skip_invalid=skip_invalid, progress=progress)
+    _finish(job, started, "import.dry_run" if dry_run else "import.run")
+    return ImportOutcome(job=job, plan=plan, written=written)
+
+
+def product_import_preview(*, path: Path, file_name: str, user=None, preset: str = PRESET_AUTO,
+                           encoding: str | None = None, skip_invalid: bool = False) -> ImportOutcome:
+    """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step)."""
+    started = time.monotonic()
+    job = _start(user=user, source=ImportJob.SOURCE_ADMIN, file_name=file_name,
+                 options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False))
+    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=_no_progress)
+    _drop_stale_plans()
+    if plan is not None:
+        _save_plan(job, plan)
+        if plan.errors:
+            _attach_failed_rows(job, plan)
+    _finish(job, started, "import.preview")
+    return ImportOutcome(job=job, plan=plan, written=False)
+
+
+def product_import_load_preview(*, job: ImportJob) -> ImportPlan:
+    if job.status != ImportJob.STATUS_PREVIEW:
+        raise ValidationError(ERROR_NOT_A_PREVIEW.format(pk=job.pk), code="not_preview")
+    return _load_plan(job)
+
+
+def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | None = None) -> ImportOutcome:
+    """Write a previewed plan. Concurrent edits since the preview are detected, never overwritten."""
+    started = time.monotonic()
+    plan = product_import_load_preview(job=job)
+    # Claim the job, so that a double-clicked confirm cannot write the plan twice.
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.STATUS_PREVIEW).update(
+        status=ImportJob.STATUS_FAILED, message="Interrupted while writing."
+    )
+    if not claimed:
+        raise ValidationError(ERROR_NOT_A_PREVIEW.format(pk=job.pk), code="not_preview")
+    if skip_invalid is None:
+        skip_invalid = bool(job.options.get("skip_invalid"))
+    job.options = {**job.options, "skip_invalid": skip_invalid}
+    if user is not None and getattr(user, "pk", None):
+        job.user = user
+    written = _write(job, plan, skip_invalid=skip_invalid, progress=_no_progress)
+    _plan_path(job).unlink(missing_ok=True)
+    _finish(job, started, "import.confirm")
+    return ImportOutcome(job=job, plan=plan, written=written)
+
+
+def product_import_cancel(*, job: ImportJob, user=None) -> None:
+    if job.status == ImportJob.STATUS_PREVIEW:
+        _plan_path(job).unlink(missing_ok=True)
+        job.status = ImportJob.STATUS_FAILED
+        job.message = "Cancelled after preview; nothing written."
+        job.save(update_fields=["status", "message"])
+        audit_event("import.cancel", user=user, job_id=job.pk)

@@ -1,0 +1,86 @@
+"""python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...]"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
+from store.importing.service import product_import
+from store.models import ImportJob
+
+PROGRESS_FROM_ROWS = 2000
+ERRORS_SHOWN = 50
+
+
+class Command(BaseCommand):
+    help = "Import products from a CSV or XLSX file (native, WooCommerce or Shopify export)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
+        parser.add_argument("--preset", default=PRESET_AUTO, choices=[key for key, _ in PRESET_CHOICES])
+        parser.add_argument("--skip-invalid", action="store_true",
+                            help="Import the valid rows and skip invalid ones (default: all or nothing).")
+        parser.add_argument("--encoding", default=None, help="Force the CSV encoding (default: detect).")
+
+    def handle(self, *args, **options) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        # A live progress bar in a terminal; plain, 120-column output when piped or logged.
+        tty = self.stdout.isatty()
+        console = Console(file=self.stdout, width=None if tty else 120)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            tasks: dict[str, int] = {}
+
+            def report(stage: str, count: int) -> None:
+                if stage == "rows":
+                    if count >= PROGRESS_FROM_ROWS:
+                        tasks["validating"] = progress.add_task("Checking rows", total=count)
+                        tasks["writing"] = progress.add_task("Writing", total=None)
+                    return
+                if stage in tasks:
+                    progress.advance(tasks[stage], count)
+
+            outcome = product_import(
+                path=path, file_name=path.name, source=ImportJob.SOURCE_CLI, preset=options["preset"],
+                encoding=options["encoding"], skip_invalid=options["skip_invalid"], dry_run=options["dry_run"],
+                progress=report,
+            )
+        job = outcome.job
+        self._summary(console, job)
+        if outcome.plan is not None:
+            self._details(console, outcome.plan)
+        console.print(f"{job.get_status_display()}: {job.message}")
+        if job.failed_rows:
+            console.print(f"Failed rows (original columns + error): {job.failed_rows.path}")
+        if job.status not in (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_DRY_RUN) or job.error_count:
+            raise CommandError(f"Import #{job.pk} finished with errors.", returncode=2)
+
+    def _summary(self, console: Console, job: ImportJob) -> None:
+        table = Table(title=f"Import #{job.pk}: {job.file_name} ({job.preset or 'unknown format'})")
+        for column in ("rows", "new", "updated", "unchanged", "skipped", "errors", "seconds"):
+            table.add_column(column, justify="right")
+        table.add_row(*map(str, (job.rows_total, job.created_count, job.updated_count, job.unchanged_count,
+                                 job.skipped_count, job.error_count, f"{job.duration:.2f}")))
+        console.print(table)
+
+    def _details(self, console: Console, plan) -> None:
+        for note in plan.notes:
+            console.print(f"Note: {note}")
+        if plan.new_collections:
+            console.print("New collections: " + ", ".join(plan.new_collections))
+        if plan.errors:
+            table = Table(title=f"Errors ({len(plan.errors)})")
+            for column in ("row", "column", "value", "reason"):
+                table.add_column(column)
+            for error in plan.errors[:ERRORS_SHOWN]:
+                table.add_row(str(error.row), error.column, error.value, error.reason)
+            console.print(table)
+            if len(plan.errors) > ERRORS_SHOWN:
+                console.print(f"… and {len(plan.errors) - ERRORS_SHOWN} more in the failed-rows file.")
