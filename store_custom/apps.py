@@ -9,8 +9,17 @@ class StoreCustomConfig(AppConfig):
     verbose_name = "Store customisations"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from store.models import Product
         from store.seeding import catalog_cleared
 
-        from . import receivers
+        from . import api, receivers
 
         catalog_cleared.connect(receivers.drop_product_tags, dispatch_uid="store_custom.drop_product_tags")
+        # --- Catalog API: product tags field + ?tag= filter, and /api/tags/ ---
+        api.register()
+        post_delete.connect(
+            receivers.drop_deleted_product_tags, sender=Product,
+            dispatch_uid="store_custom.drop_deleted_product_tags",
+        )
