@@ -129,8 +129,9 @@ CATALOG_API_ANON_RATE = os.environ.get("CATALOG_API_ANON_RATE", "120/minute")
 TAX_RATE = Decimal(os.environ.get("TAX_RATE", "0.1"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous client of a login-only API gets 401 + WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["store.api.permissions.CatalogReadAccess"],
     "DEFAULT_THROTTLE_CLASSES": ["store.api.throttling.CatalogAnonThrottle"],

@@ -9,17 +9,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from store import selectors
 
 from .extensions import product_extensions_load
-from .filters import ProductFilter, ProductFilterBackend
+from .filters import MAX_ID, ProductFilter, ProductFilterBackend
 from .pagination import SyncCursorPagination
 from .serializers import CollectionSerializer, ProductSerializer
 
+NOT_FOUND = "Not found."
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="A query parameter is invalid; the body names it."),
     404: OpenApiResponse(description="No such object, or a page out of range."),
@@ -27,17 +28,22 @@ ERROR_RESPONSES = {
 
 
 class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
-    """Base for every catalog endpoint: 405 before anything else, ETags on reads.
-
-    Writes are refused before authentication, throttling or CSRF run, so every
-    client (anonymous or superuser) gets DRF's standard 405 body.
-    """
+    # Base for every catalog endpoint: 405 before anything else, ETags on reads.
+    # Writes are refused before authentication, throttling or CSRF run, so every
+    # client (anonymous or superuser) gets DRF's standard 405 body.
 
     def initial(self, request, *args, **kwargs):
         handler = getattr(self, request.method.lower(), None)
         if request.method.lower() not in self.http_method_names or handler is None:
             raise MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
+
+    def get_object(self):
+        # A pk beyond BIGINT can match nothing, and SQLite raises OverflowError on it.
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
+        if not str(lookup).isdigit() or int(lookup) > MAX_ID:
+            raise NotFound(NOT_FOUND)
+        return super().get_object()
 
     def etag_salt(self) -> str:
         """Extra state the representation depends on beyond its own bytes."""
@@ -83,6 +89,13 @@ class ProductViewSet(CatalogViewSet):
     def get_queryset(self):
         return selectors.product_list_for_api()
 
+    def filter_queryset(self, queryset):
+        # Filters, search and ordering shape lists; a product looked up by id is not
+        # hidden by them (and building the FilterSet is most of a detail's cost).
+        if self.action in ("list", "sync"):
+            return super().filter_queryset(queryset)
+        return queryset
+
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if page is not None:
@@ -127,6 +140,8 @@ class ProductViewSet(CatalogViewSet):
     retrieve=extend_schema(summary="One collection by id", responses={200: CollectionSerializer, 404: ERROR_RESPONSES[404]}),
 )
 class CollectionViewSet(CatalogViewSet):
+    """Collections with their number of products and featured product id."""
+
     serializer_class = CollectionSerializer
     search_fields = ["title"]
     ordering_fields = ["title", "products_count", "id"]
