@@ -64,6 +64,8 @@ class TagSerializer(serializers.ModelSerializer):
     retrieve=extend_schema(summary="One tag by id", responses={200: TagSerializer, 404: ERROR_RESPONSES[404]}),
 )
 class TagViewSet(CatalogViewSet):
+    """Tags with the number of products carrying each."""
+
     serializer_class = TagSerializer
     search_fields = ["label"]
     ordering_fields = ["label", "products_count", "id"]

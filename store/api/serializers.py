@@ -45,6 +45,11 @@ class ProductSerializer(serializers.Serializer):
         return fields
 
 
+class ProductSyncSerializer(ProductSerializer):
+    """The same fields. A name of its own gives the sync endpoint's cursor page its own
+    schema component (drf-spectacular names pages Paginated<Name>List)."""
+
+
 class CollectionSerializer(serializers.ModelSerializer):
     products_count = serializers.IntegerField(read_only=True)
     featured_product = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)

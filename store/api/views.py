@@ -18,7 +18,7 @@ from store import selectors
 from .extensions import product_extensions_load
 from .filters import MAX_ID, ProductFilter, ProductFilterBackend
 from .pagination import SyncCursorPagination
-from .serializers import CollectionSerializer, ProductSerializer
+from .serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
 
 NOT_FOUND = "Not found."
 ERROR_RESPONSES = {
@@ -128,9 +128,12 @@ class ProductViewSet(CatalogViewSet):
 
     @extend_schema(
         summary="Walk the catalog for sync (keyset cursor on last_update, id)",
-        responses={200: ProductSerializer(many=True), 400: ERROR_RESPONSES[400]},
+        responses={200: ProductSyncSerializer(many=True), 400: ERROR_RESPONSES[400]},
     )
-    @action(detail=False, pagination_class=SyncCursorPagination, filter_backends=[ProductFilterBackend])
+    @action(
+        detail=False, pagination_class=SyncCursorPagination, filter_backends=[ProductFilterBackend],
+        serializer_class=ProductSyncSerializer,
+    )
     def sync(self, request):
         return self.list(request)
 
