@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,50 +122,74 @@ def measure(pool: ProcessPoolExecutor, port: int, paths: list[str], seconds: flo
     return ok / seconds
 
 
+@contextmanager
+def gunicorn(env: dict[str, str], port: int):
+    server = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "backoffice.wsgi", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        wait_until_up(port)
+        yield
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def run_scenarios(pool, port: int, scenarios: dict[str, list[str]], args) -> dict[str, float]:
+    # Warm both workers (imports, connections) before measuring.
+    measure(pool, port, ["/bench/constant/", *scenarios["product list"]], 1.0, args.clients)
+    rates = {"trivial (before)": measure(pool, port, ["/bench/constant/"], args.seconds, args.clients)}
+    for name, paths in scenarios.items():
+        rates[name] = measure(pool, port, paths, args.seconds, args.clients)
+    rates["trivial (after)"] = measure(pool, port, ["/bench/constant/"], args.seconds, args.clients)
+    return rates
+
+
+def report(title: str, rates: dict[str, float]) -> None:
+    trivial = (rates["trivial (before)"] + rates["trivial (after)"]) / 2
+    print(title)
+    for name, rate in rates.items():
+        print(f"  {name:<18} {rate:8.1f} req/s")
+    for name in rates:
+        if not name.startswith("trivial"):
+            print(f"  ratio {name:<14} / trivial = {rate_ratio(rates[name], trivial):.2f}")
+
+
+def rate_ratio(ours: float, trivial: float) -> float:
+    return ours / trivial if trivial else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8104)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per endpoint")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/bo_api_bench")
     env = bench_env(database_url)
     first_id, last_id, collection_id = prepare_database(env)
 
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "backoffice.wsgi", "--workers", "2",
-         "--bind", f"127.0.0.1:{args.port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )
-    try:
-        wait_until_up(args.port)
-        rng = random.Random(1)
-        detail_ids = [rng.randint(first_id, last_id) for _ in range(200)]
-        scenarios = {
-            "trivial (before)": ["/bench/constant/"],
-            "product list": ["/api/products/"],
-            "filtered list": [f"/api/products/?collection_id={collection_id}&unit_price__gt=50&in_stock=true",
-                              "/api/products/?tag=sale&ordering=-unit_price"],
-            "product detail": [f"/api/products/{pk}/" for pk in detail_ids],
-            "trivial (after)": ["/bench/constant/"],
-        }
-        with ProcessPoolExecutor(args.clients) as pool:
-            # Warm both workers (imports, connections) before measuring.
-            measure(pool, args.port, ["/bench/constant/", "/api/products/"], 1.0, args.clients)
-            rates = {name: measure(pool, args.port, paths, args.seconds, args.clients)
-                     for name, paths in scenarios.items()}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-
-    trivial = (rates["trivial (before)"] + rates["trivial (after)"]) / 2
+    rng = random.Random(1)
+    detail_ids = [rng.randint(first_id, last_id) for _ in range(200)]
+    lists = {
+        "product list": ["/api/products/"],
+        "filtered list": [f"/api/products/?collection_id={collection_id}&unit_price__gt=50&in_stock=true",
+                          "/api/products/?tag=sale&ordering=-unit_price"],
+    }
+    fresh = {**lists, "product detail": [f"/api/products/{pk}/" for pk in detail_ids]}
     engine = database_url.split(":", 1)[0]
-    print(f"gunicorn 2 workers on 127.0.0.1:{args.port}, {engine}, {PRODUCTS} products, "
-          f"{args.clients} clients x {args.seconds:.0f}s per endpoint")
-    for name, rate in rates.items():
-        print(f"  {name:<18} {rate:8.1f} req/s")
-    for name in ("product list", "filtered list", "product detail"):
-        print(f"  ratio {name:<14} / trivial = {rates[name] / trivial:.2f}")
+    header = (f"gunicorn 2 sync workers on 127.0.0.1:{args.port}, {engine}, {PRODUCTS} products "
+              f"(1 in {TAGGED_EVERY} tagged), {args.clients} client processes x {args.seconds:.0f}s per endpoint")
+    with ProcessPoolExecutor(args.clients) as pool:
+        with gunicorn({**env, "CATALOG_API_CACHE_SECONDS": "0"}, args.port):
+            uncached = run_scenarios(pool, args.port, fresh, args)
+        with gunicorn({**env, "CATALOG_API_CACHE_SECONDS": "5"}, args.port):
+            cached = run_scenarios(pool, args.port, lists, args)
+    print(header)
+    report("Every request fresh (CATALOG_API_CACHE_SECONDS=0, the default):", uncached)
+    report("List micro-cache on (CATALOG_API_CACHE_SECONDS=5):", cached)
 
 
 if __name__ == "__main__":

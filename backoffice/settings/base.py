@@ -125,6 +125,10 @@ CATALOG_API_REQUIRE_AUTH = env_bool("CATALOG_API_REQUIRE_AUTH", False)
 # The counters live in the default cache, so each process counts on its own
 # unless CACHES points at a shared cache.
 CATALOG_API_ANON_RATE = os.environ.get("CATALOG_API_ANON_RATE", "120/minute")
+# Seconds a rendered JSON product-list page may be served from the cache (0 = never).
+# A saved or added product invalidates at once; deletes, tag edits and bulk UPDATEs
+# that leave last_update alone show within this delay. See README "Catalog API".
+CATALOG_API_CACHE_SECONDS = int(os.environ.get("CATALOG_API_CACHE_SECONDS", "0"))
 # price_with_tax = unit_price x (1 + TAX_RATE), rounded to cents.
 TAX_RATE = Decimal(os.environ.get("TAX_RATE", "0.1"))
 REST_FRAMEWORK = {

@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
 
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
@@ -45,25 +50,44 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
             raise NotFound(NOT_FOUND)
         return super().get_object()
 
-    def etag_salt(self) -> str:
-        """Extra state the representation depends on beyond its own bytes."""
+    def catalog_version(self) -> str:
+        """State the representation depends on beyond its own bytes ("" = none)."""
         return ""
 
+    def list_cache_key(self, request) -> str | None:
+        """Where this list response is cached, or None when it is not (the default)."""
+        return None
+
+    def list(self, request, *args, **kwargs):
+        key = self.list_cache_key(request)
+        cached = cache.get(key) if key else None
+        if cached is not None:
+            content, content_type = cached
+            response = HttpResponse(content, content_type=content_type)
+            response.served_from_cache = True
+            return response
+        return super().list(request, *args, **kwargs)
+
     def finalize_response(self, request, response, *args, **kwargs):
-        """Strong ETag = hash of the rendered body (+ salt); If-None-Match -> 304, no body.
+        """Strong ETag = hash of the rendered body + catalog version; If-None-Match -> 304.
 
         Hashing what is actually sent is correct by construction: any change to a
         product, its collection or its tags on this page, or an insert or delete that
-        changes the count, changes the tag. It saves bandwidth, not queries.
+        changes the count, changes the tag.
         """
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             return response
-        response.render()
+        if hasattr(response, "render"):
+            response.render()
+        content_type = response.get("Content-Type", "")
         digest = hashlib.blake2b(response.content, digest_size=16)
-        digest.update(self.etag_salt().encode())
-        digest.update(response.get("Content-Type", "").encode())
+        digest.update(self.catalog_version().encode())
+        digest.update(content_type.encode())
         response["ETag"] = f'"{digest.hexdigest()}"'
+        key = self.list_cache_key(request) if self.action == "list" else None
+        if key and not getattr(response, "served_from_cache", False):
+            cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
         return get_conditional_response(request, etag=response["ETag"], response=response) or response
 
 
@@ -107,12 +131,28 @@ class ProductViewSet(CatalogViewSet):
         product_extensions_load([product])
         return product
 
-    def etag_salt(self) -> str:
+    def catalog_version(self) -> str:
         # Lists also change tag when any product anywhere is saved or added, not only
-        # those on the page (deletes show in `count`). One index lookup.
-        if self.action in ("list", "sync"):
-            return str(selectors.product_latest_update())
-        return ""
+        # those on the page (deletes show in `count`). One index lookup, once a request.
+        if self.action not in ("list", "sync"):
+            return ""
+        if not hasattr(self, "_catalog_version"):
+            self._catalog_version = str(selectors.product_latest_update())
+        return self._catalog_version
+
+    def list_cache_key(self, request) -> str | None:
+        """Opt-in micro-cache of rendered JSON list pages (CATALOG_API_CACHE_SECONDS).
+
+        Keyed on the query string and the catalog version, so a saved or added product
+        invalidates it at once in every process; deletes, tag edits and bulk UPDATEs
+        that leave last_update alone show up within the TTL.
+        """
+        seconds = getattr(settings, "CATALOG_API_CACHE_SECONDS", 0)
+        if not seconds or self.action != "list" or request.accepted_renderer.format != "json":
+            return None
+        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        raw = f"{request.path}?{query}|{self.catalog_version()}"
+        return "catalog-api:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     @extend_schema(
         summary="One product by slug",

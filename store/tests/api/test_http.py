@@ -1,6 +1,8 @@
 """HTTP behaviour shared by every catalog endpoint: read-only, ETags, access, throttling, junk."""
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -196,3 +198,45 @@ def test_junk_query_strings_never_give_a_500(api, catalog, url):
 def test_junk_ids_are_404(api, catalog, pk):
     for url in [f"/api/products/{pk}/", f"/api/collections/{pk}/", f"/api/tags/{pk}/", f"/api/products/by-slug/{pk}/"]:
         assert api.get(url).status_code == 404, url
+
+
+class TestListCache:
+    """CATALOG_API_CACHE_SECONDS: opt-in micro-cache of rendered JSON product lists."""
+
+    @pytest.fixture(autouse=True)
+    def _cache_on(self, settings):
+        settings.CATALOG_API_CACHE_SECONDS = 60
+
+    def test_a_repeated_list_costs_one_query_and_is_identical(self, api, catalog, django_assert_num_queries):
+        first = api.get("/api/products/", {"ordering": "-unit_price", "page_size": 2})
+        with django_assert_num_queries(1):  # the catalog version only
+            again = api.get("/api/products/", {"page_size": 2, "ordering": "-unit_price"})
+        assert again.status_code == 200
+        assert again.content == first.content
+        assert again["ETag"] == first["ETag"]
+        assert again["Content-Type"] == "application/json"
+        assert api.get("/api/products/", {"page_size": 2, "ordering": "-unit_price"},
+                       HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+    def test_saving_any_product_invalidates_at_once(self, api, catalog):
+        api.get("/api/products/")
+        product = catalog[0]
+        product.title = "Fresh title"
+        product.save()
+        titles = [row["title"] for row in api.get("/api/products/").json()["results"]]
+        assert "Fresh title" in titles
+
+    def test_a_delete_shows_within_the_ttl_only(self, api, catalog, settings):
+        assert api.get("/api/products/").json()["count"] == 3
+        Product.objects.order_by("pk").first().delete()
+        assert api.get("/api/products/").json()["count"] == 3  # documented staleness
+        settings.CATALOG_API_CACHE_SECONDS = 0
+        assert api.get("/api/products/").json()["count"] == 2
+
+    def test_browsable_api_and_errors_are_not_cached(self, api, catalog):
+        api.get("/api/products/", HTTP_ACCEPT="text/html")
+        with CaptureQueriesContext(connection) as queries:
+            api.get("/api/products/", HTTP_ACCEPT="text/html")
+        assert len(queries) >= 3
+        assert api.get("/api/products/?in_stock=x").status_code == 400
+        assert api.get("/api/products/?in_stock=x").status_code == 400
