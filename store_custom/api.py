@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from store.api.extensions import ProductExtension, register_product_extension, register_route
-from store.api.views import ERROR_RESPONSES, CatalogViewSet
+from store.api.views import CatalogViewSet, catalog_schema
 from store.models import Product
 from tags.models import Tag
 
@@ -59,10 +58,7 @@ class TagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List tags", responses={200: TagSerializer(many=True), **ERROR_RESPONSES}),
-    retrieve=extend_schema(summary="One tag by id", responses={200: TagSerializer, 404: ERROR_RESPONSES[404]}),
-)
+@catalog_schema(TagSerializer, "tag")
 class TagViewSet(CatalogViewSet):
     """Tags with the number of products carrying each."""
 

@@ -32,6 +32,18 @@ ERROR_RESPONSES = {
 }
 
 
+def catalog_schema(serializer_class: type, noun: str):
+    """The OpenAPI description shared by every catalog viewset's list and retrieve."""
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {noun}s", responses={200: serializer_class(many=True), **ERROR_RESPONSES},
+        ),
+        retrieve=extend_schema(
+            summary=f"One {noun} by id", responses={200: serializer_class, 404: ERROR_RESPONSES[404]},
+        ),
+    )
+
+
 class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
     # Base for every catalog endpoint: 405 before anything else, ETags on reads.
     # Writes are refused before authentication, throttling or CSRF run, so every
@@ -91,13 +103,7 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         return get_conditional_response(request, etag=response["ETag"], response=response) or response
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List products (page-number pagination)",
-        responses={200: ProductSerializer(many=True), **ERROR_RESPONSES},
-    ),
-    retrieve=extend_schema(summary="One product by id", responses={200: ProductSerializer, 404: ERROR_RESPONSES[404]}),
-)
+@catalog_schema(ProductSerializer, "product")
 class ProductViewSet(CatalogViewSet):
     """Products. `/api/products/by-slug/<slug>/` is the lookup by slug; `/api/products/sync/`
     walks the whole catalog in (last_update, id) order with an opaque resume cursor."""
@@ -178,10 +184,7 @@ class ProductViewSet(CatalogViewSet):
         return self.list(request)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List collections", responses={200: CollectionSerializer(many=True), **ERROR_RESPONSES}),
-    retrieve=extend_schema(summary="One collection by id", responses={200: CollectionSerializer, 404: ERROR_RESPONSES[404]}),
-)
+@catalog_schema(CollectionSerializer, "collection")
 class CollectionViewSet(CatalogViewSet):
     """Collections with their number of products and featured product id."""
 
