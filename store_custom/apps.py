@@ -17,9 +17,9 @@ class StoreCustomConfig(AppConfig):
         from . import api, receivers
 
         catalog_cleared.connect(receivers.drop_product_tags, dispatch_uid="store_custom.drop_product_tags")
-        # --- Catalog API: product tags field + ?tag= filter, and /api/tags/ ---
-        api.register()
         post_delete.connect(
             receivers.drop_deleted_product_tags, sender=Product,
             dispatch_uid="store_custom.drop_deleted_product_tags",
         )
+        # --- Catalog API: product tags field + ?tag= filter, and /api/tags/ ---
+        api.register()

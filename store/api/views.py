@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
-
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
@@ -157,7 +156,8 @@ class ProductViewSet(CatalogViewSet):
         if not seconds or self.action != "list" or request.accepted_renderer.format != "json":
             return None
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
-        raw = f"{request.path}?{query}|{self.catalog_version()}"
+        # Scheme and host too: the body's next/previous links are absolute URLs.
+        raw = f"{request.build_absolute_uri(request.path)}?{query}|{self.catalog_version()}"
         return "catalog-api:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     @extend_schema(
