@@ -94,7 +94,7 @@ PRODUCT_API_FIELDS = (
 
 def product_list_for_api() -> QuerySet[Product]:
     """Products with `collection_title` annotated."""
-    collection_title = Collection.objects.filter(pk=OuterRef("collection_id")).values("title")[:1]
+    collection_title = Collection.objects.filter(pk=OuterRef("collection_id")).order_by().values("title")[:1]
     return Product.objects.only(*PRODUCT_API_FIELDS).annotate(collection_title=Subquery(collection_title))
 
 

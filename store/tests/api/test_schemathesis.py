@@ -24,7 +24,7 @@ from store.tests.factories import ProductFactory
 # Valid requests must conform fully; invalid ones (junk parameters) must not crash.
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 
 
 @pytest.fixture
