@@ -30,7 +30,10 @@ def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, list[str]]:
 
 def product_ids_tagged(*, label: str) -> QuerySet[TaggedItem]:
     """Ids of products carrying the tag `label` (case-insensitive), as a subquery."""
-    return TaggedItem.objects.filter(PRODUCT_ITEMS, tag__label__iexact=label).values("object_id")
+    # Tag ids first: the (tag, content type, object) unique index then serves the
+    # lookup; a case-insensitive LIKE joined per tagged item cannot use an index on SQLite.
+    tag_ids = Tag.objects.filter(label__iexact=label).values("pk")
+    return TaggedItem.objects.filter(PRODUCT_ITEMS, tag__in=tag_ids).values("object_id")
 
 
 def tag_list_with_products_count() -> QuerySet[Tag]:
