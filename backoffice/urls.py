@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("store.api.urls")),
 ]
 
 if getattr(settings, "DEBUG_TOOLBAR", False):

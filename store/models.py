@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,6 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 MIN_UNIT_PRICE = Decimal("1.00")
+CENT = Decimal("0.01")
 
 
 class Collection(models.Model):
@@ -86,6 +87,16 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def price_with_tax(self) -> Decimal:
+        """unit_price x (1 + settings.TAX_RATE), rounded half-up to cents."""
+        rate = Decimal(str(getattr(settings, "TAX_RATE", "0.1")))
+        return (self.unit_price * (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.inventory > 0
 
 
 class Customer(models.Model):

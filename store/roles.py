@@ -55,7 +55,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 
 # Apps whose models hold accounts, permissions, sessions and login records: reading them
 # is an administrator's job, so "view everywhere" stops short of them.
-VIEWER_EXCLUDED_APPS = frozenset({"auth", "axes", "admin", "contenttypes", "sessions"})
+# API tokens (authtoken) are credentials: viewing one is using it.
+VIEWER_EXCLUDED_APPS = frozenset({"auth", "authtoken", "axes", "admin", "contenttypes", "sessions"})
 
 UNKNOWN_PERMISSIONS = "Unknown permissions (run migrate first, or fix the role map): {names}."
 

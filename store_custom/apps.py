@@ -9,15 +9,22 @@ class StoreCustomConfig(AppConfig):
     verbose_name = "Store customisations"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from store.importing.hooks import register_extra_column
+        from store.models import Product
         from store.seeding import catalog_cleared
 
-        from . import receivers
-
-        catalog_cleared.connect(receivers.drop_product_tags, dispatch_uid="store_custom.drop_product_tags")
-
-        # --- Import/export: the product "tags" column ---
-        from store.importing.hooks import register_extra_column
-
+        from . import api, receivers
         from .importing import product_tags_column
 
+        # --- Tag rows follow their products (generic relations do not cascade) ---
+        catalog_cleared.connect(receivers.drop_product_tags, dispatch_uid="store_custom.drop_product_tags")
+        post_delete.connect(
+            receivers.drop_deleted_product_tags, sender=Product,
+            dispatch_uid="store_custom.drop_deleted_product_tags",
+        )
+        # --- Import/export: the product "tags" column ---
         register_extra_column(product_tags_column)
+        # --- Catalog API: product tags field + ?tag= filter, and /api/tags/ ---
+        api.register()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "rest_framework.authtoken",
     # ours: store_custom glues store and tags, so it comes after both
     "store",
     "tags",
@@ -149,6 +151,51 @@ WHITENOISE_AUTOREFRESH = True
 # --- Store ------------------------------------------------------------------
 # Products in stock but below this inventory count as "Low" (0 is "Out of stock").
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
+
+# --- Catalog API (store/api/, mounted at /api/) ----------------------------
+# Catalog data is public: anonymous reads are allowed unless this is on.
+CATALOG_API_REQUIRE_AUTH = env_bool("CATALOG_API_REQUIRE_AUTH", False)
+# Anonymous clients are throttled per IP (DRF rate syntax: "N/second|minute|hour|day").
+# The counters live in the default cache, so each process counts on its own
+# unless CACHES points at a shared cache.
+CATALOG_API_ANON_RATE = os.environ.get("CATALOG_API_ANON_RATE", "120/minute")
+# Seconds a rendered JSON product-list page may be served from the cache (0 = never).
+# A saved or added product invalidates at once; deletes, tag edits and bulk UPDATEs
+# that leave last_update alone show within this delay. See README "Catalog API".
+CATALOG_API_CACHE_SECONDS = int(os.environ.get("CATALOG_API_CACHE_SECONDS", "0"))
+# price_with_tax = unit_price x (1 + TAX_RATE), rounded to cents.
+TAX_RATE = Decimal(os.environ.get("TAX_RATE", "0.1"))
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an anonymous client of a login-only API gets 401 + WWW-Authenticate.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["store.api.permissions.CatalogReadAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["store.api.throttling.CatalogAnonThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "store.api.pagination.CatalogPagePagination",
+    "PAGE_SIZE": 10,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Storefront catalog API",
+    "DESCRIPTION": "Read-only catalog: products, collections and tags.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

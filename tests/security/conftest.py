@@ -94,6 +94,7 @@ def _access_log(model):
 MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "auth.group": lambda model: model.objects.create(name="Crawlers"),
     "store.cart": lambda model: model.objects.create(),
+    "authtoken.tokenproxy": lambda model: model.objects.create(user=User.objects.create(username="api-client")),
     "store.importjob": lambda model: model.objects.create(
         source=model.SOURCE_CLI, file_name="products.csv", status=model.STATUS_FAILED, rows_total=3,
     ),

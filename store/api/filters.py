@@ -1,0 +1,115 @@
+"""Query-parameter validation for the catalog API: a bad value is a 400 naming the parameter."""
+from __future__ import annotations
+
+from datetime import timezone as dt_timezone
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
+from django_filters.widgets import BooleanWidget
+
+from store.models import Product
+
+from .extensions import product_filterset_with_extensions
+
+# Ids are BIGINT: anything outside that range can match nothing, and SQLite would
+# raise OverflowError on it.
+MAX_ID = 2**63 - 1
+INVALID_BOOLEAN = "Enter true or false."
+DATETIME_OUT_OF_RANGE = "Enter a date/time between years 0001 and 9999 (UTC)."
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """Like NullBooleanField, but junk is an error instead of being ignored."""
+
+    TRUE = {"true", "1", "yes"}
+    FALSE = {"false", "0", "no"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in self.TRUE:
+            return True
+        if lowered in self.FALSE:
+            return False
+        raise ValidationError(INVALID_BOOLEAN, code="invalid")
+
+    def validate(self, value):
+        return None
+
+
+class StrictBooleanWidget(BooleanWidget):
+    """Hands the raw value to the field (BooleanWidget maps junk to None)."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", StrictBooleanWidget)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 datetime (naive means UTC) that must survive the conversion to UTC."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(dt_timezone.utc)
+        except OverflowError:
+            raise ValidationError(DATETIME_OUT_OF_RANGE, code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+def price_filter(lookup_expr: str) -> filters.NumberFilter:
+    return filters.NumberFilter(
+        field_name="unit_price", lookup_expr=lookup_expr, max_digits=12, decimal_places=2,
+    )
+
+
+class ProductFilter(filters.FilterSet):
+    collection_id = IdFilter(field_name="collection_id", help_text="Only products of this collection.")
+    unit_price__gt = price_filter("gt")
+    unit_price__lt = price_filter("lt")
+    in_stock = StrictBooleanFilter(method="filter_in_stock", help_text="true: inventory > 0; false: none left.")
+    updated_since = UtcIsoDateTimeFilter(
+        field_name="last_update", lookup_expr="gte",
+        help_text="ISO 8601 date/time (UTC when no offset): products changed at or after it.",
+    )
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_in_stock(self, queryset, name, value):
+        return queryset.filter(inventory__gt=0) if value else queryset.filter(inventory=0)
+
+
+class ProductFilterBackend(filters.DjangoFilterBackend):
+    """DjangoFilterBackend whose FilterSet also carries the filters other apps registered."""
+
+    def get_filterset_class(self, view, queryset=None):
+        base = super().get_filterset_class(view, queryset)
+        return product_filterset_with_extensions(base) if base else None

@@ -1,0 +1,113 @@
+"""Page-number pagination for browsing, keyset pagination for sync clients."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination, PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+INVALID_CURSOR = "Invalid cursor."
+
+
+class CatalogPagePagination(PageNumberPagination):
+    """?page=N&page_size=M; page size 10 by default (settings.PAGE_SIZE), at most 100."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+
+class SyncCursorPagination(BasePagination):
+    """Keyset pagination on (last_update, id) for clients that walk the whole catalog.
+
+    Unlike DRF's CursorPagination (position on the first field plus an offset, which
+    breaks down when thousands of rows share a timestamp), the cursor holds the exact
+    (last_update, id) of the last row sent, so each page is one indexed range query,
+    however deep the walk. A product saved during the walk moves to the end and is
+    sent again. ``next`` is null once the walk has caught up; ``cursor`` is always the
+    resume point: store it and come back with ``?cursor=`` to get only what changed.
+    """
+
+    cursor_query_param = "cursor"
+    page_size = 100
+
+    def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
+        self.request = request
+        self.position = self.decode_cursor(request)
+        if self.position is not None:
+            last_update, pk = self.position
+            queryset = queryset.filter(
+                Q(last_update__gt=last_update) | Q(last_update=last_update, pk__gt=pk)
+            )
+        page = list(queryset.order_by("last_update", "pk")[: self.page_size + 1])
+        self.has_next = len(page) > self.page_size
+        page = page[: self.page_size]
+        if page:
+            self.position = (page[-1].last_update, page[-1].pk)
+        return page
+
+    def get_paginated_response(self, data) -> Response:
+        cursor = self.encode_cursor(self.position) if self.position else None
+        next_url = None
+        if self.has_next:
+            next_url = replace_query_param(
+                self.request.build_absolute_uri(), self.cursor_query_param, cursor
+            )
+        return Response({"next": next_url, "cursor": cursor, "results": data})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["next", "cursor", "results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "cursor": {"type": "string", "nullable": True},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [{
+            "name": self.cursor_query_param,
+            "required": False,
+            "in": "query",
+            "description": "Resume point from a previous page's `cursor` (or `next`).",
+            "schema": {"type": "string"},
+        }]
+
+    @staticmethod
+    def encode_cursor(position: tuple[datetime, int]) -> str:
+        last_update, pk = position
+        raw = json.dumps([last_update.isoformat(), pk]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode_cursor(self, request) -> tuple[datetime, int] | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            stamp, pk = json.loads(raw)
+            last_update = datetime.fromisoformat(stamp)
+            if timezone.is_naive(last_update) or type(pk) is not int or not 0 <= pk < 2**63:
+                raise ValueError
+            last_update = last_update.astimezone(dt_timezone.utc)
+        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
+        return last_update, pk

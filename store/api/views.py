@@ -1,0 +1,197 @@
+"""Read-only catalog endpoints. Querysets come from store.selectors."""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.cache import get_conditional_response
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed, NotFound
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.response import Response
+
+from store import selectors
+
+from .extensions import product_extensions_load
+from .filters import MAX_ID, ProductFilter, ProductFilterBackend
+from .pagination import SyncCursorPagination
+from .serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
+
+NOT_FOUND = "Not found."
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="A query parameter is invalid; the body names it."),
+    404: OpenApiResponse(description="No such object, or a page out of range."),
+}
+
+
+def catalog_schema(serializer_class: type, noun: str):
+    """The OpenAPI description shared by every catalog viewset's list and retrieve."""
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {noun}s", responses={200: serializer_class(many=True), **ERROR_RESPONSES},
+        ),
+        retrieve=extend_schema(
+            summary=f"One {noun} by id", responses={200: serializer_class, 404: ERROR_RESPONSES[404]},
+        ),
+    )
+
+
+class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
+    # Base for every catalog endpoint: 405 before anything else, ETags on reads.
+    # Writes are refused before authentication, throttling or CSRF run, so every
+    # client (anonymous or superuser) gets DRF's standard 405 body.
+
+    def initial(self, request, *args, **kwargs):
+        handler = getattr(self, request.method.lower(), None)
+        if request.method.lower() not in self.http_method_names or handler is None:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+    def get_object(self):
+        # A pk beyond BIGINT can match nothing, and SQLite raises OverflowError on it.
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
+        if not str(lookup).isdigit() or int(lookup) > MAX_ID:
+            raise NotFound(NOT_FOUND)
+        return super().get_object()
+
+    def catalog_version(self) -> str:
+        """State the representation depends on beyond its own bytes ("" = none)."""
+        return ""
+
+    def list_cache_key(self, request) -> str | None:
+        """Where this list response is cached, or None when it is not (the default)."""
+        return None
+
+    def list(self, request, *args, **kwargs):
+        key = self.list_cache_key(request)
+        cached = cache.get(key) if key else None
+        if cached is not None:
+            content, content_type = cached
+            response = HttpResponse(content, content_type=content_type)
+            response.served_from_cache = True
+            return response
+        return super().list(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Strong ETag = hash of the rendered body + catalog version; If-None-Match -> 304.
+
+        Hashing what is actually sent is correct by construction: any change to a
+        product, its collection or its tags on this page, or an insert or delete that
+        changes the count, changes the tag.
+        """
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return response
+        if hasattr(response, "render"):
+            response.render()
+        content_type = response.get("Content-Type", "")
+        digest = hashlib.blake2b(response.content, digest_size=16)
+        digest.update(self.catalog_version().encode())
+        digest.update(content_type.encode())
+        response["ETag"] = f'"{digest.hexdigest()}"'
+        key = self.list_cache_key(request) if self.action == "list" else None
+        if key and not getattr(response, "served_from_cache", False):
+            cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
+        return get_conditional_response(request, etag=response["ETag"], response=response) or response
+
+
+@catalog_schema(ProductSerializer, "product")
+class ProductViewSet(CatalogViewSet):
+    """Products. `/api/products/by-slug/<slug>/` is the lookup by slug; `/api/products/sync/`
+    walks the whole catalog in (last_update, id) order with an opaque resume cursor."""
+
+    serializer_class = ProductSerializer
+    filter_backends = [ProductFilterBackend, SearchFilter, OrderingFilter]
+    filterset_class = ProductFilter
+    search_fields = ["title", "sku", "description"]
+    ordering_fields = ["unit_price", "last_update", "title"]
+    # Model order plus id, so pages are stable when titles repeat.
+    ordering = ["title", "id"]
+
+    def get_queryset(self):
+        return selectors.product_list_for_api()
+
+    def filter_queryset(self, queryset):
+        # Filters, search and ordering shape lists; a product looked up by id is not
+        # hidden by them (and building the FilterSet is most of a detail's cost).
+        if self.action in ("list", "sync"):
+            return super().filter_queryset(queryset)
+        return queryset
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            product_extensions_load(page)
+        return page
+
+    def get_object(self):
+        product = super().get_object()
+        product_extensions_load([product])
+        return product
+
+    def catalog_version(self) -> str:
+        # Lists also change tag when any product anywhere is saved or added, not only
+        # those on the page (deletes show in `count`). One index lookup, once a request.
+        if self.action not in ("list", "sync"):
+            return ""
+        if not hasattr(self, "_catalog_version"):
+            self._catalog_version = str(selectors.product_latest_update())
+        return self._catalog_version
+
+    def list_cache_key(self, request) -> str | None:
+        """Opt-in micro-cache of rendered JSON list pages (CATALOG_API_CACHE_SECONDS).
+
+        Keyed on the query string and the catalog version, so a saved or added product
+        invalidates it at once in every process; deletes, tag edits and bulk UPDATEs
+        that leave last_update alone show up within the TTL.
+        """
+        seconds = getattr(settings, "CATALOG_API_CACHE_SECONDS", 0)
+        if not seconds or self.action != "list" or request.accepted_renderer.format != "json":
+            return None
+        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        # Scheme and host too: the body's next/previous links are absolute URLs.
+        raw = f"{request.build_absolute_uri(request.path)}?{query}|{self.catalog_version()}"
+        return "catalog-api:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+    @extend_schema(
+        summary="One product by slug",
+        parameters=[OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$")],
+        responses={200: ProductSerializer, 404: ERROR_RESPONSES[404]},
+    )
+    @action(detail=False, url_path=r"by-slug/(?P<slug>[-a-zA-Z0-9_]+)", filter_backends=[])
+    def by_slug(self, request, slug: str):
+        product = get_object_or_404(self.get_queryset(), slug=slug)
+        self.check_object_permissions(request, product)
+        product_extensions_load([product])
+        return Response(self.get_serializer(product).data)
+
+    @extend_schema(
+        summary="Walk the catalog for sync (keyset cursor on last_update, id)",
+        responses={200: ProductSyncSerializer(many=True), 400: ERROR_RESPONSES[400]},
+    )
+    @action(
+        detail=False, pagination_class=SyncCursorPagination, filter_backends=[ProductFilterBackend],
+        serializer_class=ProductSyncSerializer,
+    )
+    def sync(self, request):
+        return self.list(request)
+
+
+@catalog_schema(CollectionSerializer, "collection")
+class CollectionViewSet(CatalogViewSet):
+    """Collections with their number of products and featured product id."""
+
+    serializer_class = CollectionSerializer
+    search_fields = ["title"]
+    ordering_fields = ["title", "products_count", "id"]
+    ordering = ["title"]
+
+    def get_queryset(self):
+        return selectors.collection_list_for_api()

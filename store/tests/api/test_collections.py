@@ -1,0 +1,61 @@
+"""Contract of /api/collections/."""
+import pytest
+
+from store.tests.factories import CollectionFactory, ProductFactory
+
+from .conftest import results
+
+pytestmark = pytest.mark.django_db
+
+
+def test_collection_exact_json(api):
+    collection = CollectionFactory(title="Mugs")
+    featured = ProductFactory(collection=collection)
+    ProductFactory(collection=collection)
+    collection.featured_product = featured
+    collection.save()
+
+    response = api.get(f"/api/collections/{collection.pk}/")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": collection.pk, "title": "Mugs", "products_count": 2, "featured_product": featured.pk,
+    }
+
+
+def test_list_counts_products_and_allows_no_featured_product(api):
+    empty = CollectionFactory(title="Empty")
+    full = CollectionFactory(title="Full")
+    ProductFactory.create_batch(3, collection=full)
+    assert results(api.get("/api/collections/")) == [
+        {"id": empty.pk, "title": "Empty", "products_count": 0, "featured_product": None},
+        {"id": full.pk, "title": "Full", "products_count": 3, "featured_product": None},
+    ]
+
+
+def test_search_and_ordering(api):
+    bags = CollectionFactory(title="Bags")
+    books = CollectionFactory(title="Books")
+    CollectionFactory(title="Toys")
+    ProductFactory.create_batch(2, collection=books)
+    assert [row["id"] for row in results(api.get("/api/collections/", {"search": "b"}))] == [bags.pk, books.pk]
+    by_count = results(api.get("/api/collections/", {"ordering": "-products_count"}))
+    assert by_count[0]["id"] == books.pk
+    assert [row["title"] for row in results(api.get("/api/collections/", {"ordering": "-title"}))] == [
+        "Toys", "Books", "Bags",
+    ]
+
+
+def test_collections_paginate_like_products(api):
+    CollectionFactory.create_batch(11)
+    body = api.get("/api/collections/").json()
+    assert body["count"] == 11
+    assert len(body["results"]) == 10
+    assert len(results(api.get("/api/collections/", {"page_size": 100}))) == 11
+
+
+def test_collection_queries(api, django_assert_num_queries):
+    for _ in range(5):
+        ProductFactory.create_batch(2, collection=CollectionFactory())
+    with django_assert_num_queries(2):  # count + page with the annotation
+        assert len(results(api.get("/api/collections/"))) == 5

@@ -1,0 +1,44 @@
+"""Reads that need both store and tags."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import Count, Q, QuerySet
+
+from store.models import Product
+from tags.models import Tag, TaggedItem
+
+# Joining content types by natural key keeps these at one query each, with no
+# ContentType cache lookup that could cost a query on a cold process.
+PRODUCT_ITEMS = Q(
+    content_type__app_label=Product._meta.app_label, content_type__model=Product._meta.model_name
+)
+
+
+def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, list[str]]:
+    """{product id: [labels, sorted]} for the given products, in one query."""
+    labels: dict[int, list[str]] = {pk: [] for pk in product_ids}
+    rows = (
+        TaggedItem.objects.filter(PRODUCT_ITEMS, object_id__in=labels)
+        .order_by("tag__label")
+        .values_list("object_id", "tag__label")
+    )
+    for object_id, label in rows:
+        labels[object_id].append(label)
+    return labels
+
+
+def product_ids_tagged(*, label: str) -> QuerySet[TaggedItem]:
+    """Ids of products carrying the tag `label` (case-insensitive), as a subquery."""
+    # Tag ids first: the (tag, content type, object) unique index then serves the
+    # lookup; a case-insensitive LIKE joined per tagged item cannot use an index on SQLite.
+    tag_ids = Tag.objects.filter(label__iexact=label).values("pk")
+    return TaggedItem.objects.filter(PRODUCT_ITEMS, tag__in=tag_ids).values("object_id")
+
+
+def tag_list_with_products_count() -> QuerySet[Tag]:
+    product_items = Q(
+        items__content_type__app_label=Product._meta.app_label,
+        items__content_type__model=Product._meta.model_name,
+    )
+    return Tag.objects.annotate(products_count=Count("items", filter=product_items))

@@ -1,0 +1,157 @@
+"""Tags in the catalog API: contributed by store_custom through store.api's hooks."""
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from store.api import extensions
+from store.models import Collection, Product
+from store.tests.factories import CollectionFactory, ProductFactory
+from store_custom.api import PRODUCT_TAGS
+from tags.models import TaggedItem
+from tags.tests.factories import TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    cache.clear()
+    return APIClient()
+
+
+def tag(obj, *labels: str) -> None:
+    for label in labels:
+        TaggedItem.objects.create(tag=TagFactory(label=label), content_object=obj)
+
+
+def ids(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+def test_product_tags_are_sorted_labels(api):
+    product = ProductFactory()
+    tag(product, "sale", "eco", "new")
+    tag(ProductFactory(), "other")
+    assert api.get(f"/api/products/{product.pk}/").json()["tags"] == ["eco", "new", "sale"]
+    assert api.get(f"/api/products/by-slug/{product.slug}/").json()["tags"] == ["eco", "new", "sale"]
+    listed = {row["id"]: row["tags"] for row in api.get("/api/products/").json()["results"]}
+    assert listed[product.pk] == ["eco", "new", "sale"]
+
+
+def test_tag_filter_is_case_insensitive_and_only_matches_products(api):
+    wanted = ProductFactory()
+    tag(wanted, "Sale")
+    ProductFactory()
+    collection = CollectionFactory()
+    # A collection tagged "sale" whose id equals a product's must not leak in.
+    tag(Collection.objects.get(pk=collection.pk), "sale")
+    assert ids(api.get("/api/products/", {"tag": "sale"})) == [wanted.pk]
+    assert ids(api.get("/api/products/", {"tag": "SALE"})) == [wanted.pk]
+    assert ids(api.get("/api/products/", {"tag": "nope"})) == []
+    assert ids(api.get("/api/products/sync/", {"tag": "sale"})) == [wanted.pk]
+
+
+def test_tag_filter_rejects_over_long_labels(api):
+    response = api.get("/api/products/", {"tag": "x" * 101})
+    assert response.status_code == 400
+    assert response.json() == {"tag": ["Ensure this value has at most 100 characters (it has 101)."]}
+
+
+def test_tags_endpoint_exact_json_counts_tagged_products_only(api):
+    product_a, product_b = ProductFactory(), ProductFactory()
+    tag(product_a, "sale")
+    tag(product_b, "sale")
+    tag(Collection.objects.get(pk=product_a.collection_id), "sale")
+    unused = TagFactory(label="unused")
+    sale = TagFactory(label="sale")
+
+    assert api.get("/api/tags/").json()["results"] == [
+        {"id": sale.pk, "label": "sale", "products_count": 2},
+        {"id": unused.pk, "label": "unused", "products_count": 0},
+    ]
+    assert api.get(f"/api/tags/{sale.pk}/").json() == {"id": sale.pk, "label": "sale", "products_count": 2}
+    assert [row["label"] for row in api.get("/api/tags/", {"search": "unu"}).json()["results"]] == ["unused"]
+    assert [row["label"] for row in api.get("/api/tags/", {"ordering": "-products_count"}).json()["results"]] == [
+        "sale", "unused",
+    ]
+
+
+def test_deleting_a_product_drops_its_tags(api):
+    product = ProductFactory()
+    tag(product, "sale")
+    product.delete()
+    assert not TaggedItem.objects.exists()
+    assert api.get("/api/tags/").json()["results"][0]["products_count"] == 0
+
+
+def test_list_etag_changes_when_a_tag_is_added(api):
+    product = ProductFactory()
+    etag = api.get("/api/products/")["ETag"]
+    assert api.get("/api/products/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    tag(product, "sale")
+    assert api.get("/api/products/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+class TestQueryBudget:
+    """count + page (collection title by subquery) + tags + ETag's latest-update lookup."""
+
+    @pytest.fixture
+    def catalog(self):
+        collections = CollectionFactory.create_batch(5)
+        products = [ProductFactory(collection=collections[i % 5]) for i in range(120)]
+        for i, product in enumerate(products):
+            tag(product, f"tag-{i % 7}", f"tag-{i % 3 + 10}")
+        return products
+
+    @pytest.mark.parametrize("page_size", [10, 100])
+    def test_product_list(self, api, catalog, django_assert_max_num_queries, page_size):
+        with django_assert_max_num_queries(4):
+            response = api.get("/api/products/", {"page_size": page_size})
+        rows = response.json()["results"]
+        assert len(rows) == page_size
+        assert all(len(row["tags"]) == 2 and row["collection"]["title"] for row in rows)
+
+    @pytest.mark.parametrize("page_size", [10, 100])
+    def test_filtered_product_list(self, api, catalog, django_assert_max_num_queries, page_size):
+        with django_assert_max_num_queries(4):
+            response = api.get("/api/products/", {
+                "page_size": page_size, "tag": "tag-10", "in_stock": "true", "unit_price__gt": "1",
+                "search": "Product", "ordering": "-unit_price",
+            })
+        assert len(response.json()["results"]) == min(page_size, 40)
+
+    def test_sync_page(self, api, catalog, django_assert_max_num_queries):
+        with django_assert_max_num_queries(3):
+            assert len(api.get("/api/products/sync/").json()["results"]) == 100
+
+    @pytest.mark.parametrize("lookup", ["id", "slug"])
+    def test_product_detail(self, api, catalog, django_assert_max_num_queries, lookup):
+        product = catalog[0]
+        url = f"/api/products/{product.pk}/" if lookup == "id" else f"/api/products/by-slug/{product.slug}/"
+        with django_assert_max_num_queries(3):
+            assert len(api.get(url).json()["tags"]) == 2
+
+    def test_tags_list(self, api, catalog, django_assert_max_num_queries):
+        with django_assert_max_num_queries(2):
+            assert len(api.get("/api/tags/", {"page_size": 100}).json()["results"]) == 10
+
+
+class TestWithoutTheExtension:
+    """store.api alone: what the API is when store_custom contributes nothing."""
+
+    @pytest.fixture(autouse=True)
+    def _without_tags(self):
+        extensions.unregister_product_extension(PRODUCT_TAGS.name)
+        yield
+        extensions.register_product_extension(PRODUCT_TAGS)
+
+    def test_products_have_no_tags_field_and_no_tag_filter(self, api, django_assert_max_num_queries):
+        product = ProductFactory()
+        tag(product, "sale")
+        other = ProductFactory()
+        assert "tags" not in api.get(f"/api/products/{product.pk}/").json()
+        # Unknown parameters are ignored, as for any filter the API does not have.
+        assert ids(api.get("/api/products/", {"tag": "sale"})) == sorted([product.pk, other.pk], key=lambda pk: Product.objects.get(pk=pk).title)
+        with django_assert_max_num_queries(3):
+            api.get("/api/products/")
