@@ -28,6 +28,7 @@ migrate: install-dev
 	$(MANAGE) migrate --noinput
 
 demo: migrate
+	$(MANAGE) setup_roles
 	$(MANAGE) setup_demo
 
 ## Set up everything, load the demo store once, print the demo login and serve the admin.

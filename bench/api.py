@@ -188,8 +188,8 @@ def main() -> None:
         with gunicorn({**env, "CATALOG_API_CACHE_SECONDS": "5"}, args.port):
             cached = run_scenarios(pool, args.port, lists, args)
     print(header)
-    report("Every request fresh (CATALOG_API_CACHE_SECONDS=0, the default):", uncached)
-    report("List micro-cache on (CATALOG_API_CACHE_SECONDS=5):", cached)
+    report("Every request fresh (CATALOG_API_CACHE_SECONDS=0):", uncached)
+    report("List micro-cache on (CATALOG_API_CACHE_SECONDS=5, the default):", cached)
 
 
 if __name__ == "__main__":

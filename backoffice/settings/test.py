@@ -28,3 +28,5 @@ IMPORT_FILES_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-imports-"))
 
 # High enough that the suite never throttles itself; the throttle test lowers it.
 CATALOG_API_ANON_RATE = "100000/hour"
+# Contract tests see every change at once; TestListCache turns the micro-cache on.
+CATALOG_API_CACHE_SECONDS = 0

@@ -146,7 +146,7 @@ class ProductViewSet(CatalogViewSet):
         return self._catalog_version
 
     def list_cache_key(self, request) -> str | None:
-        """Opt-in micro-cache of rendered JSON list pages (CATALOG_API_CACHE_SECONDS).
+        """Micro-cache of rendered JSON list pages (CATALOG_API_CACHE_SECONDS, default 5 s).
 
         Keyed on the query string and the catalog version, so a saved or added product
         invalidates it at once in every process; deletes, tag edits and bulk UPDATEs

@@ -201,7 +201,7 @@ def test_junk_ids_are_404(api, catalog, pk):
 
 
 class TestListCache:
-    """CATALOG_API_CACHE_SECONDS: opt-in micro-cache of rendered JSON product lists."""
+    """CATALOG_API_CACHE_SECONDS: the micro-cache of rendered JSON product lists."""
 
     @pytest.fixture(autouse=True)
     def _cache_on(self, settings):
