@@ -69,6 +69,24 @@ def _history_baseline(*, products: Sequence[Product]) -> None:
     )
 
 
+def product_history_baseline(*, product_ids: Sequence[int]) -> None:
+    """Before a bulk write that bypasses ``save()``: snapshot products with no history yet."""
+    for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
+        chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
+        _history_baseline(products=list(Product.objects.filter(pk__in=chunk)))
+
+
+def product_history_record(*, product_ids: Sequence[int], user: User, reason: str) -> None:
+    """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
+    for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
+        chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
+        Product.history.bulk_history_create(
+            list(Product.objects.filter(pk__in=chunk)), update=True,
+            default_user=_history_user(user), default_change_reason=reason,
+            batch_size=UPDATE_BATCH_SIZE,
+        )
+
+
 @transaction.atomic
 def product_create(*, product: Product, user: User = None) -> Product:
     """Save a new product (the history records its creation)."""

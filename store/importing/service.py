@@ -149,7 +149,8 @@ def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: Pr
         _attach_failed_rows(job, plan)
         return False
     try:
-        result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress)
+        result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress, user=job.user,
+                            reason=f"Import #{job.pk} ({job.file_name})"[:100])
     except ImportConflict as conflict:
         job.status = ImportJob.STATUS_FAILED
         job.message = conflict.messages[0]

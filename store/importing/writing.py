@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from store.models import Collection, Product
+from store.services import product_history_baseline, product_history_record
 
 from .hooks import extra_columns
 from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, select_in
@@ -102,17 +103,20 @@ def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[P
 
 
 def apply_plan(plan: ImportPlan, *, skip_invalid: bool = False,
-               progress: ProgressCallback = _no_progress) -> WriteResult:
-    """Write the plan's creates and updates atomically; raise ImportConflict when rows moved."""
+               progress: ProgressCallback = _no_progress, user=None, reason: str = "Import") -> WriteResult:
+    """Write the plan's creates and updates atomically; raise ImportConflict when rows moved.
+
+    Updated products get a change-history row (``reason``, ``user``), like admin edits.
+    """
     try:
         with transaction.atomic():
-            return _apply(plan, skip_invalid=skip_invalid, progress=progress)
+            return _apply(plan, skip_invalid=skip_invalid, progress=progress, user=user, reason=reason)
     except IntegrityError as error:
         # A race the pre-checks could not see (a SKU inserted between check and write).
         raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity")
 
 
-def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback) -> WriteResult:
+def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user, reason: str) -> WriteResult:
     conflicts = _find_conflicts(plan)
     creates, updates = plan.creates, plan.updates
     if conflicts:
@@ -135,6 +139,8 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback) 
         f"{_quote('last_update')} = %s, {_quote('version')} = {_quote('version')} + 1 "
         f"WHERE {_quote('id')} = %s AND {_quote('version')} = %s"
     )
+    updated_ids = [row.product_id for row in updates]
+    product_history_baseline(product_ids=updated_ids)
     with connection.cursor() as cursor:
         for start in range(0, len(creates), BATCH):
             batch = creates[start:start + BATCH]
@@ -157,6 +163,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback) 
                     RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in batch
                 ])
             progress("writing", len(batch))
+    product_history_record(product_ids=updated_ids, user=user, reason=reason)
 
     new_ids = {sku.casefold(): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
     _write_promotions(creates, updates, new_ids)

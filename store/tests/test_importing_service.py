@@ -81,6 +81,26 @@ def test_upsert_updates_only_changed_fields_and_counts_unchanged(write_csv):
     assert kept.version == 1
 
 
+def test_updates_are_recorded_in_the_change_history_with_who_and_why(write_csv, admin_user):
+    collection = CollectionFactory(title="Apparel")
+    tracked, untracked = (
+        ProductFactory(sku=sku, title="Alpha", unit_price=Decimal("10.00"), inventory=5, collection=collection)
+        for sku in ("A-1", "A-2")
+    )
+    Product.history.filter(id=untracked.pk).delete()  # as if written by seed_catalog or a bulk import
+    path = write_csv([{**ROW, "unit_price": "12.50"}, {**ROW, "sku": "A-2", "inventory": "0"}],
+                     header=["sku", "title", "unit_price", "inventory"])
+
+    job = run(path, user=admin_user).job
+
+    for product, field, old, new in [(tracked, "unit_price", Decimal("10.00"), Decimal("12.50")),
+                                     (untracked, "inventory", 5, 0)]:
+        latest, previous = Product.history.filter(id=product.pk).order_by("-history_id")[:2]
+        assert (latest.history_user, latest.history_change_reason) == (admin_user, f"Import #{job.pk} (products.csv)")
+        change = latest.diff_against(previous)
+        assert [(c.field, c.old, c.new) for c in change.changes] == [(field, old, new)]
+
+
 def test_moving_a_product_to_a_new_collection_and_promotions(write_csv):
     promotion = PromotionFactory()
     product = ProductFactory(sku="A-1", collection=CollectionFactory(title="Old"))
