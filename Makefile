@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test install-dev install-test migrate demo seed bench clean
+.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,22 @@ test: install-test
 PRODUCTS ?= 100000
 seed: migrate
 	$(MANAGE) seed_catalog --products $(PRODUCTS) --customers 1000 --orders 5000 --clear
+
+## Benchmarks (outside the test suite; each prints ratios measured in the same run).
+BENCH_MARIADB ?= mysql://root@127.0.0.1:3306
+bench: bench-import bench-api bench-changelist
+
+bench-import: install-test
+	$(BIN)/python bench/import.py
+
+bench-api: install-test
+	$(BIN)/python bench/api.py
+
+bench-changelist: install-test
+	DATABASE_URL=$(BENCH_MARIADB)/bo_catalog_bench $(BIN)/python bench/changelist.py
+
+bench-dashboard: install-test
+	DATABASE_URL=$(BENCH_MARIADB)/bo_ops_bench $(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache
