@@ -210,7 +210,7 @@ def product_import(*, path: Path, file_name: str, user=None, source: str = Impor
     if plan is not None:
         if dry_run:
             job.status = ImportJob.STATUS_DRY_RUN
-            job.message = "Dry run: nothing written."
+            job.message = "Run again without --dry-run to write these changes."
             _attach_failed_rows(job, plan)
         else:
             written = _write(job, plan, skip_invalid=skip_invalid, progress=progress)
