@@ -8,14 +8,33 @@ export re-imports with 0 changes. Imports do not go through these resources:
 from __future__ import annotations
 
 import tablib
+from django.db.models import QuerySet
 from import_export import fields, resources, widgets
 
 from .importing.hooks import extra_columns
 from .importing.planning import CHUNK, _chunks
 from .models import Collection, Customer, Order, Product, Promotion
 
+EXPORT_CHUNK_SIZE = 2_000
 
-class ProductResource(resources.ModelResource):
+
+class ChunkedExportResource(resources.ModelResource):
+    """Streams the queryset in chunks, prefetching per chunk.
+
+    django-import-export pages a queryset that has ``prefetch_related`` with
+    OFFSET/LIMIT pages of 100 rows: quadratic on a large table (100k products took
+    over five minutes on MariaDB). Django's ``iterator(chunk_size=…)`` prefetches
+    each chunk itself and reads the result once.
+    """
+
+    def iter_queryset(self, queryset):
+        if isinstance(queryset, QuerySet):
+            yield from queryset.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+        else:
+            yield from queryset
+
+
+class ProductResource(ChunkedExportResource):
     collection = fields.Field(
         attribute="collection", column_name="collection", widget=widgets.ForeignKeyWidget(Collection, "title")
     )
@@ -55,7 +74,7 @@ class ProductResource(resources.ModelResource):
         return dataset
 
 
-class CustomerResource(resources.ModelResource):
+class CustomerResource(ChunkedExportResource):
     class Meta:
         model = Customer
         fields = ("id", "first_name", "last_name", "email", "phone", "birth_date", "membership")
@@ -63,7 +82,7 @@ class CustomerResource(resources.ModelResource):
         import_id_fields = ("email",)
 
 
-class OrderResource(resources.ModelResource):
+class OrderResource(ChunkedExportResource):
     customer_email = fields.Field(attribute="customer__email", column_name="customer_email")
     items = fields.Field(column_name="items")
     total = fields.Field(column_name="total")
