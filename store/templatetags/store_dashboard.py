@@ -79,14 +79,17 @@ def orders_chart(per_day: list[dict[str, Any]]) -> dict[str, Any]:
             "baseline": CHART_HEIGHT - CHART_BOTTOM, "bars": bars, "grid": grid}
 
 
-def collections_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Geometry of a horizontal bar chart of sales value per collection."""
+def collections_chart(rows: list[dict[str, Any]], *, link_products: bool) -> dict[str, Any]:
+    """Geometry of a horizontal bar chart of sales value per collection.
+
+    Bars link to the collection's products only for users who may see the product list.
+    """
     peak = max((row["sales_value"] for row in rows), default=Decimal(0)) or Decimal(1)
     plot = BAR_CHART_WIDTH - BAR_LABEL - 70
     bars = [
         {**row, "y": index * (BAR_HEIGHT + BAR_GAP),
          "width": max(round(float(row["sales_value"] / peak) * plot, 1), 2),
-         "url": changelist("product", collection__pk__exact=row["id"])}
+         "url": changelist("product", collection__pk__exact=row["id"]) if link_products else None}
         for index, row in enumerate(rows)
     ]
     return {"width": BAR_CHART_WIDTH, "height": max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP),
@@ -120,7 +123,9 @@ def store_dashboard(context) -> dict[str, Any]:
             "chart": orders_chart(orders["per_day"]),
         }
     if can_view(user, "order") and can_view(user, "collection"):
-        dashboard["collections"] = collections_chart(selectors.dashboard_top_collections())
+        dashboard["collections"] = collections_chart(
+            selectors.dashboard_top_collections(), link_products=can_view(user, "product")
+        )
     return {"dashboard": dashboard, "window_days": selectors.DASHBOARD_WINDOW_DAYS}
 
 

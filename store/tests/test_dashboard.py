@@ -152,6 +152,13 @@ def test_only_permitted_sections_are_shown_and_queried(client, django_user_model
     assert not [q for q in queries.captured_queries if "store_product" in q["sql"]]
 
 
+def test_collection_bars_link_to_products_only_for_who_may_view_them(client, django_user_model, store):
+    client.force_login(staff(django_user_model, "view_order", "view_collection"))
+    response = client.get(INDEX)
+    assert 'id="collections-chart"' in response.text
+    assert "collection__pk__exact" not in response.text
+
+
 def test_staff_without_store_permissions_see_no_dashboard(client, django_user_model, store):
     client.force_login(staff(django_user_model))
     response = client.get(INDEX)
