@@ -29,10 +29,12 @@ def collection_list_without_featured_product() -> QuerySet[Collection]:
     return Collection.objects.filter(featured_product__isnull=True)
 
 
-def product_list_low_stock(*, below: int | None = None) -> QuerySet[Product]:
-    """Products whose inventory is below `below` (default: LOW_STOCK_THRESHOLD)."""
-    threshold = settings.LOW_STOCK_THRESHOLD if below is None else below
-    return Product.objects.filter(inventory__lt=threshold)
+def product_list_inventory_below(*, below: int) -> QuerySet[Product]:
+    """Products with fewer than ``below`` in stock, out-of-stock ones included.
+
+    The admin's Low / Out of stock / OK statuses are ``product_list_by_stock_status``.
+    """
+    return Product.objects.filter(inventory__lt=below)
 
 
 def order_list_for_customer(*, customer_id: int) -> QuerySet[Order]:

@@ -44,7 +44,6 @@ from store.importing.service import (
     product_import_preview,
 )
 from store.models import ImportJob
-from store.resources import CustomerResource, OrderResource, ProductResource
 
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000

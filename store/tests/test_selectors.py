@@ -49,7 +49,7 @@ def test_collections_without_a_featured_product(store):
 
 
 def test_products_with_inventory_below_ten(store):
-    assert names(selectors.product_list_low_stock(below=10), "title") == ["Hoodie 1", "Mug 1"]
+    assert names(selectors.product_list_inventory_below(below=10), "title") == ["Hoodie 1", "Mug 1"]
 
 
 def test_orders_of_one_customer(store):
