@@ -26,14 +26,16 @@ install-test: $(VENV)/.test-installed
 
 migrate: install-dev
 	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
 
 demo: migrate
 	$(MANAGE) setup_roles
 	$(MANAGE) setup_demo
 
-## Set up everything, load the demo store once, print the demo login and serve the admin.
+## Set up everything, load the demo store once, print the demo login, serve the admin and
+## run one background worker beside it (Procfile.dev); Ctrl-C stops both.
 run: demo
-	$(MANAGE) runserver $(ADDR)
+	ADDR=$(ADDR) PYTHONUNBUFFERED=1 $(BIN)/honcho --procfile Procfile.dev start
 
 ## Install what the tests need and run the whole suite (SQLite, or DATABASE_URL).
 test: install-test
