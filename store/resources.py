@@ -30,8 +30,8 @@ class ChunkedExportResource(resources.ModelResource):
     each chunk itself and reads the result once.
     """
 
-    # Joins and prefetches one chunk of rows needs (streamed exports).
-    export_select_related: tuple[str, ...] = ()
+    # Related rows one chunk needs (streamed exports). Prefetched, never joined: with a
+    # 2,000-id IN list MariaDB may drive a join from the other table and scan (60 s a chunk at 1M).
     export_prefetch_related: tuple[str, ...] = ()
 
     def iter_queryset(self, queryset):
@@ -54,8 +54,8 @@ class ChunkedExportResource(resources.ModelResource):
         manager = queryset.model._base_manager
         ids = queryset.values_list("pk", flat=True).iterator(chunk_size=EXPORT_CHUNK_SIZE)
         while chunk := list(islice(ids, EXPORT_CHUNK_SIZE)):
-            rows = manager.filter(pk__in=chunk).select_related(*self.export_select_related)
-            by_id = {obj.pk: obj for obj in rows.prefetch_related(*self.export_prefetch_related)}
+            rows = manager.filter(pk__in=chunk).prefetch_related(*self.export_prefetch_related)
+            by_id = {obj.pk: obj for obj in rows}
             objs = [by_id[pk] for pk in chunk if pk in by_id]
             yield self.export_chunk(objs, force_native_type=force_native_type)
 
@@ -72,8 +72,7 @@ class ProductResource(ChunkedExportResource):
         widget=widgets.ManyToManyWidget(Promotion, separator=",", field="pk"),
     )
 
-    export_select_related = ("collection",)
-    export_prefetch_related = ("promotions",)
+    export_prefetch_related = ("collection", "promotions")
 
     class Meta:
         model = Product
@@ -131,8 +130,7 @@ class OrderResource(ChunkedExportResource):
     items = fields.Field(column_name="items")
     total = fields.Field(column_name="total")
 
-    export_select_related = ("customer",)
-    export_prefetch_related = ("items__product",)
+    export_prefetch_related = ("customer", "items__product")
 
     class Meta:
         model = Order

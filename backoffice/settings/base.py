@@ -163,8 +163,7 @@ LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
 # Catalog data is public: anonymous reads are allowed unless this is on.
 CATALOG_API_REQUIRE_AUTH = env_bool("CATALOG_API_REQUIRE_AUTH", False)
 # Anonymous clients are throttled per IP (DRF rate syntax: "N/second|minute|hour|day").
-# The counters live in the default cache, so each process counts on its own
-# unless CACHES points at a shared cache.
+# The counters live in the default cache, shared by every process (see CACHES below).
 CATALOG_API_ANON_RATE = os.environ.get("CATALOG_API_ANON_RATE", "120/minute")
 # Seconds a rendered JSON product-list page may be served from the cache (0 = never).
 # On by default: a fresh list costs an exact COUNT(*) plus serialisation (~20 ms at 100k
