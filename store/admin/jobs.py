@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_tasks_db.models import DBTaskResult
 
 from store.audit import audit_event
 from store.export_jobs import export_job_retry
@@ -77,6 +78,8 @@ class JobAdminMixin:
         return f"{job.rows_done:,} / {total}"
 
     def get_job(self, request: HttpRequest, job_id) -> object:
+        if not str(job_id).isdigit() or len(str(job_id)) > 18:
+            raise Http404("No such job.")
         job = get_object_or_404(self.model.objects.select_related("requested_by"), pk=job_id)
         if not job.may_view(request.user):
             raise PermissionDenied
@@ -134,6 +137,12 @@ class JobAdminMixin:
 
     def retry_job(self, job) -> bool:
         raise NotImplementedError
+
+
+# The queue's own table (django-tasks-db) has an admin that crashes on ordinary changelist
+# parameters; job pages are the interface, so it is left out of the menu.
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)
 
 
 @admin.register(ExportJob)

@@ -98,6 +98,10 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "store.importjob": lambda model: model.objects.create(
         source=model.SOURCE_CLI, file_name="products.csv", status=model.STATUS_FAILED, rows_total=3,
     ),
+    "store.exportjob": lambda model: model.objects.create(
+        requested_by=User.objects.filter(is_superuser=True).first(), model_label="store.product", file_format="csv",
+        state="failed", error="worker lost",
+    ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
     "axes.accessfailurelog": lambda model: model.objects.create(
