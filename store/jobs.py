@@ -65,6 +65,8 @@ class BackgroundJob(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     task_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # When the end of the job was shown to its user in the admin's messages.
+    announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -205,6 +207,17 @@ def jobs_mark_lost(*, model: type[BackgroundJob], now=None) -> int:
     if count:
         logger.warning("%s: %d job(s) failed: %s", model._meta.label, count, WORKER_LOST)
     return count
+
+
+def jobs_to_announce(*, model: type[BackgroundJob], user: Any) -> list[BackgroundJob]:
+    """The user's ended jobs not yet shown in the admin's messages; marks them shown."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    jobs = list(model.objects.filter(requested_by=user, state__in=ENDED_STATES, announced_at__isnull=True)
+                .exclude(state=JobState.CANCELLED).order_by("pk")[:10])
+    if jobs:
+        model.objects.filter(pk__in=[job.pk for job in jobs]).update(announced_at=timezone.now())
+    return jobs
 
 
 def job_notify_end(*, job: BackgroundJob, subject: str, lines: Iterable[str], link: str | None) -> bool:

@@ -34,6 +34,7 @@ from django.utils.translation import ngettext
 
 from store.audit import audit_event
 from store.export_jobs import export_job_create, export_needs_job
+from store.admin.jobs import announce_export_jobs
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
 from store.importing.parsing import ERROR_TOO_LARGE
@@ -81,6 +82,7 @@ class ExportMixin:
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = extra_context or {}
+        announce_export_jobs(request)
         if self.has_export_permission(request):
             info = self.opts.app_label, self.opts.model_name
             filters = request.GET.urlencode()

@@ -14,13 +14,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
 from store.audit import audit_event
 from store.export_jobs import export_job_retry
 from store.exporting import FORMATS
-from store.jobs import ACTIVE_STATES, JobState, format_duration, job_cancel, jobs_mark_lost
+from store.jobs import ACTIVE_STATES, JobState, format_duration, job_cancel, jobs_mark_lost, jobs_to_announce
 from store.models import ExportJob
 
 # Seconds between refreshes of a running job's page.
@@ -98,6 +99,8 @@ class JobAdminMixin:
             raise PermissionDenied
         jobs_mark_lost(model=self.model)  # a page nobody refreshes must not say "running" forever
         job = self.get_job(request, object_id)
+        if job.state in (JobState.DONE, JobState.FAILED) and job.announced_at is None:
+            self.model.objects.filter(pk=job.pk).update(announced_at=timezone.now())
         info = self.opts.app_label, self.opts.model_name
         context = {
             **self.admin_site.each_context(request),
@@ -182,3 +185,16 @@ class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
         spec = FORMATS[job.file_format]
         return FileResponse(default_storage.open(job.file.name, "rb"), as_attachment=True,
                             filename=job.file.name.rsplit("/", 1)[-1], content_type=spec.content_type)
+
+
+def announce_export_jobs(request: HttpRequest) -> None:
+    """Tell the user, in the admin's messages, which of their export jobs ended since last time."""
+    for job in jobs_to_announce(model=ExportJob, user=request.user):
+        if job.state == JobState.DONE and job.file:
+            url = reverse("admin:store_exportjob_download", args=[job.pk])
+            messages.success(request, format_html('Export #{} is ready: {} rows. <a href="{}">Download</a>',
+                                                  job.pk, f"{job.rows_done:,}", url))
+        elif job.state == JobState.FAILED:
+            url = reverse("admin:store_exportjob_change", args=[job.pk])
+            messages.error(request, format_html('Export #{} failed: {}. <a href="{}">Details and Retry</a>',
+                                                job.pk, job.error, url))

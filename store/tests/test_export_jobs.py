@@ -264,3 +264,21 @@ def test_job_pages_are_listed_for_their_owner(client, catalog, small_limit):
     client.get(reverse(EXPORT), {"format": "csv"})
     assert "Export jobs" in client.get(reverse("admin:index")).content.decode()
     assert client.get(reverse("admin:store_exportjob_changelist")).status_code == 200
+
+
+def test_the_end_of_a_job_shows_once_in_the_admin_messages(client, catalog, small_limit):
+    staff(client, "ops", "store.view_product")
+    client.get(reverse(EXPORT), {"format": "csv"})  # queued (and, immediate backend, done)
+    job = ExportJob.objects.get()
+    html = client.get(reverse(CHANGELIST)).content.decode()
+    download = reverse("admin:store_exportjob_download", args=[job.pk])
+    assert f'Export #{job.pk} is ready: 12 rows. <a href="{download}">Download</a>' in html
+    assert f"Export #{job.pk} is ready" not in client.get(reverse(CHANGELIST)).content.decode()
+
+
+def test_a_failed_job_is_announced_with_its_reason(client, catalog):
+    user = staff(client, "ops", "store.view_product")
+    job = ExportJob.objects.create(requested_by=user, model_label="store.product", file_format="csv",
+                                   state=JobState.FAILED, error=WORKER_LOST)
+    html = client.get(reverse(CHANGELIST)).content.decode()
+    assert f"Export #{job.pk} failed: worker lost." in html and "Details and Retry" in html
