@@ -47,6 +47,10 @@ ERROR_NO_PERMISSION = "the user who asked for this export may no longer export t
 ERROR_BAD_FILTERS = "the changelist filters are no longer valid"
 
 
+class ExportRefused(Exception):
+    """The export cannot run as asked (its user, permission or filters); the message says why."""
+
+
 def export_needs_job(*, queryset: QuerySet) -> bool:
     """More than EXPORT_INLINE_MAX_ROWS rows? Counts at most one row past the limit."""
     limit = settings.EXPORT_INLINE_MAX_ROWS
@@ -81,7 +85,7 @@ def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
 
     user = job.requested_by
     if user is None or not user.is_active or not user.is_staff:
-        raise PermissionError(ERROR_NO_USER)
+        raise ExportRefused(ERROR_NO_USER)
     model_admin = admin.site._registry[apps.get_model(job.model_label)]
     request = HttpRequest()
     request.method = "GET"
@@ -91,11 +95,11 @@ def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
         "admin:%s_%s_changelist" % (model_admin.opts.app_label, model_admin.opts.model_name)
     )
     if not model_admin.has_export_permission(request):
-        raise PermissionError(ERROR_NO_PERMISSION)
+        raise ExportRefused(ERROR_NO_PERMISSION)
     try:
         changelist = model_admin.get_changelist_instance(request)
     except IncorrectLookupParameters as exc:
-        raise ValueError(ERROR_BAD_FILTERS) from exc
+        raise ExportRefused(ERROR_BAD_FILTERS) from exc
     return model_admin, changelist.queryset
 
 
@@ -126,10 +130,14 @@ def export_job_run(*, job_id: int, attempt: int) -> None:
     except JobCancelled:
         logger.info("Export #%s stopped: %s", job_id, JobState.CANCELLED.label)
         return
+    except ExportRefused as exc:
+        logger.warning("Export #%s refused: %s", job_id, exc)
+        if job_fail(job=job, error=str(exc)):
+            export_job_notify(job=job)
+        return
     except Exception as exc:  # the job must end "failed" whatever broke; the traceback goes to the log
         logger.exception("Export #%s failed", job_id)
-        if job_fail(job=job, error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, (PermissionError, ValueError))
-                    else str(exc)):
+        if job_fail(job=job, error=f"{type(exc).__name__}: {exc}"):
             export_job_notify(job=job)
         return
     expires = timezone.now() + timedelta(days=settings.EXPORT_RETENTION_DAYS)

@@ -282,3 +282,17 @@ def test_a_failed_job_is_announced_with_its_reason(client, catalog):
                                    state=JobState.FAILED, error=WORKER_LOST)
     html = client.get(reverse(CHANGELIST)).content.decode()
     assert f"Export #{job.pk} failed: worker lost." in html and "Details and Retry" in html
+
+
+def test_a_crash_in_the_worker_ends_the_job_failed_and_keeps_no_file(admin_user, catalog, monkeypatch):
+    from store import export_jobs
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export_jobs, "write_stream", crash)
+    job = ExportJob.objects.create(requested_by=admin_user, model_label="store.product", file_format="csv")
+    export_job_run(job_id=job.pk, attempt=1)
+    job.refresh_from_db()
+    assert (job.state, job.error, job.file.name) == (JobState.FAILED, "RuntimeError: disk full", "")
+    assert mail.outbox[0].subject == f"Your export #{job.pk} failed"
