@@ -47,3 +47,30 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
     assert "stopped (rc=" in output or "exited with code" in output
     # Nothing keeps listening after Ctrl-C.
     assert subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""
+
+
+def test_production_procfile_starts_web_worker_and_scheduler(process_database, tmp_path):
+    """The Procfile's three processes start with the production settings and stop together."""
+    import secrets
+    import sys
+    from pathlib import Path
+
+    port = free_port()
+    env = base_env(**process_database, DJANGO_SETTINGS_MODULE="backoffice.settings.prod",
+                   SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1", PORT=str(port),
+                   WEB_CONCURRENCY="1", MEDIA_ROOT=media_root(tmp_path))
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # `python` and `gunicorn` of this venv
+    honcho = str(Path(sys.executable).parent / "honcho")
+    process = subprocess.Popen([honcho, "--procfile", "Procfile", "start"], cwd=settings.BASE_DIR, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process, timeout=90) == 200
+        assert wait_for_http(f"http://127.0.0.1:{port}/readyz", process=process) == 200
+        time.sleep(3)  # let the worker and the scheduler print their first lines
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert "Worker: database queue" in output
+    assert "expired export file(s) removed" in output and "scheduler.1" in output
+    assert '"GET /healthz HTTP/1.1" 200' in output  # gunicorn's access log on stdout
+    assert subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""
