@@ -274,7 +274,7 @@ if TASKS_BACKEND == "rq":
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
-    INSTALLED_APPS.append("django_rq")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db") + 1, "django_rq")  # before our apps
     # A job may run for many minutes (a 1M-row export); RQ kills it after this.
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(os.environ.get("JOB_TIMEOUT", "7200"))}}
 # A running job writes a heartbeat at least this often; one silent for

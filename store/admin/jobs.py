@@ -6,6 +6,7 @@ refreshes itself while the job is queued or running, and offers Cancel and Retry
 """
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -142,10 +143,16 @@ class JobAdminMixin:
         raise NotImplementedError
 
 
-# The queue's own table (django-tasks-db) has an admin that crashes on ordinary changelist
-# parameters; job pages are the interface, so it is left out of the menu.
+# The queues' own admin pages (django-tasks-db's table, which crashes on ordinary changelist
+# parameters; django-rq's dashboard, which has no changelist) are left out: job pages are the
+# interface, and rq's own `rqstats` command shows the queues.
 if admin.site.is_registered(DBTaskResult):
     admin.site.unregister(DBTaskResult)
+if apps.is_installed("django_rq"):
+    from django_rq.models import Dashboard
+
+    if admin.site.is_registered(Dashboard):
+        admin.site.unregister(Dashboard)
 
 
 @admin.register(ExportJob)
