@@ -406,6 +406,27 @@ def test_real_woocommerce_export():
     assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 20)
 
 
+# --- skip invalid leaves no empty collections behind (issue 9, item 13) ---------------
+def test_skip_invalid_creates_no_collection_for_a_skipped_invalid_row(write_csv):
+    path = write_csv([{**ROW, "collection": "Kept"}, {**ROW, "sku": "A-2", "unit_price": "abc", "collection": "Lost"}])
+    outcome = run(path, skip_invalid=True)
+    assert outcome.job.status == ImportJob.STATUS_PARTIAL
+    assert list(Collection.objects.values_list("title", flat=True)) == ["Kept"]
+
+
+def test_skip_invalid_confirm_creates_no_collection_for_a_row_skipped_as_a_conflict(write_csv):
+    outcome = product_import_preview(path=write_csv([
+        {**ROW, "collection": "Kept"}, {**ROW, "sku": "A-2", "collection": "Lost"},
+    ]), file_name="f.csv")
+    assert outcome.plan.new_collections == ["Kept", "Lost"]
+    # Someone creates A-2 between preview and confirm: that row is skipped as a conflict.
+    ProductFactory(sku="A-2", collection=CollectionFactory(title="Elsewhere"))
+    result = product_import_confirm(job=outcome.job, skip_invalid=True)
+    assert result.written and result.job.status == ImportJob.STATUS_PARTIAL
+    assert sorted(Collection.objects.values_list("title", flat=True)) == ["Elsewhere", "Kept"]
+    assert Product.objects.get(sku="A-1").collection.title == "Kept"
+
+
 # --- unconfirmed previews expire (issue 9, item 14) ------------------------------------
 def _age(job: ImportJob, hours: float) -> None:
     from datetime import timedelta
