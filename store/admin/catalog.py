@@ -69,12 +69,27 @@ class ProductAdminForm(forms.ModelForm):
 class ProductListEditForm(ProductAdminForm):
     """One row of the list edits: only rows the user changed are saved, so only they are checked.
 
+    "Changed" means changed on the page: each input carries the value the page was rendered
+    with (Django's ``show_hidden_initial``), and the posted value is compared with that, not
+    with the database. A row someone else saved meanwhile, which this user did not touch, is
+    neither saved nor checked, so it cannot block the rest of the page.
+
     Row errors show next to the inputs (the changelist does not render
     non-field errors), each with the value now in the database.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != "loaded_version":
+                field.show_hidden_initial = True
+
     def needs_version_check(self) -> bool:
         return any(name != "loaded_version" for name in self.changed_data)
+
+    def has_changed(self) -> bool:
+        # The changelist saves the rows that changed: a moved version alone is not a change.
+        return self.needs_version_check()
 
     def add_version_conflict(self) -> None:
         current = Product.objects.filter(pk=self.instance.pk).values("unit_price", "inventory").first()

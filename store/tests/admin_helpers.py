@@ -18,6 +18,9 @@ def _serialize(value):
 def _form_data(form) -> dict:
     # Empty values are left out, as a browser leaves out an empty multi-select.
     values = {form.add_prefix(name): form[name].value() for name in form.fields}
+    # Fields rendered with their initial value in a hidden input (list edits) post it back too.
+    values |= {form.add_initial_prefix(name): form[name].value()
+               for name, field in form.fields.items() if field.show_hidden_initial}
     return {key: _serialize(value) for key, value in values.items() if not (value is None or value is False or value == [])}
 
 

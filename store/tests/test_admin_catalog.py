@@ -289,25 +289,52 @@ class TestListEdits:
         assert (product.unit_price, product.inventory) == (Decimal("50.00"), 40)
         assert Product.objects.get(pk=untouched_by_first.pk).version == 1
 
-    def test_a_stale_but_unchanged_row_does_not_block_other_rows(self, admin_client, second_client, shelf):
+    def test_a_stale_but_untouched_row_does_not_block_other_rows(self, admin_client, second_client, shelf):
         page = second_client.get(PRODUCTS)
         first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
         admin_client.post(change_url(shelf["ok"]), first)  # "ok" moves on; the second page still shows 19.99
 
-        # The browser posts every row; the stale "ok" row now differs from the database,
-        # so it counts as an edit and is refused rather than reverting the price.
+        # The browser posts every row, the stale "ok" row with the 19.99 it showed; the user
+        # did not touch it, so it is neither saved (no revert to 19.99) nor checked.
         row = row_prefix(page, shelf["low"].pk)
         response = second_client.post(PRODUCTS, changelist_data(page, **{f"{row}-inventory": "4"}))
+        assert response.status_code == 302
+        assert messages_of(response) == ["1 product was changed successfully."]
+        assert Product.objects.get(pk=shelf["low"].pk).inventory == 4
+        ok = Product.objects.get(pk=shelf["ok"].pk)
+        assert (ok.unit_price, ok.version) == (Decimal("60.00"), 2)
+
+    def test_the_page_carries_the_values_it_showed(self, admin_client, shelf):
+        html = admin_client.get(PRODUCTS).content.decode()
+        row = row_prefix(admin_client.get(PRODUCTS), shelf["ok"].pk)
+        assert f'name="initial-{row}-unit_price" value="19.99"' in html
+        assert f'name="initial-{row}-inventory" value="40"' in html
+
+    def test_a_stale_row_the_user_changed_is_refused_and_blocks_the_page(self, admin_client, second_client, shelf):
+        page = second_client.get(PRODUCTS)
+        first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
+        admin_client.post(change_url(shelf["ok"]), first)
+        ok_row, low_row = row_prefix(page, shelf["ok"].pk), row_prefix(page, shelf["low"].pk)
+        response = second_client.post(PRODUCTS, changelist_data(
+            page, **{f"{ok_row}-inventory": "41", f"{low_row}-inventory": "4"}))
         assert response.status_code == 200
-        assert Product.objects.get(pk=shelf["ok"].pk).unit_price == Decimal("60.00")
+        assert "Changed by someone else meanwhile: now 60.00. Reload to edit it." in normalized(
+            response.content.decode())
+        assert Product.objects.get(pk=shelf["ok"].pk).inventory == 40
         assert Product.objects.get(pk=shelf["low"].pk).inventory == 3  # all or nothing
 
-        fresh = second_client.get(PRODUCTS)
-        row = row_prefix(fresh, shelf["low"].pk)
-        response = second_client.post(PRODUCTS, changelist_data(fresh, **{f"{row}-inventory": "4"}))
-        assert response.status_code == 302
-        assert Product.objects.get(pk=shelf["low"].pk).inventory == 4
+    def test_a_post_without_the_shown_values_checks_every_row(self, admin_client, second_client, shelf):
+        """An old page or a script that omits the initial-… inputs: every row counts as changed."""
+        page = second_client.get(PRODUCTS)
+        first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
+        admin_client.post(change_url(shelf["ok"]), first)
+        row = row_prefix(page, shelf["low"].pk)
+        data = {key: value for key, value in changelist_data(page, **{f"{row}-inventory": "4"}).items()
+                if not key.startswith("initial-")}
+        response = second_client.post(PRODUCTS, data)
+        assert response.status_code == 200
         assert Product.objects.get(pk=shelf["ok"].pk).unit_price == Decimal("60.00")
+        assert Product.objects.get(pk=shelf["low"].pk).inventory == 3
 
 
 class TestClearInventoryAction:
