@@ -1,6 +1,8 @@
 """Admin test helpers: POST data built from rendered pages, as a browser would; query counts."""
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
 from django.db import connection
 from django.db.models import Model
@@ -64,3 +66,17 @@ def changelist_query_counts(client, monkeypatch, model: type[Model], url: str) -
         assert len(response.context["cl"].result_list) == per_page
         counts[per_page] = len(queries)
     return counts
+
+
+def action_data(response, action: str, selected, **extra) -> dict:
+    """An action POST as the rendered changelist makes it: the checked rows, plus the version
+    each row was shown with and the moment the page was rendered (hidden inputs)."""
+    html = response.content.decode()
+    data = {
+        "action": action, "index": "0", "_selected_action": [str(pk) for pk in selected],
+        "_loaded_version": re.findall(r'name="_loaded_version" value="([^"]*)"', html),
+    }
+    loaded_at = re.search(r'name="_loaded_at" value="([^"]*)"', html)
+    if loaded_at:
+        data["_loaded_at"] = loaded_at.group(1)
+    return data | extra
