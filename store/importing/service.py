@@ -109,7 +109,8 @@ def _expire(job: ImportJob, *, source: str, now: datetime | None = None) -> bool
     expired = _transition(job, source=source, target=ImportJob.STATUS_EXPIRED, finished_at=now or timezone.now(),
                           message=MESSAGE_EXPIRED.format(hours=PREVIEW_TTL_SECONDS // 3600),
                           created_count=0, updated_count=0)
-    _plan_path(job).unlink(missing_ok=True)
+    if expired:  # never the plan of a job another request has just claimed
+        _plan_path(job).unlink(missing_ok=True)
     return expired
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.urls import reverse
 
@@ -131,9 +132,10 @@ def test_a_database_error_while_writing_fails_the_job_with_zero_counts(preview, 
 
 
 @pytest.mark.django_db
-def test_the_admin_shows_a_database_error_as_a_message_not_a_500(admin_client, write_csv, monkeypatch):
+def test_the_admin_shows_a_database_error_as_a_message_not_a_500(admin_client, monkeypatch):
+    csv = b"sku,title,unit_price,inventory,collection\r\nA,T,5,1,C\r\n"
     response = admin_client.post(reverse("admin:store_product_import"), {
-        "preset": "auto", "file": _upload("sku,title,unit_price,inventory,collection\r\nA,T,5,1,C\r\n")})
+        "preset": "auto", "file": SimpleUploadedFile("p.csv", csv)})
     monkeypatch.setattr(writing, "_write_promotions",
                         lambda *a, **k: (_ for _ in ()).throw(OperationalError("database is locked")))
     response = admin_client.post(response.url, {"_confirm": "1"}, follow=True)
@@ -153,8 +155,3 @@ def test_a_conflict_reports_zero_written_not_the_plan(preview):
     job = ImportJob.objects.get(pk=preview.pk)
     assert (job.status, job.created_count, job.updated_count, job.error_count) == (ImportJob.STATUS_FAILED, 0, 0, 1)
 
-
-def _upload(text: str):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return SimpleUploadedFile("p.csv", text.encode())
