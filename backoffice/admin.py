@@ -60,18 +60,19 @@ def forged_list_edit_ids(model_admin: admin.ModelAdmin, data: QueryDict) -> list
         return []
     pk = model_admin.model._meta.pk
     pattern = re.compile(r"form-\d+-%s$" % re.escape(pk.name))
-    return [key for key, value in data.items() if pattern.match(key) and not _is_possible_key(pk, value)]
+    return [key for key, value in data.items() if pattern.match(key) and _is_out_of_range(pk, value)]
 
 
 def forged_many_to_many_ids(model_admin: admin.ModelAdmin, data: QueryDict) -> list[str]:
-    """Many-to-many form fields posted with values that cannot be keys of the related model.
+    """Many-to-many form fields posted with numbers beyond the related model's key range.
 
-    ModelMultipleChoiceField checks them with ``pk__in``: the same OverflowError.
+    ModelMultipleChoiceField checks them with ``pk__in``: the same OverflowError. (Values
+    that are not numbers at all are the form's own "not a valid value" error.)
     """
     fields = [field for field in model_admin.model._meta.many_to_many if field.name in data]
     return [
         field.name for field in fields
-        if not all(_is_possible_key(field.target_field, value) for value in data.getlist(field.name))
+        if any(_is_out_of_range(field.target_field, value) for value in data.getlist(field.name))
     ]
 
 
@@ -98,8 +99,8 @@ class BackOfficeAdminSite(admin.AdminSite):
     """Every changelist, change form, history and export view of every area passes through
     these checks first, so no ModelAdmin needs a mixin: forged action ids and searches of
     too many words get a message and a redirect, junk date drill-downs the "?e=1" page
-    Django shows for other bad filter values, forged row or related ids a 400, junk
-    history version ids a 404."""
+    Django shows for other bad filter values, row or related ids beyond the key's range
+    a 400, junk history version ids a 404."""
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
@@ -175,6 +176,19 @@ class SafeAutocompleteSelect(AutocompleteSelect):
     def optgroups(self, name, value, attr=None):
         target = self.field.target_field
         return super().optgroups(name, [v for v in value if _is_possible_key(target, v)], attr)
+
+
+def _is_out_of_range(field, value) -> bool:
+    """Whether ``value`` parses as a value of ``field`` but lies outside its column's range."""
+    try:
+        parsed = field.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    try:
+        field.run_validators(parsed)
+    except (ValidationError, OverflowError):
+        return True
+    return False
 
 
 def _is_possible_key(field, value) -> bool:
