@@ -32,9 +32,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from store.admin.jobs import announce_export_jobs
 from store.audit import audit_event
 from store.export_jobs import export_job_create, export_needs_job
-from store.admin.jobs import announce_export_jobs
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
 from store.importing.parsing import ERROR_TOO_LARGE

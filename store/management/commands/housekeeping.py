@@ -1,4 +1,5 @@
-"""Periodic upkeep: delete expired export files, mark jobs whose worker went silent as failed.
+"""Periodic upkeep: delete expired export files, mark jobs whose worker went silent as failed,
+expire import previews nobody confirmed.
 
 Schedule it (cron, a systemd timer) hourly, or run the Procfile's `scheduler` process,
 which is this command with ``--every 3600``.
@@ -26,7 +27,8 @@ class Command(BaseCommand):
         while True:
             result = housekeeping()
             self.stdout.write(f"{result['expired_exports']} expired export file(s) removed, "
-                              f"{result['lost_jobs']} job(s) marked failed: worker lost.")
+                              f"{result['lost_jobs']} job(s) marked failed: worker lost, "
+                              f"{result['expired_import_previews']} import preview(s) expired.")
             if not every:
                 return
             time.sleep(every)
