@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from store.models import Cart, CartItem, Product
@@ -100,7 +101,7 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     ),
     "store.exportjob": lambda model: model.objects.create(
         requested_by=User.objects.filter(is_superuser=True).first(), model_label="store.product", file_format="csv",
-        state="failed", error="worker lost",
+        state="failed", error="worker lost", announced_at=timezone.now(),  # no message on every page
     ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
