@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 
@@ -51,10 +54,6 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
 
 def test_production_procfile_starts_web_worker_and_scheduler(process_database, tmp_path):
     """The Procfile's three processes start with the production settings and stop together."""
-    import secrets
-    import sys
-    from pathlib import Path
-
     port = free_port()
     env = base_env(**process_database, DJANGO_SETTINGS_MODULE="backoffice.settings.prod",
                    SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1", PORT=str(port),

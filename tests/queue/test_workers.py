@@ -3,10 +3,11 @@ the database queue (SQLite, or MariaDB with DATABASE_URL) and RQ on Redis."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
-from .processes import base_env, manage, media_root, redis_url, shell
+from .processes import MANAGE, base_env, manage, media_root, redis_url, shell
 
 
 def run_export_through_a_worker(env: dict[str, str], *, products: int = 30) -> dict:
@@ -41,14 +42,11 @@ def test_each_job_runs_once_with_two_workers(process_database, tmp_path, backend
     env = base_env(**process_database, TASKS_BACKEND=backend, MEDIA_ROOT=media_root(tmp_path), **extra)
     job_ids = [shell("from tests.queue.scenario import enqueue_export; enqueue_export(products=30)", env=env)
                for _ in range(3)]
-    import subprocess
-
-    from .processes import MANAGE
-
     workers = [subprocess.Popen([*MANAGE, "run_worker", "--batch"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
-    for worker in workers:
-        worker.wait(timeout=300)
+    output = "".join(worker.communicate(timeout=300)[0] for worker in workers)
     for job_id in job_ids:
         report = json.loads(shell(f"from tests.queue.scenario import job_report; job_report({job_id})", env=env))
         assert report["state"] == "done" and report["rows_done"] == 20, report
+        # Written once: one "export" audit line (rows=…) per job across both workers.
+        assert output.count(f"job_id={job_id} model='store.product' rows=20") == 1, output
