@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard clean
+.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,14 +26,16 @@ install-test: $(VENV)/.test-installed
 
 migrate: install-dev
 	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
 
 demo: migrate
 	$(MANAGE) setup_roles
 	$(MANAGE) setup_demo
 
-## Set up everything, load the demo store once, print the demo login and serve the admin.
+## Set up everything, load the demo store once, print the demo login, serve the admin and
+## run one background worker beside it (Procfile.dev); Ctrl-C stops both.
 run: demo
-	$(MANAGE) runserver $(ADDR)
+	ADDR=$(ADDR) PYTHONUNBUFFERED=1 $(BIN)/honcho --procfile Procfile.dev start
 
 ## Install what the tests need and run the whole suite (SQLite, or DATABASE_URL).
 test: install-test
@@ -56,6 +58,9 @@ bench-api: install-test
 
 bench-changelist: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_catalog_bench $(BIN)/python bench/changelist.py
+
+bench-export: install-test
+	DATABASE_URL=$(BENCH_MARIADB)/bo_queue_bench $(BIN)/python bench/export.py --formats csv
 
 bench-dashboard: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_ops_bench $(BIN)/python bench/dashboard.py

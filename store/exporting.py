@@ -7,11 +7,16 @@ apostrophe again, so an export re-imports with 0 changes.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import BinaryIO, Callable, Iterable
 
 import tablib
+from tablib.formats._json import serialize_objects_handler
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -83,3 +88,91 @@ def _json_ready(dataset: tablib.Dataset) -> tablib.Dataset:
     for row in dataset:
         out.append([str(value) if isinstance(value, Decimal) else value for value in row])
     return out
+
+
+# --- Streaming (export jobs and the CLI) ------------------------------------------
+# The same bytes as render(), written row by row to a binary file, so memory stays
+# flat however many rows there are. XLSX uses openpyxl's write-only mode.
+def write_stream(
+    fileobj: BinaryIO,
+    *,
+    file_format: str,
+    headers: list[str],
+    chunks: Iterable[list[list]],
+    excel_bom: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Write ``headers`` and the rows of ``chunks`` to ``fileobj``; returns the number of rows.
+
+    ``on_chunk(rows_so_far)`` runs after each chunk (progress, heartbeat, cancellation).
+    """
+    writer = {FORMAT_CSV: _CsvStream, FORMAT_JSON: _JsonStream, FORMAT_XLSX: _XlsxStream}[file_format]
+    stream = writer(fileobj, headers, excel_bom=excel_bom)
+    rows = 0
+    for chunk in chunks:
+        stream.write(chunk)
+        rows += len(chunk)
+        if on_chunk is not None:
+            on_chunk(rows)
+    stream.close()
+    return rows
+
+
+class _CsvStream:
+    def __init__(self, fileobj: BinaryIO, headers: list[str], *, excel_bom: bool) -> None:
+        self.text = io.TextIOWrapper(fileobj, encoding="utf-8", newline="", write_through=False)
+        if excel_bom:
+            self.text.write("\ufeff")
+        self.csv = csv.writer(self.text)
+        self.csv.writerow([escape_formula(h) for h in headers])
+
+    def write(self, rows: list[list]) -> None:
+        self.csv.writerows([_plain(escape_formula(value)) for value in row] for row in rows)
+
+    def close(self) -> None:
+        self.text.flush()
+        self.text.detach()
+
+
+class _JsonStream:
+    def __init__(self, fileobj: BinaryIO, headers: list[str], *, excel_bom: bool) -> None:
+        self.fileobj, self.headers, self.first = fileobj, headers, True
+        fileobj.write(b"[")
+
+    def write(self, rows: list[list]) -> None:
+        parts = []
+        for row in rows:
+            record = dict(zip(self.headers, (str(v) if isinstance(v, Decimal) else v for v in row)))
+            parts.append(json.dumps(record, default=serialize_objects_handler, ensure_ascii=False))
+        if parts:
+            self.fileobj.write((("" if self.first else ", ") + ", ".join(parts)).encode("utf-8"))
+            self.first = False
+
+    def close(self) -> None:
+        self.fileobj.write(b"]")
+
+
+class _XlsxStream:
+    def __init__(self, fileobj: BinaryIO, headers: list[str], *, excel_bom: bool) -> None:
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        self.fileobj = fileobj
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet("Export")
+        self.sheet.freeze_panes = "A2"
+        bold = Font(bold=True)
+        header_cells = []
+        for header in headers:
+            cell = WriteOnlyCell(self.sheet, value=escape_formula(header))
+            cell.font = bold
+            header_cells.append(cell)
+        self.sheet.append(header_cells)
+
+    def write(self, rows: list[list]) -> None:
+        for row in rows:
+            self.sheet.append([escape_formula(value) for value in row])
+
+    def close(self) -> None:
+        self.workbook.save(self.fileobj)

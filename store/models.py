@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .jobs import BackgroundJob
+
 MIN_UNIT_PRICE = Decimal("1.00")
 CENT = Decimal("0.01")
 
@@ -292,3 +294,24 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Import #{self.pk} of {self.file_name}"
+
+
+class ExportJob(BackgroundJob):
+    """A large export run by a worker: the changelist (as filtered) written to a file in storage."""
+
+    model_label = models.CharField(max_length=100)  # "store.product"
+    file_format = models.CharField(max_length=10)  # store.exporting.FORMATS
+    excel_bom = models.BooleanField(default=False)
+    # The changelist's query string (search, filters, ordering) when the export was asked for.
+    filters = models.TextField(blank=True)
+    scope = models.CharField(max_length=20, default="changelist")
+    # A name in the default storage (STORAGES["default"]), under exports/.
+    file = models.FileField(upload_to="exports/", max_length=255, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Export #{self.pk} ({self.model_label}, {self.file_format})"

@@ -56,7 +56,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 # Apps whose models hold accounts, permissions, sessions and login records: reading them
 # is an administrator's job, so "view everywhere" stops short of them.
 # API tokens (authtoken) are credentials: viewing one is using it.
-VIEWER_EXCLUDED_APPS = frozenset({"auth", "authtoken", "axes", "admin", "contenttypes", "sessions"})
+# The task queue's table (django_tasks_db, app label django_tasks_database) is the workers'
+# plumbing, with tracebacks: admins only.
+VIEWER_EXCLUDED_APPS = frozenset(
+    {"auth", "authtoken", "axes", "admin", "contenttypes", "sessions", "django_tasks_database", "django_rq"}
+)
 
 UNKNOWN_PERMISSIONS = "Unknown permissions (run migrate first, or fix the role map): {names}."
 

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "rest_framework.authtoken",
+    # background jobs: Django's tasks API (django-tasks backport) and its database queue
+    "django_tasks",
+    "django_tasks_db",
     # ours: store_custom glues store and tags, so it comes after both
     "store",
     "tags",
@@ -153,6 +156,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves STATIC_ROOT (filled by collectstatic). prod.py switches to the
 # compressed, hashed manifest storage; dev and tests keep the plain storage and serve
 # from the apps' static folders, so they never need collectstatic.
+# The default storage holds files the app writes (export files). On one machine a folder;
+# with several machines a shared volume (MEDIA_ROOT on NFS) or an object store backend.
+# Never served directly: downloads go through a permission check.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -173,8 +180,7 @@ SEARCH_MAX_TERMS = int(os.environ.get("SEARCH_MAX_TERMS", "20"))
 # Catalog data is public: anonymous reads are allowed unless this is on.
 CATALOG_API_REQUIRE_AUTH = env_bool("CATALOG_API_REQUIRE_AUTH", False)
 # Anonymous clients are throttled per IP (DRF rate syntax: "N/second|minute|hour|day").
-# The counters live in the default cache, so each process counts on its own
-# unless CACHES points at a shared cache.
+# The counters live in the default cache, shared by every process (see CACHES below).
 CATALOG_API_ANON_RATE = os.environ.get("CATALOG_API_ANON_RATE", "120/minute")
 # Seconds a rendered JSON product-list page may be served from the cache (0 = never).
 # On by default: a fresh list costs an exact COUNT(*) plus serialisation (~20 ms at 100k
@@ -263,3 +269,70 @@ IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(
     os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024))
 )
 IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))
+
+# --- Background jobs (Django's tasks API through django-tasks) ---------------
+# TASKS_BACKEND picks the queue: "db" (default, embedded: the queue is a table in the
+# database, `manage.py run_worker` runs tasks), "rq" (Redis at REDIS_URL, workers on any
+# number of machines) or "immediate" (runs in the request; tests). README "Run in production".
+REDIS_URL = os.environ.get("REDIS_URL", "")
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "rq" if REDIS_URL else "db").strip().lower()
+TASK_BACKENDS = {
+    "db": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in TASK_BACKENDS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+if TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db") + 1, "django_rq")  # before our apps
+    # A job may run for many minutes (a 1M-row export); RQ kills it after this.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(os.environ.get("JOB_TIMEOUT", "7200"))}}
+# A running job writes a heartbeat at least this often; one silent for
+# JOB_HEARTBEAT_TIMEOUT seconds is "failed: worker lost" (retry it from its page).
+JOB_HEARTBEAT_TIMEOUT = int(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "300"))
+# Links in emails and job pages that leave the site (e.g. https://admin.example.com).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Exports as jobs --------------------------------------------------------
+# Exports of more rows than this run as background jobs writing a file to the default
+# storage (STORAGES["default"]); smaller ones are answered in the request.
+EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
+# Export files are deleted this many days after they were written (`manage.py housekeeping`).
+EXPORT_RETENTION_DAYS = int(os.environ.get("EXPORT_RETENTION_DAYS", "7"))
+
+# --- Shared state: cache ----------------------------------------------------
+# The dashboard cache, the API micro-cache and the API throttle counters live in the
+# default cache, which every web process must share: Redis when REDIS_URL is set,
+# otherwise a table in the database (`manage.py createcachetable`). LocMem would give
+# each process its own answers and its own throttle budget. README "Run in production".
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_entries"}}
+# Optional: REDIS_CACHE_URL separates the cache from the queue's Redis database.
+if os.environ.get("REDIS_CACHE_URL"):
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_CACHE_URL"],
+    }
+
+# --- Email ------------------------------------------------------------------
+# Job notifications ("your export is ready"). With EMAIL_HOST set, SMTP; otherwise the
+# console (development). Tests use the in-memory outbox.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "backoffice@localhost")

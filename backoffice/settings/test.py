@@ -9,6 +9,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Task code runs in the test's own process and transaction; the end-to-end worker tests
+# (store/tests/test_workers.py) start real workers on the database and RQ queues.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 # django-axes refuses authenticate() calls without a request, which is what the test
 # client's login(username=..., password=...) makes, and it would lock the suite out
@@ -25,6 +28,7 @@ LOGGING["loggers"]["backoffice.audit"] = {
 
 # Uploaded import files and failed-rows files go to a throwaway folder.
 IMPORT_FILES_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-imports-"))
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-media-"))
 
 # High enough that the suite never throttles itself; the throttle test lowers it.
 CATALOG_API_ANON_RATE = "100000/hour"

@@ -32,7 +32,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from store.admin.jobs import announce_export_jobs
 from store.audit import audit_event
+from store.export_jobs import export_job_create, export_needs_job
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
 from store.importing.parsing import ERROR_TOO_LARGE
@@ -82,6 +84,7 @@ class ExportMixin:
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = extra_context or {}
+        announce_export_jobs(request)
         if self.has_export_permission(request):
             info = self.opts.app_label, self.opts.model_name
             filters = request.GET.urlencode()
@@ -112,10 +115,21 @@ class ExportMixin:
             return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % info, current_app=self.admin_site.name)
                                         + "?" + ERROR_FLAG + "=1")
         return self._export_response(request, changelist.queryset, file_format=file_format,
-                                     excel_bom=request.GET.get("bom") == "1", scope="changelist")
+                                     excel_bom=request.GET.get("bom") == "1", scope="changelist",
+                                     filters=changelist_request.GET.urlencode())
 
     def _export_response(self, request: HttpRequest, queryset, *, file_format: str, excel_bom: bool = False,
-                         scope: str) -> HttpResponse:
+                         scope: str, filters: str | None = None) -> HttpResponse:
+        # Large exports of the changelist as filtered (or of all its rows selected) run as jobs.
+        if filters is not None and export_needs_job(queryset=queryset):
+            job = export_job_create(user=request.user, model_label=self.opts.label_lower, file_format=file_format,
+                                    filters=filters, excel_bom=excel_bom, scope=scope)
+            url = reverse("admin:store_exportjob_change", args=[job.pk], current_app=self.admin_site.name)
+            self.message_user(request, format_html(
+                "More than {} rows: the export runs in the background as <a href=\"{}\">export #{}</a>. "
+                "Its page shows the progress and the download link; you will also get an email.",
+                f"{settings.EXPORT_INLINE_MAX_ROWS:,}", url, job.pk), messages.INFO)
+            return HttpResponseRedirect(url)
         dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
         content = render(dataset, file_format=file_format, excel_bom=excel_bom)
         spec = FORMATS[file_format]
@@ -129,7 +143,10 @@ class ExportMixin:
         return response
 
     def _export_selected(self, request: HttpRequest, queryset, file_format: str) -> HttpResponse:
-        return self._export_response(request, queryset, file_format=file_format, scope="selected")
+        # "Select all N" hands over the whole filtered changelist: that one may become a job.
+        across = request.POST.get("select_across") == "1"
+        return self._export_response(request, queryset, file_format=file_format, scope="selected",
+                                     filters=_changelist_filters(request.GET) if across else None)
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_selected_csv(self, request, queryset):
@@ -142,6 +159,12 @@ class ExportMixin:
     @admin.action(description="Export selected as JSON", permissions=["view"])
     def export_selected_json(self, request, queryset):
         return self._export_selected(request, queryset, "json")
+
+
+def _changelist_filters(query: QueryDict) -> str:
+    query = query.copy()
+    query.pop(ERROR_FLAG, None)
+    return query.urlencode()
 
 
 def _export_query(file_format: str, excel_bom: bool, filters: str) -> str:

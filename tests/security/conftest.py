@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from store.models import Cart, CartItem, Product
@@ -97,6 +98,10 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "authtoken.tokenproxy": lambda model: model.objects.create(user=User.objects.create(username="api-client")),
     "store.importjob": lambda model: model.objects.create(
         source=model.SOURCE_CLI, file_name="products.csv", status=model.STATUS_FAILED, rows_total=3,
+    ),
+    "store.exportjob": lambda model: model.objects.create(
+        requested_by=User.objects.filter(is_superuser=True).first(), model_label="store.product", file_format="csv",
+        state="failed", error="worker lost", announced_at=timezone.now(),  # no message on every page
     ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,

@@ -1,0 +1,207 @@
+"""Background jobs in the admin: the export job list and each job's progress page.
+
+A job is private: only the user who asked for it, or a superuser, sees it, its page
+and its file. The page (``admin/jobs/job_page.html``, reusable by other job kinds)
+refreshes itself while the job is queued or running, and offers Cancel and Retry.
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+from django_tasks_db.models import DBTaskResult
+
+from store.audit import audit_event
+from store.export_jobs import export_job_retry
+from store.exporting import FORMATS
+from store.jobs import ACTIVE_STATES, JobState, format_duration, job_cancel, jobs_mark_lost, jobs_to_announce
+from store.models import ExportJob
+
+# Seconds between refreshes of a running job's page.
+JOB_PAGE_REFRESH_SECONDS = 2
+
+
+class JobAdminMixin:
+    """Private, read-only job pages with Cancel and Retry. Subclasses give ``retry_job``."""
+
+    list_display = ("__str__", "state_display", "progress_display", "requested_by", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("requested_by",)
+    job_template = "admin/jobs/job_page.html"
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(requested_by=request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and (
+            user.is_superuser or self.model.objects.filter(requested_by=user).exists()
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None:
+            return obj.may_view(request.user)
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:job_id>/cancel/", wrap(require_POST(self.cancel_view)), name="%s_%s_cancel" % info),
+            path("<int:job_id>/retry/", wrap(require_POST(self.retry_view)), name="%s_%s_retry" % info),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, job) -> str:
+        return job.state_label
+
+    @admin.display(description="progress")
+    def progress_display(self, job) -> str:
+        total = f"{job.rows_total:,}" if job.rows_total is not None else "?"
+        return f"{job.rows_done:,} / {total}"
+
+    def get_job(self, request: HttpRequest, job_id) -> object:
+        if not str(job_id).isdigit() or len(str(job_id)) > 18:
+            raise Http404("No such job.")
+        job = get_object_or_404(self.model.objects.select_related("requested_by"), pk=job_id)
+        if not job.may_view(request.user):
+            raise PermissionDenied
+        return job
+
+    def job_url(self, job) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse("admin:%s_%s_change" % info, args=[job.pk], current_app=self.admin_site.name)
+
+    def job_context(self, request: HttpRequest, job) -> dict:
+        """Extra context for the page; subclasses add their own rows and links."""
+        return {}
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None) -> HttpResponse:
+        if request.method != "GET":
+            raise PermissionDenied
+        jobs_mark_lost(model=self.model)  # a page nobody refreshes must not say "running" forever
+        job = self.get_job(request, object_id)
+        if job.state in (JobState.DONE, JobState.FAILED) and job.announced_at is None:
+            self.model.objects.filter(pk=job.pk).update(announced_at=timezone.now())
+        info = self.opts.app_label, self.opts.model_name
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(job),
+            "job": job,
+            "refresh_seconds": JOB_PAGE_REFRESH_SECONDS if job.state in ACTIVE_STATES else None,
+            "elapsed": format_duration(job.elapsed_seconds),
+            "eta": format_duration(job.eta_seconds),
+            "rate": f"{job.rate:,.0f} rows/s" if job.rate else "-",
+            "can_cancel": job.state in ACTIVE_STATES,
+            "can_retry": job.state in (JobState.FAILED, JobState.CANCELLED),
+            "cancel_url": reverse("admin:%s_%s_cancel" % info, args=[job.pk], current_app=self.admin_site.name),
+            "retry_url": reverse("admin:%s_%s_retry" % info, args=[job.pk], current_app=self.admin_site.name),
+            **self.job_context(request, job),
+        }
+        return TemplateResponse(request, self.job_template, context)
+
+    def cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = self.get_job(request, job_id)
+        if job_cancel(job=job, user=request.user):
+            audit_event("job.cancel", user=request.user, job=str(job))
+            self.message_user(request, f"{job} is cancelled.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{job} had already ended: {job.state_label}.", messages.WARNING)
+        return HttpResponseRedirect(self.job_url(job))
+
+    def retry_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = self.get_job(request, job_id)
+        if self.retry_job(job):
+            audit_event("job.retry", user=request.user, job=str(job))
+            self.message_user(request, f"{job} is queued again.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Only a failed or cancelled job can be retried; {job} is "
+                                       f"{job.state_label}.", messages.WARNING)
+        return HttpResponseRedirect(self.job_url(job))
+
+    def retry_job(self, job) -> bool:
+        raise NotImplementedError
+
+
+# The queues' own admin pages (django-tasks-db's table, which crashes on ordinary changelist
+# parameters; django-rq's dashboard, which has no changelist) are left out: job pages are the
+# interface, and rq's own `rqstats` command shows the queues.
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)
+if apps.is_installed("django_rq"):
+    from django_rq.models import Dashboard
+
+    if admin.site.is_registered(Dashboard):
+        admin.site.unregister(Dashboard)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "state_display", "progress_display", "file_format", "requested_by", "created_at",
+                    "expires_at")
+    list_filter = ("state", "file_format")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<int:job_id>/download/", self.admin_site.admin_view(self.download_view),
+                 name="%s_%s_download" % info),
+            *super().get_urls(),
+        ]
+
+    def job_context(self, request: HttpRequest, job: ExportJob) -> dict:
+        rows = [("Export of", job.model_label), ("Format", FORMATS[job.file_format].label),
+                ("Filters", job.filters or "none")]
+        download = None
+        if job.state == JobState.DONE and job.file:
+            download = reverse("admin:store_exportjob_download", args=[job.pk], current_app=self.admin_site.name)
+            rows.append(("File size", f"{job.file_size or 0:,} bytes"))
+            rows.append(("Available until", timezone.localtime(job.expires_at).strftime("%Y-%m-%d %H:%M")))
+        elif job.state == JobState.DONE:
+            rows.append(("File", "expired and deleted"))
+        return {"job_rows": rows, "download_url": download}
+
+    def retry_job(self, job: ExportJob) -> bool:
+        return export_job_retry(job=job)
+
+    def download_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = self.get_job(request, job_id)
+        if job.state != JobState.DONE or not job.file or not default_storage.exists(job.file.name):
+            raise Http404("This export has no file (not finished, or expired).")
+        audit_event("export.download", user=request.user, job_id=job.pk, model=job.model_label)
+        spec = FORMATS[job.file_format]
+        return FileResponse(default_storage.open(job.file.name, "rb"), as_attachment=True,
+                            filename=job.file.name.rsplit("/", 1)[-1], content_type=spec.content_type)
+
+
+def announce_export_jobs(request: HttpRequest) -> None:
+    """Tell the user, in the admin's messages, which of their export jobs ended since last time."""
+    for job in jobs_to_announce(model=ExportJob, user=request.user):
+        if job.state == JobState.DONE and job.file:
+            url = reverse("admin:store_exportjob_download", args=[job.pk])
+            messages.success(request, format_html('Export #{} is ready: {} rows. <a href="{}">Download</a>',
+                                                  job.pk, f"{job.rows_done:,}", url))
+        elif job.state == JobState.FAILED:
+            url = reverse("admin:store_exportjob_change", args=[job.pk])
+            messages.error(request, format_html('Export #{} failed: {}. <a href="{}">Details and Retry</a>',
+                                                job.pk, job.error, url))

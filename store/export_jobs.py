@@ -1,0 +1,191 @@
+"""Exports as jobs: a large changelist export written by a worker to a file in storage.
+
+The admin (``store.admin.importexport.ExportMixin``) answers exports of up to
+EXPORT_INLINE_MAX_ROWS rows in the request, as before; larger ones become an
+``ExportJob``, run by ``store.tasks.export_run`` on a worker. The worker rebuilds the
+changelist queryset from the saved query string through the same ModelAdmin, as the
+user who asked (so their permissions and the admin's own filters apply), and streams
+it into a temporary file that is then saved to the default storage.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from store.audit import audit_event
+from store.exporting import FORMATS, write_stream
+from store.jobs import (
+    JobCancelled,
+    JobState,
+    format_duration,
+    job_enqueue,
+    job_fail,
+    job_finish,
+    job_notify_end,
+    job_progress,
+    job_start,
+    jobs_mark_lost,
+)
+from store.models import ExportJob
+
+logger = logging.getLogger(__name__)
+
+ERROR_NO_USER = "the user who asked for this export no longer exists or is inactive"
+ERROR_NO_PERMISSION = "the user who asked for this export may no longer export these rows"
+ERROR_BAD_FILTERS = "the changelist filters are no longer valid"
+
+
+class ExportRefused(Exception):
+    """The export cannot run as asked (its user, permission or filters); the message says why."""
+
+
+def export_needs_job(*, queryset: QuerySet) -> bool:
+    """More than EXPORT_INLINE_MAX_ROWS rows? Counts at most one row past the limit."""
+    limit = settings.EXPORT_INLINE_MAX_ROWS
+    return queryset.order_by()[: limit + 1].count() > limit
+
+
+def export_job_create(*, user: Any, model_label: str, file_format: str, filters: str, excel_bom: bool = False,
+                      scope: str = "changelist") -> ExportJob:
+    """Record an export job and queue it (call outside a transaction)."""
+    from store.tasks import export_run
+
+    if file_format not in FORMATS:
+        raise ValueError(f"unknown export format {file_format!r}")
+    job = ExportJob.objects.create(
+        requested_by=user, model_label=model_label, file_format=file_format, filters=filters,
+        excel_bom=excel_bom, scope=scope,
+    )
+    audit_event("export.queued", user=user, job_id=job.pk, model=model_label, file_format=file_format, scope=scope)
+    return job_enqueue(job=job, task=export_run)
+
+
+def export_job_retry(*, job: ExportJob) -> bool:
+    from store.jobs import job_retry
+    from store.tasks import export_run
+
+    return job_retry(job=job, task=export_run, rows_total=None)
+
+
+def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
+    """The ModelAdmin and the changelist queryset the job exports, as its user sees them."""
+    from django.apps import apps
+
+    user = job.requested_by
+    if user is None or not user.is_active or not user.is_staff:
+        raise ExportRefused(ERROR_NO_USER)
+    model_admin = admin.site._registry[apps.get_model(job.model_label)]
+    request = HttpRequest()
+    request.method = "GET"
+    request.GET = QueryDict(job.filters)
+    request.user = user
+    request.path = request.path_info = reverse(
+        "admin:%s_%s_changelist" % (model_admin.opts.app_label, model_admin.opts.model_name)
+    )
+    if not model_admin.has_export_permission(request):
+        raise ExportRefused(ERROR_NO_PERMISSION)
+    try:
+        changelist = model_admin.get_changelist_instance(request)
+    except IncorrectLookupParameters as exc:
+        raise ExportRefused(ERROR_BAD_FILTERS) from exc
+    return model_admin, changelist.queryset
+
+
+def export_file_name(*, job: ExportJob) -> str:
+    model = job.model_label.split(".")[-1]
+    stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M%S")
+    return f"{model}s-{stamp}-{job.pk}.{FORMATS[job.file_format].extension}"
+
+
+def export_job_run(*, job_id: int, attempt: int) -> None:
+    """The worker's side: stream the rows to storage, then mark the job done (or failed) and tell the user."""
+    job = ExportJob.objects.select_related("requested_by").filter(pk=job_id).first()
+    if job is None or not job_start(job=job, attempt=attempt):
+        return
+    try:
+        model_admin, queryset = export_source(job=job)
+        resource = model_admin.export_resource_class()
+        job_progress(job=job, rows_done=0, rows_total=queryset.count())
+        with tempfile.TemporaryFile(prefix="export-") as tmp:
+            rows = write_stream(
+                tmp, file_format=job.file_format, headers=resource.export_headers(),
+                chunks=resource.iter_export_chunks(queryset, force_native_type=job.file_format == "xlsx"),
+                excel_bom=job.excel_bom, on_chunk=lambda done: job_progress(job=job, rows_done=done),
+            )
+            size = tmp.tell()
+            tmp.seek(0)
+            name = default_storage.save(f"exports/{job.pk}/{export_file_name(job=job)}", File(tmp))
+    except JobCancelled:
+        logger.info("Export #%s stopped: %s", job_id, JobState.CANCELLED.label)
+        return
+    except ExportRefused as exc:
+        logger.warning("Export #%s refused: %s", job_id, exc)
+        if job_fail(job=job, error=str(exc)):
+            export_job_notify(job=job)
+        return
+    except Exception as exc:  # the job must end "failed" whatever broke; the traceback goes to the log
+        logger.exception("Export #%s failed", job_id)
+        if job_fail(job=job, error=f"{type(exc).__name__}: {exc}"):
+            export_job_notify(job=job)
+        return
+    expires = timezone.now() + timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    if not job_finish(job=job, rows_done=rows, file=name, file_size=size, expires_at=expires):
+        default_storage.delete(name)  # cancelled at the last moment: keep nothing
+        return
+    audit_event("export", user=job.requested_by, model=job.model_label, rows=rows, file_format=job.file_format,
+                scope=job.scope, job_id=job.pk)
+    export_job_notify(job=job)
+
+
+def export_job_notify(*, job: ExportJob) -> bool:
+    link = reverse("admin:store_exportjob_change", args=[job.pk])
+    if job.state == JobState.DONE:
+        subject = f"Your export #{job.pk} is ready ({job.rows_done:,} rows)"
+        lines = [
+            f"Export #{job.pk} of {job.model_label} as {FORMATS[job.file_format].label} is ready:",
+            f"{job.rows_done:,} rows in {format_duration(job.elapsed_seconds)}.",
+            f"Download it from its page until {timezone.localtime(job.expires_at):%Y-%m-%d %H:%M} UTC:",
+        ]
+    else:
+        subject = f"Your export #{job.pk} failed"
+        lines = [
+            f"Export #{job.pk} of {job.model_label} as {FORMATS[job.file_format].label} failed after "
+            f"{job.rows_done:,} of {job.rows_total or 0:,} rows: {job.error}",
+            "Its page has a Retry button:",
+        ]
+    return job_notify_end(job=job, subject=subject, lines=lines, link=link)
+
+
+def export_files_purge(*, now=None) -> int:
+    """Delete the files of exports past their expiry date; returns how many."""
+    now = now or timezone.now()
+    count = 0
+    for job in ExportJob.objects.filter(expires_at__lt=now).exclude(file="").only("pk", "file"):
+        default_storage.delete(job.file.name)
+        ExportJob.objects.filter(pk=job.pk).update(file="", file_size=None)
+        count += 1
+    return count
+
+
+def housekeeping(*, now=None) -> dict[str, int]:
+    """Expired export files removed, jobs whose worker went silent marked failed, stale import
+    previews expired (their plans deleted) even when nobody opens the import pages."""
+    from store.importing.service import product_import_expire_previews
+
+    return {
+        "expired_exports": export_files_purge(now=now),
+        "lost_jobs": jobs_mark_lost(model=ExportJob, now=now),
+        "expired_import_previews": product_import_expire_previews(now=now),
+    }

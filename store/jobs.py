@@ -1,0 +1,253 @@
+"""Background jobs: the state every long-running job shares, and the services that move it.
+
+A concrete job (``ExportJob`` today, ``ImportJob`` next) subclasses ``BackgroundJob`` and
+adds its own fields. Its task function (``store/tasks.py``) calls, in order:
+
+    if not job_start(job=job, attempt=attempt): return      # cancelled, or already run
+    job_progress(job=job, rows_done=n, rows_total=total)     # each chunk; raises JobCancelled
+    job_finish(job=job)  /  job_fail(job=job, error="...")
+    job_notify_end(job=job, subject=..., lines=[...], link=...)
+
+``job_progress`` is also the heartbeat: ``jobs_mark_lost`` (run by ``manage.py housekeeping``
+and whenever a job page is opened) turns a running job silent for ``JOB_HEARTBEAT_TIMEOUT``
+seconds into "failed: worker lost", and ``job_retry`` runs a failed or cancelled job again.
+Every transition is one conditional ``UPDATE``, so a job never runs twice: a stale task
+(an older attempt, or one already started elsewhere) finds nothing to update and stops.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Iterable
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+WORKER_LOST = "worker lost"
+CANCELLED_BY = "cancelled by {user}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class JobCancelled(Exception):
+    """Raised by ``job_progress`` when the job was cancelled (or given up as lost) meanwhile."""
+
+
+class BackgroundJob(models.Model):
+    """State, progress, heartbeat and owner of a job run by a worker."""
+
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    # Each run (the first and every retry) has its own attempt number; a task carries it.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    task_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    # When the end of the job was shown to its user in the admin's messages.
+    announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    # --- cheap properties for pages and emails --------------------------------
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def state_label(self) -> str:
+        if self.state == JobState.FAILED and self.error:
+            return f"failed: {self.error.splitlines()[0][:200]}"
+        return self.get_state_display()
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second so far."""
+        elapsed = self.elapsed_seconds
+        if not elapsed or not self.rows_done:
+            return None
+        return self.rows_done / elapsed
+
+    @property
+    def percent(self) -> int | None:
+        if not self.rows_total:
+            return 100 if self.state == JobState.DONE else None
+        return min(100, int(self.rows_done * 100 / self.rows_total))
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.rate
+        if self.state != JobState.RUNNING or not rate or self.rows_total is None:
+            return None
+        return max(0.0, (self.rows_total - self.rows_done) / rate)
+
+    def may_view(self, user: Any) -> bool:
+        """Only the user who asked, or a superuser."""
+        if not getattr(user, "is_active", False) or not getattr(user, "is_staff", False):
+            return False
+        return user.is_superuser or (self.requested_by_id is not None and self.requested_by_id == user.pk)
+
+
+# --- Services ------------------------------------------------------------------
+def job_enqueue(*, job: BackgroundJob, task: Any) -> BackgroundJob:
+    """Queue ``task(job.pk, job.attempt)``. Call it outside any open transaction:
+    a worker on another connection must find the committed job row."""
+    result = task.enqueue(job.pk, job.attempt)
+    type(job).objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    job.task_id = str(result.id)[:64]
+    job.refresh_from_db(fields=["state", "rows_done", "rows_total", "started_at", "finished_at", "error"])
+    return job
+
+
+def job_start(*, job: BackgroundJob, attempt: int) -> bool:
+    """Queued -> running, for this attempt only. False: cancelled, retried since, or already run."""
+    now = timezone.now()
+    started = type(job).objects.filter(pk=job.pk, state=JobState.QUEUED, attempt=attempt).update(
+        state=JobState.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if started:
+        job.state, job.started_at, job.heartbeat_at = JobState.RUNNING, now, now
+    return bool(started)
+
+
+def job_progress(*, job: BackgroundJob, rows_done: int, rows_total: int | None = None) -> None:
+    """Record progress (and the heartbeat). Raises JobCancelled when the job is no longer running."""
+    now = timezone.now()
+    changes: dict[str, Any] = {"rows_done": rows_done, "heartbeat_at": now}
+    if rows_total is not None:
+        changes["rows_total"] = rows_total
+    updated = type(job).objects.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt).update(**changes)
+    if not updated:
+        raise JobCancelled(job.pk)
+    job.rows_done, job.heartbeat_at = rows_done, now
+    if rows_total is not None:
+        job.rows_total = rows_total
+
+
+def job_finish(*, job: BackgroundJob, **fields: Any) -> bool:
+    """Running -> done, saving the job's own result fields with it. False if cancelled meanwhile."""
+    now = timezone.now()
+    updated = type(job).objects.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt).update(
+        state=JobState.DONE, finished_at=now, heartbeat_at=now, **fields
+    )
+    if updated:
+        job.state, job.finished_at = JobState.DONE, now
+        for name, value in fields.items():
+            setattr(job, name, value)
+    return bool(updated)
+
+
+def job_fail(*, job: BackgroundJob, error: str) -> bool:
+    now = timezone.now()
+    updated = type(job).objects.filter(pk=job.pk, state__in=ACTIVE_STATES, attempt=job.attempt).update(
+        state=JobState.FAILED, finished_at=now, error=error
+    )
+    if updated:
+        job.state, job.finished_at, job.error = JobState.FAILED, now, error
+    return bool(updated)
+
+
+def job_cancel(*, job: BackgroundJob, user: Any) -> bool:
+    """Cancel a queued or running job; a running one stops at its next progress call."""
+    now = timezone.now()
+    updated = type(job).objects.filter(pk=job.pk, state__in=ACTIVE_STATES).update(
+        state=JobState.CANCELLED, finished_at=now, error=CANCELLED_BY.format(user=user.get_username())
+    )
+    job.refresh_from_db()
+    return bool(updated)
+
+
+def job_retry(*, job: BackgroundJob, task: Any, **reset: Any) -> bool:
+    """Run a failed or cancelled job again, as a new attempt (older tasks then do nothing)."""
+    updated = type(job).objects.filter(pk=job.pk, state__in=(JobState.FAILED, JobState.CANCELLED)).update(
+        state=JobState.QUEUED, attempt=F("attempt") + 1, started_at=None, finished_at=None,
+        heartbeat_at=None, rows_done=0, error="", **reset,
+    )
+    if not updated:
+        return False
+    job.refresh_from_db()
+    job_enqueue(job=job, task=task)
+    return True
+
+
+def jobs_mark_lost(*, model: type[BackgroundJob], now=None) -> int:
+    """Running jobs whose heartbeat is older than JOB_HEARTBEAT_TIMEOUT: failed, worker lost."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+    lost = model.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff)
+    count = lost.update(state=JobState.FAILED, finished_at=now, error=WORKER_LOST)
+    if count:
+        logger.warning("%s: %d job(s) failed: %s", model._meta.label, count, WORKER_LOST)
+    return count
+
+
+def jobs_to_announce(*, model: type[BackgroundJob], user: Any) -> list[BackgroundJob]:
+    """The user's ended jobs not yet shown in the admin's messages; marks them shown."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    jobs = list(model.objects.filter(requested_by=user, state__in=ENDED_STATES, announced_at__isnull=True)
+                .exclude(state=JobState.CANCELLED).order_by("pk")[:10])
+    if jobs:
+        model.objects.filter(pk__in=[job.pk for job in jobs]).update(announced_at=timezone.now())
+    return jobs
+
+
+def job_notify_end(*, job: BackgroundJob, subject: str, lines: Iterable[str], link: str | None) -> bool:
+    """Email the user who started the job that it ended (done or failed), with counts and a link.
+
+    ``link`` is a site path (``/admin/...``); it is made absolute with SITE_URL. Returns
+    False when there is nobody to tell (no user, or no email address).
+    """
+    user = job.requested_by
+    if user is None or not user.email:
+        return False
+    body = [f"Hello {user.get_short_name() or user.get_username()},", "", *lines]
+    if link:
+        body += ["", f"{settings.SITE_URL}{link}"]
+    try:
+        send_mail(subject, "\n".join(body) + "\n", None, [user.email])
+    except Exception:  # an unreachable mail server must not turn a finished job into a failed one
+        logger.exception("Could not email %s about %s", user.email, job)
+        return False
+    return True
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -1,0 +1,34 @@
+"""Periodic upkeep: delete expired export files, mark jobs whose worker went silent as failed,
+expire import previews nobody confirmed.
+
+Schedule it (cron, a systemd timer) hourly, or run the Procfile's `scheduler` process,
+which is this command with ``--every 3600``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.management.base import BaseCommand
+
+from store.export_jobs import housekeeping
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Delete expired export files and mark jobs whose worker stopped as 'failed: worker lost'."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--every", type=int, default=0, metavar="SECONDS",
+                            help="Run again every SECONDS until stopped (a scheduler process).")
+
+    def handle(self, *args, every: int = 0, **options) -> None:
+        while True:
+            result = housekeeping()
+            self.stdout.write(f"{result['expired_exports']} expired export file(s) removed, "
+                              f"{result['lost_jobs']} job(s) marked failed: worker lost, "
+                              f"{result['expired_import_previews']} import preview(s) expired.")
+            if not every:
+                return
+            time.sleep(every)

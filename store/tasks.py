@@ -1,0 +1,31 @@
+"""Task functions run by the workers (Django's tasks API through django-tasks).
+
+Written once against ``django_tasks.task``; the engine is chosen by TASKS_BACKEND
+(database queue, RQ on Redis, or immediate in tests). Tasks take ids, never objects:
+their arguments travel as JSON. In Django 6 the import becomes ``django.tasks``.
+"""
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def export_run(job_id: int, attempt: int) -> None:
+    """Write ExportJob ``job_id`` (its attempt ``attempt``) to a file in storage."""
+    from store.export_jobs import export_job_run
+
+    export_job_run(job_id=job_id, attempt=attempt)
+
+
+@task()
+def housekeeping() -> dict[str, int]:
+    """Remove expired export files; mark jobs whose worker went silent as failed."""
+    from store.export_jobs import housekeeping as run
+
+    return run()
+
+
+@task()
+def ping(value: int) -> int:
+    """A task that does nothing: queue health checks and the worker tests use it."""
+    return value

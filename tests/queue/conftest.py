@@ -1,0 +1,1 @@
+from .processes import process_database  # noqa: F401  (session fixture)
