@@ -42,11 +42,11 @@ from store.models import Product  # noqa: E402
 from store.seeding import catalog_clear, catalog_seed  # noqa: E402
 
 URL = "/admin/store/product/"
-# list_display: 1 title, 2 sku, 3 collection, 4 unit_price, 5 inventory, 6 status.
+# list_display: 1 image, 2 title, 3 sku, 4 collection, 5 unit_price, 6 inventory, 7 stock, 8 status.
 VIEWS = {
     "default": {},
     "filtered Low": {"inventory_status": "low"},
-    "sorted by inventory": {"o": "5"},
+    "sorted by inventory": {"o": "6"},
     # About 1 in 15 titles start with "Classic": a full page at both sizes.
     "searched": {"q": "Classic"},
 }

@@ -22,7 +22,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from backoffice.admin import SafeAutocompleteMixin
 from store import selectors, services
 from store.filters import CollectionFilter, InventoryFilter
-from store.models import Collection, Product, Promotion
+from store.images import ACCEPT, image_inspect
+from store.models import Collection, Product, ProductImage, Promotion
 from store.resources import ProductResource
 
 from .importexport import ExportMixin, ProductImportMixin
@@ -88,7 +89,65 @@ class ProductListEditForm(ProductAdminForm):
                 ))
 
 
+class ProductImageForm(forms.ModelForm):
+    """An image row: the upload is checked by Pillow here, so a bad file is a form error.
+
+    A plain FileField, not Django's ImageField form field: that one answers every
+    problem with the same "Upload a valid image" and decodes before checking the size.
+    A stored image cannot be swapped for another file: delete the row and add a new one.
+    """
+
+    image = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}))
+
+    class Meta:
+        model = ProductImage
+        fields = ("image", "alt_text", "position")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["image"].disabled = True
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        if upload is not None and "image" in self.changed_data:
+            image_inspect(file=upload, name=upload.name)
+        return upload
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    fields = ("preview", "image", "alt_text", "position")
+    readonly_fields = ("preview",)
+    extra = 1
+    verbose_name = "image"
+
+    @admin.display(description="thumbnail")
+    def preview(self, image):
+        return thumbnail_html(image.thumbnail.name or image.image.name, size=THUMBNAIL_PREVIEW)
+
+
+def thumbnail_html(name: str | None, *, size: int) -> str:
+    """An <img> of the stored file ``name`` (URL from the storage, no query), or a dash."""
+    if not name:
+        return "–"
+    url = ProductImage._meta.get_field("thumbnail").storage.url(name)
+    return format_html(
+        '<img class="product-thumb" src="{}" alt="" width="{}" height="{}" loading="lazy">', url, size, size
+    )
+
+
+THUMBNAIL_LIST = 48
+THUMBNAIL_PREVIEW = 96
+
+
 class ProductChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        """The page's products with their first image's thumbnail (a subquery, no query per row)."""
+        queryset = super().get_queryset(request, exclude_parameters)
+        return selectors.product_list_with_first_image(queryset=queryset)
+
     def get_ordering(self, request, queryset):
         """Break ties on pk in the direction of the main sort key.
 
@@ -106,9 +165,13 @@ class ProductChangeList(ChangeList):
 class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
     export_resource_class = ProductResource
     form = ProductAdminForm
-    list_display = ("title", "sku", "collection_link", "unit_price", "inventory", "inventory_status")
+    list_display = (
+        "thumbnail", "title", "sku", "collection_link", "unit_price", "inventory", "inventory_status",
+        "status_badge",
+    )
+    list_display_links = ("thumbnail", "title")
     list_editable = ("unit_price", "inventory")
-    list_filter = (CollectionFilter, "last_update", InventoryFilter, "promotions")
+    list_filter = ("status", CollectionFilter, "last_update", InventoryFilter, "promotions")
     # Deliberately empty: the collection comes from COLLECTION_TITLES, not a join.
     list_select_related = ()
     list_per_page = 100
@@ -123,17 +186,23 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
     filter_horizontal = ("promotions",)
     readonly_fields = ("last_update",)
     fieldsets = (
-        (None, {"fields": ("title", "slug", "sku", "collection", "description")}),
+        (None, {"fields": ("title", "slug", "sku", "status", "collection", "description")}),
         ("Price and stock", {"fields": ("unit_price", "inventory", "last_update", "loaded_version")}),
         ("Promotions", {"fields": ("promotions",)}),
     )
-    actions = ("clear_inventory",)
+    inlines = (ProductImageInline,)
+    actions = ("publish", "unpublish", "archive", "clear_inventory")
 
     class Media:
         css = {"all": ("store/admin/catalog.css",)}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(COLLECTION_TITLES)
+
+    def get_changeform_initial_data(self, request):
+        # New products made here start as drafts (imports and fixtures make active ones:
+        # the model default); the field is on the form, so the user may pick otherwise.
+        return {"status": Product.Status.DRAFT, **super().get_changeform_initial_data(request)}
 
     def get_search_results(self, request, queryset, search_term):
         return selectors.product_search(term=search_term, queryset=queryset), False
@@ -151,6 +220,15 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
             )
         else:
             services.product_create(product=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        for image in formset.save(commit=False):
+            services.product_image_save(image=image)
+        for image in formset.deleted_objects:
+            services.product_image_delete(image=image)
+        formset.save_m2m()
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -189,22 +267,52 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
         url = reverse("admin:store_collection_change", args=[product.collection_id])
         return format_html('<a href="{}">{}</a>', url, product.collection)
 
-    @admin.display(description="status", ordering="inventory")
+    @admin.display(description="image")
+    def thumbnail(self, product):
+        return thumbnail_html(getattr(product, "first_image_path", None), size=THUMBNAIL_LIST)
+
+    @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):
         status = selectors.product_stock_status(inventory=product.inventory)
         return format_html(
             '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
         )
 
-    @admin.action(description="Clear inventory", permissions=["change"])
-    def clear_inventory(self, request, queryset):
-        updated = services.product_clear_inventory(products=queryset, user=request.user)
+    @admin.display(description="status")
+    def status_badge(self, product):
+        # Not sortable: ORDER BY status, id has no index to walk at a million rows.
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>', product.status, product.get_status_display()
+        )
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        updated = services.product_set_status(products=queryset, status=status, user=request.user)
+        self._report_updated(request, updated)
+
+    def _report_updated(self, request, updated: int) -> None:
         self.message_user(
             request,
             ngettext("%(count)d product was updated.", "%(count)d products were updated.", updated)
             % {"count": updated},
             messages.SUCCESS,
         )
+
+    @admin.action(description="Publish (make active)", permissions=["change"])
+    def publish(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.ACTIVE)
+
+    @admin.action(description="Unpublish (back to draft)", permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.DRAFT)
+
+    @admin.action(description="Archive", permissions=["change"])
+    def archive(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.ARCHIVED)
+
+    @admin.action(description="Clear inventory", permissions=["change"])
+    def clear_inventory(self, request, queryset):
+        updated = services.product_clear_inventory(products=queryset, user=request.user)
+        self._report_updated(request, updated)
 
 
 @admin.register(Collection)
@@ -236,4 +344,6 @@ class PromotionAdmin(admin.ModelAdmin):
 
     @admin.display(description="products", ordering="products_count")
     def products_count(self, promotion):
-        return promotion.products_count
+        query = urlencode({"promotions__id__exact": promotion.pk})
+        url = f"{reverse('admin:store_product_changelist')}?{query}"
+        return format_html('<a href="{}">{}</a>', url, promotion.products_count)
