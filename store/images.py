@@ -66,7 +66,7 @@ def _looks_like_svg(name: str, head: bytes) -> bool:
     if name.lower().endswith(SVG_SUFFIXES):
         return True
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith(b"<?xml") or text.startswith(b"<svg") or b"<svg" in text
+    return text.startswith(b"<") and b"<svg" in text
 
 
 def image_inspect(*, file: IO[bytes], name: str) -> ImageInfo:
