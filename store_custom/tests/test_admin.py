@@ -180,3 +180,16 @@ def test_without_store_custom_the_admin_works_without_tags(tmp_path):
 
 def test_contenttype_of_product_is_what_tags_use():
     assert ContentType.objects.get_for_model(Product).model == "product"
+
+
+def test_tag_list_links_its_product_count_to_the_filtered_product_list(admin_client):
+    eco = TagFactory(label="eco")
+    for product in ProductFactory.create_batch(2):
+        tag(product, "eco")
+    TaggedItem.objects.create(tag=eco, content_object=Product.objects.first().collection)  # not a product
+    response = admin_client.get(reverse("admin:tags_tag_changelist"), {"o": "-3"})
+    row = response.context["cl"].result_list[0]
+    assert (row.label, row.usage_count, row.products_count) == ("eco", 3, 2)
+    url = f"{PRODUCTS}?tag={eco.pk}"
+    assert f'<a href="{url}">2</a>' in response.text
+    assert len(admin_client.get(url).context["cl"].result_list) == 2

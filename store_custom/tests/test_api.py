@@ -155,3 +155,14 @@ class TestWithoutTheExtension:
         assert ids(api.get("/api/products/", {"tag": "sale"})) == sorted([product.pk, other.pk], key=lambda pk: Product.objects.get(pk=pk).title)
         with django_assert_max_num_queries(4):
             api.get("/api/products/")
+
+
+def test_draft_and_archived_products_are_not_counted_or_listed_by_tag(api):
+    active = ProductFactory()
+    draft = ProductFactory(status=Product.Status.DRAFT)
+    archived = ProductFactory(status=Product.Status.ARCHIVED)
+    for product in (active, draft, archived):
+        tag(product, "sale")
+    sale = TagFactory(label="sale")
+    assert api.get(f"/api/tags/{sale.pk}/").json()["products_count"] == 1
+    assert ids(api.get("/api/products/", {"tag": "sale"})) == [active.pk]
