@@ -167,6 +167,9 @@ if AWS_STORAGE_BUCKET_NAME:
             # signed URL would expire and change every response's ETag.
             "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", False),
             "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
+            # e.g. public-read, for buckets that use ACLs; else make the bucket (or the
+            # CDN in front of it) readable by a bucket policy.
+            "default_acl": os.environ.get("AWS_DEFAULT_ACL") or None,
             # Services name every file with a random stem; never overwrite silently.
             "file_overwrite": False,
         },
