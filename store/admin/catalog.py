@@ -169,7 +169,8 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
         "thumbnail", "title", "sku", "collection_link", "unit_price", "inventory", "inventory_status",
         "status_badge",
     )
-    list_display_links = ("thumbnail", "title")
+    # The title stays the row header (<th>) and the link, as before the image column.
+    list_display_links = ("title",)
     list_editable = ("unit_price", "inventory")
     list_filter = ("status", CollectionFilter, "last_update", InventoryFilter, "promotions")
     # Deliberately empty: the collection comes from COLLECTION_TITLES, not a join.
