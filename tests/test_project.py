@@ -43,6 +43,7 @@ def test_demo_fixture_loads_a_believable_store():
     assert 8 <= Collection.objects.count() <= 12
     assert 180 <= Product.objects.count() <= 220
     assert Product.objects.filter(inventory__lt=10).exists()
+    assert set(Product.objects.values_list("status", flat=True)) == {Product.Status.ACTIVE}  # all in the API
     assert 45 <= Customer.objects.count() <= 55
     assert 90 <= Order.objects.count() <= 110
     assert set(Order.objects.values_list("payment_status", flat=True)) == {"P", "C", "F"}
