@@ -111,7 +111,10 @@ class ProductImageForm(forms.ModelForm):
     def clean_image(self):
         upload = self.cleaned_data["image"]
         if upload is not None and "image" in self.changed_data:
-            image_inspect(file=upload, name=upload.name)
+            info = image_inspect(file=upload, name=upload.name)
+            # Name it after its real format, so the model's extension check agrees with
+            # Pillow (a JPEG uploaded as "photo" is stored as a JPEG).
+            upload.name = f"{upload.name.rsplit('.', 1)[0] or 'image'}.{info.extension}"
         return upload
 
 

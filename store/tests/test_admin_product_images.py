@@ -93,6 +93,15 @@ class TestImagesInline:
         product.refresh_from_db()
         assert product.title != "Renamed meanwhile"  # nothing written
 
+    def test_a_file_named_without_its_extension_is_taken_by_its_content(self, admin_client):
+        product = ProductFactory()
+        form = changeform_data(admin_client.get(change_url(product))) | {
+            "images-TOTAL_FORMS": "1", "images-0-image": image_upload("photo", image_bytes("GIF")),
+        }
+        response = admin_client.post(change_url(product), form)
+        assert response.status_code == 302
+        assert product.images.get().image.name.endswith(".gif")
+
     def test_an_oversize_file(self, admin_client, settings):
         settings.PRODUCT_IMAGE_MAX_BYTES = 2000
         product = ProductFactory()

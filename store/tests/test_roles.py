@@ -41,7 +41,7 @@ def test_setup_roles_is_idempotent():
     assert {name: group_permissions(name) for name in roles.ROLE_PERMISSIONS} == snapshot
     assert Group.objects.count() == 4
     assert "Merchandiser: created" in first.getvalue()
-    assert "Merchandiser: unchanged, 17 permissions (+0 -0)" in second.getvalue()
+    assert "Merchandiser: unchanged, 21 permissions (+0 -0)" in second.getvalue()
 
 
 def test_setup_roles_removes_permissions_granted_by_hand():
