@@ -226,6 +226,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A stable name for the product status enum (else "StatusEnum", which any other
+    # `status` field with other choices would collide with).
+    "ENUM_NAME_OVERRIDES": {"ProductStatusEnum": "store.models.Product.Status"},
 }
 
 # --- Logging ----------------------------------------------------------------
