@@ -126,6 +126,10 @@ class ProductImageInline(admin.TabularInline):
     extra = 1
     verbose_name = "image"
 
+    class Media:
+        # Drag a row by its thumbnail to reorder; it renumbers the position inputs.
+        js = ("store/admin/image_order.js",)
+
     @admin.display(description="thumbnail")
     def preview(self, image):
         return thumbnail_html(image.thumbnail.name or image.image.name, size=THUMBNAIL_PREVIEW)

@@ -1,11 +1,11 @@
 """Product images and status in the browser: upload on the product page, thumbnail in the
-list (the live server serves MEDIA_URL), publish a draft with the list action."""
+list (the live server serves MEDIA_URL), drag to reorder, publish a draft with the list action."""
 from __future__ import annotations
 
 import re
 
 from store.models import Product
-from store.tests.factories import CollectionFactory, ProductFactory, image_bytes
+from store.tests.factories import CollectionFactory, ProductFactory, image_bytes, product_image
 
 PRODUCTS = "/admin/store/product/"
 
@@ -65,3 +65,19 @@ def test_publish_a_draft_with_the_action(admin_page, live_server, screenshot):
     page.goto(f"{live_server.url}{PRODUCTS}")
     badges = page.locator("#result_list .status-badge").all_inner_texts()
     assert badges == ["Active", "Active"]
+
+
+def test_drag_an_image_to_the_top(admin_page, live_server):
+    product = ProductFactory(title="Zip Hoodie")
+    for position, name in enumerate(["front", "side", "back"]):
+        product_image(product, position=position, alt_text=name, thumbnail=False)
+    page = admin_page
+    page.goto(f"{live_server.url}{PRODUCTS}{product.pk}/change/")
+    rows = page.locator("#images-group tr.form-row.has_original")
+    rows.nth(2).locator("td.field-preview").drag_to(rows.nth(0).locator("td.field-preview"))
+    assert [rows.nth(i).locator("input[name$=alt_text]").input_value() for i in range(3)] == [
+        "back", "front", "side"]
+    page.locator("input[name=_continue]").click()
+    page.wait_for_url(re.compile(rf"{PRODUCTS}{product.pk}/change/$"))
+    assert [(image.alt_text, image.position) for image in product.images.all()] == [
+        ("back", 0), ("front", 1), ("side", 2)]
