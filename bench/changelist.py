@@ -39,33 +39,35 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-from store.models import Product  # noqa: E402
+from store.models import Product, ProductImage  # noqa: E402
 from store.seeding import catalog_clear, catalog_seed  # noqa: E402
 
 URL = "/admin/store/product/"
-# list_display: 1 title, 2 sku, 3 collection, 4 unit_price, 5 inventory, 6 status.
-SORTABLE_COLUMNS = {"title": 1, "sku": 2, "price": 4, "inventory": 5, "status": 6}
+# list_display: 1 image, 2 title, 3 sku, 4 collection, 5 unit_price, 6 inventory, 7 stock, 8 status.
+SORTABLE_COLUMNS = {"title": 2, "sku": 3, "price": 5, "inventory": 6, "stock": 7}
+TITLE = SORTABLE_COLUMNS["title"]
 
 
 def header_clicks() -> dict[str, dict[str, str]]:
     """Every sort a user reaches by clicking column headers from the default list.
 
-    The default list is sorted by title (column 1), so the first click on another header
-    links to ?o=<N>.1 (that column, then title), a second click on it to ?o=-<N>.1; the
+    The default list is sorted by title, so the first click on another header links to
+    ?o=<N>.<title> (that column, then title), a second click on it to ?o=-<N>.<title>; the
     bare ?o=<N> / ?o=-<N> are the same sorts from a link without the default.
     """
-    views = {"title desc": {"o": "-1"}}
+    views = {"title desc": {"o": f"-{TITLE}"}}
     for name, column in SORTABLE_COLUMNS.items():
-        if column == 1:
+        if column == TITLE:
             continue
         views |= {
             f"{name}": {"o": f"{column}"},
             f"{name} desc": {"o": f"-{column}"},
-            f"{name} click": {"o": f"{column}.1"},
-            f"{name} click desc": {"o": f"-{column}.1"},
+            f"{name} click": {"o": f"{column}.{TITLE}"},
+            f"{name} click desc": {"o": f"-{column}.{TITLE}"},
         }
     return views
 
@@ -75,6 +77,9 @@ VIEWS = {
     "filtered Low": {"inventory_status": "low"},
     # About 1 in 15 titles start with "Classic": a full page at both sizes.
     "searched": {"q": "Classic"},
+    # 1 in 20 products is a draft (seed_statuses): a full page at both sizes.
+    "filtered Draft": {"status__exact": "draft"},
+    "filtered Active": {"status__exact": "active"},
     **header_clicks(),
 }
 
@@ -108,13 +113,51 @@ def seed(products: int) -> None:
             cursor.execute("ANALYZE")
 
 
+IMAGE_BATCH = 5_000
+
+
+def seed_statuses() -> None:
+    """Every 20th product becomes a draft (seeding makes them all active)."""
+    if not Product.objects.exclude(status=Product.Status.ACTIVE).exists():
+        updated = Product.objects.annotate(every_20th=F("id") % 20).filter(every_20th=0).update(
+            status=Product.Status.DRAFT)
+        print(f"made {updated:,} products drafts")
+
+
+def seed_images() -> None:
+    """An image row for every other product, so the list's first-image subquery finds rows.
+
+    Names only (no files): the product list never opens an image, it builds the URL from
+    the stored name.
+    """
+    if ProductImage.objects.exists():
+        return
+    started = time.perf_counter()
+    batch: list[ProductImage] = []
+    product_ids = Product.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=IMAGE_BATCH)
+    for index, product_id in enumerate(product_ids):
+        if index % 2:
+            continue
+        stem = f"bench{product_id}"
+        batch.append(ProductImage(
+            product_id=product_id, image=f"products/{product_id}/{stem}.jpg",
+            thumbnail=f"products/{product_id}/thumbnails/{stem}.webp", width=1200, height=900,
+        ))
+        if len(batch) == IMAGE_BATCH:
+            ProductImage.objects.bulk_create(batch)
+            batch = []
+    ProductImage.objects.bulk_create(batch)
+    print(f"added {ProductImage.objects.count():,} image rows in {time.perf_counter() - started:.1f}s")
+
+
 def explain(client: Client, params: dict) -> str:
     with CaptureQueriesContext(connection) as queries:
         client.get(URL, params)
     page_query = next(
         q["sql"] for q in queries
         if q["sql"].startswith("SELECT") and "ORDER BY" in q["sql"] and "COUNT(" not in q["sql"]
-        and q["sql"].replace("`", "").replace('"', "").split(" FROM ")[1].startswith("store_product ")
+        # The outer FROM (the last one: the first image's subquery has its own).
+        and q["sql"].replace("`", "").replace('"', "").rsplit(" FROM ", 1)[1].startswith("store_product ")
     )
     prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
@@ -162,6 +205,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs=2, default=[10_000, 1_000_000], metavar=("SMALL", "LARGE"))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--no-images", action="store_true",
+                        help="do not give every other product an image row (the thumbnail column then finds none)")
     args = parser.parse_args()
 
     guard_database()
@@ -183,6 +228,9 @@ def main() -> None:
             started = time.perf_counter()
             seed(size)
             print(f"seeded {Product.objects.count():,} products in {time.perf_counter() - started:.1f}s")
+        seed_statuses()
+        if not args.no_images:
+            seed_images()
         results[size] = {name: measure(client, params, args.runs) for name, params in VIEWS.items()}
         if args.explain:
             for name, params in VIEWS.items():

@@ -50,6 +50,12 @@ class Promotion(models.Model):
 
 
 class Product(models.Model):
+    class Status(models.TextChoices):
+        # Shopify's three states. Only active products are in the catalog API.
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
     title = models.CharField(max_length=255, db_index=True)
     slug = models.SlugField(max_length=255, unique=True)
     sku = models.CharField(
@@ -66,6 +72,13 @@ class Product(models.Model):
     last_update = models.DateTimeField(auto_now=True, db_index=True)
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="products")
     promotions = models.ManyToManyField(Promotion, blank=True, related_name="products")
+    # The model (and the database, for raw INSERTs of seeding and imports) default to
+    # active: imports, seeding and fixtures create sellable products, as before status
+    # existed. Only the admin's add form starts new products as draft.
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, db_default=Status.ACTIVE,
+        help_text="Only active products are served by the catalog API (the storefront).",
+    )
     # Bumped on every write; optimistic concurrency checks compare it.
     version = models.PositiveIntegerField(default=1, editable=False)
 
@@ -82,6 +95,10 @@ class Product(models.Model):
             # Covers the dashboard's stock aggregate (counts by inventory, Σ price × inventory):
             # an index-only scan, about 3.5x faster than the table scan at 1M rows on MariaDB.
             models.Index(fields=["inventory", "unit_price"], name="product_stock_value_idx"),
+            # The status filter with the default order (title, then id: the index's own
+            # tail on InnoDB and SQLite) walks this index and stops at the page; the API's
+            # active-only lists by title use it too, and the dashboard counts by status from it.
+            models.Index(fields=["status", "title"], name="product_status_title_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -104,6 +121,47 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.inventory > 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+def product_image_upload_to(instance: "ProductImage", filename: str) -> str:
+    """products/<product id>/<name>: services name files with a random stem, never the upload's."""
+    return f"products/{instance.product_id}/{filename}"
+
+
+def product_thumbnail_upload_to(instance: "ProductImage", filename: str) -> str:
+    return f"products/{instance.product_id}/thumbnails/{filename}"
+
+
+class ProductImage(models.Model):
+    """One picture of a product. Files go through Django's storage API (local or S3)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to=product_image_upload_to, max_length=255)
+    # Made from `image` after commit by services.product_image_make_thumbnail; blank until then.
+    thumbnail = models.ImageField(
+        upload_to=product_thumbnail_upload_to, max_length=255, blank=True, editable=False
+    )
+    alt_text = models.CharField("alt text", max_length=255, blank=True,
+                                help_text="Describes the image for screen readers and search engines.")
+    position = models.PositiveIntegerField(default=0, help_text="Lower comes first; the first image is the main one.")
+    # Where an import fetched the image from; blank for uploads.
+    source_url = models.URLField("source URL", max_length=2048, blank=True, editable=False)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [
+            # A product's images in order, and the product list's "first image" subquery.
+            models.Index(fields=["product", "position", "id"], name="productimage_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.image.name.rsplit("/", 1)[-1]
 
 
 class Customer(models.Model):

@@ -1,4 +1,4 @@
-"""Audit receivers for authentication events (connected in StoreConfig.ready).
+"""Receivers connected in StoreConfig.ready: audit of authentication events, image file cleanup.
 
 Passwords never reach the log: Django masks them in user_login_failed's credentials and
 we only read the username from them.
@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import HttpRequest
 
 from .audit import audit_event
+
+logger = logging.getLogger(__name__)
 
 
 def _ip(request: HttpRequest | None) -> str | None:
@@ -33,3 +38,22 @@ def audit_locked_out(sender, request: HttpRequest | None = None, username: str |
 
 def audit_logout(sender, request: HttpRequest | None, user, **kwargs: Any) -> None:
     audit_event("auth.logout", user=user, ip=_ip(request))
+
+
+def delete_image_files(sender, instance, using: str, **kwargs: Any) -> None:
+    """A deleted ProductImage's original and thumbnail leave storage when the deletion commits.
+
+    A signal rather than a service because products are deleted in bulk by the admin and
+    their images go by CASCADE, which calls no service; the rule lives in one place either
+    way. Nothing is removed if the transaction rolls back, and a storage error is logged
+    (on_commit(robust=True)) instead of failing a deletion that already happened.
+    """
+    names = [(field.storage, getattr(instance, field.name).name)
+             for field in (sender._meta.get_field("image"), sender._meta.get_field("thumbnail"))]
+
+    def delete() -> None:
+        for storage, name in names:
+            if name:
+                storage.delete(name)
+
+    transaction.on_commit(delete, using=using, robust=True)

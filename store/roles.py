@@ -25,11 +25,13 @@ def _crud(app_label: str, model: str, *actions: str) -> set[str]:
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    # Catalog work all day: edit products (prices, stock, "clear inventory" needs
-    # change_product), collections, promotions; tag products (create tags, attach and
-    # detach them). Reads orders and customers; deletes nothing that matters.
+    # Catalog work all day: edit products (prices, stock, status; "clear inventory" and
+    # publish/unpublish/archive need change_product), their images, collections,
+    # promotions; tag products (create tags, attach and detach them). Reads orders and
+    # customers; deletes nothing that matters (an image is not).
     MERCHANDISER: (
         _crud("store", "product", "view", "change")
+        | _crud("store", "productimage", "view", "add", "change", "delete")
         | _crud("store", "collection", "view", "change")
         | _crud("store", "promotion", "view", "change")
         | _crud("tags", "tag", "view", "change", "add")

@@ -104,6 +104,8 @@ def catalog_clear() -> None:
     tables = [
         "store_orderitem", "store_order", "store_cartitem", "store_cart",
         "store_product_promotions",
+        # Rows only: files of uploaded images stay in storage (seeded catalogs have none).
+        "store_productimage",
     ]
     with connection.cursor() as cursor:
         for table in tables:

@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
-    Count, DecimalField, ExpressionWrapper, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value,
+    Case, Count, DecimalField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum,
+    Value, When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from .models import Collection, Customer, Order, OrderItem, Product, Promotion
+from .models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
@@ -80,8 +81,10 @@ def product_list_top_by_sales(*, limit: int = 5) -> QuerySet[Product]:
     )
 
 
-def collection_list_with_products_count() -> QuerySet[Collection]:
-    return Collection.objects.annotate(products_count=Count("products"))
+def collection_list_with_products_count(*, active_only: bool = False) -> QuerySet[Collection]:
+    """Collections with ``products_count`` (only active products' when ``active_only``: the API)."""
+    only = Q(products__status=Product.Status.ACTIVE) if active_only else None
+    return Collection.objects.annotate(products_count=Count("products", filter=only))
 
 
 def customer_list_with_total_spent() -> QuerySet[Customer]:
@@ -120,6 +123,22 @@ def dashboard_catalog_kpis() -> dict[str, Any]:
         )
 
     return _cached(f"catalog:{threshold}", compute)
+
+
+def dashboard_product_status_counts() -> dict[str, int]:
+    """{status: products} for every status, zeros included.
+
+    One GROUP BY read off the (status, title) index alone; a separate query so the stock
+    aggregate above keeps its covering (inventory, unit_price) index.
+    """
+
+    def compute() -> dict[str, int]:
+        counts = dict.fromkeys(Product.Status.values, 0)
+        rows = Product.objects.order_by().values("status").annotate(n=Count("pk"))
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts
+
+    return _cached("product_status", compute)
 
 
 def dashboard_window_start(*, days: int = DASHBOARD_WINDOW_DAYS) -> datetime:
@@ -226,6 +245,22 @@ def product_search(*, term: str, queryset: QuerySet[Product] | None = None) -> Q
     return products.filter(Q(title__istartswith=term) | Q(sku__istartswith=term))
 
 
+def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """``queryset`` with ``first_image_path``: the storage name of the first image's
+    thumbnail (the original while the thumbnail is not made yet), or None.
+
+    A correlated subquery per row of the page, served by the (product, position, id)
+    index: the product list stays one query however many rows it shows.
+    """
+    first = (
+        ProductImage.objects.filter(product=OuterRef("pk"))
+        .order_by("position", "id")
+        .annotate(path=Case(When(thumbnail="", then=F("image")), default=F("thumbnail")))
+        .values("path")[:1]
+    )
+    return queryset.annotate(first_image_path=Subquery(first))
+
+
 def promotion_list_with_products_count() -> QuerySet[Promotion]:
     return Promotion.objects.annotate(products_count=Count("products"))
 
@@ -242,10 +277,22 @@ PRODUCT_API_FIELDS = (
 )
 
 
-def product_list_for_api() -> QuerySet[Product]:
-    """Products with `collection_title` annotated."""
+PRODUCT_API_IMAGES = Prefetch(
+    "images",
+    queryset=ProductImage.objects.only("id", "product_id", "image", "thumbnail", "alt_text", "width", "height"),
+)
+
+
+def product_list_for_api(*, include_inactive: bool = False) -> QuerySet[Product]:
+    """Active products (all of them for the sync feed) with `collection_title` annotated
+    and their images prefetched in position order (one query per page)."""
     collection_title = Collection.objects.filter(pk=OuterRef("collection_id")).order_by().values("title")[:1]
-    return Product.objects.only(*PRODUCT_API_FIELDS).annotate(collection_title=Subquery(collection_title))
+    products = Product.objects.all() if include_inactive else Product.objects.filter(status=Product.Status.ACTIVE)
+    return (
+        products.only(*PRODUCT_API_FIELDS, "status")
+        .annotate(collection_title=Subquery(collection_title))
+        .prefetch_related(PRODUCT_API_IMAGES)
+    )
 
 
 def product_latest_update() -> datetime | None:
@@ -254,4 +301,11 @@ def product_latest_update() -> datetime | None:
 
 
 def collection_list_for_api() -> QuerySet[Collection]:
-    return collection_list_with_products_count().only("id", "title", "featured_product_id")
+    """Collections counting only their active products (the API shows no others);
+    ``featured_active_product_id`` is the featured product's id only while it is active."""
+    featured = Product.objects.filter(pk=OuterRef("featured_product_id"), status=Product.Status.ACTIVE).values("pk")[:1]
+    return (
+        collection_list_with_products_count(active_only=True)
+        .only("id", "title", "featured_product_id")
+        .annotate(featured_active_product_id=Subquery(featured))
+    )

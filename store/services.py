@@ -2,18 +2,27 @@
 from __future__ import annotations
 
 import copy
+import io
+import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from PIL import Image, ImageOps
 
 from .audit import audit_event
-from .models import OrderItem, Product
+from .images import image_inspect
+from .models import OrderItem, Product, ProductImage
+
+logger = logging.getLogger(__name__)
 
 # --- Catalog: products (optimistic locking + change history) -----------------
 
@@ -122,6 +131,32 @@ def product_update(*, product: Product, expected_version: int | None, user: User
     return product
 
 
+def _product_bulk_update(*, rows: list[Product], user: User, reason: str, **values) -> int:
+    """UPDATE ``rows`` (locked, in pk order) to ``values``, bump version and last_update, record history.
+
+    The statements carry only ``values`` and ``version = version + 1``, never a value
+    computed in Python from the rows. Baselines first, so every history page reads old → new.
+    """
+    now = timezone.now()
+    updated = 0
+    for start in range(0, len(rows), UPDATE_BATCH_SIZE):
+        batch = rows[start : start + UPDATE_BATCH_SIZE]
+        updated += Product.objects.filter(pk__in=[row.pk for row in batch]).update(
+            **values, version=F("version") + 1, last_update=now
+        )
+    _history_baseline(products=rows)
+    for row in rows:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.version, row.last_update = row.version + 1, now
+    Product.history.bulk_history_create(
+        rows, update=True, default_user=_history_user(user),
+        default_change_reason=reason, default_date=now,
+        batch_size=UPDATE_BATCH_SIZE,
+    )
+    return updated
+
+
 @dataclass(frozen=True)
 class ClearInventoryResult:
     updated: int
@@ -173,23 +208,120 @@ def product_clear_inventory(
         rows = [row for row in rows if row.pk not in stale_ids]
     if not rows:
         return ClearInventoryResult(updated=0, stale=stale)
-    now = timezone.now()
-    updated = 0
-    for start in range(0, len(rows), UPDATE_BATCH_SIZE):
-        batch = rows[start : start + UPDATE_BATCH_SIZE]
-        updated += Product.objects.filter(pk__in=[row.pk for row in batch], inventory__gt=0).update(
-            inventory=0, version=F("version") + 1, last_update=now
-        )
-    _history_baseline(products=rows)
-    for row in rows:
-        row.inventory, row.version, row.last_update = 0, row.version + 1, now
-    Product.history.bulk_history_create(
-        rows, update=True, default_user=_history_user(user),
-        default_change_reason=CLEAR_INVENTORY_REASON, default_date=now,
-        batch_size=UPDATE_BATCH_SIZE,
-    )
+    updated = _product_bulk_update(rows=rows, user=user, reason=CLEAR_INVENTORY_REASON, inventory=0)
     audit_event("product.inventory_cleared", user=user, count=updated, refused_stale=len(stale))
     return ClearInventoryResult(updated=updated, stale=stale)
+
+
+# --- Catalog: product status (draft / active / archived) ---------------------
+
+STATUS_CHANGE_REASONS = {
+    Product.Status.ACTIVE: "Publish (bulk action)",
+    Product.Status.DRAFT: "Unpublish (bulk action)",
+    Product.Status.ARCHIVED: "Archive (bulk action)",
+}
+
+
+@transaction.atomic
+def product_set_status(*, products: QuerySet[Product], status: str, user: User = None) -> int:
+    """Move ``products`` to ``status``; return how many changed (those already there are left alone).
+
+    Like Clear inventory: locked rows, version bumped, one history row each. last_update
+    moves too, so the API's sync cursor hands the change to consumers (a product that
+    left the active state appears there with ``removed: true``).
+    """
+    if status not in Product.Status.values:
+        raise ValueError(f"Unknown product status {status!r}")
+    rows = list(
+        Product.objects.select_for_update()
+        .filter(pk__in=products.values("pk"))
+        .exclude(status=status)
+        .order_by("pk")
+    )
+    if not rows:
+        return 0
+    updated = _product_bulk_update(rows=rows, user=user, reason=STATUS_CHANGE_REASONS[status], status=status)
+    audit_event("product.status_changed", user=user, status=status, count=updated)
+    return updated
+
+
+# --- Catalog: product images ---------------------------------------------------
+
+
+def _schedule_thumbnail(*, image_id: int) -> None:
+    """Make the thumbnail once the image row is committed.
+
+    Runs in-process for now; the task queue takes it over by enqueueing
+    ``product_image_make_thumbnail`` here instead.
+    """
+    transaction.on_commit(lambda: product_image_make_thumbnail(image_id=image_id), robust=True)
+
+
+@transaction.atomic
+def product_image_save(*, image: ProductImage) -> ProductImage:
+    """Save a new or edited product image; a new file is checked, renamed and thumbnailed.
+
+    A new file (an upload or fetched bytes not yet in storage) must pass
+    ``images.image_inspect``; it is stored under a random name with the extension of
+    its real format, and its width and height are recorded. Raises ``ValidationError``.
+    """
+    new_file = bool(image.image) and not image.image._committed
+    if new_file:
+        upload = image.image.file
+        info = image_inspect(file=upload, name=image.image.name)
+        image.image.name = f"{uuid.uuid4().hex}.{info.extension}"
+        image.width, image.height = info.width, info.height
+        image.thumbnail = ""
+    image.full_clean()
+    image.save()
+    if new_file:
+        _schedule_thumbnail(image_id=image.pk)
+    return image
+
+
+def product_image_delete(*, image: ProductImage) -> None:
+    """Delete the row; its files go once the deletion commits (receivers.delete_image_files)."""
+    image.delete()
+
+
+def product_image_make_thumbnail(*, image_id: int) -> bool:
+    """Make (or remake) the thumbnail of one image through the storage API; True when made.
+
+    A WebP no larger than PRODUCT_THUMBNAIL_SIZE on its longest side, upright (EXIF
+    orientation applied), transparency kept. Idempotent and safe to retry: the new name
+    is written only if the row still holds the same original, and a thumbnail made for
+    an image deleted or replaced meanwhile is removed again.
+    """
+    image = ProductImage.objects.filter(pk=image_id).first()
+    if image is None or not image.image:
+        return False
+    original, previous = image.image.name, image.thumbnail.name
+    size = settings.PRODUCT_THUMBNAIL_SIZE
+    try:
+        with image.image.open("rb") as stored, Image.open(stored) as picture:
+            if picture.width * picture.height > settings.PRODUCT_IMAGE_MAX_PIXELS:
+                logger.warning("Image %s is too large to thumbnail (%s)", image_id, picture.size)
+                return False
+            if picture.format == "JPEG":
+                picture.draft("RGB", (size * 2, size * 2))
+            thumbnail = ImageOps.exif_transpose(picture)
+            thumbnail.thumbnail((size, size), Image.Resampling.LANCZOS)
+            has_alpha = thumbnail.mode in ("RGBA", "LA", "PA") or "transparency" in thumbnail.info
+            thumbnail = thumbnail.convert("RGBA" if has_alpha else "RGB")
+            buffer = io.BytesIO()
+            thumbnail.save(buffer, "WEBP", quality=80, method=4)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        logger.warning("Could not make a thumbnail of image %s (%s): %s", image_id, original, error)
+        return False
+    stem = original.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    field = ProductImage._meta.get_field("thumbnail")
+    name = field.storage.save(field.generate_filename(image, f"{stem}.webp"), ContentFile(buffer.getvalue()))
+    if not ProductImage.objects.filter(pk=image_id, image=original).update(thumbnail=name):
+        field.storage.delete(name)
+        return False
+    if previous and previous != name:
+        field.storage.delete(previous)
+    return True
 
 
 # --- Orders -------------------------------------------------------------------

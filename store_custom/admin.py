@@ -5,14 +5,20 @@ simply has no tags.
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from backoffice.admin import SafeAutocompleteMixin
 from store.admin.catalog import ProductAdmin, ProductChangeList
 from store.models import Product
 from tags import selectors as tag_selectors
-from tags.admin import TaggedItemInline
+from tags.admin import TagAdmin, TaggedItemInline
+from tags.models import Tag
 
+from . import selectors
 from .filters import TagFilter
 
 
@@ -48,3 +54,22 @@ class CustomProductAdmin(ProductAdmin):
 
 admin.site.unregister(Product)
 admin.site.register(Product, CustomProductAdmin)
+
+
+class ProductTagAdmin(TagAdmin):
+    """Tags with how many products carry each, linking to the product list filtered by the tag."""
+
+    list_display = (*TagAdmin.list_display, "products_count")
+
+    def get_queryset(self, request):
+        return selectors.tag_list_with_products_count(queryset=super().get_queryset(request))
+
+    @admin.display(description="products", ordering="products_count")
+    def products_count(self, tag):
+        query = urlencode({TagFilter.parameter_name: tag.pk})
+        url = f"{reverse('admin:store_product_changelist')}?{query}"
+        return format_html('<a href="{}">{}</a>', url, tag.products_count)
+
+
+admin.site.unregister(Tag)
+admin.site.register(Tag, ProductTagAdmin)

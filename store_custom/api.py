@@ -50,7 +50,7 @@ PRODUCT_TAGS = ProductExtension(
 
 
 class TagSerializer(serializers.ModelSerializer):
-    products_count = serializers.IntegerField(read_only=True, help_text="Products carrying this tag.")
+    products_count = serializers.IntegerField(read_only=True, help_text="Active products carrying this tag.")
 
     class Meta:
         model = Tag
@@ -60,7 +60,7 @@ class TagSerializer(serializers.ModelSerializer):
 
 @catalog_schema(TagSerializer, "tag")
 class TagViewSet(CatalogViewSet):
-    """Tags with the number of products carrying each."""
+    """Tags with the number of active products carrying each."""
 
     serializer_class = TagSerializer
     search_fields = ["label"]
@@ -68,7 +68,7 @@ class TagViewSet(CatalogViewSet):
     ordering = ["label"]
 
     def get_queryset(self):
-        return selectors.tag_list_with_products_count()
+        return selectors.tag_list_with_products_count(active_only=True)
 
 
 def register() -> None:

@@ -36,9 +36,15 @@ def product_ids_tagged(*, label: str) -> QuerySet[TaggedItem]:
     return TaggedItem.objects.filter(PRODUCT_ITEMS, tag__in=tag_ids).values("object_id")
 
 
-def tag_list_with_products_count() -> QuerySet[Tag]:
+def tag_list_with_products_count(*, active_only: bool = False, queryset: QuerySet[Tag] | None = None) -> QuerySet[Tag]:
+    """Tags (``queryset``, default all) with ``products_count``: products carrying them
+    (only active ones when ``active_only``, for the API, which shows no draft or archived product)."""
     product_items = Q(
         items__content_type__app_label=Product._meta.app_label,
         items__content_type__model=Product._meta.model_name,
     )
-    return Tag.objects.annotate(products_count=Count("items", filter=product_items))
+    if active_only:
+        active = Product.objects.filter(status=Product.Status.ACTIVE).values("pk")
+        product_items &= Q(items__object_id__in=active)
+    tags = Tag.objects.all() if queryset is None else queryset
+    return tags.annotate(products_count=Count("items", filter=product_items))

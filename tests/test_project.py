@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from store.models import Collection, Customer, Order, OrderItem, Product
+from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -43,6 +43,7 @@ def test_demo_fixture_loads_a_believable_store():
     assert 8 <= Collection.objects.count() <= 12
     assert 180 <= Product.objects.count() <= 220
     assert Product.objects.filter(inventory__lt=10).exists()
+    assert set(Product.objects.values_list("status", flat=True)) == {Product.Status.ACTIVE}  # all in the API
     assert 45 <= Customer.objects.count() <= 55
     assert 90 <= Order.objects.count() <= 110
     assert set(Order.objects.values_list("payment_status", flat=True)) == {"P", "C", "F"}
@@ -59,6 +60,8 @@ def test_setup_demo_loads_once_and_prints_the_login(settings):
     products = Product.objects.count()
     call_command("setup_demo", stdout=second)
     assert Product.objects.count() == products > 0
-    assert "loaded fixtures/demo.json" in first.getvalue()
+    assert "loaded fixtures/demo.json and drew 10 product images" in first.getvalue()
+    images = ProductImage.objects.all()
+    assert len(images) == 10 and all(image.width == 480 and image.image.name.endswith(".png") for image in images)
     assert "nothing loaded" in second.getvalue()
     assert "username 'admin', password 'admin'" in second.getvalue()

@@ -156,14 +156,39 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves STATIC_ROOT (filled by collectstatic). prod.py switches to the
 # compressed, hashed manifest storage; dev and tests keep the plain storage and serve
 # from the apps' static folders, so they never need collectstatic.
-# The default storage holds files the app writes (export files). On one machine a folder;
-# with several machines a shared volume (MEDIA_ROOT on NFS) or an object store backend.
-# Never served directly: downloads go through a permission check.
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Media (product images) -------------------------------------------------
+# Uploaded files go through STORAGES["default"]: the local MEDIA_ROOT unless an S3
+# bucket is configured (below). `runserver` serves MEDIA_URL in development (DEBUG).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
+# S3-compatible object storage (AWS S3, MinIO, Ceph, R2...) through django-storages, so
+# web and worker machines share the files. Credentials come from the environment.
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            # Public, stable URLs by default: the API hands them to the storefront, and a
+            # signed URL would expire and change every response's ETag.
+            "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", False),
+            "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
+            # e.g. public-read, for buckets that use ACLs; else make the bucket (or the
+            # CDN in front of it) readable by a bucket policy.
+            "default_acl": os.environ.get("AWS_DEFAULT_ACL") or None,
+            # Services name every file with a random stem; never overwrite silently.
+            "file_overwrite": False,
+        },
+    }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
@@ -220,6 +245,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A stable name for the product status enum (else "StatusEnum", which any other
+    # `status` field with other choices would collide with).
+    "ENUM_NAME_OVERRIDES": {"ProductStatusEnum": "store.models.Product.Status"},
 }
 
 # --- Logging ----------------------------------------------------------------
@@ -336,3 +364,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "backoffice@localhost")
+# --- Product images ---------------------------------------------------------
+# Uploads above either limit are refused with a form error. The pixel limit is read
+# from the file's header before any pixel is decoded (decompression bombs).
+PRODUCT_IMAGE_MAX_BYTES = int(os.environ.get("PRODUCT_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
+PRODUCT_IMAGE_MAX_PIXELS = int(os.environ.get("PRODUCT_IMAGE_MAX_PIXELS", str(40_000_000)))
+# Longest side of the thumbnails made for the admin list and the API (pixels).
+PRODUCT_THUMBNAIL_SIZE = int(os.environ.get("PRODUCT_THUMBNAIL_SIZE", "320"))

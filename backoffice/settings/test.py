@@ -28,7 +28,12 @@ LOGGING["loggers"]["backoffice.audit"] = {
 
 # Uploaded import files and failed-rows files go to a throwaway folder.
 IMPORT_FILES_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-imports-"))
+# Product images too; the tests never use an S3 bucket unless they start one (moto).
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-media-"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # High enough that the suite never throttles itself; the throttle test lowers it.
 CATALOG_API_ANON_RATE = "100000/hour"

@@ -24,7 +24,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from backoffice.admin import SafeAutocompleteMixin
 from store import selectors, services
 from store.filters import CollectionFilter, InventoryFilter
-from store.models import Collection, Product, Promotion
+from store.images import ACCEPT, image_inspect
+from store.models import Collection, Product, ProductImage, Promotion
 from store.resources import ProductResource
 
 from .importexport import ExportMixin, ProductImportMixin
@@ -138,6 +139,66 @@ class ProductListEditForm(ProductAdminForm):
                 ))
 
 
+class ProductImageForm(forms.ModelForm):
+    """An image row: the upload is checked by Pillow here, so a bad file is a form error.
+
+    A plain FileField, not Django's ImageField form field: that one answers every
+    problem with the same "Upload a valid image" and decodes before checking the size.
+    A stored image cannot be swapped for another file: delete the row and add a new one.
+    """
+
+    image = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}))
+
+    class Meta:
+        model = ProductImage
+        fields = ("image", "alt_text", "position")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["image"].disabled = True
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        if upload is not None and "image" in self.changed_data:
+            info = image_inspect(file=upload, name=upload.name)
+            # Name it after its real format, so the model's extension check agrees with
+            # Pillow (a JPEG uploaded as "photo" is stored as a JPEG).
+            upload.name = f"{upload.name.rsplit('.', 1)[0] or 'image'}.{info.extension}"
+        return upload
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    fields = ("preview", "image", "alt_text", "position")
+    readonly_fields = ("preview",)
+    extra = 1
+    verbose_name = "image"
+
+    class Media:
+        # Drag a row by its thumbnail to reorder; it renumbers the position inputs.
+        js = ("store/admin/image_order.js",)
+
+    @admin.display(description="thumbnail")
+    def preview(self, image):
+        return thumbnail_html(image.thumbnail.name or image.image.name, size=THUMBNAIL_PREVIEW)
+
+
+def thumbnail_html(name: str | None, *, size: int) -> str:
+    """An <img> of the stored file ``name`` (URL from the storage, no query), or a dash."""
+    if not name:
+        return "–"
+    url = ProductImage._meta.get_field("thumbnail").storage.url(name)
+    return format_html(
+        '<img class="product-thumb" src="{}" alt="" width="{}" height="{}" loading="lazy">', url, size, size
+    )
+
+
+THUMBNAIL_LIST = 48
+THUMBNAIL_PREVIEW = 96
+
+
 class ProductChangeList(ChangeList):
     """Sorted by one column at a time, ties broken on pk in that column's direction.
 
@@ -149,6 +210,11 @@ class ProductChangeList(ChangeList):
     database sorted the whole table (1.35 s at 1M products for the status header). The
     headers show the one sort that is applied.
     """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        """The page's products with their first image's thumbnail (a subquery, no query per row)."""
+        queryset = super().get_queryset(request, exclude_parameters)
+        return selectors.product_list_with_first_image(queryset=queryset)
 
     def get_ordering(self, request, queryset):
         ordering = super().get_ordering(request, queryset)
@@ -178,9 +244,14 @@ class ProductChangeList(ChangeList):
 class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
     export_resource_class = ProductResource
     form = ProductAdminForm
-    list_display = ("title", "sku", "collection_link", "unit_price", "inventory", "inventory_status")
+    list_display = (
+        "thumbnail", "title", "sku", "collection_link", "unit_price", "inventory", "inventory_status",
+        "status_badge",
+    )
+    # The title stays the row header (<th>) and the link, as before the image column.
+    list_display_links = ("title",)
     list_editable = ("unit_price", "inventory")
-    list_filter = (CollectionFilter, "last_update", InventoryFilter, "promotions")
+    list_filter = ("status", CollectionFilter, "last_update", InventoryFilter, "promotions")
     # Deliberately empty: the collection comes from COLLECTION_TITLES, not a join.
     list_select_related = ()
     list_per_page = 100
@@ -195,17 +266,23 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
     filter_horizontal = ("promotions",)
     readonly_fields = ("last_update",)
     fieldsets = (
-        (None, {"fields": ("title", "slug", "sku", "collection", "description")}),
+        (None, {"fields": ("title", "slug", "sku", "status", "collection", "description")}),
         ("Price and stock", {"fields": ("unit_price", "inventory", "last_update", "loaded_version")}),
         ("Promotions", {"fields": ("promotions",)}),
     )
-    actions = ("clear_inventory",)
+    inlines = (ProductImageInline,)
+    actions = ("publish", "unpublish", "archive", "clear_inventory")
 
     class Media:
         css = {"all": ("store/admin/catalog.css",)}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(COLLECTION_TITLES)
+
+    def get_changeform_initial_data(self, request):
+        # New products made here start as drafts (imports and fixtures make active ones:
+        # the model default); the field is on the form, so the user may pick otherwise.
+        return {"status": Product.Status.DRAFT, **super().get_changeform_initial_data(request)}
 
     def get_search_results(self, request, queryset, search_term):
         return selectors.product_search(term=search_term, queryset=queryset), False
@@ -223,6 +300,15 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
             )
         else:
             services.product_create(product=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        for image in formset.save(commit=False):
+            services.product_image_save(image=image)
+        for image in formset.deleted_objects:
+            services.product_image_delete(image=image)
+        formset.save_m2m()
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -268,11 +354,22 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
         url = reverse("admin:store_collection_change", args=[product.collection_id])
         return format_html('<a href="{}">{}</a>', url, product.collection)
 
-    @admin.display(description="status", ordering="inventory")
+    @admin.display(description="image")
+    def thumbnail(self, product):
+        return thumbnail_html(getattr(product, "first_image_path", None), size=THUMBNAIL_LIST)
+
+    @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):
         status = selectors.product_stock_status(inventory=product.inventory)
         return format_html(
             '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
+        )
+
+    @admin.display(description="status")
+    def status_badge(self, product):
+        # Not sortable: ORDER BY status, id has no index to walk at a million rows.
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>', product.status, product.get_status_display()
         )
 
     @admin.action(description="Clear inventory", permissions=["change"])
@@ -282,12 +379,7 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
             products=queryset, user=request.user,
             loaded_versions=_loaded_versions(request), loaded_at=_loaded_at(request),
         )
-        self.message_user(
-            request,
-            ngettext("%(count)d product was updated.", "%(count)d products were updated.", result.updated)
-            % {"count": result.updated},
-            messages.SUCCESS,
-        )
+        self._report_updated(request, result.updated)
         if result.stale:
             shown = ", ".join(f"“{row.title}” (now {row.inventory})" for row in result.stale[:STALE_SHOWN])
             more = len(result.stale) - STALE_SHOWN
@@ -297,6 +389,30 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
                 % {"count": len(result.stale), "products": shown + (f" and {more} more" if more > 0 else "")},
                 messages.WARNING,
             )
+
+    @admin.action(description="Publish (make active)", permissions=["change"])
+    def publish(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.ACTIVE)
+
+    @admin.action(description="Unpublish (back to draft)", permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.DRAFT)
+
+    @admin.action(description="Archive", permissions=["change"])
+    def archive(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.ARCHIVED)
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        updated = services.product_set_status(products=queryset, status=status, user=request.user)
+        self._report_updated(request, updated)
+
+    def _report_updated(self, request, updated: int) -> None:
+        self.message_user(
+            request,
+            ngettext("%(count)d product was updated.", "%(count)d products were updated.", updated)
+            % {"count": updated},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Collection)
@@ -328,4 +444,6 @@ class PromotionAdmin(admin.ModelAdmin):
 
     @admin.display(description="products", ordering="products_count")
     def products_count(self, promotion):
-        return promotion.products_count
+        query = urlencode({"promotions__id__exact": promotion.pk})
+        url = f"{reverse('admin:store_product_changelist')}?{query}"
+        return format_html('<a href="{}">{}</a>', url, promotion.products_count)

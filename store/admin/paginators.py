@@ -18,7 +18,9 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def _capped_count(self) -> tuple[int, bool]:
-        count = self.object_list.order_by()[: self.cap + 1].count()
+        # values("pk"): annotations of the page (e.g. the first image's subquery) stay out
+        # of the count, which would otherwise evaluate them for up to cap + 1 rows.
+        count = self.object_list.order_by().values("pk")[: self.cap + 1].count()
         return (self.cap, True) if count > self.cap else (count, False)
 
     @cached_property

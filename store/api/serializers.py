@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from store.models import Collection
+from store.models import Collection, Product
 
 from .extensions import product_extensions
 
@@ -14,6 +14,31 @@ class CollectionRefSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="collection_id", read_only=True)
     title = serializers.CharField(source="collection_title", read_only=True)
+
+
+class ProductImageSerializer(serializers.Serializer):
+    """One image, URLs absolute (the storage's own URL when it already is, e.g. S3)."""
+
+    url = serializers.SerializerMethodField()
+    alt = serializers.CharField(source="alt_text", read_only=True)
+    width = serializers.IntegerField(read_only=True, allow_null=True)
+    height = serializers.IntegerField(read_only=True, allow_null=True)
+    thumbnail_url = serializers.SerializerMethodField(
+        help_text="Null until the thumbnail is made (moments after an upload)."
+    )
+
+    def _absolute(self, file) -> str | None:
+        if not file:
+            return None
+        url = file.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def get_url(self, image) -> str:
+        return self._absolute(image.image)
+
+    def get_thumbnail_url(self, image) -> str | None:
+        return self._absolute(image.thumbnail)
 
 
 class ProductSerializer(serializers.Serializer):
@@ -33,6 +58,7 @@ class ProductSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0")
     inventory = serializers.IntegerField(read_only=True)
     collection = CollectionRefSerializer(source="*", read_only=True)
+    images = ProductImageSerializer(many=True, read_only=True, help_text="In position order; the first is the main image.")
     last_update = serializers.DateTimeField(read_only=True)
 
     def get_fields(self):
@@ -46,13 +72,47 @@ class ProductSerializer(serializers.Serializer):
 
 
 class ProductSyncSerializer(ProductSerializer):
-    """The same fields. A name of its own gives the sync endpoint's cursor page its own
-    schema component (drf-spectacular names pages Paginated<Name>List)."""
+    """The product fields plus `status` and `removed`; a name of its own gives the sync
+    endpoint's cursor page its own schema component (Paginated<Name>List).
+
+    A product that left the active state (draft or archived) comes as a tombstone:
+    ``{id, sku, slug, status, removed: true, last_update}``. Consumers delete it on their
+    side; its other fields are not public while it is not active.
+    """
+
+    TOMBSTONE_FIELDS = ("id", "sku", "slug", "status", "removed", "last_update")
+
+    status = serializers.ChoiceField(choices=Product.Status.choices, read_only=True)
+    removed = serializers.SerializerMethodField(
+        help_text="True when the product is no longer active (draft or archived): remove it."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if name not in self.TOMBSTONE_FIELDS:
+                # Absent from tombstones: the schema must not list them as required.
+                # (drf-spectacular marks every read-only field required; this serializer
+                # is never used for input.)
+                field.read_only, field.required = False, False
+        return fields
+
+    def get_removed(self, product) -> bool:
+        return not product.is_active
+
+    def to_representation(self, product):
+        data = super().to_representation(product)
+        if product.is_active:
+            return data
+        return {name: data[name] for name in self.TOMBSTONE_FIELDS}
 
 
 class CollectionSerializer(serializers.ModelSerializer):
-    products_count = serializers.IntegerField(read_only=True)
-    featured_product = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    products_count = serializers.IntegerField(read_only=True, help_text="Active products in the collection.")
+    featured_product = serializers.IntegerField(
+        source="featured_active_product_id", read_only=True, allow_null=True,
+        help_text="Id of the featured product, or null (none, or it is not active).",
+    )
 
     class Meta:
         model = Collection

@@ -117,7 +117,9 @@ class ProductViewSet(CatalogViewSet):
     ordering = ["title", "id"]
 
     def get_queryset(self):
-        return selectors.product_list_for_api()
+        # Only active products, except in the sync feed, which must tell consumers about
+        # products that left the active state (tombstones, see ProductSyncSerializer).
+        return selectors.product_list_for_api(include_inactive=self.action == "sync")
 
     def filter_queryset(self, queryset):
         # Filters, search and ordering shape lists; a product looked up by id is not

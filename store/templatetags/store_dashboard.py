@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from store import selectors
-from store.models import Order
+from store.models import Order, Product
 
 register = template.Library()
 
@@ -101,11 +101,17 @@ def store_dashboard(context) -> dict[str, Any]:
     user = context["request"].user
     dashboard: dict[str, Any] = {"threshold": settings.LOW_STOCK_THRESHOLD}
     if can_view(user, "product"):
+        status_counts = selectors.dashboard_product_status_counts()
         dashboard["catalog"] = {
             **selectors.dashboard_catalog_kpis(),
             "products_url": changelist("product"),
             "low_url": changelist("product", inventory_status="low"),
             "out_url": changelist("product", inventory_status="out"),
+            "statuses": [
+                {"code": code, "label": label, "count": status_counts[code],
+                 "url": changelist("product", status__exact=code)}
+                for code, label in Product.Status.choices
+            ],
         }
     if can_view(user, "order"):
         orders = selectors.dashboard_orders()

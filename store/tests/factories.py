@@ -1,4 +1,5 @@
-"""factory_boy factories for the store models."""
+"""factory_boy factories for the store models, and image files for the image tests."""
+import io
 from decimal import Decimal
 
 import factory
@@ -13,6 +14,7 @@ from store.models import (
     Order,
     OrderItem,
     Product,
+    ProductImage,
     Promotion,
 )
 
@@ -95,3 +97,32 @@ class CartItemFactory(DjangoModelFactory):
     cart = factory.SubFactory(CartFactory)
     product = factory.SubFactory(ProductFactory)
     quantity = 1
+
+
+# --- Product images ---
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), colour: str = "teal") -> bytes:
+    """A real, small image file made by Pillow."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    mode = "RGBA" if fmt in ("PNG", "WEBP") else "RGB"
+    Image.new(mode, size, colour).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def image_upload(name: str = "photo.png", data: bytes | None = None, content_type: str = "image/png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, image_bytes() if data is None else data, content_type=content_type)
+
+
+def product_image(product: Product, *, thumbnail: bool = True, **fields) -> ProductImage:
+    """A stored image through the service (checked, renamed), thumbnail made at once."""
+    from store import services
+
+    upload = fields.pop("upload", None) or image_upload()
+    image = services.product_image_save(image=ProductImage(product=product, image=upload, **fields))
+    if thumbnail:
+        services.product_image_make_thumbnail(image_id=image.pk)
+        image.refresh_from_db()
+    return image

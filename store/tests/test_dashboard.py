@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from store import selectors
-from store.models import Order
+from store.models import Order, Product
 from store.tests.factories import (
     CollectionFactory,
     CustomerFactory,
@@ -120,11 +120,22 @@ def test_dashboard_query_budget_and_cached_second_render(admin_client, store, dj
     with CaptureQueriesContext(connection) as first:
         admin_client.get(INDEX)
     kpi_queries = [q for q in first.captured_queries if "store_" in q["sql"]]
-    # catalog aggregate, orders by day and status, top collection ids, their titles
-    assert len(kpi_queries) == 4
-    with django_assert_max_num_queries(len(first) - 4):
+    # catalog aggregate, products by status, orders by day and status, top collection ids, their titles
+    assert len(kpi_queries) == 5
+    with django_assert_max_num_queries(len(first) - 5):
         response = admin_client.get(INDEX)
     assert '<span class="kpi-value">4,533.00</span>' in response.text
+
+
+def test_products_by_status_with_links(admin_client, store):
+    ProductFactory(status=Product.Status.DRAFT)
+    ProductFactory(status=Product.Status.DRAFT)
+    assert selectors.dashboard_product_status_counts() == {"draft": 2, "active": 5, "archived": 0}
+    html = admin_client.get(INDEX).text
+    products = reverse("admin:store_product_changelist")
+    assert (f'<a class="status-count" id="kpi-status-draft" href="{products}?status__exact=draft">'
+            "<strong>2</strong> draft</a>") in html
+    assert "<strong>5</strong> active</a>" in html and "<strong>0</strong> archived</a>" in html
 
 
 def test_cached_numbers_expire(admin_client, store, settings):

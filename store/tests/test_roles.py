@@ -41,7 +41,7 @@ def test_setup_roles_is_idempotent():
     assert {name: group_permissions(name) for name in roles.ROLE_PERMISSIONS} == snapshot
     assert Group.objects.count() == 4
     assert "Merchandiser: created" in first.getvalue()
-    assert "Merchandiser: unchanged, 17 permissions (+0 -0)" in second.getvalue()
+    assert "Merchandiser: unchanged, 21 permissions (+0 -0)" in second.getvalue()
 
 
 def test_setup_roles_removes_permissions_granted_by_hand():
@@ -56,9 +56,9 @@ def test_setup_roles_removes_permissions_granted_by_hand():
 
 
 @pytest.mark.parametrize("role", [MERCHANDISER, IMPORTER, VIEWER, SUPPORT])
-def test_only_the_merchandiser_may_delete_and_only_tag_links(role):
+def test_only_the_merchandiser_may_delete_and_only_tag_links_and_product_images(role):
     deletes = {name for name in role_permissions(role) if ".delete_" in name}
-    assert deletes == ({"tags.delete_taggeditem"} if role == MERCHANDISER else set())
+    assert deletes == ({"tags.delete_taggeditem", "store.delete_productimage"} if role == MERCHANDISER else set())
 
 
 def test_no_role_may_delete_orders_or_customers_or_add_products():

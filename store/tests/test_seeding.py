@@ -57,3 +57,14 @@ def test_seed_catalog_command_refuses_a_non_empty_catalog_without_clear():
     call_command("seed_catalog", products=80, clear=True, verbosity=0)
     assert Product.objects.count() == 80
     assert not Order.objects.exists()
+
+
+def test_clear_also_removes_product_image_rows():
+    from store.models import ProductImage
+    from store.seeding import catalog_clear
+    from store.tests.factories import product_image
+
+    call_command("seed_catalog", products=5, customers=1, orders=1, verbosity=0)
+    product_image(Product.objects.first(), thumbnail=False)
+    catalog_clear()
+    assert not ProductImage.objects.exists() and not Product.objects.exists()

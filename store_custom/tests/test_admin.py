@@ -43,8 +43,7 @@ def test_the_change_form_renders_the_tags_inline_with_an_autocomplete(admin_clie
     tag(product, "eco")
     response = admin_client.get(reverse("admin:store_product_change", args=[product.pk]))
     assert response.status_code == 200
-    (inline,) = response.context["inline_admin_formsets"]
-    assert inline.formset.prefix == INLINE_PREFIX
+    (inline,) = [i for i in response.context["inline_admin_formsets"] if i.formset.prefix == INLINE_PREFIX]
     assert [form.instance.tag.label for form in inline.formset.initial_forms] == ["eco"]
     assert isinstance(inline.formset.form.base_fields["tag"].widget.widget, AutocompleteSelect)
 
@@ -137,7 +136,8 @@ WITHOUT_STORE_CUSTOM = textwrap.dedent(
         "history": client.get(f"/admin/store/product/{product.pk}/history/"),
     }
     data = {"title": "Mug", "slug": "mug", "sku": "M-1", "description": "", "unit_price": "6.00",
-            "inventory": "3", "collection": collection.pk, "loaded_version": "1"}
+            "inventory": "3", "collection": collection.pk, "loaded_version": "1", "status": "active",
+            "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0"}
     saved = client.post(f"/admin/store/product/{product.pk}/change/", data)
     product.refresh_from_db()
     print(json.dumps({
@@ -180,3 +180,16 @@ def test_without_store_custom_the_admin_works_without_tags(tmp_path):
 
 def test_contenttype_of_product_is_what_tags_use():
     assert ContentType.objects.get_for_model(Product).model == "product"
+
+
+def test_tag_list_links_its_product_count_to_the_filtered_product_list(admin_client):
+    eco = TagFactory(label="eco")
+    for product in ProductFactory.create_batch(2):
+        tag(product, "eco")
+    TaggedItem.objects.create(tag=eco, content_object=Product.objects.first().collection)  # not a product
+    response = admin_client.get(reverse("admin:tags_tag_changelist"), {"o": "-3"})
+    row = response.context["cl"].result_list[0]
+    assert (row.label, row.usage_count, row.products_count) == ("eco", 3, 2)
+    url = f"{PRODUCTS}?tag={eco.pk}"
+    assert f'<a href="{url}">2</a>' in response.text
+    assert len(admin_client.get(url).context["cl"].result_list) == 2

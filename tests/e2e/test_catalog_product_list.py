@@ -43,8 +43,8 @@ def test_filter_low_inventory_and_sort_by_status(admin_page, live_server, shelf,
     assert page.locator("#result_list .stock-badge").all_inner_texts() == ["Low"]
 
     page.goto(f"{live_server.url}{PRODUCTS}")
-    page.locator("#result_list thead th.column-inventory_status a", has_text="Status").click()
-    page.wait_for_url(re.compile(r"o=6"))
+    page.locator("#result_list thead th.column-inventory_status a", has_text="Stock").click()
+    page.wait_for_url(re.compile(r"o=7"))
     assert page.locator("#result_list .stock-badge").all_inner_texts() == ["Out of stock", "Low", "OK", "OK"]
     assert titles(page)[0] == "Classic Hoodie"
 

@@ -108,6 +108,9 @@ CUSTOM_ACTIONS = [
     (MERCHANDISER, "store.product", "clear_inventory", True),
     (IMPORTER, "store.product", "clear_inventory", False),
     (VIEWER, "store.product", "clear_inventory", False),
+    *[(role, "store.product", action, offered)
+      for action in ("publish", "unpublish", "archive")
+      for role, offered in ((SUPERUSER, True), (MERCHANDISER, True), (IMPORTER, False), (VIEWER, False))],
 ]
 
 OBJECT_VIEWS = {"change", "delete", "history"}

@@ -1,17 +1,37 @@
 """Load the demo store once and make sure a demo superuser exists (development only)."""
 from __future__ import annotations
 
+import io
 import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from store.models import Order, Product
+from store import services
+from store.models import Order, Product, ProductImage
+
+PALETTE = ["#3b6e8f", "#c8553d", "#588b8b", "#f28f3b", "#6a4c93", "#2a9d8f", "#e9c46a", "#8d99ae"]
+
+
+def _demo_picture(*, seed: int, size: int = 480) -> bytes:
+    """A simple deterministic product picture: a tinted square with a few shapes."""
+    from PIL import Image, ImageDraw
+
+    colours = [PALETTE[(seed + i) % len(PALETTE)] for i in range(3)]
+    picture = Image.new("RGB", (size, size), "#f4f1ea")
+    draw = ImageDraw.Draw(picture)
+    draw.rounded_rectangle((60, 90, size - 60, size - 60), radius=40, fill=colours[0])
+    draw.ellipse((size // 2 - 70, 30, size // 2 + 70, 170), fill=colours[1])
+    draw.rectangle((110, size - 150, size - 110, size - 110), fill=colours[2])
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return buffer.getvalue()
 
 DEMO_FIXTURE = settings.BASE_DIR / "fixtures" / "demo.json"
 
@@ -28,7 +48,9 @@ class Command(BaseCommand):
             with transaction.atomic():
                 call_command("loaddata", DEMO_FIXTURE, verbosity=0)
                 self._bring_orders_up_to_date()
-            self.stdout.write(self.style.SUCCESS("Demo data: loaded fixtures/demo.json."))
+                images = self._add_demo_images()
+            self.stdout.write(self.style.SUCCESS(
+                f"Demo data: loaded fixtures/demo.json and drew {images} product images."))
         self._ensure_demo_user()
 
     def _bring_orders_up_to_date(self) -> None:
@@ -36,6 +58,17 @@ class Command(BaseCommand):
         newest = Order.objects.aggregate(newest=Max("placed_at"))["newest"]
         if newest:
             Order.objects.update(placed_at=F("placed_at") + (timezone.now() - newest))
+
+    def _add_demo_images(self) -> int:
+        """A drawn picture for the first product of each collection, through the upload service
+        (checked, stored in MEDIA, thumbnailed after commit), so the list shows thumbnails."""
+        made = 0
+        for collection_id in Product.objects.values_list("collection_id", flat=True).distinct().order_by():
+            product = Product.objects.filter(collection_id=collection_id).order_by("pk").first()
+            upload = SimpleUploadedFile(f"{product.slug}.png", _demo_picture(seed=product.pk), "image/png")
+            services.product_image_save(image=ProductImage(product=product, image=upload, alt_text=product.title))
+            made += 1
+        return made
 
     def _ensure_demo_user(self) -> None:
         username = os.environ.get("DEMO_USERNAME", "admin")

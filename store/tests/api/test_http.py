@@ -193,6 +193,19 @@ class TestDocs:
             "type": "array", "items": {"type": "string"}, "readOnly": True,
             "description": "Labels of the product's tags, sorted.",
         }
+        components = schema["components"]["schemas"]
+        assert product["images"]["type"] == "array"
+        assert product["images"]["items"] == {"$ref": "#/components/schemas/ProductImage"}
+        image = components["ProductImage"]
+        assert set(image["properties"]) == {"url", "alt", "width", "height", "thumbnail_url"}
+        assert image["properties"]["thumbnail_url"]["nullable"] is True
+        assert "images" in components["Product"]["required"]
+        # The sync feed: status and removed on every item; tombstones carry only these.
+        sync = components["ProductSync"]
+        assert sync["properties"]["status"]["allOf"] == [{"$ref": "#/components/schemas/ProductStatusEnum"}]
+        assert components["ProductStatusEnum"]["enum"] == ["draft", "active", "archived"]
+        assert sync["properties"]["removed"]["type"] == "boolean"
+        assert set(sync["required"]) == {"id", "sku", "slug", "status", "removed", "last_update"}
 
     def test_swagger_ui_uses_local_static_files(self, api):
         response = api.get("/api/docs/")

@@ -48,12 +48,13 @@ def test_product_detail_exact_json(api):
         "in_stock": True,
         "inventory": 3,
         "collection": {"id": collection.pk, "title": "Hoodies"},
+        "images": [],
         "tags": [],
         "last_update": "2026-01-01T12:00:00Z",
     }
     assert list(response.json()) == [
         "id", "sku", "title", "slug", "description", "unit_price", "price_with_tax",
-        "in_stock", "inventory", "collection", "tags", "last_update",
+        "in_stock", "inventory", "collection", "images", "tags", "last_update",
     ]
 
 
