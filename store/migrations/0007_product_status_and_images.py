@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('store', '0005_importjob_states_and_owner'),
+        ('store', '0006_export_job'),
     ]
 
     operations = [
