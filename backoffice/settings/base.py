@@ -151,6 +151,11 @@ WHITENOISE_AUTOREFRESH = True
 # --- Store ------------------------------------------------------------------
 # Products in stock but below this inventory count as "Low" (0 is "Out of stock").
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
+# Bulk edits of up to this many products run in the request; larger selections are refused
+# with a message until they can run as jobs on the task queue.
+BULK_INLINE_MAX = int(os.environ.get("BULK_INLINE_MAX", "1000"))
+# Links in alert emails (the low-stock digest) start with this, e.g. "https://backoffice.example.com".
+BACKOFFICE_BASE_URL = os.environ.get("BACKOFFICE_BASE_URL", "http://localhost:8000")
 
 # --- Catalog API (store/api/, mounted at /api/) ----------------------------
 # Catalog data is public: anonymous reads are allowed unless this is on.

@@ -25,6 +25,7 @@ from store.filters import CollectionFilter, InventoryFilter
 from store.models import Collection, Product, Promotion
 from store.resources import ProductResource
 
+from .bulk import BulkEditMixin
 from .importexport import ExportMixin, ProductImportMixin
 from .paginators import CappedCountPaginator
 
@@ -103,7 +104,7 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
+class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
     export_resource_class = ProductResource
     form = ProductAdminForm
     list_display = ("title", "sku", "collection_link", "unit_price", "inventory", "inventory_status")

@@ -106,6 +106,12 @@ CUSTOM_ACTIONS = [
     (MERCHANDISER, "store.product", "clear_inventory", True),
     (IMPORTER, "store.product", "clear_inventory", False),
     (VIEWER, "store.product", "clear_inventory", False),
+    *[
+        (role, "store.product", f"bulk_{name}", role in (SUPERUSER, MERCHANDISER))
+        for name in ("move_to_collection", "add_promotion", "remove_promotion", "change_price",
+                     "adjust_inventory", "add_tags", "remove_tags")
+        for role in (SUPERUSER, MERCHANDISER, IMPORTER, VIEWER, SUPPORT)
+    ],
 ]
 
 OBJECT_VIEWS = {"change", "delete", "history"}
@@ -264,3 +270,20 @@ def test_merchandiser_changes_a_price_and_stock(role_client, store_objects):
     assert response.status_code == 302
     product.refresh_from_db()
     assert (str(product.unit_price), product.inventory) == ("12.34", 0)
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(MERCHANDISER, True), (IMPORTER, False), (VIEWER, False),
+                                               (SUPPORT, False)])
+def test_bulk_price_edit_follows_the_role(role, allowed, role_client, store_objects):
+    product = store_objects["store.product"]
+    before = product.unit_price
+
+    response = role_client(role).post(admin_url("store.product", "changelist"), {
+        "action": "bulk_change_price", ACTION_CHECKBOX_NAME: [product.pk], "_bulk_step": "apply",
+        "bulk-mode": "set", "bulk-amount": "42.00", "bulk-ending": "",
+    })
+
+    assert response.status_code in (200, 302, 403)
+    product.refresh_from_db()
+    assert (product.unit_price == 42) is allowed
+    assert (product.unit_price == before) is not allowed
