@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -76,15 +76,42 @@ def product_history_baseline(*, product_ids: Sequence[int]) -> None:
         _history_baseline(products=list(Product.objects.filter(pk__in=chunk)))
 
 
-def product_history_record(*, product_ids: Sequence[int], user: User, reason: str) -> None:
-    """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
+def product_history_record(*, product_ids: Sequence[int], user: User, reason: str, created: bool = False) -> None:
+    """After a bulk write that bypassed ``save()``: one history row per product, as it is now.
+
+    ``created``: the products were inserted by this write (history type "+", not "~").
+    """
     for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
         chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
         Product.history.bulk_history_create(
-            list(Product.objects.filter(pk__in=chunk)), update=True,
+            list(Product.objects.filter(pk__in=chunk)), update=not created,
             default_user=_history_user(user), default_change_reason=reason,
             batch_size=UPDATE_BATCH_SIZE,
         )
+
+
+def product_history_created(*, products: Sequence[Product], user: User, reason: str) -> None:
+    """After a bulk insert: one "+" history row per new product, from the values just written.
+
+    One ``executemany`` per 2,000 rows, as the import's own INSERTs: ``bulk_create`` would
+    split them into statements of ~70 rows on SQLite (999 parameters at most).
+    """
+    history = Product.history.model
+    tracked = [field.attname for field in history.tracked_fields]
+    columns = [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    table = connection.ops.quote_name(history._meta.db_table)
+    sql = (f"INSERT INTO {table} ({', '.join(map(connection.ops.quote_name, columns))}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    fields = [Product._meta.get_field(name) if name != "id" else Product._meta.pk for name in tracked]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    user_id = getattr(_history_user(user), "pk", None)
+    with connection.cursor() as cursor:
+        for start in range(0, len(products), UPDATE_BATCH_SIZE * 2):
+            cursor.executemany(sql, [
+                (*(f.get_db_prep_save(getattr(product, f.attname), connection) for f in fields),
+                 now, reason, "+", user_id)
+                for product in products[start : start + UPDATE_BATCH_SIZE * 2]
+            ])
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ class StoreCustomConfig(AppConfig):
         from store.bulk import register_bulk_action
         from store.importing.hooks import register_extra_column
         from store.models import Product
+        from store.reverting import products_deleted
         from store.seeding import catalog_cleared
 
         from . import api, bulk, receivers
@@ -24,6 +25,9 @@ class StoreCustomConfig(AppConfig):
         post_delete.connect(
             receivers.drop_deleted_product_tags, sender=Product,
             dispatch_uid="store_custom.drop_deleted_product_tags",
+        )
+        products_deleted.connect(
+            receivers.drop_bulk_deleted_product_tags, dispatch_uid="store_custom.drop_bulk_deleted_product_tags"
         )
         # --- Import/export: the product "tags" column ---
         register_extra_column(product_tags_column)

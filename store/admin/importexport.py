@@ -45,6 +45,8 @@ from store.importing.service import (
 )
 from store.models import ImportJob
 
+from .revert import ImportRevertMixin
+
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
 CELL_SHOWN = 120
@@ -340,7 +342,7 @@ class ProductImportMixin:
 
 # --- Import history ---------------------------------------------------------------
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "user", "source", "file_name", "preset", "status", "rows_total",
                     "created_count", "updated_count", "unchanged_count", "skipped_count", "error_count",
                     "duration", "failed_rows_link")
