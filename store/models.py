@@ -324,14 +324,15 @@ class ImportRevert(models.Model):
 
 
 class AlertSubscription(models.Model):
-    """A user's opt-in to the daily low-stock digest; ``last_sent_at`` bounds the next one."""
+    """A user's opt-in to the daily low-stock digest; ``covered_until`` is where the next one starts."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscription")
     low_stock_digest = models.BooleanField(
         "daily low-stock digest", default=True,
         help_text="Email me once a day the products that went low or out of stock since the last digest.",
     )
-    last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last digest (sent, or skipped because nothing changed) covered changes up to here.
+    covered_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"Alerts of {self.user}"

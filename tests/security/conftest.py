@@ -98,6 +98,9 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "store.importjob": lambda model: model.objects.create(
         source=model.SOURCE_CLI, file_name="products.csv", status=model.STATUS_FAILED, rows_total=3,
     ),
+    "store.alertsubscription": lambda model: model.objects.create(
+        user=User.objects.create(username="alerted", email="alerted@example.com", is_staff=True),
+    ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
     "axes.accessfailurelog": lambda model: model.objects.create(

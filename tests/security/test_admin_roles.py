@@ -20,12 +20,13 @@ SUPERUSER = "superuser"
 ROLES = [MERCHANDISER, IMPORTER, VIEWER, SUPPORT]
 
 # Models whose admin menu entry each role should see (intersected with what is registered).
+# Every staff user has "Alert subscriptions": their own low-stock digest setting.
 MENU = {
-    MERCHANDISER: {"store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
+    MERCHANDISER: {"store.alertsubscription", "store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
                    "store.order", "store.orderitem", "store.customer", "store.address"},
     # Import history is visible to whoever may import.
-    IMPORTER: {"store.product", "store.importjob"},
-    SUPPORT: {"store.customer", "store.address", "store.order", "store.orderitem"},
+    IMPORTER: {"store.alertsubscription", "store.product", "store.importjob"},
+    SUPPORT: {"store.alertsubscription", "store.customer", "store.address", "store.order", "store.orderitem"},
 }
 
 # (role, model, add button, save buttons on the change form, delete button)
