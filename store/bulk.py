@@ -321,7 +321,7 @@ def price_new(*, old: Decimal, mode: str, amount: Decimal, ending: str = "") -> 
 class ChangePriceAction(BulkAction):
     name = "change_price"
     label = "Change price…"
-    column = "unit_price"
+    column = "price"
     form_class = PriceForm
 
     def parameters(self, cleaned_data):
