@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from .audit import audit_event
 from .models import MIN_UNIT_PRICE, BulkEdit, Collection, Product, Promotion
-from .services import UPDATE_BATCH_SIZE, User, _history_baseline, _history_user
+from .services import UPDATE_BATCH_SIZE, User, _history_baseline, product_history_insert
 
 logger = logging.getLogger(__name__)
 
@@ -507,10 +507,7 @@ def _claim(changes: Sequence[Outcome], now) -> None:
 
 def _record_history(changes: Sequence[Outcome], *, user: User, reason: str, now) -> None:
     rows = list(Product.objects.filter(pk__in=[change.product.pk for change in changes]))
-    Product.history.bulk_history_create(
-        rows, update=True, default_user=_history_user(user), default_change_reason=reason[:100],
-        default_date=now, batch_size=BATCH,
-    )
+    product_history_insert(products=rows, user=user, reason=reason[:100], history_type="~", date=now)
 
 
 def _apply_batch(action: BulkAction, ids: list[int], parameters: dict[str, Any], *, report: BulkReport,

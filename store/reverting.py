@@ -25,6 +25,7 @@ Not in the product history, so not reverted: promotions and tags an import wrote
 """
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from django.utils import timezone
 
 from .audit import audit_event
 from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product
-from .services import User, _history_user, product_history_record
+from .services import User, product_history_insert
 
 logger = logging.getLogger(__name__)
 
@@ -278,8 +279,7 @@ def _restore(restores: list[tuple[Product, HistoricalProduct]], now) -> None:
            f"{_quote('version')} = {_quote('version')} + 1 WHERE {_quote('id')} = %s AND {_quote('version')} = %s")
     moment = connection.ops.adapt_datetimefield_value(now)
     params = [
-        (*(Product._meta.get_field(name).get_db_prep_save(getattr(before, name), connection) for name in FIELDS),
-         moment, product.pk, product.version)
+        (*(getattr(before, name) for name in FIELDS), moment, product.pk, product.version)
         for product, before in restores
     ]
     with connection.cursor() as cursor:
@@ -289,18 +289,9 @@ def _restore(restores: list[tuple[Product, HistoricalProduct]], now) -> None:
         raise ValidationError(ERROR_CONFLICT.format(count=len(restores) - max(claimed, 0)), code="conflict")
 
 
-def _deletion_history(products: list[Product], *, user: User, reason: str, now) -> None:
-    tracked = [field.attname for field in HistoricalProduct.tracked_fields]
-    HistoricalProduct.objects.bulk_create([
-        HistoricalProduct(history_date=now, history_user=_history_user(user), history_change_reason=reason,
-                          history_type="-", **{name: getattr(product, name) for name in tracked})
-        for product in products
-    ], batch_size=CHUNK)
-
-
 def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
     ids = [product.pk for product in products]
-    _deletion_history(products, user=user, reason=reason, now=now)
+    product_history_insert(products=products, user=user, reason=reason, history_type="-", date=now)
     Product.promotions.through.objects.filter(product_id__in=ids).delete()
     products_deleted.send(sender=Product, product_ids=ids)
     placeholders = ", ".join(["%s"] * len(ids))
@@ -309,12 +300,19 @@ def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
         cursor.execute(f"DELETE FROM {_quote(Product._meta.db_table)} WHERE {_quote('id')} IN ({placeholders})", ids)
 
 
-def _recreate(rows: list[HistoricalProduct], now) -> list[int]:
+def _restored(product: Product, before: HistoricalProduct) -> Product:
+    """The product as the restore wrote it (for its history row)."""
+    restored = copy.copy(product)
+    for name in FIELDS:
+        setattr(restored, name, getattr(before, name))
+    return restored
+
+
+def _recreate(rows: list[HistoricalProduct], now) -> list[Product]:
     tracked = [field.attname for field in HistoricalProduct.tracked_fields]
-    Product.objects.bulk_create([
-        Product(**{name: getattr(row, name) for name in tracked}, version=1, last_update=now) for row in rows
-    ], batch_size=CHUNK)
-    return [row.id for row in rows]
+    products = [Product(**{name: getattr(row, name) for name in tracked}, version=1, last_update=now) for row in rows]
+    Product.objects.bulk_create(products, batch_size=CHUNK)
+    return products
 
 
 def import_revert(*, job: ImportJob, user: User = None, skip_changed: bool = False,
@@ -341,12 +339,13 @@ def import_revert(*, job: ImportJob, user: User = None, skip_changed: bool = Fal
                 now = timezone.now()
                 if plan.restores:
                     _restore(plan.restores, now)
-                    product_history_record(product_ids=[p.pk for p, _ in plan.restores], user=user, reason=reason)
+                    product_history_insert(products=[_restored(product, before) for product, before in plan.restores],
+                                           user=user, reason=reason, history_type="~", date=now)
                 if plan.deletes:
                     _delete(plan.deletes, user=user, reason=reason, now=now)
                 if plan.recreates:
-                    ids = _recreate(plan.recreates, now)
-                    product_history_record(product_ids=ids, user=user, reason=reason, created=True)
+                    product_history_insert(products=_recreate(plan.recreates, now), user=user, reason=reason,
+                                           history_type="+", date=now)
             if report.changed and not skip_changed:
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
             _record(revert_job, revert, report, started)

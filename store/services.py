@@ -76,25 +76,27 @@ def product_history_baseline(*, product_ids: Sequence[int]) -> None:
         _history_baseline(products=list(Product.objects.filter(pk__in=chunk)))
 
 
-def product_history_record(*, product_ids: Sequence[int], user: User, reason: str, created: bool = False) -> None:
-    """After a bulk write that bypassed ``save()``: one history row per product, as it is now.
-
-    ``created``: the products were inserted by this write (history type "+", not "~").
-    """
+def product_history_record(*, product_ids: Sequence[int], user: User, reason: str) -> None:
+    """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
     for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
         chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
-        Product.history.bulk_history_create(
-            list(Product.objects.filter(pk__in=chunk)), update=not created,
-            default_user=_history_user(user), default_change_reason=reason,
-            batch_size=UPDATE_BATCH_SIZE,
-        )
+        product_history_insert(products=list(Product.objects.filter(pk__in=chunk)), user=user, reason=reason,
+                               history_type="~")
 
 
 def product_history_created(*, products: Sequence[Product], user: User, reason: str) -> None:
-    """After a bulk insert: one "+" history row per new product, from the values just written.
+    """After a bulk insert: one "+" history row per new product, from the values just written."""
+    product_history_insert(products=products, user=user, reason=reason, history_type="+")
 
-    One ``executemany`` per 2,000 rows, as the import's own INSERTs: ``bulk_create`` would
-    split them into statements of ~70 rows on SQLite (999 parameters at most).
+
+def product_history_insert(*, products: Sequence[Product], user: User, reason: str, history_type: str,
+                           date=None) -> None:
+    """One history row per product of ``products`` (their tracked fields as given), all dated ``date``.
+
+    ``history_type``: "+" created, "~" changed, "-" about to be deleted (a revert re-creates
+    from it). One ``executemany`` per 2,000 rows, as the import's own INSERTs: simple-history's
+    ``bulk_history_create`` builds model instances and, on SQLite (999 parameters at most),
+    splits them into statements of ~70 rows.
     """
     history = Product.history.model
     tracked = [field.attname for field in history.tracked_fields]
@@ -102,15 +104,15 @@ def product_history_created(*, products: Sequence[Product], user: User, reason: 
     table = connection.ops.quote_name(history._meta.db_table)
     sql = (f"INSERT INTO {table} ({', '.join(map(connection.ops.quote_name, columns))}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
-    fields = [Product._meta.get_field(name) if name != "id" else Product._meta.pk for name in tracked]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = connection.ops.adapt_datetimefield_value(date or timezone.now())
     user_id = getattr(_history_user(user), "pk", None)
+    step = UPDATE_BATCH_SIZE * 2
     with connection.cursor() as cursor:
-        for start in range(0, len(products), UPDATE_BATCH_SIZE * 2):
+        for start in range(0, len(products), step):
             cursor.executemany(sql, [
-                (*(f.get_db_prep_save(getattr(product, f.attname), connection) for f in fields),
-                 now, reason, "+", user_id)
-                for product in products[start : start + UPDATE_BATCH_SIZE * 2]
+                # Plain values, as the import's INSERTs pass them (the backends adapt Decimal).
+                (*(getattr(product, name) for name in tracked), now, reason, history_type, user_id)
+                for product in products[start : start + step]
             ])
 
 
