@@ -7,7 +7,7 @@ parameters, a preview (counts, old → new for the first 20, why any are refused
 """
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
 from store import bulk
+from store.models import BulkEdit
 
 STEP_FIELD = "_bulk_step"
 STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
@@ -105,3 +106,29 @@ class BulkEditMixin:
         })
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.bulk_edit_template, context)
+
+
+# --- Bulk edit history ----------------------------------------------------------------------
+@admin.register(BulkEdit)
+class BulkEditAdmin(admin.ModelAdmin):
+    """Read-only: who ran which bulk edit, when, with what parameters and counts."""
+
+    list_display = ("id", "created_at", "user", "description", "state", "selected_count", "changed_count",
+                    "unchanged_count", "refused_count")
+    list_filter = ("state", "action")
+    list_select_related = ("user",)
+    search_fields = ("description", "user__username")
+    date_hierarchy = "created_at"
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may bulk edit products may see the bulk edits.
+        return super().has_view_permission(request, obj) or request.user.has_perm("store.change_product")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

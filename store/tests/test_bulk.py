@@ -269,3 +269,15 @@ def test_admin_invalid_parameters_show_form_errors(admin_client):
     assert response.status_code == 200
     assert "Enter a number other than 0." in response.content.decode()
     assert not BulkEdit.objects.exists()
+
+
+def test_bulk_edit_history_is_read_only(admin_client):
+    product = ProductFactory(inventory=1)
+    post_action(admin_client, "adjust_inventory", [product], delta="2", _bulk_step="apply")
+    edit = BulkEdit.objects.get()
+
+    listing = admin_client.get(reverse("admin:store_bulkedit_changelist"))
+    assert listing.status_code == 200 and "adjust inventory by +2" in listing.content.decode()
+    page = admin_client.get(reverse("admin:store_bulkedit_change", args=[edit.pk])).content.decode()
+    assert 'name="_save"' not in page
+    assert admin_client.get(reverse("admin:store_bulkedit_add")).status_code == 403

@@ -101,6 +101,8 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "store.alertsubscription": lambda model: model.objects.create(
         user=User.objects.create(username="alerted", email="alerted@example.com", is_staff=True),
     ),
+    "store.bulkedit": lambda model: model.objects.create(action="change_price", description="raise price 5%",
+                                                         parameters={"mode": "raise_pct", "amount": "5"}),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
     "axes.accessfailurelog": lambda model: model.objects.create(

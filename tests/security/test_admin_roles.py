@@ -22,7 +22,7 @@ ROLES = [MERCHANDISER, IMPORTER, VIEWER, SUPPORT]
 # Models whose admin menu entry each role should see (intersected with what is registered).
 # Every staff user has "Alert subscriptions": their own low-stock digest setting.
 MENU = {
-    MERCHANDISER: {"store.alertsubscription", "store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
+    MERCHANDISER: {"store.alertsubscription", "store.bulkedit", "store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
                    "store.order", "store.orderitem", "store.customer", "store.address"},
     # Import history is visible to whoever may import.
     IMPORTER: {"store.alertsubscription", "store.product", "store.importjob"},
