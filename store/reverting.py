@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from .audit import audit_event
 from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product
+from .importing.planning import select_in
 from .services import User, product_history_insert
 
 logger = logging.getLogger(__name__)
@@ -205,11 +206,11 @@ def _plan_chunk(rows: list, report: RevertReport, *, lock: bool) -> _ChunkPlan:
         history_id__in=[row.previous_id for row in rows if row.previous_id])}
     created = [row.id for row in rows if row.history_type == "+" and row.id in current]
     referenced: dict[int, str] = {}
-    for model, why in ((OrderItem, WHY_ORDER), (CartItem, WHY_CART)):
-        for pk in model.objects.filter(product_id__in=created).values_list("product_id", flat=True).distinct():
+    # Raw IN lists (select_in): a 1,000-value __in through the ORM costs ~10 ms of Python each.
+    for model, column, why in ((OrderItem, "product_id", WHY_ORDER), (CartItem, "product_id", WHY_CART),
+                               (Collection, "featured_product_id", WHY_FEATURED)):
+        for (pk,) in select_in(model, (column,), column, created):
             referenced.setdefault(pk, why)
-    for pk in Collection.objects.filter(featured_product_id__in=created).values_list("featured_product_id", flat=True):
-        referenced.setdefault(pk, WHY_FEATURED)
     recreating = [row for row in rows if row.history_type == "-" and row.id not in current]
     taken = set(Product.objects.filter(Q(sku__in=[r.sku for r in recreating]) | Q(slug__in=[r.slug for r in recreating]))
                 .values_list("sku", "slug")) if recreating else set()
