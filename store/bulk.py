@@ -181,20 +181,18 @@ class MoveToCollectionAction(BulkAction):
         ]
 
 
-class SetChoiceForm(BulkActionForm):
-    value = forms.ChoiceField()
-
-
 class SetChoiceAction(BulkAction):
     """Set one choice field of Product to the same value everywhere (the "Set status" hook)."""
 
-    form_class = SetChoiceForm
-
     def __init__(self, *, name: str, field: str, label: str):
         self.name, self.field, self.label, self.column = name, field, label, field
+        # The choices are read when the form is built, from the model field.
+        self.form_class = type("SetChoiceForm", (BulkActionForm,), {
+            "value": forms.ChoiceField(label=field.replace("_", " ").capitalize(), choices=lambda: self.choices()),
+        })
 
     def choices(self) -> list[tuple[str, str]]:
-        return list(Product._meta.get_field(self.field).choices)
+        return list(Product._meta.get_field(self.field).choices or [])
 
     def describe(self, parameters):
         return f"set {self.field} to {dict(self.choices()).get(parameters['value'], parameters['value'])}"

@@ -281,3 +281,20 @@ def test_bulk_edit_history_is_read_only(admin_client):
     page = admin_client.get(reverse("admin:store_bulkedit_change", args=[edit.pk])).content.decode()
     assert 'name="_save"' not in page
     assert admin_client.get(reverse("admin:store_bulkedit_add")).status_code == 403
+
+
+def test_set_choice_action_is_the_hook_for_set_status(monkeypatch):
+    """SetChoiceAction on any field with choices (here the SKU, given choices for the test)."""
+    action = bulk.SetChoiceAction(name="set_sku", field="sku", label="Set SKU…")
+    monkeypatch.setattr(action, "choices", lambda: [("NEW-1", "New one")])
+    product = ProductFactory(sku="OLD-1")
+    form = action.form_class({"value": "NEW-1"})
+    assert form.is_valid(), form.errors
+    assert not action.form_class({"value": "other"}).is_valid()
+
+    edit = bulk.bulk_edit_apply(action=action, products=Product.objects.all(),
+                                parameters=action.parameters(form.cleaned_data))
+
+    assert values(product, field="sku") == ["NEW-1"]
+    assert edit.description == "set sku to New one"
+    assert Product.history.filter(history_change_reason=f"Bulk edit #{edit.pk}: set sku to New one").count() == 1
