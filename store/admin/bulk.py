@@ -31,6 +31,19 @@ def _action_function(action: bulk.BulkAction):
     return run
 
 
+def _done_message(edit: BulkEdit) -> str:
+    message = ngettext(
+        "Bulk edit #%(id)d (%(what)s): %(count)d product was changed.",
+        "Bulk edit #%(id)d (%(what)s): %(count)d products were changed.",
+        edit.changed_count,
+    ) % {"id": edit.pk, "what": edit.description, "count": edit.changed_count}
+    if edit.unchanged_count:
+        message += f" {edit.unchanged_count} already in that state."
+    if edit.refused_count:
+        message += f" {edit.refused_count} refused and left unchanged."
+    return message
+
+
 class BulkEditMixin:
     """Adds the registered bulk edit actions to a product ModelAdmin."""
 
@@ -77,14 +90,7 @@ class BulkEditMixin:
                     context["report"] = bulk.bulk_edit_preview(action=action, products=queryset,
                                                                parameters=parameters)
                 else:
-                    self.message_user(request, ngettext(
-                        "Bulk edit #%(id)d (%(what)s): %(count)d product was changed.",
-                        "Bulk edit #%(id)d (%(what)s): %(count)d products were changed.",
-                        edit.changed_count,
-                    ) % {"id": edit.pk, "what": edit.description, "count": edit.changed_count}
-                        + (f" {edit.unchanged_count} already in that state." if edit.unchanged_count else "")
-                        + (f" {edit.refused_count} refused and left unchanged." if edit.refused_count else ""),
-                        messages.SUCCESS)
+                    self.message_user(request, _done_message(edit), messages.SUCCESS)
                     return None  # back to the changelist, with its filters
             else:
                 context["report"] = bulk.bulk_edit_preview(action=action, products=queryset, parameters=parameters)

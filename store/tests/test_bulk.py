@@ -298,3 +298,12 @@ def test_set_choice_action_is_the_hook_for_set_status(monkeypatch):
     assert values(product, field="sku") == ["NEW-1"]
     assert edit.description == "set sku to New one"
     assert Product.history.filter(history_change_reason=f"Bulk edit #{edit.pk}: set sku to New one").count() == 1
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_admin_preview_queries_do_not_grow_with_the_selection(admin_client, count, django_assert_max_num_queries):
+    sale = PromotionFactory()
+    products = [ProductFactory() for _ in range(count)]
+    with django_assert_max_num_queries(14):
+        response = post_action(admin_client, "add_promotion", products, promotion=str(sale.pk), _bulk_step="preview")
+    assert response.context["report"].changed == count
