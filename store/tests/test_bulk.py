@@ -304,6 +304,7 @@ def test_set_choice_action_is_the_hook_for_set_status(monkeypatch):
 def test_admin_preview_queries_do_not_grow_with_the_selection(admin_client, count, django_assert_max_num_queries):
     sale = PromotionFactory()
     products = [ProductFactory() for _ in range(count)]
-    with django_assert_max_num_queries(14):
+    # The changelist query Django runs before any action, then one pass over the selection.
+    with django_assert_max_num_queries(20):
         response = post_action(admin_client, "add_promotion", products, promotion=str(sale.pk), _bulk_step="preview")
     assert response.context["report"].changed == count
