@@ -49,6 +49,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def own_peak_rss_mb() -> float:
+    """This process image's peak RSS: ru_maxrss would include the parent's (it survives fork + exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return peak_rss_mb()
+
+
 def bulk_only(rows: int) -> None:
     """"Raise price 5%" on every product of the database the parent worker filled."""
     sys.path.insert(0, str(ROOT))
@@ -66,7 +74,7 @@ def bulk_only(rows: int) -> None:
                                 parameters={"mode": "raise_pct", "amount": "5", "ending": ""})
     seconds = time.perf_counter() - start
     assert edit.changed_count == rows and edit.state == BulkEdit.STATE_DONE, edit.message
-    print(seconds, peak_rss_mb())
+    print(seconds, own_peak_rss_mb())
 
 
 def worker(db: str, rows: int) -> None:
