@@ -236,7 +236,7 @@ def _plan_chunk(rows: list, report: RevertReport, *, lock: bool) -> _ChunkPlan:
                 plan.deletes.append(product)
         elif row.history_type == "-":
             if product is not None or row.changed_since or row.sku in taken_values or row.slug in taken_values:
-                item.why = WHY_TAKEN if product is None else WHY_CHANGED
+                item.why = WHY_CHANGED if product is not None or row.changed_since else WHY_TAKEN
                 report.note("changed", item)
             else:
                 item.fields = [("product", "deleted", "re-created")]

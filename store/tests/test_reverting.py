@@ -244,3 +244,14 @@ def test_admin_revert_needs_the_import_permission(imported, role, status, django
     response = client.post(revert_url(job), {"_confirm": "1"})
     assert response.status_code == (302 if status == 200 else 403)
     assert (state("NEW-1") is None) is (status == 200)
+
+
+def test_reverting_a_revert_refuses_a_product_whose_sku_was_taken_meanwhile(imported):
+    first = reverting.import_revert(job=imported["job"])
+    ProductFactory(sku="NEW-1", title="Someone else's")
+
+    with pytest.raises(reverting.RevertRefused) as refused:
+        reverting.import_revert(job=first.job)
+
+    assert [(item.sku, item.why) for item in refused.value.report.changed_items] == [
+        ("NEW-1", "its SKU or slug is now used by another product")]
