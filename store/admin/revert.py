@@ -50,7 +50,8 @@ class ImportRevertMixin:
         return format_html('<a href="{}" class="revert-link">Revert this import</a>', url)
 
     def revert_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
-        job = get_object_or_404(ImportJob, pk=job_id)
+        # The admin's own queryset: an import the user may not see answers 404 here too.
+        job = get_object_or_404(self.get_queryset(request), pk=job_id)
         if not self.has_revert_permission(request, job):
             raise PermissionDenied
         context = {"job": job, "report": None, "error": None, "skip_changed": request.POST.get("skip_changed") == "1"}
