@@ -99,6 +99,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # SQLite has one writer at a time. BEGIN IMMEDIATE takes the write lock when a
+            # transaction starts, so a second writer waits for it (up to "timeout" seconds)
+            # instead of failing with "database is locked" when its read turns into a write.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": int(os.environ.get("SQLITE_BUSY_TIMEOUT", "30")),
+            # WAL: pages keep reading while an import writes.
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -157,6 +169,11 @@ BULK_INLINE_MAX = int(os.environ.get("BULK_INLINE_MAX", "1000"))
 # Links in alert emails (the low-stock digest) start with this, e.g. "https://backoffice.example.com".
 BACKOFFICE_BASE_URL = os.environ.get("BACKOFFICE_BASE_URL", "http://localhost:8000")
 
+# --- Search -----------------------------------------------------------------
+# Words per search (admin changelists, autocomplete, exports, the API's ?search=); more
+# are refused with a message (API: 400). Each word adds conditions to the query.
+SEARCH_MAX_TERMS = int(os.environ.get("SEARCH_MAX_TERMS", "20"))
+
 # --- Catalog API (store/api/, mounted at /api/) ----------------------------
 # Catalog data is public: anonymous reads are allowed unless this is on.
 CATALOG_API_REQUIRE_AUTH = env_bool("CATALOG_API_REQUIRE_AUTH", False)
@@ -184,7 +201,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 10,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "store.api.search.CappedSearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [

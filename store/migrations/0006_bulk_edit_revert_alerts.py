@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('store', '0004_product_stock_value_index'),
+        ('store', '0005_importjob_states_and_owner'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
