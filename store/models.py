@@ -373,3 +373,78 @@ class ExportJob(BackgroundJob):
 
     def __str__(self) -> str:
         return f"Export #{self.pk} ({self.model_label}, {self.file_format})"
+
+
+# --- Bulk edits and alerts ----------------------------------------------------
+class BulkEdit(models.Model):
+    """One bulk edit of products ("Bulk edit #N" in the history), from the admin or a job."""
+
+    STATE_RUNNING = "running"
+    STATE_DONE = "done"
+    STATE_REFUSED = "refused"
+    STATE_FAILED = "failed"
+    STATE_CHOICES = [
+        (STATE_RUNNING, "Running"),
+        (STATE_DONE, "Done"),
+        (STATE_REFUSED, "Refused (nothing written)"),
+        (STATE_FAILED, "Failed (nothing written)"),
+    ]
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=50)
+    description = models.CharField(max_length=200)
+    parameters = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=20, choices=STATE_CHOICES, default=STATE_RUNNING, db_index=True)
+    selected_count = models.PositiveIntegerField("selected", default=0)
+    changed_count = models.PositiveIntegerField("changed", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    refused_count = models.PositiveIntegerField("refused", default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Bulk edit #{self.pk}: {self.description}"
+
+
+class ImportRevert(models.Model):
+    """A revert of one import; an import is reverted at most once (the unique key says so)."""
+
+    import_job = models.OneToOneField(ImportJob, on_delete=models.PROTECT, related_name="revert")
+    # The revert's own entry in the import history: it can be reverted in turn.
+    revert_job = models.OneToOneField(
+        ImportJob, on_delete=models.PROTECT, related_name="reverts", null=True, blank=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    restored_count = models.PositiveIntegerField("restored", default=0)
+    deleted_count = models.PositiveIntegerField("deleted", default=0)
+    kept_count = models.PositiveIntegerField("kept", default=0)
+    skipped_count = models.PositiveIntegerField("skipped (changed since)", default=0)
+    duration = models.FloatField("duration (s)", default=0)
+    message = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Revert of import #{self.import_job_id}"
+
+
+class AlertSubscription(models.Model):
+    """A user's opt-in to the daily low-stock digest; ``covered_until`` is where the next one starts."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscription")
+    low_stock_digest = models.BooleanField(
+        "daily low-stock digest", default=True,
+        help_text="Email me once a day the products that went low or out of stock since the last digest.",
+    )
+    # The last digest (sent, or skipped because nothing changed) covered changes up to here.
+    covered_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"Alerts of {self.user}"

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from PIL import Image, ImageOps
@@ -91,11 +91,40 @@ def product_history_record(*, product_ids: Sequence[int], user: User, reason: st
     """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
     for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
         chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
-        Product.history.bulk_history_create(
-            list(Product.objects.filter(pk__in=chunk)), update=True,
-            default_user=_history_user(user), default_change_reason=reason,
-            batch_size=UPDATE_BATCH_SIZE,
-        )
+        product_history_insert(products=list(Product.objects.filter(pk__in=chunk)), user=user, reason=reason,
+                               history_type="~")
+
+
+def product_history_created(*, products: Sequence[Product], user: User, reason: str) -> None:
+    """After a bulk insert: one "+" history row per new product, from the values just written."""
+    product_history_insert(products=products, user=user, reason=reason, history_type="+")
+
+
+def product_history_insert(*, products: Sequence[Product], user: User, reason: str, history_type: str,
+                           date=None) -> None:
+    """One history row per product of ``products`` (their tracked fields as given), all dated ``date``.
+
+    ``history_type``: "+" created, "~" changed, "-" about to be deleted (a revert re-creates
+    from it). One ``executemany`` per 2,000 rows, as the import's own INSERTs: simple-history's
+    ``bulk_history_create`` builds model instances and, on SQLite (999 parameters at most),
+    splits them into statements of ~70 rows.
+    """
+    history = Product.history.model
+    tracked = [field.attname for field in history.tracked_fields]
+    columns = [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    table = connection.ops.quote_name(history._meta.db_table)
+    sql = (f"INSERT INTO {table} ({', '.join(map(connection.ops.quote_name, columns))}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    now = connection.ops.adapt_datetimefield_value(date or timezone.now())
+    user_id = getattr(_history_user(user), "pk", None)
+    step = UPDATE_BATCH_SIZE * 2
+    with connection.cursor() as cursor:
+        for start in range(0, len(products), step):
+            cursor.executemany(sql, [
+                # Plain values, as the import's INSERTs pass them (the backends adapt Decimal).
+                (*(getattr(product, name) for name in tracked), now, reason, history_type, user_id)
+                for product in products[start : start + step]
+            ])
 
 
 @transaction.atomic

@@ -16,3 +16,10 @@ def drop_deleted_product_tags(sender, instance, **kwargs) -> None:
     TaggedItem.objects.filter(
         content_type=ContentType.objects.get_for_model(Product), object_id=instance.pk
     ).delete()
+
+
+def drop_bulk_deleted_product_tags(sender, product_ids, **kwargs) -> None:
+    """A revert deleted products with raw SQL (no post_delete per row): drop their tags in one query."""
+    TaggedItem.objects.filter(
+        content_type=ContentType.objects.get_for_model(Product), object_id__in=product_ids
+    ).delete()

@@ -28,6 +28,7 @@ from store.images import ACCEPT, image_inspect
 from store.models import Collection, Product, ProductImage, Promotion
 from store.resources import ProductResource
 
+from .bulk import BulkEditMixin
 from .importexport import ExportMixin, ProductImportMixin
 from .paginators import CappedCountPaginator
 
@@ -241,7 +242,7 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
+class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
     export_resource_class = ProductResource
     form = ProductAdminForm
     list_display = (

@@ -49,6 +49,8 @@ from store.importing.service import (
 )
 from store.models import ImportJob
 
+from .revert import ImportRevertMixin
+
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
 CELL_SHOWN = 120
@@ -372,7 +374,7 @@ class ProductImportMixin:
 
 # --- Import history ---------------------------------------------------------------
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     """Read-only; each user sees their own imports (all of them with ``store.manage_others_imports``)."""
 
     list_display = ("id", "created_at", "user", "confirmed_by", "source", "file_name", "preset", "status",

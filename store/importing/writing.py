@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from store.models import Collection, Product
-from store.services import product_history_baseline, product_history_record
+from store.services import product_history_baseline, product_history_created, product_history_record
 
 from .hooks import extra_columns
 from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, select_in
@@ -109,7 +109,7 @@ def apply_plan(plan: ImportPlan, *, skip_invalid: bool = False,
                progress: ProgressCallback = _no_progress, user=None, reason: str = "Import") -> WriteResult:
     """Write the plan's creates and updates atomically; raise ImportConflict when rows moved.
 
-    Updated products get a change-history row (``reason``, ``user``), like admin edits.
+    Created and updated products get a change-history row (``reason``, ``user``), like admin edits.
     """
     try:
         with transaction.atomic():
@@ -169,6 +169,13 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     product_history_record(product_ids=updated_ids, user=user, reason=reason)
 
     new_ids = {sku.casefold(): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
+    # Creations are recorded too, so that a revert of this import finds the products it added.
+    product_history_created(products=[
+        Product(pk=new_ids[row.sku.casefold()], title=row.title, slug=row.slug, sku=row.sku,
+                description=row.description, unit_price=row.unit_price, inventory=row.inventory,
+                collection_id=collections[row.collection.casefold()])
+        for row in creates
+    ], user=user, reason=reason)
     _write_promotions(creates, updates, new_ids)
     handlers = {handler.column: handler for handler in extra_columns()}
     for column, handler in handlers.items():

@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.conf import settings
 from django.contrib import admin
@@ -13,11 +14,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from store.admin.catalog import ProductAdmin
-from store.models import Product
+from store.models import BulkEdit, Product
 from store.tests.admin_helpers import changeform_data, changelist_query_counts
 from store.tests.factories import ProductFactory
 from store_custom.admin import CustomProductAdmin
 from tags.admin import TaggedItemInline
+from tags.selectors import tag_labels_by_object
 from tags.models import TaggedItem
 from tags.tests.factories import TagFactory
 
@@ -193,3 +195,23 @@ def test_tag_list_links_its_product_count_to_the_filtered_product_list(admin_cli
     url = f"{PRODUCTS}?tag={eco.pk}"
     assert f'<a href="{url}">2</a>' in response.text
     assert len(admin_client.get(url).context["cl"].result_list) == 2
+
+
+def test_bulk_add_and_remove_tags(admin_client):
+    a, b = ProductFactory(), ProductFactory()
+    url = reverse("admin:store_product_changelist")
+
+    def post(action, step, labels):
+        return admin_client.post(url, {"action": action, ACTION_CHECKBOX_NAME: [a.pk, b.pk], "_bulk_step": step,
+                                       "bulk-labels": labels})
+
+    preview = post("bulk_add_tags", "preview", "Summer, sale")
+    assert preview.context["report"].changed == 2
+    assert post("bulk_add_tags", "apply", "Summer, sale").status_code == 302
+    labels = tag_labels_by_object(model=Product, object_ids=[a.pk, b.pk])
+    assert sorted(labels[a.pk], key=str.casefold) == ["sale", "Summer"]
+    assert post("bulk_remove_tags", "apply", "sale").status_code == 302
+    labels = tag_labels_by_object(model=Product, object_ids=[a.pk, b.pk])
+    assert labels[a.pk] == labels[b.pk] == ["Summer"]
+    edit = BulkEdit.objects.latest("pk")
+    assert Product.history.filter(history_change_reason=f"Bulk edit #{edit.pk}: remove tags sale").count() == 2

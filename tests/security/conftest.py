@@ -103,6 +103,11 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
         requested_by=User.objects.filter(is_superuser=True).first(), model_label="store.product", file_format="csv",
         state="failed", error="worker lost", announced_at=timezone.now(),  # no message on every page
     ),
+    "store.alertsubscription": lambda model: model.objects.create(
+        user=User.objects.create(username="alerted", email="alerted@example.com", is_staff=True),
+    ),
+    "store.bulkedit": lambda model: model.objects.create(action="change_price", description="raise price 5%",
+                                                         parameters={"mode": "raise_pct", "amount": "5"}),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
     "axes.accessfailurelog": lambda model: model.objects.create(

@@ -20,12 +20,13 @@ SUPERUSER = "superuser"
 ROLES = [MERCHANDISER, IMPORTER, VIEWER, SUPPORT]
 
 # Models whose admin menu entry each role should see (intersected with what is registered).
+# Every staff user has "Alert subscriptions": their own low-stock digest setting.
 MENU = {
-    MERCHANDISER: {"store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
+    MERCHANDISER: {"store.alertsubscription", "store.bulkedit", "store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
                    "store.order", "store.orderitem", "store.customer", "store.address"},
     # Import history is visible to whoever may import.
-    IMPORTER: {"store.product", "store.importjob"},
-    SUPPORT: {"store.customer", "store.address", "store.order", "store.orderitem"},
+    IMPORTER: {"store.alertsubscription", "store.product", "store.importjob"},
+    SUPPORT: {"store.alertsubscription", "store.customer", "store.address", "store.order", "store.orderitem"},
 }
 
 # (role, model, add button, save buttons on the change form, delete button)
@@ -111,6 +112,12 @@ CUSTOM_ACTIONS = [
     *[(role, "store.product", action, offered)
       for action in ("publish", "unpublish", "archive")
       for role, offered in ((SUPERUSER, True), (MERCHANDISER, True), (IMPORTER, False), (VIEWER, False))],
+    *[
+        (role, "store.product", f"bulk_{name}", role in (SUPERUSER, MERCHANDISER))
+        for name in ("move_to_collection", "add_promotion", "remove_promotion", "change_price",
+                     "adjust_inventory", "add_tags", "remove_tags")
+        for role in (SUPERUSER, MERCHANDISER, IMPORTER, VIEWER, SUPPORT)
+    ],
 ]
 
 OBJECT_VIEWS = {"change", "delete", "history"}
@@ -271,3 +278,20 @@ def test_merchandiser_changes_a_price_and_stock(role_client, store_objects):
     assert response.status_code == 302
     product.refresh_from_db()
     assert (str(product.unit_price), product.inventory) == ("12.34", 0)
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(MERCHANDISER, True), (IMPORTER, False), (VIEWER, False),
+                                               (SUPPORT, False)])
+def test_bulk_price_edit_follows_the_role(role, allowed, role_client, store_objects):
+    product = store_objects["store.product"]
+    before = product.unit_price
+
+    response = role_client(role).post(admin_url("store.product", "changelist"), {
+        "action": "bulk_change_price", ACTION_CHECKBOX_NAME: [product.pk], "_bulk_step": "apply",
+        "bulk-mode": "set", "bulk-amount": "42.00", "bulk-ending": "",
+    })
+
+    assert response.status_code in (200, 302, 403)
+    product.refresh_from_db()
+    assert (product.unit_price == 42) is allowed
+    assert (product.unit_price == before) is not allowed

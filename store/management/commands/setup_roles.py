@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from store.alerts import alert_subscribe_merchandisers
 from store.roles import role_sync_all
 
 
@@ -21,4 +22,7 @@ class Command(BaseCommand):
                 f"{result.role}: {state}, {result.total} permissions "
                 f"(+{result.added} -{result.removed})"
             )
+        subscribed = alert_subscribe_merchandisers()
+        if subscribed:
+            self.stdout.write(f"Low-stock digest: {subscribed} Merchandiser(s) opted in (they can opt out in Alerts).")
         self.stdout.write(self.style.SUCCESS("Roles are in sync. Add staff users to these groups in Users."))

@@ -1,0 +1,140 @@
+"""Bulk edit actions on the product list, each with an intermediate page.
+
+The registered ``store.bulk`` actions become admin actions ("bulk_<name>") for users
+with change permission on products. The page posts back to the changelist (with its
+filters, so "Select all N matching" keeps its meaning) in three steps: the action's
+parameters, a preview (counts, old → new for the first 20, why any are refused), confirm.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.utils.translation import ngettext
+
+from store import bulk
+from store.models import BulkEdit
+
+STEP_FIELD = "_bulk_step"
+STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
+ACTION_PREFIX = "bulk_"
+
+
+def _action_function(action: bulk.BulkAction):
+    def run(modeladmin, request, queryset):
+        return modeladmin.bulk_edit_view(request, queryset, action)
+
+    run.__name__ = ACTION_PREFIX + action.name
+    run.allowed_permissions = (action.permission,)
+    return run
+
+
+def _done_message(edit: BulkEdit) -> str:
+    message = ngettext(
+        "Bulk edit #%(id)d (%(what)s): %(count)d product was changed.",
+        "Bulk edit #%(id)d (%(what)s): %(count)d products were changed.",
+        edit.changed_count,
+    ) % {"id": edit.pk, "what": edit.description, "count": edit.changed_count}
+    if edit.unchanged_count:
+        message += f" {edit.unchanged_count} already in that state."
+    if edit.refused_count:
+        message += f" {edit.refused_count} refused and left unchanged."
+    return message
+
+
+class BulkEditMixin:
+    """Adds the registered bulk edit actions to a product ModelAdmin."""
+
+    bulk_edit_template = "admin/store/product/bulk_edit.html"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET:
+            return actions
+        for action in bulk.bulk_actions():
+            if self._may_bulk_edit(request, action):
+                name = ACTION_PREFIX + action.name
+                actions[name] = (_action_function(action), name, action.label)
+        return actions
+
+    def _may_bulk_edit(self, request, action: bulk.BulkAction) -> bool:
+        return (getattr(self, f"has_{action.permission}_permission")(request)
+                and request.user.has_perms(action.required_perms))
+
+    def bulk_edit_view(self, request, queryset, action: bulk.BulkAction):
+        if not self._may_bulk_edit(request, action):
+            raise PermissionDenied
+        limit = bulk.bulk_inline_max()
+        selected = bulk.bulk_selection_count(products=queryset, limit=limit)
+        step = request.POST.get(STEP_FIELD, "")
+        form = action.form_class(request.POST if step else None, admin_site=self.admin_site,
+                                 prefix="bulk")
+        context = {"action": action, "form": form, "selected": selected, "too_many": selected > limit,
+                   "limit": limit, "report": None, "skip_refused": request.POST.get("skip_refused") == "1"}
+        if selected > limit:
+            context["too_many_message"] = bulk.ERROR_TOO_MANY.format(count=f"More than {limit:,}", limit=limit)
+        elif step in (STEP_PREVIEW, STEP_APPLY) and form.is_valid():
+            parameters = action.parameters(form.cleaned_data)
+            context["description"] = action.describe(parameters)
+            if step == STEP_APPLY:
+                try:
+                    edit = bulk.bulk_edit_apply(action=action, products=queryset, parameters=parameters,
+                                                user=request.user, skip_refused=context["skip_refused"])
+                except bulk.BulkEditRefused as refused:
+                    context["error"] = refused.messages[0]
+                    context["report"] = refused.report
+                except bulk.BulkEditConflict as conflict:
+                    context["error"] = conflict.messages[0] + " Check the preview again."
+                    context["report"] = bulk.bulk_edit_preview(action=action, products=queryset,
+                                                               parameters=parameters)
+                else:
+                    self.message_user(request, _done_message(edit), messages.SUCCESS)
+                    return None  # back to the changelist, with its filters
+            else:
+                context["report"] = bulk.bulk_edit_preview(action=action, products=queryset, parameters=parameters)
+        return self._bulk_response(request, context)
+
+    def _bulk_response(self, request, context):
+        opts = self.model._meta
+        context.update({
+            **self.admin_site.each_context(request),
+            "title": f"{context['action'].label.rstrip('…')}",
+            "opts": opts,
+            "app_label": opts.app_label,
+            "media": self.media + context["form"].media,
+            "action_name": ACTION_PREFIX + context["action"].name,
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "step_field": STEP_FIELD,
+        })
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.bulk_edit_template, context)
+
+
+# --- Bulk edit history ----------------------------------------------------------------------
+@admin.register(BulkEdit)
+class BulkEditAdmin(admin.ModelAdmin):
+    """Read-only: who ran which bulk edit, when, with what parameters and counts."""
+
+    list_display = ("id", "created_at", "user", "description", "state", "selected_count", "changed_count",
+                    "unchanged_count", "refused_count")
+    list_filter = ("state", "action")
+    list_select_related = ("user",)
+    search_fields = ("description", "user__username")
+    date_hierarchy = "created_at"
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may bulk edit products may see the bulk edits.
+        return super().has_view_permission(request, obj) or request.user.has_perm("store.change_product")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,160 @@
+"""The daily low-stock digest: products that went low or out of stock since the last one.
+
+    sent = low_stock_digest_send()   # manage.py send_low_stock_digest, once a day
+
+"Low" and "out of stock" are the catalog's one meaning (selectors.product_stock_status,
+settings.LOW_STOCK_THRESHOLD). A product *went* low or out when its status now is worse
+than it was when the user's last digest was made: OK → Low, OK → Out, Low → Out
+(a product created since counts from OK). The state back then is read from the change
+history, which every write of inventory records; candidates are found through the
+indexed ``last_update`` and walked in chunks.
+
+Subscribers: AlertSubscription rows with ``low_stock_digest`` on, for active staff users
+with an email address who may view products. ``setup_roles`` opts Merchandisers in
+(once; an opt-out is kept). Nothing is sent when nothing went low.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.mail import send_mail
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from . import selectors
+from .audit import audit_event
+from .filters import InventoryFilter
+from .models import AlertSubscription, Product
+from .roles import MERCHANDISER
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000
+LISTED = 200  # products named in one email; the links show them all
+FIRST_WINDOW = timedelta(days=1)
+SEVERITY = {selectors.STOCK_OK: 0, selectors.STOCK_LOW: 1, selectors.STOCK_OUT: 2}
+SUBJECT = "Low stock: {count} product(s) went low or out of stock"
+
+HistoricalProduct = Product.history.model
+
+
+@dataclass
+class StockDrop:
+    product_id: int
+    sku: str
+    title: str
+    inventory: int
+    status: str  # STOCK_LOW or STOCK_OUT
+    was: str
+
+
+@dataclass
+class Digest:
+    since: datetime
+    until: datetime
+    drops: list[StockDrop] = field(default_factory=list)
+
+    @property
+    def out(self) -> list[StockDrop]:
+        return [drop for drop in self.drops if drop.status == selectors.STOCK_OUT]
+
+    @property
+    def low(self) -> list[StockDrop]:
+        return [drop for drop in self.drops if drop.status == selectors.STOCK_LOW]
+
+
+def low_stock_changes(*, since: datetime, until: datetime) -> Digest:
+    """Products whose stock status got worse between ``since`` and now (low or out now)."""
+    digest = Digest(since=since, until=until)
+    before = HistoricalProduct.objects.filter(id=OuterRef("pk"), history_date__lt=since).order_by("-history_id")
+    candidates = (
+        selectors.product_list_inventory_below(below=settings.LOW_STOCK_THRESHOLD)
+        .filter(last_update__gte=since)
+        .annotate(inventory_then=Subquery(before.values("inventory")[:1]))
+        .values_list("pk", "sku", "title", "inventory", "inventory_then")
+        .order_by("pk")
+    )
+    last = 0
+    while True:
+        rows = list(candidates.filter(pk__gt=last)[:CHUNK])
+        if not rows:
+            return digest
+        last = rows[-1][0]
+        for pk, sku, title, inventory, inventory_then in rows:
+            now = selectors.product_stock_status(inventory=inventory)
+            was = selectors.STOCK_OK if inventory_then is None else selectors.product_stock_status(
+                inventory=inventory_then)
+            if SEVERITY[now] > SEVERITY[was]:
+                digest.drops.append(StockDrop(pk, sku, title, inventory, now, was))
+
+
+def _list_url(status: str) -> str:
+    query = urlencode({InventoryFilter.parameter_name: status})
+    return f"{settings.SITE_URL}{reverse('admin:store_product_changelist')}?{query}"
+
+
+def _product_url(product_id: int) -> str:
+    return f"{settings.SITE_URL}{reverse('admin:store_product_change', args=[product_id])}"
+
+
+def digest_body(digest: Digest) -> str:
+    lines = [f"Products that went low or out of stock since {digest.since:%Y-%m-%d %H:%M} UTC "
+             f"(low: fewer than {settings.LOW_STOCK_THRESHOLD} in stock).", ""]
+    for heading, drops, status in (("Out of stock", digest.out, selectors.STOCK_OUT),
+                                   ("Low stock", digest.low, selectors.STOCK_LOW)):
+        if not drops:
+            continue
+        lines.append(f"{heading} ({len(drops)}); every product {heading.lower()} now: {_list_url(status)}")
+        for drop in drops[:LISTED]:
+            lines.append(f"- {drop.sku} {drop.title}: {drop.inventory} left  {_product_url(drop.product_id)}")
+        if len(drops) > LISTED:
+            lines.append(f"… and {len(drops) - LISTED} more (see the link above).")
+        lines.append("")
+    lines.append("You get this email because the daily low-stock digest is on in your alert settings "
+                 f"({settings.SITE_URL}{reverse('admin:store_alertsubscription_changelist')}).")
+    return "\n".join(lines)
+
+
+def _subscriptions():
+    return (AlertSubscription.objects.filter(low_stock_digest=True, user__is_active=True, user__is_staff=True)
+            .exclude(user__email="").select_related("user").order_by("pk"))
+
+
+def low_stock_digest_send(*, now: datetime | None = None) -> int:
+    """Email each subscriber the products that went low since their last digest; return emails sent."""
+    now = now or timezone.now()
+    digests: dict[datetime, Digest] = {}
+    sent = 0
+    for subscription in _subscriptions():
+        user = subscription.user
+        if not user.has_perm("store.view_product"):
+            continue
+        since = subscription.covered_until or now - FIRST_WINDOW
+        if since not in digests:
+            digests[since] = low_stock_changes(since=since, until=now)
+        digest = digests[since]
+        if digest.drops:
+            send_mail(SUBJECT.format(count=len(digest.drops)), digest_body(digest), None, [user.email])
+            sent += 1
+            audit_event("alerts.low_stock_digest", user=user, products=len(digest.drops))
+        AlertSubscription.objects.filter(pk=subscription.pk).update(covered_until=now)
+    logger.info("Low-stock digest: %d email(s) sent.", sent)
+    return sent
+
+
+def alert_subscribe_merchandisers() -> int:
+    """Opt every Merchandiser into the digest once (an existing choice, on or off, is kept)."""
+    group = Group.objects.filter(name=MERCHANDISER).first()
+    if group is None:
+        return 0
+    users = group.user_set.exclude(alert_subscription__isnull=False).values_list("pk", flat=True)
+    created = AlertSubscription.objects.bulk_create(
+        [AlertSubscription(user_id=pk, low_stock_digest=True) for pk in users], ignore_conflicts=True
+    )
+    return len(created)

@@ -1,0 +1,138 @@
+"""The low-stock digest (store.alerts, manage.py send_low_stock_digest) and the alert settings page."""
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from store import alerts, services
+from store.models import AlertSubscription, Product
+from store.roles import MERCHANDISER, role_sync_all
+from store.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def merchandiser(django_user_model, settings):
+    settings.LOW_STOCK_THRESHOLD = 10
+    settings.SITE_URL = "https://bo.example.com"
+    role_sync_all()
+    user = django_user_model.objects.create_user("merch", "merch@example.com", "x", is_staff=True)
+    user.groups.add(Group.objects.get(name=MERCHANDISER))
+    return user
+
+
+def set_inventory(product, inventory):
+    product = Product.objects.get(pk=product.pk)
+    product.inventory = inventory
+    services.product_update(product=product, expected_version=product.version)
+
+
+def digest(**kwargs):
+    out = StringIO()
+    call_command("send_low_stock_digest", stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def test_setup_roles_opts_merchandisers_in_once(merchandiser):
+    call_command("setup_roles", stdout=StringIO())
+    assert AlertSubscription.objects.get(user=merchandiser).low_stock_digest is True
+    AlertSubscription.objects.filter(user=merchandiser).update(low_stock_digest=False)
+    call_command("setup_roles", stdout=StringIO())
+    assert AlertSubscription.objects.get(user=merchandiser).low_stock_digest is False
+
+
+def test_digest_lists_products_that_went_low_or_out_with_links(merchandiser):
+    alerts.alert_subscribe_merchandisers()
+    falling, emptied, steady, already_low = (ProductFactory(sku=sku, inventory=inventory) for sku, inventory in
+                                             (("FALL", 50), ("EMPTY", 50), ("STEADY", 50), ("LOW", 3)))
+    AlertSubscription.objects.update(covered_until=timezone.now())
+    set_inventory(falling, 4)
+    set_inventory(emptied, 0)
+    set_inventory(steady, 20)
+    set_inventory(already_low, 2)  # low before, low now: not news
+
+    assert digest() == "Low-stock digest: 1 email(s) sent.\n"
+
+    [email] = mail.outbox
+    assert email.to == ["merch@example.com"]
+    assert email.subject == "Low stock: 2 product(s) went low or out of stock"
+    assert "- FALL " in email.body and "- EMPTY " in email.body
+    assert "STEADY" not in email.body and "- LOW " not in email.body
+    assert "https://bo.example.com/admin/store/product/?inventory_status=out" in email.body
+    assert "https://bo.example.com/admin/store/product/?inventory_status=low" in email.body
+    assert f"https://bo.example.com/admin/store/product/{falling.pk}/change/" in email.body
+
+
+def test_nothing_is_sent_when_nothing_changed(merchandiser):
+    alerts.alert_subscribe_merchandisers()
+    product = ProductFactory(inventory=50)
+    AlertSubscription.objects.update(covered_until=timezone.now())
+    set_inventory(product, 40)
+
+    assert "no email sent" in digest()
+    assert mail.outbox == []
+    set_inventory(product, 5)
+    digest()
+    assert len(mail.outbox) == 1
+    digest()  # the next run starts where the last ended
+    assert len(mail.outbox) == 1
+
+
+def test_first_digest_covers_the_last_day_and_new_products(merchandiser):
+    alerts.alert_subscribe_merchandisers()
+    ProductFactory(sku="NEW-LOW", inventory=2)
+    old = ProductFactory(sku="OLD-LOW", inventory=2)
+    Product.objects.filter(pk=old.pk).update(last_update=timezone.now() - timedelta(days=3))
+
+    digest()
+
+    [email] = mail.outbox
+    assert "NEW-LOW" in email.body and "OLD-LOW" not in email.body
+
+
+def test_opted_out_or_unpermitted_users_get_nothing(merchandiser, django_user_model):
+    stranger = django_user_model.objects.create_user("nobody", "n@example.com", "x", is_staff=True)
+    AlertSubscription.objects.create(user=stranger, low_stock_digest=True)
+    AlertSubscription.objects.create(user=merchandiser, low_stock_digest=False)
+    ProductFactory(inventory=1)
+
+    digest()
+
+    assert mail.outbox == []
+
+
+def test_digest_query_count_does_not_grow_with_products(merchandiser, django_assert_max_num_queries):
+    alerts.alert_subscribe_merchandisers()
+    for _ in range(30):
+        ProductFactory(inventory=1)
+    with django_assert_max_num_queries(12):
+        alerts.low_stock_digest_send()
+    assert "30 product(s)" in mail.outbox[0].subject
+
+
+def test_each_user_edits_only_their_own_alert_settings(merchandiser, django_user_model):
+    other = django_user_model.objects.create_user("other", "o@example.com", "x", is_staff=True)
+    theirs = AlertSubscription.objects.create(user=other, low_stock_digest=True)
+    client = Client()
+    client.force_login(merchandiser)
+
+    response = client.get(reverse("admin:store_alertsubscription_changelist"))
+    mine = AlertSubscription.objects.get(user=merchandiser)
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["cl"].result_list] == [mine.pk]
+    assert mine.low_stock_digest is False  # visiting does not opt in
+    url = reverse("admin:store_alertsubscription_change", args=[mine.pk])
+    assert client.post(url, {"low_stock_digest": "on"}).status_code == 302
+    mine.refresh_from_db()
+    assert mine.low_stock_digest is True
+    assert client.get(reverse("admin:store_alertsubscription_change", args=[theirs.pk])).status_code == 302
+    assert client.post(reverse("admin:store_alertsubscription_change", args=[theirs.pk]), {}).status_code in (302, 403)
+    theirs.refresh_from_db()
+    assert theirs.low_stock_digest is True
