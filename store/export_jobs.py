@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
@@ -49,6 +49,11 @@ ERROR_BAD_FILTERS = "the changelist filters are no longer valid"
 
 class ExportRefused(Exception):
     """The export cannot run as asked (its user, permission or filters); the message says why."""
+
+
+def export_storage() -> Storage:
+    """Where export files go: the private storage, never the public media one."""
+    return ExportJob._meta.get_field("file").storage
 
 
 def export_needs_job(*, queryset: QuerySet) -> bool:
@@ -126,7 +131,7 @@ def export_job_run(*, job_id: int, attempt: int) -> None:
             )
             size = tmp.tell()
             tmp.seek(0)
-            name = default_storage.save(f"exports/{job.pk}/{export_file_name(job=job)}", File(tmp))
+            name = export_storage().save(f"exports/{job.pk}/{export_file_name(job=job)}", File(tmp))
     except JobCancelled:
         logger.info("Export #%s stopped: %s", job_id, JobState.CANCELLED.label)
         return
@@ -142,7 +147,7 @@ def export_job_run(*, job_id: int, attempt: int) -> None:
         return
     expires = timezone.now() + timedelta(days=settings.EXPORT_RETENTION_DAYS)
     if not job_finish(job=job, rows_done=rows, file=name, file_size=size, expires_at=expires):
-        default_storage.delete(name)  # cancelled at the last moment: keep nothing
+        export_storage().delete(name)  # cancelled at the last moment: keep nothing
         return
     audit_event("export", user=job.requested_by, model=job.model_label, rows=rows, file_format=job.file_format,
                 scope=job.scope, job_id=job.pk)
@@ -173,7 +178,7 @@ def export_files_purge(*, now=None) -> int:
     now = now or timezone.now()
     count = 0
     for job in ExportJob.objects.filter(expires_at__lt=now).exclude(file="").only("pk", "file"):
-        default_storage.delete(job.file.name)
+        job.file.storage.delete(job.file.name)
         ExportJob.objects.filter(pk=job.pk).update(file="", file_size=None)
         count += 1
     return count

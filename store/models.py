@@ -269,6 +269,14 @@ class CartItem(models.Model):
 
 
 # --- Import/export ----------------------------------------------------------
+def private_storage():
+    """Files only their owner may download (export files): ``STORAGES["private"]``, never
+    under MEDIA_URL. The admin streams them behind a permission check."""
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
 def import_files_storage():
     """Import files live outside MEDIA: the admin streams them behind a permission check."""
     from django.core.files.storage import FileSystemStorage
@@ -363,8 +371,8 @@ class ExportJob(BackgroundJob):
     # The changelist's query string (search, filters, ordering) when the export was asked for.
     filters = models.TextField(blank=True)
     scope = models.CharField(max_length=20, default="changelist")
-    # A name in the default storage (STORAGES["default"]), under exports/.
-    file = models.FileField(upload_to="exports/", max_length=255, blank=True)
+    # A name in the private storage (STORAGES["private"]), under exports/.
+    file = models.FileField(storage=private_storage, upload_to="exports/", max_length=255, blank=True)
     file_size = models.PositiveBigIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 

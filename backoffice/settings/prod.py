@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import BASE_DIR, DATABASES, env_bool, env_list
+from .base import BASE_DIR, DATABASES, STORAGES, env_bool, env_list
 
 DEBUG = False
 
@@ -59,9 +59,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # collectstatic writes hashed, compressed copies to STATIC_ROOT; WhiteNoise serves them
 # with far-future cache headers. Nothing is looked up in the apps at request time.
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+# Only the static files change: the default (media: local or S3) and private storages
+# stay as base.py chose them from the environment.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = False
 WHITENOISE_AUTOREFRESH = False

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -186,11 +185,11 @@ class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
     def download_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         job = self.get_job(request, job_id)
-        if job.state != JobState.DONE or not job.file or not default_storage.exists(job.file.name):
+        if job.state != JobState.DONE or not job.file or not job.file.storage.exists(job.file.name):
             raise Http404("This export has no file (not finished, or expired).")
         audit_event("export.download", user=request.user, job_id=job.pk, model=job.model_label)
         spec = FORMATS[job.file_format]
-        return FileResponse(default_storage.open(job.file.name, "rb"), as_attachment=True,
+        return FileResponse(job.file.storage.open(job.file.name, "rb"), as_attachment=True,
                             filename=job.file.name.rsplit("/", 1)[-1], content_type=spec.content_type)
 
 

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+import store.models
+
 
 class Migration(migrations.Migration):
 
@@ -33,7 +35,7 @@ class Migration(migrations.Migration):
                 ('excel_bom', models.BooleanField(default=False)),
                 ('filters', models.TextField(blank=True)),
                 ('scope', models.CharField(default='changelist', max_length=20)),
-                ('file', models.FileField(blank=True, max_length=255, upload_to='exports/')),
+                ('file', models.FileField(blank=True, max_length=255, storage=store.models.private_storage, upload_to='exports/')),
                 ('file_size', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('expires_at', models.DateTimeField(blank=True, db_index=True, null=True)),
                 ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),

@@ -6,11 +6,13 @@ import csv
 import io
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.core import mail
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -155,6 +157,15 @@ def test_only_the_requester_or_a_superuser_sees_the_job_and_its_file(client, adm
     assert client.get(download).status_code == 302  # to the login page
 
 
+def test_export_files_live_in_the_private_storage_not_under_media(admin_client, catalog, small_limit):
+    admin_client.get(reverse(EXPORT), {"format": "csv"})
+    job = ExportJob.objects.get()
+    private = storages["private"]
+    assert job.file.storage is private and private.exists(job.file.name)
+    assert not Path(settings.MEDIA_ROOT, job.file.name).exists()
+    assert not Path(private.path(job.file.name)).is_relative_to(settings.MEDIA_ROOT)
+
+
 def test_select_all_action_above_the_limit_becomes_a_job(admin_client, catalog, small_limit):
     ids = [str(p.pk) for p in catalog]
     response = admin_client.post(reverse(CHANGELIST) + "?inventory__lt=8", {
@@ -162,14 +173,14 @@ def test_select_all_action_above_the_limit_becomes_a_job(admin_client, catalog, 
     })
     job = ExportJob.objects.get()
     assert response.status_code == 302 and job.scope == "selected" and job.filters == "inventory__lt=8"
-    sheet = load_workbook(default_storage.open(job.file.name, "rb")).active
+    sheet = load_workbook(storages["private"].open(job.file.name, "rb")).active
     assert sheet.max_row == 1 + 8
 
 
 def test_xlsx_export_job_and_bom_csv(admin_client, catalog, small_limit):
     admin_client.get(reverse(EXPORT), {"format": "csv", "bom": "1"})
     job = ExportJob.objects.get()
-    assert default_storage.open(job.file.name, "rb").read().startswith("\ufeffsku,title".encode())
+    assert storages["private"].open(job.file.name, "rb").read().startswith("\ufeffsku,title".encode())
 
 
 def test_running_page_refreshes_and_offers_cancel(admin_client, admin_user):
@@ -249,13 +260,13 @@ def test_housekeeping_removes_expired_files(admin_user, catalog):
     export_job_run(job_id=job.pk, attempt=1)
     job.refresh_from_db()
     name = job.file.name
-    assert default_storage.exists(name)
+    assert storages["private"].exists(name)
     assert housekeeping()["expired_exports"] == 0
     ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     out = io.StringIO()
     call_command("housekeeping", stdout=out)
     job.refresh_from_db()
-    assert not default_storage.exists(name) and not job.file and "1 expired export file(s) removed" in out.getvalue()
+    assert not storages["private"].exists(name) and not job.file and "1 expired export file(s) removed" in out.getvalue()
 
 
 def test_job_pages_are_listed_for_their_owner(client, catalog, small_limit):

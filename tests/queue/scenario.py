@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 
 from store.export_jobs import export_job_create
 from store.models import Collection, ExportJob, Product
@@ -28,7 +28,7 @@ def enqueue_export(*, products: int, file_format: str = "csv") -> None:
 
 def job_report(job_id: int) -> None:
     job = ExportJob.objects.get(pk=job_id)
-    content = default_storage.open(job.file.name, "rb").read() if job.file else b""
+    content = storages["private"].open(job.file.name, "rb").read() if job.file else b""
     print(json.dumps({"state": job.state, "rows_done": job.rows_done, "rows_total": job.rows_total,
                       "error": job.error, "lines": content.count(b"\n"), "task_id": job.task_id,
                       "first": content.split(b"\r\n")[1].decode() if content else ""}))
