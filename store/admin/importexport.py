@@ -35,7 +35,7 @@ from django.utils.translation import ngettext
 from store.audit import audit_event
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
-from store.importing.parsing import ERROR_TOO_LARGE
+from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     product_import_cancel,
@@ -168,6 +168,10 @@ class ProductImportForm(forms.Form):
         if upload.size > limit:
             raise ValidationError(ERROR_TOO_LARGE.format(size=upload.size, limit=limit), code="too_large")
         return upload
+
+    def clean_encoding(self):
+        encoding = self.cleaned_data["encoding"].strip()
+        return check_encoding(encoding) if encoding else ""
 
 
 def _save_upload(upload) -> Path:

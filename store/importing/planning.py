@@ -35,6 +35,16 @@ ERROR_TOO_LONG = "too long: {length} characters, at most {limit}"
 ERROR_PRICE_NAN = "not a number"
 ERROR_PRICE_MIN = "below the minimum price of 1.00"
 ERROR_PRICE_DIGITS = "too many digits: at most 8 before the decimal point and 2 after"
+ERROR_PRICE_DECIMAL_COMMA = (
+    "looks like a decimal comma; prices use a decimal point (12.50), and a comma only between groups of "
+    "three digits (1,234.50)"
+)
+ERROR_PRICE_EUROPEAN = (
+    "written with a decimal comma (1.234,50), which is not this file's convention: prices use a decimal "
+    "point, e.g. 1234.50 or 1,234.50"
+)
+ERROR_PRICE_GROUPING = "the thousands separator must separate groups of three digits"
+ERROR_PRICE_MARKS_SWAPPED = "the decimal mark and the thousands separator are swapped for this file's convention"
 ERROR_INVENTORY_INT = "not a whole number"
 ERROR_INVENTORY_NEGATIVE = "negative inventory"
 ERROR_INVENTORY_MAX = "too large: at most 2147483647"
@@ -145,16 +155,60 @@ def unescape_formula(text: str) -> str:
     return text
 
 
-def parse_price(text: str) -> Decimal:
-    if PLAIN_PRICE_RE.match(text):  # the common case, e.g. "19.99"
+@dataclass(frozen=True, slots=True)
+class NumberConvention:
+    """How a file writes numbers: its decimal mark and the mark between groups of three digits.
+
+    Files use the point convention (``1,234.50``); a per-file or per-mapping setting
+    can pass another one (``NumberConvention(decimal=",", thousands=".")``).
+    """
+
+    decimal: str = "."
+    thousands: str = ","
+
+
+POINT = NumberConvention()
+
+
+def _grouped(integer: str, mark: str) -> str | None:
+    """"1,234,567" -> "1234567" when every group after the first has exactly three digits."""
+    groups = integer.split(mark)
+    if not (1 <= len(groups[0]) <= 3 and groups[0].isdigit()):
+        return None
+    if not all(len(group) == 3 and group.isdigit() for group in groups[1:]):
+        return None
+    return "".join(groups)
+
+
+def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
+    """A price in the file's convention; an ambiguous separator is refused, never guessed.
+
+    Point convention: "1,000" -> 1000.00 and "1,234.50" -> 1234.50; "12,50" (a
+    decimal comma) and "1,00,000" (not groups of three) are errors, as is
+    "1.234,50" (the decimal-comma convention).
+    """
+    if convention is POINT and PLAIN_PRICE_RE.match(text):  # the common case, e.g. "19.99"
         value = Decimal(text)
         if value < MIN_PRICE:
             raise ValidationError(ERROR_PRICE_MIN)
         return value.quantize(CENT)
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
-    if "," in cleaned:
-        # "1,234.50" (thousands) or "12,50" (a decimal comma, as ;-separated files use)
-        cleaned = cleaned.replace(",", "") if "." in cleaned else cleaned.replace(",", ".")
+    decimal_mark, thousands = convention.decimal, convention.thousands
+    if thousands in cleaned:
+        integer, _, fraction = cleaned.partition(decimal_mark)
+        sign = integer[:1] if integer[:1] in "+-" else ""
+        digits = _grouped(integer[len(sign):], thousands)
+        if digits is None or thousands in fraction or decimal_mark in fraction:
+            head, _, tail = cleaned.rpartition(thousands)
+            swapped = thousands not in head and decimal_mark in head and tail.isdigit()
+            if swapped and _grouped(head.lstrip("+-"), decimal_mark) is not None:
+                raise ValidationError(ERROR_PRICE_EUROPEAN if convention is POINT else ERROR_PRICE_MARKS_SWAPPED)
+            raise ValidationError(ERROR_PRICE_DECIMAL_COMMA if convention is POINT else ERROR_PRICE_GROUPING)
+        cleaned = sign + digits + ("." + fraction if decimal_mark in cleaned else "")
+    elif decimal_mark != ".":
+        if "." in cleaned:
+            raise ValidationError(ERROR_PRICE_MARKS_SWAPPED)
+        cleaned = cleaned.replace(decimal_mark, ".")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
@@ -283,6 +337,11 @@ def _validate_rows(preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraCo
             progress("validating", 5000)
         if mapped.skip:
             plan.skipped.append((mapped.row, mapped.skip))
+            continue
+        if any(not column for column, _value, _reason in mapped.errors):
+            # The cells do not line up with the header: report that, not each misread value.
+            for column, value, reason in mapped.errors:
+                plan.add_error(mapped.row, column, value, reason, mapped.cells)
             continue
         raw = mapped.values
         errors: list[tuple[str, str, str]] = list(mapped.errors)

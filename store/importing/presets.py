@@ -38,7 +38,10 @@ ERROR_UNDETECTED = (
 ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
 ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
 ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
-ERROR_EXTRA_CELLS = "the row has {cells} cells but the header has {columns}; check the quoting"
+ERROR_CELL_COUNT = (
+    "row {row} has {cells} cells, the header has {columns}: the row is not imported rather than guessing "
+    "which columns are missing or extra; check the delimiters and the quotes"
+)
 
 SKIP_WOO_VARIABLE = "variable product: a parent without price or stock of its own; its variations are imported"
 SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price or stock of its own"
@@ -105,9 +108,10 @@ def _require(index: dict[str, int], columns: tuple[str, ...], shown: tuple[str, 
         raise ValidationError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)), code="missing_columns")
 
 
-def _cells_error(cells: list[str], width: int) -> list[tuple[str, str, str]]:
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        return [("", "", ERROR_EXTRA_CELLS.format(cells=len(cells), columns=width))]
+def _cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, str, str]]:
+    """A row must have as many cells as the header: a short one would clear the missing columns."""
+    if len(cells) != width:
+        return [("", "", ERROR_CELL_COUNT.format(row=number, cells=len(cells), columns=width))]
     return []
 
 
@@ -123,7 +127,7 @@ def _native(parsed: ParsedFile) -> Preset:
     def rows() -> Iterator[MappedRow]:
         for number, cells in parsed.rows:
             values = {name: (cells[pos] if pos < len(cells) else "") for name, pos in positions.items()}
-            yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(cells, width))
+            yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(number, cells, width))
 
     return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored)
 
@@ -182,7 +186,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
             kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
-            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(cells, width))
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
             if "variable" in kinds:
                 mapped.skip = SKIP_WOO_VARIABLE
             elif "grouped" in kinds:
@@ -248,7 +252,7 @@ def _shopify(parsed: ParsedFile) -> Preset:
                 "title": row.get("title", ""), "description": row.get("body (html)", ""),
                 "collection": row.get("type", ""), "tags": row.get("tags", ""),
             })
-            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(cells, width))
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
             variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
             if not any(row.get(name) for name in variant_fields):
                 mapped.skip = SKIP_SHOPIFY_IMAGE_ROW
