@@ -149,8 +149,8 @@ class ImportPlan:
 
 
 def unescape_formula(text: str) -> str:
-    """Undo our export's formula guard: "'=SUM(1)" was exported from "=SUM(1)"."""
-    if text[:1] == "'" and text[1:2] in FORMULA_PREFIXES:
+    """Undo our export's formula guard: "'=SUM(1)" was exported from "=SUM(1)", "''=x" from "'=x"."""
+    if text[:1] == "'" and text.lstrip("'")[:1] in FORMULA_PREFIXES:
         return text[1:]
     return text
 
