@@ -6,7 +6,7 @@ reason it is deliberately skipped, or its errors (named by the source column).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -69,6 +69,8 @@ class Preset:
     source_columns: dict[str, str]
     rows: Iterator[MappedRow]
     ignored_columns: list[str] = field(default_factory=list)
+    #: the file's rows, read again for the cells of rows that fail late (duplicates, conflicts)
+    source: Iterable[tuple[int, list[str]]] | None = None
 
 
 def _index(header: list[str]) -> dict[str, int]:
@@ -129,7 +131,7 @@ def _native(parsed: ParsedFile) -> Preset:
             values = {name: (cells[pos] if pos < len(cells) else "") for name, pos in positions.items()}
             yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(number, cells, width))
 
-    return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored)
+    return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored, source=parsed.rows)
 
 
 # --- WooCommerce ----------------------------------------------------------------
@@ -222,7 +224,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
             yield mapped
 
     columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
-    return Preset(PRESET_WOOCOMMERCE, columns, rows())
+    return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows)
 
 
 # --- Shopify --------------------------------------------------------------------
@@ -279,4 +281,4 @@ def _shopify(parsed: ParsedFile) -> Preset:
             yield mapped
 
     columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
-    return Preset(PRESET_SHOPIFY, columns, rows())
+    return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows)

@@ -19,7 +19,7 @@ from store.models import Collection, Product
 from store.services import product_history_baseline, product_history_record
 
 from .hooks import extra_columns
-from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, select_in
+from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, _fold, select_in
 
 BATCH = 2000
 
@@ -67,8 +67,8 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
             conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_VERSION))
     for pk in set(ids) - seen:
         conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_GONE))
-    by_sku = {create.sku.casefold(): create for create in plan.creates}
-    by_slug = {create.slug.casefold(): create for create in plan.creates}
+    by_sku = {_fold(create.sku): create for create in plan.creates}
+    by_slug = {_fold(create.slug): create for create in plan.creates}
     for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in plan.creates]):
         create = by_sku[sku.casefold()]
         conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
@@ -165,9 +165,12 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
             progress("writing", len(batch))
     product_history_record(product_ids=updated_ids, user=user, reason=reason)
 
-    new_ids = {sku.casefold(): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
-    _write_promotions(creates, updates, new_ids)
     handlers = {handler.column: handler for handler in extra_columns()}
+    # The new products' ids, only when promotions or extra columns need them (a dict of 500k SKUs is ~100 MB).
+    needs_ids = any(row.promotions or row.extras for row in creates)
+    new_ids = {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])
+               } if needs_ids else {}
+    _write_promotions(creates, updates, new_ids)
     for column, handler in handlers.items():
         values = {new_ids[row.sku.casefold()]: row.extras[column] for row in creates if column in row.extras}
         values.update({row.product_id: row.extras[column] for row in updates if column in row.extras})
