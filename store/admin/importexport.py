@@ -42,6 +42,7 @@ from store.importing.service import (
     product_import_confirm,
     product_import_load_preview,
     product_import_preview,
+    release_memory,
 )
 from store.models import ImportJob
 
@@ -279,12 +280,15 @@ class ProductImportMixin:
                 )
             finally:
                 saved.unlink(missing_ok=True)
-            if outcome.plan is None:
-                form.add_error("file", outcome.job.message)
+            job, planned = outcome.job, outcome.plan is not None
+            del outcome  # the plan is on disk now; a 500k-row plan is a few hundred MB here
+            release_memory()
+            if not planned:
+                form.add_error("file", job.message)
             else:
                 return HttpResponseRedirect(reverse(
                     "admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
-                    args=[outcome.job.pk], current_app=self.admin_site.name,
+                    args=[job.pk], current_app=self.admin_site.name,
                 ))
         context = self._context(
             request, "Import products", form=form, max_bytes=limit, refused=refused,
@@ -314,7 +318,13 @@ class ProductImportMixin:
             failed_rows_url=reverse("admin:store_importjob_failed_rows", args=[job.pk],
                                     current_app=self.admin_site.name) if job.failed_rows else "",
         )
-        return TemplateResponse(request, "admin/store/product/import_preview.html", context)
+        response = TemplateResponse(request, "admin/store/product/import_preview.html", context)
+        # Render now and let go of the plan, so the worker does not keep it after the request.
+        response.render()
+        response.context_data = None
+        del plan, changes, page, context
+        release_memory()
+        return response
 
     def _import_decide(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
         changelist = reverse("admin:store_product_changelist", current_app=self.admin_site.name)
@@ -328,6 +338,8 @@ class ProductImportMixin:
         except ValidationError as error:
             self.message_user(request, error.messages[0], messages.ERROR)
             return HttpResponseRedirect(changelist)
+        outcome.plan = None
+        release_memory()
         job = outcome.job
         history = reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name)
         if outcome.written:

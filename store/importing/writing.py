@@ -67,19 +67,20 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
             conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_VERSION))
     for pk in set(ids) - seen:
         conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_GONE))
-    by_sku = {_fold(create.sku): create for create in plan.creates}
-    by_slug = {_fold(create.slug): create for create in plan.creates}
-    for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in plan.creates]):
-        create = by_sku[sku.casefold()]
-        conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
+    # New products, a chunk at a time: two dicts over every create would cost ~100 MB at 500k rows.
+    for chunk in _chunks(plan.creates):
+        by_sku = {_fold(create.sku): create for create in chunk}
+        for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in chunk]):
+            if create := by_sku.get(sku.casefold()):
+                conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
+        by_slug = {_fold(create.slug): create for create in chunk}
+        for (slug,) in select_in(Product, ("slug",), "slug", [create.slug for create in chunk]):
+            if create := by_slug.get(slug.casefold()):
+                conflicts.append(RowError(create.row, "slug", create.slug, ERROR_CONFLICT_SLUG))
     moved_slugs = {update.slug.casefold(): update for update in plan.updates if "slug" in update.changes}
-    slugs = [create.slug for create in plan.creates] + [update.slug for update in moved_slugs.values()]
-    for pk, slug in select_in(Product, ("id", "slug"), "slug", slugs):
-        key = slug.casefold()
-        if key in by_slug:
-            conflicts.append(RowError(by_slug[key].row, "slug", by_slug[key].slug, ERROR_CONFLICT_SLUG))
-        elif key in moved_slugs and moved_slugs[key].product_id != pk:
-            update = moved_slugs[key]
+    for pk, slug in select_in(Product, ("id", "slug"), "slug", [update.slug for update in moved_slugs.values()]):
+        update = moved_slugs.get(slug.casefold())
+        if update is not None and update.product_id != pk:
             conflicts.append(RowError(update.row, "slug", update.slug, ERROR_CONFLICT_SLUG))
     return sorted(set(conflicts), key=lambda error: error.row)
 
