@@ -217,27 +217,53 @@ def import_files_storage():
 
 
 class ImportJob(models.Model):
-    """One product import run, from the admin or the CLI: the import history."""
+    """One product import run, from the admin or the CLI: the import history.
+
+    ``status`` is a small state machine; only ``store.importing.service`` moves it, always with a
+    conditional UPDATE (``… WHERE id = %s AND status = <expected>``), so two requests can never
+    both take the same step:
+
+        admin:  running (checking the file) ──> preview | failed
+                preview ──confirm──> writing ──> succeeded | partial | failed
+                preview ──cancel──> cancelled
+                preview ──not confirmed within PREVIEW_TTL_SECONDS──> expired
+        CLI:    running ──> succeeded | partial | failed | dry_run
+    """
 
     SOURCE_ADMIN = "admin"
     SOURCE_CLI = "cli"
     SOURCE_CHOICES = [(SOURCE_ADMIN, "Admin"), (SOURCE_CLI, "Command line")]
 
+    STATUS_RUNNING = "running"
     STATUS_PREVIEW = "preview"
+    STATUS_WRITING = "writing"
     STATUS_DRY_RUN = "dry_run"
     STATUS_SUCCEEDED = "succeeded"
     STATUS_PARTIAL = "partial"
     STATUS_FAILED = "failed"
+    STATUS_CANCELLED = "cancelled"
+    STATUS_EXPIRED = "expired"
     STATUS_CHOICES = [
+        (STATUS_RUNNING, "In progress"),
         (STATUS_PREVIEW, "Previewed, awaiting confirmation"),
+        (STATUS_WRITING, "Confirmed, writing"),
         (STATUS_DRY_RUN, "Dry run (nothing written)"),
         (STATUS_SUCCEEDED, "Imported"),
         (STATUS_PARTIAL, "Imported valid rows, skipped invalid ones"),
         (STATUS_FAILED, "Failed (nothing written)"),
+        (STATUS_CANCELLED, "Cancelled (nothing written)"),
+        (STATUS_EXPIRED, "Preview expired unconfirmed (nothing written)"),
     ]
+    # States a job never leaves.
+    FINAL_STATUSES = frozenset({STATUS_DRY_RUN, STATUS_SUCCEEDED, STATUS_PARTIAL, STATUS_FAILED,
+                                STATUS_CANCELLED, STATUS_EXPIRED})
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name="uploaded by",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -247,6 +273,8 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, db_index=True)
     options = models.JSONField(default=dict, blank=True)
     rows_total = models.PositiveIntegerField(default=0)
+    # While a preview awaits confirmation these are the plan's counts; once the job is
+    # finished they are what was written (0 new and 0 updated when nothing was).
     created_count = models.PositiveIntegerField("new", default=0)
     updated_count = models.PositiveIntegerField("updated", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
@@ -258,6 +286,9 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("manage_others_imports", "Can see, confirm and cancel other users' imports"),
+        ]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} of {self.file_name}"

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
@@ -120,21 +122,57 @@ def product_update(*, product: Product, expected_version: int | None, user: User
     return product
 
 
+@dataclass(frozen=True)
+class ClearInventoryResult:
+    updated: int
+    # Selected products that changed since the list was loaded: left alone, as the user last
+    # saw them only in an older state. Each holds its current values (title, inventory).
+    stale: list[Product] = field(default_factory=list)
+
+
+def _changed_since_loaded(
+    product: Product, *, loaded_versions: Mapping[int, int], loaded_at: datetime | None
+) -> bool:
+    if product.pk in loaded_versions:
+        return product.version != loaded_versions[product.pk]
+    # Not on the page the user saw (select all across pages): compare with when it was loaded.
+    return loaded_at is None or product.last_update > loaded_at
+
+
 @transaction.atomic
-def product_clear_inventory(*, products: QuerySet[Product], user: User = None) -> int:
-    """Set the inventory of ``products`` to 0; return how many changed.
+def product_clear_inventory(
+    *,
+    products: QuerySet[Product],
+    user: User = None,
+    loaded_versions: Mapping[int, int] | None = None,
+    loaded_at: datetime | None = None,
+) -> ClearInventoryResult:
+    """Set the inventory of ``products`` to 0, except those changed since the list was loaded.
+
+    ``loaded_versions`` ({pk: version}, the rows of the page the user saw) and ``loaded_at``
+    (when that page was rendered) say what the user acted on. A product whose version moved
+    on since, or, when not on that page, that was written after ``loaded_at``, is not cleared
+    but returned in ``stale``: like a stale list edit, it is refused rather than overwriting a
+    colleague's change the user never saw. ``loaded_versions=None`` clears without checking
+    (scripts). Products already at 0 are left alone.
 
     The rows are locked (SELECT … FOR UPDATE) so the history can record exact old
     values, then written by UPDATE statements that never carry a value computed in
-    Python: inventory = 0, version = version + 1. Products already at 0 are left alone.
+    Python: inventory = 0, version = version + 1.
     """
     rows = list(
         Product.objects.select_for_update()
         .filter(pk__in=products.values("pk"), inventory__gt=0)
         .order_by("pk")
     )
+    stale: list[Product] = []
+    if loaded_versions is not None:
+        stale = [row for row in rows
+                 if _changed_since_loaded(row, loaded_versions=loaded_versions, loaded_at=loaded_at)]
+        stale_ids = {row.pk for row in stale}
+        rows = [row for row in rows if row.pk not in stale_ids]
     if not rows:
-        return 0
+        return ClearInventoryResult(updated=0, stale=stale)
     now = timezone.now()
     updated = 0
     for start in range(0, len(rows), UPDATE_BATCH_SIZE):
@@ -150,8 +188,8 @@ def product_clear_inventory(*, products: QuerySet[Product], user: User = None) -
         default_change_reason=CLEAR_INVENTORY_REASON, default_date=now,
         batch_size=UPDATE_BATCH_SIZE,
     )
-    audit_event("product.inventory_cleared", user=user, count=updated)
-    return updated
+    audit_event("product.inventory_cleared", user=user, count=updated, refused_stale=len(stale))
+    return ClearInventoryResult(updated=updated, stale=stale)
 
 
 # --- Orders -------------------------------------------------------------------

@@ -99,6 +99,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # SQLite has one writer at a time. BEGIN IMMEDIATE takes the write lock when a
+            # transaction starts, so a second writer waits for it (up to "timeout" seconds)
+            # instead of failing with "database is locked" when its read turns into a write.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": int(os.environ.get("SQLITE_BUSY_TIMEOUT", "30")),
+            # WAL: pages keep reading while an import writes.
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,6 +6,7 @@ merchandisers editing the same product never silently overwrite each other.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django import forms
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,6 +29,39 @@ from store.resources import ProductResource
 
 from .importexport import ExportMixin, ProductImportMixin
 from .paginators import CappedCountPaginator
+
+# Clear inventory refuses rows changed since the list was loaded. The page posts each row's
+# version next to its checkbox ("pk:version") and, for "select all N matching" across pages,
+# the moment it was rendered (LOADED_AT_FIELD, in actions.html).
+LOADED_VERSION_FIELD = "_loaded_version"
+LOADED_AT_FIELD = "_loaded_at"
+STALE_SHOWN = 10
+CLEAR_STALE_ONE = (
+    "%(count)d product changed since the list was loaded and was left alone: %(products)s. "
+    "Reload the list to see the current stock, then clear again if you still want to."
+)
+CLEAR_STALE_MANY = (
+    "%(count)d products changed since the list was loaded and were left alone: %(products)s. "
+    "Reload the list to see the current stock, then clear again if you still want to."
+)
+
+
+def _loaded_versions(request) -> dict[int, int]:
+    versions = {}
+    for value in request.POST.getlist(LOADED_VERSION_FIELD):
+        pk, _, version = value.partition(":")
+        if pk.isdigit() and version.isdigit() and len(pk) < 19 and len(version) < 19:
+            versions[int(pk)] = int(version)
+    return versions
+
+
+def _loaded_at(request) -> datetime | None:
+    try:
+        loaded_at = datetime.fromisoformat(request.POST.get(LOADED_AT_FIELD, ""))
+    except ValueError:
+        return None
+    return loaded_at if timezone.is_aware(loaded_at) else None
+
 
 # The product list shows only the collection's title; loading the page's
 # collections by id keeps the product query on the product table alone.
@@ -69,12 +104,27 @@ class ProductAdminForm(forms.ModelForm):
 class ProductListEditForm(ProductAdminForm):
     """One row of the list edits: only rows the user changed are saved, so only they are checked.
 
+    "Changed" means changed on the page: each input carries the value the page was rendered
+    with (Django's ``show_hidden_initial``), and the posted value is compared with that, not
+    with the database. A row someone else saved meanwhile, which this user did not touch, is
+    neither saved nor checked, so it cannot block the rest of the page.
+
     Row errors show next to the inputs (the changelist does not render
     non-field errors), each with the value now in the database.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != "loaded_version":
+                field.show_hidden_initial = True
+
     def needs_version_check(self) -> bool:
         return any(name != "loaded_version" for name in self.changed_data)
+
+    def has_changed(self) -> bool:
+        # The changelist saves the rows that changed: a moved version alone is not a change.
+        return self.needs_version_check()
 
     def add_version_conflict(self) -> None:
         current = Product.objects.filter(pk=self.instance.pk).values("unit_price", "inventory").first()
@@ -160,7 +210,14 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
             self.message_user(request, " ".join(conflict.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def action_checkbox(self, obj):
+        """The row's checkbox, plus the version the row was shown with (for Clear inventory)."""
+        return format_html('{}<input type="hidden" name="{}" value="{}:{}">',
+                           super().action_checkbox(obj), LOADED_VERSION_FIELD, obj.pk, obj.version)
+
     def changelist_view(self, request, extra_context=None):
+        # Taken before the rows are read: a row written after this moment is newer than the page.
+        extra_context = {**(extra_context or {}), "loaded_at": timezone.now().isoformat()}
         try:
             return super().changelist_view(request, extra_context)
         except services.ProductVersionConflict as conflict:
@@ -198,13 +255,26 @@ class ProductAdmin(SafeAutocompleteMixin, ProductImportMixin, ExportMixin, Simpl
 
     @admin.action(description="Clear inventory", permissions=["change"])
     def clear_inventory(self, request, queryset):
-        updated = services.product_clear_inventory(products=queryset, user=request.user)
+        """Clear what the user saw: rows changed since the list was loaded are refused and named."""
+        result = services.product_clear_inventory(
+            products=queryset, user=request.user,
+            loaded_versions=_loaded_versions(request), loaded_at=_loaded_at(request),
+        )
         self.message_user(
             request,
-            ngettext("%(count)d product was updated.", "%(count)d products were updated.", updated)
-            % {"count": updated},
+            ngettext("%(count)d product was updated.", "%(count)d products were updated.", result.updated)
+            % {"count": result.updated},
             messages.SUCCESS,
         )
+        if result.stale:
+            shown = ", ".join(f"“{row.title}” (now {row.inventory})" for row in result.stale[:STALE_SHOWN])
+            more = len(result.stale) - STALE_SHOWN
+            self.message_user(
+                request,
+                ngettext(CLEAR_STALE_ONE, CLEAR_STALE_MANY, len(result.stale))
+                % {"count": len(result.stale), "products": shown + (f" and {more} more" if more > 0 else "")},
+                messages.WARNING,
+            )
 
 
 @admin.register(Collection)

@@ -38,8 +38,10 @@ from store.importing.hooks import extra_columns
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
+    import_jobs_visible_to,
     product_import_cancel,
     product_import_confirm,
+    product_import_expire_previews,
     product_import_load_preview,
     product_import_preview,
     release_memory,
@@ -290,23 +292,26 @@ class ProductImportMixin:
                     "admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
                     args=[job.pk], current_app=self.admin_site.name,
                 ))
+        product_import_expire_previews()
         context = self._context(
             request, "Import products", form=form, max_bytes=limit, refused=refused,
-            recent_jobs=ImportJob.objects.select_related("user")[:5],
+            recent_jobs=import_jobs_visible_to(user=request.user).select_related("user")[:5],
         )
         return TemplateResponse(request, "admin/store/product/import.html", context)
 
     def import_preview_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
-        job = get_object_or_404(ImportJob, pk=job_id, status=ImportJob.STATUS_PREVIEW)
+        # Someone else's job answers 404, like a job that does not exist.
+        job = get_object_or_404(import_jobs_visible_to(user=request.user), pk=job_id)
         if request.method == "POST":
             return self._import_decide(request, job)
         try:
             plan = product_import_load_preview(job=job)
         except ValidationError as error:
-            self.message_user(request, error.messages[0], messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:store_product_import", current_app=self.admin_site.name))
+            # Expired, cancelled or already confirmed: say so, and show where it stands.
+            self.message_user(request, error.messages[0], messages.WARNING)
+            return HttpResponseRedirect(self._import_url())
         changes = _ChangeRows(plan)
         page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
         context = self._context(
@@ -326,18 +331,22 @@ class ProductImportMixin:
         release_memory()
         return response
 
+    def _import_url(self) -> str:
+        return reverse("admin:store_product_import", current_app=self.admin_site.name)
+
     def _import_decide(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
         changelist = reverse("admin:store_product_changelist", current_app=self.admin_site.name)
-        if "_cancel" in request.POST:
-            product_import_cancel(job=job, user=request.user)
-            self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
-            return HttpResponseRedirect(changelist)
         try:
+            if "_cancel" in request.POST:
+                product_import_cancel(job=job, user=request.user)
+                self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
+                return HttpResponseRedirect(changelist)
             outcome = product_import_confirm(job=job, user=request.user,
                                              skip_invalid=request.POST.get("skip_invalid") == "1")
         except ValidationError as error:
+            # Confirmed or cancelled by another request meanwhile, or expired: nothing was written.
             self.message_user(request, error.messages[0], messages.ERROR)
-            return HttpResponseRedirect(changelist)
+            return HttpResponseRedirect(self._import_url())
         outcome.plan = None
         release_memory()
         job = outcome.job
@@ -357,15 +366,20 @@ class ProductImportMixin:
 # --- Import history ---------------------------------------------------------------
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "created_at", "user", "source", "file_name", "preset", "status", "rows_total",
-                    "created_count", "updated_count", "unchanged_count", "skipped_count", "error_count",
-                    "duration", "failed_rows_link")
+    """Read-only; each user sees their own imports (all of them with ``store.manage_others_imports``)."""
+
+    list_display = ("id", "created_at", "user", "confirmed_by", "source", "file_name", "preset", "status",
+                    "rows_total", "created_count", "updated_count", "unchanged_count", "skipped_count",
+                    "error_count", "duration", "failed_rows_link")
     list_filter = ("status", "source", "preset")
     search_fields = ("file_name", "user__username")
-    list_select_related = ("user",)
+    list_select_related = ("user", "confirmed_by")
     date_hierarchy = "created_at"
     readonly_fields = ("failed_rows_link",)
     exclude = ("failed_rows",)
+
+    def get_queryset(self, request):
+        return import_jobs_visible_to(user=request.user)
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or request.user.has_perm("store.import_product")
@@ -378,6 +392,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        product_import_expire_previews()
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         return [
@@ -396,7 +414,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     def failed_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        job = get_object_or_404(ImportJob, pk=job_id)
+        job = get_object_or_404(self.get_queryset(request), pk=job_id)
         if not job.failed_rows:
             raise Http404("This import has no failed rows.")
         audit_event("import.failed_rows_download", user=request.user, job_id=job.pk)

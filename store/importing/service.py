@@ -19,12 +19,15 @@ import logging
 import pickle
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
@@ -39,9 +42,18 @@ from .writing import ImportConflict, apply_plan
 logger = logging.getLogger(__name__)
 
 ERROR_PREVIEW_GONE = "This preview has expired or was already used; upload the file again."
-ERROR_NOT_A_PREVIEW = "Import #{pk} is not awaiting confirmation."
+ERROR_NOT_A_PREVIEW = "Import #{pk} is not awaiting confirmation: it is {state}."
+ERROR_EXPIRED = ("Import #{pk} has expired: its preview was not confirmed within {hours} hours, so nothing "
+                 "was written. Upload the file again.")
 ERROR_ROWS_INVALID = "{rows} row(s) have errors; nothing was written."
+ERROR_DATABASE = "The database refused the import ({error}); nothing was written."
+ERROR_INTERRUPTED = "Interrupted by an unexpected error; nothing was written."
 MESSAGE_DONE = "{created} new, {updated} updated, {unchanged} unchanged, {skipped} skipped."
+MESSAGE_WRITING = "Confirmed; writing."
+MESSAGE_CANCELLED = "Cancelled after preview; nothing written."
+MESSAGE_EXPIRED = "The preview was not confirmed within {hours} hours; nothing written."
+# Lets a user see, confirm and cancel imports someone else uploaded (superusers have it).
+MANAGE_OTHERS_PERMISSION = "store.manage_others_imports"
 
 
 @dataclass
@@ -55,6 +67,71 @@ PREVIEW_TTL_SECONDS = 24 * 3600
 PLAN_CHUNK = 5000
 
 
+# --- Who may act on a job -------------------------------------------------------
+def import_job_can_act(*, job: ImportJob, user) -> bool:
+    """The uploader, a superuser, or a holder of ``store.manage_others_imports``."""
+    if user is None or not user.is_authenticated:
+        return False
+    return job.user_id == user.pk or user.has_perm(MANAGE_OTHERS_PERMISSION)
+
+
+def import_jobs_visible_to(*, user) -> QuerySet[ImportJob]:
+    """The jobs ``user`` may see: their own, or every job with the permission (the admin's queryset)."""
+    jobs = ImportJob.objects.all()
+    if user is None or not user.is_authenticated:
+        return jobs.none()
+    if user.has_perm(MANAGE_OTHERS_PERMISSION):
+        return jobs
+    return jobs.filter(user_id=user.pk)
+
+
+# --- State transitions ------------------------------------------------------------
+def _transition(job: ImportJob, *, source: str, target: str, **fields: Any) -> bool:
+    """Move ``job`` from ``source`` to ``target`` unless someone else moved it first.
+
+    One conditional UPDATE: of two requests taking the same step, the database lets one win.
+    """
+    claimed = ImportJob.objects.filter(pk=job.pk, status=source).update(status=target, **fields)
+    if claimed:
+        job.status = target
+        for name, value in fields.items():
+            setattr(job, name, value)
+    return bool(claimed)
+
+
+def _refusal(job: ImportJob) -> ValidationError:
+    """Why ``job`` cannot be confirmed or cancelled any more, from its state now."""
+    job.refresh_from_db(fields=["status", "message"])
+    if job.status == ImportJob.STATUS_EXPIRED:
+        return ValidationError(ERROR_EXPIRED.format(pk=job.pk, hours=PREVIEW_TTL_SECONDS // 3600), code="expired")
+    state = job.get_status_display().lower()
+    return ValidationError(ERROR_NOT_A_PREVIEW.format(pk=job.pk, state=state), code="not_preview")
+
+
+def _expire(job: ImportJob, *, source: str, now: datetime | None = None) -> bool:
+    expired = _transition(job, source=source, target=ImportJob.STATUS_EXPIRED, finished_at=now or timezone.now(),
+                          message=MESSAGE_EXPIRED.format(hours=PREVIEW_TTL_SECONDS // 3600),
+                          created_count=0, updated_count=0)
+    if expired:  # never the plan of a job another request has just claimed
+        _plan_path(job).unlink(missing_ok=True)
+    return expired
+
+
+def product_import_expire_previews(*, now: datetime | None = None) -> int:
+    """Previews nobody confirmed within PREVIEW_TTL_SECONDS become "expired"; their plans are dropped.
+
+    Cheap when there is nothing to expire (one indexed SELECT), so pages call it before
+    showing or acting on jobs.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=PREVIEW_TTL_SECONDS)
+    stale = ImportJob.objects.filter(status=ImportJob.STATUS_PREVIEW, created_at__lt=cutoff).only("pk")
+    expired = sum(_expire(job, source=ImportJob.STATUS_PREVIEW, now=now) for job in stale[:1000])
+    if expired:
+        logger.info("Expired %d unconfirmed import preview(s).", expired)
+    return expired
+
+
 def _plans_dir() -> Path:
     path = Path(settings.IMPORT_FILES_ROOT) / "plans"
     path.mkdir(parents=True, exist_ok=True)
@@ -62,11 +139,16 @@ def _plans_dir() -> Path:
 
 
 def _drop_stale_plans() -> None:
-    """Previews nobody confirmed within a day expire (confirm then asks for a new upload)."""
+    """Expire unconfirmed previews, then delete plan files left behind by jobs no longer waiting."""
+    product_import_expire_previews()
     cutoff = time.time() - PREVIEW_TTL_SECONDS
-    for stale in _plans_dir().glob("*.plan"):
-        if stale.stat().st_mtime < cutoff:
-            stale.unlink(missing_ok=True)
+    old = {int(path.stem): path for path in _plans_dir().glob("*.plan")
+           if path.stem.isdigit() and path.stat().st_mtime < cutoff}
+    waiting = set(ImportJob.objects.filter(pk__in=list(old), status__in=[
+        ImportJob.STATUS_PREVIEW, ImportJob.STATUS_WRITING]).values_list("pk", flat=True))
+    for pk, path in old.items():
+        if pk not in waiting:
+            path.unlink(missing_ok=True)
 
 
 def _plan_path(job: ImportJob) -> Path:
@@ -192,25 +274,39 @@ def _attach_failed_rows(job: ImportJob, plan: ImportPlan, extra: list[RowError] 
                              save=False)
 
 
-def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback) -> bool:
-    """Apply the plan unless errors forbid it; fill the job's status, counts and message."""
+def _fail(job: ImportJob, message: str) -> None:
+    """Nothing was written: the counts say so (0 new, 0 updated), never the plan's."""
+    job.status = ImportJob.STATUS_FAILED
+    job.message = message
+    job.created_count = job.updated_count = 0
+
+
+def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback,
+           user=None) -> bool:
+    """Apply the plan unless errors forbid it; fill the job's status, counts and message.
+
+    ``apply_plan`` is one transaction: when it fails, nothing was written, and the job
+    reports 0 new and 0 updated.
+    """
     if plan.errors and not skip_invalid:
-        job.status = ImportJob.STATUS_FAILED
-        job.message = ERROR_ROWS_INVALID.format(rows=plan.error_rows)
+        _fail(job, ERROR_ROWS_INVALID.format(rows=plan.error_rows))
         _attach_failed_rows(job, plan)
         return False
     try:
-        result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress, user=job.user,
+        result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress, user=user or job.user,
                             reason=f"Import #{job.pk} ({job.file_name})"[:100])
     except ImportConflict as conflict:
-        job.status = ImportJob.STATUS_FAILED
-        job.message = conflict.messages[0]
+        _fail(job, conflict.messages[0])
         job.error_count = plan.error_rows + len({error.row for error in conflict.conflicts})
         _attach_failed_rows(job, plan, conflict.conflicts)
         return False
     except ValidationError as error:
-        job.status = ImportJob.STATUS_FAILED
-        job.message = error.messages[0]
+        _fail(job, error.messages[0])
+        return False
+    except DatabaseError as error:
+        # A lock wait that ran out, a deadlock, a full disk: the transaction was rolled back.
+        logger.warning("Import #%s rolled back: %s", job.pk, error)
+        _fail(job, ERROR_DATABASE.format(error=error))
         return False
     job.created_count, job.updated_count = result.created, result.updated
     failed = plan.error_rows + len({error.row for error in result.conflicts})
@@ -222,18 +318,18 @@ def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: Pr
     return True
 
 
-def _finish(job: ImportJob, started: float, event: str) -> None:
+def _finish(job: ImportJob, started: float, event: str, *, user=None) -> None:
     job.duration = round(time.monotonic() - started, 3) + job.duration
     job.finished_at = timezone.now()
     job.save()
-    audit_event(event, user=job.user, job_id=job.pk, file_name=job.file_name, status=job.status,
+    audit_event(event, user=user or job.user, job_id=job.pk, file_name=job.file_name, status=job.status,
                 new=job.created_count, updated=job.updated_count, errors=job.error_count)
 
 
 def _start(*, user, source: str, file_name: str, options: dict[str, Any]) -> ImportJob:
     return ImportJob.objects.create(
         user=user if getattr(user, "pk", None) else None, source=source, file_name=file_name[:255],
-        status=ImportJob.STATUS_PREVIEW, options=options,
+        status=ImportJob.STATUS_RUNNING, options=options,
     )
 
 
@@ -242,8 +338,7 @@ def _plan_or_fail(job: ImportJob, *, path: Path, preset: str, encoding: str | No
     try:
         plan = plan_file(path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress)
     except ValidationError as error:
-        job.status = ImportJob.STATUS_FAILED
-        job.message = error.messages[0]
+        _fail(job, error.messages[0])
         return None
     _record_counts(job, plan)
     return plan
@@ -271,7 +366,11 @@ def product_import(*, path: Path, file_name: str, user=None, source: str = Impor
 
 def product_import_preview(*, path: Path, file_name: str, user=None, preset: str = PRESET_AUTO,
                            encoding: str | None = None, skip_invalid: bool = False) -> ImportOutcome:
-    """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step)."""
+    """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step).
+
+    The job is "running" while the file is checked, then "preview" (awaiting confirmation)
+    once its plan is saved, or "failed" when the file is refused.
+    """
     started = time.monotonic()
     job = _start(user=user, source=ImportJob.SOURCE_ADMIN, file_name=file_name,
                  options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False))
@@ -279,6 +378,7 @@ def product_import_preview(*, path: Path, file_name: str, user=None, preset: str
     _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
+        job.status = ImportJob.STATUS_PREVIEW
         if plan.errors:
             _attach_failed_rows(job, plan)
     _finish(job, started, "import.preview")
@@ -286,36 +386,64 @@ def product_import_preview(*, path: Path, file_name: str, user=None, preset: str
 
 
 def product_import_load_preview(*, job: ImportJob) -> ImportPlan:
+    """The saved plan of a job awaiting confirmation; a preview whose plan is gone expires."""
+    if job.status == ImportJob.STATUS_PREVIEW and job.created_at < timezone.now() - timedelta(
+            seconds=PREVIEW_TTL_SECONDS):
+        _expire(job, source=ImportJob.STATUS_PREVIEW)
     if job.status != ImportJob.STATUS_PREVIEW:
-        raise ValidationError(ERROR_NOT_A_PREVIEW.format(pk=job.pk), code="not_preview")
-    return _load_plan(job)
+        raise _refusal(job)
+    try:
+        return _load_plan(job)
+    except ValidationError:
+        _expire(job, source=ImportJob.STATUS_PREVIEW)
+        raise
+
+
+def _check_may_act(job: ImportJob, user) -> None:
+    if user is not None and not import_job_can_act(job=job, user=user):
+        raise PermissionDenied(f"Import #{job.pk} belongs to another user.")
 
 
 def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | None = None) -> ImportOutcome:
-    """Write a previewed plan. Concurrent edits since the preview are detected, never overwritten."""
+    """Write a previewed plan. Concurrent edits since the preview are detected, never overwritten.
+
+    ``user`` (the confirmer; None for a background worker) must be allowed to act on the job.
+    The job goes preview -> writing in one conditional UPDATE before anything is read, so of
+    several simultaneous confirms exactly one writes and the others get a ValidationError.
+    The uploader stays in ``job.user``; the confirmer is recorded in ``job.confirmed_by``.
+    """
     started = time.monotonic()
-    plan = product_import_load_preview(job=job)
-    # Claim the job, so that a double-clicked confirm cannot write the plan twice.
-    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.STATUS_PREVIEW).update(
-        status=ImportJob.STATUS_FAILED, message="Interrupted while writing."
-    )
-    if not claimed:
-        raise ValidationError(ERROR_NOT_A_PREVIEW.format(pk=job.pk), code="not_preview")
+    _check_may_act(job, user)
+    product_import_expire_previews()
+    confirmer = user if getattr(user, "pk", None) else None
+    if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_WRITING,
+                       confirmed_by=confirmer, message=MESSAGE_WRITING):
+        raise _refusal(job)
+    try:
+        plan = _load_plan(job)
+    except ValidationError:
+        _expire(job, source=ImportJob.STATUS_WRITING)
+        raise
     if skip_invalid is None:
         skip_invalid = bool(job.options.get("skip_invalid"))
     job.options = {**job.options, "skip_invalid": skip_invalid}
-    if user is not None and getattr(user, "pk", None):
-        job.user = user
-    written = _write(job, plan, skip_invalid=skip_invalid, progress=_no_progress)
+    try:
+        written = _write(job, plan, skip_invalid=skip_invalid, progress=_no_progress, user=confirmer)
+    except Exception:
+        # A bug, not a refusal: the write was rolled back; do not leave the job "writing".
+        _fail(job, ERROR_INTERRUPTED)
+        _finish(job, started, "import.confirm", user=confirmer)
+        raise
     _plan_path(job).unlink(missing_ok=True)
-    _finish(job, started, "import.confirm")
+    _finish(job, started, "import.confirm", user=confirmer)
     return ImportOutcome(job=job, plan=plan, written=written)
 
 
 def product_import_cancel(*, job: ImportJob, user=None) -> None:
-    if job.status == ImportJob.STATUS_PREVIEW:
-        _plan_path(job).unlink(missing_ok=True)
-        job.status = ImportJob.STATUS_FAILED
-        job.message = "Cancelled after preview; nothing written."
-        job.save(update_fields=["status", "message"])
-        audit_event("import.cancel", user=user, job_id=job.pk)
+    """Drop a preview (preview -> cancelled); refused once it was confirmed, cancelled or expired."""
+    _check_may_act(job, user)
+    if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_CANCELLED,
+                       message=MESSAGE_CANCELLED, finished_at=timezone.now()):
+        raise _refusal(job)
+    _plan_path(job).unlink(missing_ok=True)
+    audit_event("import.cancel", user=user, job_id=job.pk)

@@ -91,9 +91,12 @@ def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[P
     for chunk in _chunks(titles):
         for pk, title in Collection.objects.filter(title__in=chunk).values_list("id", "title"):
             ids[title.casefold()] = pk
+    # Only collections the written rows use: a row skipped as invalid or conflicting
+    # must not leave an empty collection behind.
+    wanted = {title.casefold() for title in titles}
     missing: dict[str, str] = {}
     for title in [*plan.new_collections, *titles]:  # the preview's spelling first
-        if title.casefold() not in ids:
+        if title.casefold() in wanted and title.casefold() not in ids:
             missing.setdefault(title.casefold(), title)
     if missing:
         Collection.objects.bulk_create([Collection(title=title) for title in missing.values()], batch_size=CHUNK)

@@ -1,6 +1,8 @@
 """Admin test helpers: POST data built from rendered pages, as a browser would; query counts."""
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
 from django.db import connection
 from django.db.models import Model
@@ -18,6 +20,9 @@ def _serialize(value):
 def _form_data(form) -> dict:
     # Empty values are left out, as a browser leaves out an empty multi-select.
     values = {form.add_prefix(name): form[name].value() for name in form.fields}
+    # Fields rendered with their initial value in a hidden input (list edits) post it back too.
+    values |= {form.add_initial_prefix(name): form[name].value()
+               for name, field in form.fields.items() if field.show_hidden_initial}
     return {key: _serialize(value) for key, value in values.items() if not (value is None or value is False or value == [])}
 
 
@@ -61,3 +66,17 @@ def changelist_query_counts(client, monkeypatch, model: type[Model], url: str) -
         assert len(response.context["cl"].result_list) == per_page
         counts[per_page] = len(queries)
     return counts
+
+
+def action_data(response, action: str, selected, **extra) -> dict:
+    """An action POST as the rendered changelist makes it: the checked rows, plus the version
+    each row was shown with and the moment the page was rendered (hidden inputs)."""
+    html = response.content.decode()
+    data = {
+        "action": action, "index": "0", "_selected_action": [str(pk) for pk in selected],
+        "_loaded_version": re.findall(r'name="_loaded_version" value="([^"]*)"', html),
+    }
+    loaded_at = re.search(r'name="_loaded_at" value="([^"]*)"', html)
+    if loaded_at:
+        data["_loaded_at"] = loaded_at.group(1)
+    return data | extra

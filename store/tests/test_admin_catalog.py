@@ -15,7 +15,13 @@ from django.urls import reverse
 from store import services
 from store.admin.paginators import CappedCountPaginator
 from store.models import Collection, Product, Promotion
-from store.tests.admin_helpers import changeform_data, changelist_data, changelist_query_counts, row_prefix
+from store.tests.admin_helpers import (
+    action_data,
+    changeform_data,
+    changelist_data,
+    changelist_query_counts,
+    row_prefix,
+)
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,7 +224,7 @@ class TestNoLostUpdatesOnTheChangeForm:
     def test_clear_inventory_meanwhile_also_makes_the_form_stale(self, admin_client, second_client, shelf):
         product = shelf["low"]
         stale = changeform_data(second_client.get(change_url(product)), unit_price="9.00")
-        admin_client.post(PRODUCTS, {"action": "clear_inventory", "_selected_action": [product.pk]})
+        admin_client.post(PRODUCTS, action_data(admin_client.get(PRODUCTS), "clear_inventory", [product.pk]))
         response = second_client.post(change_url(product), stale)
         assert response.status_code == 200
         product.refresh_from_db()
@@ -289,31 +295,58 @@ class TestListEdits:
         assert (product.unit_price, product.inventory) == (Decimal("50.00"), 40)
         assert Product.objects.get(pk=untouched_by_first.pk).version == 1
 
-    def test_a_stale_but_unchanged_row_does_not_block_other_rows(self, admin_client, second_client, shelf):
+    def test_a_stale_but_untouched_row_does_not_block_other_rows(self, admin_client, second_client, shelf):
         page = second_client.get(PRODUCTS)
         first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
         admin_client.post(change_url(shelf["ok"]), first)  # "ok" moves on; the second page still shows 19.99
 
-        # The browser posts every row; the stale "ok" row now differs from the database,
-        # so it counts as an edit and is refused rather than reverting the price.
+        # The browser posts every row, the stale "ok" row with the 19.99 it showed; the user
+        # did not touch it, so it is neither saved (no revert to 19.99) nor checked.
         row = row_prefix(page, shelf["low"].pk)
         response = second_client.post(PRODUCTS, changelist_data(page, **{f"{row}-inventory": "4"}))
+        assert response.status_code == 302
+        assert messages_of(response) == ["1 product was changed successfully."]
+        assert Product.objects.get(pk=shelf["low"].pk).inventory == 4
+        ok = Product.objects.get(pk=shelf["ok"].pk)
+        assert (ok.unit_price, ok.version) == (Decimal("60.00"), 2)
+
+    def test_the_page_carries_the_values_it_showed(self, admin_client, shelf):
+        html = admin_client.get(PRODUCTS).content.decode()
+        row = row_prefix(admin_client.get(PRODUCTS), shelf["ok"].pk)
+        assert f'name="initial-{row}-unit_price" value="19.99"' in html
+        assert f'name="initial-{row}-inventory" value="40"' in html
+
+    def test_a_stale_row_the_user_changed_is_refused_and_blocks_the_page(self, admin_client, second_client, shelf):
+        page = second_client.get(PRODUCTS)
+        first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
+        admin_client.post(change_url(shelf["ok"]), first)
+        ok_row, low_row = row_prefix(page, shelf["ok"].pk), row_prefix(page, shelf["low"].pk)
+        response = second_client.post(PRODUCTS, changelist_data(
+            page, **{f"{ok_row}-inventory": "41", f"{low_row}-inventory": "4"}))
         assert response.status_code == 200
-        assert Product.objects.get(pk=shelf["ok"].pk).unit_price == Decimal("60.00")
+        assert "Changed by someone else meanwhile: now 60.00. Reload to edit it." in normalized(
+            response.content.decode())
+        assert Product.objects.get(pk=shelf["ok"].pk).inventory == 40
         assert Product.objects.get(pk=shelf["low"].pk).inventory == 3  # all or nothing
 
-        fresh = second_client.get(PRODUCTS)
-        row = row_prefix(fresh, shelf["low"].pk)
-        response = second_client.post(PRODUCTS, changelist_data(fresh, **{f"{row}-inventory": "4"}))
-        assert response.status_code == 302
-        assert Product.objects.get(pk=shelf["low"].pk).inventory == 4
+    def test_a_post_without_the_shown_values_checks_every_row(self, admin_client, second_client, shelf):
+        """An old page or a script that omits the initial-… inputs: every row counts as changed."""
+        page = second_client.get(PRODUCTS)
+        first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
+        admin_client.post(change_url(shelf["ok"]), first)
+        row = row_prefix(page, shelf["low"].pk)
+        data = {key: value for key, value in changelist_data(page, **{f"{row}-inventory": "4"}).items()
+                if not key.startswith("initial-")}
+        response = second_client.post(PRODUCTS, data)
+        assert response.status_code == 200
         assert Product.objects.get(pk=shelf["ok"].pk).unit_price == Decimal("60.00")
+        assert Product.objects.get(pk=shelf["low"].pk).inventory == 3
 
 
 class TestClearInventoryAction:
     def test_clears_the_selected_products_and_reports_the_count(self, admin_client, shelf):
         selected = [shelf["low"].pk, shelf["ok"].pk, shelf["out"].pk]
-        response = admin_client.post(PRODUCTS, {"action": "clear_inventory", "_selected_action": selected})
+        response = admin_client.post(PRODUCTS, action_data(admin_client.get(PRODUCTS), "clear_inventory", selected))
         assert response.status_code == 302
         assert messages_of(response) == ["2 products were updated."]
         assert set(Product.objects.values_list("inventory", flat=True)) == {0}
@@ -328,18 +361,69 @@ class TestClearInventoryAction:
         extra_low.promotions.add(shelf["sale"])
         shelf["low"].promotions.add(shelf["sale"])
         url = f"{PRODUCTS}?inventory_status=low&promotions__id__exact={shelf['sale'].pk}"
-        response = admin_client.post(url, {
-            "action": "clear_inventory", "select_across": "1", "index": "0",
-            "_selected_action": [shelf["low"].pk],
-        })
+        response = admin_client.post(url, action_data(admin_client.get(url), "clear_inventory", [shelf["low"].pk],
+                                                      select_across="1"))
         assert messages_of(response) == ["2 products were updated."]
         assert dict(Product.objects.values_list("pk", "inventory")) == {
             shelf["out"].pk: 0, shelf["low"].pk: 0, shelf["ok"].pk: 40, extra_low.pk: 0,
         }
 
     def test_one_product_message_is_singular(self, admin_client, shelf):
-        response = admin_client.post(PRODUCTS, {"action": "clear_inventory", "_selected_action": [shelf["low"].pk]})
+        response = admin_client.post(PRODUCTS, action_data(admin_client.get(PRODUCTS), "clear_inventory",
+                                                           [shelf["low"].pk]))
         assert messages_of(response) == ["1 product was updated."]
+
+    def test_a_row_raised_since_the_list_was_loaded_is_left_alone_and_named(
+            self, admin_client, second_client, shelf):
+        page = admin_client.get(PRODUCTS)
+        # A colleague restocks the Zip Hoodie a second after the list was loaded.
+        raised = changeform_data(second_client.get(change_url(shelf["low"])), inventory="9")
+        assert second_client.post(change_url(shelf["low"]), raised).status_code == 302
+
+        response = admin_client.post(PRODUCTS, action_data(page, "clear_inventory", [shelf["low"].pk, shelf["ok"].pk]))
+
+        assert messages_of(response) == [
+            "1 product was updated.",
+            "1 product changed since the list was loaded and was left alone: “Zip Hoodie” (now 9). "
+            "Reload the list to see the current stock, then clear again if you still want to.",
+        ]
+        assert Product.objects.get(pk=shelf["low"].pk).inventory == 9
+        assert Product.objects.get(pk=shelf["ok"].pk).inventory == 0
+        record = Product.history.filter(id=shelf["ok"].pk).latest()
+        assert record.history_change_reason == services.CLEAR_INVENTORY_REASON
+        assert Product.history.filter(id=shelf["low"].pk).latest().history_change_reason != (
+            services.CLEAR_INVENTORY_REASON)
+
+    def test_select_all_across_pages_refuses_rows_written_after_the_page_was_rendered(
+            self, admin_client, monkeypatch, shelf):
+        monkeypatch.setattr(admin.site._registry[Product], "list_per_page", 1)
+        page = admin_client.get(PRODUCTS)  # shows "Classic Hoodie" only (out of stock)
+        assert shown(page) == {shelf["out"].pk}
+        # Off the page: the Travel Mug is restocked after the page was rendered; the Zip Hoodie is not.
+        mug = Product.objects.get(pk=shelf["ok"].pk)
+        mug.inventory = 55
+        services.product_update(product=mug, expected_version=mug.version)
+
+        response = admin_client.post(PRODUCTS, action_data(page, "clear_inventory", [shelf["out"].pk],
+                                                           select_across="1"))
+
+        assert messages_of(response)[0] == "1 product was updated."
+        assert "“Travel Mug” (now 55)" in messages_of(response)[1]
+        assert dict(Product.objects.values_list("pk", "inventory")) == {
+            shelf["out"].pk: 0, shelf["low"].pk: 0, shelf["ok"].pk: 55}
+
+    def test_a_post_without_the_loaded_versions_clears_nothing(self, admin_client, shelf):
+        response = admin_client.post(PRODUCTS, {"action": "clear_inventory", "index": "0",
+                                                "_selected_action": [shelf["ok"].pk]})
+        assert messages_of(response)[0] == "0 products were updated."
+        assert "“Travel Mug” (now 40)" in messages_of(response)[1]
+        assert Product.objects.get(pk=shelf["ok"].pk).inventory == 40
+
+    def test_each_row_carries_its_version_and_the_page_its_render_time(self, admin_client, shelf):
+        html = admin_client.get(PRODUCTS).content.decode()
+        assert f'value="{shelf["ok"].pk}"' in html
+        assert f'<input type="hidden" name="_loaded_version" value="{shelf["ok"].pk}:1">' in html
+        assert 'name="_loaded_at" value="' in html
 
     def test_forged_ids_do_nothing(self, admin_client, shelf):
         response = admin_client.post(PRODUCTS, {"action": "clear_inventory", "_selected_action": ["999999"]})

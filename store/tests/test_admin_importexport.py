@@ -116,11 +116,16 @@ def test_skip_invalid_confirm_imports_valid_rows(admin_client):
                     ["A", "T", "abc", "1", "C", "row 2: unit_price: not a number"]]
 
 
-def test_cancel_writes_nothing(admin_client):
+def test_cancel_writes_nothing_and_a_later_confirm_is_refused(admin_client):
     response = upload(admin_client, HEADER + "A,T,5,1,C\r\n")
     admin_client.post(response.url, {"_cancel": "1"})
     assert not Product.objects.exists()
-    assert admin_client.post(response.url, {"_confirm": "1"}).status_code == 404
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.STATUS_CANCELLED
+    refused = admin_client.post(response.url, {"_confirm": "1"}, follow=True)
+    assert f"Import #{job.pk} is not awaiting confirmation: it is cancelled (nothing written)." in (
+        refused.content.decode())
+    assert not Product.objects.exists()
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -258,3 +263,24 @@ def test_failed_rows_download_needs_permission(client, admin_user):
     job = ImportJob.objects.get()
     staff(client, "store.view_product")
     assert client.get(reverse("admin:store_importjob_failed_rows", args=[job.pk])).status_code == 403
+
+
+def test_an_expired_preview_says_so_on_the_page_and_in_the_list(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    response = upload(admin_client, HEADER + "A,T,5,1,C\r\n")
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=2))
+
+    page = admin_client.get(response.url, follow=True)
+    text = page.content.decode()
+    assert page.redirect_chain[-1][0] == reverse(IMPORT)
+    assert f"Import #{job.pk} has expired: its preview was not confirmed within 24 hours" in text
+    assert "Preview expired unconfirmed (nothing written)" in text
+    confirm = admin_client.post(response.url, {"_confirm": "1"}, follow=True)
+    assert f"Import #{job.pk} has expired" in confirm.content.decode()
+    assert not Product.objects.exists()
+    history = admin_client.get(reverse("admin:store_importjob_changelist")).content.decode()
+    assert "Preview expired unconfirmed (nothing written)" in history

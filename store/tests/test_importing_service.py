@@ -410,3 +410,85 @@ def test_real_woocommerce_export():
     assert Product.objects.get(sku="cc-beanie").unit_price == Decimal("18.00")  # sale price, no dates: active
     again = run(path)
     assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 20)
+
+
+# --- skip invalid leaves no empty collections behind (issue 9, item 13) ---------------
+def test_skip_invalid_creates_no_collection_for_a_skipped_invalid_row(write_csv):
+    path = write_csv([{**ROW, "collection": "Kept"}, {**ROW, "sku": "A-2", "unit_price": "abc", "collection": "Lost"}])
+    outcome = run(path, skip_invalid=True)
+    assert outcome.job.status == ImportJob.STATUS_PARTIAL
+    assert list(Collection.objects.values_list("title", flat=True)) == ["Kept"]
+
+
+def test_skip_invalid_confirm_creates_no_collection_for_a_row_skipped_as_a_conflict(write_csv):
+    outcome = product_import_preview(path=write_csv([
+        {**ROW, "collection": "Kept"}, {**ROW, "sku": "A-2", "collection": "Lost"},
+    ]), file_name="f.csv")
+    assert outcome.plan.new_collections == ["Kept", "Lost"]
+    # Someone creates A-2 between preview and confirm: that row is skipped as a conflict.
+    ProductFactory(sku="A-2", collection=CollectionFactory(title="Elsewhere"))
+    result = product_import_confirm(job=outcome.job, skip_invalid=True)
+    assert result.written and result.job.status == ImportJob.STATUS_PARTIAL
+    assert sorted(Collection.objects.values_list("title", flat=True)) == ["Elsewhere", "Kept"]
+    assert Product.objects.get(sku="A-1").collection.title == "Kept"
+
+
+# --- unconfirmed previews expire (issue 9, item 14) ------------------------------------
+def _age(job: ImportJob, hours: float) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=hours))
+
+
+def test_a_preview_older_than_a_day_expires_and_cannot_be_confirmed(write_csv):
+    from store.importing import service
+
+    old = product_import_preview(path=write_csv([ROW]), file_name="old.csv").job
+    fresh = product_import_preview(path=write_csv([{**ROW, "sku": "B-1"}]), file_name="fresh.csv").job
+    _age(old, 25)
+    _age(fresh, 23)
+    assert service._plan_path(old).exists()
+
+    assert service.product_import_expire_previews() == 1
+
+    old.refresh_from_db()
+    assert (old.status, old.created_count) == (ImportJob.STATUS_EXPIRED, 0)
+    assert old.message == service.MESSAGE_EXPIRED.format(hours=24) and old.finished_at
+    assert not service._plan_path(old).exists()
+    with pytest.raises(ValidationError) as refused:
+        product_import_confirm(job=old)
+    assert refused.value.code == "expired"
+    assert refused.value.messages == [service.ERROR_EXPIRED.format(pk=old.pk, hours=24)]
+    assert not Product.objects.exists()
+    fresh.refresh_from_db()
+    assert fresh.status == ImportJob.STATUS_PREVIEW
+    assert product_import_confirm(job=fresh).written
+
+
+def test_confirming_a_stale_preview_expires_it_first(write_csv):
+    job = product_import_preview(path=write_csv([ROW]), file_name="old.csv").job
+    _age(job, 30)
+    with pytest.raises(ValidationError) as refused:
+        product_import_confirm(job=ImportJob.objects.get(pk=job.pk))
+    assert refused.value.code == "expired"
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.STATUS_EXPIRED
+    assert not Product.objects.exists()
+
+
+def test_a_new_upload_expires_old_previews(write_csv):
+    old = product_import_preview(path=write_csv([ROW]), file_name="old.csv").job
+    _age(old, 48)
+    product_import_preview(path=write_csv([ROW]), file_name="new.csv")
+    assert ImportJob.objects.get(pk=old.pk).status == ImportJob.STATUS_EXPIRED
+
+
+def test_a_preview_whose_plan_is_gone_expires_when_opened(write_csv):
+    from store.importing import service
+
+    job = product_import_preview(path=write_csv([ROW]), file_name="f.csv").job
+    service._plan_path(job).unlink()
+    with pytest.raises(ValidationError):
+        service.product_import_load_preview(job=job)
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.STATUS_EXPIRED

@@ -99,11 +99,11 @@ class TestProductClearInventory:
         empty = ProductFactory(inventory=0)
         other = ProductFactory(inventory=3)
 
-        updated = services.product_clear_inventory(
+        result = services.product_clear_inventory(
             products=Product.objects.filter(pk__in=[stocked.pk, empty.pk]), user=admin_user
         )
 
-        assert updated == 1
+        assert (result.updated, result.stale) == (1, [])
         assert dict(Product.objects.values_list("pk", "inventory")) == {stocked.pk: 0, empty.pk: 0, other.pk: 3}
         assert dict(Product.objects.values_list("pk", "version")) == {stocked.pk: 2, empty.pk: 1, other.pk: 1}
         assert history_changes(stocked) == [("inventory", "7", "0")]
@@ -134,5 +134,25 @@ class TestProductClearInventory:
 
     def test_nothing_to_clear_writes_nothing(self):
         product = ProductFactory(inventory=0)
-        assert services.product_clear_inventory(products=Product.objects.filter(pk=product.pk)) == 0
+        assert services.product_clear_inventory(products=Product.objects.filter(pk=product.pk)).updated == 0
         assert Product.objects.get(pk=product.pk).version == 1
+
+    def test_products_changed_since_the_list_was_loaded_are_refused(self):
+        from django.utils import timezone
+
+        on_page, off_page, untouched = ProductFactory(inventory=5), ProductFactory(inventory=6), ProductFactory(inventory=7)
+        loaded_at = timezone.now()
+        loaded_versions = {on_page.pk: 1}
+        for product in (on_page, off_page):  # a colleague restocks both after the list was loaded
+            product.inventory = 20
+            services.product_update(product=product, expected_version=1)
+
+        result = services.product_clear_inventory(
+            products=Product.objects.all(), loaded_versions=loaded_versions, loaded_at=loaded_at
+        )
+
+        assert result.updated == 1
+        assert sorted(row.pk for row in result.stale) == [on_page.pk, off_page.pk]
+        assert [row.inventory for row in result.stale] == [20, 20]
+        assert dict(Product.objects.values_list("pk", "inventory")) == {
+            on_page.pk: 20, off_page.pk: 20, untouched.pk: 0}

@@ -53,7 +53,7 @@ def test_edit_a_price_in_the_list_and_save(admin_page, live_server, shelf):
     page = admin_page
     page.goto(f"{live_server.url}{PRODUCTS}")
     row = page.locator("#result_list tbody tr", has=page.locator("th.field-title", has_text="Travel Mug"))
-    row.locator("td.field-unit_price input").fill("14.50")
+    row.locator("td.field-unit_price input[type=number]").fill("14.50")  # not the hidden initial value
     page.locator("input[name=_save]").click()
     page.wait_for_selector(".messagelist")
     assert "1 product was changed successfully." in page.locator(".messagelist").inner_text()
