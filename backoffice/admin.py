@@ -1,15 +1,24 @@
-"""The project's admin site: Django's, plus guards for two inputs Django's changelist
-crashes on (HTTP 500) instead of refusing."""
+"""The project's admin site: Django's, plus guards for inputs Django's admin crashes on
+(HTTP 500) instead of refusing: forged ids, junk date drill-downs, searches of a thousand
+words, junk history version ids."""
 from __future__ import annotations
+
+import re
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ERROR_FLAG
+from django.contrib.admin.views.main import ERROR_FLAG, SEARCH_VAR
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponseRedirect, QueryDict
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse, QueryDict
+from django.urls import reverse
+
+from backoffice.search import admin_search_terms, search_terms_error
 
 INVALID_SELECTION = "The selection was not valid (unknown item ids). Nothing was changed."
+INVALID_POSTED_IDS = "Posted ids that cannot exist: {names}."
+# ExportMixin's export view carries the changelist's query string in this parameter.
+EXPORT_FILTERS_VAR = "filters"
 
 # The date drill-down turns ?<field>__year=&__month=&__day= into a datetime and adds a
 # day, a month or a year to it: outside these bounds Python raises OverflowError/ValueError.
@@ -23,12 +32,7 @@ def selection_is_valid(model_admin: admin.ModelAdmin, values: list[str]) -> bool
     values that are not numbers, or are out of the column's range.
     """
     pk = model_admin.model._meta.pk
-    try:
-        for value in values:
-            pk.run_validators(pk.to_python(value))
-    except (ValidationError, ValueError, TypeError, OverflowError):
-        return False
-    return True
+    return all(_is_possible_key(pk, value) for value in values)
 
 
 def date_drilldown_is_valid(model_admin: admin.ModelAdmin, query: QueryDict) -> bool:
@@ -45,30 +49,123 @@ def date_drilldown_is_valid(model_admin: admin.ModelAdmin, query: QueryDict) -> 
     return True
 
 
+def forged_list_edit_ids(model_admin: admin.ModelAdmin, data: QueryDict) -> list[str]:
+    """Row ids of a list-edit POST that cannot be primary keys.
+
+    Django narrows the edited rows with ``pk__in=<posted ids>`` once they parse as
+    numbers; one beyond BIGINT raises OverflowError on SQLite (the ``__in`` lookup has
+    no range check, unlike ``exact``).
+    """
+    if not model_admin.list_editable:
+        return []
+    pk = model_admin.model._meta.pk
+    pattern = re.compile(r"form-\d+-%s$" % re.escape(pk.name))
+    return [key for key, value in data.items() if pattern.match(key) and _is_out_of_range(pk, value)]
+
+
+def forged_many_to_many_ids(model_admin: admin.ModelAdmin, data: QueryDict) -> list[str]:
+    """Many-to-many form fields posted with numbers beyond the related model's key range.
+
+    ModelMultipleChoiceField checks them with ``pk__in``: the same OverflowError. (Values
+    that are not numbers at all are the form's own "not a valid value" error.)
+    """
+    fields = [field for field in model_admin.model._meta.many_to_many if field.name in data]
+    return [
+        field.name for field in fields
+        if any(_is_out_of_range(field.target_field, value) for value in data.getlist(field.name))
+    ]
+
+
+def history_ids_are_valid(model_admin: admin.ModelAdmin, object_id: str, version_id: str) -> bool:
+    """simple-history looks a version up by (object id, history_id) without parsing them."""
+    history_model = model_admin.model._meta.simple_history_manager_attribute
+    opts = getattr(model_admin.model, history_model).model._meta
+    return _is_possible_key(opts.get_field(model_admin.model._meta.pk.attname), object_id) and _is_possible_key(
+        opts.get_field("history_id"), version_id
+    )
+
+
+def search_error(query: QueryDict) -> str | None:
+    return search_terms_error(admin_search_terms(query.get(SEARCH_VAR, "")))
+
+
+def _without_search(query: QueryDict) -> str:
+    remaining = query.copy()
+    remaining.pop(SEARCH_VAR, None)
+    return remaining.urlencode()
+
+
 class BackOfficeAdminSite(admin.AdminSite):
-    """Every changelist of every area passes through these checks first, so no ModelAdmin
-    needs a mixin: forged action ids get a message and a redirect, junk date drill-downs
-    the "?e=1" page Django shows for other bad filter values."""
+    """Every changelist, change form, history and export view of every area passes through
+    these checks first, so no ModelAdmin needs a mixin: forged action ids and searches of
+    too many words get a message and a redirect, junk date drill-downs the "?e=1" page
+    Django shows for other bad filter values, row or related ids beyond the key's range
+    a 400, junk history version ids a 404."""
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
         model_admin = getattr(view, "__self__", None)
-        if not isinstance(model_admin, admin.ModelAdmin) or view.__name__ != "changelist_view":
+        guard = {
+            "changelist_view": self._changelist_guard,
+            "add_view": self._change_form_guard,
+            "change_view": self._change_form_guard,
+            "history_form_view": self._history_form_guard,
+            "export_view": self._export_guard,
+        }.get(getattr(view, "__name__", ""))
+        if not isinstance(model_admin, admin.ModelAdmin) or guard is None:
             return inner
 
         def guarded(request: HttpRequest, *args, **kwargs):
             if not self.has_permission(request):  # anonymous: the usual login redirect
                 return inner(request, *args, **kwargs)
-            if not date_drilldown_is_valid(model_admin, request.GET):
-                return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
-            if request.method == "POST" and not selection_is_valid(
-                model_admin, request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-            ):
-                model_admin.message_user(request, INVALID_SELECTION, messages.ERROR)
-                return HttpResponseRedirect(request.get_full_path())
-            return inner(request, *args, **kwargs)
+            return guard(model_admin, request, *args, **kwargs) or inner(request, *args, **kwargs)
 
         return guarded
+
+    def _changelist_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, *args, **kwargs):
+        if not date_drilldown_is_valid(model_admin, request.GET):
+            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+        error = search_error(request.GET)
+        if error:
+            model_admin.message_user(request, error, messages.ERROR)
+            return HttpResponseRedirect(f"{request.path}?{_without_search(request.GET)}")
+        if request.method == "POST":
+            if not selection_is_valid(model_admin, request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+                model_admin.message_user(request, INVALID_SELECTION, messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+            forged = forged_list_edit_ids(model_admin, request.POST)
+            if forged:
+                raise SuspiciousOperation(INVALID_POSTED_IDS.format(names=", ".join(forged)))
+        return None
+
+    def _change_form_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, *args, **kwargs):
+        forged = forged_many_to_many_ids(model_admin, request.POST) if request.method == "POST" else []
+        if forged:
+            raise SuspiciousOperation(INVALID_POSTED_IDS.format(names=", ".join(forged)))
+        return None
+
+    def _history_form_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str,
+                            version_id: str, *args, **kwargs):
+        if not history_ids_are_valid(model_admin, object_id, version_id):
+            raise Http404
+        return None
+
+    def _export_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, *args, **kwargs):
+        filters = QueryDict(request.GET.get(EXPORT_FILTERS_VAR, ""))
+        error = search_error(filters)
+        if error:
+            model_admin.message_user(request, error, messages.ERROR)
+            opts = model_admin.model._meta
+            changelist = reverse(f"{self.name}:{opts.app_label}_{opts.model_name}_changelist")
+            return HttpResponseRedirect(f"{changelist}?{_without_search(filters)}")
+        return None
+
+    def autocomplete_view(self, request: HttpRequest):
+        """The admin's autocomplete searches the target ModelAdmin's search_fields: same cap."""
+        error = search_terms_error(admin_search_terms(request.GET.get("term", "")))
+        if error:
+            return JsonResponse({"error": error}, status=400)
+        return super().autocomplete_view(request)
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -81,10 +178,24 @@ class SafeAutocompleteSelect(AutocompleteSelect):
         return super().optgroups(name, [v for v in value if _is_possible_key(target, v)], attr)
 
 
-def _is_possible_key(field, value) -> bool:
+def _is_out_of_range(field, value) -> bool:
+    """Whether ``value`` parses as a value of ``field`` but lies outside its column's range."""
     try:
-        field.clean(value, None)
-    except ValidationError:
+        parsed = field.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    try:
+        field.run_validators(parsed)
+    except (ValidationError, OverflowError):
+        return True
+    return False
+
+
+def _is_possible_key(field, value) -> bool:
+    """Whether ``value`` parses as a value of ``field`` within its column's range."""
+    try:
+        field.run_validators(field.to_python(value))
+    except (ValidationError, ValueError, TypeError, OverflowError):
         return False
     return True
 

@@ -164,6 +164,11 @@ WHITENOISE_AUTOREFRESH = True
 # Products in stock but below this inventory count as "Low" (0 is "Out of stock").
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
 
+# --- Search -----------------------------------------------------------------
+# Words per search (admin changelists, autocomplete, exports, the API's ?search=); more
+# are refused with a message (API: 400). Each word adds conditions to the query.
+SEARCH_MAX_TERMS = int(os.environ.get("SEARCH_MAX_TERMS", "20"))
+
 # --- Catalog API (store/api/, mounted at /api/) ----------------------------
 # Catalog data is public: anonymous reads are allowed unless this is on.
 CATALOG_API_REQUIRE_AUTH = env_bool("CATALOG_API_REQUIRE_AUTH", False)
@@ -191,7 +196,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 10,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "store.api.search.CappedSearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [

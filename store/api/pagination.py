@@ -15,6 +15,10 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 INVALID_CURSOR = "Invalid cursor."
+# A cursor we issue is about 60 characters ('["<ISO datetime with offset>", <id>]' in
+# base64). Anything much longer is not ours, and is refused before it is decoded: a
+# deeply nested JSON array would exhaust the parser's recursion limit.
+MAX_CURSOR_LENGTH = 200
 
 
 class CatalogPagePagination(PageNumberPagination):
@@ -102,12 +106,18 @@ class SyncCursorPagination(BasePagination):
         if not encoded:
             return None
         try:
+            if len(encoded) > MAX_CURSOR_LENGTH:
+                raise ValueError
             raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            stamp, pk = json.loads(raw)
+            position = json.loads(raw)
+            # Exactly [<ISO datetime with offset>, <id>]: nothing else is decoded further.
+            if not (isinstance(position, list) and len(position) == 2 and isinstance(position[0], str)):
+                raise ValueError
+            stamp, pk = position
             last_update = datetime.fromisoformat(stamp)
             if timezone.is_naive(last_update) or type(pk) is not int or not 0 <= pk < 2**63:
                 raise ValueError
             last_update = last_update.astimezone(dt_timezone.utc)
-        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error, UnicodeDecodeError):
             raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
         return last_update, pk

@@ -14,13 +14,14 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, NotFound
-from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from store import selectors
 
 from .extensions import product_extensions_load
 from .filters import MAX_ID, ProductFilter, ProductFilterBackend
+from .search import CappedSearchFilter
 from .pagination import SyncCursorPagination
 from .serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
 
@@ -108,7 +109,7 @@ class ProductViewSet(CatalogViewSet):
     walks the whole catalog in (last_update, id) order with an opaque resume cursor."""
 
     serializer_class = ProductSerializer
-    filter_backends = [ProductFilterBackend, SearchFilter, OrderingFilter]
+    filter_backends = [ProductFilterBackend, CappedSearchFilter, OrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["title", "sku", "description"]
     ordering_fields = ["unit_price", "last_update", "title"]

@@ -114,6 +114,16 @@ class TestProductChangelist:
         response = admin_client.get(PRODUCTS, {"o": "-6"})
         assert [p.pk for p in response.context["cl"].result_list][0] == shelf["ok"].pk
 
+    def test_a_header_click_from_the_default_list_sorts_by_that_column_alone(self, admin_client, shelf):
+        """?o=6.1 (status, then the default title) is status with ties on pk, and says so."""
+        response = admin_client.get(PRODUCTS, {"o": "6.1"})
+        cl = response.context["cl"]
+        assert cl.get_ordering(response.wsgi_request, Product.objects.all()) == ["inventory", "pk"]
+        assert cl.get_ordering_field_columns() == {6: "asc"}
+        html = response.content.decode()
+        assert re.findall(r'class="sortable column-(\w+) sorted (\w+)"', html) == [("inventory_status", "ascending")]
+        assert "sortpriority" not in html
+
     def test_junk_query_strings_do_not_500(self, admin_client, shelf):
         for params in ({"o": "x.99"}, {"collection__pk__exact": "abc"}, {"collection__pk__exact": "9" * 30},
                        {"promotions__id__exact": "x"}, {"p": "999"}, {"q": "%_\u2603"}, {"last_update__gte": "no"}):
@@ -551,3 +561,52 @@ class TestHistoryPages:
             response = admin_client.get(reverse("admin:store_product_history", args=[product.pk]))
         assert response.status_code == 200
         assert "Unit price: 28.00 → 29.00" in normalized(response.content.decode())
+
+
+# --- Sorting a million products: every header click is one index walk ---------------------
+
+# list_display: 1 title, 2 sku, 3 collection (not sortable), 4 unit_price, 5 inventory, 6 status.
+SORT_COLUMNS = {1: "title", 2: "sku", 4: "unit_price", 5: "inventory", 6: "inventory"}
+
+
+def header_sorts() -> list[str]:
+    """What clicking headers reaches: each column either way, alone and with the default title."""
+    sorts = []
+    for column in SORT_COLUMNS:
+        for sign in ("", "-"):
+            sorts.append(f"{sign}{column}")
+            sorts += [f"{sign}{column}.1", f"{sign}{column}.-1"] if column != 1 else [f"{sign}1.6", f"{sign}1.-4"]
+    return sorts
+
+
+def page_query_order_by(queries) -> str:
+    page = [
+        q["sql"].replace("`", "").replace('"', "") for q in queries
+        if q["sql"].startswith("SELECT") and " ORDER BY " in q["sql"] and "COUNT(" not in q["sql"]
+    ]
+    page = [sql for sql in page if sql.split(" FROM ", 1)[1].startswith("store_product ")]
+    assert len(page) == 1, page
+    return re.search(r" ORDER BY (.*?)(?: LIMIT|$)", page[0]).group(1)
+
+
+@pytest.mark.parametrize("sort", header_sorts())
+def test_every_header_sort_is_one_indexed_column_then_pk_in_its_direction(sort, admin_client):
+    ProductFactory.create_batch(3)
+    column = SORT_COLUMNS[int(sort.split(".")[0].lstrip("-"))]
+    direction = "DESC" if sort.startswith("-") else "ASC"
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(PRODUCTS, {"o": sort})
+
+    assert response.status_code == 200
+    expected = [f"store_product.{column} {direction}"]
+    if not Product._meta.get_field(column).unique:  # sku is unique: no tie to break
+        expected.append(f"store_product.id {direction}")
+    assert page_query_order_by(queries) == ", ".join(expected)
+    # An index leads with the column, and every index ends in the primary key (InnoDB's
+    # secondary indexes carry it, SQLite's carry the rowid): it serves the whole ORDER BY.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Product._meta.db_table)
+    assert any(
+        (c["index"] or c["unique"]) and c["columns"][:1] == [column] for c in constraints.values()
+    ), f"no index leads with {column}"

@@ -32,6 +32,7 @@ JUNK_QUERIES = [
     "placed_at__year=abc", "placed_at__month=13&placed_at__year=2020",
     "no_such_field=1", "%ff=%ff", "_changelist_filters=" + quote("q=%00&o=abc"),
 ]
+JUNK_IDS = ["abc", "9" * 20, "-1", "1.5", "%00"]
 FILTER_JUNK = ["zzz", "-1", "%00", "9" * 30, "2020-02-30"]
 # Appended to "<date_hierarchy>__" (see backoffice.admin.DATE_PART_RANGES).
 DATE_DRILLDOWN_JUNK = ["year=9999", "year=0", "year=9999&{f}__month=12&{f}__day=31", "year=2020&{f}__month=0",
@@ -62,9 +63,15 @@ def crawl_urls(client, model) -> list[str]:
 def object_urls(model, obj) -> list[str]:
     info = model._meta.app_label, model._meta.model_name
     change = reverse("admin:%s_%s_change" % info, args=[obj.pk])
-    return [change, f"{change}?_changelist_filters=q%3D%2500", f"{change}?_popup=1&_to_field=junk",
+    urls = [change, f"{change}?_changelist_filters=q%3D%2500", f"{change}?_popup=1&_to_field=junk",
             reverse("admin:%s_%s_history" % info, args=[obj.pk]) + "?p=abc",
             reverse("admin:%s_%s_delete" % info, args=[obj.pk])]
+    # simple-history's "view this version" page, for models whose admin has one.
+    if hasattr(model._meta, "simple_history_manager_attribute"):
+        history_form = "admin:%s_%s_simple_history" % info
+        urls += [reverse(history_form, args=[obj.pk, junk]) for junk in JUNK_IDS]
+        urls += [reverse(history_form, args=[junk, 1]) for junk in JUNK_IDS]
+    return urls
 
 
 @pytest.mark.slow  # ~10 s on SQLite, ~18 s on MariaDB for the superuser, growing with the admin
@@ -280,3 +287,53 @@ def test_forged_autocomplete_values_are_form_errors(admin_client, store_objects)
             response = admin_client.post(url, {field: junk})
             assert response.status_code == 200
             assert field in response.context["adminform"].form.errors
+
+
+# --- Forged ids beyond a lookup's reach ------------------------------------------
+
+@pytest.mark.parametrize("junk", JUNK_IDS)
+def test_junk_history_version_ids_are_404(junk, admin_client):
+    product = ProductFactory()
+    version = product.history.get().history_id
+    page = "admin:store_product_simple_history"
+
+    assert admin_client.get(reverse(page, args=[product.pk, version])).status_code == 200
+    assert admin_client.get(reverse(page, args=[product.pk, junk])).status_code == 404
+    assert admin_client.get(reverse(page, args=[junk, version])).status_code == 404
+
+
+@pytest.mark.parametrize("junk", ["9" * 20, "-" + "9" * 20])
+def test_a_list_edit_row_id_beyond_bigint_is_400_and_writes_nothing(junk, admin_client):
+    product = ProductFactory(unit_price=Decimal("10.00"), inventory=7)
+    url = reverse("admin:store_product_changelist")
+    data = formset_post_data(admin_client.get(url).context["cl"].formset)
+    row = next(key for key, value in data.items() if key.endswith("-id") and value == product.pk)
+    data[row.replace("-id", "-inventory")] = "8"
+    data[row] = junk
+
+    response = admin_client.post(url, {**data, "_save": "Save"})
+
+    assert response.status_code == 400
+    product.refresh_from_db()
+    assert (product.unit_price, product.inventory, product.version) == (Decimal("10.00"), 7, 1)
+
+
+@pytest.mark.parametrize("junk", ["9" * 20, "-" + "9" * 20, "abc"])
+def test_a_promotion_id_beyond_bigint_on_the_product_form_is_400_and_writes_nothing(junk, admin_client, product_add):
+    product = ProductFactory(title="Kept")
+    change = reverse("admin:store_product_change", args=[product.pk])
+    data = form_post_data(admin_client.get(change))
+    data.update(title="Renamed", promotions=[junk])
+    product_add["promotions"] = [junk]
+
+    changed = admin_client.post(change, data)
+    added = admin_client.post(reverse("admin:store_product_add"), product_add)
+
+    for response in (changed, added):
+        if junk == "abc":  # not a number: the form's own error
+            assert response.status_code == 200
+            assert "promotions" in response.context["adminform"].form.errors
+        else:  # a number beyond BIGINT: refused as forged
+            assert response.status_code == 400
+    assert Product.objects.get(pk=product.pk).title == "Kept"
+    assert not Product.objects.filter(sku="LIN-001").exists()

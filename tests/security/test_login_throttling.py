@@ -81,6 +81,30 @@ def test_the_lockout_is_per_address_for_any_username(axes_on, staff):
     assert attempt("merch", PASSWORD, ip="198.51.100.67").status_code == 302
 
 
+def forwarded_attempt(username: str, password: str, forwarded: str):
+    """A login through a reverse proxy at 10.0.0.1 that appends what it saw to X-Forwarded-For."""
+    client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    return attempt(username, password, client=client)
+
+
+def test_a_forged_x_forwarded_for_does_not_dodge_the_address_lockout(axes_on, staff):
+    for n in range(5):
+        forwarded_attempt(f"guess{n}", "wrong", forwarded=f"203.0.113.{n}")
+
+    # No trusted proxy: the header is ignored, every attempt counted against REMOTE_ADDR.
+    assert forwarded_attempt("merch", PASSWORD, forwarded="203.0.113.99").status_code == 429
+
+
+def test_behind_one_trusted_proxy_the_lockout_counts_the_hop_the_proxy_saw(axes_on, staff):
+    axes_on.TRUSTED_PROXY_COUNT = 1
+    for n in range(5):
+        forwarded_attempt(f"guess{n}", "wrong", forwarded=f"6.6.6.{n}, 203.0.113.7")
+
+    assert forwarded_attempt("merch", PASSWORD, forwarded="1.1.1.1, 203.0.113.7").status_code == 429
+    # Another client behind the same proxy is not locked out, and cannot claim to be the locked one.
+    assert forwarded_attempt("merch", PASSWORD, forwarded="203.0.113.7, 203.0.113.8").status_code == 302
+
+
 def test_attempts_during_the_lockout_do_not_extend_it(axes_on, staff):
     fail(5)
     before = AccessAttempt.objects.get(username="merch")

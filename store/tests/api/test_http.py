@@ -140,6 +140,34 @@ class TestThrottling:
         assert 0 < int(throttled["Retry-After"]) <= 60
         assert throttled.json()["detail"].startswith("Request was throttled.")
 
+    def test_a_forged_x_forwarded_for_does_not_bypass_the_limit(self, settings, catalog):
+        settings.CATALOG_API_ANON_RATE = "3/minute"
+        client = APIClient(REMOTE_ADDR="198.51.100.1")
+        statuses = [
+            client.get("/api/products/", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+
+    def test_a_forged_x_forwarded_for_does_not_spend_another_clients_quota(self, settings, catalog):
+        settings.CATALOG_API_ANON_RATE = "3/minute"
+        attacker = APIClient(REMOTE_ADDR="198.51.100.1")
+        for _ in range(4):
+            attacker.get("/api/products/", HTTP_X_FORWARDED_FOR="198.51.100.2")
+        assert APIClient(REMOTE_ADDR="198.51.100.2").get("/api/products/").status_code == 200
+
+    def test_behind_one_trusted_proxy_the_hop_the_proxy_saw_is_throttled(self, settings, catalog):
+        settings.CATALOG_API_ANON_RATE = "3/minute"
+        settings.TRUSTED_PROXY_COUNT = 1
+        proxy = APIClient(REMOTE_ADDR="10.0.0.1")
+        # The left entries are the client's own (forgeable) claims; the proxy appended the last.
+        statuses = [
+            proxy.get("/api/products/", HTTP_X_FORWARDED_FOR=f"6.6.6.{n}, 203.0.113.7").status_code
+            for n in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        other = proxy.get("/api/products/", HTTP_X_FORWARDED_FOR="203.0.113.7, 203.0.113.8")
+        assert other.status_code == 200
+
     def test_authenticated_clients_are_not_anonymous_throttled(self, settings, catalog, superuser):
         settings.CATALOG_API_ANON_RATE = "1/minute"
         client = clients(superuser)["superuser token"]

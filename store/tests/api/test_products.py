@@ -1,10 +1,12 @@
 """Contract of /api/products/: fields, lookups, filters, search, ordering, pagination."""
+import base64
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
 
+from store.api.pagination import MAX_CURSOR_LENGTH, SyncCursorPagination
 from store.models import Product
 from store.tests.factories import CollectionFactory, ProductFactory
 
@@ -13,6 +15,10 @@ from .conftest import drf_datetime, ids, results
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=dt_timezone.utc)
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
 
 
 def stamp(product: Product, when: datetime) -> None:
@@ -244,7 +250,18 @@ class TestSyncCursor:
         ProductFactory()
         assert ids(api.get("/api/products/sync/", {"collection_id": wanted.pk})) == [mine.pk]
 
-    @pytest.mark.parametrize("cursor", ["abc", "!!!", "W10", "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0"])
+    def test_the_longest_cursor_we_issue_fits_the_cap(self):
+        latest = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt_timezone.utc)
+        assert len(SyncCursorPagination.encode_cursor((latest, 2**63 - 1))) < MAX_CURSOR_LENGTH
+
+    @pytest.mark.parametrize("cursor", [
+        "abc", "!!!", "W10", "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0",
+        # Deeply nested arrays (a RecursionError in the JSON parser), short and long.
+        b64(b"[" * 1100), b64(b"[" * 100), b64(b"[" * 90 + b"]" * 90),
+        # Right shape but the wrong types, and a valid cursor padded far past any we issue.
+        b64(b'[1, "2026-01-01T00:00:00+00:00"]'), b64(b'{"a": 1, "b": 2}'), b64(b'"ab"'),
+        b64(b'["2026-01-01T00:00:00+00:00", 1' + b" " * 300 + b"]"),
+    ])
     def test_a_bad_cursor_is_400(self, api, cursor):
         # W10 = "[]", WyJ4IiwgMV0 = '["x", 1]', the last one is a naive datetime.
         response = api.get("/api/products/sync/", {"cursor": cursor})
