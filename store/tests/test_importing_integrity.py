@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from store.admin.importexport import ProductImportForm
 from store.importing import parsing, planning, presets
 from store.importing.service import product_import, product_import_confirm, product_import_preview
-from store.models import Collection, ImportJob, Product
+from store.models import ImportJob, Product
 from store.tests.factories import CollectionFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
