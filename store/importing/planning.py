@@ -677,6 +677,8 @@ class _SlugBook:
         self._query(wanted)
 
     def _query(self, folded: list[str]) -> None:
+        if not folded:
+            return  # no cursor either: owner() runs once per row
         for slug, sku in select_in(Product, ("slug", "sku"), "slug", folded):
             self._owners[_fold(slug)] = sku
 
