@@ -16,6 +16,7 @@ import csv
 import http.cookiejar
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,13 @@ def main() -> None:
     parser.add_argument("--skip-admin", action="store_true")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-memory-"))
+    try:
+        run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> None:
     csv_path = workdir / "products.csv"
     generate(csv_path, args.rows)
     print(f"{args.rows:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB")
