@@ -45,10 +45,14 @@ FORMATS = {
 
 def escape_formula(value):
     """Neutralise a text cell a spreadsheet would evaluate; numbers pass unchanged."""
-    if not isinstance(value, str) or not value or value[0] not in FORMULA_PREFIXES:
+    if not isinstance(value, str) or not value:
         return value
-    if NUMBER_RE.match(value):
+    body = value.lstrip("'")
+    if not body or body[0] not in FORMULA_PREFIXES:
+        return value
+    if body is value and NUMBER_RE.match(value):
         return value  # "-5" is a number, not a formula
+    # "'=x" gets one more apostrophe too: the importer strips exactly one, so it comes back as "'=x".
     return "'" + value
 
 

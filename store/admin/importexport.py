@@ -37,7 +37,7 @@ from store.audit import audit_event
 from store.export_jobs import export_job_create, export_needs_job
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
-from store.importing.parsing import ERROR_TOO_LARGE
+from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -46,6 +46,7 @@ from store.importing.service import (
     product_import_expire_previews,
     product_import_load_preview,
     product_import_preview,
+    release_memory,
 )
 from store.models import ImportJob
 
@@ -196,6 +197,10 @@ class ProductImportForm(forms.Form):
             raise ValidationError(ERROR_TOO_LARGE.format(size=upload.size, limit=limit), code="too_large")
         return upload
 
+    def clean_encoding(self):
+        encoding = self.cleaned_data["encoding"].strip()
+        return check_encoding(encoding) if encoding else ""
+
 
 def _save_upload(upload) -> Path:
     folder = Path(settings.IMPORT_FILES_ROOT) / "uploads"
@@ -302,12 +307,15 @@ class ProductImportMixin:
                 )
             finally:
                 saved.unlink(missing_ok=True)
-            if outcome.plan is None:
-                form.add_error("file", outcome.job.message)
+            job, planned = outcome.job, outcome.plan is not None
+            del outcome  # the plan is on disk now; a 500k-row plan is a few hundred MB here
+            release_memory()
+            if not planned:
+                form.add_error("file", job.message)
             else:
                 return HttpResponseRedirect(reverse(
                     "admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
-                    args=[outcome.job.pk], current_app=self.admin_site.name,
+                    args=[job.pk], current_app=self.admin_site.name,
                 ))
         product_import_expire_previews()
         context = self._context(
@@ -340,7 +348,13 @@ class ProductImportMixin:
             failed_rows_url=reverse("admin:store_importjob_failed_rows", args=[job.pk],
                                     current_app=self.admin_site.name) if job.failed_rows else "",
         )
-        return TemplateResponse(request, "admin/store/product/import_preview.html", context)
+        response = TemplateResponse(request, "admin/store/product/import_preview.html", context)
+        # Render now and let go of the plan, so the worker does not keep it after the request.
+        response.render()
+        response.context_data = None
+        del plan, changes, page, context
+        release_memory()
+        return response
 
     def _import_url(self) -> str:
         return reverse("admin:store_product_import", current_app=self.admin_site.name)
@@ -358,6 +372,8 @@ class ProductImportMixin:
             # Confirmed or cancelled by another request meanwhile, or expired: nothing was written.
             self.message_user(request, error.messages[0], messages.ERROR)
             return HttpResponseRedirect(self._import_url())
+        outcome.plan = None
+        release_memory()
         job = outcome.job
         history = reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name)
         if outcome.written:

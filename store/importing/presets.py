@@ -6,7 +6,7 @@ reason it is deliberately skipped, or its errors (named by the source column).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -38,7 +38,10 @@ ERROR_UNDETECTED = (
 ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
 ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
 ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
-ERROR_EXTRA_CELLS = "the row has {cells} cells but the header has {columns}; check the quoting"
+ERROR_CELL_COUNT = (
+    "row {row} has {cells} cells, the header has {columns}: the row is not imported rather than guessing "
+    "which columns are missing or extra; check the delimiters and the quotes"
+)
 
 SKIP_WOO_VARIABLE = "variable product: a parent without price or stock of its own; its variations are imported"
 SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price or stock of its own"
@@ -66,6 +69,8 @@ class Preset:
     source_columns: dict[str, str]
     rows: Iterator[MappedRow]
     ignored_columns: list[str] = field(default_factory=list)
+    #: the file's rows, read again for the cells of rows that fail late (duplicates, conflicts)
+    source: Iterable[tuple[int, list[str]]] | None = None
 
 
 def _index(header: list[str]) -> dict[str, int]:
@@ -105,9 +110,10 @@ def _require(index: dict[str, int], columns: tuple[str, ...], shown: tuple[str, 
         raise ValidationError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)), code="missing_columns")
 
 
-def _cells_error(cells: list[str], width: int) -> list[tuple[str, str, str]]:
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        return [("", "", ERROR_EXTRA_CELLS.format(cells=len(cells), columns=width))]
+def _cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, str, str]]:
+    """A row must have as many cells as the header: a short one would clear the missing columns."""
+    if len(cells) != width:
+        return [("", "", ERROR_CELL_COUNT.format(row=number, cells=len(cells), columns=width))]
     return []
 
 
@@ -123,9 +129,9 @@ def _native(parsed: ParsedFile) -> Preset:
     def rows() -> Iterator[MappedRow]:
         for number, cells in parsed.rows:
             values = {name: (cells[pos] if pos < len(cells) else "") for name, pos in positions.items()}
-            yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(cells, width))
+            yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(number, cells, width))
 
-    return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored)
+    return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored, source=parsed.rows)
 
 
 # --- WooCommerce ----------------------------------------------------------------
@@ -182,7 +188,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
             kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
-            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(cells, width))
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
             if "variable" in kinds:
                 mapped.skip = SKIP_WOO_VARIABLE
             elif "grouped" in kinds:
@@ -218,7 +224,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
             yield mapped
 
     columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
-    return Preset(PRESET_WOOCOMMERCE, columns, rows())
+    return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows)
 
 
 # --- Shopify --------------------------------------------------------------------
@@ -248,7 +254,7 @@ def _shopify(parsed: ParsedFile) -> Preset:
                 "title": row.get("title", ""), "description": row.get("body (html)", ""),
                 "collection": row.get("type", ""), "tags": row.get("tags", ""),
             })
-            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(cells, width))
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
             variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
             if not any(row.get(name) for name in variant_fields):
                 mapped.skip = SKIP_SHOPIFY_IMAGE_ROW
@@ -275,4 +281,4 @@ def _shopify(parsed: ParsedFile) -> Preset:
             yield mapped
 
     columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
-    return Preset(PRESET_SHOPIFY, columns, rows())
+    return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows)

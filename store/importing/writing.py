@@ -19,7 +19,7 @@ from store.models import Collection, Product
 from store.services import product_history_baseline, product_history_created, product_history_record
 
 from .hooks import extra_columns
-from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, select_in
+from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, _fold, select_in
 
 BATCH = 2000
 
@@ -67,19 +67,20 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
             conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_VERSION))
     for pk in set(ids) - seen:
         conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_GONE))
-    by_sku = {create.sku.casefold(): create for create in plan.creates}
-    by_slug = {create.slug.casefold(): create for create in plan.creates}
-    for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in plan.creates]):
-        create = by_sku[sku.casefold()]
-        conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
+    # New products, a chunk at a time: two dicts over every create would cost ~100 MB at 500k rows.
+    for chunk in _chunks(plan.creates):
+        by_sku = {_fold(create.sku): create for create in chunk}
+        for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in chunk]):
+            if create := by_sku.get(sku.casefold()):
+                conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
+        by_slug = {_fold(create.slug): create for create in chunk}
+        for (slug,) in select_in(Product, ("slug",), "slug", [create.slug for create in chunk]):
+            if create := by_slug.get(slug.casefold()):
+                conflicts.append(RowError(create.row, "slug", create.slug, ERROR_CONFLICT_SLUG))
     moved_slugs = {update.slug.casefold(): update for update in plan.updates if "slug" in update.changes}
-    slugs = [create.slug for create in plan.creates] + [update.slug for update in moved_slugs.values()]
-    for pk, slug in select_in(Product, ("id", "slug"), "slug", slugs):
-        key = slug.casefold()
-        if key in by_slug:
-            conflicts.append(RowError(by_slug[key].row, "slug", by_slug[key].slug, ERROR_CONFLICT_SLUG))
-        elif key in moved_slugs and moved_slugs[key].product_id != pk:
-            update = moved_slugs[key]
+    for pk, slug in select_in(Product, ("id", "slug"), "slug", [update.slug for update in moved_slugs.values()]):
+        update = moved_slugs.get(slug.casefold())
+        if update is not None and update.product_id != pk:
             conflicts.append(RowError(update.row, "slug", update.slug, ERROR_CONFLICT_SLUG))
     return sorted(set(conflicts), key=lambda error: error.row)
 
@@ -168,16 +169,22 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
             progress("writing", len(batch))
     product_history_record(product_ids=updated_ids, user=user, reason=reason)
 
-    new_ids = {sku.casefold(): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
-    # Creations are recorded too, so that a revert of this import finds the products it added.
-    product_history_created(products=[
-        Product(pk=new_ids[row.sku.casefold()], title=row.title, slug=row.slug, sku=row.sku,
-                description=row.description, unit_price=row.unit_price, inventory=row.inventory,
-                collection_id=collections[row.collection.casefold()])
-        for row in creates
-    ], user=user, reason=reason)
-    _write_promotions(creates, updates, new_ids)
+    # Creations are recorded too, so that a revert of this import finds the products it added;
+    # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
+    for chunk in _chunks(creates):
+        chunk_ids = {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])}
+        product_history_created(products=[
+            Product(pk=chunk_ids[_fold(row.sku)], title=row.title, slug=row.slug, sku=row.sku,
+                    description=row.description, unit_price=row.unit_price, inventory=row.inventory,
+                    collection_id=collections[row.collection.casefold()])
+            for row in chunk
+        ], user=user, reason=reason)
     handlers = {handler.column: handler for handler in extra_columns()}
+    # The new products' ids, only when promotions or extra columns need them (a dict of 500k SKUs is ~100 MB).
+    needs_ids = any(row.promotions or row.extras for row in creates)
+    new_ids = {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])
+               } if needs_ids else {}
+    _write_promotions(creates, updates, new_ids)
     for column, handler in handlers.items():
         values = {new_ids[row.sku.casefold()]: row.extras[column] for row in creates if column in row.extras}
         values.update({row.product_id: row.extras[column] for row in updates if column in row.extras})

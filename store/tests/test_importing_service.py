@@ -266,9 +266,15 @@ def test_encodings(write_csv, encoding):
     assert Product.objects.get().title == "Crème brûlée – déluxe"
 
 
-def test_semicolon_delimiter_decimal_comma_and_lf(write_csv):
-    run(write_csv([{**ROW, "unit_price": "12,50"}], delimiter=";", lineterminator="\n"))
-    assert Product.objects.get().unit_price == Decimal("12.50")
+def test_semicolon_delimiter_and_lf(write_csv):
+    run(write_csv([{**ROW, "unit_price": "1,234.50"}], delimiter=";", lineterminator="\n"))
+    assert Product.objects.get().unit_price == Decimal("1234.50")
+
+
+def test_a_decimal_comma_is_refused_not_guessed_even_in_semicolon_files(write_csv):
+    error = only_error(write_csv([{**ROW, "unit_price": "12,50"}], delimiter=";", lineterminator="\n"))
+    assert (error.row, error.column, error.value, error.reason) == (
+        2, "unit_price", "12,50", planning.ERROR_PRICE_DECIMAL_COMMA)
 
 
 def test_explicit_wrong_encoding_is_reported(write_csv):

@@ -1,19 +1,34 @@
 """python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...]"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from store.importing.parsing import check_encoding
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import product_import
 from store.models import ImportJob
 
 PROGRESS_FROM_ROWS = 2000
 ERRORS_SHOWN = 50
+# ANSI/VT escape sequences (CSI, OSC, other ESC sequences), then any remaining C0/C1 control character.
+TERMINAL_ESCAPES_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(value) -> str:
+    """A file value as plain text for the terminal: no escape sequences, no control characters.
+
+    The console runs with markup off, so "[/oops]" prints as written instead of raising
+    a MarkupError (after the import has written).
+    """
+    return CONTROL_CHARS_RE.sub("", TERMINAL_ESCAPES_RE.sub("", str(value)))
 
 
 class Command(BaseCommand):
@@ -31,9 +46,15 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        if options["encoding"]:
+            try:
+                options["encoding"] = check_encoding(options["encoding"])
+            except ValidationError as error:
+                raise CommandError(error.messages[0])
         # A live progress bar in a terminal; plain, 120-column output when piped or logged.
+        # No markup, emoji codes or highlighting: file values print exactly as written.
         tty = self.stdout.isatty()
-        console = Console(file=self.stdout, width=None if tty else 120)
+        console = Console(file=self.stdout, width=None if tty else 120, markup=False, emoji=False, highlight=False)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             tasks: dict[str, int] = {}
@@ -56,14 +77,14 @@ class Command(BaseCommand):
         self._summary(console, job)
         if outcome.plan is not None:
             self._details(console, outcome.plan)
-        console.print(f"{job.get_status_display()}: {job.message}")
+        console.print(terminal_safe(f"{job.get_status_display()}: {job.message}"))
         if job.failed_rows:
             console.print(f"Failed rows (original columns + error): {job.failed_rows.path}")
         if job.status not in (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_DRY_RUN) or job.error_count:
             raise CommandError(f"Import #{job.pk} finished with errors.", returncode=2)
 
     def _summary(self, console: Console, job: ImportJob) -> None:
-        table = Table(title=f"Import #{job.pk}: {job.file_name} ({job.preset or 'unknown format'})")
+        table = Table(title=terminal_safe(f"Import #{job.pk}: {job.file_name} ({job.preset or 'unknown format'})"))
         for column in ("rows", "new", "updated", "unchanged", "skipped", "errors", "seconds"):
             table.add_column(column, justify="right")
         table.add_row(*map(str, (job.rows_total, job.created_count, job.updated_count, job.unchanged_count,
@@ -72,15 +93,15 @@ class Command(BaseCommand):
 
     def _details(self, console: Console, plan) -> None:
         for note in plan.notes:
-            console.print(f"Note: {note}")
+            console.print(terminal_safe(f"Note: {note}"))
         if plan.new_collections:
-            console.print("New collections: " + ", ".join(plan.new_collections))
+            console.print(terminal_safe("New collections: " + ", ".join(plan.new_collections)))
         if plan.errors:
             table = Table(title=f"Errors ({len(plan.errors)})")
             for column in ("row", "column", "value", "reason"):
                 table.add_column(column)
             for error in plan.errors[:ERRORS_SHOWN]:
-                table.add_row(str(error.row), error.column, error.value, error.reason)
+                table.add_row(*map(terminal_safe, (error.row, error.column, error.value, error.reason)))
             console.print(table)
             if len(plan.errors) > ERRORS_SHOWN:
                 console.print(f"… and {len(plan.errors) - ERRORS_SHOWN} more in the failed-rows file.")
