@@ -135,6 +135,7 @@ def test_item2_row_numbers_count_records_not_lines(write_bytes):
 @pytest.mark.parametrize(("text", "value"), [
     ("1,000", "1000.00"), ("2,500", "2500.00"), ("10,000", "10000.00"), ("1,234.50", "1234.50"),
     ("12,345,678.90", "12345678.90"), ("1000", "1000.00"), ("19.99", "19.99"), (" 1,000 ", "1000.00"),
+    ("1 000", "1000.00"), ("1\u00a0000.50", "1000.50"), ("12 345 678.90", "12345678.90"),
 ])
 def test_item3_thousands_separators_are_understood(write_csv, text, value):
     outcome = run(write_csv([{**ROW, "unit_price": text}], header=HEADER))
@@ -147,6 +148,8 @@ def test_item3_thousands_separators_are_understood(write_csv, text, value):
     ("1,00,000", planning.ERROR_PRICE_DECIMAL_COMMA), ("1,0000", planning.ERROR_PRICE_DECIMAL_COMMA),
     (",500", planning.ERROR_PRICE_DECIMAL_COMMA), ("1,234", None), ("1.234,50", planning.ERROR_PRICE_EUROPEAN),
     ("1.000,00", planning.ERROR_PRICE_EUROPEAN), ("1,234.5,0", planning.ERROR_PRICE_DECIMAL_COMMA),
+    ("1 5", planning.ERROR_PRICE_SPACES), ("2 5.00", planning.ERROR_PRICE_SPACES),
+    ("1 000 0", planning.ERROR_PRICE_SPACES), ("10.5 0", planning.ERROR_PRICE_SPACES),
 ])
 def test_item3_ambiguous_commas_are_refused_with_a_reason(write_csv, text, reason):
     outcome = run(write_csv([{**ROW, "unit_price": text}], header=HEADER))
