@@ -45,7 +45,7 @@ ERROR_PRICE_EUROPEAN = (
     "point, e.g. 1234.50 or 1,234.50"
 )
 ERROR_PRICE_GROUPING = "the thousands separator must separate groups of three digits"
-ERROR_PRICE_SPACES = "a space inside a number may only separate groups of three digits (1 000.50)"
+ERROR_NUMBER_SPACES = "a space inside a number may only separate groups of three digits (1 000.50)"
 ERROR_PRICE_MARKS_SWAPPED = "the decimal mark and the thousands separator are swapped for this file's convention"
 ERROR_INVENTORY_INT = "not a whole number"
 ERROR_INVENTORY_NEGATIVE = "negative inventory"
@@ -176,6 +176,21 @@ POINT = NumberConvention()
 SPACES_RE = re.compile(r"[\s\u00a0\u202f]+")
 
 
+def _without_thousands_spaces(text: str, *, decimal_mark: str) -> str:
+    """``text`` stripped, with spaces that separate groups of three digits removed.
+
+    "1 000.50" (a space or no-break space between thousands) is fine; "1 5" is an error,
+    never fifteen.
+    """
+    cleaned = SPACES_RE.sub(" ", text.strip())
+    if " " not in cleaned:
+        return cleaned
+    integer, _, fraction = cleaned.partition(decimal_mark)
+    if " " in fraction or _grouped(integer.lstrip("+-").strip(), " ") is None:
+        raise ValidationError(ERROR_NUMBER_SPACES)
+    return cleaned.replace(" ", "")
+
+
 def _grouped(integer: str, mark: str) -> str | None:
     """"1,234,567" -> "1234567" when every group after the first has exactly three digits."""
     groups = integer.split(mark)
@@ -198,12 +213,7 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
         if value < MIN_PRICE:
             raise ValidationError(ERROR_PRICE_MIN)
         return value.quantize(CENT)
-    cleaned = SPACES_RE.sub(" ", text.strip())
-    if " " in cleaned:  # "1 000.50" (a thousands space) is fine; "1 5" is not fifteen
-        integer, _, fraction = cleaned.partition(convention.decimal)
-        if " " in fraction or _grouped(integer.lstrip("+-").strip(), " ") is None:
-            raise ValidationError(ERROR_PRICE_SPACES)
-        cleaned = cleaned.replace(" ", "")
+    cleaned = _without_thousands_spaces(text, decimal_mark=convention.decimal)
     decimal_mark, thousands = convention.decimal, convention.thousands
     if thousands in cleaned:
         integer, _, fraction = cleaned.partition(decimal_mark)
@@ -237,12 +247,7 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
 
 
 def parse_inventory(text: str) -> int:
-    cleaned = SPACES_RE.sub(" ", text.strip())
-    if " " in cleaned:  # "1 000.50" (a thousands space) is fine; "1 5" is not fifteen
-        integer, _, fraction = cleaned.partition(convention.decimal)
-        if " " in fraction or _grouped(integer.lstrip("+-").strip(), " ") is None:
-            raise ValidationError(ERROR_PRICE_SPACES)
-        cleaned = cleaned.replace(" ", "")
+    cleaned = _without_thousands_spaces(text, decimal_mark=".")
     if not INT_RE.match(cleaned):
         # "12.0" from a spreadsheet is still a whole number
         if re.match(r"^[+-]?\d+\.0*$", cleaned):

@@ -148,8 +148,8 @@ def test_item3_thousands_separators_are_understood(write_csv, text, value):
     ("1,00,000", planning.ERROR_PRICE_DECIMAL_COMMA), ("1,0000", planning.ERROR_PRICE_DECIMAL_COMMA),
     (",500", planning.ERROR_PRICE_DECIMAL_COMMA), ("1,234", None), ("1.234,50", planning.ERROR_PRICE_EUROPEAN),
     ("1.000,00", planning.ERROR_PRICE_EUROPEAN), ("1,234.5,0", planning.ERROR_PRICE_DECIMAL_COMMA),
-    ("1 5", planning.ERROR_PRICE_SPACES), ("2 5.00", planning.ERROR_PRICE_SPACES),
-    ("1 000 0", planning.ERROR_PRICE_SPACES), ("10.5 0", planning.ERROR_PRICE_SPACES),
+    ("1 5", planning.ERROR_NUMBER_SPACES), ("2 5.00", planning.ERROR_NUMBER_SPACES),
+    ("1 000 0", planning.ERROR_NUMBER_SPACES), ("10.5 0", planning.ERROR_NUMBER_SPACES),
 ])
 def test_item3_ambiguous_commas_are_refused_with_a_reason(write_csv, text, reason):
     outcome = run(write_csv([{**ROW, "unit_price": text}], header=HEADER))
@@ -363,3 +363,15 @@ def test_item18_the_preview_page_does_not_keep_the_plan(admin_client, tmp_path):
     gc.collect()
     planned = (planning.NewProduct, planning.ProductUpdate)
     assert not [obj for obj in gc.get_objects() if type(obj) in planned]  # type(): weak proxies are about
+
+
+@pytest.mark.parametrize(("text", "value"), [("1 000", 1000), ("1\u00a0000", 1000), ("12", 12), (" 7 ", 7)])
+def test_inventory_may_separate_thousands_with_a_space(text, value):
+    assert planning.parse_inventory(text) == value
+
+
+@pytest.mark.parametrize("text", ["1 5", "10 00", "1 000 0"])
+def test_inventory_spaces_inside_a_number_are_refused_not_joined(text):
+    with pytest.raises(ValidationError) as error:
+        planning.parse_inventory(text)
+    assert error.value.messages == [planning.ERROR_NUMBER_SPACES]
