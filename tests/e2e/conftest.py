@@ -70,12 +70,14 @@ def admin_page(page, live_server, admin_user):
 
 
 @pytest.fixture
-def screenshot():
-    """Save a PNG under docs/screenshots/ (the README shows them)."""
+def screenshot(tmp_path):
+    """Save a PNG: under docs/screenshots/ (the README shows them) when UPDATE_SCREENSHOTS=1,
+    else in the test's temporary folder, so a plain test run leaves the work tree clean."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
 
     def take(page, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=False)
         return path
 
