@@ -239,3 +239,24 @@ def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: in
                                                            error=reason[:500])
     logger.warning("Image %s for product %s failed: %s", source.url[:200], source.product_id, reason)
     return ProductImageSource.State.FAILED
+
+
+FAILED_SHOWN = 100
+
+
+def import_image_report(*, job_id: int) -> dict:
+    """The image URLs of one import: counts by state and the failing ones with their reasons (two queries)."""
+    from django.db.models import Count
+
+    sources = ProductImageSource.objects.filter(import_job_id=job_id)
+    counts = dict(sources.order_by().values_list("state").annotate(n=Count("id")))
+    failed = list(sources.filter(state=ProductImageSource.State.FAILED).select_related("product").only(
+        "url", "error", "attempts", "product__sku", "product__title").order_by("id")[:FAILED_SHOWN])
+    return {
+        "total": sum(counts.values()),
+        "done": counts.get(ProductImageSource.State.DONE, 0),
+        "pending": counts.get(ProductImageSource.State.PENDING, 0),
+        "failed_count": counts.get(ProductImageSource.State.FAILED, 0),
+        "failed": failed,
+        "failed_shown": FAILED_SHOWN,
+    }

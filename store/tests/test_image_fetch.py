@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from PIL import Image
 
 from store import image_fetch
@@ -253,3 +254,18 @@ def test_real_woocommerce_sample_imports_with_its_images(server, tmp_path):
     print(f"woocommerce sample: {sources} image URLs, {fetched} images fetched")
     assert sources and fetched == sources
     assert not ProductImageSource.objects.exclude(state="done").exists()
+
+
+def test_the_import_job_page_lists_failing_image_urls(server, tmp_path, admin_client, django_assert_max_num_queries):
+    path = native_file(tmp_path, [
+        {"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1", "collection": "C", "status": "",
+         "images": f"{server}/img/a.png|{server}/page.png|{server}/missing.png"},
+    ])
+    job = run(path).job
+    url = reverse("admin:store_importjob_change", args=[job.pk])
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(url)
+    page = response.content.decode()
+    assert "3 image URLs: 1 fetched, 0 waiting, 2 failed." in page
+    assert f"{server}/missing.png" in page and "the server answered HTTP 404" in page
+    assert "“page.png” is not an image" in page
