@@ -269,3 +269,26 @@ def test_the_import_job_page_lists_failing_image_urls(server, tmp_path, admin_cl
     assert "3 image URLs: 1 fetched, 0 waiting, 2 failed." in page
     assert f"{server}/missing.png" in page and "the server answered HTTP 404" in page
     assert "“page.png” is not an image" in page
+
+
+def test_reverting_an_import_removes_the_images_it_fetched(server, tmp_path):
+    from store import reverting
+
+    path = native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
+                                   "collection": "C", "status": "", "images": f"{server}/img/a.png"}])
+    job = run(path).job
+    stored = ProductImage.objects.get().image.name
+    reverting.import_revert(job=job)
+    assert not Product.objects.exists() and not ProductImage.objects.exists()
+    assert not ProductImageSource.objects.exists()
+    from django.core.files.storage import default_storage
+    assert not default_storage.exists(stored)
+
+
+def test_catalog_clear_removes_image_sources(server, tmp_path):
+    from store.seeding import catalog_clear
+
+    run(native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
+                                "collection": "C", "status": "", "images": f"{server}/missing.png"}]))
+    catalog_clear()
+    assert not ProductImageSource.objects.exists() and not Product.objects.exists()
