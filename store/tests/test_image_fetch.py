@@ -292,3 +292,12 @@ def test_catalog_clear_removes_image_sources(server, tmp_path):
                                 "collection": "C", "status": "", "images": f"{server}/missing.png"}]))
     catalog_clear()
     assert not ProductImageSource.objects.exists() and not Product.objects.exists()
+
+
+def test_history_rows_show_the_status_the_import_set(tmp_path):
+    run(native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
+                                "collection": "C", "status": "draft", "images": ""}]))
+    run(native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
+                                "collection": "C", "status": "archived", "images": ""}]))
+    product = Product.objects.get(sku="N-1")
+    assert [row.status for row in product.history.order_by("history_id")] == ["draft", "archived"]
