@@ -65,6 +65,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+        elif path.startswith("/flaky") and Handler.hits.count(path) == 1:
+            self.send_response(503)
+            self.end_headers()
+        elif path == "/down.png":
+            self.send_response(503)
+            self.end_headers()
         elif path == "/missing.png":
             self.send_response(404)
             self.end_headers()
@@ -301,3 +307,15 @@ def test_history_rows_show_the_status_the_import_set(tmp_path):
                                 "collection": "C", "status": "archived", "images": ""}]))
     product = Product.objects.get(sku="N-1")
     assert [row.status for row in product.history.order_by("history_id")] == ["draft", "archived"]
+
+
+def test_transient_failures_are_retried_then_listed(server, tmp_path):
+    path = native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
+                                   "collection": "C", "status": "",
+                                   "images": f"{server}/flaky.png|{server}/down.png"}])
+    run(path)
+    flaky, down = ProductImageSource.objects.order_by("position")
+    assert (flaky.state, flaky.attempts, flaky.error) == ("done", 2, "")  # the error of attempt 1 is cleared
+    assert (down.state, down.attempts, down.error) == ("failed", 2, "the server answered HTTP 503")
+    assert Handler.hits.count("/down.png") == 2  # IMAGE_FETCH_ATTEMPTS
+    assert ProductImage.objects.get().source_url.endswith("/flaky.png")
