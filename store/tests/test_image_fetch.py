@@ -319,3 +319,15 @@ def test_transient_failures_are_retried_then_listed(server, tmp_path):
     assert (down.state, down.attempts, down.error) == ("failed", 2, "the server answered HTTP 503")
     assert Handler.hits.count("/down.png") == 2  # IMAGE_FETCH_ATTEMPTS
     assert ProductImage.objects.get().source_url.endswith("/flaky.png")
+
+
+def test_preview_then_confirm_keeps_urls_and_alt_texts(server, tmp_path, admin_user):
+    from store.importing.service import product_import_confirm, product_import_preview
+
+    path = shopify_file(tmp_path, server)
+    preview = product_import_preview(path=path, file_name=path.name, user=admin_user)
+    assert "13 image URL(s) will be fetched in the background after the import" in preview.plan.notes
+    assert not ProductImageSource.objects.exists()  # nothing stored before the confirmation
+    outcome = product_import_confirm(job=preview.job, user=admin_user)
+    assert outcome.job.status == "succeeded"
+    assert ProductImage.objects.get(product__sku="CAP-1", position=0).alt_text == "Cap"
