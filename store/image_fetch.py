@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -246,8 +247,6 @@ FAILED_SHOWN = 100
 
 def import_image_report(*, job_id: int) -> dict:
     """The image URLs of one import: counts by state and the failing ones with their reasons (two queries)."""
-    from django.db.models import Count
-
     sources = ProductImageSource.objects.filter(import_job_id=job_id)
     counts = dict(sources.order_by().values_list("state").annotate(n=Count("id")))
     failed = list(sources.filter(state=ProductImageSource.State.FAILED).select_related("product").only(

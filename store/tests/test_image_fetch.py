@@ -10,17 +10,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from store import image_fetch
-from store.importing.service import product_import
+from store import image_fetch, reverting
+from store.importing.service import product_import, product_import_confirm, product_import_preview
 from store.models import Product, ProductImage, ProductImageSource
+from store.seeding import catalog_clear
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REALWORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld" / "woocommerce_sample_products.csv"
-DATA = Path(__file__).parent / "data"
 
 
 def png(size=(8, 6), color=(200, 30, 30)) -> bytes:
@@ -278,8 +279,6 @@ def test_the_import_job_page_lists_failing_image_urls(server, tmp_path, admin_cl
 
 
 def test_reverting_an_import_removes_the_images_it_fetched(server, tmp_path):
-    from store import reverting
-
     path = native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
                                    "collection": "C", "status": "", "images": f"{server}/img/a.png"}])
     job = run(path).job
@@ -287,13 +286,10 @@ def test_reverting_an_import_removes_the_images_it_fetched(server, tmp_path):
     reverting.import_revert(job=job)
     assert not Product.objects.exists() and not ProductImage.objects.exists()
     assert not ProductImageSource.objects.exists()
-    from django.core.files.storage import default_storage
     assert not default_storage.exists(stored)
 
 
 def test_catalog_clear_removes_image_sources(server, tmp_path):
-    from store.seeding import catalog_clear
-
     run(native_file(tmp_path, [{"sku": "N-1", "title": "One", "unit_price": "10", "inventory": "1",
                                 "collection": "C", "status": "", "images": f"{server}/missing.png"}]))
     catalog_clear()
@@ -322,8 +318,6 @@ def test_transient_failures_are_retried_then_listed(server, tmp_path):
 
 
 def test_preview_then_confirm_keeps_urls_and_alt_texts(server, tmp_path, admin_user):
-    from store.importing.service import product_import_confirm, product_import_preview
-
     path = shopify_file(tmp_path, server)
     preview = product_import_preview(path=path, file_name=path.name, user=admin_user)
     assert "13 image URL(s) will be fetched in the background after the import" in preview.plan.notes
