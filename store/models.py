@@ -164,6 +164,42 @@ class ProductImage(models.Model):
         return self.alt_text or self.image.name.rsplit("/", 1)[-1]
 
 
+class ProductImageSource(models.Model):
+    """An image URL an import listed for a product: fetched by a background job (store/image_fetch.py).
+
+    One row per (product, URL), matched on ``url_hash`` (sha256 of the URL: MariaDB cannot
+    index a 2048-character column), so the same URL is fetched once, also across re-imports.
+    A failing URL stays ``failed`` with its reason; the import job's page lists it.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be fetched"
+        DONE = "done", "Fetched"
+        FAILED = "failed", "Failed"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="image_sources")
+    url = models.URLField("URL", max_length=2048)
+    url_hash = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(default=0)
+    alt_text = models.CharField("alt text", max_length=255, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    import_job = models.ForeignKey("ImportJob", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="image_sources")
+    image = models.ForeignKey(ProductImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "url_hash"], name="productimagesource_product_url_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
 class Customer(models.Model):
     MEMBERSHIP_BRONZE = "B"
     MEMBERSHIP_SILVER = "S"

@@ -38,7 +38,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .audit import audit_event
-from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product
+from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product, ProductImage, ProductImageSource
 from .importing.planning import select_in
 from .services import User, product_history_insert
 
@@ -294,6 +294,9 @@ def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
     ids = [product.pk for product in products]
     product_history_insert(products=products, user=user, reason=reason, history_type="-", date=now)
     Product.promotions.through.objects.filter(product_id__in=ids).delete()
+    # Images the import fetched for its new products: rows now, files once the revert commits.
+    ProductImageSource.objects.filter(product_id__in=ids).delete()
+    ProductImage.objects.filter(product_id__in=ids).delete()
     products_deleted.send(sender=Product, product_ids=ids)
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:

@@ -105,7 +105,7 @@ def catalog_clear() -> None:
         "store_orderitem", "store_order", "store_cartitem", "store_cart",
         "store_product_promotions",
         # Rows only: files of uploaded images stay in storage (seeded catalogs have none).
-        "store_productimage",
+        "store_productimagesource", "store_productimage",
     ]
     with connection.cursor() as cursor:
         for table in tables:

@@ -278,12 +278,14 @@ def product_set_status(*, products: QuerySet[Product], status: str, user: User =
 
 
 def _schedule_thumbnail(*, image_id: int) -> None:
-    """Make the thumbnail once the image row is committed.
+    """Enqueue the thumbnail task once the image row is committed (a worker makes it).
 
-    Runs in-process for now; the task queue takes it over by enqueueing
-    ``product_image_make_thumbnail`` here instead.
+    ``robust``: a queue that cannot be reached loses the thumbnail (logged; the admin
+    shows the original until ``product_image_make_thumbnail`` runs again), never the save.
     """
-    transaction.on_commit(lambda: product_image_make_thumbnail(image_id=image_id), robust=True)
+    from .tasks import product_image_thumbnail
+
+    transaction.on_commit(lambda: product_image_thumbnail.enqueue(image_id), robust=True)
 
 
 @transaction.atomic

@@ -26,6 +26,22 @@ def housekeeping() -> dict[str, int]:
 
 
 @task()
+def product_image_thumbnail(image_id: int) -> bool:
+    """Make the thumbnail of ProductImage ``image_id`` (idempotent; a deleted image is skipped)."""
+    from store.services import product_image_make_thumbnail
+
+    return product_image_make_thumbnail(image_id=image_id)
+
+
+@task()
+def product_image_fetch(source_id: int, attempt: int) -> str:
+    """Fetch the image URL of ProductImageSource ``source_id`` (its attempt ``attempt``)."""
+    from store.image_fetch import image_source_fetch
+
+    return image_source_fetch(source_id=source_id, attempt=attempt)
+
+
+@task()
 def ping(value: int) -> int:
     """A task that does nothing: queue health checks and the worker tests use it."""
     return value

@@ -395,3 +395,13 @@ PRODUCT_IMAGE_MAX_BYTES = int(os.environ.get("PRODUCT_IMAGE_MAX_BYTES", str(10 *
 PRODUCT_IMAGE_MAX_PIXELS = int(os.environ.get("PRODUCT_IMAGE_MAX_PIXELS", str(40_000_000)))
 # Longest side of the thumbnails made for the admin list and the API (pixels).
 PRODUCT_THUMBNAIL_SIZE = int(os.environ.get("PRODUCT_THUMBNAIL_SIZE", "320"))
+
+# Images listed by imports are fetched by background tasks (store/image_fetch.py).
+# Hosts that resolve to private/loopback/link-local addresses are refused unless listed here.
+IMAGE_FETCH_ALLOWED_HOSTS = [h.strip() for h in os.environ.get("IMAGE_FETCH_ALLOWED_HOSTS", "").split(",") if h.strip()]
+IMAGE_FETCH_CONNECT_TIMEOUT = float(os.environ.get("IMAGE_FETCH_CONNECT_TIMEOUT", "5"))
+IMAGE_FETCH_READ_TIMEOUT = float(os.environ.get("IMAGE_FETCH_READ_TIMEOUT", "15"))
+IMAGE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("IMAGE_FETCH_TOTAL_TIMEOUT", "60"))
+IMAGE_FETCH_MAX_REDIRECTS = 3
+IMAGE_FETCH_ATTEMPTS = int(os.environ.get("IMAGE_FETCH_ATTEMPTS", "4"))
+IMAGE_FETCH_BACKOFF = 30  # seconds; attempt n waits BACKOFF * 4^(n-1)

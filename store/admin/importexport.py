@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -400,7 +401,7 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     search_fields = ("file_name", "user__username")
     list_select_related = ("user", "confirmed_by")
     date_hierarchy = "created_at"
-    readonly_fields = ("failed_rows_link",)
+    readonly_fields = ("failed_rows_link", "image_fetch_report")
     exclude = ("failed_rows",)
 
     def get_queryset(self, request):
@@ -435,6 +436,14 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
             return "—"
         url = reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name)
         return format_html('<a href="{}">Download ({} rows)</a>', url, job.error_count)
+
+    @admin.display(description="images")
+    def image_fetch_report(self, job: ImportJob):
+        """The image URLs this import listed: fetched, waiting, and the failing ones with the reason."""
+        from store.image_fetch import import_image_report
+
+        return render_to_string("admin/store/importjob/image_fetch_report.html",
+                                {"report": import_image_report(job_id=job.pk)})
 
     def failed_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
         if not self.has_view_permission(request):

@@ -654,6 +654,8 @@ def _plan_update(row: _Row, current: tuple, plan: ImportPlan, slugs: "_SlugBook"
     for column, handler in handlers.items():
         old = extras_now[column].get(pk, handler.empty())
         value = row.extras[column]
+        if value is None:  # a blank cell of a column that may be left out: keep the current value
+            continue
         if value != old:
             extras[column] = value
             changes[column] = (handler.render(old), handler.render(value))

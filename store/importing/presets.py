@@ -46,8 +46,10 @@ ERROR_CELL_COUNT = (
 SKIP_WOO_VARIABLE = "variable product: a parent without price or stock of its own; its variations are imported"
 SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price or stock of its own"
 SKIP_WOO_EXTERNAL = "external/affiliate product: sold on another site, not stocked here"
-SKIP_WOO_UNPUBLISHED = "not published in WooCommerce (draft or private)"
-SKIP_SHOPIFY_IMAGE_ROW = "image-only row (no variant data)"
+SKIP_SHOPIFY_IMAGE_ROW = "image-only row: its image belongs to the product above it"
+ERROR_WOO_PUBLISHED = "expected 1 (published), 0 (draft) or -1 (private)"
+# WooCommerce "Published" -> status: private products are not sold either.
+WOO_STATUS = {"1": "active", "0": "draft", "-1": "draft"}
 
 # WooCommerce's own name for products without a category.
 UNCATEGORIZED = "Uncategorized"
@@ -137,7 +139,8 @@ def _native(parsed: ParsedFile) -> Preset:
 # --- WooCommerce ----------------------------------------------------------------
 WOO_COLUMNS = {
     "sku": "SKU", "title": "Name", "description": "Description", "unit_price": "Regular price",
-    "inventory": "Stock", "collection": "Categories", "tags": "Tags",
+    "inventory": "Stock", "collection": "Categories", "tags": "Tags", "images": "Images",
+    "status": "Published",
 }
 
 
@@ -195,8 +198,6 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
                 mapped.skip = SKIP_WOO_GROUPED
             elif "external" in kinds:
                 mapped.skip = SKIP_WOO_EXTERNAL
-            elif row.get("published", "1") not in ("1", ""):
-                mapped.skip = SKIP_WOO_UNPUBLISHED
             if mapped.skip:
                 yield mapped
                 continue
@@ -214,7 +215,12 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
                 "inventory": row.get("stock", "") or "0",
                 "collection": category or UNCATEGORIZED,
                 "tags": row.get("tags", ""),
+                "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
+                "status": WOO_STATUS.get(row.get("published", ""), ""),
             }
+            published = row.get("published", "")
+            if published and published not in WOO_STATUS:
+                mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
             if not mapped.values["sku"]:
                 mapped.errors.append(("SKU", "", ERROR_NO_SKU))
             if not price:
@@ -230,7 +236,8 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
 # --- Shopify --------------------------------------------------------------------
 SHOPIFY_COLUMNS = {
     "sku": "Variant SKU", "title": "Title", "description": "Body (HTML)", "unit_price": "Variant Price",
-    "inventory": "Variant Inventory Qty", "collection": "Type", "tags": "Tags",
+    "inventory": "Variant Inventory Qty", "collection": "Type", "tags": "Tags", "images": "Image Src",
+    "status": "Status",
 }
 
 
@@ -244,15 +251,24 @@ def _shopify(parsed: ParsedFile) -> Preset:
         pos = index.get(name)
         return cells[pos].strip() if pos is not None and pos < len(cells) else ""
 
-    def rows() -> Iterator[MappedRow]:
-        # The first row of a Handle carries the product; later rows only the variant.
-        products: dict[str, dict[str, str]] = {}
-        for number, cells in parsed.rows:
-            handle = get(cells, "handle")
-            row = {name: get(cells, name) for name in index}
+    def group_images(group: list[tuple[int, list[str], dict[str, str]]]) -> list[str]:
+        """The Handle's images in Image Position order, as "URL<tab>alt" items."""
+        images = []
+        for order, (_number, _cells, row) in enumerate(group):
+            if row.get("image src"):
+                position = row.get("image position", "")
+                key = int(position) if position.isdigit() else 1_000_000 + order
+                images.append((key, order, row["image src"], row.get("image alt text", "")))
+        return [f"{url}\t{alt}" if alt else url for _key, _order, url, alt in sorted(images)]
+
+    def mapped_group(group: list[tuple[int, list[str], dict[str, str]]],
+                     products: dict[str, dict[str, str]]) -> Iterator[MappedRow]:
+        images = group_images(group)
+        for number, cells, row in group:
+            handle = row.get("handle", "")
             product = products.setdefault(handle, {
                 "title": row.get("title", ""), "description": row.get("body (html)", ""),
-                "collection": row.get("type", ""), "tags": row.get("tags", ""),
+                "collection": row.get("type", ""), "tags": row.get("tags", ""), "status": row.get("status", ""),
             })
             mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
             variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
@@ -265,6 +281,9 @@ def _shopify(parsed: ParsedFile) -> Preset:
             title = product["title"] or handle
             if options:
                 title = f"{title} - {' / '.join(options)}"
+            # A variant's own image comes first, then the product's images.
+            own = [row["variant image"]] if row.get("variant image") else []
+            ordered = own + [item for item in images if item.split("\t", 1)[0] not in own]
             mapped.values = {
                 "sku": row.get("variant sku", ""),
                 "title": title,
@@ -273,6 +292,8 @@ def _shopify(parsed: ParsedFile) -> Preset:
                 "inventory": row.get("variant inventory qty", "") or "0",
                 "collection": product["collection"] or UNCATEGORIZED,
                 "tags": product["tags"],
+                "images": "|".join(ordered),
+                "status": product["status"],
             }
             if not mapped.values["sku"]:
                 mapped.errors.append(("Variant SKU", "", ERROR_NO_SKU))
@@ -280,5 +301,22 @@ def _shopify(parsed: ParsedFile) -> Preset:
                 mapped.errors.append(("Variant Price", "", ERROR_NO_VARIANT_PRICE))
             yield mapped
 
+    def rows() -> Iterator[MappedRow]:
+        # The first row of a Handle carries the product; later rows only the variant, or only an
+        # image (image-only rows). A Handle's rows are read as a group, so that every variant
+        # gets the images listed below it.
+        products: dict[str, dict[str, str]] = {}
+        group: list[tuple[int, list[str], dict[str, str]]] = []
+        for number, cells in parsed.rows:
+            row = {name: get(cells, name) for name in index}
+            if group and row.get("handle", "") != group[0][2].get("handle", ""):
+                yield from mapped_group(group, products)
+                group = []
+            group.append((number, cells, row))
+        if group:
+            yield from mapped_group(group, products)
+
     columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
+    if "images" not in columns and "variant image" in index:
+        columns["images"] = "Variant Image"
     return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows)

@@ -34,6 +34,7 @@ from store.audit import audit_event
 from store.exporting import escape_formula
 from store.models import ImportJob
 
+from .columns import import_job_id
 from .parsing import parse_file
 from .planning import ImportPlan, ProgressCallback, RowError, _no_progress, build_plan
 from .presets import PRESET_AUTO, map_rows
@@ -293,8 +294,12 @@ def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: Pr
         _attach_failed_rows(job, plan)
         return False
     try:
-        result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress, user=user or job.user,
-                            reason=f"Import #{job.pk} ({job.file_name})"[:100])
+        token = import_job_id.set(job.pk)  # the image URLs it lists point back to the job
+        try:
+            result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress, user=user or job.user,
+                                reason=f"Import #{job.pk} ({job.file_name})"[:100])
+        finally:
+            import_job_id.reset(token)
     except ImportConflict as conflict:
         _fail(job, conflict.messages[0])
         job.error_count = plan.error_rows + len({error.row for error in conflict.conflicts})

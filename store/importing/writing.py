@@ -167,7 +167,6 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
                     RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in batch
                 ])
             progress("writing", len(batch))
-    product_history_record(product_ids=updated_ids, user=user, reason=reason)
 
     # Creations are recorded too, so that a revert of this import finds the products it added;
     # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
@@ -176,7 +175,8 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         product_history_created(products=[
             Product(pk=chunk_ids[_fold(row.sku)], title=row.title, slug=row.slug, sku=row.sku,
                     description=row.description, unit_price=row.unit_price, inventory=row.inventory,
-                    collection_id=collections[row.collection.casefold()])
+                    collection_id=collections[row.collection.casefold()],
+                    status=row.extras.get("status") or Product.Status.ACTIVE)
             for row in chunk
         ], user=user, reason=reason)
     handlers = {handler.column: handler for handler in extra_columns()}
@@ -190,6 +190,8 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         values.update({row.product_id: row.extras[column] for row in updates if column in row.extras})
         if values:
             handler.write(values)
+    # After the extra columns: the history rows then show the status the import set.
+    product_history_record(product_ids=updated_ids, user=user, reason=reason)
     return WriteResult(created=len(creates), updated=len(updates), conflicts=conflicts)
 
 

@@ -120,6 +120,20 @@ class TestSave:
         with default_storage.open(image.thumbnail.name) as stored, Image.open(stored) as thumb:
             assert (thumb.format, thumb.size) == ("WEBP", (320, 160))
 
+    def test_the_thumbnail_is_a_task_enqueued_on_commit(self, settings, django_capture_on_commit_callbacks):
+        from django_tasks import default_task_backend
+
+        settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+        product = ProductFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            image = services.product_image_save(image=ProductImage(
+                product=product, image=image_upload("a.png", image_bytes("PNG"))))
+            assert default_task_backend.results == []
+        [queued] = default_task_backend.results
+        assert (queued.task.name, queued.args) == ("product_image_thumbnail", [image.pk])
+        image.refresh_from_db()
+        assert image.thumbnail.name == ""  # the worker makes it, not the request
+
     def test_thumbnail_keeps_transparency_and_replaces_the_previous_one(self):
         image = product_image(ProductFactory(), upload=image_upload("logo.png", image_bytes("PNG", colour=(0, 0, 0, 0))))
         first = image.thumbnail.name

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from store.importing.service import product_import
-from store.models import Collection, ImportJob, Product, Promotion
+from store.models import Collection, ImportJob, Product, ProductImage, ProductImageSource, Promotion
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,11 @@ def catalogs(draw, text=TEXT) -> dict:
             "sku": sku, "title": draw(titles(text)), "description": draw(text), "unit_price": draw(PRICE),
             "inventory": draw(INVENTORY), "collection": draw(st.integers(0, len(collections) - 1)),
             "promotions": draw(st.sets(st.integers(0, 2), max_size=3)),
+            "status": draw(st.sampled_from(Product.Status.values)),
+            # image source URLs (None: an upload, exported as its absolute storage URL)
+            "images": draw(st.lists(st.sampled_from([None, "https://cdn.example.com/a.png?v=1,2",
+                                                     "http://img.example.org/x y/b.jpg"]),
+                                    max_size=3, unique=True)),
         }
         for sku in skus
     ]
@@ -61,6 +66,9 @@ def snapshot() -> tuple:
             "last_update")),
         list(Collection.objects.order_by("pk").values_list("pk", "title", "featured_product_id")),
         sorted(Product.promotions.through.objects.values_list("product_id", "promotion_id")),
+        list(Product.objects.order_by("pk").values_list("status", flat=True)),
+        list(ProductImage.objects.order_by("pk").values_list("product_id", "image", "source_url", "position")),
+        ProductImageSource.objects.count(),
         Product.history.count(),
     )
 
@@ -74,6 +82,10 @@ def create(catalog: dict) -> None:
             unit_price=row["unit_price"], inventory=row["inventory"], collection=collections[row["collection"]],
         )
         product.promotions.set([promotions[index] for index in row["promotions"]])
+        Product.objects.filter(pk=product.pk).update(status=row["status"])
+        for position, url in enumerate(row["images"]):
+            ProductImage.objects.create(product=product, image=f"products/{product.pk}/{position}.png",
+                                        source_url=url or "", position=position)
 
 
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -365,15 +365,16 @@ def test_woocommerce_small_file():
     plan = outcome.plan
     assert plan.preset == "woocommerce"
     assert [(e.row, e.column, e.reason) for e in plan.errors] == [(7, "Regular price", presets.ERROR_NO_PRICE)]
-    assert [row for row, _ in plan.skipped] == [2, 8, 9, 10]
+    assert [row for row, _ in plan.skipped] == [2, 8, 9]
     assert not Product.objects.exists()  # all or nothing
     outcome = run(DATA / "woocommerce_small.csv", skip_invalid=True)
-    got = {p.sku: (p.title, p.unit_price, p.inventory, p.collection.title) for p in Product.objects.all()}
+    got = {p.sku: (p.title, p.unit_price, p.inventory, p.collection.title, p.status) for p in Product.objects.all()}
     assert got == {
-        "W-TEE-S": ("Tee - Small", Decimal("20.00"), 5, "Clothing > Tshirts"),
-        "W-TEE-M": ("Tee - Medium", Decimal("20.00"), 0, "Clothing > Tshirts"),
-        "W-CAP": ("Cap", Decimal("15.00"), 7, "Clothing > Accessories"),  # active sale price
-        "W-OLD": ("Old sale cap", Decimal("18.00"), 3, "Clothing > Accessories"),  # sale ended
+        "W-TEE-S": ("Tee - Small", Decimal("20.00"), 5, "Clothing > Tshirts", "active"),
+        "W-TEE-M": ("Tee - Medium", Decimal("20.00"), 0, "Clothing > Tshirts", "active"),
+        "W-CAP": ("Cap", Decimal("15.00"), 7, "Clothing > Accessories", "active"),  # active sale price
+        "W-OLD": ("Old sale cap", Decimal("18.00"), 3, "Clothing > Accessories", "active"),  # sale ended
+        "W-DRAFT": ("Draft", Decimal("10.00"), 1, "Misc", "draft"),  # Published -1 (private): a draft
     }
 
 
