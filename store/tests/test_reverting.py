@@ -258,3 +258,13 @@ def test_reverting_a_revert_refuses_a_product_whose_sku_was_taken_meanwhile(impo
 
     assert [(item.sku, item.why) for item in refused.value.report.changed_items] == [
         ("NEW-1", "its SKU or slug is now used by another product")]
+
+
+def test_revert_restores_the_status_an_import_changed(write_csv, admin_user):
+    draft = ProductFactory(sku="ST-1", status=Product.Status.DRAFT)
+    outcome = product_import(path=write_csv([["ST-1", draft.title, "12.00", "3", draft.collection.title, "active"]],
+                                            header=[*HEADER, "status"]),
+                             file_name="status.csv", user=admin_user)
+    assert Product.objects.get(pk=draft.pk).status == "active", outcome.job.message
+    reverting.import_revert(job=outcome.job, user=admin_user)
+    assert Product.objects.get(pk=draft.pk).status == "draft"
