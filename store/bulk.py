@@ -596,12 +596,7 @@ def bulk_edit_apply(*, action: BulkAction, products: QuerySet[Product], paramete
     except BulkEditConflict as conflict:
         _finish(edit, report, BulkEdit.STATE_FAILED, conflict.messages[0], user)
         raise
-    message = f"{report.changed} changed, {report.unchanged} unchanged"
-    if report.refused:
-        message += f", {report.refused} refused and left as they were"
-    _finish(edit, report, BulkEdit.STATE_DONE, message + ".", user)
-    edit.report = report
-    return edit
+    return _finish_done(edit, report, user)
 
 
 def bulk_edit_create(*, action: BulkAction, parameters: dict[str, Any], user: User = None,
@@ -655,6 +650,10 @@ def bulk_edit_apply_in_batches(*, action: BulkAction, products: QuerySet[Product
             raise
         _finish(edit, report, BulkEdit.STATE_STOPPED, f"{exc.messages[0]} {written}", user)
         raise BulkEditStopped(edit.message, edit) from exc
+    return _finish_done(edit, report, user)
+
+
+def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
     message = f"{report.changed} changed, {report.unchanged} unchanged"
     if report.refused:
         message += f", {report.refused} refused and left as they were"

@@ -88,10 +88,12 @@ class BulkEditMixin:
             parameters = action.parameters(form.cleaned_data)
             context["description"] = action.describe(parameters)
             if as_job and step == STEP_APPLY:
+                # "Select all": the list's query string only; ticked rows: their ids (already
+                # narrowed by Django to the ticked rows of this list, as integers).
                 across = request.POST.get("select_across") == "1"
                 job = bulk_edit_job_create(
                     user=request.user, action=action, parameters=parameters, filters=request.GET.urlencode(),
-                    selected_ids=None if across else request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                    selected_ids=None if across else list(queryset.order_by("pk").values_list("pk", flat=True)),
                     skip_refused=context["skip_refused"],
                 )
                 self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
