@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert clean
+.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert bench-bulk-job clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-changelist: install-test
 
 bench-export: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_queue_bench $(BIN)/python bench/export.py --formats csv
+
+bench-bulk-job: install-test
+	DATABASE_URL=$(BENCH_MARIADB)/bo_bulkjobs_bench $(BIN)/python bench/bulk_job.py
 
 bench-dashboard: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_ops_bench $(BIN)/python bench/dashboard.py

@@ -1,6 +1,7 @@
 """The daily low-stock digest: products that went low or out of stock since the last one.
 
     sent = low_stock_digest_send()   # manage.py send_low_stock_digest, once a day
+    sent = low_stock_digest_send(due_only=True)  # the hourly scheduler (housekeeping): once a day
 
 "Low" and "out of stock" are the catalog's one meaning (selectors.product_stock_status,
 settings.LOW_STOCK_THRESHOLD). A product *went* low or out when its status now is worse
@@ -23,7 +24,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import send_mail
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -126,24 +127,49 @@ def _subscriptions():
             .exclude(user__email="").select_related("user").order_by("pk"))
 
 
-def low_stock_digest_send(*, now: datetime | None = None) -> int:
-    """Email each subscriber the products that went low since their last digest; return emails sent."""
+def low_stock_digest_due_since(*, now: datetime) -> datetime:
+    """The latest LOW_STOCK_DIGEST_HOUR:00 (local time) at or before ``now``: a subscriber whose
+    last digest covered up to before it is due one."""
+    local = timezone.localtime(now)
+    moment = local.replace(hour=settings.LOW_STOCK_DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return moment if moment <= local else moment - timedelta(days=1)
+
+
+def low_stock_digest_send(*, now: datetime | None = None, due_only: bool = False) -> int:
+    """Email each subscriber the products that went low since their last digest; return emails sent.
+
+    ``due_only`` (the scheduler, run hourly): only subscribers not yet covered past today's
+    LOW_STOCK_DIGEST_HOUR, so any number of runs send at most one digest a day. Each
+    subscription is claimed with a conditional UPDATE before its email, so two schedulers
+    running at once never send the same digest twice."""
     now = now or timezone.now()
     digests: dict[datetime, Digest] = {}
     sent = 0
-    for subscription in _subscriptions():
+    subscriptions = _subscriptions()
+    if due_only:
+        due = low_stock_digest_due_since(now=now)
+        subscriptions = subscriptions.filter(Q(covered_until__isnull=True) | Q(covered_until__lt=due))
+    for subscription in subscriptions:
         user = subscription.user
         if not user.has_perm("store.view_product"):
             continue
+        claimed = AlertSubscription.objects.filter(pk=subscription.pk, covered_until=subscription.covered_until)
+        if not claimed.update(covered_until=now):
+            continue  # another run took it meanwhile
         since = subscription.covered_until or now - FIRST_WINDOW
         if since not in digests:
             digests[since] = low_stock_changes(since=since, until=now)
         digest = digests[since]
         if digest.drops:
-            send_mail(SUBJECT.format(count=len(digest.drops)), digest_body(digest), None, [user.email])
+            try:
+                send_mail(SUBJECT.format(count=len(digest.drops)), digest_body(digest), None, [user.email])
+            except Exception:
+                # Not sent: the next run covers this window again.
+                AlertSubscription.objects.filter(pk=subscription.pk, covered_until=now).update(
+                    covered_until=subscription.covered_until)
+                raise
             sent += 1
             audit_event("alerts.low_stock_digest", user=user, products=len(digest.drops))
-        AlertSubscription.objects.filter(pk=subscription.pk).update(covered_until=now)
     logger.info("Low-stock digest: %d email(s) sent.", sent)
     return sent
 

@@ -13,13 +13,15 @@ history row per changed product ("Bulk edit #N: raise price 5%") and one audit l
 All or nothing: the whole run is one transaction, so one refused product (or a product
 someone saved meanwhile) rolls everything back, unless ``skip_refused`` is set.
 
-``bulk_edit_apply`` takes only JSON-able arguments besides the queryset, so a job on the
-task queue can run it later for selections above ``BULK_INLINE_MAX``.
+Selections above ``BULK_INLINE_MAX`` run as a job (``store.bulk_jobs``): a read-only
+preflight (``bulk_edit_preview``: every refusal counted, nothing written), then
+``bulk_edit_apply_in_batches``, which commits batch by batch and stops at the first batch
+holding a product written since the preflight began (or a product refused by then), so
+what was written is always "every selected product with id up to X" and the message says so.
 
 Other apps add actions with ``register_bulk_action`` (store_custom adds "Add tags" and
-"Remove tags"; store never imports tags). The hook for "Set status" is the same: once
-Product has a ``status`` field, register ``SetChoiceAction(name="set_status", field="status",
-label="Set status")`` (see ``SetChoiceAction``).
+"Remove tags"; store never imports tags). "Set status" is a ``SetChoiceAction`` on
+``Product.status``.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .audit import audit_event
+from .jobs import JobCancelled
 from .models import MIN_UNIT_PRICE, BulkEdit, Collection, Product, Promotion
 from .services import UPDATE_BATCH_SIZE, User, _history_baseline, product_history_insert
 
@@ -54,10 +57,18 @@ CHANGE, UNCHANGED, REFUSED = "change", "unchanged", "refused"
 
 ERROR_REFUSED = "{count} product(s) would be refused, so nothing was changed."
 ERROR_CONFLICT = "{count} product(s) were saved by someone else while the bulk edit ran; nothing was changed."
-ERROR_TOO_MANY = (
-    "{count} products are selected: bulk edits run in the request for at most {limit:,} products. "
-    "Narrow the selection with the filters, or edit it in parts."
+ERROR_CHANGED_SINCE = (
+    "{count} product(s) were changed by someone else since the check before writing (first: {skus}); "
+    "this batch was not written."
 )
+ERROR_REFUSED_SINCE = (
+    "{count} product(s) would now be refused (first: {skus}: {reason}); this batch was not written."
+)
+STOPPED_WRITTEN = (
+    "Stopped after {changed:,} product(s) were changed (the selected products with id up to {last_id}); "
+    "the others were not touched. The history rows \"Bulk edit #{edit_id}\" list every change."
+)
+STOPPED_NOTHING = "Stopped before anything was written."
 REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
 REFUSED_PRICE_MAX = "the new price {price} is above the maximum price of 99999999.99"
 REFUSED_INVENTORY_NEGATIVE = "inventory {old} {delta:+d} would be below 0"
@@ -406,7 +417,8 @@ class AdjustInventoryAction(BulkAction):
 
 
 for _action in (MoveToCollectionAction(), PromotionAction(add=True), PromotionAction(add=False),
-                ChangePriceAction(), AdjustInventoryAction()):
+                ChangePriceAction(), AdjustInventoryAction(),
+                SetChoiceAction(name="set_status", field="status", label="Set status…")):
     register_bulk_action(_action)
 
 
@@ -423,6 +435,16 @@ class BulkEditConflict(ValidationError):
     """A product was saved by someone else between our read and our write."""
 
 
+class BulkEditStopped(ValidationError):
+    """A batch of a job found a product changed since the preflight (or now refused).
+
+    The batches before it are committed; ``edit`` (its message) says exactly what was written."""
+
+    def __init__(self, message: str, edit: BulkEdit):
+        super().__init__(message, code="stopped")
+        self.edit = edit
+
+
 @dataclass
 class BulkReport:
     """Counts, the first changes (old → new) and why products are refused."""
@@ -432,6 +454,8 @@ class BulkReport:
     refused: int = 0
     sample: list[Outcome] = field(default_factory=list)
     refusals: list[Outcome] = field(default_factory=list)
+    #: set when only the first products were evaluated (a job's preview): the whole selection's size
+    total: int | None = None
 
     @property
     def selected(self) -> int:
@@ -468,12 +492,28 @@ def _batches_of_ids(products: QuerySet[Product]):
         last = ids[-1]
 
 
-def bulk_edit_preview(*, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any]) -> BulkReport:
-    """What ``bulk_edit_apply`` would do now. Reads only."""
+def bulk_edit_preview(*, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any],
+                      on_batch=None) -> BulkReport:
+    """What ``bulk_edit_apply`` would do now. Reads only; bounded memory (counts, the first
+    changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress)."""
     report = BulkReport()
     for ids in _batches_of_ids(products):
         rows = list(Product.objects.filter(pk__in=ids).order_by("pk"))
         report.add(action.evaluate(rows, parameters))
+        if on_batch is not None:
+            on_batch(report)
+    return report
+
+
+def bulk_edit_preview_sample(*, action: BulkAction, products: QuerySet[Product],
+                             parameters: dict[str, Any]) -> BulkReport:
+    """A job's preview, bounded at any size: one COUNT, and the first BATCH products
+    (pk order) evaluated for the counts and the old → new sample. Refusals over the whole
+    selection are counted by the job's preflight, before anything is written."""
+    report = BulkReport()
+    first = next(_batches_of_ids(products), [])
+    report.add(action.evaluate(list(Product.objects.filter(pk__in=first).order_by("pk")), parameters))
+    report.total = products.order_by().count()
     return report
 
 
@@ -513,8 +553,15 @@ def _apply_batch(action: BulkAction, ids: list[int], parameters: dict[str, Any],
     rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     outcomes = action.evaluate(rows, parameters)
     report.add(outcomes)
+    if write:
+        _write(action, outcomes, parameters, user=user, reason=reason)
+
+
+def _write(action: BulkAction, outcomes: Sequence[Outcome], parameters: dict[str, Any], *, user: User,
+           reason: str) -> None:
+    """Claim (version guard), write and record history for the changes of one locked batch."""
     changes = [outcome for outcome in outcomes if outcome.kind == CHANGE]
-    if not write or not changes:
+    if not changes:
         return
     now = timezone.now()
     _history_baseline(products=[copy.copy(change.product) for change in changes])
@@ -532,12 +579,8 @@ def bulk_edit_apply(*, action: BulkAction, products: QuerySet[Product], paramete
     product was saved by someone else meanwhile: in both cases nothing is written
     (the BulkEdit stays, marked refused or failed).
     """
-    description = action.describe(parameters)
-    edit = BulkEdit.objects.create(
-        user=user if getattr(user, "pk", None) else None, action=action.name,
-        description=description[:200], parameters={**parameters, "skip_refused": skip_refused},
-    )
-    reason = f"Bulk edit #{edit.pk}: {description}"
+    edit = bulk_edit_create(action=action, parameters=parameters, user=user, skip_refused=skip_refused)
+    reason = str(edit)
     report = BulkReport()
     try:
         with transaction.atomic():
@@ -553,6 +596,64 @@ def bulk_edit_apply(*, action: BulkAction, products: QuerySet[Product], paramete
     except BulkEditConflict as conflict:
         _finish(edit, report, BulkEdit.STATE_FAILED, conflict.messages[0], user)
         raise
+    return _finish_done(edit, report, user)
+
+
+def bulk_edit_create(*, action: BulkAction, parameters: dict[str, Any], user: User = None,
+                     skip_refused: bool = False) -> BulkEdit:
+    """The running "Bulk edit #N" record; its ``str`` is the history rows' reason."""
+    return BulkEdit.objects.create(
+        user=user if getattr(user, "pk", None) else None, action=action.name,
+        description=action.describe(parameters)[:200], parameters={**parameters, "skip_refused": skip_refused},
+    )
+
+
+def bulk_edit_apply_in_batches(*, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any],
+                               since, edit: BulkEdit, user: User = None, skip_refused: bool = False,
+                               on_batch=None) -> BulkEdit:
+    """A job's writes: one transaction per batch, after a preflight that found nothing refused.
+
+    ``since`` is when the preflight began. Each batch is locked, then checked: a product
+    written since (``last_update > since``: every write bumps ``version`` and ``last_update``
+    together) or refused by now stops the edit before that batch is written, with
+    ``BulkEditStopped``. ``on_batch(report)`` runs after each commit; a ``JobCancelled`` it
+    raises stops the edit there. Either way ``edit`` ends saying exactly what was written:
+    every selected product with id up to the last committed batch's last id, nothing after.
+    """
+    reason = str(edit)
+    report = BulkReport()
+    last_id = None
+    try:
+        for ids in _batches_of_ids(products):
+            with transaction.atomic():
+                rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+                moved = [row for row in rows if row.last_update > since]
+                if moved:
+                    raise BulkEditConflict(ERROR_CHANGED_SINCE.format(
+                        count=len(moved), skus=", ".join(row.sku for row in moved[:5])), code="conflict")
+                outcomes = action.evaluate(rows, parameters)
+                refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
+                if refused and not skip_refused:
+                    raise BulkEditRefused(ERROR_REFUSED_SINCE.format(
+                        count=len(refused), skus=", ".join(o.product.sku for o in refused[:5]),
+                        reason=refused[0].reason), BulkReport())
+                _write(action, outcomes, parameters, user=user, reason=reason)
+            report.add(outcomes)
+            last_id = ids[-1]
+            if on_batch is not None:
+                on_batch(report)
+    except (BulkEditConflict, BulkEditRefused, JobCancelled) as exc:
+        written = (STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
+                   if last_id is not None else STOPPED_NOTHING)
+        if isinstance(exc, JobCancelled):
+            _finish(edit, report, BulkEdit.STATE_CANCELLED, f"Cancelled. {written}", user)
+            raise
+        _finish(edit, report, BulkEdit.STATE_STOPPED, f"{exc.messages[0]} {written}", user)
+        raise BulkEditStopped(edit.message, edit) from exc
+    return _finish_done(edit, report, user)
+
+
+def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
     message = f"{report.changed} changed, {report.unchanged} unchanged"
     if report.refused:
         message += f", {report.refused} refused and left as they were"
@@ -563,7 +664,9 @@ def bulk_edit_apply(*, action: BulkAction, products: QuerySet[Product], paramete
 
 def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
     edit.state, edit.message, edit.finished_at = state, message, timezone.now()
-    edit.selected_count, edit.changed_count = report.selected, report.changed if state == BulkEdit.STATE_DONE else 0
+    # Done, or a job stopped part-way: report.changed counts committed changes only.
+    written = state in (BulkEdit.STATE_DONE, BulkEdit.STATE_STOPPED, BulkEdit.STATE_CANCELLED)
+    edit.selected_count, edit.changed_count = report.selected, report.changed if written else 0
     edit.unchanged_count, edit.refused_count = report.unchanged, report.refused
     edit.save()
     audit_event("product.bulk_edit", user=user, bulk_edit_id=edit.pk, action=edit.action,

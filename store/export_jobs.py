@@ -92,13 +92,7 @@ def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
     if user is None or not user.is_active or not user.is_staff:
         raise ExportRefused(ERROR_NO_USER)
     model_admin = admin.site._registry[apps.get_model(job.model_label)]
-    request = HttpRequest()
-    request.method = "GET"
-    request.GET = QueryDict(job.filters)
-    request.user = user
-    request.path = request.path_info = reverse(
-        "admin:%s_%s_changelist" % (model_admin.opts.app_label, model_admin.opts.model_name)
-    )
+    request = changelist_request(model_admin=model_admin, user=user, filters=job.filters)
     if not model_admin.has_export_permission(request):
         raise ExportRefused(ERROR_NO_PERMISSION)
     try:
@@ -106,6 +100,19 @@ def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
     except IncorrectLookupParameters as exc:
         raise ExportRefused(ERROR_BAD_FILTERS) from exc
     return model_admin, changelist.queryset
+
+
+def changelist_request(*, model_admin: Any, user: Any, filters: str) -> HttpRequest:
+    """A GET of ``model_admin``'s changelist with the query string ``filters``, as ``user``:
+    a worker rebuilds the changelist queryset a user saw (their permissions, the filters)."""
+    request = HttpRequest()
+    request.method = "GET"
+    request.GET = QueryDict(filters)
+    request.user = user
+    request.path = request.path_info = reverse(
+        "admin:%s_%s_changelist" % (model_admin.opts.app_label, model_admin.opts.model_name)
+    )
+    return request
 
 
 def export_file_name(*, job: ExportJob) -> str:
@@ -186,11 +193,15 @@ def export_files_purge(*, now=None) -> int:
 
 def housekeeping(*, now=None) -> dict[str, int]:
     """Expired export files removed, jobs whose worker went silent marked failed, stale import
-    previews expired (their plans deleted) even when nobody opens the import pages."""
+    previews expired (their plans deleted) even when nobody opens the import pages, and the
+    daily low-stock digest sent to the subscribers due one (at most once a day each)."""
+    from store.alerts import low_stock_digest_send
     from store.importing.service import product_import_expire_previews
+    from store.models import BulkEditJob
 
     return {
         "expired_exports": export_files_purge(now=now),
-        "lost_jobs": jobs_mark_lost(model=ExportJob, now=now),
+        "lost_jobs": sum(jobs_mark_lost(model=model, now=now) for model in (ExportJob, BulkEditJob)),
         "expired_import_previews": product_import_expire_previews(now=now),
+        "low_stock_digests": low_stock_digest_send(now=now, due_only=True),
     }

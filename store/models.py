@@ -427,11 +427,16 @@ class BulkEdit(models.Model):
     STATE_DONE = "done"
     STATE_REFUSED = "refused"
     STATE_FAILED = "failed"
+    # Only a job (per-batch commits) can end part-way; the message says what was written.
+    STATE_STOPPED = "stopped"
+    STATE_CANCELLED = "cancelled"
     STATE_CHOICES = [
         (STATE_RUNNING, "Running"),
         (STATE_DONE, "Done"),
         (STATE_REFUSED, "Refused (nothing written)"),
         (STATE_FAILED, "Failed (nothing written)"),
+        (STATE_STOPPED, "Stopped part-way (see the message)"),
+        (STATE_CANCELLED, "Cancelled (see the message)"),
     ]
 
     user = models.ForeignKey(
@@ -454,6 +459,35 @@ class BulkEdit(models.Model):
 
     def __str__(self) -> str:
         return f"Bulk edit #{self.pk}: {self.description}"
+
+
+class BulkEditJob(BackgroundJob):
+    """A bulk edit of more than BULK_INLINE_MAX products, run by a worker (store.bulk_jobs).
+
+    The selection is kept as the changelist's query string (and the ticked ids, unless
+    "select all" was used); the worker rebuilds it as the user who asked. ``bulk_edit``
+    is the "Bulk edit #N" of the history, made when the worker starts writing.
+    """
+
+    action = models.CharField(max_length=50)
+    description = models.CharField(max_length=200)
+    parameters = models.JSONField(default=dict, blank=True)
+    skip_refused = models.BooleanField(default=False)
+    filters = models.TextField(blank=True)
+    # The ticked product ids, or null when "Select all N matching" was used.
+    selected_ids = models.JSONField(null=True, blank=True)
+    bulk_edit = models.OneToOneField(BulkEdit, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="job")
+    changed_count = models.PositiveIntegerField("changed", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    refused_count = models.PositiveIntegerField("refused", default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Bulk edit job #{self.pk}: {self.description}"
 
 
 class ImportRevert(models.Model):

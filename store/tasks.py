@@ -45,3 +45,11 @@ def product_image_fetch(source_id: int, attempt: int) -> str:
 def ping(value: int) -> int:
     """A task that does nothing: queue health checks and the worker tests use it."""
     return value
+
+
+@task()
+def bulk_edit_run(job_id: int, attempt: int) -> None:
+    """Apply BulkEditJob ``job_id`` (its attempt ``attempt``): preflight, then batch by batch."""
+    from store.bulk_jobs import bulk_edit_job_run
+
+    bulk_edit_job_run(job_id=job_id, attempt=attempt)

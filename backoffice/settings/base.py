@@ -216,6 +216,8 @@ WHITENOISE_AUTOREFRESH = True
 # --- Store ------------------------------------------------------------------
 # Products in stock but below this inventory count as "Low" (0 is "Out of stock").
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
+# Local hour after which the scheduler (housekeeping) sends the daily low-stock digest.
+LOW_STOCK_DIGEST_HOUR = int(os.environ.get("LOW_STOCK_DIGEST_HOUR", "7"))
 # Bulk edits of up to this many products run in the request; larger selections are refused
 # with a message until they can run as jobs on the task queue.
 BULK_INLINE_MAX = int(os.environ.get("BULK_INLINE_MAX", "1000"))

@@ -4,6 +4,8 @@ The registered ``store.bulk`` actions become admin actions ("bulk_<name>") for u
 with change permission on products. The page posts back to the changelist (with its
 filters, so "Select all N matching" keeps its meaning) in three steps: the action's
 parameters, a preview (counts, old → new for the first 20, why any are refused), confirm.
+Above BULK_INLINE_MAX products, the preview covers the first 1,000 and Confirm queues a
+``BulkEditJob`` (``store.bulk_jobs``) whose page shows progress, Cancel and the outcome.
 """
 from __future__ import annotations
 
@@ -11,11 +13,17 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from store import bulk
-from store.models import BulkEdit
+from store.admin.jobs import JobAdminMixin
+from store.bulk_jobs import bulk_edit_job_create, bulk_edit_job_retry
+from store.jobs import JobState
+from store.models import BulkEdit, BulkEditJob
 
 STEP_FIELD = "_bulk_step"
 STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
@@ -68,17 +76,33 @@ class BulkEditMixin:
             raise PermissionDenied
         limit = bulk.bulk_inline_max()
         selected = bulk.bulk_selection_count(products=queryset, limit=limit)
+        as_job = selected > limit
+        if as_job:
+            selected = queryset.order_by().count()
         step = request.POST.get(STEP_FIELD, "")
         form = action.form_class(request.POST if step else None, admin_site=self.admin_site,
                                  prefix="bulk")
-        context = {"action": action, "form": form, "selected": selected, "too_many": selected > limit,
+        context = {"action": action, "form": form, "selected": selected, "as_job": as_job,
                    "limit": limit, "report": None, "skip_refused": request.POST.get("skip_refused") == "1"}
-        if selected > limit:
-            context["too_many_message"] = bulk.ERROR_TOO_MANY.format(count=f"More than {limit:,}", limit=limit)
-        elif step in (STEP_PREVIEW, STEP_APPLY) and form.is_valid():
+        if step in (STEP_PREVIEW, STEP_APPLY) and form.is_valid():
             parameters = action.parameters(form.cleaned_data)
             context["description"] = action.describe(parameters)
-            if step == STEP_APPLY:
+            if as_job and step == STEP_APPLY:
+                # "Select all": the list's query string only; ticked rows: their ids (already
+                # narrowed by Django to the ticked rows of this list, as integers).
+                across = request.POST.get("select_across") == "1"
+                job = bulk_edit_job_create(
+                    user=request.user, action=action, parameters=parameters, filters=request.GET.urlencode(),
+                    selected_ids=None if across else list(queryset.order_by("pk").values_list("pk", flat=True)),
+                    skip_refused=context["skip_refused"],
+                )
+                self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:store_bulkeditjob_change", args=[job.pk],
+                                                    current_app=self.admin_site.name))
+            if as_job:
+                context["report"] = bulk.bulk_edit_preview_sample(action=action, products=queryset,
+                                                                  parameters=parameters)
+            elif step == STEP_APPLY:
                 try:
                     edit = bulk.bulk_edit_apply(action=action, products=queryset, parameters=parameters,
                                                 user=request.user, skip_refused=context["skip_refused"])
@@ -138,3 +162,30 @@ class BulkEditAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Bulk edit jobs (above BULK_INLINE_MAX) --------------------------------------------------
+@admin.register(BulkEditJob)
+class BulkEditJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    """Each job's page: progress (checking, then writing), Cancel, and what was written."""
+
+    list_display = ("__str__", "state_display", "progress_display", "changed_count", "requested_by", "created_at")
+
+    def job_context(self, request: HttpRequest, job: BulkEditJob) -> dict:
+        selection = ("all products matching the list's filters" if job.selected_ids is None
+                     else f"{len(job.selected_ids):,} ticked products")
+        rows = [("Bulk edit", job.description), ("Selection", selection), ("Filters", job.filters or "none"),
+                ("Changed", f"{job.changed_count:,}"), ("Already in that state", f"{job.unchanged_count:,}"),
+                ("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else ""))]
+        if job.message:
+            rows.insert(0, ("Step" if job.is_active else "Outcome", job.message))
+        if job.bulk_edit_id:
+            url = reverse("admin:store_bulkedit_change", args=[job.bulk_edit_id], current_app=self.admin_site.name)
+            rows.append(("History", format_html('<a href="{}">Bulk edit #{}</a> (the reason of every history row '
+                                                "it wrote)", url, job.bulk_edit_id)))
+        # A retry would apply the edit a second time to the products already changed.
+        can_retry = job.state in (JobState.FAILED, JobState.CANCELLED) and not job.changed_count
+        return {"job_rows": rows, "can_retry": can_retry}
+
+    def retry_job(self, job: BulkEditJob) -> bool:
+        return bulk_edit_job_retry(job=job)

@@ -136,3 +136,37 @@ def test_each_user_edits_only_their_own_alert_settings(merchandiser, django_user
     assert client.post(reverse("admin:store_alertsubscription_change", args=[theirs.pk]), {}).status_code in (302, 403)
     theirs.refresh_from_db()
     assert theirs.low_stock_digest is True
+
+
+def test_the_hourly_scheduler_sends_the_digest_once_a_day(merchandiser, settings):
+    """housekeeping (the Procfile's scheduler, hourly) sends each subscriber one digest a day,
+    after LOW_STOCK_DIGEST_HOUR; the runs in between send nothing."""
+    from store.export_jobs import housekeeping
+
+    alerts.alert_subscribe_merchandisers()
+    product = ProductFactory(inventory=50)
+    AlertSubscription.objects.update(covered_until=timezone.now() - timedelta(minutes=1))
+    set_inventory(product, 3)
+    day = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    settings.LOW_STOCK_DIGEST_HOUR = (day + timedelta(hours=1)).hour
+
+    runs = [housekeeping(now=day + timedelta(hours=hour))["low_stock_digests"] for hour in range(0, 26)]
+
+    assert runs[0] == 0  # the hour before LOW_STOCK_DIGEST_HOUR: covered yesterday's, not due
+    assert runs[1] == 1 and len(mail.outbox) == 1, [m.subject for m in mail.outbox]
+    assert sum(runs) == 1  # later runs that day and the next day's 07:00 find nothing new
+    assert AlertSubscription.objects.get().covered_until == day + timedelta(hours=25)
+
+
+def test_two_schedulers_at_once_send_one_digest(merchandiser, monkeypatch):
+    """The subscription is claimed (conditional UPDATE) before its email is sent."""
+    alerts.alert_subscribe_merchandisers()
+    product = ProductFactory(inventory=50)
+    AlertSubscription.objects.update(covered_until=timezone.now() - timedelta(days=2))
+    set_inventory(product, 3)
+    stale = list(alerts._subscriptions())  # what a second scheduler read before the first one sent
+    assert alerts.low_stock_digest_send(due_only=True) == 1
+    # The second one holds the old covered_until: its claim finds nothing to update.
+    monkeypatch.setattr(alerts, "_subscriptions", lambda: stale)
+    assert alerts.low_stock_digest_send() == 0
+    assert len(mail.outbox) == 1

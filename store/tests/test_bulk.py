@@ -246,17 +246,6 @@ def test_admin_select_across_uses_the_filtered_selection(admin_client):
     assert values(*shown, other, field="inventory") == [11, 11, 11, 1]
 
 
-def test_admin_refuses_selections_above_the_inline_limit(admin_client, settings):
-    settings.BULK_INLINE_MAX = 2
-    products = [ProductFactory(inventory=1) for _ in range(3)]
-
-    response = post_action(admin_client, "adjust_inventory", products, delta="10", _bulk_step="apply")
-
-    assert response.status_code == 200
-    assert "More than 2 products are selected" in response.content.decode()
-    assert values(*products, field="inventory") == [1, 1, 1]
-
-
 def test_admin_move_to_collection_form_uses_autocomplete(admin_client):
     product = ProductFactory()
     response = post_action(admin_client, "move_to_collection", [product])

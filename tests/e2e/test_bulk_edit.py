@@ -91,3 +91,28 @@ def test_revert_an_import(admin_page, live_server, tmp_path):
     assert f"Import #{job.pk} reverted" in page.inner_text(".messagelist")
     assert Product.objects.get(sku="KEEP-1").unit_price == Decimal("10.00")
     assert not Product.objects.filter(sku="E2E-NEW").exists()
+
+
+def test_a_selection_above_the_inline_limit_runs_as_a_job(admin_page, live_server, settings):
+    from store.models import BulkEditJob
+
+    settings.BULK_INLINE_MAX = 2
+    products = [ProductFactory(title=f"Bulk mug {n}", unit_price=Decimal("10.00")) for n in range(3)]
+    page = admin_page
+    page.goto(f"{live_server.url}/admin/store/product/?q=Bulk+mug")
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "bulk_change_price")
+    page.click("button[name=index]")
+
+    page.wait_for_selector("#bulk-as-job")
+    page.select_option("#id_bulk-mode", "raise_pct")
+    page.fill("#id_bulk-amount", "5")
+    page.click("#bulk-preview")
+    page.wait_for_selector("#bulk-sampled")
+    page.click("#bulk-confirm")  # the immediate backend (tests) runs the job within the request
+
+    page.wait_for_selector("#job-state")
+    job = BulkEditJob.objects.get()
+    assert sorted(job.selected_ids) == [p.pk for p in products] and page.get_attribute("#job-state", "data-state") == "done"
+    assert "3 / 3" in page.inner_text("#job-rows")
+    assert [Product.objects.get(pk=p.pk).unit_price for p in products] == [Decimal("10.50")] * 3

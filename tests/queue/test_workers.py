@@ -50,3 +50,19 @@ def test_each_job_runs_once_with_two_workers(process_database, tmp_path, backend
         assert report["state"] == "done" and report["rows_done"] == 20, report
         # Written once: one "export" audit line (rows=…) per job across both workers.
         assert output.count(f"job_id={job_id} model='store.product' rows=20") == 1, output
+
+
+def test_database_worker_runs_a_bulk_edit_job(process_database, tmp_path):
+    """"Select all N matching" + raise price 5%, queued by the web side, written by a real worker."""
+    env = base_env(**process_database, TASKS_BACKEND="db", MEDIA_ROOT=media_root(tmp_path))
+    job_id = shell("from tests.queue.scenario import enqueue_bulk_edit; enqueue_bulk_edit(products=30)", env=env)
+    queued = json.loads(shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})",
+                              env=env))
+    assert queued["state"] == "queued" and queued["task_id"] and queued["changed"] == 0
+
+    manage("run_worker", "--batch", env=env, timeout=300)
+
+    report = json.loads(shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})",
+                              env=env))
+    assert (report["state"], report["rows_done"], report["rows_total"], report["changed"]) == ("done", 20, 20, 20)
+    assert report["history"] == 20 and report["prices"] == ["5.25"] and report["untouched"] == ["5.00"], report

@@ -103,6 +103,11 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
         requested_by=User.objects.filter(is_superuser=True).first(), model_label="store.product", file_format="csv",
         state="failed", error="worker lost", announced_at=timezone.now(),  # no message on every page
     ),
+    "store.bulkeditjob": lambda model: model.objects.create(
+        requested_by=User.objects.filter(is_superuser=True).first(), action="change_price",
+        description="raise price 5%", parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+        state="failed", error="worker lost",
+    ),
     "store.alertsubscription": lambda model: model.objects.create(
         user=User.objects.create(username="alerted", email="alerted@example.com", is_staff=True),
     ),

@@ -47,7 +47,7 @@ BUTTONS = [
     (SUPPORT, "store.order", False, True, False),
 ]
 
-PRIVATE_JOB_MODELS = {"store.exportjob"}
+PRIVATE_JOB_MODELS = {"store.exportjob", "store.bulkeditjob"}
 
 OK, FORBIDDEN = 200, 403
 # (role, model, admin view, method, expected status). Views taking an object get the
@@ -115,7 +115,7 @@ CUSTOM_ACTIONS = [
     *[
         (role, "store.product", f"bulk_{name}", role in (SUPERUSER, MERCHANDISER))
         for name in ("move_to_collection", "add_promotion", "remove_promotion", "change_price",
-                     "adjust_inventory", "add_tags", "remove_tags")
+                     "adjust_inventory", "add_tags", "remove_tags", "set_status")
         for role in (SUPERUSER, MERCHANDISER, IMPORTER, VIEWER, SUPPORT)
     ],
 ]

@@ -1,5 +1,6 @@
 """Periodic upkeep: delete expired export files, mark jobs whose worker went silent as failed,
-expire import previews nobody confirmed.
+expire import previews nobody confirmed, send the daily low-stock digest (once a day, after
+LOW_STOCK_DIGEST_HOUR).
 
 Schedule it (cron, a systemd timer) hourly, or run the Procfile's `scheduler` process,
 which is this command with ``--every 3600``.
@@ -28,7 +29,8 @@ class Command(BaseCommand):
             result = housekeeping()
             self.stdout.write(f"{result['expired_exports']} expired export file(s) removed, "
                               f"{result['lost_jobs']} job(s) marked failed: worker lost, "
-                              f"{result['expired_import_previews']} import preview(s) expired.")
+                              f"{result['expired_import_previews']} import preview(s) expired, "
+                              f"{result['low_stock_digests']} low-stock digest(s) sent.")
             if not every:
                 return
             time.sleep(every)
