@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('store', '0008_bulk_edit_revert_alerts'),
+        ('store', '0009_import_image_sources'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
