@@ -278,10 +278,9 @@ def private_storage():
 
 
 def import_files_storage():
-    """Import files live outside MEDIA: the admin streams them behind a permission check."""
-    from django.core.files.storage import FileSystemStorage
-
-    return FileSystemStorage(location=settings.IMPORT_FILES_ROOT)
+    """Import files (failed rows) live in the private storage too: the admin streams them
+    behind a permission check, and every web process and worker sees them."""
+    return private_storage()
 
 
 class ImportJob(models.Model):

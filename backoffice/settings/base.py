@@ -309,9 +309,8 @@ LOGGING = {
 }
 
 # --- Import/export ----------------------------------------------------------
-# Uploaded import files, saved previews and failed-rows files live here (never
-# served directly: the admin streams failed rows behind a permission check).
-IMPORT_FILES_ROOT = Path(os.environ.get("IMPORT_FILES_ROOT", BASE_DIR / "var" / "imports"))
+# Uploaded import files, saved previews and failed-rows files live in STORAGES["private"]
+# (never served directly: the admin streams failed rows behind a permission check).
 # Uploads above this size are refused before they are parsed.
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
 # Data rows per file; an XLSX whose sheet claims more is refused before reading it.

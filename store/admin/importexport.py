@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import heapq
-import uuid
+import tempfile
 from itertools import islice
 from pathlib import Path
 
@@ -203,13 +203,12 @@ class ProductImportForm(forms.Form):
 
 
 def _save_upload(upload) -> Path:
-    folder = Path(settings.IMPORT_FILES_ROOT) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix[:10]}"
-    with target.open("wb") as handle:
+    """A local copy for this request only (the inline flow parses it here and deletes it)."""
+    handle, name = tempfile.mkstemp(prefix="import-", suffix=Path(upload.name).suffix[:10])
+    with open(handle, "wb") as target:
         for chunk in upload.chunks():
-            handle.write(chunk)
-    return target
+            target.write(chunk)
+    return Path(name)
 
 
 class _ChangeRows:
