@@ -187,10 +187,12 @@ def export_files_purge(*, now=None) -> int:
 def housekeeping(*, now=None) -> dict[str, int]:
     """Expired export files removed, jobs whose worker went silent marked failed, stale import
     previews expired (their plans deleted) even when nobody opens the import pages."""
+    from store.importing.jobs import import_jobs_mark_lost
     from store.importing.service import product_import_expire_previews
 
     return {
         "expired_exports": export_files_purge(now=now),
         "lost_jobs": jobs_mark_lost(model=ExportJob, now=now),
+        "lost_import_jobs": import_jobs_mark_lost(now=now),
         "expired_import_previews": product_import_expire_previews(now=now),
     }

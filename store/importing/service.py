@@ -118,6 +118,10 @@ def _expire(job: ImportJob, *, source: str, now: datetime | None = None) -> bool
                           created_count=0, updated_count=0)
     if expired:  # never the plan of a job another request has just claimed
         _delete_plan(job)
+        upload = ImportJob.objects.filter(pk=job.pk).values_list("upload", flat=True).first()
+        if upload:  # an import job's stored file
+            import_storage().delete(upload)
+            ImportJob.objects.filter(pk=job.pk).update(upload="")
     return expired
 
 

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         while True:
             result = housekeeping()
             self.stdout.write(f"{result['expired_exports']} expired export file(s) removed, "
-                              f"{result['lost_jobs']} job(s) marked failed: worker lost, "
+                              f"{result['lost_jobs']} export job(s) and {result['lost_import_jobs']} import job(s) "
+                              "marked failed: worker lost, "
                               f"{result['expired_import_previews']} import preview(s) expired.")
             if not every:
                 return
