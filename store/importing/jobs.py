@@ -146,7 +146,7 @@ def import_job_confirm(*, job: ImportJob, user: Any = None, skip_invalid: bool |
     confirmer = user if getattr(user, "pk", None) else None
     if skip_invalid is None:
         skip_invalid = bool(job.options.get("skip_invalid"))
-    options = {**job.options, "skip_invalid": skip_invalid}
+    options = {**job.options, "skip_invalid": skip_invalid, "confirmed": True}
     if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_WRITING,
                        confirmed_by=confirmer, message=MESSAGE_WRITING, options=options, rows_done=0,
                        started_at=None, heartbeat_at=None):
@@ -174,7 +174,7 @@ def import_job_cancel(*, job: ImportJob, user: Any) -> None:
 def import_job_can_retry(job: ImportJob) -> bool:
     return (job.is_background and job.status in (ImportJob.STATUS_FAILED, ImportJob.STATUS_CANCELLED)
             and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED)
-            and (bool(job.upload) or job.confirmed_by_id is not None))
+            and (bool(job.upload) or bool(job.options.get("confirmed"))))
 
 
 WORKER_LOST_MESSAGE = f"failed: {WORKER_LOST}; nothing written."
@@ -187,7 +187,7 @@ def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
     if not import_job_can_retry(job):
         raise ValidationError(ERROR_NOT_RETRYABLE.format(pk=job.pk, state=job.get_status_display().lower()),
                               code="not_retryable")
-    write = job.confirmed_by_id is not None and plan_exists(job)
+    write = bool(job.options.get("confirmed")) and plan_exists(job)
     target = ImportJob.STATUS_WRITING if write else ImportJob.STATUS_QUEUED
     retried = ImportJob.objects.filter(pk=job.pk, status=job.status, attempt=job.attempt).update(
         status=target, attempt=F("attempt") + 1, started_at=None, heartbeat_at=None, finished_at=None,
@@ -413,7 +413,7 @@ def _end(job: ImportJob, attempt: int, *, source: str, started: float, notify: b
 
 def _drop_upload_only(job: ImportJob) -> None:
     """A failed preview keeps nothing but its message; a failed write keeps its plan for Retry."""
-    if job.confirmed_by_id is None and job.message != ERROR_INTERRUPTED and job.upload:
+    if not job.options.get("confirmed") and job.message != ERROR_INTERRUPTED and job.upload:
         import_storage().delete(job.upload)
         ImportJob.objects.filter(pk=job.pk).update(upload="")
 
