@@ -5,14 +5,11 @@ one process's disk; the session is in the database."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 import requests
-from django.conf import settings
 
-from .processes import base_env, free_port, shell, stop, wait_for_http
+from .processes import base_env, shell, start_web
 
 CSV = "sku,title,unit_price,inventory,collection\r\n" + "".join(
     f"TWO-{n},Two servers {n},{n}.50,{n},Twin\r\n" for n in range(1, 31))
@@ -31,18 +28,7 @@ def two_servers(process_database, tmp_path, request):
           "Product.objects.filter(sku__startswith='TWO-').delete(); Collection.objects.get_or_create(title='Twin'); "
           "U = get_user_model(); U.objects.filter(username='twin').delete(); "
           "U.objects.create_superuser('twin', 'twin@example.com', 'twin-pass-123'); print('ok')", env=env)
-    bases = []
-    for _ in range(2):
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, cwd=settings.BASE_DIR,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        request.addfinalizer(lambda process=process: stop(process))
-        base = f"http://127.0.0.1:{port}"
-        assert wait_for_http(f"{base}/healthz", process=process) == 200
-        bases.append(base)
-    return bases[0], bases[1], env, private
+    return start_web(env, request), start_web(env, request), env, private
 
 
 def test_preview_on_one_process_and_confirm_on_the_other(two_servers):

@@ -57,11 +57,13 @@ def _writing(env: dict[str, str], job_id: int) -> bool:
                            password=parts.password or "")
     try:
         cursor = conn.cursor()
-        # The write's own heartbeat (on a second connection) reports rows written, not committed.
-        cursor.execute(f"SELECT rows_done FROM `{parts.path.lstrip('/')}`.store_importjob "
-                       "WHERE id = %s AND status = 'writing'", [job_id])
-        row = cursor.fetchone()
-        return bool(row and row[0] > 0)
+        # Rows inserted by the write and not committed yet (a dirty read), while the job is writing.
+        name = parts.path.lstrip("/")
+        cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+        cursor.execute(f"SELECT COUNT(*) FROM `{name}`.store_product WHERE sku LIKE %s", [f"{PREFIX}%"])
+        uncommitted = cursor.fetchone()[0]
+        cursor.execute(f"SELECT status FROM `{name}`.store_importjob WHERE id = %s", [job_id])
+        return uncommitted > 0 and cursor.fetchone()[0] == "writing"
     finally:
         conn.close()
 
