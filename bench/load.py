@@ -8,8 +8,8 @@ Redis databases 6 (queue) and 7 (cache), ports 8200 (web). Production settings: 
 gunicorn.conf.py sizes it, one RQ worker. First /healthz alone (the stack's ceiling: a
 trivial view's requests/s), then for each user count the mix of bench/locustfile.py: the
 merchandisers, the API clients and one ops user whose 100k-row import job (upload, preview
-by the worker, confirm, write by the worker) runs during the measurement. Between runs the
-imported rows are deleted, so every run imports the same 100k new products.
+by the worker, confirm, write by the worker) runs during the measurement: 100k new products
+in the first run (the catalog then has 200k), 100k price updates in each later one.
 
 Prints per run: requests/s, p50/p95/p99/max per endpoint, errors, and the import job's
 end-to-end time.
@@ -79,24 +79,20 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
     shell("from django.contrib.auth import get_user_model; U = get_user_model(); "
           "u = U.objects.filter(username='load').first() or U(username='load', email='load@example.com'); "
           "u.is_staff = u.is_superuser = True; u.set_password('load-pass-123'); u.save(); print('ok')", env)
-    titles = shell("from store.models import Collection; import json; "
-                   "print(json.dumps(list(Collection.objects.values_list('title', flat=True)[:10])))", env)
-    import json
+    return workdir
 
-    collections = json.loads(titles)
-    path = workdir / "load-import.csv"
+
+def import_file(workdir: Path, run: int) -> Path:
+    """The ops user's 100k rows: new products in the first run, every row's price changed in the next."""
+    collections = [f"Load collection {n}" for n in range(10)]
+    path = workdir / f"load-import-{run}.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["sku", "title", "description", "unit_price", "inventory", "collection"])
         for n in range(IMPORT_ROWS):
             writer.writerow([f"LOAD-{n:07d}", f"Load product {n}", f"Imported during the load test, row {n}.",
-                             f"{10 + n % 990}.{n % 100:02d}", n % 500, collections[n % len(collections)]])
+                             f"{10 + n % 990 + run}.{n % 100:02d}", n % 500, collections[n % len(collections)]])
     return path
-
-
-def reset_imports(env: dict[str, str]) -> None:
-    shell("from store.models import ImportJob, Product; from django.db import connection; "
-          "Product.objects.filter(sku__startswith='LOAD-').delete(); print('ok')", env)
 
 
 def locust(env: dict[str, str], *, users: int, seconds: int, classes: list[str], prefix: Path) -> list[dict]:
@@ -153,8 +149,7 @@ def main() -> None:
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "GUNICORN_BIND": f"127.0.0.1:{PORT}", "PYTHONUNBUFFERED": "1",
     }
-    import_file = prepare(env, workdir)
-    env["LOAD_IMPORT_FILE"] = str(import_file)
+    prepare(env, workdir)
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(workdir / "web.log", "w"))
     worker = subprocess.Popen([*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -164,8 +159,8 @@ def main() -> None:
         trivial = locust(env, users=10, seconds=20, classes=["Trivial"], prefix=workdir / "trivial")
         print(f"Trivial view (/healthz, 10 users, no wait): {float(trivial[-1]['Requests/s']):.0f} requests/s, "
               f"p50 {trivial[-1]['50%']} ms, {trivial[-1]['Failure Count']} errors", flush=True)
-        for users in args.users:
-            reset_imports(env)
+        for run, users in enumerate(args.users):
+            env["LOAD_IMPORT_FILE"] = str(import_file(workdir, run))
             rows = locust(env, users=users, seconds=args.seconds, classes=["Merchandiser", "ApiClient", "Ops"],
                           prefix=workdir / f"mix{users}")
             table(rows, users)

@@ -41,13 +41,23 @@ def _writing(env: dict[str, str], job_id: int) -> bool:
     """Is a write transaction with rows in it open right now (not yet committed)?"""
     url = env["DATABASE_URL"]
     if url.startswith("sqlite"):
+        # Claimed by the worker, and the write lock held on two probes 0.2 s apart (the write
+        # of 30k rows holds it for seconds; the queue's own claims hold it for milliseconds).
         probe = sqlite3.connect(urlsplit(url).path, timeout=0)
         try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError:  # locked: someone holds the write lock
+            row = probe.execute("SELECT status, heartbeat_at FROM store_importjob WHERE id = ?", [job_id]).fetchone()
+            if not row or row[0] != "writing" or row[1] is None:
+                return False
+            for attempt in range(2):
+                try:
+                    probe.execute("BEGIN IMMEDIATE")
+                    probe.execute("ROLLBACK")
+                    return False
+                except sqlite3.OperationalError:  # locked: someone holds the write lock
+                    time.sleep(0.2 * (1 - attempt))
             return True
+        except sqlite3.OperationalError:  # the status read itself met the lock
+            return False
         finally:
             probe.close()
     import MySQLdb
