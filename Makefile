@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert bench-bulk-job clean
+.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert bench-bulk-job bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: bench-import bench-api bench-changelist
 
 bench-import: install-test
 	$(BIN)/python bench/import.py
+
+## locust against gunicorn + MariaDB + Redis, 100k products, 10/25/50 users (bench/load.py)
+bench-load: install-test
+	$(BIN)/python bench/load.py
 
 bench-revert: install-test
 	$(BIN)/python bench/revert.py

@@ -12,9 +12,9 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 # Sync workers: (2 x CPUs) + 1, the usual rule for I/O-bound Django; WEB_CONCURRENCY overrides.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-# The longest synchronous request: an inline import preview of a large file (up to a few
-# minutes at IMPORT_MAX_ROWS until imports move to the queue). Exports above
-# EXPORT_INLINE_MAX_ROWS are jobs, so they never count here.
+# Imports above IMPORT_INLINE_MAX_ROWS and exports above EXPORT_INLINE_MAX_ROWS are jobs, so the
+# longest synchronous request is an inline import of 5,000 rows or an upload (seconds); the
+# timeout only guards against a stuck worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
 # Graceful restarts (SIGHUP, deploys): a worker finishes its requests within this time.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))

@@ -56,7 +56,7 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
         connection.close()
         os.environ["DATABASE_URL"] = MARIADB_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
-    os.environ["IMPORT_FILES_ROOT"] = str(workdir / "files")
+    os.environ["PRIVATE_FILES_ROOT"] = str(workdir / "files")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -73,7 +73,6 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     from store.importing.service import product_import
     from store.models import Collection, ImportJob, Product
 
-    settings.IMPORT_FILES_ROOT = workdir / "files"
     call_command("migrate", verbosity=0)
     csv_path = workdir / "products.csv"
     generate(csv_path, rows)

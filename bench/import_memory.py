@@ -144,7 +144,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         database = workdir / f"{name}.sqlite3"
         database.unlink(missing_ok=True)
         return {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
-                "DATABASE_URL": f"sqlite:///{database}", "IMPORT_FILES_ROOT": str(workdir / "files")}
+                "DATABASE_URL": f"sqlite:///{database}", "PRIVATE_FILES_ROOT": str(workdir / "files")}
 
     if not args.skip_cli:
         peak, last = cli_peak_mb(env_for("dry"), csv_path, "--dry-run")

@@ -89,7 +89,7 @@ def worker(db: str, rows: int) -> None:
         connection.close()
         os.environ["DATABASE_URL"] = MARIADB_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
-    os.environ["IMPORT_FILES_ROOT"] = str(workdir / "files")
+    os.environ["PRIVATE_FILES_ROOT"] = str(workdir / "files")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -105,7 +105,6 @@ def worker(db: str, rows: int) -> None:
     from store.models import Collection, ImportJob, ImportRevert, Product
     from store.reverting import import_revert
 
-    settings.IMPORT_FILES_ROOT = workdir / "files"
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         for table in ("store_orderitem", "store_cartitem", "store_product_promotions", "store_importrevert",

@@ -314,10 +314,9 @@ def private_storage():
 
 
 def import_files_storage():
-    """Import files live outside MEDIA: the admin streams them behind a permission check."""
-    from django.core.files.storage import FileSystemStorage
-
-    return FileSystemStorage(location=settings.IMPORT_FILES_ROOT)
+    """Import files (failed rows) live in the private storage too: the admin streams them
+    behind a permission check, and every web process and worker sees them."""
+    return private_storage()
 
 
 class ImportJob(models.Model):
@@ -332,12 +331,20 @@ class ImportJob(models.Model):
                 preview ──cancel──> cancelled
                 preview ──not confirmed within PREVIEW_TTL_SECONDS──> expired
         CLI:    running ──> succeeded | partial | failed | dry_run
+        job (a file over IMPORT_INLINE_MAX_ROWS rows, or the CLI's --background; a worker
+        does each step; ``store.importing.jobs``):
+                queued ──worker──> running ──> preview | failed
+                preview ──confirm──> writing ──worker──> succeeded | partial | failed
+                queued | running | writing ──cancel──> cancelled (a running write rolls back)
+                running | writing ──no heartbeat for JOB_HEARTBEAT_TIMEOUT──> failed: worker lost ──retry──>
+                queued (no plan yet) | writing (the plan)
     """
 
     SOURCE_ADMIN = "admin"
     SOURCE_CLI = "cli"
     SOURCE_CHOICES = [(SOURCE_ADMIN, "Admin"), (SOURCE_CLI, "Command line")]
 
+    STATUS_QUEUED = "queued"
     STATUS_RUNNING = "running"
     STATUS_PREVIEW = "preview"
     STATUS_WRITING = "writing"
@@ -348,7 +355,8 @@ class ImportJob(models.Model):
     STATUS_CANCELLED = "cancelled"
     STATUS_EXPIRED = "expired"
     STATUS_CHOICES = [
-        (STATUS_RUNNING, "In progress"),
+        (STATUS_QUEUED, "Queued"),
+        (STATUS_RUNNING, "In progress (previewing)"),
         (STATUS_PREVIEW, "Previewed, awaiting confirmation"),
         (STATUS_WRITING, "Confirmed, writing"),
         (STATUS_DRY_RUN, "Dry run (nothing written)"),
@@ -387,6 +395,16 @@ class ImportJob(models.Model):
     duration = models.FloatField("duration (s)", default=0)
     message = models.TextField(blank=True)
     failed_rows = models.FileField(storage=import_files_storage, upload_to="failed/", blank=True)
+    # --- Imports run as jobs by a worker (store.importing.jobs) ---
+    # The uploaded file's name in the private storage, kept until the job ends.
+    upload = models.CharField(max_length=255, blank=True)
+    # Each run of a step (the first and every retry) has its own attempt; its task carries it.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    task_id = models.CharField(max_length=64, blank=True)
+    # When the worker started the current step, its last sign of life, and its rows so far.
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -396,6 +414,15 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Import #{self.pk} of {self.file_name}"
+
+    @property
+    def requested_by(self):
+        """Who started it (``store.jobs.job_notify_end`` emails them)."""
+        return self.user
+
+    @property
+    def is_background(self) -> bool:
+        return bool(self.options.get("background"))
 
 
 class ExportJob(BackgroundJob):

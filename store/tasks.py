@@ -18,6 +18,22 @@ def export_run(job_id: int, attempt: int) -> None:
 
 
 @task()
+def import_preview(job_id: int, attempt: int) -> None:
+    """Check and plan ImportJob ``job_id``'s stored upload (its attempt ``attempt``)."""
+    from store.importing.jobs import import_job_preview_run
+
+    import_job_preview_run(job_id=job_id, attempt=attempt)
+
+
+@task()
+def import_write(job_id: int, attempt: int) -> None:
+    """Write ImportJob ``job_id``'s confirmed plan (its attempt ``attempt``) in one transaction."""
+    from store.importing.jobs import import_job_write_run
+
+    import_job_write_run(job_id=job_id, attempt=attempt)
+
+
+@task()
 def housekeeping() -> dict[str, int]:
     """Remove expired export files; mark jobs whose worker went silent as failed."""
     from store.export_jobs import housekeeping as run

@@ -311,9 +311,11 @@ LOGGING = {
 }
 
 # --- Import/export ----------------------------------------------------------
-# Uploaded import files, saved previews and failed-rows files live here (never
-# served directly: the admin streams failed rows behind a permission check).
-IMPORT_FILES_ROOT = Path(os.environ.get("IMPORT_FILES_ROOT", BASE_DIR / "var" / "imports"))
+# Uploaded import files, saved previews and failed-rows files live in STORAGES["private"]
+# (never served directly: the admin streams failed rows behind a permission check).
+# Files of up to this many data rows are previewed and written inside the request; larger
+# ones are import jobs (a worker previews, and writes once confirmed).
+IMPORT_INLINE_MAX_ROWS = int(os.environ.get("IMPORT_INLINE_MAX_ROWS", "5000"))
 # Uploads above this size are refused before they are parsed.
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
 # Data rows per file; an XLSX whose sheet claims more is refused before reading it.

@@ -1,4 +1,5 @@
 """Test settings: fast hashing, in-memory email and cache, no debug toolbar."""
+import os
 import tempfile
 from pathlib import Path
 
@@ -26,15 +27,15 @@ LOGGING["loggers"]["backoffice.audit"] = {
     "propagate": True,
 }
 
-# Uploaded import files and failed-rows files go to a throwaway folder.
-IMPORT_FILES_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-imports-"))
 # Product images too; the tests never use an S3 bucket unless they start one (moto).
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="backoffice-media-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": Path(tempfile.mkdtemp(prefix="backoffice-private-"))},
+        # A process the tests start (a server, a worker) is given its parent's folder.
+        "OPTIONS": {"location": Path(os.environ.get("PRIVATE_FILES_ROOT")
+                                     or tempfile.mkdtemp(prefix="backoffice-private-"))},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

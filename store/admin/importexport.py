@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import heapq
-import uuid
+import tempfile
 from itertools import islice
 from pathlib import Path
 
@@ -39,6 +39,17 @@ from store.export_jobs import export_job_create, export_needs_job
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
+from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
+from store.importing.jobs import (
+    import_job_can_retry,
+    import_job_cancel,
+    import_job_confirm,
+    import_job_progress,
+    import_job_retry,
+    import_job_submit,
+    import_jobs_mark_lost,
+    import_needs_job,
+)
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -204,13 +215,12 @@ class ProductImportForm(forms.Form):
 
 
 def _save_upload(upload) -> Path:
-    folder = Path(settings.IMPORT_FILES_ROOT) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix[:10]}"
-    with target.open("wb") as handle:
+    """A local copy for this request only (the inline flow parses it here and deletes it)."""
+    handle, name = tempfile.mkstemp(prefix="import-", suffix=Path(upload.name).suffix[:10])
+    with open(handle, "wb") as target:
         for chunk in upload.chunks():
-            handle.write(chunk)
-    return target
+            target.write(chunk)
+    return Path(name)
 
 
 class _ChangeRows:
@@ -301,6 +311,16 @@ class ProductImportMixin:
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
             saved = _save_upload(upload)
+            if import_needs_job(path=saved):
+                # Too large for one request: a worker previews it; the job page follows it.
+                try:
+                    job = import_job_submit(
+                        path=saved, file_name=upload.name, user=request.user, preset=form.cleaned_data["preset"],
+                        encoding=form.cleaned_data["encoding"] or None,
+                        skip_invalid=form.cleaned_data["skip_invalid"])
+                finally:
+                    saved.unlink(missing_ok=True)
+                return HttpResponseRedirect(self._job_url(job))
             try:
                 outcome = product_import_preview(
                     path=saved, file_name=upload.name, user=request.user, preset=form.cleaned_data["preset"],
@@ -332,6 +352,8 @@ class ProductImportMixin:
         job = get_object_or_404(import_jobs_visible_to(user=request.user), pk=job_id)
         if request.method == "POST":
             return self._import_decide(request, job)
+        if job.is_background and job.status != ImportJob.STATUS_PREVIEW:
+            return self._import_job_page(request, job)
         try:
             plan = product_import_load_preview(job=job)
         except ValidationError as error:
@@ -357,6 +379,25 @@ class ProductImportMixin:
         release_memory()
         return response
 
+    def _job_url(self, job: ImportJob) -> str:
+        return reverse("admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
+                       args=[job.pk], current_app=self.admin_site.name)
+
+    def _import_job_page(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
+        """The progress page of an import job: state, rows, rate, ETA, errors, who; refreshes while it runs."""
+        import_jobs_mark_lost()
+        job.refresh_from_db()
+        progress = import_job_progress(job=job)
+        context = self._context(
+            request, f"Import #{job.pk}: {job.file_name}", job=job, progress=progress,
+            refresh_seconds=2 if job.status in IMPORT_ACTIVE else 0,
+            can_cancel=job.status in IMPORT_ACTIVE, can_retry=import_job_can_retry(job),
+            history_url=reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name),
+            failed_rows_url=reverse("admin:store_importjob_failed_rows", args=[job.pk],
+                                    current_app=self.admin_site.name) if job.failed_rows else "",
+        )
+        return TemplateResponse(request, "admin/store/product/import_job.html", context)
+
     def _import_url(self) -> str:
         return reverse("admin:store_product_import", current_app=self.admin_site.name)
 
@@ -364,15 +405,28 @@ class ProductImportMixin:
         changelist = reverse("admin:store_product_changelist", current_app=self.admin_site.name)
         try:
             if "_cancel" in request.POST:
+                if job.is_background:
+                    import_job_cancel(job=job, user=request.user)
+                    self.message_user(request, f"Import #{job.pk} cancelled; nothing was written.", messages.INFO)
+                    return HttpResponseRedirect(self._job_url(job))
                 product_import_cancel(job=job, user=request.user)
                 self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
                 return HttpResponseRedirect(changelist)
+            if "_retry" in request.POST:
+                import_job_retry(job=job, user=request.user)
+                self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)
+                return HttpResponseRedirect(self._job_url(job))
+            if job.is_background:
+                import_job_confirm(job=job, user=request.user,
+                                   skip_invalid=request.POST.get("skip_invalid") == "1")
+                self.message_user(request, f"Import #{job.pk} confirmed; a worker is writing it.", messages.INFO)
+                return HttpResponseRedirect(self._job_url(job))
             outcome = product_import_confirm(job=job, user=request.user,
                                              skip_invalid=request.POST.get("skip_invalid") == "1")
         except ValidationError as error:
             # Confirmed or cancelled by another request meanwhile, or expired: nothing was written.
             self.message_user(request, error.messages[0], messages.ERROR)
-            return HttpResponseRedirect(self._import_url())
+            return HttpResponseRedirect(self._job_url(job) if job.is_background else self._import_url())
         outcome.plan = None
         release_memory()
         job = outcome.job

@@ -3,7 +3,8 @@
     outcome = product_import(path=..., file_name=..., user=..., source="cli")  # .job, .plan, .written
 
 The admin splits the same run in two: ``product_import_preview`` parses,
-validates and diffs once and keeps the plan on disk next to the job;
+validates and diffs once and keeps the plan in the private storage
+(``STORAGES["private"]``, shared by every web process and worker);
 ``product_import_confirm`` writes that plan, re-checking versions, so the file
 is never parsed twice.
 """
@@ -17,6 +18,7 @@ import hmac
 import io
 import logging
 import pickle
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,14 +27,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
 from store.exporting import escape_formula
-from store.models import ImportJob
+from store.models import ImportJob, private_storage
 
 from .columns import import_job_id
 from .parsing import parse_file
@@ -114,7 +118,11 @@ def _expire(job: ImportJob, *, source: str, now: datetime | None = None) -> bool
                           message=MESSAGE_EXPIRED.format(hours=PREVIEW_TTL_SECONDS // 3600),
                           created_count=0, updated_count=0)
     if expired:  # never the plan of a job another request has just claimed
-        _plan_path(job).unlink(missing_ok=True)
+        _delete_plan(job)
+        upload = ImportJob.objects.filter(pk=job.pk).values_list("upload", flat=True).first()
+        if upload:  # an import job's stored file
+            import_storage().delete(upload)
+            ImportJob.objects.filter(pk=job.pk).update(upload="")
     return expired
 
 
@@ -133,27 +141,47 @@ def product_import_expire_previews(*, now: datetime | None = None) -> int:
     return expired
 
 
-def _plans_dir() -> Path:
-    path = Path(settings.IMPORT_FILES_ROOT) / "plans"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+PLANS_DIR = "imports/plans"
+UPLOADS_DIR = "imports/uploads"
+
+
+def import_storage() -> Storage:
+    """Uploaded files and saved plans: the private storage, which every web process and
+    worker shares (a folder on a shared volume, or an S3 bucket), never one server's disk."""
+    return private_storage()
 
 
 def _drop_stale_plans() -> None:
     """Expire unconfirmed previews, then delete plan files left behind by jobs no longer waiting."""
     product_import_expire_previews()
-    cutoff = time.time() - PREVIEW_TTL_SECONDS
-    old = {int(path.stem): path for path in _plans_dir().glob("*.plan")
-           if path.stem.isdigit() and path.stat().st_mtime < cutoff}
+    storage = import_storage()
+    cutoff = timezone.now() - timedelta(seconds=PREVIEW_TTL_SECONDS)
+    try:
+        _folders, names = storage.listdir(PLANS_DIR)
+    except FileNotFoundError:
+        return
+    old = {}
+    for name in names:
+        stem, _, suffix = name.partition(".")
+        if stem.isdigit() and suffix == "plan" and storage.get_modified_time(f"{PLANS_DIR}/{name}") < cutoff:
+            old[int(stem)] = f"{PLANS_DIR}/{name}"
     waiting = set(ImportJob.objects.filter(pk__in=list(old), status__in=[
         ImportJob.STATUS_PREVIEW, ImportJob.STATUS_WRITING]).values_list("pk", flat=True))
-    for pk, path in old.items():
+    for pk, name in old.items():
         if pk not in waiting:
-            path.unlink(missing_ok=True)
+            storage.delete(name)
 
 
-def _plan_path(job: ImportJob) -> Path:
-    return _plans_dir() / f"{job.pk}.plan"
+def _plan_name(job: ImportJob) -> str:
+    return f"{PLANS_DIR}/{job.pk}.plan"
+
+
+def plan_exists(job: ImportJob) -> bool:
+    return import_storage().exists(_plan_name(job))
+
+
+def _delete_plan(job: ImportJob) -> None:
+    import_storage().delete(_plan_name(job))
 
 
 def _mac():
@@ -161,17 +189,16 @@ def _mac():
 
 
 def _save_plan(job: ImportJob, plan: ImportPlan) -> None:
-    """Pickle the plan to disk in chunks of ``PLAN_CHUNK`` rows, signed with an HMAC.
+    """Pickle the plan in chunks of ``PLAN_CHUNK`` rows, signed with an HMAC, into the storage.
 
     One pickle of a 500k-row plan would hold the whole byte string and a memo of
     every object in memory at once (several hundred MB); chunks keep both small.
-    The HMAC makes sure we only ever load what we wrote.
+    The pickle goes to a local temporary file first (the storage API wants a whole
+    file), then to the storage; the HMAC makes sure we only ever load what we wrote.
     """
-    path = _plan_path(job)
-    partial = path.with_suffix(".partial")
     mac = _mac()
     creates, updates = plan.creates, plan.updates
-    with partial.open("wb") as handle:
+    with tempfile.TemporaryFile(prefix="import-plan-") as handle:
         handle.write(bytes(mac.digest_size))  # the signature, written last
 
         def dump(value) -> None:
@@ -189,22 +216,28 @@ def _save_plan(job: ImportJob, plan: ImportPlan) -> None:
                 dump(rows[start:start + PLAN_CHUNK])
         handle.seek(0)
         handle.write(mac.digest())
-    partial.replace(path)
+        handle.seek(0)
+        storage = import_storage()
+        name = _plan_name(job)
+        storage.delete(name)  # a retried preview replaces its plan, never beside it
+        storage.save(name, File(handle, name=name))
 
 
 def _load_plan(job: ImportJob) -> ImportPlan:
+    """Copy the plan from the storage to a local temporary file, check its HMAC, unpickle it."""
     try:
-        handle = _plan_path(job).open("rb")
+        source = import_storage().open(_plan_name(job), "rb")
     except FileNotFoundError:
         raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
-    with handle:
+    with source, tempfile.TemporaryFile(prefix="import-plan-") as handle:
         mac = _mac()
-        signature = handle.read(mac.digest_size)
-        while chunk := handle.read(1024 * 1024):
+        signature = source.read(mac.digest_size)
+        while chunk := source.read(1024 * 1024):
             mac.update(chunk)
+            handle.write(chunk)
         if not hmac.compare_digest(signature, mac.digest()):
             raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
-        handle.seek(len(signature))
+        handle.seek(0)
         creates, updates, plan = pickle.load(handle)  # noqa: S301 - signed by us above
         for rows, count in ((plan.creates, creates), (plan.updates, updates)):
             while len(rows) < count:
@@ -439,7 +472,7 @@ def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | No
         _fail(job, ERROR_INTERRUPTED)
         _finish(job, started, "import.confirm", user=confirmer)
         raise
-    _plan_path(job).unlink(missing_ok=True)
+    _delete_plan(job)
     _finish(job, started, "import.confirm", user=confirmer)
     return ImportOutcome(job=job, plan=plan, written=written)
 
@@ -450,5 +483,5 @@ def product_import_cancel(*, job: ImportJob, user=None) -> None:
     if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_CANCELLED,
                        message=MESSAGE_CANCELLED, finished_at=timezone.now()):
         raise _refusal(job)
-    _plan_path(job).unlink(missing_ok=True)
+    _delete_plan(job)
     audit_event("import.cancel", user=user, job_id=job.pk)

@@ -130,10 +130,8 @@ def triple_confirm(job_id: int) -> dict:
 
 def main(argv: list[str]) -> None:
     scenario, files_root, job_id, *product_ids = argv
+    os.environ["PRIVATE_FILES_ROOT"] = files_root  # the parent's private storage (saved plans)
     _setup()
-    from django.conf import settings
-
-    settings.IMPORT_FILES_ROOT = files_root
     if scenario == "confirm_and_saves":
         results = confirm_and_saves(int(job_id), [int(pk) for pk in product_ids])
     elif scenario == "triple_confirm":

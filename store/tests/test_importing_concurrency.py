@@ -49,7 +49,7 @@ def run_writers(tmp_path: Path, scenario: str, job: ImportJob, *product_ids: int
     env = {**os.environ, "DATABASE_URL": _database_url(tmp_path),
            "DJANGO_SETTINGS_MODULE": "backoffice.settings.test"}
     done = subprocess.run(
-        [sys.executable, "-m", "store.tests.concurrent_writers", scenario, str(settings.IMPORT_FILES_ROOT),
+        [sys.executable, "-m", "store.tests.concurrent_writers", scenario, str(settings.STORAGES["private"]["OPTIONS"]["location"]),
          str(job.pk), *map(str, product_ids)],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300,
     )

@@ -450,14 +450,14 @@ def test_a_preview_older_than_a_day_expires_and_cannot_be_confirmed(write_csv):
     fresh = product_import_preview(path=write_csv([{**ROW, "sku": "B-1"}]), file_name="fresh.csv").job
     _age(old, 25)
     _age(fresh, 23)
-    assert service._plan_path(old).exists()
+    assert service.plan_exists(old)
 
     assert service.product_import_expire_previews() == 1
 
     old.refresh_from_db()
     assert (old.status, old.created_count) == (ImportJob.STATUS_EXPIRED, 0)
     assert old.message == service.MESSAGE_EXPIRED.format(hours=24) and old.finished_at
-    assert not service._plan_path(old).exists()
+    assert not service.plan_exists(old)
     with pytest.raises(ValidationError) as refused:
         product_import_confirm(job=old)
     assert refused.value.code == "expired"
@@ -489,7 +489,7 @@ def test_a_preview_whose_plan_is_gone_expires_when_opened(write_csv):
     from store.importing import service
 
     job = product_import_preview(path=write_csv([ROW]), file_name="f.csv").job
-    service._plan_path(job).unlink()
+    service._delete_plan(job)
     with pytest.raises(ValidationError):
         service.product_import_load_preview(job=job)
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.STATUS_EXPIRED

@@ -128,6 +128,19 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def start_web(env: dict[str, str], request) -> str:
+    """A gunicorn (gunicorn.conf.py) on a free port, stopped at the end of the test; its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    request.addfinalizer(lambda: stop(process))
+    base = f"http://127.0.0.1:{port}"
+    assert wait_for_http(f"{base}/healthz", process=process) == 200
+    return base
+
+
 def stop(process: subprocess.Popen, *, timeout: float = 20) -> None:
     if process.poll() is None:
         process.terminate()

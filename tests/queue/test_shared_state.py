@@ -4,13 +4,10 @@ in the database: a login on one process is valid on the other."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
-from .processes import base_env, free_port, get, redis_url, shell, stop, wait_for_http
+from .processes import base_env, get, redis_url, shell, start_web
 
 
 @pytest.fixture
@@ -23,18 +20,7 @@ def two_web_processes(process_database, request):
               "c, _ = Collection.objects.get_or_create(title='Shared'); Product.objects.all().delete(); "
               "Product.objects.create(sku='SH-1', title='Before', slug='sh-1', unit_price='5.00', inventory=1, "
               "collection=c); print('ok')", env=base_env(**process_database))
-        bases = []
-        for _ in range(2):
-            port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
-                env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, cwd=settings.BASE_DIR,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            request.addfinalizer(lambda process=process: stop(process))
-            base = f"http://127.0.0.1:{port}"
-            assert wait_for_http(f"{base}/healthz", process=process) == 200
-            bases.append(base)
-        return bases[0], bases[1], env
+        return start_web(env, request), start_web(env, request), env
 
     return start
 

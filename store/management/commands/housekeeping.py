@@ -28,7 +28,8 @@ class Command(BaseCommand):
         while True:
             result = housekeeping()
             self.stdout.write(f"{result['expired_exports']} expired export file(s) removed, "
-                              f"{result['lost_jobs']} job(s) marked failed: worker lost, "
+                              f"{result['lost_jobs']} export or bulk edit job(s) and {result['lost_import_jobs']} import "
+                              "job(s) marked failed: worker lost, "
                               f"{result['expired_import_previews']} import preview(s) expired, "
                               f"{result['low_stock_digests']} low-stock digest(s) sent.")
             if not every:

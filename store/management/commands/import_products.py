@@ -1,15 +1,18 @@
-"""python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...]"""
+"""python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]"""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from store.importing.jobs import import_job_submit
 from store.importing.parsing import check_encoding
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import product_import
@@ -41,6 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--skip-invalid", action="store_true",
                             help="Import the valid rows and skip invalid ones (default: all or nothing).")
         parser.add_argument("--encoding", default=None, help="Force the CSV encoding (default: detect).")
+        parser.add_argument("--background", action="store_true",
+                            help="Queue the import as a job (a worker previews and writes it) and return; "
+                                 "follow it on its admin page.")
 
     def handle(self, *args, **options) -> None:
         path: Path = options["file"]
@@ -51,6 +57,17 @@ class Command(BaseCommand):
                 options["encoding"] = check_encoding(options["encoding"])
             except ValidationError as error:
                 raise CommandError(error.messages[0])
+        if options["background"]:
+            if options["dry_run"]:
+                raise CommandError("--background writes once the worker has checked the file; "
+                                   "use --dry-run without it.")
+            job = import_job_submit(path=path, file_name=path.name, user=None, source=ImportJob.SOURCE_CLI,
+                                    preset=options["preset"], encoding=options["encoding"],
+                                    skip_invalid=options["skip_invalid"], confirm=True)
+            link = reverse("admin:store_product_import_preview", args=[job.pk])
+            self.stdout.write(f"Import #{job.pk} queued ({job.get_status_display().lower()}); "
+                              f"follow it at {settings.SITE_URL}{link}")
+            return
         # A live progress bar in a terminal; plain, 120-column output when piped or logged.
         # No markup, emoji codes or highlighting: file values print exactly as written.
         tty = self.stdout.isatty()

@@ -1,0 +1,216 @@
+"""Imports as jobs: files over IMPORT_INLINE_MAX_ROWS rows are previewed and written by a worker.
+
+Task code runs on the immediate backend (or the dummy one, to hold a job in the queue);
+tests/queue/test_import_workers.py kills a real worker mid-write. These tests commit
+(transaction=True): a running write's heartbeat goes through a second connection.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from store.importing import jobs
+from store.importing.service import plan_exists
+from store.models import Collection, ImportJob, Product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEADER = "sku,title,unit_price,inventory,collection\r\n"
+
+
+def csv_file(tmp_path: Path, rows: int, *, name: str = "big.csv", start: int = 1) -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(f"JOB-{n},Job product {n},{n}.25,{n % 7},Jobs\r\n"
+                                     for n in range(start, start + rows)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def limit(settings):
+    settings.IMPORT_INLINE_MAX_ROWS = 5
+    Collection.objects.get_or_create(title="Jobs")
+    return settings
+
+
+@pytest.fixture
+def held(settings):
+    """Tasks wait in the queue until the test runs them."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # resets the backends
+
+
+def upload(client, path: Path):
+    with path.open("rb") as handle:
+        return client.post("/admin/store/product/import/", {"file": handle, "preset": "auto", "encoding": ""})
+
+
+def test_rows_are_counted_cheaply_up_to_the_limit(tmp_path):
+    assert jobs.import_count_rows(path=csv_file(tmp_path, 3), limit=5) == 3
+    assert jobs.import_count_rows(path=csv_file(tmp_path, 5), limit=5) == 5
+    assert jobs.import_count_rows(path=csv_file(tmp_path, 500), limit=5) > 5
+    no_newline = tmp_path / "n.csv"
+    no_newline.write_text(HEADER + "A,a,1,1,Jobs\r\nB,b,1,1,Jobs", encoding="utf-8")
+    assert jobs.import_count_rows(path=no_newline, limit=5) == 2
+
+
+def test_a_small_file_stays_inline(admin_client, limit, tmp_path):
+    response = upload(admin_client, csv_file(tmp_path, 5))
+    job = ImportJob.objects.get()
+    assert not job.is_background and job.status == ImportJob.STATUS_PREVIEW and not job.upload
+    assert response.status_code == 302
+
+
+def test_a_large_file_is_previewed_by_a_worker_and_written_once(admin_client, admin_user, limit, tmp_path):
+    admin_user.email = "ops@example.com"
+    admin_user.save()
+    response = upload(admin_client, csv_file(tmp_path, 12))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == f"/admin/store/product/import/{job.pk}/"
+    assert job.is_background and job.status == ImportJob.STATUS_PREVIEW  # the (immediate) worker ran
+    assert (job.rows_total, job.created_count, job.rows_done) == (12, 12, 12)
+    assert plan_exists(job) and job.upload
+
+    page = admin_client.get(response.url)  # the same preview screen, from the stored plan
+    assert page.status_code == 200 and b'id="import-counts"' in page.content and b"JOB-12" in page.content
+
+    confirmed = admin_client.post(response.url, {"_confirm": "Confirm import"})
+    assert confirmed.status_code == 302 and confirmed.url == response.url
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.confirmed_by_id) == (ImportJob.STATUS_SUCCEEDED, 12, admin_user.pk)
+    assert Product.objects.filter(sku__startswith="JOB-").count() == 12
+    assert not plan_exists(job) and not job.upload  # nothing kept once done
+    assert [m.subject for m in mail.outbox] == [f"Your import #{job.pk} is done (12 new, 0 updated)"]
+
+    # Submitted again (double click, back button, another tab): refused, nothing applied twice.
+    again = admin_client.post(response.url, {"_confirm": "Confirm import"}, follow=True)
+    assert b"not awaiting confirmation" in again.content
+    assert Product.objects.filter(sku__startswith="JOB-").count() == 12
+    page = admin_client.get(response.url)
+    assert b'data-state="succeeded"' in page.content and b"12 new" in page.content
+
+
+def test_the_job_page_shows_progress_and_refreshes_while_queued(admin_client, admin_user, limit, held, tmp_path):
+    response = upload(admin_client, csv_file(tmp_path, 12))
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.STATUS_QUEUED
+    page = admin_client.get(response.url)
+    assert page.status_code == 200
+    assert b'<meta http-equiv="refresh" content="2">' in page.content
+    assert b'data-state="queued"' in page.content and b"Cancel import" in page.content
+    assert admin_user.username.encode() in page.content
+
+
+def test_cancel_a_queued_job_and_it_never_runs(admin_client, admin_user, limit, held, tmp_path):
+    response = upload(admin_client, csv_file(tmp_path, 12))
+    job = ImportJob.objects.get()
+    admin_client.post(response.url, {"_cancel": "Cancel import"})
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_CANCELLED and not job.upload
+    jobs.import_job_preview_run(job_id=job.pk, attempt=job.attempt)  # the queued task arrives anyway
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_CANCELLED and not plan_exists(job)
+
+
+def test_a_cancel_during_the_write_rolls_it_back(admin_user, limit, held, tmp_path, monkeypatch):
+    """The job's own end is the write transaction's last statement: a cancel that won
+    (committed) before it makes the whole write roll back."""
+    job = jobs.import_job_submit(path=csv_file(tmp_path, 12), file_name="big.csv", user=admin_user)
+    jobs.import_job_preview_run(job_id=job.pk, attempt=job.attempt)
+    job.refresh_from_db()
+    jobs.import_job_confirm(job=job, user=admin_user)
+    real_end = jobs._end
+
+    def cancelled_first(job_, attempt, **kwargs):
+        if kwargs["source"] == ImportJob.STATUS_WRITING and job_.status == ImportJob.STATUS_SUCCEEDED:
+            assert Product.objects.filter(sku__startswith="JOB-").count() == 12  # written, not committed
+            ImportJob.objects.filter(pk=job_.pk).update(status=ImportJob.STATUS_CANCELLED)
+        return real_end(job_, attempt, **kwargs)
+
+    monkeypatch.setattr(jobs, "_end", cancelled_first)
+    jobs.import_job_write_run(job_id=job.pk, attempt=job.attempt)
+    assert not Product.objects.filter(sku__startswith="JOB-").exists()
+
+
+def test_worker_lost_then_retry_writes_once(admin_client, admin_user, limit, held, tmp_path, settings):
+    admin_client.force_login(admin_user)
+    job = jobs.import_job_submit(path=csv_file(tmp_path, 12), file_name="big.csv", user=admin_user)
+    jobs.import_job_preview_run(job_id=job.pk, attempt=job.attempt)
+    job.refresh_from_db()
+    jobs.import_job_confirm(job=job, user=admin_user)
+    # A worker claimed the write, then died (SIGKILL: its transaction rolled back, no heartbeat since).
+    assert jobs._claim(job.pk, 1, source=ImportJob.STATUS_WRITING, target=ImportJob.STATUS_WRITING)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=301))
+    page = admin_client.get(f"/admin/store/product/import/{job.pk}/")  # opening the page checks
+    assert b"failed: worker lost" in page.content and b'name="_retry"' in page.content
+    assert mail.outbox and "failed" in mail.outbox[-1].subject
+
+    admin_client.post(f"/admin/store/product/import/{job.pk}/", {"_retry": "Retry"})
+    job.refresh_from_db()
+    assert (job.status, job.attempt) == (ImportJob.STATUS_WRITING, 2)
+    jobs.import_job_write_run(job_id=job.pk, attempt=1)  # the lost attempt's task, redelivered: nothing
+    assert not Product.objects.filter(sku__startswith="JOB-").exists()
+    jobs.import_job_write_run(job_id=job.pk, attempt=2)
+    jobs.import_job_write_run(job_id=job.pk, attempt=2)  # delivered twice: runs once
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == (ImportJob.STATUS_SUCCEEDED, 12)
+    assert Product.objects.filter(sku__startswith="JOB-").count() == 12
+
+
+def test_housekeeping_marks_lost_import_jobs(admin_user, limit, held, tmp_path):
+    job = jobs.import_job_submit(path=csv_file(tmp_path, 12), file_name="big.csv", user=admin_user)
+    assert jobs._claim(job.pk, 1, source=ImportJob.STATUS_QUEUED, target=ImportJob.STATUS_RUNNING)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=301))
+    call_command("housekeeping")
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_FAILED and job.message == jobs.WORKER_LOST_MESSAGE
+    assert jobs.import_job_can_retry(job)
+    jobs.import_job_retry(job=job, user=admin_user)
+    job.refresh_from_db()
+    assert (job.status, job.attempt) == (ImportJob.STATUS_QUEUED, 2)  # no plan yet: preview again
+
+
+def test_someone_else_cannot_see_or_cancel_the_job(client, django_user_model, admin_user, limit, held, tmp_path):
+    job = jobs.import_job_submit(path=csv_file(tmp_path, 12), file_name="big.csv", user=admin_user)
+    other = django_user_model.objects.create_user("other", password="x", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    other.user_permissions.add(Permission.objects.get(codename="import_product"))
+    client.force_login(other)
+    assert client.get(f"/admin/store/product/import/{job.pk}/").status_code == 404
+    assert client.post(f"/admin/store/product/import/{job.pk}/", {"_cancel": "1"}).status_code == 404
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.STATUS_QUEUED
+
+
+def test_a_file_with_errors_fails_in_the_worker_and_says_why(admin_client, limit, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "".join(f"BAD-{n},Bad {n},not-a-price,1,Jobs\r\n" for n in range(12)), encoding="utf-8")
+    response = upload(admin_client, path)
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.STATUS_PREVIEW and job.error_count == 12 and job.failed_rows
+    page = admin_client.get(response.url)
+    assert b"not-a-price" in page.content  # the preview lists every error
+
+
+def test_cli_background_queues_and_a_worker_writes(admin_user, limit, held, tmp_path, capsys):
+    path = csv_file(tmp_path, 12)
+    call_command("import_products", str(path), "--background")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.STATUS_QUEUED and job.source == ImportJob.SOURCE_CLI
+    assert f"Import #{job.pk} queued" in capsys.readouterr().out
+    jobs.import_job_preview_run(job_id=job.pk, attempt=1)
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_WRITING  # confirmed by itself once checked
+    jobs.import_job_write_run(job_id=job.pk, attempt=1)
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_SUCCEEDED
+    assert Product.objects.filter(sku__startswith="JOB-").count() == 12
+
+
+def test_cli_stays_inline_by_default(limit, tmp_path):
+    call_command("import_products", str(csv_file(tmp_path, 12)))
+    job = ImportJob.objects.get()
+    assert not job.is_background and job.status == ImportJob.STATUS_SUCCEEDED
