@@ -4,6 +4,7 @@ Every value can be overridden from the environment (names below). Heavy work (la
 exports; imports in a later step) runs on workers, so a web request is short: the
 timeout only has to cover the longest synchronous request left.
 """
+
 import multiprocessing
 import os
 

@@ -1,6 +1,7 @@
 """The project's admin site: Django's, plus guards for inputs Django's admin crashes on
 (HTTP 500) instead of refusing: forged ids, junk date drill-downs, searches of a thousand
 words, junk history version ids."""
+
 from __future__ import annotations
 
 import re
@@ -59,7 +60,7 @@ def forged_list_edit_ids(model_admin: admin.ModelAdmin, data: QueryDict) -> list
     if not model_admin.list_editable:
         return []
     pk = model_admin.model._meta.pk
-    pattern = re.compile(r"form-\d+-%s$" % re.escape(pk.name))
+    pattern = re.compile(rf"form-\d+-{re.escape(pk.name)}$")
     return [key for key, value in data.items() if pattern.match(key) and _is_out_of_range(pk, value)]
 
 
@@ -71,7 +72,8 @@ def forged_many_to_many_ids(model_admin: admin.ModelAdmin, data: QueryDict) -> l
     """
     fields = [field for field in model_admin.model._meta.many_to_many if field.name in data]
     return [
-        field.name for field in fields
+        field.name
+        for field in fields
         if any(_is_out_of_range(field.target_field, value) for value in data.getlist(field.name))
     ]
 
@@ -144,8 +146,9 @@ class BackOfficeAdminSite(admin.AdminSite):
             raise SuspiciousOperation(INVALID_POSTED_IDS.format(names=", ".join(forged)))
         return None
 
-    def _history_form_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str,
-                            version_id: str, *args, **kwargs):
+    def _history_form_guard(
+        self, model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, version_id: str, *args, **kwargs
+    ):
         if not history_ids_are_valid(model_admin, object_id, version_id):
             raise Http404
         return None

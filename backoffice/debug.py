@@ -1,4 +1,5 @@
 """Development-only helpers."""
+
 from django.conf import settings
 from django.http import HttpRequest
 

@@ -5,11 +5,12 @@
   naming the failing parts (``{"status": "unavailable", "failing": ["cache"]}``).
   Error details go to the log, never into the response.
 """
+
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache

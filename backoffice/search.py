@@ -4,6 +4,7 @@ autocomplete and exports, and the catalog API's ``?search=``.
 Each word becomes its own OR-group of LIKE conditions; a thousand of them exceed
 SQLite's expression-tree limit (a 500) and make any database scan for nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

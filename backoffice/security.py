@@ -1,4 +1,5 @@
 """Login throttling glue for django-axes: the client's IP and the lockout page."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,5 @@
 """WSGI entry point: `gunicorn backoffice.wsgi`. Defaults to production settings."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -9,6 +9,7 @@ endpoint for a fixed time with a few client processes, stops gunicorn and prints
 requests/s and the ratio ours/trivial. The trivial view is measured before and after
 the catalog endpoints; the ratio uses the mean of the two.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,13 +70,23 @@ print(Product.objects.count(), Product.objects.order_by("id").values_list("id", 
 def prepare_database(env: dict[str, str]) -> tuple[int, int, int]:
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "createcachetable")  # the default cache without REDIS_URL
-    count = subprocess.run([PYTHON, "-c", "import django; django.setup(); from store.models import Product; "
-                            "print(Product.objects.count())"], cwd=ROOT, env=env, check=True,
-                           capture_output=True, text=True).stdout.split()[-1]
+    count = subprocess.run(
+        [
+            PYTHON,
+            "-c",
+            "import django; django.setup(); from store.models import Product; print(Product.objects.count())",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
     if int(count) != PRODUCTS:
         manage(env, "seed_catalog", "--products", str(PRODUCTS), "--clear", "-v0")
-    out = subprocess.run([PYTHON, "-c", SETUP], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [PYTHON, "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
     _count, first_id, last_id, collection_id = map(int, out[-4:])
     return first_id, last_id, collection_id
 
@@ -126,9 +137,21 @@ def measure(pool: ProcessPoolExecutor, port: int, paths: list[str], seconds: flo
 @contextmanager
 def gunicorn(env: dict[str, str], port: int):
     server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "backoffice.wsgi", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "backoffice.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     try:
         wait_until_up(port)
@@ -176,13 +199,17 @@ def main() -> None:
     detail_ids = [rng.randint(first_id, last_id) for _ in range(200)]
     lists = {
         "product list": ["/api/products/"],
-        "filtered list": [f"/api/products/?collection_id={collection_id}&unit_price__gt=50&in_stock=true",
-                          "/api/products/?tag=sale&ordering=-unit_price"],
+        "filtered list": [
+            f"/api/products/?collection_id={collection_id}&unit_price__gt=50&in_stock=true",
+            "/api/products/?tag=sale&ordering=-unit_price",
+        ],
     }
     fresh = {**lists, "product detail": [f"/api/products/{pk}/" for pk in detail_ids]}
     engine = database_url.split(":", 1)[0]
-    header = (f"gunicorn 2 sync workers on 127.0.0.1:{args.port}, {engine}, {PRODUCTS} products "
-              f"(1 in {TAGGED_EVERY} tagged), {args.clients} client processes x {args.seconds:.0f}s per endpoint")
+    header = (
+        f"gunicorn 2 sync workers on 127.0.0.1:{args.port}, {engine}, {PRODUCTS} products "
+        f"(1 in {TAGGED_EVERY} tagged), {args.clients} client processes x {args.seconds:.0f}s per endpoint"
+    )
     with ProcessPoolExecutor(args.clients) as pool:
         with gunicorn({**env, "CATALOG_API_CACHE_SECONDS": "0"}, args.port):
             uncached = run_scenarios(pool, args.port, fresh, args)

@@ -3,7 +3,8 @@
 The URLconf adds /bench/constant/, a trivial DRF view that exists only here, so
 the app never ships a junk endpoint.
 """
-from backoffice.settings.prod import *  # noqa: F401,F403
+
+from backoffice.settings.prod import *  # noqa: F403
 
 DEBUG = False
 ROOT_URLCONF = "bench.api_urls"

@@ -1,4 +1,5 @@
 """The project's URLs plus the trivial DRF baseline view (bench only)."""
+
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView

@@ -18,6 +18,7 @@ Python, which a busy shared machine slows at random; the SQL is what grows with 
 Each view is rendered through the full stack (middleware, session, admin view,
 template) by Django's test client, logged in as a superuser.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -119,8 +120,9 @@ IMAGE_BATCH = 5_000
 def seed_statuses() -> None:
     """Every 20th product becomes a draft (seeding makes them all active)."""
     if not Product.objects.exclude(status=Product.Status.ACTIVE).exists():
-        updated = Product.objects.annotate(every_20th=F("id") % 20).filter(every_20th=0).update(
-            status=Product.Status.DRAFT)
+        updated = (
+            Product.objects.annotate(every_20th=F("id") % 20).filter(every_20th=0).update(status=Product.Status.DRAFT)
+        )
         print(f"made {updated:,} products drafts")
 
 
@@ -139,10 +141,15 @@ def seed_images() -> None:
         if index % 2:
             continue
         stem = f"bench{product_id}"
-        batch.append(ProductImage(
-            product_id=product_id, image=f"products/{product_id}/{stem}.jpg",
-            thumbnail=f"products/{product_id}/thumbnails/{stem}.webp", width=1200, height=900,
-        ))
+        batch.append(
+            ProductImage(
+                product_id=product_id,
+                image=f"products/{product_id}/{stem}.jpg",
+                thumbnail=f"products/{product_id}/thumbnails/{stem}.webp",
+                width=1200,
+                height=900,
+            )
+        )
         if len(batch) == IMAGE_BATCH:
             ProductImage.objects.bulk_create(batch)
             batch = []
@@ -154,8 +161,11 @@ def explain(client: Client, params: dict) -> str:
     with CaptureQueriesContext(connection) as queries:
         client.get(URL, params)
     page_query = next(
-        q["sql"] for q in queries
-        if q["sql"].startswith("SELECT") and "ORDER BY" in q["sql"] and "COUNT(" not in q["sql"]
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and "ORDER BY" in q["sql"]
+        and "COUNT(" not in q["sql"]
         # The outer FROM (the last one: the first image's subquery has its own).
         and q["sql"].replace("`", "").replace('"', "").rsplit(" FROM ", 1)[1].startswith("store_product ")
     )
@@ -205,8 +215,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs=2, default=[10_000, 1_000_000], metavar=("SMALL", "LARGE"))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--explain", action="store_true")
-    parser.add_argument("--no-images", action="store_true",
-                        help="do not give every other product an image row (the thumbnail column then finds none)")
+    parser.add_argument(
+        "--no-images",
+        action="store_true",
+        help="do not give every other product an image row (the thumbnail column then finds none)",
+    )
     args = parser.parse_args()
 
     guard_database()
@@ -238,14 +251,19 @@ def main() -> None:
 
     small, large = args.sizes
     print(f"\nbest of {args.runs} runs per view: whole page, then its SQL alone")
-    print(f"{'view':<22}{'url':<24}{small:>10,}{large:>12,}{'ratio':>7}"
-          f"{'SQL ' + format(small, ','):>14}{large:>12,}{'ratio':>7}{'queries':>10}")
+    print(
+        f"{'view':<22}{'url':<24}{small:>10,}{large:>12,}{'ratio':>7}"
+        f"{'SQL ' + format(small, ','):>14}{large:>12,}{'ratio':>7}{'queries':>10}"
+    )
     for name in VIEWS:
         (t_small, s_small, q_small), (t_large, s_large, q_large) = results[small][name], results[large][name]
         query = "&".join(f"{key}={value}" for key, value in VIEWS[name].items()) or "-"
-        print(f"{name:<22}{query:<24}{t_small * 1000:>8.1f}ms{t_large * 1000:>10.1f}ms{t_large / t_small:>7.2f}"
-              f"{s_small * 1000:>12.1f}ms{s_large * 1000:>10.1f}ms{s_large / s_small:>7.2f}"
-              f"{q_small:>6} /{q_large:>3}")
+        print(
+            f"{name:<22}{query:<24}{t_small * 1000:>8.1f}ms{t_large * 1000:>10.1f}ms{t_large / t_small:>7.2f}"
+            f"{s_small * 1000:>12.1f}ms{s_large * 1000:>10.1f}ms{s_large / s_small:>7.2f}"
+            f"{q_small:>6} /{q_large:>3}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ Run against a seeded catalog, e.g. 1M products on MariaDB:
 Prints each selector's cold time (empty cache; best of --repeat) and the index page
 render cold and cached, with the cold/cached ratio from the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -50,14 +51,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}, "
-          f"products: {Product.objects.count():,}")
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}, products: {Product.objects.count():,}")
     for name in ("dashboard_catalog_kpis", "dashboard_orders", "dashboard_top_collections"):
         seconds = best_of(args.repeat, getattr(selectors, name))
         print(f"{name:28s} cold {seconds * 1000:9.1f} ms")
 
     user, _ = get_user_model().objects.get_or_create(
-        username="bench-dashboard", defaults={"is_staff": True, "is_superuser": True})
+        username="bench-dashboard", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
 
@@ -69,9 +70,11 @@ def main() -> None:
     render()
     with CaptureQueriesContext(connection) as cached_queries:
         cached = best_of(args.repeat, render, cold=False)
-    print(f"{'admin index':28s} cold {cold * 1000:9.1f} ms, cached {cached * 1000:7.1f} ms, "
-          f"ratio cold/cached {cold / cached:5.1f}, queries when cached "
-          f"{len(cached_queries) // args.repeat}")
+    print(
+        f"{'admin index':28s} cold {cold * 1000:9.1f} ms, cached {cached * 1000:7.1f} ms, "
+        f"ratio cold/cached {cold / cached:5.1f}, queries when cached "
+        f"{len(cached_queries) // args.repeat}"
+    )
     user.delete()
 
 

@@ -12,6 +12,7 @@ and prints wall time, rows/s, file size and the worker's peak RSS, next to the p
 of the same worker with nothing to do (measured in the same run; the ratio is the cost
 of the export itself).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 def worker(env: dict[str, str]) -> tuple[float, int, str]:
     started = time.monotonic()
-    result = subprocess.run(["/usr/bin/time", "-v", *MANAGE, "run_worker", "--batch"], env=env, cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *MANAGE, "run_worker", "--batch"], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     seconds = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(result.stdout + result.stderr)
@@ -55,8 +57,14 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to a seeded database whose name ends in _bench.")
     media = tempfile.mkdtemp(prefix="bench-export-")
     # The production settings, as a worker runs in production.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod", "TASKS_BACKEND": "db",
-           "MEDIA_ROOT": media, "LOG_LEVEL": "WARNING", "SECRET_KEY": secrets.token_urlsafe(50)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod",
+        "TASKS_BACKEND": "db",
+        "MEDIA_ROOT": media,
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
     env.pop("REDIS_URL", None)
     products = int(shell("from store.models import Product; print(Product.objects.count())", env))
     idle_seconds, idle_kb, _ = worker(env)  # drains anything left over, and gives the baseline
@@ -68,16 +76,22 @@ def main() -> None:
             "u, _ = User.objects.get_or_create(username='bench-export', defaults={'is_staff': True, "
             "'is_superuser': True}); "
             f"print(export_job_create(user=u, model_label='store.product', file_format='{file_format}', "
-            "filters='').pk)", env)
+            "filters='').pk)",
+            env,
+        )
         seconds, peak_kb, _ = worker(env)
         state, rows, size = shell(
             f"from store.models import ExportJob; j = ExportJob.objects.get(pk={job_id}); "
-            "print(j.state, j.rows_done, j.file_size or 0, j.error.replace(' ', '_') or '-')", env).split()[:3]
+            "print(j.state, j.rows_done, j.file_size or 0, j.error.replace(' ', '_') or '-')",
+            env,
+        ).split()[:3]
         if state != "done":
             sys.exit(f"export job {job_id} ended {state}")
         rows = int(rows)
-        print(f"{file_format:<6} {rows:>10,} {seconds:>8.1f} {rows / seconds:>8,.0f} {int(size) / 2**20:>8.1f} "
-              f"{peak_kb / 1024:>12.0f} {peak_kb / idle_kb:>7.2f}")
+        print(
+            f"{file_format:<6} {rows:>10,} {seconds:>8.1f} {rows / seconds:>8,.0f} {int(size) / 2**20:>8.1f} "
+            f"{peak_kb / 1024:>12.0f} {peak_kb / idle_kb:>7.2f}"
+        )
 
 
 if __name__ == "__main__":

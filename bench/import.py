@@ -11,6 +11,7 @@ collection) into an empty catalog whose collections exist. The anchor (the
 default ModelResource, ~561 rows/s on MariaDB) runs on a prefix of the file
 (--anchor-rows, default 10,000) and its rate is compared per row.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,17 @@ def generate(path: Path, rows: int) -> None:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         for i in range(rows):
-            writer.writerow([
-                f"BENCH-{i:07d}", f"Bench product {i}", f"bench-product-{i}", f"Generated row {i}, for timing.",
-                f"{10 + i % 990}.{i % 100:02d}", i % 500, COLLECTIONS[i % len(COLLECTIONS)],
-            ])
+            writer.writerow(
+                [
+                    f"BENCH-{i:07d}",
+                    f"Bench product {i}",
+                    f"bench-product-{i}",
+                    f"Generated row {i}, for timing.",
+                    f"{10 + i % 990}.{i % 100:02d}",
+                    i % 500,
+                    COLLECTIONS[i % len(COLLECTIONS)],
+                ]
+            )
 
 
 def peak_rss_mb() -> float:
@@ -64,10 +72,10 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     import logging
 
     logging.getLogger("backoffice.audit").setLevel(logging.WARNING)
+    import tablib
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, transaction
-    import tablib
     from import_export import fields, resources, widgets
 
     from store.importing.service import product_import
@@ -109,9 +117,18 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     with csv_path.open(newline="", encoding="utf-8") as handle, transaction.atomic():
         ids = dict(Collection.objects.values_list("title", "id"))
         Product.objects.bulk_create(
-            (Product(sku=row["sku"], title=row["title"], slug=row["slug"], description=row["description"],
-                     unit_price=row["unit_price"], inventory=int(row["inventory"]),
-                     collection_id=ids[row["collection"]]) for row in csv.DictReader(handle)),
+            (
+                Product(
+                    sku=row["sku"],
+                    title=row["title"],
+                    slug=row["slug"],
+                    description=row["description"],
+                    unit_price=row["unit_price"],
+                    inventory=int(row["inventory"]),
+                    collection_id=ids[row["collection"]],
+                )
+                for row in csv.DictReader(handle)
+            ),
             batch_size=1000,
         )
     results["raw"] = time.perf_counter() - start
@@ -119,8 +136,9 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
 
     # 3. the anchor: django-import-export's default ModelResource (no bulk), on a prefix
     class DefaultProductResource(resources.ModelResource):
-        collection = fields.Field(attribute="collection", column_name="collection",
-                                  widget=widgets.ForeignKeyWidget(Collection, "title"))
+        collection = fields.Field(
+            attribute="collection", column_name="collection", widget=widgets.ForeignKeyWidget(Collection, "title")
+        )
 
         class Meta:
             model = Product
@@ -132,7 +150,8 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     start = time.perf_counter()
     result = DefaultProductResource().import_data(dataset, dry_run=False, use_transactions=True, raise_errors=True)
     results["anchor"] = time.perf_counter() - start
-    assert not result.has_errors() and Product.objects.count() == anchor_rows
+    assert not result.has_errors()
+    assert Product.objects.count() == anchor_rows
 
     # 4. admin end to end: upload + preview page + confirm through the test client
     from django.contrib.auth.models import User
@@ -145,24 +164,32 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     client = Client()
     client.force_login(user)
     start = time.perf_counter()
-    response = client.post("/admin/store/product/import/", {
-        "preset": "auto", "file": SimpleUploadedFile("products.csv", csv_path.read_bytes()),
-    })
+    response = client.post(
+        "/admin/store/product/import/",
+        {
+            "preset": "auto",
+            "file": SimpleUploadedFile("products.csv", csv_path.read_bytes()),
+        },
+    )
     assert response.status_code == 302, response.content[:500]
     preview = client.get(response.url)
     results["admin_preview"] = time.perf_counter() - start
     confirm = client.post(response.url, {"_confirm": "1"})
     results["admin_e2e"] = time.perf_counter() - start
-    assert confirm.status_code == 302 and Product.objects.count() == rows
+    assert confirm.status_code == 302
+    assert Product.objects.count() == rows
     preview_kb = len(preview.content) / 1024
 
     rate = {key: (anchor_rows if key == "anchor" else rows) / seconds for key, seconds in results.items()}
     print(f"\n== {db} ({connection.vendor}), {rows:,} rows; anchor on {anchor_rows:,} rows ==")
     print(f"{'path':<34}{'seconds':>10}{'rows/s':>12}")
     labels = {
-        "raw": "raw bulk_create (the limit)", "ours": "our service (CLI path)",
-        "ours_unchanged": "our service, re-import (0 changes)", "anchor": "import-export default resource",
-        "admin_preview": "admin upload + preview page", "admin_e2e": "admin preview + confirm (e2e)",
+        "raw": "raw bulk_create (the limit)",
+        "ours": "our service (CLI path)",
+        "ours_unchanged": "our service, re-import (0 changes)",
+        "anchor": "import-export default resource",
+        "admin_preview": "admin upload + preview page",
+        "admin_e2e": "admin preview + confirm (e2e)",
     }
     for key in ("raw", "ours", "ours_unchanged", "anchor", "admin_preview", "admin_e2e"):
         print(f"{labels[key]:<34}{results[key]:>10.2f}{rate[key]:>12,.0f}")
@@ -183,9 +210,22 @@ def main() -> None:
     if args.worker:
         worker(args.db, args.rows, args.anchor_rows)
         return
-    for db in (["sqlite", "mariadb"] if args.db == "both" else [args.db]):
-        subprocess.run([sys.executable, __file__, "--worker", "--db", db, "--rows", str(args.rows),
-                        "--anchor-rows", str(args.anchor_rows)], check=True, cwd=ROOT)
+    for db in ["sqlite", "mariadb"] if args.db == "both" else [args.db]:
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                "--db",
+                db,
+                "--rows",
+                str(args.rows),
+                "--anchor-rows",
+                str(args.anchor_rows),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ open the preview page, confirm; the worker's VmHWM (peak) and VmRSS (after the
 requests) come from /proc. Target: <= 400 MB peak, and memory released after
 the request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,15 +39,29 @@ def generate(path: Path, rows: int) -> None:
         writer = csv.writer(handle)
         writer.writerow(["sku", "title", "slug", "description", "unit_price", "inventory", "collection"])
         for i in range(rows):
-            writer.writerow([f"BENCH-{i:07d}", f"Bench product {i}", f"bench-product-{i}", f"Row {i}",
-                             f"{10 + i % 990}.{i % 100:02d}", i % 500, COLLECTIONS[i % len(COLLECTIONS)]])
+            writer.writerow(
+                [
+                    f"BENCH-{i:07d}",
+                    f"Bench product {i}",
+                    f"bench-product-{i}",
+                    f"Row {i}",
+                    f"{10 + i % 990}.{i % 100:02d}",
+                    i % 500,
+                    COLLECTIONS[i % len(COLLECTIONS)],
+                ]
+            )
 
 
 def cli_peak_mb(env: dict, csv_path: Path, *extra: str) -> tuple[float, str]:
     manage = [PYTHON, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
-    run = subprocess.run(["/usr/bin/time", "-v", *manage, "import_products", str(csv_path), *extra],
-                         env=env, cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        ["/usr/bin/time", "-v", *manage, "import_products", str(csv_path), *extra],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr).group(1)) / 1024
     last = [line for line in run.stdout.splitlines() if line.strip()][-1]
     return peak, last
@@ -62,8 +77,10 @@ def multipart(fields: dict[str, str], file_field: str, file_path: Path) -> tuple
     parts = []
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-                 f'filename="{file_path.name}"\r\nContent-Type: text/csv\r\n\r\n'.encode())
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+        f'filename="{file_path.name}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+    )
     parts.append(file_path.read_bytes())
     parts.append(f"\r\n--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
@@ -71,14 +88,26 @@ def multipart(fields: dict[str, str], file_field: str, file_path: Path) -> tuple
 
 def admin_memory(env: dict, csv_path: Path) -> dict[str, float]:
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([PYTHON, "manage.py", "shell", "-c",
-                    "from django.contrib.auth.models import User; "
-                    "User.objects.filter(username='bench').exists() or "
-                    "User.objects.create_superuser('bench', 'b@example.com', 'bench-pw-1')"],
-                   env=env, cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            PYTHON,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            "User.objects.filter(username='bench').exists() or "
+            "User.objects.create_superuser('bench', 'b@example.com', 'bench-pw-1')",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
     server = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "backoffice.wsgi", "-w", "1", "--timeout", "1800", "-b", f"127.0.0.1:{PORT}"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{PORT}"
@@ -90,19 +119,22 @@ def admin_memory(env: dict, csv_path: Path) -> dict[str, float]:
                 break
             except OSError:
                 time.sleep(0.2)
-        worker = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
-                     .stdout.split()[0])
+        worker = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()[0])
 
         def csrf() -> str:
             return next(cookie.value for cookie in jar if cookie.name == "csrftoken")
 
         def post(url: str, data: bytes, content_type: str):
-            request = urllib.request.Request(base + url, data=data, headers={
-                "Content-Type": content_type, "X-CSRFToken": csrf(), "Referer": base + url})
+            request = urllib.request.Request(
+                base + url,
+                data=data,
+                headers={"Content-Type": content_type, "X-CSRFToken": csrf(), "Referer": base + url},
+            )
             return opener.open(request)
 
-        login = urllib.parse.urlencode({"username": "bench", "password": "bench-pw-1", "next": "/admin/",
-                                        "csrfmiddlewaretoken": csrf()}).encode()
+        login = urllib.parse.urlencode(
+            {"username": "bench", "password": "bench-pw-1", "next": "/admin/", "csrfmiddlewaretoken": csrf()}
+        ).encode()
         post("/admin/login/", login, "application/x-www-form-urlencoded")
         opener.open(f"{base}/admin/store/product/import/")
         idle = proc_mb(worker, "VmRSS")
@@ -115,8 +147,13 @@ def admin_memory(env: dict, csv_path: Path) -> dict[str, float]:
         after_page = proc_mb(worker, "VmRSS")
         confirm = urllib.parse.urlencode({"_confirm": "1", "csrfmiddlewaretoken": csrf()}).encode()
         post(preview_url, confirm, "application/x-www-form-urlencoded").read()
-        return {"idle": idle, "after_preview": after_preview, "after_page": after_page,
-                "after_confirm": proc_mb(worker, "VmRSS"), "peak": proc_mb(worker, "VmHWM")}
+        return {
+            "idle": idle,
+            "after_preview": after_preview,
+            "after_page": after_page,
+            "after_confirm": proc_mb(worker, "VmRSS"),
+            "peak": proc_mb(worker, "VmHWM"),
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -143,8 +180,12 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     def env_for(name: str) -> dict:
         database = workdir / f"{name}.sqlite3"
         database.unlink(missing_ok=True)
-        return {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
-                "DATABASE_URL": f"sqlite:///{database}", "PRIVATE_FILES_ROOT": str(workdir / "files")}
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "PRIVATE_FILES_ROOT": str(workdir / "files"),
+        }
 
     if not args.skip_cli:
         peak, last = cli_peak_mb(env_for("dry"), csv_path, "--dry-run")

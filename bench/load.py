@@ -14,6 +14,7 @@ in the first run (the catalog then has 200k), 100k price updates in each later o
 Prints per run: requests/s, p50/p95/p99/max per endpoint, errors, and the import job's
 end-to-end time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,23 +63,42 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
     import redis
 
     conn = MySQLdb.connect(host="127.0.0.1", user="root", port=3306)
-    conn.cursor().execute("CREATE DATABASE IF NOT EXISTS bo_importjobs_bench CHARACTER SET utf8mb4 "
-                          "COLLATE utf8mb4_unicode_ci")
+    conn.cursor().execute(
+        "CREATE DATABASE IF NOT EXISTS bo_importjobs_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )
     conn.close()
     for db in (6, 7):
         redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
     run([*MANAGE, "migrate", "--noinput", "-v0"], env)
     run([*MANAGE, "createcachetable"], env)
-    count = int(shell("from store.models import Product; "
-                      "print(Product.objects.exclude(sku__startswith='LOAD-').count())", env))
+    count = int(
+        shell("from store.models import Product; print(Product.objects.exclude(sku__startswith='LOAD-').count())", env)
+    )
     if count < PRODUCTS:
         print(f"Seeding {PRODUCTS:,} products ...", flush=True)
-        run([*MANAGE, "seed_catalog", "--products", str(PRODUCTS), "--customers", "1000", "--orders", "5000",
-             "--seed", "1", "--clear"], env)
+        run(
+            [
+                *MANAGE,
+                "seed_catalog",
+                "--products",
+                str(PRODUCTS),
+                "--customers",
+                "1000",
+                "--orders",
+                "5000",
+                "--seed",
+                "1",
+                "--clear",
+            ],
+            env,
+        )
     run([*MANAGE, "collectstatic", "--noinput", "-v0"], env)
-    shell("from django.contrib.auth import get_user_model; U = get_user_model(); "
-          "u = U.objects.filter(username='load').first() or U(username='load', email='load@example.com'); "
-          "u.is_staff = u.is_superuser = True; u.set_password('load-pass-123'); u.save(); print('ok')", env)
+    shell(
+        "from django.contrib.auth import get_user_model; U = get_user_model(); "
+        "u = U.objects.filter(username='load').first() or U(username='load', email='load@example.com'); "
+        "u.is_staff = u.is_superuser = True; u.set_password('load-pass-123'); u.save(); print('ok')",
+        env,
+    )
     return workdir
 
 
@@ -90,25 +110,59 @@ def import_file(workdir: Path, run: int) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["sku", "title", "description", "unit_price", "inventory", "collection"])
         for n in range(IMPORT_ROWS):
-            writer.writerow([f"LOAD-{n:07d}", f"Load product {n}", f"Imported during the load test, row {n}.",
-                             f"{10 + n % 990 + run}.{n % 100:02d}", n % 500, collections[n % len(collections)]])
+            writer.writerow(
+                [
+                    f"LOAD-{n:07d}",
+                    f"Load product {n}",
+                    f"Imported during the load test, row {n}.",
+                    f"{10 + n % 990 + run}.{n % 100:02d}",
+                    n % 500,
+                    collections[n % len(collections)],
+                ]
+            )
     return path
 
 
 def locust(env: dict[str, str], *, users: int, seconds: int, classes: list[str], prefix: Path) -> list[dict]:
-    run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-         "-u", str(users), "-r", str(max(1, users // 2)), "--run-time", f"{seconds}s", "--stop-timeout", "10",
-         "--host", f"http://127.0.0.1:{PORT}", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-         *classes], env, timeout=seconds + 300)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 2)),
+            "--run-time",
+            f"{seconds}s",
+            "--stop-timeout",
+            "10",
+            "--host",
+            f"http://127.0.0.1:{PORT}",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            *classes,
+        ],
+        env,
+        timeout=seconds + 300,
+    )
     with open(f"{prefix}_stats.csv", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
 def job_report(env: dict[str, str]) -> str:
-    return shell("from store.models import ImportJob; j = ImportJob.objects.order_by('-pk').first(); "
-                 "print(f'#{j.pk} {j.status} rows={j.rows_total} new={j.created_count} '"
-                 "f'time={(j.finished_at - j.created_at).total_seconds() if j.finished_at else None}s' if j else '-')",
-                 env)
+    return shell(
+        "from store.models import ImportJob; j = ImportJob.objects.order_by('-pk').first(); "
+        "print(f'#{j.pk} {j.status} rows={j.rows_total} new={j.created_count} '"
+        "f'time={(j.finished_at - j.created_at).total_seconds() if j.finished_at else None}s' if j else '-')",
+        env,
+    )
 
 
 def wait_job_end(env: dict[str, str], timeout: float = 900) -> str:
@@ -126,9 +180,11 @@ def table(rows: list[dict], users: int) -> None:
     print(f"{'endpoint':38} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>7}")
     for row in rows:
         name = "TOTAL" if row["Name"] == "Aggregated" else f"{row['Type']} {row['Name']}"
-        print(f"{name[:38]:38} {row['Request Count']:>8} {row['Failure Count']:>6} "
-              f"{float(row['Requests/s']):7.1f} {row['50%']:>6} {row['95%']:>6} {row['99%']:>6} "
-              f"{float(row['Max Response Time']):7.0f}")
+        print(
+            f"{name[:38]:38} {row['Request Count']:>8} {row['Failure Count']:>6} "
+            f"{float(row['Requests/s']):7.1f} {row['50%']:>6} {row['95%']:>6} {row['99%']:>6} "
+            f"{float(row['Max Response Time']):7.0f}"
+        )
 
 
 def main() -> None:
@@ -138,31 +194,54 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod", "DATABASE_URL": DATABASE_URL,
-        "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
-        "REDIS_URL": "redis://127.0.0.1:6379/6", "REDIS_CACHE_URL": "redis://127.0.0.1:6379/7",
-        "TASKS_BACKEND": "rq", "PRIVATE_FILES_ROOT": str(workdir / "private"),
-        "STATIC_ROOT": str(workdir / "static"), "MEDIA_ROOT": str(workdir / "media"),
-        "CATALOG_API_ANON_RATE": "1000000/minute", "LOG_LEVEL": "WARNING",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod",
+        "DATABASE_URL": DATABASE_URL,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "REDIS_URL": "redis://127.0.0.1:6379/6",
+        "REDIS_CACHE_URL": "redis://127.0.0.1:6379/7",
+        "TASKS_BACKEND": "rq",
+        "PRIVATE_FILES_ROOT": str(workdir / "private"),
+        "STATIC_ROOT": str(workdir / "static"),
+        "MEDIA_ROOT": str(workdir / "media"),
+        "CATALOG_API_ANON_RATE": "1000000/minute",
+        "LOG_LEVEL": "WARNING",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}", "PYTHONUNBUFFERED": "1",
+        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
+        "PYTHONUNBUFFERED": "1",
     }
     prepare(env, workdir)
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
-                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(workdir / "web.log", "w"))
-    worker = subprocess.Popen([*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=open(workdir / "worker.log", "w"))
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "web.log", "w"),
+    )
+    worker = subprocess.Popen(
+        [*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(workdir / "worker.log", "w")
+    )
     try:
         wait_http(f"http://127.0.0.1:{PORT}/healthz")
         trivial = locust(env, users=10, seconds=20, classes=["Trivial"], prefix=workdir / "trivial")
-        print(f"Trivial view (/healthz, 10 users, no wait): {float(trivial[-1]['Requests/s']):.0f} requests/s, "
-              f"p50 {trivial[-1]['50%']} ms, {trivial[-1]['Failure Count']} errors", flush=True)
+        print(
+            f"Trivial view (/healthz, 10 users, no wait): {float(trivial[-1]['Requests/s']):.0f} requests/s, "
+            f"p50 {trivial[-1]['50%']} ms, {trivial[-1]['Failure Count']} errors",
+            flush=True,
+        )
         for run, users in enumerate(args.users):
             env["LOAD_IMPORT_FILE"] = str(import_file(workdir, run))
-            rows = locust(env, users=users, seconds=args.seconds, classes=["Merchandiser", "ApiClient", "Ops"],
-                          prefix=workdir / f"mix{users}")
+            rows = locust(
+                env,
+                users=users,
+                seconds=args.seconds,
+                classes=["Merchandiser", "ApiClient", "Ops"],
+                prefix=workdir / f"mix{users}",
+            )
             table(rows, users)
             print(f"import job at the end of the run: {job_report(env)}")
             print(f"import job at its end: {wait_job_end(env)}", flush=True)

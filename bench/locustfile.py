@@ -9,6 +9,7 @@
 Logs in as LOAD_USER / LOAD_PASSWORD. Runs against a production-settings gunicorn over
 plain HTTP on 127.0.0.1, so the Secure flag of the session cookies is dropped client-side.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,11 @@ def _login(user: HttpUser) -> None:
     _insecure_cookies(user.client)
     page = user.client.get("/admin/login/", name="login")
     token = TOKEN_RE.search(page.text).group(1)
-    user.client.post("/admin/login/", name="login", data={
-        "username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"})
+    user.client.post(
+        "/admin/login/",
+        name="login",
+        data={"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"},
+    )
 
 
 class Merchandiser(HttpUser):
@@ -104,8 +108,13 @@ class Merchandiser(HttpUser):
         if not inventory:
             return
         data[random.choice(inventory)] = str(random.randint(0, 500))
-        with self.client.post(f"{CHANGELIST}?{page.url.split('?', 1)[1]}", data=data, name="changelist: list edit",
-                              catch_response=True, allow_redirects=False) as response:
+        with self.client.post(
+            f"{CHANGELIST}?{page.url.split('?', 1)[1]}",
+            data=data,
+            name="changelist: list edit",
+            catch_response=True,
+            allow_redirects=False,
+        ) as response:
             if response.status_code != 302:
                 response.failure(f"list edit not saved: {response.status_code}")
 
@@ -121,8 +130,7 @@ class ApiClient(HttpUser):
     def poll(self) -> None:
         path = random.choice(["/api/products/", "/api/products/?page=2", "/api/collections/"])
         headers = {"If-None-Match": self.etags[path]} if path in self.etags else {}
-        with self.client.get(path, headers=headers, name=f"api {path.split('?')[0]}",
-                             catch_response=True) as response:
+        with self.client.get(path, headers=headers, name=f"api {path.split('?')[0]}", catch_response=True) as response:
             if response.status_code in (200, 304):
                 if response.headers.get("ETag"):
                     self.etags[path] = response.headers["ETag"]
@@ -151,10 +159,12 @@ class Ops(HttpUser):
             form = self.client.get("/admin/store/product/import/", name="import: form")
             with open(IMPORT_FILE, "rb") as handle:
                 response = self.client.post(
-                    "/admin/store/product/import/", name="import: upload", allow_redirects=False,
-                    data={"csrfmiddlewaretoken": TOKEN_RE.search(form.text).group(1), "preset": "auto",
-                          "encoding": ""},
-                    files={"file": (os.path.basename(IMPORT_FILE), handle, "text/csv")})
+                    "/admin/store/product/import/",
+                    name="import: upload",
+                    allow_redirects=False,
+                    data={"csrfmiddlewaretoken": TOKEN_RE.search(form.text).group(1), "preset": "auto", "encoding": ""},
+                    files={"file": (os.path.basename(IMPORT_FILE), handle, "text/csv")},
+                )
             self.job_url = response.headers.get("Location", "")
             if not self.job_url:
                 self.finished = True
@@ -163,14 +173,22 @@ class Ops(HttpUser):
         state = re.search(r'data-state="([a-z_]+)"', page.text)
         if 'id="import-decide"' in page.text:  # the preview is ready
             token = TOKEN_RE.search(page.text).group(1)
-            self.client.post(self.job_url, name="import: confirm", allow_redirects=False,
-                             data={"csrfmiddlewaretoken": token, "_confirm": "Confirm import"})
+            self.client.post(
+                self.job_url,
+                name="import: confirm",
+                allow_redirects=False,
+                data={"csrfmiddlewaretoken": token, "_confirm": "Confirm import"},
+            )
         elif state and state.group(1) in ("succeeded", "partial", "failed", "cancelled", "expired"):
             self.finished = True
-            events.request.fire(request_type="JOB", name=f"import job {state.group(1)} (upload to end)",
-                                response_time=(time.monotonic() - self.started) * 1000, response_length=0,
-                                exception=None if state.group(1) == "succeeded" else Exception(state.group(1)),
-                                context={})
+            events.request.fire(
+                request_type="JOB",
+                name=f"import job {state.group(1)} (upload to end)",
+                response_time=(time.monotonic() - self.started) * 1000,
+                response_length=0,
+                exception=None if state.group(1) == "succeeded" else Exception(state.group(1)),
+                context={},
+            )
 
 
 class Trivial(HttpUser):

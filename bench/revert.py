@@ -16,6 +16,7 @@ Each database runs in its own process: SQLite in a temporary file, MariaDB in
 
 Prints each time, the revert / import ratios, history rows written and peak RSS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,10 +40,17 @@ def generate(path: Path, rows: int, *, bump: int = 0) -> None:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         for i in range(rows):
-            writer.writerow([
-                f"BENCH-{i:07d}", f"Bench product {i}", f"bench-product-{i}", f"Generated row {i}, for timing.",
-                f"{10 + bump + i % 990}.{i % 100:02d}", i % 500 + bump, COLLECTIONS[i % len(COLLECTIONS)],
-            ])
+            writer.writerow(
+                [
+                    f"BENCH-{i:07d}",
+                    f"Bench product {i}",
+                    f"bench-product-{i}",
+                    f"Generated row {i}, for timing.",
+                    f"{10 + bump + i % 990}.{i % 100:02d}",
+                    i % 500 + bump,
+                    COLLECTIONS[i % len(COLLECTIONS)],
+                ]
+            )
 
 
 def peak_rss_mb() -> float:
@@ -58,7 +66,7 @@ def own_peak_rss_mb() -> float:
 
 
 def bulk_only(rows: int) -> None:
-    """"Raise price 5%" on every product of the database the parent worker filled."""
+    """ "Raise price 5%" on every product of the database the parent worker filled."""
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -70,8 +78,11 @@ def bulk_only(rows: int) -> None:
     from store.models import BulkEdit, Product
 
     start = time.perf_counter()
-    edit = bulk.bulk_edit_apply(action=bulk.get_bulk_action("change_price"), products=Product.objects.all(),
-                                parameters={"mode": "raise_pct", "amount": "5", "ending": ""})
+    edit = bulk.bulk_edit_apply(
+        action=bulk.get_bulk_action("change_price"),
+        products=Product.objects.all(),
+        parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+    )
     seconds = time.perf_counter() - start
     assert edit.changed_count == rows and edit.state == BulkEdit.STATE_DONE, edit.message
     print(seconds, own_peak_rss_mb())
@@ -97,7 +108,6 @@ def worker(db: str, rows: int) -> None:
     import logging
 
     logging.getLogger("backoffice.audit").setLevel(logging.WARNING)
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
@@ -107,8 +117,14 @@ def worker(db: str, rows: int) -> None:
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        for table in ("store_orderitem", "store_cartitem", "store_product_promotions", "store_importrevert",
-                      "store_bulkedit", "store_historicalproduct"):
+        for table in (
+            "store_orderitem",
+            "store_cartitem",
+            "store_product_promotions",
+            "store_importrevert",
+            "store_bulkedit",
+            "store_historicalproduct",
+        ):
             cursor.execute(f"DELETE FROM {table}")
         cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
         cursor.execute("DELETE FROM store_product")
@@ -132,7 +148,8 @@ def worker(db: str, rows: int) -> None:
     created = timed("import_create", lambda: product_import(path=first, file_name=first.name))
     assert created.job.created_count == rows, created.job.message
     reverted = timed("revert_create", lambda: import_revert(job=created.job))
-    assert reverted.report.delete == rows and not Product.objects.exists()
+    assert reverted.report.delete == rows
+    assert not Product.objects.exists()
 
     again = product_import(path=first, file_name=first.name)
     assert again.job.created_count == rows
@@ -143,11 +160,18 @@ def worker(db: str, rows: int) -> None:
     assert restored.report.restore == rows
     revert_history = history.count() - before
 
-    assert ImportRevert.objects.count() == 2 and ImportJob.objects.count() == 5
+    assert ImportRevert.objects.count() == 2
+    assert ImportJob.objects.count() == 5
     # The bulk edit in a fresh process, so that its peak RSS is its own (not the import's).
     before = history.count()
-    bulk_run = subprocess.run([sys.executable, __file__, "--worker", "--db", db, "--rows", str(rows), "--bulk-only"],
-                              check=True, cwd=ROOT, capture_output=True, text=True, env=os.environ)
+    bulk_run = subprocess.run(
+        [sys.executable, __file__, "--worker", "--db", db, "--rows", str(rows), "--bulk-only"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
     seconds, bulk_rss = map(float, bulk_run.stdout.split())
     results["bulk_raise_5"], rss["bulk_raise_5"] = seconds, bulk_rss
     bulk_history = history.count() - before
@@ -155,16 +179,20 @@ def worker(db: str, rows: int) -> None:
     print(f"\n== {db} ({connection.vendor}), {rows:,} products ==")
     print(f"{'step':<44}{'seconds':>9}{'rows/s':>10}{'peak RSS MB':>13}")
     labels = {
-        "import_create": "import: create (empty catalog)", "revert_create": "revert it: delete the created",
-        "import_update": "import: update every product", "revert_update": "revert it: restore every product",
+        "import_create": "import: create (empty catalog)",
+        "revert_create": "revert it: delete the created",
+        "import_update": "import: update every product",
+        "revert_update": "revert it: restore every product",
         "bulk_raise_5": "bulk edit: raise price 5% on all",
     }
     for key, label in labels.items():
         print(f"{label:<44}{results[key]:>9.2f}{rows / results[key]:>10,.0f}{rss[key]:>13.0f}")
     print(f"revert / import time, creates:  {results['revert_create'] / results['import_create']:.2f}x")
     print(f"revert / import time, updates:  {results['revert_update'] / results['import_update']:.2f}x")
-    print(f"history rows written: revert of the update {revert_history:,}, bulk edit {bulk_history:,}"
-          f" (+ baselines for products without history)")
+    print(
+        f"history rows written: revert of the update {revert_history:,}, bulk edit {bulk_history:,}"
+        f" (+ baselines for products without history)"
+    )
 
 
 def main() -> None:
@@ -180,9 +208,10 @@ def main() -> None:
     if args.worker:
         worker(args.db, args.rows)
         return
-    for db in (["sqlite", "mariadb"] if args.db == "both" else [args.db]):
-        subprocess.run([sys.executable, __file__, "--worker", "--db", db, "--rows", str(args.rows)],
-                       check=True, cwd=ROOT)
+    for db in ["sqlite", "mariadb"] if args.db == "both" else [args.db]:
+        subprocess.run(
+            [sys.executable, __file__, "--worker", "--db", db, "--rows", str(args.rows)], check=True, cwd=ROOT
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ and the longest single HTTP request.
 Database bo_importjobs_bench (any content; the imported SKUs TWO-* are removed first),
 Redis databases 8 (queue) and 9 (cache), ports 8210-8211.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,9 +58,16 @@ class Browser:
 
     def login(self, base: str) -> None:
         page = self.call("GET", f"{base}/admin/login/")
-        self.call("POST", f"{base}/admin/login/", data={
-            "username": "load", "password": "load-pass-123", "csrfmiddlewaretoken": TOKEN_RE.search(page.text).group(1),
-            "next": "/admin/"})
+        self.call(
+            "POST",
+            f"{base}/admin/login/",
+            data={
+                "username": "load",
+                "password": "load-pass-123",
+                "csrfmiddlewaretoken": TOKEN_RE.search(page.text).group(1),
+                "next": "/admin/",
+            },
+        )
 
 
 def shell(code: str, env: dict[str, str]) -> str:
@@ -78,20 +86,29 @@ def main() -> None:
     import redis
 
     conn = MySQLdb.connect(host="127.0.0.1", user="root", port=3306)
-    conn.cursor().execute("CREATE DATABASE IF NOT EXISTS bo_importjobs_bench CHARACTER SET utf8mb4 "
-                          "COLLATE utf8mb4_unicode_ci")
+    conn.cursor().execute(
+        "CREATE DATABASE IF NOT EXISTS bo_importjobs_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )
     conn.close()
     for db in (8, 9):
         redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="bench-two-"))
     env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod", "DATABASE_URL": DATABASE_URL,
-        "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
-        "REDIS_URL": "redis://127.0.0.1:6379/8", "REDIS_CACHE_URL": "redis://127.0.0.1:6379/9",
-        "TASKS_BACKEND": "rq", "PRIVATE_FILES_ROOT": str(workdir / "private"),
-        "STATIC_ROOT": str(workdir / "static"), "LOG_LEVEL": "INFO", "WEB_CONCURRENCY": "2",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod",
+        "DATABASE_URL": DATABASE_URL,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "REDIS_URL": "redis://127.0.0.1:6379/8",
+        "REDIS_CACHE_URL": "redis://127.0.0.1:6379/9",
+        "TASKS_BACKEND": "rq",
+        "PRIVATE_FILES_ROOT": str(workdir / "private"),
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "INFO",
+        "WEB_CONCURRENCY": "2",
         "PYTHONUNBUFFERED": "1",
     }
     for command in (["migrate", "--noinput", "-v0"], ["createcachetable"], ["collectstatic", "--noinput", "-v0"]):
@@ -101,7 +118,9 @@ def main() -> None:
         f"Product.objects.filter(sku__startswith='{args.prefix}').delete(); "
         "U = get_user_model(); u = U.objects.filter(username='load').first() or U(username='load'); "
         "u.is_staff = u.is_superuser = True; u.set_password('load-pass-123'); u.save(); "
-        "print(Collection.objects.get_or_create(title='Two machines')[0].title)", env)
+        "print(Collection.objects.get_or_create(title='Two machines')[0].title)",
+        env,
+    )
     path = workdir / "two.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -111,15 +130,21 @@ def main() -> None:
 
     processes, logs = [], []
     for port in PORTS:
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, cwd=ROOT, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
+                env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     for n in range(2):
         log = workdir / f"worker{n}.log"
         logs.append(log)
-        processes.append(subprocess.Popen([*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=log.open("w"),
-                                          stderr=subprocess.STDOUT))
+        processes.append(
+            subprocess.Popen([*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        )
     a, b = (f"http://127.0.0.1:{port}" for port in PORTS)
     try:
         for base in (a, b):
@@ -134,9 +159,13 @@ def main() -> None:
         started = time.monotonic()
         form = browser.call("GET", f"{a}/admin/store/product/import/")
         with path.open("rb") as handle:
-            upload = browser.call("POST", f"{a}/admin/store/product/import/", allow_redirects=False,
-                                  data={"csrfmiddlewaretoken": TOKEN_RE.search(form.text).group(1), "preset": "auto",
-                                        "encoding": ""}, files={"file": (path.name, handle, "text/csv")})
+            upload = browser.call(
+                "POST",
+                f"{a}/admin/store/product/import/",
+                allow_redirects=False,
+                data={"csrfmiddlewaretoken": TOKEN_RE.search(form.text).group(1), "preset": "auto", "encoding": ""},
+                files={"file": (path.name, handle, "text/csv")},
+            )
         job_path = upload.headers["Location"]
         while True:  # watch on A until the preview is ready
             page = browser.call("GET", f"{a}{job_path}")
@@ -147,8 +176,12 @@ def main() -> None:
                 sys.exit(f"preview failed: {page.text[-2000:]}")
             time.sleep(1)
         previewed = time.monotonic()
-        browser.call("POST", f"{b}{job_path}", allow_redirects=False,  # confirmed through B
-                     data={"csrfmiddlewaretoken": TOKEN_RE.search(page.text).group(1), "_confirm": "Confirm import"})
+        browser.call(
+            "POST",
+            f"{b}{job_path}",
+            allow_redirects=False,  # confirmed through B
+            data={"csrfmiddlewaretoken": TOKEN_RE.search(page.text).group(1), "_confirm": "Confirm import"},
+        )
         while True:  # watched to the end on A
             page = browser.call("GET", f"{a}{job_path}")
             state = STATE_RE.search(page.text).group(1)
@@ -161,8 +194,10 @@ def main() -> None:
         job_id = job_path.rstrip("/").rsplit("/", 1)[-1]
         previews = len(re.findall(rf"import\.preview .*job_id={job_id}\b", output))
         writes = len(re.findall(rf"import\.confirm .*job_id={job_id}\b", output))
-        products = shell(f"from store.models import Product; "
-                         f"print(Product.objects.filter(sku__startswith='{args.prefix}').count())", env)
+        products = shell(
+            f"from store.models import Product; print(Product.objects.filter(sku__startswith='{args.prefix}').count())",
+            env,
+        )
         dash_a = KPI_RE.findall(browser.call("GET", f"{a}/admin/").text)
         browser_b = Browser()
         browser_b.login(b)
@@ -170,8 +205,10 @@ def main() -> None:
         longest = max(browser.timings)
         print(f"{args.rows:,}-row import: uploaded on A ({a}), confirmed on B ({b}), watched on A")
         print(f"  final state: {state}; products written: {products}")
-        print(f"  upload -> preview ready: {previewed - started:.1f} s; confirm -> done: {done - previewed:.1f} s; "
-              f"upload to done: {done - started:.1f} s")
+        print(
+            f"  upload -> preview ready: {previewed - started:.1f} s; confirm -> done: {done - previewed:.1f} s; "
+            f"upload to done: {done - started:.1f} s"
+        )
         print(f"  preview steps run by the 2 workers: {previews}; write steps: {writes} (each must be 1)")
         print(f"  dashboard KPIs on A: {dash_a}; on B: {dash_b}; agree: {dash_a == dash_b}")
         print(f"  HTTP requests: {len(browser.timings)}; longest: {longest[0]:.0f} ms ({longest[1]})")

@@ -14,6 +14,7 @@ Subscribers: AlertSubscription rows with ``low_stock_digest`` on, for active sta
 with an email address who may view products. ``setup_roles`` opts Merchandisers in
 (once; an opt-out is kept). Nothing is sent when nothing went low.
 """
+
 from __future__ import annotations
 
 import logging
@@ -89,8 +90,11 @@ def low_stock_changes(*, since: datetime, until: datetime) -> Digest:
         last = rows[-1][0]
         for pk, sku, title, inventory, inventory_then in rows:
             now = selectors.product_stock_status(inventory=inventory)
-            was = selectors.STOCK_OK if inventory_then is None else selectors.product_stock_status(
-                inventory=inventory_then)
+            was = (
+                selectors.STOCK_OK
+                if inventory_then is None
+                else selectors.product_stock_status(inventory=inventory_then)
+            )
             if SEVERITY[now] > SEVERITY[was]:
                 digest.drops.append(StockDrop(pk, sku, title, inventory, now, was))
 
@@ -105,10 +109,15 @@ def _product_url(product_id: int) -> str:
 
 
 def digest_body(digest: Digest) -> str:
-    lines = [f"Products that went low or out of stock since {digest.since:%Y-%m-%d %H:%M} UTC "
-             f"(low: fewer than {settings.LOW_STOCK_THRESHOLD} in stock).", ""]
-    for heading, drops, status in (("Out of stock", digest.out, selectors.STOCK_OUT),
-                                   ("Low stock", digest.low, selectors.STOCK_LOW)):
+    lines = [
+        f"Products that went low or out of stock since {digest.since:%Y-%m-%d %H:%M} UTC "
+        f"(low: fewer than {settings.LOW_STOCK_THRESHOLD} in stock).",
+        "",
+    ]
+    for heading, drops, status in (
+        ("Out of stock", digest.out, selectors.STOCK_OUT),
+        ("Low stock", digest.low, selectors.STOCK_LOW),
+    ):
         if not drops:
             continue
         lines.append(f"{heading} ({len(drops)}); every product {heading.lower()} now: {_list_url(status)}")
@@ -117,14 +126,20 @@ def digest_body(digest: Digest) -> str:
         if len(drops) > LISTED:
             lines.append(f"… and {len(drops) - LISTED} more (see the link above).")
         lines.append("")
-    lines.append("You get this email because the daily low-stock digest is on in your alert settings "
-                 f"({settings.SITE_URL}{reverse('admin:store_alertsubscription_changelist')}).")
+    lines.append(
+        "You get this email because the daily low-stock digest is on in your alert settings "
+        f"({settings.SITE_URL}{reverse('admin:store_alertsubscription_changelist')})."
+    )
     return "\n".join(lines)
 
 
 def _subscriptions():
-    return (AlertSubscription.objects.filter(low_stock_digest=True, user__is_active=True, user__is_staff=True)
-            .exclude(user__email="").select_related("user").order_by("pk"))
+    return (
+        AlertSubscription.objects.filter(low_stock_digest=True, user__is_active=True, user__is_staff=True)
+        .exclude(user__email="")
+        .select_related("user")
+        .order_by("pk")
+    )
 
 
 def low_stock_digest_due_since(*, now: datetime) -> datetime:
@@ -166,7 +181,8 @@ def low_stock_digest_send(*, now: datetime | None = None, due_only: bool = False
             except Exception:
                 # Not sent: the next run covers this window again.
                 AlertSubscription.objects.filter(pk=subscription.pk, covered_until=now).update(
-                    covered_until=subscription.covered_until)
+                    covered_until=subscription.covered_until
+                )
                 raise
             sent += 1
             audit_event("alerts.low_stock_digest", user=user, products=len(digest.drops))

@@ -3,6 +3,7 @@
 Operators route ``backoffice.audit`` wherever they keep audit trails; the admin
 history (LogEntry) still records object changes where one fits.
 """
+
 from __future__ import annotations
 
 import logging

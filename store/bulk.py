@@ -23,6 +23,7 @@ Other apps add actions with ``register_bulk_action`` (store_custom adds "Add tag
 "Remove tags"; store never imports tags). "Set status" is a ``SetChoiceAction`` on
 ``Product.status``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -61,12 +62,10 @@ ERROR_CHANGED_SINCE = (
     "{count} product(s) were changed by someone else since the check before writing (first: {skus}); "
     "this batch was not written."
 )
-ERROR_REFUSED_SINCE = (
-    "{count} product(s) would now be refused (first: {skus}: {reason}); this batch was not written."
-)
+ERROR_REFUSED_SINCE = "{count} product(s) would now be refused (first: {skus}: {reason}); this batch was not written."
 STOPPED_WRITTEN = (
     "Stopped after {changed:,} product(s) were changed (the selected products with id up to {last_id}); "
-    "the others were not touched. The history rows \"Bulk edit #{edit_id}\" list every change."
+    'the others were not touched. The history rows "Bulk edit #{edit_id}" list every change.'
 )
 STOPPED_NOTHING = "Stopped before anything was written."
 REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
@@ -186,8 +185,13 @@ class MoveToCollectionAction(BulkAction):
         ids = {product.collection_id for product in products}
         titles = dict(Collection.objects.filter(pk__in=ids).values_list("pk", "title"))
         return [
-            Outcome(product, UNCHANGED if product.collection_id == target else CHANGE,
-                    old=titles.get(product.collection_id, ""), new=title, values={"collection_id": target})
+            Outcome(
+                product,
+                UNCHANGED if product.collection_id == target else CHANGE,
+                old=titles.get(product.collection_id, ""),
+                new=title,
+                values={"collection_id": target},
+            )
             for product in products
         ]
 
@@ -198,9 +202,13 @@ class SetChoiceAction(BulkAction):
     def __init__(self, *, name: str, field: str, label: str):
         self.name, self.field, self.label, self.column = name, field, label, field
         # The choices are read when the form is built, from the model field.
-        self.form_class = type("SetChoiceForm", (BulkActionForm,), {
-            "value": forms.ChoiceField(label=field.replace("_", " ").capitalize(), choices=lambda: self.choices()),
-        })
+        self.form_class = type(
+            "SetChoiceForm",
+            (BulkActionForm,),
+            {
+                "value": forms.ChoiceField(label=field.replace("_", " ").capitalize(), choices=lambda: self.choices()),
+            },
+        )
 
     def choices(self) -> list[tuple[str, str]]:
         return list(Product._meta.get_field(self.field).choices or [])
@@ -212,9 +220,13 @@ class SetChoiceAction(BulkAction):
         value = parameters["value"]
         labels = dict(self.choices())
         return [
-            Outcome(product, UNCHANGED if getattr(product, self.field) == value else CHANGE,
-                    old=labels.get(getattr(product, self.field), ""), new=labels.get(value, value),
-                    values={self.field: value})
+            Outcome(
+                product,
+                UNCHANGED if getattr(product, self.field) == value else CHANGE,
+                old=labels.get(getattr(product, self.field), ""),
+                new=labels.get(value, value),
+                values={self.field: value},
+            )
             for product in products
         ]
 
@@ -250,18 +262,23 @@ class PromotionAction(BulkAction):
             "product_id", "promotion_id"
         ):
             current.setdefault(product_id, set()).add(pid)
-        names = dict(Promotion.objects.filter(
-            pk__in={pid for pids in current.values() for pid in pids} | {promotion_id}
-        ).values_list("pk", "description"))
+        names = dict(
+            Promotion.objects.filter(
+                pk__in={pid for pids in current.values() for pid in pids} | {promotion_id}
+            ).values_list("pk", "description")
+        )
         outcomes = []
         for product in products:
             before = current.get(product.pk, set())
             after = before | {promotion_id} if self.add else before - {promotion_id}
-            outcomes.append(Outcome(
-                product, UNCHANGED if after == before else CHANGE,
-                old=", ".join(sorted(names[pid] for pid in before)) or "—",
-                new=", ".join(sorted(names[pid] for pid in after)) or "—",
-            ))
+            outcomes.append(
+                Outcome(
+                    product,
+                    UNCHANGED if after == before else CHANGE,
+                    old=", ".join(sorted(names[pid] for pid in before)) or "—",
+                    new=", ".join(sorted(names[pid] for pid in after)) or "—",
+                )
+            )
         return outcomes
 
     def write(self, changes, parameters):
@@ -270,7 +287,8 @@ class PromotionAction(BulkAction):
         if self.add:
             through.objects.bulk_create(
                 [through(product_id=pk, promotion_id=parameters["promotion_id"]) for pk in ids],
-                batch_size=BATCH, ignore_conflicts=True,
+                batch_size=BATCH,
+                ignore_conflicts=True,
             )
         else:
             through.objects.filter(product_id__in=ids, promotion_id=parameters["promotion_id"]).delete()
@@ -279,7 +297,11 @@ class PromotionAction(BulkAction):
 # --- Price ----------------------------------------------------------------------------
 
 PRICE_SET, PRICE_RAISE, PRICE_LOWER, PRICE_RAISE_PCT, PRICE_LOWER_PCT = (
-    "set", "raise", "lower", "raise_pct", "lower_pct",
+    "set",
+    "raise",
+    "lower",
+    "raise_pct",
+    "lower_pct",
 )
 PRICE_MODES = [
     (PRICE_SET, "Set to the amount"),
@@ -294,11 +316,17 @@ ENDINGS = [("", "Keep the cents"), ("0.99", "End in .99"), ("0.95", "End in .95"
 class PriceForm(BulkActionForm):
     mode = forms.ChoiceField(choices=PRICE_MODES, initial=PRICE_RAISE_PCT)
     amount = forms.DecimalField(
-        min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=2,
         help_text="An amount in the store's currency, or a percentage (5 = 5%).",
     )
-    ending = forms.ChoiceField(choices=ENDINGS, required=False, label="Ending",
-                               help_text="Replace the cents of each new price, e.g. 12.34 → 12.99.")
+    ending = forms.ChoiceField(
+        choices=ENDINGS,
+        required=False,
+        label="Ending",
+        help_text="Replace the cents of each new price, e.g. 12.34 → 12.99.",
+    )
 
     def clean(self):
         data = super().clean()
@@ -334,14 +362,19 @@ class ChangePriceAction(BulkAction):
     form_class = PriceForm
 
     def parameters(self, cleaned_data):
-        return {"mode": cleaned_data["mode"], "amount": str(cleaned_data["amount"]),
-                "ending": cleaned_data.get("ending") or ""}
+        return {
+            "mode": cleaned_data["mode"],
+            "amount": str(cleaned_data["amount"]),
+            "ending": cleaned_data.get("ending") or "",
+        }
 
     def describe(self, parameters):
         amount, mode = Decimal(parameters["amount"]), parameters["mode"]
         words = {
-            PRICE_SET: f"set price to {amount}", PRICE_RAISE: f"raise price by {amount}",
-            PRICE_LOWER: f"lower price by {amount}", PRICE_RAISE_PCT: f"raise price {amount.normalize():f}%",
+            PRICE_SET: f"set price to {amount}",
+            PRICE_RAISE: f"raise price by {amount}",
+            PRICE_LOWER: f"lower price by {amount}",
+            PRICE_RAISE_PCT: f"raise price {amount.normalize():f}%",
             PRICE_LOWER_PCT: f"lower price {amount.normalize():f}%",
         }[mode]
         if parameters.get("ending"):
@@ -352,8 +385,9 @@ class ChangePriceAction(BulkAction):
         amount = Decimal(parameters["amount"])
         outcomes = []
         for product in products:
-            new = price_new(old=product.unit_price, mode=parameters["mode"], amount=amount,
-                            ending=parameters.get("ending", ""))
+            new = price_new(
+                old=product.unit_price, mode=parameters["mode"], amount=amount, ending=parameters.get("ending", "")
+            )
             outcome = Outcome(product, CHANGE, old=str(product.unit_price), new=str(new), values={"unit_price": new})
             if new < MIN_UNIT_PRICE:
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MIN.format(price=new)
@@ -370,7 +404,9 @@ class ChangePriceAction(BulkAction):
 
 class InventoryForm(BulkActionForm):
     delta = forms.IntegerField(
-        label="Change by", min_value=-MAX_INVENTORY, max_value=MAX_INVENTORY,
+        label="Change by",
+        min_value=-MAX_INVENTORY,
+        max_value=MAX_INVENTORY,
         help_text="Units to add (e.g. 24) or, with a minus sign, to remove (e.g. -3).",
     )
 
@@ -416,9 +452,14 @@ class AdjustInventoryAction(BulkAction):
             raise BulkEditConflict(ERROR_CONFLICT.format(count=len(ids) - updated), code="conflict")
 
 
-for _action in (MoveToCollectionAction(), PromotionAction(add=True), PromotionAction(add=False),
-                ChangePriceAction(), AdjustInventoryAction(),
-                SetChoiceAction(name="set_status", field="status", label="Set status…")):
+for _action in (
+    MoveToCollectionAction(),
+    PromotionAction(add=True),
+    PromotionAction(add=False),
+    ChangePriceAction(),
+    AdjustInventoryAction(),
+    SetChoiceAction(name="set_status", field="status", label="Set status…"),
+):
     register_bulk_action(_action)
 
 
@@ -492,8 +533,9 @@ def _batches_of_ids(products: QuerySet[Product]):
         last = ids[-1]
 
 
-def bulk_edit_preview(*, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any],
-                      on_batch=None) -> BulkReport:
+def bulk_edit_preview(
+    *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any], on_batch=None
+) -> BulkReport:
     """What ``bulk_edit_apply`` would do now. Reads only; bounded memory (counts, the first
     changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress)."""
     report = BulkReport()
@@ -505,8 +547,9 @@ def bulk_edit_preview(*, action: BulkAction, products: QuerySet[Product], parame
     return report
 
 
-def bulk_edit_preview_sample(*, action: BulkAction, products: QuerySet[Product],
-                             parameters: dict[str, Any]) -> BulkReport:
+def bulk_edit_preview_sample(
+    *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any]
+) -> BulkReport:
     """A job's preview, bounded at any size: one COUNT, and the first BATCH products
     (pk order) evaluated for the counts and the old → new sample. Refusals over the whole
     selection are counted by the job's preflight, before anything is written."""
@@ -548,8 +591,16 @@ def _record_history(changes: Sequence[Outcome], *, user: User, reason: str, now)
     product_history_insert(products=rows, user=user, reason=reason[:100], history_type="~", date=now)
 
 
-def _apply_batch(action: BulkAction, ids: list[int], parameters: dict[str, Any], *, report: BulkReport,
-                 write: bool, user: User, reason: str) -> None:
+def _apply_batch(
+    action: BulkAction,
+    ids: list[int],
+    parameters: dict[str, Any],
+    *,
+    report: BulkReport,
+    write: bool,
+    user: User,
+    reason: str,
+) -> None:
     rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     outcomes = action.evaluate(rows, parameters)
     report.add(outcomes)
@@ -557,8 +608,9 @@ def _apply_batch(action: BulkAction, ids: list[int], parameters: dict[str, Any],
         _write(action, outcomes, parameters, user=user, reason=reason)
 
 
-def _write(action: BulkAction, outcomes: Sequence[Outcome], parameters: dict[str, Any], *, user: User,
-           reason: str) -> None:
+def _write(
+    action: BulkAction, outcomes: Sequence[Outcome], parameters: dict[str, Any], *, user: User, reason: str
+) -> None:
     """Claim (version guard), write and record history for the changes of one locked batch."""
     changes = [outcome for outcome in outcomes if outcome.kind == CHANGE]
     if not changes:
@@ -570,8 +622,14 @@ def _write(action: BulkAction, outcomes: Sequence[Outcome], parameters: dict[str
     _record_history(changes, user=user, reason=reason, now=now)
 
 
-def bulk_edit_apply(*, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any],
-                    user: User = None, skip_refused: bool = False) -> BulkEdit:
+def bulk_edit_apply(
+    *,
+    action: BulkAction,
+    products: QuerySet[Product],
+    parameters: dict[str, Any],
+    user: User = None,
+    skip_refused: bool = False,
+) -> BulkEdit:
     """Apply ``action`` to every product of ``products``, in batches, in one transaction.
 
     Returns the finished BulkEdit. Raises ``BulkEditRefused`` (with the report) when a
@@ -599,18 +657,29 @@ def bulk_edit_apply(*, action: BulkAction, products: QuerySet[Product], paramete
     return _finish_done(edit, report, user)
 
 
-def bulk_edit_create(*, action: BulkAction, parameters: dict[str, Any], user: User = None,
-                     skip_refused: bool = False) -> BulkEdit:
+def bulk_edit_create(
+    *, action: BulkAction, parameters: dict[str, Any], user: User = None, skip_refused: bool = False
+) -> BulkEdit:
     """The running "Bulk edit #N" record; its ``str`` is the history rows' reason."""
     return BulkEdit.objects.create(
-        user=user if getattr(user, "pk", None) else None, action=action.name,
-        description=action.describe(parameters)[:200], parameters={**parameters, "skip_refused": skip_refused},
+        user=user if getattr(user, "pk", None) else None,
+        action=action.name,
+        description=action.describe(parameters)[:200],
+        parameters={**parameters, "skip_refused": skip_refused},
     )
 
 
-def bulk_edit_apply_in_batches(*, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any],
-                               since, edit: BulkEdit, user: User = None, skip_refused: bool = False,
-                               on_batch=None) -> BulkEdit:
+def bulk_edit_apply_in_batches(
+    *,
+    action: BulkAction,
+    products: QuerySet[Product],
+    parameters: dict[str, Any],
+    since,
+    edit: BulkEdit,
+    user: User = None,
+    skip_refused: bool = False,
+    on_batch=None,
+) -> BulkEdit:
     """A job's writes: one transaction per batch, after a preflight that found nothing refused.
 
     ``since`` is when the preflight began. Each batch is locked, then checked: a product
@@ -629,22 +698,32 @@ def bulk_edit_apply_in_batches(*, action: BulkAction, products: QuerySet[Product
                 rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
                 moved = [row for row in rows if row.last_update > since]
                 if moved:
-                    raise BulkEditConflict(ERROR_CHANGED_SINCE.format(
-                        count=len(moved), skus=", ".join(row.sku for row in moved[:5])), code="conflict")
+                    raise BulkEditConflict(
+                        ERROR_CHANGED_SINCE.format(count=len(moved), skus=", ".join(row.sku for row in moved[:5])),
+                        code="conflict",
+                    )
                 outcomes = action.evaluate(rows, parameters)
                 refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
                 if refused and not skip_refused:
-                    raise BulkEditRefused(ERROR_REFUSED_SINCE.format(
-                        count=len(refused), skus=", ".join(o.product.sku for o in refused[:5]),
-                        reason=refused[0].reason), BulkReport())
+                    raise BulkEditRefused(
+                        ERROR_REFUSED_SINCE.format(
+                            count=len(refused),
+                            skus=", ".join(o.product.sku for o in refused[:5]),
+                            reason=refused[0].reason,
+                        ),
+                        BulkReport(),
+                    )
                 _write(action, outcomes, parameters, user=user, reason=reason)
             report.add(outcomes)
             last_id = ids[-1]
             if on_batch is not None:
                 on_batch(report)
     except (BulkEditConflict, BulkEditRefused, JobCancelled) as exc:
-        written = (STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
-                   if last_id is not None else STOPPED_NOTHING)
+        written = (
+            STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
+            if last_id is not None
+            else STOPPED_NOTHING
+        )
         if isinstance(exc, JobCancelled):
             _finish(edit, report, BulkEdit.STATE_CANCELLED, f"Cancelled. {written}", user)
             raise
@@ -669,6 +748,14 @@ def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: 
     edit.selected_count, edit.changed_count = report.selected, report.changed if written else 0
     edit.unchanged_count, edit.refused_count = report.unchanged, report.refused
     edit.save()
-    audit_event("product.bulk_edit", user=user, bulk_edit_id=edit.pk, action=edit.action,
-                description=edit.description, state=state, changed=edit.changed_count,
-                unchanged=edit.unchanged_count, refused=edit.refused_count)
+    audit_event(
+        "product.bulk_edit",
+        user=user,
+        bulk_edit_id=edit.pk,
+        action=edit.action,
+        description=edit.description,
+        state=state,
+        changed=edit.changed_count,
+        unchanged=edit.unchanged_count,
+        refused=edit.refused_count,
+    )

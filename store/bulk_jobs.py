@@ -17,6 +17,7 @@ ModelAdmin, as the user who asked (``export_jobs.changelist_request``, as export
    batch; the job and its "Bulk edit #N" then say exactly what was written (every selected
    product with id up to X). Cancel stops after the batch in progress, with the same record.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,18 +61,35 @@ class BulkJobRefused(Exception):
     """The job cannot run as asked (its user, permission, action or filters)."""
 
 
-def bulk_edit_job_create(*, user: Any, action: bulk.BulkAction, parameters: dict[str, Any], filters: str,
-                         selected_ids: list[int] | None, skip_refused: bool = False) -> BulkEditJob:
+def bulk_edit_job_create(
+    *,
+    user: Any,
+    action: bulk.BulkAction,
+    parameters: dict[str, Any],
+    filters: str,
+    selected_ids: list[int] | None,
+    skip_refused: bool = False,
+) -> BulkEditJob:
     """Record a bulk edit job and queue it (call outside a transaction)."""
     from store.tasks import bulk_edit_run
 
     job = BulkEditJob.objects.create(
-        requested_by=user, action=action.name, description=action.describe(parameters)[:200],
-        parameters=parameters, skip_refused=skip_refused, filters=filters,
+        requested_by=user,
+        action=action.name,
+        description=action.describe(parameters)[:200],
+        parameters=parameters,
+        skip_refused=skip_refused,
+        filters=filters,
         selected_ids=[int(pk) for pk in selected_ids] if selected_ids is not None else None,
     )
-    audit_event("product.bulk_edit.queued", user=user, job_id=job.pk, action=job.action,
-                description=job.description, select_across=selected_ids is None)
+    audit_event(
+        "product.bulk_edit.queued",
+        user=user,
+        job_id=job.pk,
+        action=job.action,
+        description=job.description,
+        select_across=selected_ids is None,
+    )
     return job_enqueue(job=job, task=bulk_edit_run)
 
 
@@ -81,8 +99,9 @@ def bulk_edit_job_retry(*, job: BulkEditJob) -> bool:
 
     if job.changed_count:
         return False
-    return job_retry(job=job, task=bulk_edit_run, rows_total=None, bulk_edit=None, message="",
-                     unchanged_count=0, refused_count=0)
+    return job_retry(
+        job=job, task=bulk_edit_run, rows_total=None, bulk_edit=None, message="", unchanged_count=0, refused_count=0
+    )
 
 
 def bulk_edit_job_selection(*, job: BulkEditJob) -> tuple[bulk.BulkAction, QuerySet[Product]]:
@@ -127,7 +146,9 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
         _record(job, bulk.BulkReport(), message=STEP_CHECKING)
         job_progress(job=job, rows_done=0, rows_total=products.order_by().count())
         preflight = bulk.bulk_edit_preview(
-            action=action, products=products, parameters=job.parameters,
+            action=action,
+            products=products,
+            parameters=job.parameters,
             on_batch=lambda report: job_progress(job=job, rows_done=report.selected),
         )
         _record(job, preflight)
@@ -139,8 +160,7 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
             if job_fail(job=job, error=error):
                 bulk_edit_job_notify(job=job)
             return
-        edit = bulk.bulk_edit_create(action=action, parameters=job.parameters, user=user,
-                                     skip_refused=job.skip_refused)
+        edit = bulk.bulk_edit_create(action=action, parameters=job.parameters, user=user, skip_refused=job.skip_refused)
         _record(job, bulk.BulkReport(), bulk_edit=edit, message=STEP_WRITING.format(batch=bulk.BATCH))
         job_progress(job=job, rows_done=0, rows_total=preflight.selected)
 
@@ -149,8 +169,14 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
             job_progress(job=job, rows_done=report.selected)
 
         edit = bulk.bulk_edit_apply_in_batches(
-            action=action, products=products, parameters=job.parameters, since=since, edit=edit, user=user,
-            skip_refused=job.skip_refused, on_batch=progress,
+            action=action,
+            products=products,
+            parameters=job.parameters,
+            since=since,
+            edit=edit,
+            user=user,
+            skip_refused=job.skip_refused,
+            on_batch=progress,
         )
     except JobCancelled:
         edit = BulkEditJob.objects.get(pk=job.pk).bulk_edit
@@ -160,8 +186,12 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
         return
     except bulk.BulkEditStopped as stopped:
         logger.warning("Bulk edit job #%s stopped: %s", job_id, stopped.messages[0])
-        _record(job, bulk.BulkReport(unchanged=stopped.edit.unchanged_count, refused=stopped.edit.refused_count),
-                changed_count=stopped.edit.changed_count, message="")
+        _record(
+            job,
+            bulk.BulkReport(unchanged=stopped.edit.unchanged_count, refused=stopped.edit.refused_count),
+            changed_count=stopped.edit.changed_count,
+            message="",
+        )
         if job_fail(job=job, error=stopped.messages[0]):
             bulk_edit_job_notify(job=job)
         return
@@ -175,8 +205,13 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
         if job_fail(job=job, error=f"{type(exc).__name__}: {exc}"):
             bulk_edit_job_notify(job=job)
         return
-    if job_finish(job=job, changed_count=edit.changed_count, unchanged_count=edit.unchanged_count,
-                  refused_count=edit.refused_count, message=edit.message):
+    if job_finish(
+        job=job,
+        changed_count=edit.changed_count,
+        unchanged_count=edit.unchanged_count,
+        refused_count=edit.refused_count,
+        message=edit.message,
+    ):
         bulk_edit_job_notify(job=job)
 
 
@@ -185,8 +220,10 @@ def bulk_edit_job_notify(*, job: BulkEditJob) -> bool:
     name = str(job.bulk_edit) if job.bulk_edit_id else f"Bulk edit job #{job.pk} ({job.description})"
     if job.state == JobState.DONE:
         subject = f"{name} is done ({job.changed_count:,} products changed)"
-        lines = [f"{name} is done in {format_duration(job.elapsed_seconds)}: {job.changed_count:,} changed, "
-                 f"{job.unchanged_count:,} already in that state, {job.refused_count:,} refused and left as they were."]
+        lines = [
+            f"{name} is done in {format_duration(job.elapsed_seconds)}: {job.changed_count:,} changed, "
+            f"{job.unchanged_count:,} already in that state, {job.refused_count:,} refused and left as they were."
+        ]
     else:
         subject = f"{name} failed"
         lines = [f"{name} failed: {job.error}"]

@@ -7,6 +7,7 @@ changelist queryset from the saved query string through the same ModelAdmin, as 
 user who asked (so their permissions and the admin's own filters apply), and streams
 it into a temporary file that is then saved to the default storage.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,16 +63,21 @@ def export_needs_job(*, queryset: QuerySet) -> bool:
     return queryset.order_by()[: limit + 1].count() > limit
 
 
-def export_job_create(*, user: Any, model_label: str, file_format: str, filters: str, excel_bom: bool = False,
-                      scope: str = "changelist") -> ExportJob:
+def export_job_create(
+    *, user: Any, model_label: str, file_format: str, filters: str, excel_bom: bool = False, scope: str = "changelist"
+) -> ExportJob:
     """Record an export job and queue it (call outside a transaction)."""
     from store.tasks import export_run
 
     if file_format not in FORMATS:
         raise ValueError(f"unknown export format {file_format!r}")
     job = ExportJob.objects.create(
-        requested_by=user, model_label=model_label, file_format=file_format, filters=filters,
-        excel_bom=excel_bom, scope=scope,
+        requested_by=user,
+        model_label=model_label,
+        file_format=file_format,
+        filters=filters,
+        excel_bom=excel_bom,
+        scope=scope,
     )
     audit_event("export.queued", user=user, job_id=job.pk, model=model_label, file_format=file_format, scope=scope)
     return job_enqueue(job=job, task=export_run)
@@ -110,7 +116,7 @@ def changelist_request(*, model_admin: Any, user: Any, filters: str) -> HttpRequ
     request.GET = QueryDict(filters)
     request.user = user
     request.path = request.path_info = reverse(
-        "admin:%s_%s_changelist" % (model_admin.opts.app_label, model_admin.opts.model_name)
+        f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"
     )
     return request
 
@@ -132,9 +138,12 @@ def export_job_run(*, job_id: int, attempt: int) -> None:
         job_progress(job=job, rows_done=0, rows_total=queryset.count())
         with tempfile.TemporaryFile(prefix="export-") as tmp:
             rows = write_stream(
-                tmp, file_format=job.file_format, headers=resource.export_headers(),
+                tmp,
+                file_format=job.file_format,
+                headers=resource.export_headers(),
                 chunks=resource.iter_export_chunks(queryset, force_native_type=job.file_format == "xlsx"),
-                excel_bom=job.excel_bom, on_chunk=lambda done: job_progress(job=job, rows_done=done),
+                excel_bom=job.excel_bom,
+                on_chunk=lambda done: job_progress(job=job, rows_done=done),
             )
             size = tmp.tell()
             tmp.seek(0)
@@ -156,8 +165,15 @@ def export_job_run(*, job_id: int, attempt: int) -> None:
     if not job_finish(job=job, rows_done=rows, file=name, file_size=size, expires_at=expires):
         export_storage().delete(name)  # cancelled at the last moment: keep nothing
         return
-    audit_event("export", user=job.requested_by, model=job.model_label, rows=rows, file_format=job.file_format,
-                scope=job.scope, job_id=job.pk)
+    audit_event(
+        "export",
+        user=job.requested_by,
+        model=job.model_label,
+        rows=rows,
+        file_format=job.file_format,
+        scope=job.scope,
+        job_id=job.pk,
+    )
     export_job_notify(job=job)
 
 

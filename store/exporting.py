@@ -5,15 +5,17 @@ CR as a formula (CSV injection). Such text cells get a leading apostrophe;
 numbers, negative ones included, stay numbers. The product import strips that
 apostrophe again, so an export re-imports with 0 changes.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO
 
 import tablib
 from tablib.formats._json import serialize_objects_handler

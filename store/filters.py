@@ -1,4 +1,5 @@
 """Custom admin list filters. Their queryset() calls a selector."""
+
 from __future__ import annotations
 
 from admin_auto_filters.filters import AutocompleteFilter

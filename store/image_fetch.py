@@ -17,6 +17,7 @@ Network errors, timeouts and 5xx/429 answers are retried (``IMAGE_FETCH_ATTEMPTS
 backoff ``IMAGE_FETCH_BACKOFF`` × 4^n seconds when the queue can defer); a refusal is final.
 A URL that keeps failing stays ``failed`` with its reason; the import job's page lists it.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -80,8 +81,9 @@ def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-                or ip.is_multicast or ip.is_unspecified)
+    return not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+    )
 
 
 def resolve_checked(host: str, port: int) -> str:
@@ -138,9 +140,13 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
         raise FetchError(ERROR_NETWORK.format(error=error))
     address = resolve_checked(parts.hostname, port)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(parts.hostname, port, address=address,
-                                  connect_timeout=settings.IMAGE_FETCH_CONNECT_TIMEOUT,
-                                  read_timeout=settings.IMAGE_FETCH_READ_TIMEOUT)
+    connection = connection_class(
+        parts.hostname,
+        port,
+        address=address,
+        connect_timeout=settings.IMAGE_FETCH_CONNECT_TIMEOUT,
+        read_timeout=settings.IMAGE_FETCH_READ_TIMEOUT,
+    )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     limit = settings.PRODUCT_IMAGE_MAX_BYTES
     try:
@@ -149,8 +155,9 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
         if response.status in REDIRECTS:
             return response.status, response.getheader("Location", ""), b""
         if response.status != 200:
-            raise FetchError(ERROR_HTTP.format(status=response.status),
-                             retry=response.status >= 500 or response.status == 429)
+            raise FetchError(
+                ERROR_HTTP.format(status=response.status), retry=response.status >= 500 or response.status == 429
+            )
         length = response.getheader("Content-Length", "")
         if length.isdigit() and int(length) > limit:
             raise FetchError(ERROR_TOO_LARGE.format(limit=filesizeformat(limit)))
@@ -201,7 +208,8 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
     from .services import product_image_save
 
     claimed = ProductImageSource.objects.filter(
-        pk=source_id, state=ProductImageSource.State.PENDING, attempts=attempt - 1).update(attempts=attempt)
+        pk=source_id, state=ProductImageSource.State.PENDING, attempts=attempt - 1
+    ).update(attempts=attempt)
     if not claimed:
         return "skipped"
     source = ProductImageSource.objects.get(pk=source_id)
@@ -212,11 +220,18 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
     name = posixpath.basename(urlsplit(fetched.url).path) or "image"
     try:
         with transaction.atomic():
-            image = product_image_save(image=ProductImage(
-                product_id=source.product_id, image=ContentFile(fetched.data, name=name[:100]),
-                source_url=source.url[:2048], alt_text=source.alt_text, position=source.position))
+            image = product_image_save(
+                image=ProductImage(
+                    product_id=source.product_id,
+                    image=ContentFile(fetched.data, name=name[:100]),
+                    source_url=source.url[:2048],
+                    alt_text=source.alt_text,
+                    position=source.position,
+                )
+            )
             ProductImageSource.objects.filter(pk=source_id).update(
-                state=ProductImageSource.State.DONE, image=image, error="")
+                state=ProductImageSource.State.DONE, image=image, error=""
+            )
     except ValidationError as error:
         return _failed(source, reason=error.messages[0], retry=False, attempt=attempt)
     logger.info("Fetched image %s for product %s", source.url[:200], source.product_id)
@@ -236,8 +251,7 @@ def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: in
         task.enqueue(source.pk, attempt + 1)
         logger.info("Image %s: attempt %s failed (%s); retrying", source.url[:200], attempt, reason)
         return ProductImageSource.State.PENDING
-    ProductImageSource.objects.filter(pk=source.pk).update(state=ProductImageSource.State.FAILED,
-                                                           error=reason[:500])
+    ProductImageSource.objects.filter(pk=source.pk).update(state=ProductImageSource.State.FAILED, error=reason[:500])
     logger.warning("Image %s for product %s failed: %s", source.url[:200], source.product_id, reason)
     return ProductImageSource.State.FAILED
 
@@ -249,8 +263,12 @@ def import_image_report(*, job_id: int) -> dict:
     """The image URLs of one import: counts by state and the failing ones with their reasons (two queries)."""
     sources = ProductImageSource.objects.filter(import_job_id=job_id)
     counts = dict(sources.order_by().values_list("state").annotate(n=Count("id")))
-    failed = list(sources.filter(state=ProductImageSource.State.FAILED).select_related("product").only(
-        "url", "error", "attempts", "product__sku", "product__title").order_by("id")[:FAILED_SHOWN])
+    failed = list(
+        sources.filter(state=ProductImageSource.State.FAILED)
+        .select_related("product")
+        .only("url", "error", "attempts", "product__sku", "product__title")
+        .order_by("id")[:FAILED_SHOWN]
+    )
     return {
         "total": sum(counts.values()),
         "done": counts.get(ProductImageSource.State.DONE, 0),

@@ -10,6 +10,7 @@ a message naming the file and the reason:
   are decoded (a 50,000 × 50,000 PNG is a few KB on disk and 10 GB in memory);
 - files Pillow cannot verify or decode (truncated, corrupt).
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,14 +32,11 @@ ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 IMAGE_EMPTY = "“%(name)s” is empty."
 IMAGE_TOO_LARGE = "“%(name)s” is %(size)s; an image may be at most %(limit)s."
 IMAGE_SVG = (
-    "“%(name)s” is an SVG image. SVG is not accepted because it can carry scripts; "
-    "upload a JPEG, PNG, WebP or GIF."
+    "“%(name)s” is an SVG image. SVG is not accepted because it can carry scripts; upload a JPEG, PNG, WebP or GIF."
 )
 IMAGE_NOT_AN_IMAGE = "“%(name)s” is not an image (JPEG, PNG, WebP or GIF expected)."
 IMAGE_FORMAT = "“%(name)s” is a %(format)s image; only JPEG, PNG, WebP and GIF are accepted."
-IMAGE_TOO_MANY_PIXELS = (
-    "“%(name)s” is %(width)s × %(height)s pixels; an image may have at most %(limit)s megapixels."
-)
+IMAGE_TOO_MANY_PIXELS = "“%(name)s” is %(width)s × %(height)s pixels; an image may have at most %(limit)s megapixels."
 IMAGE_BOMB = "“%(name)s” declares far more pixels than an image may have (at most %(limit)s megapixels)."
 IMAGE_DAMAGED = "“%(name)s” is damaged or truncated and cannot be read (%(reason)s)."
 
@@ -88,8 +86,11 @@ def image_inspect(*, file: IO[bytes], name: str) -> ImageInfo:
     if size == 0:
         raise ValidationError(IMAGE_EMPTY, code="empty", params=params)
     if size > limit:
-        raise ValidationError(IMAGE_TOO_LARGE, code="too_large", params={
-            **params, "size": filesizeformat(size), "limit": filesizeformat(limit)})
+        raise ValidationError(
+            IMAGE_TOO_LARGE,
+            code="too_large",
+            params={**params, "size": filesizeformat(size), "limit": filesizeformat(limit)},
+        )
     file.seek(0)
     if _looks_like_svg(name, file.read(SNIFF_BYTES)):
         raise ValidationError(IMAGE_SVG, code="svg", params=params)
@@ -117,19 +118,20 @@ def _open_and_verify(file: IO[bytes], *, name: str, max_pixels: int) -> ImageInf
             raise ValidationError(IMAGE_BOMB, code="too_many_pixels", params=params) from None
         except Image.UnidentifiedImageError:
             raise ValidationError(IMAGE_NOT_AN_IMAGE, code="not_an_image", params=params) from None
-        except Exception as error:  # noqa: BLE001 - see above
+        except Exception as error:
             raise _damaged(name, error) from error
         with image:
             if image.format not in ALLOWED_FORMATS:
                 raise ValidationError(IMAGE_FORMAT, code="format", params={**params, "format": image.format})
             width, height = image.size
             if width * height > max_pixels:
-                raise ValidationError(IMAGE_TOO_MANY_PIXELS, code="too_many_pixels",
-                                      params={**params, "width": width, "height": height})
+                raise ValidationError(
+                    IMAGE_TOO_MANY_PIXELS, code="too_many_pixels", params={**params, "width": width, "height": height}
+                )
             info = ImageInfo(format=image.format, width=width, height=height)
             try:
                 image.verify()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 raise _damaged(name, error) from error
         # verify() leaves the image unusable and does not decode every format's
         # pixels (a truncated JPEG passes it): decode once, JPEGs at 1/8 scale.
@@ -139,7 +141,7 @@ def _open_and_verify(file: IO[bytes], *, name: str, max_pixels: int) -> ImageInf
                 if image.format == "JPEG":
                     image.draft("RGB", (max(width // 8, 1), max(height // 8, 1)))
                 image.load()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise _damaged(name, error) from error
     return info
 

@@ -14,11 +14,13 @@ seconds into "failed: worker lost", and ``job_retry`` runs a failed or cancelled
 Every transition is one conditional ``UPDATE``, so a job never runs twice: a stale task
 (an older attempt, or one already started elsewhere) finds nothing to update and stops.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -130,8 +132,10 @@ def job_enqueue(*, job: BackgroundJob, task: Any) -> BackgroundJob:
 def job_start(*, job: BackgroundJob, attempt: int) -> bool:
     """Queued -> running, for this attempt only. False: cancelled, retried since, or already run."""
     now = timezone.now()
-    started = type(job).objects.filter(pk=job.pk, state=JobState.QUEUED, attempt=attempt).update(
-        state=JobState.RUNNING, started_at=now, heartbeat_at=now
+    started = (
+        type(job)
+        .objects.filter(pk=job.pk, state=JobState.QUEUED, attempt=attempt)
+        .update(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
     )
     if started:
         job.state, job.started_at, job.heartbeat_at = JobState.RUNNING, now, now
@@ -155,8 +159,10 @@ def job_progress(*, job: BackgroundJob, rows_done: int, rows_total: int | None =
 def job_finish(*, job: BackgroundJob, **fields: Any) -> bool:
     """Running -> done, saving the job's own result fields with it. False if cancelled meanwhile."""
     now = timezone.now()
-    updated = type(job).objects.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt).update(
-        state=JobState.DONE, finished_at=now, heartbeat_at=now, **fields
+    updated = (
+        type(job)
+        .objects.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt)
+        .update(state=JobState.DONE, finished_at=now, heartbeat_at=now, **fields)
     )
     if updated:
         job.state, job.finished_at = JobState.DONE, now
@@ -167,8 +173,10 @@ def job_finish(*, job: BackgroundJob, **fields: Any) -> bool:
 
 def job_fail(*, job: BackgroundJob, error: str) -> bool:
     now = timezone.now()
-    updated = type(job).objects.filter(pk=job.pk, state__in=ACTIVE_STATES, attempt=job.attempt).update(
-        state=JobState.FAILED, finished_at=now, error=error
+    updated = (
+        type(job)
+        .objects.filter(pk=job.pk, state__in=ACTIVE_STATES, attempt=job.attempt)
+        .update(state=JobState.FAILED, finished_at=now, error=error)
     )
     if updated:
         job.state, job.finished_at, job.error = JobState.FAILED, now, error
@@ -178,8 +186,10 @@ def job_fail(*, job: BackgroundJob, error: str) -> bool:
 def job_cancel(*, job: BackgroundJob, user: Any) -> bool:
     """Cancel a queued or running job; a running one stops at its next progress call."""
     now = timezone.now()
-    updated = type(job).objects.filter(pk=job.pk, state__in=ACTIVE_STATES).update(
-        state=JobState.CANCELLED, finished_at=now, error=CANCELLED_BY.format(user=user.get_username())
+    updated = (
+        type(job)
+        .objects.filter(pk=job.pk, state__in=ACTIVE_STATES)
+        .update(state=JobState.CANCELLED, finished_at=now, error=CANCELLED_BY.format(user=user.get_username()))
     )
     job.refresh_from_db()
     return bool(updated)
@@ -187,9 +197,19 @@ def job_cancel(*, job: BackgroundJob, user: Any) -> bool:
 
 def job_retry(*, job: BackgroundJob, task: Any, **reset: Any) -> bool:
     """Run a failed or cancelled job again, as a new attempt (older tasks then do nothing)."""
-    updated = type(job).objects.filter(pk=job.pk, state__in=(JobState.FAILED, JobState.CANCELLED)).update(
-        state=JobState.QUEUED, attempt=F("attempt") + 1, started_at=None, finished_at=None,
-        heartbeat_at=None, rows_done=0, error="", **reset,
+    updated = (
+        type(job)
+        .objects.filter(pk=job.pk, state__in=(JobState.FAILED, JobState.CANCELLED))
+        .update(
+            state=JobState.QUEUED,
+            attempt=F("attempt") + 1,
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            rows_done=0,
+            error="",
+            **reset,
+        )
     )
     if not updated:
         return False
@@ -213,8 +233,11 @@ def jobs_to_announce(*, model: type[BackgroundJob], user: Any) -> list[Backgroun
     """The user's ended jobs not yet shown in the admin's messages; marks them shown."""
     if not getattr(user, "is_authenticated", False):
         return []
-    jobs = list(model.objects.filter(requested_by=user, state__in=ENDED_STATES, announced_at__isnull=True)
-                .exclude(state=JobState.CANCELLED).order_by("pk")[:10])
+    jobs = list(
+        model.objects.filter(requested_by=user, state__in=ENDED_STATES, announced_at__isnull=True)
+        .exclude(state=JobState.CANCELLED)
+        .order_by("pk")[:10]
+    )
     if jobs:
         model.objects.filter(pk__in=[job.pk for job in jobs]).update(announced_at=timezone.now())
     return jobs

@@ -1,4 +1,5 @@
 """Catalog, customers and orders."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,9 +18,7 @@ CENT = Decimal("0.01")
 
 class Collection(models.Model):
     title = models.CharField(max_length=255, unique=True)
-    featured_product = models.ForeignKey(
-        "Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    featured_product = models.ForeignKey("Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["title"]
@@ -58,9 +57,7 @@ class Product(models.Model):
 
     title = models.CharField(max_length=255, db_index=True)
     slug = models.SlugField(max_length=255, unique=True)
-    sku = models.CharField(
-        "SKU", max_length=64, unique=True, help_text="Stock keeping unit; imports match on it."
-    )
+    sku = models.CharField("SKU", max_length=64, unique=True, help_text="Stock keeping unit; imports match on it.")
     description = models.TextField(blank=True)
     unit_price = models.DecimalField(
         max_digits=10,
@@ -76,7 +73,10 @@ class Product(models.Model):
     # active: imports, seeding and fixtures create sellable products, as before status
     # existed. Only the admin's add form starts new products as draft.
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.ACTIVE, db_default=Status.ACTIVE,
+        max_length=10,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        db_default=Status.ACTIVE,
         help_text="Only active products are served by the catalog API (the storefront).",
     )
     # Bumped on every write; optimistic concurrency checks compare it.
@@ -101,12 +101,8 @@ class Product(models.Model):
             models.Index(fields=["status", "title"], name="product_status_title_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(unit_price__gte=MIN_UNIT_PRICE), name="product_unit_price_min_1"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(inventory__gte=0), name="product_inventory_non_negative"
-            ),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=MIN_UNIT_PRICE), name="product_unit_price_min_1"),
+            models.CheckConstraint(condition=models.Q(inventory__gte=0), name="product_inventory_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -127,12 +123,12 @@ class Product(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-def product_image_upload_to(instance: "ProductImage", filename: str) -> str:
+def product_image_upload_to(instance: ProductImage, filename: str) -> str:
     """products/<product id>/<name>: services name files with a random stem, never the upload's."""
     return f"products/{instance.product_id}/{filename}"
 
 
-def product_thumbnail_upload_to(instance: "ProductImage", filename: str) -> str:
+def product_thumbnail_upload_to(instance: ProductImage, filename: str) -> str:
     return f"products/{instance.product_id}/thumbnails/{filename}"
 
 
@@ -142,11 +138,10 @@ class ProductImage(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to=product_image_upload_to, max_length=255)
     # Made from `image` after commit by services.product_image_make_thumbnail; blank until then.
-    thumbnail = models.ImageField(
-        upload_to=product_thumbnail_upload_to, max_length=255, blank=True, editable=False
+    thumbnail = models.ImageField(upload_to=product_thumbnail_upload_to, max_length=255, blank=True, editable=False)
+    alt_text = models.CharField(
+        "alt text", max_length=255, blank=True, help_text="Describes the image for screen readers and search engines."
     )
-    alt_text = models.CharField("alt text", max_length=255, blank=True,
-                                help_text="Describes the image for screen readers and search engines.")
     position = models.PositiveIntegerField(default=0, help_text="Lower comes first; the first image is the main one.")
     # Where an import fetched the image from; blank for uploads.
     source_url = models.URLField("source URL", max_length=2048, blank=True, editable=False)
@@ -185,8 +180,9 @@ class ProductImageSource(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
-    import_job = models.ForeignKey("ImportJob", on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="image_sources")
+    import_job = models.ForeignKey(
+        "ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="image_sources"
+    )
     image = models.ForeignKey(ProductImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -215,9 +211,7 @@ class Customer(models.Model):
     email = models.EmailField(unique=True)
     phone = models.CharField(max_length=255)
     birth_date = models.DateField(null=True, blank=True)
-    membership = models.CharField(
-        max_length=1, choices=MEMBERSHIP_CHOICES, default=MEMBERSHIP_BRONZE
-    )
+    membership = models.CharField(max_length=1, choices=MEMBERSHIP_CHOICES, default=MEMBERSHIP_BRONZE)
 
     class Meta:
         ordering = ["first_name", "last_name"]
@@ -268,9 +262,7 @@ class OrderItem(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orderitems")
     quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     # Price at the time of the order; later price changes do not rewrite history.
-    unit_price = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
-    )
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
 
     class Meta:
         constraints = [
@@ -367,15 +359,24 @@ class ImportJob(models.Model):
         (STATUS_EXPIRED, "Preview expired unconfirmed (nothing written)"),
     ]
     # States a job never leaves.
-    FINAL_STATUSES = frozenset({STATUS_DRY_RUN, STATUS_SUCCEEDED, STATUS_PARTIAL, STATUS_FAILED,
-                                STATUS_CANCELLED, STATUS_EXPIRED})
+    FINAL_STATUSES = frozenset(
+        {STATUS_DRY_RUN, STATUS_SUCCEEDED, STATUS_PARTIAL, STATUS_FAILED, STATUS_CANCELLED, STATUS_EXPIRED}
+    )
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name="uploaded by",
     )
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -503,8 +504,7 @@ class BulkEditJob(BackgroundJob):
     filters = models.TextField(blank=True)
     # The ticked product ids, or null when "Select all N matching" was used.
     selected_ids = models.JSONField(null=True, blank=True)
-    bulk_edit = models.OneToOneField(BulkEdit, on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="job")
+    bulk_edit = models.OneToOneField(BulkEdit, on_delete=models.SET_NULL, null=True, blank=True, related_name="job")
     changed_count = models.PositiveIntegerField("changed", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
     refused_count = models.PositiveIntegerField("refused", default=0)
@@ -545,7 +545,8 @@ class AlertSubscription(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscription")
     low_stock_digest = models.BooleanField(
-        "daily low-stock digest", default=True,
+        "daily low-stock digest",
+        default=True,
         help_text="Email me once a day the products that went low or out of stock since the last digest.",
     )
     # The last digest (sent, or skipped because nothing changed) covered changes up to here.

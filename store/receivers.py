@@ -3,11 +3,11 @@
 Passwords never reach the log: Django masks them in user_login_failed's credentials and
 we only read the username from them.
 """
+
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -31,8 +31,13 @@ def audit_login_failed(sender, credentials: dict, request: HttpRequest | None = 
     audit_event("auth.login_failed", username=username, ip=_ip(request))
 
 
-def audit_locked_out(sender, request: HttpRequest | None = None, username: str | None = None,
-                     ip_address: str | None = None, **kwargs: Any) -> None:
+def audit_locked_out(
+    sender,
+    request: HttpRequest | None = None,
+    username: str | None = None,
+    ip_address: str | None = None,
+    **kwargs: Any,
+) -> None:
     audit_event("auth.locked_out", username=username, ip=ip_address or _ip(request))
 
 
@@ -48,8 +53,10 @@ def delete_image_files(sender, instance, using: str, **kwargs: Any) -> None:
     way. Nothing is removed if the transaction rolls back, and a storage error is logged
     (on_commit(robust=True)) instead of failing a deletion that already happened.
     """
-    names = [(field.storage, getattr(instance, field.name).name)
-             for field in (sender._meta.get_field("image"), sender._meta.get_field("thumbnail"))]
+    names = [
+        (field.storage, getattr(instance, field.name).name)
+        for field in (sender._meta.get_field("image"), sender._meta.get_field("thumbnail"))
+    ]
 
     def delete() -> None:
         for storage, name in names:

@@ -5,10 +5,11 @@ reads, plus extra columns such as ``tags`` that other apps register), so an
 export re-imports with 0 changes. Imports do not go through these resources:
 ``store.importing`` is the fast, row-exact path (see README).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import islice
-from typing import Iterator
 
 import tablib
 from django.db.models import QuerySet
@@ -68,7 +69,8 @@ class ProductResource(ChunkedExportResource):
         attribute="collection", column_name="collection", widget=widgets.ForeignKeyWidget(Collection, "title")
     )
     promotions = fields.Field(
-        attribute="promotions", column_name="promotions",
+        attribute="promotions",
+        column_name="promotions",
         widget=widgets.ManyToManyWidget(Promotion, separator=",", field="pk"),
     )
 

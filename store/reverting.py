@@ -23,6 +23,7 @@ reverted at most once (ImportRevert.import_job is unique).
 
 Not in the product history, so not reverted: promotions and tags an import wrote.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,8 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .audit import audit_event
-from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product, ProductImage, ProductImageSource
 from .importing.planning import select_in
+from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product, ProductImage, ProductImageSource
 from .services import User, product_history_insert
 
 logger = logging.getLogger(__name__)
@@ -142,10 +143,14 @@ def _history_filter(job: ImportJob) -> Q:
 def _history_chunks(job: ImportJob) -> Iterator[list]:
     earlier = HistoricalProduct.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
     later = HistoricalProduct.objects.filter(id=OuterRef("id"), history_id__gt=OuterRef("history_id"))
-    rows = HistoricalProduct.objects.filter(_history_filter(job)).annotate(
-        previous_id=Subquery(earlier.order_by("-history_id").values("history_id")[:1]),
-        changed_since=Exists(later),
-    ).order_by("history_id")
+    rows = (
+        HistoricalProduct.objects.filter(_history_filter(job))
+        .annotate(
+            previous_id=Subquery(earlier.order_by("-history_id").values("history_id")[:1]),
+            changed_since=Exists(later),
+        )
+        .order_by("history_id")
+    )
     last = 0
     while True:
         chunk = list(rows.filter(history_id__gt=last)[:CHUNK])
@@ -157,8 +162,9 @@ def _history_chunks(job: ImportJob) -> Iterator[list]:
 
 def _check_revertible(job: ImportJob) -> None:
     if job.status not in REVERTIBLE:
-        raise ValidationError(ERROR_NOT_REVERTIBLE.format(pk=job.pk, status=job.get_status_display().lower()),
-                              code="not_revertible")
+        raise ValidationError(
+            ERROR_NOT_REVERTIBLE.format(pk=job.pk, status=job.get_status_display().lower()), code="not_revertible"
+        )
     done = ImportRevert.objects.filter(import_job=job).first()
     if done is not None:
         by = f"import #{done.revert_job_id}" if done.revert_job_id else "earlier"
@@ -202,22 +208,33 @@ def _plan_chunk(rows: list, report: RevertReport, *, lock: bool) -> _ChunkPlan:
     if lock:
         products = products.select_for_update()
     current = {product.pk: product for product in products}
-    previous = {row.history_id: row for row in HistoricalProduct.objects.filter(
-        history_id__in=[row.previous_id for row in rows if row.previous_id])}
+    previous = {
+        row.history_id: row
+        for row in HistoricalProduct.objects.filter(history_id__in=[row.previous_id for row in rows if row.previous_id])
+    }
     created = [row.id for row in rows if row.history_type == "+" and row.id in current]
     referenced: dict[int, str] = {}
     # Raw IN lists (select_in): a 1,000-value __in through the ORM costs ~10 ms of Python each.
-    for model, column, why in ((OrderItem, "product_id", WHY_ORDER), (CartItem, "product_id", WHY_CART),
-                               (Collection, "featured_product_id", WHY_FEATURED)):
+    for model, column, why in (
+        (OrderItem, "product_id", WHY_ORDER),
+        (CartItem, "product_id", WHY_CART),
+        (Collection, "featured_product_id", WHY_FEATURED),
+    ):
         for (pk,) in select_in(model, (column,), column, created):
             referenced.setdefault(pk, why)
     recreating = [row for row in rows if row.history_type == "-" and row.id not in current]
-    taken = set(Product.objects.filter(Q(sku__in=[r.sku for r in recreating]) | Q(slug__in=[r.slug for r in recreating]))
-                .values_list("sku", "slug")) if recreating else set()
+    taken = (
+        set(
+            Product.objects.filter(
+                Q(sku__in=[r.sku for r in recreating]) | Q(slug__in=[r.slug for r in recreating])
+            ).values_list("sku", "slug")
+        )
+        if recreating
+        else set()
+    )
     taken_values = {value for pair in taken for value in pair}
     titles = _collection_titles(
-        [getattr(p, "collection_id") for p in current.values()]
-        + [getattr(h, "collection_id") for h in previous.values()]
+        [p.collection_id for p in current.values()] + [h.collection_id for h in previous.values()]
     )
     plan = _ChunkPlan()
     for row in rows:
@@ -276,8 +293,10 @@ def _quote(name: str) -> str:
 
 def _restore(restores: list[tuple[Product, HistoricalProduct]], now) -> None:
     sets = ", ".join(f"{_quote(name)} = %s" for name in FIELDS)
-    sql = (f"UPDATE {_quote(Product._meta.db_table)} SET {sets}, {_quote('last_update')} = %s, "
-           f"{_quote('version')} = {_quote('version')} + 1 WHERE {_quote('id')} = %s AND {_quote('version')} = %s")
+    sql = (
+        f"UPDATE {_quote(Product._meta.db_table)} SET {sets}, {_quote('last_update')} = %s, "
+        f"{_quote('version')} = {_quote('version')} + 1 WHERE {_quote('id')} = %s AND {_quote('version')} = %s"
+    )
     moment = connection.ops.adapt_datetimefield_value(now)
     params = [
         (*(getattr(before, name) for name in FIELDS), moment, product.pk, product.version)
@@ -319,8 +338,9 @@ def _recreate(rows: list[HistoricalProduct], now) -> list[Product]:
     return products
 
 
-def import_revert(*, job: ImportJob, user: User = None, skip_changed: bool = False,
-                  source: str = ImportJob.SOURCE_CLI) -> RevertOutcome:
+def import_revert(
+    *, job: ImportJob, user: User = None, skip_changed: bool = False, source: str = ImportJob.SOURCE_CLI
+) -> RevertOutcome:
     """Revert ``job`` in one transaction; raise RevertRefused (nothing written) when products changed since."""
     started = time.monotonic()
     _check_revertible(job)
@@ -329,12 +349,14 @@ def import_revert(*, job: ImportJob, user: User = None, skip_changed: bool = Fal
     try:
         with transaction.atomic():
             revert_job = ImportJob.objects.create(
-                user=user if getattr(user, "pk", None) else None, source=source, file_name=reason,
-                status=ImportJob.STATUS_SUCCEEDED, options={"reverts": job.pk, "skip_changed": skip_changed},
+                user=user if getattr(user, "pk", None) else None,
+                source=source,
+                file_name=reason,
+                status=ImportJob.STATUS_SUCCEEDED,
+                options={"reverts": job.pk, "skip_changed": skip_changed},
             )
             # The unique import_job makes a concurrent second revert fail here.
-            revert = ImportRevert.objects.create(import_job=job, revert_job=revert_job,
-                                                 user=revert_job.user)
+            revert = ImportRevert.objects.create(import_job=job, revert_job=revert_job, user=revert_job.user)
             for rows in _history_chunks(job):
                 report.rows += len(rows)
                 plan = _plan_chunk(rows, report, lock=True)
@@ -343,13 +365,19 @@ def import_revert(*, job: ImportJob, user: User = None, skip_changed: bool = Fal
                 now = timezone.now()
                 if plan.restores:
                     _restore(plan.restores, now)
-                    product_history_insert(products=[_restored(product, before) for product, before in plan.restores],
-                                           user=user, reason=reason, history_type="~", date=now)
+                    product_history_insert(
+                        products=[_restored(product, before) for product, before in plan.restores],
+                        user=user,
+                        reason=reason,
+                        history_type="~",
+                        date=now,
+                    )
                 if plan.deletes:
                     _delete(plan.deletes, user=user, reason=reason, now=now)
                 if plan.recreates:
-                    product_history_insert(products=_recreate(plan.recreates, now), user=user, reason=reason,
-                                           history_type="+", date=now)
+                    product_history_insert(
+                        products=_recreate(plan.recreates, now), user=user, reason=reason, history_type="+", date=now
+                    )
             if report.changed and not skip_changed:
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
             _record(revert_job, revert, report, started)
@@ -358,14 +386,25 @@ def import_revert(*, job: ImportJob, user: User = None, skip_changed: bool = Fal
     except RevertRefused:
         audit_event("import.revert_refused", user=user, job_id=job.pk, changed=report.changed)
         raise
-    audit_event("import.revert", user=user, job_id=job.pk, revert_job_id=revert_job.pk, restored=report.restore,
-                deleted=report.delete, recreated=report.recreate, kept=report.kept, skipped=report.changed)
+    audit_event(
+        "import.revert",
+        user=user,
+        job_id=job.pk,
+        revert_job_id=revert_job.pk,
+        restored=report.restore,
+        deleted=report.delete,
+        recreated=report.recreate,
+        kept=report.kept,
+        skipped=report.changed,
+    )
     return RevertOutcome(job=revert_job, report=report)
 
 
 def _record(revert_job: ImportJob, revert: ImportRevert, report: RevertReport, started: float) -> None:
-    message = (f"{report.restore} restored, {report.delete} deleted, {report.recreate} re-created, "
-               f"{report.kept} kept (still referred to), {report.changed} changed since and left as they are.")
+    message = (
+        f"{report.restore} restored, {report.delete} deleted, {report.recreate} re-created, "
+        f"{report.kept} kept (still referred to), {report.changed} changed since and left as they are."
+    )
     revert_job.rows_total = report.rows
     revert_job.created_count, revert_job.updated_count = report.recreate, report.restore
     revert_job.skipped_count = report.kept + report.changed

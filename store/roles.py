@@ -4,6 +4,7 @@ ROLE_PERMISSIONS is the single source of truth (README "Roles" documents it). Vi
 permissions are computed from the app registry when setup_roles runs, so models added
 later are covered by running the command again (e.g. after a deploy's migrate).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

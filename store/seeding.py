@@ -5,14 +5,14 @@ million products Django's ``bulk_create`` spends most of its time building
 model instances, and we need neither signals nor per-row validation here
 (every value is generated valid).
 """
+
 from __future__ import annotations
 
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 
@@ -32,16 +32,55 @@ BATCH_SIZE = 5_000
 catalog_cleared = Signal()
 
 ADJECTIVES = (
-    "Classic", "Organic", "Vintage", "Slim", "Heavy-duty", "Compact", "Deluxe", "Eco",
-    "Waterproof", "Wireless", "Handmade", "Ultralight", "Premium", "Everyday", "Travel",
+    "Classic",
+    "Organic",
+    "Vintage",
+    "Slim",
+    "Heavy-duty",
+    "Compact",
+    "Deluxe",
+    "Eco",
+    "Waterproof",
+    "Wireless",
+    "Handmade",
+    "Ultralight",
+    "Premium",
+    "Everyday",
+    "Travel",
 )
 NOUNS = (
-    "Hoodie", "T-Shirt", "Beanie", "Backpack", "Mug", "Notebook", "Lamp", "Kettle",
-    "Sneakers", "Jacket", "Blender", "Headphones", "Water Bottle", "Desk Chair", "Scarf",
+    "Hoodie",
+    "T-Shirt",
+    "Beanie",
+    "Backpack",
+    "Mug",
+    "Notebook",
+    "Lamp",
+    "Kettle",
+    "Sneakers",
+    "Jacket",
+    "Blender",
+    "Headphones",
+    "Water Bottle",
+    "Desk Chair",
+    "Scarf",
 )
 DEPARTMENTS = (
-    "Apparel", "Accessories", "Audio", "Bags", "Books", "Camping", "Footwear", "Garden",
-    "Home", "Kitchen", "Lighting", "Office", "Outdoor", "Sports", "Toys",
+    "Apparel",
+    "Accessories",
+    "Audio",
+    "Bags",
+    "Books",
+    "Camping",
+    "Footwear",
+    "Garden",
+    "Home",
+    "Kitchen",
+    "Lighting",
+    "Office",
+    "Outdoor",
+    "Sports",
+    "Toys",
 )
 FIRST_NAMES = ("Ada", "Ben", "Chloé", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon")
 LAST_NAMES = ("Smith", "Okafor", "Müller", "Rossi", "Nguyen", "García", "Kowalski", "Lee")
@@ -74,8 +113,9 @@ def _batched(rows: Iterable[Sequence], size: int) -> Iterator[list[Sequence]]:
         yield batch
 
 
-def _insert(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence],
-            *, stage: str, progress: ProgressCallback) -> int:
+def _insert(
+    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence], *, stage: str, progress: ProgressCallback
+) -> int:
     table = connection.ops.quote_name(model._meta.db_table)
     column_sql = ", ".join(connection.ops.quote_name(c) for c in columns)
     placeholders = ", ".join(["%s"] * len(columns))
@@ -102,10 +142,14 @@ def catalog_is_empty() -> bool:
 def catalog_clear() -> None:
     """Delete every store row, children first, without loading rows into Python."""
     tables = [
-        "store_orderitem", "store_order", "store_cartitem", "store_cart",
+        "store_orderitem",
+        "store_order",
+        "store_cartitem",
+        "store_cart",
         "store_product_promotions",
         # Rows only: files of uploaded images stay in storage (seeded catalogs have none).
-        "store_productimagesource", "store_productimage",
+        "store_productimagesource",
+        "store_productimage",
     ]
     with connection.cursor() as cursor:
         for table in tables:
@@ -134,7 +178,7 @@ def catalog_seed(
     """
     rng = random.Random(seed)
     if anchor is None:
-        anchor = datetime.combine(timezone.now().date(), time(), tzinfo=dt_timezone.utc)
+        anchor = datetime.combine(timezone.now().date(), time(), tzinfo=UTC)
     adapt_dt = connection.ops.adapt_datetimefield_value
     # A pool of timestamps keeps adaptation out of the per-row loop.
     recent_times = [adapt_dt(anchor - timedelta(minutes=37 * i)) for i in range(2_000)]
@@ -144,19 +188,19 @@ def catalog_seed(
     first_collection = _next_id(Collection)
     collection_ids = list(range(first_collection, first_collection + collection_count))
     _insert(
-        Collection, ["id", "title"],
-        ((cid, f"{DEPARTMENTS[i % len(DEPARTMENTS)]} {i // len(DEPARTMENTS) + 1:03d} (seed {seed})")
-         for i, cid in enumerate(collection_ids)),
-        stage="collections", progress=progress,
+        Collection,
+        ["id", "title"],
+        (
+            (cid, f"{DEPARTMENTS[i % len(DEPARTMENTS)]} {i // len(DEPARTMENTS) + 1:03d} (seed {seed})")
+            for i, cid in enumerate(collection_ids)
+        ),
+        stage="collections",
+        progress=progress,
     )
 
     first_promotion = _next_id(Promotion)
-    promotion_rows = [
-        (first_promotion + i, f"Seeded promotion {i + 1}", Decimal(5 * (i + 1)))
-        for i in range(5)
-    ]
-    _insert(Promotion, ["id", "description", "discount"], promotion_rows,
-            stage="promotions", progress=progress)
+    promotion_rows = [(first_promotion + i, f"Seeded promotion {i + 1}", Decimal(5 * (i + 1))) for i in range(5)]
+    _insert(Promotion, ["id", "description", "discount"], promotion_rows, stage="promotions", progress=progress)
 
     first_product = _next_id(Product)
     prices: list[Decimal] = []
@@ -171,21 +215,45 @@ def catalog_seed(
             roll = rng.random()
             inventory = 0 if roll < 0.05 else rng.randint(1, 9) if roll < 0.15 else rng.randint(10, 500)
             yield (
-                pid, title, f"seed{seed}-product-{i + 1}", f"S{seed}-{i + 1:07d}",
-                "", price, inventory, recent_times[i % len(recent_times)],
-                rng.choice(collection_ids), 1,
+                pid,
+                title,
+                f"seed{seed}-product-{i + 1}",
+                f"S{seed}-{i + 1:07d}",
+                "",
+                price,
+                inventory,
+                recent_times[i % len(recent_times)],
+                rng.choice(collection_ids),
+                1,
             )
 
     _insert(
         Product,
-        ["id", "title", "slug", "sku", "description", "unit_price", "inventory",
-         "last_update", "collection_id", "version"],
-        product_rows(), stage="products", progress=progress,
+        [
+            "id",
+            "title",
+            "slug",
+            "sku",
+            "description",
+            "unit_price",
+            "inventory",
+            "last_update",
+            "collection_id",
+            "version",
+        ],
+        product_rows(),
+        stage="products",
+        progress=progress,
     )
 
     promoted = ((first_product + i, first_promotion + i % 5) for i in range(0, products, 20))
-    _insert(Product.promotions.through, ["product_id", "promotion_id"], promoted,
-            stage="product promotions", progress=progress)
+    _insert(
+        Product.promotions.through,
+        ["product_id", "promotion_id"],
+        promoted,
+        stage="product promotions",
+        progress=progress,
+    )
 
     first_customer = _next_id(Customer)
     customer_ids = list(range(first_customer, first_customer + customers))
@@ -194,41 +262,63 @@ def catalog_seed(
         for i, cid in enumerate(customer_ids):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             yield (
-                cid, first, last,
+                cid,
+                first,
+                last,
                 f"{first.lower()}.{last.lower()}.{seed}.{i + 1}@{rng.choice(EMAIL_DOMAINS)}",
-                f"+1-555-{rng.randint(0, 9999):04d}", None, rng.choice(MEMBERSHIPS),
+                f"+1-555-{rng.randint(0, 9999):04d}",
+                None,
+                rng.choice(MEMBERSHIPS),
             )
 
-    _insert(Customer, ["id", "first_name", "last_name", "email", "phone", "birth_date", "membership"],
-            customer_rows(), stage="customers", progress=progress)
     _insert(
-        Address, ["street", "city", "zip", "customer_id"],
-        ((f"{rng.randint(1, 300)} Market Street", rng.choice(CITIES), f"{rng.randint(10000, 99999)}", cid)
-         for cid in customer_ids),
-        stage="addresses", progress=progress,
+        Customer,
+        ["id", "first_name", "last_name", "email", "phone", "birth_date", "membership"],
+        customer_rows(),
+        stage="customers",
+        progress=progress,
+    )
+    _insert(
+        Address,
+        ["street", "city", "zip", "customer_id"],
+        (
+            (f"{rng.randint(1, 300)} Market Street", rng.choice(CITIES), f"{rng.randint(10000, 99999)}", cid)
+            for cid in customer_ids
+        ),
+        stage="addresses",
+        progress=progress,
     )
 
     item_count = 0
     if orders and customer_ids and products:
         first_order = _next_id(Order)
         order_rows = [
-            (first_order + i, order_times[i % len(order_times)], rng.choice(PAYMENT_STATUSES),
-             rng.choice(customer_ids))
+            (first_order + i, order_times[i % len(order_times)], rng.choice(PAYMENT_STATUSES), rng.choice(customer_ids))
             for i in range(orders)
         ]
-        _insert(Order, ["id", "placed_at", "payment_status", "customer_id"], order_rows,
-                stage="orders", progress=progress)
+        _insert(
+            Order, ["id", "placed_at", "payment_status", "customer_id"], order_rows, stage="orders", progress=progress
+        )
 
         def item_rows() -> Iterator[tuple]:
             for oid, *_ in order_rows:
                 for index in rng.sample(range(products), k=min(products, rng.randint(1, 4))):
                     yield (oid, first_product + index, rng.randint(1, 5), prices[index])
 
-        item_count = _insert(OrderItem, ["order_id", "product_id", "quantity", "unit_price"],
-                             item_rows(), stage="order items", progress=progress)
+        item_count = _insert(
+            OrderItem,
+            ["order_id", "product_id", "quantity", "unit_price"],
+            item_rows(),
+            stage="order items",
+            progress=progress,
+        )
 
     logger.info("Seeded %s products, %s customers, %s orders (seed %s)", products, customers, orders, seed)
     return SeedResult(
-        collections=collection_count, promotions=len(promotion_rows), products=products,
-        customers=customers, orders=orders, order_items=item_count,
+        collections=collection_count,
+        promotions=len(promotion_rows),
+        products=products,
+        customers=customers,
+        orders=orders,
+        order_items=item_count,
     )

@@ -1,4 +1,5 @@
 """Reads: querysets with their joins and annotations already in place."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,8 +10,20 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
-    Case, Count, DecimalField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum,
-    Value, When,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -71,9 +84,7 @@ def customer_list_with_more_orders_than(*, count: int) -> QuerySet[Customer]:
 
 def product_list_top_by_sales(*, limit: int = 5) -> QuerySet[Product]:
     """Products ranked by the value sold (Σ quantity × unit price of their order items)."""
-    sales = Sum(
-        ExpressionWrapper(F("orderitems__quantity") * F("orderitems__unit_price"), output_field=MONEY)
-    )
+    sales = Sum(ExpressionWrapper(F("orderitems__quantity") * F("orderitems__unit_price"), output_field=MONEY))
     return (
         Product.objects.annotate(sales_value=sales)
         .filter(sales_value__isnull=False)
@@ -88,11 +99,7 @@ def collection_list_with_products_count(*, active_only: bool = False) -> QuerySe
 
 
 def customer_list_with_total_spent() -> QuerySet[Customer]:
-    spent = Sum(
-        ExpressionWrapper(
-            F("orders__items__quantity") * F("orders__items__unit_price"), output_field=MONEY
-        )
-    )
+    spent = Sum(ExpressionWrapper(F("orders__items__quantity") * F("orders__items__unit_price"), output_field=MONEY))
     return Customer.objects.annotate(total_spent=Coalesce(spent, Value(Decimal("0.00")), output_field=MONEY))
 
 
@@ -117,7 +124,8 @@ def dashboard_catalog_kpis() -> dict[str, Any]:
             out_of_stock=Count("id", filter=Q(inventory=0)),
             low_stock=Count("id", filter=Q(inventory__gt=0, inventory__lt=threshold)),
             stock_value=Coalesce(
-                Sum(F("unit_price") * F("inventory"), output_field=MONEY), Value(Decimal("0.00")),
+                Sum(F("unit_price") * F("inventory"), output_field=MONEY),
+                Value(Decimal("0.00")),
                 output_field=MONEY,
             ),
         )
@@ -176,9 +184,7 @@ def dashboard_orders(*, days: int = DASHBOARD_WINDOW_DAYS) -> dict[str, Any]:
     return _cached(f"orders:{days}:{timezone.localdate().isoformat()}", compute)
 
 
-def dashboard_top_collections(
-    *, limit: int = 5, days: int = DASHBOARD_WINDOW_DAYS
-) -> list[dict[str, Any]]:
+def dashboard_top_collections(*, limit: int = 5, days: int = DASHBOARD_WINDOW_DAYS) -> list[dict[str, Any]]:
     """Collections ranked by sales value (Σ quantity × unit price) over the last ``days`` days.
 
     Two queries on purpose: grouping by the collection id alone lets MariaDB drive the
@@ -197,8 +203,12 @@ def dashboard_top_collections(
         )
         titles = Collection.objects.only("title").in_bulk([row["product__collection_id"] for row in rows])
         return [
-            {"id": row["product__collection_id"], "title": titles[row["product__collection_id"]].title,
-             "sales_value": row["sales_value"], "units": row["units"]}
+            {
+                "id": row["product__collection_id"],
+                "title": titles[row["product__collection_id"]].title,
+                "sales_value": row["sales_value"],
+                "units": row["units"],
+            }
             for row in rows
         ]
 
@@ -272,7 +282,14 @@ def promotion_list_with_products_count() -> QuerySet[Promotion]:
 # with the subquery the page is read straight off the title/price/last_update
 # index (≈1 ms) and the collection costs no extra query.
 PRODUCT_API_FIELDS = (
-    "id", "sku", "title", "slug", "description", "unit_price", "inventory", "last_update",
+    "id",
+    "sku",
+    "title",
+    "slug",
+    "description",
+    "unit_price",
+    "inventory",
+    "last_update",
     "collection_id",
 )
 

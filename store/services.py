@@ -1,4 +1,5 @@
 """Writes. Admin, API and CLI call these; they hold the business rules."""
+
 from __future__ import annotations
 
 import copy
@@ -75,7 +76,9 @@ def _history_baseline(*, products: Sequence[Product]) -> None:
             baseline._history_date = product.last_update
             baselines.append(baseline)
     Product.history.bulk_history_create(
-        baselines, update=True, default_change_reason=HISTORY_BASELINE_REASON,
+        baselines,
+        update=True,
+        default_change_reason=HISTORY_BASELINE_REASON,
         batch_size=UPDATE_BATCH_SIZE,
     )
 
@@ -91,8 +94,9 @@ def product_history_record(*, product_ids: Sequence[int], user: User, reason: st
     """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
     for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
         chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
-        product_history_insert(products=list(Product.objects.filter(pk__in=chunk)), user=user, reason=reason,
-                               history_type="~")
+        product_history_insert(
+            products=list(Product.objects.filter(pk__in=chunk)), user=user, reason=reason, history_type="~"
+        )
 
 
 def product_history_created(*, products: Sequence[Product], user: User, reason: str) -> None:
@@ -100,8 +104,9 @@ def product_history_created(*, products: Sequence[Product], user: User, reason: 
     product_history_insert(products=products, user=user, reason=reason, history_type="+")
 
 
-def product_history_insert(*, products: Sequence[Product], user: User, reason: str, history_type: str,
-                           date=None) -> None:
+def product_history_insert(
+    *, products: Sequence[Product], user: User, reason: str, history_type: str, date=None
+) -> None:
     """One history row per product of ``products`` (their tracked fields as given), all dated ``date``.
 
     ``history_type``: "+" created, "~" changed, "-" about to be deleted (a revert re-creates
@@ -113,18 +118,23 @@ def product_history_insert(*, products: Sequence[Product], user: User, reason: s
     tracked = [field.attname for field in history.tracked_fields]
     columns = [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"]
     table = connection.ops.quote_name(history._meta.db_table)
-    sql = (f"INSERT INTO {table} ({', '.join(map(connection.ops.quote_name, columns))}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    sql = (
+        f"INSERT INTO {table} ({', '.join(map(connection.ops.quote_name, columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
     now = connection.ops.adapt_datetimefield_value(date or timezone.now())
     user_id = getattr(_history_user(user), "pk", None)
     step = UPDATE_BATCH_SIZE * 2
     with connection.cursor() as cursor:
         for start in range(0, len(products), step):
-            cursor.executemany(sql, [
-                # Plain values, as the import's INSERTs pass them (the backends adapt Decimal).
-                (*(getattr(product, name) for name in tracked), now, reason, history_type, user_id)
-                for product in products[start : start + step]
-            ])
+            cursor.executemany(
+                sql,
+                [
+                    # Plain values, as the import's INSERTs pass them (the backends adapt Decimal).
+                    (*(getattr(product, name) for name in tracked), now, reason, history_type, user_id)
+                    for product in products[start : start + step]
+                ],
+            )
 
 
 @transaction.atomic
@@ -149,9 +159,7 @@ def product_update(*, product: Product, expected_version: int | None, user: User
         stored = Product.objects.filter(pk=product.pk).first()
         if stored is not None:
             _history_baseline(products=[stored])
-    claimed = Product.objects.filter(pk=product.pk, version=expected_version).update(
-        version=F("version") + 1
-    )
+    claimed = Product.objects.filter(pk=product.pk, version=expected_version).update(version=F("version") + 1)
     if not claimed:
         raise product_version_conflict(product_id=product.pk)
     product.version = expected_version + 1
@@ -179,8 +187,11 @@ def _product_bulk_update(*, rows: list[Product], user: User, reason: str, **valu
             setattr(row, name, value)
         row.version, row.last_update = row.version + 1, now
     Product.history.bulk_history_create(
-        rows, update=True, default_user=_history_user(user),
-        default_change_reason=reason, default_date=now,
+        rows,
+        update=True,
+        default_user=_history_user(user),
+        default_change_reason=reason,
+        default_date=now,
         batch_size=UPDATE_BATCH_SIZE,
     )
     return updated
@@ -194,9 +205,7 @@ class ClearInventoryResult:
     stale: list[Product] = field(default_factory=list)
 
 
-def _changed_since_loaded(
-    product: Product, *, loaded_versions: Mapping[int, int], loaded_at: datetime | None
-) -> bool:
+def _changed_since_loaded(product: Product, *, loaded_versions: Mapping[int, int], loaded_at: datetime | None) -> bool:
     if product.pk in loaded_versions:
         return product.version != loaded_versions[product.pk]
     # Not on the page the user saw (select all across pages): compare with when it was loaded.
@@ -225,14 +234,13 @@ def product_clear_inventory(
     Python: inventory = 0, version = version + 1.
     """
     rows = list(
-        Product.objects.select_for_update()
-        .filter(pk__in=products.values("pk"), inventory__gt=0)
-        .order_by("pk")
+        Product.objects.select_for_update().filter(pk__in=products.values("pk"), inventory__gt=0).order_by("pk")
     )
     stale: list[Product] = []
     if loaded_versions is not None:
-        stale = [row for row in rows
-                 if _changed_since_loaded(row, loaded_versions=loaded_versions, loaded_at=loaded_at)]
+        stale = [
+            row for row in rows if _changed_since_loaded(row, loaded_versions=loaded_versions, loaded_at=loaded_at)
+        ]
         stale_ids = {row.pk for row in stale}
         rows = [row for row in rows if row.pk not in stale_ids]
     if not rows:
@@ -262,10 +270,7 @@ def product_set_status(*, products: QuerySet[Product], status: str, user: User =
     if status not in Product.Status.values:
         raise ValueError(f"Unknown product status {status!r}")
     rows = list(
-        Product.objects.select_for_update()
-        .filter(pk__in=products.values("pk"))
-        .exclude(status=status)
-        .order_by("pk")
+        Product.objects.select_for_update().filter(pk__in=products.values("pk")).exclude(status=status).order_by("pk")
     )
     if not rows:
         return 0
@@ -366,8 +371,7 @@ def order_item_save(*, item: OrderItem) -> OrderItem:
     untouched line keeps its historical price even if the catalog price moved.
     """
     product_changed = (
-        item.pk is not None
-        and not OrderItem.objects.filter(pk=item.pk, product_id=item.product_id).exists()
+        item.pk is not None and not OrderItem.objects.filter(pk=item.pk, product_id=item.product_id).exists()
     )
     if item.unit_price is None or product_changed:
         item.unit_price = item.product.unit_price
@@ -377,9 +381,7 @@ def order_item_save(*, item: OrderItem) -> OrderItem:
 
 
 @transaction.atomic
-def order_items_save(
-    *, items: Iterable[OrderItem], deleted: Iterable[OrderItem] = ()
-) -> list[OrderItem]:
+def order_items_save(*, items: Iterable[OrderItem], deleted: Iterable[OrderItem] = ()) -> list[OrderItem]:
     """Apply one edit of an order's lines: delete the removed ones, save the rest."""
     for item in deleted:
         item.delete()

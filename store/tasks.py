@@ -4,6 +4,7 @@ Written once against ``django_tasks.task``; the engine is chosen by TASKS_BACKEN
 (database queue, RQ on Redis, or immediate in tests). Tasks take ids, never objects:
 their arguments travel as JSON. In Django 6 the import becomes ``django.tasks``.
 """
+
 from __future__ import annotations
 
 from django_tasks import task

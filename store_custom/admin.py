@@ -3,6 +3,7 @@
 Store and tags stay unaware of each other; without this app the product admin
 simply has no tags.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode

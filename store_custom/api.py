@@ -3,6 +3,7 @@
 store.api knows nothing of tags; ``StoreCustomConfig.ready()`` calls ``register()``,
 which plugs these into store.api's extension hooks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,7 +23,9 @@ TAG_LABELS_ATTR = "api_tag_labels"
 
 def tags_field() -> serializers.Field:
     return serializers.ListField(
-        child=serializers.CharField(), source=TAG_LABELS_ATTR, read_only=True,
+        child=serializers.CharField(),
+        source=TAG_LABELS_ATTR,
+        read_only=True,
         help_text="Labels of the product's tags, sorted.",
     )
 
@@ -43,7 +46,9 @@ PRODUCT_TAGS = ProductExtension(
     load=load_tags,
     filters={
         "tag": filters.CharFilter(
-            method=filter_by_tag, max_length=100, help_text="Only products with this tag label (case-insensitive).",
+            method=filter_by_tag,
+            max_length=100,
+            help_text="Only products with this tag label (case-insensitive).",
         ),
     },
 )

@@ -23,7 +23,8 @@ class StoreCustomConfig(AppConfig):
         # --- Tag rows follow their products (generic relations do not cascade) ---
         catalog_cleared.connect(receivers.drop_product_tags, dispatch_uid="store_custom.drop_product_tags")
         post_delete.connect(
-            receivers.drop_deleted_product_tags, sender=Product,
+            receivers.drop_deleted_product_tags,
+            sender=Product,
             dispatch_uid="store_custom.drop_deleted_product_tags",
         )
         products_deleted.connect(

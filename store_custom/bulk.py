@@ -3,6 +3,7 @@
 Registered in ``StoreCustomConfig.ready``; store's bulk service bumps each changed
 product's version and writes its history row, this only reads and writes tag rows.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -51,11 +52,14 @@ class TagsAction(BulkAction):
                 after = {**before, **{key: label for key, label in wanted.items() if key not in before}}
             else:
                 after = {key: label for key, label in before.items() if key not in wanted}
-            outcomes.append(Outcome(
-                product, UNCHANGED if after.keys() == before.keys() else CHANGE,
-                old=", ".join(sorted(before.values(), key=str.casefold)) or "—",
-                new=", ".join(sorted(after.values(), key=str.casefold)) or "—",
-            ))
+            outcomes.append(
+                Outcome(
+                    product,
+                    UNCHANGED if after.keys() == before.keys() else CHANGE,
+                    old=", ".join(sorted(before.values(), key=str.casefold)) or "—",
+                    new=", ".join(sorted(after.values(), key=str.casefold)) or "—",
+                )
+            )
         return outcomes
 
     def write(self, changes, parameters):
@@ -64,11 +68,19 @@ class TagsAction(BulkAction):
         keys = {label.casefold() for label in parameters["labels"]}
         if self.add:
             Tag.objects.bulk_create([Tag(label=label) for label in parameters["labels"]], ignore_conflicts=True)
-            tag_ids = [pk for pk, label in Tag.objects.filter(label__in=parameters["labels"]).values_list("pk", "label")
-                       if label.casefold() in keys]
+            tag_ids = [
+                pk
+                for pk, label in Tag.objects.filter(label__in=parameters["labels"]).values_list("pk", "label")
+                if label.casefold() in keys
+            ]
             TaggedItem.objects.bulk_create(
-                [TaggedItem(tag_id=tag_id, content_type=content_type, object_id=pk) for pk in ids for tag_id in tag_ids],
-                batch_size=1000, ignore_conflicts=True,
+                [
+                    TaggedItem(tag_id=tag_id, content_type=content_type, object_id=pk)
+                    for pk in ids
+                    for tag_id in tag_ids
+                ],
+                batch_size=1000,
+                ignore_conflicts=True,
             )
         else:
             TaggedItem.objects.filter(

@@ -1,4 +1,5 @@
 """List filters that need both store and tags."""
+
 from __future__ import annotations
 
 from django.contrib import admin

@@ -4,6 +4,7 @@ store's import service knows nothing of tags: it calls this handler (registered
 in ``StoreCustomConfig.ready``) in bulk, inside the import transaction.
 A cell holds comma-separated labels; importing it replaces the product's tags.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -63,7 +64,9 @@ class ProductTagsColumn:
         wanted = sorted({label.casefold(): label for label in labels}.values())
         ids: dict[str, int] = {}
         for chunk in _chunks(wanted, CHUNK):
-            ids.update((label.casefold(), pk) for pk, label in Tag.objects.filter(label__in=chunk).values_list("id", "label"))
+            ids.update(
+                (label.casefold(), pk) for pk, label in Tag.objects.filter(label__in=chunk).values_list("id", "label")
+            )
         return ids
 
     def notes(self, values: Iterable[Labels]) -> list[str]:
@@ -90,9 +93,11 @@ class ProductTagsColumn:
         TaggedItem.objects.bulk_create(
             [
                 TaggedItem(tag_id=ids[label.casefold()], content_type=content_type, object_id=pk)
-                for pk, labels in values.items() for label in labels
+                for pk, labels in values.items()
+                for label in labels
             ],
-            batch_size=CHUNK, ignore_conflicts=True,
+            batch_size=CHUNK,
+            ignore_conflicts=True,
         )
 
 

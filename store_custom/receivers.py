@@ -1,4 +1,5 @@
 """Keep tags consistent with store events, without store knowing tags exist."""
+
 from django.contrib.contenttypes.models import ContentType
 
 from store.models import Product
@@ -13,9 +14,7 @@ def drop_product_tags(sender, **kwargs) -> None:
 def drop_deleted_product_tags(sender, instance, **kwargs) -> None:
     """A generic FK does not cascade: without this a deleted product's tags linger
     (and would be counted by /api/tags/, or match a recycled id)."""
-    TaggedItem.objects.filter(
-        content_type=ContentType.objects.get_for_model(Product), object_id=instance.pk
-    ).delete()
+    TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(Product), object_id=instance.pk).delete()
 
 
 def drop_bulk_deleted_product_tags(sender, product_ids, **kwargs) -> None:

@@ -1,4 +1,5 @@
 """Reads that need both store and tags."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,9 +11,7 @@ from tags.models import Tag, TaggedItem
 
 # Joining content types by natural key keeps these at one query each, with no
 # ContentType cache lookup that could cost a query on a cold process.
-PRODUCT_ITEMS = Q(
-    content_type__app_label=Product._meta.app_label, content_type__model=Product._meta.model_name
-)
+PRODUCT_ITEMS = Q(content_type__app_label=Product._meta.app_label, content_type__model=Product._meta.model_name)
 
 
 def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, list[str]]:

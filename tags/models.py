@@ -1,4 +1,5 @@
 """Generic tagging: any model's rows can carry tags, through contenttypes."""
+
 from __future__ import annotations
 
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -34,9 +35,7 @@ class TaggedItem(models.Model):
     class Meta:
         indexes = [models.Index(fields=["content_type", "object_id"])]
         constraints = [
-            models.UniqueConstraint(
-                fields=["tag", "content_type", "object_id"], name="taggeditem_unique_tag_object"
-            ),
+            models.UniqueConstraint(fields=["tag", "content_type", "object_id"], name="taggeditem_unique_tag_object"),
         ]
 
     def __str__(self) -> str:

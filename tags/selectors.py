@@ -1,4 +1,5 @@
 """Reads for tags. Generic over any model: tags knows nothing of the apps it tags."""
+
 from __future__ import annotations
 
 from collections import defaultdict

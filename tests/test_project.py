@@ -1,4 +1,5 @@
 """Project-wide guarantees: migrations, checks, app boundaries, demo data."""
+
 import ast
 from io import StringIO
 from pathlib import Path
@@ -62,6 +63,7 @@ def test_setup_demo_loads_once_and_prints_the_login(settings):
     assert Product.objects.count() == products > 0
     assert "loaded fixtures/demo.json and drew 10 product images" in first.getvalue()
     images = ProductImage.objects.all()
-    assert len(images) == 10 and all(image.width == 480 and image.image.name.endswith(".png") for image in images)
+    assert len(images) == 10
+    assert all(image.width == 480 and image.image.name.endswith(".png") for image in images)
     assert "nothing loaded" in second.getvalue()
     assert "username 'admin', password 'admin'" in second.getvalue()

@@ -1,4 +1,5 @@
 """Settings shared by every environment. dev/test/prod import this and override a little."""
+
 from __future__ import annotations
 
 import os
@@ -321,9 +322,7 @@ IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 102
 # Data rows per file; an XLSX whose sheet claims more is refused before reading it.
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "500000"))
 # XLSX zip-bomb guards: total uncompressed size and per-member compression ratio.
-IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(
-    os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024))
-)
+IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024)))
 IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))
 
 # --- Background jobs (Django's tasks API through django-tasks) ---------------
@@ -375,7 +374,8 @@ else:
 # Optional: REDIS_CACHE_URL separates the cache from the queue's Redis database.
 if os.environ.get("REDIS_CACHE_URL"):
     CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_CACHE_URL"],
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["REDIS_CACHE_URL"],
     }
 
 # --- Email ------------------------------------------------------------------

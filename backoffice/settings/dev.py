@@ -1,7 +1,8 @@
 """Local development: `make run`. DEBUG on; the debug toolbar when it is installed."""
+
 from importlib.util import find_spec
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, MIDDLEWARE
 
 DEBUG = True

@@ -6,12 +6,13 @@ Optional: CSRF_TRUSTED_ORIGINS (https://admin.example.com,...), SECURE_PROXY_SSL
 SECURE_SSL_REDIRECT, SECURE_HSTS_*, CONN_MAX_AGE, TRUSTED_PROXY_COUNT, LOG_LEVEL,
 AUDIT_LOG_LEVEL, AUDIT_LOG_FILE, STATIC_ROOT. README "Production" shows a full run.
 """
+
 import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, STORAGES, env_bool, env_list
 
 DEBUG = False

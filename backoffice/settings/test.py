@@ -1,9 +1,10 @@
 """Test settings: fast hashing, in-memory email and cache, no debug toolbar."""
+
 import os
 import tempfile
 from pathlib import Path
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import LOGGING
 
 DEBUG = False
@@ -34,8 +35,9 @@ STORAGES = {
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         # A process the tests start (a server, a worker) is given its parent's folder.
-        "OPTIONS": {"location": Path(os.environ.get("PRIVATE_FILES_ROOT")
-                                     or tempfile.mkdtemp(prefix="backoffice-private-"))},
+        "OPTIONS": {
+            "location": Path(os.environ.get("PRIVATE_FILES_ROOT") or tempfile.mkdtemp(prefix="backoffice-private-"))
+        },
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -1,4 +1,5 @@
 """Store admin: one module per back-office area, all registered on the default site."""
+
 from django.contrib import admin
 
 from . import alerts, carts, catalog, customers, importexport, jobs, orders  # noqa: F401  (registers the ModelAdmins)

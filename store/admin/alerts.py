@@ -1,4 +1,5 @@
 """Alert settings: every staff user edits their own (the menu entry opens it); superusers see all."""
+
 from __future__ import annotations
 
 from django.contrib import admin

@@ -7,6 +7,7 @@ parameters, a preview (counts, old → new for the first 20, why any are refused
 Above BULK_INLINE_MAX products, the preview covers the first 1,000 and Confirm queues a
 ``BulkEditJob`` (``store.bulk_jobs``) whose page shows progress, Cancel and the outcome.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -68,8 +69,9 @@ class BulkEditMixin:
         return actions
 
     def _may_bulk_edit(self, request, action: bulk.BulkAction) -> bool:
-        return (getattr(self, f"has_{action.permission}_permission")(request)
-                and request.user.has_perms(action.required_perms))
+        return getattr(self, f"has_{action.permission}_permission")(request) and request.user.has_perms(
+            action.required_perms
+        )
 
     def bulk_edit_view(self, request, queryset, action: bulk.BulkAction):
         if not self._may_bulk_edit(request, action):
@@ -80,10 +82,16 @@ class BulkEditMixin:
         if as_job:
             selected = queryset.order_by().count()
         step = request.POST.get(STEP_FIELD, "")
-        form = action.form_class(request.POST if step else None, admin_site=self.admin_site,
-                                 prefix="bulk")
-        context = {"action": action, "form": form, "selected": selected, "as_job": as_job,
-                   "limit": limit, "report": None, "skip_refused": request.POST.get("skip_refused") == "1"}
+        form = action.form_class(request.POST if step else None, admin_site=self.admin_site, prefix="bulk")
+        context = {
+            "action": action,
+            "form": form,
+            "selected": selected,
+            "as_job": as_job,
+            "limit": limit,
+            "report": None,
+            "skip_refused": request.POST.get("skip_refused") == "1",
+        }
         if step in (STEP_PREVIEW, STEP_APPLY) and form.is_valid():
             parameters = action.parameters(form.cleaned_data)
             context["description"] = action.describe(parameters)
@@ -92,27 +100,36 @@ class BulkEditMixin:
                 # narrowed by Django to the ticked rows of this list, as integers).
                 across = request.POST.get("select_across") == "1"
                 job = bulk_edit_job_create(
-                    user=request.user, action=action, parameters=parameters, filters=request.GET.urlencode(),
+                    user=request.user,
+                    action=action,
+                    parameters=parameters,
+                    filters=request.GET.urlencode(),
                     selected_ids=None if across else list(queryset.order_by("pk").values_list("pk", flat=True)),
                     skip_refused=context["skip_refused"],
                 )
                 self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:store_bulkeditjob_change", args=[job.pk],
-                                                    current_app=self.admin_site.name))
+                return HttpResponseRedirect(
+                    reverse("admin:store_bulkeditjob_change", args=[job.pk], current_app=self.admin_site.name)
+                )
             if as_job:
-                context["report"] = bulk.bulk_edit_preview_sample(action=action, products=queryset,
-                                                                  parameters=parameters)
+                context["report"] = bulk.bulk_edit_preview_sample(
+                    action=action, products=queryset, parameters=parameters
+                )
             elif step == STEP_APPLY:
                 try:
-                    edit = bulk.bulk_edit_apply(action=action, products=queryset, parameters=parameters,
-                                                user=request.user, skip_refused=context["skip_refused"])
+                    edit = bulk.bulk_edit_apply(
+                        action=action,
+                        products=queryset,
+                        parameters=parameters,
+                        user=request.user,
+                        skip_refused=context["skip_refused"],
+                    )
                 except bulk.BulkEditRefused as refused:
                     context["error"] = refused.messages[0]
                     context["report"] = refused.report
                 except bulk.BulkEditConflict as conflict:
                     context["error"] = conflict.messages[0] + " Check the preview again."
-                    context["report"] = bulk.bulk_edit_preview(action=action, products=queryset,
-                                                               parameters=parameters)
+                    context["report"] = bulk.bulk_edit_preview(action=action, products=queryset, parameters=parameters)
                 else:
                     self.message_user(request, _done_message(edit), messages.SUCCESS)
                     return None  # back to the changelist, with its filters
@@ -122,18 +139,20 @@ class BulkEditMixin:
 
     def _bulk_response(self, request, context):
         opts = self.model._meta
-        context.update({
-            **self.admin_site.each_context(request),
-            "title": f"{context['action'].label.rstrip('…')}",
-            "opts": opts,
-            "app_label": opts.app_label,
-            "media": self.media + context["form"].media,
-            "action_name": ACTION_PREFIX + context["action"].name,
-            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            "select_across": request.POST.get("select_across", "0"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "step_field": STEP_FIELD,
-        })
+        context.update(
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{context['action'].label.rstrip('…')}",
+                "opts": opts,
+                "app_label": opts.app_label,
+                "media": self.media + context["form"].media,
+                "action_name": ACTION_PREFIX + context["action"].name,
+                "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "step_field": STEP_FIELD,
+            }
+        )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.bulk_edit_template, context)
 
@@ -143,8 +162,17 @@ class BulkEditMixin:
 class BulkEditAdmin(admin.ModelAdmin):
     """Read-only: who ran which bulk edit, when, with what parameters and counts."""
 
-    list_display = ("id", "created_at", "user", "description", "state", "selected_count", "changed_count",
-                    "unchanged_count", "refused_count")
+    list_display = (
+        "id",
+        "created_at",
+        "user",
+        "description",
+        "state",
+        "selected_count",
+        "changed_count",
+        "unchanged_count",
+        "refused_count",
+    )
     list_filter = ("state", "action")
     list_select_related = ("user",)
     search_fields = ("description", "user__username")
@@ -172,17 +200,33 @@ class BulkEditJobAdmin(JobAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "state_display", "progress_display", "changed_count", "requested_by", "created_at")
 
     def job_context(self, request: HttpRequest, job: BulkEditJob) -> dict:
-        selection = ("all products matching the list's filters" if job.selected_ids is None
-                     else f"{len(job.selected_ids):,} ticked products")
-        rows = [("Bulk edit", job.description), ("Selection", selection), ("Filters", job.filters or "none"),
-                ("Changed", f"{job.changed_count:,}"), ("Already in that state", f"{job.unchanged_count:,}"),
-                ("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else ""))]
+        selection = (
+            "all products matching the list's filters"
+            if job.selected_ids is None
+            else f"{len(job.selected_ids):,} ticked products"
+        )
+        rows = [
+            ("Bulk edit", job.description),
+            ("Selection", selection),
+            ("Filters", job.filters or "none"),
+            ("Changed", f"{job.changed_count:,}"),
+            ("Already in that state", f"{job.unchanged_count:,}"),
+            ("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else "")),
+        ]
         if job.message:
             rows.insert(0, ("Step" if job.is_active else "Outcome", job.message))
         if job.bulk_edit_id:
             url = reverse("admin:store_bulkedit_change", args=[job.bulk_edit_id], current_app=self.admin_site.name)
-            rows.append(("History", format_html('<a href="{}">Bulk edit #{}</a> (the reason of every history row '
-                                                "it wrote)", url, job.bulk_edit_id)))
+            rows.append(
+                (
+                    "History",
+                    format_html(
+                        '<a href="{}">Bulk edit #{}</a> (the reason of every history row it wrote)',
+                        url,
+                        job.bulk_edit_id,
+                    ),
+                )
+            )
         # A retry would apply the edit a second time to the products already changed.
         can_retry = job.state in (JobState.FAILED, JobState.CANCELLED) and not job.changed_count
         return {"job_rows": rows, "can_retry": can_retry}

@@ -1,4 +1,5 @@
 """Carts area (read-only): shoppers fill carts, the back-office only looks."""
+
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse

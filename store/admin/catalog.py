@@ -4,6 +4,7 @@ Built for a catalog of a million products: no full COUNT, no join on the
 product list, index-friendly search and sorting, and optimistic locking so two
 merchandisers editing the same product never silently overwrite each other.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -135,9 +136,9 @@ class ProductListEditForm(ProductAdminForm):
             return
         for name, value in current.items():
             if name in self.fields:
-                self.add_error(name, forms.ValidationError(
-                    services.PRODUCT_FIELD_CONFLICT, code="stale", params={"value": value}
-                ))
+                self.add_error(
+                    name, forms.ValidationError(services.PRODUCT_FIELD_CONFLICT, code="stale", params={"value": value})
+                )
 
 
 class ProductImageForm(forms.ModelForm):
@@ -246,7 +247,13 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
     export_resource_class = ProductResource
     form = ProductAdminForm
     list_display = (
-        "thumbnail", "title", "sku", "collection_link", "unit_price", "inventory", "inventory_status",
+        "thumbnail",
+        "title",
+        "sku",
+        "collection_link",
+        "unit_price",
+        "inventory",
+        "inventory_status",
         "status_badge",
     )
     # The title stays the row header (<th>) and the link, as before the image column.
@@ -321,8 +328,13 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
 
     def action_checkbox(self, obj):
         """The row's checkbox, plus the version the row was shown with (for Clear inventory)."""
-        return format_html('{}<input type="hidden" name="{}" value="{}:{}">',
-                           super().action_checkbox(obj), LOADED_VERSION_FIELD, obj.pk, obj.version)
+        return format_html(
+            '{}<input type="hidden" name="{}" value="{}:{}">',
+            super().action_checkbox(obj),
+            LOADED_VERSION_FIELD,
+            obj.pk,
+            obj.version,
+        )
 
     def changelist_view(self, request, extra_context=None):
         # Taken before the rows are read: a row written after this moment is newer than the page.
@@ -330,9 +342,7 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         try:
             return super().changelist_view(request, extra_context)
         except services.ProductVersionConflict as conflict:
-            self.message_user(
-                request, "Nothing was saved. " + " ".join(conflict.messages), messages.ERROR
-            )
+            self.message_user(request, "Nothing was saved. " + " ".join(conflict.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def revert_disabled(self, request, obj=None):
@@ -377,8 +387,10 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
     def clear_inventory(self, request, queryset):
         """Clear what the user saw: rows changed since the list was loaded are refused and named."""
         result = services.product_clear_inventory(
-            products=queryset, user=request.user,
-            loaded_versions=_loaded_versions(request), loaded_at=_loaded_at(request),
+            products=queryset,
+            user=request.user,
+            loaded_versions=_loaded_versions(request),
+            loaded_at=_loaded_at(request),
         )
         self._report_updated(request, result.updated)
         if result.stale:

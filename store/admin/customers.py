@@ -1,4 +1,5 @@
 """Customers area."""
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -38,7 +39,5 @@ class CustomerAdmin(ExportMixin, admin.ModelAdmin):
 
     @admin.display(description="orders", ordering="orders_count")
     def orders_count(self, customer):
-        url = reverse("admin:store_order_changelist") + "?" + urlencode(
-            {"customer__pk__exact": customer.pk}
-        )
+        url = reverse("admin:store_order_changelist") + "?" + urlencode({"customer__pk__exact": customer.pk})
         return format_html('<a href="{}">{}</a>', url, customer.orders_count)

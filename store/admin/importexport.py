@@ -8,6 +8,7 @@
 The area ModelAdmins (catalog.py, orders.py, customers.py) list these mixins
 among their bases; the mixins only add URLs, context and actions.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -38,7 +38,6 @@ from store.audit import audit_event
 from store.export_jobs import export_job_create, export_needs_job
 from store.exporting import FORMAT_CSV, FORMATS, render
 from store.importing.hooks import extra_columns
-from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
     import_job_can_retry,
@@ -50,6 +49,7 @@ from store.importing.jobs import (
     import_jobs_mark_lost,
     import_needs_job,
 )
+from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -93,7 +93,7 @@ class ExportMixin:
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+            path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info)),
             *super().get_urls(),
         ]
 
@@ -103,12 +103,14 @@ class ExportMixin:
         if self.has_export_permission(request):
             info = self.opts.app_label, self.opts.model_name
             filters = request.GET.urlencode()
-            base = reverse("admin:%s_%s_export" % info, current_app=self.admin_site.name)
+            base = reverse("admin:{}_{}_export".format(*info), current_app=self.admin_site.name)
             extra_context["export_links"] = [
                 (label, f"{base}?{_export_query(key, bom, filters)}")
                 for key, bom, label in (
-                    ("csv", False, "Export CSV"), ("csv", True, "CSV for Excel"),
-                    ("xlsx", False, "Export XLSX"), ("json", False, "Export JSON"),
+                    ("csv", False, "Export CSV"),
+                    ("csv", True, "CSV for Excel"),
+                    ("xlsx", False, "Export XLSX"),
+                    ("json", False, "Export JSON"),
                 )
             ]
         return super().changelist_view(request, extra_context=extra_context)
@@ -127,41 +129,80 @@ class ExportMixin:
         except IncorrectLookupParameters:
             # The changelist answers junk filters with ?e=1; so does its export.
             info = self.opts.app_label, self.opts.model_name
-            return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % info, current_app=self.admin_site.name)
-                                        + "?" + ERROR_FLAG + "=1")
-        return self._export_response(request, changelist.queryset, file_format=file_format,
-                                     excel_bom=request.GET.get("bom") == "1", scope="changelist",
-                                     filters=changelist_request.GET.urlencode())
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_changelist".format(*info), current_app=self.admin_site.name)
+                + "?"
+                + ERROR_FLAG
+                + "=1"
+            )
+        return self._export_response(
+            request,
+            changelist.queryset,
+            file_format=file_format,
+            excel_bom=request.GET.get("bom") == "1",
+            scope="changelist",
+            filters=changelist_request.GET.urlencode(),
+        )
 
-    def _export_response(self, request: HttpRequest, queryset, *, file_format: str, excel_bom: bool = False,
-                         scope: str, filters: str | None = None) -> HttpResponse:
+    def _export_response(
+        self,
+        request: HttpRequest,
+        queryset,
+        *,
+        file_format: str,
+        excel_bom: bool = False,
+        scope: str,
+        filters: str | None = None,
+    ) -> HttpResponse:
         # Large exports of the changelist as filtered (or of all its rows selected) run as jobs.
         if filters is not None and export_needs_job(queryset=queryset):
-            job = export_job_create(user=request.user, model_label=self.opts.label_lower, file_format=file_format,
-                                    filters=filters, excel_bom=excel_bom, scope=scope)
+            job = export_job_create(
+                user=request.user,
+                model_label=self.opts.label_lower,
+                file_format=file_format,
+                filters=filters,
+                excel_bom=excel_bom,
+                scope=scope,
+            )
             url = reverse("admin:store_exportjob_change", args=[job.pk], current_app=self.admin_site.name)
-            self.message_user(request, format_html(
-                "More than {} rows: the export runs in the background as <a href=\"{}\">export #{}</a>. "
-                "Its page shows the progress and the download link; you will also get an email.",
-                f"{settings.EXPORT_INLINE_MAX_ROWS:,}", url, job.pk), messages.INFO)
+            self.message_user(
+                request,
+                format_html(
+                    'More than {} rows: the export runs in the background as <a href="{}">export #{}</a>. '
+                    "Its page shows the progress and the download link; you will also get an email.",
+                    f"{settings.EXPORT_INLINE_MAX_ROWS:,}",
+                    url,
+                    job.pk,
+                ),
+                messages.INFO,
+            )
             return HttpResponseRedirect(url)
         dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
         content = render(dataset, file_format=file_format, excel_bom=excel_bom)
         spec = FORMATS[file_format]
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response = HttpResponse(content, content_type=spec.content_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="{self.opts.model_name}s-{stamp}.{spec.extension}"'
+        response["Content-Disposition"] = f'attachment; filename="{self.opts.model_name}s-{stamp}.{spec.extension}"'
+        audit_event(
+            "export",
+            user=request.user,
+            model=self.opts.label,
+            rows=dataset.height,
+            file_format=file_format,
+            scope=scope,
         )
-        audit_event("export", user=request.user, model=self.opts.label, rows=dataset.height,
-                    file_format=file_format, scope=scope)
         return response
 
     def _export_selected(self, request: HttpRequest, queryset, file_format: str) -> HttpResponse:
         # "Select all N" hands over the whole filtered changelist: that one may become a job.
         across = request.POST.get("select_across") == "1"
-        return self._export_response(request, queryset, file_format=file_format, scope="selected",
-                                     filters=_changelist_filters(request.GET) if across else None)
+        return self._export_response(
+            request,
+            queryset,
+            file_format=file_format,
+            scope="selected",
+            filters=_changelist_filters(request.GET) if across else None,
+        )
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_selected_csv(self, request, queryset):
@@ -197,7 +238,8 @@ class ProductImportForm(forms.Form):
     file = forms.FileField(help_text="CSV (UTF-8 or Windows-1252, comma or semicolon) or XLSX.")
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial=PRESET_AUTO, label="Format")
     skip_invalid = forms.BooleanField(
-        required=False, label="Import valid rows, skip invalid ones",
+        required=False,
+        label="Import valid rows, skip invalid ones",
         help_text="By default nothing is written when any row has an error.",
     )
     encoding = forms.CharField(required=False, max_length=40, help_text="Leave blank to detect.")
@@ -247,15 +289,24 @@ class _ChangeRows:
     @staticmethod
     def _display(change) -> tuple:
         if hasattr(change, "changes"):
-            return (change.row, change.sku, False,
-                    [(name, _short(old), _short(new)) for name, (old, new) in change.changes.items()])
+            return (
+                change.row,
+                change.sku,
+                False,
+                [(name, _short(old), _short(new)) for name, (old, new) in change.changes.items()],
+            )
         fields = [
-            ("title", "", _short(change.title)), ("unit_price", "", f"{change.unit_price:.2f}"),
-            ("inventory", "", str(change.inventory)), ("collection", "", change.collection),
+            ("title", "", _short(change.title)),
+            ("unit_price", "", f"{change.unit_price:.2f}"),
+            ("inventory", "", str(change.inventory)),
+            ("collection", "", change.collection),
         ]
         handlers = {handler.column: handler for handler in extra_columns()}
-        fields += [(column, "", _short(handlers[column].render(value)))
-                   for column, value in change.extras.items() if column in handlers and value]
+        fields += [
+            (column, "", _short(handlers[column].render(value)))
+            for column, value in change.extras.items()
+            if column in handlers and value
+        ]
         return (change.row, change.sku, True, fields)
 
 
@@ -276,8 +327,8 @@ class ProductImportMixin:
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
         return [
-            path("import/", wrap(self.import_view), name="%s_%s_import" % info),
-            path("import/<int:job_id>/", wrap(self.import_preview_view), name="%s_%s_import_preview" % info),
+            path("import/", wrap(self.import_view), name="{}_{}_import".format(*info)),
+            path("import/<int:job_id>/", wrap(self.import_preview_view), name="{}_{}_import_preview".format(*info)),
             *super().get_urls(),
         ]
 
@@ -285,14 +336,17 @@ class ProductImportMixin:
         extra_context = extra_context or {}
         if self.has_import_permission(request):
             extra_context["import_url"] = reverse(
-                "admin:%s_%s_import" % (self.opts.app_label, self.opts.model_name), current_app=self.admin_site.name
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_import", current_app=self.admin_site.name
             )
         return super().changelist_view(request, extra_context=extra_context)
 
     def _context(self, request: HttpRequest, title: str, **extra):
         return {
-            **self.admin_site.each_context(request), "opts": self.opts, "title": title,
-            "app_label": self.opts.app_label, "has_view_permission": self.has_view_permission(request),
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "app_label": self.opts.app_label,
+            "has_view_permission": self.has_view_permission(request),
             **extra,
         }
 
@@ -315,16 +369,24 @@ class ProductImportMixin:
                 # Too large for one request: a worker previews it; the job page follows it.
                 try:
                     job = import_job_submit(
-                        path=saved, file_name=upload.name, user=request.user, preset=form.cleaned_data["preset"],
+                        path=saved,
+                        file_name=upload.name,
+                        user=request.user,
+                        preset=form.cleaned_data["preset"],
                         encoding=form.cleaned_data["encoding"] or None,
-                        skip_invalid=form.cleaned_data["skip_invalid"])
+                        skip_invalid=form.cleaned_data["skip_invalid"],
+                    )
                 finally:
                     saved.unlink(missing_ok=True)
                 return HttpResponseRedirect(self._job_url(job))
             try:
                 outcome = product_import_preview(
-                    path=saved, file_name=upload.name, user=request.user, preset=form.cleaned_data["preset"],
-                    encoding=form.cleaned_data["encoding"] or None, skip_invalid=form.cleaned_data["skip_invalid"],
+                    path=saved,
+                    file_name=upload.name,
+                    user=request.user,
+                    preset=form.cleaned_data["preset"],
+                    encoding=form.cleaned_data["encoding"] or None,
+                    skip_invalid=form.cleaned_data["skip_invalid"],
                 )
             finally:
                 saved.unlink(missing_ok=True)
@@ -334,13 +396,20 @@ class ProductImportMixin:
             if not planned:
                 form.add_error("file", job.message)
             else:
-                return HttpResponseRedirect(reverse(
-                    "admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
-                    args=[job.pk], current_app=self.admin_site.name,
-                ))
+                return HttpResponseRedirect(
+                    reverse(
+                        f"admin:{self.opts.app_label}_{self.opts.model_name}_import_preview",
+                        args=[job.pk],
+                        current_app=self.admin_site.name,
+                    )
+                )
         product_import_expire_previews()
         context = self._context(
-            request, "Import products", form=form, max_bytes=limit, refused=refused,
+            request,
+            "Import products",
+            form=form,
+            max_bytes=limit,
+            refused=refused,
             recent_jobs=import_jobs_visible_to(user=request.user).select_related("user")[:5],
         )
         return TemplateResponse(request, "admin/store/product/import.html", context)
@@ -363,13 +432,22 @@ class ProductImportMixin:
         changes = _ChangeRows(plan)
         page = Paginator(changes, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
         context = self._context(
-            request, f"Import preview: {job.file_name}", job=job, plan=plan, page=page,
-            errors=plan.errors, error_rows=plan.error_rows, skipped=plan.skipped[:SKIPPED_SHOWN],
+            request,
+            f"Import preview: {job.file_name}",
+            job=job,
+            plan=plan,
+            page=page,
+            errors=plan.errors,
+            error_rows=plan.error_rows,
+            skipped=plan.skipped[:SKIPPED_SHOWN],
             skipped_hidden=max(0, len(plan.skipped) - SKIPPED_SHOWN),
             writable=len(plan.creates) + len(plan.updates),
             skip_invalid=bool(job.options.get("skip_invalid")),
-            failed_rows_url=reverse("admin:store_importjob_failed_rows", args=[job.pk],
-                                    current_app=self.admin_site.name) if job.failed_rows else "",
+            failed_rows_url=reverse(
+                "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
+            )
+            if job.failed_rows
+            else "",
         )
         response = TemplateResponse(request, "admin/store/product/import_preview.html", context)
         # Render now and let go of the plan, so the worker does not keep it after the request.
@@ -380,8 +458,11 @@ class ProductImportMixin:
         return response
 
     def _job_url(self, job: ImportJob) -> str:
-        return reverse("admin:%s_%s_import_preview" % (self.opts.app_label, self.opts.model_name),
-                       args=[job.pk], current_app=self.admin_site.name)
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_import_preview",
+            args=[job.pk],
+            current_app=self.admin_site.name,
+        )
 
     def _import_job_page(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
         """The progress page of an import job: state, rows, rate, ETA, errors, who; refreshes while it runs."""
@@ -389,12 +470,19 @@ class ProductImportMixin:
         job.refresh_from_db()
         progress = import_job_progress(job=job)
         context = self._context(
-            request, f"Import #{job.pk}: {job.file_name}", job=job, progress=progress,
+            request,
+            f"Import #{job.pk}: {job.file_name}",
+            job=job,
+            progress=progress,
             refresh_seconds=2 if job.status in IMPORT_ACTIVE else 0,
-            can_cancel=job.status in IMPORT_ACTIVE, can_retry=import_job_can_retry(job),
+            can_cancel=job.status in IMPORT_ACTIVE,
+            can_retry=import_job_can_retry(job),
             history_url=reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name),
-            failed_rows_url=reverse("admin:store_importjob_failed_rows", args=[job.pk],
-                                    current_app=self.admin_site.name) if job.failed_rows else "",
+            failed_rows_url=reverse(
+                "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
+            )
+            if job.failed_rows
+            else "",
         )
         return TemplateResponse(request, "admin/store/product/import_job.html", context)
 
@@ -417,12 +505,12 @@ class ProductImportMixin:
                 self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)
                 return HttpResponseRedirect(self._job_url(job))
             if job.is_background:
-                import_job_confirm(job=job, user=request.user,
-                                   skip_invalid=request.POST.get("skip_invalid") == "1")
+                import_job_confirm(job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1")
                 self.message_user(request, f"Import #{job.pk} confirmed; a worker is writing it.", messages.INFO)
                 return HttpResponseRedirect(self._job_url(job))
-            outcome = product_import_confirm(job=job, user=request.user,
-                                             skip_invalid=request.POST.get("skip_invalid") == "1")
+            outcome = product_import_confirm(
+                job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1"
+            )
         except ValidationError as error:
             # Confirmed or cancelled by another request meanwhile, or expired: nothing was written.
             self.message_user(request, error.messages[0], messages.ERROR)
@@ -434,12 +522,16 @@ class ProductImportMixin:
         if outcome.written:
             text = f"Import #{job.pk}: {job.message}"
             if job.error_count:
-                text += " " + ngettext("%(count)d invalid row was skipped.", "%(count)d invalid rows were skipped.",
-                                       job.error_count) % {"count": job.error_count}
+                text += " " + ngettext(
+                    "%(count)d invalid row was skipped.", "%(count)d invalid rows were skipped.", job.error_count
+                ) % {"count": job.error_count}
             self.message_user(request, text, messages.WARNING if job.error_count else messages.SUCCESS)
             return HttpResponseRedirect(changelist)
-        self.message_user(request, format_html('Import #{} failed: {} <a href="{}">Details</a>',
-                                               job.pk, job.message, history), messages.ERROR)
+        self.message_user(
+            request,
+            format_html('Import #{} failed: {} <a href="{}">Details</a>', job.pk, job.message, history),
+            messages.ERROR,
+        )
         return HttpResponseRedirect(history)
 
 
@@ -448,9 +540,24 @@ class ProductImportMixin:
 class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     """Read-only; each user sees their own imports (all of them with ``store.manage_others_imports``)."""
 
-    list_display = ("id", "created_at", "user", "confirmed_by", "source", "file_name", "preset", "status",
-                    "rows_total", "created_count", "updated_count", "unchanged_count", "skipped_count",
-                    "error_count", "duration", "failed_rows_link")
+    list_display = (
+        "id",
+        "created_at",
+        "user",
+        "confirmed_by",
+        "source",
+        "file_name",
+        "preset",
+        "status",
+        "rows_total",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "skipped_count",
+        "error_count",
+        "duration",
+        "failed_rows_link",
+    )
     list_filter = ("status", "source", "preset")
     search_fields = ("file_name", "user__username")
     list_select_related = ("user", "confirmed_by")
@@ -479,8 +586,11 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:job_id>/failed-rows/", self.admin_site.admin_view(self.failed_rows_view),
-                 name="store_importjob_failed_rows"),
+            path(
+                "<int:job_id>/failed-rows/",
+                self.admin_site.admin_view(self.failed_rows_view),
+                name="store_importjob_failed_rows",
+            ),
             *super().get_urls(),
         ]
 
@@ -496,8 +606,9 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
         """The image URLs this import listed: fetched, waiting, and the failing ones with the reason."""
         from store.image_fetch import import_image_report
 
-        return render_to_string("admin/store/importjob/image_fetch_report.html",
-                                {"report": import_image_report(job_id=job.pk)})
+        return render_to_string(
+            "admin/store/importjob/image_fetch_report.html", {"report": import_image_report(job_id=job.pk)}
+        )
 
     def failed_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
         if not self.has_view_permission(request):
@@ -506,6 +617,9 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
         if not job.failed_rows:
             raise Http404("This import has no failed rows.")
         audit_event("import.failed_rows_download", user=request.user, job_id=job.pk)
-        return FileResponse(job.failed_rows.open("rb"), as_attachment=True,
-                            filename=f"import-{job.pk}-failed-rows.csv", content_type="text/csv; charset=utf-8")
-
+        return FileResponse(
+            job.failed_rows.open("rb"),
+            as_attachment=True,
+            filename=f"import-{job.pk}-failed-rows.csv",
+            content_type="text/csv; charset=utf-8",
+        )

@@ -4,6 +4,7 @@ A job is private: only the user who asked for it, or a superuser, sees it, its p
 and its file. The page (``admin/jobs/job_page.html``, reusable by other job kinds)
 refreshes itself while the job is queued or running, and offers Cancel and Retry.
 """
+
 from __future__ import annotations
 
 from django.apps import apps
@@ -42,8 +43,10 @@ class JobAdminMixin:
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return user.is_active and user.is_staff and (
-            user.is_superuser or self.model.objects.filter(requested_by=user).exists()
+        return (
+            user.is_active
+            and user.is_staff
+            and (user.is_superuser or self.model.objects.filter(requested_by=user).exists())
         )
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -64,8 +67,8 @@ class JobAdminMixin:
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
         return [
-            path("<int:job_id>/cancel/", wrap(require_POST(self.cancel_view)), name="%s_%s_cancel" % info),
-            path("<int:job_id>/retry/", wrap(require_POST(self.retry_view)), name="%s_%s_retry" % info),
+            path("<int:job_id>/cancel/", wrap(require_POST(self.cancel_view)), name="{}_{}_cancel".format(*info)),
+            path("<int:job_id>/retry/", wrap(require_POST(self.retry_view)), name="{}_{}_retry".format(*info)),
             *super().get_urls(),
         ]
 
@@ -88,7 +91,7 @@ class JobAdminMixin:
 
     def job_url(self, job) -> str:
         info = self.opts.app_label, self.opts.model_name
-        return reverse("admin:%s_%s_change" % info, args=[job.pk], current_app=self.admin_site.name)
+        return reverse("admin:{}_{}_change".format(*info), args=[job.pk], current_app=self.admin_site.name)
 
     def job_context(self, request: HttpRequest, job) -> dict:
         """Extra context for the page; subclasses add their own rows and links."""
@@ -113,8 +116,8 @@ class JobAdminMixin:
             "rate": f"{job.rate:,.0f} rows/s" if job.rate else "-",
             "can_cancel": job.state in ACTIVE_STATES,
             "can_retry": job.state in (JobState.FAILED, JobState.CANCELLED),
-            "cancel_url": reverse("admin:%s_%s_cancel" % info, args=[job.pk], current_app=self.admin_site.name),
-            "retry_url": reverse("admin:%s_%s_retry" % info, args=[job.pk], current_app=self.admin_site.name),
+            "cancel_url": reverse("admin:{}_{}_cancel".format(*info), args=[job.pk], current_app=self.admin_site.name),
+            "retry_url": reverse("admin:{}_{}_retry".format(*info), args=[job.pk], current_app=self.admin_site.name),
             **self.job_context(request, job),
         }
         return TemplateResponse(request, self.job_template, context)
@@ -134,8 +137,9 @@ class JobAdminMixin:
             audit_event("job.retry", user=request.user, job=str(job))
             self.message_user(request, f"{job} is queued again.", messages.SUCCESS)
         else:
-            self.message_user(request, f"Only a failed or cancelled job can be retried; {job} is "
-                                       f"{job.state_label}.", messages.WARNING)
+            self.message_user(
+                request, f"Only a failed or cancelled job can be retried; {job} is {job.state_label}.", messages.WARNING
+            )
         return HttpResponseRedirect(self.job_url(job))
 
     def retry_job(self, job) -> bool:
@@ -156,21 +160,34 @@ if apps.is_installed("django_rq"):
 
 @admin.register(ExportJob)
 class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "state_display", "progress_display", "file_format", "requested_by", "created_at",
-                    "expires_at")
+    list_display = (
+        "__str__",
+        "state_display",
+        "progress_display",
+        "file_format",
+        "requested_by",
+        "created_at",
+        "expires_at",
+    )
     list_filter = ("state", "file_format")
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("<int:job_id>/download/", self.admin_site.admin_view(self.download_view),
-                 name="%s_%s_download" % info),
+            path(
+                "<int:job_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="{}_{}_download".format(*info),
+            ),
             *super().get_urls(),
         ]
 
     def job_context(self, request: HttpRequest, job: ExportJob) -> dict:
-        rows = [("Export of", job.model_label), ("Format", FORMATS[job.file_format].label),
-                ("Filters", job.filters or "none")]
+        rows = [
+            ("Export of", job.model_label),
+            ("Format", FORMATS[job.file_format].label),
+            ("Filters", job.filters or "none"),
+        ]
         download = None
         if job.state == JobState.DONE and job.file:
             download = reverse("admin:store_exportjob_download", args=[job.pk], current_app=self.admin_site.name)
@@ -189,8 +206,12 @@ class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
             raise Http404("This export has no file (not finished, or expired).")
         audit_event("export.download", user=request.user, job_id=job.pk, model=job.model_label)
         spec = FORMATS[job.file_format]
-        return FileResponse(job.file.storage.open(job.file.name, "rb"), as_attachment=True,
-                            filename=job.file.name.rsplit("/", 1)[-1], content_type=spec.content_type)
+        return FileResponse(
+            job.file.storage.open(job.file.name, "rb"),
+            as_attachment=True,
+            filename=job.file.name.rsplit("/", 1)[-1],
+            content_type=spec.content_type,
+        )
 
 
 def announce_export_jobs(request: HttpRequest) -> None:
@@ -198,9 +219,15 @@ def announce_export_jobs(request: HttpRequest) -> None:
     for job in jobs_to_announce(model=ExportJob, user=request.user):
         if job.state == JobState.DONE and job.file:
             url = reverse("admin:store_exportjob_download", args=[job.pk])
-            messages.success(request, format_html('Export #{} is ready: {} rows. <a href="{}">Download</a>',
-                                                  job.pk, f"{job.rows_done:,}", url))
+            messages.success(
+                request,
+                format_html(
+                    'Export #{} is ready: {} rows. <a href="{}">Download</a>', job.pk, f"{job.rows_done:,}", url
+                ),
+            )
         elif job.state == JobState.FAILED:
             url = reverse("admin:store_exportjob_change", args=[job.pk])
-            messages.error(request, format_html('Export #{} failed: {}. <a href="{}">Details and Retry</a>',
-                                                job.pk, job.error, url))
+            messages.error(
+                request,
+                format_html('Export #{} failed: {}. <a href="{}">Details and Retry</a>', job.pk, job.error, url),
+            )

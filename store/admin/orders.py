@@ -1,4 +1,5 @@
 """Orders area."""
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.formats import number_format
@@ -27,9 +28,7 @@ class OrderItemInline(SafeAutocompleteMixin, admin.TabularInline):
         # min_num/max_num alone only shape the empty forms; enforce them on POST too.
         # Without the add permission Django sets max_num to 0 (no new rows); existing
         # rows must still validate, and new ones are ignored by Django itself.
-        return super().get_formset(
-            request, obj, validate_min=True, validate_max=bool(self.max_num), **kwargs
-        )
+        return super().get_formset(request, obj, validate_min=True, validate_max=bool(self.max_num), **kwargs)
 
     @admin.display(description="unit price")
     def price(self, item):

@@ -1,4 +1,5 @@
 """Paginators for changelists over very large tables."""
+
 from __future__ import annotations
 
 from django.core.paginator import Paginator

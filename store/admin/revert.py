@@ -1,8 +1,9 @@
-""""Revert this import" on the import history: a preview page, then confirm.
+""" "Revert this import" on the import history: a preview page, then confirm.
 
 Mixed into ImportJobAdmin. Whoever may import (store.import_product) may revert an
 import they can see; the service refuses imports that wrote nothing or were reverted.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -31,8 +32,7 @@ class ImportRevertMixin:
 
     def get_urls(self):
         return [
-            path("<int:job_id>/revert/", self.admin_site.admin_view(self.revert_view),
-                 name="store_importjob_revert"),
+            path("<int:job_id>/revert/", self.admin_site.admin_view(self.revert_view), name="store_importjob_revert"),
             *super().get_urls(),
         ]
 
@@ -58,21 +58,33 @@ class ImportRevertMixin:
         try:
             if request.method == "POST" and "_confirm" in request.POST:
                 try:
-                    outcome = reverting.import_revert(job=job, user=request.user, skip_changed=context["skip_changed"],
-                                                      source=ImportJob.SOURCE_ADMIN)
+                    outcome = reverting.import_revert(
+                        job=job, user=request.user, skip_changed=context["skip_changed"], source=ImportJob.SOURCE_ADMIN
+                    )
                 except reverting.RevertRefused as refused:
                     context["error"], context["report"] = refused.messages[0], refused.report
                 else:
-                    self.message_user(request, f"Import #{job.pk} reverted: {outcome.job.message} "
-                                               f"Recorded as import #{outcome.job.pk}.", messages.SUCCESS)
-                    return HttpResponseRedirect(reverse("admin:store_importjob_change", args=[outcome.job.pk],
-                                                        current_app=self.admin_site.name))
+                    self.message_user(
+                        request,
+                        f"Import #{job.pk} reverted: {outcome.job.message} Recorded as import #{outcome.job.pk}.",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:store_importjob_change", args=[outcome.job.pk], current_app=self.admin_site.name)
+                    )
             else:
                 context["report"] = reverting.import_revert_preview(job=job)
         except ValidationError as error:
             context["error"] = error.messages[0]
         opts = self.model._meta
-        context.update({**self.admin_site.each_context(request), "opts": opts, "app_label": opts.app_label,
-                        "title": f"Revert import #{job.pk}", "original": job})
+        context.update(
+            {
+                **self.admin_site.each_context(request),
+                "opts": opts,
+                "app_label": opts.app_label,
+                "title": f"Revert import #{job.pk}",
+                "original": job,
+            }
+        )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.revert_template, context)

@@ -10,6 +10,7 @@
 Registration happens once, at app loading; the API reads the registry per request,
 so the order in which ``store.api`` and the extending app are imported does not matter.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -74,9 +75,7 @@ def product_filterset_with_extensions(base: type[filters.FilterSet]) -> type[fil
     """`base` plus every registered extension filter (built once, then cached)."""
     if base not in _filterset_cache:
         extra = {
-            name: filter_
-            for extension in _product_extensions.values()
-            for name, filter_ in extension.filters.items()
+            name: filter_ for extension in _product_extensions.values() for name, filter_ in extension.filters.items()
         }
         _filterset_cache[base] = type(base)(base.__name__, (base,), extra) if extra else base
     return _filterset_cache[base]

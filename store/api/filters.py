@@ -1,7 +1,8 @@
 """Query-parameter validation for the catalog API: a bad value is a 400 naming the parameter."""
+
 from __future__ import annotations
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -74,7 +75,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
         if parsed is None:
             return None
         try:
-            return parsed.astimezone(dt_timezone.utc)
+            return parsed.astimezone(UTC)
         except OverflowError:
             raise ValidationError(DATETIME_OUT_OF_RANGE, code="invalid") from None
 
@@ -85,7 +86,10 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
 
 def price_filter(lookup_expr: str) -> filters.NumberFilter:
     return filters.NumberFilter(
-        field_name="unit_price", lookup_expr=lookup_expr, max_digits=12, decimal_places=2,
+        field_name="unit_price",
+        lookup_expr=lookup_expr,
+        max_digits=12,
+        decimal_places=2,
     )
 
 
@@ -95,7 +99,8 @@ class ProductFilter(filters.FilterSet):
     unit_price__lt = price_filter("lt")
     in_stock = StrictBooleanFilter(method="filter_in_stock", help_text="true: inventory > 0; false: none left.")
     updated_since = UtcIsoDateTimeFilter(
-        field_name="last_update", lookup_expr="gte",
+        field_name="last_update",
+        lookup_expr="gte",
         help_text="ISO 8601 date/time (UTC when no offset): products changed at or after it.",
     )
 

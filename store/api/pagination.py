@@ -1,11 +1,11 @@
 """Page-number pagination for browsing, keyset pagination for sync clients."""
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -56,9 +56,7 @@ class SyncCursorPagination(BasePagination):
         self.position = self.decode_cursor(request)
         if self.position is not None:
             last_update, pk = self.position
-            queryset = queryset.filter(
-                Q(last_update__gt=last_update) | Q(last_update=last_update, pk__gt=pk)
-            )
+            queryset = queryset.filter(Q(last_update__gt=last_update) | Q(last_update=last_update, pk__gt=pk))
         page = list(queryset.order_by("last_update", "pk")[: self.page_size + 1])
         self.has_next = len(page) > self.page_size
         page = page[: self.page_size]
@@ -70,9 +68,7 @@ class SyncCursorPagination(BasePagination):
         cursor = self.encode_cursor(self.position) if self.position else None
         next_url = None
         if self.has_next:
-            next_url = replace_query_param(
-                self.request.build_absolute_uri(), self.cursor_query_param, cursor
-            )
+            next_url = replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, cursor)
         return Response({"next": next_url, "cursor": cursor, "results": data})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
@@ -87,13 +83,15 @@ class SyncCursorPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
-        return [{
-            "name": self.cursor_query_param,
-            "required": False,
-            "in": "query",
-            "description": "Resume point from a previous page's `cursor` (or `next`).",
-            "schema": {"type": "string"},
-        }]
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Resume point from a previous page's `cursor` (or `next`).",
+                "schema": {"type": "string"},
+            }
+        ]
 
     @staticmethod
     def encode_cursor(position: tuple[datetime, int]) -> str:
@@ -117,7 +115,7 @@ class SyncCursorPagination(BasePagination):
             last_update = datetime.fromisoformat(stamp)
             if timezone.is_naive(last_update) or type(pk) is not int or not 0 <= pk < 2**63:
                 raise ValueError
-            last_update = last_update.astimezone(dt_timezone.utc)
+            last_update = last_update.astimezone(UTC)
         except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error, UnicodeDecodeError):
             raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
         return last_update, pk

@@ -1,5 +1,6 @@
 """?search= for every catalog list (the DEFAULT_FILTER_BACKENDS setting names it, so this
 module imports nothing of store.api: DRF loads it while reading its settings)."""
+
 from __future__ import annotations
 
 from rest_framework import exceptions

@@ -1,4 +1,5 @@
 """Explicit, read-only representations of the catalog."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -52,13 +53,17 @@ class ProductSerializer(serializers.Serializer):
     description = serializers.CharField(read_only=True)
     unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
     price_with_tax = serializers.DecimalField(
-        max_digits=12, decimal_places=2, read_only=True,
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
         help_text="unit_price × (1 + TAX_RATE), rounded to cents.",
     )
     in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0")
     inventory = serializers.IntegerField(read_only=True)
     collection = CollectionRefSerializer(source="*", read_only=True)
-    images = ProductImageSerializer(many=True, read_only=True, help_text="In position order; the first is the main image.")
+    images = ProductImageSerializer(
+        many=True, read_only=True, help_text="In position order; the first is the main image."
+    )
     last_update = serializers.DateTimeField(read_only=True)
 
     def get_fields(self):
@@ -110,7 +115,9 @@ class ProductSyncSerializer(ProductSerializer):
 class CollectionSerializer(serializers.ModelSerializer):
     products_count = serializers.IntegerField(read_only=True, help_text="Active products in the collection.")
     featured_product = serializers.IntegerField(
-        source="featured_active_product_id", read_only=True, allow_null=True,
+        source="featured_active_product_id",
+        read_only=True,
+        allow_null=True,
         help_text="Id of the featured product, or null (none, or it is not active).",
     )
 

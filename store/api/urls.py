@@ -1,4 +1,5 @@
 """/api/: the catalog router, plus routes other apps registered, the schema and the docs."""
+
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter

@@ -1,4 +1,5 @@
 """Read-only catalog endpoints. Querysets come from store.selectors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,8 @@ from store import selectors
 
 from .extensions import product_extensions_load
 from .filters import MAX_ID, ProductFilter, ProductFilterBackend
-from .search import CappedSearchFilter
 from .pagination import SyncCursorPagination
+from .search import CappedSearchFilter
 from .serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
 
 NOT_FOUND = "Not found."
@@ -36,10 +37,12 @@ def catalog_schema(serializer_class: type, noun: str):
     """The OpenAPI description shared by every catalog viewset's list and retrieve."""
     return extend_schema_view(
         list=extend_schema(
-            summary=f"List {noun}s", responses={200: serializer_class(many=True), **ERROR_RESPONSES},
+            summary=f"List {noun}s",
+            responses={200: serializer_class(many=True), **ERROR_RESPONSES},
         ),
         retrieve=extend_schema(
-            summary=f"One {noun} by id", responses={200: serializer_class, 404: ERROR_RESPONSES[404]},
+            summary=f"One {noun} by id",
+            responses={200: serializer_class, 404: ERROR_RESPONSES[404]},
         ),
     )
 
@@ -180,7 +183,9 @@ class ProductViewSet(CatalogViewSet):
         responses={200: ProductSyncSerializer(many=True), 400: ERROR_RESPONSES[400]},
     )
     @action(
-        detail=False, pagination_class=SyncCursorPagination, filter_backends=[ProductFilterBackend],
+        detail=False,
+        pagination_class=SyncCursorPagination,
+        filter_backends=[ProductFilterBackend],
         serializer_class=ProductSyncSerializer,
     )
     def sync(self, request):

@@ -11,6 +11,7 @@ so planning, the preview, writing and the exports handle them like ``tags``.
   URL fetches them once the import commits (``store/image_fetch.py``). Images missing
   from the cell are kept: remove them on the product page.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -125,12 +126,18 @@ class ImagesColumn:
         """Each product's images as URLs, in position order: its images, then URLs still pending."""
         found: dict[int, list[str]] = {}
         for chunk in _chunks(list(product_ids), CHUNK):
-            for pk, name, source in ProductImage.objects.filter(product_id__in=chunk).order_by(
-                    "product_id", "position", "id").values_list("product_id", "image", "source_url"):
+            for pk, name, source in (
+                ProductImage.objects.filter(product_id__in=chunk)
+                .order_by("product_id", "position", "id")
+                .values_list("product_id", "image", "source_url")
+            ):
                 found.setdefault(pk, []).append(source or image_storage_url(name))
-            for pk, url in ProductImageSource.objects.filter(product_id__in=chunk).exclude(
-                    state=ProductImageSource.State.DONE).order_by("product_id", "position", "id").values_list(
-                    "product_id", "url"):
+            for pk, url in (
+                ProductImageSource.objects.filter(product_id__in=chunk)
+                .exclude(state=ProductImageSource.State.DONE)
+                .order_by("product_id", "position", "id")
+                .values_list("product_id", "url")
+            ):
                 if url not in found.get(pk, ()):
                     found.setdefault(pk, []).append(url)
         return {pk: ImageUrls(urls) for pk, urls in found.items()}
@@ -148,14 +155,27 @@ class ImagesColumn:
     def write(self, values: dict[int, ImageUrls]) -> None:
         """Add the URLs each product lacks; enqueue their fetches once the import commits."""
         job_id = import_job_id.get()
-        items = [(pk, url, position, value.alts.get(url, ""))
-                 for pk, value in values.items() for position, url in enumerate(value)]
+        items = [
+            (pk, url, position, value.alts.get(url, ""))
+            for pk, value in values.items()
+            for position, url in enumerate(value)
+        ]
         for chunk in _chunks(items, CHUNK):
-            ProductImageSource.objects.bulk_create([
-                ProductImageSource(product_id=pk, url=url, url_hash=url_hash(url), position=position,
-                                   alt_text=alt, import_job_id=job_id)
-                for pk, url, position, alt in chunk
-            ], ignore_conflicts=True, batch_size=CHUNK)
+            ProductImageSource.objects.bulk_create(
+                [
+                    ProductImageSource(
+                        product_id=pk,
+                        url=url,
+                        url_hash=url_hash(url),
+                        position=position,
+                        alt_text=alt,
+                        import_job_id=job_id,
+                    )
+                    for pk, url, position, alt in chunk
+                ],
+                ignore_conflicts=True,
+                batch_size=CHUNK,
+            )
         product_ids = list(values)
         transaction.on_commit(lambda: image_sources_enqueue(product_ids=product_ids), robust=True)
 
@@ -167,7 +187,8 @@ def image_sources_enqueue(*, product_ids: Sequence[int]) -> int:
     count = 0
     for chunk in _chunks(list(product_ids), CHUNK):
         pending = ProductImageSource.objects.filter(
-            product_id__in=chunk, state=ProductImageSource.State.PENDING, attempts=0).values_list("id", flat=True)
+            product_id__in=chunk, state=ProductImageSource.State.PENDING, attempts=0
+        ).values_list("id", flat=True)
         for source_id in pending:
             product_image_fetch.enqueue(source_id, 1)
             count += 1

@@ -4,6 +4,7 @@ store knows products, not tags. An app that wants a column of its own in the
 product import and export (store_custom's ``tags``) registers a handler here;
 the import service calls it in bulk, inside the import transaction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

@@ -14,6 +14,7 @@ killed (or a job cancelled) mid-write leaves nothing written, and a write that c
 can no longer be cancelled. The worker's heartbeat (every HEARTBEAT_SECONDS, on its own
 connection during the write) lets ``import_jobs_mark_lost`` say "failed: worker lost".
 """
+
 from __future__ import annotations
 
 import logging
@@ -109,9 +110,17 @@ def import_needs_job(*, path: Path) -> bool:
 
 
 # --- Submitting, confirming, cancelling, retrying (web side) -------------------------
-def import_job_submit(*, path: Path, file_name: str, user: Any, preset: str = PRESET_AUTO,
-                      encoding: str | None = None, skip_invalid: bool = False,
-                      source: str = ImportJob.SOURCE_ADMIN, confirm: bool = False) -> ImportJob:
+def import_job_submit(
+    *,
+    path: Path,
+    file_name: str,
+    user: Any,
+    preset: str = PRESET_AUTO,
+    encoding: str | None = None,
+    skip_invalid: bool = False,
+    source: str = ImportJob.SOURCE_ADMIN,
+    confirm: bool = False,
+) -> ImportJob:
     """Copy the file into the private storage, record a queued job and queue its preview.
 
     ``confirm``: write as soon as the preview is ready (the CLI's ``--background``).
@@ -120,11 +129,19 @@ def import_job_submit(*, path: Path, file_name: str, user: Any, preset: str = PR
     storage = import_storage()
     with path.open("rb") as handle:
         upload = storage.save(f"{UPLOADS_DIR}/{uuid.uuid4().hex}{Path(file_name).suffix[:10]}", File(handle))
-    options = {**_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
-               "background": True, "auto_confirm": confirm}
+    options = {
+        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+        "background": True,
+        "auto_confirm": confirm,
+    }
     job = ImportJob.objects.create(
-        user=user if getattr(user, "pk", None) else None, source=source, file_name=file_name[:255],
-        status=ImportJob.STATUS_QUEUED, options=options, upload=upload, message=MESSAGE_QUEUED,
+        user=user if getattr(user, "pk", None) else None,
+        source=source,
+        file_name=file_name[:255],
+        status=ImportJob.STATUS_QUEUED,
+        options=options,
+        upload=upload,
+        message=MESSAGE_QUEUED,
     )
     audit_event("import.queued", user=job.user, job_id=job.pk, file_name=job.file_name)
     return _enqueue(job, "preview")
@@ -147,9 +164,17 @@ def import_job_confirm(*, job: ImportJob, user: Any = None, skip_invalid: bool |
     if skip_invalid is None:
         skip_invalid = bool(job.options.get("skip_invalid"))
     options = {**job.options, "skip_invalid": skip_invalid, "confirmed": True}
-    if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_WRITING,
-                       confirmed_by=confirmer, message=MESSAGE_WRITING, options=options, rows_done=0,
-                       started_at=None, heartbeat_at=None):
+    if not _transition(
+        job,
+        source=ImportJob.STATUS_PREVIEW,
+        target=ImportJob.STATUS_WRITING,
+        confirmed_by=confirmer,
+        message=MESSAGE_WRITING,
+        options=options,
+        rows_done=0,
+        started_at=None,
+        heartbeat_at=None,
+    ):
         raise _refusal(job)
     audit_event("import.confirm_queued", user=confirmer, job_id=job.pk)
     return _enqueue(job, "write")
@@ -161,20 +186,24 @@ def import_job_cancel(*, job: ImportJob, user: Any) -> None:
     _check_may_act(job, user)
     message = MESSAGE_CANCELLED.format(user=user.get_username() if user else "a worker")
     cancelled = ImportJob.objects.filter(pk=job.pk, status__in=[*ACTIVE, ImportJob.STATUS_PREVIEW]).update(
-        status=ImportJob.STATUS_CANCELLED, finished_at=timezone.now(), message=message,
-        created_count=0, updated_count=0)
+        status=ImportJob.STATUS_CANCELLED, finished_at=timezone.now(), message=message, created_count=0, updated_count=0
+    )
     job.refresh_from_db()
     if not cancelled:
-        raise ValidationError(ERROR_NOT_CANCELLABLE.format(pk=job.pk, state=job.get_status_display().lower()),
-                              code="not_cancellable")
+        raise ValidationError(
+            ERROR_NOT_CANCELLABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_cancellable"
+        )
     audit_event("import.cancel", user=user, job_id=job.pk)
     _drop_files(job)
 
 
 def import_job_can_retry(job: ImportJob) -> bool:
-    return (job.is_background and job.status in (ImportJob.STATUS_FAILED, ImportJob.STATUS_CANCELLED)
-            and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED)
-            and (bool(job.upload) or bool(job.options.get("confirmed"))))
+    return (
+        job.is_background
+        and job.status in (ImportJob.STATUS_FAILED, ImportJob.STATUS_CANCELLED)
+        and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED)
+        and (bool(job.upload) or bool(job.options.get("confirmed")))
+    )
 
 
 WORKER_LOST_MESSAGE = f"failed: {WORKER_LOST}; nothing written."
@@ -185,13 +214,20 @@ def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
     confirmed (its plan is kept), else the preview. Older tasks of the job then do nothing."""
     _check_may_act(job, user)
     if not import_job_can_retry(job):
-        raise ValidationError(ERROR_NOT_RETRYABLE.format(pk=job.pk, state=job.get_status_display().lower()),
-                              code="not_retryable")
+        raise ValidationError(
+            ERROR_NOT_RETRYABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_retryable"
+        )
     write = bool(job.options.get("confirmed")) and plan_exists(job)
     target = ImportJob.STATUS_WRITING if write else ImportJob.STATUS_QUEUED
     retried = ImportJob.objects.filter(pk=job.pk, status=job.status, attempt=job.attempt).update(
-        status=target, attempt=F("attempt") + 1, started_at=None, heartbeat_at=None, finished_at=None,
-        rows_done=0, message=MESSAGE_WRITING if write else MESSAGE_QUEUED)
+        status=target,
+        attempt=F("attempt") + 1,
+        started_at=None,
+        heartbeat_at=None,
+        finished_at=None,
+        rows_done=0,
+        message=MESSAGE_WRITING if write else MESSAGE_QUEUED,
+    )
     if not retried:
         raise _refusal(job)
     job.refresh_from_db()
@@ -208,12 +244,22 @@ def import_jobs_mark_lost(*, now=None) -> int:
 
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
-    lost = list(ImportJob.objects.filter(status__in=[ImportJob.STATUS_RUNNING, ImportJob.STATUS_WRITING],
-                                         heartbeat_at__lt=cutoff).select_related("user"))
+    lost = list(
+        ImportJob.objects.filter(
+            status__in=[ImportJob.STATUS_RUNNING, ImportJob.STATUS_WRITING], heartbeat_at__lt=cutoff
+        ).select_related("user")
+    )
     count = 0
     for job in lost:
-        if _transition(job, source=job.status, target=ImportJob.STATUS_FAILED, finished_at=now,
-                       message=WORKER_LOST_MESSAGE, created_count=0, updated_count=0):
+        if _transition(
+            job,
+            source=job.status,
+            target=ImportJob.STATUS_FAILED,
+            finished_at=now,
+            message=WORKER_LOST_MESSAGE,
+            created_count=0,
+            updated_count=0,
+        ):
             count += 1
             import_job_notify(job=job)
     if count:
@@ -262,7 +308,8 @@ class _Pulse:
             fields["rows_total"] = self.total
         if not self.in_write:
             alive = ImportJob.objects.filter(pk=self.job.pk, status=self.status, attempt=self.job.attempt).update(
-                **fields)
+                **fields
+            )
         elif connection.vendor == "sqlite":
             return
         else:
@@ -280,7 +327,8 @@ class _Pulse:
             cursor.execute(
                 f"UPDATE {quote(table)} SET {columns} WHERE {quote('id')} = %s AND {quote('status')} = %s "
                 f"AND {quote('attempt')} = %s",
-                [*fields.values(), self.job.pk, self.status, self.job.attempt])
+                [*fields.values(), self.job.pk, self.status, self.job.attempt],
+            )
             if cursor.rowcount:
                 return cursor.rowcount
             # Not updated: cancelled, lost or retried, unless the job's row is not visible from
@@ -298,7 +346,8 @@ def _claim(job_id: int, attempt: int, *, source: str, target: str) -> ImportJob 
     """The step's one start: ``source`` -> ``target`` for this attempt, if nobody started it yet."""
     now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id, status=source, attempt=attempt, heartbeat_at__isnull=True).update(
-        status=target, started_at=now, heartbeat_at=now, rows_done=0)
+        status=target, started_at=now, heartbeat_at=now, rows_done=0
+    )
     if not claimed:
         logger.info("Import #%s attempt %s: nothing to do (cancelled, retried or already run).", job_id, attempt)
         return None
@@ -319,8 +368,13 @@ def import_job_preview_run(*, job_id: int, attempt: int) -> None:
                 while chunk := source.read(1024 * 1024):
                     target.write(chunk)
             options = job.options
-            plan = _plan_or_fail(job, path=local, preset=options.get("preset") or PRESET_AUTO,
-                                 encoding=options.get("encoding") or None, progress=pulse)
+            plan = _plan_or_fail(
+                job,
+                path=local,
+                preset=options.get("preset") or PRESET_AUTO,
+                encoding=options.get("encoding") or None,
+                progress=pulse,
+            )
         if plan is None:
             _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started)
             return
@@ -336,8 +390,16 @@ def import_job_preview_run(*, job_id: int, attempt: int) -> None:
         if not _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started, notify=False):
             _delete_plan(job)
             return
-        audit_event("import.preview", user=job.user, job_id=job.pk, file_name=job.file_name, status=job.status,
-                    new=job.created_count, updated=job.updated_count, errors=job.error_count)
+        audit_event(
+            "import.preview",
+            user=job.user,
+            job_id=job.pk,
+            file_name=job.file_name,
+            status=job.status,
+            new=job.created_count,
+            updated=job.updated_count,
+            errors=job.error_count,
+        )
     except JobCancelled:
         logger.info("Import #%s preview stopped: cancelled.", job_id)
         return
@@ -386,13 +448,33 @@ def import_job_write_run(*, job_id: int, attempt: int) -> None:
     finally:
         pulse.close()
     _drop_files(job)
-    audit_event("import.confirm", user=job.confirmed_by, job_id=job.pk, file_name=job.file_name,
-                status=job.status, new=job.created_count, updated=job.updated_count, errors=job.error_count)
+    audit_event(
+        "import.confirm",
+        user=job.confirmed_by,
+        job_id=job.pk,
+        file_name=job.file_name,
+        status=job.status,
+        new=job.created_count,
+        updated=job.updated_count,
+        errors=job.error_count,
+    )
     import_job_notify(job=job)
 
 
-_RESULT_FIELDS = ("status", "message", "preset", "rows_total", "rows_done", "created_count", "updated_count",
-                  "unchanged_count", "skipped_count", "error_count", "failed_rows", "options")
+_RESULT_FIELDS = (
+    "status",
+    "message",
+    "preset",
+    "rows_total",
+    "rows_done",
+    "created_count",
+    "updated_count",
+    "unchanged_count",
+    "skipped_count",
+    "error_count",
+    "failed_rows",
+    "options",
+)
 
 
 def _end(job: ImportJob, attempt: int, *, source: str, started: float, notify: bool = True) -> bool:
@@ -403,7 +485,8 @@ def _end(job: ImportJob, attempt: int, *, source: str, started: float, notify: b
     if job.status in ImportJob.FINAL_STATUSES:
         fields["finished_at"] = now
     saved = ImportJob.objects.filter(pk=job.pk, status=source, attempt=attempt).update(
-        duration=F("duration") + round(time.monotonic() - started, 3), heartbeat_at=now, **fields)
+        duration=F("duration") + round(time.monotonic() - started, 3), heartbeat_at=now, **fields
+    )
     if saved and notify and job.status in ImportJob.FINAL_STATUSES:
         if job.status == ImportJob.STATUS_FAILED:
             _drop_upload_only(job)
@@ -424,17 +507,24 @@ def import_job_notify(*, job: ImportJob) -> bool:
         subject = f"Your import #{job.pk} is done ({job.created_count:,} new, {job.updated_count:,} updated)"
     else:
         subject = f"Your import #{job.pk} of {job.file_name} failed"
-    lines = [f"Import #{job.pk} of {job.file_name}: {job.get_status_display()}.", job.message,
-             f"{job.rows_total:,} rows, {job.error_count:,} with errors, in {format_duration(job.duration)}."]
+    lines = [
+        f"Import #{job.pk} of {job.file_name}: {job.get_status_display()}.",
+        job.message,
+        f"{job.rows_total:,} rows, {job.error_count:,} with errors, in {format_duration(job.duration)}.",
+    ]
     return job_notify_end(job=job, subject=subject, lines=lines, link=link)
 
 
-
 STATE_LABELS = {
-    ImportJob.STATUS_QUEUED: "queued", ImportJob.STATUS_RUNNING: "previewing",
-    ImportJob.STATUS_PREVIEW: "ready to confirm", ImportJob.STATUS_WRITING: "writing",
-    ImportJob.STATUS_SUCCEEDED: "done", ImportJob.STATUS_PARTIAL: "done (invalid rows skipped)",
-    ImportJob.STATUS_FAILED: "failed", ImportJob.STATUS_CANCELLED: "cancelled", ImportJob.STATUS_EXPIRED: "expired",
+    ImportJob.STATUS_QUEUED: "queued",
+    ImportJob.STATUS_RUNNING: "previewing",
+    ImportJob.STATUS_PREVIEW: "ready to confirm",
+    ImportJob.STATUS_WRITING: "writing",
+    ImportJob.STATUS_SUCCEEDED: "done",
+    ImportJob.STATUS_PARTIAL: "done (invalid rows skipped)",
+    ImportJob.STATUS_FAILED: "failed",
+    ImportJob.STATUS_CANCELLED: "cancelled",
+    ImportJob.STATUS_EXPIRED: "expired",
 }
 
 
@@ -456,7 +546,12 @@ def import_job_progress(*, job: ImportJob) -> dict[str, Any]:
                 eta = max(0.0, (total - job.rows_done) / rate)
     percent = min(100, int(job.rows_done * 100 / total)) if total else None
     return {
-        "state": state, "rows_done": job.rows_done, "rows_total": total, "percent": percent,
-        "rate": f"{rate:,.0f} rows/s" if rate else "-", "eta": format_duration(eta),
-        "elapsed": format_duration(elapsed), "active": job.status in ACTIVE,
+        "state": state,
+        "rows_done": job.rows_done,
+        "rows_total": total,
+        "percent": percent,
+        "rate": f"{rate:,.0f} rows/s" if rate else "-",
+        "eta": format_duration(eta),
+        "elapsed": format_duration(elapsed),
+        "active": job.status in ACTIVE,
     }

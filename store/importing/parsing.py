@@ -3,6 +3,7 @@
 Row numbers are the ones a spreadsheet shows: the header is row 1, the first data
 row is row 2. Blank records still count, so numbers match what ops see in Excel.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -177,8 +178,7 @@ def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[in
             if "unexpected end of data" in str(error):
                 raise ValidationError(ERROR_QUOTE_UNCLOSED.format(row=row, line=line), code="quote")
             if "expected after" in str(error):
-                raise ValidationError(ERROR_QUOTE_BROKEN.format(row=row, line=line, end=reader.line_num),
-                                      code="quote")
+                raise ValidationError(ERROR_QUOTE_BROKEN.format(row=row, line=line, end=reader.line_num), code="quote")
             raise ValidationError(ERROR_CSV.format(error=f"row {row}: {error}"), code="csv")
         except UnicodeError:
             raise ValidationError(ERROR_ENCODING.format(encoding=encoding), code="encoding")

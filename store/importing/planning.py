@@ -4,13 +4,14 @@ Everything here reads; nothing writes. Existing products, collections and
 promotions are loaded in chunks of ``CHUNK`` keys, so a 100k-row file costs a
 few hundred queries, not one per row.
 """
+
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from operator import attrgetter
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -192,7 +193,7 @@ def _without_thousands_spaces(text: str, *, decimal_mark: str) -> str:
 
 
 def _grouped(integer: str, mark: str) -> str | None:
-    """"1,234,567" -> "1234567" when every group after the first has exactly three digits."""
+    """ "1,234,567" -> "1234567" when every group after the first has exactly three digits."""
     groups = integer.split(mark)
     if not (1 <= len(groups[0]) <= 3 and groups[0].isdigit()):
         return None
@@ -218,7 +219,7 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
     if thousands in cleaned:
         integer, _, fraction = cleaned.partition(decimal_mark)
         sign = integer[:1] if integer[:1] in "+-" else ""
-        digits = _grouped(integer[len(sign):], thousands)
+        digits = _grouped(integer[len(sign) :], thousands)
         if digits is None or thousands in fraction or decimal_mark in fraction:
             head, _, tail = cleaned.rpartition(thousands)
             swapped = thousands not in head and decimal_mark in head and tail.isdigit()
@@ -271,7 +272,7 @@ def parse_promotions(text: str) -> tuple[int, ...]:
 
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def select_in(model, columns: Sequence[str], key: str, values: Sequence, *, lock: bool = False) -> Iterator[tuple]:
@@ -287,8 +288,9 @@ def select_in(model, columns: Sequence[str], key: str, values: Sequence, *, lock
     with connection.cursor() as cursor:
         for chunk in _chunks(list(values)):
             placeholders = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT {column_sql} FROM {table} WHERE {quote(key)} IN ({placeholders}){suffix}",
-                           list(chunk))
+            cursor.execute(
+                f"SELECT {column_sql} FROM {table} WHERE {quote(key)} IN ({placeholders}){suffix}", list(chunk)
+            )
             yield from cursor.fetchall()
 
 
@@ -339,8 +341,9 @@ class _Row:
 TEXT_FIELDS = ("sku", "title", "slug", "description", "collection")
 
 
-def build_plan(preset: Preset, *, file_name: str, header: list[str],
-               progress: ProgressCallback = _no_progress) -> ImportPlan:
+def build_plan(
+    preset: Preset, *, file_name: str, header: list[str], progress: ProgressCallback = _no_progress
+) -> ImportPlan:
     """Validate every row, then diff the valid ones against the catalog in bulk.
 
     Memory: a row is held once, as a compact ``_Row`` (no raw cells, no dict), and
@@ -351,8 +354,7 @@ def build_plan(preset: Preset, *, file_name: str, header: list[str],
         handler.column: handler for handler in extra_columns() if handler.column in preset.source_columns
     }
     present = set(preset.source_columns) | set(handlers)
-    plan = ImportPlan(file_name=file_name, preset=preset.name, header=header,
-                      columns=[name for name in preset.source_columns])
+    plan = ImportPlan(file_name=file_name, preset=preset.name, header=header, columns=list(preset.source_columns))
     skus = _SkuBook()
     rows = _validate_rows(preset, plan, handlers, skus, progress)
     skus.report(plan, rows, column=preset.source_columns.get("sku", "sku"))
@@ -386,8 +388,9 @@ def _fill_failed_cells(plan: ImportPlan, preset: Preset) -> None:
             plan.failed_cells[number] = []
 
 
-def _validate_rows(preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraColumn],
-                   skus: "_SkuBook", progress: ProgressCallback) -> list[_Row]:
+def _validate_rows(
+    preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraColumn], skus: _SkuBook, progress: ProgressCallback
+) -> list[_Row]:
     """Per-row checks, no queries. ``skus`` sees every row's SKU, valid row or not."""
     source = preset.source_columns
     valid: list[_Row] = []
@@ -418,8 +421,9 @@ def _validate_rows(preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraCo
                 text = unescape_formula(text)
             limit = LIMITS.get(name)
             if limit and len(text) > limit:
-                errors.append((source.get(name, name), raw[name][:80],
-                               ERROR_TOO_LONG.format(length=len(text), limit=limit)))
+                errors.append(
+                    (source.get(name, name), raw[name][:80], ERROR_TOO_LONG.format(length=len(text), limit=limit))
+                )
                 continue
             if name != "description" and CONTROL_RE.search(text):
                 errors.append((source.get(name, name), raw[name][:80], ERROR_BAD_TEXT))
@@ -431,8 +435,11 @@ def _validate_rows(preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraCo
                 errors.append((column, "", ERROR_REQUIRED))
         if values.get("slug") and not SLUG_RE.match(values["slug"]):
             errors.append((source.get("slug", "slug"), raw["slug"][:80], ERROR_SLUG_INVALID))
-        for name, parse in (("unit_price", parse_price), ("inventory", parse_inventory),
-                            ("promotions", parse_promotions)):
+        for name, parse in (
+            ("unit_price", parse_price),
+            ("inventory", parse_inventory),
+            ("promotions", parse_promotions),
+        ):
             if name not in raw or not raw[name].strip():
                 continue
             try:
@@ -443,7 +450,9 @@ def _validate_rows(preset: Preset, plan: ImportPlan, handlers: dict[str, ExtraCo
                 else:
                     values[name] = parse(raw[name])
             except ValidationError as error:
-                column = raw.get("_price_column", source.get(name, name)) if name == "unit_price" else source.get(name, name)
+                column = (
+                    raw.get("_price_column", source.get(name, name)) if name == "unit_price" else source.get(name, name)
+                )
                 errors.append((column, raw[name][:80], error.messages[0]))
         if "promotions" in raw and not raw["promotions"].strip():
             values["promotions"] = ()
@@ -509,12 +518,12 @@ def _check_promotions(rows: list[_Row], plan: ImportPlan) -> None:
     for row in rows:
         unknown = [str(pid) for pid in row.promotions or () if pid not in known]
         if unknown:
-            plan.add_error(row.row, "promotions", ",".join(unknown),
-                           ERROR_PROMOTION_UNKNOWN.format(ids=", ".join(unknown)))
+            plan.add_error(
+                row.row, "promotions", ",".join(unknown), ERROR_PROMOTION_UNKNOWN.format(ids=", ".join(unknown))
+            )
 
 
-PRODUCT_COLUMNS = ("id", "sku", "title", "slug", "description", "unit_price", "inventory",
-                   "collection_id", "version")
+PRODUCT_COLUMNS = ("id", "sku", "title", "slug", "description", "unit_price", "inventory", "collection_id", "version")
 
 
 def _load_existing(skus: list[str]) -> dict[str, tuple]:
@@ -554,8 +563,9 @@ def _current_promotions(product_ids: list[int]) -> dict[int, tuple[int, ...]]:
     return {pid: tuple(sorted(ids)) for pid, ids in current.items()}
 
 
-def _diff(rows: list[_Row], plan: ImportPlan, present: set[str],
-          handlers: dict[str, ExtraColumn], progress: ProgressCallback) -> None:
+def _diff(
+    rows: list[_Row], plan: ImportPlan, present: set[str], handlers: dict[str, ExtraColumn], progress: ProgressCallback
+) -> None:
     """Plan each row against the catalog, ``CHUNK`` rows at a time; ``rows`` is emptied as it goes."""
     collection_titles = {row.collection for row in rows if row.collection}
     by_title, collection_by_id = _load_collections(collection_titles)
@@ -565,7 +575,7 @@ def _diff(rows: list[_Row], plan: ImportPlan, present: set[str],
     new_collections: dict[str, str] = {}
     total = len(rows)
     for start in range(0, total, CHUNK):
-        chunk = rows[start:start + CHUNK]
+        chunk = rows[start : start + CHUNK]
         existing = _load_existing([row.sku for row in chunk])
         _load_collection_titles((values[7] for values in existing.values()), collection_by_id)
         slugs.add_existing(existing)
@@ -582,8 +592,9 @@ def _diff(rows: list[_Row], plan: ImportPlan, present: set[str],
             if current is None:
                 _plan_create(row, plan, slugs)
             else:
-                _plan_update(row, current, plan, slugs, by_title, collection_by_id, promotions_now,
-                             extras_now, handlers)
+                _plan_update(
+                    row, current, plan, slugs, by_title, collection_by_id, promotions_now, extras_now, handlers
+                )
         del chunk
     used = {create.collection.casefold() for create in plan.creates}
     used |= {update.collection.casefold() for update in plan.updates}
@@ -593,7 +604,7 @@ def _diff(rows: list[_Row], plan: ImportPlan, present: set[str],
     progress("comparing", total)
 
 
-def _plan_create(row: _Row, plan: ImportPlan, slugs: "_SlugBook") -> None:
+def _plan_create(row: _Row, plan: ImportPlan, slugs: _SlugBook) -> None:
     missing = [name for name in ("unit_price", "inventory", "collection") if getattr(row, name) in (None, "")]
     if missing:
         for name in missing:
@@ -606,19 +617,36 @@ def _plan_create(row: _Row, plan: ImportPlan, slugs: "_SlugBook") -> None:
             plan.add_error(row.row, "slug", slug, ERROR_SLUG_TAKEN.format(sku=owner))
             return
         slugs.claim(slug, row.sku)
-    plan.creates.append(NewProduct(
-        row=row.row, sku=row.sku, title=row.title, slug=slug, description=row.description or "",
-        unit_price=row.unit_price, inventory=row.inventory, collection=row.collection,
-        promotions=row.promotions, extras=row.extras,
-    ))
+    plan.creates.append(
+        NewProduct(
+            row=row.row,
+            sku=row.sku,
+            title=row.title,
+            slug=slug,
+            description=row.description or "",
+            unit_price=row.unit_price,
+            inventory=row.inventory,
+            collection=row.collection,
+            promotions=row.promotions,
+            extras=row.extras,
+        )
+    )
 
 
-def _plan_update(row: _Row, current: tuple, plan: ImportPlan, slugs: "_SlugBook", by_title,
-                 collection_by_id, promotions_now, extras_now, handlers) -> None:
+def _plan_update(
+    row: _Row,
+    current: tuple,
+    plan: ImportPlan,
+    slugs: _SlugBook,
+    by_title,
+    collection_by_id,
+    promotions_now,
+    extras_now,
+    handlers,
+) -> None:
     pk, sku, title, slug, description, unit_price, inventory, collection_id, version = current
     changes: dict[str, tuple[str, str]] = {}
-    new = {"title": title, "slug": slug, "description": description, "unit_price": unit_price,
-           "inventory": inventory}
+    new = {"title": title, "slug": slug, "description": description, "unit_price": unit_price, "inventory": inventory}
     for name in ("title", "description"):
         value = getattr(row, name)
         if value is not None and value != new[name]:
@@ -662,11 +690,23 @@ def _plan_update(row: _Row, current: tuple, plan: ImportPlan, slugs: "_SlugBook"
     if not changes:
         plan.unchanged += 1
         return
-    plan.updates.append(ProductUpdate(
-        row=row.row, product_id=pk, version=version, sku=sku, title=new["title"], slug=new["slug"],
-        description=new["description"], unit_price=new["unit_price"], inventory=new["inventory"],
-        collection=collection, promotions=promotions, extras=extras or NO_EXTRAS, changes=changes,
-    ))
+    plan.updates.append(
+        ProductUpdate(
+            row=row.row,
+            product_id=pk,
+            version=version,
+            sku=sku,
+            title=new["title"],
+            slug=new["slug"],
+            description=new["description"],
+            unit_price=new["unit_price"],
+            inventory=new["inventory"],
+            collection=collection,
+            promotions=promotions,
+            extras=extras or NO_EXTRAS,
+            changes=changes,
+        )
+    )
 
 
 class _SlugBook:

@@ -3,6 +3,7 @@
 Each preset yields ``MappedRow``s: the native values of a source row, or the
 reason it is deliberately skipped, or its errors (named by the source column).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,10 +32,7 @@ PRESET_CHOICES = [
 
 ERROR_MISSING_COLUMNS = "Missing required column(s): {columns}."
 ERROR_UNKNOWN_PRESET = "Unknown preset {preset!r}."
-ERROR_UNDETECTED = (
-    "The header matches no known format: a native file needs the columns sku and title; "
-    "found: {found}."
-)
+ERROR_UNDETECTED = "The header matches no known format: a native file needs the columns sku and title; found: {found}."
 ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
 ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
 ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
@@ -138,8 +136,14 @@ def _native(parsed: ParsedFile) -> Preset:
 
 # --- WooCommerce ----------------------------------------------------------------
 WOO_COLUMNS = {
-    "sku": "SKU", "title": "Name", "description": "Description", "unit_price": "Regular price",
-    "inventory": "Stock", "collection": "Categories", "tags": "Tags", "images": "Images",
+    "sku": "SKU",
+    "title": "Name",
+    "description": "Description",
+    "unit_price": "Regular price",
+    "inventory": "Stock",
+    "collection": "Categories",
+    "tags": "Tags",
+    "images": "Images",
     "status": "Published",
 }
 
@@ -235,16 +239,23 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
 
 # --- Shopify --------------------------------------------------------------------
 SHOPIFY_COLUMNS = {
-    "sku": "Variant SKU", "title": "Title", "description": "Body (HTML)", "unit_price": "Variant Price",
-    "inventory": "Variant Inventory Qty", "collection": "Type", "tags": "Tags", "images": "Image Src",
+    "sku": "Variant SKU",
+    "title": "Title",
+    "description": "Body (HTML)",
+    "unit_price": "Variant Price",
+    "inventory": "Variant Inventory Qty",
+    "collection": "Type",
+    "tags": "Tags",
+    "images": "Image Src",
     "status": "Status",
 }
 
 
 def _shopify(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
-    _require(index, ("handle", "title", "variant sku", "variant price"),
-             ("Handle", "Title", "Variant SKU", "Variant Price"))
+    _require(
+        index, ("handle", "title", "variant sku", "variant price"), ("Handle", "Title", "Variant SKU", "Variant Price")
+    )
     width = len(parsed.header)
 
     def get(cells: list[str], name: str) -> str:
@@ -261,15 +272,22 @@ def _shopify(parsed: ParsedFile) -> Preset:
                 images.append((key, order, row["image src"], row.get("image alt text", "")))
         return [f"{url}\t{alt}" if alt else url for _key, _order, url, alt in sorted(images)]
 
-    def mapped_group(group: list[tuple[int, list[str], dict[str, str]]],
-                     products: dict[str, dict[str, str]]) -> Iterator[MappedRow]:
+    def mapped_group(
+        group: list[tuple[int, list[str], dict[str, str]]], products: dict[str, dict[str, str]]
+    ) -> Iterator[MappedRow]:
         images = group_images(group)
         for number, cells, row in group:
             handle = row.get("handle", "")
-            product = products.setdefault(handle, {
-                "title": row.get("title", ""), "description": row.get("body (html)", ""),
-                "collection": row.get("type", ""), "tags": row.get("tags", ""), "status": row.get("status", ""),
-            })
+            product = products.setdefault(
+                handle,
+                {
+                    "title": row.get("title", ""),
+                    "description": row.get("body (html)", ""),
+                    "collection": row.get("type", ""),
+                    "tags": row.get("tags", ""),
+                    "status": row.get("status", ""),
+                },
+            )
             mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
             variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
             if not any(row.get(name) for name in variant_fields):

@@ -8,6 +8,7 @@ validates and diffs once and keeps the plan in the private storage
 ``product_import_confirm`` writes that plan, re-checking versions, so the file
 is never parsed twice.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,10 @@ logger = logging.getLogger(__name__)
 
 ERROR_PREVIEW_GONE = "This preview has expired or was already used; upload the file again."
 ERROR_NOT_A_PREVIEW = "Import #{pk} is not awaiting confirmation: it is {state}."
-ERROR_EXPIRED = ("Import #{pk} has expired: its preview was not confirmed within {hours} hours, so nothing "
-                 "was written. Upload the file again.")
+ERROR_EXPIRED = (
+    "Import #{pk} has expired: its preview was not confirmed within {hours} hours, so nothing "
+    "was written. Upload the file again."
+)
 ERROR_ROWS_INVALID = "{rows} row(s) have errors; nothing was written."
 ERROR_DATABASE = "The database refused the import ({error}); nothing was written."
 ERROR_INTERRUPTED = "Interrupted by an unexpected error; nothing was written."
@@ -114,9 +117,15 @@ def _refusal(job: ImportJob) -> ValidationError:
 
 
 def _expire(job: ImportJob, *, source: str, now: datetime | None = None) -> bool:
-    expired = _transition(job, source=source, target=ImportJob.STATUS_EXPIRED, finished_at=now or timezone.now(),
-                          message=MESSAGE_EXPIRED.format(hours=PREVIEW_TTL_SECONDS // 3600),
-                          created_count=0, updated_count=0)
+    expired = _transition(
+        job,
+        source=source,
+        target=ImportJob.STATUS_EXPIRED,
+        finished_at=now or timezone.now(),
+        message=MESSAGE_EXPIRED.format(hours=PREVIEW_TTL_SECONDS // 3600),
+        created_count=0,
+        updated_count=0,
+    )
     if expired:  # never the plan of a job another request has just claimed
         _delete_plan(job)
         upload = ImportJob.objects.filter(pk=job.pk).values_list("upload", flat=True).first()
@@ -165,8 +174,11 @@ def _drop_stale_plans() -> None:
         stem, _, suffix = name.partition(".")
         if stem.isdigit() and suffix == "plan" and storage.get_modified_time(f"{PLANS_DIR}/{name}") < cutoff:
             old[int(stem)] = f"{PLANS_DIR}/{name}"
-    waiting = set(ImportJob.objects.filter(pk__in=list(old), status__in=[
-        ImportJob.STATUS_PREVIEW, ImportJob.STATUS_WRITING]).values_list("pk", flat=True))
+    waiting = set(
+        ImportJob.objects.filter(
+            pk__in=list(old), status__in=[ImportJob.STATUS_PREVIEW, ImportJob.STATUS_WRITING]
+        ).values_list("pk", flat=True)
+    )
     for pk, name in old.items():
         if pk not in waiting:
             storage.delete(name)
@@ -213,7 +225,7 @@ def _save_plan(job: ImportJob, plan: ImportPlan) -> None:
             plan.creates, plan.updates = creates, updates
         for rows in (creates, updates):
             for start in range(0, len(rows), PLAN_CHUNK):
-                dump(rows[start:start + PLAN_CHUNK])
+                dump(rows[start : start + PLAN_CHUNK])
         handle.seek(0)
         handle.write(mac.digest())
         handle.seek(0)
@@ -238,10 +250,10 @@ def _load_plan(job: ImportJob) -> ImportPlan:
         if not hmac.compare_digest(signature, mac.digest()):
             raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
         handle.seek(0)
-        creates, updates, plan = pickle.load(handle)  # noqa: S301 - signed by us above
+        creates, updates, plan = pickle.load(handle)
         for rows, count in ((plan.creates, creates), (plan.updates, updates)):
             while len(rows) < count:
-                rows.extend(pickle.load(handle))  # noqa: S301
+                rows.extend(pickle.load(handle))
     return plan
 
 
@@ -258,8 +270,14 @@ def release_memory() -> None:
         pass
 
 
-def plan_file(*, path: Path, file_name: str, preset: str = PRESET_AUTO, encoding: str | None = None,
-              progress: ProgressCallback = _no_progress) -> ImportPlan:
+def plan_file(
+    *,
+    path: Path,
+    file_name: str,
+    preset: str = PRESET_AUTO,
+    encoding: str | None = None,
+    progress: ProgressCallback = _no_progress,
+) -> ImportPlan:
     """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems."""
     parsed = parse_file(path, encoding=encoding)
     progress("rows", len(parsed.rows))
@@ -304,8 +322,7 @@ def _record_counts(job: ImportJob, plan: ImportPlan) -> None:
 def _attach_failed_rows(job: ImportJob, plan: ImportPlan, extra: list[RowError] = ()) -> None:
     if plan.errors or extra:
         content = failed_rows_csv(plan, list(extra))
-        job.failed_rows.save(f"import-{job.pk}-failed-rows.csv", ContentFile(content.encode("utf-8-sig")),
-                             save=False)
+        job.failed_rows.save(f"import-{job.pk}-failed-rows.csv", ContentFile(content.encode("utf-8-sig")), save=False)
 
 
 def _fail(job: ImportJob, message: str) -> None:
@@ -315,8 +332,7 @@ def _fail(job: ImportJob, message: str) -> None:
     job.created_count = job.updated_count = 0
 
 
-def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback,
-           user=None) -> bool:
+def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user=None) -> bool:
     """Apply the plan unless errors forbid it; fill the job's status, counts and message.
 
     ``apply_plan`` is one transaction: when it fails, nothing was written, and the job
@@ -329,8 +345,13 @@ def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: Pr
     try:
         token = import_job_id.set(job.pk)  # the image URLs it lists point back to the job
         try:
-            result = apply_plan(plan, skip_invalid=skip_invalid, progress=progress, user=user or job.user,
-                                reason=f"Import #{job.pk} ({job.file_name})"[:100])
+            result = apply_plan(
+                plan,
+                skip_invalid=skip_invalid,
+                progress=progress,
+                user=user or job.user,
+                reason=f"Import #{job.pk} ({job.file_name})"[:100],
+            )
         finally:
             import_job_id.reset(token)
     except ImportConflict as conflict:
@@ -350,8 +371,9 @@ def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: Pr
     failed = plan.error_rows + len({error.row for error in result.conflicts})
     job.error_count = failed
     job.status = ImportJob.STATUS_PARTIAL if failed else ImportJob.STATUS_SUCCEEDED
-    job.message = MESSAGE_DONE.format(created=result.created, updated=result.updated,
-                                      unchanged=plan.unchanged, skipped=len(plan.skipped))
+    job.message = MESSAGE_DONE.format(
+        created=result.created, updated=result.updated, unchanged=plan.unchanged, skipped=len(plan.skipped)
+    )
     _attach_failed_rows(job, plan, result.conflicts)
     return True
 
@@ -360,19 +382,31 @@ def _finish(job: ImportJob, started: float, event: str, *, user=None) -> None:
     job.duration = round(time.monotonic() - started, 3) + job.duration
     job.finished_at = timezone.now()
     job.save()
-    audit_event(event, user=user or job.user, job_id=job.pk, file_name=job.file_name, status=job.status,
-                new=job.created_count, updated=job.updated_count, errors=job.error_count)
+    audit_event(
+        event,
+        user=user or job.user,
+        job_id=job.pk,
+        file_name=job.file_name,
+        status=job.status,
+        new=job.created_count,
+        updated=job.updated_count,
+        errors=job.error_count,
+    )
 
 
 def _start(*, user, source: str, file_name: str, options: dict[str, Any]) -> ImportJob:
     return ImportJob.objects.create(
-        user=user if getattr(user, "pk", None) else None, source=source, file_name=file_name[:255],
-        status=ImportJob.STATUS_RUNNING, options=options,
+        user=user if getattr(user, "pk", None) else None,
+        source=source,
+        file_name=file_name[:255],
+        status=ImportJob.STATUS_RUNNING,
+        options=options,
     )
 
 
-def _plan_or_fail(job: ImportJob, *, path: Path, preset: str, encoding: str | None,
-                  progress: ProgressCallback) -> ImportPlan | None:
+def _plan_or_fail(
+    job: ImportJob, *, path: Path, preset: str, encoding: str | None, progress: ProgressCallback
+) -> ImportPlan | None:
     try:
         plan = plan_file(path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress)
     except ValidationError as error:
@@ -382,13 +416,26 @@ def _plan_or_fail(job: ImportJob, *, path: Path, preset: str, encoding: str | No
     return plan
 
 
-def product_import(*, path: Path, file_name: str, user=None, source: str = ImportJob.SOURCE_CLI,
-                   preset: str = PRESET_AUTO, encoding: str | None = None, skip_invalid: bool = False,
-                   dry_run: bool = False, progress: ProgressCallback = _no_progress) -> ImportOutcome:
+def product_import(
+    *,
+    path: Path,
+    file_name: str,
+    user=None,
+    source: str = ImportJob.SOURCE_CLI,
+    preset: str = PRESET_AUTO,
+    encoding: str | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    progress: ProgressCallback = _no_progress,
+) -> ImportOutcome:
     """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
     started = time.monotonic()
-    job = _start(user=user, source=source, file_name=file_name,
-                 options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run))
+    job = _start(
+        user=user,
+        source=source,
+        file_name=file_name,
+        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run),
+    )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=progress)
     written = False
     if plan is not None:
@@ -402,16 +449,27 @@ def product_import(*, path: Path, file_name: str, user=None, source: str = Impor
     return ImportOutcome(job=job, plan=plan, written=written)
 
 
-def product_import_preview(*, path: Path, file_name: str, user=None, preset: str = PRESET_AUTO,
-                           encoding: str | None = None, skip_invalid: bool = False) -> ImportOutcome:
+def product_import_preview(
+    *,
+    path: Path,
+    file_name: str,
+    user=None,
+    preset: str = PRESET_AUTO,
+    encoding: str | None = None,
+    skip_invalid: bool = False,
+) -> ImportOutcome:
     """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step).
 
     The job is "running" while the file is checked, then "preview" (awaiting confirmation)
     once its plan is saved, or "failed" when the file is refused.
     """
     started = time.monotonic()
-    job = _start(user=user, source=ImportJob.SOURCE_ADMIN, file_name=file_name,
-                 options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False))
+    job = _start(
+        user=user,
+        source=ImportJob.SOURCE_ADMIN,
+        file_name=file_name,
+        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+    )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=_no_progress)
     _drop_stale_plans()
     if plan is not None:
@@ -426,7 +484,8 @@ def product_import_preview(*, path: Path, file_name: str, user=None, preset: str
 def product_import_load_preview(*, job: ImportJob) -> ImportPlan:
     """The saved plan of a job awaiting confirmation; a preview whose plan is gone expires."""
     if job.status == ImportJob.STATUS_PREVIEW and job.created_at < timezone.now() - timedelta(
-            seconds=PREVIEW_TTL_SECONDS):
+        seconds=PREVIEW_TTL_SECONDS
+    ):
         _expire(job, source=ImportJob.STATUS_PREVIEW)
     if job.status != ImportJob.STATUS_PREVIEW:
         raise _refusal(job)
@@ -454,8 +513,13 @@ def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | No
     _check_may_act(job, user)
     product_import_expire_previews()
     confirmer = user if getattr(user, "pk", None) else None
-    if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_WRITING,
-                       confirmed_by=confirmer, message=MESSAGE_WRITING):
+    if not _transition(
+        job,
+        source=ImportJob.STATUS_PREVIEW,
+        target=ImportJob.STATUS_WRITING,
+        confirmed_by=confirmer,
+        message=MESSAGE_WRITING,
+    ):
         raise _refusal(job)
     try:
         plan = _load_plan(job)
@@ -480,8 +544,13 @@ def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | No
 def product_import_cancel(*, job: ImportJob, user=None) -> None:
     """Drop a preview (preview -> cancelled); refused once it was confirmed, cancelled or expired."""
     _check_may_act(job, user)
-    if not _transition(job, source=ImportJob.STATUS_PREVIEW, target=ImportJob.STATUS_CANCELLED,
-                       message=MESSAGE_CANCELLED, finished_at=timezone.now()):
+    if not _transition(
+        job,
+        source=ImportJob.STATUS_PREVIEW,
+        target=ImportJob.STATUS_CANCELLED,
+        message=MESSAGE_CANCELLED,
+        finished_at=timezone.now(),
+    ):
         raise _refusal(job)
     _delete_plan(job)
     audit_event("import.cancel", user=user, job_id=job.pk)

@@ -6,6 +6,7 @@ someone changed since (their version moved, their SKU or slug got taken) are
 conflicts: by default the whole import is rolled back and they are reported;
 with "skip invalid" they are reported and the rest is written.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -106,8 +107,14 @@ def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[P
     return ids
 
 
-def apply_plan(plan: ImportPlan, *, skip_invalid: bool = False,
-               progress: ProgressCallback = _no_progress, user=None, reason: str = "Import") -> WriteResult:
+def apply_plan(
+    plan: ImportPlan,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressCallback = _no_progress,
+    user=None,
+    reason: str = "Import",
+) -> WriteResult:
     """Write the plan's creates and updates atomically; raise ImportConflict when rows moved.
 
     Created and updated products get a change-history row (``reason``, ``user``), like admin edits.
@@ -133,10 +140,21 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = _quote(Product._meta.db_table)
 
-    insert_columns = ["title", "slug", "sku", "description", "unit_price", "inventory",
-                      "last_update", "collection_id", "version"]
-    insert_sql = (f"INSERT INTO {table} ({', '.join(map(_quote, insert_columns))}) "
-                  f"VALUES ({', '.join(['%s'] * len(insert_columns))})")
+    insert_columns = [
+        "title",
+        "slug",
+        "sku",
+        "description",
+        "unit_price",
+        "inventory",
+        "last_update",
+        "collection_id",
+        "version",
+    ]
+    insert_sql = (
+        f"INSERT INTO {table} ({', '.join(map(_quote, insert_columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(insert_columns))})"
+    )
     update_sql = (
         f"UPDATE {table} SET {_quote('title')} = %s, {_quote('slug')} = %s, {_quote('description')} = %s, "
         f"{_quote('unit_price')} = %s, {_quote('inventory')} = %s, {_quote('collection_id')} = %s, "
@@ -147,43 +165,82 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     product_history_baseline(product_ids=updated_ids)
     with connection.cursor() as cursor:
         for start in range(0, len(creates), BATCH):
-            batch = creates[start:start + BATCH]
-            cursor.executemany(insert_sql, [
-                (row.title, row.slug, row.sku, row.description, row.unit_price, row.inventory, now,
-                 collections[row.collection.casefold()], 1)
-                for row in batch
-            ])
+            batch = creates[start : start + BATCH]
+            cursor.executemany(
+                insert_sql,
+                [
+                    (
+                        row.title,
+                        row.slug,
+                        row.sku,
+                        row.description,
+                        row.unit_price,
+                        row.inventory,
+                        now,
+                        collections[row.collection.casefold()],
+                        1,
+                    )
+                    for row in batch
+                ],
+            )
             progress("writing", len(batch))
         for start in range(0, len(updates), BATCH):
-            batch = updates[start:start + BATCH]
-            cursor.executemany(update_sql, [
-                (row.title, row.slug, row.description, row.unit_price, row.inventory,
-                 collections[row.collection.casefold()], now, row.product_id, row.version)
-                for row in batch
-            ])
+            batch = updates[start : start + BATCH]
+            cursor.executemany(
+                update_sql,
+                [
+                    (
+                        row.title,
+                        row.slug,
+                        row.description,
+                        row.unit_price,
+                        row.inventory,
+                        collections[row.collection.casefold()],
+                        now,
+                        row.product_id,
+                        row.version,
+                    )
+                    for row in batch
+                ],
+            )
             if cursor.rowcount != len(batch):
                 # Someone wrote between our locked check and the update (SQLite has no row locks).
-                raise ImportConflict(ERROR_CONFLICTS.format(count=len(batch) - max(cursor.rowcount, 0)), [
-                    RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in batch
-                ])
+                raise ImportConflict(
+                    ERROR_CONFLICTS.format(count=len(batch) - max(cursor.rowcount, 0)),
+                    [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in batch],
+                )
             progress("writing", len(batch))
 
     # Creations are recorded too, so that a revert of this import finds the products it added;
     # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
     for chunk in _chunks(creates):
         chunk_ids = {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])}
-        product_history_created(products=[
-            Product(pk=chunk_ids[_fold(row.sku)], title=row.title, slug=row.slug, sku=row.sku,
-                    description=row.description, unit_price=row.unit_price, inventory=row.inventory,
+        product_history_created(
+            products=[
+                Product(
+                    pk=chunk_ids[_fold(row.sku)],
+                    title=row.title,
+                    slug=row.slug,
+                    sku=row.sku,
+                    description=row.description,
+                    unit_price=row.unit_price,
+                    inventory=row.inventory,
                     collection_id=collections[row.collection.casefold()],
-                    status=row.extras.get("status") or Product.Status.ACTIVE)
-            for row in chunk
-        ], user=user, reason=reason)
+                    status=row.extras.get("status") or Product.Status.ACTIVE,
+                )
+                for row in chunk
+            ],
+            user=user,
+            reason=reason,
+        )
     handlers = {handler.column: handler for handler in extra_columns()}
     # The new products' ids, only when promotions or extra columns need them (a dict of 500k SKUs is ~100 MB).
     needs_ids = any(row.promotions or row.extras for row in creates)
-    new_ids = {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])
-               } if needs_ids else {}
+    new_ids = (
+        {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
+        if needs_ids
+        else {}
+    )
     _write_promotions(creates, updates, new_ids)
     for column, handler in handlers.items():
         values = {new_ids[row.sku.casefold()]: row.extras[column] for row in creates if column in row.extras}

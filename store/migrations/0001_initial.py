@@ -8,142 +8,244 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Cart',
+            name="Cart",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Collection',
+            name="Collection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=255, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=255, unique=True)),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=255)),
-                ('last_name', models.CharField(max_length=255)),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('phone', models.CharField(max_length=255)),
-                ('birth_date', models.DateField(blank=True, null=True)),
-                ('membership', models.CharField(choices=[('B', 'Bronze'), ('S', 'Silver'), ('G', 'Gold')], default='B', max_length=1)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_name", models.CharField(max_length=255)),
+                ("last_name", models.CharField(max_length=255)),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("phone", models.CharField(max_length=255)),
+                ("birth_date", models.DateField(blank=True, null=True)),
+                (
+                    "membership",
+                    models.CharField(
+                        choices=[("B", "Bronze"), ("S", "Silver"), ("G", "Gold")], default="B", max_length=1
+                    ),
+                ),
             ],
             options={
-                'ordering': ['first_name', 'last_name'],
-                'indexes': [models.Index(fields=['last_name', 'first_name'], name='store_custo_last_na_2e448d_idx')],
+                "ordering": ["first_name", "last_name"],
+                "indexes": [models.Index(fields=["last_name", "first_name"], name="store_custo_last_na_2e448d_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('street', models.CharField(max_length=255)),
-                ('city', models.CharField(max_length=255)),
-                ('zip', models.CharField(max_length=20)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='store.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("street", models.CharField(max_length=255)),
+                ("city", models.CharField(max_length=255)),
+                ("zip", models.CharField(max_length=20)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="addresses", to="store.customer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'addresses',
+                "verbose_name_plural": "addresses",
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('placed_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('payment_status', models.CharField(choices=[('P', 'Pending'), ('C', 'Complete'), ('F', 'Failed')], db_index=True, default='P', max_length=1)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='store.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("placed_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "payment_status",
+                    models.CharField(
+                        choices=[("P", "Pending"), ("C", "Complete"), ("F", "Failed")],
+                        db_index=True,
+                        default="P",
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="store.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-placed_at'],
+                "ordering": ["-placed_at"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(db_index=True, max_length=255)),
-                ('slug', models.SlugField(max_length=255, unique=True)),
-                ('sku', models.CharField(help_text='Stock keeping unit; imports match on it.', max_length=64, unique=True, verbose_name='SKU')),
-                ('description', models.TextField(blank=True)),
-                ('unit_price', models.DecimalField(db_index=True, decimal_places=2, max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('1.00'))])),
-                ('inventory', models.IntegerField(db_index=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('last_update', models.DateTimeField(auto_now=True, db_index=True)),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('collection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='store.collection')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(db_index=True, max_length=255)),
+                ("slug", models.SlugField(max_length=255, unique=True)),
+                (
+                    "sku",
+                    models.CharField(
+                        help_text="Stock keeping unit; imports match on it.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="SKU",
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "unit_price",
+                    models.DecimalField(
+                        db_index=True,
+                        decimal_places=2,
+                        max_digits=10,
+                        validators=[django.core.validators.MinValueValidator(Decimal("1.00"))],
+                    ),
+                ),
+                (
+                    "inventory",
+                    models.IntegerField(db_index=True, validators=[django.core.validators.MinValueValidator(0)]),
+                ),
+                ("last_update", models.DateTimeField(auto_now=True, db_index=True)),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                (
+                    "collection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="products", to="store.collection"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title'],
-                'permissions': [('import_product', 'Can import products')],
+                "ordering": ["title"],
+                "permissions": [("import_product", "Can import products")],
             },
         ),
         migrations.AddField(
-            model_name='collection',
-            name='featured_product',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='store.product'),
+            model_name="collection",
+            name="featured_product",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="store.product",
+            ),
         ),
         migrations.CreateModel(
-            name='Promotion',
+            name="Promotion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(max_length=255)),
-                ('discount', models.DecimalField(decimal_places=2, help_text='Percentage off, 0–100.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.CharField(max_length=255)),
+                (
+                    "discount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="Percentage off, 0–100.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('discount__gte', 0), ('discount__lte', 100)), name='promotion_discount_0_100')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("discount__gte", 0), ("discount__lte", 100)),
+                        name="promotion_discount_0_100",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='product',
-            name='promotions',
-            field=models.ManyToManyField(blank=True, related_name='products', to='store.promotion'),
+            model_name="product",
+            name="promotions",
+            field=models.ManyToManyField(blank=True, related_name="products", to="store.promotion"),
         ),
         migrations.CreateModel(
-            name='OrderItem',
+            name="OrderItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=10, validators=[django.core.validators.MinValueValidator(0)])),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='store.order')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orderitems', to='store.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "quantity",
+                    models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                (
+                    "unit_price",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=10, validators=[django.core.validators.MinValueValidator(0)]
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="items", to="store.order"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orderitems", to="store.product"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='orderitem_quantity_min_1')],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("quantity__gte", 1)), name="orderitem_quantity_min_1")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CartItem',
+            name="CartItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('cart', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='store.cart')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='store.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "quantity",
+                    models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                (
+                    "cart",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="store.cart"
+                    ),
+                ),
+                ("product", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="store.product")),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('cart', 'product'), name='cartitem_unique_cart_product'), models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='cartitem_quantity_min_1')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("cart", "product"), name="cartitem_unique_cart_product"),
+                    models.CheckConstraint(condition=models.Q(("quantity__gte", 1)), name="cartitem_quantity_min_1"),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', Decimal('1.00'))), name='product_unit_price_min_1'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", Decimal("1.00"))), name="product_unit_price_min_1"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('inventory__gte', 0)), name='product_inventory_non_negative'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("inventory__gte", 0)), name="product_inventory_non_negative"
+            ),
         ),
     ]

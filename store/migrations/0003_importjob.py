@@ -7,37 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0002_product_history'),
+        ("store", "0002_product_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('admin', 'Admin'), ('cli', 'Command line')], max_length=10)),
-                ('file_name', models.CharField(max_length=255)),
-                ('preset', models.CharField(blank=True, max_length=20)),
-                ('status', models.CharField(choices=[('preview', 'Previewed, awaiting confirmation'), ('dry_run', 'Dry run (nothing written)'), ('succeeded', 'Imported'), ('partial', 'Imported valid rows, skipped invalid ones'), ('failed', 'Failed (nothing written)')], db_index=True, max_length=20)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('rows_total', models.PositiveIntegerField(default=0)),
-                ('created_count', models.PositiveIntegerField(default=0, verbose_name='new')),
-                ('updated_count', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('unchanged_count', models.PositiveIntegerField(default=0, verbose_name='unchanged')),
-                ('skipped_count', models.PositiveIntegerField(default=0, verbose_name='skipped')),
-                ('error_count', models.PositiveIntegerField(default=0, verbose_name='errors')),
-                ('duration', models.FloatField(default=0, verbose_name='duration (s)')),
-                ('message', models.TextField(blank=True)),
-                ('failed_rows', models.FileField(blank=True, storage=store.models.import_files_storage, upload_to='failed/')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("source", models.CharField(choices=[("admin", "Admin"), ("cli", "Command line")], max_length=10)),
+                ("file_name", models.CharField(max_length=255)),
+                ("preset", models.CharField(blank=True, max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("preview", "Previewed, awaiting confirmation"),
+                            ("dry_run", "Dry run (nothing written)"),
+                            ("succeeded", "Imported"),
+                            ("partial", "Imported valid rows, skipped invalid ones"),
+                            ("failed", "Failed (nothing written)"),
+                        ],
+                        db_index=True,
+                        max_length=20,
+                    ),
+                ),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("rows_total", models.PositiveIntegerField(default=0)),
+                ("created_count", models.PositiveIntegerField(default=0, verbose_name="new")),
+                ("updated_count", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                ("unchanged_count", models.PositiveIntegerField(default=0, verbose_name="unchanged")),
+                ("skipped_count", models.PositiveIntegerField(default=0, verbose_name="skipped")),
+                ("error_count", models.PositiveIntegerField(default=0, verbose_name="errors")),
+                ("duration", models.FloatField(default=0, verbose_name="duration (s)")),
+                ("message", models.TextField(blank=True)),
+                (
+                    "failed_rows",
+                    models.FileField(blank=True, storage=store.models.import_files_storage, upload_to="failed/"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0003_importjob'),
+        ("store", "0003_importjob"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(fields=['inventory', 'unit_price'], name='product_stock_value_idx'),
+            model_name="product",
+            index=models.Index(fields=["inventory", "unit_price"], name="product_stock_value_idx"),
         ),
     ]

@@ -6,30 +6,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0004_product_stock_value_index'),
+        ("store", "0004_product_stock_value_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='importjob',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('manage_others_imports', "Can see, confirm and cancel other users' imports")]},
+            name="importjob",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("manage_others_imports", "Can see, confirm and cancel other users' imports")],
+            },
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='confirmed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="importjob",
+            name="confirmed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='status',
-            field=models.CharField(choices=[('running', 'In progress'), ('preview', 'Previewed, awaiting confirmation'), ('writing', 'Confirmed, writing'), ('dry_run', 'Dry run (nothing written)'), ('succeeded', 'Imported'), ('partial', 'Imported valid rows, skipped invalid ones'), ('failed', 'Failed (nothing written)'), ('cancelled', 'Cancelled (nothing written)'), ('expired', 'Preview expired unconfirmed (nothing written)')], db_index=True, max_length=20),
+            model_name="importjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("running", "In progress"),
+                    ("preview", "Previewed, awaiting confirmation"),
+                    ("writing", "Confirmed, writing"),
+                    ("dry_run", "Dry run (nothing written)"),
+                    ("succeeded", "Imported"),
+                    ("partial", "Imported valid rows, skipped invalid ones"),
+                    ("failed", "Failed (nothing written)"),
+                    ("cancelled", "Cancelled (nothing written)"),
+                    ("expired", "Preview expired unconfirmed (nothing written)"),
+                ],
+                db_index=True,
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='uploaded by'),
+            model_name="importjob",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="uploaded by",
+            ),
         ),
     ]

@@ -8,40 +8,67 @@ import store.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0005_importjob_states_and_owner'),
+        ("store", "0005_importjob_states_and_owner"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('rows_done', models.PositiveIntegerField(default=0)),
-                ('rows_total', models.PositiveIntegerField(blank=True, null=True)),
-                ('attempt', models.PositiveSmallIntegerField(default=1)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('error', models.TextField(blank=True)),
-                ('announced_at', models.DateTimeField(blank=True, null=True)),
-                ('model_label', models.CharField(max_length=100)),
-                ('file_format', models.CharField(max_length=10)),
-                ('excel_bom', models.BooleanField(default=False)),
-                ('filters', models.TextField(blank=True)),
-                ('scope', models.CharField(default='changelist', max_length=20)),
-                ('file', models.FileField(blank=True, max_length=255, storage=store.models.private_storage, upload_to='exports/')),
-                ('file_size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("rows_done", models.PositiveIntegerField(default=0)),
+                ("rows_total", models.PositiveIntegerField(blank=True, null=True)),
+                ("attempt", models.PositiveSmallIntegerField(default=1)),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                ("error", models.TextField(blank=True)),
+                ("announced_at", models.DateTimeField(blank=True, null=True)),
+                ("model_label", models.CharField(max_length=100)),
+                ("file_format", models.CharField(max_length=10)),
+                ("excel_bom", models.BooleanField(default=False)),
+                ("filters", models.TextField(blank=True)),
+                ("scope", models.CharField(default="changelist", max_length=20)),
+                (
+                    "file",
+                    models.FileField(
+                        blank=True, max_length=255, storage=store.models.private_storage, upload_to="exports/"
+                    ),
+                ),
+                ("file_size", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

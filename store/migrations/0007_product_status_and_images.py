@@ -6,49 +6,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0006_export_job'),
+        ("store", "0006_export_job"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProductImage',
+            name="ProductImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(max_length=255, upload_to=store.models.product_image_upload_to)),
-                ('thumbnail', models.ImageField(blank=True, editable=False, max_length=255, upload_to=store.models.product_thumbnail_upload_to)),
-                ('alt_text', models.CharField(blank=True, help_text='Describes the image for screen readers and search engines.', max_length=255, verbose_name='alt text')),
-                ('position', models.PositiveIntegerField(default=0, help_text='Lower comes first; the first image is the main one.')),
-                ('source_url', models.URLField(blank=True, editable=False, max_length=2048, verbose_name='source URL')),
-                ('width', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image", models.ImageField(max_length=255, upload_to=store.models.product_image_upload_to)),
+                (
+                    "thumbnail",
+                    models.ImageField(
+                        blank=True, editable=False, max_length=255, upload_to=store.models.product_thumbnail_upload_to
+                    ),
+                ),
+                (
+                    "alt_text",
+                    models.CharField(
+                        blank=True,
+                        help_text="Describes the image for screen readers and search engines.",
+                        max_length=255,
+                        verbose_name="alt text",
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Lower comes first; the first image is the main one."
+                    ),
+                ),
+                ("source_url", models.URLField(blank=True, editable=False, max_length=2048, verbose_name="source URL")),
+                ("width", models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, editable=False, null=True)),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddField(
-            model_name='historicalproduct',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('archived', 'Archived')], db_default='active', default='active', help_text='Only active products are served by the catalog API (the storefront).', max_length=10),
+            model_name="historicalproduct",
+            name="status",
+            field=models.CharField(
+                choices=[("draft", "Draft"), ("active", "Active"), ("archived", "Archived")],
+                db_default="active",
+                default="active",
+                help_text="Only active products are served by the catalog API (the storefront).",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='product',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('archived', 'Archived')], db_default='active', default='active', help_text='Only active products are served by the catalog API (the storefront).', max_length=10),
+            model_name="product",
+            name="status",
+            field=models.CharField(
+                choices=[("draft", "Draft"), ("active", "Active"), ("archived", "Archived")],
+                db_default="active",
+                default="active",
+                help_text="Only active products are served by the catalog API (the storefront).",
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(fields=['status', 'title'], name='product_status_title_idx'),
+            model_name="product",
+            index=models.Index(fields=["status", "title"], name="product_status_title_idx"),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='store.product'),
+            model_name="productimage",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="images", to="store.product"
+            ),
         ),
         migrations.AddIndex(
-            model_name='productimage',
-            index=models.Index(fields=['product', 'position', 'id'], name='productimage_order_idx'),
+            model_name="productimage",
+            index=models.Index(fields=["product", "position", "id"], name="productimage_order_idx"),
         ),
     ]

@@ -6,57 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0007_product_status_and_images'),
+        ("store", "0007_product_status_and_images"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertSubscription',
+            name="AlertSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('low_stock_digest', models.BooleanField(default=True, help_text='Email me once a day the products that went low or out of stock since the last digest.', verbose_name='daily low-stock digest')),
-                ('covered_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='alert_subscription', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "low_stock_digest",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Email me once a day the products that went low or out of stock since the last digest.",
+                        verbose_name="daily low-stock digest",
+                    ),
+                ),
+                ("covered_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_subscription",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='BulkEdit',
+            name="BulkEdit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('action', models.CharField(max_length=50)),
-                ('description', models.CharField(max_length=200)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('refused', 'Refused (nothing written)'), ('failed', 'Failed (nothing written)')], db_index=True, default='running', max_length=20)),
-                ('selected_count', models.PositiveIntegerField(default=0, verbose_name='selected')),
-                ('changed_count', models.PositiveIntegerField(default=0, verbose_name='changed')),
-                ('unchanged_count', models.PositiveIntegerField(default=0, verbose_name='unchanged')),
-                ('refused_count', models.PositiveIntegerField(default=0, verbose_name='refused')),
-                ('message', models.TextField(blank=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("action", models.CharField(max_length=50)),
+                ("description", models.CharField(max_length=200)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("refused", "Refused (nothing written)"),
+                            ("failed", "Failed (nothing written)"),
+                        ],
+                        db_index=True,
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("selected_count", models.PositiveIntegerField(default=0, verbose_name="selected")),
+                ("changed_count", models.PositiveIntegerField(default=0, verbose_name="changed")),
+                ("unchanged_count", models.PositiveIntegerField(default=0, verbose_name="unchanged")),
+                ("refused_count", models.PositiveIntegerField(default=0, verbose_name="refused")),
+                ("message", models.TextField(blank=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRevert',
+            name="ImportRevert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('restored_count', models.PositiveIntegerField(default=0, verbose_name='restored')),
-                ('deleted_count', models.PositiveIntegerField(default=0, verbose_name='deleted')),
-                ('kept_count', models.PositiveIntegerField(default=0, verbose_name='kept')),
-                ('skipped_count', models.PositiveIntegerField(default=0, verbose_name='skipped (changed since)')),
-                ('duration', models.FloatField(default=0, verbose_name='duration (s)')),
-                ('message', models.TextField(blank=True)),
-                ('import_job', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='revert', to='store.importjob')),
-                ('revert_job', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reverts', to='store.importjob')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("restored_count", models.PositiveIntegerField(default=0, verbose_name="restored")),
+                ("deleted_count", models.PositiveIntegerField(default=0, verbose_name="deleted")),
+                ("kept_count", models.PositiveIntegerField(default=0, verbose_name="kept")),
+                ("skipped_count", models.PositiveIntegerField(default=0, verbose_name="skipped (changed since)")),
+                ("duration", models.FloatField(default=0, verbose_name="duration (s)")),
+                ("message", models.TextField(blank=True)),
+                (
+                    "import_job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="revert", to="store.importjob"
+                    ),
+                ),
+                (
+                    "revert_job",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reverts",
+                        to="store.importjob",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]

@@ -5,31 +5,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0008_bulk_edit_revert_alerts'),
+        ("store", "0008_bulk_edit_revert_alerts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProductImageSource',
+            name="ProductImageSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2048, verbose_name='URL')),
-                ('url_hash', models.CharField(max_length=64)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('alt_text', models.CharField(blank=True, max_length=255, verbose_name='alt text')),
-                ('state', models.CharField(choices=[('pending', 'Waiting to be fetched'), ('done', 'Fetched'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='store.productimage')),
-                ('import_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='image_sources', to='store.importjob')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='image_sources', to='store.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("url", models.URLField(max_length=2048, verbose_name="URL")),
+                ("url_hash", models.CharField(max_length=64)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("alt_text", models.CharField(blank=True, max_length=255, verbose_name="alt text")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Waiting to be fetched"), ("done", "Fetched"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="store.productimage",
+                    ),
+                ),
+                (
+                    "import_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="image_sources",
+                        to="store.importjob",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="image_sources", to="store.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('product', 'url_hash'), name='productimagesource_product_url_uniq')],
+                "ordering": ["position", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("product", "url_hash"), name="productimagesource_product_url_uniq")
+                ],
             },
         ),
     ]

@@ -4,45 +4,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0010_bulk_edit_job'),
+        ("store", "0010_bulk_edit_job"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='attempt',
+            model_name="importjob",
+            name="attempt",
             field=models.PositiveSmallIntegerField(default=1),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='heartbeat_at',
+            model_name="importjob",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='rows_done',
+            model_name="importjob",
+            name="rows_done",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='started_at',
+            model_name="importjob",
+            name="started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='task_id',
+            model_name="importjob",
+            name="task_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='upload',
+            model_name="importjob",
+            name="upload",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('running', 'In progress (previewing)'), ('preview', 'Previewed, awaiting confirmation'), ('writing', 'Confirmed, writing'), ('dry_run', 'Dry run (nothing written)'), ('succeeded', 'Imported'), ('partial', 'Imported valid rows, skipped invalid ones'), ('failed', 'Failed (nothing written)'), ('cancelled', 'Cancelled (nothing written)'), ('expired', 'Preview expired unconfirmed (nothing written)')], db_index=True, max_length=20),
+            model_name="importjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("running", "In progress (previewing)"),
+                    ("preview", "Previewed, awaiting confirmation"),
+                    ("writing", "Confirmed, writing"),
+                    ("dry_run", "Dry run (nothing written)"),
+                    ("succeeded", "Imported"),
+                    ("partial", "Imported valid rows, skipped invalid ones"),
+                    ("failed", "Failed (nothing written)"),
+                    ("cancelled", "Cancelled (nothing written)"),
+                    ("expired", "Preview expired unconfirmed (nothing written)"),
+                ],
+                db_index=True,
+                max_length=20,
+            ),
         ),
     ]

@@ -4,6 +4,7 @@ An inclusion tag rather than an AdminSite subclass, so every app keeps
 registering on ``admin.site`` untouched. Each section is shown only to users
 who may view the models behind it, and only those sections are queried.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -65,18 +66,34 @@ def orders_chart(per_day: list[dict[str, Any]]) -> dict[str, Any]:
             height = day[status] / peak * plot_height
             y -= height
             if day[status]:
-                segments.append({"y": round(y, 1), "height": round(height, 1),
-                                 "colour": STATUS_COLOURS[status], "count": day[status]})
-        bars.append({
-            "x": round(CHART_LEFT + index * slot + slot * 0.15, 1), "width": round(slot * 0.7, 1),
-            "day": day["day"], "total": sum(day[s] for s in STATUS_ORDER), "segments": segments,
-            "label": (len(per_day) - 1 - index) % 7 == 0,
-            "label_x": round(CHART_LEFT + index * slot + slot / 2, 1),
-        })
-    grid = [{"value": step * f, "y": round(CHART_HEIGHT - CHART_BOTTOM - plot_height * f / 4, 1)}
-            for f in range(5)]
-    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT,
-            "baseline": CHART_HEIGHT - CHART_BOTTOM, "bars": bars, "grid": grid}
+                segments.append(
+                    {
+                        "y": round(y, 1),
+                        "height": round(height, 1),
+                        "colour": STATUS_COLOURS[status],
+                        "count": day[status],
+                    }
+                )
+        bars.append(
+            {
+                "x": round(CHART_LEFT + index * slot + slot * 0.15, 1),
+                "width": round(slot * 0.7, 1),
+                "day": day["day"],
+                "total": sum(day[s] for s in STATUS_ORDER),
+                "segments": segments,
+                "label": (len(per_day) - 1 - index) % 7 == 0,
+                "label_x": round(CHART_LEFT + index * slot + slot / 2, 1),
+            }
+        )
+    grid = [{"value": step * f, "y": round(CHART_HEIGHT - CHART_BOTTOM - plot_height * f / 4, 1)} for f in range(5)]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "baseline": CHART_HEIGHT - CHART_BOTTOM,
+        "bars": bars,
+        "grid": grid,
+    }
 
 
 def collections_chart(rows: list[dict[str, Any]], *, link_products: bool) -> dict[str, Any]:
@@ -87,13 +104,21 @@ def collections_chart(rows: list[dict[str, Any]], *, link_products: bool) -> dic
     peak = max((row["sales_value"] for row in rows), default=Decimal(0)) or Decimal(1)
     plot = BAR_CHART_WIDTH - BAR_LABEL - 70
     bars = [
-        {**row, "y": index * (BAR_HEIGHT + BAR_GAP),
-         "width": max(round(float(row["sales_value"] / peak) * plot, 1), 2),
-         "url": changelist("product", collection__pk__exact=row["id"]) if link_products else None}
+        {
+            **row,
+            "y": index * (BAR_HEIGHT + BAR_GAP),
+            "width": max(round(float(row["sales_value"] / peak) * plot, 1), 2),
+            "url": changelist("product", collection__pk__exact=row["id"]) if link_products else None,
+        }
         for index, row in enumerate(rows)
     ]
-    return {"width": BAR_CHART_WIDTH, "height": max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP),
-            "label_width": BAR_LABEL, "bar_height": BAR_HEIGHT, "bars": bars}
+    return {
+        "width": BAR_CHART_WIDTH,
+        "height": max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP),
+        "label_width": BAR_LABEL,
+        "bar_height": BAR_HEIGHT,
+        "bars": bars,
+    }
 
 
 @register.inclusion_tag("admin/store/dashboard.html", takes_context=True)
@@ -108,8 +133,12 @@ def store_dashboard(context) -> dict[str, Any]:
             "low_url": changelist("product", inventory_status="low"),
             "out_url": changelist("product", inventory_status="out"),
             "statuses": [
-                {"code": code, "label": label, "count": status_counts[code],
-                 "url": changelist("product", status__exact=code)}
+                {
+                    "code": code,
+                    "label": label,
+                    "count": status_counts[code],
+                    "url": changelist("product", status__exact=code),
+                }
                 for code, label in Product.Status.choices
             ],
         }
@@ -120,9 +149,13 @@ def store_dashboard(context) -> dict[str, Any]:
         dashboard["orders"] = {
             **orders,
             "statuses": [
-                {"code": code, "label": labels[code], "count": orders["by_status"][code],
-                 "colour": STATUS_COLOURS[code],
-                 "url": changelist("order", payment_status__exact=code, placed_at__gte=since)}
+                {
+                    "code": code,
+                    "label": labels[code],
+                    "count": orders["by_status"][code],
+                    "colour": STATUS_COLOURS[code],
+                    "url": changelist("order", payment_status__exact=code, placed_at__gte=since),
+                }
                 for code in STATUS_ORDER
             ],
             "url": changelist("order", placed_at__gte=since),

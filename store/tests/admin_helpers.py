@@ -1,4 +1,5 @@
 """Admin test helpers: POST data built from rendered pages, as a browser would; query counts."""
+
 from __future__ import annotations
 
 import re
@@ -21,9 +22,14 @@ def _form_data(form) -> dict:
     # Empty values are left out, as a browser leaves out an empty multi-select.
     values = {form.add_prefix(name): form[name].value() for name in form.fields}
     # Fields rendered with their initial value in a hidden input (list edits) post it back too.
-    values |= {form.add_initial_prefix(name): form[name].value()
-               for name, field in form.fields.items() if field.show_hidden_initial}
-    return {key: _serialize(value) for key, value in values.items() if not (value is None or value is False or value == [])}
+    values |= {
+        form.add_initial_prefix(name): form[name].value()
+        for name, field in form.fields.items()
+        if field.show_hidden_initial
+    }
+    return {
+        key: _serialize(value) for key, value in values.items() if not (value is None or value is False or value == [])
+    }
 
 
 def changeform_data(response, **changes) -> dict:
@@ -73,7 +79,9 @@ def action_data(response, action: str, selected, **extra) -> dict:
     each row was shown with and the moment the page was rendered (hidden inputs)."""
     html = response.content.decode()
     data = {
-        "action": action, "index": "0", "_selected_action": [str(pk) for pk in selected],
+        "action": action,
+        "index": "0",
+        "_selected_action": [str(pk) for pk in selected],
         "_loaded_version": re.findall(r'name="_loaded_version" value="([^"]*)"', html),
     }
     loaded_at = re.search(r'name="_loaded_at" value="([^"]*)"', html)

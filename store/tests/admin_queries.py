@@ -1,4 +1,5 @@
 """Helpers for admin tests: query counts of a changelist page at a given page size."""
+
 from __future__ import annotations
 
 from django.contrib import admin

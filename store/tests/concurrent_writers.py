@@ -15,6 +15,7 @@ Scenarios:
 - ``triple_confirm``: three threads confirm the same job at the same moment; each one's
   write transaction lingers HOLD_SECONDS in its read phase.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Helpers for the import/export tests."""
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,9 @@ NATIVE_HEADER = ["sku", "title", "slug", "description", "unit_price", "inventory
 def write_csv(tmp_path):
     """write_csv(rows, header=NATIVE_HEADER, encoding="utf-8", delimiter=",") -> Path"""
 
-    def write(rows, header=NATIVE_HEADER, *, name="products.csv", encoding="utf-8", delimiter=",",
-              lineterminator="\r\n") -> Path:
+    def write(
+        rows, header=NATIVE_HEADER, *, name="products.csv", encoding="utf-8", delimiter=",", lineterminator="\r\n"
+    ) -> Path:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator=lineterminator)
         if header is not None:

@@ -1,4 +1,5 @@
 """factory_boy factories for the store models, and image files for the image tests."""
+
 import io
 from decimal import Decimal
 

@@ -1,4 +1,5 @@
 """CartAdmin is read-only: list with age and item count, items inline with product links."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,11 +1,12 @@
 """Catalog admin through the real admin views (admin_client)."""
-from decimal import Decimal
+
 import re
+from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -75,7 +76,8 @@ class TestProductChangelist:
         assert '<span class="stock-badge stock-low">Low</span>' in html
         assert '<span class="stock-badge stock-ok">OK</span>' in html
         assert f'href="{reverse("admin:store_collection_change", args=[shelf["mugs"].pk])}">Mugs</a>' in html
-        assert 'name="form-0-unit_price"' in html and 'name="form-0-inventory"' in html
+        assert 'name="form-0-unit_price"' in html
+        assert 'name="form-0-inventory"' in html
         assert 'name="form-0-loaded_version"' in html
 
     @pytest.mark.parametrize(
@@ -107,9 +109,7 @@ class TestProductChangelist:
 
     def test_sorting_by_status_sorts_by_inventory_with_a_matching_tie_break(self, admin_client, shelf):
         response = admin_client.get(PRODUCTS, {"o": "7"})
-        assert [p.pk for p in response.context["cl"].result_list] == [
-            shelf["out"].pk, shelf["low"].pk, shelf["ok"].pk
-        ]
+        assert [p.pk for p in response.context["cl"].result_list] == [shelf["out"].pk, shelf["low"].pk, shelf["ok"].pk]
         assert response.context["cl"].get_ordering(response.wsgi_request, Product.objects.all()) == ["inventory", "pk"]
         response = admin_client.get(PRODUCTS, {"o": "-7"})
         assert [p.pk for p in response.context["cl"].result_list][0] == shelf["ok"].pk
@@ -125,8 +125,15 @@ class TestProductChangelist:
         assert "sortpriority" not in html
 
     def test_junk_query_strings_do_not_500(self, admin_client, shelf):
-        for params in ({"o": "x.99"}, {"collection__pk__exact": "abc"}, {"collection__pk__exact": "9" * 30},
-                       {"promotions__id__exact": "x"}, {"p": "999"}, {"q": "%_\u2603"}, {"last_update__gte": "no"}):
+        for params in (
+            {"o": "x.99"},
+            {"collection__pk__exact": "abc"},
+            {"collection__pk__exact": "9" * 30},
+            {"promotions__id__exact": "x"},
+            {"p": "999"},
+            {"q": "%_\u2603"},
+            {"last_update__gte": "no"},
+        ):
             assert admin_client.get(PRODUCTS, params).status_code in (200, 302)
 
     def test_same_queries_at_10_and_100_rows(self, admin_client, monkeypatch):
@@ -142,11 +149,16 @@ class TestProductChangelist:
     def test_no_join_and_no_full_count(self, admin_client, shelf):
         with CaptureQueriesContext(connection) as queries:
             admin_client.get(PRODUCTS)
-        product_selects = [q["sql"] for q in queries if 'FROM "store_product"'.replace('"', "") in q["sql"].replace('"', "").replace("`", "")]
+        product_selects = [
+            q["sql"]
+            for q in queries
+            if 'FROM "store_product"'.replace('"', "") in q["sql"].replace('"', "").replace("`", "")
+        ]
         assert product_selects
         assert not any("JOIN" in sql and "store_collection" in sql for sql in product_selects)
         counts = [sql for sql in product_selects if "COUNT(" in sql]
-        assert counts and all("LIMIT" in sql for sql in counts)
+        assert counts
+        assert all("LIMIT" in sql for sql in counts)
 
 
 def test_capped_count_paginator_says_more_than(admin_client, monkeypatch):
@@ -169,8 +181,13 @@ class TestProductForm:
         html = response.content.decode()
         assert "prepopulated_fields" in html or "data-prepopulated-field" in html or 'id="id_slug"' in html
         data = changeform_data(response) | {
-            "title": "Linen Shirt", "slug": "linen-shirt", "sku": "LS-1", "description": "",
-            "unit_price": "25.00", "inventory": "12", "collection": shelf["hoodies"].pk,
+            "title": "Linen Shirt",
+            "slug": "linen-shirt",
+            "sku": "LS-1",
+            "description": "",
+            "unit_price": "25.00",
+            "inventory": "12",
+            "collection": shelf["hoodies"].pk,
             "promotions": [shelf["sale"].pk],
         }
         response = admin_client.post(reverse("admin:store_product_add"), data)
@@ -331,11 +348,13 @@ class TestListEdits:
         first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
         admin_client.post(change_url(shelf["ok"]), first)
         ok_row, low_row = row_prefix(page, shelf["ok"].pk), row_prefix(page, shelf["low"].pk)
-        response = second_client.post(PRODUCTS, changelist_data(
-            page, **{f"{ok_row}-inventory": "41", f"{low_row}-inventory": "4"}))
+        response = second_client.post(
+            PRODUCTS, changelist_data(page, **{f"{ok_row}-inventory": "41", f"{low_row}-inventory": "4"})
+        )
         assert response.status_code == 200
         assert "Changed by someone else meanwhile: now 60.00. Reload to edit it." in normalized(
-            response.content.decode())
+            response.content.decode()
+        )
         assert Product.objects.get(pk=shelf["ok"].pk).inventory == 40
         assert Product.objects.get(pk=shelf["low"].pk).inventory == 3  # all or nothing
 
@@ -345,8 +364,11 @@ class TestListEdits:
         first = changeform_data(admin_client.get(change_url(shelf["ok"])), unit_price="60.00")
         admin_client.post(change_url(shelf["ok"]), first)
         row = row_prefix(page, shelf["low"].pk)
-        data = {key: value for key, value in changelist_data(page, **{f"{row}-inventory": "4"}).items()
-                if not key.startswith("initial-")}
+        data = {
+            key: value
+            for key, value in changelist_data(page, **{f"{row}-inventory": "4"}).items()
+            if not key.startswith("initial-")
+        }
         response = second_client.post(PRODUCTS, data)
         assert response.status_code == 200
         assert Product.objects.get(pk=shelf["ok"].pk).unit_price == Decimal("60.00")
@@ -371,20 +393,24 @@ class TestClearInventoryAction:
         extra_low.promotions.add(shelf["sale"])
         shelf["low"].promotions.add(shelf["sale"])
         url = f"{PRODUCTS}?inventory_status=low&promotions__id__exact={shelf['sale'].pk}"
-        response = admin_client.post(url, action_data(admin_client.get(url), "clear_inventory", [shelf["low"].pk],
-                                                      select_across="1"))
+        response = admin_client.post(
+            url, action_data(admin_client.get(url), "clear_inventory", [shelf["low"].pk], select_across="1")
+        )
         assert messages_of(response) == ["2 products were updated."]
         assert dict(Product.objects.values_list("pk", "inventory")) == {
-            shelf["out"].pk: 0, shelf["low"].pk: 0, shelf["ok"].pk: 40, extra_low.pk: 0,
+            shelf["out"].pk: 0,
+            shelf["low"].pk: 0,
+            shelf["ok"].pk: 40,
+            extra_low.pk: 0,
         }
 
     def test_one_product_message_is_singular(self, admin_client, shelf):
-        response = admin_client.post(PRODUCTS, action_data(admin_client.get(PRODUCTS), "clear_inventory",
-                                                           [shelf["low"].pk]))
+        response = admin_client.post(
+            PRODUCTS, action_data(admin_client.get(PRODUCTS), "clear_inventory", [shelf["low"].pk])
+        )
         assert messages_of(response) == ["1 product was updated."]
 
-    def test_a_row_raised_since_the_list_was_loaded_is_left_alone_and_named(
-            self, admin_client, second_client, shelf):
+    def test_a_row_raised_since_the_list_was_loaded_is_left_alone_and_named(self, admin_client, second_client, shelf):
         page = admin_client.get(PRODUCTS)
         # A colleague restocks the Zip Hoodie a second after the list was loaded.
         raised = changeform_data(second_client.get(change_url(shelf["low"])), inventory="9")
@@ -402,10 +428,12 @@ class TestClearInventoryAction:
         record = Product.history.filter(id=shelf["ok"].pk).latest()
         assert record.history_change_reason == services.CLEAR_INVENTORY_REASON
         assert Product.history.filter(id=shelf["low"].pk).latest().history_change_reason != (
-            services.CLEAR_INVENTORY_REASON)
+            services.CLEAR_INVENTORY_REASON
+        )
 
     def test_select_all_across_pages_refuses_rows_written_after_the_page_was_rendered(
-            self, admin_client, monkeypatch, shelf):
+        self, admin_client, monkeypatch, shelf
+    ):
         monkeypatch.setattr(admin.site._registry[Product], "list_per_page", 1)
         page = admin_client.get(PRODUCTS)  # shows "Classic Hoodie" only (out of stock)
         assert shown(page) == {shelf["out"].pk}
@@ -414,17 +442,22 @@ class TestClearInventoryAction:
         mug.inventory = 55
         services.product_update(product=mug, expected_version=mug.version)
 
-        response = admin_client.post(PRODUCTS, action_data(page, "clear_inventory", [shelf["out"].pk],
-                                                           select_across="1"))
+        response = admin_client.post(
+            PRODUCTS, action_data(page, "clear_inventory", [shelf["out"].pk], select_across="1")
+        )
 
         assert messages_of(response)[0] == "1 product was updated."
         assert "“Travel Mug” (now 55)" in messages_of(response)[1]
         assert dict(Product.objects.values_list("pk", "inventory")) == {
-            shelf["out"].pk: 0, shelf["low"].pk: 0, shelf["ok"].pk: 55}
+            shelf["out"].pk: 0,
+            shelf["low"].pk: 0,
+            shelf["ok"].pk: 55,
+        }
 
     def test_a_post_without_the_loaded_versions_clears_nothing(self, admin_client, shelf):
-        response = admin_client.post(PRODUCTS, {"action": "clear_inventory", "index": "0",
-                                                "_selected_action": [shelf["ok"].pk]})
+        response = admin_client.post(
+            PRODUCTS, {"action": "clear_inventory", "index": "0", "_selected_action": [shelf["ok"].pk]}
+        )
         assert messages_of(response)[0] == "0 products were updated."
         assert "“Travel Mug” (now 40)" in messages_of(response)[1]
         assert Product.objects.get(pk=shelf["ok"].pk).inventory == 40
@@ -460,7 +493,7 @@ class TestCollectionAdmin:
         assert response.status_code == 200
         rows = list(response.context["cl"].result_list)
         assert [(c.title, c.products_count) for c in rows] == [("Hoodies", 2), ("Mugs", 1)]
-        link = f'{PRODUCTS}?collection__pk__exact={shelf["hoodies"].pk}'
+        link = f"{PRODUCTS}?collection__pk__exact={shelf['hoodies'].pk}"
         assert f'href="{link}">2</a>' in unescape(response.content.decode())
         assert shown(admin_client.get(link)) == {shelf["out"].pk, shelf["low"].pk}
 
@@ -482,7 +515,9 @@ class TestCollectionAdmin:
         lamps = Collection.objects.get(title="Lamps")
         change = reverse("admin:store_collection_change", args=[shelf["mugs"].pk])
         response = admin_client.get(change)
-        assert isinstance(response.context["adminform"].form.fields["featured_product"].widget.widget, AutocompleteSelect)
+        assert isinstance(
+            response.context["adminform"].form.fields["featured_product"].widget.widget, AutocompleteSelect
+        )
         response = admin_client.post(change, {"title": "Mugs & Cups", "featured_product": shelf["ok"].pk})
         assert response.status_code == 302
         shelf["mugs"].refresh_from_db()
@@ -541,8 +576,15 @@ class TestHistoryPages:
         assert response.status_code == 200
         assert 'name="_save"' not in response.content.decode()
 
-        data = {"title": "Hacked", "slug": "hacked", "sku": "MG-1", "unit_price": "1.00", "inventory": "0",
-                "collection": shelf["mugs"].pk, "loaded_version": "1"}
+        data = {
+            "title": "Hacked",
+            "slug": "hacked",
+            "sku": "MG-1",
+            "unit_price": "1.00",
+            "inventory": "0",
+            "collection": shelf["mugs"].pk,
+            "loaded_version": "1",
+        }
         viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
         viewer.user_permissions.add(Permission.objects.get(codename="view_product"))
         client.force_login(viewer)
@@ -582,7 +624,8 @@ def header_sorts() -> list[str]:
 
 def page_query_order_by(queries) -> str:
     page = [
-        q["sql"].replace("`", "").replace('"', "") for q in queries
+        q["sql"].replace("`", "").replace('"', "")
+        for q in queries
         if q["sql"].startswith("SELECT") and " ORDER BY " in q["sql"] and "COUNT(" not in q["sql"]
     ]
     # The outer FROM (the last one: the first image's subquery has its own).
@@ -610,6 +653,6 @@ def test_every_header_sort_is_one_indexed_column_then_pk_in_its_direction(sort, 
     # secondary indexes carry it, SQLite's carry the rowid): it serves the whole ORDER BY.
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Product._meta.db_table)
-    assert any(
-        (c["index"] or c["unique"]) and c["columns"][:1] == [column] for c in constraints.values()
-    ), f"no index leads with {column}"
+    assert any((c["index"] or c["unique"]) and c["columns"][:1] == [column] for c in constraints.values()), (
+        f"no index leads with {column}"
+    )

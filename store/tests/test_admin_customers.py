@@ -1,4 +1,5 @@
 """CustomerAdmin: list, prefix search, membership filter and list edit, orders link, addresses."""
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -14,8 +15,9 @@ CHANGELIST = reverse("admin:store_customer_changelist")
 
 @pytest.fixture
 def customers():
-    ada = CustomerFactory(first_name="Ada", last_name="Lovelace", email="ada@example.com",
-                          membership=Customer.MEMBERSHIP_GOLD)
+    ada = CustomerFactory(
+        first_name="Ada", last_name="Lovelace", email="ada@example.com", membership=Customer.MEMBERSHIP_GOLD
+    )
     ben = CustomerFactory(first_name="Ben", last_name="Adams", email="ben@example.org")
     cy = CustomerFactory(first_name="Cy", last_name="Young", email="cy@adastra.net")
     for _ in range(3):
@@ -38,9 +40,7 @@ def test_changelist_shows_annotated_orders_count_linked_to_the_orders(admin_clie
 
 
 def test_the_orders_link_narrows_the_order_list(admin_client, customers):
-    response = admin_client.get(
-        reverse("admin:store_order_changelist"), {"customer__pk__exact": customers["ada"].pk}
-    )
+    response = admin_client.get(reverse("admin:store_order_changelist"), {"customer__pk__exact": customers["ada"].pk})
     assert response.status_code == 200
     assert {order.customer_id for order in response.context["cl"].result_list} == {customers["ada"].pk}
     assert len(response.context["cl"].result_list) == 3
@@ -55,11 +55,11 @@ def test_changelist_sorts_by_orders_count(admin_client, customers):
 @pytest.mark.parametrize(
     ("q", "expected"),
     [
-        ("ad", ["Ada", "Ben"]),      # first name Ada, last name Adams, never "cy@adastra" mid-string
-        ("lOVE", ["Ada"]),           # last name prefix, any case
-        ("cy@ada", ["Cy"]),          # email prefix
-        ("ovelace", []),             # not a prefix: no match
-        ("example.com", []),         # email is searched by prefix too
+        ("ad", ["Ada", "Ben"]),  # first name Ada, last name Adams, never "cy@adastra" mid-string
+        ("lOVE", ["Ada"]),  # last name prefix, any case
+        ("cy@ada", ["Cy"]),  # email prefix
+        ("ovelace", []),  # not a prefix: no match
+        ("example.com", []),  # email is searched by prefix too
     ],
 )
 def test_search_matches_prefixes_of_names_and_email(admin_client, customers, q, expected):
@@ -78,8 +78,10 @@ def test_membership_is_editable_in_the_list(admin_client, customers):
     response = admin_client.post(
         f"{CHANGELIST}?q=cy",
         {
-            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1",
-            "form-0-id": str(cy.pk), "form-0-membership": Customer.MEMBERSHIP_SILVER,
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(cy.pk),
+            "form-0-membership": Customer.MEMBERSHIP_SILVER,
             "_save": "Save",
         },
     )
@@ -93,17 +95,24 @@ def test_add_customer_with_an_address_inline(admin_client):
     response = admin_client.post(
         reverse("admin:store_customer_add"),
         {
-            "first_name": "Dee", "last_name": "Nguyen", "email": "dee@example.com",
-            "phone": "+1-555-0100", "membership": Customer.MEMBERSHIP_BRONZE,
-            "addresses-TOTAL_FORMS": "1", "addresses-INITIAL_FORMS": "0",
-            "addresses-0-street": "1 Market Street", "addresses-0-city": "Lyon", "addresses-0-zip": "69001",
+            "first_name": "Dee",
+            "last_name": "Nguyen",
+            "email": "dee@example.com",
+            "phone": "+1-555-0100",
+            "membership": Customer.MEMBERSHIP_BRONZE,
+            "addresses-TOTAL_FORMS": "1",
+            "addresses-INITIAL_FORMS": "0",
+            "addresses-0-street": "1 Market Street",
+            "addresses-0-city": "Lyon",
+            "addresses-0-zip": "69001",
         },
     )
     assert response.status_code == 302
     customer = Customer.objects.get(email="dee@example.com")
     assert list(customer.addresses.values_list("city", flat=True)) == ["Lyon"]
     messages = [str(m) for m in get_messages(response.wsgi_request)]
-    assert messages and "was added successfully" in messages[0]
+    assert messages
+    assert "was added successfully" in messages[0]
 
 
 def test_add_page_and_change_page_render_the_address_inline(admin_client, customers):
@@ -120,9 +129,13 @@ def test_change_customer_rejects_a_duplicate_email_on_the_form(admin_client, cus
     response = admin_client.post(
         reverse("admin:store_customer_change", args=[ada.pk]),
         {
-            "first_name": "Ada", "last_name": "Lovelace", "email": "ben@example.org",
-            "phone": ada.phone, "membership": ada.membership,
-            "addresses-TOTAL_FORMS": "0", "addresses-INITIAL_FORMS": "0",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ben@example.org",
+            "phone": ada.phone,
+            "membership": ada.membership,
+            "addresses-TOTAL_FORMS": "0",
+            "addresses-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """Admin import (upload -> preview -> confirm), exports and the import history, over HTTP."""
+
 from __future__ import annotations
 
 import csv
@@ -33,20 +34,27 @@ def staff(client, *perms: str) -> User:
 
 
 def upload(client, text: str, name: str = "p.csv", **data):
-    data = {"preset": "auto", "file": SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text), **data}
+    data = {
+        "preset": "auto",
+        "file": SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text),
+        **data,
+    }
     return client.post(reverse(IMPORT), data)
 
 
 # --- permissions ------------------------------------------------------------------
 def test_superuser_sees_import_and_export_buttons(admin_client):
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
-    assert 'class="import-link"' in html and "Export CSV" in html and "Export XLSX" in html
+    assert 'class="import-link"' in html
+    assert "Export CSV" in html
+    assert "Export XLSX" in html
 
 
 def test_viewer_sees_export_but_not_import_and_gets_403(client):
     staff(client, "store.view_product")
     html = client.get(reverse(CHANGELIST)).content.decode()
-    assert "Export CSV" in html and 'class="import-link"' not in html
+    assert "Export CSV" in html
+    assert 'class="import-link"' not in html
     assert client.get(reverse(IMPORT)).status_code == 403
     assert client.post(reverse(IMPORT), {}).status_code == 403
     assert client.get(reverse("admin:store_product_import_preview", args=[1])).status_code == 403
@@ -63,7 +71,8 @@ def test_importer_sees_import(client):
 def test_orders_and_customers_changelists_show_export_buttons(admin_client):
     for name in ("admin:store_order_changelist", "admin:store_customer_changelist"):
         html = admin_client.get(reverse(name)).content.decode()
-        assert "Export CSV" in html and 'class="import-link"' not in html
+        assert "Export CSV" in html
+        assert 'class="import-link"' not in html
 
 
 def test_export_needs_view_permission(client):
@@ -79,7 +88,8 @@ def test_upload_preview_confirm(admin_client):
     response = upload(admin_client, HEADER + "NEW,New thing,9.50,3,Camping\r\nOLD,Old,10.00,4,Apparel\r\n")
     assert response.status_code == 302
     job = ImportJob.objects.get()
-    assert job.status == ImportJob.STATUS_PREVIEW and not Product.objects.filter(sku="NEW").exists()
+    assert job.status == ImportJob.STATUS_PREVIEW
+    assert not Product.objects.filter(sku="NEW").exists()
     html = admin_client.get(response.url).content.decode()
     assert '<td class="count-new">1</td><td class="count-updated">1</td>' in html
     assert "New collections will be created:\n    Camping." in html
@@ -88,7 +98,8 @@ def test_upload_preview_confirm(admin_client):
     assert Product.objects.get(sku="OLD").inventory == 4
     assert Product.objects.get(sku="NEW").collection.title == "Camping"
     job.refresh_from_db()
-    assert job.status == ImportJob.STATUS_SUCCEEDED and job.user.is_superuser
+    assert job.status == ImportJob.STATUS_SUCCEEDED
+    assert job.user.is_superuser
     assert "1 new, 1 updated, 0 unchanged, 0 skipped." in response.content.decode()
 
 
@@ -112,8 +123,10 @@ def test_skip_invalid_confirm_imports_valid_rows(admin_client):
     assert job.status == ImportJob.STATUS_PARTIAL
     download = admin_client.get(reverse("admin:store_importjob_failed_rows", args=[job.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
-    assert rows == [["sku", "title", "unit_price", "inventory", "collection", "error"],
-                    ["A", "T", "abc", "1", "C", "row 2: unit_price: not a number"]]
+    assert rows == [
+        ["sku", "title", "unit_price", "inventory", "collection", "error"],
+        ["A", "T", "abc", "1", "C", "row 2: unit_price: not a number"],
+    ]
 
 
 def test_cancel_writes_nothing_and_a_later_confirm_is_refused(admin_client):
@@ -124,15 +137,19 @@ def test_cancel_writes_nothing_and_a_later_confirm_is_refused(admin_client):
     assert job.status == ImportJob.STATUS_CANCELLED
     refused = admin_client.post(response.url, {"_confirm": "1"}, follow=True)
     assert f"Import #{job.pk} is not awaiting confirmation: it is cancelled (nothing written)." in (
-        refused.content.decode())
+        refused.content.decode()
+    )
     assert not Product.objects.exists()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "The submitted file is empty."),
-    (HEADER, parsing.ERROR_HEADERS_ONLY),
-    (bytes(range(256)) * 4, parsing.ERROR_BINARY),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "The submitted file is empty."),
+        (HEADER, parsing.ERROR_HEADERS_ONLY),
+        (bytes(range(256)) * 4, parsing.ERROR_BINARY),
+    ],
+)
 def test_bad_uploads_show_a_message(admin_client, content, message):
     response = upload(admin_client, content)
     assert response.status_code == 200
@@ -154,7 +171,8 @@ def test_upload_over_the_limit_and_zip_bomb(admin_client, settings):
         archive.writestr("xl/worksheets/sheet1.xml", b"<" * (30 * 1024 * 1024))
     response = upload(admin_client, buffer.getvalue(), name="bomb.xlsx")
     assert "possible zip bomb" in response.content.decode()
-    assert not Product.objects.exists() and not ImportJob.objects.filter(status="succeeded").exists()
+    assert not Product.objects.exists()
+    assert not ImportJob.objects.filter(status="succeeded").exists()
 
 
 def test_preview_of_100k_rows_stays_under_2mb(admin_client):
@@ -165,7 +183,7 @@ def test_preview_of_100k_rows_stays_under_2mb(admin_client):
     assert page.status_code == 200
     assert "100000" in page.content.decode()
     assert len(page.content) < 2 * 1024 * 1024
-    assert 'page 1 of 1000' in page.content.decode()
+    assert "page 1 of 1000" in page.content.decode()
 
 
 # --- export -----------------------------------------------------------------------
@@ -174,21 +192,35 @@ def read_csv(response) -> list[list[str]]:
 
 
 def test_export_respects_changelist_filters_and_escapes_formulas(admin_client):
-    ProductFactory(sku="LOW", title="=HYPERLINK(\"http://x\")", inventory=2)
+    ProductFactory(sku="LOW", title='=HYPERLINK("http://x")', inventory=2)
     ProductFactory(sku="HIGH", inventory=200)
     response = admin_client.get(reverse("admin:store_product_export"), {"format": "csv", "filters": "inventory__lt=10"})
     rows = read_csv(response)
-    assert rows[0] == ["sku", "title", "slug", "description", "unit_price", "inventory", "collection", "promotions", "status", "images", "tags"]
+    assert rows[0] == [
+        "sku",
+        "title",
+        "slug",
+        "description",
+        "unit_price",
+        "inventory",
+        "collection",
+        "promotions",
+        "status",
+        "images",
+        "tags",
+    ]
     assert [row[0] for row in rows[1:]] == ["LOW"]
-    assert rows[1][1] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1][1] == '\'=HYPERLINK("http://x")'
     assert response["Content-Disposition"].startswith('attachment; filename="products-')
 
 
 def test_export_with_junk_filters_redirects_like_the_changelist(admin_client):
     response = admin_client.get(reverse("admin:store_product_export"), {"format": "zip", "filters": "nope__x=1"})
-    assert response.status_code == 302 and response.url.endswith("?e=1")
+    assert response.status_code == 302
+    assert response.url.endswith("?e=1")
     response = admin_client.get(reverse("admin:store_product_export"), {"format": "zip", "filters": "o=99&p=abc"})
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
 
 
 def test_export_link_carries_the_current_filters(admin_client):
@@ -203,15 +235,30 @@ def test_excel_friendly_csv_has_a_bom_and_xlsx_keeps_numbers(admin_client):
     xlsx = admin_client.get(reverse("admin:store_product_export"), {"format": "xlsx"}).content
     sheet = load_workbook(io.BytesIO(xlsx)).active
     values = [cell.value for cell in sheet[2]]
-    assert values[0] == "'=SKU" and values[5] == 3 and isinstance(values[4], (int, float))
+    assert values[0] == "'=SKU"
+    assert values[5] == 3
+    assert isinstance(values[4], (int, float))
     data = admin_client.get(reverse("admin:store_product_export"), {"format": "json"}).json()
-    assert data[0]["sku"] == "=SKU" and data[0]["unit_price"] == "19.99"
+    assert data[0]["sku"] == "=SKU"
+    assert data[0]["unit_price"] == "19.99"
 
 
-@pytest.mark.parametrize(("value", "escaped"), [
-    ("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("-5", "-5"), ("-12.50", "-12.50"), ("plain", "plain"), (-5, -5), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-5", "-5"),
+        ("-12.50", "-12.50"),
+        ("plain", "plain"),
+        (-5, -5),
+        ("", ""),
+    ],
+)
 def test_formula_escaping(value, escaped):
     assert escape_formula(value) == escaped
 
@@ -229,7 +276,8 @@ def test_orders_and_customers_export(admin_client, django_assert_max_num_queries
     with django_assert_max_num_queries(12):
         orders = read_csv(admin_client.get(reverse("admin:store_order_export"), {"format": "csv"}))
     assert orders[0] == ["id", "placed_at", "payment_status", "customer", "customer_email", "items", "total"]
-    assert len(orders) == 6 and " x SKU-" in orders[1][5]
+    assert len(orders) == 6
+    assert " x SKU-" in orders[1][5]
     customers = read_csv(admin_client.get(reverse("admin:store_customer_export"), {"format": "csv"}))
     assert "'=evil" in [row[1] for row in customers]
 
@@ -251,7 +299,8 @@ def test_import_history_is_read_only(admin_client, django_assert_max_num_queries
     assert "Download (1 rows)" in html
     assert admin_client.get(reverse("admin:store_importjob_add")).status_code == 403
     page = admin_client.get(reverse("admin:store_importjob_change", args=[job.pk])).content.decode()
-    assert 'name="_save"' not in page and "failed-rows" in page
+    assert 'name="_save"' not in page
+    assert "failed-rows" in page
 
 
 def test_failed_rows_download_needs_permission(client, admin_user):

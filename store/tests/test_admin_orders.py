@@ -1,6 +1,7 @@
 """OrderAdmin: list columns, filters, date hierarchy, and orders created through the inline."""
+
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,8 +19,12 @@ ADD = reverse("admin:store_order_add")
 
 
 def items_management(total: int, initial: int = 0) -> dict[str, str]:
-    return {"items-TOTAL_FORMS": str(total), "items-INITIAL_FORMS": str(initial),
-            "items-MIN_NUM_FORMS": "1", "items-MAX_NUM_FORMS": "10"}
+    return {
+        "items-TOTAL_FORMS": str(total),
+        "items-INITIAL_FORMS": str(initial),
+        "items-MIN_NUM_FORMS": "1",
+        "items-MAX_NUM_FORMS": "10",
+    }
 
 
 @pytest.fixture
@@ -35,7 +40,7 @@ def orders():
     OrderItemFactory(order=small, product=mug, quantity=1, unit_price=Decimal("8.00"))
     old = OrderFactory(customer=ben)
     OrderItemFactory(order=old, product=mug, quantity=2, unit_price=Decimal("6.00"))
-    Order.objects.filter(pk=old.pk).update(placed_at=datetime(2025, 3, 1, tzinfo=timezone.utc))
+    Order.objects.filter(pk=old.pk).update(placed_at=datetime(2025, 3, 1, tzinfo=UTC))
     return {"ada": ada, "ben": ben, "mug": mug, "hoodie": hoodie, "big": big, "small": small, "old": old}
 
 
@@ -68,8 +73,9 @@ def test_filter_on_payment_status(admin_client, orders):
 
 
 def test_filter_on_placed_at(admin_client, orders):
-    response = admin_client.get(CHANGELIST, {"placed_at__gte": "2025-01-01 00:00:00+00:00",
-                                             "placed_at__lt": "2025-12-31 00:00:00+00:00"})
+    response = admin_client.get(
+        CHANGELIST, {"placed_at__gte": "2025-01-01 00:00:00+00:00", "placed_at__lt": "2025-12-31 00:00:00+00:00"}
+    )
     assert listed(response) == [orders["old"].pk]
 
 
@@ -125,17 +131,24 @@ def test_add_page_renders_one_required_item_row(admin_client):
 
 
 def test_add_an_order_with_two_items_snapshots_prices(admin_client, orders):
-    response = admin_client.post(ADD, {
-        "customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_PENDING,
-        **items_management(2),
-        "items-0-product": orders["mug"].pk, "items-0-quantity": "2",
-        "items-1-product": orders["hoodie"].pk, "items-1-quantity": "1",
-    })
+    response = admin_client.post(
+        ADD,
+        {
+            "customer": orders["ada"].pk,
+            "payment_status": Order.PAYMENT_STATUS_PENDING,
+            **items_management(2),
+            "items-0-product": orders["mug"].pk,
+            "items-0-quantity": "2",
+            "items-1-product": orders["hoodie"].pk,
+            "items-1-quantity": "1",
+        },
+    )
     assert response.status_code == 302, response.context and response.context["errors"]
     order = Order.objects.latest("pk")
     assert order.customer == orders["ada"]
     assert sorted(order.items.values_list("product__title", "quantity", "unit_price")) == [
-        ("Hoodie", 1, Decimal("30.00")), ("Mug", 2, Decimal("8.00")),
+        ("Hoodie", 1, Decimal("30.00")),
+        ("Mug", 2, Decimal("8.00")),
     ]
     messages = [str(m) for m in get_messages(response.wsgi_request)]
     change_url = reverse("admin:store_order_change", args=[order.pk])
@@ -144,10 +157,16 @@ def test_add_an_order_with_two_items_snapshots_prices(admin_client, orders):
 
 def test_an_order_needs_at_least_one_item(admin_client, orders):
     before = Order.objects.count()
-    response = admin_client.post(ADD, {
-        "customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_PENDING,
-        **items_management(1), "items-0-product": "", "items-0-quantity": "",
-    })
+    response = admin_client.post(
+        ADD,
+        {
+            "customer": orders["ada"].pk,
+            "payment_status": Order.PAYMENT_STATUS_PENDING,
+            **items_management(1),
+            "items-0-product": "",
+            "items-0-quantity": "",
+        },
+    )
     assert response.status_code == 200
     assert "This field is required." in response.text
     assert Order.objects.count() == before
@@ -155,8 +174,7 @@ def test_an_order_needs_at_least_one_item(admin_client, orders):
 
 def test_an_order_takes_at_most_ten_items(admin_client, orders):
     products = ProductFactory.create_batch(11)
-    data = {"customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_PENDING,
-            **items_management(11)}
+    data = {"customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_PENDING, **items_management(11)}
     for index, product in enumerate(products):
         data |= {f"items-{index}-product": product.pk, f"items-{index}-quantity": "1"}
     response = admin_client.post(ADD, data)
@@ -166,10 +184,16 @@ def test_an_order_takes_at_most_ten_items(admin_client, orders):
 
 
 def test_a_zero_quantity_is_refused_with_the_model_message(admin_client, orders):
-    response = admin_client.post(ADD, {
-        "customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_PENDING,
-        **items_management(1), "items-0-product": orders["mug"].pk, "items-0-quantity": "0",
-    })
+    response = admin_client.post(
+        ADD,
+        {
+            "customer": orders["ada"].pk,
+            "payment_status": Order.PAYMENT_STATUS_PENDING,
+            **items_management(1),
+            "items-0-product": orders["mug"].pk,
+            "items-0-quantity": "0",
+        },
+    )
     assert response.status_code == 200
     assert "Ensure this value is greater than or equal to 1." in response.text
 
@@ -184,14 +208,22 @@ def test_change_keeps_historical_prices_and_reprices_a_swapped_product(admin_cli
     cells = re.findall(r'<td class="field-(price|line_total)">\s*<p>([^<]*)</p>', response.text)
     assert ("price", "7.50") in cells  # the snapshot, not today's 9.99
     assert ("line_total", "22.50") in cells
-    response = admin_client.post(reverse("admin:store_order_change", args=[big.pk]), {
-        "customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_COMPLETE,
-        **items_management(2, initial=2),
-        "items-0-id": mug_line.pk, "items-0-order": big.pk,
-        "items-0-product": orders["mug"].pk, "items-0-quantity": "4",
-        "items-1-id": hoodie_line.pk, "items-1-order": big.pk,
-        "items-1-product": orders["mug"].pk, "items-1-quantity": "1",
-    })
+    response = admin_client.post(
+        reverse("admin:store_order_change", args=[big.pk]),
+        {
+            "customer": orders["ada"].pk,
+            "payment_status": Order.PAYMENT_STATUS_COMPLETE,
+            **items_management(2, initial=2),
+            "items-0-id": mug_line.pk,
+            "items-0-order": big.pk,
+            "items-0-product": orders["mug"].pk,
+            "items-0-quantity": "4",
+            "items-1-id": hoodie_line.pk,
+            "items-1-order": big.pk,
+            "items-1-product": orders["mug"].pk,
+            "items-1-quantity": "1",
+        },
+    )
     assert response.status_code == 302
     mug_line.refresh_from_db()
     hoodie_line.refresh_from_db()
@@ -203,11 +235,18 @@ def test_change_can_delete_an_item_but_not_the_last_one(admin_client, orders):
     big = orders["big"]
     lines = list(big.items.order_by("pk"))
     url = reverse("admin:store_order_change", args=[big.pk])
-    base = {"customer": orders["ada"].pk, "payment_status": Order.PAYMENT_STATUS_COMPLETE,
-            **items_management(2, initial=2)}
+    base = {
+        "customer": orders["ada"].pk,
+        "payment_status": Order.PAYMENT_STATUS_COMPLETE,
+        **items_management(2, initial=2),
+    }
     for index, line in enumerate(lines):
-        base |= {f"items-{index}-id": line.pk, f"items-{index}-order": big.pk,
-                 f"items-{index}-product": line.product_id, f"items-{index}-quantity": line.quantity}
+        base |= {
+            f"items-{index}-id": line.pk,
+            f"items-{index}-order": big.pk,
+            f"items-{index}-product": line.product_id,
+            f"items-{index}-quantity": line.quantity,
+        }
     refused = admin_client.post(url, base | {"items-0-DELETE": "on", "items-1-DELETE": "on"})
     assert refused.status_code == 200
     assert "Please submit at least 1 form." in refused.text

@@ -1,4 +1,5 @@
 """The low-stock digest (store.alerts, manage.py send_low_stock_digest) and the alert settings page."""
+
 from datetime import timedelta
 from io import StringIO
 
@@ -50,8 +51,10 @@ def test_setup_roles_opts_merchandisers_in_once(merchandiser):
 
 def test_digest_lists_products_that_went_low_or_out_with_links(merchandiser):
     alerts.alert_subscribe_merchandisers()
-    falling, emptied, steady, already_low = (ProductFactory(sku=sku, inventory=inventory) for sku, inventory in
-                                             (("FALL", 50), ("EMPTY", 50), ("STEADY", 50), ("LOW", 3)))
+    falling, emptied, steady, already_low = (
+        ProductFactory(sku=sku, inventory=inventory)
+        for sku, inventory in (("FALL", 50), ("EMPTY", 50), ("STEADY", 50), ("LOW", 3))
+    )
     AlertSubscription.objects.update(covered_until=timezone.now())
     set_inventory(falling, 4)
     set_inventory(emptied, 0)
@@ -63,8 +66,10 @@ def test_digest_lists_products_that_went_low_or_out_with_links(merchandiser):
     [email] = mail.outbox
     assert email.to == ["merch@example.com"]
     assert email.subject == "Low stock: 2 product(s) went low or out of stock"
-    assert "- FALL " in email.body and "- EMPTY " in email.body
-    assert "STEADY" not in email.body and "- LOW " not in email.body
+    assert "- FALL " in email.body
+    assert "- EMPTY " in email.body
+    assert "STEADY" not in email.body
+    assert "- LOW " not in email.body
     assert "https://bo.example.com/admin/store/product/?inventory_status=out" in email.body
     assert "https://bo.example.com/admin/store/product/?inventory_status=low" in email.body
     assert f"https://bo.example.com/admin/store/product/{falling.pk}/change/" in email.body
@@ -94,7 +99,8 @@ def test_first_digest_covers_the_last_day_and_new_products(merchandiser):
     digest()
 
     [email] = mail.outbox
-    assert "NEW-LOW" in email.body and "OLD-LOW" not in email.body
+    assert "NEW-LOW" in email.body
+    assert "OLD-LOW" not in email.body
 
 
 def test_opted_out_or_unpermitted_users_get_nothing(merchandiser, django_user_model):

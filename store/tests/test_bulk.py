@@ -1,4 +1,5 @@
 """Bulk edits: the service (store.bulk) and the admin actions with their intermediate page."""
+
 from decimal import Decimal
 
 import pytest
@@ -17,8 +18,13 @@ PRODUCTS = reverse("admin:store_product_changelist")
 
 def run(name, products=None, user=None, skip_refused=False, **parameters):
     products = Product.objects.all() if products is None else products
-    return bulk.bulk_edit_apply(action=bulk.get_bulk_action(name), products=products, parameters=parameters,
-                                user=user, skip_refused=skip_refused)
+    return bulk.bulk_edit_apply(
+        action=bulk.get_bulk_action(name),
+        products=products,
+        parameters=parameters,
+        user=user,
+        skip_refused=skip_refused,
+    )
 
 
 def values(*products, field="unit_price"):
@@ -28,19 +34,22 @@ def values(*products, field="unit_price"):
 # --- price arithmetic --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("old", "mode", "amount", "ending", "new"), [
-    ("10.00", "raise_pct", "5", "", "10.50"),
-    ("19.99", "raise_pct", "5", "", "20.99"),    # 20.9895 -> 20.99
-    ("10.01", "raise_pct", "5", "", "10.51"),    # 10.5105 -> 10.51
-    ("10.10", "raise_pct", "5", "", "10.61"),    # 10.605 -> half up
-    ("10.10", "lower_pct", "5", "", "9.60"),     # 9.595 -> half up
-    ("10.00", "raise", "2.50", "", "12.50"),
-    ("10.00", "lower", "2.50", "", "7.50"),
-    ("10.00", "set", "3", "", "3.00"),
-    ("12.34", "raise_pct", "0.01", "0.99", "12.99"),
-    ("12.34", "set", "12.34", "0.95", "12.95"),
-    ("1.50", "lower", "1", "", "0.50"),
-])
+@pytest.mark.parametrize(
+    ("old", "mode", "amount", "ending", "new"),
+    [
+        ("10.00", "raise_pct", "5", "", "10.50"),
+        ("19.99", "raise_pct", "5", "", "20.99"),  # 20.9895 -> 20.99
+        ("10.01", "raise_pct", "5", "", "10.51"),  # 10.5105 -> 10.51
+        ("10.10", "raise_pct", "5", "", "10.61"),  # 10.605 -> half up
+        ("10.10", "lower_pct", "5", "", "9.60"),  # 9.595 -> half up
+        ("10.00", "raise", "2.50", "", "12.50"),
+        ("10.00", "lower", "2.50", "", "7.50"),
+        ("10.00", "set", "3", "", "3.00"),
+        ("12.34", "raise_pct", "0.01", "0.99", "12.99"),
+        ("12.34", "set", "12.34", "0.95", "12.95"),
+        ("1.50", "lower", "1", "", "0.50"),
+    ],
+)
 def test_price_new_rounds_half_up_to_cents(old, mode, amount, ending, new):
     assert bulk.price_new(old=Decimal(old), mode=mode, amount=Decimal(amount), ending=ending) == Decimal(new)
 
@@ -60,7 +69,8 @@ def test_raise_price_bumps_versions_writes_history_and_a_bulk_edit(admin_user, c
     assert (edit.state, edit.changed_count, edit.unchanged_count, edit.refused_count) == ("done", 2, 0, 0)
     latest = Product.history.filter(id=a.pk).order_by("-history_id").first()
     assert latest.history_change_reason == f"Bulk edit #{edit.pk}: raise price 5%"
-    assert latest.history_user == admin_user and latest.unit_price == Decimal("10.50")
+    assert latest.history_user == admin_user
+    assert latest.unit_price == Decimal("10.50")
     # The baseline (state before) exists, so the history page shows old -> new.
     assert Product.history.filter(id=a.pk).count() == 2
     assert [r.audit_event for r in caplog.records if hasattr(r, "audit_event")] == ["product.bulk_edit"]
@@ -74,7 +84,8 @@ def test_one_refused_product_refuses_the_whole_edit():
 
     assert values(ok, cheap) == [Decimal("10.00"), Decimal("1.20")]
     assert [o.reason for o in refused.value.report.refusals] == [
-        "the new price 0.70 is below the minimum price of 1.00"]
+        "the new price 0.70 is below the minimum price of 1.00"
+    ]
     assert BulkEdit.objects.get().state == BulkEdit.STATE_REFUSED
     assert not Product.history.filter(history_change_reason__startswith="Bulk edit").exists()
 
@@ -144,8 +155,11 @@ def test_move_to_collection_counts_unchanged():
     hoodies, mugs = CollectionFactory(title="Hoodies"), CollectionFactory(title="Mugs")
     a, b = ProductFactory(collection=hoodies), ProductFactory(collection=mugs)
 
-    report = bulk.bulk_edit_preview(action=bulk.get_bulk_action("move_to_collection"),
-                                    products=Product.objects.all(), parameters={"collection_id": mugs.pk})
+    report = bulk.bulk_edit_preview(
+        action=bulk.get_bulk_action("move_to_collection"),
+        products=Product.objects.all(),
+        parameters={"collection_id": mugs.pk},
+    )
     edit = run("move_to_collection", collection_id=mugs.pk)
 
     assert (report.changed, report.unchanged) == (1, 1)
@@ -185,8 +199,12 @@ def test_apply_walks_the_selection_in_batches(monkeypatch, django_assert_max_num
 
 def post_action(client, name, products, url=PRODUCTS, **data):
     payload = {"action": f"bulk_{name}", ACTION_CHECKBOX_NAME: [p.pk for p in products]}
-    payload.update({f"bulk-{key}" if not key.startswith("_") and key not in ("select_across", "skip_refused") else key:
-                    value for key, value in data.items()})
+    payload.update(
+        {
+            f"bulk-{key}" if not key.startswith("_") and key not in ("select_across", "skip_refused") else key: value
+            for key, value in data.items()
+        }
+    )
     return client.post(url, payload)
 
 
@@ -197,22 +215,25 @@ def test_admin_price_flow_parameters_preview_confirm(admin_client):
     start = post_action(admin_client, "change_price", [a, b])
     assert start.status_code == 200
     assert b'id="bulk-preview"' in start.content
-    preview = post_action(admin_client, "change_price", [a, b], mode="raise_pct", amount="5", ending="",
-                          _bulk_step="preview")
+    preview = post_action(
+        admin_client, "change_price", [a, b], mode="raise_pct", amount="5", ending="", _bulk_step="preview"
+    )
     assert preview.status_code == 200
     report = preview.context["report"]
     assert (report.changed, report.unchanged, report.refused) == (2, 0, 0)
-    assert "10.00</span> → <span class=\"bulk-new\">10.50" in preview.content.decode()
+    assert '10.00</span> → <span class="bulk-new">10.50' in preview.content.decode()
     assert values(a, b) == [Decimal("10.00"), Decimal("20.00")]
 
-    done = post_action(admin_client, "change_price", [a, b], mode="raise_pct", amount="5", ending="",
-                       _bulk_step="apply")
+    done = post_action(
+        admin_client, "change_price", [a, b], mode="raise_pct", amount="5", ending="", _bulk_step="apply"
+    )
 
     assert done.status_code == 302
     assert values(a, b, untouched) == [Decimal("10.50"), Decimal("21.00"), Decimal("30.00")]
     edit = BulkEdit.objects.get()
     assert [str(m) for m in get_messages(done.wsgi_request)] == [
-        f"Bulk edit #{edit.pk} (raise price 5%): 2 products were changed."]
+        f"Bulk edit #{edit.pk} (raise price 5%): 2 products were changed."
+    ]
 
 
 def test_admin_refusal_is_shown_and_nothing_written(admin_client):
@@ -239,8 +260,9 @@ def test_admin_select_across_uses_the_filtered_selection(admin_client):
     other = ProductFactory(collection=mugs, inventory=1)
     url = f"{PRODUCTS}?collection__pk__exact={hoodies.pk}"
 
-    response = post_action(admin_client, "adjust_inventory", shown[:1], url=url, delta="10", select_across="1",
-                           _bulk_step="apply")
+    response = post_action(
+        admin_client, "adjust_inventory", shown[:1], url=url, delta="10", select_across="1", _bulk_step="apply"
+    )
 
     assert response.status_code == 302
     assert values(*shown, other, field="inventory") == [11, 11, 11, 1]
@@ -266,7 +288,8 @@ def test_bulk_edit_history_is_read_only(admin_client):
     edit = BulkEdit.objects.get()
 
     listing = admin_client.get(reverse("admin:store_bulkedit_changelist"))
-    assert listing.status_code == 200 and "adjust inventory by +2" in listing.content.decode()
+    assert listing.status_code == 200
+    assert "adjust inventory by +2" in listing.content.decode()
     page = admin_client.get(reverse("admin:store_bulkedit_change", args=[edit.pk])).content.decode()
     assert 'name="_save"' not in page
     assert admin_client.get(reverse("admin:store_bulkedit_add")).status_code == 403
@@ -281,8 +304,9 @@ def test_set_choice_action_is_the_hook_for_set_status(monkeypatch):
     assert form.is_valid(), form.errors
     assert not action.form_class({"value": "other"}).is_valid()
 
-    edit = bulk.bulk_edit_apply(action=action, products=Product.objects.all(),
-                                parameters=action.parameters(form.cleaned_data))
+    edit = bulk.bulk_edit_apply(
+        action=action, products=Product.objects.all(), parameters=action.parameters(form.cleaned_data)
+    )
 
     assert values(product, field="sku") == ["NEW-1"]
     assert edit.description == "set sku to New one"

@@ -1,5 +1,6 @@
 """Bulk edits above BULK_INLINE_MAX run as jobs (store.bulk_jobs; the immediate backend runs
 them inside the request here): bounded preview, preflight, per-batch commits, cancel, email."""
+
 from decimal import Decimal
 
 import pytest
@@ -29,8 +30,9 @@ def big(settings, monkeypatch):
 
 
 def post(client, products, step, url=PRODUCTS, action="bulk_change_price", data=RAISE_5, **extra):
-    return client.post(url, {"action": action, ACTION_CHECKBOX_NAME: [p.pk for p in products],
-                             "_bulk_step": step, **data, **extra})
+    return client.post(
+        url, {"action": action, ACTION_CHECKBOX_NAME: [p.pk for p in products], "_bulk_step": step, **data, **extra}
+    )
 
 
 def prices(products):
@@ -51,14 +53,18 @@ def test_preview_of_a_big_selection_counts_by_sql_and_evaluates_only_the_first_b
     report = response.context["report"]
     assert (report.total, report.selected, report.changed) == (5, 2, 2)
     page = response.content.decode()
-    assert "5 products selected." in page and 'id="bulk-as-job"' in page
-    assert "the first 2 of\n        5 products" in page and "Confirm: queue the job" in page
-    assert not BulkEditJob.objects.exists() and prices(big) == [Decimal("10.00")] * 5
+    assert "5 products selected." in page
+    assert 'id="bulk-as-job"' in page
+    assert "the first 2 of\n        5 products" in page
+    assert "Confirm: queue the job" in page
+    assert not BulkEditJob.objects.exists()
+    assert prices(big) == [Decimal("10.00")] * 5
 
 
 @pytest.mark.parametrize("count", [5, 40])
-def test_big_preview_queries_do_not_grow_with_the_selection(admin_client, settings, count,
-                                                            django_assert_max_num_queries):
+def test_big_preview_queries_do_not_grow_with_the_selection(
+    admin_client, settings, count, django_assert_max_num_queries
+):
     settings.BULK_INLINE_MAX = 2
     products = [ProductFactory() for _ in range(count)]
     with django_assert_max_num_queries(20):
@@ -74,22 +80,28 @@ def test_confirm_queues_a_job_that_edits_every_product_with_history_versions_and
     response = post(client, big, "apply")
 
     job = BulkEditJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("admin:store_bulkeditjob_change",
-                                                                            args=[job.pk])
-    assert job.state == JobState.DONE and job.requested_by == user
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:store_bulkeditjob_change", args=[job.pk])
+    assert job.state == JobState.DONE
+    assert job.requested_by == user
     assert (job.rows_done, job.rows_total, job.changed_count) == (5, 5, 5)
     assert prices(big) == [Decimal("10.50")] * 5
     assert [Product.objects.get(pk=p.pk).version for p in big] == [v + 1 for v in versions]
     edit = job.bulk_edit
-    assert edit.state == BulkEdit.STATE_DONE and edit.changed_count == 5 and edit.user == user
+    assert edit.state == BulkEdit.STATE_DONE
+    assert edit.changed_count == 5
+    assert edit.user == user
     reason = f"Bulk edit #{edit.pk}: raise price 5%"
     assert Product.history.filter(history_change_reason=reason, history_user=user).count() == 5
     [email] = mail.outbox
-    assert email.to == ["merch@example.com"] and email.subject == f"{reason} is done (5 products changed)"
+    assert email.to == ["merch@example.com"]
+    assert email.subject == f"{reason} is done (5 products changed)"
     assert f"/admin/store/bulkeditjob/{job.pk}/change/" in email.body
 
     page = client.get(response["Location"]).content.decode()
-    assert "raise price 5%" in page and f"Bulk edit #{edit.pk}</a>" in page and 'value="Retry"' not in page
+    assert "raise price 5%" in page
+    assert f"Bulk edit #{edit.pk}</a>" in page
+    assert 'value="Retry"' not in page
 
 
 def test_select_all_stores_the_changelist_query_and_edits_the_filtered_products(admin_client, big):
@@ -100,8 +112,10 @@ def test_select_all_stores_the_changelist_query_and_edits_the_filtered_products(
     post(admin_client, mugs[:1], "apply", url=url, select_across="1")
 
     job = BulkEditJob.objects.get()
-    assert job.selected_ids is None and job.filters == f"collection__pk__exact={other.pk}"
-    assert prices(mugs) == [Decimal("10.50")] * 3 and prices(big) == [Decimal("10.00")] * 5
+    assert job.selected_ids is None
+    assert job.filters == f"collection__pk__exact={other.pk}"
+    assert prices(mugs) == [Decimal("10.50")] * 3
+    assert prices(big) == [Decimal("10.00")] * 5
 
 
 def test_ticked_ids_are_kept_when_not_selecting_all(admin_client, big):
@@ -118,10 +132,13 @@ def test_a_refusal_found_by_the_preflight_writes_nothing_and_emails_why(admin_cl
     post(admin_client, big, "apply", action="bulk_adjust_inventory", data={"bulk-delta": "-3"})
 
     job = BulkEditJob.objects.get()
-    assert job.state == JobState.FAILED and job.bulk_edit is None and job.refused_count == 1
+    assert job.state == JobState.FAILED
+    assert job.bulk_edit is None
+    assert job.refused_count == 1
     assert job.error == "1 product(s) would be refused, so nothing was changed. B-4: inventory 1 -3 would be below 0"
     assert [p.inventory for p in Product.objects.order_by("pk")] == [5, 5, 5, 5, 1]
-    assert "failed" in mail.outbox[0].subject and "Nothing was written." in mail.outbox[0].body
+    assert "failed" in mail.outbox[0].subject
+    assert "Nothing was written." in mail.outbox[0].body
     page = admin_client.get(reverse("admin:store_bulkeditjob_change", args=[job.pk])).content.decode()
     assert 'value="Retry"' in page  # nothing was written: a retry is safe
 
@@ -130,7 +147,8 @@ def test_skip_refused_changes_the_others(admin_client, big):
     Product.objects.filter(pk=big[4].pk).update(inventory=1)
     post(admin_client, big, "apply", action="bulk_adjust_inventory", data={"bulk-delta": "-3"}, skip_refused="1")
     job = BulkEditJob.objects.get()
-    assert job.state == JobState.DONE and (job.changed_count, job.refused_count) == (4, 1)
+    assert job.state == JobState.DONE
+    assert (job.changed_count, job.refused_count) == (4, 1)
     assert [p.inventory for p in Product.objects.order_by("pk")] == [2, 2, 2, 2, 1]
 
 
@@ -150,13 +168,16 @@ def test_a_product_saved_after_the_preflight_stops_the_job_saying_what_was_writt
 
     job = BulkEditJob.objects.get()
     edit = job.bulk_edit
-    assert job.state == JobState.FAILED and job.changed_count == 2
+    assert job.state == JobState.FAILED
+    assert job.changed_count == 2
     assert prices(big) == [Decimal("10.50")] * 2 + [Decimal("10.00")] * 3
-    assert edit.state == BulkEdit.STATE_STOPPED and edit.changed_count == 2
+    assert edit.state == BulkEdit.STATE_STOPPED
+    assert edit.changed_count == 2
     assert job.error == (
         "1 product(s) were changed by someone else since the check before writing (first: B-3); this batch was "
         f"not written. Stopped after 2 product(s) were changed (the selected products with id up to {big[1].pk}); "
-        f"the others were not touched. The history rows \"Bulk edit #{edit.pk}\" list every change.")
+        f'the others were not touched. The history rows "Bulk edit #{edit.pk}" list every change.'
+    )
     assert Product.history.filter(history_change_reason=str(edit)).count() == 2
     page = admin_client.get(reverse("admin:store_bulkeditjob_change", args=[job.pk])).content.decode()
     assert 'value="Retry"' not in page  # a retry would raise the first two prices twice
@@ -176,12 +197,18 @@ def test_cancel_between_batches_keeps_the_committed_batches_and_says_so(admin_cl
     post(admin_client, big, "apply")
 
     job = BulkEditJob.objects.get()
-    assert job.state == JobState.CANCELLED and job.changed_count == 2
+    assert job.state == JobState.CANCELLED
+    assert job.changed_count == 2
     assert prices(big) == [Decimal("10.50")] * 2 + [Decimal("10.00")] * 3
     assert job.bulk_edit.state == BulkEdit.STATE_CANCELLED
-    assert job.message == job.bulk_edit.message == (
-        f"Cancelled. Stopped after 2 product(s) were changed (the selected products with id up to {big[1].pk}); "
-        f"the others were not touched. The history rows \"Bulk edit #{job.bulk_edit.pk}\" list every change.")
+    assert (
+        job.message
+        == job.bulk_edit.message
+        == (
+            f"Cancelled. Stopped after 2 product(s) were changed (the selected products with id up to {big[1].pk}); "
+            f'the others were not touched. The history rows "Bulk edit #{job.bulk_edit.pk}" list every change.'
+        )
+    )
     assert not mail.outbox  # the user cancelled it themselves
 
 
@@ -198,36 +225,47 @@ def test_cancel_during_the_preflight_writes_nothing(admin_client, admin_user, bi
     post(admin_client, big, "apply")
 
     job = BulkEditJob.objects.get()
-    assert job.state == JobState.CANCELLED and job.message == "Cancelled. Stopped before anything was written."
-    assert prices(big) == [Decimal("10.00")] * 5 and not BulkEdit.objects.exists()
+    assert job.state == JobState.CANCELLED
+    assert job.message == "Cancelled. Stopped before anything was written."
+    assert prices(big) == [Decimal("10.00")] * 5
+    assert not BulkEdit.objects.exists()
 
 
 def test_the_worker_refuses_a_user_who_lost_the_permission(client, big):
     user = merchandiser()
     client.force_login(user)
-    job = BulkEditJob.objects.create(requested_by=user, action="change_price", description="raise price 5%",
-                                     parameters={"mode": "raise_pct", "amount": "5", "ending": ""})
+    job = BulkEditJob.objects.create(
+        requested_by=user,
+        action="change_price",
+        description="raise price 5%",
+        parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+    )
     user.groups.clear()
 
     bulk_jobs.bulk_edit_job_run(job_id=job.pk, attempt=1)
 
     job.refresh_from_db()
-    assert job.state == JobState.FAILED and job.error == bulk_jobs.ERROR_NO_PERMISSION
+    assert job.state == JobState.FAILED
+    assert job.error == bulk_jobs.ERROR_NO_PERMISSION
     assert prices(big) == [Decimal("10.00")] * 5
 
 
-@pytest.mark.parametrize(("who", "page", "cancel", "retry"), [
-    ("owner", 200, 302, 302),
-    ("superuser", 200, 302, 302),
-    ("other merchandiser", 403, 403, 403),
-    (IMPORTER, 403, 403, 403),
-    (VIEWER, 403, 403, 403),
-    ("anonymous", 302, 302, 302),
-])
+@pytest.mark.parametrize(
+    ("who", "page", "cancel", "retry"),
+    [
+        ("owner", 200, 302, 302),
+        ("superuser", 200, 302, 302),
+        ("other merchandiser", 403, 403, 403),
+        (IMPORTER, 403, 403, 403),
+        (VIEWER, 403, 403, 403),
+        ("anonymous", 302, 302, 302),
+    ],
+)
 def test_job_pages_by_role(client, django_user_model, who, page, cancel, retry):
     owner = merchandiser("owner")
-    job = BulkEditJob.objects.create(requested_by=owner, action="change_price", description="raise price 5%",
-                                     state=JobState.QUEUED)
+    job = BulkEditJob.objects.create(
+        requested_by=owner, action="change_price", description="raise price 5%", state=JobState.QUEUED
+    )
     if who == "owner":
         client.force_login(owner)
     elif who == "superuser":

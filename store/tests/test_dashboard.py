@@ -1,4 +1,5 @@
 """The admin index dashboard: KPI numbers on known data, permissions, query budget, cache."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -39,13 +40,12 @@ def store(settings):
     mugs = CollectionFactory(title="Mugs")
     CollectionFactory(title="Unsold")
     hoodie = ProductFactory(collection=hoodies, unit_price=Decimal("40.00"), inventory=100)  # 4000
-    ProductFactory(collection=hoodies, unit_price=Decimal("25.00"), inventory=9)    # low, 225
-    ProductFactory(collection=hoodies, unit_price=Decimal("30.00"), inventory=10)   # ok, 300
+    ProductFactory(collection=hoodies, unit_price=Decimal("25.00"), inventory=9)  # low, 225
+    ProductFactory(collection=hoodies, unit_price=Decimal("30.00"), inventory=10)  # ok, 300
     mug = ProductFactory(collection=mugs, unit_price=Decimal("8.00"), inventory=1)  # low, 8
-    ProductFactory(collection=mugs, unit_price=Decimal("9.50"), inventory=0)        # out
+    ProductFactory(collection=mugs, unit_price=Decimal("9.50"), inventory=0)  # out
     customer = CustomerFactory()
-    statuses = [Order.PAYMENT_STATUS_COMPLETE] * 3 + [Order.PAYMENT_STATUS_PENDING] * 2 + [
-        Order.PAYMENT_STATUS_FAILED]
+    statuses = [Order.PAYMENT_STATUS_COMPLETE] * 3 + [Order.PAYMENT_STATUS_PENDING] * 2 + [Order.PAYMENT_STATUS_FAILED]
     for status in statuses:
         order = OrderFactory(customer=customer, payment_status=status)
         OrderItemFactory(order=order, product=mug, quantity=2, unit_price=Decimal("8.00"))  # 16 each
@@ -59,13 +59,19 @@ def store(settings):
 
 def test_catalog_kpis(store):
     assert selectors.dashboard_catalog_kpis() == {
-        "product_count": 5, "out_of_stock": 1, "low_stock": 2, "stock_value": Decimal("4533.00"),
+        "product_count": 5,
+        "out_of_stock": 1,
+        "low_stock": 2,
+        "stock_value": Decimal("4533.00"),
     }
 
 
 def test_catalog_kpis_on_an_empty_catalog():
     assert selectors.dashboard_catalog_kpis() == {
-        "product_count": 0, "out_of_stock": 0, "low_stock": 0, "stock_value": Decimal("0.00"),
+        "product_count": 0,
+        "out_of_stock": 0,
+        "low_stock": 0,
+        "stock_value": Decimal("0.00"),
     }
 
 
@@ -98,7 +104,10 @@ def test_dashboard_renders_the_numbers_links_and_charts(admin_client, store):
     assert '<span class="kpi-value">7</span>' in html  # orders in the window
     dashboard = response.context["dashboard"]
     assert [(s["label"], s["count"]) for s in dashboard["orders"]["statuses"]] == [
-        ("Complete", 4), ("Pending", 2), ("Failed", 1)]
+        ("Complete", 4),
+        ("Pending", 2),
+        ("Failed", 1),
+    ]
     assert '<svg class="dashboard-chart" id="orders-chart"' in html
     assert html.count('<g class="bar">') == 30
     assert '<svg class="dashboard-chart" id="collections-chart"' in html
@@ -133,9 +142,12 @@ def test_products_by_status_with_links(admin_client, store):
     assert selectors.dashboard_product_status_counts() == {"draft": 2, "active": 5, "archived": 0}
     html = admin_client.get(INDEX).text
     products = reverse("admin:store_product_changelist")
-    assert (f'<a class="status-count" id="kpi-status-draft" href="{products}?status__exact=draft">'
-            "<strong>2</strong> draft</a>") in html
-    assert "<strong>5</strong> active</a>" in html and "<strong>0</strong> archived</a>" in html
+    assert (
+        f'<a class="status-count" id="kpi-status-draft" href="{products}?status__exact=draft">'
+        "<strong>2</strong> draft</a>"
+    ) in html
+    assert "<strong>5</strong> active</a>" in html
+    assert "<strong>0</strong> archived</a>" in html
 
 
 def test_cached_numbers_expire(admin_client, store, settings):

@@ -1,4 +1,5 @@
 """manage.py export_products: the admin export's bytes, streamed to a file."""
+
 from __future__ import annotations
 
 import io
@@ -35,13 +36,30 @@ def test_csv_of_the_catalog_equals_the_admin_export(products, tmp_path):
 
 
 def test_one_collection_as_json_and_xlsx(products, tmp_path):
-    call_command("export_products", "--format", "json", "--collection", str(products.pk),
-                 "--output", str(tmp_path / "p.json"), stdout=io.StringIO())
+    call_command(
+        "export_products",
+        "--format",
+        "json",
+        "--collection",
+        str(products.pk),
+        "--output",
+        str(tmp_path / "p.json"),
+        stdout=io.StringIO(),
+    )
     assert [row["sku"] for row in json.loads((tmp_path / "p.json").read_text())] == ["A-1", "B-1"]
-    call_command("export_products", "--format", "xlsx", "--collection", str(products.pk),
-                 "--output", str(tmp_path / "p.xlsx"), stdout=io.StringIO())
+    call_command(
+        "export_products",
+        "--format",
+        "xlsx",
+        "--collection",
+        str(products.pk),
+        "--output",
+        str(tmp_path / "p.xlsx"),
+        stdout=io.StringIO(),
+    )
     sheet = load_workbook(tmp_path / "p.xlsx").active
-    assert [c.value for c in sheet[2]][:2] == ["A-1", "'=1+1"] and sheet.max_row == 3
+    assert [c.value for c in sheet[2]][:2] == ["A-1", "'=1+1"]
+    assert sheet.max_row == 3
 
 
 def test_unknown_collection_is_refused(products, tmp_path):

@@ -1,4 +1,5 @@
 """Product image files: upload checks, thumbnails, files removed on commit only."""
+
 from __future__ import annotations
 
 import io
@@ -45,21 +46,45 @@ class TestInspect:
         info = inspect(image_bytes(fmt, size=(64, 48)), f"photo.{fmt.lower()}")
         assert (info.format, info.width, info.height) == (fmt, 64, 48)
 
-    @pytest.mark.parametrize(("name", "data", "code", "message"), [
-        ("notes.png", b"hello, this is a text file\n" * 10, "not_an_image",
-         "“notes.png” is not an image (JPEG, PNG, WebP or GIF expected)."),
-        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "svg",
-         "“logo.svg” is an SVG image. SVG is not accepted because it can carry scripts; "
-         "upload a JPEG, PNG, WebP or GIF."),
-        ("renamed.png", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "svg", None),
-        ("bomb.png", png_header_only(50_000, 50_000), "too_many_pixels",
-         "“bomb.png” declares far more pixels than an image may have (at most 40 megapixels)."),
-        ("big.png", png_header_only(8000, 6000), "too_many_pixels",
-         "“big.png” is 8000 × 6000 pixels; an image may have at most 40 megapixels."),
-        ("scan.bmp", image_bytes("BMP"), "format", "“scan.bmp” is a BMP image; only JPEG, PNG, WebP and GIF are accepted."),
-        ("scan.tiff", image_bytes("TIFF"), "format", None),
-        ("empty.png", b"", "empty", "“empty.png” is empty."),
-    ])
+    @pytest.mark.parametrize(
+        ("name", "data", "code", "message"),
+        [
+            (
+                "notes.png",
+                b"hello, this is a text file\n" * 10,
+                "not_an_image",
+                "“notes.png” is not an image (JPEG, PNG, WebP or GIF expected).",
+            ),
+            (
+                "logo.svg",
+                b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                "svg",
+                "“logo.svg” is an SVG image. SVG is not accepted because it can carry scripts; "
+                "upload a JPEG, PNG, WebP or GIF.",
+            ),
+            ("renamed.png", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "svg", None),
+            (
+                "bomb.png",
+                png_header_only(50_000, 50_000),
+                "too_many_pixels",
+                "“bomb.png” declares far more pixels than an image may have (at most 40 megapixels).",
+            ),
+            (
+                "big.png",
+                png_header_only(8000, 6000),
+                "too_many_pixels",
+                "“big.png” is 8000 × 6000 pixels; an image may have at most 40 megapixels.",
+            ),
+            (
+                "scan.bmp",
+                image_bytes("BMP"),
+                "format",
+                "“scan.bmp” is a BMP image; only JPEG, PNG, WebP and GIF are accepted.",
+            ),
+            ("scan.tiff", image_bytes("TIFF"), "format", None),
+            ("empty.png", b"", "empty", "“empty.png” is empty."),
+        ],
+    )
     def test_refused_with_the_file_and_the_reason(self, name, data, code, message):
         with pytest.raises(ValidationError) as refused:
             inspect(data, name)
@@ -97,22 +122,27 @@ class TestSave:
         upload = image_upload("../../etc/passwd.gif", image_bytes("JPEG", size=(30, 20)))
         image = product_image(product, upload=upload, thumbnail=False, alt_text="Front")
         assert image.image.name.startswith(f"products/{product.pk}/")
-        assert image.image.name.endswith(".jpg") and "passwd" not in image.image.name
+        assert image.image.name.endswith(".jpg")
+        assert "passwd" not in image.image.name
         assert (image.width, image.height, image.thumbnail.name) == (30, 20, "")
         assert default_storage.exists(image.image.name)
 
     def test_bad_bytes_are_refused_and_nothing_is_stored(self):
         product = ProductFactory()
         with pytest.raises(ValidationError, match="“notes.png” is not an image"):
-            services.product_image_save(image=ProductImage(
-                product=product, image=image_upload("notes.png", b"plain text" * 20)))
+            services.product_image_save(
+                image=ProductImage(product=product, image=image_upload("notes.png", b"plain text" * 20))
+            )
         assert not ProductImage.objects.exists()
 
     def test_the_thumbnail_is_made_after_commit(self, django_capture_on_commit_callbacks):
         product = ProductFactory()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            image = services.product_image_save(image=ProductImage(
-                product=product, image=image_upload("big.jpg", image_bytes("JPEG", size=(1200, 600)))))
+            image = services.product_image_save(
+                image=ProductImage(
+                    product=product, image=image_upload("big.jpg", image_bytes("JPEG", size=(1200, 600)))
+                )
+            )
             assert ProductImage.objects.get(pk=image.pk).thumbnail.name == ""
         assert len(callbacks) == 1
         image.refresh_from_db()
@@ -126,8 +156,9 @@ class TestSave:
         settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
         product = ProductFactory()
         with django_capture_on_commit_callbacks(execute=True):
-            image = services.product_image_save(image=ProductImage(
-                product=product, image=image_upload("a.png", image_bytes("PNG"))))
+            image = services.product_image_save(
+                image=ProductImage(product=product, image=image_upload("a.png", image_bytes("PNG")))
+            )
             assert default_task_backend.results == []
         [queued] = default_task_backend.results
         assert (queued.task.name, queued.args) == ("product_image_thumbnail", [image.pk])
@@ -135,14 +166,17 @@ class TestSave:
         assert image.thumbnail.name == ""  # the worker makes it, not the request
 
     def test_thumbnail_keeps_transparency_and_replaces_the_previous_one(self):
-        image = product_image(ProductFactory(), upload=image_upload("logo.png", image_bytes("PNG", colour=(0, 0, 0, 0))))
+        image = product_image(
+            ProductFactory(), upload=image_upload("logo.png", image_bytes("PNG", colour=(0, 0, 0, 0)))
+        )
         first = image.thumbnail.name
         with default_storage.open(first) as stored, Image.open(stored) as thumb:
             assert thumb.mode == "RGBA"
         assert services.product_image_make_thumbnail(image_id=image.pk)
         image.refresh_from_db()
         assert image.thumbnail.name != first
-        assert default_storage.exists(image.thumbnail.name) and not default_storage.exists(first)
+        assert default_storage.exists(image.thumbnail.name)
+        assert not default_storage.exists(first)
 
     def test_thumbnail_of_a_deleted_image_is_a_no_op(self):
         assert services.product_image_make_thumbnail(image_id=987654) is False
@@ -166,7 +200,8 @@ class TestFilesGoOnCommit:
                 raise RuntimeError("the rest of the edit failed")
         assert callbacks == []
         assert ProductImage.objects.filter(pk=pk).exists()
-        assert default_storage.exists(image.image.name) and default_storage.exists(image.thumbnail.name)
+        assert default_storage.exists(image.image.name)
+        assert default_storage.exists(image.thumbnail.name)
 
     def test_deleting_products_removes_their_images_files(self, django_capture_on_commit_callbacks):
         products = ProductFactory.create_batch(2)
@@ -174,5 +209,4 @@ class TestFilesGoOnCommit:
         with django_capture_on_commit_callbacks(execute=True):
             Product.objects.filter(pk__in=[p.pk for p in products]).delete()
         assert not ProductImage.objects.exists()
-        assert not any(default_storage.exists(i.image.name) or default_storage.exists(i.thumbnail.name)
-                       for i in stored)
+        assert not any(default_storage.exists(i.image.name) or default_storage.exists(i.thumbnail.name) for i in stored)

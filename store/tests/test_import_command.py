@@ -1,4 +1,5 @@
 """python manage.py import_products: exit codes, summary, failed-rows path, ImportJob."""
+
 from __future__ import annotations
 
 from io import StringIO

@@ -4,6 +4,7 @@ Task code runs on the immediate backend (or the dummy one, to hold a job in the 
 tests/queue/test_import_workers.py kills a real worker mid-write. These tests commit
 (transaction=True): a running write's heartbeat goes through a second connection.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,8 +26,10 @@ HEADER = "sku,title,unit_price,inventory,collection\r\n"
 
 def csv_file(tmp_path: Path, rows: int, *, name: str = "big.csv", start: int = 1) -> Path:
     path = tmp_path / name
-    path.write_text(HEADER + "".join(f"JOB-{n},Job product {n},{n}.25,{n % 7},Jobs\r\n"
-                                     for n in range(start, start + rows)), encoding="utf-8")
+    path.write_text(
+        HEADER + "".join(f"JOB-{n},Job product {n},{n}.25,{n % 7},Jobs\r\n" for n in range(start, start + rows)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -60,7 +63,9 @@ def test_rows_are_counted_cheaply_up_to_the_limit(tmp_path):
 def test_a_small_file_stays_inline(admin_client, limit, tmp_path):
     response = upload(admin_client, csv_file(tmp_path, 5))
     job = ImportJob.objects.get()
-    assert not job.is_background and job.status == ImportJob.STATUS_PREVIEW and not job.upload
+    assert not job.is_background
+    assert job.status == ImportJob.STATUS_PREVIEW
+    assert not job.upload
     assert response.status_code == 302
 
 
@@ -69,20 +74,27 @@ def test_a_large_file_is_previewed_by_a_worker_and_written_once(admin_client, ad
     admin_user.save()
     response = upload(admin_client, csv_file(tmp_path, 12))
     job = ImportJob.objects.get()
-    assert response.status_code == 302 and response.url == f"/admin/store/product/import/{job.pk}/"
-    assert job.is_background and job.status == ImportJob.STATUS_PREVIEW  # the (immediate) worker ran
+    assert response.status_code == 302
+    assert response.url == f"/admin/store/product/import/{job.pk}/"
+    assert job.is_background
+    assert job.status == ImportJob.STATUS_PREVIEW
     assert (job.rows_total, job.created_count, job.rows_done) == (12, 12, 12)
-    assert plan_exists(job) and job.upload
+    assert plan_exists(job)
+    assert job.upload
 
     page = admin_client.get(response.url)  # the same preview screen, from the stored plan
-    assert page.status_code == 200 and b'id="import-counts"' in page.content and b"JOB-12" in page.content
+    assert page.status_code == 200
+    assert b'id="import-counts"' in page.content
+    assert b"JOB-12" in page.content
 
     confirmed = admin_client.post(response.url, {"_confirm": "Confirm import"})
-    assert confirmed.status_code == 302 and confirmed.url == response.url
+    assert confirmed.status_code == 302
+    assert confirmed.url == response.url
     job.refresh_from_db()
     assert (job.status, job.created_count, job.confirmed_by_id) == (ImportJob.STATUS_SUCCEEDED, 12, admin_user.pk)
     assert Product.objects.filter(sku__startswith="JOB-").count() == 12
-    assert not plan_exists(job) and not job.upload  # nothing kept once done
+    assert not plan_exists(job)
+    assert not job.upload
     assert [m.subject for m in mail.outbox] == [f"Your import #{job.pk} is done (12 new, 0 updated)"]
 
     # Submitted again (double click, back button, another tab): refused, nothing applied twice.
@@ -90,7 +102,8 @@ def test_a_large_file_is_previewed_by_a_worker_and_written_once(admin_client, ad
     assert b"not awaiting confirmation" in again.content
     assert Product.objects.filter(sku__startswith="JOB-").count() == 12
     page = admin_client.get(response.url)
-    assert b'data-state="succeeded"' in page.content and b"12 new" in page.content
+    assert b'data-state="succeeded"' in page.content
+    assert b"12 new" in page.content
 
 
 def test_the_job_page_shows_progress_and_refreshes_while_queued(admin_client, admin_user, limit, held, tmp_path):
@@ -100,7 +113,8 @@ def test_the_job_page_shows_progress_and_refreshes_while_queued(admin_client, ad
     page = admin_client.get(response.url)
     assert page.status_code == 200
     assert b'<meta http-equiv="refresh" content="2">' in page.content
-    assert b'data-state="queued"' in page.content and b"Cancel import" in page.content
+    assert b'data-state="queued"' in page.content
+    assert b"Cancel import" in page.content
     assert admin_user.username.encode() in page.content
 
 
@@ -109,10 +123,12 @@ def test_cancel_a_queued_job_and_it_never_runs(admin_client, admin_user, limit, 
     job = ImportJob.objects.get()
     admin_client.post(response.url, {"_cancel": "Cancel import"})
     job.refresh_from_db()
-    assert job.status == ImportJob.STATUS_CANCELLED and not job.upload
+    assert job.status == ImportJob.STATUS_CANCELLED
+    assert not job.upload
     jobs.import_job_preview_run(job_id=job.pk, attempt=job.attempt)  # the queued task arrives anyway
     job.refresh_from_db()
-    assert job.status == ImportJob.STATUS_CANCELLED and not plan_exists(job)
+    assert job.status == ImportJob.STATUS_CANCELLED
+    assert not plan_exists(job)
 
 
 def test_a_cancel_during_the_write_rolls_it_back(admin_user, limit, held, tmp_path, monkeypatch):
@@ -145,8 +161,10 @@ def test_worker_lost_then_retry_writes_once(admin_client, admin_user, limit, hel
     assert jobs._claim(job.pk, 1, source=ImportJob.STATUS_WRITING, target=ImportJob.STATUS_WRITING)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=301))
     page = admin_client.get(f"/admin/store/product/import/{job.pk}/")  # opening the page checks
-    assert b"failed: worker lost" in page.content and b'name="_retry"' in page.content
-    assert mail.outbox and "failed" in mail.outbox[-1].subject
+    assert b"failed: worker lost" in page.content
+    assert b'name="_retry"' in page.content
+    assert mail.outbox
+    assert "failed" in mail.outbox[-1].subject
 
     admin_client.post(f"/admin/store/product/import/{job.pk}/", {"_retry": "Retry"})
     job.refresh_from_db()
@@ -166,7 +184,8 @@ def test_housekeeping_marks_lost_import_jobs(admin_user, limit, held, tmp_path):
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=301))
     call_command("housekeeping")
     job.refresh_from_db()
-    assert job.status == ImportJob.STATUS_FAILED and job.message == jobs.WORKER_LOST_MESSAGE
+    assert job.status == ImportJob.STATUS_FAILED
+    assert job.message == jobs.WORKER_LOST_MESSAGE
     assert jobs.import_job_can_retry(job)
     jobs.import_job_retry(job=job, user=admin_user)
     job.refresh_from_db()
@@ -190,7 +209,9 @@ def test_a_file_with_errors_fails_in_the_worker_and_says_why(admin_client, limit
     path.write_text(HEADER + "".join(f"BAD-{n},Bad {n},not-a-price,1,Jobs\r\n" for n in range(12)), encoding="utf-8")
     response = upload(admin_client, path)
     job = ImportJob.objects.get()
-    assert job.status == ImportJob.STATUS_PREVIEW and job.error_count == 12 and job.failed_rows
+    assert job.status == ImportJob.STATUS_PREVIEW
+    assert job.error_count == 12
+    assert job.failed_rows
     page = admin_client.get(response.url)
     assert b"not-a-price" in page.content  # the preview lists every error
 
@@ -199,7 +220,8 @@ def test_cli_background_queues_and_a_worker_writes(admin_user, limit, held, tmp_
     path = csv_file(tmp_path, 12)
     call_command("import_products", str(path), "--background")
     job = ImportJob.objects.get()
-    assert job.status == ImportJob.STATUS_QUEUED and job.source == ImportJob.SOURCE_CLI
+    assert job.status == ImportJob.STATUS_QUEUED
+    assert job.source == ImportJob.SOURCE_CLI
     assert f"Import #{job.pk} queued" in capsys.readouterr().out
     jobs.import_job_preview_run(job_id=job.pk, attempt=1)
     job.refresh_from_db()
@@ -213,4 +235,5 @@ def test_cli_background_queues_and_a_worker_writes(admin_user, limit, held, tmp_
 def test_cli_stays_inline_by_default(limit, tmp_path):
     call_command("import_products", str(csv_file(tmp_path, 12)))
     job = ImportJob.objects.get()
-    assert not job.is_background and job.status == ImportJob.STATUS_SUCCEEDED
+    assert not job.is_background
+    assert job.status == ImportJob.STATUS_SUCCEEDED

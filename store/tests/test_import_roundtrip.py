@@ -4,6 +4,7 @@ Titles and descriptions get commas, quotes, newlines, unicode, leading formula
 characters and apostrophes; prices run up to 99,999,999.99. The export is the
 admin's own download (CSV, CSV for Excel, XLSX); the import is the real service.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -20,17 +21,44 @@ from store.models import Collection, ImportJob, Product, ProductImage, ProductIm
 
 pytestmark = pytest.mark.django_db
 
-TRICKY = [",", ";", '"', '""', "'", "\n", "\r\n", "\t", "=", "+", "-", "@", "'=", "=SUM(A1)", "é", "Ω", "😀",
-          "\u00a0", "\ufeff", "1,000", "12,50", " ", "[/oops]", "<b>"]
-TEXT = st.lists(st.one_of(st.sampled_from(TRICKY),
-                          st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8)),
-                max_size=6).map("".join)
+TRICKY = [
+    ",",
+    ";",
+    '"',
+    '""',
+    "'",
+    "\n",
+    "\r\n",
+    "\t",
+    "=",
+    "+",
+    "-",
+    "@",
+    "'=",
+    "=SUM(A1)",
+    "é",
+    "Ω",
+    "😀",
+    "\u00a0",
+    "\ufeff",
+    "1,000",
+    "12,50",
+    " ",
+    "[/oops]",
+    "<b>",
+]
+TEXT = st.lists(
+    st.one_of(st.sampled_from(TRICKY), st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8)),
+    max_size=6,
+).map("".join)
 # XLSX is XML, whose parsers turn CR LF and lone CR into LF: carriage returns survive CSV only.
 XLSX_TEXT = TEXT.map(lambda text: text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def titles(text):
     return text.map(lambda value: value.strip()[:255]).filter(bool)
+
+
 KEY = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."), min_size=1, max_size=20)
 PRICE = st.one_of(
     st.sampled_from([Decimal("1.00"), Decimal("1000.00"), Decimal("12345678.90"), Decimal("99999999.99")]),
@@ -45,14 +73,22 @@ def catalogs(draw, text=TEXT) -> dict:
     collections = draw(st.lists(titles(text), min_size=1, max_size=3, unique_by=str.casefold))
     products = [
         {
-            "sku": sku, "title": draw(titles(text)), "description": draw(text), "unit_price": draw(PRICE),
-            "inventory": draw(INVENTORY), "collection": draw(st.integers(0, len(collections) - 1)),
+            "sku": sku,
+            "title": draw(titles(text)),
+            "description": draw(text),
+            "unit_price": draw(PRICE),
+            "inventory": draw(INVENTORY),
+            "collection": draw(st.integers(0, len(collections) - 1)),
             "promotions": draw(st.sets(st.integers(0, 2), max_size=3)),
             "status": draw(st.sampled_from(Product.Status.values)),
             # image source URLs (None: an upload, exported as its absolute storage URL)
-            "images": draw(st.lists(st.sampled_from([None, "https://cdn.example.com/a.png?v=1,2",
-                                                     "http://img.example.org/x y/b.jpg"]),
-                                    max_size=3, unique=True)),
+            "images": draw(
+                st.lists(
+                    st.sampled_from([None, "https://cdn.example.com/a.png?v=1,2", "http://img.example.org/x y/b.jpg"]),
+                    max_size=3,
+                    unique=True,
+                )
+            ),
         }
         for sku in skus
     ]
@@ -61,9 +97,20 @@ def catalogs(draw, text=TEXT) -> dict:
 
 def snapshot() -> tuple:
     return (
-        list(Product.objects.order_by("pk").values_list(
-            "pk", "sku", "title", "slug", "description", "unit_price", "inventory", "collection_id", "version",
-            "last_update")),
+        list(
+            Product.objects.order_by("pk").values_list(
+                "pk",
+                "sku",
+                "title",
+                "slug",
+                "description",
+                "unit_price",
+                "inventory",
+                "collection_id",
+                "version",
+                "last_update",
+            )
+        ),
         list(Collection.objects.order_by("pk").values_list("pk", "title", "featured_product_id")),
         sorted(Product.promotions.through.objects.values_list("product_id", "promotion_id")),
         list(Product.objects.order_by("pk").values_list("status", flat=True)),
@@ -78,14 +125,20 @@ def create(catalog: dict) -> None:
     promotions = [Promotion.objects.create(description=f"Promotion {i}", discount=Decimal("10")) for i in range(3)]
     for i, row in enumerate(catalog["products"]):
         product = Product.objects.create(
-            sku=row["sku"], title=row["title"], slug=f"p-{i}", description=row["description"],
-            unit_price=row["unit_price"], inventory=row["inventory"], collection=collections[row["collection"]],
+            sku=row["sku"],
+            title=row["title"],
+            slug=f"p-{i}",
+            description=row["description"],
+            unit_price=row["unit_price"],
+            inventory=row["inventory"],
+            collection=collections[row["collection"]],
         )
         product.promotions.set([promotions[index] for index in row["promotions"]])
         Product.objects.filter(pk=product.pk).update(status=row["status"])
         for position, url in enumerate(row["images"]):
-            ProductImage.objects.create(product=product, image=f"products/{product.pk}/{position}.png",
-                                        source_url=url or "", position=position)
+            ProductImage.objects.create(
+                product=product, image=f"products/{product.pk}/{position}.png", source_url=url or "", position=position
+            )
 
 
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -118,6 +171,9 @@ def round_trip(admin_client, catalog: dict, file_format: str, extra: str) -> Non
         assert outcome.plan.errors == []
         assert [update.changes for update in outcome.plan.updates] == []
         assert (outcome.job.status, outcome.job.created_count, outcome.job.unchanged_count) == (
-            ImportJob.STATUS_SUCCEEDED, 0, len(catalog["products"]))
+            ImportJob.STATUS_SUCCEEDED,
+            0,
+            len(catalog["products"]),
+        )
         assert snapshot() == before
         transaction.set_rollback(True)

@@ -6,6 +6,7 @@ one job left it "failed" with the plan's counts although nothing was written. Th
 run in a subprocess (store/tests/concurrent_writers.py): on SQLite against a file copy of
 the test database, on MariaDB against the test database itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,12 +47,22 @@ def _database_url(tmp_path: Path) -> str:
 
 
 def run_writers(tmp_path: Path, scenario: str, job: ImportJob, *product_ids: int) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": _database_url(tmp_path),
-           "DJANGO_SETTINGS_MODULE": "backoffice.settings.test"}
+    env = {**os.environ, "DATABASE_URL": _database_url(tmp_path), "DJANGO_SETTINGS_MODULE": "backoffice.settings.test"}
     done = subprocess.run(
-        [sys.executable, "-m", "store.tests.concurrent_writers", scenario, str(settings.STORAGES["private"]["OPTIONS"]["location"]),
-         str(job.pk), *map(str, product_ids)],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "store.tests.concurrent_writers",
+            scenario,
+            str(settings.STORAGES["private"]["OPTIONS"]["location"]),
+            str(job.pk),
+            *map(str, product_ids),
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -86,10 +97,15 @@ def test_product_saves_during_a_confirm_wait_instead_of_failing(preview, tmp_pat
     assert results == {"confirm": "written", **{f"save-{p.pk}": "saved" for p in products}}
     ids = ",".join(str(p.pk) for p in products)
     assert read_back(tmp_path, f"SELECT DISTINCT unit_price FROM store_product WHERE id IN ({ids})") in (
-        [(77,)], [(Decimal("77.00"),)], [("77.00",)], [(77.0,)])
+        [(77,)],
+        [(Decimal("77.00"),)],
+        [("77.00",)],
+        [(77.0,)],
+    )
     assert read_back(tmp_path, "SELECT COUNT(*) FROM store_product WHERE sku LIKE %s", "BULK-%") == [(ROWS,)]
     assert read_back(tmp_path, "SELECT status, created_count FROM store_importjob WHERE id = %s", preview.pk) == [
-        (ImportJob.STATUS_SUCCEEDED, ROWS)]
+        (ImportJob.STATUS_SUCCEEDED, ROWS)
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -103,14 +119,16 @@ def test_three_parallel_confirms_write_once_and_two_are_refused(preview, tmp_pat
     assert all(outcome.startswith(refusal) for outcome in outcomes if outcome != "written"), results
     assert read_back(tmp_path, "SELECT COUNT(*) FROM store_product WHERE sku LIKE %s", "BULK-%") == [(ROWS,)]
     assert read_back(tmp_path, "SELECT status, created_count FROM store_importjob WHERE id = %s", preview.pk) == [
-        (ImportJob.STATUS_SUCCEEDED, ROWS)]
+        (ImportJob.STATUS_SUCCEEDED, ROWS)
+    ]
 
 
 def test_sqlite_settings_wait_for_the_write_lock():
     """Only meaningful for SQLite URLs; MySQL keeps its own options."""
     options = settings.DATABASES["default"].get("OPTIONS", {})
     if connection.vendor == "sqlite":
-        assert options["transaction_mode"] == "IMMEDIATE" and options["timeout"] >= 20
+        assert options["transaction_mode"] == "IMMEDIATE"
+        assert options["timeout"] >= 20
     else:
         assert "transaction_mode" not in options
 
@@ -134,10 +152,12 @@ def test_a_database_error_while_writing_fails_the_job_with_zero_counts(preview, 
 @pytest.mark.django_db
 def test_the_admin_shows_a_database_error_as_a_message_not_a_500(admin_client, monkeypatch):
     csv = b"sku,title,unit_price,inventory,collection\r\nA,T,5,1,C\r\n"
-    response = admin_client.post(reverse("admin:store_product_import"), {
-        "preset": "auto", "file": SimpleUploadedFile("p.csv", csv)})
-    monkeypatch.setattr(writing, "_write_promotions",
-                        lambda *a, **k: (_ for _ in ()).throw(OperationalError("database is locked")))
+    response = admin_client.post(
+        reverse("admin:store_product_import"), {"preset": "auto", "file": SimpleUploadedFile("p.csv", csv)}
+    )
+    monkeypatch.setattr(
+        writing, "_write_promotions", lambda *a, **k: (_ for _ in ()).throw(OperationalError("database is locked"))
+    )
     response = admin_client.post(response.url, {"_confirm": "1"}, follow=True)
     assert response.status_code == 200
     assert "nothing was written" in response.content.decode()
@@ -148,10 +168,15 @@ def test_the_admin_shows_a_database_error_as_a_message_not_a_500(admin_client, m
 
 @pytest.mark.django_db
 def test_a_conflict_reports_zero_written_not_the_plan(preview):
-    Product.objects.create(title="Taken", slug="taken", sku="BULK-00007", unit_price=Decimal("5.00"), inventory=1,
-                           collection=CollectionFactory())
+    Product.objects.create(
+        title="Taken",
+        slug="taken",
+        sku="BULK-00007",
+        unit_price=Decimal("5.00"),
+        inventory=1,
+        collection=CollectionFactory(),
+    )
     outcome = product_import_confirm(job=preview)
     assert not outcome.written
     job = ImportJob.objects.get(pk=preview.pk)
     assert (job.status, job.created_count, job.updated_count, job.error_count) == (ImportJob.STATUS_FAILED, 0, 0, 1)
-

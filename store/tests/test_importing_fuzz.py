@@ -1,4 +1,5 @@
 """Property-based: random malformed files never crash the service and never half-write."""
+
 from __future__ import annotations
 
 import csv
@@ -16,13 +17,50 @@ from store.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-COLUMNS = ["sku", "title", "slug", "description", "unit_price", "inventory", "collection", "tags", "promotions",
-           "SKU", "Name", "Regular price", "Handle", "Variant SKU", "junk"]
+COLUMNS = [
+    "sku",
+    "title",
+    "slug",
+    "description",
+    "unit_price",
+    "inventory",
+    "collection",
+    "tags",
+    "promotions",
+    "SKU",
+    "Name",
+    "Regular price",
+    "Handle",
+    "Variant SKU",
+    "junk",
+]
 CELLS = st.one_of(
-    st.sampled_from(["", "A-1", "A-2", "12.50", "0", "-1", "1e9", "NaN", "=cmd", "'=x", "x" * 300, "a,b",
-                     "10,5", "2.5", "Clothing > Hoodies", "é", "\u202e", "taken", "1,2", "999999999999"]),
+    st.sampled_from(
+        [
+            "",
+            "A-1",
+            "A-2",
+            "12.50",
+            "0",
+            "-1",
+            "1e9",
+            "NaN",
+            "=cmd",
+            "'=x",
+            "x" * 300,
+            "a,b",
+            "10,5",
+            "2.5",
+            "Clothing > Hoodies",
+            "é",
+            "\u202e",
+            "taken",
+            "1,2",
+            "999999999999",
+        ]
+    ),
     st.text(max_size=20),
-    st.integers(min_value=-10**12, max_value=10**12).map(str),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
     st.decimals(allow_nan=True, allow_infinity=True, places=3).map(str),
 )
 
@@ -30,7 +68,8 @@ CELLS = st.one_of(
 def snapshot():
     return (
         sorted(Product.objects.values_list("sku", "title", "unit_price", "inventory", "version", "collection_id")),
-        Collection.objects.count(), Product.promotions.through.objects.count(),
+        Collection.objects.count(),
+        Product.promotions.through.objects.count(),
     )
 
 

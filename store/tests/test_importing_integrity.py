@@ -2,6 +2,7 @@
 
 Each test names the item of the issue it covers. Files are real CSV/XLSX files on disk.
 """
+
 from __future__ import annotations
 
 import gc
@@ -117,9 +118,11 @@ def test_item2_quote_closing_inside_a_later_row_is_a_file_error(write_bytes):
 
 
 def test_item2_legitimate_multi_line_quoted_descriptions_import(write_bytes):
-    data = (b'sku,title,description,unit_price,inventory,collection\r\n'
-            b'M-1,One,"first line\r\nsecond, with ""quotes""\r\nthird",5,1,C\r\n'
-            b'M-2,Two,"a\nb",5,2,C\r\n')
+    data = (
+        b"sku,title,description,unit_price,inventory,collection\r\n"
+        b'M-1,One,"first line\r\nsecond, with ""quotes""\r\nthird",5,1,C\r\n'
+        b'M-2,Two,"a\nb",5,2,C\r\n'
+    )
     outcome = run(write_bytes(data))
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.job.message
     assert Product.objects.get(sku="M-1").description == 'first line\r\nsecond, with "quotes"\r\nthird'
@@ -127,30 +130,51 @@ def test_item2_legitimate_multi_line_quoted_descriptions_import(write_bytes):
 
 
 def test_item2_row_numbers_count_records_not_lines(write_bytes):
-    data = (b'sku,title,description\r\nM-1,One,"two\r\nlines"\r\nM-2,"Two\r\nM-3,Three,x\r\n')
+    data = b'sku,title,description\r\nM-1,One,"two\r\nlines"\r\nM-2,"Two\r\nM-3,Three,x\r\n'
     assert file_error(write_bytes(data)) == parsing.ERROR_QUOTE_UNCLOSED.format(row=3, line=4)
 
 
 # --- item 3: thousands separators --------------------------------------------------
-@pytest.mark.parametrize(("text", "value"), [
-    ("1,000", "1000.00"), ("2,500", "2500.00"), ("10,000", "10000.00"), ("1,234.50", "1234.50"),
-    ("12,345,678.90", "12345678.90"), ("1000", "1000.00"), ("19.99", "19.99"), (" 1,000 ", "1000.00"),
-    ("1 000", "1000.00"), ("1\u00a0000.50", "1000.50"), ("12 345 678.90", "12345678.90"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1,000", "1000.00"),
+        ("2,500", "2500.00"),
+        ("10,000", "10000.00"),
+        ("1,234.50", "1234.50"),
+        ("12,345,678.90", "12345678.90"),
+        ("1000", "1000.00"),
+        ("19.99", "19.99"),
+        (" 1,000 ", "1000.00"),
+        ("1 000", "1000.00"),
+        ("1\u00a0000.50", "1000.50"),
+        ("12 345 678.90", "12345678.90"),
+    ],
+)
 def test_item3_thousands_separators_are_understood(write_csv, text, value):
     outcome = run(write_csv([{**ROW, "unit_price": text}], header=HEADER))
     assert outcome.plan.errors == []
     assert Product.objects.get().unit_price == Decimal(value)
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("1,5", planning.ERROR_PRICE_DECIMAL_COMMA), ("12,50", planning.ERROR_PRICE_DECIMAL_COMMA),
-    ("1,00,000", planning.ERROR_PRICE_DECIMAL_COMMA), ("1,0000", planning.ERROR_PRICE_DECIMAL_COMMA),
-    (",500", planning.ERROR_PRICE_DECIMAL_COMMA), ("1,234", None), ("1.234,50", planning.ERROR_PRICE_EUROPEAN),
-    ("1.000,00", planning.ERROR_PRICE_EUROPEAN), ("1,234.5,0", planning.ERROR_PRICE_DECIMAL_COMMA),
-    ("1 5", planning.ERROR_NUMBER_SPACES), ("2 5.00", planning.ERROR_NUMBER_SPACES),
-    ("1 000 0", planning.ERROR_NUMBER_SPACES), ("10.5 0", planning.ERROR_NUMBER_SPACES),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1,5", planning.ERROR_PRICE_DECIMAL_COMMA),
+        ("12,50", planning.ERROR_PRICE_DECIMAL_COMMA),
+        ("1,00,000", planning.ERROR_PRICE_DECIMAL_COMMA),
+        ("1,0000", planning.ERROR_PRICE_DECIMAL_COMMA),
+        (",500", planning.ERROR_PRICE_DECIMAL_COMMA),
+        ("1,234", None),
+        ("1.234,50", planning.ERROR_PRICE_EUROPEAN),
+        ("1.000,00", planning.ERROR_PRICE_EUROPEAN),
+        ("1,234.5,0", planning.ERROR_PRICE_DECIMAL_COMMA),
+        ("1 5", planning.ERROR_NUMBER_SPACES),
+        ("2 5.00", planning.ERROR_NUMBER_SPACES),
+        ("1 000 0", planning.ERROR_NUMBER_SPACES),
+        ("10.5 0", planning.ERROR_NUMBER_SPACES),
+    ],
+)
 def test_item3_ambiguous_commas_are_refused_with_a_reason(write_csv, text, reason):
     outcome = run(write_csv([{**ROW, "unit_price": text}], header=HEADER))
     if reason is None:  # "1,234" is a correctly grouped thousand
@@ -161,16 +185,21 @@ def test_item3_ambiguous_commas_are_refused_with_a_reason(write_csv, text, reaso
 
 
 def test_item3_the_same_rule_applies_to_every_preset(write_csv):
-    woo = write_csv([["W-1", "Woo", "1,000", "", "3", "Cat", "simple", "1"], ["W-2", "Woo 2", "12,50", "", "3",
-                                                                            "Cat", "simple", "1"]],
-                    header=["SKU", "Name", "Regular price", "Sale price", "Stock", "Categories", "Type",
-                            "Published"])
+    woo = write_csv(
+        [
+            ["W-1", "Woo", "1,000", "", "3", "Cat", "simple", "1"],
+            ["W-2", "Woo 2", "12,50", "", "3", "Cat", "simple", "1"],
+        ],
+        header=["SKU", "Name", "Regular price", "Sale price", "Stock", "Categories", "Type", "Published"],
+    )
     outcome = run(woo)
     assert errors(outcome) == [(3, "Regular price", "12,50", planning.ERROR_PRICE_DECIMAL_COMMA)]
     run(woo, skip_invalid=True)
     assert Product.objects.get(sku="W-1").unit_price == Decimal("1000.00")
-    shopify = write_csv([["h", "Shop", "S-1", "2,500", "1"]],
-                        header=["Handle", "Title", "Variant SKU", "Variant Price", "Variant Inventory Qty"])
+    shopify = write_csv(
+        [["h", "Shop", "S-1", "2,500", "1"]],
+        header=["Handle", "Title", "Variant SKU", "Variant Price", "Variant Inventory Qty"],
+    )
     run(shopify)
     assert Product.objects.get(sku="S-1").unit_price == Decimal("2500.00")
 
@@ -187,8 +216,7 @@ def test_item3_parse_price_takes_a_convention():
 # --- item 4: a short row clears the missing columns -----------------------------------
 def test_item4_a_short_row_is_an_error_never_a_silent_clear(write_bytes):
     ProductFactory(sku="A-1", title="Alpha", description="Keep", inventory=1)
-    data = (b"sku,title,inventory,description,promotions,slug\r\n"
-            b"A-1,Alpha,7\r\n")
+    data = b"sku,title,inventory,description,promotions,slug\r\nA-1,Alpha,7\r\n"
     outcome = run(write_bytes(data))
     assert errors(outcome) == [(2, "", "", presets.ERROR_CELL_COUNT.format(row=2, cells=3, columns=6))]
     assert outcome.job.status == ImportJob.STATUS_FAILED
@@ -283,8 +311,9 @@ def test_item11_unknown_encoding_in_the_admin_form_is_a_form_error(write_csv):
 def test_item11_admin_upload_with_unknown_encoding_shows_the_form_error(admin_client, write_csv):
     path = write_csv([ROW], header=HEADER)
     with path.open("rb") as handle:
-        response = admin_client.post("/admin/store/product/import/",
-                                     {"file": handle, "preset": "auto", "encoding": "undefined"})
+        response = admin_client.post(
+            "/admin/store/product/import/", {"file": handle, "preset": "auto", "encoding": "undefined"}
+        )
     assert response.status_code == 200
     assert response.context["form"].errors["encoding"] == [parsing.ERROR_UNKNOWN_ENCODING.format(encoding="undefined")]
     assert not ImportJob.objects.filter(status=ImportJob.STATUS_PREVIEW).exists()
@@ -293,19 +322,24 @@ def test_item11_admin_upload_with_unknown_encoding_shows_the_form_error(admin_cl
 # --- item 10: Rich markup and terminal control sequences in the CLI ------------------
 def test_item10_cli_prints_file_values_verbatim_without_markup_or_escapes(write_csv):
     # Control bytes in the first 64 KB make a file "binary": these come after a long first row.
-    rows = [{**ROW, "collection": "[/oops]", "description": "x" * 70_000},
-            {**ROW, "sku": "A-2", "collection": "[bold red]x\x1b[31mred\x1b]0;t\x07"},
-            {**ROW, "sku": "A-3", "inventory": "[/i]-1\x1b[2J"}]
+    rows = [
+        {**ROW, "collection": "[/oops]", "description": "x" * 70_000},
+        {**ROW, "sku": "A-2", "collection": "[bold red]x\x1b[31mred\x1b]0;t\x07"},
+        {**ROW, "sku": "A-3", "inventory": "[/i]-1\x1b[2J"},
+    ]
     path = write_csv(rows, header=[*HEADER, "description", "[/junk]"], name="p\x1b[31m[b]x.csv")
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("import_products", str(path), "--skip-invalid", stdout=out)
     output = out.getvalue()
     assert Product.objects.get().collection.title == "[/oops]", output  # written, then the full report
-    assert "\x1b" not in output and "\x07" not in output
+    assert "\x1b" not in output
+    assert "\x07" not in output
     assert "New collections: [/oops]" in output
     assert "Ignored columns: [/junk]" in output
-    assert "[bold red]xred" in output and "[/i]-1" in output and "p[b]x.csv" in output
+    assert "[bold red]xred" in output
+    assert "[/i]-1" in output
+    assert "p[b]x.csv" in output
     assert "Imported valid rows, skipped invalid ones: 1 new" in output
 
 
@@ -321,8 +355,10 @@ def native_csv(path: Path, rows: int) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         handle.write("sku,title,slug,description,unit_price,inventory,collection\r\n")
         for i in range(rows):
-            handle.write(f"MEM-{i:07d},Memory product {i},memory-product-{i},Row {i},"
-                         f"{10 + i % 990}.{i % 100:02d},{i % 500},Memory collection {i % 20:02d}\r\n")
+            handle.write(
+                f"MEM-{i:07d},Memory product {i},memory-product-{i},Row {i},"
+                f"{10 + i % 990}.{i % 100:02d},{i % 500},Memory collection {i % 20:02d}\r\n"
+            )
     return path
 
 
@@ -357,7 +393,8 @@ def test_item18_the_preview_page_does_not_keep_the_plan(admin_client, tmp_path):
     path = native_csv(tmp_path / "big.csv", 50)
     job = product_import_preview(path=path, file_name="big.csv").job
     response = admin_client.get(f"/admin/store/product/import/{job.pk}/")
-    assert response.status_code == 200 and b"50" in response.content
+    assert response.status_code == 200
+    assert b"50" in response.content
     assert response.context_data is None  # rendered, and the plan let go
     del response
     gc.collect()

@@ -1,4 +1,5 @@
 """The import service, without HTTP: upsert, round trip, atomicity, every malformed case, presets."""
+
 from __future__ import annotations
 
 import zipfile
@@ -65,10 +66,14 @@ def test_upsert_updates_only_changed_fields_and_counts_unchanged(write_csv):
     kept = ProductFactory(sku="A-1", title="Alpha", unit_price=Decimal("10.00"), inventory=5, collection=collection)
     changed = ProductFactory(sku="A-2", title="Beta", unit_price=Decimal("10.00"), inventory=5, collection=collection)
     header = ["sku", "title", "unit_price", "inventory", "collection"]
-    path = write_csv([
-        {**ROW}, {**ROW, "sku": "A-2", "title": "Beta", "unit_price": "12.5", "inventory": "5"},
-        {**ROW, "sku": "A-3", "title": "Gamma"},
-    ], header=header)
+    path = write_csv(
+        [
+            {**ROW},
+            {**ROW, "sku": "A-2", "title": "Beta", "unit_price": "12.5", "inventory": "5"},
+            {**ROW, "sku": "A-3", "title": "Gamma"},
+        ],
+        header=header,
+    )
     outcome = run(path)
     job = outcome.job
     assert (job.created_count, job.updated_count, job.unchanged_count) == (1, 1, 1)
@@ -76,8 +81,10 @@ def test_upsert_updates_only_changed_fields_and_counts_unchanged(write_csv):
     assert update.changes == {"unit_price": ("10.00", "12.50")}
     changed.refresh_from_db()
     kept.refresh_from_db()
-    assert changed.unit_price == Decimal("12.50") and changed.version == 2
-    assert changed.description != "" and changed.slug.startswith("product-")  # absent columns untouched
+    assert changed.unit_price == Decimal("12.50")
+    assert changed.version == 2
+    assert changed.description != ""
+    assert changed.slug.startswith("product-")
     assert kept.version == 1
 
 
@@ -88,13 +95,17 @@ def test_updates_are_recorded_in_the_change_history_with_who_and_why(write_csv, 
         for sku in ("A-1", "A-2")
     )
     Product.history.filter(id=untracked.pk).delete()  # as if written by seed_catalog or a bulk import
-    path = write_csv([{**ROW, "unit_price": "12.50"}, {**ROW, "sku": "A-2", "inventory": "0"}],
-                     header=["sku", "title", "unit_price", "inventory"])
+    path = write_csv(
+        [{**ROW, "unit_price": "12.50"}, {**ROW, "sku": "A-2", "inventory": "0"}],
+        header=["sku", "title", "unit_price", "inventory"],
+    )
 
     job = run(path, user=admin_user).job
 
-    for product, field, old, new in [(tracked, "unit_price", Decimal("10.00"), Decimal("12.50")),
-                                     (untracked, "inventory", 5, 0)]:
+    for product, field, old, new in [
+        (tracked, "unit_price", Decimal("10.00"), Decimal("12.50")),
+        (untracked, "inventory", 5, 0),
+    ]:
         latest, previous = Product.history.filter(id=product.pk).order_by("-history_id")[:2]
         assert (latest.history_user, latest.history_change_reason) == (admin_user, f"Import #{job.pk} (products.csv)")
         change = latest.diff_against(previous)
@@ -105,15 +116,23 @@ def test_moving_a_product_to_a_new_collection_and_promotions(write_csv):
     promotion = PromotionFactory()
     product = ProductFactory(sku="A-1", collection=CollectionFactory(title="Old"))
     header = ["sku", "title", "collection", "promotions"]
-    outcome = run(write_csv([{"sku": "A-1", "title": product.title, "collection": "Fresh",
-                              "promotions": str(promotion.pk)}], header=header))
-    assert outcome.plan.updates[0].changes == {"collection": ("Old", "Fresh (new)"),
-                                               "promotions": ("", str(promotion.pk))}
+    outcome = run(
+        write_csv(
+            [{"sku": "A-1", "title": product.title, "collection": "Fresh", "promotions": str(promotion.pk)}],
+            header=header,
+        )
+    )
+    assert outcome.plan.updates[0].changes == {
+        "collection": ("Old", "Fresh (new)"),
+        "promotions": ("", str(promotion.pk)),
+    }
     assert outcome.plan.new_collections == ["Fresh"]
     product.refresh_from_db()
-    assert product.collection.title == "Fresh" and list(product.promotions.all()) == [promotion]
-    again = run(write_csv([{"sku": "A-1", "title": product.title, "collection": "Fresh", "promotions": ""}],
-                          header=header))
+    assert product.collection.title == "Fresh"
+    assert list(product.promotions.all()) == [promotion]
+    again = run(
+        write_csv([{"sku": "A-1", "title": product.title, "collection": "Fresh", "promotions": ""}], header=header)
+    )
     assert again.plan.updates[0].changes == {"promotions": (str(promotion.pk), "")}
     assert not product.promotions.exists()
 
@@ -122,12 +141,14 @@ def test_round_trip_export_then_import_reports_zero_changes(tmp_path):
     promotion = PromotionFactory()
     products = ProductFactory.create_batch(5)
     products[0].promotions.add(promotion)
-    products[1].title = "=HYPERLINK(\"http://evil\")"
-    products[1].description = "line one\nline two, with \"quotes\""
+    products[1].title = '=HYPERLINK("http://evil")'
+    products[1].description = 'line one\nline two, with "quotes"'
     products[1].save()
     for file_format in ("csv", "xlsx"):
-        data = render(ProductResource().export(queryset=Product.objects.all(),
-                                               force_native_type=file_format == "xlsx"), file_format=file_format)
+        data = render(
+            ProductResource().export(queryset=Product.objects.all(), force_native_type=file_format == "xlsx"),
+            file_format=file_format,
+        )
         path = tmp_path / f"export.{file_format}"
         path.write_bytes(data)
         outcome = run(path)
@@ -149,7 +170,8 @@ def test_one_bad_row_writes_nothing(write_csv):
     outcome = run(path)
     assert outcome.job.status == ImportJob.STATUS_FAILED
     assert outcome.job.message == "1 row(s) have errors; nothing was written."
-    assert not Product.objects.exists() and not Collection.objects.exists()
+    assert not Product.objects.exists()
+    assert not Collection.objects.exists()
 
 
 def test_skip_invalid_writes_valid_rows_and_keeps_failed_rows_file(write_csv):
@@ -160,12 +182,14 @@ def test_skip_invalid_writes_valid_rows_and_keeps_failed_rows_file(write_csv):
     text = outcome.job.failed_rows.read().decode("utf-8-sig")
     lines = text.splitlines()
     assert lines[0].endswith(",error")
-    assert lines[1].startswith("A-2,Alpha,") and lines[1].endswith("row 3: inventory: negative inventory")
+    assert lines[1].startswith("A-2,Alpha,")
+    assert lines[1].endswith("row 3: inventory: negative inventory")
 
 
 def test_dry_run_writes_nothing(write_csv):
     outcome = run(write_csv([ROW]), dry_run=True)
-    assert outcome.job.status == ImportJob.STATUS_DRY_RUN and outcome.job.created_count == 1
+    assert outcome.job.status == ImportJob.STATUS_DRY_RUN
+    assert outcome.job.created_count == 1
     assert not Product.objects.exists()
 
 
@@ -210,20 +234,32 @@ def test_same_sku_twice_is_reported_even_when_one_row_has_other_errors(write_csv
     ]
 
 
-@pytest.mark.parametrize(("price", "reason"), [
-    ("abc", planning.ERROR_PRICE_NAN), ("NaN", planning.ERROR_PRICE_NAN), ("0.99", planning.ERROR_PRICE_MIN),
-    ("-5", planning.ERROR_PRICE_MIN), ("123456789.00", planning.ERROR_PRICE_DIGITS),
-    ("1.999", planning.ERROR_PRICE_DIGITS), ("1e400", planning.ERROR_PRICE_DIGITS),
-])
+@pytest.mark.parametrize(
+    ("price", "reason"),
+    [
+        ("abc", planning.ERROR_PRICE_NAN),
+        ("NaN", planning.ERROR_PRICE_NAN),
+        ("0.99", planning.ERROR_PRICE_MIN),
+        ("-5", planning.ERROR_PRICE_MIN),
+        ("123456789.00", planning.ERROR_PRICE_DIGITS),
+        ("1.999", planning.ERROR_PRICE_DIGITS),
+        ("1e400", planning.ERROR_PRICE_DIGITS),
+    ],
+)
 def test_bad_prices(write_csv, price, reason):
     error = only_error(write_csv([{**ROW, "unit_price": price}]))
     assert (error.row, error.column, error.value, error.reason) == (2, "unit_price", price, reason)
 
 
-@pytest.mark.parametrize(("inventory", "reason"), [
-    ("-1", planning.ERROR_INVENTORY_NEGATIVE), ("2.5", planning.ERROR_INVENTORY_INT),
-    ("ten", planning.ERROR_INVENTORY_INT), ("99999999999", planning.ERROR_INVENTORY_MAX),
-])
+@pytest.mark.parametrize(
+    ("inventory", "reason"),
+    [
+        ("-1", planning.ERROR_INVENTORY_NEGATIVE),
+        ("2.5", planning.ERROR_INVENTORY_INT),
+        ("ten", planning.ERROR_INVENTORY_INT),
+        ("99999999999", planning.ERROR_INVENTORY_MAX),
+    ],
+)
 def test_bad_inventory(write_csv, inventory, reason):
     error = only_error(write_csv([{**ROW, "inventory": inventory}]))
     assert (error.column, error.value, error.reason) == ("inventory", inventory, reason)
@@ -239,7 +275,8 @@ def test_over_long_text(write_csv):
 def test_new_product_needs_price_inventory_and_collection(write_csv):
     outcome = run(write_csv([{"sku": "N", "title": "New"}]))
     assert {(e.column, e.reason) for e in outcome.plan.errors} == {
-        ("unit_price", "required for a new product"), ("inventory", "required for a new product"),
+        ("unit_price", "required for a new product"),
+        ("inventory", "required for a new product"),
         ("collection", "required for a new product"),
     }
 
@@ -255,7 +292,8 @@ def test_unknown_promotion_and_taken_slug(write_csv):
     ProductFactory(slug="taken", sku="OTHER")
     outcome = run(write_csv([{**ROW, "promotions": "999"}, {**ROW, "sku": "A-2", "slug": "taken"}]))
     assert {(e.row, e.reason) for e in outcome.plan.errors} == {
-        (2, "unknown promotion id(s): 999"), (3, "slug already used by SKU 'OTHER'"),
+        (2, "unknown promotion id(s): 999"),
+        (3, "slug already used by SKU 'OTHER'"),
     }
 
 
@@ -274,7 +312,11 @@ def test_semicolon_delimiter_and_lf(write_csv):
 def test_a_decimal_comma_is_refused_not_guessed_even_in_semicolon_files(write_csv):
     error = only_error(write_csv([{**ROW, "unit_price": "12,50"}], delimiter=";", lineterminator="\n"))
     assert (error.row, error.column, error.value, error.reason) == (
-        2, "unit_price", "12,50", planning.ERROR_PRICE_DECIMAL_COMMA)
+        2,
+        "unit_price",
+        "12,50",
+        planning.ERROR_PRICE_DECIMAL_COMMA,
+    )
 
 
 def test_explicit_wrong_encoding_is_reported(write_csv):
@@ -316,8 +358,9 @@ def test_zip_that_is_not_a_workbook(tmp_path):
 # --- concurrency: no lost updates ------------------------------------------------
 def test_confirm_detects_a_concurrent_edit_and_writes_nothing(write_csv):
     product = ProductFactory(sku="A-1", title="Alpha", inventory=5, collection=CollectionFactory(title="Apparel"))
-    outcome = product_import_preview(path=write_csv([{**ROW, "inventory": "7"}, {**ROW, "sku": "NEW"}]),
-                                     file_name="f.csv")
+    outcome = product_import_preview(
+        path=write_csv([{**ROW, "inventory": "7"}, {**ROW, "sku": "NEW"}]), file_name="f.csv"
+    )
     # A merchandiser saves the product between preview and confirm (the admin bumps version).
     Product.objects.filter(pk=product.pk).update(inventory=9, version=product.version + 1)
     result = product_import_confirm(job=outcome.job)
@@ -332,13 +375,16 @@ def test_confirm_detects_a_concurrent_edit_and_writes_nothing(write_csv):
 
 def test_confirm_with_skip_invalid_skips_only_the_conflicting_row(write_csv):
     product = ProductFactory(sku="A-1", title="Alpha", inventory=5, collection=CollectionFactory(title="Apparel"))
-    outcome = product_import_preview(path=write_csv([{**ROW, "inventory": "7"}, {**ROW, "sku": "NEW"}]),
-                                     file_name="f.csv")
+    outcome = product_import_preview(
+        path=write_csv([{**ROW, "inventory": "7"}, {**ROW, "sku": "NEW"}]), file_name="f.csv"
+    )
     Product.objects.filter(pk=product.pk).update(inventory=9, version=product.version + 1)
     result = product_import_confirm(job=outcome.job, skip_invalid=True)
-    assert result.written and result.job.status == ImportJob.STATUS_PARTIAL
+    assert result.written
+    assert result.job.status == ImportJob.STATUS_PARTIAL
     product.refresh_from_db()
-    assert product.inventory == 9 and Product.objects.filter(sku="NEW").exists()
+    assert product.inventory == 9
+    assert Product.objects.filter(sku="NEW").exists()
 
 
 def test_confirm_twice_writes_once(write_csv):
@@ -384,8 +430,9 @@ def test_shopify_small_file():
     assert plan.preset == "shopify"
     assert [(e.row, e.column, e.reason) for e in plan.errors] == [(6, "Variant Price", presets.ERROR_NO_VARIANT_PRICE)]
     assert plan.skipped == [(4, presets.SKIP_SHOPIFY_IMAGE_ROW)]
-    got = {p.sku: (p.title, p.unit_price, p.inventory, p.collection.title, p.description)
-           for p in Product.objects.all()}
+    got = {
+        p.sku: (p.title, p.unit_price, p.inventory, p.collection.title, p.description) for p in Product.objects.all()
+    }
     assert got == {
         "S-TEE-S": ("Classic Tee - Small", Decimal("19.00"), 4, "Shirts", "<p>Soft</p>"),
         "S-TEE-L": ("Classic Tee - Large", Decimal("21.00"), 0, "Shirts", "<p>Soft</p>"),
@@ -399,15 +446,28 @@ def test_real_woocommerce_export():
         pytest.skip(f"{path} is absent")
     outcome = run(path)
     job, plan = outcome.job, outcome.plan
-    assert plan.preset == "woocommerce" and job.status == ImportJob.STATUS_SUCCEEDED
-    assert (job.rows_total, job.created_count, job.updated_count, job.skipped_count, job.error_count) == (24, 20, 0, 4, 0)
+    assert plan.preset == "woocommerce"
+    assert job.status == ImportJob.STATUS_SUCCEEDED
+    assert (job.rows_total, job.created_count, job.updated_count, job.skipped_count, job.error_count) == (
+        24,
+        20,
+        0,
+        4,
+        0,
+    )
     assert sorted(reason.split(":")[0] for _, reason in plan.skipped) == [
-        "external/affiliate product", "grouped product", "variable product", "variable product",
+        "external/affiliate product",
+        "grouped product",
+        "variable product",
+        "variable product",
     ]
     assert plan.new_collections == ["Clothing > Accessories", "Clothing > Hoodies", "Clothing > Tshirts", "Music"]
     hoodie = Product.objects.get(sku="cc-hoodie-red")
-    assert (hoodie.title, hoodie.unit_price, hoodie.collection.title) == ("Hoodie - Red, No", Decimal("42.00"),
-                                                                        "Clothing > Hoodies")
+    assert (hoodie.title, hoodie.unit_price, hoodie.collection.title) == (
+        "Hoodie - Red, No",
+        Decimal("42.00"),
+        "Clothing > Hoodies",
+    )
     assert Product.objects.get(sku="cc-beanie").unit_price == Decimal("18.00")  # sale price, no dates: active
     again = run(path)
     assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 20)
@@ -422,14 +482,21 @@ def test_skip_invalid_creates_no_collection_for_a_skipped_invalid_row(write_csv)
 
 
 def test_skip_invalid_confirm_creates_no_collection_for_a_row_skipped_as_a_conflict(write_csv):
-    outcome = product_import_preview(path=write_csv([
-        {**ROW, "collection": "Kept"}, {**ROW, "sku": "A-2", "collection": "Lost"},
-    ]), file_name="f.csv")
+    outcome = product_import_preview(
+        path=write_csv(
+            [
+                {**ROW, "collection": "Kept"},
+                {**ROW, "sku": "A-2", "collection": "Lost"},
+            ]
+        ),
+        file_name="f.csv",
+    )
     assert outcome.plan.new_collections == ["Kept", "Lost"]
     # Someone creates A-2 between preview and confirm: that row is skipped as a conflict.
     ProductFactory(sku="A-2", collection=CollectionFactory(title="Elsewhere"))
     result = product_import_confirm(job=outcome.job, skip_invalid=True)
-    assert result.written and result.job.status == ImportJob.STATUS_PARTIAL
+    assert result.written
+    assert result.job.status == ImportJob.STATUS_PARTIAL
     assert sorted(Collection.objects.values_list("title", flat=True)) == ["Elsewhere", "Kept"]
     assert Product.objects.get(sku="A-1").collection.title == "Kept"
 
@@ -456,7 +523,8 @@ def test_a_preview_older_than_a_day_expires_and_cannot_be_confirmed(write_csv):
 
     old.refresh_from_db()
     assert (old.status, old.created_count) == (ImportJob.STATUS_EXPIRED, 0)
-    assert old.message == service.MESSAGE_EXPIRED.format(hours=24) and old.finished_at
+    assert old.message == service.MESSAGE_EXPIRED.format(hours=24)
+    assert old.finished_at
     assert not service.plan_exists(old)
     with pytest.raises(ValidationError) as refused:
         product_import_confirm(job=old)

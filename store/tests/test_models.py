@@ -1,4 +1,5 @@
 """Rules the database itself enforces, whatever code path writes."""
+
 from decimal import Decimal
 
 import pytest

@@ -1,4 +1,5 @@
 """Reverting an import: the service (store.reverting) and `manage.py revert_import`."""
+
 from decimal import Decimal
 from io import StringIO
 
@@ -22,14 +23,19 @@ HEADER = ["sku", "title", "unit_price", "inventory", "collection"]
 def imported(write_csv, admin_user):
     """An import that updated two products and created two."""
     hoodies = CollectionFactory(title="Hoodies")
-    old = [ProductFactory(sku="OLD-1", title="Old one", unit_price=Decimal("10.00"), inventory=5, collection=hoodies),
-           ProductFactory(sku="OLD-2", title="Old two", unit_price=Decimal("20.00"), inventory=6, collection=hoodies)]
-    path = write_csv([
-        ["OLD-1", "Old one", "11.00", "5", "Hoodies"],
-        ["OLD-2", "Old two renamed", "20.00", "60", "Mugs"],
-        ["NEW-1", "New one", "30.00", "1", "Hoodies"],
-        ["NEW-2", "New two", "31.00", "2", "Hoodies"],
-    ], header=HEADER)
+    old = [
+        ProductFactory(sku="OLD-1", title="Old one", unit_price=Decimal("10.00"), inventory=5, collection=hoodies),
+        ProductFactory(sku="OLD-2", title="Old two", unit_price=Decimal("20.00"), inventory=6, collection=hoodies),
+    ]
+    path = write_csv(
+        [
+            ["OLD-1", "Old one", "11.00", "5", "Hoodies"],
+            ["OLD-2", "Old two renamed", "20.00", "60", "Mugs"],
+            ["NEW-1", "New one", "30.00", "1", "Hoodies"],
+            ["NEW-2", "New two", "31.00", "2", "Hoodies"],
+        ],
+        header=HEADER,
+    )
     outcome = product_import(path=path, file_name="products.csv", user=admin_user)
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.job.message
     return {"job": outcome.job, "old": old, "user": admin_user}
@@ -53,12 +59,18 @@ def test_revert_restores_updates_and_deletes_creations(imported):
 
     assert state("OLD-1") == ("Old one", Decimal("10.00"), 5, "Hoodies")
     assert state("OLD-2") == ("Old two", Decimal("20.00"), 6, "Hoodies")
-    assert state("NEW-1") is None and state("NEW-2") is None
+    assert state("NEW-1") is None
+    assert state("NEW-2") is None
     assert {p.sku: p.version for p in Product.objects.all()} == {sku: v + 1 for sku, v in versions.items()}
     reason = f"Revert of import #{job.pk}"
     assert sorted(Product.history.filter(history_change_reason=reason).values_list("history_type", flat=True)) == [
-        "-", "-", "~", "~"]
-    assert outcome.job.file_name == reason and outcome.job.updated_count == 2
+        "-",
+        "-",
+        "~",
+        "~",
+    ]
+    assert outcome.job.file_name == reason
+    assert outcome.job.updated_count == 2
     assert ImportRevert.objects.get(import_job=job).deleted_count == 2
 
 
@@ -83,10 +95,15 @@ def test_a_product_changed_since_refuses_the_revert_and_lists_both_values(import
     with pytest.raises(reverting.RevertRefused) as refused:
         reverting.import_revert(job=imported["job"])
 
-    assert state("OLD-1")[1] == Decimal("12.50") and state("NEW-1") is not None
+    assert state("OLD-1")[1] == Decimal("12.50")
+    assert state("NEW-1") is not None
     assert state("OLD-2")[0] == "Old two renamed"
     [item] = refused.value.report.changed_items
-    assert (item.sku, item.why, item.fields) == ("OLD-1", "changed since the import", [("unit_price", "12.50", "10.00")])
+    assert (item.sku, item.why, item.fields) == (
+        "OLD-1",
+        "changed since the import",
+        [("unit_price", "12.50", "10.00")],
+    )
     assert not ImportRevert.objects.exists()
 
 
@@ -108,9 +125,12 @@ def test_created_products_in_an_order_or_cart_are_kept_and_listed(imported):
 
     outcome = reverting.import_revert(job=imported["job"])
 
-    assert state("NEW-1") is not None and state("NEW-2") is not None
+    assert state("NEW-1") is not None
+    assert state("NEW-2") is not None
     assert sorted((item.sku, item.why) for item in outcome.report.kept_items) == [
-        ("NEW-1", "in an order"), ("NEW-2", "in a cart")]
+        ("NEW-1", "in an order"),
+        ("NEW-2", "in a cart"),
+    ]
 
 
 def test_a_revert_can_be_reverted(imported):
@@ -137,7 +157,8 @@ def test_revert_query_count_does_not_grow_per_product(write_csv, django_assert_m
     job = product_import(path=path, file_name="many.csv").job
     with django_assert_max_num_queries(30):
         outcome = reverting.import_revert(job=job)
-    assert outcome.report.delete == 300 and not Product.objects.exists()
+    assert outcome.report.delete == 300
+    assert not Product.objects.exists()
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -152,11 +173,13 @@ def command(*args):
 def test_command_dry_run_then_revert(imported):
     job = imported["job"]
     dry = command(job.pk, "--dry-run")
-    assert "Dry run: nothing written" in dry and state("NEW-1") is not None
+    assert "Dry run: nothing written" in dry
+    assert state("NEW-1") is not None
 
     done = command(job.pk)
 
-    assert "Done: 2 restored, 2 deleted" in done and state("NEW-1") is None
+    assert "Done: 2 restored, 2 deleted" in done
+    assert state("NEW-1") is None
 
 
 def test_command_exit_codes(imported):
@@ -170,11 +193,13 @@ def test_command_exit_codes(imported):
     assert dry.value.returncode == 2
     with pytest.raises(CommandError) as refused:
         command(job.pk)
-    assert refused.value.returncode == 2 and state("NEW-1") is not None
+    assert refused.value.returncode == 2
+    assert state("NEW-1") is not None
     assert "Done" in command(job.pk, "--skip-changed")
     with pytest.raises(CommandError) as again:
         command(job.pk)
-    assert again.value.returncode == 1 and "already reverted" in str(again.value)
+    assert again.value.returncode == 1
+    assert "already reverted" in str(again.value)
     with pytest.raises(CommandError, match="No import #999"):
         command(999)
 
@@ -194,14 +219,16 @@ def test_admin_revert_preview_then_confirm(imported, admin_client):
     preview = admin_client.get(revert_url(job))
     assert preview.status_code == 200
     assert (preview.context["report"].restore, preview.context["report"].delete) == (2, 2)
-    assert "11.00</span> → <span class=\"revert-new\">10.00" in preview.content.decode()
+    assert '11.00</span> → <span class="revert-new">10.00' in preview.content.decode()
     assert state("NEW-1") is not None
 
     done = admin_client.post(revert_url(job), {"_confirm": "1"})
 
     revert_job = ImportJob.objects.get(file_name=f"Revert of import #{job.pk}")
-    assert done.status_code == 302 and done.url == reverse("admin:store_importjob_change", args=[revert_job.pk])
-    assert state("NEW-1") is None and state("OLD-1")[1] == Decimal("10.00")
+    assert done.status_code == 302
+    assert done.url == reverse("admin:store_importjob_change", args=[revert_job.pk])
+    assert state("NEW-1") is None
+    assert state("OLD-1")[1] == Decimal("10.00")
     assert "reverted by import" in admin_client.get(reverse("admin:store_importjob_changelist")).content.decode()
     again = admin_client.get(revert_url(job))
     assert "was already reverted" in again.content.decode()
@@ -217,16 +244,19 @@ def test_admin_revert_refused_then_skip_changed(imported, admin_client):
     assert 'name="skip_changed"' in preview.content.decode()
     assert "<strong>unit_price</strong>: 12.50 → 10.00" in preview.content.decode()
     refused = admin_client.post(revert_url(job), {"_confirm": "1"})
-    assert refused.status_code == 200 and "nothing was reverted" in refused.content.decode()
+    assert refused.status_code == 200
+    assert "nothing was reverted" in refused.content.decode()
     assert state("NEW-1") is not None
 
     done = admin_client.post(revert_url(job), {"_confirm": "1", "skip_changed": "1"})
     assert done.status_code == 302
-    assert state("NEW-1") is None and state("OLD-1")[1] == Decimal("12.50")
+    assert state("NEW-1") is None
+    assert state("OLD-1")[1] == Decimal("12.50")
 
 
-@pytest.mark.parametrize(("role", "status"), [("Importer", 200), ("Merchandiser", 403), ("Viewer", 403),
-                                              ("Support", 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("Importer", 200), ("Merchandiser", 403), ("Viewer", 403), ("Support", 403)]
+)
 def test_admin_revert_needs_the_import_permission(imported, role, status, django_user_model):
     from django.contrib.auth.models import Group
     from django.test import Client
@@ -257,14 +287,19 @@ def test_reverting_a_revert_refuses_a_product_whose_sku_was_taken_meanwhile(impo
         reverting.import_revert(job=first.job)
 
     assert [(item.sku, item.why) for item in refused.value.report.changed_items] == [
-        ("NEW-1", "its SKU or slug is now used by another product")]
+        ("NEW-1", "its SKU or slug is now used by another product")
+    ]
 
 
 def test_revert_restores_the_status_an_import_changed(write_csv, admin_user):
     draft = ProductFactory(sku="ST-1", status=Product.Status.DRAFT)
-    outcome = product_import(path=write_csv([["ST-1", draft.title, "12.00", "3", draft.collection.title, "active"]],
-                                            header=[*HEADER, "status"]),
-                             file_name="status.csv", user=admin_user)
+    outcome = product_import(
+        path=write_csv(
+            [["ST-1", draft.title, "12.00", "3", draft.collection.title, "active"]], header=[*HEADER, "status"]
+        ),
+        file_name="status.csv",
+        user=admin_user,
+    )
     assert Product.objects.get(pk=draft.pk).status == "active", outcome.job.message
     reverting.import_revert(job=outcome.job, user=admin_user)
     assert Product.objects.get(pk=draft.pk).status == "draft"

@@ -1,4 +1,5 @@
 """store.roles and `manage.py setup_roles`, without HTTP."""
+
 from io import StringIO
 
 import pytest
@@ -63,16 +64,21 @@ def test_only_the_merchandiser_may_delete_and_only_tag_links_and_product_images(
 
 def test_no_role_may_delete_orders_or_customers_or_add_products():
     granted = set().union(*(role_permissions(role) for role in roles.ROLE_PERMISSIONS))
-    assert not granted & {"store.delete_order", "store.delete_customer", "store.delete_orderitem",
-                          "store.add_product", "store.delete_product"}
+    assert not granted & {
+        "store.delete_order",
+        "store.delete_customer",
+        "store.delete_orderitem",
+        "store.add_product",
+        "store.delete_product",
+    }
 
 
 def test_viewer_views_every_model_outside_the_account_apps_and_changes_nothing():
     expected = {
         f"{model._meta.app_label}.view_{model._meta.model_name}"
         for model in apps.get_models()
-        if model._meta.app_label not in {"auth", "authtoken", "axes", "admin", "contenttypes", "sessions",
-                                         "django_tasks_database", "django_rq"}
+        if model._meta.app_label
+        not in {"auth", "authtoken", "axes", "admin", "contenttypes", "sessions", "django_tasks_database", "django_rq"}
     }
 
     assert role_permissions(VIEWER) == expected
@@ -82,7 +88,7 @@ def test_viewer_views_every_model_outside_the_account_apps_and_changes_nothing()
 
 
 def test_viewer_covers_models_added_later(monkeypatch):
-    """"Everywhere" is read from the app registry when the command runs: un-excluding
+    """ "Everywhere" is read from the app registry when the command runs: un-excluding
     auth stands in for an app that appears later."""
     monkeypatch.setattr(roles, "VIEWER_EXCLUDED_APPS", frozenset({"axes", "admin", "contenttypes", "sessions"}))
 
@@ -115,4 +121,5 @@ def test_role_members_get_exactly_the_role_permissions():
     user.groups.add(Group.objects.get(name=SUPPORT))
 
     assert user.get_all_permissions() == role_permissions(SUPPORT)
-    assert user.has_perm("store.change_order") and not user.has_perm("store.delete_order")
+    assert user.has_perm("store.change_order")
+    assert not user.has_perm("store.delete_order")

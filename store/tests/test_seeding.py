@@ -1,5 +1,5 @@
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,7 +9,7 @@ from store.seeding import catalog_clear, catalog_seed
 
 pytestmark = pytest.mark.django_db
 
-ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def catalog_digest() -> str:
@@ -17,13 +17,16 @@ def catalog_digest() -> str:
     for queryset in (
         Collection.objects.order_by("pk").values_list("pk", "title"),
         Product.objects.order_by("pk").values_list(
-            "pk", "sku", "slug", "title", "unit_price", "inventory", "last_update", "collection_id"),
-        Product.promotions.through.objects.order_by("product_id", "promotion_id")
-        .values_list("product_id", "promotion_id"),
+            "pk", "sku", "slug", "title", "unit_price", "inventory", "last_update", "collection_id"
+        ),
+        Product.promotions.through.objects.order_by("product_id", "promotion_id").values_list(
+            "product_id", "promotion_id"
+        ),
         Customer.objects.order_by("pk").values_list("pk", "email", "membership"),
         Order.objects.order_by("pk").values_list("pk", "placed_at", "payment_status", "customer_id"),
         OrderItem.objects.order_by("order_id", "product_id").values_list(
-            "order_id", "product_id", "quantity", "unit_price"),
+            "order_id", "product_id", "quantity", "unit_price"
+        ),
     ):
         digest.update(repr(list(queryset)).encode())
     return digest.hexdigest()
@@ -67,4 +70,5 @@ def test_clear_also_removes_product_image_rows():
     call_command("seed_catalog", products=5, customers=1, orders=1, verbosity=0)
     product_image(Product.objects.first(), thumbnail=False)
     catalog_clear()
-    assert not ProductImage.objects.exists() and not Product.objects.exists()
+    assert not ProductImage.objects.exists()
+    assert not Product.objects.exists()

@@ -1,4 +1,5 @@
 """The course's ORM exercises as acceptance queries over a small known store."""
+
 from decimal import Decimal
 
 import pytest
@@ -32,8 +33,19 @@ def store():
     bens_order = OrderFactory(customer=ben)
     OrderItemFactory(order=bens_order, product=m2, quantity=2)
     OrderItemFactory(order=bens_order, product=h2, quantity=1)
-    return {"hoodies": hoodies, "mugs": mugs, "empty": empty, "h1": h1, "h2": h2, "m1": m1,
-            "m2": m2, "ada": ada, "ben": ben, "cy": cy, "bens_order": bens_order}
+    return {
+        "hoodies": hoodies,
+        "mugs": mugs,
+        "empty": empty,
+        "h1": h1,
+        "h2": h2,
+        "m1": m1,
+        "m2": m2,
+        "ada": ada,
+        "ben": ben,
+        "cy": cy,
+        "bens_order": bens_order,
+    }
 
 
 def names(queryset, attribute="first_name"):
@@ -81,7 +93,9 @@ def test_customers_with_more_than_five_orders(store):
 def test_top_products_by_sales_value(store):
     top = selectors.product_list_top_by_sales(limit=5)
     assert [(p.title, p.sales_value) for p in top] == [
-        ("Hoodie 1", Decimal("60.00")), ("Hoodie 2", Decimal("20.00")), ("Mug 2", Decimal("16.00")),
+        ("Hoodie 1", Decimal("60.00")),
+        ("Hoodie 2", Decimal("20.00")),
+        ("Mug 2", Decimal("16.00")),
     ]
 
 

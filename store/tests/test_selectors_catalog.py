@@ -5,9 +5,7 @@ from store.models import Product
 from store.tests.factories import ProductFactory
 
 
-@pytest.mark.parametrize(
-    ("inventory", "status"), [(0, "out"), (1, "low"), (9, "low"), (10, "ok"), (500, "ok")]
-)
+@pytest.mark.parametrize(("inventory", "status"), [(0, "out"), (1, "low"), (9, "low"), (10, "ok"), (500, "ok")])
 def test_stock_status_uses_the_threshold(settings, inventory, status):
     settings.LOW_STOCK_THRESHOLD = 10
     assert selectors.product_stock_status(inventory=inventory) == status

@@ -1,4 +1,5 @@
 """Product writes: optimistic locking, bulk clear, change history. No HTTP."""
+
 from decimal import Decimal
 
 import pytest
@@ -81,14 +82,19 @@ class TestProductUpdate:
 
 def test_product_create_validates_and_records_the_creation(admin_user):
     product = Product(
-        title="New", slug="new", sku="NEW-1", unit_price=Decimal("3.00"), inventory=1,
+        title="New",
+        slug="new",
+        sku="NEW-1",
+        unit_price=Decimal("3.00"),
+        inventory=1,
         collection=CollectionFactory(),
     )
     services.product_create(product=product, user=admin_user)
     assert Product.history.get(id=product.pk).history_type == "+"
 
-    duplicate = Product(title="Dup", slug="new", sku="NEW-2", unit_price=Decimal("3.00"), inventory=1,
-                        collection=product.collection)
+    duplicate = Product(
+        title="Dup", slug="new", sku="NEW-2", unit_price=Decimal("3.00"), inventory=1, collection=product.collection
+    )
     with pytest.raises(ValidationError):
         services.product_create(product=duplicate)
 
@@ -118,8 +124,8 @@ class TestProductClearInventory:
         updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
         assert len(updates) == 1
         quote = connection.ops.quote_name
-        assert f'{quote("version")} = ({quote("store_product")}.{quote("version")} + 1)' in updates[0]
-        assert f'{quote("inventory")} = 0' in updates[0]
+        assert f"{quote('version')} = ({quote('store_product')}.{quote('version')} + 1)" in updates[0]
+        assert f"{quote('inventory')} = 0" in updates[0]
 
     def test_a_concurrent_edit_made_before_the_clear_is_not_undone_and_its_editor_is_refused(self):
         product = ProductFactory(inventory=8, unit_price=Decimal("5.00"))
@@ -140,7 +146,11 @@ class TestProductClearInventory:
     def test_products_changed_since_the_list_was_loaded_are_refused(self):
         from django.utils import timezone
 
-        on_page, off_page, untouched = ProductFactory(inventory=5), ProductFactory(inventory=6), ProductFactory(inventory=7)
+        on_page, off_page, untouched = (
+            ProductFactory(inventory=5),
+            ProductFactory(inventory=6),
+            ProductFactory(inventory=7),
+        )
         loaded_at = timezone.now()
         loaded_versions = {on_page.pk: 1}
         for product in (on_page, off_page):  # a colleague restocks both after the list was loaded
@@ -155,4 +165,7 @@ class TestProductClearInventory:
         assert sorted(row.pk for row in result.stale) == [on_page.pk, off_page.pk]
         assert [row.inventory for row in result.stale] == [20, 20]
         assert dict(Product.objects.values_list("pk", "inventory")) == {
-            on_page.pk: 20, off_page.pk: 20, untouched.pk: 0}
+            on_page.pk: 20,
+            off_page.pk: 20,
+            untouched.pk: 0,
+        }

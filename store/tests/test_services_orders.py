@@ -1,4 +1,5 @@
 """order_item_save / order_items_save: the price snapshot rule."""
+
 from decimal import Decimal
 
 import pytest

@@ -3,6 +3,7 @@
 No network beyond 127.0.0.1: the server runs in a thread of the test process, on a port
 the OS picks.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,15 +45,28 @@ def s3(s3_endpoint, settings, monkeypatch):
     import boto3
 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask for instance credentials
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     client.create_bucket(Bucket=BUCKET)
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": BUCKET, "endpoint_url": s3_endpoint, "region_name": "us-east-1",
-            "querystring_auth": False, "file_overwrite": False, "default_acl": "public-read", **KEYS,
-        }},
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET,
+                "endpoint_url": s3_endpoint,
+                "region_name": "us-east-1",
+                "querystring_auth": False,
+                "file_overwrite": False,
+                "default_acl": "public-read",
+                **KEYS,
+            },
+        },
     }
     yield client
     for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
@@ -64,11 +78,16 @@ def keys(client) -> set[str]:
     return {item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
 
 
-def test_upload_thumbnail_urls_and_delete_go_through_the_bucket(s3, s3_endpoint, admin_client, django_capture_on_commit_callbacks):
+def test_upload_thumbnail_urls_and_delete_go_through_the_bucket(
+    s3, s3_endpoint, admin_client, django_capture_on_commit_callbacks
+):
     product = ProductFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        image = services.product_image_save(image=ProductImage(
-            product=product, image=image_upload("front.jpg", image_bytes("JPEG", size=(900, 600))), alt_text="Front"))
+        image = services.product_image_save(
+            image=ProductImage(
+                product=product, image=image_upload("front.jpg", image_bytes("JPEG", size=(900, 600))), alt_text="Front"
+            )
+        )
     image.refresh_from_db()
     assert keys(s3) == {image.image.name, image.thumbnail.name}
     assert image.thumbnail.name.startswith(f"products/{product.pk}/thumbnails/")
@@ -96,7 +115,8 @@ def test_admin_upload_lands_in_the_bucket(s3, admin_client, django_capture_on_co
     product = ProductFactory()
     url = reverse("admin:store_product_change", args=[product.pk])
     data = changeform_data(admin_client.get(url)) | {
-        "images-TOTAL_FORMS": "1", "images-0-image": image_upload("side.png", image_bytes("PNG")),
+        "images-TOTAL_FORMS": "1",
+        "images-0-image": image_upload("side.png", image_bytes("PNG")),
     }
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client.post(url, data).status_code == 302
@@ -107,21 +127,36 @@ def test_admin_upload_lands_in_the_bucket(s3, admin_client, django_capture_on_co
 def test_a_second_image_never_overwrites_the_first(s3):
     product = ProductFactory()
     first, second = product_image(product, thumbnail=False), product_image(product, thumbnail=False)
-    assert first.image.name != second.image.name and len(keys(s3)) == 2
+    assert first.image.name != second.image.name
+    assert len(keys(s3)) == 2
 
 
 def test_settings_switch_to_s3_when_a_bucket_is_given():
     """base.py reads the bucket, endpoint and keys from the environment (a fresh process)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.base",
-           "AWS_STORAGE_BUCKET_NAME": "shop-media", "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
-           "AWS_ACCESS_KEY_ID": "key-id", "AWS_SECRET_ACCESS_KEY": "secret", "PYTHONPATH": str(django_settings.BASE_DIR)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.base",
+        "AWS_STORAGE_BUCKET_NAME": "shop-media",
+        "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "AWS_ACCESS_KEY_ID": "key-id",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "PYTHONPATH": str(django_settings.BASE_DIR),
+    }
     code = "import json; from django.conf import settings; print(json.dumps(settings.STORAGES['default']))"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                            cwd=django_settings.BASE_DIR)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, cwd=django_settings.BASE_DIR
+    )
     assert result.returncode == 0, result.stderr
     storage = json.loads(result.stdout)
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
-    assert {key: storage["OPTIONS"][key] for key in ("bucket_name", "endpoint_url", "access_key", "secret_key",
-                                                     "querystring_auth", "file_overwrite")} == {
-        "bucket_name": "shop-media", "endpoint_url": "http://127.0.0.1:9000", "access_key": "key-id",
-        "secret_key": "secret", "querystring_auth": False, "file_overwrite": False}
+    assert {
+        key: storage["OPTIONS"][key]
+        for key in ("bucket_name", "endpoint_url", "access_key", "secret_key", "querystring_auth", "file_overwrite")
+    } == {
+        "bucket_name": "shop-media",
+        "endpoint_url": "http://127.0.0.1:9000",
+        "access_key": "key-id",
+        "secret_key": "secret",
+        "querystring_auth": False,
+        "file_overwrite": False,
+    }

@@ -1,4 +1,5 @@
 """The product admin with tags (store_custom) and without it."""
+
 import json
 import os
 import subprocess
@@ -6,10 +7,10 @@ import sys
 import textwrap
 
 import pytest
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
@@ -19,8 +20,8 @@ from store.tests.admin_helpers import changeform_data, changelist_query_counts
 from store.tests.factories import ProductFactory
 from store_custom.admin import CustomProductAdmin
 from tags.admin import TaggedItemInline
-from tags.selectors import tag_labels_by_object
 from tags.models import TaggedItem
+from tags.selectors import tag_labels_by_object
 from tags.tests.factories import TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,8 +72,13 @@ def test_the_add_form_creates_the_product_and_its_tags(admin_client):
     eco, collection = TagFactory(label="eco"), CollectionFactory()
     url = reverse("admin:store_product_add")
     data = changeform_data(admin_client.get(url)) | {
-        "title": "Bamboo Mug", "slug": "bamboo-mug", "sku": "BM-1", "unit_price": "9.00",
-        "inventory": "5", "collection": collection.pk, f"{INLINE_PREFIX}-0-tag": eco.pk,
+        "title": "Bamboo Mug",
+        "slug": "bamboo-mug",
+        "sku": "BM-1",
+        "unit_price": "9.00",
+        "inventory": "5",
+        "collection": collection.pk,
+        f"{INLINE_PREFIX}-0-tag": eco.pk,
     }
     assert admin_client.post(url, data).status_code == 302
     product = Product.objects.get(sku="BM-1")
@@ -164,8 +170,12 @@ def test_without_store_custom_the_admin_works_without_tags(tmp_path):
         "PYTHONPATH": str(settings.BASE_DIR),
     }
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_STORE_CUSTOM], env=env, cwd=settings.BASE_DIR,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", WITHOUT_STORE_CUSTOM],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -202,8 +212,9 @@ def test_bulk_add_and_remove_tags(admin_client):
     url = reverse("admin:store_product_changelist")
 
     def post(action, step, labels):
-        return admin_client.post(url, {"action": action, ACTION_CHECKBOX_NAME: [a.pk, b.pk], "_bulk_step": step,
-                                       "bulk-labels": labels})
+        return admin_client.post(
+            url, {"action": action, ACTION_CHECKBOX_NAME: [a.pk, b.pk], "_bulk_step": step, "bulk-labels": labels}
+        )
 
     preview = post("bulk_add_tags", "preview", "Summer, sale")
     assert preview.context["report"].changed == 2

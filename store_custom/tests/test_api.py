@@ -1,4 +1,5 @@
 """Tags in the catalog API: contributed by store_custom through store.api's hooks."""
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -73,7 +74,8 @@ def test_tags_endpoint_exact_json_counts_tagged_products_only(api):
     assert api.get(f"/api/tags/{sale.pk}/").json() == {"id": sale.pk, "label": "sale", "products_count": 2}
     assert [row["label"] for row in api.get("/api/tags/", {"search": "unu"}).json()["results"]] == ["unused"]
     assert [row["label"] for row in api.get("/api/tags/", {"ordering": "-products_count"}).json()["results"]] == [
-        "sale", "unused",
+        "sale",
+        "unused",
     ]
 
 
@@ -115,10 +117,17 @@ class TestQueryBudget:
     @pytest.mark.parametrize("page_size", [10, 100])
     def test_filtered_product_list(self, api, catalog, django_assert_max_num_queries, page_size):
         with django_assert_max_num_queries(5):
-            response = api.get("/api/products/", {
-                "page_size": page_size, "tag": "tag-10", "in_stock": "true", "unit_price__gt": "1",
-                "search": "Product", "ordering": "-unit_price",
-            })
+            response = api.get(
+                "/api/products/",
+                {
+                    "page_size": page_size,
+                    "tag": "tag-10",
+                    "in_stock": "true",
+                    "unit_price__gt": "1",
+                    "search": "Product",
+                    "ordering": "-unit_price",
+                },
+            )
         assert len(response.json()["results"]) == min(page_size, 40)
 
     def test_sync_page(self, api, catalog, django_assert_max_num_queries):
@@ -152,7 +161,9 @@ class TestWithoutTheExtension:
         other = ProductFactory()
         assert "tags" not in api.get(f"/api/products/{product.pk}/").json()
         # Unknown parameters are ignored, as for any filter the API does not have.
-        assert ids(api.get("/api/products/", {"tag": "sale"})) == sorted([product.pk, other.pk], key=lambda pk: Product.objects.get(pk=pk).title)
+        assert ids(api.get("/api/products/", {"tag": "sale"})) == sorted(
+            [product.pk, other.pk], key=lambda pk: Product.objects.get(pk=pk).title
+        )
         with django_assert_max_num_queries(4):
             api.get("/api/products/")
 

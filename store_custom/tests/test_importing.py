@@ -1,4 +1,5 @@
 """The tags column: imported as generic TaggedItems, exported, previewed."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,11 @@ def test_unchanged_tags_count_as_unchanged_and_export_includes_them(write_csv):
 
 def test_tag_too_long_is_a_row_error(write_csv):
     outcome = product_import(path=write_csv([{**ROW, "tags": "x" * 101}]), file_name="f")
-    assert [(e.column, e.reason) for e in outcome.plan.errors] == [("tags", "tag 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' is too long: at most 100 characters")]
-    assert not Product.objects.exists() and not Tag.objects.exists()
+    assert [(e.column, e.reason) for e in outcome.plan.errors] == [
+        ("tags", "tag 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' is too long: at most 100 characters")
+    ]
+    assert not Product.objects.exists()
+    assert not Tag.objects.exists()
 
 
 def test_tag_queries_are_bulk(write_csv, django_assert_max_num_queries):

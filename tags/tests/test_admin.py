@@ -1,4 +1,5 @@
 """TagAdmin. Tags are generic: these tests tag users, so tags never needs store."""
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -25,7 +26,9 @@ def test_changelist_shows_usage_counts_sortable(admin_client, tags):
     response = admin_client.get(TAGS, {"o": "-2"})
     assert response.status_code == 200
     assert [(t.label, t.usage_count) for t in response.context["cl"].result_list] == [
-        ("eco", 2), ("sale", 1), ("unused", 0)
+        ("eco", 2),
+        ("sale", 1),
+        ("unused", 0),
     ]
 
 

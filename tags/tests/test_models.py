@@ -1,4 +1,5 @@
 """Tags work on any model; these tests tag auth Groups so tags stays independent of store."""
+
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType

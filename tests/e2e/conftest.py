@@ -3,6 +3,7 @@
 `playwright install` cannot download browsers here, so we launch /usr/bin/chromium
 (`make test` installs the `chromium` package when it is missing).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 

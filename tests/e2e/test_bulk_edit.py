@@ -1,4 +1,5 @@
 """Merchandiser journeys: a bulk edit through its intermediate page, and reverting an import."""
+
 from decimal import Decimal
 
 from store.models import BulkEdit, ImportJob, Product
@@ -38,7 +39,10 @@ def test_raise_price_5_percent_on_selected_products(admin_page, live_server, scr
     edit = BulkEdit.objects.get()
     assert f"Bulk edit #{edit.pk} (raise price 5%): 2 products were changed." in page.inner_text(".messagelist")
     assert [Product.objects.get(pk=p.pk).unit_price for p in (a, b, untouched)] == [
-        Decimal("10.50"), Decimal("20.99"), Decimal("30.00")]
+        Decimal("10.50"),
+        Decimal("20.99"),
+        Decimal("30.00"),
+    ]
 
 
 def test_move_to_collection_with_the_autocomplete(admin_page, live_server):
@@ -67,9 +71,9 @@ def test_revert_an_import(admin_page, live_server, tmp_path):
     CollectionFactory(title="E2E")
     ProductFactory(sku="KEEP-1", title="Kept hoodie", unit_price=Decimal("10.00"))
     path = tmp_path / "products.csv"
-    path.write_text("sku,title,unit_price,inventory,collection\n"
-                    "KEEP-1,Kept hoodie,12.00,4,E2E\n"
-                    "E2E-NEW,Browser mug,9.00,12,E2E\n")
+    path.write_text(
+        "sku,title,unit_price,inventory,collection\nKEEP-1,Kept hoodie,12.00,4,E2E\nE2E-NEW,Browser mug,9.00,12,E2E\n"
+    )
     page = admin_page
     page.goto(f"{live_server.url}/admin/store/product/import/")
     page.set_input_files("input[name=file]", str(path))
@@ -113,6 +117,7 @@ def test_a_selection_above_the_inline_limit_runs_as_a_job(admin_page, live_serve
 
     page.wait_for_selector("#job-state")
     job = BulkEditJob.objects.get()
-    assert sorted(job.selected_ids) == [p.pk for p in products] and page.get_attribute("#job-state", "data-state") == "done"
+    assert sorted(job.selected_ids) == [p.pk for p in products]
+    assert page.get_attribute("#job-state", "data-state") == "done"
     assert "3 / 3" in page.inner_text("#job-rows")
     assert [Product.objects.get(pk=p.pk).unit_price for p in products] == [Decimal("10.50")] * 3

@@ -1,4 +1,5 @@
 """Product form journeys that only JavaScript does: slug prefill, tag autocomplete inline."""
+
 from __future__ import annotations
 
 import re

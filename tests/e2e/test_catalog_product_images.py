@@ -1,5 +1,6 @@
 """Product images and status in the browser: upload on the product page, thumbnail in the
 list (the live server serves MEDIA_URL), drag to reorder, publish a draft with the list action."""
+
 from __future__ import annotations
 
 import re
@@ -75,9 +76,11 @@ def test_drag_an_image_to_the_top(admin_page, live_server):
     page.goto(f"{live_server.url}{PRODUCTS}{product.pk}/change/")
     rows = page.locator("#images-group tr.form-row.has_original")
     rows.nth(2).locator("td.field-preview").drag_to(rows.nth(0).locator("td.field-preview"))
-    assert [rows.nth(i).locator("input[name$=alt_text]").input_value() for i in range(3)] == [
-        "back", "front", "side"]
+    assert [rows.nth(i).locator("input[name$=alt_text]").input_value() for i in range(3)] == ["back", "front", "side"]
     page.locator("input[name=_continue]").click()
     page.wait_for_url(re.compile(rf"{PRODUCTS}{product.pk}/change/$"))
     assert [(image.alt_text, image.position) for image in product.images.all()] == [
-        ("back", 0), ("front", 1), ("side", 2)]
+        ("back", 0),
+        ("front", 1),
+        ("side", 2),
+    ]

@@ -1,4 +1,5 @@
 """Merchandiser journeys on the product list: filter, sort, list edit, action, autocomplete filter."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,9 @@ def shelf(settings):
     return {
         "out": ProductFactory(title="Classic Hoodie", sku="HD-1", inventory=0, collection=hoodies),
         "low": ProductFactory(title="Zip Hoodie", sku="HD-2", inventory=4, collection=hoodies),
-        "ok": ProductFactory(title="Travel Mug", sku="MG-1", inventory=40, collection=mugs,
-                             unit_price=Decimal("12.00")),
+        "ok": ProductFactory(
+            title="Travel Mug", sku="MG-1", inventory=40, collection=mugs, unit_price=Decimal("12.00")
+        ),
         "ok2": ProductFactory(title="Enamel Mug", sku="MG-2", inventory=25, collection=mugs),
         "hoodies": hoodies,
         "mugs": mugs,
@@ -70,7 +72,9 @@ def test_run_clear_inventory_and_read_the_message(admin_page, live_server, shelf
     page.locator("button[name=index]").click()
     page.wait_for_selector(".messagelist")
     assert "2 products were updated." in page.locator(".messagelist").inner_text()
-    assert set(Product.objects.filter(pk__in=[shelf["ok"].pk, shelf["low"].pk]).values_list("inventory", flat=True)) == {0}
+    assert set(
+        Product.objects.filter(pk__in=[shelf["ok"].pk, shelf["low"].pk]).values_list("inventory", flat=True)
+    ) == {0}
 
 
 def test_pick_a_collection_in_the_autocomplete_filter(admin_page, live_server, shelf):

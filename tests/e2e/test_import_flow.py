@@ -1,12 +1,15 @@
 """Ops journey: changelist -> Import -> upload -> preview -> confirm."""
+
 from store.models import ImportJob, Product
 
 
 def test_upload_preview_confirm(admin_page, live_server, tmp_path, screenshot):
     path = tmp_path / "products.csv"
-    path.write_text("sku,title,unit_price,inventory,collection,tags\n"
-                    "E2E-1,Browser hoodie,39.90,4,E2E,\"eco, winter\"\n"
-                    "E2E-2,Browser mug,9.00,12,E2E,\n")
+    path.write_text(
+        "sku,title,unit_price,inventory,collection,tags\n"
+        'E2E-1,Browser hoodie,39.90,4,E2E,"eco, winter"\n'
+        "E2E-2,Browser mug,9.00,12,E2E,\n"
+    )
     page = admin_page
     page.goto(f"{live_server.url}/admin/store/product/")
     page.click("a.import-link")

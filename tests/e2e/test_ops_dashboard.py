@@ -1,4 +1,5 @@
 """Browser journey: the dashboard shows its KPI cards and charts on the demo store."""
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
@@ -34,7 +35,5 @@ def test_dashboard_shows_kpis_and_charts(admin_page, live_server, screenshot):
     screenshot(page, "dashboard")
 
     # The catalog's InventoryFilter answers these parameters.
-    assert page.locator("#kpi-out-of-stock").get_attribute("href") == (
-        "/admin/store/product/?inventory_status=out")
-    assert page.locator("#kpi-low-stock").get_attribute("href") == (
-        "/admin/store/product/?inventory_status=low")
+    assert page.locator("#kpi-out-of-stock").get_attribute("href") == ("/admin/store/product/?inventory_status=out")
+    assert page.locator("#kpi-low-stock").get_attribute("href") == ("/admin/store/product/?inventory_status=low")

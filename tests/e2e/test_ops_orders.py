@@ -1,4 +1,5 @@
 """Browser journey: create an order with two items through the select2 autocompletes."""
+
 from decimal import Decimal
 
 from store.models import Order
@@ -38,7 +39,8 @@ def test_create_an_order_with_two_items(admin_page, live_server, screenshot):
     order = Order.objects.get(customer=customer)
     assert order.payment_status == "C"
     assert sorted(order.items.values_list("product__title", "quantity", "unit_price")) == [
-        ("Travel Mug", 3, Decimal("12.50")), ("Wireless Headphones", 1, Decimal("89.00")),
+        ("Travel Mug", 3, Decimal("12.50")),
+        ("Wireless Headphones", 1, Decimal("89.00")),
     ]
     row = page.locator("#result_list tbody tr", has_text="Grace Hopper")
     assert "126.50" in row.inner_text()  # 89.00 + 3 × 12.50, the annotated total column

@@ -6,6 +6,7 @@ after the test database with a ``_procs`` suffix, created and dropped here.
 Redis: databases 1-3 of REDIS_TEST_URL (default redis://127.0.0.1:6379). When Redis is not
 reachable the test is skipped, except under CI=true, where it fails.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,15 +35,17 @@ def free_port() -> int:
 def base_env(**overrides: str) -> dict[str, str]:
     """A clean development environment: nothing leaks in from the test run."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    env.update(DJANGO_SETTINGS_MODULE="backoffice.settings.dev", PYTHONUNBUFFERED="1", LOG_LEVEL="INFO",
-               TASKS_BACKEND="db")
+    env.update(
+        DJANGO_SETTINGS_MODULE="backoffice.settings.dev", PYTHONUNBUFFERED="1", LOG_LEVEL="INFO", TASKS_BACKEND="db"
+    )
     env.update(overrides)
     return env
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run([*MANAGE, *args], env=env, capture_output=True, text=True, timeout=timeout,
-                            cwd=settings.BASE_DIR)
+    result = subprocess.run(
+        [*MANAGE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=settings.BASE_DIR
+    )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -69,8 +72,12 @@ def process_database(tmp_path_factory):
 
         parts = urlsplit(url)
         name = f"test_{parts.path.lstrip('/')}_procs"
-        connect = dict(host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root",
-                       password=parts.password or "")
+        connect = {
+            "host": parts.hostname or "127.0.0.1",
+            "port": parts.port or 3306,
+            "user": parts.username or "root",
+            "password": parts.password or "",
+        }
         conn = MySQLdb.connect(**connect)
         conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -133,8 +140,11 @@ def start_web(env: dict[str, str], request) -> str:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, cwd=settings.BASE_DIR,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     request.addfinalizer(lambda: stop(process))
     base = f"http://127.0.0.1:{port}"
     assert wait_for_http(f"{base}/healthz", process=process) == 200

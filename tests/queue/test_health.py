@@ -1,4 +1,5 @@
 """GET /healthz and /readyz: no login, no data, 503 naming what failed."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def test_healthz_needs_no_login(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -21,7 +23,8 @@ def test_readyz_checks_database_cache_and_queue(client, settings, backend, djang
     settings.TASKS_BACKEND = backend
     with django_assert_max_num_queries(2):  # SELECT 1, and the queue table on the database queue
         response = client.get("/readyz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
 
 
 def test_readyz_names_the_failing_parts_and_nothing_else(client, monkeypatch, caplog):
@@ -33,7 +36,8 @@ def test_readyz_names_the_failing_parts_and_nothing_else(client, monkeypatch, ca
     response = client.get("/readyz")
     assert response.status_code == 503
     assert json.loads(response.content) == {"status": "unavailable", "failing": ["cache", "queue"]}
-    assert b"secret-host" not in response.content and "secret-host" in caplog.text
+    assert b"secret-host" not in response.content
+    assert "secret-host" in caplog.text
 
 
 def test_health_endpoints_answer_only_get(client):

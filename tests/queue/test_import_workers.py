@@ -3,6 +3,7 @@ middle of the write, it leaves nothing half-written; the job then shows "failed:
 (housekeeping, after the heartbeat timeout) and Retry writes it exactly once.
 
 SQLite by default; MariaDB with DATABASE_URL=mysql://... (see processes.py)."""
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,16 @@ def _csv(path: Path) -> Path:
 
 
 def _report(job_id: int, env: dict[str, str]) -> dict:
-    return json.loads(shell(
-        "import json; from store.models import ImportJob, Product; "
-        f"j = ImportJob.objects.get(pk={job_id}); "
-        "print(json.dumps({'status': j.status, 'message': j.message, 'attempt': j.attempt, "
-        "'created': j.created_count, 'heartbeat': bool(j.heartbeat_at), "
-        f"'products': Product.objects.filter(sku__startswith='{PREFIX}').count()}}))", env=env))
+    return json.loads(
+        shell(
+            "import json; from store.models import ImportJob, Product; "
+            f"j = ImportJob.objects.get(pk={job_id}); "
+            "print(json.dumps({'status': j.status, 'message': j.message, 'attempt': j.attempt, "
+            "'created': j.created_count, 'heartbeat': bool(j.heartbeat_at), "
+            f"'products': Product.objects.filter(sku__startswith='{PREFIX}').count()}}))",
+            env=env,
+        )
+    )
 
 
 def _writing(env: dict[str, str], job_id: int) -> bool:
@@ -63,8 +68,9 @@ def _writing(env: dict[str, str], job_id: int) -> bool:
     import MySQLdb
 
     parts = urlsplit(url)
-    conn = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                           password=parts.password or "")
+    conn = MySQLdb.connect(
+        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root", password=parts.password or ""
+    )
     try:
         cursor = conn.cursor()
         # Rows inserted by the write and not committed yet (a dirty read), while the job is writing.
@@ -80,24 +86,36 @@ def _writing(env: dict[str, str], job_id: int) -> bool:
 
 def test_a_worker_killed_mid_write_writes_nothing_and_retry_writes_once(process_database, tmp_path):
     private = tmp_path / "private"
-    env = base_env(**process_database, TASKS_BACKEND="db", PRIVATE_FILES_ROOT=str(private),
-                   IMPORT_INLINE_MAX_ROWS="5000", LOG_LEVEL="WARNING")
+    env = base_env(
+        **process_database,
+        TASKS_BACKEND="db",
+        PRIVATE_FILES_ROOT=str(private),
+        IMPORT_INLINE_MAX_ROWS="5000",
+        LOG_LEVEL="WARNING",
+    )
     path = _csv(tmp_path / "kill.csv")
-    job_id = int(shell(
-        "from store.models import Collection, Product; from store.importing.jobs import import_job_submit; "
-        f"Product.objects.filter(sku__startswith='{PREFIX}').delete(); "
-        "Collection.objects.get_or_create(title='Kill'); "
-        f"print(import_job_submit(path=__import__('pathlib').Path('{path}'), file_name='kill.csv', user=None).pk)",
-        env=env))
+    job_id = int(
+        shell(
+            "from store.models import Collection, Product; from store.importing.jobs import import_job_submit; "
+            f"Product.objects.filter(sku__startswith='{PREFIX}').delete(); "
+            "Collection.objects.get_or_create(title='Kill'); "
+            f"print(import_job_submit(path=__import__('pathlib').Path('{path}'), file_name='kill.csv', user=None).pk)",
+            env=env,
+        )
+    )
     assert _report(job_id, env)["status"] == "queued"  # nothing ran in the submitting process
     manage("run_worker", "--batch", env=env, timeout=600)  # the preview
     assert _report(job_id, env)["status"] == "preview"
-    shell(f"from store.models import ImportJob; from store.importing.jobs import import_job_confirm; "
-          f"import_job_confirm(job=ImportJob.objects.get(pk={job_id})); print('ok')", env=env)
+    shell(
+        f"from store.models import ImportJob; from store.importing.jobs import import_job_confirm; "
+        f"import_job_confirm(job=ImportJob.objects.get(pk={job_id})); print('ok')",
+        env=env,
+    )
 
     # Its own process group: in development (DEBUG) the worker runs under an autoreloader parent.
-    worker = subprocess.Popen([*MANAGE, "run_worker"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen(
+        [*MANAGE, "run_worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 300
         while not _writing(env, job_id):
@@ -111,16 +129,21 @@ def test_a_worker_killed_mid_write_writes_nothing_and_retry_writes_once(process_
             worker.wait()
 
     killed = _report(job_id, env)
-    assert killed["status"] == "writing" and killed["heartbeat"]  # claimed, then silent
+    assert killed["status"] == "writing"
+    assert killed["heartbeat"]
     assert killed["products"] == 0  # the transaction rolled back: nothing half-written
 
     output = manage("housekeeping", env={**env, "JOB_HEARTBEAT_TIMEOUT": "0"}).stdout
     assert "1 import job(s)" in output
     lost = _report(job_id, env)
-    assert lost["status"] == "failed" and lost["message"].startswith("failed: worker lost")
+    assert lost["status"] == "failed"
+    assert lost["message"].startswith("failed: worker lost")
 
-    shell(f"from store.models import ImportJob; from store.importing.jobs import import_job_retry; "
-          f"import_job_retry(job=ImportJob.objects.get(pk={job_id}), user=None); print('ok')", env=env)
+    shell(
+        f"from store.models import ImportJob; from store.importing.jobs import import_job_retry; "
+        f"import_job_retry(job=ImportJob.objects.get(pk={job_id}), user=None); print('ok')",
+        env=env,
+    )
     manage("run_worker", "--batch", env=env, timeout=600)
     done = _report(job_id, env)
     assert (done["status"], done["attempt"], done["created"], done["products"]) == ("succeeded", 2, ROWS, ROWS)

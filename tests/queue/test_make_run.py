@@ -1,5 +1,6 @@
 """`make run`'s last command (honcho with Procfile.dev) starts the dev server and a worker
 together, the worker runs queued tasks, and one Ctrl-C stops both."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,14 @@ from .processes import base_env, free_port, media_root, shell, wait_for_http
 
 def make_run_command(addr: str) -> str:
     """The line `make run` ends with, as make itself prints it (make -n)."""
-    result = subprocess.run(["make", "-n", "run", f"ADDR={addr}"], cwd=settings.BASE_DIR, capture_output=True,
-                            text=True, timeout=60, env=base_env())
+    result = subprocess.run(
+        ["make", "-n", "run", f"ADDR={addr}"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=base_env(),
+    )
     [line] = [line for line in result.stdout.splitlines() if "honcho" in line]
     return line
 
@@ -29,8 +36,16 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
     command = make_run_command(addr)
     assert command.endswith("honcho --procfile Procfile.dev start")
     env = base_env(**process_database, MEDIA_ROOT=media_root(tmp_path))
-    process = subprocess.Popen(command, shell=True, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        shell=True,
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert wait_for_http(f"http://{addr}/healthz", process=process, timeout=90) == 200
         # The worker beside it picks up a queued export.
@@ -46,7 +61,9 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
         output, _ = process.communicate(timeout=60)
     assert process.returncode is not None
-    assert "web.1" in output and "worker.1" in output and "Worker: database queue" in output
+    assert "web.1" in output
+    assert "worker.1" in output
+    assert "Worker: database queue" in output
     assert "stopped (rc=" in output or "exited with code" in output
     # Nothing keeps listening after Ctrl-C.
     assert subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""
@@ -55,13 +72,26 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
 def test_production_procfile_starts_web_worker_and_scheduler(process_database, tmp_path):
     """The Procfile's three processes start with the production settings and stop together."""
     port = free_port()
-    env = base_env(**process_database, DJANGO_SETTINGS_MODULE="backoffice.settings.prod",
-                   SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1", PORT=str(port),
-                   WEB_CONCURRENCY="1", MEDIA_ROOT=media_root(tmp_path))
+    env = base_env(
+        **process_database,
+        DJANGO_SETTINGS_MODULE="backoffice.settings.prod",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        MEDIA_ROOT=media_root(tmp_path),
+    )
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # `python` and `gunicorn` of this venv
     honcho = str(Path(sys.executable).parent / "honcho")
-    process = subprocess.Popen([honcho, "--procfile", "Procfile", "start"], cwd=settings.BASE_DIR, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [honcho, "--procfile", "Procfile", "start"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process, timeout=90) == 200
         assert wait_for_http(f"http://127.0.0.1:{port}/readyz", process=process) == 200
@@ -70,6 +100,7 @@ def test_production_procfile_starts_web_worker_and_scheduler(process_database, t
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     assert "Worker: database queue" in output
-    assert "expired export file(s) removed" in output and "scheduler.1" in output
+    assert "expired export file(s) removed" in output
+    assert "scheduler.1" in output
     assert '"GET /healthz HTTP/1.1" 200' in output  # gunicorn's access log on stdout
     assert subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""

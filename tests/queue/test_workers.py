@@ -1,5 +1,6 @@
 """A real worker process runs an export job end to end, on each queue engine:
 the database queue (SQLite, or MariaDB with DATABASE_URL) and RQ on Redis."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ from .processes import MANAGE, base_env, manage, media_root, redis_url, shell
 def run_export_through_a_worker(env: dict[str, str], *, products: int = 30) -> dict:
     job_id = shell(f"from tests.queue.scenario import enqueue_export; enqueue_export(products={products})", env=env)
     queued = json.loads(shell(f"from tests.queue.scenario import job_report; job_report({job_id})", env=env))
-    assert queued["state"] == "queued" and queued["task_id"]  # nothing ran in the web process
+    assert queued["state"] == "queued"
+    assert queued["task_id"]
     worker = manage("run_worker", "--batch", env=env, timeout=300)
     report = json.loads(shell(f"from tests.queue.scenario import job_report; job_report({job_id})", env=env))
     return {**report, "worker_output": worker.stdout + worker.stderr}
@@ -25,7 +27,8 @@ def test_database_worker_runs_an_export_job(process_database, tmp_path):
     assert "Worker: database queue" in report["worker_output"]
     # the changelist as filtered (inventory >= 10), in its default order (title)
     assert (report["state"], report["rows_done"], report["rows_total"]) == ("done", 20, 20), report
-    assert report["lines"] == 21 and report["first"].startswith("W-00010,")
+    assert report["lines"] == 21
+    assert report["first"].startswith("W-00010,")
 
 
 def test_rq_worker_runs_an_export_job(process_database, tmp_path):
@@ -40,10 +43,15 @@ def test_rq_worker_runs_an_export_job(process_database, tmp_path):
 def test_each_job_runs_once_with_two_workers(process_database, tmp_path, backend):
     extra = {"REDIS_URL": redis_url(3)} if backend == "rq" else {}
     env = base_env(**process_database, TASKS_BACKEND=backend, MEDIA_ROOT=media_root(tmp_path), **extra)
-    job_ids = [shell("from tests.queue.scenario import enqueue_export; enqueue_export(products=30)", env=env)
-               for _ in range(3)]
-    workers = [subprocess.Popen([*MANAGE, "run_worker", "--batch"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    job_ids = [
+        shell("from tests.queue.scenario import enqueue_export; enqueue_export(products=30)", env=env) for _ in range(3)
+    ]
+    workers = [
+        subprocess.Popen(
+            [*MANAGE, "run_worker", "--batch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
     output = "".join(worker.communicate(timeout=300)[0] for worker in workers)
     for job_id in job_ids:
         report = json.loads(shell(f"from tests.queue.scenario import job_report; job_report({job_id})", env=env))
@@ -53,16 +61,20 @@ def test_each_job_runs_once_with_two_workers(process_database, tmp_path, backend
 
 
 def test_database_worker_runs_a_bulk_edit_job(process_database, tmp_path):
-    """"Select all N matching" + raise price 5%, queued by the web side, written by a real worker."""
+    """ "Select all N matching" + raise price 5%, queued by the web side, written by a real worker."""
     env = base_env(**process_database, TASKS_BACKEND="db", MEDIA_ROOT=media_root(tmp_path))
     job_id = shell("from tests.queue.scenario import enqueue_bulk_edit; enqueue_bulk_edit(products=30)", env=env)
-    queued = json.loads(shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})",
-                              env=env))
-    assert queued["state"] == "queued" and queued["task_id"] and queued["changed"] == 0
+    queued = json.loads(
+        shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})", env=env)
+    )
+    assert queued["state"] == "queued"
+    assert queued["task_id"]
+    assert queued["changed"] == 0
 
     manage("run_worker", "--batch", env=env, timeout=300)
 
-    report = json.loads(shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})",
-                              env=env))
+    report = json.loads(
+        shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})", env=env)
+    )
     assert (report["state"], report["rows_done"], report["rows_total"], report["changed"]) == ("done", 20, 20, 20)
     assert report["history"] == 20 and report["prices"] == ["5.25"] and report["untouched"] == ["5.00"], report

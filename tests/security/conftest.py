@@ -1,4 +1,5 @@
 """Fixtures for the security tests: role users, one object of every admin model, form data."""
+
 from __future__ import annotations
 
 import importlib
@@ -62,8 +63,18 @@ def store_objects(db) -> dict[str, models.Model]:
     tagged = TaggedItem.objects.create(
         tag=tag, content_type=ContentType.objects.get_for_model(Product), object_id=product.pk
     )
-    objects = [product, product.collection, order, item, order.customer, AddressFactory(customer=order.customer),
-               tag, tagged, cart, PromotionFactory()]
+    objects = [
+        product,
+        product.collection,
+        order,
+        item,
+        order.customer,
+        AddressFactory(customer=order.customer),
+        tag,
+        tagged,
+        cart,
+        PromotionFactory(),
+    ]
     return {obj._meta.label_lower: obj for obj in objects}
 
 
@@ -81,14 +92,21 @@ def factory_for(model: type[models.Model]) -> type[DjangoModelFactory] | None:
 
 def _access_attempt(model):
     return model.objects.create(
-        username="mallory", ip_address="203.0.113.9", user_agent="curl", http_accept="*/*",
-        path_info="/admin/login/", failures_since_start=5, get_data="", post_data="",
+        username="mallory",
+        ip_address="203.0.113.9",
+        user_agent="curl",
+        http_accept="*/*",
+        path_info="/admin/login/",
+        failures_since_start=5,
+        get_data="",
+        post_data="",
     )
 
 
 def _access_log(model):
-    return model.objects.create(username="admin", ip_address="203.0.113.9", user_agent="curl",
-                                http_accept="*/*", path_info="/admin/login/")
+    return model.objects.create(
+        username="admin", ip_address="203.0.113.9", user_agent="curl", http_accept="*/*", path_info="/admin/login/"
+    )
 
 
 # Models no factory or fixture provides. Add a maker here when a new admin model has neither.
@@ -97,27 +115,42 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "store.cart": lambda model: model.objects.create(),
     "authtoken.tokenproxy": lambda model: model.objects.create(user=User.objects.create(username="api-client")),
     "store.importjob": lambda model: model.objects.create(
-        source=model.SOURCE_CLI, file_name="products.csv", status=model.STATUS_FAILED, rows_total=3,
+        source=model.SOURCE_CLI,
+        file_name="products.csv",
+        status=model.STATUS_FAILED,
+        rows_total=3,
     ),
     "store.exportjob": lambda model: model.objects.create(
-        requested_by=User.objects.filter(is_superuser=True).first(), model_label="store.product", file_format="csv",
-        state="failed", error="worker lost", announced_at=timezone.now(),  # no message on every page
+        requested_by=User.objects.filter(is_superuser=True).first(),
+        model_label="store.product",
+        file_format="csv",
+        state="failed",
+        error="worker lost",
+        announced_at=timezone.now(),  # no message on every page
     ),
     "store.bulkeditjob": lambda model: model.objects.create(
-        requested_by=User.objects.filter(is_superuser=True).first(), action="change_price",
-        description="raise price 5%", parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
-        state="failed", error="worker lost",
+        requested_by=User.objects.filter(is_superuser=True).first(),
+        action="change_price",
+        description="raise price 5%",
+        parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+        state="failed",
+        error="worker lost",
     ),
     "store.alertsubscription": lambda model: model.objects.create(
         user=User.objects.create(username="alerted", email="alerted@example.com", is_staff=True),
     ),
-    "store.bulkedit": lambda model: model.objects.create(action="change_price", description="raise price 5%",
-                                                         parameters={"mode": "raise_pct", "amount": "5"}),
+    "store.bulkedit": lambda model: model.objects.create(
+        action="change_price", description="raise price 5%", parameters={"mode": "raise_pct", "amount": "5"}
+    ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
     "axes.accessfailurelog": lambda model: model.objects.create(
-        username="mallory", ip_address="203.0.113.9", user_agent="curl", http_accept="*/*",
-        path_info="/admin/login/", locked_out=True,
+        username="mallory",
+        ip_address="203.0.113.9",
+        user_agent="curl",
+        http_accept="*/*",
+        path_info="/admin/login/",
+        locked_out=True,
     ),
 }
 
@@ -158,8 +191,10 @@ def form_post_data(response) -> dict[str, object]:
 def formset_post_data(formset) -> dict[str, object]:
     """The management form plus each bound row's initial values (list edits, inlines)."""
     management = formset.management_form
-    data = {management.add_prefix(name): management.initial.get(name, field.initial)
-            for name, field in management.fields.items()}
+    data = {
+        management.add_prefix(name): management.initial.get(name, field.initial)
+        for name, field in management.fields.items()
+    }
     initial_forms = formset.initial_form_count()
     data[management.add_prefix("TOTAL_FORMS")] = initial_forms
     for form in formset.forms[:initial_forms]:

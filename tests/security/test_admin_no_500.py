@@ -1,4 +1,5 @@
 """No 500s on bad input anywhere in the admin, and nothing written by refused input."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -23,26 +24,47 @@ JUNK_QUERIES = [
     "q=%00%ff",
     "q=" + quote(ODD),
     "q=" + LONG,
-    "o=abc", "o=99.-99.x", "o=" + LONG,
-    "p=-1", "p=99999", "p=abc", "p=" + "9" * 40,
-    "e=1", "all=1", "_popup=1", "_to_field=junk",
-    "collection__id__exact=abc", "collection__pk__exact=99999999999999999999",
-    "last_update__gte=notadate", "last_update__lt=2020-13-45",
-    "inventory_status=zzz", "payment_status__exact=%00",
-    "placed_at__year=abc", "placed_at__month=13&placed_at__year=2020",
-    "no_such_field=1", "%ff=%ff", "_changelist_filters=" + quote("q=%00&o=abc"),
+    "o=abc",
+    "o=99.-99.x",
+    "o=" + LONG,
+    "p=-1",
+    "p=99999",
+    "p=abc",
+    "p=" + "9" * 40,
+    "e=1",
+    "all=1",
+    "_popup=1",
+    "_to_field=junk",
+    "collection__id__exact=abc",
+    "collection__pk__exact=99999999999999999999",
+    "last_update__gte=notadate",
+    "last_update__lt=2020-13-45",
+    "inventory_status=zzz",
+    "payment_status__exact=%00",
+    "placed_at__year=abc",
+    "placed_at__month=13&placed_at__year=2020",
+    "no_such_field=1",
+    "%ff=%ff",
+    "_changelist_filters=" + quote("q=%00&o=abc"),
 ]
 JUNK_IDS = ["abc", "9" * 20, "-1", "1.5", "%00"]
 FILTER_JUNK = ["zzz", "-1", "%00", "9" * 30, "2020-02-30"]
 # Appended to "<date_hierarchy>__" (see backoffice.admin.DATE_PART_RANGES).
-DATE_DRILLDOWN_JUNK = ["year=9999", "year=0", "year=9999&{f}__month=12&{f}__day=31", "year=2020&{f}__month=0",
-                       "year=2020&{f}__month=2&{f}__day=30", "year=1e3", "year=2020&{f}__day=31"]
+DATE_DRILLDOWN_JUNK = [
+    "year=9999",
+    "year=0",
+    "year=9999&{f}__month=12&{f}__day=31",
+    "year=2020&{f}__month=0",
+    "year=2020&{f}__month=2&{f}__day=30",
+    "year=1e3",
+    "year=2020&{f}__day=31",
+]
 
 
 def crawl_urls(client, model) -> list[str]:
     """Every page of one model's admin, each with junk query strings."""
     info = model._meta.app_label, model._meta.model_name
-    changelist = reverse("admin:%s_%s_changelist" % info)
+    changelist = reverse("admin:{}_{}_changelist".format(*info))
     urls = [f"{changelist}?{query}" for query in JUNK_QUERIES]
     # The model's own filters (whatever its area declared) get junk values too.
     page = client.get(changelist)
@@ -54,21 +76,25 @@ def crawl_urls(client, model) -> list[str]:
             field = cl.date_hierarchy
             urls += [f"{changelist}?{field}__" + query.format(f=field) for query in DATE_DRILLDOWN_JUNK]
         urls += [f"{changelist}?{param}={quote(value)}" for param in sorted(params) for value in FILTER_JUNK]
-    add = reverse("admin:%s_%s_add" % info)
+    add = reverse("admin:{}_{}_add".format(*info))
     urls += [add, f"{add}?_popup=1&_to_field=junk", f"{add}?_changelist_filters=%ff%00"]
-    urls += [reverse("admin:%s_%s_change" % info, args=[junk]) for junk in ("abc", "99999999", "%00", "-1")]
+    urls += [reverse("admin:{}_{}_change".format(*info), args=[junk]) for junk in ("abc", "99999999", "%00", "-1")]
     return urls
 
 
 def object_urls(model, obj) -> list[str]:
     info = model._meta.app_label, model._meta.model_name
-    change = reverse("admin:%s_%s_change" % info, args=[obj.pk])
-    urls = [change, f"{change}?_changelist_filters=q%3D%2500", f"{change}?_popup=1&_to_field=junk",
-            reverse("admin:%s_%s_history" % info, args=[obj.pk]) + "?p=abc",
-            reverse("admin:%s_%s_delete" % info, args=[obj.pk])]
+    change = reverse("admin:{}_{}_change".format(*info), args=[obj.pk])
+    urls = [
+        change,
+        f"{change}?_changelist_filters=q%3D%2500",
+        f"{change}?_popup=1&_to_field=junk",
+        reverse("admin:{}_{}_history".format(*info), args=[obj.pk]) + "?p=abc",
+        reverse("admin:{}_{}_delete".format(*info), args=[obj.pk]),
+    ]
     # simple-history's "view this version" page, for models whose admin has one.
     if hasattr(model._meta, "simple_history_manager_attribute"):
-        history_form = "admin:%s_%s_simple_history" % info
+        history_form = "admin:{}_{}_simple_history".format(*info)
         urls += [reverse(history_form, args=[obj.pk, junk]) for junk in JUNK_IDS]
         urls += [reverse(history_form, args=[junk, 1]) for junk in JUNK_IDS]
     return urls
@@ -94,6 +120,7 @@ def test_crawl_every_admin_page_with_junk_finds_no_500(who, admin_client, role_c
 
 
 # --- Protected deletes --------------------------------------------------------
+
 
 def test_deleting_a_collection_with_products_shows_the_cannot_delete_page(admin_client):
     product = ProductFactory()
@@ -124,9 +151,14 @@ def test_deleting_a_product_with_order_items_shows_the_cannot_delete_page(admin_
 def test_bulk_deleting_protected_products_deletes_none_of_them(admin_client):
     sold, unsold = OrderItemFactory().product, ProductFactory()
 
-    response = admin_client.post(reverse("admin:store_product_changelist"), {
-        "action": "delete_selected", ACTION_CHECKBOX_NAME: [sold.pk, unsold.pk], "post": "yes",
-    })
+    response = admin_client.post(
+        reverse("admin:store_product_changelist"),
+        {
+            "action": "delete_selected",
+            ACTION_CHECKBOX_NAME: [sold.pk, unsold.pk],
+            "post": "yes",
+        },
+    )
 
     assert response.status_code == 200
     assert "protected related objects" in response.content.decode()
@@ -135,17 +167,33 @@ def test_bulk_deleting_protected_products_deletes_none_of_them(admin_client):
 
 # --- Forged action posts -------------------------------------------------------
 
-@pytest.mark.parametrize(("ids", "refused"), [
-    (["999999"], False), (["-1"], False),  # well-formed ids of nothing: Django deletes nothing
-    (["abc"], True), (["1.5"], True), (["%00"], True), (["9" * 30], True), (["", "1"], True),
-])
+
+@pytest.mark.parametrize(
+    ("ids", "refused"),
+    [
+        (["999999"], False),
+        (["-1"], False),  # well-formed ids of nothing: Django deletes nothing
+        (["abc"], True),
+        (["1.5"], True),
+        (["%00"], True),
+        (["9" * 30], True),
+        (["", "1"], True),
+    ],
+)
 @pytest.mark.parametrize("index", [{"index": "0"}, {}])  # from the action bar, or a bare POST
 def test_forged_delete_selected_ids_give_no_500_and_delete_nothing(ids, refused, index, admin_client):
     products = ProductFactory.create_batch(2)
 
-    response = admin_client.post(reverse("admin:store_product_changelist"), {
-        "action": "delete_selected", ACTION_CHECKBOX_NAME: ids, "post": "yes", **index,
-    }, follow=True)
+    response = admin_client.post(
+        reverse("admin:store_product_changelist"),
+        {
+            "action": "delete_selected",
+            ACTION_CHECKBOX_NAME: ids,
+            "post": "yes",
+            **index,
+        },
+        follow=True,
+    )
 
     assert response.status_code == 200
     assert Product.objects.count() == len(products)
@@ -156,31 +204,47 @@ def test_forged_delete_selected_ids_give_no_500_and_delete_nothing(ids, refused,
 def test_a_forged_id_mixed_with_real_ones_is_refused_whole(admin_client):
     product = ProductFactory()
 
-    response = admin_client.post(reverse("admin:store_product_changelist"), {
-        "action": "delete_selected", ACTION_CHECKBOX_NAME: [product.pk, "abc"], "post": "yes",
-    }, follow=True)
+    response = admin_client.post(
+        reverse("admin:store_product_changelist"),
+        {
+            "action": "delete_selected",
+            ACTION_CHECKBOX_NAME: [product.pk, "abc"],
+            "post": "yes",
+        },
+        follow=True,
+    )
 
     assert [str(m) for m in response.context["messages"]] == [INVALID_SELECTION]
     assert Product.objects.filter(pk=product.pk).exists()
 
 
 def test_forged_ids_on_a_uuid_model_give_no_500(admin_client):
-    response = admin_client.post(reverse("admin:store_cart_changelist"), {
-        "action": "delete_selected", ACTION_CHECKBOX_NAME: ["not-a-uuid"], "post": "yes",
-    })
+    response = admin_client.post(
+        reverse("admin:store_cart_changelist"),
+        {
+            "action": "delete_selected",
+            ACTION_CHECKBOX_NAME: ["not-a-uuid"],
+            "post": "yes",
+        },
+    )
     assert response.status_code == 302
 
 
 def test_an_unknown_action_name_gives_no_500(admin_client):
     product = ProductFactory()
-    response = admin_client.post(reverse("admin:store_product_changelist"), {
-        "action": "drop_table", ACTION_CHECKBOX_NAME: [product.pk],
-    })
+    response = admin_client.post(
+        reverse("admin:store_product_changelist"),
+        {
+            "action": "drop_table",
+            ACTION_CHECKBOX_NAME: [product.pk],
+        },
+    )
     assert response.status_code in (200, 302)
     assert Product.objects.filter(pk=product.pk).exists()
 
 
 # --- Bad values on the product form ------------------------------------------
+
 
 @pytest.fixture
 def product_add(admin_client):
@@ -188,8 +252,15 @@ def product_add(admin_client):
     collection = CollectionFactory()
     page = admin_client.get(reverse("admin:store_product_add"))
     data = form_post_data(page)
-    data.update(title="Linen shirt", slug="linen-shirt", sku="LIN-001", description="",
-                unit_price="25.00", inventory="4", collection=collection.pk)
+    data.update(
+        title="Linen shirt",
+        slug="linen-shirt",
+        sku="LIN-001",
+        description="",
+        unit_price="25.00",
+        inventory="4",
+        collection=collection.pk,
+    )
     return data
 
 
@@ -201,26 +272,29 @@ def test_the_valid_baseline_saves(admin_client, product_add):
     assert Product.objects.get(sku="LIN-001").unit_price == Decimal("25.00")
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("title", "x" * 256),
-    ("title", "nul\x00byte"),
-    ("title", ""),
-    ("sku", "S" * 65),
-    ("slug", "not a slug ✓"),
-    ("unit_price", "123456789012.00"),  # more than 10 digits
-    ("unit_price", "1.999"),
-    ("unit_price", "0.99"),
-    ("unit_price", "-5"),
-    ("unit_price", "NaN"),
-    ("unit_price", "Infinity"),
-    ("unit_price", "1e400"),
-    ("unit_price", "٣٫٥"),
-    ("inventory", "-1"),
-    ("inventory", "99999999999999999999"),
-    ("inventory", "1.5"),
-    ("collection", "abc"),
-    ("collection", "99999999"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("title", "x" * 256),
+        ("title", "nul\x00byte"),
+        ("title", ""),
+        ("sku", "S" * 65),
+        ("slug", "not a slug ✓"),
+        ("unit_price", "123456789012.00"),  # more than 10 digits
+        ("unit_price", "1.999"),
+        ("unit_price", "0.99"),
+        ("unit_price", "-5"),
+        ("unit_price", "NaN"),
+        ("unit_price", "Infinity"),
+        ("unit_price", "1e400"),
+        ("unit_price", "٣٫٥"),
+        ("inventory", "-1"),
+        ("inventory", "99999999999999999999"),
+        ("inventory", "1.5"),
+        ("collection", "abc"),
+        ("collection", "99999999"),
+    ],
+)
 def test_bad_values_are_form_errors_and_write_nothing(field, value, admin_client, product_add):
     product_add[field] = value
 
@@ -255,8 +329,9 @@ def test_bad_values_on_the_change_form_change_nothing(admin_client):
     assert (product.unit_price, product.inventory) == (Decimal("10.00"), 7)
 
 
-@pytest.mark.parametrize(("field", "value"), [("inventory", "-1"), ("unit_price", "123456789012.00"),
-                                              ("inventory", "abc")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("inventory", "-1"), ("unit_price", "123456789012.00"), ("inventory", "abc")]
+)
 def test_bad_list_edits_are_refused_and_write_nothing(field, value, admin_client):
     """Runs once the catalog admin makes the field editable in the changelist."""
     product = ProductFactory(unit_price=Decimal("10.00"), inventory=7)
@@ -290,6 +365,7 @@ def test_forged_autocomplete_values_are_form_errors(admin_client, store_objects)
 
 
 # --- Forged ids beyond a lookup's reach ------------------------------------------
+
 
 @pytest.mark.parametrize("junk", JUNK_IDS)
 def test_junk_history_version_ids_are_404(junk, admin_client):

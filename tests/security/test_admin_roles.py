@@ -4,6 +4,7 @@ Extend the tables when an area adds URLs or actions: ACCESS for (role, model, vi
 method) -> status, CUSTOM_ACTIONS for (role, model, action) -> offered. Rows whose URL or
 action does not exist (yet) on this branch are skipped with the reason shown.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,19 @@ ROLES = [MERCHANDISER, IMPORTER, VIEWER, SUPPORT]
 # Models whose admin menu entry each role should see (intersected with what is registered).
 # Every staff user has "Alert subscriptions": their own low-stock digest setting.
 MENU = {
-    MERCHANDISER: {"store.alertsubscription", "store.bulkedit", "store.product", "store.collection", "store.promotion", "tags.tag", "tags.taggeditem",
-                   "store.order", "store.orderitem", "store.customer", "store.address"},
+    MERCHANDISER: {
+        "store.alertsubscription",
+        "store.bulkedit",
+        "store.product",
+        "store.collection",
+        "store.promotion",
+        "tags.tag",
+        "tags.taggeditem",
+        "store.order",
+        "store.orderitem",
+        "store.customer",
+        "store.address",
+    },
     # Import history is visible to whoever may import.
     IMPORTER: {"store.alertsubscription", "store.product", "store.importjob"},
     SUPPORT: {"store.alertsubscription", "store.customer", "store.address", "store.order", "store.orderitem"},
@@ -109,13 +121,23 @@ CUSTOM_ACTIONS = [
     (MERCHANDISER, "store.product", "clear_inventory", True),
     (IMPORTER, "store.product", "clear_inventory", False),
     (VIEWER, "store.product", "clear_inventory", False),
-    *[(role, "store.product", action, offered)
-      for action in ("publish", "unpublish", "archive")
-      for role, offered in ((SUPERUSER, True), (MERCHANDISER, True), (IMPORTER, False), (VIEWER, False))],
+    *[
+        (role, "store.product", action, offered)
+        for action in ("publish", "unpublish", "archive")
+        for role, offered in ((SUPERUSER, True), (MERCHANDISER, True), (IMPORTER, False), (VIEWER, False))
+    ],
     *[
         (role, "store.product", f"bulk_{name}", role in (SUPERUSER, MERCHANDISER))
-        for name in ("move_to_collection", "add_promotion", "remove_promotion", "change_price",
-                     "adjust_inventory", "add_tags", "remove_tags", "set_status")
+        for name in (
+            "move_to_collection",
+            "add_promotion",
+            "remove_promotion",
+            "change_price",
+            "adjust_inventory",
+            "add_tags",
+            "remove_tags",
+            "set_status",
+        )
         for role in (SUPERUSER, MERCHANDISER, IMPORTER, VIEWER, SUPPORT)
     ],
 ]
@@ -155,8 +177,11 @@ def test_each_role_sees_its_menu_entries_only(role, role_client):
     response = role_client(role).get(reverse("admin:index"))
 
     assert response.status_code == 200
-    shown = {f"{app['app_label']}.{model['object_name'].lower()}"
-             for app in response.context["app_list"] for model in app["models"]}
+    shown = {
+        f"{app['app_label']}.{model['object_name'].lower()}"
+        for app in response.context["app_list"]
+        for model in app["models"]
+    }
     if role == VIEWER:
         expected = {label for label in registered_labels() if label.split(".")[0] not in VIEWER_EXCLUDED_APPS}
     else:
@@ -170,8 +195,11 @@ def test_each_role_sees_its_menu_entries_only(role, role_client):
 
 def test_superuser_sees_every_registered_model(admin_client):
     response = admin_client.get(reverse("admin:index"))
-    shown = {f"{app['app_label']}.{model['object_name'].lower()}"
-             for app in response.context["app_list"] for model in app["models"]}
+    shown = {
+        f"{app['app_label']}.{model['object_name'].lower()}"
+        for app in response.context["app_list"]
+        for model in app["models"]
+    }
     assert shown == registered_labels()
 
 
@@ -218,9 +246,14 @@ def test_no_delete_selected_without_delete_permission(role, role_client, store_o
         obj = store_objects.get(label) or model._default_manager.first()
         if obj is None:
             continue
-        response = client.post(admin_url(label, "changelist"), {
-            "action": "delete_selected", ACTION_CHECKBOX_NAME: [obj.pk], "post": "yes",
-        })
+        response = client.post(
+            admin_url(label, "changelist"),
+            {
+                "action": "delete_selected",
+                ACTION_CHECKBOX_NAME: [obj.pk],
+                "post": "yes",
+            },
+        )
         assert response.status_code in (200, 302, 403), label
         assert model._default_manager.filter(pk=obj.pk).exists(), label
 
@@ -260,8 +293,10 @@ def test_support_changes_a_payment_status(role_client, store_objects):
     response = client.post(url, data)
 
     assert response.status_code == 302, response.context and [
-        response.context["adminform"].form.errors, response.context["inline_admin_formsets"][0].formset.errors,
-        response.context["inline_admin_formsets"][0].formset.non_form_errors()]
+        response.context["adminform"].form.errors,
+        response.context["inline_admin_formsets"][0].formset.errors,
+        response.context["inline_admin_formsets"][0].formset.non_form_errors(),
+    ]
     order.refresh_from_db()
     assert order.payment_status == "C"
 
@@ -280,16 +315,24 @@ def test_merchandiser_changes_a_price_and_stock(role_client, store_objects):
     assert (str(product.unit_price), product.inventory) == ("12.34", 0)
 
 
-@pytest.mark.parametrize(("role", "allowed"), [(MERCHANDISER, True), (IMPORTER, False), (VIEWER, False),
-                                               (SUPPORT, False)])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(MERCHANDISER, True), (IMPORTER, False), (VIEWER, False), (SUPPORT, False)]
+)
 def test_bulk_price_edit_follows_the_role(role, allowed, role_client, store_objects):
     product = store_objects["store.product"]
     before = product.unit_price
 
-    response = role_client(role).post(admin_url("store.product", "changelist"), {
-        "action": "bulk_change_price", ACTION_CHECKBOX_NAME: [product.pk], "_bulk_step": "apply",
-        "bulk-mode": "set", "bulk-amount": "42.00", "bulk-ending": "",
-    })
+    response = role_client(role).post(
+        admin_url("store.product", "changelist"),
+        {
+            "action": "bulk_change_price",
+            ACTION_CHECKBOX_NAME: [product.pk],
+            "_bulk_step": "apply",
+            "bulk-mode": "set",
+            "bulk-amount": "42.00",
+            "bulk-ending": "",
+        },
+    )
 
     assert response.status_code in (200, 302, 403)
     product.refresh_from_db()

@@ -6,6 +6,7 @@ Everyone else gets 404, exactly as for a job that does not exist, so job ids lea
 
 ACCESS: (who, what, expected status). EFFECT: what a confirm/cancel by ``who`` leaves behind.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -68,7 +69,9 @@ def users(roles) -> dict[str, User]:
     manager = staff(MANAGER, IMPORTER)
     manager.user_permissions.add(Permission.objects.get(codename="manage_others_imports"))
     return {
-        UPLOADER: staff(UPLOADER, IMPORTER), OTHER_IMPORTER: staff(OTHER_IMPORTER, IMPORTER), MANAGER: manager,
+        UPLOADER: staff(UPLOADER, IMPORTER),
+        OTHER_IMPORTER: staff(OTHER_IMPORTER, IMPORTER),
+        MANAGER: manager,
         SUPERUSER: User.objects.create_superuser("root", "root@example.com", "x"),
         VIEWER_ROLE: staff(VIEWER_ROLE, VIEWER),
     }
@@ -87,19 +90,29 @@ def client_of(users):
 @pytest.fixture
 def job(client_of) -> ImportJob:
     """A preview awaiting confirmation, uploaded by UPLOADER, with one invalid row."""
-    response = client_of(UPLOADER).post(reverse("admin:store_product_import"), {
-        "preset": "auto", "skip_invalid": "on", "file": SimpleUploadedFile("mine.csv", CSV.encode()),
-    })
+    response = client_of(UPLOADER).post(
+        reverse("admin:store_product_import"),
+        {
+            "preset": "auto",
+            "skip_invalid": "on",
+            "file": SimpleUploadedFile("mine.csv", CSV.encode()),
+        },
+    )
     assert response.status_code == 302
     job = ImportJob.objects.get()
-    assert job.status == ImportJob.STATUS_PREVIEW and job.failed_rows
+    assert job.status == ImportJob.STATUS_PREVIEW
+    assert job.failed_rows
     return job
 
 
 def url_of(what: str, job: ImportJob) -> str:
-    name = {"preview": "admin:store_product_import_preview", "confirm": "admin:store_product_import_preview",
-            "cancel": "admin:store_product_import_preview", "failed_rows": "admin:store_importjob_failed_rows",
-            "history_change": "admin:store_importjob_change"}[what]
+    name = {
+        "preview": "admin:store_product_import_preview",
+        "confirm": "admin:store_product_import_preview",
+        "cancel": "admin:store_product_import_preview",
+        "failed_rows": "admin:store_importjob_failed_rows",
+        "history_change": "admin:store_importjob_change",
+    }[what]
     return reverse(name, args=[job.pk])
 
 
@@ -124,7 +137,8 @@ def test_a_hidden_job_and_a_missing_job_answer_alike(client_of, job):
         hidden, missing = client.get(hidden_url), client.get(missing_url)
         assert hidden.status_code == missing.status_code == NOT_FOUND
         assert hidden.content.replace(hidden_url.encode(), b"URL") == missing.content.replace(
-            missing_url.encode(), b"URL")
+            missing_url.encode(), b"URL"
+        )
 
 
 @pytest.mark.parametrize(("who", "listed"), LISTED)
@@ -166,4 +180,5 @@ def test_the_service_refuses_another_users_confirm_and_cancel(users, job):
         with pytest.raises(PermissionDenied):
             act(job=job, user=users[OTHER_IMPORTER])
     job.refresh_from_db()
-    assert job.status == ImportJob.STATUS_PREVIEW and not Product.objects.exists()
+    assert job.status == ImportJob.STATUS_PREVIEW
+    assert not Product.objects.exists()

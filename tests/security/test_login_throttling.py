@@ -2,6 +2,7 @@
 
 Axes is off in the test settings (see backoffice/settings/test.py); these tests turn it on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,9 @@ def staff(db):
 
 def attempt(username: str, password: str, ip: str = "198.51.100.1", client: Client | None = None):
     client = client or Client(REMOTE_ADDR=ip)
-    return client.post(reverse("admin:login"), {"username": username, "password": password,
-                                                "next": reverse("admin:index")})
+    return client.post(
+        reverse("admin:login"), {"username": username, "password": password, "next": reverse("admin:index")}
+    )
 
 
 def fail(times: int, username: str = "merch", ip: str = "198.51.100.1"):
@@ -138,14 +140,17 @@ def test_base_settings_enable_axes_for_every_real_environment():
     assert base.AXES_LOCKOUT_PARAMETERS == ["username", "ip_address"]
 
 
-@pytest.mark.parametrize(("proxies", "forwarded", "expected"), [
-    (0, "", "10.0.0.1"),
-    (0, "203.0.113.7", "10.0.0.1"),  # no trusted proxy: the header is ignored (forgeable)
-    (1, "203.0.113.7", "203.0.113.7"),
-    (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # left entries were sent by the client
-    (2, "6.6.6.6, 203.0.113.7, 10.0.0.9", "203.0.113.7"),
-    (2, "203.0.113.7", "10.0.0.1"),  # fewer hops than proxies: not trustworthy
-])
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "", "10.0.0.1"),
+        (0, "203.0.113.7", "10.0.0.1"),  # no trusted proxy: the header is ignored (forgeable)
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # left entries were sent by the client
+        (2, "6.6.6.6, 203.0.113.7, 10.0.0.9", "203.0.113.7"),
+        (2, "203.0.113.7", "10.0.0.1"),  # fewer hops than proxies: not trustworthy
+    ],
+)
 def test_client_ip_behind_trusted_proxies(proxies, forwarded, expected, settings, rf):
     settings.TRUSTED_PROXY_COUNT = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
@@ -153,6 +158,7 @@ def test_client_ip_behind_trusted_proxies(proxies, forwarded, expected, settings
 
 
 # --- Audit trail ----------------------------------------------------------------
+
 
 def audit_messages(caplog) -> list[str]:
     return [record.getMessage() for record in caplog.records if record.name == "backoffice.audit"]

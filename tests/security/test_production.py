@@ -1,4 +1,5 @@
 """Production settings: the deploy checklist, static files, and gunicorn serving the admin."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,12 @@ def prod_env(**overrides: str) -> dict[str, str]:
     """A clean production environment (nothing leaks in from the test run, e.g. the e2e
     tests' DJANGO_ALLOW_ASYNC_UNSAFE or a DATABASE_URL)."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    env.update(DJANGO_SETTINGS_MODULE="backoffice.settings.prod", SECRET_KEY=secrets.token_urlsafe(50),
-               ALLOWED_HOSTS="example.com", LOG_LEVEL="WARNING")
+    env.update(
+        DJANGO_SETTINGS_MODULE="backoffice.settings.prod",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="example.com",
+        LOG_LEVEL="WARNING",
+    )
     env.update(overrides)
     return env
 
@@ -62,10 +67,12 @@ def test_prod_reads_its_settings_from_the_environment():
         "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.X_FRAME_OPTIONS, "
         "s.STORAGES['staticfiles']['BACKEND'], s.AXES_ENABLED)"
     )
-    env = prod_env(ALLOWED_HOSTS="admin.example.com,.example.org",
-                   CSRF_TRUSTED_ORIGINS="https://admin.example.com",
-                   DATABASE_URL="mysql://shop:pw@db.internal:3306/backoffice",
-                   SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    env = prod_env(
+        ALLOWED_HOSTS="admin.example.com,.example.org",
+        CSRF_TRUSTED_ORIGINS="https://admin.example.com",
+        DATABASE_URL="mysql://shop:pw@db.internal:3306/backoffice",
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+    )
 
     result = run([sys.executable, "-c", code], env)
 
@@ -93,15 +100,21 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_gunicorn_serves_the_admin_and_hashed_static_files(tmp_path):
-    env = prod_env(ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(tmp_path / "static"),
-                   DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                   SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO")
+    env = prod_env(
+        ALLOWED_HOSTS="127.0.0.1",
+        STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO",
+    )
     collect = run([*MANAGE, "collectstatic", "--noinput", "-v0", "--ignore", "drf_spectacular_sidecar"], env)
     assert collect.returncode == 0, collect.stderr
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         page = fetch(f"http://127.0.0.1:{port}/admin/login/", {"X-Forwarded-Proto": "https"})
@@ -143,8 +156,10 @@ def fetch(url: str, headers: dict[str, str], follow: bool = True):
 
 def test_audit_events_go_to_their_own_file_when_configured(tmp_path):
     log_file = tmp_path / "audit.log"
-    code = ("import django; django.setup(); from store.audit import audit_event; "
-            "audit_event('auth.locked_out', username='merch', ip='203.0.113.9')")
+    code = (
+        "import django; django.setup(); from store.audit import audit_event; "
+        "audit_event('auth.locked_out', username='merch', ip='203.0.113.9')"
+    )
 
     result = run([sys.executable, "-c", code], prod_env(AUDIT_LOG_FILE=str(log_file)))
 

@@ -6,6 +6,7 @@
 The file has the admin export's columns and bytes (it re-imports with 0 changes). A
 progress bar goes to stderr in a terminal; the summary line to stdout.
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,12 +30,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--format", dest="file_format", choices=sorted(FORMATS), default="csv")
         parser.add_argument("--collection", type=int, metavar="ID", help="Only the products of this collection.")
-        parser.add_argument("--output", type=Path, metavar="FILE",
-                            help="Where to write (default: products-<date>-<time>.<format> here).")
+        parser.add_argument(
+            "--output",
+            type=Path,
+            metavar="FILE",
+            help="Where to write (default: products-<date>-<time>.<format> here).",
+        )
         parser.add_argument("--excel-bom", action="store_true", help="CSV with a UTF-8 BOM, for Excel.")
 
-    def handle(self, *args, file_format: str, collection: int | None, output: Path | None, excel_bom: bool,
-               **options) -> None:
+    def handle(
+        self, *args, file_format: str, collection: int | None, output: Path | None, excel_bom: bool, **options
+    ) -> None:
         queryset = Product.objects.order_by("sku", "pk")
         if collection is not None:
             if not Collection.objects.filter(pk=collection).exists():
@@ -47,21 +53,33 @@ class Command(BaseCommand):
         resource = ProductResource()
         started = time.monotonic()
         console = Console(file=sys.stderr)
-        with Progress(TextColumn("Exporting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+        with Progress(
+            TextColumn("Exporting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar:
             task = bar.add_task("export", total=total)
             partial = output.with_name(output.name + ".part")
             try:
                 with open(partial, "wb") as fileobj:
                     rows = write_stream(
-                        fileobj, file_format=file_format, headers=resource.export_headers(),
+                        fileobj,
+                        file_format=file_format,
+                        headers=resource.export_headers(),
                         chunks=resource.iter_export_chunks(queryset, force_native_type=file_format == "xlsx"),
-                        excel_bom=excel_bom, on_chunk=lambda done: bar.update(task, completed=done),
+                        excel_bom=excel_bom,
+                        on_chunk=lambda done: bar.update(task, completed=done),
                     )
                 partial.replace(output)  # never a half-written file under the real name
             finally:
                 partial.unlink(missing_ok=True)
         seconds = time.monotonic() - started
-        audit_event("export", model="store.product", rows=rows, file_format=file_format, scope="cli",
-                    output=str(output))
+        audit_event(
+            "export", model="store.product", rows=rows, file_format=file_format, scope="cli", output=str(output)
+        )
         self.stdout.write(f"{rows:,} products written to {output} in {seconds:.1f} s.")

@@ -1,4 +1,5 @@
 """python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]"""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ from store.models import ImportJob
 PROGRESS_FROM_ROWS = 2000
 ERRORS_SHOWN = 50
 # ANSI/VT escape sequences (CSI, OSC, other ESC sequences), then any remaining C0/C1 control character.
-TERMINAL_ESCAPES_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+TERMINAL_ESCAPES_RE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -41,12 +44,17 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
         parser.add_argument("--preset", default=PRESET_AUTO, choices=[key for key, _ in PRESET_CHOICES])
-        parser.add_argument("--skip-invalid", action="store_true",
-                            help="Import the valid rows and skip invalid ones (default: all or nothing).")
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="Import the valid rows and skip invalid ones (default: all or nothing).",
+        )
         parser.add_argument("--encoding", default=None, help="Force the CSV encoding (default: detect).")
-        parser.add_argument("--background", action="store_true",
-                            help="Queue the import as a job (a worker previews and writes it) and return; "
-                                 "follow it on its admin page.")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the import as a job (a worker previews and writes it) and return; follow it on its admin page.",
+        )
 
     def handle(self, *args, **options) -> None:
         path: Path = options["file"]
@@ -59,21 +67,36 @@ class Command(BaseCommand):
                 raise CommandError(error.messages[0])
         if options["background"]:
             if options["dry_run"]:
-                raise CommandError("--background writes once the worker has checked the file; "
-                                   "use --dry-run without it.")
-            job = import_job_submit(path=path, file_name=path.name, user=None, source=ImportJob.SOURCE_CLI,
-                                    preset=options["preset"], encoding=options["encoding"],
-                                    skip_invalid=options["skip_invalid"], confirm=True)
+                raise CommandError(
+                    "--background writes once the worker has checked the file; use --dry-run without it."
+                )
+            job = import_job_submit(
+                path=path,
+                file_name=path.name,
+                user=None,
+                source=ImportJob.SOURCE_CLI,
+                preset=options["preset"],
+                encoding=options["encoding"],
+                skip_invalid=options["skip_invalid"],
+                confirm=True,
+            )
             link = reverse("admin:store_product_import_preview", args=[job.pk])
-            self.stdout.write(f"Import #{job.pk} queued ({job.get_status_display().lower()}); "
-                              f"follow it at {settings.SITE_URL}{link}")
+            self.stdout.write(
+                f"Import #{job.pk} queued ({job.get_status_display().lower()}); follow it at {settings.SITE_URL}{link}"
+            )
             return
         # A live progress bar in a terminal; plain, 120-column output when piped or logged.
         # No markup, emoji codes or highlighting: file values print exactly as written.
         tty = self.stdout.isatty()
         console = Console(file=self.stdout, width=None if tty else 120, markup=False, emoji=False, highlight=False)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             tasks: dict[str, int] = {}
 
             def report(stage: str, count: int) -> None:
@@ -86,8 +109,13 @@ class Command(BaseCommand):
                     progress.advance(tasks[stage], count)
 
             outcome = product_import(
-                path=path, file_name=path.name, source=ImportJob.SOURCE_CLI, preset=options["preset"],
-                encoding=options["encoding"], skip_invalid=options["skip_invalid"], dry_run=options["dry_run"],
+                path=path,
+                file_name=path.name,
+                source=ImportJob.SOURCE_CLI,
+                preset=options["preset"],
+                encoding=options["encoding"],
+                skip_invalid=options["skip_invalid"],
+                dry_run=options["dry_run"],
                 progress=report,
             )
         job = outcome.job
@@ -104,8 +132,20 @@ class Command(BaseCommand):
         table = Table(title=terminal_safe(f"Import #{job.pk}: {job.file_name} ({job.preset or 'unknown format'})"))
         for column in ("rows", "new", "updated", "unchanged", "skipped", "errors", "seconds"):
             table.add_column(column, justify="right")
-        table.add_row(*map(str, (job.rows_total, job.created_count, job.updated_count, job.unchanged_count,
-                                 job.skipped_count, job.error_count, f"{job.duration:.2f}")))
+        table.add_row(
+            *map(
+                str,
+                (
+                    job.rows_total,
+                    job.created_count,
+                    job.updated_count,
+                    job.unchanged_count,
+                    job.skipped_count,
+                    job.error_count,
+                    f"{job.duration:.2f}",
+                ),
+            )
+        )
         console.print(table)
 
     def _details(self, console: Console, plan) -> None:

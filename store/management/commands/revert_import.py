@@ -4,6 +4,7 @@ Exit codes as import_products: 0 done (or a dry run with nothing in the way), 1 
 job that cannot be reverted (unknown, not written, already reverted), 2 when products
 changed since the import stop the revert (or would, for --dry-run).
 """
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from store.models import ImportJob
-from store.reverting import RevertReport, RevertRefused, import_revert, import_revert_preview
+from store.reverting import RevertRefused, RevertReport, import_revert, import_revert_preview
 
 LISTED = 50
 
@@ -23,9 +24,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("job_id", type=int, help="The import's number (Import #N in the import history).")
         parser.add_argument("--dry-run", action="store_true", help="Report what would be reverted; write nothing.")
-        parser.add_argument("--skip-changed", action="store_true",
-                            help="Revert the rest when products changed since the import "
-                                 "(default: all or nothing).")
+        parser.add_argument(
+            "--skip-changed",
+            action="store_true",
+            help="Revert the rest when products changed since the import (default: all or nothing).",
+        )
 
     def handle(self, *args, **options) -> None:
         job = ImportJob.objects.filter(pk=options["job_id"]).first()
@@ -38,8 +41,11 @@ class Command(BaseCommand):
                 self._report(console, report, title=f"Revert of import #{job.pk} (dry run): {job.file_name}")
                 console.print("Dry run: nothing written. Run again without --dry-run to revert.")
                 if report.changed and not options["skip_changed"]:
-                    raise CommandError(f"{report.changed} product(s) changed since import #{job.pk}; "
-                                       "a revert would be refused without --skip-changed.", returncode=2)
+                    raise CommandError(
+                        f"{report.changed} product(s) changed since import #{job.pk}; "
+                        "a revert would be refused without --skip-changed.",
+                        returncode=2,
+                    )
                 return
             outcome = import_revert(job=job, skip_changed=options["skip_changed"], source=ImportJob.SOURCE_CLI)
         except RevertRefused as refused:
@@ -47,8 +53,9 @@ class Command(BaseCommand):
             raise CommandError(refused.messages[0], returncode=2)
         except ValidationError as error:
             raise CommandError(error.messages[0])
-        self._report(console, outcome.report, title=f"Revert of import #{job.pk}: {job.file_name}",
-                     seconds=outcome.job.duration)
+        self._report(
+            console, outcome.report, title=f"Revert of import #{job.pk}: {job.file_name}", seconds=outcome.job.duration
+        )
         console.print(f"Done: {outcome.job.message} Recorded as import #{outcome.job.pk}.")
 
     def _report(self, console: Console, report: RevertReport, *, title: str, seconds: float | None = None) -> None:
@@ -62,16 +69,22 @@ class Command(BaseCommand):
             table.add_column(column, justify="right")
         table.add_row(*map(str, values))
         console.print(table)
-        for heading, items, total in (("Changed since the import", report.changed_items, report.changed),
-                                      ("Kept (still referred to)", report.kept_items, report.kept)):
+        for heading, items, total in (
+            ("Changed since the import", report.changed_items, report.changed),
+            ("Kept (still referred to)", report.kept_items, report.kept),
+        ):
             if not items:
                 continue
             listing = Table(title=f"{heading} ({total})")
             for column in ("id", "SKU", "why", "field: now → before the import"):
                 listing.add_column(column)
             for item in items[:LISTED]:
-                listing.add_row(str(item.product_id), item.sku, item.why,
-                                "; ".join(f"{name}: {now} → {before}" for name, now, before in item.fields))
+                listing.add_row(
+                    str(item.product_id),
+                    item.sku,
+                    item.why,
+                    "; ".join(f"{name}: {now} → {before}" for name, now, before in item.fields),
+                )
             console.print(listing)
             if total > min(len(items), LISTED):
                 console.print(f"… and {total - min(len(items), LISTED)} more.")

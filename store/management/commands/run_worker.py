@@ -5,6 +5,7 @@ The same command on every machine and in every Procfile: ``db`` runs django-task
 django-tasks-rq's job class (the queue is in Redis at REDIS_URL). Start as many as you
 like, on as many machines as you like: each task is claimed by exactly one worker.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -18,8 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch", action="store_true", help="Run the tasks waiting now, then exit.")
         parser.add_argument("--reload", action="store_true", help="Restart on code changes (db queue; development).")
-        parser.add_argument("--interval", type=float, default=1.0,
-                            help="Seconds between polls of the database queue (default 1).")
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="Seconds between polls of the database queue (default 1)."
+        )
 
     def handle(self, *args, batch: bool, reload: bool, interval: float, **options) -> None:
         backend = settings.TASKS_BACKEND

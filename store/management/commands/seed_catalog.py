@@ -1,8 +1,9 @@
 """python manage.py seed_catalog --products N --customers M --orders K --seed S"""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,11 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=0)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
-            "--anchor", type=datetime.fromisoformat, default=None,
+            "--anchor",
+            type=datetime.fromisoformat,
+            default=None,
             help="ISO date that generated dates count back from (default: today, UTC).",
         )
         parser.add_argument(
-            "--clear", action="store_true",
+            "--clear",
+            action="store_true",
             help="Delete every store row first. Without it the catalog must be empty.",
         )
 
@@ -37,12 +41,16 @@ class Command(BaseCommand):
         elif not catalog_is_empty():
             raise CommandError("The catalog is not empty; pass --clear to replace it.")
         if anchor is not None and anchor.tzinfo is None:
-            anchor = anchor.replace(tzinfo=timezone.utc)
+            anchor = anchor.replace(tzinfo=UTC)
 
         started = time.perf_counter()
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), disable=verbosity < 1, console=None,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=verbosity < 1,
+            console=None,
         ) as bar:
             totals = {"products": products, "customers": customers, "orders": orders}
             tasks: dict[str, int] = {}
@@ -53,12 +61,18 @@ class Command(BaseCommand):
                 bar.advance(tasks[stage], advance)
 
             result = catalog_seed(
-                products=products, customers=customers, orders=orders, seed=seed,
-                anchor=anchor, progress=progress,
+                products=products,
+                customers=customers,
+                orders=orders,
+                seed=seed,
+                anchor=anchor,
+                progress=progress,
             )
         elapsed = time.perf_counter() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {result.products} products in {result.collections} collections, "
-            f"{result.customers} customers, {result.orders} orders with {result.order_items} items "
-            f"in {elapsed:.1f}s."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {result.products} products in {result.collections} collections, "
+                f"{result.customers} customers, {result.orders} orders with {result.order_items} items "
+                f"in {elapsed:.1f}s."
+            )
+        )

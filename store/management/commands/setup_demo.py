@@ -1,4 +1,5 @@
 """Load the demo store once and make sure a demo superuser exists (development only)."""
+
 from __future__ import annotations
 
 import io
@@ -6,8 +7,8 @@ import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F, Max
@@ -33,6 +34,7 @@ def _demo_picture(*, seed: int, size: int = 480) -> bytes:
     picture.save(buffer, "PNG")
     return buffer.getvalue()
 
+
 DEMO_FIXTURE = settings.BASE_DIR / "fixtures" / "demo.json"
 
 
@@ -49,8 +51,9 @@ class Command(BaseCommand):
                 call_command("loaddata", DEMO_FIXTURE, verbosity=0)
                 self._bring_orders_up_to_date()
                 images = self._add_demo_images()
-            self.stdout.write(self.style.SUCCESS(
-                f"Demo data: loaded fixtures/demo.json and drew {images} product images."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo data: loaded fixtures/demo.json and drew {images} product images.")
+            )
         self._ensure_demo_user()
 
     def _bring_orders_up_to_date(self) -> None:
@@ -77,7 +80,8 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo login: username '{username}', password '{password}' "
-            "at http://127.0.0.1:8000/admin/"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo login: username '{username}', password '{password}' at http://127.0.0.1:8000/admin/"
+            )
+        )

@@ -1,4 +1,5 @@
 """Create or update the back-office role groups (Merchandiser, Importer, Viewer, Support)."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
@@ -18,10 +19,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from error
         for result in results:
             state = "created" if result.created else "updated" if result.added or result.removed else "unchanged"
-            self.stdout.write(
-                f"{result.role}: {state}, {result.total} permissions "
-                f"(+{result.added} -{result.removed})"
-            )
+            self.stdout.write(f"{result.role}: {state}, {result.total} permissions (+{result.added} -{result.removed})")
         subscribed = alert_subscribe_merchandisers()
         if subscribed:
             self.stdout.write(f"Low-stock digest: {subscribed} Merchandiser(s) opted in (they can opt out in Alerts).")

@@ -1,4 +1,5 @@
 """Contract of /api/collections/."""
+
 import pytest
 
 from store.tests.factories import CollectionFactory, ProductFactory
@@ -19,7 +20,10 @@ def test_collection_exact_json(api):
 
     assert response.status_code == 200
     assert response.json() == {
-        "id": collection.pk, "title": "Mugs", "products_count": 2, "featured_product": featured.pk,
+        "id": collection.pk,
+        "title": "Mugs",
+        "products_count": 2,
+        "featured_product": featured.pk,
     }
 
 
@@ -42,7 +46,9 @@ def test_search_and_ordering(api):
     by_count = results(api.get("/api/collections/", {"ordering": "-products_count"}))
     assert by_count[0]["id"] == books.pk
     assert [row["title"] for row in results(api.get("/api/collections/", {"ordering": "-title"}))] == [
-        "Toys", "Books", "Bags",
+        "Toys",
+        "Books",
+        "Bags",
     ]
 
 

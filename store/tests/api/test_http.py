@@ -1,4 +1,5 @@
 """HTTP behaviour shared by every catalog endpoint: read-only, ETags, access, throttling, junk."""
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -40,8 +41,12 @@ class TestReadOnly:
     def test_every_write_verb_is_405_for_every_role(self, settings, catalog, superuser, verb, require_auth):
         settings.CATALOG_API_REQUIRE_AUTH = require_auth
         product = catalog[0]
-        urls = [*LISTS, f"/api/products/{product.pk}/", f"/api/products/by-slug/{product.slug}/",
-                f"/api/collections/{product.collection_id}/"]
+        urls = [
+            *LISTS,
+            f"/api/products/{product.pk}/",
+            f"/api/products/by-slug/{product.slug}/",
+            f"/api/collections/{product.collection_id}/",
+        ]
         for role, client in clients(superuser).items():
             for url in urls:
                 response = getattr(client, verb)(url, {"title": "hacked"}, format="json")
@@ -63,7 +68,8 @@ class TestConditionalGet:
         first = api.get(url)
         assert first.status_code == 200
         etag = first["ETag"]
-        assert etag.startswith('"') and etag.endswith('"')
+        assert etag.startswith('"')
+        assert etag.endswith('"')
         again = api.get(url, HTTP_IF_NONE_MATCH=etag)
         assert again.status_code == 304
         assert again.content == b""
@@ -143,9 +149,7 @@ class TestThrottling:
     def test_a_forged_x_forwarded_for_does_not_bypass_the_limit(self, settings, catalog):
         settings.CATALOG_API_ANON_RATE = "3/minute"
         client = APIClient(REMOTE_ADDR="198.51.100.1")
-        statuses = [
-            client.get("/api/products/", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)
-        ]
+        statuses = [client.get("/api/products/", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)]
         assert statuses == [200, 200, 200, 429]
 
     def test_a_forged_x_forwarded_for_does_not_spend_another_clients_quota(self, settings, catalog):
@@ -161,8 +165,7 @@ class TestThrottling:
         proxy = APIClient(REMOTE_ADDR="10.0.0.1")
         # The left entries are the client's own (forgeable) claims; the proxy appended the last.
         statuses = [
-            proxy.get("/api/products/", HTTP_X_FORWARDED_FOR=f"6.6.6.{n}, 203.0.113.7").status_code
-            for n in range(4)
+            proxy.get("/api/products/", HTTP_X_FORWARDED_FOR=f"6.6.6.{n}, 203.0.113.7").status_code for n in range(4)
         ]
         assert statuses == [200, 200, 200, 429]
         other = proxy.get("/api/products/", HTTP_X_FORWARDED_FOR="203.0.113.7, 203.0.113.8")
@@ -181,16 +184,35 @@ class TestDocs:
         schema = response.json()
         assert schema["openapi"].startswith("3.")
         paths = schema["paths"]
-        for path in ["/api/products/", "/api/products/{id}/", "/api/products/by-slug/{slug}/",
-                     "/api/products/sync/", "/api/collections/", "/api/collections/{id}/",
-                     "/api/tags/", "/api/tags/{id}/"]:
+        for path in [
+            "/api/products/",
+            "/api/products/{id}/",
+            "/api/products/by-slug/{slug}/",
+            "/api/products/sync/",
+            "/api/collections/",
+            "/api/collections/{id}/",
+            "/api/tags/",
+            "/api/tags/{id}/",
+        ]:
             assert set(paths[path]) == {"get"}, path
         parameters = {p["name"] for p in paths["/api/products/"]["get"]["parameters"]}
-        assert {"collection_id", "unit_price__gt", "unit_price__lt", "in_stock", "tag", "updated_since",
-                "search", "ordering", "page", "page_size"} <= parameters
+        assert {
+            "collection_id",
+            "unit_price__gt",
+            "unit_price__lt",
+            "in_stock",
+            "tag",
+            "updated_since",
+            "search",
+            "ordering",
+            "page",
+            "page_size",
+        } <= parameters
         product = schema["components"]["schemas"]["Product"]["properties"]
         assert product["tags"] == {
-            "type": "array", "items": {"type": "string"}, "readOnly": True,
+            "type": "array",
+            "items": {"type": "string"},
+            "readOnly": True,
             "description": "Labels of the product's tags, sorted.",
         }
         components = schema["components"]["schemas"]
@@ -220,10 +242,45 @@ class TestDocs:
         assert response["Content-Type"].startswith("text/html")
 
 
-JUNK = ["", "x", "-1", "0", "1.5", "9" * 40, "1e999", "NaN", "-Infinity", "\x00", "%", "'", '"', "\\",
-        "☃", "𝔘", "2026-13-45T99:99:99", "true,false", "[]", "{}", "a" * 5000, "title,,-,--unit_price"]
-PARAMS = ["page", "page_size", "search", "ordering", "cursor", "collection_id", "unit_price__gt",
-          "unit_price__lt", "in_stock", "tag", "updated_since", "format", "unknown"]
+JUNK = [
+    "",
+    "x",
+    "-1",
+    "0",
+    "1.5",
+    "9" * 40,
+    "1e999",
+    "NaN",
+    "-Infinity",
+    "\x00",
+    "%",
+    "'",
+    '"',
+    "\\",
+    "☃",
+    "𝔘",
+    "2026-13-45T99:99:99",
+    "true,false",
+    "[]",
+    "{}",
+    "a" * 5000,
+    "title,,-,--unit_price",
+]
+PARAMS = [
+    "page",
+    "page_size",
+    "search",
+    "ordering",
+    "cursor",
+    "collection_id",
+    "unit_price__gt",
+    "unit_price__lt",
+    "in_stock",
+    "tag",
+    "updated_since",
+    "format",
+    "unknown",
+]
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -256,8 +313,12 @@ class TestListCache:
         assert again.content == first.content
         assert again["ETag"] == first["ETag"]
         assert again["Content-Type"] == "application/json"
-        assert api.get("/api/products/", {"page_size": 2, "ordering": "-unit_price"},
-                       HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+        assert (
+            api.get(
+                "/api/products/", {"page_size": 2, "ordering": "-unit_price"}, HTTP_IF_NONE_MATCH=first["ETag"]
+            ).status_code
+            == 304
+        )
 
     def test_saving_any_product_invalidates_at_once(self, api, catalog):
         api.get("/api/products/")

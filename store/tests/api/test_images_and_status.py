@@ -1,4 +1,5 @@
 """The API serves active products only, with their images; sync tells consumers what left."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,12 +25,27 @@ class TestImages:
         pending = product_image(product, position=3, thumbnail=False)
         body = api.get(f"/api/products/{product.pk}/").json()
         assert body["images"] == [
-            {"url": f"http://testserver{front.image.url}", "alt": "Front", "width": 64, "height": 48,
-             "thumbnail_url": f"http://testserver{front.thumbnail.url}"},
-            {"url": f"http://testserver{back.image.url}", "alt": "Back", "width": 64, "height": 48,
-             "thumbnail_url": f"http://testserver{back.thumbnail.url}"},
-            {"url": f"http://testserver{pending.image.url}", "alt": "", "width": 64, "height": 48,
-             "thumbnail_url": None},
+            {
+                "url": f"http://testserver{front.image.url}",
+                "alt": "Front",
+                "width": 64,
+                "height": 48,
+                "thumbnail_url": f"http://testserver{front.thumbnail.url}",
+            },
+            {
+                "url": f"http://testserver{back.image.url}",
+                "alt": "Back",
+                "width": 64,
+                "height": 48,
+                "thumbnail_url": f"http://testserver{back.thumbnail.url}",
+            },
+            {
+                "url": f"http://testserver{pending.image.url}",
+                "alt": "",
+                "width": 64,
+                "height": 48,
+                "thumbnail_url": None,
+            },
         ]
         assert front.image.url.startswith("/media/products/")
         listed = next(row for row in results(api.get("/api/products/")) if row["id"] == product.pk)
@@ -45,7 +61,8 @@ class TestImages:
                 product_image(product, thumbnail=False, position=1)
         with CaptureQueriesContext(connection) as queries:
             rows = results(api.get("/api/products/", {"page_size": page_size}))
-        assert len(rows) == page_size and any(row["images"] for row in rows)
+        assert len(rows) == page_size
+        assert any(row["images"] for row in rows)
         image_queries = [q for q in queries if "store_productimage" in q["sql"]]
         assert len(image_queries) == 1
         # count, page, images, tags, the ETag's latest update
@@ -69,7 +86,8 @@ class TestOnlyActive:
         assert body["count"] == 1
         assert ids(api.get("/api/products/")) == [shelf["active"].pk]
         assert ids(api.get("/api/products/", {"search": "Mug", "collection_id": shelf["mugs"].pk})) == [
-            shelf["active"].pk]
+            shelf["active"].pk
+        ]
 
     @pytest.mark.parametrize("name", ["draft", "archived"])
     def test_detail_of_a_non_active_product_is_404(self, api, shelf, name):
@@ -102,8 +120,12 @@ class TestSync:
         assert (active["status"], active["removed"], active["title"]) == ("active", False, "Active Mug")
         draft = rows[shelf["draft"].pk]
         assert draft == {
-            "id": shelf["draft"].pk, "sku": shelf["draft"].sku, "slug": "draft-mug", "status": "draft",
-            "removed": True, "last_update": draft["last_update"],
+            "id": shelf["draft"].pk,
+            "sku": shelf["draft"].sku,
+            "slug": "draft-mug",
+            "status": "draft",
+            "removed": True,
+            "last_update": draft["last_update"],
         }
 
     def test_unpublishing_moves_the_product_past_a_saved_cursor(self, api, shelf):

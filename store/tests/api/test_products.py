@@ -1,7 +1,7 @@
 """Contract of /api/products/: fields, lookups, filters, search, ordering, pagination."""
+
 import base64
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from .conftest import drf_datetime, ids, results
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def b64(raw: bytes) -> str:
@@ -29,8 +29,13 @@ def stamp(product: Product, when: datetime) -> None:
 def test_product_detail_exact_json(api):
     collection = CollectionFactory(title="Hoodies")
     product = ProductFactory(
-        title="Zip Hoodie", slug="zip-hoodie", sku="HOO-1", description="Warm.",
-        unit_price=Decimal("19.99"), inventory=3, collection=collection,
+        title="Zip Hoodie",
+        slug="zip-hoodie",
+        sku="HOO-1",
+        description="Warm.",
+        unit_price=Decimal("19.99"),
+        inventory=3,
+        collection=collection,
     )
     stamp(product, T0)
 
@@ -53,8 +58,19 @@ def test_product_detail_exact_json(api):
         "last_update": "2026-01-01T12:00:00Z",
     }
     assert list(response.json()) == [
-        "id", "sku", "title", "slug", "description", "unit_price", "price_with_tax",
-        "in_stock", "inventory", "collection", "images", "tags", "last_update",
+        "id",
+        "sku",
+        "title",
+        "slug",
+        "description",
+        "unit_price",
+        "price_with_tax",
+        "in_stock",
+        "inventory",
+        "collection",
+        "images",
+        "tags",
+        "last_update",
     ]
 
 
@@ -76,8 +92,8 @@ def test_unknown_product_is_404_json(api, url):
 @pytest.mark.parametrize(
     ("unit_price", "tax_rate", "expected"),
     [
-        ("19.99", Decimal("0.1"), "21.99"),   # 21.989 -> 21.99
-        ("10.05", Decimal("0.1"), "11.06"),   # 11.055 -> half up
+        ("19.99", Decimal("0.1"), "21.99"),  # 21.989 -> 21.99
+        ("10.05", Decimal("0.1"), "11.06"),  # 11.055 -> half up
         ("1.00", Decimal("0.2"), "1.20"),
         ("99999999.99", Decimal("0.1"), "109999999.99"),
     ],
@@ -108,7 +124,9 @@ class TestFilters:
         assert set(ids(api.get("/api/products/", {"unit_price__lt": "20"}))) == {cheap.pk, mid.pk}
         assert ids(api.get("/api/products/", {"unit_price__gt": "5", "unit_price__lt": "20"})) == [mid.pk]
 
-    @pytest.mark.parametrize(("value", "expected"), [("true", "stocked"), ("1", "stocked"), ("false", "empty"), ("0", "empty")])
+    @pytest.mark.parametrize(
+        ("value", "expected"), [("true", "stocked"), ("1", "stocked"), ("false", "empty"), ("0", "empty")]
+    )
     def test_in_stock(self, api, value, expected):
         products = {"stocked": ProductFactory(inventory=4), "empty": ProductFactory(inventory=0)}
         assert ids(api.get("/api/products/", {"in_stock": value})) == [products[expected].pk]
@@ -129,18 +147,27 @@ class TestFilters:
         [
             ({"unit_price__gt": "abc"}, {"unit_price__gt": ["Enter a number."]}),
             ({"unit_price__lt": "NaN"}, {"unit_price__lt": ["Enter a number."]}),
-            ({"unit_price__gt": "1e400"}, {"unit_price__gt": [
-                "Ensure that there are no more than 12 digits in total.",
-                "Ensure this value is less than or equal to 1e+50.",
-            ]}),
+            (
+                {"unit_price__gt": "1e400"},
+                {
+                    "unit_price__gt": [
+                        "Ensure that there are no more than 12 digits in total.",
+                        "Ensure this value is less than or equal to 1e+50.",
+                    ]
+                },
+            ),
             ({"updated_since": "notadate"}, {"updated_since": ["Enter a valid date/time."]}),
             ({"updated_since": "2026-02-30T00:00:00Z"}, {"updated_since": ["Enter a valid date/time."]}),
-            ({"updated_since": "0001-01-01T00:00:00+05:00"},
-             {"updated_since": ["Enter a date/time between years 0001 and 9999 (UTC)."]}),
+            (
+                {"updated_since": "0001-01-01T00:00:00+05:00"},
+                {"updated_since": ["Enter a date/time between years 0001 and 9999 (UTC)."]},
+            ),
             ({"in_stock": "maybe"}, {"in_stock": ["Enter true or false."]}),
             ({"collection_id": "x"}, {"collection_id": ["Enter a whole number."]}),
-            ({"collection_id": str(2**64)},
-             {"collection_id": ["Ensure this value is less than or equal to 9223372036854775807."]}),
+            (
+                {"collection_id": str(2**64)},
+                {"collection_id": ["Ensure this value is less than or equal to 9223372036854775807."]},
+            ),
         ],
     )
     def test_bad_values_are_400_naming_the_parameter(self, api, params, errors):
@@ -236,7 +263,9 @@ class TestSyncCursor:
         cursor = body["cursor"]
 
         assert api.get("/api/products/sync/", {"cursor": cursor}).json() == {
-            "next": None, "cursor": cursor, "results": [],
+            "next": None,
+            "cursor": cursor,
+            "results": [],
         }
         changed = products[0]
         changed.title = "Renamed"
@@ -252,17 +281,28 @@ class TestSyncCursor:
         assert ids(api.get("/api/products/sync/", {"collection_id": wanted.pk})) == [mine.pk]
 
     def test_the_longest_cursor_we_issue_fits_the_cap(self):
-        latest = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt_timezone.utc)
+        latest = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
         assert len(SyncCursorPagination.encode_cursor((latest, 2**63 - 1))) < MAX_CURSOR_LENGTH
 
-    @pytest.mark.parametrize("cursor", [
-        "abc", "!!!", "W10", "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0",
-        # Deeply nested arrays (a RecursionError in the JSON parser), short and long.
-        b64(b"[" * 1100), b64(b"[" * 100), b64(b"[" * 90 + b"]" * 90),
-        # Right shape but the wrong types, and a valid cursor padded far past any we issue.
-        b64(b'[1, "2026-01-01T00:00:00+00:00"]'), b64(b'{"a": 1, "b": 2}'), b64(b'"ab"'),
-        b64(b'["2026-01-01T00:00:00+00:00", 1' + b" " * 300 + b"]"),
-    ])
+    @pytest.mark.parametrize(
+        "cursor",
+        [
+            "abc",
+            "!!!",
+            "W10",
+            "WyJ4IiwgMV0",
+            "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0",
+            # Deeply nested arrays (a RecursionError in the JSON parser), short and long.
+            b64(b"[" * 1100),
+            b64(b"[" * 100),
+            b64(b"[" * 90 + b"]" * 90),
+            # Right shape but the wrong types, and a valid cursor padded far past any we issue.
+            b64(b'[1, "2026-01-01T00:00:00+00:00"]'),
+            b64(b'{"a": 1, "b": 2}'),
+            b64(b'"ab"'),
+            b64(b'["2026-01-01T00:00:00+00:00", 1' + b" " * 300 + b"]"),
+        ],
+    )
     def test_a_bad_cursor_is_400(self, api, cursor):
         # W10 = "[]", WyJ4IiwgMV0 = '["x", 1]', the last one is a naive datetime.
         response = api.get("/api/products/sync/", {"cursor": cursor})

@@ -3,6 +3,7 @@
 Bounded: a handful of examples per operation, derandomized, no example database, so
 it takes seconds and gives the same verdict on every run.
 """
+
 import itertools
 
 import pytest
@@ -55,7 +56,10 @@ def test_every_operation_conforms_to_the_schema(api_schema):
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case):
