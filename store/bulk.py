@@ -19,8 +19,8 @@ preflight (``bulk_edit_preview``: every refusal counted, nothing written), then
 holding a product written since the preflight began (or a product refused by then), so
 what was written is always "every selected product with id up to X" and the message says so.
 
-Other apps add actions with ``register_bulk_action`` (store_custom adds "Add tags" and
-"Remove tags"; store never imports tags). "Set status" is a ``SetChoiceAction`` on
+Other apps add actions in their ``StoreExtension`` (``store.extensions``; store_custom adds
+"Add tags" and "Remove tags"; store never imports tags). "Set status" is a ``SetChoiceAction`` on
 ``Product.status``.
 """
 
@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from . import extensions
 from .audit import audit_event
 from .jobs import JobCancelled
 from .models import MIN_UNIT_PRICE, BulkEdit, Collection, Product, Promotion
@@ -129,23 +130,20 @@ class BulkAction:
         """Apply the changes of one batch beyond ``Outcome.values`` (m2m rows, SQL deltas)."""
 
 
-_registry: dict[str, BulkAction] = {}
-
-
-def register_bulk_action(action: BulkAction) -> None:
-    _registry[action.name] = action
-
-
-def unregister_bulk_action(name: str) -> None:
-    _registry.pop(name, None)
+# Store's own actions; other apps' come from their StoreExtension (store.extensions).
+_own: dict[str, BulkAction] = {}
 
 
 def bulk_actions() -> list[BulkAction]:
-    return list(_registry.values())
+    return [*_own.values(), *extensions.bulk_actions()]
 
 
 def get_bulk_action(name: str) -> BulkAction:
-    return _registry[name]
+    """The action named ``name``; KeyError when there is none."""
+    for action in bulk_actions():
+        if action.name == name:
+            return action
+    raise KeyError(name)
 
 
 # --- Move to collection / set a field ----------------------------------------------
@@ -460,7 +458,7 @@ for _action in (
     AdjustInventoryAction(),
     SetChoiceAction(name="set_status", field="status", label="Set status…"),
 ):
-    register_bulk_action(_action)
+    _own[_action.name] = _action
 
 
 # --- Preview and apply ---------------------------------------------------------------

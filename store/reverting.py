@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.dispatch import Signal
 from django.utils import timezone
 
+from . import extensions
 from .audit import audit_event
 from .importing.planning import select_in
 from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product, ProductImage, ProductImageSource
@@ -68,10 +68,6 @@ WHY_CHANGED = "changed since the import"
 WHY_DELETED = "deleted since the import"
 WHY_NO_BASELINE = "no history row before the import"
 WHY_TAKEN = "its SKU or slug is now used by another product"
-
-# Sent with the ids of products deleted by raw SQL, so that apps holding generic
-# references to them (tags) can drop theirs without store knowing them.
-products_deleted = Signal()
 
 HistoricalProduct = Product.history.model
 
@@ -316,7 +312,8 @@ def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
     # Images the import fetched for its new products: rows now, files once the revert commits.
     ProductImageSource.objects.filter(product_id__in=ids).delete()
     ProductImage.objects.filter(product_id__in=ids).delete()
-    products_deleted.send(sender=Product, product_ids=ids)
+    # Raw SQL sends no post_delete: apps holding generic references (tags) drop theirs here.
+    extensions.products_deleted(product_ids=ids)
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         # Raw on purpose: Django's delete() would load each row and send two signals per product.
@@ -382,7 +379,7 @@ def import_revert(
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
             _record(revert_job, revert, report, started)
     except IntegrityError as error:
-        raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity")
+        raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity") from error
     except RevertRefused:
         audit_event("import.revert_refused", user=user, job_id=job.pk, changed=report.changed)
         raise

@@ -18,18 +18,14 @@ from itertools import islice
 
 from django.db import connection, transaction
 from django.db.models import Model
-from django.dispatch import Signal
 from django.utils import timezone
 
+from . import extensions
 from .models import Address, Collection, Customer, Order, OrderItem, Product, Promotion
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5_000
-
-# Sent after seed_catalog wipes the store tables, so that apps holding generic
-# references to store rows (tags) can drop theirs without store knowing them.
-catalog_cleared = Signal()
 
 ADJECTIVES = (
     "Classic",
@@ -158,7 +154,8 @@ def catalog_clear() -> None:
         # Product ids restart at 1 after a clear: old history must not attach to new rows.
         for model in (Product.history.model, Product, Collection, Promotion, Address, Customer):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
-    catalog_cleared.send(sender=Product)
+    # Apps holding generic references to products (tags) drop theirs (store.extensions).
+    extensions.catalog_cleared()
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""The product admin with tags: store's ProductAdmin plus a tags inline, column and filter.
+"""The product admin's tags (inline, list column, filter) and the tag list's product counts.
 
 Store and tags stay unaware of each other; without this app the product admin
 simply has no tags.
@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backoffice.admin import SafeAutocompleteMixin
-from store.admin.catalog import ProductAdmin, ProductChangeList
+from store.extensions import ListColumn, ProductAdminAdditions
 from store.models import Product
-from tags import selectors as tag_selectors
 from tags.admin import TagAdmin, TaggedItemInline
 from tags.models import Tag
 
@@ -23,38 +22,33 @@ from . import selectors
 from .filters import TagFilter
 
 
-class TaggedProductChangeList(ProductChangeList):
-    def get_results(self, request):
-        """Load the page's tags in one query (Product has no relation to prefetch through)."""
-        super().get_results(request)
-        products = list(self.result_list)  # fills the queryset's cache: the template and formset reuse it
-        labels = tag_selectors.tag_labels_by_object(model=Product, object_ids=[p.pk for p in products])
-        for product in products:
-            product.tag_labels = labels.get(product.pk, [])
-
-
 class ProductTagInline(SafeAutocompleteMixin, TaggedItemInline):
     pass
 
 
-class CustomProductAdmin(ProductAdmin):
-    list_display = (*ProductAdmin.list_display, "tags")
-    list_filter = (*ProductAdmin.list_filter, TagFilter)
-    inlines = (*ProductAdmin.inlines, ProductTagInline)
-
-    def get_changelist(self, request, **kwargs):
-        return TaggedProductChangeList
-
-    @admin.display(description="tags")
-    def tags(self, product):
-        labels = getattr(product, "tag_labels", None)
-        if labels is None:
-            labels = tag_selectors.tag_labels_by_object(model=Product, object_ids=[product.pk])[product.pk]
-        return ", ".join(labels)
+def _tags_cell(product: Product) -> str:
+    return ", ".join(getattr(product, selectors.TAG_LABELS_ATTR))
 
 
-admin.site.unregister(Product)
-admin.site.register(Product, CustomProductAdmin)
+TAGS_COLUMN = ListColumn(
+    name="tags",
+    description="tags",
+    load=selectors.product_tag_labels_attach,  # a page's tags in one query
+    render=_tags_cell,
+    loaded_attr=selectors.TAG_LABELS_ATTR,
+)
+
+
+class CustomProductAdmin(ProductAdminAdditions):
+    """The product admin with tags: the generic tag inline, a tags column and a tag filter.
+
+    Not a ModelAdmin: store_custom's StoreExtension carries it, and store's ProductAdmin
+    appends these to its own (see store.extensions for why that beats re-registering).
+    """
+
+    list_columns = (TAGS_COLUMN,)
+    list_filter = (TagFilter,)
+    inlines = (ProductTagInline,)
 
 
 class ProductTagAdmin(TagAdmin):

@@ -1,7 +1,8 @@
-"""Bulk "Add tags" / "Remove tags" on the product list: store's bulk edit registry, tags' rows.
+"""Bulk "Add tags" / "Remove tags" on the product list: store's bulk edits, tags' rows.
 
-Registered in ``StoreCustomConfig.ready``; store's bulk service bumps each changed
-product's version and writes its history row, this only reads and writes tag rows.
+Carried by store_custom's StoreExtension (``store_custom.extension``); store's bulk service
+bumps each changed product's version and writes its history row, this only reads and
+writes tag rows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from store.bulk import CHANGE, UNCHANGED, BulkAction, BulkActionForm, Outcome
 from store.models import Product
 from tags.models import Tag, TaggedItem
 
+from . import selectors
 from .importing import product_tags_column
 
 
@@ -43,11 +45,11 @@ class TagsAction(BulkAction):
         return f"{'add' if self.add else 'remove'} tags {', '.join(parameters['labels'])}"
 
     def evaluate(self, products, parameters):
-        current = product_tags_column.current([product.pk for product in products])
+        current = selectors.product_tag_labels(product_ids=[product.pk for product in products])
         wanted = {label.casefold(): label for label in parameters["labels"]}
         outcomes = []
         for product in products:
-            before = {label.casefold(): label for label in current.get(product.pk, ())}
+            before = {label.casefold(): label for label in current[product.pk]}
             if self.add:
                 after = {**before, **{key: label for key, label in wanted.items() if key not in before}}
             else:

@@ -1,24 +1,24 @@
-"""Keep tags consistent with store events, without store knowing tags exist."""
+"""Tag rows follow their products: store calls these (declared in store_custom's
+StoreExtension) on every delete path, without knowing tags exist.
 
-from django.contrib.contenttypes.models import ContentType
+A generic foreign key does not cascade: without them a deleted product's tags would
+linger (counted by /api/tags/, or matching a recycled id).
+"""
 
-from store.models import Product
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from tags.models import TaggedItem
 
-
-def drop_product_tags(sender, **kwargs) -> None:
-    """seed_catalog wiped the products with raw SQL; their generic tag rows go too."""
-    TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(Product)).delete()
+from .selectors import PRODUCT_ITEMS
 
 
-def drop_deleted_product_tags(sender, instance, **kwargs) -> None:
-    """A generic FK does not cascade: without this a deleted product's tags linger
-    (and would be counted by /api/tags/, or match a recycled id)."""
-    TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(Product), object_id=instance.pk).delete()
+def drop_product_tags(product_ids: Sequence[int]) -> None:
+    """Products were deleted (through the ORM, or by a revert's raw SQL): drop their tag rows."""
+    TaggedItem.objects.filter(PRODUCT_ITEMS, object_id__in=list(product_ids)).delete()
 
 
-def drop_bulk_deleted_product_tags(sender, product_ids, **kwargs) -> None:
-    """A revert deleted products with raw SQL (no post_delete per row): drop their tags in one query."""
-    TaggedItem.objects.filter(
-        content_type=ContentType.objects.get_for_model(Product), object_id__in=product_ids
-    ).delete()
+def drop_all_product_tags() -> None:
+    """seed_catalog --clear wiped every product with raw SQL: every product tag row goes too."""
+    TaggedItem.objects.filter(PRODUCT_ITEMS).delete()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Model, QuerySet
@@ -21,21 +20,7 @@ def tag_list_used_on(*, model: type[Model]) -> QuerySet[Tag]:
     return Tag.objects.filter(items__content_type=content_type).distinct().order_by("label")
 
 
-def tag_labels_by_object(*, model: type[Model], object_ids: Iterable[int]) -> dict[int, list[str]]:
-    """{object id: [labels]} for many objects of ``model`` in one query."""
-    content_type = ContentType.objects.get_for_model(model)
-    labels: dict[int, list[str]] = defaultdict(list)
-    items = (
-        TaggedItem.objects.filter(content_type=content_type, object_id__in=list(object_ids))
-        .order_by("tag__label")
-        .values_list("object_id", "tag__label")
-    )
-    for object_id, label in items:
-        labels[object_id].append(label)
-    return labels
-
-
-def object_ids_tagged(*, model: type[Model], tag_id: int) -> QuerySet[TaggedItem]:
+def object_ids_tagged(*, model: type[Model], tag_id: int) -> QuerySet[TaggedItem, Any]:
     """The ids of ``model`` rows carrying the tag, as a subquery for ``pk__in``."""
     content_type = ContentType.objects.get_for_model(model)
     return TaggedItem.objects.filter(content_type=content_type, tag_id=tag_id).values("object_id")

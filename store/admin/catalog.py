@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin import SafeAutocompleteMixin
-from store import selectors, services
+from store import extensions, selectors, services
 from store.filters import CollectionFilter, InventoryFilter
 from store.images import ACCEPT, image_inspect
 from store.models import Collection, Product, ProductImage, Promotion
@@ -218,6 +218,13 @@ class ProductChangeList(ChangeList):
         queryset = super().get_queryset(request, exclude_parameters)
         return selectors.product_list_with_first_image(queryset=queryset)
 
+    def get_results(self, request):
+        """The page, plus what other apps' list columns show, loaded once per page each."""
+        super().get_results(request)
+        if extensions.admin_list_columns():
+            # list() fills the queryset's cache: the template and the list-edit formset reuse it.
+            extensions.admin_load(list(self.result_list))
+
     def get_ordering(self, request, queryset):
         ordering = super().get_ordering(request, queryset)
         first = ordering[0] if ordering else None
@@ -286,6 +293,17 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(COLLECTION_TITLES)
+
+    # Other apps' columns, filters and inlines, declared in their StoreExtension (see
+    # store.extensions for why the admin reads them rather than being replaced).
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), *(c.display for c in extensions.admin_list_columns()))
+
+    def get_list_filter(self, request):
+        return (*super().get_list_filter(request), *extensions.admin_list_filters())
+
+    def get_inlines(self, request, obj):
+        return (*super().get_inlines(request, obj), *extensions.admin_inlines())
 
     def get_changeform_initial_data(self, request):
         # New products made here start as drafts (imports and fixtures make active ones:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 
 from django import forms
@@ -10,9 +11,8 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.widgets import BooleanWidget
 
+from store import extensions
 from store.models import Product
-
-from .extensions import product_filterset_with_extensions
 
 # Ids are BIGINT: anything outside that range can match nothing, and SQLite would
 # raise OverflowError on it.
@@ -110,6 +110,22 @@ class ProductFilter(filters.FilterSet):
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(inventory__gt=0) if value else queryset.filter(inventory=0)
+
+
+# (registry generation, base FilterSet) -> base plus the extensions' filters
+_filterset_cache: dict[tuple[int, type], type] = {}
+
+
+def product_filterset_with_extensions(base: type[filters.FilterSet]) -> type[filters.FilterSet]:
+    """`base` plus every filter of the registered API fields (built once per registry state)."""
+    key = (extensions.generation(), base)
+    if key not in _filterset_cache:
+        extra = extensions.api_filters()
+        for stale in [k for k in _filterset_cache if k[0] != key[0]]:
+            del _filterset_cache[stale]
+        metaclass: Callable[..., type[filters.FilterSet]] = type(base)  # FilterSetMetaclass
+        _filterset_cache[key] = metaclass(base.__name__, (base,), extra) if extra else base
+    return _filterset_cache[key]
 
 
 class ProductFilterBackend(filters.DjangoFilterBackend):

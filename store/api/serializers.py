@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from django.db.models import Manager
 from rest_framework import serializers
 
+from store import extensions
 from store.models import Collection, Product
 
-from .extensions import product_extensions
+# Set on a product once the registered API fields were loaded for it.
+EXTENSIONS_LOADED = "_api_extensions_loaded"
+
+
+def product_extensions_load(products: Sequence[Product]) -> None:
+    """Fill every registered API field (store_custom: `tags`) for these products, once."""
+    pending = [product for product in products if not getattr(product, EXTENSIONS_LOADED, False)]
+    extensions.api_load(pending)
+    for product in pending:
+        setattr(product, EXTENSIONS_LOADED, True)
+
+
+class ProductListSerializer(serializers.ListSerializer):
+    """A page of products: the registered API fields are loaded for the whole page at once
+    (one loader call per field), before any product is serialized."""
+
+    def to_representation(self, data):
+        products = list(data.all() if isinstance(data, Manager) else data)
+        product_extensions_load(products)
+        return super().to_representation(products)
 
 
 class CollectionRefSerializer(serializers.Serializer):
@@ -44,7 +67,13 @@ class ProductImageSerializer(serializers.Serializer):
 
 class ProductSerializer(serializers.Serializer):
     """Declared field by field (not a ModelSerializer): building a ModelSerializer's
-    fields introspects the model on every request, a noticeable share of a list's time."""
+    fields introspects the model on every request, a noticeable share of a list's time.
+
+    The fields other apps register (``store.extensions``: store_custom's ``tags``) are
+    part of the serializer, and so is their loading: ``many=True`` loads them for the
+    whole page (``ProductListSerializer``), a single product loads them for itself. A view
+    using this serializer cannot forget them, nor serve the field the schema promises empty.
+    """
 
     id = serializers.IntegerField(read_only=True)
     sku = serializers.CharField(read_only=True, label="SKU")
@@ -66,14 +95,22 @@ class ProductSerializer(serializers.Serializer):
     )
     last_update = serializers.DateTimeField(read_only=True)
 
+    class Meta:
+        list_serializer_class = ProductListSerializer
+
     def get_fields(self):
         """Our fields plus those other apps registered (store_custom adds `tags`)."""
         fields = super().get_fields()
         last_update = fields.pop("last_update")
-        for extension in product_extensions():
-            fields[extension.name] = extension.field()
+        for api_field in extensions.api_fields():
+            fields[api_field.name] = api_field.field()
         fields["last_update"] = last_update
         return fields
+
+    def to_representation(self, instance):
+        # In a page, ProductListSerializer already loaded them: a no-op then.
+        product_extensions_load([instance])
+        return super().to_representation(instance)
 
 
 class ProductSyncSerializer(ProductSerializer):

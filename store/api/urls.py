@@ -4,7 +4,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from .extensions import extra_routes
+from store import extensions
+
 from .views import CollectionViewSet, ProductViewSet
 
 app_name = "api"
@@ -12,7 +13,7 @@ app_name = "api"
 router = DefaultRouter()
 router.register("products", ProductViewSet, basename="product")
 router.register("collections", CollectionViewSet, basename="collection")
-for route in extra_routes():
+for route in extensions.api_routes():
     router.register(route.prefix, route.viewset, basename=route.basename)
 
 urlpatterns = [

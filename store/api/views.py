@@ -20,7 +20,6 @@ from rest_framework.response import Response
 
 from store import selectors
 
-from .extensions import product_extensions_load
 from .filters import MAX_ID, ProductFilter, ProductFilterBackend
 from .pagination import SyncCursorPagination
 from .search import CappedSearchFilter
@@ -131,17 +130,6 @@ class ProductViewSet(CatalogViewSet):
             return super().filter_queryset(queryset)
         return queryset
 
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None:
-            product_extensions_load(page)
-        return page
-
-    def get_object(self):
-        product = super().get_object()
-        product_extensions_load([product])
-        return product
-
     def catalog_version(self) -> str:
         # Lists also change tag when any product anywhere is saved or added, not only
         # those on the page (deletes show in `count`). One index lookup, once a request.
@@ -175,7 +163,6 @@ class ProductViewSet(CatalogViewSet):
     def by_slug(self, request, slug: str):
         product = get_object_or_404(self.get_queryset(), slug=slug)
         self.check_object_permissions(request, product)
-        product_extensions_load([product])
         return Response(self.get_serializer(product).data)
 
     @extend_schema(

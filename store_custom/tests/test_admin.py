@@ -19,9 +19,9 @@ from store.models import BulkEdit, Product
 from store.tests.admin_helpers import changeform_data, changelist_query_counts
 from store.tests.factories import ProductFactory
 from store_custom.admin import CustomProductAdmin
+from store_custom.selectors import product_tag_labels
 from tags.admin import TaggedItemInline
 from tags.models import TaggedItem
-from tags.selectors import tag_labels_by_object
 from tags.tests.factories import TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +34,16 @@ def tag(product, label):
     return TaggedItem.objects.create(tag=TagFactory(label=label), content_object=product)
 
 
-def test_the_custom_admin_replaces_the_store_one():
+def test_the_store_admin_shows_the_custom_admin_additions(rf, admin_user):
+    """No second ModelAdmin: store's ProductAdmin appends what store_custom declares."""
     model_admin = admin.site._registry[Product]
-    assert type(model_admin) is CustomProductAdmin
-    assert issubclass(CustomProductAdmin, ProductAdmin)
+    assert type(model_admin) is ProductAdmin
     assert any(issubclass(inline, TaggedItemInline) for inline in CustomProductAdmin.inlines)
+    request = rf.get("/")
+    request.user = admin_user
+    assert set(CustomProductAdmin.inlines) <= set(model_admin.get_inlines(request, None))
+    assert set(CustomProductAdmin.list_filter) <= set(model_admin.get_list_filter(request))
+    assert [c.__name__ for c in model_admin.get_list_display(request) if callable(c)] == ["tags"]
 
 
 def test_the_change_form_renders_the_tags_inline_with_an_autocomplete(admin_client):
@@ -219,10 +224,10 @@ def test_bulk_add_and_remove_tags(admin_client):
     preview = post("bulk_add_tags", "preview", "Summer, sale")
     assert preview.context["report"].changed == 2
     assert post("bulk_add_tags", "apply", "Summer, sale").status_code == 302
-    labels = tag_labels_by_object(model=Product, object_ids=[a.pk, b.pk])
+    labels = product_tag_labels(product_ids=[a.pk, b.pk])
     assert sorted(labels[a.pk], key=str.casefold) == ["sale", "Summer"]
     assert post("bulk_remove_tags", "apply", "sale").status_code == 302
-    labels = tag_labels_by_object(model=Product, object_ids=[a.pk, b.pk])
-    assert labels[a.pk] == labels[b.pk] == ["Summer"]
+    labels = product_tag_labels(product_ids=[a.pk, b.pk])
+    assert labels[a.pk] == labels[b.pk] == ("Summer",)
     edit = BulkEdit.objects.latest("pk")
     assert Product.history.filter(history_change_reason=f"Bulk edit #{edit.pk}: remove tags sale").count() == 2

@@ -4,10 +4,10 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from store.api import extensions
+from store import extensions
 from store.models import Collection, Product
 from store.tests.factories import CollectionFactory, ProductFactory
-from store_custom.api import PRODUCT_TAGS
+from store_custom.extension import TAGS
 from tags.models import TaggedItem
 from tags.tests.factories import TagFactory
 
@@ -151,9 +151,9 @@ class TestWithoutTheExtension:
 
     @pytest.fixture(autouse=True)
     def _without_tags(self):
-        extensions.unregister_product_extension(PRODUCT_TAGS.name)
+        extensions.unregister(TAGS.name)
         yield
-        extensions.register_product_extension(PRODUCT_TAGS)
+        extensions.register(TAGS)
 
     def test_products_have_no_tags_field_and_no_tag_filter(self, api, django_assert_max_num_queries):
         product = ProductFactory()
