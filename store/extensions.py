@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from rest_framework.viewsets import ViewSetMixin
 
     from store.bulk import BulkAction
-    from store.importing.hooks import ExtraColumn
 
 
 class PageLoader(Protocol):
@@ -127,7 +126,8 @@ class StoreExtension:
     """Everything one app adds to store; see the module docstring."""
 
     name: str
-    columns: tuple[ExtraColumn, ...] = ()
+    #: column objects of the import's column table (``register_column``), passed on as they are
+    columns: tuple[Any, ...] = ()
     api_fields: tuple[ApiField, ...] = ()
     api_routes: tuple[ApiRoute, ...] = ()
     bulk_actions: tuple[BulkAction, ...] = ()
@@ -155,7 +155,7 @@ def register(extension: StoreExtension) -> None:
     _check_unique(extension, others)
     _registry[extension.name] = extension
     _generation += 1
-    for column in extension.columns:
+    for column in extension.columns:  # the one place store hands columns to the import
         register_column(column)
     if extension.on_products_deleted is not None:
         post_delete.connect(_product_deleted, sender=Product, dispatch_uid="store.extensions.product_deleted")

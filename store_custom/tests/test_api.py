@@ -2,9 +2,11 @@
 
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
+from rest_framework import generics
+from rest_framework.test import APIClient, APIRequestFactory
 
-from store import extensions
+from store import extensions, selectors
+from store.api.serializers import ProductSerializer
 from store.models import Collection, Product
 from store.tests.factories import CollectionFactory, ProductFactory
 from store_custom.extension import TAGS
@@ -177,3 +179,52 @@ def test_draft_and_archived_products_are_not_counted_or_listed_by_tag(api):
     sale = TagFactory(label="sale")
     assert api.get(f"/api/tags/{sale.pk}/").json()["products_count"] == 1
     assert ids(api.get("/api/products/", {"tag": "sale"})) == [active.pk]
+
+
+class TestAnyViewWithTheProductSerializerHasTags:
+    """Loading lives in the serializer, not the views: a new view using ProductSerializer
+    (these throwaway ones, defined here) serves `tags` filled, within a query budget."""
+
+    class ListView(generics.ListAPIView):
+        serializer_class = ProductSerializer
+
+        def get_queryset(self):
+            return selectors.product_list_for_api().order_by("pk")
+
+    class DetailView(generics.RetrieveAPIView):
+        serializer_class = ProductSerializer
+
+        def get_queryset(self):
+            return selectors.product_list_for_api()
+
+    @pytest.fixture
+    def catalog(self):
+        products = ProductFactory.create_batch(30)
+        for i, product in enumerate(products):
+            tag(product, f"B-{i}", f"a-{i}")  # sorted case-insensitively: a-, B-
+        return products
+
+    def test_list(self, catalog, django_assert_max_num_queries):
+        request = APIRequestFactory().get("/throwaway/", {"page_size": 25})
+        # count + page + images + tags: the tags are one query for the whole page
+        with django_assert_max_num_queries(4):
+            response = self.ListView.as_view()(request).render()
+        rows = response.data["results"]
+        assert len(rows) == 25
+        assert {row["id"]: row["tags"] for row in rows} == {
+            product.pk: [f"a-{i}", f"B-{i}"] for i, product in enumerate(catalog[:25])
+        }
+
+    def test_detail(self, catalog, django_assert_max_num_queries):
+        product = catalog[3]
+        request = APIRequestFactory().get(f"/throwaway/{product.pk}/")
+        with django_assert_max_num_queries(3):
+            response = self.DetailView.as_view()(request, pk=product.pk).render()
+        assert response.data["tags"] == ["a-3", "B-3"]
+
+    def test_the_schema_and_the_body_agree(self, catalog):
+        """Every field the serializer declares (so the OpenAPI schema promises) is in the body."""
+        request = APIRequestFactory().get("/throwaway/")
+        row = self.ListView.as_view()(request).render().data["results"][0]
+        assert set(row) == set(ProductSerializer().fields)
+        assert "tags" in row
