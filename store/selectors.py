@@ -35,37 +35,12 @@ LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MON
 T = TypeVar("T")
 
 
-def customer_list_by_email_suffix(*, suffix: str) -> QuerySet[Customer]:
-    return Customer.objects.filter(email__iendswith=suffix)
-
-
-def collection_list_without_featured_product() -> QuerySet[Collection]:
-    return Collection.objects.filter(featured_product__isnull=True)
-
-
 def product_list_inventory_below(*, below: int) -> QuerySet[Product]:
     """Products with fewer than ``below`` in stock, out-of-stock ones included.
 
     The admin's Low / Out of stock / OK statuses are ``product_list_by_stock_status``.
     """
     return Product.objects.filter(inventory__lt=below)
-
-
-def order_list_for_customer(*, customer_id: int) -> QuerySet[Order]:
-    return Order.objects.filter(customer_id=customer_id)
-
-
-def order_item_list_for_collection(*, collection_id: int) -> QuerySet[OrderItem]:
-    return OrderItem.objects.select_related("product").filter(product__collection_id=collection_id)
-
-
-def order_list_recent(*, limit: int = 5) -> QuerySet[Order]:
-    """The latest orders with customer, items and products: three queries in all."""
-    return (
-        Order.objects.select_related("customer")
-        .prefetch_related("items__product")
-        .order_by("-placed_at", "-id")[:limit]
-    )
 
 
 def order_list_with_totals() -> QuerySet[Order]:
@@ -78,29 +53,10 @@ def customer_list_with_orders_count() -> QuerySet[Customer]:
     return Customer.objects.annotate(orders_count=Count("orders"))
 
 
-def customer_list_with_more_orders_than(*, count: int) -> QuerySet[Customer]:
-    return customer_list_with_orders_count().filter(orders_count__gt=count)
-
-
-def product_list_top_by_sales(*, limit: int = 5) -> QuerySet[Product]:
-    """Products ranked by the value sold (Σ quantity × unit price of their order items)."""
-    sales = Sum(ExpressionWrapper(F("orderitems__quantity") * F("orderitems__unit_price"), output_field=MONEY))
-    return (
-        Product.objects.annotate(sales_value=sales)
-        .filter(sales_value__isnull=False)
-        .order_by("-sales_value", "id")[:limit]
-    )
-
-
 def collection_list_with_products_count(*, active_only: bool = False) -> QuerySet[Collection]:
     """Collections with ``products_count`` (only active products' when ``active_only``: the API)."""
     only = Q(products__status=Product.Status.ACTIVE) if active_only else None
     return Collection.objects.annotate(products_count=Count("products", filter=only))
-
-
-def customer_list_with_total_spent() -> QuerySet[Customer]:
-    spent = Sum(ExpressionWrapper(F("orders__items__quantity") * F("orders__items__unit_price"), output_field=MONEY))
-    return Customer.objects.annotate(total_spent=Coalesce(spent, Value(Decimal("0.00")), output_field=MONEY))
 
 
 # --- Dashboard ----------------------------------------------------------------
