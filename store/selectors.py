@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from .models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
 T = TypeVar("T")
 
@@ -67,7 +67,8 @@ DASHBOARD_WINDOW_DAYS = 30
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
-    return cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS)
+    # get_or_set returns the cached value or stores and returns compute()'s: a T either way.
+    return cast(T, cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS))
 
 
 def dashboard_catalog_kpis() -> dict[str, Any]:
@@ -270,7 +271,8 @@ def product_list_for_api(*, include_inactive: bool = False) -> QuerySet[Product]
 
 def product_latest_update() -> datetime | None:
     """When any product was last saved or added: one index lookup (MIN/MAX optimisation)."""
-    return Product.objects.aggregate(latest=Max("last_update"))["latest"]
+    latest: datetime | None = Product.objects.aggregate(latest=Max("last_update"))["latest"]
+    return latest
 
 
 def collection_list_for_api() -> QuerySet[Collection]:

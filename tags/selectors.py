@@ -35,7 +35,7 @@ def tag_labels_by_object(*, model: type[Model], object_ids: Iterable[int]) -> di
     return labels
 
 
-def object_ids_tagged(*, model: type[Model], tag_id: int) -> QuerySet[TaggedItem]:
+def object_ids_tagged(*, model: type[Model], tag_id: int) -> QuerySet[TaggedItem, int]:
     """The ids of ``model`` rows carrying the tag, as a subquery for ``pk__in``."""
     content_type = ContentType.objects.get_for_model(model)
-    return TaggedItem.objects.filter(content_type=content_type, tag_id=tag_id).values("object_id")
+    return TaggedItem.objects.filter(content_type=content_type, tag_id=tag_id).values_list("object_id", flat=True)

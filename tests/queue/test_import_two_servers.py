@@ -18,7 +18,9 @@ CSV = "sku,title,unit_price,inventory,collection\r\n" + "".join(
 
 
 def _token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
 
 
 @pytest.fixture
