@@ -41,11 +41,13 @@ run: demo
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## Lint, format check and type check (pyproject.toml); any finding fails.
+## Lint, format check and type check (pyproject.toml): all three run, any finding fails.
 lint: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy . || status=1; \
+	exit $$status
 
 ## A synthetic catalog for benchmarks: make seed PRODUCTS=1000000
 PRODUCTS ?= 100000
