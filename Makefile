@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert bench-bulk-job bench-load clean
+.PHONY: run test lint install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert bench-bulk-job bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ run: demo
 ## Install what the tests need and run the whole suite (SQLite, or DATABASE_URL).
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Lint, format check and type check (pyproject.toml): all three run, any finding fails.
+lint: install-test
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy . || status=1; \
+	exit $$status
 
 ## A synthetic catalog for benchmarks: make seed PRODUCTS=1000000
 PRODUCTS ?= 100000

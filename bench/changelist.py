@@ -8,15 +8,15 @@ SQLite (default when DATABASE_URL is unset: a file under the system temp dir):
 
     .venv/bin/python bench/changelist.py --sizes 10000 100000
 
-A catalog already seeded at one of the sizes is reused. Options: ``--sizes`` (default 10000 1000000), ``--runs`` timed runs per view (the best
-is reported, after one warm-up), ``--explain`` to print the database's plan for each
-page query. Seeding 1M products takes one to two minutes. The goal is a ratio ≤ 2. Views:
-the default list, a filter, a search, and every sort a header click reaches (each sortable
-column both ways, alone and after the default title order, e.g. ?o=6.1 for Status). Each
-view is reported twice: the whole page, and the time its SQL took (most of a page is
-Python, which a busy shared machine slows at random; the SQL is what grows with the table).
-Each view is rendered through the full stack (middleware, session, admin view,
-template) by Django's test client, logged in as a superuser.
+A catalog already seeded at one of the sizes is reused. Options: ``--sizes`` (default 10000
+1000000), ``--runs`` timed runs per view (the best is reported, after one warm-up),
+``--explain`` to print the database's plan for each page query. Seeding 1M products takes one
+to two minutes. The goal is a ratio ≤ 2. Views: the default list, a filter, a search, and every
+sort a header click reaches (each sortable column both ways, alone and after the default title
+order, e.g. ?o=6.1 for Status). Each view is reported twice: the whole page, and the time its
+SQL took (most of a page is Python, which a busy shared machine slows at random; the SQL is
+what grows with the table). Each view is rendered through the full stack (middleware, session,
+admin view, template) by Django's test client, logged in as a superuser.
 """
 
 from __future__ import annotations

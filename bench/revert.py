@@ -84,7 +84,8 @@ def bulk_only(rows: int) -> None:
         parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
     )
     seconds = time.perf_counter() - start
-    assert edit.changed_count == rows and edit.state == BulkEdit.STATE_DONE, edit.message
+    assert edit.changed_count == rows, edit.message
+    assert edit.state == BulkEdit.STATE_DONE, edit.message
     print(seconds, own_peak_rss_mb())
 
 

@@ -113,9 +113,11 @@ def bulk_edit_job_selection(*, job: BulkEditJob) -> tuple[bulk.BulkAction, Query
         action = bulk.get_bulk_action(job.action)
     except KeyError:
         raise BulkJobRefused(ERROR_UNKNOWN_ACTION.format(name=job.action)) from None
+    from store.admin.bulk import BulkEditMixin
+
     model_admin = admin.site._registry[Product]
     request = changelist_request(model_admin=model_admin, user=user, filters=job.filters)
-    if not model_admin._may_bulk_edit(request, action):
+    if not isinstance(model_admin, BulkEditMixin) or not model_admin._may_bulk_edit(request, action):
         raise BulkJobRefused(ERROR_NO_PERMISSION)
     try:
         queryset = model_admin.get_changelist_instance(request).queryset
@@ -179,8 +181,8 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
             on_batch=progress,
         )
     except JobCancelled:
-        edit = BulkEditJob.objects.get(pk=job.pk).bulk_edit
-        message = edit.message if edit is not None else f"Cancelled. {bulk.STOPPED_NOTHING}"
+        recorded = BulkEditJob.objects.get(pk=job.pk).bulk_edit
+        message = recorded.message if recorded is not None else f"Cancelled. {bulk.STOPPED_NOTHING}"
         BulkEditJob.objects.filter(pk=job.pk).update(message=message)
         logger.info("Bulk edit job #%s stopped: %s", job_id, JobState.CANCELLED.label)
         return

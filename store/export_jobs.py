@@ -94,12 +94,14 @@ def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
     """The ModelAdmin and the changelist queryset the job exports, as its user sees them."""
     from django.apps import apps
 
+    from store.admin.importexport import ExportMixin
+
     user = job.requested_by
     if user is None or not user.is_active or not user.is_staff:
         raise ExportRefused(ERROR_NO_USER)
     model_admin = admin.site._registry[apps.get_model(job.model_label)]
     request = changelist_request(model_admin=model_admin, user=user, filters=job.filters)
-    if not model_admin.has_export_permission(request):
+    if not isinstance(model_admin, ExportMixin) or not model_admin.has_export_permission(request):
         raise ExportRefused(ERROR_NO_PERMISSION)
     try:
         changelist = model_admin.get_changelist_instance(request)

@@ -91,8 +91,8 @@ def resolve_checked(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise FetchError(ERROR_RESOLVE.format(error=error), retry=True)
-    addresses = [info[4][0] for info in infos]
+        raise FetchError(ERROR_RESOLVE.format(error=error), retry=True) from error
+    addresses = [str(info[4][0]) for info in infos]  # the host of an AF_INET or AF_INET6 sockaddr
     if not addresses:
         raise FetchError(ERROR_RESOLVE.format(error="no address"), retry=True)
     if not _allowed(host):
@@ -137,7 +137,7 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as error:
-        raise FetchError(ERROR_NETWORK.format(error=error))
+        raise FetchError(ERROR_NETWORK.format(error=error)) from error
     address = resolve_checked(parts.hostname, port)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
@@ -173,9 +173,9 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
                 raise FetchError(ERROR_TOO_LARGE.format(limit=filesizeformat(limit)))
         return response.status, "", bytes(body)
     except TimeoutError as error:  # socket.timeout
-        raise FetchError(ERROR_TIMEOUT.format(error=error or "no answer"), retry=True)
+        raise FetchError(ERROR_TIMEOUT.format(error=error or "no answer"), retry=True) from error
     except (OSError, http.client.HTTPException) as error:
-        raise FetchError(ERROR_NETWORK.format(error=error), retry=True)
+        raise FetchError(ERROR_NETWORK.format(error=error), retry=True) from error
     finally:
         connection.close()
 
@@ -195,7 +195,7 @@ def fetch_image(url: str) -> Fetched:
         try:
             image_inspect(file=io.BytesIO(body), name=name)
         except ValidationError as error:
-            raise FetchError(error.messages[0])
+            raise FetchError(error.messages[0]) from error
         return Fetched(url=current, data=body)
     raise FetchError(ERROR_TOO_MANY_REDIRECTS.format(limit=settings.IMAGE_FETCH_MAX_REDIRECTS))
 

@@ -13,6 +13,7 @@ a message naming the file and the reason:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ def _megapixels(pixels: int) -> str:
     return f"{pixels / 1_000_000:g}"
 
 
+# The attribute of the file object that remembers its ImageInfo (see image_inspect).
+_INFO_ATTRIBUTE = "_product_image_info"
+
+
 def _looks_like_svg(name: str, head: bytes) -> bool:
     if name.lower().endswith(SVG_SUFFIXES):
         return True
@@ -74,7 +79,7 @@ def image_inspect(*, file: IO[bytes], name: str) -> ImageInfo:
     not store. The result is remembered on the file object, so the form and the
     service that both check an upload decode it once.
     """
-    cached = getattr(file, "_product_image_info", None)
+    cached = getattr(file, _INFO_ATTRIBUTE, None)
     if cached is not None:
         return cached
     params = {"name": name}
@@ -97,10 +102,8 @@ def image_inspect(*, file: IO[bytes], name: str) -> ImageInfo:
     max_pixels = settings.PRODUCT_IMAGE_MAX_PIXELS
     info = _open_and_verify(file, name=name, max_pixels=max_pixels)
     file.seek(0)
-    try:
-        file._product_image_info = info
-    except AttributeError:  # objects with __slots__: just do not cache
-        pass
+    with contextlib.suppress(AttributeError):  # objects with __slots__: just do not cache
+        setattr(file, _INFO_ATTRIBUTE, info)
     return info
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -119,11 +119,15 @@ class BackgroundJob(models.Model):
 
 
 # --- Services ------------------------------------------------------------------
-def job_enqueue(*, job: BackgroundJob, task: Any) -> BackgroundJob:
+# They work on any concrete job model, through its default manager (an abstract model has none).
+_JobT = TypeVar("_JobT", bound=BackgroundJob)
+
+
+def job_enqueue(*, job: _JobT, task: Any) -> _JobT:
     """Queue ``task(job.pk, job.attempt)``. Call it outside any open transaction:
     a worker on another connection must find the committed job row."""
     result = task.enqueue(job.pk, job.attempt)
-    type(job).objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    type(job)._default_manager.filter(pk=job.pk).update(task_id=str(result.id)[:64])
     job.task_id = str(result.id)[:64]
     job.refresh_from_db(fields=["state", "rows_done", "rows_total", "started_at", "finished_at", "error"])
     return job
@@ -134,7 +138,7 @@ def job_start(*, job: BackgroundJob, attempt: int) -> bool:
     now = timezone.now()
     started = (
         type(job)
-        .objects.filter(pk=job.pk, state=JobState.QUEUED, attempt=attempt)
+        ._default_manager.filter(pk=job.pk, state=JobState.QUEUED, attempt=attempt)
         .update(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
     )
     if started:
@@ -148,7 +152,9 @@ def job_progress(*, job: BackgroundJob, rows_done: int, rows_total: int | None =
     changes: dict[str, Any] = {"rows_done": rows_done, "heartbeat_at": now}
     if rows_total is not None:
         changes["rows_total"] = rows_total
-    updated = type(job).objects.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt).update(**changes)
+    updated = (
+        type(job)._default_manager.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt).update(**changes)
+    )
     if not updated:
         raise JobCancelled(job.pk)
     job.rows_done, job.heartbeat_at = rows_done, now
@@ -161,7 +167,7 @@ def job_finish(*, job: BackgroundJob, **fields: Any) -> bool:
     now = timezone.now()
     updated = (
         type(job)
-        .objects.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt)
+        ._default_manager.filter(pk=job.pk, state=JobState.RUNNING, attempt=job.attempt)
         .update(state=JobState.DONE, finished_at=now, heartbeat_at=now, **fields)
     )
     if updated:
@@ -175,7 +181,7 @@ def job_fail(*, job: BackgroundJob, error: str) -> bool:
     now = timezone.now()
     updated = (
         type(job)
-        .objects.filter(pk=job.pk, state__in=ACTIVE_STATES, attempt=job.attempt)
+        ._default_manager.filter(pk=job.pk, state__in=ACTIVE_STATES, attempt=job.attempt)
         .update(state=JobState.FAILED, finished_at=now, error=error)
     )
     if updated:
@@ -188,7 +194,7 @@ def job_cancel(*, job: BackgroundJob, user: Any) -> bool:
     now = timezone.now()
     updated = (
         type(job)
-        .objects.filter(pk=job.pk, state__in=ACTIVE_STATES)
+        ._default_manager.filter(pk=job.pk, state__in=ACTIVE_STATES)
         .update(state=JobState.CANCELLED, finished_at=now, error=CANCELLED_BY.format(user=user.get_username()))
     )
     job.refresh_from_db()
@@ -199,7 +205,7 @@ def job_retry(*, job: BackgroundJob, task: Any, **reset: Any) -> bool:
     """Run a failed or cancelled job again, as a new attempt (older tasks then do nothing)."""
     updated = (
         type(job)
-        .objects.filter(pk=job.pk, state__in=(JobState.FAILED, JobState.CANCELLED))
+        ._default_manager.filter(pk=job.pk, state__in=(JobState.FAILED, JobState.CANCELLED))
         .update(
             state=JobState.QUEUED,
             attempt=F("attempt") + 1,
@@ -218,28 +224,28 @@ def job_retry(*, job: BackgroundJob, task: Any, **reset: Any) -> bool:
     return True
 
 
-def jobs_mark_lost(*, model: type[BackgroundJob], now=None) -> int:
+def jobs_mark_lost(*, model: type[BackgroundJob], now: datetime | None = None) -> int:
     """Running jobs whose heartbeat is older than JOB_HEARTBEAT_TIMEOUT: failed, worker lost."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
-    lost = model.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff)
+    lost = model._default_manager.filter(state=JobState.RUNNING, heartbeat_at__lt=cutoff)
     count = lost.update(state=JobState.FAILED, finished_at=now, error=WORKER_LOST)
     if count:
         logger.warning("%s: %d job(s) failed: %s", model._meta.label, count, WORKER_LOST)
     return count
 
 
-def jobs_to_announce(*, model: type[BackgroundJob], user: Any) -> list[BackgroundJob]:
+def jobs_to_announce(*, model: type[_JobT], user: Any) -> list[_JobT]:
     """The user's ended jobs not yet shown in the admin's messages; marks them shown."""
     if not getattr(user, "is_authenticated", False):
         return []
     jobs = list(
-        model.objects.filter(requested_by=user, state__in=ENDED_STATES, announced_at__isnull=True)
+        model._default_manager.filter(requested_by=user, state__in=ENDED_STATES, announced_at__isnull=True)
         .exclude(state=JobState.CANCELLED)
         .order_by("pk")[:10]
     )
     if jobs:
-        model.objects.filter(pk__in=[job.pk for job in jobs]).update(announced_at=timezone.now())
+        model._default_manager.filter(pk__in=[job.pk for job in jobs]).update(announced_at=timezone.now())
     return jobs
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -87,6 +89,10 @@ class Product(models.Model):
     # last_update are left out: history_date already says when, and they would
     # clutter every diff.
     history = HistoricalRecords(excluded_fields=["version", "last_update"])
+    # Read by simple-history when save() records a row, when set (services set them): who
+    # made the change, and the date of a baseline row.
+    _history_user: AbstractBaseUser | None
+    _history_date: datetime
 
     class Meta:
         ordering = ["title"]

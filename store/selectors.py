@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,17 +30,9 @@ from django.utils import timezone
 
 from .models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
 T = TypeVar("T")
-
-
-def customer_list_by_email_suffix(*, suffix: str) -> QuerySet[Customer]:
-    return Customer.objects.filter(email__iendswith=suffix)
-
-
-def collection_list_without_featured_product() -> QuerySet[Collection]:
-    return Collection.objects.filter(featured_product__isnull=True)
 
 
 def product_list_inventory_below(*, below: int) -> QuerySet[Product]:
@@ -49,23 +41,6 @@ def product_list_inventory_below(*, below: int) -> QuerySet[Product]:
     The admin's Low / Out of stock / OK statuses are ``product_list_by_stock_status``.
     """
     return Product.objects.filter(inventory__lt=below)
-
-
-def order_list_for_customer(*, customer_id: int) -> QuerySet[Order]:
-    return Order.objects.filter(customer_id=customer_id)
-
-
-def order_item_list_for_collection(*, collection_id: int) -> QuerySet[OrderItem]:
-    return OrderItem.objects.select_related("product").filter(product__collection_id=collection_id)
-
-
-def order_list_recent(*, limit: int = 5) -> QuerySet[Order]:
-    """The latest orders with customer, items and products: three queries in all."""
-    return (
-        Order.objects.select_related("customer")
-        .prefetch_related("items__product")
-        .order_by("-placed_at", "-id")[:limit]
-    )
 
 
 def order_list_with_totals() -> QuerySet[Order]:
@@ -78,29 +53,10 @@ def customer_list_with_orders_count() -> QuerySet[Customer]:
     return Customer.objects.annotate(orders_count=Count("orders"))
 
 
-def customer_list_with_more_orders_than(*, count: int) -> QuerySet[Customer]:
-    return customer_list_with_orders_count().filter(orders_count__gt=count)
-
-
-def product_list_top_by_sales(*, limit: int = 5) -> QuerySet[Product]:
-    """Products ranked by the value sold (Σ quantity × unit price of their order items)."""
-    sales = Sum(ExpressionWrapper(F("orderitems__quantity") * F("orderitems__unit_price"), output_field=MONEY))
-    return (
-        Product.objects.annotate(sales_value=sales)
-        .filter(sales_value__isnull=False)
-        .order_by("-sales_value", "id")[:limit]
-    )
-
-
 def collection_list_with_products_count(*, active_only: bool = False) -> QuerySet[Collection]:
     """Collections with ``products_count`` (only active products' when ``active_only``: the API)."""
     only = Q(products__status=Product.Status.ACTIVE) if active_only else None
     return Collection.objects.annotate(products_count=Count("products", filter=only))
-
-
-def customer_list_with_total_spent() -> QuerySet[Customer]:
-    spent = Sum(ExpressionWrapper(F("orders__items__quantity") * F("orders__items__unit_price"), output_field=MONEY))
-    return Customer.objects.annotate(total_spent=Coalesce(spent, Value(Decimal("0.00")), output_field=MONEY))
 
 
 # --- Dashboard ----------------------------------------------------------------
@@ -111,7 +67,8 @@ DASHBOARD_WINDOW_DAYS = 30
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
-    return cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS)
+    # get_or_set returns the cached value or stores and returns compute()'s: a T either way.
+    return cast(T, cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS))
 
 
 def dashboard_catalog_kpis() -> dict[str, Any]:
@@ -314,7 +271,8 @@ def product_list_for_api(*, include_inactive: bool = False) -> QuerySet[Product]
 
 def product_latest_update() -> datetime | None:
     """When any product was last saved or added: one index lookup (MIN/MAX optimisation)."""
-    return Product.objects.aggregate(latest=Max("last_update"))["latest"]
+    latest: datetime | None = Product.objects.aggregate(latest=Max("last_update"))["latest"]
+    return latest
 
 
 def collection_list_for_api() -> QuerySet[Collection]:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -51,7 +52,7 @@ def product_version_conflict(*, product_id: int) -> ProductVersionConflict:
     current = Product.objects.filter(pk=product_id).values("title", "unit_price", "inventory").first()
     if current is None:
         return ProductVersionConflict(PRODUCT_GONE, code="gone")
-    return ProductVersionConflict(PRODUCT_VERSION_CONFLICT, code="stale", params=current)
+    return ProductVersionConflict(PRODUCT_VERSION_CONFLICT, code="stale", params=dict(current))
 
 
 def _history_user(user: User) -> AbstractBaseUser | None:
@@ -105,7 +106,7 @@ def product_history_created(*, products: Sequence[Product], user: User, reason: 
 
 
 def product_history_insert(
-    *, products: Sequence[Product], user: User, reason: str, history_type: str, date=None
+    *, products: Sequence[Product], user: User, reason: str, history_type: str, date: datetime | None = None
 ) -> None:
     """One history row per product of ``products`` (their tracked fields as given), all dated ``date``.
 
@@ -155,6 +156,8 @@ def product_update(*, product: Product, expected_version: int | None, user: User
     editor gets ``ProductVersionConflict`` with the current values and nothing is written.
     """
     product.full_clean()
+    if expected_version is None:  # an editor that did not say which version it loaded
+        raise product_version_conflict(product_id=product.pk)
     if not Product.history.filter(id=product.pk).exists():
         stored = Product.objects.filter(pk=product.pk).first()
         if stored is not None:
@@ -168,7 +171,7 @@ def product_update(*, product: Product, expected_version: int | None, user: User
     return product
 
 
-def _product_bulk_update(*, rows: list[Product], user: User, reason: str, **values) -> int:
+def _product_bulk_update(*, rows: list[Product], user: User, reason: str, **values: Any) -> int:
     """UPDATE ``rows`` (locked, in pk order) to ``values``, bump version and last_update, record history.
 
     The statements carry only ``values`` and ``version = version + 1``, never a value
@@ -252,7 +255,7 @@ def product_clear_inventory(
 
 # --- Catalog: product status (draft / active / archived) ---------------------
 
-STATUS_CHANGE_REASONS = {
+STATUS_CHANGE_REASONS: dict[str, str] = {
     Product.Status.ACTIVE: "Publish (bulk action)",
     Product.Status.DRAFT: "Unpublish (bulk action)",
     Product.Status.ARCHIVED: "Archive (bulk action)",

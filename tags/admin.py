@@ -7,7 +7,8 @@ from .models import Tag, TaggedItem
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ("label", "usage_count")
+    # Annotated so that a subclass may extend it (store_custom adds a column).
+    list_display: tuple[str, ...] = ("label", "usage_count")
     list_per_page = 100
     search_fields = ("label",)
 

@@ -20,7 +20,7 @@ def tag_list_used_on(*, model: type[Model]) -> QuerySet[Tag]:
     return Tag.objects.filter(items__content_type=content_type).distinct().order_by("label")
 
 
-def object_ids_tagged(*, model: type[Model], tag_id: int) -> QuerySet[TaggedItem, Any]:
+def object_ids_tagged(*, model: type[Model], tag_id: int) -> QuerySet[TaggedItem, int]:
     """The ids of ``model`` rows carrying the tag, as a subquery for ``pk__in``."""
     content_type = ContentType.objects.get_for_model(model)
-    return TaggedItem.objects.filter(content_type=content_type, tag_id=tag_id).values("object_id")
+    return TaggedItem.objects.filter(content_type=content_type, tag_id=tag_id).values_list("object_id", flat=True)

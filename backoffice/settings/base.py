@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -157,7 +158,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves STATIC_ROOT (filled by collectstatic). prod.py switches to the
 # compressed, hashed manifest storage; dev and tests keep the plain storage and serve
 # from the apps' static folders, so they never need collectstatic.
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
@@ -282,7 +283,7 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 # The audit trail (store.audit.audit_event: logins, failures, lockouts, imports, exports,
 # bulk actions) has its own handler and format so operators can route it separately.
 AUDIT_LOG_LEVEL = os.environ.get("AUDIT_LOG_LEVEL", "INFO").upper()
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -10,11 +10,15 @@ Above BULK_INLINE_MAX products, the preview covers the first 1,000 and Confirm q
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -24,19 +28,19 @@ from store import bulk
 from store.admin.jobs import JobAdminMixin
 from store.bulk_jobs import bulk_edit_job_create, bulk_edit_job_retry
 from store.jobs import JobState
-from store.models import BulkEdit, BulkEditJob
+from store.models import BulkEdit, BulkEditJob, Product
 
 STEP_FIELD = "_bulk_step"
 STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
 ACTION_PREFIX = "bulk_"
 
 
-def _action_function(action: bulk.BulkAction):
-    def run(modeladmin, request, queryset):
+def _action_function(action: bulk.BulkAction) -> Callable[..., Any]:
+    @admin.action(permissions=[action.permission], description=action.label)
+    def run(modeladmin: BulkEditMixin, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
         return modeladmin.bulk_edit_view(request, queryset, action)
 
     run.__name__ = ACTION_PREFIX + action.name
-    run.allowed_permissions = (action.permission,)
     return run
 
 
@@ -53,7 +57,13 @@ def _done_message(edit: BulkEdit) -> str:
     return message
 
 
-class BulkEditMixin:
+if TYPE_CHECKING:
+    _ProductAdmin = admin.ModelAdmin[Product]
+else:
+    _ProductAdmin = object
+
+
+class BulkEditMixin(_ProductAdmin):
     """Adds the registered bulk edit actions to a product ModelAdmin."""
 
     bulk_edit_template = "admin/store/product/bulk_edit.html"
@@ -194,12 +204,12 @@ class BulkEditAdmin(admin.ModelAdmin):
 
 # --- Bulk edit jobs (above BULK_INLINE_MAX) --------------------------------------------------
 @admin.register(BulkEditJob)
-class BulkEditJobAdmin(JobAdminMixin, admin.ModelAdmin):
+class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
     """Each job's page: progress (checking, then writing), Cancel, and what was written."""
 
     list_display = ("__str__", "state_display", "progress_display", "changed_count", "requested_by", "created_at")
 
-    def job_context(self, request: HttpRequest, job: BulkEditJob) -> dict:
+    def job_context(self, request: HttpRequest, job: BulkEditJob) -> dict[str, Any]:
         selection = (
             "all products matching the list's filters"
             if job.selected_ids is None

@@ -7,13 +7,16 @@ refreshes itself while the job is queued or running, and offers Cancel and Retry
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, Generic, TypeVar
+
 from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
@@ -22,22 +25,35 @@ from django_tasks_db.models import DBTaskResult
 from store.audit import audit_event
 from store.export_jobs import export_job_retry
 from store.exporting import FORMATS
-from store.jobs import ACTIVE_STATES, JobState, format_duration, job_cancel, jobs_mark_lost, jobs_to_announce
+from store.jobs import (
+    ACTIVE_STATES,
+    BackgroundJob,
+    JobState,
+    format_duration,
+    job_cancel,
+    jobs_mark_lost,
+    jobs_to_announce,
+)
 from store.models import ExportJob
 
 # Seconds between refreshes of a running job's page.
 JOB_PAGE_REFRESH_SECONDS = 2
 
+_JobT = TypeVar("_JobT", bound=BackgroundJob)
 
-class JobAdminMixin:
-    """Private, read-only job pages with Cancel and Retry. Subclasses give ``retry_job``."""
 
-    list_display = ("__str__", "state_display", "progress_display", "requested_by", "created_at")
-    list_filter = ("state",)
+class JobAdminMixin(admin.ModelAdmin, Generic[_JobT]):
+    """Private, read-only job pages with Cancel and Retry, for the job model ``_JobT``.
+
+    Subclasses give ``retry_job``: ``class ExportJobAdmin(JobAdminMixin[ExportJob])``.
+    """
+
+    list_display: tuple[str, ...] = ("__str__", "state_display", "progress_display", "requested_by", "created_at")
+    list_filter: ClassVar[tuple[str, ...]] = ("state",)
     list_select_related = ("requested_by",)
     job_template = "admin/jobs/job_page.html"
 
-    def get_queryset(self, request: HttpRequest):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[_JobT]:
         queryset = super().get_queryset(request)
         return queryset if request.user.is_superuser else queryset.filter(requested_by=request.user)
 
@@ -63,7 +79,7 @@ class JobAdminMixin:
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
         return [
@@ -81,7 +97,7 @@ class JobAdminMixin:
         total = f"{job.rows_total:,}" if job.rows_total is not None else "?"
         return f"{job.rows_done:,} / {total}"
 
-    def get_job(self, request: HttpRequest, job_id) -> object:
+    def get_job(self, request: HttpRequest, job_id: Any) -> _JobT:
         if not str(job_id).isdigit() or len(str(job_id)) > 18:
             raise Http404("No such job.")
         job = get_object_or_404(self.model.objects.select_related("requested_by"), pk=job_id)
@@ -89,11 +105,11 @@ class JobAdminMixin:
             raise PermissionDenied
         return job
 
-    def job_url(self, job) -> str:
+    def job_url(self, job: _JobT) -> str:
         info = self.opts.app_label, self.opts.model_name
         return reverse("admin:{}_{}_change".format(*info), args=[job.pk], current_app=self.admin_site.name)
 
-    def job_context(self, request: HttpRequest, job) -> dict:
+    def job_context(self, request: HttpRequest, job: _JobT) -> dict[str, Any]:
         """Extra context for the page; subclasses add their own rows and links."""
         return {}
 
@@ -142,7 +158,7 @@ class JobAdminMixin:
             )
         return HttpResponseRedirect(self.job_url(job))
 
-    def retry_job(self, job) -> bool:
+    def retry_job(self, job: _JobT) -> bool:
         raise NotImplementedError
 
 
@@ -159,7 +175,7 @@ if apps.is_installed("django_rq"):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
+class ExportJobAdmin(JobAdminMixin[ExportJob]):
     list_display = (
         "__str__",
         "state_display",
@@ -171,7 +187,7 @@ class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("state", "file_format")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
@@ -182,7 +198,7 @@ class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def job_context(self, request: HttpRequest, job: ExportJob) -> dict:
+    def job_context(self, request: HttpRequest, job: ExportJob) -> dict[str, Any]:
         rows = [
             ("Export of", job.model_label),
             ("Format", FORMATS[job.file_format].label),
@@ -200,7 +216,7 @@ class ExportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     def retry_job(self, job: ExportJob) -> bool:
         return export_job_retry(job=job)
 
-    def download_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+    def download_view(self, request: HttpRequest, job_id: int) -> FileResponse:
         job = self.get_job(request, job_id)
         if job.state != JobState.DONE or not job.file or not job.file.storage.exists(job.file.name):
             raise Http404("This export has no file (not finished, or expired).")

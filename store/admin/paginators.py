@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
@@ -16,6 +19,7 @@ class CappedCountPaginator(Paginator):
     """
 
     cap = 10_000
+    object_list: QuerySet[Any]  # the admin's changelist hands a queryset
 
     @cached_property
     def _capped_count(self) -> tuple[int, bool]:

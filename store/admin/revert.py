@@ -6,6 +6,8 @@ import they can see; the service refuses imports that wrote nothing or were reve
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,8 +19,13 @@ from django.utils.html import format_html
 from store import reverting
 from store.models import ImportJob
 
+if TYPE_CHECKING:
+    _ImportJobAdmin = admin.ModelAdmin[ImportJob]
+else:
+    _ImportJobAdmin = object
 
-class ImportRevertMixin:
+
+class ImportRevertMixin(_ImportJobAdmin):
     revert_template = "admin/store/importjob/revert.html"
 
     def get_list_select_related(self, request):
@@ -54,12 +61,13 @@ class ImportRevertMixin:
         job = get_object_or_404(self.get_queryset(request), pk=job_id)
         if not self.has_revert_permission(request, job):
             raise PermissionDenied
-        context = {"job": job, "report": None, "error": None, "skip_changed": request.POST.get("skip_changed") == "1"}
+        skip_changed = request.POST.get("skip_changed") == "1"
+        context: dict[str, Any] = {"job": job, "report": None, "error": None, "skip_changed": skip_changed}
         try:
             if request.method == "POST" and "_confirm" in request.POST:
                 try:
                     outcome = reverting.import_revert(
-                        job=job, user=request.user, skip_changed=context["skip_changed"], source=ImportJob.SOURCE_ADMIN
+                        job=job, user=request.user, skip_changed=skip_changed, source=ImportJob.SOURCE_ADMIN
                     )
                 except reverting.RevertRefused as refused:
                     context["error"], context["report"] = refused.messages[0], refused.report

@@ -20,14 +20,14 @@ from store.models import (
 )
 
 
-class CollectionFactory(DjangoModelFactory):
+class CollectionFactory(DjangoModelFactory[Collection]):
     class Meta:
         model = Collection
 
     title = factory.Sequence(lambda n: f"Collection {n}")
 
 
-class PromotionFactory(DjangoModelFactory):
+class PromotionFactory(DjangoModelFactory[Promotion]):
     class Meta:
         model = Promotion
 
@@ -35,7 +35,7 @@ class PromotionFactory(DjangoModelFactory):
     discount = Decimal("10.00")
 
 
-class ProductFactory(DjangoModelFactory):
+class ProductFactory(DjangoModelFactory[Product]):
     class Meta:
         model = Product
 
@@ -48,7 +48,7 @@ class ProductFactory(DjangoModelFactory):
     collection = factory.SubFactory(CollectionFactory)
 
 
-class CustomerFactory(DjangoModelFactory):
+class CustomerFactory(DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -58,7 +58,7 @@ class CustomerFactory(DjangoModelFactory):
     phone = factory.Faker("numerify", text="+1-555-####")
 
 
-class AddressFactory(DjangoModelFactory):
+class AddressFactory(DjangoModelFactory[Address]):
     class Meta:
         model = Address
 
@@ -68,14 +68,14 @@ class AddressFactory(DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
 
 
-class OrderFactory(DjangoModelFactory):
+class OrderFactory(DjangoModelFactory[Order]):
     class Meta:
         model = Order
 
     customer = factory.SubFactory(CustomerFactory)
 
 
-class OrderItemFactory(DjangoModelFactory):
+class OrderItemFactory(DjangoModelFactory[OrderItem]):
     class Meta:
         model = OrderItem
 
@@ -86,12 +86,12 @@ class OrderItemFactory(DjangoModelFactory):
 
 
 # --- Carts ---
-class CartFactory(DjangoModelFactory):
+class CartFactory(DjangoModelFactory[Cart]):
     class Meta:
         model = Cart
 
 
-class CartItemFactory(DjangoModelFactory):
+class CartItemFactory(DjangoModelFactory[CartItem]):
     class Meta:
         model = CartItem
 

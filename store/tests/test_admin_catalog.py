@@ -632,7 +632,9 @@ def page_query_order_by(queries) -> str:
     page = [sql for sql in page if sql.rsplit(" FROM ", 1)[1].startswith("store_product ")]
     assert len(page) == 1, page
     # The outer ORDER BY (the last one), not the first image's subquery's.
-    return re.search(r" ORDER BY (.*?)(?: LIMIT|$)", " ORDER BY " + page[0].rsplit(" ORDER BY ", 1)[1]).group(1)
+    match = re.search(r" ORDER BY (.*?)(?: LIMIT|$)", " ORDER BY " + page[0].rsplit(" ORDER BY ", 1)[1])
+    assert match, page[0]
+    return match.group(1)
 
 
 @pytest.mark.parametrize("sort", header_sorts())

@@ -90,7 +90,8 @@ class TestImagesInline:
             (
                 "logo.svg",
                 b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-                "“logo.svg” is an SVG image. SVG is not accepted because it can carry scripts; upload a JPEG, PNG, WebP or GIF.",
+                "“logo.svg” is an SVG image. SVG is not accepted because it can carry scripts; "
+                "upload a JPEG, PNG, WebP or GIF.",
             ),
             ("cut.jpg", None, "“cut.jpg” is damaged or truncated and cannot be read"),
             ("scan.bmp", image_bytes("BMP"), "“scan.bmp” is a BMP image; only JPEG, PNG, WebP and GIF are accepted."),
@@ -109,7 +110,8 @@ class TestImagesInline:
         response = admin_client.post(change_url(product), form)
         assert response.status_code == 200
         errors = inline_errors(response)
-        assert len(errors) == 1 and errors[0].startswith(expected), errors
+        assert len(errors) == 1, errors
+        assert errors[0].startswith(expected), errors
         assert not ProductImage.objects.exists()
         product.refresh_from_db()
         assert product.title != "Renamed meanwhile"  # nothing written

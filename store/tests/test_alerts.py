@@ -159,7 +159,8 @@ def test_the_hourly_scheduler_sends_the_digest_once_a_day(merchandiser, settings
     runs = [housekeeping(now=day + timedelta(hours=hour))["low_stock_digests"] for hour in range(0, 26)]
 
     assert runs[0] == 0  # the hour before LOW_STOCK_DIGEST_HOUR: covered yesterday's, not due
-    assert runs[1] == 1 and len(mail.outbox) == 1, [m.subject for m in mail.outbox]
+    assert runs[1] == 1
+    assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
     assert sum(runs) == 1  # later runs that day and the next day's 07:00 find nothing new
     assert AlertSubscription.objects.get().covered_until == day + timedelta(hours=25)
 

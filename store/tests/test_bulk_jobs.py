@@ -296,7 +296,7 @@ def test_set_status_is_a_bulk_edit_and_publish_still_works(admin_client):
     edit = BulkEdit.objects.get()
     assert edit.description == "set status to Archived"
     assert {p.status for p in Product.objects.all()} == {"archived"}
-    assert Product.history.filter(history_change_reason="Bulk edit #%d: set status to Archived" % edit.pk).count() == 2
+    assert Product.history.filter(history_change_reason=f"Bulk edit #{edit.pk}: set status to Archived").count() == 2
     published = admin_client.post(PRODUCTS, {"action": "publish", ACTION_CHECKBOX_NAME: [drafts[0].pk]})
     assert published.status_code == 302
     assert Product.objects.get(pk=drafts[0].pk).status == "active"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import threading
 import time
@@ -21,6 +22,8 @@ from store.models import Product, ProductImage, ProductImageSource
 from store.seeding import catalog_clear
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+logger = logging.getLogger(__name__)
 
 REALWORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld" / "woocommerce_sample_products.csv"
 
@@ -308,10 +311,13 @@ def test_shopify_export_with_variants_and_image_only_rows(server, tmp_path):
         "CAP-1": "draft",
         "MUG-1": "archived",
     }
-    names = lambda sku: [
-        (i.source_url.rsplit("/", 1)[1], i.alt_text)
-        for i in ProductImage.objects.filter(product__sku=sku).order_by("position")
-    ]
+
+    def names(sku):
+        return [
+            (i.source_url.rsplit("/", 1)[1], i.alt_text)
+            for i in ProductImage.objects.filter(product__sku=sku).order_by("position")
+        ]
+
     assert names("HD-S") == [
         ("hoodie-s.png", ""),
         ("hoodie-front.png", "Front"),
@@ -321,7 +327,7 @@ def test_shopify_export_with_variants_and_image_only_rows(server, tmp_path):
     assert names("HD-L")[0] == ("hoodie-l.png", "")
     assert names("CAP-1") == [("cap.png", "Cap"), ("cap-2.png", "")]
     total = ProductImage.objects.count()
-    print(f"shopify fixture: {total} images")  # reported in the closing note
+    logger.info("shopify fixture: %d images", total)
     assert total == 4 + 3 + 4 + 2
 
 
@@ -339,7 +345,7 @@ def test_real_woocommerce_sample_imports_with_its_images(server, tmp_path):
     assert outcome.job.status in ("succeeded", "partial")
     sources = ProductImageSource.objects.count()
     fetched = ProductImage.objects.count()
-    print(f"woocommerce sample: {sources} image URLs, {fetched} images fetched")
+    logger.info("woocommerce sample: %d image URLs, %d images fetched", sources, fetched)
     assert sources
     assert fetched == sources
     assert not ProductImageSource.objects.exclude(state="done").exists()

@@ -194,10 +194,17 @@ class TestFilesGoOnCommit:
     def test_a_rolled_back_delete_keeps_the_files(self, django_capture_on_commit_callbacks):
         image = product_image(ProductFactory())
         pk = image.pk
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(RuntimeError), transaction.atomic():
+
+        def delete_then_fail():
+            with transaction.atomic():
                 services.product_image_delete(image=image)
                 raise RuntimeError("the rest of the edit failed")
+
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError, match="the rest of the edit failed"),
+        ):
+            delete_then_fail()
         assert callbacks == []
         assert ProductImage.objects.filter(pk=pk).exists()
         assert default_storage.exists(image.image.name)

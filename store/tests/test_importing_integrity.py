@@ -17,6 +17,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from store.admin.importexport import ProductImportForm
 from store.importing import parsing, planning, presets
@@ -50,6 +51,7 @@ def lying_xlsx(path: Path, rows: list[list], dimension: str) -> Path:
     """A workbook whose sheet claims ``dimension`` whatever rows it really has."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)
     for row in rows:
         sheet.append(row)
     honest = path.with_name("honest.xlsx")

@@ -18,7 +18,7 @@ def test_product_list_by_stock_status_matches_product_stock_status(settings):
     for status in ("out", "low", "ok"):
         expected = {p.pk for inv, p in products.items() if selectors.product_stock_status(inventory=inv) == status}
         assert set(selectors.product_list_by_stock_status(status=status).values_list("pk", flat=True)) == expected
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Unknown stock status 'junk'"):
         selectors.product_list_by_stock_status(status="junk")
 
 

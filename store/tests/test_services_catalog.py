@@ -1,5 +1,6 @@
 """Product writes: optimistic locking, bulk clear, change history. No HTTP."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ def history_changes(product: Product) -> list[tuple[str, str, str]]:
     """(field, old, new) for every recorded change, oldest first."""
     records = list(Product.history.filter(id=product.pk).order_by("history_date", "history_id"))
     changes = []
-    for previous, record in zip(records, records[1:]):
+    for previous, record in itertools.pairwise(records):
         delta = record.diff_against(previous)
         changes += [(c.field, str(c.old), str(c.new)) for c in delta.changes]
     return changes

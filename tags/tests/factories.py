@@ -4,7 +4,7 @@ from factory.django import DjangoModelFactory
 from tags.models import Tag
 
 
-class TagFactory(DjangoModelFactory):
+class TagFactory(DjangoModelFactory[Tag]):
     class Meta:
         model = Tag
         django_get_or_create = ("label",)

@@ -18,7 +18,9 @@ CSV = "sku,title,unit_price,inventory,collection\r\n" + "".join(
 
 
 def _token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
 
 
 @pytest.fixture
@@ -57,7 +59,8 @@ def test_preview_on_one_process_and_confirm_on_the_other(two_servers):
         data={"csrfmiddlewaretoken": _token(form.text), "preset": "auto", "encoding": ""},
         files={"file": ("two.csv", CSV.encode(), "text/csv")},
     )
-    assert preview.status_code == 200 and "/import/" in preview.url, preview.text[-2000:]
+    assert preview.status_code == 200, preview.text[-2000:]
+    assert "/import/" in preview.url, preview.text[-2000:]
     job_path = preview.url.split(a, 1)[1]
     assert "30 new" in preview.text or "30" in preview.text
     # The plan is in the shared private storage, not in A's memory or a folder of A's own.

@@ -119,7 +119,8 @@ def test_a_worker_killed_mid_write_writes_nothing_and_retry_writes_once(process_
     try:
         deadline = time.monotonic() + 300
         while not _writing(env, job_id):
-            assert worker.poll() is None and time.monotonic() < deadline, "the write never started"
+            assert worker.poll() is None, "the worker exited before the write started"
+            assert time.monotonic() < deadline, "the write never started"
             time.sleep(0.05)
         os.killpg(worker.pid, signal.SIGKILL)  # every process of the worker, mid-transaction
         worker.wait(timeout=30)

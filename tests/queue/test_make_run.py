@@ -56,7 +56,8 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
             if report["state"] not in ("queued", "running"):
                 break
             time.sleep(1)
-        assert report["state"] == "done" and report["rows_done"] == report["rows_total"] > 0, report
+        assert report["state"] == "done", report
+        assert report["rows_done"] == report["rows_total"] > 0, report
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
         output, _ = process.communicate(timeout=60)

@@ -13,7 +13,7 @@ from .processes import base_env, get, redis_url, shell, start_web
 
 @pytest.fixture
 def two_web_processes(process_database, request):
-    def start(**overrides: str) -> tuple[str, str]:
+    def start(**overrides: str) -> tuple[str, str, dict[str, str]]:
         env = base_env(
             **process_database,
             CATALOG_API_ANON_RATE="3/minute",

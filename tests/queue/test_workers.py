@@ -55,7 +55,7 @@ def test_each_job_runs_once_with_two_workers(process_database, tmp_path, backend
     output = "".join(worker.communicate(timeout=300)[0] for worker in workers)
     for job_id in job_ids:
         report = json.loads(shell(f"from tests.queue.scenario import job_report; job_report({job_id})", env=env))
-        assert report["state"] == "done" and report["rows_done"] == 20, report
+        assert (report["state"], report["rows_done"]) == ("done", 20), report
         # Written once: one "export" audit line (rows=…) per job across both workers.
         assert output.count(f"job_id={job_id} model='store.product' rows=20") == 1, output
 
@@ -77,4 +77,4 @@ def test_database_worker_runs_a_bulk_edit_job(process_database, tmp_path):
         shell(f"from tests.queue.scenario import bulk_edit_report; bulk_edit_report({job_id})", env=env)
     )
     assert (report["state"], report["rows_done"], report["rows_total"], report["changed"]) == ("done", 20, 20, 20)
-    assert report["history"] == 20 and report["prices"] == ["5.25"] and report["untouched"] == ["5.00"], report
+    assert (report["history"], report["prices"], report["untouched"]) == (20, ["5.25"], ["5.00"]), report

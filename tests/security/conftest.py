@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from store.models import Cart, CartItem, Product
+from store.models import Cart, CartItem, ImportJob, Product
 from store.roles import role_sync_all
 from store.tests.factories import AddressFactory, OrderItemFactory, PromotionFactory
 from tags.models import TaggedItem
@@ -55,9 +55,9 @@ def role_client(role_user) -> Callable[[str], Client]:
 @pytest.fixture
 def store_objects(db) -> dict[str, models.Model]:
     """One row of each store/tags model, by "app_label.model_name" (fast: factories only)."""
-    item = OrderItemFactory()
+    item = OrderItemFactory.create()
     product, order = item.product, item.order
-    tag = TagFactory()
+    tag = TagFactory.create()
     cart = Cart.objects.create()
     CartItem.objects.create(cart=cart, product=product, quantity=1)
     tagged = TaggedItem.objects.create(
@@ -69,11 +69,11 @@ def store_objects(db) -> dict[str, models.Model]:
         order,
         item,
         order.customer,
-        AddressFactory(customer=order.customer),
+        AddressFactory.create(customer=order.customer),
         tag,
         tagged,
         cart,
-        PromotionFactory(),
+        PromotionFactory.create(),
     ]
     return {obj._meta.label_lower: obj for obj in objects}
 
@@ -91,7 +91,7 @@ def factory_for(model: type[models.Model]) -> type[DjangoModelFactory] | None:
 
 
 def _access_attempt(model):
-    return model.objects.create(
+    return model._default_manager.create(
         username="mallory",
         ip_address="203.0.113.9",
         user_agent="curl",
@@ -104,23 +104,25 @@ def _access_attempt(model):
 
 
 def _access_log(model):
-    return model.objects.create(
+    return model._default_manager.create(
         username="admin", ip_address="203.0.113.9", user_agent="curl", http_accept="*/*", path_info="/admin/login/"
     )
 
 
 # Models no factory or fixture provides. Add a maker here when a new admin model has neither.
 MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
-    "auth.group": lambda model: model.objects.create(name="Crawlers"),
-    "store.cart": lambda model: model.objects.create(),
-    "authtoken.tokenproxy": lambda model: model.objects.create(user=User.objects.create(username="api-client")),
-    "store.importjob": lambda model: model.objects.create(
-        source=model.SOURCE_CLI,
+    "auth.group": lambda model: model._default_manager.create(name="Crawlers"),
+    "store.cart": lambda model: model._default_manager.create(),
+    "authtoken.tokenproxy": lambda model: model._default_manager.create(
+        user=User.objects.create(username="api-client")
+    ),
+    "store.importjob": lambda model: model._default_manager.create(
+        source=ImportJob.SOURCE_CLI,
         file_name="products.csv",
-        status=model.STATUS_FAILED,
+        status=ImportJob.STATUS_FAILED,
         rows_total=3,
     ),
-    "store.exportjob": lambda model: model.objects.create(
+    "store.exportjob": lambda model: model._default_manager.create(
         requested_by=User.objects.filter(is_superuser=True).first(),
         model_label="store.product",
         file_format="csv",
@@ -128,7 +130,7 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
         error="worker lost",
         announced_at=timezone.now(),  # no message on every page
     ),
-    "store.bulkeditjob": lambda model: model.objects.create(
+    "store.bulkeditjob": lambda model: model._default_manager.create(
         requested_by=User.objects.filter(is_superuser=True).first(),
         action="change_price",
         description="raise price 5%",
@@ -136,15 +138,15 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
         state="failed",
         error="worker lost",
     ),
-    "store.alertsubscription": lambda model: model.objects.create(
+    "store.alertsubscription": lambda model: model._default_manager.create(
         user=User.objects.create(username="alerted", email="alerted@example.com", is_staff=True),
     ),
-    "store.bulkedit": lambda model: model.objects.create(
+    "store.bulkedit": lambda model: model._default_manager.create(
         action="change_price", description="raise price 5%", parameters={"mode": "raise_pct", "amount": "5"}
     ),
     "axes.accessattempt": _access_attempt,
     "axes.accesslog": _access_log,
-    "axes.accessfailurelog": lambda model: model.objects.create(
+    "axes.accessfailurelog": lambda model: model._default_manager.create(
         username="mallory",
         ip_address="203.0.113.9",
         user_agent="curl",

@@ -7,6 +7,8 @@ changed since the import stop the revert (or would, for --dry-run).
 
 from __future__ import annotations
 
+from typing import IO, cast
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
@@ -34,7 +36,9 @@ class Command(BaseCommand):
         job = ImportJob.objects.filter(pk=options["job_id"]).first()
         if job is None:
             raise CommandError(f"No import #{options['job_id']}.")
-        console = Console(file=self.stdout, width=None if self.stdout.isatty() else 120)
+        # OutputWrapper is a TextIOBase that rich writes to as to any text stream; typeshed's
+        # IO[str] is a nominal class it does not derive from.
+        console = Console(file=cast("IO[str]", self.stdout), width=None if self.stdout.isatty() else 120)
         try:
             if options["dry_run"]:
                 report = import_revert_preview(job=job)
@@ -50,9 +54,9 @@ class Command(BaseCommand):
             outcome = import_revert(job=job, skip_changed=options["skip_changed"], source=ImportJob.SOURCE_CLI)
         except RevertRefused as refused:
             self._report(console, refused.report, title=f"Revert of import #{job.pk}: refused")
-            raise CommandError(refused.messages[0], returncode=2)
+            raise CommandError(refused.messages[0], returncode=2) from refused
         except ValidationError as error:
-            raise CommandError(error.messages[0])
+            raise CommandError(error.messages[0]) from error
         self._report(
             console, outcome.report, title=f"Revert of import #{job.pk}: {job.file_name}", seconds=outcome.job.duration
         )
@@ -61,7 +65,14 @@ class Command(BaseCommand):
     def _report(self, console: Console, report: RevertReport, *, title: str, seconds: float | None = None) -> None:
         table = Table(title=title)
         columns = ["history rows", "restored", "deleted", "re-created", "kept", "changed since"]
-        values = [report.rows, report.restore, report.delete, report.recreate, report.kept, report.changed]
+        values: list[int | str] = [
+            report.rows,
+            report.restore,
+            report.delete,
+            report.recreate,
+            report.kept,
+            report.changed,
+        ]
         if seconds is not None:
             columns.append("seconds")
             values.append(f"{seconds:.2f}")

@@ -68,6 +68,8 @@ class Command(BaseCommand):
         made = 0
         for collection_id in Product.objects.values_list("collection_id", flat=True).distinct().order_by():
             product = Product.objects.filter(collection_id=collection_id).order_by("pk").first()
+            if product is None:  # deleted meanwhile
+                continue
             upload = SimpleUploadedFile(f"{product.slug}.png", _demo_picture(seed=product.pk), "image/png")
             services.product_image_save(image=ProductImage(product=product, image=upload, alt_text=product.title))
             made += 1

@@ -52,17 +52,22 @@ def test_every_operation_conforms_to_the_schema(api_schema):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) == 8, [op.label for op in operations]
     for operation, mode in itertools.product(operations, MODES):
-        checks = CHECKS if mode is GenerationMode.POSITIVE else [not_a_server_error]
+        check_operation(operation, mode=mode)
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        def conforms(case):
-            case.call_and_validate(checks=checks)
 
-        conforms()
+def check_operation(operation, *, mode):
+    """Generate cases for one operation in one mode and validate every response."""
+    checks = CHECKS if mode is GenerationMode.POSITIVE else [not_a_server_error]
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def conforms(case):
+        case.call_and_validate(checks=checks)
+
+    conforms()
