@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Model, QuerySet
 
