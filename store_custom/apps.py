@@ -12,7 +12,7 @@ class StoreCustomConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from store.bulk import register_bulk_action
-        from store.importing.hooks import register_extra_column
+        from store.importing.columns import register_column
         from store.models import Product
         from store.reverting import products_deleted
         from store.seeding import catalog_cleared
@@ -31,7 +31,7 @@ class StoreCustomConfig(AppConfig):
             receivers.drop_bulk_deleted_product_tags, dispatch_uid="store_custom.drop_bulk_deleted_product_tags"
         )
         # --- Import/export: the product "tags" column ---
-        register_extra_column(product_tags_column)
+        register_column(product_tags_column)
         # --- Bulk edits on the product list: "Add tags" / "Remove tags" ---
         register_bulk_action(bulk.add_tags)
         register_bulk_action(bulk.remove_tags)

@@ -37,7 +37,7 @@ from store.admin.jobs import announce_export_jobs
 from store.audit import audit_event
 from store.export_jobs import export_job_create, export_needs_job
 from store.exporting import FORMAT_CSV, FORMATS, render
-from store.importing.hooks import extra_columns
+from store.importing.columns import product_columns
 from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
     import_job_can_retry,
@@ -50,6 +50,7 @@ from store.importing.jobs import (
     import_needs_job,
 )
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
+from store.importing.plan import ImportPlan, NewProduct, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -272,7 +273,7 @@ class _ChangeRows:
     a 100k-row preview from building 100k display rows per page view.
     """
 
-    def __init__(self, plan):
+    def __init__(self, plan: ImportPlan) -> None:
         self.plan = plan
 
     def __len__(self) -> int:
@@ -286,27 +287,21 @@ class _ChangeRows:
         merged = heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
         return [self._display(change) for change in islice(merged, start, stop)]
 
-    @staticmethod
-    def _display(change) -> tuple:
-        if hasattr(change, "changes"):
-            return (
-                change.row,
-                change.sku,
-                False,
-                [(name, _short(old), _short(new)) for name, (old, new) in change.changes.items()],
-            )
-        fields = [
-            ("title", "", _short(change.title)),
-            ("unit_price", "", f"{change.unit_price:.2f}"),
-            ("inventory", "", str(change.inventory)),
-            ("collection", "", change.collection),
-        ]
-        handlers = {handler.column: handler for handler in extra_columns()}
-        fields += [
-            (column, "", _short(handlers[column].render(value)))
-            for column, value in change.extras.items()
-            if column in handlers and value
-        ]
+    def _display(self, change: NewProduct | ProductUpdate) -> tuple[int, str, bool, list[tuple[str, str, str]]]:
+        """(row, SKU, is new, [(column, old, new)]), the columns in the table's order."""
+        columns = [column for column in product_columns() if column.name in self.plan.fields]
+        if isinstance(change, ProductUpdate):
+            fields = [
+                (column.name, _short(change.changes[column.name][0]), _short(change.changes[column.name][1]))
+                for column in columns
+                if column.name in change.changes
+            ]
+            return (change.row, change.sku, False, fields)
+        values = self.plan.values_of(change)
+        fields = []
+        for column in columns:
+            if column.preview and (text := column.render(values[column.name])):
+                fields.append((column.name, "", _short(text)))
         return (change.row, change.sku, True, fields)
 
 

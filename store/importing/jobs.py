@@ -92,11 +92,11 @@ def import_count_rows(*, path: Path, limit: int) -> int:
 
 
 def _count_xlsx_rows(path: Path, limit: int) -> int:
-    from .parsing import _xlsx_records
+    from .parsing import xlsx_records
 
     count = -1  # the header
     try:
-        for count, _row in enumerate(_xlsx_records(path)):
+        for count, _row in enumerate(xlsx_records(path)):
             if count > limit:
                 break
     except Exception:  # a broken file: let the inline flow give the parser's clear error

@@ -263,7 +263,7 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of every row of the first sheet, however many its <dimension> tag claims."""
     from openpyxl import load_workbook
 
@@ -289,7 +289,7 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def _xlsx_data_rows(path: Path, width: int) -> Iterator[tuple[int, list[str]]]:
     header_seen = False
-    for number, cells in _xlsx_records(path):
+    for number, cells in xlsx_records(path):
         if not header_seen:
             header_seen = any(cell.strip() for cell in cells)
             continue
@@ -308,7 +308,7 @@ def _parse_xlsx(path: Path) -> ParsedFile:
     limit = settings.IMPORT_MAX_ROWS
     header: list[str] | None = None
     count = 0
-    for _number, cells in _xlsx_records(path):
+    for _number, cells in xlsx_records(path):
         if header is None:
             if any(cell.strip() for cell in cells):
                 while cells and not cells[-1].strip():

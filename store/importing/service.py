@@ -41,7 +41,8 @@ from store.models import ImportJob, private_storage
 
 from .columns import import_job_id
 from .parsing import parse_file
-from .planning import ImportPlan, ProgressCallback, RowError, _no_progress, build_plan
+from .plan import ImportPlan, ProgressCallback, RowError, no_progress
+from .planning import build_plan
 from .presets import PRESET_AUTO, map_rows
 from .writing import ImportConflict, apply_plan
 
@@ -276,7 +277,7 @@ def plan_file(
     file_name: str,
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
-    progress: ProgressCallback = _no_progress,
+    progress: ProgressCallback = no_progress,
 ) -> ImportPlan:
     """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems."""
     parsed = parse_file(path, encoding=encoding)
@@ -426,7 +427,7 @@ def product_import(
     encoding: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
-    progress: ProgressCallback = _no_progress,
+    progress: ProgressCallback = no_progress,
 ) -> ImportOutcome:
     """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
     started = time.monotonic()
@@ -470,7 +471,7 @@ def product_import_preview(
         file_name=file_name,
         options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
     )
-    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=_no_progress)
+    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=no_progress)
     _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
@@ -530,7 +531,7 @@ def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | No
         skip_invalid = bool(job.options.get("skip_invalid"))
     job.options = {**job.options, "skip_invalid": skip_invalid}
     try:
-        written = _write(job, plan, skip_invalid=skip_invalid, progress=_no_progress, user=confirmer)
+        written = _write(job, plan, skip_invalid=skip_invalid, progress=no_progress, user=confirmer)
     except Exception:
         # A bug, not a refusal: the write was rolled back; do not leave the job "writing".
         _fail(job, ERROR_INTERRUPTED)
