@@ -12,12 +12,12 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-import tablib
+import tablib  # type: ignore[import-untyped]  # tablib ships no type hints
 from django.db.models import QuerySet
-from import_export import fields, resources, widgets
+from import_export import fields, resources
 
 from .importing.columns import product_columns
-from .models import Collection, Customer, Order, Product, Promotion
+from .models import Customer, Order, Product
 
 EXPORT_CHUNK_SIZE = 2_000
 

@@ -14,15 +14,17 @@ from __future__ import annotations
 import copy
 import heapq
 import tempfile
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
@@ -50,7 +52,7 @@ from store.importing.jobs import (
     import_needs_job,
 )
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
-from store.importing.plan import ImportPlan, NewProduct, ProductUpdate
+from store.importing.plan import ImportPlan, PlannedProduct, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -62,8 +64,15 @@ from store.importing.service import (
     release_memory,
 )
 from store.models import ImportJob
+from store.resources import ChunkedExportResource
 
 from .revert import ImportRevertMixin
+
+if TYPE_CHECKING:
+    # The mixins are mixed into ModelAdmins: type-check them as one.
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
@@ -73,10 +82,10 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 # --- Export ---------------------------------------------------------------------
-class ExportMixin:
+class ExportMixin(_AdminBase):
     """Export the changelist (as filtered) or the selected rows; needs view permission."""
 
-    export_resource_class = None
+    export_resource_class: type[ChunkedExportResource] | None = None
     export_actions = ("export_selected_csv", "export_selected_xlsx", "export_selected_json")
 
     def has_export_permission(self, request: HttpRequest) -> bool:
@@ -87,8 +96,10 @@ class ExportMixin:
         actions = super().get_actions(request)
         if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_export_permission(request):
             for name in self.export_actions:
-                func, action, description = self.get_action(name)
-                actions[action] = (func, action, description)
+                found = self.get_action(name)
+                if found is not None:
+                    func, action, description = found
+                    actions[action] = (func, action, description)
         return actions
 
     def get_urls(self):
@@ -178,6 +189,8 @@ class ExportMixin:
                 messages.INFO,
             )
             return HttpResponseRedirect(url)
+        if self.export_resource_class is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs an export_resource_class.")
         dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
         content = render(dataset, file_format=file_format, excel_bom=excel_bom)
         spec = FORMATS[file_format]
@@ -266,6 +279,10 @@ def _save_upload(upload) -> Path:
     return Path(name)
 
 
+#: a changed row of the preview: (row, SKU, is new, [(column, old, new)])
+ChangeRow = tuple[int, str, bool, list[tuple[str, str, str]]]
+
+
 class _ChangeRows:
     """The preview's changed rows in file order, built one page at a time.
 
@@ -282,12 +299,25 @@ class _ChangeRows:
     def count(self) -> int:
         return len(self)
 
-    def __getitem__(self, index: slice) -> list:
-        start, stop, _step = index.indices(len(self))
-        merged = heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
-        return [self._display(change) for change in islice(merged, start, stop)]
+    @overload
+    def __getitem__(self, index: int) -> ChangeRow: ...
 
-    def _display(self, change: NewProduct | ProductUpdate) -> tuple[int, str, bool, list[tuple[str, str, str]]]:
+    @overload
+    def __getitem__(self, index: slice) -> list[ChangeRow]: ...
+
+    def __getitem__(self, index: int | slice) -> ChangeRow | list[ChangeRow]:
+        if isinstance(index, int):
+            return self[index : index + 1 or None][0]
+        start, stop, _step = index.indices(len(self))
+        return [self._display(change) for change in islice(self._merged(), start, stop)]
+
+    def __iter__(self) -> Iterator[ChangeRow]:
+        return (self._display(change) for change in self._merged())
+
+    def _merged(self) -> Iterator[PlannedProduct]:
+        return heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
+
+    def _display(self, change: PlannedProduct) -> ChangeRow:
         """(row, SKU, is new, [(column, old, new)]), the columns in the table's order."""
         columns = [column for column in product_columns() if column.name in self.plan.fields]
         if isinstance(change, ProductUpdate):
@@ -310,7 +340,7 @@ def _short(value) -> str:
     return text if len(text) <= CELL_SHOWN else text[:CELL_SHOWN] + "…"
 
 
-class ProductImportMixin:
+class ProductImportMixin(_AdminBase):
     """Upload -> preview -> confirm. The file is parsed once; confirm writes the saved plan."""
 
     import_permission = "store.import_product"

@@ -23,7 +23,9 @@ PRICE_DECIMAL_PLACES: int = _PRICE_FIELD.decimal_places or 0
 PRICE_MAX_INTEGER_DIGITS: int = (_PRICE_FIELD.max_digits or 0) - PRICE_DECIMAL_PLACES
 MIN_PRICE = Decimal(MIN_UNIT_PRICE)
 CENT = Decimal(1).scaleb(-PRICE_DECIMAL_PLACES)
-MAX_INVENTORY: int = BaseDatabaseOperations.integer_field_ranges[Product._meta.get_field("inventory").get_internal_type()][1]
+MAX_INVENTORY: int = BaseDatabaseOperations.integer_field_ranges[
+    Product._meta.get_field("inventory").get_internal_type()
+][1]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 ERROR_REQUIRED = "required"

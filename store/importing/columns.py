@@ -38,8 +38,8 @@ from django.utils.formats import number_format
 from store.models import Collection, Product, ProductImage, ProductImageSource, Promotion
 
 from .cells import (
-    NumberConvention,
     POINT,
+    NumberConvention,
     money,
     parse_inventory,
     parse_price,

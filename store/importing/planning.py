@@ -17,8 +17,7 @@ from django.core.exceptions import ValidationError
 
 from store.models import Collection, Product
 
-# Re-exported: callers and tests import these from planning (cells.py and plan.py own them).
-from .cells import (  # noqa: F401
+from .cells import (
     ERROR_BAD_TEXT,
     ERROR_INVENTORY_INT,
     ERROR_INVENTORY_MAX,
@@ -45,8 +44,8 @@ from .cells import (  # noqa: F401
     parse_promotions,
     unescape_formula,
 )
-from .columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_columns  # noqa: F401
-from .plan import (  # noqa: F401
+from .columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_columns
+from .plan import (
     ImportPlan,
     NewProduct,
     PlannedProduct,
@@ -57,6 +56,45 @@ from .plan import (  # noqa: F401
 )
 from .presets import Preset
 from .reads import CHUNK, chunks, select_in
+
+# Re-exported: callers and tests import these from planning (cells.py and plan.py own them).
+__all__ = [
+    "ERROR_BAD_TEXT",
+    "ERROR_DUPLICATE_SKU",
+    "ERROR_INVENTORY_INT",
+    "ERROR_INVENTORY_MAX",
+    "ERROR_INVENTORY_NEGATIVE",
+    "ERROR_NUMBER_SPACES",
+    "ERROR_PRICE_DECIMAL_COMMA",
+    "ERROR_PRICE_DIGITS",
+    "ERROR_PRICE_EUROPEAN",
+    "ERROR_PRICE_GROUPING",
+    "ERROR_PRICE_MARKS_SWAPPED",
+    "ERROR_PRICE_MIN",
+    "ERROR_PRICE_NAN",
+    "ERROR_PROMOTION_INVALID",
+    "ERROR_PROMOTION_UNKNOWN",
+    "ERROR_REQUIRED",
+    "ERROR_REQUIRED_NEW",
+    "ERROR_SLUG_INVALID",
+    "ERROR_SLUG_TAKEN",
+    "ERROR_TOO_LONG",
+    "POINT",
+    "ImportPlan",
+    "NewProduct",
+    "NumberConvention",
+    "PlannedProduct",
+    "ProductUpdate",
+    "ProgressCallback",
+    "RowError",
+    "build_plan",
+    "fast_slugify",
+    "no_progress",
+    "parse_inventory",
+    "parse_price",
+    "parse_promotions",
+    "unescape_formula",
+]
 
 ERROR_DUPLICATE_SKU = "SKU {sku!r} appears more than once in the file: rows {rows}"
 ERROR_SLUG_TAKEN = "slug already used by SKU {sku!r}"
@@ -91,6 +129,10 @@ class _Table:
             (index, column.from_db)
             for index, column in enumerate(self.stored)
             if type(column).from_db is not ProductColumn.from_db
+        ]
+        #: columns a new product needs: (position, name)
+        self.required_new = [
+            (self.position[column.name], column.name) for column in self.columns if column.required_new
         ]
         special = {"slug", "collection"}
         self.compared = [
@@ -328,8 +370,7 @@ def _diff(rows: list[ParsedRow], plan: ImportPlan, table: _Table, progress: Prog
         catalog.slugs.add_existing(existing.values())
         existing_ids = [current.id for current in existing.values()]
         related_now = [
-            (index, name, column, column.current(existing_ids), empty)
-            for index, name, column, empty in catalog.related
+            (index, name, column, column.current(existing_ids), empty) for index, name, column, empty in catalog.related
         ]
         for offset, row in enumerate(chunk):
             held[start + offset] = None  # planned rows are held once, by the plan
@@ -357,9 +398,7 @@ def _diff(rows: list[ParsedRow], plan: ImportPlan, table: _Table, progress: Prog
 
 def _plan_create(row: ParsedRow, plan: ImportPlan, table: _Table, catalog: _Catalog) -> None:
     values = row.values
-    missing = [
-        column.name for column in table.columns if column.required_new and values[table.position[column.name]] in (None, "")
-    ]
+    missing = [name for index, name in table.required_new if values[index] is None or values[index] == ""]
     if missing:
         for name in missing:
             plan.add_error(row.row, name, "", ERROR_REQUIRED_NEW)

@@ -104,7 +104,7 @@ def map_rows(parsed: ParsedFile, *, preset: str = PRESET_AUTO) -> Preset:
 
 
 def _require(index: dict[str, int], columns: tuple[str, ...], shown: tuple[str, ...]) -> None:
-    missing = [name for key, name in zip(columns, shown) if key not in index]
+    missing = [name for key, name in zip(columns, shown, strict=True) if key not in index]
     if missing:
         raise ValidationError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)), code="missing_columns")
 

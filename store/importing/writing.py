@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from store.models import Collection, Product
@@ -76,9 +77,7 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
         for found in select_in(Product, ("slug",), "slug", [create.values[slug_at] for create in chunk]):
             if create := by_slug.get(found.slug.casefold()):
                 conflicts.append(RowError(create.row, "slug", create.values[slug_at], ERROR_CONFLICT_SLUG))
-    moved_slugs = {
-        update.values[slug_at].casefold(): update for update in plan.updates if "slug" in update.changes
-    }
+    moved_slugs = {update.values[slug_at].casefold(): update for update in plan.updates if "slug" in update.changes}
     for found in select_in(
         Product, ("id", "slug"), "slug", [update.values[slug_at] for update in moved_slugs.values()]
     ):
@@ -110,6 +109,12 @@ def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[P
     return ids
 
 
+def _field_default(name: str) -> Any:
+    """The default of a Product field (written for a new product without a value)."""
+    model_field = Product._meta.get_field(name)
+    return model_field.get_default() if isinstance(model_field, Field) else None
+
+
 class _ProductRows:
     """The product-row columns of a plan: INSERT/UPDATE parameters by column name, defaults filled."""
 
@@ -117,19 +122,16 @@ class _ProductRows:
         stored = [(index, columns[name]) for index, name in enumerate(plan.fields) if columns[name].field]
         self.fields = [column.field or "" for _index, column in stored]
         self._get = itemgetter(*(index for index, _column in stored))
-        self._defaults = [
-            (position, default)
-            for position, field_name in enumerate(self.fields)
-            if (default := Product._meta.get_field(field_name).get_default()) is not None
-        ]
+        # The field's default for a value left blank (a new product's status, description).
+        self._defaults = tuple(_field_default(field_name) for field_name in self.fields)
         self._collection_at = self.fields.index("collection_id")
         self._collections = collections
 
     def params(self, product: NewProduct | ProductUpdate) -> list[Any]:
-        values = list(self._get(product.values))
-        for position, default in self._defaults:
-            if values[position] is None:
-                values[position] = default
+        values = [
+            default if value is None else value
+            for value, default in zip(self._get(product.values), self._defaults, strict=True)
+        ]
         values[self._collection_at] = self._collections[values[self._collection_at].casefold()]
         return values
 
@@ -154,9 +156,7 @@ def apply_plan(
         raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity") from error
 
 
-def _apply(
-    plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user: Any, reason: str
-) -> WriteResult:
+def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user: Any, reason: str) -> WriteResult:
     conflicts = _find_conflicts(plan)
     creates, updates = plan.creates, plan.updates
     if conflicts:
@@ -204,10 +204,16 @@ def _apply(
     # Creations are recorded too, so that a revert of this import finds the products it added;
     # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
     for chunk in chunks(creates):
-        chunk_ids = {fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])}
+        chunk_ids = {
+            fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
+        }
         product_history_created(
             products=[
-                Product(pk=chunk_ids[fold(row.sku)], sku=row.sku, **dict(zip(products.fields, products.params(row))))
+                Product(
+                    pk=chunk_ids[fold(row.sku)],
+                    sku=row.sku,
+                    **dict(zip(products.fields, products.params(row), strict=True)),
+                )
                 for row in chunk
             ],
             user=user,
@@ -224,11 +230,15 @@ def write_related_columns(
 ) -> None:
     """Write the columns with rows of their own (promotions, images, other apps' columns such as tags)."""
     related = [
-        (index, columns[name], columns[name].empty()) for index, name in enumerate(plan.fields) if not columns[name].field
+        (index, columns[name], columns[name].empty())
+        for index, name in enumerate(plan.fields)
+        if not columns[name].field
     ]
     # The new products' ids, only when a related column has values for them (a dict of 500k SKUs is ~100 MB).
     needs_ids = any(
-        row.values[index] is not None and row.values[index] != empty for row in creates for index, _column, empty in related
+        row.values[index] is not None and row.values[index] != empty
+        for row in creates
+        for index, _column, empty in related
     )
     new_ids = (
         {fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
