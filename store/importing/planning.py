@@ -134,6 +134,8 @@ class _Table:
         self.required_new = [
             (self.position[column.name], column.name) for column in self.columns if column.required_new
         ]
+        self.slug_at, self.collection_at = self.position["slug"], self.position["collection"]
+        self.no_related: tuple[None, ...] = (None,) * len(self.related)
         special = {"slug", "collection"}
         self.compared = [
             (self.position[column.name], column.name, column.render)
@@ -425,7 +427,7 @@ def _plan_update(
     related_now: list[tuple[int, str, ProductColumn, dict[int, Any], Any]],
 ) -> None:
     new = row.values
-    merged: list[Any] = [*table.current_values(current), *([None] * len(table.related))]
+    merged: list[Any] = [*table.current_values(current), *table.no_related]
     for index, convert in table.converters:
         merged[index] = convert(merged[index])
     changes: dict[str, tuple[str, str]] = {}
@@ -434,7 +436,7 @@ def _plan_update(
         if value is not None and value != merged[index]:
             changes[name] = (render(merged[index]), render(value))
             merged[index] = value
-    slug_at = table.position["slug"]
+    slug_at = table.slug_at
     slug, old_slug = new[slug_at], merged[slug_at]
     if slug and slug.casefold() != old_slug.casefold():
         owner = catalog.slugs.owner(slug)
@@ -444,7 +446,7 @@ def _plan_update(
         catalog.slugs.claim(slug, current.sku)
         changes["slug"] = (old_slug, slug)
         merged[slug_at] = slug
-    collection_at = table.position["collection"]
+    collection_at = table.collection_at
     current_collection = catalog.collection_by_id.get(current.collection_id, "")
     merged[collection_at] = current_collection
     title = new[collection_at]

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
+from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
 
 from store.models import Collection, Product
@@ -115,23 +116,46 @@ def _field_default(name: str) -> Any:
     return model_field.get_default() if isinstance(model_field, Field) else None
 
 
-class _ProductRows:
-    """The product-row columns of a plan: INSERT/UPDATE parameters by column name, defaults filled."""
+def _has_db_default(name: str) -> bool:
+    model_field = Product._meta.get_field(name)
+    return isinstance(model_field, Field) and model_field.db_default is not NOT_PROVIDED
 
-    def __init__(self, plan: ImportPlan, columns: dict[str, ProductColumn], collections: dict[str, int]) -> None:
-        stored = [(index, columns[name]) for index, name in enumerate(plan.fields) if columns[name].field]
-        self.fields = [column.field or "" for _index, column in stored]
-        self._get = itemgetter(*(index for index, _column in stored))
+
+class _ProductRows:
+    """The product-row columns of a plan: INSERT/UPDATE parameters by column name, defaults filled.
+
+    With ``creates``, a field that every new product leaves blank and that the database
+    fills itself (``db_default``, e.g. status) is left out of the INSERT.
+    """
+
+    def __init__(
+        self,
+        plan: ImportPlan,
+        columns: dict[str, ProductColumn],
+        collections: dict[str, int],
+        *,
+        creates: list[NewProduct] | None = None,
+    ) -> None:
+        stored = [(index, columns[name].field or "") for index, name in enumerate(plan.fields) if columns[name].field]
+        if creates is not None:
+            stored = [
+                (index, name)
+                for index, name in stored
+                if not _has_db_default(name) or any(row.values[index] is not None for row in creates)
+            ]
+        self.fields = [name for _index, name in stored]
+        self._get = itemgetter(*(index for index, _name in stored))
         # The field's default for a value left blank (a new product's status, description).
-        self._defaults = tuple(_field_default(field_name) for field_name in self.fields)
+        self._defaults = tuple(_field_default(name) for name in self.fields)
         self._collection_at = self.fields.index("collection_id")
         self._collections = collections
 
     def params(self, product: NewProduct | ProductUpdate) -> list[Any]:
-        values = [
-            default if value is None else value
-            for value, default in zip(self._get(product.values), self._defaults, strict=True)
-        ]
+        values = list(self._get(product.values))
+        if None in values:
+            values = [
+                default if value is None else value for value, default in zip(values, self._defaults, strict=True)
+            ]
         values[self._collection_at] = self._collections[values[self._collection_at].casefold()]
         return values
 
@@ -167,7 +191,8 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         updates = [row for row in updates if row.row not in bad_rows]
     collections = _collection_ids(plan, creates, updates)
     columns = {column.name: column for column in product_columns()}
-    products = _ProductRows(plan, columns, collections)
+    products = _ProductRows(plan, columns, collections, creates=creates)
+    changed = _ProductRows(plan, columns, collections)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = _quote(Product._meta.db_table)
 
@@ -176,7 +201,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         f"INSERT INTO {table} ({', '.join(map(_quote, insert_columns))}) "
         f"VALUES ({', '.join(['%s'] * len(insert_columns))})"
     )
-    assignments = ", ".join(f"{_quote(name)} = %s" for name in [*products.fields, "last_update"])
+    assignments = ", ".join(f"{_quote(name)} = %s" for name in [*changed.fields, "last_update"])
     update_sql = (
         f"UPDATE {table} SET {assignments}, {_quote('version')} = {_quote('version')} + 1 "
         f"WHERE {_quote('id')} = %s AND {_quote('version')} = %s"
@@ -191,7 +216,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         for start in range(0, len(updates), BATCH):
             updating = updates[start : start + BATCH]
             cursor.executemany(
-                update_sql, [[*products.params(row), now, row.product_id, row.version] for row in updating]
+                update_sql, [[*changed.params(row), now, row.product_id, row.version] for row in updating]
             )
             if cursor.rowcount != len(updating):
                 # Someone wrote between our locked check and the update (SQLite has no row locks).
