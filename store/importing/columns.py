@@ -168,7 +168,7 @@ class TextColumn(ProductColumn):
 
 class PriceColumn(ProductColumn):
     name, label, field = "unit_price", "Unit price", "unit_price"
-    synonyms = ("price", "unit price", "regular price", "retail price", "sale price")
+    synonyms = ("price", "unit price", "regular price", "retail price")
     required_new = True
     header_only = False
     source_key = "_price_column"
@@ -295,7 +295,7 @@ class StatusColumn(ProductColumn):
     a new product then gets the field's default, active."""
 
     name, label, field = "status", "Status", "status"
-    synonyms = ("published", "state", "visibility")
+    synonyms = ("state", "product status")
 
     def parse(self, raw: str) -> str | None:
         value = raw.strip().casefold()

@@ -44,7 +44,7 @@ from .cells import (
     parse_promotions,
     unescape_formula,
 )
-from .columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_columns
+from .columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_column, product_columns
 from .plan import (
     ImportPlan,
     NewProduct,
@@ -212,8 +212,7 @@ def _validate_rows(
 ) -> list[ParsedRow]:
     """Per-row checks, no queries. ``skus`` sees every row's SKU, valid row or not."""
     source = preset.source_columns
-    sku_column = next(column for column in product_columns() if column.name == "sku")
-    parse_sku = sku_column.parser(convention=convention)
+    parse_sku = product_column("sku").parser(convention=convention)
     sku_source = source.get("sku", "sku")
     # (position, name, source column, parse, text of a missing cell, key naming the row's own source column);
     # a column that reads only its header's cells and is not in this file is not parsed at all.

@@ -60,9 +60,3 @@ def as_money(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def values_by_id(queryset: models.QuerySet[Any], ids: Sequence[int], *columns: str) -> Iterator[tuple[Any, ...]]:
-    """``queryset.filter(id__in=...).values_list(*columns)`` for ``ids``, a chunk a query."""
-    for chunk in chunks(list(ids)):
-        yield from queryset.filter(id__in=chunk).values_list(*columns)
