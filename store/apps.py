@@ -12,8 +12,6 @@ class StoreConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from . import receivers
-        from .importing.columns import images_column, status_column
-        from .importing.hooks import register_extra_column
         from .models import ProductImage
 
         user_logged_in.connect(receivers.audit_login, dispatch_uid="store.audit_login")
@@ -21,6 +19,3 @@ class StoreConfig(AppConfig):
         user_login_failed.connect(receivers.audit_login_failed, dispatch_uid="store.audit_login_failed")
         user_locked_out.connect(receivers.audit_locked_out, dispatch_uid="store.audit_locked_out")
         post_delete.connect(receivers.delete_image_files, sender=ProductImage, dispatch_uid="store.delete_image_files")
-        # Import/export columns of store's own (tags come from store_custom, registered after these).
-        register_extra_column(status_column)
-        register_extra_column(images_column)

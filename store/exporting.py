@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-import tablib
-from tablib.formats._json import serialize_objects_handler
+import tablib  # type: ignore[import-untyped]  # tablib ships no type hints
+from tablib.formats._json import serialize_objects_handler  # type: ignore[import-untyped]  # idem
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -45,7 +45,7 @@ FORMATS = {
 }
 
 
-def escape_formula(value):
+def escape_formula(value: Any) -> Any:
     """Neutralise a text cell a spreadsheet would evaluate; numbers pass unchanged."""
     if not isinstance(value, str) or not value:
         return value
@@ -112,7 +112,12 @@ def write_stream(
 
     ``on_chunk(rows_so_far)`` runs after each chunk (progress, heartbeat, cancellation).
     """
-    writer = {FORMAT_CSV: _CsvStream, FORMAT_JSON: _JsonStream, FORMAT_XLSX: _XlsxStream}[file_format]
+    writers: dict[str, type[_CsvStream] | type[_JsonStream] | type[_XlsxStream]] = {
+        FORMAT_CSV: _CsvStream,
+        FORMAT_JSON: _JsonStream,
+        FORMAT_XLSX: _XlsxStream,
+    }
+    writer = writers[file_format]
     stream = writer(fileobj, headers, excel_bom=excel_bom)
     rows = 0
     for chunk in chunks:
@@ -148,7 +153,7 @@ class _JsonStream:
     def write(self, rows: list[list]) -> None:
         parts = []
         for row in rows:
-            record = dict(zip(self.headers, (str(v) if isinstance(v, Decimal) else v for v in row)))
+            record = dict(zip(self.headers, (str(v) if isinstance(v, Decimal) else v for v in row), strict=False))
             parts.append(json.dumps(record, default=serialize_objects_handler, ensure_ascii=False))
         if parts:
             self.fileobj.write((("" if self.first else ", ") + ", ".join(parts)).encode("utf-8"))

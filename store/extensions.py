@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_delete
 
-from store.importing.hooks import register_extra_column as register_column
+from store.importing.columns import register_column, unregister_column
 from store.models import Product
 
 if TYPE_CHECKING:
@@ -162,9 +162,11 @@ def register(extension: StoreExtension) -> None:
 
 
 def unregister(name: str) -> None:
-    """Forget an extension (tests). Its import columns stay in the import's column table."""
+    """Forget an extension (tests), its import columns included."""
     global _generation
-    _registry.pop(name, None)
+    extension = _registry.pop(name, None)
+    for column in extension.columns if extension is not None else ():
+        unregister_column(column.name)
     _generation += 1
 
 

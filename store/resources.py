@@ -1,23 +1,23 @@
 """django-import-export resources: the admin's export formats, one per model.
 
-Products export in the native import format (the same columns the importer
-reads, plus extra columns such as ``tags`` that other apps register), so an
-export re-imports with 0 changes. Imports do not go through these resources:
+Products export in the native import format: one column per product column of
+``store.importing.columns.product_columns()`` (store's own, then those other apps
+register, such as ``tags``), so an export re-imports with 0 changes. Imports do not go through these resources:
 ``store.importing`` is the fast, row-exact path (see README).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice
+from typing import Any
 
-import tablib
+import tablib  # type: ignore[import-untyped]  # tablib ships no type hints
 from django.db.models import QuerySet
-from import_export import fields, resources, widgets
+from import_export import fields, resources
 
-from .importing.hooks import extra_columns
-from .importing.planning import CHUNK, _chunks
-from .models import Collection, Customer, Order, Product, Promotion
+from .importing.columns import product_columns
+from .models import Customer, Order, Product
 
 EXPORT_CHUNK_SIZE = 2_000
 
@@ -64,59 +64,51 @@ class ChunkedExportResource(resources.ModelResource):
         return [self.export_resource(obj, **kwargs) for obj in objs]
 
 
-class ProductResource(ChunkedExportResource):
-    collection = fields.Field(
-        attribute="collection", column_name="collection", widget=widgets.ForeignKeyWidget(Collection, "title")
-    )
-    promotions = fields.Field(
-        attribute="promotions",
-        column_name="promotions",
-        widget=widgets.ManyToManyWidget(Promotion, separator=",", field="pk"),
-    )
+def product_export_rows(products: Sequence[Product], *, native: bool = False) -> list[list[Any]]:
+    """The export rows of ``products`` (their related rows prefetched): one cell per product column.
 
-    export_prefetch_related = ("collection", "promotions")
+    Columns on the product row read each product; other columns read their values for
+    the whole chunk at once (``current``).
+    """
+    ids = [product.pk for product in products]
+    cells: list[list[Any]] = []
+    for column in product_columns():
+        if column.field:
+            cells.append([column.export(product, native=native) for product in products])
+        else:
+            current, empty = column.current(ids), column.empty()
+            cells.append([column.render(current.get(pk, empty)) for pk in ids])
+    return [list(row) for row in zip(*cells, strict=True)] if cells else []
+
+
+class ProductResource(ChunkedExportResource):
+    """The export's columns are the product columns, not this resource's fields."""
 
     class Meta:
         model = Product
-        fields = ("sku", "title", "slug", "description", "unit_price", "inventory", "collection", "promotions")
-        export_order = fields
+        fields = ("sku",)
         import_id_fields = ("sku",)
-        skip_unchanged = True
-        report_skipped = True
 
-    def export(self, queryset=None, **kwargs) -> tablib.Dataset:
+    @property
+    def export_prefetch_related(self) -> tuple[str, ...]:  # type: ignore[override]  # computed from the table
+        return tuple(dict.fromkeys(name for column in product_columns() for name in column.export_related))
+
+    def export(self, queryset: QuerySet[Product] | None = None, **kwargs: Any) -> tablib.Dataset:
         if queryset is None:
             queryset = self.get_queryset()
-        queryset = queryset.select_related("collection").prefetch_related("promotions")
-        dataset = super().export(queryset=queryset, **kwargs)
-        handlers = extra_columns()
-        if handlers and dataset.height:
-            skus = dataset.get_col(0)
-            ids: dict[str, int] = {}
-            for chunk in _chunks(skus, CHUNK):
-                ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "id"))
-            for handler in handlers:
-                current = handler.current(list(ids.values()))
-                dataset.append_col(
-                    [handler.render(current.get(ids.get(sku), handler.empty())) for sku in skus],
-                    header=handler.column,
-                )
-        elif handlers:
-            for handler in handlers:
-                dataset.append_col([], header=handler.column)
+        native = bool(kwargs.get("force_native_type"))
+        dataset = tablib.Dataset(headers=self.export_headers())
+        products = queryset.prefetch_related(*self.export_prefetch_related).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+        while chunk := list(islice(products, EXPORT_CHUNK_SIZE)):
+            for row in product_export_rows(chunk, native=native):
+                dataset.append(row)
         return dataset
 
     def export_headers(self) -> list[str]:
-        return [*super().export_headers(), *(handler.column for handler in extra_columns())]
+        return [column.name for column in product_columns()]
 
-    def export_chunk(self, objs: list, **kwargs) -> list[list]:
-        rows = super().export_chunk(objs, **kwargs)
-        ids = [obj.pk for obj in objs]
-        for handler in extra_columns():
-            current = handler.current(ids)
-            for row, pk in zip(rows, ids):
-                row.append(handler.render(current.get(pk, handler.empty())))
-        return rows
+    def export_chunk(self, objs: list[Any], **kwargs: Any) -> list[list[Any]]:
+        return product_export_rows(objs, native=bool(kwargs.get("force_native_type")))
 
 
 class CustomerResource(ChunkedExportResource):

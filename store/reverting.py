@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from . import extensions
 from .audit import audit_event
-from .importing.planning import select_in
+from .importing.reads import select_in
 from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product, ProductImage, ProductImageSource
 from .services import User, product_history_insert
 

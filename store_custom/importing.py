@@ -1,22 +1,27 @@
 """The ``tags`` column of product imports and exports.
 
-store's import service knows nothing of tags: it calls this handler (registered
-in ``StoreCustomConfig.ready``) in bulk, inside the import transaction.
-A cell holds comma-separated labels; importing it replaces the product's tags.
+store knows nothing of tags: this column registers with store's product columns
+(``register_column`` in ``StoreCustomConfig.ready``) and is imported, exported and
+previewed like store's own. A cell holds comma-separated labels; importing it
+replaces the product's tags (in bulk, inside the import transaction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 
-from store.importing.planning import CHUNK, _chunks
+from store.importing.columns import ProductColumn
+from store.importing.reads import CHUNK, chunks
 from store.models import Product
 from tags.models import Tag, TaggedItem
 
-TAG_MAX_LENGTH = Tag._meta.get_field("label").max_length
+from .selectors import product_tag_labels
+
+TAG_MAX_LENGTH: int = Tag._meta.get_field("label").max_length or 0
 ERROR_TAG_TOO_LONG = "tag {label!r} is too long: at most {limit} characters"
 NOTE_NEW_TAGS = "{count} new tag(s) will be created: {labels}"
 NOTES_SHOWN = 20
@@ -24,8 +29,9 @@ NOTES_SHOWN = 20
 Labels = tuple[str, ...]
 
 
-class ProductTagsColumn:
-    column = "tags"
+class ProductTagsColumn(ProductColumn):
+    name, label = "tags", "Tags"
+    synonyms = ("tag", "labels", "keywords")
 
     def _content_type(self) -> ContentType:
         return ContentType.objects.get_for_model(Product)
@@ -46,30 +52,28 @@ class ProductTagsColumn:
     def empty(self) -> Labels:
         return ()
 
-    def render(self, value: Labels) -> str:
-        return ", ".join(value)
+    def render(self, value: Any) -> str:
+        return ", ".join(value or ())
 
     def current(self, product_ids: Sequence[int]) -> dict[int, Labels]:
-        content_type = self._content_type()
-        found: dict[int, list[str]] = {}
-        for chunk in _chunks(list(product_ids), CHUNK):
-            rows = TaggedItem.objects.filter(content_type=content_type, object_id__in=chunk).values_list(
-                "object_id", "tag__label"
-            )
-            for object_id, label in rows:
-                found.setdefault(object_id, []).append(label)
-        return {pk: tuple(sorted(labels, key=str.casefold)) for pk, labels in found.items()}
+        """The products' labels, sorted case-insensitively; untagged products are left out."""
+        found: dict[int, Labels] = {}
+        for chunk in chunks(list(product_ids)):
+            for pk, labels in product_tag_labels(product_ids=chunk).items():
+                if labels:
+                    found[pk] = tuple(sorted(labels, key=str.casefold))
+        return found
 
     def _tag_ids(self, labels: Iterable[str]) -> dict[str, int]:
         wanted = sorted({label.casefold(): label for label in labels}.values())
         ids: dict[str, int] = {}
-        for chunk in _chunks(wanted, CHUNK):
+        for chunk in chunks(wanted, CHUNK):
             ids.update(
                 (label.casefold(), pk) for pk, label in Tag.objects.filter(label__in=chunk).values_list("id", "label")
             )
         return ids
 
-    def notes(self, values: Iterable[Labels]) -> list[str]:
+    def notes(self, values: Iterable[Any]) -> list[str]:
         labels = {label.casefold(): label for value in values for label in value}
         if not labels:
             return []
@@ -80,7 +84,7 @@ class ProductTagsColumn:
         shown = ", ".join(new[:NOTES_SHOWN]) + (" …" if len(new) > NOTES_SHOWN else "")
         return [NOTE_NEW_TAGS.format(count=len(new), labels=shown)]
 
-    def write(self, values: dict[int, Labels]) -> None:
+    def write(self, values: dict[int, Any]) -> None:
         content_type = self._content_type()
         all_labels = {label.casefold(): label for value in values.values() for label in value}
         ids = self._tag_ids(all_labels.values())
@@ -88,7 +92,7 @@ class ProductTagsColumn:
         if missing:
             Tag.objects.bulk_create([Tag(label=label) for label in missing], batch_size=CHUNK, ignore_conflicts=True)
             ids = self._tag_ids(all_labels.values())
-        for chunk in _chunks(list(values), CHUNK):
+        for chunk in chunks(list(values), CHUNK):
             TaggedItem.objects.filter(content_type=content_type, object_id__in=chunk).delete()
         TaggedItem.objects.bulk_create(
             [

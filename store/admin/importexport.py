@@ -14,15 +14,17 @@ from __future__ import annotations
 import copy
 import heapq
 import tempfile
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
@@ -37,7 +39,7 @@ from store.admin.jobs import announce_export_jobs
 from store.audit import audit_event
 from store.export_jobs import export_job_create, export_needs_job
 from store.exporting import FORMAT_CSV, FORMATS, render
-from store.importing.hooks import extra_columns
+from store.importing.columns import product_columns
 from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
     import_job_can_retry,
@@ -50,6 +52,7 @@ from store.importing.jobs import (
     import_needs_job,
 )
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
+from store.importing.plan import ImportPlan, PlannedProduct, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -61,8 +64,15 @@ from store.importing.service import (
     release_memory,
 )
 from store.models import ImportJob
+from store.resources import ChunkedExportResource
 
 from .revert import ImportRevertMixin
+
+if TYPE_CHECKING:
+    # The mixins are mixed into ModelAdmins: type-check them as one.
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
@@ -72,10 +82,10 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 # --- Export ---------------------------------------------------------------------
-class ExportMixin:
+class ExportMixin(_AdminBase):
     """Export the changelist (as filtered) or the selected rows; needs view permission."""
 
-    export_resource_class = None
+    export_resource_class: type[ChunkedExportResource] | None = None
     export_actions = ("export_selected_csv", "export_selected_xlsx", "export_selected_json")
 
     def has_export_permission(self, request: HttpRequest) -> bool:
@@ -86,8 +96,10 @@ class ExportMixin:
         actions = super().get_actions(request)
         if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_export_permission(request):
             for name in self.export_actions:
-                func, action, description = self.get_action(name)
-                actions[action] = (func, action, description)
+                found = self.get_action(name)
+                if found is not None:
+                    func, action, description = found
+                    actions[action] = (func, action, description)
         return actions
 
     def get_urls(self):
@@ -177,6 +189,8 @@ class ExportMixin:
                 messages.INFO,
             )
             return HttpResponseRedirect(url)
+        if self.export_resource_class is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs an export_resource_class.")
         dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
         content = render(dataset, file_format=file_format, excel_bom=excel_bom)
         spec = FORMATS[file_format]
@@ -265,6 +279,10 @@ def _save_upload(upload) -> Path:
     return Path(name)
 
 
+#: a changed row of the preview: (row, SKU, is new, [(column, old, new)])
+ChangeRow = tuple[int, str, bool, list[tuple[str, str, str]]]
+
+
 class _ChangeRows:
     """The preview's changed rows in file order, built one page at a time.
 
@@ -272,7 +290,7 @@ class _ChangeRows:
     a 100k-row preview from building 100k display rows per page view.
     """
 
-    def __init__(self, plan):
+    def __init__(self, plan: ImportPlan) -> None:
         self.plan = plan
 
     def __len__(self) -> int:
@@ -281,32 +299,39 @@ class _ChangeRows:
     def count(self) -> int:
         return len(self)
 
-    def __getitem__(self, index: slice) -> list:
-        start, stop, _step = index.indices(len(self))
-        merged = heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
-        return [self._display(change) for change in islice(merged, start, stop)]
+    @overload
+    def __getitem__(self, index: int) -> ChangeRow: ...
 
-    @staticmethod
-    def _display(change) -> tuple:
-        if hasattr(change, "changes"):
-            return (
-                change.row,
-                change.sku,
-                False,
-                [(name, _short(old), _short(new)) for name, (old, new) in change.changes.items()],
-            )
-        fields = [
-            ("title", "", _short(change.title)),
-            ("unit_price", "", f"{change.unit_price:.2f}"),
-            ("inventory", "", str(change.inventory)),
-            ("collection", "", change.collection),
-        ]
-        handlers = {handler.column: handler for handler in extra_columns()}
-        fields += [
-            (column, "", _short(handlers[column].render(value)))
-            for column, value in change.extras.items()
-            if column in handlers and value
-        ]
+    @overload
+    def __getitem__(self, index: slice) -> list[ChangeRow]: ...
+
+    def __getitem__(self, index: int | slice) -> ChangeRow | list[ChangeRow]:
+        if isinstance(index, int):
+            return self[index : index + 1 or None][0]
+        start, stop, _step = index.indices(len(self))
+        return [self._display(change) for change in islice(self._merged(), start, stop)]
+
+    def __iter__(self) -> Iterator[ChangeRow]:
+        return (self._display(change) for change in self._merged())
+
+    def _merged(self) -> Iterator[PlannedProduct]:
+        return heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
+
+    def _display(self, change: PlannedProduct) -> ChangeRow:
+        """(row, SKU, is new, [(column, old, new)]), the columns in the table's order."""
+        columns = [column for column in product_columns() if column.name in self.plan.fields]
+        if isinstance(change, ProductUpdate):
+            fields = [
+                (column.name, _short(change.changes[column.name][0]), _short(change.changes[column.name][1]))
+                for column in columns
+                if column.name in change.changes
+            ]
+            return (change.row, change.sku, False, fields)
+        values = self.plan.values_of(change)
+        fields = []
+        for column in columns:
+            if column.preview and (text := column.render(values[column.name])):
+                fields.append((column.name, "", _short(text)))
         return (change.row, change.sku, True, fields)
 
 
@@ -315,7 +340,7 @@ def _short(value) -> str:
     return text if len(text) <= CELL_SHOWN else text[:CELL_SHOWN] + "…"
 
 
-class ProductImportMixin:
+class ProductImportMixin(_AdminBase):
     """Upload -> preview -> confirm. The file is parsed once; confirm writes the saved plan."""
 
     import_permission = "store.import_product"

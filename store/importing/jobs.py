@@ -21,6 +21,7 @@ import logging
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -92,11 +94,11 @@ def import_count_rows(*, path: Path, limit: int) -> int:
 
 
 def _count_xlsx_rows(path: Path, limit: int) -> int:
-    from .parsing import _xlsx_records
+    from .parsing import xlsx_records
 
     count = -1  # the header
     try:
-        for count, _row in enumerate(_xlsx_records(path)):
+        for count, _row in enumerate(xlsx_records(path)):
             if count > limit:
                 break
     except Exception:  # a broken file: let the inline flow give the parser's clear error
@@ -235,7 +237,7 @@ def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
     return _enqueue(job, "write" if write else "preview")
 
 
-def import_jobs_mark_lost(*, now=None) -> int:
+def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
     """Steps whose worker sent no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds: failed, worker lost.
 
     Only steps a worker claimed (a heartbeat was set); inline imports never have one.
@@ -290,7 +292,7 @@ class _Pulse:
         self.done = 0
         self.total: int | None = None
         self.last = 0.0
-        self.side = None
+        self.side: BaseDatabaseWrapper | None = None
         self.in_write = False  # inside the write's transaction: heartbeats go through ``side``
 
     def __call__(self, stage: str, advance: int) -> None:
@@ -329,8 +331,9 @@ class _Pulse:
                 f"AND {quote('attempt')} = %s",
                 [*fields.values(), self.job.pk, self.status, self.job.attempt],
             )
-            if cursor.rowcount:
-                return cursor.rowcount
+            updated: int = cursor.rowcount
+            if updated:
+                return updated
             # Not updated: cancelled, lost or retried, unless the job's row is not visible from
             # another connection at all (a test's uncommitted transaction): then carry on.
             cursor.execute(f"SELECT 1 FROM {quote(table)} WHERE {quote('id')} = %s", [self.job.pk])

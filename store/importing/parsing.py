@@ -10,11 +10,12 @@ import codecs
 import csv
 import datetime as dt
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -71,7 +72,7 @@ class RowSource:
 class ParsedFile:
     header: list[str]
     # (spreadsheet row number, cells), blank records left out: a list or a RowSource
-    rows: Iterable[tuple[int, list[str]]]
+    rows: list[tuple[int, list[str]]] | RowSource
     format: str = "csv"
     encoding: str = ""
     delimiter: str = ","
@@ -84,7 +85,7 @@ def check_encoding(encoding: str) -> str:
         name = codecs.lookup(encoding).name
         b"sku".decode(encoding)
     except (LookupError, UnicodeError, ValueError, TypeError):
-        raise ValidationError(ERROR_UNKNOWN_ENCODING.format(encoding=encoding), code="encoding")
+        raise ValidationError(ERROR_UNKNOWN_ENCODING.format(encoding=encoding), code="encoding") from None
     return name
 
 
@@ -154,7 +155,7 @@ def _sniff_delimiter(sample: str) -> str:
         return ";" if first_line.count(";") > first_line.count(",") else ","
 
 
-def _open_text(path: Path, encoding: str):
+def _open_text(path: Path, encoding: str) -> TextIO:
     return path.open("r", encoding=encoding, newline="", errors="strict")
 
 
@@ -176,12 +177,14 @@ def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[in
         except csv.Error as error:
             row = number + 1
             if "unexpected end of data" in str(error):
-                raise ValidationError(ERROR_QUOTE_UNCLOSED.format(row=row, line=line), code="quote")
+                raise ValidationError(ERROR_QUOTE_UNCLOSED.format(row=row, line=line), code="quote") from error
             if "expected after" in str(error):
-                raise ValidationError(ERROR_QUOTE_BROKEN.format(row=row, line=line, end=reader.line_num), code="quote")
-            raise ValidationError(ERROR_CSV.format(error=f"row {row}: {error}"), code="csv")
+                raise ValidationError(
+                    ERROR_QUOTE_BROKEN.format(row=row, line=line, end=reader.line_num), code="quote"
+                ) from error
+            raise ValidationError(ERROR_CSV.format(error=f"row {row}: {error}"), code="csv") from error
         except UnicodeError:
-            raise ValidationError(ERROR_ENCODING.format(encoding=encoding), code="encoding")
+            raise ValidationError(ERROR_ENCODING.format(encoding=encoding), code="encoding") from None
 
 
 def _csv_data_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -201,7 +204,7 @@ def _parse_csv(path: Path, head: bytes, *, encoding: str | None) -> ParsedFile:
         with _open_text(path, used) as handle:
             sample = handle.read(SNIFF_BYTES)
     except UnicodeError:
-        raise ValidationError(ERROR_ENCODING.format(encoding=used), code="encoding")
+        raise ValidationError(ERROR_ENCODING.format(encoding=used), code="encoding") from None
     if "\x00" in sample:
         raise ValidationError(ERROR_BINARY, code="binary")
     if not sample.strip():
@@ -234,7 +237,7 @@ def _check_zip(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise ValidationError(ERROR_BINARY, code="binary")
+        raise ValidationError(ERROR_BINARY, code="binary") from None
     with archive:
         infos = archive.infolist()
         names = {info.filename for info in infos}
@@ -249,7 +252,7 @@ def _check_zip(path: Path) -> None:
                 raise ValidationError(ERROR_ZIP_BOMB, code="zip_bomb")
 
 
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -263,14 +266,14 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of every row of the first sheet, however many its <dimension> tag claims."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types on corrupt workbooks
-        raise ValidationError(ERROR_BAD_XLSX.format(error=error), code="bad_xlsx")
+        raise ValidationError(ERROR_BAD_XLSX.format(error=error), code="bad_xlsx") from error
     try:
         if not workbook.worksheets:
             return
@@ -282,14 +285,14 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     except ValidationError:
         raise
     except Exception as error:
-        raise ValidationError(ERROR_BAD_XLSX.format(error=error), code="bad_xlsx")
+        raise ValidationError(ERROR_BAD_XLSX.format(error=error), code="bad_xlsx") from error
     finally:
         workbook.close()
 
 
 def _xlsx_data_rows(path: Path, width: int) -> Iterator[tuple[int, list[str]]]:
     header_seen = False
-    for number, cells in _xlsx_records(path):
+    for number, cells in xlsx_records(path):
         if not header_seen:
             header_seen = any(cell.strip() for cell in cells)
             continue
@@ -308,7 +311,7 @@ def _parse_xlsx(path: Path) -> ParsedFile:
     limit = settings.IMPORT_MAX_ROWS
     header: list[str] | None = None
     count = 0
-    for _number, cells in _xlsx_records(path):
+    for _number, cells in xlsx_records(path):
         if header is None:
             if any(cell.strip() for cell in cells):
                 while cells and not cells[-1].strip():

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .hooks import extra_columns
+from .columns import product_columns
 from .parsing import ParsedFile
 
-NATIVE_FIELDS = ("sku", "title", "slug", "description", "unit_price", "inventory", "collection", "promotions")
 REQUIRED_COLUMNS = ("sku", "title")
 
 PRESET_AUTO = "auto"
@@ -105,7 +104,7 @@ def map_rows(parsed: ParsedFile, *, preset: str = PRESET_AUTO) -> Preset:
 
 
 def _require(index: dict[str, int], columns: tuple[str, ...], shown: tuple[str, ...]) -> None:
-    missing = [name for key, name in zip(columns, shown) if key not in index]
+    missing = [name for key, name in zip(columns, shown, strict=True) if key not in index]
     if missing:
         raise ValidationError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)), code="missing_columns")
 
@@ -121,7 +120,7 @@ def _cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, s
 def _native(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
     _require(index, REQUIRED_COLUMNS, REQUIRED_COLUMNS)
-    known = list(NATIVE_FIELDS) + [handler.column for handler in extra_columns()]
+    known = [column.name for column in product_columns()]
     positions = {name: index[name] for name in known if name in index}
     ignored = [name for name in parsed.header if name.strip().casefold() not in positions and name.strip()]
     width = len(parsed.header)

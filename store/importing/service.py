@@ -11,6 +11,7 @@ is never parsed twice.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import ctypes
 import gc
@@ -21,12 +22,15 @@ import logging
 import pickle
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -38,10 +42,12 @@ from django.utils import timezone
 from store.audit import audit_event
 from store.exporting import escape_formula
 from store.models import ImportJob, private_storage
+from store.services import User
 
 from .columns import import_job_id
 from .parsing import parse_file
-from .planning import ImportPlan, ProgressCallback, RowError, _no_progress, build_plan
+from .plan import ImportPlan, ProgressCallback, RowError, no_progress
+from .planning import build_plan
 from .presets import PRESET_AUTO, map_rows
 from .writing import ImportConflict, apply_plan
 
@@ -76,19 +82,23 @@ PLAN_CHUNK = 5000
 
 
 # --- Who may act on a job -------------------------------------------------------
-def import_job_can_act(*, job: ImportJob, user) -> bool:
+def import_job_can_act(*, job: ImportJob, user: User) -> bool:
     """The uploader, a superuser, or a holder of ``store.manage_others_imports``."""
     if user is None or not user.is_authenticated:
         return False
-    return job.user_id == user.pk or user.has_perm(MANAGE_OTHERS_PERMISSION)
+    return job.user_id == user.pk or _may_manage_others(user)
 
 
-def import_jobs_visible_to(*, user) -> QuerySet[ImportJob]:
+def _may_manage_others(user: User) -> bool:
+    return isinstance(user, PermissionsMixin) and user.has_perm(MANAGE_OTHERS_PERMISSION)
+
+
+def import_jobs_visible_to(*, user: User) -> QuerySet[ImportJob]:
     """The jobs ``user`` may see: their own, or every job with the permission (the admin's queryset)."""
     jobs = ImportJob.objects.all()
     if user is None or not user.is_authenticated:
         return jobs.none()
-    if user.has_perm(MANAGE_OTHERS_PERMISSION):
+    if _may_manage_others(user):
         return jobs
     return jobs.filter(user_id=user.pk)
 
@@ -196,7 +206,7 @@ def _delete_plan(job: ImportJob) -> None:
     import_storage().delete(_plan_name(job))
 
 
-def _mac():
+def _mac() -> hmac.HMAC:
     return hmac.new(settings.SECRET_KEY.encode(), digestmod=hashlib.sha256)
 
 
@@ -213,7 +223,7 @@ def _save_plan(job: ImportJob, plan: ImportPlan) -> None:
     with tempfile.TemporaryFile(prefix="import-plan-") as handle:
         handle.write(bytes(mac.digest_size))  # the signature, written last
 
-        def dump(value) -> None:
+        def dump(value: object) -> None:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             mac.update(data)
             handle.write(data)
@@ -240,7 +250,7 @@ def _load_plan(job: ImportJob) -> ImportPlan:
     try:
         source = import_storage().open(_plan_name(job), "rb")
     except FileNotFoundError:
-        raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
+        raise ValidationError(ERROR_PREVIEW_GONE, code="gone") from None
     with source, tempfile.TemporaryFile(prefix="import-plan-") as handle:
         mac = _mac()
         signature = source.read(mac.digest_size)
@@ -250,7 +260,8 @@ def _load_plan(job: ImportJob) -> ImportPlan:
         if not hmac.compare_digest(signature, mac.digest()):
             raise ValidationError(ERROR_PREVIEW_GONE, code="gone")
         handle.seek(0)
-        creates, updates, plan = pickle.load(handle)
+        header: tuple[int, int, ImportPlan] = pickle.load(handle)
+        creates, updates, plan = header
         for rows, count in ((plan.creates, creates), (plan.updates, updates)):
             while len(rows) < count:
                 rows.extend(pickle.load(handle))
@@ -264,10 +275,8 @@ def release_memory() -> None:
     heap pages: a web worker would stay at its peak. ``malloc_trim`` returns them.
     """
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
 
 
 def plan_file(
@@ -276,7 +285,7 @@ def plan_file(
     file_name: str,
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
-    progress: ProgressCallback = _no_progress,
+    progress: ProgressCallback = no_progress,
 ) -> ImportPlan:
     """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems."""
     parsed = parse_file(path, encoding=encoding)
@@ -288,7 +297,7 @@ def plan_file(
     return plan
 
 
-def failed_rows_csv(plan: ImportPlan, extra: list[RowError] = ()) -> str:
+def failed_rows_csv(plan: ImportPlan, extra: Sequence[RowError] = ()) -> str:
     """The failed rows: original columns plus ``row`` and ``error``, ready to fix and re-upload."""
     reasons: dict[int, list[str]] = {}
     for error in [*plan.errors, *extra]:
@@ -299,7 +308,7 @@ def failed_rows_csv(plan: ImportPlan, extra: list[RowError] = ()) -> str:
     writer.writerow([*plan.header, "error"])
     width = len(plan.header)
     for row in sorted(reasons):
-        cells = list(plan.failed_cells.get(row, []))[:width]
+        cells = list(plan.failed_cells.get(row) or [])[:width]
         cells += [""] * (width - len(cells))
         writer.writerow([escape_formula(cell) for cell in cells] + [f"row {row}: " + "; ".join(reasons[row])])
     return buffer.getvalue()
@@ -319,7 +328,7 @@ def _record_counts(job: ImportJob, plan: ImportPlan) -> None:
     job.error_count = plan.error_rows
 
 
-def _attach_failed_rows(job: ImportJob, plan: ImportPlan, extra: list[RowError] = ()) -> None:
+def _attach_failed_rows(job: ImportJob, plan: ImportPlan, extra: Sequence[RowError] = ()) -> None:
     if plan.errors or extra:
         content = failed_rows_csv(plan, list(extra))
         job.failed_rows.save(f"import-{job.pk}-failed-rows.csv", ContentFile(content.encode("utf-8-sig")), save=False)
@@ -332,7 +341,9 @@ def _fail(job: ImportJob, message: str) -> None:
     job.created_count = job.updated_count = 0
 
 
-def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user=None) -> bool:
+def _write(
+    job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user: User = None
+) -> bool:
     """Apply the plan unless errors forbid it; fill the job's status, counts and message.
 
     ``apply_plan`` is one transaction: when it fails, nothing was written, and the job
@@ -378,7 +389,7 @@ def _write(job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: Pr
     return True
 
 
-def _finish(job: ImportJob, started: float, event: str, *, user=None) -> None:
+def _finish(job: ImportJob, started: float, event: str, *, user: User = None) -> None:
     job.duration = round(time.monotonic() - started, 3) + job.duration
     job.finished_at = timezone.now()
     job.save()
@@ -394,9 +405,9 @@ def _finish(job: ImportJob, started: float, event: str, *, user=None) -> None:
     )
 
 
-def _start(*, user, source: str, file_name: str, options: dict[str, Any]) -> ImportJob:
+def _start(*, user: User, source: str, file_name: str, options: dict[str, Any]) -> ImportJob:
     return ImportJob.objects.create(
-        user=user if getattr(user, "pk", None) else None,
+        user=user if isinstance(user, get_user_model()) and user.pk else None,
         source=source,
         file_name=file_name[:255],
         status=ImportJob.STATUS_RUNNING,
@@ -420,13 +431,13 @@ def product_import(
     *,
     path: Path,
     file_name: str,
-    user=None,
+    user: User = None,
     source: str = ImportJob.SOURCE_CLI,
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
-    progress: ProgressCallback = _no_progress,
+    progress: ProgressCallback = no_progress,
 ) -> ImportOutcome:
     """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
     started = time.monotonic()
@@ -453,7 +464,7 @@ def product_import_preview(
     *,
     path: Path,
     file_name: str,
-    user=None,
+    user: User = None,
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
@@ -470,7 +481,7 @@ def product_import_preview(
         file_name=file_name,
         options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
     )
-    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=_no_progress)
+    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=no_progress)
     _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
@@ -496,12 +507,12 @@ def product_import_load_preview(*, job: ImportJob) -> ImportPlan:
         raise
 
 
-def _check_may_act(job: ImportJob, user) -> None:
+def _check_may_act(job: ImportJob, user: User) -> None:
     if user is not None and not import_job_can_act(job=job, user=user):
         raise PermissionDenied(f"Import #{job.pk} belongs to another user.")
 
 
-def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | None = None) -> ImportOutcome:
+def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: bool | None = None) -> ImportOutcome:
     """Write a previewed plan. Concurrent edits since the preview are detected, never overwritten.
 
     ``user`` (the confirmer; None for a background worker) must be allowed to act on the job.
@@ -530,7 +541,7 @@ def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | No
         skip_invalid = bool(job.options.get("skip_invalid"))
     job.options = {**job.options, "skip_invalid": skip_invalid}
     try:
-        written = _write(job, plan, skip_invalid=skip_invalid, progress=_no_progress, user=confirmer)
+        written = _write(job, plan, skip_invalid=skip_invalid, progress=no_progress, user=confirmer)
     except Exception:
         # A bug, not a refusal: the write was rolled back; do not leave the job "writing".
         _fail(job, ERROR_INTERRUPTED)
@@ -541,7 +552,7 @@ def product_import_confirm(*, job: ImportJob, user=None, skip_invalid: bool | No
     return ImportOutcome(job=job, plan=plan, written=written)
 
 
-def product_import_cancel(*, job: ImportJob, user=None) -> None:
+def product_import_cancel(*, job: ImportJob, user: User = None) -> None:
     """Drop a preview (preview -> cancelled); refused once it was confirmed, cancelled or expired."""
     _check_may_act(job, user)
     if not _transition(

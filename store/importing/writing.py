@@ -9,18 +9,23 @@ with "skip invalid" they are reported and the rest is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
+from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
 
 from store.models import Collection, Product
 from store.services import product_history_baseline, product_history_created, product_history_record
 
-from .hooks import extra_columns
-from .planning import CHUNK, ImportPlan, NewProduct, ProductUpdate, RowError, _chunks, _fold, select_in
+from .cells import fold
+from .columns import ProductColumn, product_columns
+from .plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
+from .reads import CHUNK, chunks, select_in
 
 BATCH = 2000
 
@@ -45,13 +50,6 @@ class WriteResult:
     conflicts: list[RowError] = field(default_factory=list)
 
 
-ProgressCallback = Callable[[str, int], None]
-
-
-def _no_progress(_stage: str, _advance: int) -> None:
-    return None
-
-
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -62,34 +60,39 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
     planned = {update.product_id: update for update in plan.updates}
     seen: set[int] = set()
     ids = sorted(planned)
-    for pk, version in select_in(Product, ("id", "version"), "id", ids, lock=True):
-        seen.add(pk)
-        if version != planned[pk].version:
-            conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_VERSION))
+    for found in select_in(Product, ("id", "version"), "id", ids, lock=True):
+        seen.add(found.id)
+        if found.version != planned[found.id].version:
+            update = planned[found.id]
+            conflicts.append(RowError(update.row, "sku", update.sku, ERROR_CONFLICT_VERSION))
     for pk in set(ids) - seen:
         conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_GONE))
     # New products, a chunk at a time: two dicts over every create would cost ~100 MB at 500k rows.
-    for chunk in _chunks(plan.creates):
-        by_sku = {_fold(create.sku): create for create in chunk}
-        for (sku,) in select_in(Product, ("sku",), "sku", [create.sku for create in chunk]):
-            if create := by_sku.get(sku.casefold()):
+    slug_at = plan.position("slug")
+    for chunk in chunks(plan.creates):
+        by_sku = {fold(create.sku): create for create in chunk}
+        for found in select_in(Product, ("sku",), "sku", [create.sku for create in chunk]):
+            if create := by_sku.get(found.sku.casefold()):
                 conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
-        by_slug = {_fold(create.slug): create for create in chunk}
-        for (slug,) in select_in(Product, ("slug",), "slug", [create.slug for create in chunk]):
-            if create := by_slug.get(slug.casefold()):
-                conflicts.append(RowError(create.row, "slug", create.slug, ERROR_CONFLICT_SLUG))
-    moved_slugs = {update.slug.casefold(): update for update in plan.updates if "slug" in update.changes}
-    for pk, slug in select_in(Product, ("id", "slug"), "slug", [update.slug for update in moved_slugs.values()]):
-        update = moved_slugs.get(slug.casefold())
-        if update is not None and update.product_id != pk:
-            conflicts.append(RowError(update.row, "slug", update.slug, ERROR_CONFLICT_SLUG))
+        by_slug = {fold(create.values[slug_at]): create for create in chunk}
+        for found in select_in(Product, ("slug",), "slug", [create.values[slug_at] for create in chunk]):
+            if create := by_slug.get(found.slug.casefold()):
+                conflicts.append(RowError(create.row, "slug", create.values[slug_at], ERROR_CONFLICT_SLUG))
+    moved_slugs = {update.values[slug_at].casefold(): update for update in plan.updates if "slug" in update.changes}
+    for found in select_in(
+        Product, ("id", "slug"), "slug", [update.values[slug_at] for update in moved_slugs.values()]
+    ):
+        moved = moved_slugs.get(found.slug.casefold())
+        if moved is not None and moved.product_id != found.id:
+            conflicts.append(RowError(moved.row, "slug", moved.values[slug_at], ERROR_CONFLICT_SLUG))
     return sorted(set(conflicts), key=lambda error: error.row)
 
 
 def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[ProductUpdate]) -> dict[str, int]:
-    titles = sorted({row.collection for row in creates} | {row.collection for row in updates if row.collection})
+    at = plan.position("collection")
+    titles = sorted({row.values[at] for row in creates} | {row.values[at] for row in updates if row.values[at]})
     ids: dict[str, int] = {}
-    for chunk in _chunks(titles):
+    for chunk in chunks(titles):
         for pk, title in Collection.objects.filter(title__in=chunk).values_list("id", "title"):
             ids[title.casefold()] = pk
     # Only collections the written rows use: a row skipped as invalid or conflicting
@@ -101,18 +104,68 @@ def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[P
             missing.setdefault(title.casefold(), title)
     if missing:
         Collection.objects.bulk_create([Collection(title=title) for title in missing.values()], batch_size=CHUNK)
-        for chunk in _chunks(list(missing.values())):
+        for chunk in chunks(list(missing.values())):
             for pk, title in Collection.objects.filter(title__in=chunk).values_list("id", "title"):
                 ids[title.casefold()] = pk
     return ids
+
+
+def _field_default(name: str) -> Any:
+    """The default of a Product field (written for a new product without a value)."""
+    model_field = Product._meta.get_field(name)
+    return model_field.get_default() if isinstance(model_field, Field) else None
+
+
+def _has_db_default(name: str) -> bool:
+    model_field = Product._meta.get_field(name)
+    return isinstance(model_field, Field) and model_field.db_default is not NOT_PROVIDED
+
+
+class _ProductRows:
+    """The product-row columns of a plan: INSERT/UPDATE parameters by column name, defaults filled.
+
+    With ``creates``, a field that every new product leaves blank and that the database
+    fills itself (``db_default``, e.g. status) is left out of the INSERT.
+    """
+
+    def __init__(
+        self,
+        plan: ImportPlan,
+        columns: dict[str, ProductColumn],
+        collections: dict[str, int],
+        *,
+        creates: list[NewProduct] | None = None,
+    ) -> None:
+        stored = [(index, columns[name].field or "") for index, name in enumerate(plan.fields) if columns[name].field]
+        if creates is not None:
+            stored = [
+                (index, name)
+                for index, name in stored
+                if not _has_db_default(name) or any(row.values[index] is not None for row in creates)
+            ]
+        self.fields = [name for _index, name in stored]
+        self._get = itemgetter(*(index for index, _name in stored))
+        # The field's default for a value left blank (a new product's status, description).
+        self._defaults = tuple(_field_default(name) for name in self.fields)
+        self._collection_at = self.fields.index("collection_id")
+        self._collections = collections
+
+    def params(self, product: NewProduct | ProductUpdate) -> list[Any]:
+        values = list(self._get(product.values))
+        if None in values:
+            values = [
+                default if value is None else value for value, default in zip(values, self._defaults, strict=True)
+            ]
+        values[self._collection_at] = self._collections[values[self._collection_at].casefold()]
+        return values
 
 
 def apply_plan(
     plan: ImportPlan,
     *,
     skip_invalid: bool = False,
-    progress: ProgressCallback = _no_progress,
-    user=None,
+    progress: ProgressCallback = no_progress,
+    user: Any = None,
     reason: str = "Import",
 ) -> WriteResult:
     """Write the plan's creates and updates atomically; raise ImportConflict when rows moved.
@@ -124,10 +177,10 @@ def apply_plan(
             return _apply(plan, skip_invalid=skip_invalid, progress=progress, user=user, reason=reason)
     except IntegrityError as error:
         # A race the pre-checks could not see (a SKU inserted between check and write).
-        raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity")
+        raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity") from error
 
 
-def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user, reason: str) -> WriteResult:
+def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user: Any, reason: str) -> WriteResult:
     conflicts = _find_conflicts(plan)
     creates, updates = plan.creates, plan.updates
     if conflicts:
@@ -137,28 +190,20 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         creates = [row for row in creates if row.row not in bad_rows]
         updates = [row for row in updates if row.row not in bad_rows]
     collections = _collection_ids(plan, creates, updates)
+    columns = {column.name: column for column in product_columns()}
+    products = _ProductRows(plan, columns, collections, creates=creates)
+    changed = _ProductRows(plan, columns, collections)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = _quote(Product._meta.db_table)
 
-    insert_columns = [
-        "title",
-        "slug",
-        "sku",
-        "description",
-        "unit_price",
-        "inventory",
-        "last_update",
-        "collection_id",
-        "version",
-    ]
+    insert_columns = [*products.fields, "sku", "last_update", "version"]
     insert_sql = (
         f"INSERT INTO {table} ({', '.join(map(_quote, insert_columns))}) "
         f"VALUES ({', '.join(['%s'] * len(insert_columns))})"
     )
+    assignments = ", ".join(f"{_quote(name)} = %s" for name in [*changed.fields, "last_update"])
     update_sql = (
-        f"UPDATE {table} SET {_quote('title')} = %s, {_quote('slug')} = %s, {_quote('description')} = %s, "
-        f"{_quote('unit_price')} = %s, {_quote('inventory')} = %s, {_quote('collection_id')} = %s, "
-        f"{_quote('last_update')} = %s, {_quote('version')} = {_quote('version')} + 1 "
+        f"UPDATE {table} SET {assignments}, {_quote('version')} = {_quote('version')} + 1 "
         f"WHERE {_quote('id')} = %s AND {_quote('version')} = %s"
     )
     updated_ids = [row.product_id for row in updates]
@@ -166,100 +211,71 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     with connection.cursor() as cursor:
         for start in range(0, len(creates), BATCH):
             batch = creates[start : start + BATCH]
-            cursor.executemany(
-                insert_sql,
-                [
-                    (
-                        row.title,
-                        row.slug,
-                        row.sku,
-                        row.description,
-                        row.unit_price,
-                        row.inventory,
-                        now,
-                        collections[row.collection.casefold()],
-                        1,
-                    )
-                    for row in batch
-                ],
-            )
+            cursor.executemany(insert_sql, [[*products.params(row), row.sku, now, 1] for row in batch])
             progress("writing", len(batch))
         for start in range(0, len(updates), BATCH):
-            batch = updates[start : start + BATCH]
+            updating = updates[start : start + BATCH]
             cursor.executemany(
-                update_sql,
-                [
-                    (
-                        row.title,
-                        row.slug,
-                        row.description,
-                        row.unit_price,
-                        row.inventory,
-                        collections[row.collection.casefold()],
-                        now,
-                        row.product_id,
-                        row.version,
-                    )
-                    for row in batch
-                ],
+                update_sql, [[*changed.params(row), now, row.product_id, row.version] for row in updating]
             )
-            if cursor.rowcount != len(batch):
+            if cursor.rowcount != len(updating):
                 # Someone wrote between our locked check and the update (SQLite has no row locks).
                 raise ImportConflict(
-                    ERROR_CONFLICTS.format(count=len(batch) - max(cursor.rowcount, 0)),
-                    [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in batch],
+                    ERROR_CONFLICTS.format(count=len(updating) - max(cursor.rowcount, 0)),
+                    [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in updating],
                 )
-            progress("writing", len(batch))
+            progress("writing", len(updating))
 
     # Creations are recorded too, so that a revert of this import finds the products it added;
     # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
-    for chunk in _chunks(creates):
-        chunk_ids = {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])}
+    for chunk in chunks(creates):
+        chunk_ids = {
+            fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
+        }
         product_history_created(
             products=[
                 Product(
-                    pk=chunk_ids[_fold(row.sku)],
-                    title=row.title,
-                    slug=row.slug,
+                    pk=chunk_ids[fold(row.sku)],
                     sku=row.sku,
-                    description=row.description,
-                    unit_price=row.unit_price,
-                    inventory=row.inventory,
-                    collection_id=collections[row.collection.casefold()],
-                    status=row.extras.get("status") or Product.Status.ACTIVE,
+                    **dict(zip(products.fields, products.params(row), strict=True)),
                 )
                 for row in chunk
             ],
             user=user,
             reason=reason,
         )
-    handlers = {handler.column: handler for handler in extra_columns()}
-    # The new products' ids, only when promotions or extra columns need them (a dict of 500k SKUs is ~100 MB).
-    needs_ids = any(row.promotions or row.extras for row in creates)
-    new_ids = (
-        {_fold(sku): pk for pk, sku in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
-        if needs_ids
-        else {}
-    )
-    _write_promotions(creates, updates, new_ids)
-    for column, handler in handlers.items():
-        values = {new_ids[row.sku.casefold()]: row.extras[column] for row in creates if column in row.extras}
-        values.update({row.product_id: row.extras[column] for row in updates if column in row.extras})
-        if values:
-            handler.write(values)
-    # After the extra columns: the history rows then show the status the import set.
+    write_related_columns(plan, creates, updates, columns)
+    # After the related columns: the history rows then show what the import set.
     product_history_record(product_ids=updated_ids, user=user, reason=reason)
     return WriteResult(created=len(creates), updated=len(updates), conflicts=conflicts)
 
 
-def _write_promotions(creates: list[NewProduct], updates: list[ProductUpdate], new_ids: dict[str, int]) -> None:
-    through = Product.promotions.through
-    wanted: dict[int, tuple[int, ...]] = {
-        new_ids[row.sku.casefold()]: row.promotions for row in creates if row.promotions
-    }
-    replaced = [row.product_id for row in updates if row.promotions is not None]
-    wanted.update({row.product_id: row.promotions for row in updates if row.promotions is not None})
-    for chunk in _chunks(replaced):
-        through.objects.filter(product_id__in=chunk).delete()
-    links = [through(product_id=pid, promotion_id=promo) for pid, promos in wanted.items() for promo in promos]
-    through.objects.bulk_create(links, batch_size=CHUNK)
+def write_related_columns(
+    plan: ImportPlan, creates: list[NewProduct], updates: list[ProductUpdate], columns: dict[str, ProductColumn]
+) -> None:
+    """Write the columns with rows of their own (promotions, images, other apps' columns such as tags)."""
+    related = [
+        (index, columns[name], columns[name].empty())
+        for index, name in enumerate(plan.fields)
+        if not columns[name].field
+    ]
+    # The new products' ids, only when a related column has values for them (a dict of 500k SKUs is ~100 MB).
+    needs_ids = any(
+        row.values[index] is not None and row.values[index] != empty
+        for row in creates
+        for index, _column, empty in related
+    )
+    new_ids = (
+        {fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in creates])}
+        if needs_ids
+        else {}
+    )
+    for index, column, empty in related:
+        values = {
+            new_ids[fold(row.sku)]: row.values[index]
+            for row in creates
+            if row.values[index] is not None and row.values[index] != empty
+        }
+        values.update({row.product_id: row.values[index] for row in updates if row.values[index] is not None})
+        if values:
+            column.write(values)

@@ -71,7 +71,7 @@ def confirm_and_saves(job_id: int, product_ids: list[int]) -> dict:
     from store.models import Product
 
     writing_started = threading.Event()
-    original = writing._write_promotions
+    original = writing.write_related_columns
 
     def hold_the_write(*args, **kwargs):
         # Rows are inserted: this transaction holds SQLite's write lock until it commits.
@@ -79,7 +79,7 @@ def confirm_and_saves(job_id: int, product_ids: list[int]) -> dict:
         time.sleep(HOLD_SECONDS)
         return original(*args, **kwargs)
 
-    writing._write_promotions = hold_the_write
+    writing.write_related_columns = hold_the_write
 
     def save(pk: int):
         def work() -> str:

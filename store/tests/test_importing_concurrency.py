@@ -139,7 +139,7 @@ def test_a_database_error_while_writing_fails_the_job_with_zero_counts(preview, 
     def locked(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(writing, "_write_promotions", locked)
+    monkeypatch.setattr(writing, "write_related_columns", locked)
     outcome = product_import_confirm(job=preview)
 
     job = ImportJob.objects.get(pk=preview.pk)
@@ -156,7 +156,7 @@ def test_the_admin_shows_a_database_error_as_a_message_not_a_500(admin_client, m
         reverse("admin:store_product_import"), {"preset": "auto", "file": SimpleUploadedFile("p.csv", csv)}
     )
     monkeypatch.setattr(
-        writing, "_write_promotions", lambda *a, **k: (_ for _ in ()).throw(OperationalError("database is locked"))
+        writing, "write_related_columns", lambda *a, **k: (_ for _ in ()).throw(OperationalError("database is locked"))
     )
     response = admin_client.post(response.url, {"_confirm": "1"}, follow=True)
     assert response.status_code == 200
