@@ -17,6 +17,11 @@ RQ on db 6) on the catalog of DATABASE_URL (seeded with 100k products by bench/l
   shared server, so it is an upper bound);
 - the number of queries and the response size.
 
+``--compare`` measures every request twice, alternating, with this branch's optimisations
+switched off (``baseline()``: template-rendered inputs and error lists, every list-edit row
+validated, deep pages by OFFSET, collections uncached) and on, so both columns come from
+the same run and the same machine load.
+
 The client part (building the request, parsing cookies) is a few hundred microseconds; a
 real browser also costs gunicorn's parsing and the socket, measured by the /healthz row.
 """
@@ -24,6 +29,7 @@ real browser also costs gunicorn's parsing and the socket, measured by the /heal
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import os
@@ -35,7 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +67,18 @@ import django  # noqa: E402
 
 django.setup()
 
+from unittest import mock  # noqa: E402
+
+from django import forms  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.forms.utils import ErrorList  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from store.admin import catalog, rendering  # noqa: E402
+from store.admin.paginators import CappedCountPaginator  # noqa: E402
+from store.api.views import CatalogViewSet, CollectionViewSet  # noqa: E402
 from store.models import Collection, Product  # noqa: E402
 
 CHANGELIST = "/admin/store/product/"
@@ -127,6 +141,20 @@ def measure(request: Callable[[], object]) -> Sample:
     return Sample(cpu, wall, timer.seconds, db, timer.count, size)
 
 
+@contextlib.contextmanager
+def baseline() -> Iterator[None]:
+    """This branch's CPU savings switched off (the code as it was before them)."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(rendering, "STOCK_INPUT_TEMPLATES", frozenset()))
+        stack.enter_context(mock.patch.object(catalog, "RowErrorList", ErrorList))
+        stack.enter_context(mock.patch.object(catalog, "FastCheckboxInput", forms.CheckboxInput))
+        stack.enter_context(mock.patch.object(catalog.ProductListEditForm, "full_clean", forms.BaseForm.full_clean))
+        stack.enter_context(mock.patch.object(CappedCountPaginator, "page", Paginator.page))
+        stack.enter_context(mock.patch.object(CollectionViewSet, "list_cache_key", CatalogViewSet.list_cache_key))
+        stack.enter_context(mock.patch.object(CollectionViewSet, "catalog_version", CatalogViewSet.catalog_version))
+        yield
+
+
 def login(client: Client) -> object:
     page = client.get("/admin/login/")
     token = TOKEN_RE.search(page.content.decode()).group(1)  # type: ignore[union-attr]  # the page has a form
@@ -157,10 +185,12 @@ def scenarios(admin: Client, anon: Client) -> dict[str, Callable[[], object]]:
 
     def api(path: str, *, conditional: bool) -> Callable[[], object]:
         def request() -> object:
-            headers = {"If-None-Match": etags[path]} if conditional and path in etags else {}
+            # The baseline's ETags differ (no catalog version for collections): one set per mode.
+            key = f"{path} {CollectionViewSet.catalog_version is CatalogViewSet.catalog_version}"
+            headers = {"If-None-Match": etags[key]} if conditional and key in etags else {}
             response = anon.get(path, headers=headers)
             if response.has_header("ETag"):
-                etags[path] = response["ETag"]
+                etags[key] = response["ETag"]
             return response
 
         return request
@@ -173,11 +203,18 @@ def scenarios(admin: Client, anon: Client) -> dict[str, Callable[[], object]]:
             raise SystemExit(f"list edit not saved: {response.status_code}")
         return response
 
+    def fresh_client() -> Client:
+        """A new browser (no cookies) served by the same handler: a new Client would load the
+        middleware again, and WhiteNoise would rescan every static file (once a process in gunicorn)."""
+        client = Client()
+        client.handler = anon.handler
+        return client
+
     def login_get() -> object:
-        return Client().get("/admin/login/")
+        return fresh_client().get("/admin/login/")
 
     def login_post() -> object:
-        client = Client()
+        client = fresh_client()
         response = login(client)
         if response.status_code != 302:  # type: ignore[attr-defined]  # a test client response
             raise SystemExit("login failed")
@@ -202,11 +239,24 @@ def scenarios(admin: Client, anon: Client) -> dict[str, Callable[[], object]]:
     }
 
 
+def report(name: str, samples: list[Sample]) -> None:
+    def median(attribute: str) -> float:
+        return statistics.median(getattr(sample, attribute) for sample in samples) * 1000
+
+    print(
+        f"{name:44} {median('py_cpu'):6.1f}ms {median('wall'):6.1f}ms {median('sql'):6.1f}ms "
+        f"{median('db_cpu'):6.1f}ms {median('py_cpu') + median('db_cpu'):6.1f}ms {median('queries') / 1000:5.0f} "
+        f"{median('size') / 1024 / 1000:8.1f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=[], help="request types whose name starts with one of these")
+    parser.add_argument("--compare", action="store_true", help="also measure with the optimisations off")
     parser.add_argument("--profile", default="", help="cProfile this request type (name prefix) and print the top")
     args = parser.parse_args()
     random.seed(1)
@@ -222,24 +272,24 @@ def main() -> None:
 
     products = Product.objects.count()
     print(f"{products:,} products; {args.runs} runs each (median); database {connection.settings_dict['NAME']}")
-    print(f"{'request':36} {'py CPU':>8} {'wall':>8} {'SQL wall':>8} {'db CPU':>8} {'total':>8} {'qs':>5} {'KB':>8}")
+    print(f"{'request':44} {'py CPU':>8} {'wall':>8} {'SQL wall':>8} {'db CPU':>8} {'total':>8} {'qs':>5} {'KB':>8}")
     for name, request in scenarios(admin, anon).items():
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
-        for _ in range(args.warmup):
-            measure(request)
-        samples = [measure(request) for _ in range(args.runs)]
-
-        def median(attribute: str, values: list[Sample] = samples) -> float:
-            return statistics.median(getattr(sample, attribute) for sample in values)
-
-        print(
-            f"{name:36} {median('py_cpu') * 1000:6.1f}ms {median('wall') * 1000:6.1f}ms "
-            f"{median('sql') * 1000:6.1f}ms {median('db_cpu') * 1000:6.1f}ms "
-            f"{(median('py_cpu') + median('db_cpu')) * 1000:6.1f}ms {median('queries'):5.0f} "
-            f"{median('size') / 1024:8.1f}",
-            flush=True,
-        )
+        before: list[Sample] = []
+        after: list[Sample] = []
+        for run in range(args.warmup + args.runs):
+            if args.compare:
+                with baseline():
+                    sample = measure(request)
+                if run >= args.warmup:
+                    before.append(sample)
+            sample = measure(request)
+            if run >= args.warmup:
+                after.append(sample)
+        if args.compare:
+            report(f"{name} (before)", before)
+        report(f"{name} (after)" if args.compare else name, after)
         if args.profile and name.startswith(args.profile):
             profiler = cProfile.Profile()
             profiler.enable()
