@@ -175,6 +175,24 @@ def wait_job_end(env: dict[str, str], timeout: float = 900) -> str:
     return job_report(env)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU (user + system) used so far by ``pid`` and its children, dead (reaped) or alive:
+    gunicorn's master and workers, or the RQ worker and its job processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    total = sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return total + sum(cpu_seconds(int(child)) for child in children)
+
+
+def mariadb_cpu_seconds() -> float:
+    pids = subprocess.run(["pgrep", "-o", "mariadbd"], capture_output=True, text=True).stdout.split()
+    return cpu_seconds(int(pids[0])) if pids else 0.0
+
+
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -195,6 +213,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seconds", type=int, default=90)
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="run the RQ worker at this niceness (web requests first)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {
@@ -228,7 +249,11 @@ def main() -> None:
             stderr=web_log,
         )
         worker = subprocess.Popen(
-            [*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=worker_log
+            ["nice", "-n", str(args.worker_nice), *MANAGE, "run_worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=worker_log,
         )
         measure(env, workdir, args, web, worker)
 
@@ -245,6 +270,12 @@ def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *proce
         for run, users in enumerate(args.users):
             env["LOAD_IMPORT_FILE"] = str(import_file(workdir, run))
             print(f"load average before the {users}-user run: {load_average()}", flush=True)
+            web_cpu, worker_cpu, db_cpu = (
+                cpu_seconds(processes[0].pid),
+                cpu_seconds(processes[1].pid),
+                mariadb_cpu_seconds(),
+            )
+            locust_cpu = os.times().children_user + os.times().children_system
             rows = locust(
                 env,
                 users=users,
@@ -253,6 +284,17 @@ def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *proce
                 prefix=workdir / f"mix{users}",
             )
             print(f"load average after it: {load_average()}", flush=True)
+            web_cpu = cpu_seconds(processes[0].pid) - web_cpu
+            worker_cpu = cpu_seconds(processes[1].pid) - worker_cpu
+            db_cpu = mariadb_cpu_seconds() - db_cpu
+            locust_cpu = os.times().children_user + os.times().children_system - locust_cpu
+            served = int(rows[-1]["Request Count"]) if rows else 0
+            print(
+                f"CPU used during the run ({args.seconds} s): gunicorn {web_cpu:.1f} s "
+                f"({1000 * web_cpu / max(served, 1):.0f} ms a request over {served} requests), "
+                f"RQ worker {worker_cpu:.1f} s, mariadbd {db_cpu:.1f} s (all its clients), locust {locust_cpu:.1f} s",
+                flush=True,
+            )
             table(rows, users)
             print(f"import job at the end of the run: {job_report(env)}")
             print(f"import job at its end: {wait_job_end(env)}", flush=True)
