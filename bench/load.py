@@ -3,16 +3,17 @@
     .venv/bin/python bench/load.py                       # 10, 25, 50 users, 90 s each
     .venv/bin/python bench/load.py --users 25 --seconds 60
 
-Uses the MariaDB database bo_importjobs_bench (seeded with 100k products if it has fewer),
-Redis databases 6 (queue) and 7 (cache), ports 8200 (web). Production settings: gunicorn as
+Uses the MariaDB database of LOAD_DATABASE_URL (default bo_load_bench; seeded with 100k
+products if it has fewer), Redis databases 6 (queue) and 7 (cache), port 8200 (web). Production settings: gunicorn as
 gunicorn.conf.py sizes it, one RQ worker. First /healthz alone (the stack's ceiling: a
 trivial view's requests/s), then for each user count the mix of bench/locustfile.py: the
 merchandisers, the API clients and one ops user whose 100k-row import job (upload, preview
 by the worker, confirm, write by the worker) runs during the measurement: 100k new products
 in the first run (the catalog then has 200k), 100k price updates in each later one.
 
-Prints per run: requests/s, p50/p95/p99/max per endpoint, errors, and the import job's
-end-to-end time.
+Prints per run: requests/s, p50/p95/p99/max per endpoint, errors, the import job's
+end-to-end time, and the machine's load average before and after (a shared machine's
+other work slows every number here; bench/cpu.py measures CPU per request instead).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
-DATABASE_URL = "mysql://root@127.0.0.1:3306/bo_importjobs_bench"
+DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "mysql://root@127.0.0.1:3306/bo_load_bench")
 PORT = 8200
 PRODUCTS = 100_000
 IMPORT_ROWS = 100_000
@@ -63,9 +64,8 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
     import redis
 
     conn = MySQLdb.connect(host="127.0.0.1", user="root", port=3306)
-    conn.cursor().execute(
-        "CREATE DATABASE IF NOT EXISTS bo_importjobs_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-    )
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     conn.close()
     for db in (6, 7):
         redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
@@ -175,6 +175,28 @@ def wait_job_end(env: dict[str, str], timeout: float = 900) -> str:
     return job_report(env)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU (user + system) used so far by ``pid`` and its children, dead (reaped) or alive:
+    gunicorn's master and workers, or the RQ worker and its job processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    total = sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return total + sum(cpu_seconds(int(child)) for child in children)
+
+
+def mariadb_cpu_seconds() -> float:
+    pids = subprocess.run(["pgrep", "-o", "mariadbd"], capture_output=True, text=True).stdout.split()
+    return cpu_seconds(int(pids[0])) if pids else 0.0
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def table(rows: list[dict], users: int) -> None:
     print(f"\n== {users} users ==")
     print(f"{'endpoint':38} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>7}")
@@ -191,6 +213,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seconds", type=int, default=90)
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="run the RQ worker at this niceness (web requests first)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {
@@ -215,16 +240,25 @@ def main() -> None:
         "PYTHONUNBUFFERED": "1",
     }
     prepare(env, workdir)
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "web.log", "w"),
-    )
-    worker = subprocess.Popen(
-        [*MANAGE, "run_worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(workdir / "worker.log", "w")
-    )
+    with open(workdir / "web.log", "w") as web_log, open(workdir / "worker.log", "w") as worker_log:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=web_log,
+        )
+        worker = subprocess.Popen(
+            ["nice", "-n", str(args.worker_nice), *MANAGE, "run_worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=worker_log,
+        )
+        measure(env, workdir, args, web, worker)
+
+
+def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *processes: subprocess.Popen) -> None:
     try:
         wait_http(f"http://127.0.0.1:{PORT}/healthz")
         trivial = locust(env, users=10, seconds=20, classes=["Trivial"], prefix=workdir / "trivial")
@@ -235,6 +269,13 @@ def main() -> None:
         )
         for run, users in enumerate(args.users):
             env["LOAD_IMPORT_FILE"] = str(import_file(workdir, run))
+            print(f"load average before the {users}-user run: {load_average()}", flush=True)
+            web_cpu, worker_cpu, db_cpu = (
+                cpu_seconds(processes[0].pid),
+                cpu_seconds(processes[1].pid),
+                mariadb_cpu_seconds(),
+            )
+            locust_cpu = os.times().children_user + os.times().children_system
             rows = locust(
                 env,
                 users=users,
@@ -242,11 +283,23 @@ def main() -> None:
                 classes=["Merchandiser", "ApiClient", "Ops"],
                 prefix=workdir / f"mix{users}",
             )
+            print(f"load average after it: {load_average()}", flush=True)
+            web_cpu = cpu_seconds(processes[0].pid) - web_cpu
+            worker_cpu = cpu_seconds(processes[1].pid) - worker_cpu
+            db_cpu = mariadb_cpu_seconds() - db_cpu
+            locust_cpu = os.times().children_user + os.times().children_system - locust_cpu
+            served = int(rows[-1]["Request Count"]) if rows else 0
+            print(
+                f"CPU used during the run ({args.seconds} s): gunicorn {web_cpu:.1f} s "
+                f"({1000 * web_cpu / max(served, 1):.0f} ms a request over {served} requests), "
+                f"RQ worker {worker_cpu:.1f} s, mariadbd {db_cpu:.1f} s (all its clients), locust {locust_cpu:.1f} s",
+                flush=True,
+            )
             table(rows, users)
             print(f"import job at the end of the run: {job_report(env)}")
             print(f"import job at its end: {wait_job_end(env)}", flush=True)
     finally:
-        for process in (web, worker):
+        for process in processes:
             process.terminate()
             try:
                 process.wait(timeout=30)

@@ -25,7 +25,7 @@ IMPORT_FILE = os.environ.get("LOAD_IMPORT_FILE", "")
 COLLECTIONS = int(os.environ.get("LOAD_COLLECTIONS", "10"))
 CHANGELIST = "/admin/store/product/"
 TOKEN_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-INPUT_RE = re.compile(r'<input[^>]*?name="(form-[^"]+)"[^>]*?>')
+INPUT_RE = re.compile(r'<input[^>]*?name="((?:initial-)?form-[^"]+)"[^>]*?>')
 VALUE_RE = re.compile(r'value="([^"]*)"')
 PRODUCT_LINK_RE = re.compile(r'href="(/admin/store/product/(\d+)/change/)[^"]*"')
 WORDS = ["shirt", "blue", "steel", "organic", "lamp", "wood", "classic", "mini", "pro", "set"]

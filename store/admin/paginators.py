@@ -21,6 +21,24 @@ class CappedCountPaginator(Paginator):
     cap = 10_000
     object_list: QuerySet[Any]  # the admin's changelist hands a queryset
 
+    def page(self, number):
+        """Past the first page, the page's ids first, then its rows (a "deferred join").
+
+        ``ORDER BY title, id LIMIT 100 OFFSET 4400`` over whole rows (and each row's first
+        image subquery) made MariaDB scan and sort the table: 0.4-0.5 s at 100k products.
+        The ids alone come from the sort column's index (which ends in id) and stop after
+        the page; the rows are then read by primary key, in the same order.
+        """
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom == 0:
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+
     @cached_property
     def _capped_count(self) -> tuple[int, bool]:
         # values("pk"): annotations of the page (e.g. the first image's subquery) stay out

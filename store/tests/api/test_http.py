@@ -335,6 +335,19 @@ class TestListCache:
         settings.CATALOG_API_CACHE_SECONDS = 0
         assert api.get("/api/products/").json()["count"] == 2
 
+    def test_collections_are_cached_and_a_product_save_invalidates_them(self, api, catalog):
+        first = api.get("/api/collections/")
+        with CaptureQueriesContext(connection) as queries:
+            again = api.get("/api/collections/")
+        assert len(queries) == 1  # the catalog version only, not the counts
+        assert again.content == first.content
+        assert again["ETag"] == first["ETag"]
+        assert api.get("/api/collections/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+        assert first.json()["results"][0]["products_count"] == 3
+        catalog[0].status = Product.Status.DRAFT
+        catalog[0].save()
+        assert api.get("/api/collections/").json()["results"][0]["products_count"] == 2
+
     def test_browsable_api_and_errors_are_not_cached(self, api, catalog):
         api.get("/api/products/", HTTP_ACCEPT="text/html")
         with CaptureQueriesContext(connection) as queries:
