@@ -36,6 +36,7 @@ from store.audit import audit_event
 from store.jobs import WORKER_LOST, JobCancelled, format_duration, job_notify_end
 from store.models import ImportJob
 
+from .mapping import ColumnMapping
 from .presets import PRESET_AUTO
 from .service import (
     ERROR_INTERRUPTED,
@@ -120,6 +121,7 @@ def import_job_submit(
     skip_invalid: bool = False,
     source: str = ImportJob.SOURCE_ADMIN,
     confirm: bool = False,
+    mapping: ColumnMapping | None = None,
 ) -> ImportJob:
     """Copy the file into the private storage, record a queued job and queue its preview.
 
@@ -142,6 +144,7 @@ def import_job_submit(
         options=options,
         upload=upload,
         message=MESSAGE_QUEUED,
+        column_mapping=mapping.to_json() if mapping is not None else {},
     )
     audit_event("import.queued", user=job.user, job_id=job.pk, file_name=job.file_name)
     return _enqueue(job, "preview")
@@ -374,6 +377,7 @@ def import_job_preview_run(*, job_id: int, attempt: int) -> None:
                 preset=options.get("preset") or PRESET_AUTO,
                 encoding=options.get("encoding") or None,
                 progress=pulse,
+                mapping=ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None,
             )
         if plan is None:
             _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started)
@@ -474,6 +478,7 @@ _RESULT_FIELDS = (
     "error_count",
     "failed_rows",
     "options",
+    "profile_id",
 )
 
 

@@ -140,6 +140,9 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
     # original cells of every row with an error, for the failed-rows file
     failed_cells: dict[int, list[str]] = field(default_factory=dict)
+    # the saved ImportProfile that mapped the file (mapping.py), if any
+    profile_id: int | None = None
+    profile_name: str = ""
 
     @property
     def error_rows(self) -> int:
@@ -216,7 +219,7 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
         return value.quantize(CENT)
     cleaned = _without_thousands_spaces(text, decimal_mark=convention.decimal)
     decimal_mark, thousands = convention.decimal, convention.thousands
-    if thousands in cleaned:
+    if thousands and thousands in cleaned:
         integer, _, fraction = cleaned.partition(decimal_mark)
         sign = integer[:1] if integer[:1] in "+-" else ""
         digits = _grouped(integer[len(sign) :], thousands)
@@ -247,8 +250,14 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
     return value.quantize(CENT)
 
 
-def parse_inventory(text: str) -> int:
+def parse_inventory(text: str, *, convention: NumberConvention = POINT) -> int:
     cleaned = _without_thousands_spaces(text, decimal_mark=".")
+    if convention is not POINT and convention.thousands.strip() and convention.thousands in cleaned:
+        # "1.234" with a thousands point is 1234; "1.23" is refused, never 1 or 123
+        grouped = _grouped(cleaned.lstrip("+-"), convention.thousands)
+        if grouped is None:
+            raise ValidationError(ERROR_PRICE_GROUPING)
+        cleaned = cleaned[: len(cleaned) - len(cleaned.lstrip("+-"))] + grouped
     if not INT_RE.match(cleaned):
         # "12.0" from a spreadsheet is still a whole number
         if re.match(r"^[+-]?\d+\.0*$", cleaned):
@@ -396,6 +405,7 @@ def _validate_rows(
     valid: list[_Row] = []
     collections: dict[str, str] = {}  # one string per collection title, not one per row
     prices: dict[str, Decimal] = {}  # one Decimal per distinct price text (up to PRICE_CACHE)
+    convention = preset.convention or POINT
     done = 0
     for mapped in preset.rows:
         plan.rows_total += 1
@@ -444,9 +454,11 @@ def _validate_rows(
                 continue
             try:
                 if name == "unit_price":
-                    values[name] = prices.get(raw[name]) or parse(raw[name])
+                    values[name] = prices.get(raw[name]) or parse_price(raw[name], convention=convention)
                     if len(prices) < PRICE_CACHE:
                         prices.setdefault(raw[name], values[name])
+                elif name == "inventory":
+                    values[name] = parse_inventory(raw[name], convention=convention)
                 else:
                     values[name] = parse(raw[name])
             except ValidationError as error:

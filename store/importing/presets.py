@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .hooks import extra_columns
 from .parsing import ParsedFile
+
+if TYPE_CHECKING:
+    from .planning import NumberConvention
 
 NATIVE_FIELDS = ("sku", "title", "slug", "description", "unit_price", "inventory", "collection", "promotions")
 REQUIRED_COLUMNS = ("sku", "title")
@@ -71,6 +75,11 @@ class Preset:
     ignored_columns: list[str] = field(default_factory=list)
     #: the file's rows, read again for the cells of rows that fail late (duplicates, conflicts)
     source: Iterable[tuple[int, list[str]]] | None = None
+    #: how the file writes numbers (None: the point convention); set by a column mapping (mapping.py)
+    convention: NumberConvention | None = None
+    #: the saved ImportProfile that mapped the file, if any
+    profile_id: int | None = None
+    profile_name: str = ""
 
 
 def _index(header: list[str]) -> dict[str, int]:
