@@ -412,9 +412,7 @@ class ImportJob(models.Model):
     # The mapping chosen on the mapping step or given on the CLI (ColumnMapping.to_json()); a
     # background preview reads it from here. Empty: a preset or a saved profile maps the file.
     column_mapping = models.JSONField(default=dict, blank=True)
-    profile = models.ForeignKey(
-        "ImportProfile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    profile = models.ForeignKey("ImportProfile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]

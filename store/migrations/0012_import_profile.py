@@ -6,45 +6,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0011_importjob_background_steps'),
+        ("store", "0011_importjob_background_steps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='column_mapping',
+            model_name="importjob",
+            name="column_mapping",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('mapping', 'Awaiting column mapping'), ('running', 'In progress (previewing)'), ('preview', 'Previewed, awaiting confirmation'), ('writing', 'Confirmed, writing'), ('dry_run', 'Dry run (nothing written)'), ('succeeded', 'Imported'), ('partial', 'Imported valid rows, skipped invalid ones'), ('failed', 'Failed (nothing written)'), ('cancelled', 'Cancelled (nothing written)'), ('expired', 'Preview expired unconfirmed (nothing written)')], db_index=True, max_length=20),
+            model_name="importjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("mapping", "Awaiting column mapping"),
+                    ("running", "In progress (previewing)"),
+                    ("preview", "Previewed, awaiting confirmation"),
+                    ("writing", "Confirmed, writing"),
+                    ("dry_run", "Dry run (nothing written)"),
+                    ("succeeded", "Imported"),
+                    ("partial", "Imported valid rows, skipped invalid ones"),
+                    ("failed", "Failed (nothing written)"),
+                    ("cancelled", "Cancelled (nothing written)"),
+                    ("expired", "Preview expired unconfirmed (nothing written)"),
+                ],
+                db_index=True,
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='ImportProfile',
+            name="ImportProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('header', models.JSONField(default=list)),
-                ('header_signature', models.CharField(editable=False, max_length=64, unique=True)),
-                ('mapping', models.JSONField(default=dict)),
-                ('decimal_mark', models.CharField(choices=[('.', 'Point: 12.50'), (',', 'Comma: 12,50')], default='.', max_length=1)),
-                ('thousands_separator', models.CharField(blank=True, choices=[(',', 'Comma: 1,234'), ('.', 'Point: 1.234'), (' ', 'Space: 1 234'), ('', 'None: 1234')], default=',', max_length=1)),
-                ('collection_separator', models.CharField(blank=True, help_text='Between the levels of a category path, e.g. "/" or ">"; blank: none.', max_length=5)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("header", models.JSONField(default=list)),
+                ("header_signature", models.CharField(editable=False, max_length=64, unique=True)),
+                ("mapping", models.JSONField(default=dict)),
+                (
+                    "decimal_mark",
+                    models.CharField(choices=[(".", "Point: 12.50"), (",", "Comma: 12,50")], default=".", max_length=1),
+                ),
+                (
+                    "thousands_separator",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            (",", "Comma: 1,234"),
+                            (".", "Point: 1.234"),
+                            (" ", "Space: 1 234"),
+                            ("", "None: 1234"),
+                        ],
+                        default=",",
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "collection_separator",
+                    models.CharField(
+                        blank=True,
+                        help_text='Between the levels of a category path, e.g. "/" or ">"; blank: none.',
+                        max_length=5,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='profile',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='store.importprofile'),
+            model_name="importjob",
+            name="profile",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="store.importprofile",
+            ),
         ),
     ]

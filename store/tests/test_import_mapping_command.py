@@ -140,9 +140,7 @@ def limit(settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_large_mapped_file_is_previewed_by_a_worker_with_its_mapping(admin_client, limit):
     with SUPPLIER.open("rb") as handle:
-        response = admin_client.post(
-            "/admin/store/product/import/", {"file": handle, "preset": "auto", "encoding": ""}
-        )
+        response = admin_client.post("/admin/store/product/import/", {"file": handle, "preset": "auto", "encoding": ""})
     job = ImportJob.objects.get()
     assert job.status == ImportJob.STATUS_MAPPING
     post = {
