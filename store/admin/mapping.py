@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from store.importing.jobs import import_job_cancel
 from store.importing.mapping import (
     IGNORE,
     ColumnMapping,
@@ -34,7 +35,6 @@ from store.importing.mapping import (
 from store.importing.mapping_jobs import (
     import_job_await_mapping,
     import_job_map,
-    import_job_mapping_cancel,
     import_job_mapping_header,
 )
 from store.importing.presets import PRESET_AUTO, detect_preset
@@ -102,6 +102,12 @@ class ColumnMappingForm(ConventionFields):
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[COLUMN_FIELD.format(position)] for position in range(len(self.header))]
+
+    def convention_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("decimal", "thousands", "collection_separator")]
+
+    def profile_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("save_profile", "profile_name") if name in self.fields]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -184,7 +190,7 @@ class ProductImportMappingMixin:
         )
         if request.method == "POST" and "_cancel" in request.POST:
             try:
-                import_job_mapping_cancel(job=job, user=request.user)
+                import_job_cancel(job=job, user=request.user)  # the stored upload goes with it
             except ValidationError as error:
                 self.message_user(request, error.messages[0], messages.ERROR)
                 return HttpResponseRedirect(preview_url)

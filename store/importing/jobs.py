@@ -188,7 +188,8 @@ def import_job_cancel(*, job: ImportJob, user: Any) -> None:
     next heartbeat (or, at the latest, when it tries to record its end: that is in its transaction)."""
     _check_may_act(job, user)
     message = MESSAGE_CANCELLED.format(user=user.get_username() if user else "a worker")
-    cancelled = ImportJob.objects.filter(pk=job.pk, status__in=[*ACTIVE, ImportJob.STATUS_PREVIEW]).update(
+    cancellable = [*ACTIVE, ImportJob.STATUS_PREVIEW, ImportJob.STATUS_MAPPING]
+    cancelled = ImportJob.objects.filter(pk=job.pk, status__in=cancellable).update(
         status=ImportJob.STATUS_CANCELLED, finished_at=timezone.now(), message=message, created_count=0, updated_count=0
     )
     job.refresh_from_db()

@@ -300,7 +300,8 @@ def read_header(
     """
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    if head.startswith(b"PK\x03\x04"):
+    xlsx = head.startswith(b"PK\x03\x04")
+    if xlsx:
         _check_zip(path)
         records: Generator[list[str], None, None] = (cells for _number, cells in _xlsx_records(path))
     else:
@@ -315,7 +316,8 @@ def read_header(
         for cells in records:
             if not header:
                 if any(cell.strip() for cell in cells):
-                    while cells and not cells[-1].strip():
+                    # as parse_file reads it: a sheet's formatted but empty cells right of the header are nothing
+                    while xlsx and cells and not cells[-1].strip():
                         cells.pop()
                     header = [_header_cell(cell) for cell in cells]
                 continue

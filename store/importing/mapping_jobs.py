@@ -22,16 +22,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.utils import timezone
 
 from store.audit import audit_event
 from store.models import ImportJob
 
-from .jobs import _enqueue, import_needs_job
+from .jobs import _drop_files, _enqueue, import_needs_job
 from .mapping import ColumnMapping, check_mapping
 from .presets import PRESET_AUTO
 from .service import (
-    MESSAGE_CANCELLED,
     UPLOADS_DIR,
     _attach_failed_rows,
     _check_may_act,
@@ -93,13 +91,6 @@ def _local_copy(job: ImportJob) -> Iterator[Path]:
         yield local
 
 
-def _drop_upload(job: ImportJob) -> None:
-    if job.upload:
-        import_storage().delete(job.upload)
-        ImportJob.objects.filter(pk=job.pk).update(upload="")
-        job.upload = ""
-
-
 def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> ImportJob:
     """mapping -> preview (planned here) or queued (a worker plans files over IMPORT_INLINE_MAX_ROWS).
 
@@ -138,7 +129,7 @@ def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> Impo
             progress=lambda _stage, _count: None,
             mapping=mapping,
         )
-    _drop_upload(job)  # the plan holds what confirm needs
+    _drop_files(job)  # the upload: the plan (saved next) holds what confirm needs
     _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
@@ -147,21 +138,6 @@ def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> Impo
             _attach_failed_rows(job, plan)
     _finish(job, started, "import.preview")
     return job
-
-
-def import_job_mapping_cancel(*, job: ImportJob, user: Any) -> None:
-    """mapping -> cancelled; the stored upload is deleted."""
-    _check_may_act(job, user)
-    if not _transition(
-        job,
-        source=ImportJob.STATUS_MAPPING,
-        target=ImportJob.STATUS_CANCELLED,
-        message=MESSAGE_CANCELLED,
-        finished_at=timezone.now(),
-    ):
-        raise _refusal(job)
-    _drop_upload(job)
-    audit_event("import.cancel", user=user, job_id=job.pk)
 
 
 def import_job_mapping_header(job: ImportJob) -> tuple[list[str], list[list[str]]]:

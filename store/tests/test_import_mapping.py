@@ -471,3 +471,16 @@ def test_the_profile_admin_needs_its_permissions(client):
     staff(client, "store.import_product", "store.view_product")
     assert client.get(reverse("admin:store_importprofile_changelist")).status_code == 403
     assert client.get(reverse("admin:store_importprofile_change", args=[profile.pk])).status_code == 403
+
+
+def test_read_header_agrees_with_the_parser_on_trailing_blank_cells(tmp_path):
+    path = tmp_path / "trailing.csv"
+    path.write_text("Code;Name;Price;Qty;Category;\nA-1;One;12,50;1.000;Home;\n", encoding="utf-8")
+    header = ["Code", "Name", "Price", "Qty", "Category", ""]
+    assert read_header(path)[0] == parse_file(path).header == header
+    mapping = ColumnMapping(header=tuple(header), targets=tuple(guess_mapping(header)), decimal=",", thousands=".")
+    plan = plan_file(path=path, file_name="trailing.csv", mapping=mapping)
+    assert plan.errors == []
+    assert [(create.sku, create.unit_price, create.inventory) for create in plan.creates] == [
+        ("A-1", Decimal("12.50"), 1000)
+    ]
