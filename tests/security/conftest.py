@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from store.models import Cart, CartItem, Product
+from store.models import Cart, CartItem, ImportProfile, Product
 from store.roles import role_sync_all
 from store.tests.factories import AddressFactory, OrderItemFactory, PromotionFactory
 from tags.models import TaggedItem
@@ -74,6 +74,7 @@ def store_objects(db) -> dict[str, models.Model]:
         tagged,
         cart,
         PromotionFactory(),
+        MAKERS["store.importprofile"](ImportProfile),
     ]
     return {obj._meta.label_lower: obj for obj in objects}
 
@@ -113,6 +114,9 @@ def _access_log(model):
 MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "auth.group": lambda model: model.objects.create(name="Crawlers"),
     "store.cart": lambda model: model.objects.create(),
+    "store.importprofile": lambda model: model.objects.create(
+        name="Acme", header=["code", "name"], header_signature="0" * 64, mapping={"code": "sku", "name": "title"}
+    ),
     "authtoken.tokenproxy": lambda model: model.objects.create(user=User.objects.create(username="api-client")),
     "store.importjob": lambda model: model.objects.create(
         source=model.SOURCE_CLI,
