@@ -319,6 +319,8 @@ class ImportJob(models.Model):
     both take the same step:
 
         admin:  running (checking the file) ──> preview | failed
+                mapping (a supplier file, store.importing.mapping_jobs) ──mapped──> running | queued
+                mapping ──cancel──> cancelled; ──not mapped within PREVIEW_TTL_SECONDS──> expired
                 preview ──confirm──> writing ──> succeeded | partial | failed
                 preview ──cancel──> cancelled
                 preview ──not confirmed within PREVIEW_TTL_SECONDS──> expired
