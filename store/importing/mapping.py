@@ -98,6 +98,10 @@ ERROR_PROFILE_COLUMN = (
 ERROR_PROFILE_NAME_TAKEN = "A profile named {name!r} already exists: choose another name."
 ERROR_PROFILE_HEADER_TAKEN = "The profile {name!r} is already saved for this header: edit that one."
 ERROR_PROFILE_NAME = "Give the profile a name."
+ERROR_PROFILE_SAME_NAMES = (
+    "The file has more than one column named {column!r} (case and punctuation aside): a profile, which maps "
+    "columns by name, cannot tell them apart. Map this file without saving a profile, or rename a column."
+)
 NOTE_PROFILE = "Mapped with profile «{name}»."
 NOTE_MAPPED = "Columns mapped: {pairs}."
 
@@ -380,6 +384,11 @@ def import_profile_save(
     if not name:
         raise ValidationError({"name": ERROR_PROFILE_NAME})
     check_mapping(mapping)
+    names = [normalise_column(column) for column in mapping.header]
+    mapped = {normalise_column(column) for column, _target in mapping.pairs()}
+    repeated = [name for name in mapped if names.count(name) > 1]
+    if repeated:
+        raise ValidationError({"name": ERROR_PROFILE_SAME_NAMES.format(column=repeated[0])})
     signature = header_signature(mapping.header)
     clash = ImportProfile.objects.all()
     if profile is not None and profile.pk is not None:

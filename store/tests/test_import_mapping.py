@@ -252,6 +252,9 @@ def test_profiles_refuse_a_taken_name_or_header():
     assert same.value.message_dict == {"name": ["The profile 'Acme' is already saved for this header: edit that one."]}
     with pytest.raises(ValidationError):
         import_profile_save(name="Broken", mapping=supplier_mapping(header=("Code",), targets=("title",)))
+    twins = ColumnMapping(header=("Code", "Price", "price "), targets=("sku", "unit_price", IGNORE))
+    with pytest.raises(ValidationError, match="more than one column named 'price'"):
+        import_profile_save(name="Twins", mapping=twins)
     assert ImportProfile.objects.count() == 1
 
 
