@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -284,6 +284,8 @@ def mapped_rows(parsed: ParsedFile, *, preset: str = PRESET_AUTO, mapping: Colum
         profile = profile_for_header(parsed.header)
         if profile is not None:
             mapping = mapping_from_profile(profile, parsed.header)
+    elif mapping is not None and mapping.profile_id is not None and not profile_exists(mapping.profile_id):
+        mapping = replace(mapping, profile_id=None)  # deleted since the mapping step: the job cannot point at it
     if mapping is not None:
         return apply_mapping(parsed, mapping)
     return map_rows(parsed, preset=preset)
@@ -338,6 +340,10 @@ def read_header(
 def profile_for_header(header: Sequence[str]) -> ImportProfile | None:
     """The saved profile made for exactly this header (names compared normalised), if any."""
     return ImportProfile.objects.filter(header_signature=header_signature(header)).first()
+
+
+def profile_exists(profile_id: int) -> bool:
+    return ImportProfile.objects.filter(pk=profile_id).exists()
 
 
 def profile_get(*, name: str) -> ImportProfile:

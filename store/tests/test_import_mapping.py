@@ -487,3 +487,11 @@ def test_read_header_agrees_with_the_parser_on_trailing_blank_cells(tmp_path):
     assert [(create.sku, create.unit_price, create.inventory) for create in plan.creates] == [
         ("A-1", Decimal("12.50"), 1000)
     ]
+
+
+def test_a_profile_deleted_after_the_mapping_step_still_plans(admin_user):
+    profile = import_profile_save(name="Gone", mapping=supplier_mapping())
+    mapping = supplier_mapping(profile_id=profile.pk, profile_name=profile.name)
+    profile.delete()
+    plan = plan_file(path=SUPPLIER, file_name="late.csv", mapping=mapping)
+    assert (plan.profile_id, plan.profile_name, len(plan.creates)) == (None, "Gone", 20)
