@@ -31,14 +31,11 @@ from .mapping import ColumnMapping, check_mapping
 from .presets import PRESET_AUTO
 from .service import (
     UPLOADS_DIR,
-    _attach_failed_rows,
     _check_may_act,
-    _drop_stale_plans,
-    _finish,
+    _keep_preview,
     _options,
     _plan_or_fail,
     _refusal,
-    _save_plan,
     _transition,
     import_storage,
 )
@@ -130,13 +127,7 @@ def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> Impo
             mapping=mapping,
         )
     _drop_files(job)  # the upload: the plan (saved next) holds what confirm needs
-    _drop_stale_plans()
-    if plan is not None:
-        _save_plan(job, plan)
-        job.status = ImportJob.STATUS_PREVIEW
-        if plan.errors:
-            _attach_failed_rows(job, plan)
-    _finish(job, started, "import.preview")
+    _keep_preview(job, plan, started)
     return job
 
 

@@ -492,6 +492,12 @@ def product_import_preview(
         options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
     )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=_no_progress)
+    _keep_preview(job, plan, started)
+    return ImportOutcome(job=job, plan=plan, written=False)
+
+
+def _keep_preview(job: ImportJob, plan: ImportPlan | None, started: float) -> None:
+    """Save the plan for ``product_import_confirm`` (job -> preview), or record the refusal (job failed)."""
     _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
@@ -499,7 +505,6 @@ def product_import_preview(
         if plan.errors:
             _attach_failed_rows(job, plan)
     _finish(job, started, "import.preview")
-    return ImportOutcome(job=job, plan=plan, written=False)
 
 
 def product_import_load_preview(*, job: ImportJob) -> ImportPlan:
