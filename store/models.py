@@ -325,6 +325,8 @@ class ImportJob(models.Model):
     both take the same step:
 
         admin:  running (checking the file) ──> preview | failed
+                mapping (a supplier file, store.importing.mapping_jobs) ──mapped──> running | queued
+                mapping ──cancel──> cancelled; ──not mapped within PREVIEW_TTL_SECONDS──> expired
                 preview ──confirm──> writing ──> succeeded | partial | failed
                 preview ──cancel──> cancelled
                 preview ──not confirmed within PREVIEW_TTL_SECONDS──> expired
@@ -343,6 +345,7 @@ class ImportJob(models.Model):
     SOURCE_CHOICES = [(SOURCE_ADMIN, "Admin"), (SOURCE_CLI, "Command line")]
 
     STATUS_QUEUED = "queued"
+    STATUS_MAPPING = "mapping"
     STATUS_RUNNING = "running"
     STATUS_PREVIEW = "preview"
     STATUS_WRITING = "writing"
@@ -354,6 +357,7 @@ class ImportJob(models.Model):
     STATUS_EXPIRED = "expired"
     STATUS_CHOICES = [
         (STATUS_QUEUED, "Queued"),
+        (STATUS_MAPPING, "Awaiting column mapping"),
         (STATUS_RUNNING, "In progress (previewing)"),
         (STATUS_PREVIEW, "Previewed, awaiting confirmation"),
         (STATUS_WRITING, "Confirmed, writing"),
@@ -412,6 +416,11 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
+    # --- Supplier files mapped column by column (store.importing.mapping) ---
+    # The mapping chosen on the mapping step or given on the CLI (ColumnMapping.to_json()); a
+    # background preview reads it from here. Empty: a preset or a saved profile maps the file.
+    column_mapping = models.JSONField(default=dict, blank=True)
+    profile = models.ForeignKey("ImportProfile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -430,6 +439,39 @@ class ImportJob(models.Model):
     @property
     def is_background(self) -> bool:
         return bool(self.options.get("background"))
+
+
+class ImportProfile(models.Model):
+    """How to read one supplier's files: which file column feeds which product column, and how
+    the file writes numbers and collection paths. A file whose header matches ``header_signature``
+    is mapped with it automatically (``store.importing.mapping``)."""
+
+    DECIMAL_CHOICES = [(".", "Point: 12.50"), (",", "Comma: 12,50")]
+    THOUSANDS_CHOICES = [(",", "Comma: 1,234"), (".", "Point: 1.234"), (" ", "Space: 1 234"), ("", "None: 1234")]
+
+    name = models.CharField(max_length=100, unique=True)
+    # The file's column names, normalised (store.importing.mapping.normalise_column), in file order.
+    header = models.JSONField(default=list)
+    # sha256 of the normalised header: how a new file finds its profile.
+    header_signature = models.CharField(max_length=64, unique=True, editable=False)
+    # normalised file column -> product column; columns not listed are ignored.
+    mapping = models.JSONField(default=dict)
+    decimal_mark = models.CharField(max_length=1, choices=DECIMAL_CHOICES, default=".")
+    thousands_separator = models.CharField(max_length=1, choices=THOUSANDS_CHOICES, default=",", blank=True)
+    collection_separator = models.CharField(
+        max_length=5, blank=True, help_text='Between the levels of a category path, e.g. "/" or ">"; blank: none.'
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ExportJob(BackgroundJob):

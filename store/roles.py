@@ -42,8 +42,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _crud("store", "customer", "view")
         | _crud("store", "address", "view")
     ),
-    # Ops: bulk import (store.import_product) and export (needs only the view permission).
-    IMPORTER: {"store.import_product", "store.view_product"},
+    # Ops: bulk import (store.import_product) and export (needs only the view permission), and
+    # the saved column mappings of supplier files (import profiles; deleting one is an admin's job).
+    IMPORTER: {"store.import_product", "store.view_product"} | _crud("store", "importprofile", "view", "add", "change"),
     # Read-only everywhere: filled in by viewer_permissions() at run time.
     VIEWER: set(),
     # Customer service: fix customer details and addresses, update orders and their

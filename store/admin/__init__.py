@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from . import alerts, carts, catalog, customers, importexport, jobs, orders  # noqa: F401  (registers the ModelAdmins)
+from . import alerts, carts, catalog, customers, importexport, jobs, mapping, orders  # noqa: F401  (registers the ModelAdmins)
 
 admin.site.site_header = "Storefront back-office"
 admin.site.site_title = "Storefront back-office"

@@ -66,6 +66,7 @@ from store.importing.service import (
 from store.models import ImportJob
 from store.resources import ChunkedExportResource
 
+from .mapping import ProductImportMappingMixin
 from .revert import ImportRevertMixin
 
 if TYPE_CHECKING:
@@ -340,7 +341,7 @@ def _short(value) -> str:
     return text if len(text) <= CELL_SHOWN else text[:CELL_SHOWN] + "…"
 
 
-class ProductImportMixin(_AdminBase):
+class ProductImportMixin(ProductImportMappingMixin):
     """Upload -> preview -> confirm. The file is parsed once; confirm writes the saved plan."""
 
     import_permission = "store.import_product"
@@ -354,6 +355,11 @@ class ProductImportMixin(_AdminBase):
         return [
             path("import/", wrap(self.import_view), name="{}_{}_import".format(*info)),
             path("import/<int:job_id>/", wrap(self.import_preview_view), name="{}_{}_import_preview".format(*info)),
+            path(
+                "import/<int:job_id>/mapping/",
+                wrap(self.import_mapping_view),
+                name="{}_{}_import_mapping".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -390,6 +396,11 @@ class ProductImportMixin(_AdminBase):
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
             saved = _save_upload(upload)
+            # A header no preset and no saved profile knows: keep the file, map its columns first.
+            waiting = self.import_mapping_start(request, path=saved, file_name=upload.name, cleaned=form.cleaned_data)
+            if waiting is not None:
+                saved.unlink(missing_ok=True)
+                return HttpResponseRedirect(self.import_mapping_url(waiting))
             if import_needs_job(path=saved):
                 # Too large for one request: a worker previews it; the job page follows it.
                 try:
@@ -444,6 +455,8 @@ class ProductImportMixin(_AdminBase):
             raise PermissionDenied
         # Someone else's job answers 404, like a job that does not exist.
         job = get_object_or_404(import_jobs_visible_to(user=request.user), pk=job_id)
+        if job.status == ImportJob.STATUS_MAPPING:
+            return HttpResponseRedirect(self.import_mapping_url(job))
         if request.method == "POST":
             return self._import_decide(request, job)
         if job.is_background and job.status != ImportJob.STATUS_PREVIEW:

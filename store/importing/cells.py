@@ -126,7 +126,7 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
         return value.quantize(CENT)
     cleaned = _without_thousands_spaces(text, decimal_mark=convention.decimal)
     decimal_mark, thousands = convention.decimal, convention.thousands
-    if thousands in cleaned:
+    if thousands and thousands in cleaned:
         integer, _, fraction = cleaned.partition(decimal_mark)
         sign = integer[:1] if integer[:1] in "+-" else ""
         digits = _grouped(integer[len(sign) :], thousands)
@@ -161,8 +161,14 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
     return value.quantize(CENT)
 
 
-def parse_inventory(text: str) -> int:
+def parse_inventory(text: str, *, convention: NumberConvention = POINT) -> int:
     cleaned = _without_thousands_spaces(text, decimal_mark=".")
+    if convention is not POINT and convention.thousands.strip() and convention.thousands in cleaned:
+        # "1.234" with a thousands point is 1234; "1.23" is refused, never 1 or 123
+        grouped = _grouped(cleaned.lstrip("+-"), convention.thousands)
+        if grouped is None:
+            raise ValidationError(ERROR_PRICE_GROUPING)
+        cleaned = cleaned[: len(cleaned) - len(cleaned.lstrip("+-"))] + grouped
     if not INT_RE.match(cleaned):
         # "12.0" from a spreadsheet is still a whole number
         if WHOLE_FLOAT_RE.match(cleaned):

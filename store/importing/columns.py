@@ -168,7 +168,7 @@ class TextColumn(ProductColumn):
 
 class PriceColumn(ProductColumn):
     name, label, field = "unit_price", "Unit price", "unit_price"
-    synonyms = ("price", "unit price", "regular price", "retail price")
+    synonyms = ("price", "unit price", "regular price", "retail price", "selling price", "sales price", "rrp")
     required_new = True
     header_only = False
     source_key = "_price_column"
@@ -204,9 +204,24 @@ class PriceColumn(ProductColumn):
 
 class InventoryColumn(ProductColumn):
     name, label, field = "inventory", "Inventory", "inventory"
-    synonyms = ("qty", "quantity", "stock", "stock quantity", "on hand", "inventory qty")
+    synonyms = (
+        "qty",
+        "quantity",
+        "stock",
+        "stock quantity",
+        "on hand",
+        "inventory qty",
+        "stock qty",
+        "stock level",
+        "available",
+    )
     required_new = True
     header_only = False
+
+    def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], int | None]:
+        if convention is POINT:
+            return self.parse
+        return lambda raw: parse_inventory(raw, convention=convention) if raw.strip() else None
 
     def parse(self, raw: str) -> int | None:
         return parse_inventory(raw) if raw.strip() else None
@@ -219,7 +234,7 @@ class CollectionColumn(ProductColumn):
     """The collection, by title; an import creates the collections it names (planning, writing)."""
 
     name, label, field = "collection", "Collection", "collection_id"
-    synonyms = ("category", "categories", "product type", "type", "department")
+    synonyms = ("category", "categories", "product type", "type", "department", "product category", "group")
     required_new = True
     header_only = False
     export_related = ("collection",)
@@ -245,7 +260,7 @@ class PromotionsColumn(ProductColumn):
     """Promotion ids separated by commas; a blank cell clears them."""
 
     name, label = "promotions", "Promotions"
-    synonyms = ("promotion ids", "discounts")
+    synonyms = ("promotion ids", "discounts", "promotion")
     header_only = False
     preview = False
 
@@ -342,7 +357,7 @@ class ImagesColumn(ProductColumn):
     (``store/image_fetch.py``). Images missing from the cell are kept."""
 
     name, label = "images", "Images"
-    synonyms = ("image", "image urls", "image src", "pictures", "photos")
+    synonyms = ("image", "image urls", "image src", "pictures", "photos", "image url", "picture", "photo")
 
     def parse(self, raw: str) -> ImageUrls:
         urls: dict[str, None] = {}
@@ -444,16 +459,36 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
     TextColumn(
         "sku",
         label="SKU",
-        synonyms=("product code", "code", "item code", "article number", "variant sku", "reference", "ref"),
+        synonyms=(
+            "product code",
+            "code",
+            "item code",
+            "article number",
+            "variant sku",
+            "reference",
+            "ref",
+            "supplier code",
+            "article code",
+            "art no",
+            "item number",
+            "item no",
+            "part number",
+            "part no",
+        ),
         required=True,
         preview=False,
     ),
-    TextColumn("title", label="Title", synonyms=("name", "product name", "product title"), required=True),
+    TextColumn(
+        "title",
+        label="Title",
+        synonyms=("name", "product name", "product title", "item name", "article name", "product"),
+        required=True,
+    ),
     TextColumn("slug", label="Slug", synonyms=("handle", "url key", "permalink"), slug=True, preview=False),
     TextColumn(
         "description",
         label="Description",
-        synonyms=("long description", "body", "body (html)", "details"),
+        synonyms=("long description", "body", "body (html)", "details", "desc", "product description"),
         multiline=True,
         preview=False,
     ),

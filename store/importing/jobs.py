@@ -38,6 +38,7 @@ from store.audit import audit_event
 from store.jobs import WORKER_LOST, JobCancelled, format_duration, job_notify_end
 from store.models import ImportJob
 
+from .mapping import ColumnMapping
 from .presets import PRESET_AUTO
 from .service import (
     ERROR_INTERRUPTED,
@@ -122,6 +123,7 @@ def import_job_submit(
     skip_invalid: bool = False,
     source: str = ImportJob.SOURCE_ADMIN,
     confirm: bool = False,
+    mapping: ColumnMapping | None = None,
 ) -> ImportJob:
     """Copy the file into the private storage, record a queued job and queue its preview.
 
@@ -144,12 +146,13 @@ def import_job_submit(
         options=options,
         upload=upload,
         message=MESSAGE_QUEUED,
+        column_mapping=mapping.to_json() if mapping is not None else {},
     )
     audit_event("import.queued", user=job.user, job_id=job.pk, file_name=job.file_name)
-    return _enqueue(job, "preview")
+    return enqueue_step(job, "preview")
 
 
-def _enqueue(job: ImportJob, step: str) -> ImportJob:
+def enqueue_step(job: ImportJob, step: str) -> ImportJob:
     from store.tasks import import_preview, import_write
 
     task = import_preview if step == "preview" else import_write
@@ -179,7 +182,7 @@ def import_job_confirm(*, job: ImportJob, user: Any = None, skip_invalid: bool |
     ):
         raise _refusal(job)
     audit_event("import.confirm_queued", user=confirmer, job_id=job.pk)
-    return _enqueue(job, "write")
+    return enqueue_step(job, "write")
 
 
 def import_job_cancel(*, job: ImportJob, user: Any) -> None:
@@ -187,7 +190,8 @@ def import_job_cancel(*, job: ImportJob, user: Any) -> None:
     next heartbeat (or, at the latest, when it tries to record its end: that is in its transaction)."""
     _check_may_act(job, user)
     message = MESSAGE_CANCELLED.format(user=user.get_username() if user else "a worker")
-    cancelled = ImportJob.objects.filter(pk=job.pk, status__in=[*ACTIVE, ImportJob.STATUS_PREVIEW]).update(
+    cancellable = [*ACTIVE, ImportJob.STATUS_PREVIEW, ImportJob.STATUS_MAPPING]
+    cancelled = ImportJob.objects.filter(pk=job.pk, status__in=cancellable).update(
         status=ImportJob.STATUS_CANCELLED, finished_at=timezone.now(), message=message, created_count=0, updated_count=0
     )
     job.refresh_from_db()
@@ -196,7 +200,7 @@ def import_job_cancel(*, job: ImportJob, user: Any) -> None:
             ERROR_NOT_CANCELLABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_cancellable"
         )
     audit_event("import.cancel", user=user, job_id=job.pk)
-    _drop_files(job)
+    drop_job_files(job)
 
 
 def import_job_can_retry(job: ImportJob) -> bool:
@@ -234,7 +238,7 @@ def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
         raise _refusal(job)
     job.refresh_from_db()
     audit_event("import.retry", user=user, job_id=job.pk, attempt=job.attempt)
-    return _enqueue(job, "write" if write else "preview")
+    return enqueue_step(job, "write" if write else "preview")
 
 
 def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
@@ -269,7 +273,7 @@ def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
     return count
 
 
-def _drop_files(job: ImportJob) -> None:
+def drop_job_files(job: ImportJob) -> None:
     _delete_plan(job)
     if job.upload:
         import_storage().delete(job.upload)
@@ -377,6 +381,7 @@ def import_job_preview_run(*, job_id: int, attempt: int) -> None:
                 preset=options.get("preset") or PRESET_AUTO,
                 encoding=options.get("encoding") or None,
                 progress=pulse,
+                mapping=ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None,
             )
         if plan is None:
             _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started)
@@ -450,7 +455,7 @@ def import_job_write_run(*, job_id: int, attempt: int) -> None:
         return
     finally:
         pulse.close()
-    _drop_files(job)
+    drop_job_files(job)
     audit_event(
         "import.confirm",
         user=job.confirmed_by,
@@ -477,6 +482,7 @@ _RESULT_FIELDS = (
     "error_count",
     "failed_rows",
     "options",
+    "profile_id",
 )
 
 

@@ -10,7 +10,7 @@ import codecs
 import csv
 import datetime as dt
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -328,3 +328,41 @@ def _parse_xlsx(path: Path) -> ParsedFile:
         raise ValidationError(ERROR_HEADERS_ONLY, code="headers_only")
     rows = RowSource(partial(_xlsx_data_rows, path, len(header)), count)
     return ParsedFile(header=header, rows=rows, format="xlsx", encoding="", delimiter="")
+
+
+# --- Reading a header without reading the file -------------------------------------------
+def read_header(path: Path, *, encoding: str | None = None, samples: int = 3) -> tuple[list[str], list[list[str]]]:
+    """The header and the first ``samples`` data rows, as ``parse_file`` would read them.
+
+    Raises ValidationError for files it cannot read; the full parse gives the detailed error.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    xlsx = head.startswith(b"PK\x03\x04")
+    if xlsx:
+        _check_zip(path)
+        records: Generator[list[str], None, None] = (cells for _number, cells in xlsx_records(path))
+    else:
+        used = check_encoding(encoding) if encoding else _detect_encoding(path, head)
+        with _open_text(path, used) as text:
+            sample = text.read(SNIFF_BYTES)
+        delimiter = _sniff_delimiter(sample.lstrip("\ufeff"))
+        records = (cells for _number, _line, cells in _csv_records(path, used, delimiter))
+    header: list[str] = []
+    rows: list[list[str]] = []
+    try:
+        for cells in records:
+            if not header:
+                if any(cell.strip() for cell in cells):
+                    # as parse_file reads it: a sheet's formatted but empty cells right of the header are nothing
+                    while xlsx and cells and not cells[-1].strip():
+                        cells.pop()
+                    header = [_header_cell(cell) for cell in cells]
+                continue
+            if any(cell.strip() for cell in cells):
+                rows.append(cells)
+            if len(rows) >= samples:
+                break
+    finally:
+        records.close()
+    return header, rows

@@ -85,6 +85,9 @@ class ImportPlan:
     failed_cells: dict[int, list[str] | None] = field(default_factory=dict)
     #: the column names of each planned product's ``values``, in order
     fields: tuple[str, ...] = ()
+    #: the saved ImportProfile that mapped the file (mapping.py), if any
+    profile_id: int | None = None
+    profile_name: str = ""
 
     @property
     def error_rows(self) -> int:

@@ -158,6 +158,7 @@ def build_plan(
     released as soon as it is planned; the cells of failed rows are read again from
     the file at the end (``Preset.source``).
     """
+    convention = preset.convention or convention  # a mapped supplier file brings its own
     table = _Table(product_columns())
     plan = ImportPlan(
         file_name=file_name,

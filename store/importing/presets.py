@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .columns import product_columns
 from .parsing import ParsedFile
+
+if TYPE_CHECKING:
+    from .cells import NumberConvention
 
 REQUIRED_COLUMNS = ("sku", "title")
 
@@ -70,6 +74,11 @@ class Preset:
     ignored_columns: list[str] = field(default_factory=list)
     #: the file's rows, read again for the cells of rows that fail late (duplicates, conflicts)
     source: Iterable[tuple[int, list[str]]] | None = None
+    #: how the file writes numbers (None: the point convention); set by a column mapping (mapping.py)
+    convention: NumberConvention | None = None
+    #: the saved ImportProfile that mapped the file, if any
+    profile_id: int | None = None
+    profile_name: str = ""
 
 
 def _index(header: list[str]) -> dict[str, int]:
@@ -109,7 +118,7 @@ def _require(index: dict[str, int], columns: tuple[str, ...], shown: tuple[str, 
         raise ValidationError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)), code="missing_columns")
 
 
-def _cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, str, str]]:
+def cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, str, str]]:
     """A row must have as many cells as the header: a short one would clear the missing columns."""
     if len(cells) != width:
         return [("", "", ERROR_CELL_COUNT.format(row=number, cells=len(cells), columns=width))]
@@ -128,7 +137,7 @@ def _native(parsed: ParsedFile) -> Preset:
     def rows() -> Iterator[MappedRow]:
         for number, cells in parsed.rows:
             values = {name: (cells[pos] if pos < len(cells) else "") for name, pos in positions.items()}
-            yield MappedRow(row=number, values=values, cells=cells, errors=_cells_error(number, cells, width))
+            yield MappedRow(row=number, values=values, cells=cells, errors=cells_error(number, cells, width))
 
     return Preset(PRESET_NATIVE, {name: name for name in positions}, rows(), ignored, source=parsed.rows)
 
@@ -194,7 +203,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
             kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
-            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
             if "variable" in kinds:
                 mapped.skip = SKIP_WOO_VARIABLE
             elif "grouped" in kinds:
@@ -287,7 +296,7 @@ def _shopify(parsed: ParsedFile) -> Preset:
                     "status": row.get("status", ""),
                 },
             )
-            mapped = MappedRow(row=number, values={}, cells=cells, errors=_cells_error(number, cells, width))
+            mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
             variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
             if not any(row.get(name) for name in variant_fields):
                 mapped.skip = SKIP_SHOPIFY_IMAGE_ROW

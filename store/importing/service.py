@@ -45,10 +45,11 @@ from store.models import ImportJob, private_storage
 from store.services import User
 
 from .columns import import_job_id
+from .mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
 from .parsing import parse_file
 from .plan import ImportPlan, ProgressCallback, RowError, no_progress
 from .planning import build_plan
-from .presets import PRESET_AUTO, map_rows
+from .presets import PRESET_AUTO
 from .writing import ImportConflict, apply_plan
 
 logger = logging.getLogger(__name__)
@@ -153,8 +154,9 @@ def product_import_expire_previews(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=PREVIEW_TTL_SECONDS)
-    stale = ImportJob.objects.filter(status=ImportJob.STATUS_PREVIEW, created_at__lt=cutoff).only("pk")
-    expired = sum(_expire(job, source=ImportJob.STATUS_PREVIEW, now=now) for job in stale[:1000])
+    waiting = [ImportJob.STATUS_PREVIEW, ImportJob.STATUS_MAPPING]  # a file left on the mapping step too
+    stale = ImportJob.objects.filter(status__in=waiting, created_at__lt=cutoff).only("pk", "status")
+    expired = sum(_expire(job, source=job.status, now=now) for job in stale[:1000])
     if expired:
         logger.info("Expired %d unconfirmed import preview(s).", expired)
     return expired
@@ -286,12 +288,19 @@ def plan_file(
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     progress: ProgressCallback = no_progress,
+    mapping: ColumnMapping | None = None,
 ) -> ImportPlan:
-    """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems."""
+    """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems.
+
+    ``mapping``: a supplier file's column mapping; without one, a preset or the saved profile of the header.
+    """
     parsed = parse_file(path, encoding=encoding)
     progress("rows", len(parsed.rows))
-    mapped = map_rows(parsed, preset=preset)
+    mapped = mapped_rows(parsed, preset=preset, mapping=mapping)
     plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress)
+    if mapped.name == PRESET_MAPPED:
+        plan.profile_id, plan.profile_name = mapped.profile_id, mapped.profile_name
+        plan.notes.insert(0, mapping_note(mapped))
     if parsed.format == "csv" and parsed.encoding not in ("utf-8", "utf-8-sig"):
         plan.notes.append(f"Read as {parsed.encoding}.")
     return plan
@@ -326,6 +335,7 @@ def _record_counts(job: ImportJob, plan: ImportPlan) -> None:
     job.unchanged_count = plan.unchanged
     job.skipped_count = len(plan.skipped)
     job.error_count = plan.error_rows
+    job.profile_id = plan.profile_id
 
 
 def _attach_failed_rows(job: ImportJob, plan: ImportPlan, extra: Sequence[RowError] = ()) -> None:
@@ -416,10 +426,18 @@ def _start(*, user: User, source: str, file_name: str, options: dict[str, Any]) 
 
 
 def _plan_or_fail(
-    job: ImportJob, *, path: Path, preset: str, encoding: str | None, progress: ProgressCallback
+    job: ImportJob,
+    *,
+    path: Path,
+    preset: str,
+    encoding: str | None,
+    progress: ProgressCallback,
+    mapping: ColumnMapping | None = None,
 ) -> ImportPlan | None:
     try:
-        plan = plan_file(path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress)
+        plan = plan_file(
+            path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress, mapping=mapping
+        )
     except ValidationError as error:
         _fail(job, error.messages[0])
         return None
@@ -438,6 +456,7 @@ def product_import(
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: ProgressCallback = no_progress,
+    mapping: ColumnMapping | None = None,
 ) -> ImportOutcome:
     """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
     started = time.monotonic()
@@ -447,7 +466,9 @@ def product_import(
         file_name=file_name,
         options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run),
     )
-    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=progress)
+    if mapping is not None:
+        job.column_mapping = mapping.to_json()
+    plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=progress, mapping=mapping)
     written = False
     if plan is not None:
         if dry_run:
@@ -482,6 +503,12 @@ def product_import_preview(
         options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
     )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=no_progress)
+    _keep_preview(job, plan, started)
+    return ImportOutcome(job=job, plan=plan, written=False)
+
+
+def _keep_preview(job: ImportJob, plan: ImportPlan | None, started: float) -> None:
+    """Save the plan for ``product_import_confirm`` (job -> preview), or record the refusal (job failed)."""
     _drop_stale_plans()
     if plan is not None:
         _save_plan(job, plan)
@@ -489,7 +516,6 @@ def product_import_preview(
         if plan.errors:
             _attach_failed_rows(job, plan)
     _finish(job, started, "import.preview")
-    return ImportOutcome(job=job, plan=plan, written=False)
 
 
 def product_import_load_preview(*, job: ImportJob) -> ImportPlan:

@@ -27,7 +27,13 @@ def test_setup_roles_creates_the_four_groups_with_their_permissions():
     call_command("setup_roles", stdout=StringIO())
 
     assert set(Group.objects.values_list("name", flat=True)) == {MERCHANDISER, IMPORTER, VIEWER, SUPPORT}
-    assert group_permissions(IMPORTER) == {"store.import_product", "store.view_product"}
+    assert group_permissions(IMPORTER) == {
+        "store.import_product",
+        "store.view_product",
+        "store.view_importprofile",
+        "store.add_importprofile",
+        "store.change_importprofile",
+    }
     assert {"store.change_product", "store.view_order", "tags.add_taggeditem"} <= group_permissions(MERCHANDISER)
     assert {"store.change_order", "store.change_customer"} <= group_permissions(SUPPORT)
 

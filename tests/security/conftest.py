@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from store.models import Cart, CartItem, ImportJob, Product
+from store.models import Cart, CartItem, ImportJob, ImportProfile, Product
 from store.roles import role_sync_all
 from store.tests.factories import AddressFactory, OrderItemFactory, PromotionFactory
 from tags.models import TaggedItem
@@ -74,6 +74,7 @@ def store_objects(db) -> dict[str, models.Model]:
         tagged,
         cart,
         PromotionFactory.create(),
+        MAKERS["store.importprofile"](ImportProfile),
     ]
     return {obj._meta.label_lower: obj for obj in objects}
 
@@ -115,6 +116,9 @@ MAKERS: dict[str, Callable[[type[models.Model]], models.Model]] = {
     "store.cart": lambda model: model._default_manager.create(),
     "authtoken.tokenproxy": lambda model: model._default_manager.create(
         user=User.objects.create(username="api-client")
+    ),
+    "store.importprofile": lambda model: model._default_manager.create(
+        name="Acme", header=["code", "name"], header_signature="0" * 64, mapping={"code": "sku", "name": "title"}
     ),
     "store.importjob": lambda model: model._default_manager.create(
         source=ImportJob.SOURCE_CLI,

@@ -37,7 +37,8 @@ MENU = {
         "store.address",
     },
     # Import history is visible to whoever may import.
-    IMPORTER: {"store.alertsubscription", "store.product", "store.importjob"},
+    # Importers keep the column mappings of supplier files (import profiles).
+    IMPORTER: {"store.alertsubscription", "store.product", "store.importjob", "store.importprofile"},
     SUPPORT: {"store.alertsubscription", "store.customer", "store.address", "store.order", "store.orderitem"},
 }
 
@@ -88,6 +89,14 @@ ACCESS = [
     (IMPORTER, "store.product", "add", "GET", FORBIDDEN),
     (IMPORTER, "store.product", "delete", "POST", FORBIDDEN),
     (IMPORTER, "store.order", "changelist", "GET", FORBIDDEN),
+    (IMPORTER, "store.importprofile", "changelist", "GET", OK),
+    (IMPORTER, "store.importprofile", "change", "GET", OK),
+    (IMPORTER, "store.importprofile", "add", "GET", FORBIDDEN),
+    (IMPORTER, "store.importprofile", "delete", "POST", FORBIDDEN),
+    (MERCHANDISER, "store.importprofile", "changelist", "GET", FORBIDDEN),
+    (VIEWER, "store.importprofile", "change", "GET", OK),
+    (VIEWER, "store.importprofile", "change", "POST", FORBIDDEN),
+    (SUPPORT, "store.importprofile", "changelist", "GET", FORBIDDEN),
     (IMPORTER, "store.customer", "changelist", "GET", FORBIDDEN),
     (VIEWER, "store.product", "changelist", "GET", OK),
     (VIEWER, "store.product", "change", "GET", OK),

@@ -1,8 +1,11 @@
-"""python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]"""
+"""python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]
+[--map "Supplier Code=sku,Name=title,..." | --profile NAME] [--decimal-comma | --decimal , --thousands .]
+[--collection-separator /]"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -14,8 +17,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from store.importing.jobs import import_job_submit
-from store.importing.parsing import check_encoding
-from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
+from store.importing.mapping import (
+    ColumnMapping,
+    mapping_from_profile,
+    parse_map_option,
+    profile_for_header,
+    profile_get,
+)
+from store.importing.parsing import check_encoding, read_header
+from store.importing.presets import PRESET_AUTO, PRESET_CHOICES, detect_preset
 from store.importing.service import product_import
 from store.models import ImportJob
 
@@ -26,6 +36,13 @@ TERMINAL_ESCAPES_RE = re.compile(
     r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
 )
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+THOUSANDS = {"comma": ",", ",": ",", "point": ".", ".": ".", "space": " ", "none": ""}
+MAPPING_FLAGS = ("decimal", "thousands", "collection_separator")
+HINT_UNDETECTED = (
+    'Map its columns with --map "File column=sku,Other column=title,..." (product columns: sku, title, '
+    "slug, description, unit_price, inventory, collection, promotions and the extra columns), or with a "
+    "saved profile: --profile NAME."
+)
 
 
 def terminal_safe(value) -> str:
@@ -50,6 +67,41 @@ class Command(BaseCommand):
             help="Import the valid rows and skip invalid ones (default: all or nothing).",
         )
         parser.add_argument("--encoding", default=None, help="Force the CSV encoding (default: detect).")
+        mapping = parser.add_argument_group(
+            "supplier files",
+            "A file whose header matches no format is read through a column mapping. A file whose header matches "
+            "a saved import profile (admin: Import profiles) is mapped with it automatically.",
+        )
+        mapping.add_argument(
+            "--map",
+            metavar="MAPPING",
+            help='File column=product column pairs separated by commas, e.g. "Supplier Code=sku,Name=title,'
+            'Price=unit_price,Qty=inventory,Category=collection"; unlisted columns are ignored ("Column=ignore" '
+            "says so explicitly). File columns are matched ignoring case, spaces and punctuation.",
+        )
+        mapping.add_argument("--profile", metavar="NAME", help="Map the file with the saved import profile NAME.")
+        mapping.add_argument(
+            "--decimal",
+            choices=[".", ","],
+            help='The decimal mark of prices: "." (12.50, the default) or "," (12,50).',
+        )
+        mapping.add_argument(
+            "--thousands",
+            choices=sorted(THOUSANDS),
+            help="The thousands separator of prices and inventory: comma (1,234; the default), point (1.234), "
+            "space (1 234) or none.",
+        )
+        mapping.add_argument(
+            "--decimal-comma",
+            action="store_true",
+            help='Shorthand for --decimal , --thousands . ("1.234,50" is 1234.50).',
+        )
+        mapping.add_argument(
+            "--collection-separator",
+            metavar="SEP",
+            help='The separator of category paths, e.g. / or ">": "Home/Kitchen" becomes the collection '
+            '"Home > Kitchen".',
+        )
         parser.add_argument(
             "--background",
             action="store_true",
@@ -64,7 +116,8 @@ class Command(BaseCommand):
             try:
                 options["encoding"] = check_encoding(options["encoding"])
             except ValidationError as error:
-                raise CommandError(error.messages[0])
+                raise CommandError(error.messages[0]) from error
+        mapping = self._mapping(path, options)
         if options["background"]:
             if options["dry_run"]:
                 raise CommandError(
@@ -79,6 +132,7 @@ class Command(BaseCommand):
                 encoding=options["encoding"],
                 skip_invalid=options["skip_invalid"],
                 confirm=True,
+                mapping=mapping,
             )
             link = reverse("admin:store_product_import_preview", args=[job.pk])
             self.stdout.write(
@@ -117,16 +171,77 @@ class Command(BaseCommand):
                 skip_invalid=options["skip_invalid"],
                 dry_run=options["dry_run"],
                 progress=report,
+                mapping=mapping,
             )
         job = outcome.job
         self._summary(console, job)
         if outcome.plan is not None:
             self._details(console, outcome.plan)
         console.print(terminal_safe(f"{job.get_status_display()}: {job.message}"))
+        if outcome.plan is None and job.message.startswith("The header matches no known format"):
+            console.print(HINT_UNDETECTED)
         if job.failed_rows:
             console.print(f"Failed rows (original columns + error): {job.failed_rows.path}")
         if job.status not in (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_DRY_RUN) or job.error_count:
             raise CommandError(f"Import #{job.pk} finished with errors.", returncode=2)
+
+    def _mapping(self, path: Path, options: dict) -> ColumnMapping | None:
+        """The column mapping to read the file with, from --map, --profile or the profile saved for its
+        header; None for a file a preset reads. Only the header is read: a wrong column or profile name
+        stops here, before any row is read or written."""
+        if options["decimal_comma"]:
+            if options["decimal"] == "." or options["thousands"] in (",", "comma"):
+                raise CommandError("--decimal-comma means --decimal , --thousands .; do not combine them.")
+            options["decimal"], options["thousands"] = ",", "point"
+        conventions = any(options[name] is not None for name in MAPPING_FLAGS)
+        if options["map"] and options["profile"]:
+            raise CommandError("Use --map or --profile, not both.")
+        explicit = bool(options["map"] or options["profile"])
+        if options["preset"] != PRESET_AUTO and (explicit or conventions):
+            raise CommandError("--map, --profile and the value conventions read a mapped file: drop --preset.")
+        try:
+            header, _rows = read_header(path, encoding=options["encoding"])
+        except ValidationError as error:
+            if explicit or conventions:
+                raise CommandError(error.messages[0]) from None
+            return None  # the import itself reports why the file cannot be read
+        try:
+            if options["map"]:
+                mapping = ColumnMapping(header=tuple(header), targets=tuple(parse_map_option(options["map"], header)))
+            elif options["profile"]:
+                mapping = mapping_from_profile(profile_get(name=options["profile"]), header)
+            elif options["preset"] == PRESET_AUTO and detect_preset(header) is None:
+                profile = profile_for_header(header)
+                if profile is None:
+                    if conventions:
+                        raise CommandError("The header matches no known format and no profile. " + HINT_UNDETECTED)
+                    return None
+                self.stdout.write(f"The header matches the import profile «{profile.name}»: mapped with it.")
+                mapping = mapping_from_profile(profile, header)
+            elif conventions:
+                raise CommandError(
+                    "--decimal, --thousands, --decimal-comma and --collection-separator apply to mapped files "
+                    "(--map or --profile); this file's header is a known format."
+                )
+            else:
+                return None
+        except ValidationError as error:
+            raise CommandError("\n".join(error.messages)) from None
+        if conventions:
+            mapping = replace(
+                mapping,
+                decimal=options["decimal"] or mapping.decimal,
+                thousands=THOUSANDS[options["thousands"]] if options["thousands"] else mapping.thousands,
+                collection_separator=options["collection_separator"]
+                if options["collection_separator"] is not None
+                else mapping.collection_separator,
+            )
+        errors = mapping.errors()
+        if errors:
+            raise CommandError("\n".join(errors))
+        if mapping.profile_name and options["profile"]:
+            self.stdout.write(f"Mapped with the import profile «{mapping.profile_name}».")
+        return mapping
 
     def _summary(self, console: Console, job: ImportJob) -> None:
         table = Table(title=terminal_safe(f"Import #{job.pk}: {job.file_name} ({job.preset or 'unknown format'})"))

@@ -1,0 +1,322 @@
+"""The column-mapping step of the product import, and saved import profiles.
+
+Upload -> (a header no preset and no profile knows) mapping page -> preview -> confirm. The
+mapping page lists each file column with a guessed product column, the file's conventions and
+"save as profile". ``ImportProfileAdmin`` lists, edits and deletes profiles (one choice per file
+column). The rules live in ``store.importing.mapping`` and ``store.importing.mapping_jobs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from store.importing.jobs import import_job_cancel
+from store.importing.mapping import (
+    IGNORE,
+    ColumnMapping,
+    first_rows,
+    guess_mapping,
+    import_profile_save,
+    normalise_column,
+    profile_for_header,
+    target_columns,
+)
+from store.importing.mapping_jobs import (
+    import_job_await_mapping,
+    import_job_map,
+    import_job_mapping_header,
+)
+from store.importing.parsing import read_header
+from store.importing.presets import PRESET_AUTO, detect_preset
+from store.importing.service import import_jobs_visible_to
+from store.models import ImportJob, ImportProfile
+
+PROFILE_ADD_PERMISSION = "store.add_importprofile"
+DECIMAL_CHOICES = ImportProfile.DECIMAL_CHOICES
+# Form tokens for the thousands separator (a space or nothing do not travel well as <option> values).
+THOUSANDS = {"comma": ",", "point": ".", "space": " ", "none": ""}
+THOUSANDS_CHOICES = [
+    ("comma", "Comma: 1,234"),
+    ("point", "Point: 1.234"),
+    ("space", "Space: 1 234"),
+    ("none", "None: 1234"),
+]
+THOUSANDS_TOKENS = {value: token for token, value in THOUSANDS.items()}
+COLUMN_FIELD = "column_{}"
+
+
+def _target_choices() -> list[tuple[str, str]]:
+    return [(IGNORE, "— ignore —"), *((name, name) for name in target_columns())]
+
+
+class ConventionFields(forms.Form):
+    """The file's conventions: shared by the mapping step and the profile form."""
+
+    decimal = forms.ChoiceField(choices=DECIMAL_CHOICES, initial=".", label="Decimal mark")
+    thousands = forms.ChoiceField(choices=THOUSANDS_CHOICES, initial="comma", label="Thousands separator")
+    collection_separator = forms.CharField(
+        required=False,
+        max_length=5,
+        label="Collection path separator",
+        help_text='Between category levels, e.g. "/" or ">" or "|": "Home/Kitchen" becomes the collection '
+        '"Home > Kitchen". Blank: the category is one title.',
+    )
+
+
+class ColumnMappingForm(ConventionFields):
+    """One choice per file column (guessed), the conventions, and "save as profile"."""
+
+    save_profile = forms.BooleanField(required=False, label="Save as profile")
+    profile_name = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Profile name",
+        help_text="The next file with the same columns is mapped with this profile, without this step.",
+    )
+
+    def __init__(self, *args: Any, header: list[str], samples: list[list[str]], can_save: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.header = header
+        values = first_rows(samples, len(header))
+        for position, (name, guess) in enumerate(zip(header, guess_mapping(header), strict=True)):
+            shown = ", ".join(value for value in values[position] if value)
+            self.fields[COLUMN_FIELD.format(position)] = forms.ChoiceField(
+                choices=_target_choices(),
+                required=False,
+                initial=guess,
+                label=name or f"(column {position + 1}, no name)",
+                help_text=f"e.g. {shown}" if shown else "",
+            )
+        if not can_save:
+            del self.fields["save_profile"], self.fields["profile_name"]
+
+    def column_fields(self) -> list[forms.BoundField]:
+        return [self[COLUMN_FIELD.format(position)] for position in range(len(self.header))]
+
+    def convention_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("decimal", "thousands", "collection_separator")]
+
+    def profile_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("save_profile", "profile_name") if name in self.fields]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        mapping = self.mapping()
+        for error in mapping.errors():
+            self.add_error(None, error)
+        if cleaned.get("save_profile") and not cleaned.get("profile_name", "").strip():
+            self.add_error("profile_name", "Give the profile a name, or untick “Save as profile”.")
+        return cleaned
+
+    def mapping(self) -> ColumnMapping:
+        data = self.cleaned_data
+        return ColumnMapping(
+            header=tuple(self.header),
+            targets=tuple(data.get(COLUMN_FIELD.format(position), IGNORE) for position in range(len(self.header))),
+            decimal=data["decimal"],
+            thousands=THOUSANDS[data["thousands"]],
+            collection_separator=data.get("collection_separator", ""),
+        )
+
+
+class ProductImportMappingMixin:
+    """The mapping step of ``ProductImportMixin`` (store/admin/importexport.py)."""
+
+    opts: Any
+    admin_site: Any
+    message_user: Any
+
+    def import_mapping_start(
+        self, request: HttpRequest, *, path: Path, file_name: str, cleaned: dict[str, Any]
+    ) -> ImportJob | None:
+        """A job waiting for its mapping when the file needs one; None when a preset or a profile reads it.
+
+        Only the header and a few rows are read here. A file that cannot be read goes on to the
+        usual preview, which names the problem.
+        """
+        if cleaned["preset"] != PRESET_AUTO:
+            return None
+        try:
+            header, samples = read_header(path, encoding=cleaned["encoding"] or None)
+        except ValidationError:
+            return None
+        if not header or detect_preset(header) is not None or profile_for_header(header) is not None:
+            return None
+        return import_job_await_mapping(
+            path=path,
+            file_name=file_name,
+            user=request.user,
+            header=header,
+            samples=samples,
+            preset=cleaned["preset"],
+            encoding=cleaned["encoding"] or None,
+            skip_invalid=cleaned["skip_invalid"],
+        )
+
+    def import_mapping_url(self, job: ImportJob) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_import_mapping",
+            args=[job.pk],
+            current_app=self.admin_site.name,
+        )
+
+    def import_mapping_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if not request.user.has_perm("store.import_product"):
+            raise PermissionDenied
+        job = get_object_or_404(import_jobs_visible_to(user=request.user), pk=job_id)
+        preview_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_import_preview",
+            args=[job.pk],
+            current_app=self.admin_site.name,
+        )
+        if job.status != ImportJob.STATUS_MAPPING:
+            return HttpResponseRedirect(preview_url)
+        header, samples = import_job_mapping_header(job)
+        can_save = request.user.has_perm(PROFILE_ADD_PERMISSION)
+        form = ColumnMappingForm(
+            request.POST if request.method == "POST" else None, header=header, samples=samples, can_save=can_save
+        )
+        if request.method == "POST" and "_cancel" in request.POST:
+            try:
+                import_job_cancel(job=job, user=request.user)  # the stored upload goes with it
+            except ValidationError as error:
+                self.message_user(request, error.messages[0], messages.ERROR)
+                return HttpResponseRedirect(preview_url)
+            self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:store_product_import", current_app=self.admin_site.name))
+        if form.is_bound and form.is_valid():
+            mapping = form.mapping()
+            if form.cleaned_data.get("save_profile"):
+                try:
+                    profile = import_profile_save(
+                        name=form.cleaned_data["profile_name"], mapping=mapping, user=request.user
+                    )
+                except ValidationError as error:
+                    form.add_error("profile_name", error.message_dict.get("name", error.messages))
+                else:
+                    mapping = replace(mapping, profile_id=profile.pk, profile_name=profile.name)
+            if form.is_valid():
+                try:
+                    job = import_job_map(job=job, mapping=mapping, user=request.user)
+                except ValidationError as error:
+                    self.message_user(request, error.messages[0], messages.ERROR)
+                    return HttpResponseRedirect(preview_url)
+                if job.status == ImportJob.STATUS_FAILED:
+                    self.message_user(request, job.message, messages.ERROR)
+                    return HttpResponseRedirect(reverse("admin:store_product_import", current_app=self.admin_site.name))
+                return HttpResponseRedirect(preview_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "title": f"Map the columns of {job.file_name}",
+            "job": job,
+            "form": form,
+            "can_save": can_save,
+        }
+        return TemplateResponse(request, "admin/store/product/import_mapping.html", context)
+
+
+# --- Saved profiles ---------------------------------------------------------------------
+class ImportProfileForm(forms.ModelForm):
+    """A profile's name and conventions, and one choice per column of the header it was made for."""
+
+    thousands = forms.ChoiceField(choices=THOUSANDS_CHOICES, label="Thousands separator")
+
+    class Meta:
+        model = ImportProfile
+        fields = ("name", "decimal_mark", "collection_separator")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["thousands"].initial = THOUSANDS_TOKENS.get(self.instance.thousands_separator, "comma")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        header = [str(name) for name in self.instance.header]
+        mapping = self.mapping(header)
+        for error in mapping.errors():
+            self.add_error(None, error)
+        return cleaned
+
+    def mapping(self, header: list[str]) -> ColumnMapping:
+        data = self.cleaned_data
+        return ColumnMapping(
+            header=tuple(header),
+            targets=tuple(data.get(COLUMN_FIELD.format(position), IGNORE) for position in range(len(header))),
+            decimal=data["decimal_mark"],
+            thousands=THOUSANDS[data["thousands"]],
+            collection_separator=data.get("collection_separator", ""),
+        )
+
+
+def import_profile_form(profile: ImportProfile | None) -> type[ImportProfileForm]:
+    """The form of one profile: a column field per column of its header, declared (the admin
+    builds its form from declared fields)."""
+    header = [str(name) for name in profile.header] if profile is not None else []
+    saved = {str(key): str(value) for key, value in dict(profile.mapping).items()} if profile is not None else {}
+    fields: dict[str, Any] = {
+        COLUMN_FIELD.format(position): forms.ChoiceField(
+            choices=_target_choices(), required=False, initial=saved.get(normalise_column(name), IGNORE), label=name
+        )
+        for position, name in enumerate(header)
+    }
+    return type("ImportProfileColumnsForm", (ImportProfileForm,), fields)
+
+
+@admin.register(ImportProfile)
+class ImportProfileAdmin(admin.ModelAdmin):
+    """Saved column mappings. Made on the import's mapping step; here they are edited or deleted."""
+
+    list_display = ("name", "columns", "decimal_mark", "thousands", "collection_separator", "created_by", "updated_at")
+    search_fields = ("name",)
+    list_select_related = ("created_by",)
+    readonly_fields = ("file_header", "created_by", "created_at", "updated_at")
+
+    def get_form(
+        self, request: HttpRequest, obj: ImportProfile | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = import_profile_form(obj)
+        kwargs["fields"] = ("name", "decimal_mark", "collection_separator")
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: ImportProfile | None = None) -> Any:
+        columns = [COLUMN_FIELD.format(position) for position in range(len(obj.header))] if obj else []
+        return [
+            (None, {"fields": ("name", "file_header")}),
+            ("Conventions", {"fields": ("decimal_mark", "thousands", "collection_separator")}),
+            ("Columns: file column → product column", {"fields": columns}),
+            ("History", {"fields": ("created_by", "created_at", "updated_at")}),
+        ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a profile needs a file's header: save one from the import's mapping step
+
+    def save_model(self, request: HttpRequest, obj: ImportProfile, form: Any, change: bool) -> None:
+        import_profile_save(name=obj.name, mapping=form.mapping([str(name) for name in obj.header]), profile=obj)
+
+    @admin.display(description="columns")
+    def columns(self, profile: ImportProfile) -> str:
+        return ", ".join(f"{name} → {target}" for name, target in dict(profile.mapping).items())
+
+    @admin.display(description="thousands separator")
+    def thousands(self, profile: ImportProfile) -> str:
+        return dict(THOUSANDS_CHOICES)[THOUSANDS_TOKENS.get(profile.thousands_separator, "comma")]
+
+    @admin.display(description="file header (normalised)")
+    def file_header(self, profile: ImportProfile) -> str:
+        return ", ".join(str(name) for name in profile.header)
