@@ -188,16 +188,21 @@ def test_inventory_follows_the_thousands_separator():
         parse_inventory("1,250")  # the native format keeps refusing it
 
 
+def planned(plan, product) -> dict:
+    """A planned product's values by column name."""
+    return dict(zip(plan.fields, product.values, strict=True))
+
+
 def test_the_supplier_file_plans_with_exact_prices_and_inventory():
     plan = plan_file(path=SUPPLIER, file_name="supplier.csv", mapping=supplier_mapping())
     assert plan.errors == []
     assert len(plan.creates) == 20
-    by_sku = {create.sku: create for create in plan.creates}
-    assert by_sku["SUP-1001"].unit_price == Decimal("12.50")
-    assert by_sku["SUP-1005"].unit_price == Decimal("1299.00")
-    assert by_sku["SUP-1018"].unit_price == Decimal("1049.00")
-    assert by_sku["SUP-1003"].inventory == 1250
-    assert by_sku["SUP-1003"].collection == "Home > Kitchen > Textiles"
+    by_sku = {create.sku: planned(plan, create) for create in plan.creates}
+    assert by_sku["SUP-1001"]["unit_price"] == Decimal("12.50")
+    assert by_sku["SUP-1005"]["unit_price"] == Decimal("1299.00")
+    assert by_sku["SUP-1018"]["unit_price"] == Decimal("1049.00")
+    assert by_sku["SUP-1003"]["inventory"] == 1250
+    assert by_sku["SUP-1003"]["collection"] == "Home > Kitchen > Textiles"
     assert "Home > Kitchen" in plan.new_collections
     assert plan.notes[0].startswith("Columns mapped: Supplier Code → sku, Product Name → title")
     assert "Ignored columns: Colour" in plan.notes
@@ -239,7 +244,9 @@ def test_a_saved_profile_maps_the_next_file_with_the_same_header(admin_user):
     assert profile_for_header(SUPPLIER_HEADER[:-1]) is None
     plan = plan_file(path=SUPPLIER, file_name="again.csv")  # no mapping given: the profile is found
     assert (plan.preset, plan.profile_id, plan.profile_name) == ("mapped", profile.pk, "Acme")
-    assert {create.sku: create.unit_price for create in plan.creates}["SUP-1005"] == Decimal("1299.00")
+    assert {create.sku: planned(plan, create)["unit_price"] for create in plan.creates}["SUP-1005"] == Decimal(
+        "1299.00"
+    )
 
 
 def test_profiles_refuse_a_taken_name_or_header():
@@ -484,9 +491,9 @@ def test_read_header_agrees_with_the_parser_on_trailing_blank_cells(tmp_path):
     mapping = ColumnMapping(header=tuple(header), targets=tuple(guess_mapping(header)), decimal=",", thousands=".")
     plan = plan_file(path=path, file_name="trailing.csv", mapping=mapping)
     assert plan.errors == []
-    assert [(create.sku, create.unit_price, create.inventory) for create in plan.creates] == [
-        ("A-1", Decimal("12.50"), 1000)
-    ]
+    assert [
+        (create.sku, planned(plan, create)["unit_price"], planned(plan, create)["inventory"]) for create in plan.creates
+    ] == [("A-1", Decimal("12.50"), 1000)]
 
 
 def test_a_profile_deleted_after_the_mapping_step_still_plans(admin_user):
