@@ -188,16 +188,11 @@ def test_inventory_follows_the_thousands_separator():
         parse_inventory("1,250")  # the native format keeps refusing it
 
 
-def planned(plan, product) -> dict:
-    """A planned product's values by column name."""
-    return dict(zip(plan.fields, product.values, strict=True))
-
-
 def test_the_supplier_file_plans_with_exact_prices_and_inventory():
     plan = plan_file(path=SUPPLIER, file_name="supplier.csv", mapping=supplier_mapping())
     assert plan.errors == []
     assert len(plan.creates) == 20
-    by_sku = {create.sku: planned(plan, create) for create in plan.creates}
+    by_sku = {create.sku: plan.values_of(create) for create in plan.creates}
     assert by_sku["SUP-1001"]["unit_price"] == Decimal("12.50")
     assert by_sku["SUP-1005"]["unit_price"] == Decimal("1299.00")
     assert by_sku["SUP-1018"]["unit_price"] == Decimal("1049.00")
@@ -244,7 +239,7 @@ def test_a_saved_profile_maps_the_next_file_with_the_same_header(admin_user):
     assert profile_for_header(SUPPLIER_HEADER[:-1]) is None
     plan = plan_file(path=SUPPLIER, file_name="again.csv")  # no mapping given: the profile is found
     assert (plan.preset, plan.profile_id, plan.profile_name) == ("mapped", profile.pk, "Acme")
-    assert {create.sku: planned(plan, create)["unit_price"] for create in plan.creates}["SUP-1005"] == Decimal(
+    assert {create.sku: plan.values_of(create)["unit_price"] for create in plan.creates}["SUP-1005"] == Decimal(
         "1299.00"
     )
 
@@ -492,7 +487,8 @@ def test_read_header_agrees_with_the_parser_on_trailing_blank_cells(tmp_path):
     plan = plan_file(path=path, file_name="trailing.csv", mapping=mapping)
     assert plan.errors == []
     assert [
-        (create.sku, planned(plan, create)["unit_price"], planned(plan, create)["inventory"]) for create in plan.creates
+        (create.sku, plan.values_of(create)["unit_price"], plan.values_of(create)["inventory"])
+        for create in plan.creates
     ] == [("A-1", Decimal("12.50"), 1000)]
 
 
