@@ -28,16 +28,17 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Field, QuerySet
 from django.utils import timezone
 
 from . import extensions
@@ -209,7 +210,7 @@ class SetChoiceAction(BulkAction):
         )
 
     def choices(self) -> list[tuple[str, str]]:
-        return list(Product._meta.get_field(self.field).choices or [])
+        return list(_product_field(self.field).flatchoices)
 
     def describe(self, parameters):
         return f"set {self.field} to {dict(self.choices()).get(parameters['value'], parameters['value'])}"
@@ -252,7 +253,7 @@ class PromotionAction(BulkAction):
         promotion = Promotion.objects.filter(pk=parameters["promotion_id"]).first()
         return f"{'add' if self.add else 'remove'} promotion {promotion}"
 
-    def evaluate(self, products, parameters):
+    def evaluate(self, products: Sequence[Product], parameters: dict[str, Any]) -> list[Outcome]:
         promotion_id = parameters["promotion_id"]
         through = Product.promotions.through
         current: dict[int, set[int]] = {}
@@ -519,7 +520,7 @@ def bulk_selection_count(*, products: QuerySet[Product], limit: int) -> int:
     return len(products.order_by().values_list("pk", flat=True)[: limit + 1])
 
 
-def _batches_of_ids(products: QuerySet[Product]):
+def _batches_of_ids(products: QuerySet[Product]) -> Iterator[list[int]]:
     """The selection's ids in pk order, BATCH at a time (keyset: bounded memory at any size)."""
     base = products.order_by().prefetch_related(None).values_list("pk", flat=True)
     last = 0
@@ -562,11 +563,19 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _product_field(name: str) -> Field[Any, Any]:
+    """A concrete field of Product (what actions set), not a reverse relation."""
+    field = Product._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"Product.{name} is not a concrete field")
+    return field
+
+
 def _claim(changes: Sequence[Outcome], now) -> None:
     """version = version + 1 (and the per-row values) where the version is still the one read."""
     table = Product._meta.db_table
     columns = list(changes[0].values)
-    sets = [f"{_quote(Product._meta.get_field(name).column)} = %s" for name in columns]
+    sets = [f"{_quote(_product_field(name).column)} = %s" for name in columns]
     sets.append(f"{_quote('last_update')} = %s")
     sql = (
         f"UPDATE {_quote(table)} SET {', '.join(sets)}, {_quote('version')} = {_quote('version')} + 1 "
@@ -575,7 +584,7 @@ def _claim(changes: Sequence[Outcome], now) -> None:
     moment = connection.ops.adapt_datetimefield_value(now)
     params = []
     for change in changes:
-        values = [Product._meta.get_field(name).get_db_prep_save(change.values[name], connection) for name in columns]
+        values = [_product_field(name).get_db_prep_save(change.values[name], connection) for name in columns]
         params.append((*values, moment, change.product.pk, change.product.version))
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
@@ -660,7 +669,7 @@ def bulk_edit_create(
 ) -> BulkEdit:
     """The running "Bulk edit #N" record; its ``str`` is the history rows' reason."""
     return BulkEdit.objects.create(
-        user=user if getattr(user, "pk", None) else None,
+        user=user if isinstance(user, get_user_model()) and user.pk else None,
         action=action.name,
         description=action.describe(parameters)[:200],
         parameters={**parameters, "skip_refused": skip_refused},

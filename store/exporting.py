@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-import tablib  # type: ignore[import-untyped]  # tablib ships no type hints
-from tablib.formats._json import serialize_objects_handler  # type: ignore[import-untyped]  # idem
+import tablib
+from tablib.formats._json import serialize_objects_handler
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")

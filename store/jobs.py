@@ -20,13 +20,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +252,14 @@ def jobs_to_announce(*, model: type[_JobT], user: Any) -> list[_JobT]:
     return jobs
 
 
-def job_notify_end(*, job: BackgroundJob, subject: str, lines: Iterable[str], link: str | None) -> bool:
+class NotifiedJob(Protocol):
+    """What ``job_notify_end`` reads of a job: a BackgroundJob, or an ImportJob (not one)."""
+
+    @property
+    def requested_by(self) -> User | None: ...
+
+
+def job_notify_end(*, job: NotifiedJob, subject: str, lines: Iterable[str], link: str | None) -> bool:
     """Email the user who started the job that it ended (done or failed), with counts and a link.
 
     ``link`` is a site path (``/admin/...``); it is made absolute with SITE_URL. Returns

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -13,6 +14,12 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from .jobs import BackgroundJob
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.storage import Storage
+
+    from .bulk import BulkReport
 
 MIN_UNIT_PRICE = Decimal("1.00")
 CENT = Decimal("0.01")
@@ -303,7 +310,7 @@ class CartItem(models.Model):
 
 
 # --- Import/export ----------------------------------------------------------
-def private_storage():
+def private_storage() -> Storage:
     """Files only their owner may download (export files): ``STORAGES["private"]``, never
     under MEDIA_URL. The admin streams them behind a permission check."""
     from django.core.files.storage import storages
@@ -311,7 +318,7 @@ def private_storage():
     return storages["private"]
 
 
-def import_files_storage():
+def import_files_storage() -> Storage:
     """Import files (failed rows) live in the private storage too: the admin streams them
     behind a permission check, and every web process and worker sees them."""
     return private_storage()
@@ -432,7 +439,7 @@ class ImportJob(models.Model):
         return f"Import #{self.pk} of {self.file_name}"
 
     @property
-    def requested_by(self):
+    def requested_by(self) -> User | None:
         """Who started it (``store.jobs.job_notify_end`` emails them)."""
         return self.user
 
@@ -532,6 +539,9 @@ class BulkEdit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    # Not stored: store.bulk sets it on the edit its apply services return (the run's counts and refusals).
+    report: BulkReport
 
     def __str__(self) -> str:
         return f"Bulk edit #{self.pk}: {self.description}"

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-import tablib  # type: ignore[import-untyped]  # tablib ships no type hints
+import tablib
 from django.db.models import QuerySet
 from import_export import fields, resources
 

@@ -31,10 +31,12 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, Model, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from . import extensions
@@ -70,6 +72,8 @@ WHY_NO_BASELINE = "no history row before the import"
 WHY_TAKEN = "its SKU or slug is now used by another product"
 
 HistoricalProduct = Product.history.model
+# simple-history builds that model class at runtime, so type checkers only know it is a Model.
+HistoricalRow: TypeAlias = Model
 
 
 class RevertRefused(ValidationError):
@@ -172,9 +176,9 @@ def _check_revertible(job: ImportJob) -> None:
 
 @dataclass
 class _ChunkPlan:
-    restores: list[tuple[Product, HistoricalProduct]] = field(default_factory=list)
+    restores: list[tuple[Product, HistoricalRow]] = field(default_factory=list)
     deletes: list[Product] = field(default_factory=list)
-    recreates: list[HistoricalProduct] = field(default_factory=list)
+    recreates: list[HistoricalRow] = field(default_factory=list)
 
 
 def _show(value) -> str:
@@ -185,7 +189,7 @@ def _collection_titles(ids) -> dict[int, str]:
     return dict(Collection.objects.filter(pk__in={pk for pk in ids if pk}).values_list("pk", "title"))
 
 
-def _diff(before: HistoricalProduct, now: dict, titles: dict[int, str]) -> list[tuple[str, str, str]]:
+def _diff(before: HistoricalRow, now: dict, titles: dict[int, str]) -> list[tuple[str, str, str]]:
     """(field, value now, value before the import) for each field that differs."""
     shown = []
     for name in FIELDS:
@@ -239,9 +243,9 @@ def _plan_chunk(rows: list, report: RevertReport, *, lock: bool) -> _ChunkPlan:
         if row.history_type == "+":
             if product is None:
                 continue  # already gone: nothing to undo
-            why = WHY_CHANGED if row.changed_since else referenced.get(row.id)
-            if why:
-                item.why = why
+            kept_why = WHY_CHANGED if row.changed_since else referenced.get(row.id)
+            if kept_why:
+                item.why = kept_why
                 report.note("kept", item)
             else:
                 item.fields = [("product", "exists", "deleted")]
@@ -287,7 +291,7 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _restore(restores: list[tuple[Product, HistoricalProduct]], now) -> None:
+def _restore(restores: list[tuple[Product, HistoricalRow]], now) -> None:
     sets = ", ".join(f"{_quote(name)} = %s" for name in FIELDS)
     sql = (
         f"UPDATE {_quote(Product._meta.db_table)} SET {sets}, {_quote('last_update')} = %s, "
@@ -320,7 +324,7 @@ def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
         cursor.execute(f"DELETE FROM {_quote(Product._meta.db_table)} WHERE {_quote('id')} IN ({placeholders})", ids)
 
 
-def _restored(product: Product, before: HistoricalProduct) -> Product:
+def _restored(product: Product, before: HistoricalRow) -> Product:
     """The product as the restore wrote it (for its history row)."""
     restored = copy.copy(product)
     for name in FIELDS:
@@ -328,7 +332,7 @@ def _restored(product: Product, before: HistoricalProduct) -> Product:
     return restored
 
 
-def _recreate(rows: list[HistoricalProduct], now) -> list[Product]:
+def _recreate(rows: list[HistoricalRow], now) -> list[Product]:
     tracked = [field.attname for field in HistoricalProduct.tracked_fields]
     products = [Product(**{name: getattr(row, name) for name in tracked}, version=1, last_update=now) for row in rows]
     Product.objects.bulk_create(products, batch_size=CHUNK)
@@ -346,7 +350,7 @@ def import_revert(
     try:
         with transaction.atomic():
             revert_job = ImportJob.objects.create(
-                user=user if getattr(user, "pk", None) else None,
+                user=user if isinstance(user, get_user_model()) and user.pk else None,
                 source=source,
                 file_name=reason,
                 status=ImportJob.STATUS_SUCCEEDED,

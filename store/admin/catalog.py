@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Field, Prefetch
 from django.forms.utils import ErrorDict
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -83,7 +83,18 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = "__all__"
+        # What the change page edits (its ModelAdmin passes the fields of its fieldsets anyway).
+        fields = (
+            "title",
+            "slug",
+            "sku",
+            "status",
+            "collection",
+            "description",
+            "unit_price",
+            "inventory",
+            "promotions",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -265,9 +276,10 @@ class ProductChangeList(ChangeList):
 
     def _is_unique(self, name: str) -> bool:
         try:
-            return self.lookup_opts.get_field(name).unique
+            field = self.lookup_opts.get_field(name)
         except FieldDoesNotExist:
             return False
+        return isinstance(field, Field) and field.unique
 
 
 @admin.register(Product)

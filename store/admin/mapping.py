@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -131,12 +131,15 @@ class ColumnMappingForm(ConventionFields):
         )
 
 
-class ProductImportMappingMixin:
-    """The mapping step of ``ProductImportMixin`` (store/admin/importexport.py)."""
+if TYPE_CHECKING:
+    # Mixed into a ModelAdmin (through ProductImportMixin): type-check it as one.
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
-    opts: Any
-    admin_site: Any
-    message_user: Any
+
+class ProductImportMappingMixin(_AdminBase):
+    """The mapping step of ``ProductImportMixin`` (store/admin/importexport.py)."""
 
     def import_mapping_start(
         self, request: HttpRequest, *, path: Path, file_name: str, cleaned: dict[str, Any]

@@ -59,7 +59,8 @@ class StrictBooleanFilter(filters.BooleanFilter):
 
 
 class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    # The stubs pin NumberFilter.field_class to DecimalField; django-filter lets subclasses choose.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)

@@ -51,18 +51,16 @@ class ProductImageSerializer(serializers.Serializer):
         help_text="Null until the thumbnail is made (moments after an upload)."
     )
 
-    def _absolute(self, file) -> str | None:
-        if not file:
-            return None
-        url = file.url
+    def _absolute(self, url: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 
     def get_url(self, image) -> str:
-        return self._absolute(image.image)
+        # The image is required: every row has a file.
+        return self._absolute(image.image.url)
 
     def get_thumbnail_url(self, image) -> str | None:
-        return self._absolute(image.thumbnail)
+        return self._absolute(image.thumbnail.url) if image.thumbnail else None
 
 
 class ProductSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ A toy extension ("ribbon") stands in for store_custom, so these tests need no ot
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -32,7 +33,7 @@ BASE_COLUMNS = list(ProductAdmin.list_display)
 class Ribbon:
     """Records what store asked of it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.page_loads: list[list[int]] = []
         self.deleted: list[int] = []
         self.cleared = 0
@@ -137,11 +138,11 @@ def ribbon_extension(ribbon: Ribbon, name: str = "ribbon") -> extensions.StoreEx
 
 
 @pytest.fixture
-def registry(monkeypatch):
+def registry(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """An empty registry for the test (whatever the installed apps registered is put back after)."""
     monkeypatch.setattr(extensions, "_registry", {})
     monkeypatch.setattr(extensions, "_generation", extensions.generation() + 1_000_000)
-    columns: list = []
+    columns: list[Any] = []
     monkeypatch.setattr(extensions, "register_column", columns.append)
     cache.clear()
     return columns

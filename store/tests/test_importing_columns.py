@@ -60,7 +60,7 @@ def grade():
     unregister_column(column.name)
 
 
-def test_names_and_synonyms_are_lower_case_and_name_one_column_each():
+def test_names_and_synonyms_are_lower_case_and_name_one_column_each() -> None:
     seen: dict[str, str] = {}
     for column in product_columns():
         for name in (column.name, *column.synonyms):

@@ -24,7 +24,7 @@ def api():
 
 def tag(obj, *labels: str) -> None:
     for label in labels:
-        TaggedItem.objects.create(tag=TagFactory(label=label), content_object=obj)
+        TaggedItem.objects.create(tag=TagFactory.create(label=label), content_object=obj)
 
 
 def ids(response) -> list[int]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from store.importing.jobs import import_job_submit
@@ -142,7 +143,10 @@ class Command(BaseCommand):
         # A live progress bar in a terminal; plain, 120-column output when piped or logged.
         # No markup, emoji codes or highlighting: file values print exactly as written.
         tty = self.stdout.isatty()
-        console = Console(file=self.stdout, width=None if tty else 120, markup=False, emoji=False, highlight=False)
+        # The stream itself: OutputWrapper.write would end each of rich's writes with a newline.
+        console = Console(
+            file=cast(TextIO, self.stdout._out), width=None if tty else 120, markup=False, emoji=False, highlight=False
+        )
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -151,7 +155,7 @@ class Command(BaseCommand):
             console=console,
             transient=True,
         ) as progress:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(stage: str, count: int) -> None:
                 if stage == "rows":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from store.seeding import catalog_clear, catalog_is_empty, catalog_seed
 
@@ -31,7 +32,18 @@ class Command(BaseCommand):
             help="Delete every store row first. Without it the catalog must be empty.",
         )
 
-    def handle(self, *args, products, customers, orders, seed, anchor, clear, verbosity, **options):
+    def handle(
+        self,
+        *args: Any,
+        products: int,
+        customers: int,
+        orders: int,
+        seed: int,
+        anchor: datetime | None,
+        clear: bool,
+        verbosity: int,
+        **options: Any,
+    ) -> None:
         if min(products, customers, orders) < 0:
             raise CommandError("Counts must be zero or more.")
         if orders and not (customers and products):
@@ -53,7 +65,7 @@ class Command(BaseCommand):
             console=None,
         ) as bar:
             totals = {"products": products, "customers": customers, "orders": orders}
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, advance: int) -> None:
                 if stage not in tasks:
