@@ -70,6 +70,10 @@ STOPPED_WRITTEN = (
     'the others were not touched. The history rows "Bulk edit #{edit_id}" list every change.'
 )
 STOPPED_NOTHING = "Stopped before anything was written."
+STOPPED_LOST = (
+    "Stopped after at least {changed:,} product(s) were changed; the others were not touched. "
+    'The history rows "Bulk edit #{edit_id}" list every change.'
+)
 REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
 REFUSED_PRICE_MAX = "the new price {price} is above the maximum price of 99999999.99"
 REFUSED_INVENTORY_NEGATIVE = "inventory {old} {delta:+d} would be below 0"

@@ -21,6 +21,7 @@ ModelAdmin, as the user who asked (``export_jobs.changelist_request``, as export
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -33,6 +34,7 @@ from store import bulk
 from store.audit import audit_event
 from store.export_jobs import changelist_request
 from store.jobs import (
+    WORKER_LOST,
     JobCancelled,
     JobState,
     format_duration,
@@ -43,8 +45,9 @@ from store.jobs import (
     job_progress,
     job_retry,
     job_start,
+    jobs_mark_lost,
 )
-from store.models import BulkEditJob, Product
+from store.models import BulkEdit, BulkEditJob, Product
 
 logger = logging.getLogger(__name__)
 
@@ -232,3 +235,31 @@ def bulk_edit_job_notify(*, job: BulkEditJob) -> bool:
         if not job.changed_count:
             lines.append("Nothing was written.")
     return job_notify_end(job=job, subject=subject, lines=[*lines, "Its page:"], link=link)
+
+
+def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
+    """Jobs whose worker went silent fail as any job does, and their bulk edit (the history's
+    "Bulk edit #N") stops saying "running": it stopped part-way, after the committed batches."""
+    now = now or timezone.now()
+    count = jobs_mark_lost(model=BulkEditJob, now=now)
+    lost = BulkEditJob.objects.filter(
+        state=JobState.FAILED, error=WORKER_LOST, bulk_edit__state=BulkEdit.STATE_RUNNING
+    ).select_related("bulk_edit")
+    for job in lost:
+        edit = job.bulk_edit
+        if edit is None:  # excluded by the filter; narrows the type
+            continue
+        written = (
+            bulk.STOPPED_LOST.format(changed=job.changed_count, edit_id=edit.pk)
+            if job.changed_count
+            else bulk.STOPPED_NOTHING
+        )
+        BulkEdit.objects.filter(pk=edit.pk, state=BulkEdit.STATE_RUNNING).update(
+            state=BulkEdit.STATE_STOPPED,
+            finished_at=now,
+            changed_count=job.changed_count,
+            unchanged_count=job.unchanged_count,
+            refused_count=job.refused_count,
+            message=f"The worker was lost. {written}",
+        )
+    return count

@@ -214,13 +214,13 @@ def housekeeping(*, now=None) -> dict[str, int]:
     previews expired (their plans deleted) even when nobody opens the import pages, and the
     daily low-stock digest sent to the subscribers due one (at most once a day each)."""
     from store.alerts import low_stock_digest_send
+    from store.bulk_jobs import bulk_edit_jobs_mark_lost
     from store.importing.jobs import import_jobs_mark_lost
     from store.importing.service import product_import_expire_previews
-    from store.models import BulkEditJob
 
     return {
         "expired_exports": export_files_purge(now=now),
-        "lost_jobs": sum(jobs_mark_lost(model=model, now=now) for model in (ExportJob, BulkEditJob)),
+        "lost_jobs": jobs_mark_lost(model=ExportJob, now=now) + bulk_edit_jobs_mark_lost(now=now),
         "lost_import_jobs": import_jobs_mark_lost(now=now),
         "expired_import_previews": product_import_expire_previews(now=now),
         "low_stock_digests": low_stock_digest_send(now=now, due_only=True),

@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 
 from store import bulk
 from store.admin.jobs import JobAdminMixin
-from store.bulk_jobs import bulk_edit_job_create, bulk_edit_job_retry
+from store.bulk_jobs import bulk_edit_job_create, bulk_edit_job_retry, bulk_edit_jobs_mark_lost
 from store.jobs import JobState
 from store.models import BulkEdit, BulkEditJob, Product
 
@@ -208,6 +208,9 @@ class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
     """Each job's page: progress (checking, then writing), Cancel, and what was written."""
 
     list_display = ("__str__", "state_display", "progress_display", "changed_count", "requested_by", "created_at")
+
+    def mark_lost_jobs(self) -> None:
+        bulk_edit_jobs_mark_lost()
 
     def job_context(self, request: HttpRequest, job: BulkEditJob) -> dict[str, Any]:
         selection = (

@@ -109,6 +109,10 @@ class JobAdminMixin(admin.ModelAdmin, Generic[_JobT]):
         info = self.opts.app_label, self.opts.model_name
         return reverse("admin:{}_{}_change".format(*info), args=[job.pk], current_app=self.admin_site.name)
 
+    def mark_lost_jobs(self) -> None:
+        """Fail the running jobs whose worker went silent (subclasses clean up what they own)."""
+        jobs_mark_lost(model=self.model)
+
     def job_context(self, request: HttpRequest, job: _JobT) -> dict[str, Any]:
         """Extra context for the page; subclasses add their own rows and links."""
         return {}
@@ -116,7 +120,7 @@ class JobAdminMixin(admin.ModelAdmin, Generic[_JobT]):
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None) -> HttpResponse:
         if request.method != "GET":
             raise PermissionDenied
-        jobs_mark_lost(model=self.model)  # a page nobody refreshes must not say "running" forever
+        self.mark_lost_jobs()  # a page nobody refreshes must not say "running" forever
         job = self.get_job(request, object_id)
         if job.state in (JobState.DONE, JobState.FAILED) and job.announced_at is None:
             self.model.objects.filter(pk=job.pk).update(announced_at=timezone.now())

@@ -300,3 +300,45 @@ def test_set_status_is_a_bulk_edit_and_publish_still_works(admin_client):
     published = admin_client.post(PRODUCTS, {"action": "publish", ACTION_CHECKBOX_NAME: [drafts[0].pk]})
     assert published.status_code == 302
     assert Product.objects.get(pk=drafts[0].pk).status == "active"
+
+
+@pytest.mark.parametrize("via", ["housekeeping", "page"])
+def test_a_lost_worker_leaves_the_bulk_edit_stopped_part_way_not_running(admin_client, big, settings, via):
+    """SIGKILL between batches: the job fails "worker lost" after the heartbeat timeout, and the
+    bulk edit in the history says how far it got instead of "running" forever."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from store.export_jobs import housekeeping
+
+    user = User.objects.get(username="admin")
+    edit = bulk.bulk_edit_create(
+        action=bulk.get_bulk_action("change_price"), parameters={"mode": "raise_pct", "amount": "5"}, user=user
+    )
+    job = BulkEditJob.objects.create(
+        requested_by=user,
+        action="change_price",
+        description="Raise prices 5%",
+        parameters={},
+        filters="",
+        state=JobState.RUNNING,
+        bulk_edit=edit,
+        changed_count=2,
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT + 1),
+    )
+
+    if via == "page":  # the job's page marks it too, for a deployment whose scheduler is late
+        response = admin_client.get(reverse("admin:store_bulkeditjob_change", args=[job.pk]))
+        assert response.status_code == 200
+    else:
+        assert housekeeping()["lost_jobs"] == 1
+
+    job.refresh_from_db()
+    edit.refresh_from_db()
+    assert (job.state, job.error) == (JobState.FAILED, "worker lost")
+    assert edit.state == BulkEdit.STATE_STOPPED
+    assert edit.changed_count == 2
+    assert edit.finished_at is not None
+    assert edit.message.startswith("The worker was lost. Stopped after at least 2 product(s) were changed")
+    assert f"Bulk edit #{edit.pk}" in edit.message
