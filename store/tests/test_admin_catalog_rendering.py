@@ -2,6 +2,8 @@
 
 - Inputs and error lists rendered without the template engine (store/admin/rendering.py)
   give the same bytes as Django's templates: widget by widget and for whole pages.
+- Row and column links spliced into a URL reversed once (rendering.object_url) are the
+  URLs ``reverse`` gives.
 - Rows the user did not change cost no queries on a list-edit save.
 - Pages past the first read their ids first (CappedCountPaginator.page) and show the
   same rows, in the same order, as a plain OFFSET.
@@ -16,10 +18,11 @@ import pytest
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import widgets as admin_widgets
+from django.contrib.admin.views.main import ChangeList
 from django.db import connection
 from django.forms.utils import ErrorList
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse, set_script_prefix
 from django.utils.safestring import mark_safe
 
 from store.admin import catalog, rendering
@@ -90,6 +93,30 @@ def test_row_error_list_renders_the_template_markup(errors, field_id):
     assert fast.render() == stock.render()
 
 
+# Ints (spliced in; one is the marker itself) and anything else (reversed as before).
+PKS = [None, True, 1, 7, 10, 1234567890, 8642097531864209753, -3, "12", "a/b c_1", "été?x"]
+
+
+@pytest.mark.parametrize("pk", PKS, ids=repr)
+@pytest.mark.parametrize("prefix", ["/", "/shop/"])
+@pytest.mark.parametrize("viewname", ["admin:store_product_change", "admin:store_collection_change"])
+def test_object_url_is_the_url_reverse_gives(pk, prefix, viewname):
+    previous = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        assert rendering.object_url(viewname, pk) == reverse(viewname, args=(pk,))
+        assert rendering.object_url(viewname, pk, current_app="admin") == reverse(
+            viewname, args=(pk,), current_app="admin"
+        )
+    finally:
+        set_script_prefix(previous)
+
+
+def test_object_url_fails_as_reverse_does():
+    with pytest.raises(NoReverseMatch):
+        rendering.object_url("admin:no_such_view", 1)
+
+
 @pytest.fixture
 def awkward_shelf():
     collection = CollectionFactory(title='Cups & "Mugs" <i>')
@@ -113,6 +140,8 @@ def template_rendered(monkeypatch) -> None:
     monkeypatch.setattr(rendering, "STOCK_INPUT_TEMPLATES", frozenset())
     monkeypatch.setattr(catalog, "RowErrorList", ErrorList)
     monkeypatch.setattr(catalog, "FastCheckboxInput", forms.CheckboxInput)
+    monkeypatch.setattr(catalog, "object_url", lambda viewname, pk: reverse(viewname, args=[pk]))
+    monkeypatch.setattr(catalog.ProductChangeList, "url_for_result", ChangeList.url_for_result)
 
 
 @pytest.mark.parametrize("query", ["", "?p=2", "?q=Mug", "?o=-5"])
