@@ -748,7 +748,6 @@ def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
     if report.refused:
         message += f", {report.refused} refused and left as they were"
     _finish(edit, report, BulkEdit.STATE_DONE, message + ".", user)
-    edit.report = report
     return edit
 
 

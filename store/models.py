@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.core.files.storage import Storage
 
-    from .bulk import BulkReport
-
 MIN_UNIT_PRICE = Decimal("1.00")
 CENT = Decimal("0.01")
 
@@ -539,9 +537,6 @@ class BulkEdit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-
-    # Not stored: store.bulk sets it on the edit its apply services return (the run's counts and refusals).
-    report: BulkReport
 
     def __str__(self) -> str:
         return f"Bulk edit #{self.pk}: {self.description}"
