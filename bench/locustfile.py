@@ -8,10 +8,15 @@
 
 Logs in as LOAD_USER / LOAD_PASSWORD. Runs against a production-settings gunicorn over
 plain HTTP on 127.0.0.1, so the Secure flag of the session cookies is dropped client-side.
+
+With LOAD_REQUEST_LOG set, every request is also appended to that CSV file (start time,
+type, name, response time in ms, failed), and the import job's whole life as one row of
+type JOB: bench/load.py reads it to report the requests served while the import ran.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import re
@@ -29,6 +34,17 @@ INPUT_RE = re.compile(r'<input[^>]*?name="((?:initial-)?form-[^"]+)"[^>]*?>')
 VALUE_RE = re.compile(r'value="([^"]*)"')
 PRODUCT_LINK_RE = re.compile(r'href="(/admin/store/product/(\d+)/change/)[^"]*"')
 WORDS = ["shirt", "blue", "steel", "organic", "lamp", "wood", "classic", "mini", "pro", "set"]
+REQUEST_LOG = os.environ.get("LOAD_REQUEST_LOG", "")
+
+if REQUEST_LOG:
+    _request_log = csv.writer(open(REQUEST_LOG, "a", newline="", buffering=1))  # noqa: SIM115 (open for the run)
+
+    @events.request.add_listener
+    def _log_request(request_type, name, response_time, exception=None, start_time=None, **kwargs) -> None:
+        started = start_time if start_time is not None else time.time() - response_time / 1000
+        _request_log.writerow(
+            [f"{started:.3f}", request_type, name, f"{response_time:.1f}", int(exception is not None)]
+        )
 
 
 def _insecure_cookies(client) -> None:
@@ -149,7 +165,7 @@ class Ops(HttpUser):
         _login(self)
         self.job_url = ""
         self.finished = not IMPORT_FILE
-        self.started = time.monotonic()
+        self.started = 0.0
 
     @task
     def import_job(self) -> None:
@@ -157,6 +173,7 @@ class Ops(HttpUser):
             return
         if not self.job_url:
             form = self.client.get("/admin/store/product/import/", name="import: form")
+            self.started = time.time()
             with open(IMPORT_FILE, "rb") as handle:
                 response = self.client.post(
                     "/admin/store/product/import/",
@@ -184,10 +201,11 @@ class Ops(HttpUser):
             events.request.fire(
                 request_type="JOB",
                 name=f"import job {state.group(1)} (upload to end)",
-                response_time=(time.monotonic() - self.started) * 1000,
+                response_time=(time.time() - self.started) * 1000,
                 response_length=0,
                 exception=None if state.group(1) == "succeeded" else Exception(state.group(1)),
                 context={},
+                start_time=self.started,
             )
 
 
