@@ -4,9 +4,10 @@
     .venv/bin/python bench/load.py --users 25 --seconds 60
 
 Uses the MariaDB database of LOAD_DATABASE_URL (default bo_load_bench; seeded with 100k
-products if it has fewer), Redis databases 6 (queue) and 7 (cache), port 8200 (web). Production settings: gunicorn as
-gunicorn.conf.py sizes it, one RQ worker. First /healthz alone (the stack's ceiling: a
-trivial view's requests/s), then for each user count the mix of bench/locustfile.py: the
+products if it has fewer), Redis databases 6 (queue) and 7 (cache), port 8200 (web).
+Production settings: gunicorn as gunicorn.conf.py sizes it, one RQ worker at nice 10 (as
+the Procfile runs it). First /healthz alone (the stack's ceiling: a trivial view's
+requests/s), then for each user count the mix of bench/locustfile.py: the
 merchandisers, the API clients and one ops user whose 100k-row import job (upload, preview
 by the worker, confirm, write by the worker) runs during the measurement: 100k new products
 in the first run (the catalog then has 200k), 100k price updates in each later one. The
@@ -278,7 +279,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seconds", type=int, default=90)
     parser.add_argument(
-        "--worker-nice", type=int, default=0, help="run the RQ worker at this niceness (web requests first)"
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="run the RQ worker at this niceness (default 10, as the Procfile does: web requests first)",
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))

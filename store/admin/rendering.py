@@ -27,9 +27,9 @@ from django.conf import settings
 from django.contrib.admin import widgets as admin_widgets
 from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import (
+from django.contrib.admin.utils import (  # type: ignore[attr-defined]  # _get_non_gfk_field: not in the stubs
     FieldIsAForeignKeyColumnName,
-    _get_non_gfk_field,  # type: ignore[attr-defined]  # lookup_field's own test for "a model field"
+    _get_non_gfk_field,  # lookup_field's own test for "a model field"
     display_for_field,
     display_for_value,
     lookup_field,
@@ -214,7 +214,8 @@ def _columns(cl: ChangeList) -> list[_Column]:
         link_tag = ("th" if first else "td") if link else None
         first = first and not link
         field, lookup = _column_lookup(name, cl.lookup_opts, cl.model_admin)
-        columns.append(_Column(name, f"field-{admin_list._coerce_field_name(name, index)}", link_tag, field, lookup))
+        css_name = admin_list._coerce_field_name(name, index)  # type: ignore[attr-defined]  # private, not in the stubs
+        columns.append(_Column(name, f"field-{css_name}", link_tag, field, lookup))
     return columns
 
 
@@ -225,7 +226,7 @@ def _object_links(cl: ChangeList) -> Callable[[models.Model], str]:
     int pk that occurs once in the URL, the URL with the marker in its place goes through
     ``add_preserved_filters`` (a resolve()) once, and each row's id is spliced in.
     """
-    context = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
+    context: dict[str, Any] = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
     pk_attname = cl.lookup_opts.pk.attname
     templates: dict[str, tuple[str, str] | None] = {}
 
