@@ -69,7 +69,9 @@ def _history_baseline(*, products: Sequence[Product]) -> None:
     ``products`` must hold the values as they are in the database.
     """
     ids = [product.pk for product in products]
-    recorded = set(Product.history.filter(id__in=ids).values_list("id", flat=True).distinct())
+    # No ordering: the history's default one (newest first) would make DISTINCT run over
+    # (id, history_date, history_id), a sorted row per history entry instead of one per id.
+    recorded = set(Product.history.filter(id__in=ids).order_by().values_list("id", flat=True).distinct())
     baselines = []
     for product in products:
         if product.pk not in recorded:

@@ -80,6 +80,27 @@ class TestProductUpdate:
         assert baseline.history_change_reason == services.HISTORY_BASELINE_REASON
         assert history_changes(product) == [("unit_price", str(old_price), str(old_price + 1))]
 
+    def test_the_baseline_looks_up_each_product_once_however_long_its_history(self):
+        """Bulk writes (update imports, bulk edits) ask which products have history yet: one
+        row per product id, not one per history row sorted newest first (3 min instead of
+        45 s for 100k price updates of products with a long history, on MariaDB)."""
+        with_history, without = ProductFactory(), ProductFactory()
+        Product.history.filter(id=without.pk).delete()  # as if written without save()
+        Product.objects.filter(pk=without.pk).update(inventory=7)
+        for inventory in range(5):
+            with_history.inventory = inventory
+            services.product_update(product=with_history, expected_version=with_history.version)
+        with CaptureQueriesContext(connection) as queries:
+            services.product_history_baseline(product_ids=[with_history.pk, without.pk])
+
+        history_table = Product.history.model._meta.db_table
+        lookup = next(q["sql"] for q in queries if q["sql"].startswith("SELECT") and history_table in q["sql"])
+        assert "ORDER BY" not in lookup
+        assert lookup.split(" FROM ")[0].count(",") == 0  # DISTINCT over the id alone
+        assert Product.history.filter(id=with_history.pk).count() == 6  # the creation and 5 changes: no baseline
+        baseline = Product.history.get(id=without.pk)
+        assert (baseline.history_change_reason, baseline.inventory) == (services.HISTORY_BASELINE_REASON, 7)
+
 
 def test_product_create_validates_and_records_the_creation(admin_user):
     product = Product(
