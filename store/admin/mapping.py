@@ -121,14 +121,18 @@ class ColumnMappingForm(ConventionFields):
         return cleaned
 
     def mapping(self) -> ColumnMapping:
-        data = self.cleaned_data
-        return ColumnMapping(
-            header=tuple(self.header),
-            targets=tuple(data.get(COLUMN_FIELD.format(position), IGNORE) for position in range(len(self.header))),
-            decimal=data["decimal"],
-            thousands=THOUSANDS[data["thousands"]],
-            collection_separator=data.get("collection_separator", ""),
-        )
+        return _form_mapping(self.cleaned_data, self.header, decimal=self.cleaned_data["decimal"])
+
+
+def _form_mapping(data: dict[str, Any], header: list[str], *, decimal: str) -> ColumnMapping:
+    """The mapping a form's cleaned data describes: a column field per file column, the conventions."""
+    return ColumnMapping(
+        header=tuple(header),
+        targets=tuple(data.get(COLUMN_FIELD.format(position), IGNORE) for position in range(len(header))),
+        decimal=decimal,
+        thousands=THOUSANDS[data["thousands"]],
+        collection_separator=data.get("collection_separator", ""),
+    )
 
 
 if TYPE_CHECKING:
@@ -257,14 +261,7 @@ class ImportProfileForm(forms.ModelForm):
         return cleaned
 
     def mapping(self, header: list[str]) -> ColumnMapping:
-        data = self.cleaned_data
-        return ColumnMapping(
-            header=tuple(header),
-            targets=tuple(data.get(COLUMN_FIELD.format(position), IGNORE) for position in range(len(header))),
-            decimal=data["decimal_mark"],
-            thousands=THOUSANDS[data["thousands"]],
-            collection_separator=data.get("collection_separator", ""),
-        )
+        return _form_mapping(self.cleaned_data, header, decimal=self.cleaned_data["decimal_mark"])
 
 
 def import_profile_form(profile: ImportProfile | None) -> type[ImportProfileForm]:

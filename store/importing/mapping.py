@@ -310,7 +310,7 @@ def import_profile_save(
     check_mapping(mapping)
     names = [normalise_column(column) for column in mapping.header]
     mapped = {normalise_column(column) for column, _target in mapping.pairs()}
-    repeated = [name for name in mapped if names.count(name) > 1]
+    repeated = [column for column in mapped if names.count(column) > 1]
     if repeated:
         raise ValidationError({"name": ERROR_PROFILE_SAME_NAMES.format(column=repeated[0])})
     signature = header_signature(mapping.header)
@@ -324,7 +324,7 @@ def import_profile_save(
         raise ValidationError({"name": ERROR_PROFILE_HEADER_TAKEN.format(name=same_header.name)})
     profile = profile or ImportProfile(created_by=user if getattr(user, "pk", None) else None)
     profile.name = name
-    profile.header = [normalise_column(column) for column in mapping.header]
+    profile.header = names
     profile.header_signature = signature
     profile.mapping = profile_mapping_json(mapping)
     profile.decimal_mark = mapping.decimal
