@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from store.exporting import escape_formula
+from store.exports.formats import escape_formula
 from store.importing import parsing
 from store.models import ImportJob, Product
 from store.tests.factories import CollectionFactory, CustomerFactory, OrderItemFactory, ProductFactory

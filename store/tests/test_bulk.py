@@ -7,7 +7,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from store import bulk
+from store.bulk import actions as bulk_actions
+from store.bulk import apply as bulk_apply
 from store.models import BulkEdit, Product
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
 
@@ -18,8 +19,8 @@ PRODUCTS = reverse("admin:store_product_changelist")
 
 def run(name, products=None, user=None, skip_refused=False, **parameters):
     products = Product.objects.all() if products is None else products
-    return bulk.bulk_edit_apply(
-        action=bulk.get_bulk_action(name),
+    return bulk_apply.bulk_edit_apply(
+        action=bulk_actions.get_bulk_action(name),
         products=products,
         parameters=parameters,
         user=user,
@@ -51,7 +52,7 @@ def values(*products, field="unit_price"):
     ],
 )
 def test_price_new_rounds_half_up_to_cents(old, mode, amount, ending, new):
-    assert bulk.price_new(old=Decimal(old), mode=mode, amount=Decimal(amount), ending=ending) == Decimal(new)
+    assert bulk_actions.price_new(old=Decimal(old), mode=mode, amount=Decimal(amount), ending=ending) == Decimal(new)
 
 
 # --- the service ---------------------------------------------------------------------
@@ -79,7 +80,7 @@ def test_raise_price_bumps_versions_writes_history_and_a_bulk_edit(admin_user, c
 def test_one_refused_product_refuses_the_whole_edit():
     ok, cheap = ProductFactory(unit_price=Decimal("10.00")), ProductFactory(unit_price=Decimal("1.20"))
 
-    with pytest.raises(bulk.BulkEditRefused) as refused:
+    with pytest.raises(bulk_apply.BulkEditRefused) as refused:
         run("change_price", mode="lower", amount="0.50", ending="")
 
     assert values(ok, cheap) == [Decimal("10.00"), Decimal("1.20")]
@@ -91,10 +92,10 @@ def test_one_refused_product_refuses_the_whole_edit():
 
 
 def test_refusal_in_a_later_batch_rolls_back_earlier_batches(monkeypatch):
-    monkeypatch.setattr(bulk, "BATCH", 2)
+    monkeypatch.setattr(bulk_apply, "BATCH", 2)
     products = [ProductFactory(inventory=5) for _ in range(4)] + [ProductFactory(inventory=1)]
 
-    with pytest.raises(bulk.BulkEditRefused):
+    with pytest.raises(bulk_apply.BulkEditRefused):
         run("adjust_inventory", delta=-2)
 
     assert values(*products, field="inventory") == [5, 5, 5, 5, 1]
@@ -115,7 +116,7 @@ def test_adjust_inventory_is_a_database_delta_never_below_zero(django_assert_max
     edit = run("adjust_inventory", delta=3)
     assert values(a, b, field="inventory") == [8, 3]
     assert edit.changed_count == 2
-    with pytest.raises(bulk.BulkEditRefused) as refused:
+    with pytest.raises(bulk_apply.BulkEditRefused) as refused:
         run("adjust_inventory", delta=-4)
     assert [o.product.pk for o in refused.value.report.refusals] == [b.pk]
     assert values(a, b, field="inventory") == [8, 3]
@@ -124,7 +125,7 @@ def test_adjust_inventory_is_a_database_delta_never_below_zero(django_assert_max
 def test_inventory_delta_never_writes_a_value_read_in_python(monkeypatch):
     """Another sale lands between the read and the write: the delta still adds up."""
     product = ProductFactory(inventory=10)
-    action = bulk.get_bulk_action("adjust_inventory")
+    action = bulk_actions.get_bulk_action("adjust_inventory")
     original = action.write
 
     def sell_first(changes, parameters):
@@ -138,14 +139,14 @@ def test_inventory_delta_never_writes_a_value_read_in_python(monkeypatch):
 
 def test_a_product_saved_meanwhile_fails_the_edit(monkeypatch):
     product = ProductFactory(unit_price=Decimal("10.00"))
-    real_claim = bulk._claim
+    real_claim = bulk_apply._claim
 
     def claim_after_someone_saved(changes, now):
         Product.objects.filter(pk=product.pk).update(version=99)
         real_claim(changes, now)
 
-    monkeypatch.setattr(bulk, "_claim", claim_after_someone_saved)
-    with pytest.raises(bulk.BulkEditConflict):
+    monkeypatch.setattr(bulk_apply, "_claim", claim_after_someone_saved)
+    with pytest.raises(bulk_actions.BulkEditConflict):
         run("change_price", mode="set", amount="12", ending="")
     assert values(product) == [Decimal("10.00")]
     assert BulkEdit.objects.get().state == BulkEdit.STATE_FAILED
@@ -155,8 +156,8 @@ def test_move_to_collection_counts_unchanged():
     hoodies, mugs = CollectionFactory(title="Hoodies"), CollectionFactory(title="Mugs")
     a, b = ProductFactory(collection=hoodies), ProductFactory(collection=mugs)
 
-    report = bulk.bulk_edit_preview(
-        action=bulk.get_bulk_action("move_to_collection"),
+    report = bulk_apply.bulk_edit_preview(
+        action=bulk_actions.get_bulk_action("move_to_collection"),
         products=Product.objects.all(),
         parameters={"collection_id": mugs.pk},
     )
@@ -183,7 +184,7 @@ def test_add_and_remove_promotion():
 
 
 def test_apply_walks_the_selection_in_batches(monkeypatch, django_assert_max_num_queries):
-    monkeypatch.setattr(bulk, "BATCH", 10)
+    monkeypatch.setattr(bulk_apply, "BATCH", 10)
     for _ in range(30):
         ProductFactory(unit_price=Decimal("10.00"))
 
@@ -297,14 +298,14 @@ def test_bulk_edit_history_is_read_only(admin_client):
 
 def test_set_choice_action_is_the_hook_for_set_status(monkeypatch):
     """SetChoiceAction on any field with choices (here the SKU, given choices for the test)."""
-    action = bulk.SetChoiceAction(name="set_sku", field="sku", label="Set SKU…")
+    action = bulk_actions.SetChoiceAction(name="set_sku", field="sku", label="Set SKU…")
     monkeypatch.setattr(action, "choices", lambda: [("NEW-1", "New one")])
     product = ProductFactory(sku="OLD-1")
     form = action.form_class({"value": "NEW-1"})
     assert form.is_valid(), form.errors
     assert not action.form_class({"value": "other"}).is_valid()
 
-    edit = bulk.bulk_edit_apply(
+    edit = bulk_apply.bulk_edit_apply(
         action=action, products=Product.objects.all(), parameters=action.parameters(form.cleaned_data)
     )
 

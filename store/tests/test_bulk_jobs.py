@@ -9,8 +9,11 @@ from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
 
-from store import bulk, bulk_jobs
-from store.jobs import JobState, job_cancel
+from store.bulk import actions as bulk_actions
+from store.bulk import apply as bulk_apply
+from store.bulk import jobs as bulk_jobs
+from store.jobs.models import JobState
+from store.jobs.services import job_cancel
 from store.models import BulkEdit, BulkEditJob, Product
 from store.roles import IMPORTER, MERCHANDISER, VIEWER, role_sync_all
 from store.tests.factories import CollectionFactory, ProductFactory
@@ -25,7 +28,7 @@ RAISE_5 = {"bulk-mode": "raise_pct", "bulk-amount": "5", "bulk-ending": ""}
 def big(settings, monkeypatch):
     """More than BULK_INLINE_MAX (2) products, written in batches of 2."""
     settings.BULK_INLINE_MAX = 2
-    monkeypatch.setattr(bulk, "BATCH", 2)
+    monkeypatch.setattr(bulk_apply, "BATCH", 2)
     return [ProductFactory(sku=f"B-{n}", unit_price=Decimal("10.00"), inventory=5) for n in range(5)]
 
 
@@ -310,11 +313,11 @@ def test_a_lost_worker_leaves_the_bulk_edit_stopped_part_way_not_running(admin_c
 
     from django.utils import timezone
 
-    from store.export_jobs import housekeeping
+    from store.housekeeping import housekeeping
 
     user = User.objects.get(username="admin")
-    edit = bulk.bulk_edit_create(
-        action=bulk.get_bulk_action("change_price"), parameters={"mode": "raise_pct", "amount": "5"}, user=user
+    edit = bulk_apply.bulk_edit_create(
+        action=bulk_actions.get_bulk_action("change_price"), parameters={"mode": "raise_pct", "amount": "5"}, user=user
     )
     job = BulkEditJob.objects.create(
         requested_by=user,

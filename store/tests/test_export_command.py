@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from store.exporting import render
+from store.exports.formats import render
+from store.exports.resources import ProductResource
 from store.models import Product
-from store.resources import ProductResource
 from store.tests.factories import CollectionFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

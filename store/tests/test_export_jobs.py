@@ -19,12 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from store import resources
-from store.export_jobs import ERROR_NO_PERMISSION, export_job_run, export_source, housekeeping
-from store.exporting import render, write_stream
-from store.jobs import WORKER_LOST, JobCancelled, JobState, job_progress, job_start
+from store.exports import resources
+from store.exports.formats import render, write_stream
+from store.exports.jobs import ERROR_NO_PERMISSION, export_job_run, export_source
+from store.exports.resources import ProductResource
+from store.housekeeping import housekeeping
+from store.jobs.models import WORKER_LOST, JobCancelled, JobState
+from store.jobs.services import job_progress, job_start
 from store.models import ExportJob, Product
-from store.resources import ProductResource
 from store.tests.factories import CollectionFactory, OrderItemFactory, ProductFactory, PromotionFactory
 
 pytestmark = pytest.mark.django_db
@@ -349,7 +351,7 @@ def test_a_failed_job_is_announced_with_its_reason(client, catalog):
 
 
 def test_a_crash_in_the_worker_ends_the_job_failed_and_keeps_no_file(admin_user, catalog, monkeypatch):
-    from store import export_jobs
+    from store.exports import jobs as export_jobs
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")

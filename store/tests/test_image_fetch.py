@@ -16,7 +16,8 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from store import image_fetch, reverting
+from store.images import fetch as image_fetch
+from store.importing import revert as reverting
 from store.importing.service import product_import, product_import_confirm, product_import_preview
 from store.models import Product, ProductImage, ProductImageSource
 from store.seeding import catalog_clear

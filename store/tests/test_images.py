@@ -12,8 +12,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image
 
-from store import images, services
-from store.images import image_inspect
+from store import services
+from store.images import inspect as images
+from store.images.inspect import image_inspect
+from store.images.thumbnails import product_image_make_thumbnail
 from store.models import Product, ProductImage
 from store.tests.factories import ProductFactory, image_bytes, image_upload, product_image
 
@@ -172,14 +174,14 @@ class TestSave:
         first = image.thumbnail.name
         with default_storage.open(first) as stored, Image.open(stored) as thumb:
             assert thumb.mode == "RGBA"
-        assert services.product_image_make_thumbnail(image_id=image.pk)
+        assert product_image_make_thumbnail(image_id=image.pk)
         image.refresh_from_db()
         assert image.thumbnail.name != first
         assert default_storage.exists(image.thumbnail.name)
         assert not default_storage.exists(first)
 
     def test_thumbnail_of_a_deleted_image_is_a_no_op(self):
-        assert services.product_image_make_thumbnail(image_id=987654) is False
+        assert product_image_make_thumbnail(image_id=987654) is False
 
 
 class TestFilesGoOnCommit:

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from store.fileformat.columns import product_columns
 from store.importing import mapping as mapping_module
-from store.importing.columns import product_columns
 from store.importing.mapping import (
     ERROR_NO_SKU,
     IGNORE,

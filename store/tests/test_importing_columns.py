@@ -9,17 +9,11 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from store.admin.importexport import _ChangeRows
-from store.importing.columns import (
-    ProductColumn,
-    TextColumn,
-    product_columns,
-    register_column,
-    unregister_column,
-)
+from store.admin.imports import _ChangeRows
+from store.exports.resources import ProductResource
+from store.fileformat.columns import ProductColumn, TextColumn, product_columns, register_column, unregister_column
 from store.importing.service import plan_file, product_import
 from store.models import Collection, Product
-from store.resources import ProductResource
 from store.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from store.admin.importexport import ProductImportForm
+from store.admin.imports import ProductImportForm
 from store.importing import parsing, planning, presets
 from store.importing.service import product_import, product_import_confirm, product_import_preview
 from store.models import ImportJob, Product

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from store.exporting import render
+from store.exports.formats import render
+from store.exports.resources import ProductResource
 from store.importing import parsing, planning, presets, writing
 from store.importing.service import (
     plan_file,
@@ -20,10 +21,8 @@ from store.importing.service import (
     product_import_preview,
 )
 from store.models import Collection, ImportJob, Product
-from store.resources import ProductResource
+from store.tests.conftest import DATA
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
-
-from .conftest import DATA
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from store.exports.resources import OrderResource, ProductResource
 from store.models import Order, Product
-from store.resources import OrderResource, ProductResource
 from store.tests.factories import CollectionFactory, OrderItemFactory, ProductFactory, PromotionFactory
 
 pytestmark = pytest.mark.django_db

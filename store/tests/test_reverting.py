@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from store import reverting, services
+from store import services
+from store.importing import revert as reverting
 from store.importing.service import product_import
 from store.models import Cart, CartItem, ImportJob, ImportRevert, Product
 from store.tests.factories import CollectionFactory, OrderItemFactory, ProductFactory

@@ -1,41 +1,41 @@
 """Exports as jobs: a large changelist export written by a worker to a file in storage.
 
-The admin (``store.admin.importexport.ExportMixin``) answers exports of up to
-EXPORT_INLINE_MAX_ROWS rows in the request, as before; larger ones become an
-``ExportJob``, run by ``store.tasks.export_run`` on a worker. The worker rebuilds the
-changelist queryset from the saved query string through the same ModelAdmin, as the
-user who asked (so their permissions and the admin's own filters apply), and streams
-it into a temporary file that is then saved to the default storage.
+The admin (``store.admin.exports.ExportMixin``) answers exports of up to
+EXPORT_INLINE_MAX_ROWS rows in the request; larger ones become an ``ExportJob``, run by
+the ``export_run`` task below on a worker. The worker rebuilds the changelist queryset from
+the saved query string through the same ModelAdmin, as the user who asked
+(``store.jobs.changelists``: their permissions and the admin's own filters apply), and
+streams it into a temporary file that is then saved to the private storage.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
-from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.files import File
 from django.core.files.storage import Storage
 from django.db.models import QuerySet
-from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 
 from store.audit import audit_event
-from store.exporting import FORMATS, write_stream
-from store.jobs import (
-    JobCancelled,
-    JobState,
+from store.exports.formats import FORMATS, write_stream
+from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
+from store.jobs.models import JobCancelled, JobState
+from store.jobs.services import (
     format_duration,
     job_enqueue,
     job_fail,
     job_finish,
     job_notify_end,
     job_progress,
+    job_retry,
     job_start,
     jobs_mark_lost,
 )
@@ -67,8 +67,6 @@ def export_job_create(
     *, user: Any, model_label: str, file_format: str, filters: str, excel_bom: bool = False, scope: str = "changelist"
 ) -> ExportJob:
     """Record an export job and queue it (call outside a transaction)."""
-    from store.tasks import export_run
-
     if file_format not in FORMATS:
         raise ValueError(f"unknown export format {file_format!r}")
     job = ExportJob.objects.create(
@@ -84,43 +82,20 @@ def export_job_create(
 
 
 def export_job_retry(*, job: ExportJob) -> bool:
-    from store.jobs import job_retry
-    from store.tasks import export_run
-
     return job_retry(job=job, task=export_run, rows_total=None)
+
+
+REFUSALS = {NO_USER: ERROR_NO_USER, NO_PERMISSION: ERROR_NO_PERMISSION, BAD_FILTERS: ERROR_BAD_FILTERS}
 
 
 def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
     """The ModelAdmin and the changelist queryset the job exports, as its user sees them."""
-    from django.apps import apps
-
-    from store.admin.importexport import ExportMixin
-
-    user = job.requested_by
-    if user is None or not user.is_active or not user.is_staff:
-        raise ExportRefused(ERROR_NO_USER)
-    model_admin = admin.site._registry[apps.get_model(job.model_label)]
-    request = changelist_request(model_admin=model_admin, user=user, filters=job.filters)
-    if not isinstance(model_admin, ExportMixin) or not model_admin.has_export_permission(request):
-        raise ExportRefused(ERROR_NO_PERMISSION)
     try:
-        changelist = model_admin.get_changelist_instance(request)
-    except IncorrectLookupParameters as exc:
-        raise ExportRefused(ERROR_BAD_FILTERS) from exc
-    return model_admin, changelist.queryset
-
-
-def changelist_request(*, model_admin: Any, user: Any, filters: str) -> HttpRequest:
-    """A GET of ``model_admin``'s changelist with the query string ``filters``, as ``user``:
-    a worker rebuilds the changelist queryset a user saw (their permissions, the filters)."""
-    request = HttpRequest()
-    request.method = "GET"
-    request.GET = QueryDict(filters)
-    request.user = user
-    request.path = request.path_info = reverse(
-        f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"
-    )
-    return request
+        return changelist_rebuild(
+            model=apps.get_model(job.model_label), user=job.requested_by, filters=job.filters, permission="export"
+        )
+    except ChangelistRefused as refused:
+        raise ExportRefused(REFUSALS[refused.reason]) from refused
 
 
 def export_file_name(*, job: ExportJob) -> str:
@@ -198,7 +173,7 @@ def export_job_notify(*, job: ExportJob) -> bool:
     return job_notify_end(job=job, subject=subject, lines=lines, link=link)
 
 
-def export_files_purge(*, now=None) -> int:
+def export_files_purge(*, now: datetime | None = None) -> int:
     """Delete the files of exports past their expiry date; returns how many."""
     now = now or timezone.now()
     count = 0
@@ -209,19 +184,12 @@ def export_files_purge(*, now=None) -> int:
     return count
 
 
-def housekeeping(*, now=None) -> dict[str, int]:
-    """Expired export files removed, jobs whose worker went silent marked failed, stale import
-    previews expired (their plans deleted) even when nobody opens the import pages, and the
-    daily low-stock digest sent to the subscribers due one (at most once a day each)."""
-    from store.alerts import low_stock_digest_send
-    from store.bulk_jobs import bulk_edit_jobs_mark_lost
-    from store.importing.jobs import import_jobs_mark_lost
-    from store.importing.service import product_import_expire_previews
+def export_jobs_mark_lost(*, now: datetime | None = None) -> int:
+    """Export jobs whose worker went silent: failed, worker lost (their page offers Retry)."""
+    return jobs_mark_lost(model=ExportJob, now=now)
 
-    return {
-        "expired_exports": export_files_purge(now=now),
-        "lost_jobs": jobs_mark_lost(model=ExportJob, now=now) + bulk_edit_jobs_mark_lost(now=now),
-        "lost_import_jobs": import_jobs_mark_lost(now=now),
-        "expired_import_previews": product_import_expire_previews(now=now),
-        "low_stock_digests": low_stock_digest_send(now=now, due_only=True),
-    }
+
+@task()
+def export_run(job_id: int, attempt: int) -> None:
+    """Write ExportJob ``job_id`` (its attempt ``attempt``) to a file in storage."""
+    export_job_run(job_id=job_id, attempt=attempt)

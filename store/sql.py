@@ -1,7 +1,7 @@
-"""Bulk database reads of the import, ``CHUNK`` keys a query.
+"""Raw SQL helpers shared by the bulk write paths (imports, bulk edits, revert, seeding).
 
-Rows come back as named tuples (``row.sku``, ``row.version``), built from the
-selected column names, never read by position.
+``select_in`` reads ``CHUNK`` keys a query; rows come back as named tuples (``row.sku``,
+``row.version``), built from the selected column names, never read by position.
 """
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection, models
 
+from store.models import CENT
+
 CHUNK = 1000
 
 T = TypeVar("T")
+
+
+def quote(name: str) -> str:
+    """A table or column name quoted for the default connection's SQL."""
+    return connection.ops.quote_name(name)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -59,4 +66,4 @@ def as_money(value: Any) -> Decimal:
     """Raw SQLite cursors return REAL prices as floats; MySQL returns Decimals."""
     if isinstance(value, Decimal):
         return value
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    return Decimal(str(value)).quantize(CENT)

@@ -18,6 +18,9 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 import tablib
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 from tablib.formats._json import serialize_objects_handler
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -165,10 +168,6 @@ class _JsonStream:
 
 class _XlsxStream:
     def __init__(self, fileobj: BinaryIO, headers: list[str], *, excel_bom: bool) -> None:
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font
-
         self.fileobj = fileobj
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet("Export")

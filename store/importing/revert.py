@@ -39,11 +39,20 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Model, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from . import extensions
-from .audit import audit_event
-from .importing.reads import select_in
-from .models import CartItem, Collection, ImportJob, ImportRevert, OrderItem, Product, ProductImage, ProductImageSource
-from .services import User, product_history_insert
+from store import extensions
+from store.audit import audit_event
+from store.models import (
+    CartItem,
+    Collection,
+    ImportJob,
+    ImportRevert,
+    OrderItem,
+    Product,
+    ProductImage,
+    ProductImageSource,
+)
+from store.services import User, product_history_insert
+from store.sql import quote, select_in
 
 logger = logging.getLogger(__name__)
 
@@ -287,15 +296,11 @@ def import_revert_preview(*, job: ImportJob) -> RevertReport:
 # --- Writing --------------------------------------------------------------------------
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def _restore(restores: list[tuple[Product, HistoricalRow]], now) -> None:
-    sets = ", ".join(f"{_quote(name)} = %s" for name in FIELDS)
+    sets = ", ".join(f"{quote(name)} = %s" for name in FIELDS)
     sql = (
-        f"UPDATE {_quote(Product._meta.db_table)} SET {sets}, {_quote('last_update')} = %s, "
-        f"{_quote('version')} = {_quote('version')} + 1 WHERE {_quote('id')} = %s AND {_quote('version')} = %s"
+        f"UPDATE {quote(Product._meta.db_table)} SET {sets}, {quote('last_update')} = %s, "
+        f"{quote('version')} = {quote('version')} + 1 WHERE {quote('id')} = %s AND {quote('version')} = %s"
     )
     moment = connection.ops.adapt_datetimefield_value(now)
     params = [
@@ -321,7 +326,7 @@ def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         # Raw on purpose: Django's delete() would load each row and send two signals per product.
-        cursor.execute(f"DELETE FROM {_quote(Product._meta.db_table)} WHERE {_quote('id')} IN ({placeholders})", ids)
+        cursor.execute(f"DELETE FROM {quote(Product._meta.db_table)} WHERE {quote('id')} IN ({placeholders})", ids)
 
 
 def _restored(product: Product, before: HistoricalRow) -> Product:

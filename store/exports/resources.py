@@ -16,8 +16,8 @@ import tablib
 from django.db.models import QuerySet
 from import_export import fields, resources
 
-from .importing.columns import product_columns
-from .models import Customer, Order, Product
+from store.fileformat.columns import product_columns
+from store.models import Customer, Order, Product
 
 EXPORT_CHUNK_SIZE = 2_000
 

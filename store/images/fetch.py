@@ -28,6 +28,7 @@ import posixpath
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
@@ -39,9 +40,12 @@ from django.db import transaction
 from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django_tasks import task
 
-from .images import image_inspect
-from .models import ProductImage, ProductImageSource
+from store.images.inspect import image_inspect
+from store.models import ProductImage, ProductImageSource
+from store.services import product_image_save
+from store.sql import chunks
 
 logger = logging.getLogger(__name__)
 
@@ -205,8 +209,6 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
 
     The attempt is claimed with a conditional UPDATE, so a duplicate or stale task does nothing.
     """
-    from .services import product_image_save
-
     claimed = ProductImageSource.objects.filter(
         pk=source_id, state=ProductImageSource.State.PENDING, attempts=attempt - 1
     ).update(attempts=attempt)
@@ -239,8 +241,6 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
 
 
 def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: int) -> str:
-    from .tasks import product_image_fetch
-
     attempts = settings.IMAGE_FETCH_ATTEMPTS
     if retry and attempt < attempts:
         ProductImageSource.objects.filter(pk=source.pk).update(error=reason[:500])
@@ -277,3 +277,22 @@ def import_image_report(*, job_id: int) -> dict:
         "failed": failed,
         "failed_shown": FAILED_SHOWN,
     }
+
+
+def image_sources_enqueue(*, product_ids: Sequence[int]) -> int:
+    """Enqueue one fetch task per pending source of these products that has no image yet."""
+    count = 0
+    for chunk in chunks(list(product_ids)):
+        pending = ProductImageSource.objects.filter(
+            product_id__in=chunk, state=ProductImageSource.State.PENDING, attempts=0
+        ).values_list("id", flat=True)
+        for source_id in pending:
+            product_image_fetch.enqueue(source_id, 1)
+            count += 1
+    return count
+
+
+@task()
+def product_image_fetch(source_id: int, attempt: int) -> str:
+    """Fetch the image URL of ProductImageSource ``source_id`` (its attempt ``attempt``)."""
+    return image_source_fetch(source_id=source_id, attempt=attempt)

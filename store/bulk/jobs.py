@@ -2,15 +2,15 @@
 
     job = bulk_edit_job_create(user=..., action=..., parameters=..., filters=request.GET.urlencode(),
                                selected_ids=None)           # "Select all N matching"
-    # the worker: store.tasks.bulk_edit_run -> bulk_edit_job_run(job_id=..., attempt=...)
+    # the worker: the bulk_edit_run task below -> bulk_edit_job_run(job_id=..., attempt=...)
 
 The worker rebuilds the selection from the changelist's query string through the product
-ModelAdmin, as the user who asked (``export_jobs.changelist_request``, as exports do), then:
+ModelAdmin, as the user who asked (``store.jobs.changelists``, as exports do), then:
 
 1. **Preflight** (reads only): every selected product is evaluated, in batches; the counts
    and the first refusals are kept, never the rows. A refused product (unless "change the
    others" was ticked) fails the job here, with nothing written.
-2. **Writes**, one transaction per batch of 1,000 (``bulk.bulk_edit_apply_in_batches``): row
+2. **Writes**, one transaction per batch of 1,000 (``bulk_edit_apply_in_batches``): row
    locks are held for one batch, not for the minutes a 1M-product edit takes. The
    all-or-nothing promise of the preflight is kept by a guard per batch: a product written
    by anyone since the preflight began (or refused by now) stops the job before that
@@ -24,19 +24,27 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 
-from store import bulk
 from store.audit import audit_event
-from store.export_jobs import changelist_request
-from store.jobs import (
-    WORKER_LOST,
-    JobCancelled,
-    JobState,
+from store.bulk.actions import BulkAction, get_bulk_action
+from store.bulk.apply import (
+    BATCH,
+    ERROR_REFUSED,
+    STOPPED_LOST,
+    STOPPED_NOTHING,
+    BulkEditStopped,
+    BulkReport,
+    bulk_edit_apply_in_batches,
+    bulk_edit_create,
+    bulk_edit_preview,
+)
+from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
+from store.jobs.models import WORKER_LOST, JobCancelled, JobState
+from store.jobs.services import (
     format_duration,
     job_enqueue,
     job_fail,
@@ -67,15 +75,13 @@ class BulkJobRefused(Exception):
 def bulk_edit_job_create(
     *,
     user: Any,
-    action: bulk.BulkAction,
+    action: BulkAction,
     parameters: dict[str, Any],
     filters: str,
     selected_ids: list[int] | None,
     skip_refused: bool = False,
 ) -> BulkEditJob:
     """Record a bulk edit job and queue it (call outside a transaction)."""
-    from store.tasks import bulk_edit_run
-
     job = BulkEditJob.objects.create(
         requested_by=user,
         action=action.name,
@@ -98,8 +104,6 @@ def bulk_edit_job_create(
 
 def bulk_edit_job_retry(*, job: BulkEditJob) -> bool:
     """Run again a job that wrote nothing (a partly written one would apply twice to its first products)."""
-    from store.tasks import bulk_edit_run
-
     if job.changed_count:
         return False
     return job_retry(
@@ -107,31 +111,30 @@ def bulk_edit_job_retry(*, job: BulkEditJob) -> bool:
     )
 
 
-def bulk_edit_job_selection(*, job: BulkEditJob) -> tuple[bulk.BulkAction, QuerySet[Product]]:
+REFUSALS = {NO_USER: ERROR_NO_USER, NO_PERMISSION: ERROR_NO_PERMISSION, BAD_FILTERS: ERROR_BAD_FILTERS}
+
+
+def bulk_edit_job_selection(*, job: BulkEditJob) -> tuple[BulkAction, QuerySet[Product]]:
     """The action and the products the job edits, as its user sees them on the product list now."""
     user = job.requested_by
     if user is None or not user.is_active or not user.is_staff:
         raise BulkJobRefused(ERROR_NO_USER)
     try:
-        action = bulk.get_bulk_action(job.action)
+        action = get_bulk_action(job.action)
     except KeyError:
         raise BulkJobRefused(ERROR_UNKNOWN_ACTION.format(name=job.action)) from None
-    from store.admin.bulk import BulkEditMixin
-
-    model_admin = admin.site._registry[Product]
-    request = changelist_request(model_admin=model_admin, user=user, filters=job.filters)
-    if not isinstance(model_admin, BulkEditMixin) or not model_admin._may_bulk_edit(request, action):
-        raise BulkJobRefused(ERROR_NO_PERMISSION)
     try:
-        queryset = model_admin.get_changelist_instance(request).queryset
-    except IncorrectLookupParameters as exc:
-        raise BulkJobRefused(ERROR_BAD_FILTERS) from exc
+        _model_admin, queryset = changelist_rebuild(
+            model=Product, user=user, filters=job.filters, permission="bulk_edit", action=action
+        )
+    except ChangelistRefused as refused:
+        raise BulkJobRefused(REFUSALS[refused.reason]) from refused
     if job.selected_ids is not None:  # as Django's response_action: the ticked rows of that list
         queryset = queryset.filter(pk__in=job.selected_ids)
     return action, queryset
 
 
-def _record(job: BulkEditJob, report: bulk.BulkReport, **fields: Any) -> None:
+def _record(job: BulkEditJob, report: BulkReport, **fields: Any) -> None:
     """Counts (and the step) on the job row, so that its page shows them while it runs."""
     values = {"unchanged_count": report.unchanged, "refused_count": report.refused, **fields}
     BulkEditJob.objects.filter(pk=job.pk).update(**values)
@@ -148,9 +151,9 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
     try:
         action, products = bulk_edit_job_selection(job=job)
         since = timezone.now()
-        _record(job, bulk.BulkReport(), message=STEP_CHECKING)
+        _record(job, BulkReport(), message=STEP_CHECKING)
         job_progress(job=job, rows_done=0, rows_total=products.order_by().count())
-        preflight = bulk.bulk_edit_preview(
+        preflight = bulk_edit_preview(
             action=action,
             products=products,
             parameters=job.parameters,
@@ -159,21 +162,21 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
         _record(job, preflight)
         if preflight.refused and not job.skip_refused:
             reasons = [f"{o.product.sku}: {o.reason}" for o in preflight.refusals[:REFUSALS_LISTED]]
-            error = bulk.ERROR_REFUSED.format(count=preflight.refused) + " " + "; ".join(reasons)
+            error = ERROR_REFUSED.format(count=preflight.refused) + " " + "; ".join(reasons)
             if len(preflight.refusals) < preflight.refused or len(reasons) < len(preflight.refusals):
                 error += f"; … ({preflight.refused - len(reasons):,} more)"
             if job_fail(job=job, error=error):
                 bulk_edit_job_notify(job=job)
             return
-        edit = bulk.bulk_edit_create(action=action, parameters=job.parameters, user=user, skip_refused=job.skip_refused)
-        _record(job, bulk.BulkReport(), bulk_edit=edit, message=STEP_WRITING.format(batch=bulk.BATCH))
+        edit = bulk_edit_create(action=action, parameters=job.parameters, user=user, skip_refused=job.skip_refused)
+        _record(job, BulkReport(), bulk_edit=edit, message=STEP_WRITING.format(batch=BATCH))
         job_progress(job=job, rows_done=0, rows_total=preflight.selected)
 
-        def progress(report: bulk.BulkReport) -> None:
+        def progress(report: BulkReport) -> None:
             _record(job, report, changed_count=report.changed)
             job_progress(job=job, rows_done=report.selected)
 
-        edit = bulk.bulk_edit_apply_in_batches(
+        edit = bulk_edit_apply_in_batches(
             action=action,
             products=products,
             parameters=job.parameters,
@@ -185,15 +188,15 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
         )
     except JobCancelled:
         recorded = BulkEditJob.objects.get(pk=job.pk).bulk_edit
-        message = recorded.message if recorded is not None else f"Cancelled. {bulk.STOPPED_NOTHING}"
+        message = recorded.message if recorded is not None else f"Cancelled. {STOPPED_NOTHING}"
         BulkEditJob.objects.filter(pk=job.pk).update(message=message)
         logger.info("Bulk edit job #%s stopped: %s", job_id, JobState.CANCELLED.label)
         return
-    except bulk.BulkEditStopped as stopped:
+    except BulkEditStopped as stopped:
         logger.warning("Bulk edit job #%s stopped: %s", job_id, stopped.messages[0])
         _record(
             job,
-            bulk.BulkReport(unchanged=stopped.edit.unchanged_count, refused=stopped.edit.refused_count),
+            BulkReport(unchanged=stopped.edit.unchanged_count, refused=stopped.edit.refused_count),
             changed_count=stopped.edit.changed_count,
             message="",
         )
@@ -250,9 +253,7 @@ def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
         if edit is None:  # excluded by the filter; narrows the type
             continue
         written = (
-            bulk.STOPPED_LOST.format(changed=job.changed_count, edit_id=edit.pk)
-            if job.changed_count
-            else bulk.STOPPED_NOTHING
+            STOPPED_LOST.format(changed=job.changed_count, edit_id=edit.pk) if job.changed_count else STOPPED_NOTHING
         )
         BulkEdit.objects.filter(pk=edit.pk, state=BulkEdit.STATE_RUNNING).update(
             state=BulkEdit.STATE_STOPPED,
@@ -263,3 +264,9 @@ def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
             message=f"The worker was lost. {written}",
         )
     return count
+
+
+@task()
+def bulk_edit_run(job_id: int, attempt: int) -> None:
+    """Apply BulkEditJob ``job_id`` (its attempt ``attempt``): preflight, then batch by batch."""
+    bulk_edit_job_run(job_id=job_id, attempt=attempt)

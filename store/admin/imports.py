@@ -1,45 +1,34 @@
-"""Import/export in the admin: mixins for ModelAdmins, and the read-only import history.
+"""The product import in the admin: upload -> (mapping) -> preview -> confirm.
 
-- ``ExportMixin``: CSV / XLSX / JSON of the changelist as filtered, and export
-  actions on selected rows. Needs view permission.
-- ``ProductImportMixin``: upload -> preview -> confirm, through
-  ``store.importing.service``. Needs ``store.import_product``.
-
-The area ModelAdmins (catalog.py, orders.py, customers.py) list these mixins
-among their bases; the mixins only add URLs, context and actions.
+``ProductImportMixin`` goes through ``store.importing.service`` (inline) and
+``store.importing.jobs`` (files over IMPORT_INLINE_MAX_ROWS rows, run by a worker). Needs
+``store.import_product``. The mapping step lives in ``store.admin.mapping``; the import
+history in ``store.admin.import_history``.
 """
 
 from __future__ import annotations
 
-import copy
 import heapq
 import tempfile
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import overload
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
-from django.contrib.admin.views.main import ERROR_FLAG
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.jobs import announce_export_jobs
-from store.audit import audit_event
-from store.export_jobs import export_job_create, export_needs_job
-from store.exporting import FORMAT_CSV, FORMATS, render
-from store.importing.columns import product_columns
+from store.admin.mapping import ProductImportMappingMixin
+from store.fileformat.columns import product_columns
 from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
     import_job_can_retry,
@@ -64,16 +53,6 @@ from store.importing.service import (
     release_memory,
 )
 from store.models import ImportJob
-from store.resources import ChunkedExportResource
-
-from .mapping import ProductImportMappingMixin
-from .revert import ImportRevertMixin
-
-if TYPE_CHECKING:
-    # The mixins are mixed into ModelAdmins: type-check them as one.
-    _AdminBase = admin.ModelAdmin[Any]
-else:
-    _AdminBase = object
 
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
@@ -82,173 +61,6 @@ CELL_SHOWN = 120
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
-# --- Export ---------------------------------------------------------------------
-class ExportMixin(_AdminBase):
-    """Export the changelist (as filtered) or the selected rows; needs view permission."""
-
-    export_resource_class: type[ChunkedExportResource] | None = None
-    export_actions = ("export_selected_csv", "export_selected_xlsx", "export_selected_json")
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
-    def get_actions(self, request: HttpRequest):
-        # Added here rather than through ``actions`` so the area admins keep their own list.
-        actions = super().get_actions(request)
-        if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_export_permission(request):
-            for name in self.export_actions:
-                found = self.get_action(name)
-                if found is not None:
-                    func, action, description = found
-                    actions[action] = (func, action, description)
-        return actions
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info)),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        extra_context = extra_context or {}
-        announce_export_jobs(request)
-        if self.has_export_permission(request):
-            info = self.opts.app_label, self.opts.model_name
-            filters = request.GET.urlencode()
-            base = reverse("admin:{}_{}_export".format(*info), current_app=self.admin_site.name)
-            extra_context["export_links"] = [
-                (label, f"{base}?{_export_query(key, bom, filters)}")
-                for key, bom, label in (
-                    ("csv", False, "Export CSV"),
-                    ("csv", True, "CSV for Excel"),
-                    ("xlsx", False, "Export XLSX"),
-                    ("json", False, "Export JSON"),
-                )
-            ]
-        return super().changelist_view(request, extra_context=extra_context)
-
-    def export_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_export_permission(request):
-            raise PermissionDenied
-        file_format = request.GET.get("format", FORMAT_CSV)
-        if file_format not in FORMATS:
-            file_format = FORMAT_CSV
-        # The changelist's own filtering (search, filters, ordering) on its own query string.
-        changelist_request = copy.copy(request)
-        changelist_request.GET = QueryDict(request.GET.get("filters", ""))
-        try:
-            changelist = self.get_changelist_instance(changelist_request)
-        except IncorrectLookupParameters:
-            # The changelist answers junk filters with ?e=1; so does its export.
-            info = self.opts.app_label, self.opts.model_name
-            return HttpResponseRedirect(
-                reverse("admin:{}_{}_changelist".format(*info), current_app=self.admin_site.name)
-                + "?"
-                + ERROR_FLAG
-                + "=1"
-            )
-        return self._export_response(
-            request,
-            changelist.queryset,
-            file_format=file_format,
-            excel_bom=request.GET.get("bom") == "1",
-            scope="changelist",
-            filters=changelist_request.GET.urlencode(),
-        )
-
-    def _export_response(
-        self,
-        request: HttpRequest,
-        queryset,
-        *,
-        file_format: str,
-        excel_bom: bool = False,
-        scope: str,
-        filters: str | None = None,
-    ) -> HttpResponse:
-        # Large exports of the changelist as filtered (or of all its rows selected) run as jobs.
-        if filters is not None and export_needs_job(queryset=queryset):
-            job = export_job_create(
-                user=request.user,
-                model_label=self.opts.label_lower,
-                file_format=file_format,
-                filters=filters,
-                excel_bom=excel_bom,
-                scope=scope,
-            )
-            url = reverse("admin:store_exportjob_change", args=[job.pk], current_app=self.admin_site.name)
-            self.message_user(
-                request,
-                format_html(
-                    'More than {} rows: the export runs in the background as <a href="{}">export #{}</a>. '
-                    "Its page shows the progress and the download link; you will also get an email.",
-                    f"{settings.EXPORT_INLINE_MAX_ROWS:,}",
-                    url,
-                    job.pk,
-                ),
-                messages.INFO,
-            )
-            return HttpResponseRedirect(url)
-        if self.export_resource_class is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs an export_resource_class.")
-        dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
-        content = render(dataset, file_format=file_format, excel_bom=excel_bom)
-        spec = FORMATS[file_format]
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = HttpResponse(content, content_type=spec.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{self.opts.model_name}s-{stamp}.{spec.extension}"'
-        audit_event(
-            "export",
-            user=request.user,
-            model=self.opts.label,
-            rows=dataset.height,
-            file_format=file_format,
-            scope=scope,
-        )
-        return response
-
-    def _export_selected(self, request: HttpRequest, queryset, file_format: str) -> HttpResponse:
-        # "Select all N" hands over the whole filtered changelist: that one may become a job.
-        across = request.POST.get("select_across") == "1"
-        return self._export_response(
-            request,
-            queryset,
-            file_format=file_format,
-            scope="selected",
-            filters=_changelist_filters(request.GET) if across else None,
-        )
-
-    @admin.action(description="Export selected as CSV", permissions=["view"])
-    def export_selected_csv(self, request, queryset):
-        return self._export_selected(request, queryset, "csv")
-
-    @admin.action(description="Export selected as XLSX", permissions=["view"])
-    def export_selected_xlsx(self, request, queryset):
-        return self._export_selected(request, queryset, "xlsx")
-
-    @admin.action(description="Export selected as JSON", permissions=["view"])
-    def export_selected_json(self, request, queryset):
-        return self._export_selected(request, queryset, "json")
-
-
-def _changelist_filters(query: QueryDict) -> str:
-    query = query.copy()
-    query.pop(ERROR_FLAG, None)
-    return query.urlencode()
-
-
-def _export_query(file_format: str, excel_bom: bool, filters: str) -> str:
-    query = QueryDict(mutable=True)
-    query["format"] = file_format
-    if excel_bom:
-        query["bom"] = "1"
-    if filters:
-        query["filters"] = filters
-    return query.urlencode()
-
-
-# --- Import ---------------------------------------------------------------------
 class ProductImportForm(forms.Form):
     file = forms.FileField(help_text="CSV (UTF-8 or Windows-1252, comma or semicolon) or XLSX.")
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial=PRESET_AUTO, label="Format")
@@ -571,93 +383,3 @@ class ProductImportMixin(ProductImportMappingMixin):
             messages.ERROR,
         )
         return HttpResponseRedirect(history)
-
-
-# --- Import history ---------------------------------------------------------------
-@admin.register(ImportJob)
-class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
-    """Read-only; each user sees their own imports (all of them with ``store.manage_others_imports``)."""
-
-    list_display = (
-        "id",
-        "created_at",
-        "user",
-        "confirmed_by",
-        "source",
-        "file_name",
-        "preset",
-        "status",
-        "rows_total",
-        "created_count",
-        "updated_count",
-        "unchanged_count",
-        "skipped_count",
-        "error_count",
-        "duration",
-        "failed_rows_link",
-    )
-    list_filter = ("status", "source", "preset")
-    search_fields = ("file_name", "user__username")
-    list_select_related = ("user", "confirmed_by")
-    date_hierarchy = "created_at"
-    readonly_fields = ("failed_rows_link", "image_fetch_report")
-    exclude = ("failed_rows",)
-
-    def get_queryset(self, request):
-        return import_jobs_visible_to(user=request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm("store.import_product")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        product_import_expire_previews()
-        return super().changelist_view(request, extra_context)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:job_id>/failed-rows/",
-                self.admin_site.admin_view(self.failed_rows_view),
-                name="store_importjob_failed_rows",
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.display(description="failed rows")
-    def failed_rows_link(self, job: ImportJob):
-        if not job.failed_rows:
-            return "—"
-        url = reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name)
-        return format_html('<a href="{}">Download ({} rows)</a>', url, job.error_count)
-
-    @admin.display(description="images")
-    def image_fetch_report(self, job: ImportJob):
-        """The image URLs this import listed: fetched, waiting, and the failing ones with the reason."""
-        from store.image_fetch import import_image_report
-
-        return render_to_string(
-            "admin/store/importjob/image_fetch_report.html", {"report": import_image_report(job_id=job.pk)}
-        )
-
-    def failed_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        job = get_object_or_404(self.get_queryset(request), pk=job_id)
-        if not job.failed_rows:
-            raise Http404("This import has no failed rows.")
-        audit_event("import.failed_rows_download", user=request.user, job_id=job.pk)
-        return FileResponse(
-            job.failed_rows.open("rb"),
-            as_attachment=True,
-            filename=f"import-{job.pk}-failed-rows.csv",
-            content_type="text/csv; charset=utf-8",
-        )

@@ -3,7 +3,7 @@
 A ``ProductColumn`` says how its cell is parsed and validated, whether a new product
 needs it, how its current value is read in bulk, how it is written, exported and
 shown in the preview. Import (planning, writing), export (``store.resources``) and
-the preview (``store.admin.importexport``) loop over ``product_columns()``.
+the preview (``store.admin.imports``) loop over ``product_columns()``.
 
 Two kinds, one interface:
 
@@ -35,9 +35,7 @@ from django.db import transaction
 from django.db.models import CharField
 from django.utils.formats import number_format
 
-from store.models import Collection, Product, ProductImage, ProductImageSource, Promotion
-
-from .cells import (
+from store.fileformat.cells import (
     POINT,
     NumberConvention,
     money,
@@ -46,7 +44,9 @@ from .cells import (
     parse_promotions,
     parse_text,
 )
-from .reads import CHUNK, as_money, chunks
+from store.images.fetch import image_sources_enqueue
+from store.models import Collection, Product, ProductImage, ProductImageSource, Promotion
+from store.sql import CHUNK, as_money, chunks
 
 STATUSES = tuple(Product.Status.values)
 ERROR_STATUS = "not a valid status: expected one of " + ", ".join(STATUSES)
@@ -433,21 +433,6 @@ class ImagesColumn(ProductColumn):
             )
         product_ids = list(values)
         transaction.on_commit(lambda: image_sources_enqueue(product_ids=product_ids), robust=True)
-
-
-def image_sources_enqueue(*, product_ids: Sequence[int]) -> int:
-    """Enqueue one fetch task per pending source of these products that has no image yet."""
-    from store.tasks import product_image_fetch
-
-    count = 0
-    for chunk in chunks(list(product_ids)):
-        pending = ProductImageSource.objects.filter(
-            product_id__in=chunk, state=ProductImageSource.State.PENDING, attempts=0
-        ).values_list("id", flat=True)
-        for source_id in pending:
-            product_image_fetch.enqueue(source_id, 1)
-            count += 1
-    return count
 
 
 # --- The table ----------------------------------------------------------------------
