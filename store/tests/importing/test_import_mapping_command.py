@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from store.importing.mapping import IGNORE, ColumnMapping, import_profile_save
 from store.models import ImportJob, ImportProfile, Product
 
-SUPPLIER = Path(__file__).parent / "data" / "supplier_semicolon.csv"
+SUPPLIER = Path(__file__).parents[1] / "data" / "supplier_semicolon.csv"
 SUPPLIER_HEADER = ("Supplier Code", "Product Name", "Description", "Price", "Qty", "Category", "Colour")
 MAP = "Supplier Code=sku,Product Name=title,Price=unit_price,Qty=inventory,Category=collection"
 

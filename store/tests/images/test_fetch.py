@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 logger = logging.getLogger(__name__)
 
-REALWORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld" / "woocommerce_sample_products.csv"
+REALWORLD = Path(__file__).resolve().parents[3] / ".." / "shared" / "realworld" / "woocommerce_sample_products.csv"
 
 
 def png(size=(8, 6), color=(200, 30, 30)) -> bytes:

@@ -40,7 +40,7 @@ from store.models import ImportJob, ImportProfile, Product
 
 pytestmark = pytest.mark.django_db
 
-SUPPLIER = Path(__file__).parent / "data" / "supplier_semicolon.csv"
+SUPPLIER = Path(__file__).parents[1] / "data" / "supplier_semicolon.csv"
 SUPPLIER_HEADER = ["Supplier Code", "Product Name", "Description", "Price", "Qty", "Category", "Colour"]
 SUPPLIER_TARGETS = ("sku", "title", "description", "unit_price", "inventory", "collection", IGNORE)
 IMPORT = "/admin/store/product/import/"
