@@ -29,14 +29,15 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from datetime import datetime
+from typing import Any, TypeAlias
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Model, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from store import extensions
@@ -81,8 +82,9 @@ WHY_NO_BASELINE = "no history row before the import"
 WHY_TAKEN = "its SKU or slug is now used by another product"
 
 HistoricalProduct = Product.history.model
-# simple-history builds that model class at runtime, so type checkers only know it is a Model.
-HistoricalRow: TypeAlias = Model
+# simple-history builds that model class at runtime (its fields and the annotations this module
+# adds, such as ``changed_since``), so type checkers cannot know its attributes.
+HistoricalRow: TypeAlias = Any
 
 
 class RevertRefused(ValidationError):
@@ -149,7 +151,7 @@ def _history_filter(job: ImportJob) -> Q:
     return reason & window
 
 
-def _history_chunks(job: ImportJob) -> Iterator[list]:
+def _history_chunks(job: ImportJob) -> Iterator[list[HistoricalRow]]:
     earlier = HistoricalProduct.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
     later = HistoricalProduct.objects.filter(id=OuterRef("id"), history_id__gt=OuterRef("history_id"))
     rows = (
@@ -190,15 +192,15 @@ class _ChunkPlan:
     recreates: list[HistoricalRow] = field(default_factory=list)
 
 
-def _show(value) -> str:
+def _show(value: object) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def _collection_titles(ids) -> dict[int, str]:
+def _collection_titles(ids: Iterable[int | None]) -> dict[int, str]:
     return dict(Collection.objects.filter(pk__in={pk for pk in ids if pk}).values_list("pk", "title"))
 
 
-def _diff(before: HistoricalRow, now: dict, titles: dict[int, str]) -> list[tuple[str, str, str]]:
+def _diff(before: HistoricalRow, now: dict[str, Any], titles: dict[int, str]) -> list[tuple[str, str, str]]:
     """(field, value now, value before the import) for each field that differs."""
     shown = []
     for name in FIELDS:
@@ -211,7 +213,7 @@ def _diff(before: HistoricalRow, now: dict, titles: dict[int, str]) -> list[tupl
     return shown
 
 
-def _plan_chunk(rows: list, report: RevertReport, *, lock: bool) -> _ChunkPlan:
+def _plan_chunk(rows: list[HistoricalRow], report: RevertReport, *, lock: bool) -> _ChunkPlan:
     ids = [row.id for row in rows]
     products = Product.objects.filter(pk__in=ids)
     if lock:
@@ -296,7 +298,7 @@ def import_revert_preview(*, job: ImportJob) -> RevertReport:
 # --- Writing --------------------------------------------------------------------------
 
 
-def _restore(restores: list[tuple[Product, HistoricalRow]], now) -> None:
+def _restore(restores: list[tuple[Product, HistoricalRow]], now: datetime) -> None:
     sets = ", ".join(f"{quote(name)} = %s" for name in FIELDS)
     sql = (
         f"UPDATE {quote(Product._meta.db_table)} SET {sets}, {quote('last_update')} = %s, "
@@ -314,7 +316,7 @@ def _restore(restores: list[tuple[Product, HistoricalRow]], now) -> None:
         raise ValidationError(ERROR_CONFLICT.format(count=len(restores) - max(claimed, 0)), code="conflict")
 
 
-def _delete(products: list[Product], *, user: User, reason: str, now) -> None:
+def _delete(products: list[Product], *, user: User, reason: str, now: datetime) -> None:
     ids = [product.pk for product in products]
     product_history_insert(products=products, user=user, reason=reason, history_type="-", date=now)
     Product.promotions.through.objects.filter(product_id__in=ids).delete()
@@ -337,7 +339,7 @@ def _restored(product: Product, before: HistoricalRow) -> Product:
     return restored
 
 
-def _recreate(rows: list[HistoricalRow], now) -> list[Product]:
+def _recreate(rows: list[HistoricalRow], now: datetime) -> list[Product]:
     tracked = [field.attname for field in HistoricalProduct.tracked_fields]
     products = [Product(**{name: getattr(row, name) for name in tracked}, version=1, last_update=now) for row in rows]
     Product.objects.bulk_create(products, batch_size=CHUNK)
