@@ -38,6 +38,20 @@ def test_store_and_tags_never_import_each_other(app, forbidden):
     assert forbidden not in imported_top_level_modules(app)
 
 
+def test_batched_raw_writes_go_through_execute_many():
+    """A bare ``cursor.executemany`` answers 500 under `make run` (the debug toolbar's SQL panel
+    cannot record it on SQLite); ``store.sql.execute_many`` runs beneath it (tests/devserver)."""
+    calls = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for app in ("backoffice", "store", "store_custom", "tags")
+        for path in (ROOT / app).rglob("*.py")
+        if path != ROOT / "store" / "sql.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "executemany"
+    ]
+    assert calls == []
+
+
 @pytest.mark.django_db
 def test_demo_fixture_loads_a_believable_store():
     call_command("loaddata", ROOT / "fixtures" / "demo.json", verbosity=0)

@@ -86,6 +86,8 @@ def screenshot(tmp_path):
     def take(page, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
+        # The make-run app's debug toolbar handle is no part of the pictures.
+        page.evaluate("document.getElementById('djDebugRoot')?.style.setProperty('display', 'none')")
         page.screenshot(path=str(path), full_page=False)
         return path
 
