@@ -410,3 +410,6 @@ IMAGE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("IMAGE_FETCH_TOTAL_TIMEOUT", "6
 IMAGE_FETCH_MAX_REDIRECTS = 3
 IMAGE_FETCH_ATTEMPTS = int(os.environ.get("IMAGE_FETCH_ATTEMPTS", "4"))
 IMAGE_FETCH_BACKOFF = 30  # seconds; attempt n waits BACKOFF * 4^(n-1)
+# A fetch claimed this long ago and still pending lost its worker: housekeeping requeues it
+# (or fails it when no attempt is left). Far above a fetch's total deadline.
+IMAGE_FETCH_STALE_AFTER = int(os.environ.get("IMAGE_FETCH_STALE_AFTER", "3600"))
