@@ -59,6 +59,7 @@ USER_AGENT = "backoffice-image-fetch/1"
 
 ERROR_SCHEME = "only http and https URLs are fetched"
 ERROR_NO_HOST = "the URL has no host"
+ERROR_BAD_URL = "not a valid URL: {url!r} ({error})"
 ERROR_RESOLVE = "the host could not be resolved ({error})"
 ERROR_PRIVATE = "the host {host} resolves to a private or local address ({address}); refused"
 ERROR_TOO_MANY_REDIRECTS = "more than {limit} redirects"
@@ -252,20 +253,21 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 
 def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
     """One request: (status, Location, body); refuses before connecting to a forbidden address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError as error:  # "http://[::1", a port out of range
+        raise FetchError(ERROR_BAD_URL.format(url=url[:200], error=error)) from error
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(ERROR_SCHEME)
-    if not parts.hostname:
+    if not hostname:
         raise FetchError(ERROR_NO_HOST)
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError as error:
-        raise FetchError(ERROR_NETWORK.format(error=error)) from error
-    address = resolve_checked(parts.hostname, port)
+    port = port or (443 if scheme == "https" else 80)
+    address = resolve_checked(hostname, port)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
-        parts.hostname,
+        hostname,
         port,
         address=address,
         connect_timeout=settings.IMAGE_FETCH_CONNECT_TIMEOUT,
@@ -312,7 +314,10 @@ def fetch_image(url: str) -> Fetched:
         if status in REDIRECTS:
             if not location:
                 raise FetchError(ERROR_REDIRECT_NO_LOCATION)
-            current = urljoin(current, location)
+            try:
+                current = urljoin(current, location)
+            except ValueError as error:
+                raise FetchError(ERROR_BAD_URL.format(url=location[:200], error=error)) from error
             continue
         name = posixpath.basename(urlsplit(current).path) or "image"
         try:

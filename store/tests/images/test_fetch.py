@@ -79,6 +79,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", target)
             self.end_headers()
+        elif path == "/to-malformed":
+            self.send_response(302)
+            self.send_header("Location", "http://[::1")
+            self.end_headers()
         elif path == "/to-private":
             self.send_response(302)
             self.send_header("Location", "http://10.0.0.1/secret.png")
@@ -208,6 +212,13 @@ def test_globally_routable_addresses_pass(address, settings):
 def test_a_redirect_to_a_private_address_is_refused(server):
     with pytest.raises(image_fetch.FetchError, match=r"10\.0\.0\.1 resolves to a private"):
         image_fetch.fetch_image(f"{server}/to-private")
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999/a.png", "{server}/to-malformed"])
+def test_a_malformed_url_or_redirect_is_refused_not_a_crash(server, url):
+    with pytest.raises(image_fetch.FetchError, match="not a valid URL") as error:
+        image_fetch.fetch_image(url.format(server=server))
+    assert not error.value.retry
 
 
 def test_three_redirects_are_followed_four_are_refused(server):
