@@ -322,6 +322,9 @@ IMPORT_INLINE_MAX_ROWS = int(os.environ.get("IMPORT_INLINE_MAX_ROWS", "5000"))
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
 # Data rows per file; an XLSX whose sheet claims more is refused before reading it.
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "500000"))
+# A file whose header no format or profile knows is mapped on a page with a choice per column:
+# wider headers are refused there (the command line's --map takes any width).
+IMPORT_MAX_MAPPING_COLUMNS = int(os.environ.get("IMPORT_MAX_MAPPING_COLUMNS", "500"))
 # XLSX zip-bomb guards: total uncompressed size and per-member compression ratio.
 IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024)))
 IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))

@@ -24,6 +24,7 @@ from store.importing.jobs import import_job_cancel
 from store.importing.mapping import (
     IGNORE,
     ColumnMapping,
+    check_header_width,
     first_rows,
     guess_mapping,
     import_profile_save,
@@ -151,7 +152,7 @@ class ProductImportMappingMixin(_AdminBase):
         """A job waiting for its mapping when the file needs one; None when a preset or a profile reads it.
 
         Only the header and a few rows are read here. A file that cannot be read goes on to the
-        usual preview, which names the problem.
+        usual preview, which names the problem; a header too wide to map raises ValidationError.
         """
         if cleaned["preset"] != PRESET_AUTO:
             return None
@@ -161,6 +162,7 @@ class ProductImportMappingMixin(_AdminBase):
             return None
         if not header or detect_preset(header) is not None or profile_for_header(header) is not None:
             return None
+        check_header_width(header)
         return import_job_await_mapping(
             path=path,
             file_name=file_name,

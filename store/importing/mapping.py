@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -60,6 +61,10 @@ ERROR_PROFILE_NAME = "Give the profile a name."
 ERROR_PROFILE_SAME_NAMES = (
     "The file has more than one column named {column!r} (case and punctuation aside): a profile, which maps "
     "columns by name, cannot tell them apart. Map this file without saving a profile, or rename a column."
+)
+ERROR_TOO_MANY_COLUMNS = (
+    "The file has {count:,} columns; the mapping page maps at most {limit:,}, one choice each. Delete the columns "
+    "you do not import and upload the file again, or import it on the command line with --map."
 )
 NOTE_PROFILE = "Mapped with profile «{name}»."
 NOTE_MAPPED = "Columns mapped: {pairs}."
@@ -105,6 +110,14 @@ def guess_mapping(header: Sequence[str]) -> list[str]:
         used.add(target)
         guesses.append(target)
     return guesses
+
+
+def check_header_width(header: Sequence[str]) -> None:
+    """Refuse a header too wide to map column by column (``IMPORT_MAX_MAPPING_COLUMNS``): its
+    page would render a choice per column (60,001 columns: 48 MB of HTML, 79 s, 602 MB)."""
+    limit = settings.IMPORT_MAX_MAPPING_COLUMNS
+    if len(header) > limit:
+        raise ValidationError(ERROR_TOO_MANY_COLUMNS.format(count=len(header), limit=limit), code="too_many_columns")
 
 
 def collection_path(text: str, separator: str) -> str:
