@@ -22,7 +22,7 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from store.fileformat.cells import POINT, NumberConvention
@@ -32,6 +32,8 @@ from store.importing.presets import PRESET_AUTO, MappedRow, Preset, cells_error,
 from store.models import ImportProfile
 
 PRESET_MAPPED = "mapped"
+# Whoever supervises imports (store.importing.service.MANAGE_OTHERS_PERMISSION) also changes anyone's profiles.
+PROFILE_MANAGE_PERMISSION = "store.manage_others_imports"
 IGNORE = ""
 SAMPLE_ROWS = 3
 DECIMAL_MARKS = (".", ",")
@@ -58,6 +60,9 @@ ERROR_PROFILE_COLUMN = (
 ERROR_PROFILE_NAME_TAKEN = "A profile named {name!r} already exists: choose another name."
 ERROR_PROFILE_HEADER_TAKEN = "The profile {name!r} is already saved for this header: edit that one."
 ERROR_PROFILE_NAME = "Give the profile a name."
+ERROR_PROFILE_NOT_YOURS = (
+    "Only the owner of the profile {name!r} ({owner}) or a manager can change it: it maps their files."
+)
 ERROR_PROFILE_SAME_NAMES = (
     "The file has more than one column named {column!r} (case and punctuation aside): a profile, which maps "
     "columns by name, cannot tell them apart. Map this file without saving a profile, or rename a column."
@@ -311,11 +316,33 @@ def profile_mapping_json(mapping: ColumnMapping) -> dict[str, str]:
     return {normalise_column(name): target for name, target in mapping.pairs()}
 
 
+def import_profile_can_change(*, user: Any, profile: ImportProfile) -> bool:
+    """Whether ``user`` may change or delete ``profile``: its owner (who saved it) or a manager
+    (``PROFILE_MANAGE_PERMISSION``: superusers, whoever supervises imports). A profile maps its
+    owner's next files without asking, so another Importer's edit would silently change what
+    their imports write."""
+    if user.has_perm(PROFILE_MANAGE_PERMISSION):
+        return True
+    return profile.created_by_id is not None and profile.created_by_id == user.pk
+
+
+def _check_can_change(*, user: Any, profile: ImportProfile) -> None:
+    if not import_profile_can_change(user=user, profile=profile):
+        owner = profile.created_by.get_username() if profile.created_by else "no owner"
+        raise PermissionDenied(ERROR_PROFILE_NOT_YOURS.format(name=profile.name, owner=owner))
+
+
 @transaction.atomic
 def import_profile_save(
     *, name: str, mapping: ColumnMapping, user: Any = None, profile: ImportProfile | None = None
 ) -> ImportProfile:
-    """Create a profile from a mapping (or rewrite ``profile``); refuses clashing names and headers."""
+    """Create a profile from a mapping (or rewrite ``profile``); refuses clashing names and headers.
+
+    ``user`` becomes a new profile's owner and the author of its history entry; rewriting a
+    profile needs ``import_profile_can_change`` (``user=None``: code acting on its own).
+    """
+    if profile is not None and profile.pk is not None and user is not None:
+        _check_can_change(user=user, profile=profile)
     name = name.strip()
     if not name:
         raise ValidationError({"name": ERROR_PROFILE_NAME})
@@ -342,12 +369,20 @@ def import_profile_save(
     profile.decimal_mark = mapping.decimal
     profile.thousands_separator = mapping.thousands
     profile.collection_separator = mapping.collection_separator
+    profile._history_user = user if getattr(user, "pk", None) else None
     try:
         with transaction.atomic():
             profile.save()
     except IntegrityError:  # a concurrent save of the same name or header
         raise ValidationError({"name": ERROR_PROFILE_NAME_TAKEN.format(name=name)}) from None
     return profile
+
+
+def import_profile_delete(*, profile: ImportProfile, user: Any) -> None:
+    """Delete ``profile`` (its owner or a manager); the history keeps who did it."""
+    _check_can_change(user=user, profile=profile)
+    profile._history_user = user
+    profile.delete()
 
 
 # --- The CLI's --map -----------------------------------------------------------------------
