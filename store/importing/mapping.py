@@ -53,6 +53,7 @@ ERROR_SAME_MARKS = "The decimal mark and the thousands separator must differ."
 ERROR_SEPARATOR = "The collection path separator must be 1 to 5 characters, not letters, digits or spaces only."
 ERROR_HEADER_CHANGED = "This mapping was made for the columns {expected}; the file has {found}."
 ERROR_MAP_SYNTAX = "Each --map entry is FILE COLUMN=product column; {entry!r} has no '='."
+ERROR_MAP_REPEATED = "The file column {column!r} is given more than once in --map (first as {first!r}): give it once."
 ERROR_PROFILE_MISSING = "No import profile named {name!r}. Saved profiles: {names}."
 ERROR_PROFILE_COLUMN = (
     "Profile {name!r} maps the column {column!r}, which this file does not have; its columns: {found}."
@@ -389,19 +390,25 @@ def import_profile_delete(*, profile: ImportProfile, user: Any) -> None:
 def parse_map_option(spec: str, header: Sequence[str]) -> list[str]:
     """ "Supplier Code=sku,Name=title" -> one product column per file column (IGNORE elsewhere).
 
-    File columns are matched normalised ("supplier_code" finds "Supplier Code"); product columns
-    are checked against ``target_columns()``. Every problem is reported at once.
+    File columns are matched normalised ("supplier_code" finds "Supplier Code"), and each may be
+    given once; product columns are checked against ``target_columns()``. Every problem is
+    reported at once.
     """
     names = [normalise_column(name) for name in header]
     known = target_columns()
     targets = [IGNORE] * len(header)
     errors: list[str] = []
+    given: dict[str, str] = {}  # normalised file column -> as first written
     for entry in (part for part in spec.split(",") if part.strip()):
         column, equals, target = entry.partition("=")
         if not equals:
             errors.append(ERROR_MAP_SYNTAX.format(entry=entry.strip()))
             continue
         column, target = column.strip(), target.strip().lower()
+        if normalise_column(column) in given:  # the later entry would silently win
+            errors.append(ERROR_MAP_REPEATED.format(column=column, first=given[normalise_column(column)]))
+            continue
+        given[normalise_column(column)] = column
         matches = [position for position, name in enumerate(names) if name == normalise_column(column)]
         if not matches:
             errors.append(ERROR_UNKNOWN_COLUMN.format(column=column, found=", ".join(header)))

@@ -1,21 +1,29 @@
-"""Guards of the mapping step: the width of a header mapped column by column; who may change
-a saved profile, and its history."""
+"""Guards of mapped imports: the width of a header mapped column by column; who may change a
+saved profile, and its history; a file column given twice to --map."""
 
 from __future__ import annotations
+
+from io import StringIO
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.messages import get_messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from store.importing.mapping import import_profile_save, mapping_from_profile
-from store.models import ImportJob, ImportProfile
+from store.importing.mapping import (
+    ERROR_MAP_REPEATED,
+    import_profile_save,
+    mapping_from_profile,
+    parse_map_option,
+)
+from store.models import ImportJob, ImportProfile, Product
 from store.roles import IMPORTER, role_sync_all
-from store.tests.importing.test_import_mapping import SUPPLIER_HEADER, mapping_post, supplier_mapping
+from store.tests.importing.test_import_mapping import SUPPLIER, SUPPLIER_HEADER, mapping_post, supplier_mapping
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +182,25 @@ def test_a_past_version_of_a_profile_is_shown_never_restored(importers, admin_cl
     assert admin_client.get(url).status_code == 200
     assert admin_client.post(url, profile_post(profile, name="Reverted")).status_code == 403
     assert ImportProfile.objects.get().name == "Acme"
+
+
+# --- --map on the command line -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("spec", "column"),
+    [
+        ("Supplier Code=sku,Product Name=title,Price=unit_price,Price=ignore", "Price"),
+        ("Supplier Code=sku,Product Name=title,Price=unit_price,price=description", "price"),
+        ("Supplier Code=sku,Qty=inventory,Product Name=title,qty.=ignore", "qty."),
+    ],
+)
+def test_a_column_given_twice_in_map_is_refused_naming_it(spec, column):
+    """The later entry used to win silently (Price=unit_price, then Price=ignore: no prices imported)."""
+    with pytest.raises(ValidationError) as refused:
+        parse_map_option(spec, SUPPLIER_HEADER)
+    first = "Price" if column.lower() == "price" else "Qty"
+    assert refused.value.messages == [ERROR_MAP_REPEATED.format(column=column, first=first)]
+    with pytest.raises(CommandError) as stopped:
+        call_command("import_products", str(SUPPLIER), "--map", spec, "--decimal-comma", stdout=StringIO())
+    assert f"The file column {column!r} is given more than once in --map" in str(stopped.value)
+    assert not ImportJob.objects.exists()
+    assert not Product.objects.exists()
