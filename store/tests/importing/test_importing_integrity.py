@@ -348,7 +348,7 @@ def test_item10_cli_prints_file_values_verbatim_without_markup_or_escapes(write_
 MEMORY_ROWS = 20_000
 # Measured with tracemalloc at 20k rows: ~1,500 bytes a row before (every raw row, a dict per
 # row and the plan at once; one pickle of the whole plan), ~650 after. The bound leaves room
-# for allocator and database-driver noise; 490k rows stay under 400 MB peak RSS (README).
+# for allocator and database-driver noise; 490k rows stay under 400 MB peak RSS (docs/performance.md).
 BYTES_PER_ROW = 1_000
 
 
