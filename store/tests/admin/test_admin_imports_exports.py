@@ -122,7 +122,10 @@ def test_a_malformed_image_url_is_a_row_error_on_the_preview(admin_client):
     response = upload(admin_client, "sku,title,unit_price,inventory,collection,images\r\nA,T,5,1,C,http://[::1\r\n")
     assert response.status_code == 302
     html = admin_client.get(response.url).content.decode()
-    assert "<tr><td>2<td>images<td>http://[::1<td>not an http(s) URL: &#x27;http://[::1&#x27;</tr>" in html
+    assert (
+        "<tr><td>2</td><td>images</td><td>http://[::1</td><td>not an http(s) URL: &#x27;http://[::1&#x27;</td></tr>"
+        in html
+    )
     assert ImportJob.objects.get().status == ImportJob.STATUS_PREVIEW
 
 
