@@ -51,6 +51,7 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; .ci/system-deps browser installs it.")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import MySQLdb
 import pytest
+import redis
 from django.conf import settings
 
 MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -110,7 +111,6 @@ def process_database(tmp_path_factory):
 def redis_url(db: int) -> str:
     """redis://…/<db> for db 1-3, flushed; skips (or fails under CI) when Redis is down."""
     assert db in (1, 2, 3), "this project's tests use Redis databases 1-3 only"
-    import redis
 
     url = f"{REDIS_TEST_URL}/{db}"
     try:
