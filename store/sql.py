@@ -91,4 +91,5 @@ def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     cursor: CursorWrapper = type(database).cursor(database)  # the class's method, not the toolbar's patch
     with cursor:
         cursor.executemany(sql, rows)
-        return cursor.rowcount
+        changed: int = cursor.rowcount
+    return changed

@@ -13,7 +13,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 
-from store.models import Collection, ImportJob, ImportProfile, Product, Promotion
+from store.models import Collection, ImportJob, Product, Promotion
 from store.roles import IMPORTER, MERCHANDISER
 from store_custom.selectors import product_tag_labels
 from tags.models import Tag, TaggedItem
@@ -90,11 +90,7 @@ def products_state(*, skus: list[str]) -> None:
     )
 
 
-def import_jobs(*, file_name: str) -> None:
-    """The statuses of the imports of files named ``file_name``, oldest first, with their profile."""
-    jobs = ImportJob.objects.filter(file_name=file_name).order_by("pk").select_related("profile")
+def import_jobs(*, file_names: Sequence[str]) -> None:
+    """The imports of files with these names, oldest first: id, status and profile."""
+    jobs = ImportJob.objects.filter(file_name__in=file_names).order_by("pk").select_related("profile")
     _print([{"id": job.pk, "status": job.status, "profile": job.profile and job.profile.name} for job in jobs])
-
-
-def import_profiles() -> None:
-    _print(sorted(ImportProfile.objects.values_list("name", flat=True)))

@@ -29,7 +29,7 @@ def test_upload_preview_confirm(make_run, importer, tmp_path, screenshot):
     state = make_run.call("products_state", skus=["E2E-1", "E2E-2"])
     assert (state["E2E-1"]["unit_price"], state["E2E-1"]["tags"]) == ("39.90", ["eco", "winter"])
     assert state["E2E-2"]["inventory"] == 12
-    assert [job["status"] for job in make_run.call("import_jobs", file_name=path.name)] == ["succeeded"]
+    assert [job["status"] for job in make_run.call("import_jobs", file_names=[path.name])] == ["succeeded"]
 
 
 def test_revert_an_import(make_run, importer, tmp_path):
@@ -51,7 +51,7 @@ def test_revert_an_import(make_run, importer, tmp_path):
     page.wait_for_selector("#import-counts")
     page.click("input[name=_confirm]")
     message(page)
-    [job] = make_run.call("import_jobs", file_name=path.name)
+    [job] = make_run.call("import_jobs", file_names=[path.name])
 
     page.goto(f"{make_run.url}/admin/store/importjob/")
     page.click(f"a.revert-link[href$='/{job['id']}/revert/']")
