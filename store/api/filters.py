@@ -9,9 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
+from django_filters.utils import translate_validation
 from django_filters.widgets import BooleanWidget
 
-from store import extensions
+from store import extensions, selectors
 from store.models import Product
 
 # Ids are BIGINT: anything outside that range can match nothing, and SQLite would
@@ -135,3 +136,15 @@ class ProductFilterBackend(filters.DjangoFilterBackend):
     def get_filterset_class(self, view, queryset=None):
         base = super().get_filterset_class(view, queryset)
         return product_filterset_with_extensions(base) if base else None
+
+
+class ProductSyncFilterBackend(ProductFilterBackend):
+    """The sync feed's filters choose among active products; the tombstones of products
+    that were once active go out whatever they say (``selectors.product_sync_list``)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        since = filterset.form.cleaned_data.get("updated_since")
+        return selectors.product_sync_list(active=filterset.qs, updated_since=since)

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from store import selectors
 
-from .filters import MAX_ID, ProductFilter, ProductFilterBackend
+from .filters import MAX_ID, ProductFilter, ProductFilterBackend, ProductSyncFilterBackend
 from .pagination import SyncCursorPagination
 from .search import CappedSearchFilter
 from .serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
@@ -119,9 +119,9 @@ class ProductViewSet(CatalogViewSet):
     ordering = ["title", "id"]
 
     def get_queryset(self):
-        # Only active products, except in the sync feed, which must tell consumers about
-        # products that left the active state (tombstones, see ProductSyncSerializer).
-        return selectors.product_list_for_api(include_inactive=self.action == "sync")
+        # Only active products; the sync feed's filter backend adds the tombstones of those
+        # that left the active state (ProductSyncFilterBackend, ProductSyncSerializer).
+        return selectors.product_list_for_api()
 
     def filter_queryset(self, queryset):
         # Filters, search and ordering shape lists; a product looked up by id is not
@@ -172,7 +172,7 @@ class ProductViewSet(CatalogViewSet):
     @action(
         detail=False,
         pagination_class=SyncCursorPagination,
-        filter_backends=[ProductFilterBackend],
+        filter_backends=[ProductSyncFilterBackend],
         serializer_class=ProductSyncSerializer,
     )
     def sync(self, request):

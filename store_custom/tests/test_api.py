@@ -5,7 +5,7 @@ from django.core.cache import cache
 from rest_framework import generics
 from rest_framework.test import APIClient, APIRequestFactory
 
-from store import extensions, selectors
+from store import extensions, selectors, services
 from store.api.serializers import ProductSerializer
 from store.models import Collection, Product
 from store.tests.factories import CollectionFactory, ProductFactory
@@ -228,3 +228,20 @@ class TestAnyViewWithTheProductSerializerHasTags:
         row = self.ListView.as_view()(request).render().data["results"][0]
         assert set(row) == set(ProductSerializer().fields)
         assert "tags" in row
+
+
+class TestNothingUnpublished:
+    """Tags say nothing of products that are not active (issue 19, item 3)."""
+
+    def test_the_sync_feeds_tag_filter_chooses_among_active_products_only(self, api):
+        listed = ProductFactory()
+        tag(listed, "launch")
+        draft = ProductFactory(status=Product.Status.DRAFT)  # never active
+        tag(draft, "launch")
+        retired = ProductFactory()
+        services.product_set_status(products=Product.objects.filter(pk=retired.pk), status=Product.Status.ARCHIVED)
+        tag(retired, "old")
+        # The retired product's tombstone goes out whatever the tag asked for; the draft never.
+        assert ids(api.get("/api/products/sync/", {"tag": "launch"})) == [listed.pk, retired.pk]
+        assert ids(api.get("/api/products/sync/", {"tag": "old"})) == [retired.pk]
+        assert ids(api.get("/api/products/sync/", {"tag": "nothing"})) == [retired.pk]
