@@ -52,7 +52,7 @@ def product_ids_tagged(*, label: str) -> QuerySet[TaggedItem, Any]:
 
 def tag_list_with_products_count(*, active_only: bool = False, queryset: QuerySet[Tag] | None = None) -> QuerySet[Tag]:
     """Tags (``queryset``, default all) with ``products_count``: products carrying them
-    (only active ones when ``active_only``, for the API, which shows no draft or archived product)."""
+    (only active ones when ``active_only``)."""
     product_items = Q(
         items__content_type__app_label=Product._meta.app_label,
         items__content_type__model=Product._meta.model_name,
@@ -62,3 +62,13 @@ def tag_list_with_products_count(*, active_only: bool = False, queryset: QuerySe
         product_items &= Q(items__object_id__in=active)
     tags = Tag.objects.all() if queryset is None else queryset
     return tags.annotate(products_count=Count("items", filter=product_items))
+
+
+def tag_list_for_api() -> QuerySet[Tag]:
+    """Tags carried by at least one active product, with ``products_count`` (active ones).
+
+    The API shows nothing of draft or archived products: a tag only they carry (a label
+    naming an unannounced launch) is not listed, and answers 404 by id.
+    """
+    # A Q: the type checker does not know the annotation.
+    return tag_list_with_products_count(active_only=True).filter(Q(products_count__gt=0))

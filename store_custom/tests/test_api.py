@@ -62,31 +62,35 @@ def test_tag_filter_rejects_over_long_labels(api):
 
 
 def test_tags_endpoint_exact_json_counts_tagged_products_only(api):
-    product_a, product_b = ProductFactory(), ProductFactory()
+    product_a, product_b, product_c = ProductFactory(), ProductFactory(), ProductFactory()
     tag(product_a, "sale")
     tag(product_b, "sale")
+    tag(product_c, "eco")
     tag(Collection.objects.get(pk=product_a.collection_id), "sale")
-    unused = TagFactory(label="unused")
-    sale = TagFactory(label="sale")
+    # Carried by no product (a collection's tag, or none at all): not a tag of the catalog.
+    TagFactory(label="unused")
+    tag(Collection.objects.get(pk=product_a.collection_id), "collections-only")
+    sale, eco = TagFactory(label="sale"), TagFactory(label="eco")
 
     assert api.get("/api/tags/").json()["results"] == [
+        {"id": eco.pk, "label": "eco", "products_count": 1},
         {"id": sale.pk, "label": "sale", "products_count": 2},
-        {"id": unused.pk, "label": "unused", "products_count": 0},
     ]
     assert api.get(f"/api/tags/{sale.pk}/").json() == {"id": sale.pk, "label": "sale", "products_count": 2}
-    assert [row["label"] for row in api.get("/api/tags/", {"search": "unu"}).json()["results"]] == ["unused"]
+    assert [row["label"] for row in api.get("/api/tags/", {"search": "ec"}).json()["results"]] == ["eco"]
     assert [row["label"] for row in api.get("/api/tags/", {"ordering": "-products_count"}).json()["results"]] == [
         "sale",
-        "unused",
+        "eco",
     ]
 
 
 def test_deleting_a_product_drops_its_tags(api):
     product = ProductFactory()
     tag(product, "sale")
+    assert api.get("/api/tags/").json()["count"] == 1
     product.delete()
     assert not TaggedItem.objects.exists()
-    assert api.get("/api/tags/").json()["results"][0]["products_count"] == 0
+    assert api.get("/api/tags/").json()["results"] == []
 
 
 def test_list_etag_changes_when_a_tag_is_added(api):
@@ -245,3 +249,24 @@ class TestNothingUnpublished:
         assert ids(api.get("/api/products/sync/", {"tag": "launch"})) == [listed.pk, retired.pk]
         assert ids(api.get("/api/products/sync/", {"tag": "old"})) == [retired.pk]
         assert ids(api.get("/api/products/sync/", {"tag": "nothing"})) == [retired.pk]
+
+    def test_tags_of_draft_and_archived_products_only_are_not_listed(self, api):
+        active, draft, archived = (
+            ProductFactory(),
+            ProductFactory(status=Product.Status.DRAFT),
+            ProductFactory(status=Product.Status.ARCHIVED),
+        )
+        tag(active, "sale")
+        tag(draft, "sale")
+        tag(draft, "secret-2027-launch")
+        tag(archived, "discontinued")
+        TagFactory(label="unused")
+        sale = TagFactory(label="sale")
+        response = api.get("/api/tags/", {"page_size": 100})
+        assert response.json()["results"] == [{"id": sale.pk, "label": "sale", "products_count": 1}]
+        assert response.json()["count"] == 1
+        for label in ("secret-2027-launch", "discontinued", "unused"):
+            hidden = TagFactory(label=label)
+            assert api.get(f"/api/tags/{hidden.pk}/").status_code == 404
+            assert ids(api.get("/api/tags/", {"search": label})) == []
+        assert api.get(f"/api/tags/{sale.pk}/").json()["products_count"] == 1
