@@ -142,16 +142,20 @@ class ProductViewSet(CatalogViewSet):
     def list_cache_key(self, request) -> str | None:
         """Micro-cache of rendered JSON list pages (CATALOG_API_CACHE_SECONDS, default 5 s).
 
-        Keyed on the query string and the catalog version, so a saved or added product
-        invalidates it at once in every process; deletes, tag edits and bulk UPDATEs
-        that leave last_update alone show up within the TTL.
+        Keyed on the query string, the negotiated media type and the catalog version, so a
+        saved or added product invalidates it at once in every process; deletes, tag edits
+        and bulk UPDATEs that leave last_update alone show up within the TTL.
         """
         seconds = getattr(settings, "CATALOG_API_CACHE_SECONDS", 0)
         if not seconds or self.action != "list" or request.accepted_renderer.format != "json":
             return None
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
-        # Scheme and host too: the body's next/previous links are absolute URLs.
-        raw = f"{request.build_absolute_uri(request.path)}?{query}|{self.catalog_version()}"
+        # Scheme and host too: the body's next/previous links are absolute URLs. The media
+        # type as negotiated, parameters included: `application/json; indent=4` renders
+        # another body ("*/*" and no Accept at all negotiate plain "application/json").
+        raw = (
+            f"{request.build_absolute_uri(request.path)}?{query}|{request.accepted_media_type}|{self.catalog_version()}"
+        )
         return "catalog-api:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     @extend_schema(

@@ -355,3 +355,30 @@ class TestListCache:
         assert len(queries) >= 3
         assert api.get("/api/products/?in_stock=x").status_code == 400
         assert api.get("/api/products/?in_stock=x").status_code == 400
+
+
+class TestListCacheKeysOnTheMediaType:
+    """Issue 19, item 11: one cached body per negotiated media type, not one for all."""
+
+    @pytest.fixture(autouse=True)
+    def _cache_on(self, settings):
+        settings.CATALOG_API_CACHE_SECONDS = 60
+
+    @pytest.mark.parametrize("url", ["/api/products/", "/api/collections/"])
+    def test_an_indented_answer_is_not_served_to_a_plain_client_nor_the_reverse(self, api, catalog, url):
+        indented = api.get(url, HTTP_ACCEPT="application/json; indent=4")
+        assert indented.content.startswith(b'{\n    "count"')
+        plain = api.get(url, HTTP_ACCEPT="application/json")
+        assert plain.content.startswith(b'{"count"')
+        assert plain["ETag"] != indented["ETag"]
+        # Each is cached: asked again, each gets its own body back.
+        assert api.get(url, HTTP_ACCEPT="application/json; indent=4").content == indented.content
+        assert api.get(url, HTTP_ACCEPT="application/json").content == plain.content
+        assert api.get(url).content == plain.content
+
+    def test_a_cached_answer_says_what_was_negotiated(self, api, catalog):
+        first = api.get("/api/products/", HTTP_ACCEPT="application/json; indent=2")
+        again = api.get("/api/products/", HTTP_ACCEPT="application/json; indent=2")
+        assert again.content == first.content
+        assert again["Content-Type"] == first["Content-Type"]
+        assert again["Vary"] == first["Vary"]
