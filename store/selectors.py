@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -28,6 +27,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+
+from backoffice.cache import fail_safe_cache
 
 from .models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
 
@@ -78,8 +79,9 @@ DASHBOARD_WINDOW_DAYS = 30
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
-    # get_or_set returns the cached value or stores and returns compute()'s: a T either way.
-    return cast(T, cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS))
+    # The cached value or compute()'s: a T either way. With the cache down, compute() on
+    # every render (backoffice.cache), never a 500.
+    return cast(T, fail_safe_cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS))
 
 
 def dashboard_catalog_kpis() -> dict[str, Any]:

@@ -6,7 +6,6 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
@@ -18,6 +17,7 @@ from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from backoffice.cache import fail_safe_cache
 from store import selectors
 
 from .filters import MAX_ID, ProductFilter, ProductFilterBackend, ProductSyncFilterBackend
@@ -74,7 +74,8 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         key = self.list_cache_key(request)
-        cached = cache.get(key) if key else None
+        # fail_safe_cache: with the cache down, a miss (the page is computed), never a 500.
+        cached = fail_safe_cache.get(key) if key else None
         if cached is not None:
             content, content_type = cached
             response = HttpResponse(content, content_type=content_type)
@@ -101,7 +102,7 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         response["ETag"] = f'"{digest.hexdigest()}"'
         key = self.list_cache_key(request) if self.action == "list" else None
         if key and not getattr(response, "served_from_cache", False):
-            cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
+            fail_safe_cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
         return get_conditional_response(request, etag=response["ETag"], response=response) or response
 
 
