@@ -65,7 +65,7 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_object()
 
     def catalog_version(self) -> str:
-        """State the representation depends on beyond its own bytes ("" = none)."""
+        """What the micro-cache's entries are keyed on beyond the request ("" = nothing)."""
         return ""
 
     def list_cache_key(self, request) -> str | None:
@@ -84,11 +84,13 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
-        """Strong ETag = hash of the rendered body + catalog version; If-None-Match -> 304.
+        """Strong ETag = hash of the rendered body and its media type; If-None-Match -> 304.
 
         Hashing what is actually sent is correct by construction: any change to a
         product, its collection or its tags on this page, or an insert or delete that
-        changes the count, changes the tag.
+        changes the count, changes the tag. Nothing else goes in: a tag that also moved
+        with the catalog's latest save told anonymous clients when products they cannot
+        see (drafts) were edited.
         """
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
@@ -97,7 +99,6 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
             response.render()
         content_type = response.get("Content-Type", "")
         digest = hashlib.blake2b(response.content, digest_size=16)
-        digest.update(self.catalog_version().encode())
         digest.update(content_type.encode())
         response["ETag"] = f'"{digest.hexdigest()}"'
         key = self.list_cache_key(request) if self.action == "list" else None
@@ -132,8 +133,9 @@ class ProductViewSet(CatalogViewSet):
         return queryset
 
     def catalog_version(self) -> str:
-        # Lists also change tag when any product anywhere is saved or added, not only
-        # those on the page (deletes show in `count`). One index lookup, once a request.
+        # The latest save of any product: one index lookup, once a request, and only when
+        # the micro-cache is on. Server-side only: never part of a response (not even
+        # hashed into an ETag), since drafts move it too.
         if self.action not in ("list", "sync"):
             return ""
         if not hasattr(self, "_catalog_version"):
@@ -192,7 +194,7 @@ class CollectionViewSet(CatalogViewSet):
     search_fields = ["title"]
     ordering_fields = ["title", "products_count", "id"]
     ordering = ["title"]
-    # The products' micro-cache and ETag version: counting every collection's active products
+    # The products' micro-cache and its version: counting every collection's active products
     # took 250 ms of SQL a list at 100k products (bench/cpu.py). A product added or saved
     # (status, collection) moves the version at once; a delete or a collection edit shows
     # within CATALOG_API_CACHE_SECONDS.
