@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import IsNull
 
 from store.models import Product
 from tags.models import Tag, TaggedItem
@@ -69,6 +70,13 @@ def tag_list_for_api() -> QuerySet[Tag]:
 
     The API shows nothing of draft or archived products: a tag only they carry (a label
     naming an unannounced launch) is not listed, and answers 404 by id.
+
+    "Carried by an active product" is a scalar subquery per tag tested for NULL, which stops
+    at the tag's first active product; not a filter on ``products_count`` (HAVING repeats the
+    count, every tagged item's product looked up twice, and the pagination's COUNT(*) would
+    compute it too), nor EXISTS, which MariaDB may turn into a scan of every tagged item.
     """
-    # A Q: the type checker does not know the annotation.
-    return tag_list_with_products_count(active_only=True).filter(Q(products_count__gt=0))
+    active = Product.objects.filter(status=Product.Status.ACTIVE).values("pk")
+    items = TaggedItem.objects.filter(PRODUCT_ITEMS, tag=OuterRef("pk"), object_id__in=active)
+    carried = IsNull(Subquery(items.values("pk")[:1]), False)
+    return tag_list_with_products_count(active_only=True, queryset=Tag.objects.filter(carried))
