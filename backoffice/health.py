@@ -12,12 +12,14 @@ import logging
 import uuid
 from collections.abc import Callable
 
+import django_rq
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +41,8 @@ def check_cache() -> None:
 def check_queue() -> None:
     backend = settings.TASKS_BACKEND
     if backend == "db":
-        from django_tasks_db.models import DBTaskResult
-
         DBTaskResult.objects.order_by().values_list("pk", flat=True)[:1].exists()
     elif backend == "rq":
-        import django_rq
-
         django_rq.get_connection("default").ping()
 
 

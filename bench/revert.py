@@ -74,12 +74,13 @@ def bulk_only(rows: int) -> None:
     import logging
 
     logging.getLogger("backoffice.audit").setLevel(logging.WARNING)
-    from store import bulk
+    from store.bulk import actions as bulk_actions
+    from store.bulk import apply as bulk_apply
     from store.models import BulkEdit, Product
 
     start = time.perf_counter()
-    edit = bulk.bulk_edit_apply(
-        action=bulk.get_bulk_action("change_price"),
+    edit = bulk_apply.bulk_edit_apply(
+        action=bulk_actions.get_bulk_action("change_price"),
         products=Product.objects.all(),
         parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
     )
@@ -112,9 +113,9 @@ def worker(db: str, rows: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from store.importing.revert import import_revert
     from store.importing.service import product_import
     from store.models import Collection, ImportJob, ImportRevert, Product
-    from store.reverting import import_revert
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

@@ -29,11 +29,11 @@ from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from . import selectors
-from .audit import audit_event
-from .filters import InventoryFilter
-from .models import AlertSubscription, Product
-from .roles import MERCHANDISER
+from store import selectors
+from store.audit import audit_event
+from store.filters import InventoryFilter
+from store.models import AlertSubscription, Product
+from store.roles import MERCHANDISER
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ class StoreConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.db.models.signals import post_delete
 
-        from . import receivers
-        from .models import ProductImage
+        from store import receivers
+        from store.models import ProductImage
 
         user_logged_in.connect(receivers.audit_login, dispatch_uid="store.audit_login")
         user_logged_out.connect(receivers.audit_logout, dispatch_uid="store.audit_logout")

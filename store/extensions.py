@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_delete
 
-from store.importing.columns import register_column, unregister_column
+from store.fileformat.columns import register_column, unregister_column
 from store.models import Product
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from rest_framework.serializers import Field
     from rest_framework.viewsets import ViewSetMixin
 
-    from store.bulk import BulkAction
+    from store.bulk.actions import BulkAction
 
 
 class PageLoader(Protocol):

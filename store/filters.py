@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 
-from . import selectors
+from store import selectors
 
 
 class InventoryFilter(admin.SimpleListFilter):

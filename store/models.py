@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .jobs import BackgroundJob
+from store.jobs.models import BackgroundJob
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -152,7 +153,7 @@ class ProductImage(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to=product_image_upload_to, max_length=255)
-    # Made from `image` after commit by services.product_image_make_thumbnail; blank until then.
+    # Made from `image` after commit by store.images.thumbnails; blank until then.
     thumbnail = models.ImageField(upload_to=product_thumbnail_upload_to, max_length=255, blank=True, editable=False)
     alt_text = models.CharField(
         "alt text", max_length=255, blank=True, help_text="Describes the image for screen readers and search engines."
@@ -315,8 +316,6 @@ class CartItem(models.Model):
 def private_storage() -> Storage:
     """Files only their owner may download (export files): ``STORAGES["private"]``, never
     under MEDIA_URL. The admin streams them behind a permission check."""
-    from django.core.files.storage import storages
-
     return storages["private"]
 
 

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 
-from .audit import audit_event
+from store.audit import audit_event
 
 logger = logging.getLogger(__name__)
 

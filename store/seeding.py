@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from . import extensions
-from .models import Address, Collection, Customer, Order, OrderItem, Product, Promotion
+from store import extensions
+from store.models import Address, Collection, Customer, Order, OrderItem, Product, Promotion
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,7 @@ from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
-
-from .models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
+from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)

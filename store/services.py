@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import io
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -11,18 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
-from PIL import Image, ImageOps
 
-from .audit import audit_event
-from .images import image_inspect
-from .models import OrderItem, Product, ProductImage
+from store.audit import audit_event
+from store.images.inspect import image_inspect
+from store.images.thumbnails import thumbnail_schedule
+from store.models import OrderItem, Product, ProductImage
 
 logger = logging.getLogger(__name__)
 
@@ -287,23 +284,12 @@ def product_set_status(*, products: QuerySet[Product], status: str, user: User =
 # --- Catalog: product images ---------------------------------------------------
 
 
-def _schedule_thumbnail(*, image_id: int) -> None:
-    """Enqueue the thumbnail task once the image row is committed (a worker makes it).
-
-    ``robust``: a queue that cannot be reached loses the thumbnail (logged; the admin
-    shows the original until ``product_image_make_thumbnail`` runs again), never the save.
-    """
-    from .tasks import product_image_thumbnail
-
-    transaction.on_commit(lambda: product_image_thumbnail.enqueue(image_id), robust=True)
-
-
 @transaction.atomic
 def product_image_save(*, image: ProductImage) -> ProductImage:
     """Save a new or edited product image; a new file is checked, renamed and thumbnailed.
 
     A new file (an upload or fetched bytes not yet in storage) must pass
-    ``images.image_inspect``; it is stored under a random name with the extension of
+    ``store.images.inspect.image_inspect``; it is stored under a random name with the extension of
     its real format, and its width and height are recorded. Raises ``ValidationError``.
     """
     new_file = bool(image.image) and not image.image._committed
@@ -316,53 +302,13 @@ def product_image_save(*, image: ProductImage) -> ProductImage:
     image.full_clean()
     image.save()
     if new_file:
-        _schedule_thumbnail(image_id=image.pk)
+        thumbnail_schedule(image_id=image.pk)
     return image
 
 
 def product_image_delete(*, image: ProductImage) -> None:
     """Delete the row; its files go once the deletion commits (receivers.delete_image_files)."""
     image.delete()
-
-
-def product_image_make_thumbnail(*, image_id: int) -> bool:
-    """Make (or remake) the thumbnail of one image through the storage API; True when made.
-
-    A WebP no larger than PRODUCT_THUMBNAIL_SIZE on its longest side, upright (EXIF
-    orientation applied), transparency kept. Idempotent and safe to retry: the new name
-    is written only if the row still holds the same original, and a thumbnail made for
-    an image deleted or replaced meanwhile is removed again.
-    """
-    image = ProductImage.objects.filter(pk=image_id).first()
-    if image is None or not image.image:
-        return False
-    original, previous = image.image.name, image.thumbnail.name
-    size = settings.PRODUCT_THUMBNAIL_SIZE
-    try:
-        with image.image.open("rb") as stored, Image.open(stored) as picture:
-            if picture.width * picture.height > settings.PRODUCT_IMAGE_MAX_PIXELS:
-                logger.warning("Image %s is too large to thumbnail (%s)", image_id, picture.size)
-                return False
-            if picture.format == "JPEG":
-                picture.draft("RGB", (size * 2, size * 2))
-            thumbnail = ImageOps.exif_transpose(picture)
-            thumbnail.thumbnail((size, size), Image.Resampling.LANCZOS)
-            has_alpha = thumbnail.mode in ("RGBA", "LA", "PA") or "transparency" in thumbnail.info
-            thumbnail = thumbnail.convert("RGBA" if has_alpha else "RGB")
-            buffer = io.BytesIO()
-            thumbnail.save(buffer, "WEBP", quality=80, method=4)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        logger.warning("Could not make a thumbnail of image %s (%s): %s", image_id, original, error)
-        return False
-    stem = original.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    field = ProductImage._meta.get_field("thumbnail")
-    name = field.storage.save(field.generate_filename(image, f"{stem}.webp"), ContentFile(buffer.getvalue()))
-    if not ProductImage.objects.filter(pk=image_id, image=original).update(thumbnail=name):
-        field.storage.delete(name)
-        return False
-    if previous and previous != name:
-        field.storage.delete(previous)
-    return True
 
 
 # --- Orders -------------------------------------------------------------------

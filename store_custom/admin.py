@@ -15,11 +15,10 @@ from django.utils.html import format_html
 from backoffice.admin import SafeAutocompleteMixin
 from store.extensions import ListColumn, ProductAdminAdditions
 from store.models import Product
+from store_custom import selectors
+from store_custom.filters import TagFilter
 from tags.admin import TagAdmin, TaggedItemInline
 from tags.models import Tag
-
-from . import selectors
-from .filters import TagFilter
 
 
 class ProductTagInline(SafeAutocompleteMixin, TaggedItemInline):

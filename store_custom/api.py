@@ -11,9 +11,8 @@ from rest_framework import serializers
 
 from store.api.views import CatalogViewSet, catalog_schema
 from store.extensions import ApiField, ApiRoute
+from store_custom import selectors
 from tags.models import Tag
-
-from . import selectors
 
 
 def tags_field() -> serializers.Field:

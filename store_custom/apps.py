@@ -10,7 +10,6 @@ class StoreCustomConfig(AppConfig):
 
     def ready(self) -> None:
         from store.extensions import register
-
-        from .extension import TAGS
+        from store_custom.extension import TAGS
 
         register(TAGS)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 
-from store.bulk import CHANGE, UNCHANGED, BulkAction, BulkActionForm, Outcome
+from store.bulk.actions import CHANGE, UNCHANGED, BulkAction, BulkActionForm, Outcome
 from store.models import Product
+from store_custom import selectors
+from store_custom.importing import product_tags_column
 from tags.models import Tag, TaggedItem
-
-from . import selectors
-from .importing import product_tags_column
 
 
 class TagsForm(BulkActionForm):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from store.extensions import StoreExtension
-
-from . import receivers
-from .admin import CustomProductAdmin
-from .api import TAGS_FIELD, TAGS_ROUTE
-from .bulk import add_tags, remove_tags
-from .importing import product_tags_column
+from store_custom import receivers
+from store_custom.admin import CustomProductAdmin
+from store_custom.api import TAGS_FIELD, TAGS_ROUTE
+from store_custom.bulk import add_tags, remove_tags
+from store_custom.importing import product_tags_column
 
 TAGS = StoreExtension(
     name="tags",

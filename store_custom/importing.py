@@ -14,12 +14,11 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 
-from store.importing.columns import ProductColumn
-from store.importing.reads import CHUNK, chunks
+from store.fileformat.columns import ProductColumn
 from store.models import Product
+from store.sql import CHUNK, chunks
+from store_custom.selectors import product_tag_labels
 from tags.models import Tag, TaggedItem
-
-from .selectors import product_tag_labels
 
 TAG_MAX_LENGTH: int = Tag._meta.get_field("label").max_length or 0
 ERROR_TAG_TOO_LONG = "tag {label!r} is too long: at most {limit} characters"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from store_custom.selectors import PRODUCT_ITEMS
 from tags.models import TaggedItem
-
-from .selectors import PRODUCT_ITEMS
 
 
 def drop_product_tags(product_ids: Sequence[int]) -> None:

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
-from . import selectors
-from .models import Tag, TaggedItem
+from tags import selectors
+from tags.models import Tag, TaggedItem
 
 
 @admin.register(Tag)

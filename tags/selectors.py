@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Model, QuerySet
 
-from .models import Tag, TaggedItem
+from tags.models import Tag, TaggedItem
 
 
 def tag_list_with_usage_count() -> QuerySet[Tag]:

@@ -2,7 +2,20 @@
 
 from django.contrib import admin
 
-from . import alerts, carts, catalog, customers, importexport, jobs, mapping, orders  # noqa: F401  (registers the ModelAdmins)
+from store.admin import (  # noqa: F401  (registers the ModelAdmins)
+    alerts,
+    bulk,
+    carts,
+    catalog,
+    customers,
+    exports,
+    import_history,
+    imports,
+    jobs,
+    mapping,
+    orders,
+    revert,
+)
 
 admin.site.site_header = "Storefront back-office"
 admin.site.site_title = "Storefront back-office"

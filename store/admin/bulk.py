@@ -24,10 +24,18 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store import bulk
 from store.admin.jobs import JobAdminMixin
-from store.bulk_jobs import bulk_edit_job_create, bulk_edit_job_retry, bulk_edit_jobs_mark_lost
-from store.jobs import JobState
+from store.bulk.actions import BulkAction, BulkEditConflict, bulk_actions
+from store.bulk.apply import (
+    BulkEditRefused,
+    bulk_edit_apply,
+    bulk_edit_preview,
+    bulk_edit_preview_sample,
+    bulk_inline_max,
+    bulk_selection_count,
+)
+from store.bulk.jobs import bulk_edit_job_create, bulk_edit_job_retry, bulk_edit_jobs_mark_lost
+from store.jobs.models import JobState
 from store.models import BulkEdit, BulkEditJob, Product
 
 STEP_FIELD = "_bulk_step"
@@ -35,7 +43,7 @@ STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
 ACTION_PREFIX = "bulk_"
 
 
-def _action_function(action: bulk.BulkAction) -> Callable[..., Any]:
+def _action_function(action: BulkAction) -> Callable[..., Any]:
     @admin.action(permissions=[action.permission], description=action.label)
     def run(modeladmin: BulkEditMixin, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
         return modeladmin.bulk_edit_view(request, queryset, action)
@@ -72,22 +80,23 @@ class BulkEditMixin(_ProductAdmin):
         actions = super().get_actions(request)
         if self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
-        for action in bulk.bulk_actions():
-            if self._may_bulk_edit(request, action):
+        for action in bulk_actions():
+            if self.has_bulk_edit_permission(request, action=action):
                 name = ACTION_PREFIX + action.name
                 actions[name] = (_action_function(action), name, action.label)
         return actions
 
-    def _may_bulk_edit(self, request, action: bulk.BulkAction) -> bool:
+    def has_bulk_edit_permission(self, request: HttpRequest, action: BulkAction) -> bool:
+        """May the user run ``action`` on products (its admin permission and its extra permissions)?"""
         return getattr(self, f"has_{action.permission}_permission")(request) and request.user.has_perms(
             action.required_perms
         )
 
-    def bulk_edit_view(self, request, queryset, action: bulk.BulkAction):
-        if not self._may_bulk_edit(request, action):
+    def bulk_edit_view(self, request, queryset, action: BulkAction):
+        if not self.has_bulk_edit_permission(request, action=action):
             raise PermissionDenied
-        limit = bulk.bulk_inline_max()
-        selected = bulk.bulk_selection_count(products=queryset, limit=limit)
+        limit = bulk_inline_max()
+        selected = bulk_selection_count(products=queryset, limit=limit)
         as_job = selected > limit
         if as_job:
             selected = queryset.order_by().count()
@@ -122,29 +131,27 @@ class BulkEditMixin(_ProductAdmin):
                     reverse("admin:store_bulkeditjob_change", args=[job.pk], current_app=self.admin_site.name)
                 )
             if as_job:
-                context["report"] = bulk.bulk_edit_preview_sample(
-                    action=action, products=queryset, parameters=parameters
-                )
+                context["report"] = bulk_edit_preview_sample(action=action, products=queryset, parameters=parameters)
             elif step == STEP_APPLY:
                 try:
-                    edit = bulk.bulk_edit_apply(
+                    edit = bulk_edit_apply(
                         action=action,
                         products=queryset,
                         parameters=parameters,
                         user=request.user,
                         skip_refused=context["skip_refused"],
                     )
-                except bulk.BulkEditRefused as refused:
+                except BulkEditRefused as refused:
                     context["error"] = refused.messages[0]
                     context["report"] = refused.report
-                except bulk.BulkEditConflict as conflict:
+                except BulkEditConflict as conflict:
                     context["error"] = conflict.messages[0] + " Check the preview again."
-                    context["report"] = bulk.bulk_edit_preview(action=action, products=queryset, parameters=parameters)
+                    context["report"] = bulk_edit_preview(action=action, products=queryset, parameters=parameters)
                 else:
                     self.message_user(request, _done_message(edit), messages.SUCCESS)
                     return None  # back to the changelist, with its filters
             else:
-                context["report"] = bulk.bulk_edit_preview(action=action, products=queryset, parameters=parameters)
+                context["report"] = bulk_edit_preview(action=action, products=queryset, parameters=parameters)
         return self._bulk_response(request, context)
 
     def _bulk_response(self, request, context):

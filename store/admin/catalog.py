@@ -28,15 +28,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin import SafeAutocompleteMixin
 from store import extensions, selectors, services
+from store.admin.bulk import BulkEditMixin
+from store.admin.exports import ExportMixin
+from store.admin.imports import ProductImportMixin
+from store.admin.paginators import CappedCountPaginator
+from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
+from store.exports.resources import ProductResource
 from store.filters import CollectionFilter, InventoryFilter
-from store.images import ACCEPT, image_inspect
+from store.images.inspect import ACCEPT, image_inspect
 from store.models import Collection, Product, ProductImage, Promotion
-from store.resources import ProductResource
-
-from .bulk import BulkEditMixin
-from .importexport import ExportMixin, ProductImportMixin
-from .paginators import CappedCountPaginator
-from .rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
 
 # Clear inventory refuses rows changed since the list was loaded. The page posts each row's
 # version next to its checkbox ("pk:version") and, for "select all N matching" across pages,

@@ -6,10 +6,9 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from store import selectors
+from store.admin.exports import ExportMixin
+from store.exports.resources import CustomerResource
 from store.models import Address, Customer
-from store.resources import CustomerResource
-
-from .importexport import ExportMixin
 
 
 class AddressInline(admin.TabularInline):

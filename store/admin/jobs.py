@@ -1,4 +1,4 @@
-"""Background jobs in the admin: the export job list and each job's progress page.
+"""Background jobs in the admin: the private, read-only job pages every job kind shares.
 
 A job is private: only the user who asked for it, or a superuser, sees it, its page
 and its file. The page (``admin/jobs/job_page.html``, reusable by other job kinds)
@@ -13,28 +13,17 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
 
 from store.audit import audit_event
-from store.export_jobs import export_job_retry
-from store.exporting import FORMATS
-from store.jobs import (
-    ACTIVE_STATES,
-    BackgroundJob,
-    JobState,
-    format_duration,
-    job_cancel,
-    jobs_mark_lost,
-    jobs_to_announce,
-)
-from store.models import ExportJob
+from store.jobs.models import ACTIVE_STATES, BackgroundJob, JobState
+from store.jobs.services import format_duration, job_cancel, jobs_mark_lost
 
 # Seconds between refreshes of a running job's page.
 JOB_PAGE_REFRESH_SECONDS = 2
@@ -176,78 +165,3 @@ if apps.is_installed("django_rq"):
 
     if admin.site.is_registered(Dashboard):
         admin.site.unregister(Dashboard)
-
-
-@admin.register(ExportJob)
-class ExportJobAdmin(JobAdminMixin[ExportJob]):
-    list_display = (
-        "__str__",
-        "state_display",
-        "progress_display",
-        "file_format",
-        "requested_by",
-        "created_at",
-        "expires_at",
-    )
-    list_filter = ("state", "file_format")
-
-    def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:job_id>/download/",
-                self.admin_site.admin_view(self.download_view),
-                name="{}_{}_download".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def job_context(self, request: HttpRequest, job: ExportJob) -> dict[str, Any]:
-        rows = [
-            ("Export of", job.model_label),
-            ("Format", FORMATS[job.file_format].label),
-            ("Filters", job.filters or "none"),
-        ]
-        download = None
-        if job.state == JobState.DONE and job.file:
-            download = reverse("admin:store_exportjob_download", args=[job.pk], current_app=self.admin_site.name)
-            rows.append(("File size", f"{job.file_size or 0:,} bytes"))
-            rows.append(("Available until", timezone.localtime(job.expires_at).strftime("%Y-%m-%d %H:%M")))
-        elif job.state == JobState.DONE:
-            rows.append(("File", "expired and deleted"))
-        return {"job_rows": rows, "download_url": download}
-
-    def retry_job(self, job: ExportJob) -> bool:
-        return export_job_retry(job=job)
-
-    def download_view(self, request: HttpRequest, job_id: int) -> FileResponse:
-        job = self.get_job(request, job_id)
-        if job.state != JobState.DONE or not job.file or not job.file.storage.exists(job.file.name):
-            raise Http404("This export has no file (not finished, or expired).")
-        audit_event("export.download", user=request.user, job_id=job.pk, model=job.model_label)
-        spec = FORMATS[job.file_format]
-        return FileResponse(
-            job.file.storage.open(job.file.name, "rb"),
-            as_attachment=True,
-            filename=job.file.name.rsplit("/", 1)[-1],
-            content_type=spec.content_type,
-        )
-
-
-def announce_export_jobs(request: HttpRequest) -> None:
-    """Tell the user, in the admin's messages, which of their export jobs ended since last time."""
-    for job in jobs_to_announce(model=ExportJob, user=request.user):
-        if job.state == JobState.DONE and job.file:
-            url = reverse("admin:store_exportjob_download", args=[job.pk])
-            messages.success(
-                request,
-                format_html(
-                    'Export #{} is ready: {} rows. <a href="{}">Download</a>', job.pk, f"{job.rows_done:,}", url
-                ),
-            )
-        elif job.state == JobState.FAILED:
-            url = reverse("admin:store_exportjob_change", args=[job.pk])
-            messages.error(
-                request,
-                format_html('Export #{} failed: {}. <a href="{}">Details and Retry</a>', job.pk, job.error, url),
-            )

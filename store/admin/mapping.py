@@ -143,7 +143,7 @@ else:
 
 
 class ProductImportMappingMixin(_AdminBase):
-    """The mapping step of ``ProductImportMixin`` (store/admin/importexport.py)."""
+    """The mapping step of ``ProductImportMixin`` (store/admin/imports.py)."""
 
     def import_mapping_start(
         self, request: HttpRequest, *, path: Path, file_name: str, cleaned: dict[str, Any]

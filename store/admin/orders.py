@@ -7,11 +7,10 @@ from django.utils.html import format_html
 
 from backoffice.admin import SafeAutocompleteMixin
 from store import selectors, services
+from store.admin.exports import ExportMixin
+from store.exports.resources import OrderResource
 from store.filters import CustomerFilter
 from store.models import Order, OrderItem
-from store.resources import OrderResource
-
-from .importexport import ExportMixin
 
 
 class OrderItemInline(SafeAutocompleteMixin, admin.TabularInline):

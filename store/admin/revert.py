@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from store import reverting
+from store.importing.revert import REVERTIBLE, RevertRefused, import_revert, import_revert_preview
 from store.models import ImportJob
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class ImportRevertMixin(_ImportJobAdmin):
         reverted = getattr(job, "revert", None)  # the reverse one-to-one raises AttributeError when unset
         if reverted is not None:
             return format_html("reverted by import #{}", reverted.revert_job_id)
-        if job.status not in reverting.REVERTIBLE:
+        if job.status not in REVERTIBLE:
             return "—"
         url = reverse("admin:store_importjob_revert", args=[job.pk], current_app=self.admin_site.name)
         return format_html('<a href="{}" class="revert-link">Revert this import</a>', url)
@@ -66,10 +66,10 @@ class ImportRevertMixin(_ImportJobAdmin):
         try:
             if request.method == "POST" and "_confirm" in request.POST:
                 try:
-                    outcome = reverting.import_revert(
+                    outcome = import_revert(
                         job=job, user=request.user, skip_changed=skip_changed, source=ImportJob.SOURCE_ADMIN
                     )
-                except reverting.RevertRefused as refused:
+                except RevertRefused as refused:
                     context["error"], context["report"] = refused.messages[0], refused.report
                 else:
                     self.message_user(
@@ -81,7 +81,7 @@ class ImportRevertMixin(_ImportJobAdmin):
                         reverse("admin:store_importjob_change", args=[outcome.job.pk], current_app=self.admin_site.name)
                     )
             else:
-                context["report"] = reverting.import_revert_preview(job=job)
+                context["report"] = import_revert_preview(job=job)
         except ValidationError as error:
             context["error"] = error.messages[0]
         opts = self.model._meta

@@ -5,8 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from store import extensions
-
-from .views import CollectionViewSet, ProductViewSet
+from store.api.views import CollectionViewSet, ProductViewSet
 
 app_name = "api"
 

@@ -19,11 +19,10 @@ from rest_framework.response import Response
 
 from backoffice.cache import fail_safe_cache
 from store import selectors
-
-from .filters import MAX_ID, ProductFilter, ProductFilterBackend, ProductSyncFilterBackend
-from .pagination import SyncCursorPagination
-from .search import CappedSearchFilter
-from .serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
+from store.api.filters import MAX_ID, ProductFilter, ProductFilterBackend, ProductSyncFilterBackend
+from store.api.pagination import SyncCursorPagination
+from store.api.search import CappedSearchFilter
+from store.api.serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
 
 NOT_FOUND = "Not found."
 ERROR_RESPONSES = {

@@ -21,7 +21,7 @@ import logging
 import tempfile
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +33,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 
 from store.audit import audit_event
-from store.jobs import WORKER_LOST, JobCancelled, format_duration, job_notify_end
-from store.models import ImportJob
-
-from .mapping import ColumnMapping
-from .presets import PRESET_AUTO
-from .service import (
+from store.importing.mapping import ColumnMapping
+from store.importing.parsing import xlsx_records
+from store.importing.presets import PRESET_AUTO
+from store.importing.service import (
     ERROR_INTERRUPTED,
     MESSAGE_WRITING,
     UPLOADS_DIR,
@@ -59,6 +58,9 @@ from .service import (
     plan_exists,
     release_memory,
 )
+from store.jobs.models import WORKER_LOST, JobCancelled
+from store.jobs.services import format_duration, job_notify_end
+from store.models import ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +97,6 @@ def import_count_rows(*, path: Path, limit: int) -> int:
 
 
 def _count_xlsx_rows(path: Path, limit: int) -> int:
-    from .parsing import xlsx_records
-
     count = -1  # the header
     try:
         for count, _row in enumerate(xlsx_records(path)):
@@ -153,8 +153,6 @@ def import_job_submit(
 
 
 def enqueue_step(job: ImportJob, step: str) -> ImportJob:
-    from store.tasks import import_preview, import_write
-
     task = import_preview if step == "preview" else import_write
     result = task.enqueue(job.pk, job.attempt)
     ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
@@ -246,8 +244,6 @@ def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
 
     Only steps a worker claimed (a heartbeat was set); inline imports never have one.
     """
-    from datetime import timedelta
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
     lost = list(
@@ -564,3 +560,15 @@ def import_job_progress(*, job: ImportJob) -> dict[str, Any]:
         "elapsed": format_duration(elapsed),
         "active": job.status in ACTIVE,
     }
+
+
+@task()
+def import_preview(job_id: int, attempt: int) -> None:
+    """Check and plan ImportJob ``job_id``'s stored upload (its attempt ``attempt``)."""
+    import_job_preview_run(job_id=job_id, attempt=attempt)
+
+
+@task()
+def import_write(job_id: int, attempt: int) -> None:
+    """Write ImportJob ``job_id``'s confirmed plan (its attempt ``attempt``) in one transaction."""
+    import_job_write_run(job_id=job_id, attempt=attempt)

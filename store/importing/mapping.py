@@ -24,12 +24,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from store.fileformat.cells import POINT, NumberConvention
+from store.fileformat.columns import product_columns
+from store.importing.parsing import ParsedFile
+from store.importing.presets import PRESET_AUTO, MappedRow, Preset, cells_error, detect_preset, map_rows
 from store.models import ImportProfile
-
-from .cells import POINT, NumberConvention
-from .columns import product_columns
-from .parsing import ParsedFile
-from .presets import PRESET_AUTO, MappedRow, Preset, cells_error, detect_preset, map_rows
 
 PRESET_MAPPED = "mapped"
 IGNORE = ""

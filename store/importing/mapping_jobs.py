@@ -24,12 +24,10 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 
 from store.audit import audit_event
-from store.models import ImportJob
-
-from .jobs import drop_job_files, enqueue_step, import_needs_job
-from .mapping import ColumnMapping, check_mapping
-from .presets import PRESET_AUTO
-from .service import (
+from store.importing.jobs import drop_job_files, enqueue_step, import_needs_job
+from store.importing.mapping import ColumnMapping, check_mapping
+from store.importing.presets import PRESET_AUTO
+from store.importing.service import (
     UPLOADS_DIR,
     _check_may_act,
     _keep_preview,
@@ -39,6 +37,7 @@ from .service import (
     _transition,
     import_storage,
 )
+from store.models import ImportJob
 
 MESSAGE_AWAITING = "Waiting for its columns to be mapped."
 MESSAGE_QUEUED_MAPPED = "Mapped; queued, a worker will check the file."

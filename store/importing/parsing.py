@@ -19,6 +19,7 @@ from typing import TextIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from openpyxl import load_workbook
 
 ERROR_TOO_LARGE = "The file is {size} bytes; the limit is {limit} bytes. Split it and import the parts."
 ERROR_EMPTY = "The file is empty."
@@ -268,8 +269,6 @@ def _cell_text(value: object) -> str:
 
 def xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of every row of the first sheet, however many its <dimension> tag claims."""
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types on corrupt workbooks

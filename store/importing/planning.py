@@ -15,9 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from store.models import Collection, Product
-
-from .cells import (
+from store.fileformat.cells import (
     ERROR_BAD_TEXT,
     ERROR_INVENTORY_INT,
     ERROR_INVENTORY_MAX,
@@ -44,8 +42,8 @@ from .cells import (
     parse_promotions,
     unescape_formula,
 )
-from .columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_column, product_columns
-from .plan import (
+from store.fileformat.columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_column, product_columns
+from store.importing.plan import (
     ImportPlan,
     NewProduct,
     PlannedProduct,
@@ -54,8 +52,9 @@ from .plan import (
     RowError,
     no_progress,
 )
-from .presets import Preset
-from .reads import CHUNK, chunks, select_in
+from store.importing.presets import Preset
+from store.models import Collection, Product
+from store.sql import CHUNK, chunks, select_in
 
 # Re-exported: callers and tests import these from planning (cells.py and plan.py own them).
 __all__ = [

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .columns import product_columns
-from .parsing import ParsedFile
+from store.fileformat.columns import product_columns
+from store.importing.parsing import ParsedFile
 
 if TYPE_CHECKING:
-    from .cells import NumberConvention
+    from store.fileformat.cells import NumberConvention
 
 REQUIRED_COLUMNS = ("sku", "title")
 

@@ -40,17 +40,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
-from store.exporting import escape_formula
+from store.exports.formats import escape_formula
+from store.fileformat.columns import import_job_id
+from store.importing.mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
+from store.importing.parsing import parse_file
+from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_progress
+from store.importing.planning import build_plan
+from store.importing.presets import PRESET_AUTO
+from store.importing.writing import ImportConflict, apply_plan
 from store.models import ImportJob, private_storage
 from store.services import User
-
-from .columns import import_job_id
-from .mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
-from .parsing import parse_file
-from .plan import ImportPlan, ProgressCallback, RowError, no_progress
-from .planning import build_plan
-from .presets import PRESET_AUTO
-from .writing import ImportConflict, apply_plan
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,12 @@ from django.db.models import Field
 from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
 
+from store.fileformat.cells import fold
+from store.fileformat.columns import ProductColumn, product_columns
+from store.importing.plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
 from store.models import Collection, Product
 from store.services import product_history_baseline, product_history_created, product_history_record
-
-from .cells import fold
-from .columns import ProductColumn, product_columns
-from .plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
-from .reads import CHUNK, chunks, select_in
+from store.sql import CHUNK, chunks, quote, select_in
 
 BATCH = 2000
 
@@ -48,10 +47,6 @@ class WriteResult:
     created: int = 0
     updated: int = 0
     conflicts: list[RowError] = field(default_factory=list)
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
 
 
 def _find_conflicts(plan: ImportPlan) -> list[RowError]:
@@ -194,17 +189,17 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     products = _ProductRows(plan, columns, collections, creates=creates)
     changed = _ProductRows(plan, columns, collections)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    table = _quote(Product._meta.db_table)
+    table = quote(Product._meta.db_table)
 
     insert_columns = [*products.fields, "sku", "last_update", "version"]
     insert_sql = (
-        f"INSERT INTO {table} ({', '.join(map(_quote, insert_columns))}) "
+        f"INSERT INTO {table} ({', '.join(map(quote, insert_columns))}) "
         f"VALUES ({', '.join(['%s'] * len(insert_columns))})"
     )
-    assignments = ", ".join(f"{_quote(name)} = %s" for name in [*changed.fields, "last_update"])
+    assignments = ", ".join(f"{quote(name)} = %s" for name in [*changed.fields, "last_update"])
     update_sql = (
-        f"UPDATE {table} SET {assignments}, {_quote('version')} = {_quote('version')} + 1 "
-        f"WHERE {_quote('id')} = %s AND {_quote('version')} = %s"
+        f"UPDATE {table} SET {assignments}, {quote('version')} = {quote('version')} + 1 "
+        f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
     )
     updated_ids = [row.product_id for row in updates]
     product_history_baseline(product_ids=updated_ids)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
+from store.images.thumbnails import product_image_make_thumbnail
 from store.models import (
     Address,
     Cart,
@@ -124,6 +125,6 @@ def product_image(product: Product, *, thumbnail: bool = True, **fields) -> Prod
     upload = fields.pop("upload", None) or image_upload()
     image = services.product_image_save(image=ProductImage(product=product, image=upload, **fields))
     if thumbnail:
-        services.product_image_make_thumbnail(image_id=image.pk)
+        product_image_make_thumbnail(image_id=image.pk)
         image.refresh_from_db()
     return image

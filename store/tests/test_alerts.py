@@ -147,7 +147,7 @@ def test_each_user_edits_only_their_own_alert_settings(merchandiser, django_user
 def test_the_hourly_scheduler_sends_the_digest_once_a_day(merchandiser, settings):
     """housekeeping (the Procfile's scheduler, hourly) sends each subscriber one digest a day,
     after LOW_STOCK_DIGEST_HOUR; the runs in between send nothing."""
-    from store.export_jobs import housekeeping
+    from store.housekeeping import housekeeping
 
     alerts.alert_subscribe_merchandisers()
     product = ProductFactory(inventory=50)

@@ -17,9 +17,10 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 from rest_framework.test import APIClient
 
-from store import bulk, extensions
+from store import extensions
 from store.admin.catalog import ProductAdmin
 from store.api.serializers import ProductSerializer
+from store.bulk import actions as bulk_actions
 from store.models import Product
 from store.seeding import catalog_clear
 from store.tests.factories import ProductFactory
@@ -91,13 +92,13 @@ class RibbonInline(admin.TabularInline):
     extra = 0
 
 
-class RibbonAction(bulk.BulkAction):
+class RibbonAction(bulk_actions.BulkAction):
     name = "ribbon_noop"
     label = "Ribbon…"
     column = "ribbon"
 
     def evaluate(self, products, parameters):
-        return [bulk.Outcome(product, bulk.UNCHANGED) for product in products]
+        return [bulk_actions.Outcome(product, bulk_actions.UNCHANGED) for product in products]
 
 
 class RibbonViewSet(viewsets.ViewSet):
@@ -160,8 +161,8 @@ def test_registering_a_declaration_adds_each_concept(registry, ribbon):
     assert registry == list(extension.columns)  # handed to the import's column table
     assert [f.name for f in extensions.api_fields()] == ["ribbon"]
     assert [r.prefix for r in extensions.api_routes()] == ["ribbons"]
-    assert [a.name for a in bulk.bulk_actions()][-1] == "ribbon_noop"
-    assert bulk.get_bulk_action("ribbon_noop") is extension.bulk_actions[0]
+    assert [a.name for a in bulk_actions.bulk_actions()][-1] == "ribbon_noop"
+    assert bulk_actions.get_bulk_action("ribbon_noop") is extension.bulk_actions[0]
     assert extensions.admin_list_filters() == (RibbonFilter,)
     assert extensions.admin_inlines() == (RibbonInline,)
 
@@ -234,7 +235,7 @@ class TestWithoutAnyExtension:
         assert "ribbon" not in body
 
     def test_bulk_actions_are_store_own(self, registry):
-        assert {action.name for action in bulk.bulk_actions()} == {
+        assert {action.name for action in bulk_actions.bulk_actions()} == {
             "move_to_collection",
             "add_promotion",
             "remove_promotion",

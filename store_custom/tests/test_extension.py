@@ -9,10 +9,11 @@ import textwrap
 import pytest
 from django.conf import settings
 
-from store import bulk, extensions
+from store import extensions
 from store.admin.catalog import ProductAdmin
+from store.bulk import actions as bulk_actions
+from store.exports.resources import ProductResource
 from store.models import Product
-from store.resources import ProductResource
 from store_custom.admin import CustomProductAdmin
 from store_custom.extension import TAGS
 
@@ -23,7 +24,7 @@ def test_store_custom_registers_one_declaration_covering_each_concept():
     assert "tags" in ProductResource().export(queryset=Product.objects.none()).headers
     assert [f.name for f in extensions.api_fields()] == ["tags"]
     assert [r.prefix for r in extensions.api_routes()] == ["tags"]
-    assert {"add_tags", "remove_tags"} <= {action.name for action in bulk.bulk_actions()}
+    assert {"add_tags", "remove_tags"} <= {action.name for action in bulk_actions.bulk_actions()}
     assert extensions.admin_list_columns() == CustomProductAdmin.list_columns
     assert extensions.admin_inlines() == CustomProductAdmin.inlines
     assert extensions.admin_list_filters() == CustomProductAdmin.list_filter
@@ -38,10 +39,12 @@ WITHOUT_STORE_CUSTOM = textwrap.dedent(
     setup_test_environment()
     from django.core.management import call_command
     from rest_framework.test import APIClient
-    from store import bulk, extensions
+    from store import extensions
+    from store.bulk import actions as bulk_actions
+    from store.bulk import apply as bulk_apply
     from store.importing.service import product_import
     from store.models import Product
-    from store.resources import ProductResource
+    from store.exports.resources import ProductResource
 
     call_command("migrate", verbosity=0)
     path = pathlib.Path(sys.argv[1])
@@ -63,7 +66,7 @@ WITHOUT_STORE_CUSTOM = textwrap.dedent(
         "list": [listed.status_code, len(listed.json()["results"]), "tags" in listed.json()["results"][0]],
         "tags_endpoint": api.get("/api/tags/").status_code,
         "export_has_tags": "tags" in exported.headers,
-        "bulk": sorted(action.name for action in bulk.bulk_actions()),
+        "bulk": sorted(action.name for action in bulk_actions.bulk_actions()),
         "deleted": not Product.objects.exists(),
     }))
     """

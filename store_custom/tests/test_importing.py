@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from store.exports.resources import ProductResource
 from store.importing.service import plan_file, product_import
 from store.models import Product
-from store.resources import ProductResource
 from store.tests.factories import ProductFactory
 from tags.models import Tag, TaggedItem
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from store import reverting
+from store.importing import revert as reverting
 from store.importing.service import product_import
 from store.models import Product
 from store.seeding import catalog_clear

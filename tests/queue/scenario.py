@@ -8,7 +8,7 @@ import json
 from django.contrib.auth.models import User
 from django.core.files.storage import storages
 
-from store.export_jobs import export_job_create
+from store.exports.jobs import export_job_create
 from store.models import Collection, ExportJob, Product
 
 
@@ -62,14 +62,14 @@ def job_report(job_id: int) -> None:
 
 def enqueue_bulk_edit(*, products: int) -> None:
     """ "Raise price 5%" on every product with inventory >= 10, as "Select all N matching" queues it."""
-    from store import bulk
-    from store.bulk_jobs import bulk_edit_job_create
+    from store.bulk import actions as bulk_actions
+    from store.bulk.jobs import bulk_edit_job_create
 
     enqueue_export_products(products=products)
     user = User.objects.get(username="ops")
     job = bulk_edit_job_create(
         user=user,
-        action=bulk.get_bulk_action("change_price"),
+        action=bulk_actions.get_bulk_action("change_price"),
         parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
         filters="inventory__gte=10",
         selected_ids=None,

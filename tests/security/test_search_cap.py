@@ -14,7 +14,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from backoffice.search import TOO_MANY_SEARCH_TERMS
-from store.admin.importexport import ExportMixin
+from store.admin.exports import ExportMixin
 from store.models import Customer, Order, Product
 
 from .conftest import every_admin_object  # noqa: F401  (fixture)

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from store.audit import audit_event
-from store.exporting import FORMATS, write_stream
+from store.exports.formats import FORMATS, write_stream
+from store.exports.resources import ProductResource
 from store.models import Collection, Product
-from store.resources import ProductResource
 
 
 class Command(BaseCommand):

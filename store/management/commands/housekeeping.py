@@ -13,7 +13,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from store.export_jobs import housekeeping
+from store.housekeeping import housekeeping
 
 logger = logging.getLogger(__name__)
 

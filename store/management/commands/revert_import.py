@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.table import Table
 
+from store.importing.revert import RevertRefused, RevertReport, import_revert, import_revert_preview
 from store.models import ImportJob
-from store.reverting import RevertRefused, RevertReport, import_revert, import_revert_preview
 
 LISTED = 50
 

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from store import services
 from store.models import Order, Product, ProductImage
@@ -22,8 +23,6 @@ PALETTE = ["#3b6e8f", "#c8553d", "#588b8b", "#f28f3b", "#6a4c93", "#2a9d8f", "#e
 
 def _demo_picture(*, seed: int, size: int = 480) -> bytes:
     """A simple deterministic product picture: a tinted square with a few shapes."""
-    from PIL import Image, ImageDraw
-
     colours = [PALETTE[(seed + i) % len(PALETTE)] for i in range(3)]
     picture = Image.new("RGB", (size, size), "#f4f1ea")
     draw = ImageDraw.Draw(picture)

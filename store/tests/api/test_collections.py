@@ -2,9 +2,8 @@
 
 import pytest
 
+from store.tests.api.conftest import results
 from store.tests.factories import CollectionFactory, ProductFactory
-
-from .conftest import results
 
 pytestmark = pytest.mark.django_db
 

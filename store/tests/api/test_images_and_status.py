@@ -8,9 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from store import services
 from store.models import Product
+from store.tests.api.conftest import ids, results
 from store.tests.factories import CollectionFactory, ProductFactory, product_image
-
-from .conftest import ids, results
 
 pytestmark = pytest.mark.django_db
 

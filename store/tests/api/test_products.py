@@ -8,9 +8,8 @@ import pytest
 
 from store.api.pagination import MAX_CURSOR_LENGTH, SyncCursorPagination
 from store.models import Product
+from store.tests.api.conftest import drf_datetime, ids, results
 from store.tests.factories import CollectionFactory, ProductFactory
-
-from .conftest import drf_datetime, ids, results
 
 pytestmark = pytest.mark.django_db
 

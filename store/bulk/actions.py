@@ -1,0 +1,426 @@
+"""Bulk edit actions: the registry and store's own actions.
+
+Each action is a ``BulkAction``: a parameters form, ``evaluate`` (what would happen to a
+batch of products: change, unchanged or refused, with old → new) and ``write`` (apply the
+changes of one batch beyond the column values). ``store.bulk.apply`` runs them.
+
+Other apps add actions in their ``StoreExtension`` (``store.extensions``; store_custom adds
+"Add tags" and "Remove tags"; store never imports tags). "Set status" is a ``SetChoiceAction`` on
+``Product.status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.db.models import F, Field
+
+from store import extensions
+from store.models import CENT, MIN_UNIT_PRICE, Collection, Product, Promotion
+from store.services import UPDATE_BATCH_SIZE
+
+MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
+MAX_INVENTORY = 2_147_483_647
+
+CHANGE, UNCHANGED, REFUSED = "change", "unchanged", "refused"
+
+ERROR_CONFLICT = "{count} product(s) were saved by someone else while the bulk edit ran; nothing was changed."
+REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
+REFUSED_PRICE_MAX = "the new price {price} is above the maximum price of 99999999.99"
+REFUSED_INVENTORY_NEGATIVE = "inventory {old} {delta:+d} would be below 0"
+REFUSED_INVENTORY_MAX = "inventory {old} {delta:+d} would be above 2147483647"
+
+
+class BulkEditConflict(ValidationError):
+    """A product was saved by someone else between our read and our write."""
+
+
+def product_field(name: str) -> Field[Any, Any]:
+    """A concrete field of Product (what actions set), not a reverse relation."""
+    found = Product._meta.get_field(name)
+    if not isinstance(found, Field):
+        raise TypeError(f"Product.{name} is not a concrete field")
+    return found
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What an action does to one product."""
+
+    product: Product
+    kind: str  # CHANGE, UNCHANGED or REFUSED
+    old: str = ""
+    new: str = ""
+    reason: str = ""
+    # Column values to SET along with the version claim (per-row values computed in Python).
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class BulkActionForm(forms.Form):
+    """Parameters of one action; ``admin_site`` lets fields use the admin's widgets."""
+
+    def __init__(self, *args, admin_site=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.admin_site = admin_site
+
+
+class BulkAction:
+    """A bulk edit: subclass, set the attributes, implement ``evaluate`` and maybe ``write``."""
+
+    name: str = ""
+    label: str = ""  # the action's entry in the admin's action menu
+    column: str = ""  # what the old → new sample shows
+    form_class: type[BulkActionForm] = BulkActionForm
+    #: the admin permission the action needs (besides change permission on products)
+    permission: str = "change"
+    #: further permissions ("app_label.codename") the user needs, e.g. on another app's rows
+    required_perms: tuple[str, ...] = ()
+
+    def parameters(self, cleaned_data: dict[str, Any]) -> dict[str, Any]:
+        """JSON-able parameters from the form's cleaned data."""
+        return dict(cleaned_data)
+
+    def describe(self, parameters: dict[str, Any]) -> str:
+        """Short words for the history and the messages, e.g. "raise price 5%"."""
+        return self.label.lower()
+
+    def evaluate(self, products: Sequence[Product], parameters: dict[str, Any]) -> list[Outcome]:
+        raise NotImplementedError
+
+    def write(self, changes: Sequence[Outcome], parameters: dict[str, Any]) -> None:
+        """Apply the changes of one batch beyond ``Outcome.values`` (m2m rows, SQL deltas)."""
+
+
+# Store's own actions; other apps' come from their StoreExtension (store.extensions).
+_own: dict[str, BulkAction] = {}
+
+
+def bulk_actions() -> list[BulkAction]:
+    return [*_own.values(), *extensions.bulk_actions()]
+
+
+def get_bulk_action(name: str) -> BulkAction:
+    """The action named ``name``; KeyError when there is none."""
+    for action in bulk_actions():
+        if action.name == name:
+            return action
+    raise KeyError(name)
+
+
+# --- Move to collection / set a field ----------------------------------------------
+
+
+class CollectionForm(BulkActionForm):
+    collection = forms.ModelChoiceField(queryset=Collection.objects.all())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.admin_site is not None:
+            field = self.fields["collection"]
+            field.widget = AutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
+            field.widget.choices = field.choices
+
+
+class MoveToCollectionAction(BulkAction):
+    name = "move_to_collection"
+    label = "Move to collection…"
+    column = "collection"
+    form_class = CollectionForm
+
+    def parameters(self, cleaned_data):
+        return {"collection_id": cleaned_data["collection"].pk}
+
+    def _title(self, parameters) -> str:
+        return Collection.objects.filter(pk=parameters["collection_id"]).values_list("title", flat=True).first() or "?"
+
+    def describe(self, parameters):
+        return f"move to collection {self._title(parameters)}"
+
+    def evaluate(self, products, parameters):
+        target = parameters["collection_id"]
+        title = self._title(parameters)
+        ids = {product.collection_id for product in products}
+        titles = dict(Collection.objects.filter(pk__in=ids).values_list("pk", "title"))
+        return [
+            Outcome(
+                product,
+                UNCHANGED if product.collection_id == target else CHANGE,
+                old=titles.get(product.collection_id, ""),
+                new=title,
+                values={"collection_id": target},
+            )
+            for product in products
+        ]
+
+
+class SetChoiceAction(BulkAction):
+    """Set one choice field of Product to the same value everywhere (the "Set status" hook)."""
+
+    def __init__(self, *, name: str, field: str, label: str):
+        self.name, self.field, self.label, self.column = name, field, label, field
+        # The choices are read when the form is built, from the model field.
+        self.form_class = type(
+            "SetChoiceForm",
+            (BulkActionForm,),
+            {
+                "value": forms.ChoiceField(label=field.replace("_", " ").capitalize(), choices=lambda: self.choices()),
+            },
+        )
+
+    def choices(self) -> list[tuple[str, str]]:
+        return list(product_field(self.field).flatchoices)
+
+    def describe(self, parameters):
+        return f"set {self.field} to {dict(self.choices()).get(parameters['value'], parameters['value'])}"
+
+    def evaluate(self, products, parameters):
+        value = parameters["value"]
+        labels = dict(self.choices())
+        return [
+            Outcome(
+                product,
+                UNCHANGED if getattr(product, self.field) == value else CHANGE,
+                old=labels.get(getattr(product, self.field), ""),
+                new=labels.get(value, value),
+                values={self.field: value},
+            )
+            for product in products
+        ]
+
+
+# --- Promotions -----------------------------------------------------------------------
+
+
+class PromotionForm(BulkActionForm):
+    promotion = forms.ModelChoiceField(queryset=Promotion.objects.order_by("description", "pk"))
+
+
+class PromotionAction(BulkAction):
+    column = "promotions"
+    form_class = PromotionForm
+
+    def __init__(self, *, add: bool):
+        self.add = add
+        self.name = "add_promotion" if add else "remove_promotion"
+        self.label = "Add promotion…" if add else "Remove promotion…"
+
+    def parameters(self, cleaned_data):
+        return {"promotion_id": cleaned_data["promotion"].pk}
+
+    def describe(self, parameters):
+        promotion = Promotion.objects.filter(pk=parameters["promotion_id"]).first()
+        return f"{'add' if self.add else 'remove'} promotion {promotion}"
+
+    def evaluate(self, products: Sequence[Product], parameters: dict[str, Any]) -> list[Outcome]:
+        promotion_id = parameters["promotion_id"]
+        through = Product.promotions.through
+        current: dict[int, set[int]] = {}
+        for product_id, pid in through.objects.filter(product_id__in=[p.pk for p in products]).values_list(
+            "product_id", "promotion_id"
+        ):
+            current.setdefault(product_id, set()).add(pid)
+        names = dict(
+            Promotion.objects.filter(
+                pk__in={pid for pids in current.values() for pid in pids} | {promotion_id}
+            ).values_list("pk", "description")
+        )
+        outcomes = []
+        for product in products:
+            before = current.get(product.pk, set())
+            after = before | {promotion_id} if self.add else before - {promotion_id}
+            outcomes.append(
+                Outcome(
+                    product,
+                    UNCHANGED if after == before else CHANGE,
+                    old=", ".join(sorted(names[pid] for pid in before)) or "—",
+                    new=", ".join(sorted(names[pid] for pid in after)) or "—",
+                )
+            )
+        return outcomes
+
+    def write(self, changes, parameters):
+        through = Product.promotions.through
+        ids = [change.product.pk for change in changes]
+        if self.add:
+            through.objects.bulk_create(
+                [through(product_id=pk, promotion_id=parameters["promotion_id"]) for pk in ids],
+                batch_size=UPDATE_BATCH_SIZE,
+                ignore_conflicts=True,
+            )
+        else:
+            through.objects.filter(product_id__in=ids, promotion_id=parameters["promotion_id"]).delete()
+
+
+# --- Price ----------------------------------------------------------------------------
+
+PRICE_SET, PRICE_RAISE, PRICE_LOWER, PRICE_RAISE_PCT, PRICE_LOWER_PCT = (
+    "set",
+    "raise",
+    "lower",
+    "raise_pct",
+    "lower_pct",
+)
+PRICE_MODES = [
+    (PRICE_SET, "Set to the amount"),
+    (PRICE_RAISE, "Raise by the amount"),
+    (PRICE_LOWER, "Lower by the amount"),
+    (PRICE_RAISE_PCT, "Raise by a percentage"),
+    (PRICE_LOWER_PCT, "Lower by a percentage"),
+]
+ENDINGS = [("", "Keep the cents"), ("0.99", "End in .99"), ("0.95", "End in .95")]
+
+
+class PriceForm(BulkActionForm):
+    mode = forms.ChoiceField(choices=PRICE_MODES, initial=PRICE_RAISE_PCT)
+    amount = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=2,
+        help_text="An amount in the store's currency, or a percentage (5 = 5%).",
+    )
+    ending = forms.ChoiceField(
+        choices=ENDINGS,
+        required=False,
+        label="Ending",
+        help_text="Replace the cents of each new price, e.g. 12.34 → 12.99.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == PRICE_LOWER_PCT and data.get("amount") is not None and data["amount"] >= 100:
+            self.add_error("amount", "A price cannot be lowered by 100% or more.")
+        return data
+
+
+def price_new(*, old: Decimal, mode: str, amount: Decimal, ending: str = "") -> Decimal:
+    """The new price: rounded half-up to cents, then the cents replaced by ``ending`` if given."""
+    if mode == PRICE_SET:
+        new = amount
+    elif mode == PRICE_RAISE:
+        new = old + amount
+    elif mode == PRICE_LOWER:
+        new = old - amount
+    elif mode == PRICE_RAISE_PCT:
+        new = old * (1 + amount / 100)
+    elif mode == PRICE_LOWER_PCT:
+        new = old * (1 - amount / 100)
+    else:
+        raise ValueError(f"Unknown price mode {mode!r}")
+    new = new.quantize(CENT, rounding=ROUND_HALF_UP)
+    if ending and new >= 0:
+        new = Decimal(int(new)) + Decimal(ending)
+    return new
+
+
+class ChangePriceAction(BulkAction):
+    name = "change_price"
+    label = "Change price…"
+    column = "price"
+    form_class = PriceForm
+
+    def parameters(self, cleaned_data):
+        return {
+            "mode": cleaned_data["mode"],
+            "amount": str(cleaned_data["amount"]),
+            "ending": cleaned_data.get("ending") or "",
+        }
+
+    def describe(self, parameters):
+        amount, mode = Decimal(parameters["amount"]), parameters["mode"]
+        words = {
+            PRICE_SET: f"set price to {amount}",
+            PRICE_RAISE: f"raise price by {amount}",
+            PRICE_LOWER: f"lower price by {amount}",
+            PRICE_RAISE_PCT: f"raise price {amount.normalize():f}%",
+            PRICE_LOWER_PCT: f"lower price {amount.normalize():f}%",
+        }[mode]
+        if parameters.get("ending"):
+            words += f", ending in .{parameters['ending'][-2:]}"
+        return words
+
+    def evaluate(self, products, parameters):
+        amount = Decimal(parameters["amount"])
+        outcomes = []
+        for product in products:
+            new = price_new(
+                old=product.unit_price, mode=parameters["mode"], amount=amount, ending=parameters.get("ending", "")
+            )
+            outcome = Outcome(product, CHANGE, old=str(product.unit_price), new=str(new), values={"unit_price": new})
+            if new < MIN_UNIT_PRICE:
+                outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MIN.format(price=new)
+            elif new > MAX_PRICE:
+                outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MAX.format(price=new)
+            elif new == product.unit_price:
+                outcome.kind = UNCHANGED
+            outcomes.append(outcome)
+        return outcomes
+
+
+# --- Inventory ------------------------------------------------------------------------
+
+
+class InventoryForm(BulkActionForm):
+    delta = forms.IntegerField(
+        label="Change by",
+        min_value=-MAX_INVENTORY,
+        max_value=MAX_INVENTORY,
+        help_text="Units to add (e.g. 24) or, with a minus sign, to remove (e.g. -3).",
+    )
+
+    def clean_delta(self):
+        if self.cleaned_data["delta"] == 0:
+            raise forms.ValidationError("Enter a number other than 0.")
+        return self.cleaned_data["delta"]
+
+
+class AdjustInventoryAction(BulkAction):
+    """inventory = inventory + N, computed by the database; never below 0."""
+
+    name = "adjust_inventory"
+    label = "Adjust inventory by ±N…"
+    column = "inventory"
+    form_class = InventoryForm
+
+    def describe(self, parameters):
+        return f"adjust inventory by {parameters['delta']:+d}"
+
+    def evaluate(self, products, parameters):
+        delta = parameters["delta"]
+        outcomes = []
+        for product in products:
+            new = product.inventory + delta
+            outcome = Outcome(product, CHANGE, old=str(product.inventory), new=str(new))
+            if new < 0:
+                outcome.kind = REFUSED
+                outcome.reason = REFUSED_INVENTORY_NEGATIVE.format(old=product.inventory, delta=delta)
+            elif new > MAX_INVENTORY:
+                outcome.kind = REFUSED
+                outcome.reason = REFUSED_INVENTORY_MAX.format(old=product.inventory, delta=delta)
+            outcomes.append(outcome)
+        return outcomes
+
+    def write(self, changes, parameters):
+        delta = parameters["delta"]
+        ids = [change.product.pk for change in changes]
+        # The delta is applied by the database; the guard keeps it from ever going below 0.
+        guard = {"inventory__gte": -delta} if delta < 0 else {"inventory__lte": MAX_INVENTORY - delta}
+        updated = Product.objects.filter(pk__in=ids, **guard).update(inventory=F("inventory") + delta)
+        if updated != len(ids):
+            raise BulkEditConflict(ERROR_CONFLICT.format(count=len(ids) - updated), code="conflict")
+
+
+for _action in (
+    MoveToCollectionAction(),
+    PromotionAction(add=True),
+    PromotionAction(add=False),
+    ChangePriceAction(),
+    AdjustInventoryAction(),
+    SetChoiceAction(name="set_status", field="status", label="Set status…"),
+):
+    _own[_action.name] = _action

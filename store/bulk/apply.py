@@ -1,0 +1,356 @@
+"""Bulk edits of products: the preview and one apply engine, the same for every action.
+
+    report = bulk_edit_preview(action=get_bulk_action("change_price"), products=qs, parameters=p)
+    edit = bulk_edit_apply(action=..., products=qs, parameters=p, user=request.user)  # BulkEdit
+
+The actions (``store.bulk.actions``) say what happens to each product; this module does the
+rest: walks the selection in pk order, ``BATCH`` products at a time (bounded memory at any
+size), locks each batch, claims the rows with ``version = version + 1 WHERE id = … AND
+version = …`` (an open change form on the product is then refused on save), writes, and
+records one history row per changed product ("Bulk edit #N: raise price 5%") and one audit
+line. All or nothing: the whole run is one transaction, so one refused product (or a product
+someone saved meanwhile) rolls everything back, unless ``skip_refused`` is set.
+
+Selections above ``BULK_INLINE_MAX`` run as a job (``store.bulk.jobs``): a read-only
+preflight (``bulk_edit_preview``: every refusal counted, nothing written), then
+``bulk_edit_apply_in_batches``, which commits batch by batch and stops at the first batch
+holding a product written since the preflight began (or a product refused by then), so
+what was written is always "every selected product with id up to X" and the message says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from store.audit import audit_event
+from store.bulk.actions import CHANGE, ERROR_CONFLICT, REFUSED, BulkAction, BulkEditConflict, Outcome, product_field
+from store.jobs.models import JobCancelled
+from store.models import BulkEdit, Product
+from store.services import UPDATE_BATCH_SIZE, User, _history_baseline, product_history_insert
+from store.sql import quote
+
+logger = logging.getLogger(__name__)
+
+BATCH = UPDATE_BATCH_SIZE
+SAMPLE_SIZE = 20
+REFUSALS_SHOWN = 100
+
+ERROR_REFUSED = "{count} product(s) would be refused, so nothing was changed."
+ERROR_CHANGED_SINCE = (
+    "{count} product(s) were changed by someone else since the check before writing (first: {skus}); "
+    "this batch was not written."
+)
+ERROR_REFUSED_SINCE = "{count} product(s) would now be refused (first: {skus}: {reason}); this batch was not written."
+STOPPED_WRITTEN = (
+    "Stopped after {changed:,} product(s) were changed (the selected products with id up to {last_id}); "
+    'the others were not touched. The history rows "Bulk edit #{edit_id}" list every change.'
+)
+STOPPED_NOTHING = "Stopped before anything was written."
+STOPPED_LOST = (
+    "Stopped after at least {changed:,} product(s) were changed; the others were not touched. "
+    'The history rows "Bulk edit #{edit_id}" list every change.'
+)
+
+
+def bulk_inline_max() -> int:
+    return int(getattr(settings, "BULK_INLINE_MAX", 1000))
+
+
+# --- Preview and apply ---------------------------------------------------------------
+
+
+class BulkEditRefused(ValidationError):
+    def __init__(self, message: str, report: BulkReport):
+        super().__init__(message, code="refused")
+        self.report = report
+
+
+class BulkEditStopped(ValidationError):
+    """A batch of a job found a product changed since the preflight (or now refused).
+
+    The batches before it are committed; ``edit`` (its message) says exactly what was written."""
+
+    def __init__(self, message: str, edit: BulkEdit):
+        super().__init__(message, code="stopped")
+        self.edit = edit
+
+
+@dataclass
+class BulkReport:
+    """Counts, the first changes (old → new) and why products are refused."""
+
+    changed: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    sample: list[Outcome] = field(default_factory=list)
+    refusals: list[Outcome] = field(default_factory=list)
+    #: set when only the first products were evaluated (a job's preview): the whole selection's size
+    total: int | None = None
+
+    @property
+    def selected(self) -> int:
+        return self.changed + self.unchanged + self.refused
+
+    def add(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.kind == CHANGE:
+                self.changed += 1
+                if len(self.sample) < SAMPLE_SIZE:
+                    self.sample.append(outcome)
+            elif outcome.kind == REFUSED:
+                self.refused += 1
+                if len(self.refusals) < REFUSALS_SHOWN:
+                    self.refusals.append(outcome)
+            else:
+                self.unchanged += 1
+
+
+def bulk_selection_count(*, products: QuerySet[Product], limit: int) -> int:
+    """How many products are selected, counting at most ``limit`` + 1 (no full COUNT on 1M rows)."""
+    return len(products.order_by().values_list("pk", flat=True)[: limit + 1])
+
+
+def _batches_of_ids(products: QuerySet[Product]) -> Iterator[list[int]]:
+    """The selection's ids in pk order, BATCH at a time (keyset: bounded memory at any size)."""
+    base = products.order_by().prefetch_related(None).values_list("pk", flat=True)
+    last = 0
+    while True:
+        ids = list(base.filter(pk__gt=last).order_by("pk")[:BATCH])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def bulk_edit_preview(
+    *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any], on_batch=None
+) -> BulkReport:
+    """What ``bulk_edit_apply`` would do now. Reads only; bounded memory (counts, the first
+    changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress)."""
+    report = BulkReport()
+    for ids in _batches_of_ids(products):
+        rows = list(Product.objects.filter(pk__in=ids).order_by("pk"))
+        report.add(action.evaluate(rows, parameters))
+        if on_batch is not None:
+            on_batch(report)
+    return report
+
+
+def bulk_edit_preview_sample(
+    *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any]
+) -> BulkReport:
+    """A job's preview, bounded at any size: one COUNT, and the first BATCH products
+    (pk order) evaluated for the counts and the old → new sample. Refusals over the whole
+    selection are counted by the job's preflight, before anything is written."""
+    report = BulkReport()
+    first = next(_batches_of_ids(products), [])
+    report.add(action.evaluate(list(Product.objects.filter(pk__in=first).order_by("pk")), parameters))
+    report.total = products.order_by().count()
+    return report
+
+
+def _claim(changes: Sequence[Outcome], now) -> None:
+    """version = version + 1 (and the per-row values) where the version is still the one read."""
+    table = Product._meta.db_table
+    columns = list(changes[0].values)
+    sets = [f"{quote(product_field(name).column)} = %s" for name in columns]
+    sets.append(f"{quote('last_update')} = %s")
+    sql = (
+        f"UPDATE {quote(table)} SET {', '.join(sets)}, {quote('version')} = {quote('version')} + 1 "
+        f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
+    )
+    moment = connection.ops.adapt_datetimefield_value(now)
+    params = []
+    for change in changes:
+        values = [product_field(name).get_db_prep_save(change.values[name], connection) for name in columns]
+        params.append((*values, moment, change.product.pk, change.product.version))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        claimed = cursor.rowcount
+    if claimed != len(changes):
+        raise BulkEditConflict(ERROR_CONFLICT.format(count=len(changes) - max(claimed, 0)), code="conflict")
+
+
+def _record_history(changes: Sequence[Outcome], *, user: User, reason: str, now) -> None:
+    rows = list(Product.objects.filter(pk__in=[change.product.pk for change in changes]))
+    product_history_insert(products=rows, user=user, reason=reason[:100], history_type="~", date=now)
+
+
+def _apply_batch(
+    action: BulkAction,
+    ids: list[int],
+    parameters: dict[str, Any],
+    *,
+    report: BulkReport,
+    write: bool,
+    user: User,
+    reason: str,
+) -> None:
+    rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    outcomes = action.evaluate(rows, parameters)
+    report.add(outcomes)
+    if write:
+        _write(action, outcomes, parameters, user=user, reason=reason)
+
+
+def _write(
+    action: BulkAction, outcomes: Sequence[Outcome], parameters: dict[str, Any], *, user: User, reason: str
+) -> None:
+    """Claim (version guard), write and record history for the changes of one locked batch."""
+    changes = [outcome for outcome in outcomes if outcome.kind == CHANGE]
+    if not changes:
+        return
+    now = timezone.now()
+    _history_baseline(products=[copy.copy(change.product) for change in changes])
+    _claim(changes, now)
+    action.write(changes, parameters)
+    _record_history(changes, user=user, reason=reason, now=now)
+
+
+def bulk_edit_apply(
+    *,
+    action: BulkAction,
+    products: QuerySet[Product],
+    parameters: dict[str, Any],
+    user: User = None,
+    skip_refused: bool = False,
+) -> BulkEdit:
+    """Apply ``action`` to every product of ``products``, in batches, in one transaction.
+
+    Returns the finished BulkEdit. Raises ``BulkEditRefused`` (with the report) when a
+    product would be refused and ``skip_refused`` is off, ``BulkEditConflict`` when a
+    product was saved by someone else meanwhile: in both cases nothing is written
+    (the BulkEdit stays, marked refused or failed).
+    """
+    edit = bulk_edit_create(action=action, parameters=parameters, user=user, skip_refused=skip_refused)
+    reason = str(edit)
+    report = BulkReport()
+    try:
+        with transaction.atomic():
+            for ids in _batches_of_ids(products):
+                # After the first refusal, keep reading (to list every refusal) but stop writing.
+                write = skip_refused or not report.refused
+                _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason)
+            if report.refused and not skip_refused:
+                raise BulkEditRefused(ERROR_REFUSED.format(count=report.refused), report)
+    except BulkEditRefused as refused:
+        _finish(edit, report, BulkEdit.STATE_REFUSED, refused.messages[0], user)
+        raise
+    except BulkEditConflict as conflict:
+        _finish(edit, report, BulkEdit.STATE_FAILED, conflict.messages[0], user)
+        raise
+    return _finish_done(edit, report, user)
+
+
+def bulk_edit_create(
+    *, action: BulkAction, parameters: dict[str, Any], user: User = None, skip_refused: bool = False
+) -> BulkEdit:
+    """The running "Bulk edit #N" record; its ``str`` is the history rows' reason."""
+    return BulkEdit.objects.create(
+        user=user if isinstance(user, get_user_model()) and user.pk else None,
+        action=action.name,
+        description=action.describe(parameters)[:200],
+        parameters={**parameters, "skip_refused": skip_refused},
+    )
+
+
+def bulk_edit_apply_in_batches(
+    *,
+    action: BulkAction,
+    products: QuerySet[Product],
+    parameters: dict[str, Any],
+    since,
+    edit: BulkEdit,
+    user: User = None,
+    skip_refused: bool = False,
+    on_batch=None,
+) -> BulkEdit:
+    """A job's writes: one transaction per batch, after a preflight that found nothing refused.
+
+    ``since`` is when the preflight began. Each batch is locked, then checked: a product
+    written since (``last_update > since``: every write bumps ``version`` and ``last_update``
+    together) or refused by now stops the edit before that batch is written, with
+    ``BulkEditStopped``. ``on_batch(report)`` runs after each commit; a ``JobCancelled`` it
+    raises stops the edit there. Either way ``edit`` ends saying exactly what was written:
+    every selected product with id up to the last committed batch's last id, nothing after.
+    """
+    reason = str(edit)
+    report = BulkReport()
+    last_id = None
+    try:
+        for ids in _batches_of_ids(products):
+            with transaction.atomic():
+                rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+                moved = [row for row in rows if row.last_update > since]
+                if moved:
+                    raise BulkEditConflict(
+                        ERROR_CHANGED_SINCE.format(count=len(moved), skus=", ".join(row.sku for row in moved[:5])),
+                        code="conflict",
+                    )
+                outcomes = action.evaluate(rows, parameters)
+                refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
+                if refused and not skip_refused:
+                    raise BulkEditRefused(
+                        ERROR_REFUSED_SINCE.format(
+                            count=len(refused),
+                            skus=", ".join(o.product.sku for o in refused[:5]),
+                            reason=refused[0].reason,
+                        ),
+                        BulkReport(),
+                    )
+                _write(action, outcomes, parameters, user=user, reason=reason)
+            report.add(outcomes)
+            last_id = ids[-1]
+            if on_batch is not None:
+                on_batch(report)
+    except (BulkEditConflict, BulkEditRefused, JobCancelled) as exc:
+        written = (
+            STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
+            if last_id is not None
+            else STOPPED_NOTHING
+        )
+        if isinstance(exc, JobCancelled):
+            _finish(edit, report, BulkEdit.STATE_CANCELLED, f"Cancelled. {written}", user)
+            raise
+        _finish(edit, report, BulkEdit.STATE_STOPPED, f"{exc.messages[0]} {written}", user)
+        raise BulkEditStopped(edit.message, edit) from exc
+    return _finish_done(edit, report, user)
+
+
+def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
+    message = f"{report.changed} changed, {report.unchanged} unchanged"
+    if report.refused:
+        message += f", {report.refused} refused and left as they were"
+    _finish(edit, report, BulkEdit.STATE_DONE, message + ".", user)
+    return edit
+
+
+def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+    edit.state, edit.message, edit.finished_at = state, message, timezone.now()
+    # Done, or a job stopped part-way: report.changed counts committed changes only.
+    written = state in (BulkEdit.STATE_DONE, BulkEdit.STATE_STOPPED, BulkEdit.STATE_CANCELLED)
+    edit.selected_count, edit.changed_count = report.selected, report.changed if written else 0
+    edit.unchanged_count, edit.refused_count = report.unchanged, report.refused
+    edit.save()
+    audit_event(
+        "product.bulk_edit",
+        user=user,
+        bulk_edit_id=edit.pk,
+        action=edit.action,
+        description=edit.description,
+        state=state,
+        changed=edit.changed_count,
+        unchanged=edit.unchanged_count,
+        refused=edit.refused_count,
+    )

@@ -1,0 +1,511 @@
+"""The product columns of the native import/export format: each declared once, here.
+
+A ``ProductColumn`` says how its cell is parsed and validated, whether a new product
+needs it, how its current value is read in bulk, how it is written, exported and
+shown in the preview. Import (planning, writing), export (``store.resources``) and
+the preview (``store.admin.imports``) loop over ``product_columns()``.
+
+Two kinds, one interface:
+
+- columns stored on the product row (``field`` set: title, unit_price, status...):
+  read with the product in planning's bulk SELECT and written by its INSERT/UPDATE;
+- columns with rows of their own (``field`` is ``None``: promotions, images, and
+  other apps' columns such as store_custom's ``tags``): ``current()`` reads them in
+  bulk and ``write()`` replaces them, inside the import transaction.
+
+Other apps add a column with ``register_column(column)`` in their ``AppConfig.ready``.
+
+To add a product field to import, export and preview: declare its column in
+``CORE_COLUMNS`` (a ``TextColumn`` for a ``CharField``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import CharField
+from django.utils.formats import number_format
+
+from store.fileformat.cells import (
+    POINT,
+    NumberConvention,
+    money,
+    parse_inventory,
+    parse_price,
+    parse_promotions,
+    parse_text,
+)
+from store.images.fetch import image_sources_enqueue
+from store.models import Collection, Product, ProductImage, ProductImageSource, Promotion
+from store.sql import CHUNK, as_money, chunks
+
+STATUSES = tuple(Product.Status.values)
+ERROR_STATUS = "not a valid status: expected one of " + ", ".join(STATUSES)
+ERROR_PROMOTION_UNKNOWN = "unknown promotion id(s): {ids}"
+ERROR_IMAGE_URL = "not an http(s) URL: {url!r}"
+ERROR_IMAGE_URL_LONG = "image URL too long: {length} characters, at most 2048"
+NOTE_IMAGES = "{count} image URL(s) will be fetched in the background after the import"
+URL_MAX = 2048
+# An alt text travels with its URL inside the parsed value (Shopify's "Image Alt Text").
+ALT_SEPARATOR = "\t"
+PRICE_CACHE = 100_000
+
+#: the ImportJob being written, so that its image sources point back to it (set by service.py)
+import_job_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("import_job_id", default=None)
+
+
+def max_length(model: type[Product] | type[Collection], field: str) -> int | None:
+    """The ``max_length`` of a model's CharField (None for a TextField)."""
+    model_field = model._meta.get_field(field)
+    return model_field.max_length if isinstance(model_field, CharField) else None
+
+
+class ProductColumn:
+    """One column of the native product format. Subclass it; override what differs."""
+
+    #: the column's name in the native format (lower case)
+    name: str = ""
+    #: a human label (the mapping step, the docs)
+    label: str = ""
+    #: other lower-case header names a supplier may use for it
+    synonyms: tuple[str, ...] = ()
+    #: the Product field holding it (read and written with the product row); None: rows of its own
+    field: str | None = None
+    #: a new product needs a value
+    required_new: bool = False
+    #: read only when the file's header has the column: a preset's filler for a missing column
+    #: (WooCommerce's blank "Tags") is ignored; core columns read whatever the preset mapped
+    header_only: bool = True
+    #: shown on new products' rows of the preview
+    preview: bool = True
+    #: relations the export reads with each chunk of products (prefetched)
+    export_related: tuple[str, ...] = ()
+    #: a key of a mapped row naming the source column of this row's value (errors name it)
+    source_key: str | None = None
+
+    # --- import ---------------------------------------------------------------------
+    def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Any]:
+        """The cell parser of one import (it may cache); ``None`` from it means "leave as is"."""
+        return self.parse
+
+    def parse(self, raw: str) -> Any:
+        """The normalised, comparable value of one cell; raise ValidationError when invalid."""
+        raise NotImplementedError
+
+    def from_db(self, value: Any) -> Any:
+        """The comparable value of the product row's raw database value (``field`` columns)."""
+        return value
+
+    def check(self, values: Mapping[int, Any]) -> list[tuple[int, str, str]]:
+        """Errors found in bulk (row, value, reason) for {row number: value}; the default: none."""
+        return []
+
+    def current(self, product_ids: Sequence[int]) -> dict[int, Any]:
+        """The current values of these products (missing ids mean ``empty()``); columns without ``field``."""
+        return {}
+
+    def empty(self) -> Any:
+        """The value of a product that has none."""
+        return None
+
+    def notes(self, values: Iterable[Any]) -> list[str]:
+        """Preview lines about what writing these values will create."""
+        return []
+
+    def write(self, values: dict[int, Any]) -> None:
+        """Set each product's value (a full replacement), inside the import transaction; columns without ``field``."""
+        raise NotImplementedError
+
+    # --- export and preview -----------------------------------------------------------
+    def render(self, value: Any) -> str:
+        """The cell text of a value (preview, and export of columns without ``field``)."""
+        return "" if value is None else str(value)
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        """The export cell of a product (``field`` columns); ``native`` keeps numbers as numbers (XLSX)."""
+        assert self.field is not None
+        return self.render(getattr(product, self.field))
+
+
+class TextColumn(ProductColumn):
+    """A text field of Product; its length limit is the model field's."""
+
+    header_only = False
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        label: str,
+        synonyms: tuple[str, ...] = (),
+        field: str | None = None,
+        required: bool = False,
+        required_new: bool = False,
+        multiline: bool = False,
+        slug: bool = False,
+        preview: bool = True,
+    ) -> None:
+        self.name, self.label, self.synonyms = name, label, synonyms
+        self.field = field or name
+        self.required, self.required_new, self.multiline, self.slug = required, required_new, multiline, slug
+        self.preview = preview
+        self.max_length = max_length(Product, self.field)
+
+    def parse(self, raw: str) -> str:
+        return parse_text(
+            raw, max_length=self.max_length, multiline=self.multiline, required=self.required, slug=self.slug
+        )
+
+
+class PriceColumn(ProductColumn):
+    name, label, field = "unit_price", "Unit price", "unit_price"
+    synonyms = ("price", "unit price", "regular price", "retail price", "selling price", "sales price", "rrp")
+    required_new = True
+    header_only = False
+    source_key = "_price_column"
+
+    def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Decimal | None]:
+        prices: dict[str, Decimal] = {}  # one Decimal per distinct price text (up to PRICE_CACHE)
+
+        def parse(raw: str) -> Decimal | None:
+            value = prices.get(raw)
+            if value is not None:
+                return value
+            if not raw.strip():
+                return None
+            value = parse_price(raw, convention=convention)
+            if len(prices) < PRICE_CACHE:
+                prices[raw] = value
+            return value
+
+        return parse
+
+    def parse(self, raw: str) -> Decimal | None:
+        return parse_price(raw) if raw.strip() else None
+
+    def from_db(self, value: Any) -> Decimal:
+        return as_money(value)
+
+    def render(self, value: Any) -> str:
+        return "" if value is None else money(value)
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return product.unit_price if native else number_format(product.unit_price)
+
+
+class InventoryColumn(ProductColumn):
+    name, label, field = "inventory", "Inventory", "inventory"
+    synonyms = (
+        "qty",
+        "quantity",
+        "stock",
+        "stock quantity",
+        "on hand",
+        "inventory qty",
+        "stock qty",
+        "stock level",
+        "available",
+    )
+    required_new = True
+    header_only = False
+
+    def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], int | None]:
+        if convention is POINT:
+            return self.parse
+        return lambda raw: parse_inventory(raw, convention=convention) if raw.strip() else None
+
+    def parse(self, raw: str) -> int | None:
+        return parse_inventory(raw) if raw.strip() else None
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return product.inventory if native else number_format(product.inventory)
+
+
+class CollectionColumn(ProductColumn):
+    """The collection, by title; an import creates the collections it names (planning, writing)."""
+
+    name, label, field = "collection", "Collection", "collection_id"
+    synonyms = ("category", "categories", "product type", "type", "department", "product category", "group")
+    required_new = True
+    header_only = False
+    export_related = ("collection",)
+
+    def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], str]:
+        titles: dict[str, str] = {}  # one string per collection title, not one per row
+        limit = max_length(Collection, "title")
+
+        def parse(raw: str) -> str:
+            text = parse_text(raw, max_length=limit)
+            return titles.setdefault(text, text)
+
+        return parse
+
+    def parse(self, raw: str) -> str:
+        return parse_text(raw, max_length=max_length(Collection, "title"))
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return product.collection.title
+
+
+class PromotionsColumn(ProductColumn):
+    """Promotion ids separated by commas; a blank cell clears them."""
+
+    name, label = "promotions", "Promotions"
+    synonyms = ("promotion ids", "discounts", "promotion")
+    header_only = False
+    preview = False
+
+    def parse(self, raw: str) -> tuple[int, ...]:
+        return parse_promotions(raw) if raw.strip() else ()
+
+    def check(self, values: Mapping[int, Any]) -> list[tuple[int, str, str]]:
+        wanted = sorted({pid for value in values.values() for pid in value or ()})
+        if not wanted:
+            return []
+        known: set[int] = set()
+        for chunk in chunks(wanted):
+            known.update(Promotion.objects.filter(id__in=chunk).values_list("id", flat=True))
+        errors = []
+        for row, value in values.items():
+            unknown = [str(pid) for pid in value or () if pid not in known]
+            if unknown:
+                errors.append((row, ",".join(unknown), ERROR_PROMOTION_UNKNOWN.format(ids=", ".join(unknown))))
+        return errors
+
+    def current(self, product_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        through = Product.promotions.through
+        found: dict[int, set[int]] = {}
+        for chunk in chunks(list(product_ids)):
+            for product_id, promotion_id in through.objects.filter(product_id__in=chunk).values_list(
+                "product_id", "promotion_id"
+            ):
+                found.setdefault(product_id, set()).add(promotion_id)
+        return {pid: tuple(sorted(ids)) for pid, ids in found.items()}
+
+    def empty(self) -> tuple[int, ...]:
+        return ()
+
+    def render(self, value: Any) -> str:
+        return ",".join(map(str, value or ()))
+
+    def write(self, values: dict[int, Any]) -> None:
+        through = Product.promotions.through
+        for chunk in chunks(list(values)):
+            through.objects.filter(product_id__in=chunk).delete()
+        links = [through(product_id=pid, promotion_id=promo) for pid, promos in values.items() for promo in promos]
+        through.objects.bulk_create(links, batch_size=CHUNK)
+
+
+class StatusColumn(ProductColumn):
+    """draft, active or archived. A blank cell (or no column) keeps an existing product's status;
+    a new product then gets the field's default, active."""
+
+    name, label, field = "status", "Status", "status"
+    synonyms = ("state", "product status")
+
+    def parse(self, raw: str) -> str | None:
+        value = raw.strip().casefold()
+        if not value:
+            return None
+        if value not in STATUSES:
+            raise ValidationError(ERROR_STATUS)
+        return value
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return product.status
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class ImageUrls(tuple[str, ...]):
+    """The URLs of a cell, in order; compares as a tuple of URLs. ``alts`` maps URL -> alt text."""
+
+    alts: dict[str, str]
+
+    def __new__(cls, urls: Iterable[str] = (), alts: dict[str, str] | None = None) -> ImageUrls:
+        value = super().__new__(cls, urls)
+        value.alts = alts or {}
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.__class__, (tuple(self), self.alts)
+
+
+def image_storage_url(name: str) -> str:
+    """The absolute URL of a stored file (S3's own; local files under SITE_URL)."""
+    url: str = default_storage.url(name)
+    if url.startswith("/"):
+        url = settings.SITE_URL + url
+    return url
+
+
+class ImagesColumn(ProductColumn):
+    """URLs separated by ``|``, in position order. Importing adds the URLs a product does not
+    have yet as ``ProductImageSource`` rows (duplicates ignored on the unique (product,
+    url_hash)); a background task per URL fetches them once the import commits
+    (``store/image_fetch.py``). Images missing from the cell are kept."""
+
+    name, label = "images", "Images"
+    synonyms = ("image", "image urls", "image src", "pictures", "photos", "image url", "picture", "photo")
+
+    def parse(self, raw: str) -> ImageUrls:
+        urls: dict[str, None] = {}
+        alts: dict[str, str] = {}
+        for part in raw.split("|"):
+            url, _, alt = part.partition(ALT_SEPARATOR)
+            url = url.strip()
+            if not url:
+                continue
+            if len(url) > URL_MAX:
+                raise ValidationError(ERROR_IMAGE_URL_LONG.format(length=len(url)))
+            parts = urlsplit(url)
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ValidationError(ERROR_IMAGE_URL.format(url=url[:80]))
+            urls.setdefault(url, None)
+            if alt.strip():
+                alts.setdefault(url, alt.strip()[:255])
+        return ImageUrls(urls, alts)
+
+    def current(self, product_ids: Sequence[int]) -> dict[int, ImageUrls]:
+        """Each product's images as URLs, in position order: its images, then URLs still pending."""
+        found: dict[int, list[str]] = {}
+        for chunk in chunks(list(product_ids)):
+            for pk, name, source in (
+                ProductImage.objects.filter(product_id__in=chunk)
+                .order_by("product_id", "position", "id")
+                .values_list("product_id", "image", "source_url")
+            ):
+                found.setdefault(pk, []).append(source or image_storage_url(name))
+            for pk, url in (
+                ProductImageSource.objects.filter(product_id__in=chunk)
+                .exclude(state=ProductImageSource.State.DONE)
+                .order_by("product_id", "position", "id")
+                .values_list("product_id", "url")
+            ):
+                if url not in found.get(pk, ()):
+                    found.setdefault(pk, []).append(url)
+        return {pk: ImageUrls(urls) for pk, urls in found.items()}
+
+    def empty(self) -> ImageUrls:
+        return ImageUrls()
+
+    def render(self, value: Any) -> str:
+        return "|".join(value or ())
+
+    def notes(self, values: Iterable[Any]) -> list[str]:
+        count = sum(len(value) for value in values)
+        return [NOTE_IMAGES.format(count=count)] if count else []
+
+    def write(self, values: dict[int, Any]) -> None:
+        """Add the URLs each product lacks; enqueue their fetches once the import commits."""
+        job_id = import_job_id.get()
+        items = [
+            (pk, url, position, value.alts.get(url, ""))
+            for pk, value in values.items()
+            for position, url in enumerate(value)
+        ]
+        for chunk in chunks(items):
+            ProductImageSource.objects.bulk_create(
+                [
+                    ProductImageSource(
+                        product_id=pk,
+                        url=url,
+                        url_hash=url_hash(url),
+                        position=position,
+                        alt_text=alt,
+                        import_job_id=job_id,
+                    )
+                    for pk, url, position, alt in chunk
+                ],
+                ignore_conflicts=True,
+                batch_size=CHUNK,
+            )
+        product_ids = list(values)
+        transaction.on_commit(lambda: image_sources_enqueue(product_ids=product_ids), robust=True)
+
+
+# --- The table ----------------------------------------------------------------------
+status_column = StatusColumn()
+images_column = ImagesColumn()
+
+#: store's own columns, in the order of the native format (the export's header)
+CORE_COLUMNS: tuple[ProductColumn, ...] = (
+    TextColumn(
+        "sku",
+        label="SKU",
+        synonyms=(
+            "product code",
+            "code",
+            "item code",
+            "article number",
+            "variant sku",
+            "reference",
+            "ref",
+            "supplier code",
+            "article code",
+            "art no",
+            "item number",
+            "item no",
+            "part number",
+            "part no",
+        ),
+        required=True,
+        preview=False,
+    ),
+    TextColumn(
+        "title",
+        label="Title",
+        synonyms=("name", "product name", "product title", "item name", "article name", "product"),
+        required=True,
+    ),
+    TextColumn("slug", label="Slug", synonyms=("handle", "url key", "permalink"), slug=True, preview=False),
+    TextColumn(
+        "description",
+        label="Description",
+        synonyms=("long description", "body", "body (html)", "details", "desc", "product description"),
+        multiline=True,
+        preview=False,
+    ),
+    PriceColumn(),
+    InventoryColumn(),
+    CollectionColumn(),
+    PromotionsColumn(),
+    status_column,
+    images_column,
+)
+
+_registered: dict[str, ProductColumn] = {}
+
+
+def register_column(column: ProductColumn) -> None:
+    """Add another app's column (after store's own), or replace one of the same name."""
+    if any(core.name == column.name for core in CORE_COLUMNS):
+        raise ValueError(f"{column.name!r} is one of store's own product columns")
+    _registered[column.name] = column
+
+
+def unregister_column(name: str) -> None:
+    _registered.pop(name, None)
+
+
+def product_columns() -> tuple[ProductColumn, ...]:
+    """Every product column, in the native format's order: store's own, then registered ones."""
+    return (*CORE_COLUMNS, *_registered.values())
+
+
+def product_column(name: str) -> ProductColumn:
+    for column in product_columns():
+        if column.name == name:
+            return column
+    raise KeyError(name)

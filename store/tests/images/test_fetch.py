@@ -1,0 +1,494 @@
+"""Images listed by imports: fetched by tasks under the SSRF rules; real WooCommerce and Shopify files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from PIL import Image
+
+from store.images import fetch as image_fetch
+from store.importing import revert as reverting
+from store.importing.service import product_import, product_import_confirm, product_import_preview
+from store.models import Product, ProductImage, ProductImageSource
+from store.seeding import catalog_clear
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+logger = logging.getLogger(__name__)
+
+REALWORLD = Path(__file__).resolve().parents[3] / ".." / "shared" / "realworld" / "woocommerce_sample_products.csv"
+
+
+def png(size=(8, 6), color=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class Handler(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        Handler.hits.append(self.path)
+        path = self.path
+        if path.startswith("/redirect/"):
+            count = int(path.split("/")[2])
+            target = f"/redirect/{count - 1}" if count > 1 else "/img/final.png"
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.end_headers()
+        elif path == "/to-private":
+            self.send_response(302)
+            self.send_header("Location", "http://10.0.0.1/secret.png")
+            self.end_headers()
+        elif path == "/slow.png":
+            time.sleep(2)
+            self.send_response(200)
+            self.end_headers()
+        elif path == "/huge.png":
+            body = png() + b"\0" * 5000
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")  # no Content-Length: streamed and cut off
+            self.end_headers()
+            self.wfile.write(body)
+        elif path == "/page.png":
+            body = b"<html>not an image</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif path.startswith("/flaky") and Handler.hits.count(path) == 1 or path == "/down.png":
+            self.send_response(503)
+            self.end_headers()
+        elif path == "/missing.png":
+            self.send_response(404)
+            self.end_headers()
+        else:
+            seed = sum(path.encode()) % 200
+            body = png(color=(seed, 100, 50))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")  # the header is not trusted either way
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+
+@pytest.fixture
+def server(settings, tmp_path):
+    settings.IMAGE_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.IMAGE_FETCH_READ_TIMEOUT = 0.5
+    settings.IMAGE_FETCH_ATTEMPTS = 2
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Handler.hits = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# --- the fetch rules ------------------------------------------------------------
+def test_a_public_image_is_fetched_and_sniffed(server):
+    fetched = image_fetch.fetch_image(f"{server}/img/a.png")
+    assert fetched.data.startswith(b"\x89PNG")
+
+
+def test_loopback_is_refused_unless_allowed(server, settings):
+    settings.IMAGE_FETCH_ALLOWED_HOSTS = []
+    with pytest.raises(image_fetch.FetchError, match="private or local address") as error:
+        image_fetch.fetch_image(f"{server}/img/a.png")
+    assert not error.value.retry
+    assert Handler.hits == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.1.2.3/x.png",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x.png",
+        "http://192.168.0.1/x.png",
+    ],
+)
+def test_private_and_link_local_addresses_are_refused(url, settings):
+    settings.IMAGE_FETCH_ALLOWED_HOSTS = []
+    with pytest.raises(image_fetch.FetchError, match="private or local address"):
+        image_fetch.fetch_image(url)
+
+
+def test_a_redirect_to_a_private_address_is_refused(server):
+    with pytest.raises(image_fetch.FetchError, match=r"10\.0\.0\.1 resolves to a private"):
+        image_fetch.fetch_image(f"{server}/to-private")
+
+
+def test_three_redirects_are_followed_four_are_refused(server):
+    assert image_fetch.fetch_image(f"{server}/redirect/3").url.endswith("/img/final.png")
+    with pytest.raises(image_fetch.FetchError, match="more than 3 redirects"):
+        image_fetch.fetch_image(f"{server}/redirect/4")
+
+
+def test_oversize_is_refused_while_streaming(server, settings):
+    settings.PRODUCT_IMAGE_MAX_BYTES = 1000
+    with pytest.raises(image_fetch.FetchError, match="larger than"):
+        image_fetch.fetch_image(f"{server}/huge.png")
+
+
+def test_bytes_that_are_not_an_image_are_refused(server):
+    with pytest.raises(image_fetch.FetchError, match="is not an image"):
+        image_fetch.fetch_image(f"{server}/page.png")
+
+
+def test_a_slow_server_times_out(server):
+    with pytest.raises(image_fetch.FetchError, match="timed out") as error:
+        image_fetch.fetch_image(f"{server}/slow.png")
+    assert error.value.retry
+
+
+def test_other_schemes_are_refused():
+    for url in ("file:///etc/passwd", "ftp://example.com/a.png", "gopher://x/"):
+        with pytest.raises(image_fetch.FetchError, match="only http and https"):
+            image_fetch.fetch_image(url)
+
+
+# --- imports ----------------------------------------------------------------------
+def native_file(tmp_path, rows: list[dict]) -> Path:
+    path = tmp_path / "products.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["sku", "title", "unit_price", "inventory", "collection", "status", "images"]
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def run(path: Path, **options):
+    return product_import(path=path, file_name=path.name, **options)
+
+
+def test_native_import_fetches_each_url_once_also_across_reimports(server, tmp_path):
+    urls = [f"{server}/img/a.png", f"{server}/img/b.png"]
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "draft",
+                "images": "|".join(urls),
+            },
+            {
+                "sku": "N-2",
+                "title": "Two",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "",
+                "images": f"{server}/missing.png",
+            },
+        ],
+    )
+    outcome = run(path)
+    assert outcome.job.status == "succeeded"  # a failing image never fails the import
+    one = Product.objects.get(sku="N-1")
+    assert one.status == "draft"
+    assert Product.objects.get(sku="N-2").status == "active"
+    assert [image.source_url for image in one.images.all()] == urls
+    assert all(image.image and image.width == 8 for image in one.images.all())
+    failed = ProductImageSource.objects.get(product__sku="N-2")
+    assert (failed.state, failed.error, failed.import_job_id) == (
+        "failed",
+        "the server answered HTTP 404",
+        outcome.job.pk,
+    )
+    hits = len(Handler.hits)
+    run(path)  # the same URLs again: nothing fetched
+    assert len(Handler.hits) == hits
+    assert ProductImage.objects.count() == 2
+
+
+def test_invalid_status_is_a_row_error(tmp_path):
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "published",
+                "images": "",
+            }
+        ],
+    )
+    outcome = run(path)
+    [error] = outcome.plan.errors
+    assert (error.row, error.column, error.value) == (2, "status", "published")
+    assert "expected one of draft, active, archived" in error.reason
+    assert not Product.objects.exists()
+
+
+def test_a_row_without_status_keeps_the_existing_status(tmp_path):
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "archived",
+                "images": "",
+            }
+        ],
+    )
+    run(path)
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One!",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "",
+                "images": "",
+            }
+        ],
+    )
+    run(path)
+    assert Product.objects.get(sku="N-1").status == "archived"
+
+
+SHOPIFY_HEADER = (
+    "Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Option1 Value,Variant SKU,"
+    "Variant Inventory Qty,Variant Price,Image Src,Image Position,Image Alt Text,Variant Image,Status"
+)
+
+
+def shopify_file(tmp_path, base: str) -> Path:
+    rows = [
+        f"hoodie,Hoodie,<p>Warm</p>,Acme,Hoodies,warm,TRUE,Size,S,HD-S,5,40.00,{base}/hoodie-front.png,1,Front,{base}/hoodie-s.png,active",
+        f"hoodie,,,,,,,,M,HD-M,3,40.00,{base}/hoodie-back.png,2,Back,,",
+        f"hoodie,,,,,,,,L,HD-L,0,42.00,,,,{base}/hoodie-l.png,",
+        f"hoodie,,,,,,,,,,,,{base}/hoodie-side.png,3,Side,,",
+        f"cap,Cap,<p>Cap</p>,Acme,Hats,,TRUE,Title,Default Title,CAP-1,9,15.00,{base}/cap.png,1,Cap,,draft",
+        f"cap,,,,,,,,,,,,{base}/cap-2.png,2,,,",
+        "old-mug,Old mug,,Acme,Mugs,,FALSE,Title,Default Title,MUG-1,0,9.00,,,,,archived",
+    ]
+    path = tmp_path / "shopify_products.csv"
+    path.write_text(SHOPIFY_HEADER + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_shopify_export_with_variants_and_image_only_rows(server, tmp_path):
+    outcome = run(shopify_file(tmp_path, server))
+    assert outcome.job.status == "succeeded", outcome.plan.errors
+    assert {p.sku: p.status for p in Product.objects.all()} == {
+        "HD-S": "active",
+        "HD-M": "active",
+        "HD-L": "active",
+        "CAP-1": "draft",
+        "MUG-1": "archived",
+    }
+
+    def names(sku):
+        return [
+            (i.source_url.rsplit("/", 1)[1], i.alt_text)
+            for i in ProductImage.objects.filter(product__sku=sku).order_by("position")
+        ]
+
+    assert names("HD-S") == [
+        ("hoodie-s.png", ""),
+        ("hoodie-front.png", "Front"),
+        ("hoodie-back.png", "Back"),
+        ("hoodie-side.png", "Side"),
+    ]
+    assert names("HD-L")[0] == ("hoodie-l.png", "")
+    assert names("CAP-1") == [("cap.png", "Cap"), ("cap-2.png", "")]
+    total = ProductImage.objects.count()
+    logger.info("shopify fixture: %d images", total)
+    assert total == 4 + 3 + 4 + 2
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason="the real WooCommerce sample is not on this machine")
+def test_real_woocommerce_sample_imports_with_its_images(server, tmp_path):
+    text = REALWORLD.read_text(encoding="utf-8-sig")
+    text = re.sub(
+        r"https?://[^,\"\s]+?\.(?:jpe?g|png|gif|webp)",
+        lambda match: f"{server}/img/{match.group(0).rsplit('/', 1)[1]}",
+        text,
+    )
+    path = tmp_path / "woocommerce_sample_products.csv"
+    path.write_text(text, encoding="utf-8")
+    outcome = run(path, skip_invalid=True)
+    assert outcome.job.status in ("succeeded", "partial")
+    sources = ProductImageSource.objects.count()
+    fetched = ProductImage.objects.count()
+    logger.info("woocommerce sample: %d image URLs, %d images fetched", sources, fetched)
+    assert sources
+    assert fetched == sources
+    assert not ProductImageSource.objects.exclude(state="done").exists()
+
+
+def test_the_import_job_page_lists_failing_image_urls(server, tmp_path, admin_client, django_assert_max_num_queries):
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "",
+                "images": f"{server}/img/a.png|{server}/page.png|{server}/missing.png",
+            },
+        ],
+    )
+    job = run(path).job
+    url = reverse("admin:store_importjob_change", args=[job.pk])
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(url)
+    page = response.content.decode()
+    assert "3 image URLs: 1 fetched, 0 waiting, 2 failed." in page
+    assert f"{server}/missing.png" in page
+    assert "the server answered HTTP 404" in page
+    assert "“page.png” is not an image" in page
+
+
+def test_reverting_an_import_removes_the_images_it_fetched(server, tmp_path):
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "",
+                "images": f"{server}/img/a.png",
+            }
+        ],
+    )
+    job = run(path).job
+    stored = ProductImage.objects.get().image.name
+    reverting.import_revert(job=job)
+    assert not Product.objects.exists()
+    assert not ProductImage.objects.exists()
+    assert not ProductImageSource.objects.exists()
+    assert not default_storage.exists(stored)
+
+
+def test_catalog_clear_removes_image_sources(server, tmp_path):
+    run(
+        native_file(
+            tmp_path,
+            [
+                {
+                    "sku": "N-1",
+                    "title": "One",
+                    "unit_price": "10",
+                    "inventory": "1",
+                    "collection": "C",
+                    "status": "",
+                    "images": f"{server}/missing.png",
+                }
+            ],
+        )
+    )
+    catalog_clear()
+    assert not ProductImageSource.objects.exists()
+    assert not Product.objects.exists()
+
+
+def test_history_rows_show_the_status_the_import_set(tmp_path):
+    run(
+        native_file(
+            tmp_path,
+            [
+                {
+                    "sku": "N-1",
+                    "title": "One",
+                    "unit_price": "10",
+                    "inventory": "1",
+                    "collection": "C",
+                    "status": "draft",
+                    "images": "",
+                }
+            ],
+        )
+    )
+    run(
+        native_file(
+            tmp_path,
+            [
+                {
+                    "sku": "N-1",
+                    "title": "One",
+                    "unit_price": "10",
+                    "inventory": "1",
+                    "collection": "C",
+                    "status": "archived",
+                    "images": "",
+                }
+            ],
+        )
+    )
+    product = Product.objects.get(sku="N-1")
+    assert [row.status for row in product.history.order_by("history_id")] == ["draft", "archived"]
+
+
+def test_transient_failures_are_retried_then_listed(server, tmp_path):
+    path = native_file(
+        tmp_path,
+        [
+            {
+                "sku": "N-1",
+                "title": "One",
+                "unit_price": "10",
+                "inventory": "1",
+                "collection": "C",
+                "status": "",
+                "images": f"{server}/flaky.png|{server}/down.png",
+            }
+        ],
+    )
+    run(path)
+    flaky, down = ProductImageSource.objects.order_by("position")
+    assert (flaky.state, flaky.attempts, flaky.error) == ("done", 2, "")  # the error of attempt 1 is cleared
+    assert (down.state, down.attempts, down.error) == ("failed", 2, "the server answered HTTP 503")
+    assert Handler.hits.count("/down.png") == 2  # IMAGE_FETCH_ATTEMPTS
+    assert ProductImage.objects.get().source_url.endswith("/flaky.png")
+
+
+def test_preview_then_confirm_keeps_urls_and_alt_texts(server, tmp_path, admin_user):
+    path = shopify_file(tmp_path, server)
+    preview = product_import_preview(path=path, file_name=path.name, user=admin_user)
+    assert "13 image URL(s) will be fetched in the background after the import" in preview.plan.notes
+    assert not ProductImageSource.objects.exists()  # nothing stored before the confirmation
+    outcome = product_import_confirm(job=preview.job, user=admin_user)
+    assert outcome.job.status == "succeeded"
+    assert ProductImage.objects.get(product__sku="CAP-1", position=0).alt_text == "Cap"
