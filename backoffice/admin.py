@@ -5,6 +5,7 @@ words, junk history version ids."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -203,7 +204,14 @@ def _is_possible_key(field, value) -> bool:
     return True
 
 
-class SafeAutocompleteMixin:
+if TYPE_CHECKING:
+    # Mixed into ModelAdmins and inlines: type-check it as their common base.
+    _BaseAdmin = admin.options.BaseModelAdmin[Any]
+else:
+    _BaseAdmin = object
+
+
+class SafeAutocompleteMixin(_BaseAdmin):
     """For ModelAdmins and inlines with ``autocomplete_fields`` on foreign keys."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -123,8 +123,10 @@ class CollectionForm(BulkActionForm):
         super().__init__(*args, **kwargs)
         if self.admin_site is not None:
             field = self.fields["collection"]
-            field.widget = AutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
-            field.widget.choices = field.choices
+            assert isinstance(field, forms.ModelChoiceField)  # declared above
+            widget = AutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
+            widget.choices = field.choices
+            field.widget = widget
 
 
 class MoveToCollectionAction(BulkAction):
@@ -292,7 +294,8 @@ class PriceForm(BulkActionForm):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("mode") == PRICE_LOWER_PCT and data.get("amount") is not None and data["amount"] >= 100:
             self.add_error("amount", "A price cannot be lowered by 100% or more.")
         return data

@@ -43,8 +43,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from store.images.inspect import image_inspect
+from store.images.services import product_image_save
 from store.models import ProductImage, ProductImageSource
-from store.services import product_image_save
 from store.sql import chunks
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,6 @@ import pytest
 
 from backoffice.cache import fail_safe_cache
 from store.tests.factories import ProductFactory
-from tags.models import TaggedItem
-from tags.tests.factories import TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +34,7 @@ def redis_down(settings):
 
 @pytest.fixture
 def catalog():
-    products = ProductFactory.create_batch(3)
-    TaggedItem.objects.create(tag=TagFactory(label="sale"), content_object=products[0])
-    return products
+    return ProductFactory.create_batch(3)
 
 
 def urls(catalog) -> list[str]:

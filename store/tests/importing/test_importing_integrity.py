@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -302,8 +303,6 @@ def test_item11_unknown_encoding_in_the_cli_is_a_clean_error_before_reading(writ
 
 
 def test_item11_unknown_encoding_in_the_admin_form_is_a_form_error(write_csv):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("p.csv", b"sku,title\r\nA,B\r\n")
     form = ProductImportForm(data={"preset": "auto", "encoding": "undefined"}, files={"file": upload})
     assert not form.is_valid()
