@@ -469,11 +469,22 @@ class ImportProfile(models.Model):
     collection_separator = models.CharField(
         max_length=5, blank=True, help_text='Between the levels of a category path, e.g. "/" or ">"; blank: none.'
     )
+    # The owner: only they, or whoever supervises imports (store.manage_others_imports), change or
+    # delete it: it maps their files (store.importing.mapping.import_profile_can_change).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="owner",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who changed what, and when (the admin's History page).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    _history_user: AbstractBaseUser | None
 
     class Meta:
         ordering = ["name"]

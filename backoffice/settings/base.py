@@ -322,6 +322,9 @@ IMPORT_INLINE_MAX_ROWS = int(os.environ.get("IMPORT_INLINE_MAX_ROWS", "5000"))
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
 # Data rows per file; a file with more is refused (counted while it is read).
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "500000"))
+# A file whose header no format or profile knows is mapped on a page with a choice per column:
+# wider headers are refused there (the command line's --map takes any width).
+IMPORT_MAX_MAPPING_COLUMNS = int(os.environ.get("IMPORT_MAX_MAPPING_COLUMNS", "500"))
 # XLSX zip-bomb guards: total uncompressed size and per-member compression ratio.
 IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024)))
 IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))
@@ -421,3 +424,6 @@ IMAGE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("IMAGE_FETCH_TOTAL_TIMEOUT", "6
 IMAGE_FETCH_MAX_REDIRECTS = 3
 IMAGE_FETCH_ATTEMPTS = int(os.environ.get("IMAGE_FETCH_ATTEMPTS", "4"))
 IMAGE_FETCH_BACKOFF = 30  # seconds; attempt n waits BACKOFF * 4^(n-1)
+# A fetch claimed this long ago and still pending lost its worker: housekeeping requeues it
+# (or fails it when no attempt is left). Far above a fetch's total deadline.
+IMAGE_FETCH_STALE_AFTER = int(os.environ.get("IMAGE_FETCH_STALE_AFTER", "3600"))

@@ -209,7 +209,14 @@ class ProductImportMixin(ProductImportMappingMixin):
             upload = form.cleaned_data["file"]
             saved = _save_upload(upload)
             # A header no preset and no saved profile knows: keep the file, map its columns first.
-            waiting = self.import_mapping_start(request, path=saved, file_name=upload.name, cleaned=form.cleaned_data)
+            try:
+                waiting = self.import_mapping_start(
+                    request, path=saved, file_name=upload.name, cleaned=form.cleaned_data
+                )
+            except ValidationError as error:  # a header too wide to map column by column
+                saved.unlink(missing_ok=True)
+                self.message_user(request, error.messages[0], messages.ERROR)
+                return HttpResponseRedirect(self._import_url())
             if waiting is not None:
                 saved.unlink(missing_ok=True)
                 return HttpResponseRedirect(self.import_mapping_url(waiting))

@@ -15,17 +15,22 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
 
 from store.importing.jobs import import_job_cancel
 from store.importing.mapping import (
     IGNORE,
     ColumnMapping,
+    check_header_width,
     first_rows,
     guess_mapping,
+    import_profile_can_change,
+    import_profile_delete,
     import_profile_save,
     normalise_column,
     profile_for_header,
@@ -151,7 +156,7 @@ class ProductImportMappingMixin(_AdminBase):
         """A job waiting for its mapping when the file needs one; None when a preset or a profile reads it.
 
         Only the header and a few rows are read here. A file that cannot be read goes on to the
-        usual preview, which names the problem.
+        usual preview, which names the problem; a header too wide to map raises ValidationError.
         """
         if cleaned["preset"] != PRESET_AUTO:
             return None
@@ -161,6 +166,7 @@ class ProductImportMappingMixin(_AdminBase):
             return None
         if not header or detect_preset(header) is not None or profile_for_header(header) is not None:
             return None
+        check_header_width(header)
         return import_job_await_mapping(
             path=path,
             file_name=file_name,
@@ -279,8 +285,9 @@ def import_profile_form(profile: ImportProfile | None) -> type[ImportProfileForm
 
 
 @admin.register(ImportProfile)
-class ImportProfileAdmin(admin.ModelAdmin):
-    """Saved column mappings. Made on the import's mapping step; here they are edited or deleted."""
+class ImportProfileAdmin(SimpleHistoryAdmin):
+    """Saved column mappings. Made on the import's mapping step; here they are edited or deleted,
+    by their owner or a manager (others see them read-only); History lists every change."""
 
     list_display = ("name", "columns", "decimal_mark", "thousands", "collection_separator", "created_by", "updated_at")
     search_fields = ("name",)
@@ -306,8 +313,38 @@ class ImportProfileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a profile needs a file's header: save one from the import's mapping step
 
+    def has_change_permission(self, request: HttpRequest, obj: ImportProfile | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or import_profile_can_change(user=request.user, profile=obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: ImportProfile | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or import_profile_can_change(user=request.user, profile=obj))
+
+    def revert_disabled(self, request: HttpRequest, obj: ImportProfile | None = None) -> bool:
+        return True  # past versions are shown read-only; see history_form_view
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """View a past version; never save from here (simple-history would, with only the view
+        permission, and past the owner check and the mapping's checks)."""
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def save_model(self, request: HttpRequest, obj: ImportProfile, form: Any, change: bool) -> None:
-        import_profile_save(name=obj.name, mapping=form.mapping([str(name) for name in obj.header]), profile=obj)
+        import_profile_save(
+            name=obj.name, mapping=form.mapping([str(name) for name in obj.header]), user=request.user, profile=obj
+        )
+
+    def delete_model(self, request: HttpRequest, obj: ImportProfile) -> None:
+        import_profile_delete(profile=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            for profile in queryset.select_related("created_by"):  # a few rows; each one's owner is checked
+                import_profile_delete(profile=profile, user=request.user)
 
     @admin.display(description="columns")
     def columns(self, profile: ImportProfile) -> str:

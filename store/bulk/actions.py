@@ -17,10 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import F, Field
 
+from backoffice.admin import SafeAutocompleteSelect
 from store import extensions
 from store.models import CENT, MIN_UNIT_PRICE, Collection, Product, Promotion
 from store.services import UPDATE_BATCH_SIZE
@@ -124,7 +124,8 @@ class CollectionForm(BulkActionForm):
         if self.admin_site is not None:
             field = self.fields["collection"]
             assert isinstance(field, forms.ModelChoiceField)  # declared above
-            widget = AutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
+            # The project's widget: Django's looks a forged value ("abc") up while re-rendering (a 500).
+            widget = SafeAutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
             widget.choices = field.choices
             field.widget = widget
 

@@ -118,6 +118,17 @@ def test_preview_lists_every_error_and_all_or_nothing_blocks_confirm(admin_clien
     assert not Product.objects.exists()
 
 
+def test_a_malformed_image_url_is_a_row_error_on_the_preview(admin_client):
+    response = upload(admin_client, "sku,title,unit_price,inventory,collection,images\r\nA,T,5,1,C,http://[::1\r\n")
+    assert response.status_code == 302
+    html = admin_client.get(response.url).content.decode()
+    assert (
+        "<tr><td>2</td><td>images</td><td>http://[::1</td><td>not an http(s) URL: &#x27;http://[::1&#x27;</td></tr>"
+        in html
+    )
+    assert ImportJob.objects.get().status == ImportJob.STATUS_PREVIEW
+
+
 def test_skip_invalid_confirm_imports_valid_rows(admin_client):
     response = upload(admin_client, HEADER + "A,T,abc,1,C\r\nB,T,5,1,C\r\n")
     admin_client.post(response.url, {"_confirm": "1", "skip_invalid": "1"})
