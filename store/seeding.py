@@ -1,6 +1,6 @@
 """Deterministic synthetic catalogs for benchmarks and load tests.
 
-Rows are written with batched ``executemany`` inside one transaction: at a
+Rows are written with batched ``executemany`` (``store.sql.execute_many``) inside one transaction: at a
 million products Django's ``bulk_create`` spends most of its time building
 model instances, and we need neither signals nor per-row validation here
 (every value is generated valid).
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from store import extensions
 from store.models import Address, Collection, Customer, Order, OrderItem, Product, Promotion
+from store.sql import execute_many
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +118,10 @@ def _insert(
     placeholders = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})"
     written = 0
-    with connection.cursor() as cursor:
-        for batch in _batched(rows, BATCH_SIZE):
-            cursor.executemany(sql, batch)
-            written += len(batch)
-            progress(stage, len(batch))
+    for batch in _batched(rows, BATCH_SIZE):
+        execute_many(sql, batch)
+        written += len(batch)
+        progress(stage, len(batch))
     return written
 
 

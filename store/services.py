@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from store.audit import audit_event
 from store.models import OrderItem, Product
+from store.sql import execute_many
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def product_history_insert(
     """One history row per product of ``products`` (their tracked fields as given), all dated ``date``.
 
     ``history_type``: "+" created, "~" changed, "-" about to be deleted (a revert re-creates
-    from it). One ``executemany`` per 2,000 rows, as the import's own INSERTs: simple-history's
+    from it). One ``execute_many`` per 2,000 rows, as the import's own INSERTs: simple-history's
     ``bulk_history_create`` builds model instances and, on SQLite (999 parameters at most),
     splits them into statements of ~70 rows.
     """
@@ -122,16 +123,15 @@ def product_history_insert(
     now = connection.ops.adapt_datetimefield_value(date or timezone.now())
     user_id = getattr(_history_user(user), "pk", None)
     step = UPDATE_BATCH_SIZE * 2
-    with connection.cursor() as cursor:
-        for start in range(0, len(products), step):
-            cursor.executemany(
-                sql,
-                [
-                    # Plain values, as the import's INSERTs pass them (the backends adapt Decimal).
-                    (*(getattr(product, name) for name in tracked), now, reason, history_type, user_id)
-                    for product in products[start : start + step]
-                ],
-            )
+    for start in range(0, len(products), step):
+        execute_many(
+            sql,
+            [
+                # Plain values, as the import's INSERTs pass them (the backends adapt Decimal).
+                (*(getattr(product, name) for name in tracked), now, reason, history_type, user_id)
+                for product in products[start : start + step]
+            ],
+        )
 
 
 @transaction.atomic

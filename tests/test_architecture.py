@@ -5,6 +5,9 @@
   modules, or modules of two apps, are never siblings).
 - No code outside the admin uses a private attribute of Django's admin: worker code and
   services ask ``admin.site.get_model_admin(model)`` and the public hooks.
+- No bare ``cursor.executemany``: batched raw writes go through ``store.sql.execute_many``
+  (under `make run` the debug toolbar's SQL panel cannot record an executemany on SQLite;
+  tests/devserver).
 """
 
 from __future__ import annotations
@@ -144,3 +147,16 @@ def test_no_private_admin_attribute_outside_the_admin():
         "Private admin attributes used outside the admin (use admin.site.get_model_admin(model) and the "
         "public has_..._permission hooks):\n" + "\n".join(found)
     )
+
+
+# --- Batched raw writes -----------------------------------------------------------------------
+def test_batched_raw_writes_go_through_execute_many():
+    calls = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        if path != ROOT / "store" / "sql.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "executemany"
+    ]
+    assert calls == []

@@ -16,4 +16,7 @@ if DEBUG_TOOLBAR:
     INTERNAL_IPS = ["127.0.0.1"]
     DEBUG_TOOLBAR_CONFIG = {
         "SHOW_TOOLBAR_CALLBACK": "backoffice.debug.show_toolbar",
+        # Collapsed to its handle until opened (open, it covers the product list's filters);
+        # the toolbar remembers the choice in its "djdt" cookie.
+        "SHOW_COLLAPSED": True,
     }

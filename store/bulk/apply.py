@@ -38,7 +38,7 @@ from store.bulk.actions import CHANGE, ERROR_CONFLICT, REFUSED, BulkAction, Bulk
 from store.jobs.models import JobCancelled
 from store.models import BulkEdit, Product
 from store.services import UPDATE_BATCH_SIZE, User, _history_baseline, product_history_insert
-from store.sql import quote
+from store.sql import execute_many, quote
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +175,7 @@ def _claim(changes: Sequence[Outcome], now) -> None:
     for change in changes:
         values = [product_field(name).get_db_prep_save(change.values[name], connection) for name in columns]
         params.append((*values, moment, change.product.pk, change.product.version))
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-        claimed = cursor.rowcount
+    claimed = execute_many(sql, params)
     if claimed != len(changes):
         raise BulkEditConflict(ERROR_CONFLICT.format(count=len(changes) - max(claimed, 0)), code="conflict")
 

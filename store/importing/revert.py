@@ -53,7 +53,7 @@ from store.models import (
     ProductImageSource,
 )
 from store.services import User, product_history_insert
-from store.sql import quote, select_in
+from store.sql import execute_many, quote, select_in
 
 logger = logging.getLogger(__name__)
 
@@ -309,9 +309,7 @@ def _restore(restores: list[tuple[Product, HistoricalRow]], now: datetime) -> No
         (*(getattr(before, name) for name in FIELDS), moment, product.pk, product.version)
         for product, before in restores
     ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-        claimed = cursor.rowcount
+    claimed = execute_many(sql, params)
     if claimed != len(restores):
         raise ValidationError(ERROR_CONFLICT.format(count=len(restores) - max(claimed, 0)), code="conflict")
 

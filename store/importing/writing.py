@@ -24,7 +24,7 @@ from store.fileformat.columns import ProductColumn, product_columns
 from store.importing.plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
 from store.models import Collection, Product
 from store.services import product_history_baseline, product_history_created, product_history_record
-from store.sql import CHUNK, chunks, quote, select_in
+from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
 BATCH = 2000
 
@@ -203,23 +203,22 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     )
     updated_ids = [row.product_id for row in updates]
     product_history_baseline(product_ids=updated_ids)
-    with connection.cursor() as cursor:
-        for start in range(0, len(creates), BATCH):
-            batch = creates[start : start + BATCH]
-            cursor.executemany(insert_sql, [[*products.params(row), row.sku, now, 1] for row in batch])
-            progress("writing", len(batch))
-        for start in range(0, len(updates), BATCH):
-            updating = updates[start : start + BATCH]
-            cursor.executemany(
-                update_sql, [[*changed.params(row), now, row.product_id, row.version] for row in updating]
+    for start in range(0, len(creates), BATCH):
+        batch = creates[start : start + BATCH]
+        execute_many(insert_sql, [[*products.params(row), row.sku, now, 1] for row in batch])
+        progress("writing", len(batch))
+    for start in range(0, len(updates), BATCH):
+        updating = updates[start : start + BATCH]
+        updated = execute_many(
+            update_sql, [[*changed.params(row), now, row.product_id, row.version] for row in updating]
+        )
+        if updated != len(updating):
+            # Someone wrote between our locked check and the update (SQLite has no row locks).
+            raise ImportConflict(
+                ERROR_CONFLICTS.format(count=len(updating) - max(updated, 0)),
+                [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in updating],
             )
-            if cursor.rowcount != len(updating):
-                # Someone wrote between our locked check and the update (SQLite has no row locks).
-                raise ImportConflict(
-                    ERROR_CONFLICTS.format(count=len(updating) - max(cursor.rowcount, 0)),
-                    [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in updating],
-                )
-            progress("writing", len(updating))
+        progress("writing", len(updating))
 
     # Creations are recorded too, so that a revert of this import finds the products it added;
     # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).

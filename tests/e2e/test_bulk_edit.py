@@ -1,28 +1,43 @@
-"""Merchandiser journeys: a bulk edit through its intermediate page, and reverting an import."""
+"""Merchandiser journeys on the app as `make run` serves it (the debug toolbar on, a worker
+beside the dev server): every bulk edit through its intermediate page, Publish, a selection
+above the inline limit run as a job by the worker."""
 
-from decimal import Decimal
+from __future__ import annotations
 
-from store.models import BulkEdit, BulkEditJob, ImportJob, Product
-from store.tests.factories import CollectionFactory, ProductFactory
+import re
 
+import pytest
 
-def select_rows(page, products):
-    for product in products:
-        page.check(f"input.action-select[value='{product.pk}']")
+from .pages import PRODUCTS, message, product_rows
 
 
-def test_raise_price_5_percent_on_selected_products(admin_page, live_server, screenshot):
-    hoodies = CollectionFactory(title="Hoodies")
-    a = ProductFactory(title="Bulk hoodie A", unit_price=Decimal("10.00"), collection=hoodies)
-    b = ProductFactory(title="Bulk hoodie B", unit_price=Decimal("19.99"), collection=hoodies)
-    untouched = ProductFactory(title="Bulk hoodie C", unit_price=Decimal("30.00"), collection=hoodies)
-    page = admin_page
-    page.goto(f"{live_server.url}/admin/store/product/")
-    select_rows(page, [a, b])
-    page.select_option("select[name=action]", "bulk_change_price")
+def open_bulk_edit(page, make_run, query: str, ids: list[int], action: str) -> None:
+    page.goto(f"{make_run.url}{PRODUCTS}?q={query}")
+    for pk in ids:
+        page.check(f"input.action-select[value='{pk}']")
+    page.select_option("select[name=action]", f"bulk_{action}")
     page.click("button[name=index]")
-
     page.wait_for_selector("#bulk-form")
+
+
+def pick_collection(page, title: str) -> None:
+    page.click(".field-collection .select2-selection")
+    page.fill(".select2-search__field", title.split()[0])
+    page.click(f".select2-results__option:has-text('{title}')")
+
+
+def test_raise_price_5_percent_on_selected_products(make_run, merchandiser, screenshot):
+    ids = make_run.call(
+        "create_products",
+        collection="Hoodies",
+        products=[
+            {"sku": "BP-A", "title": "Bulk hoodie A", "unit_price": "10.00"},
+            {"sku": "BP-B", "title": "Bulk hoodie B", "unit_price": "19.99"},
+            {"sku": "BP-C", "title": "Bulk hoodie C", "unit_price": "30.00"},
+        ],
+    )
+    page = merchandiser
+    open_bulk_edit(page, make_run, "Bulk hoodie", [ids["BP-A"], ids["BP-B"]], "change_price")
     assert "2 products selected" in page.inner_text("#bulk-selected")
     page.select_option("#id_bulk-mode", "raise_pct")
     page.fill("#id_bulk-amount", "5")
@@ -32,76 +47,145 @@ def test_raise_price_5_percent_on_selected_products(admin_page, live_server, scr
     assert "10.00 → 10.50" in page.inner_text("#bulk-sample")
     assert "19.99 → 20.99" in page.inner_text("#bulk-sample")
     screenshot(page, "bulk-edit-preview")
-    assert Product.objects.get(pk=a.pk).unit_price == Decimal("10.00")
+    assert make_run.call("products_state", skus=["BP-A"])["BP-A"]["unit_price"] == "10.00"
     page.click("#bulk-confirm")
 
-    page.wait_for_selector(".messagelist .success")
-    edit = BulkEdit.objects.get()
-    assert f"Bulk edit #{edit.pk} (raise price 5%): 2 products were changed." in page.inner_text(".messagelist")
-    assert [Product.objects.get(pk=p.pk).unit_price for p in (a, b, untouched)] == [
-        Decimal("10.50"),
-        Decimal("20.99"),
-        Decimal("30.00"),
-    ]
+    assert re.search(r"Bulk edit #\d+ \(raise price 5%\): 2 products were changed\.", message(page))
+    rows = product_rows(page, make_run.url, "Bulk hoodie")
+    assert [rows[sku]["unit_price"] for sku in ("BP-A", "BP-B", "BP-C")] == ["10.50", "20.99", "30.00"]
 
 
-def test_move_to_collection_with_the_autocomplete(admin_page, live_server):
-    CollectionFactory(title="Winter sale")
-    product = ProductFactory(title="Bulk scarf", collection=CollectionFactory(title="Scarves"))
-    page = admin_page
-    page.goto(f"{live_server.url}/admin/store/product/")
-    select_rows(page, [product])
-    page.select_option("select[name=action]", "bulk_move_to_collection")
-    page.click("button[name=index]")
+# Each kind of bulk edit on two of three products: (action, products' extra fields and tags,
+# how to fill the form, a change the preview shows, the message's words, the list's column and
+# its values for the two selected products and the third, untouched one).
+KINDS = {
+    "adjust_inventory": (
+        {"inventory": 7},
+        lambda page, make_run: page.fill("#id_bulk-delta", "-3"),
+        "7 → 4",
+        "adjust inventory by -3",
+        ("inventory", "4", "7"),
+    ),
+    "add_tags": (
+        {"tags": ["cotton"]},
+        lambda page, make_run: page.fill("#id_bulk-labels", "summer, eco"),
+        "cotton → cotton, eco, summer",
+        "add tags eco, summer",
+        ("tags", "cotton, eco, summer", "cotton"),
+    ),
+    "remove_tags": (
+        {"tags": ["cotton", "sale"]},
+        lambda page, make_run: page.fill("#id_bulk-labels", "sale"),
+        "cotton, sale → cotton",
+        "remove tags sale",
+        ("tags", "cotton", "cotton, sale"),
+    ),
+    "move_to_collection": (
+        {},
+        lambda page, make_run: pick_collection(page, "Winter sale"),
+        "Scarves → Winter sale",
+        "move to collection Winter sale",
+        ("collection", "Winter sale", "Scarves"),
+    ),
+    "set_status": (
+        {},
+        lambda page, make_run: page.select_option("#id_bulk-value", "draft"),
+        "Active → Draft",
+        "set status to Draft",
+        ("status", "Draft", "Active"),
+    ),
+}
 
-    page.wait_for_selector("#bulk-form")
-    page.click(".field-collection .select2-selection")
-    page.fill(".select2-search__field", "Winter")
-    page.click(".select2-results__option:has-text('Winter sale')")
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_bulk_edit(make_run, merchandiser, kind):
+    extra, fill, change, words, (column, after, untouched) = KINDS[kind]
+    prefix = f"K-{kind.upper().replace('_', '-')}"
+    title = f"Kind {kind} scarf"
+    fields = {key: value for key, value in extra.items() if key != "tags"}
+    ids = make_run.call(
+        "create_products",
+        collection="Scarves",
+        products=[{"sku": f"{prefix}-{n}", "title": f"{title} {n}", **fields} for n in range(3)],
+        tags=extra.get("tags", []),
+        other_collections=["Winter sale"],
+    )
+    page = merchandiser
+    open_bulk_edit(page, make_run, title, [ids[f"{prefix}-0"], ids[f"{prefix}-1"]], kind)
+    fill(page, make_run)
     page.click("#bulk-preview")
     page.wait_for_selector("#bulk-counts")
-    assert "Scarves → Winter sale" in page.inner_text("#bulk-sample")
+    assert page.inner_text("td.count-changed") == "2"
+    assert change in page.inner_text("#bulk-sample")
     page.click("#bulk-confirm")
 
-    page.wait_for_selector(".messagelist .success")
-    assert Product.objects.get(pk=product.pk).collection.title == "Winter sale"
+    assert f"({words}): 2 products were changed." in message(page)
+    rows = product_rows(page, make_run.url, title)
+    assert [rows[f"{prefix}-{n}"][column] for n in range(3)] == [after, after, untouched]
 
 
-def test_revert_an_import(admin_page, live_server, tmp_path):
-    CollectionFactory(title="E2E")
-    ProductFactory(sku="KEEP-1", title="Kept hoodie", unit_price=Decimal("10.00"))
-    path = tmp_path / "products.csv"
-    path.write_text(
-        "sku,title,unit_price,inventory,collection\nKEEP-1,Kept hoodie,12.00,4,E2E\nE2E-NEW,Browser mug,9.00,12,E2E\n"
+@pytest.mark.parametrize("add", [True, False], ids=["add_promotion", "remove_promotion"])
+def test_add_and_remove_a_promotion(make_run, merchandiser, add):
+    prefix = "PROMO-ADD" if add else "PROMO-DEL"
+    title = f"Promo {'add' if add else 'remove'} mug"
+    ids = make_run.call(
+        "create_products",
+        collection="Mugs",
+        products=[{"sku": f"{prefix}-{n}", "title": f"{title} {n}"} for n in range(3)],
     )
-    page = admin_page
-    page.goto(f"{live_server.url}/admin/store/product/import/")
-    page.set_input_files("input[name=file]", str(path))
-    page.click("input[name=_preview]")
-    page.wait_for_selector("#import-counts")
-    page.click("input[name=_confirm]")
-    page.wait_for_selector(".messagelist .success")
-    job = ImportJob.objects.get()
+    description = f"Spring {'add' if add else 'remove'}"
+    promotion = make_run.call(
+        "create_promotion", description=description, products=[] if add else [f"{prefix}-{n}" for n in range(3)]
+    )
+    page = merchandiser
+    open_bulk_edit(
+        page, make_run, title, [ids[f"{prefix}-0"], ids[f"{prefix}-1"]], f"{'add' if add else 'remove'}_promotion"
+    )
+    page.select_option("#id_bulk-promotion", str(promotion))
+    page.click("#bulk-preview")
+    page.wait_for_selector("#bulk-counts")
+    assert page.inner_text("td.count-changed") == "2"
+    assert (f"— → {description}" if add else f"{description} → —") in page.inner_text("#bulk-sample")
+    page.click("#bulk-confirm")
 
-    page.goto(f"{live_server.url}/admin/store/importjob/")
-    page.click(f"a.revert-link[href$='/{job.pk}/revert/']")
-    page.wait_for_selector("#revert-counts")
-    assert page.inner_text("td.count-restore") == "1"
-    assert page.inner_text("td.count-delete") == "1"
-    assert "12.00 → 10.00" in page.inner_text("#revert-sample")
-    page.click("#revert-confirm")
-
-    page.wait_for_selector(".messagelist .success")
-    assert f"Import #{job.pk} reverted" in page.inner_text(".messagelist")
-    assert Product.objects.get(sku="KEEP-1").unit_price == Decimal("10.00")
-    assert not Product.objects.filter(sku="E2E-NEW").exists()
+    assert "2 products were changed." in message(page)
+    # The list's promotion filter shows who has it now.
+    page.goto(f"{make_run.url}{PRODUCTS}?q={title}&promotions__id__exact={promotion}")
+    on_promotion = page.locator("#result_list tbody td.field-sku").all_inner_texts()
+    assert sorted(on_promotion) == ([f"{prefix}-0", f"{prefix}-1"] if add else [f"{prefix}-2"])
 
 
-def test_a_selection_above_the_inline_limit_runs_as_a_job(admin_page, live_server, settings):
-    settings.BULK_INLINE_MAX = 2
-    products = [ProductFactory(title=f"Bulk mug {n}", unit_price=Decimal("10.00")) for n in range(3)]
-    page = admin_page
-    page.goto(f"{live_server.url}/admin/store/product/?q=Bulk+mug")
+def test_publish_drafts_with_the_action(make_run, merchandiser, screenshot):
+    ids = make_run.call(
+        "create_products",
+        collection="Shirts",
+        products=[
+            {"sku": "PUB-1", "title": "Publish linen shirt", "status": "draft"},
+            {"sku": "PUB-2", "title": "Publish travel mug"},
+        ],
+    )
+    page = merchandiser
+    page.goto(f"{make_run.url}{PRODUCTS}?q=Publish&status__exact=draft")
+    assert page.locator("#result_list .status-badge").all_inner_texts() == ["Draft"]
+    page.locator(f"input.action-select[value='{ids['PUB-1']}']").check()
+    page.select_option("select[name=action]", "publish")
+    page.locator("button[name=index]").click()
+    page.wait_for_selector(".messagelist")
+    assert "1 product was updated." in page.locator(".messagelist").inner_text()
+    rows = product_rows(page, make_run.url, "Publish")
+    assert [rows[sku]["status"] for sku in ("PUB-1", "PUB-2")] == ["Active", "Active"]
+    assert make_run.call("products_state", skus=["PUB-1"])["PUB-1"]["status"] == "active"
+
+
+def test_a_selection_above_the_inline_limit_runs_as_a_job_on_the_worker(make_run, merchandiser):
+    # BULK_INLINE_MAX is 5 for this app (conftest.MAKE_RUN_SETTINGS): six products are a job.
+    make_run.call(
+        "create_products",
+        collection="Mugs",
+        products=[{"sku": f"JOB-{n}", "title": f"Job mug {n}", "unit_price": "10.00"} for n in range(6)],
+    )
+    page = merchandiser
+    page.goto(f"{make_run.url}{PRODUCTS}?q=Job+mug")
     page.check("#action-toggle")
     page.select_option("select[name=action]", "bulk_change_price")
     page.click("button[name=index]")
@@ -111,11 +195,11 @@ def test_a_selection_above_the_inline_limit_runs_as_a_job(admin_page, live_serve
     page.fill("#id_bulk-amount", "5")
     page.click("#bulk-preview")
     page.wait_for_selector("#bulk-sampled")
-    page.click("#bulk-confirm")  # the immediate backend (tests) runs the job within the request
+    page.click("#bulk-confirm")
 
-    page.wait_for_selector("#job-state")
-    job = BulkEditJob.objects.get()
-    assert sorted(job.selected_ids) == [p.pk for p in products]
-    assert page.get_attribute("#job-state", "data-state") == "done"
-    assert "3 / 3" in page.inner_text("#job-rows")
-    assert [Product.objects.get(pk=p.pk).unit_price for p in products] == [Decimal("10.50")] * 3
+    # The job's page refreshes itself until the worker is done.
+    page.wait_for_selector("#job-state[data-state=done]", timeout=90_000)
+    assert "6 / 6" in page.inner_text("#job-rows")
+    rows = product_rows(page, make_run.url, "Job mug")
+    assert {row["unit_price"] for row in rows.values()} == {"10.50"}
+    assert len(rows) == 6

@@ -1,11 +1,10 @@
 """Product images and status in the browser: upload on the product page, thumbnail in the
-list (the live server serves MEDIA_URL), drag to reorder, publish a draft with the list action."""
+list (the live server serves MEDIA_URL), drag to reorder. (Publish: test_bulk_edit.py.)"""
 
 from __future__ import annotations
 
 import re
 
-from store.models import Product
 from store.tests.factories import CollectionFactory, ProductFactory, image_bytes, product_image
 
 PRODUCTS = "/admin/store/product/"
@@ -49,23 +48,6 @@ def test_a_bad_file_shows_an_error_on_the_product_page(admin_page, live_server, 
     page.wait_for_selector(".errornote")
     assert "“notes.png” is not an image" in page.locator("#images-group").inner_text()
     assert not product.images.exists()
-
-
-def test_publish_a_draft_with_the_action(admin_page, live_server, screenshot):
-    draft = ProductFactory(title="Linen Shirt", status=Product.Status.DRAFT)
-    ProductFactory(title="Travel Mug")
-    page = admin_page
-    page.goto(f"{live_server.url}{PRODUCTS}?status__exact=draft")
-    assert page.locator("#result_list .status-badge").all_inner_texts() == ["Draft"]
-    page.locator(f"input.action-select[value='{draft.pk}']").check()
-    page.select_option("select[name=action]", "publish")
-    page.locator("button[name=index]").click()
-    page.wait_for_selector(".messagelist")
-    assert "1 product was updated." in page.locator(".messagelist").inner_text()
-    assert Product.objects.get(pk=draft.pk).status == Product.Status.ACTIVE
-    page.goto(f"{live_server.url}{PRODUCTS}")
-    badges = page.locator("#result_list .status-badge").all_inner_texts()
-    assert badges == ["Active", "Active"]
 
 
 def test_drag_an_image_to_the_top(admin_page, live_server):

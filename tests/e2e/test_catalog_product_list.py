@@ -1,4 +1,5 @@
-"""Merchandiser journeys on the product list: filter, sort, list edit, action, autocomplete filter."""
+"""Merchandiser journeys on the product list: filter, sort, list edit, action, autocomplete filter.
+The ones that write run on the app as `make run` serves it (``make_run``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from store.models import Product
 from store.tests.factories import CollectionFactory, ProductFactory
+
+from .pages import product_rows
 
 PRODUCTS = "/admin/store/product/"
 
@@ -51,30 +53,50 @@ def test_filter_low_inventory_and_sort_by_status(admin_page, live_server, shelf,
     assert titles(page)[0] == "Classic Hoodie"
 
 
-def test_edit_a_price_in_the_list_and_save(admin_page, live_server, shelf):
-    page = admin_page
-    page.goto(f"{live_server.url}{PRODUCTS}")
-    row = page.locator("#result_list tbody tr", has=page.locator("th.field-title", has_text="Travel Mug"))
+def test_edit_a_price_in_the_list_and_save(make_run, merchandiser):
+    """On the app as `make run` serves it, as a Merchandiser."""
+    make_run.call(
+        "create_products",
+        collection="Mugs",
+        products=[
+            {"sku": "LE-1", "title": "List edit travel mug", "unit_price": "12.00"},
+            {"sku": "LE-2", "title": "List edit enamel mug"},
+        ],
+    )
+    page = merchandiser
+    page.goto(f"{make_run.url}{PRODUCTS}?q=List+edit")
+    row = page.locator("#result_list tbody tr", has=page.locator("th.field-title", has_text="List edit travel mug"))
     row.locator("td.field-unit_price input[type=number]").fill("14.50")  # not the hidden initial value
     page.locator("input[name=_save]").click()
     page.wait_for_selector(".messagelist")
     assert "1 product was changed successfully." in page.locator(".messagelist").inner_text()
-    product = Product.objects.get(pk=shelf["ok"].pk)
-    assert (product.unit_price, product.version) == (Decimal("14.50"), 2)
+    assert product_rows(page, make_run.url, "List edit travel")["LE-1"]["unit_price"] == "14.50"
+    state = make_run.call("products_state", skus=["LE-1", "LE-2"])
+    assert (state["LE-1"]["unit_price"], state["LE-1"]["version"]) == ("14.50", 2)
+    assert state["LE-2"]["version"] == 1
 
 
-def test_run_clear_inventory_and_read_the_message(admin_page, live_server, shelf):
-    page = admin_page
-    page.goto(f"{live_server.url}{PRODUCTS}")
-    for key in ("ok", "low"):
-        page.locator(f"input.action-select[value='{shelf[key].pk}']").check()
+def test_run_clear_inventory_and_read_the_message(make_run, merchandiser):
+    """On the app as `make run` serves it, as a Merchandiser."""
+    ids = make_run.call(
+        "create_products",
+        collection="Mugs",
+        products=[
+            {"sku": "CI-1", "title": "Clear travel mug", "inventory": 40},
+            {"sku": "CI-2", "title": "Clear zip hoodie", "inventory": 4},
+            {"sku": "CI-3", "title": "Clear enamel mug", "inventory": 25},
+        ],
+    )
+    page = merchandiser
+    page.goto(f"{make_run.url}{PRODUCTS}?q=Clear")
+    for sku in ("CI-1", "CI-2"):
+        page.locator(f"input.action-select[value='{ids[sku]}']").check()
     page.select_option("select[name=action]", "clear_inventory")
     page.locator("button[name=index]").click()
     page.wait_for_selector(".messagelist")
     assert "2 products were updated." in page.locator(".messagelist").inner_text()
-    assert set(
-        Product.objects.filter(pk__in=[shelf["ok"].pk, shelf["low"].pk]).values_list("inventory", flat=True)
-    ) == {0}
+    rows = product_rows(page, make_run.url, "Clear")
+    assert [rows[sku]["inventory"] for sku in ("CI-1", "CI-2", "CI-3")] == ["0", "0", "25"]
 
 
 def test_pick_a_collection_in_the_autocomplete_filter(admin_page, live_server, shelf):

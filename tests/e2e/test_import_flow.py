@@ -1,17 +1,20 @@
-"""Ops journey: changelist -> Import -> upload -> preview -> confirm."""
+"""Importer journeys on the app as `make run` serves it: changelist -> Import -> upload ->
+preview -> confirm, and reverting an import."""
 
-from store.models import ImportJob, Product
+from __future__ import annotations
+
+from .pages import PRODUCTS, message
 
 
-def test_upload_preview_confirm(admin_page, live_server, tmp_path, screenshot):
-    path = tmp_path / "products.csv"
+def test_upload_preview_confirm(make_run, importer, tmp_path, screenshot):
+    path = tmp_path / "browser-products.csv"
     path.write_text(
         "sku,title,unit_price,inventory,collection,tags\n"
         'E2E-1,Browser hoodie,39.90,4,E2E,"eco, winter"\n'
         "E2E-2,Browser mug,9.00,12,E2E,\n"
     )
-    page = admin_page
-    page.goto(f"{live_server.url}/admin/store/product/")
+    page = importer
+    page.goto(f"{make_run.url}{PRODUCTS}")
     page.click("a.import-link")
     page.set_input_files("input[name=file]", str(path))
     page.click("input[name=_preview]")
@@ -20,9 +23,45 @@ def test_upload_preview_confirm(admin_page, live_server, tmp_path, screenshot):
     assert "E2E" in page.inner_text(".import-new-collections")
     assert "tags: eco, winter" in page.inner_text("#import-changes")
     screenshot(page, "import-preview")
-    assert not Product.objects.filter(sku__startswith="E2E").exists()
+    assert make_run.call("products_state", skus=["E2E-1", "E2E-2"]) == {"E2E-1": None, "E2E-2": None}
     page.click("input[name=_confirm]")
-    page.wait_for_selector(".messagelist .success")
-    assert "2 new, 0 updated" in page.inner_text(".messagelist")
-    assert Product.objects.filter(sku__startswith="E2E").count() == 2
-    assert ImportJob.objects.get().status == ImportJob.STATUS_SUCCEEDED
+    assert "2 new, 0 updated" in message(page)
+    state = make_run.call("products_state", skus=["E2E-1", "E2E-2"])
+    assert (state["E2E-1"]["unit_price"], state["E2E-1"]["tags"]) == ("39.90", ["eco", "winter"])
+    assert state["E2E-2"]["inventory"] == 12
+    assert [job["status"] for job in make_run.call("import_jobs", file_names=[path.name])] == ["succeeded"]
+
+
+def test_revert_an_import(make_run, importer, tmp_path):
+    make_run.call(
+        "create_products",
+        collection="E2E revert",
+        products=[{"sku": "KEEP-1", "title": "Kept hoodie", "unit_price": "10.00"}],
+    )
+    path = tmp_path / "revert-products.csv"
+    path.write_text(
+        "sku,title,unit_price,inventory,collection\n"
+        "KEEP-1,Kept hoodie,12.00,4,E2E revert\n"
+        "E2E-NEW,Browser mug,9.00,12,E2E revert\n"
+    )
+    page = importer
+    page.goto(f"{make_run.url}{PRODUCTS}import/")
+    page.set_input_files("input[name=file]", str(path))
+    page.click("input[name=_preview]")
+    page.wait_for_selector("#import-counts")
+    page.click("input[name=_confirm]")
+    message(page)
+    [job] = make_run.call("import_jobs", file_names=[path.name])
+
+    page.goto(f"{make_run.url}/admin/store/importjob/")
+    page.click(f"a.revert-link[href$='/{job['id']}/revert/']")
+    page.wait_for_selector("#revert-counts")
+    assert page.inner_text("td.count-restore") == "1"
+    assert page.inner_text("td.count-delete") == "1"
+    assert "12.00 → 10.00" in page.inner_text("#revert-sample")
+    page.click("#revert-confirm")
+
+    assert f"Import #{job['id']} reverted" in message(page)
+    state = make_run.call("products_state", skus=["KEEP-1", "E2E-NEW"])
+    assert state["KEEP-1"]["unit_price"] == "10.00"
+    assert state["E2E-NEW"] is None

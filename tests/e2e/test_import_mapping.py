@@ -1,16 +1,17 @@
-"""Ops journey: a supplier file -> mapping page -> preview -> confirm; the same header again skips mapping."""
+"""Importer journey on the app as `make run` serves it: a supplier file -> mapping page ->
+preview -> confirm; the same header again skips mapping."""
 
-from decimal import Decimal
 from pathlib import Path
 
-from store.models import ImportJob, ImportProfile, Product
+from .pages import message
 
 SUPPLIER = Path(__file__).resolve().parents[2] / "store" / "tests" / "data" / "supplier_semicolon.csv"
 
 
-def test_map_a_supplier_file_save_a_profile_and_reuse_it(admin_page, live_server, tmp_path, screenshot):
-    page = admin_page
-    page.goto(f"{live_server.url}/admin/store/product/import/")
+def test_map_a_supplier_file_save_a_profile_and_reuse_it(make_run, importer, tmp_path, screenshot):
+    skus = ["SUP-1001", "SUP-1005", "SUP-1016", "SUP-3001"]
+    page = importer
+    page.goto(f"{make_run.url}/admin/store/product/import/")
     page.set_input_files("input[name=file]", str(SUPPLIER))
     page.click("input[name=_preview]")
 
@@ -41,14 +42,15 @@ def test_map_a_supplier_file_save_a_profile_and_reuse_it(admin_page, live_server
     assert "1299.00" in changes
     assert "12.50" in changes
     assert "Home > Kitchen" in page.inner_text(".import-new-collections")
-    assert not Product.objects.exists()
+    assert set(make_run.call("products_state", skus=skus).values()) == {None}
     page.click("input[name=_confirm]")
-    page.wait_for_selector(".messagelist .success")
-    assert "20 new, 0 updated" in page.inner_text(".messagelist")
-    assert Product.objects.get(sku="SUP-1005").unit_price == Decimal("1299.00")
-    assert Product.objects.get(sku="SUP-1001").unit_price == Decimal("12.50")
-    assert Product.objects.get(sku="SUP-1016").inventory == 2400
-    assert ImportProfile.objects.get().name == "Acme homeware"
+    assert "20 new, 0 updated" in message(page)
+    state = make_run.call("products_state", skus=skus)
+    assert state["SUP-1005"]["unit_price"] == "1299.00"
+    assert state["SUP-1001"]["unit_price"] == "12.50"
+    assert state["SUP-1016"]["inventory"] == 2400
+    page.goto(f"{make_run.url}/admin/store/importprofile/")
+    assert page.locator("#result_list tbody th").all_inner_texts() == ["Acme homeware"]
 
     # The next file with the same header: no mapping step, the preview names the profile.
     again = tmp_path / "acme-april.csv"
@@ -58,7 +60,7 @@ def test_map_a_supplier_file_save_a_profile_and_reuse_it(admin_page, live_server
         "SUP-3001;Bread bin;Bamboo lid;1.049,00;3;Home/Kitchen;natural\n",
         encoding="utf-8",
     )
-    page.goto(f"{live_server.url}/admin/store/product/import/")
+    page.goto(f"{make_run.url}/admin/store/product/import/")
     page.set_input_files("input[name=file]", str(again))
     page.click("input[name=_preview]")
     page.wait_for_selector("#import-counts")
@@ -69,7 +71,9 @@ def test_map_a_supplier_file_save_a_profile_and_reuse_it(admin_page, live_server
     assert "1049.00" in page.inner_text("#import-changes")
     screenshot(page, "import-mapping-profile-preview")
     page.click("input[name=_confirm]")
-    page.wait_for_selector(".messagelist .success")
-    assert Product.objects.get(sku="SUP-3001").unit_price == Decimal("1049.00")
-    assert Product.objects.get(sku="SUP-1001").unit_price == Decimal("13.00")
-    assert ImportJob.objects.filter(status=ImportJob.STATUS_SUCCEEDED, profile__name="Acme homeware").count() == 2
+    message(page)
+    state = make_run.call("products_state", skus=skus)
+    assert state["SUP-3001"]["unit_price"] == "1049.00"
+    assert state["SUP-1001"]["unit_price"] == "13.00"
+    jobs = make_run.call("import_jobs", file_names=[SUPPLIER.name, again.name])
+    assert [(job["status"], job["profile"]) for job in jobs] == [("succeeded", "Acme homeware")] * 2

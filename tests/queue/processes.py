@@ -2,7 +2,7 @@
 against a database of their own, migrated by a subprocess so every process can reach it.
 
 SQLite: a file in a temporary folder. MariaDB (DATABASE_URL=mysql://...): a database named
-after the test database with a ``_procs`` suffix, created and dropped here.
+after the test database with a suffix (``_procs`` for the queue tests), created and dropped here.
 Redis: databases 1-3 of REDIS_TEST_URL (default redis://127.0.0.1:6379). When Redis is not
 reachable the test is skipped, except under CI=true, where it fails.
 """
@@ -16,6 +16,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,39 +63,49 @@ def mysql_test_url() -> str | None:
     return url if url.startswith("mysql") else None
 
 
+@contextmanager
+def fresh_database(folder: Path, suffix: str, *, migrate: bool = True) -> Iterator[dict[str, str]]:
+    """A database of its own that subprocesses share: {'DATABASE_URL': ...}, migrated (with the
+    cache table) unless ``migrate`` is False. SQLite: ``folder``/db.sqlite3. MariaDB: the test
+    database's name + ``_<suffix>``, dropped on exit."""
+    url = mysql_test_url()
+    sqlite = {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
+    with nullcontext(sqlite) if url is None else _mysql_database(url, suffix) as env:
+        if migrate:
+            manage("migrate", "--noinput", "-v0", env=base_env(**env), timeout=600)
+            manage("createcachetable", env=base_env(**env))
+        yield env
+
+
+@contextmanager
+def _mysql_database(url: str, suffix: str) -> Iterator[dict[str, str]]:
+    parts = urlsplit(url)
+    name = f"test_{parts.path.lstrip('/')}_{suffix}"
+    connect = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": parts.username or "root",
+        "password": parts.password or "",
+    }
+
+    def run(sql: str) -> None:
+        conn = MySQLdb.connect(**connect)
+        conn.cursor().execute(sql)
+        conn.close()
+
+    run(f"DROP DATABASE IF EXISTS `{name}`")
+    run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    try:
+        yield {"DATABASE_URL": parts._replace(path=f"/{name}").geturl()}
+    finally:
+        run(f"DROP DATABASE IF EXISTS `{name}`")
+
+
 @pytest.fixture(scope="session")
 def process_database(tmp_path_factory):
     """A migrated database (with the cache table) that subprocesses share: {'DATABASE_URL': ...}."""
-    url = mysql_test_url()
-    if url is None:
-        path = tmp_path_factory.mktemp("procs") / "db.sqlite3"
-        env = {"DATABASE_URL": f"sqlite:///{path}"}
-        drop = None
-    else:
-        parts = urlsplit(url)
-        name = f"test_{parts.path.lstrip('/')}_procs"
-        connect = {
-            "host": parts.hostname or "127.0.0.1",
-            "port": parts.port or 3306,
-            "user": parts.username or "root",
-            "password": parts.password or "",
-        }
-        conn = MySQLdb.connect(**connect)
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        conn.close()
-        env = {"DATABASE_URL": parts._replace(path=f"/{name}").geturl()}
-
-        def drop():
-            conn = MySQLdb.connect(**connect)
-            conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-            conn.close()
-
-    manage("migrate", "--noinput", "-v0", env=base_env(**env), timeout=600)
-    manage("createcachetable", env=base_env(**env))
-    yield env
-    if drop:
-        drop()
+    with fresh_database(tmp_path_factory.mktemp("procs"), "procs") as env:
+        yield env
 
 
 def redis_url(db: int) -> str:
