@@ -468,6 +468,8 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
         label="Title",
         synonyms=("name", "product name", "product title", "item name", "article name", "product"),
         required=True,
+        # A stock or price feed (sku,unit_price,inventory) has no title: only new products need one.
+        required_new=True,
     ),
     TextColumn("slug", label="Slug", synonyms=("handle", "url key", "permalink"), slug=True, preview=False),
     TextColumn(

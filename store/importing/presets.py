@@ -20,7 +20,8 @@ from store.importing.parsing import ParsedFile
 if TYPE_CHECKING:
     from store.fileformat.cells import NumberConvention
 
-REQUIRED_COLUMNS = ("sku", "title")
+# A native file needs only its identity; ``title`` is required of the rows that create products.
+REQUIRED_COLUMNS = ("sku",)
 
 PRESET_AUTO = "auto"
 PRESET_NATIVE = "native"
@@ -35,7 +36,10 @@ PRESET_CHOICES = [
 
 ERROR_MISSING_COLUMNS = "Missing required column(s): {columns}."
 ERROR_UNKNOWN_PRESET = "Unknown preset {preset!r}."
-ERROR_UNDETECTED = "The header matches no known format: a native file needs the columns sku and title; found: {found}."
+ERROR_UNDETECTED = (
+    "The header matches no known format: a native file has a sku column and either a title column or only "
+    "product column names ({names}); found: {found}."
+)
 ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
 ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
 ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
@@ -88,13 +92,20 @@ def _index(header: list[str]) -> dict[str, int]:
     return index
 
 
+def native_names() -> list[str]:
+    """The column names of the native format (store's own and registered ones)."""
+    return [column.name for column in product_columns()]
+
+
 def detect_preset(header: list[str]) -> str | None:
-    names = set(_index(header))
+    """Shopify, WooCommerce, or native: ``sku`` and ``title`` (other columns ignored and listed), or
+    ``sku`` and nothing but native column names (a stock or price feed: ``sku,unit_price,inventory``)."""
+    names = set(_index(header)) - {""}
     if {"handle", "variant sku"} <= names:
         return PRESET_SHOPIFY
     if {"sku", "name", "regular price"} <= names:
         return PRESET_WOOCOMMERCE
-    if {"sku", "title"} <= names:
+    if {"sku", "title"} <= names or ("sku" in names and names <= set(native_names())):
         return PRESET_NATIVE
     return None
 
@@ -104,7 +115,9 @@ def map_rows(parsed: ParsedFile, *, preset: str = PRESET_AUTO) -> Preset:
         detected = detect_preset(parsed.header)
         if detected is None:
             shown = ", ".join(parsed.header[:12]) or "(nothing)"
-            raise ValidationError(ERROR_UNDETECTED.format(found=shown), code="undetected")
+            raise ValidationError(
+                ERROR_UNDETECTED.format(names=", ".join(native_names()), found=shown), code="undetected"
+            )
         preset = detected
     builders = {PRESET_NATIVE: _native, PRESET_WOOCOMMERCE: _woocommerce, PRESET_SHOPIFY: _shopify}
     if preset not in builders:
@@ -129,7 +142,7 @@ def cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, st
 def _native(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
     _require(index, REQUIRED_COLUMNS, REQUIRED_COLUMNS)
-    known = [column.name for column in product_columns()]
+    known = native_names()
     positions = {name: index[name] for name in known if name in index}
     ignored = [name for name in parsed.header if name.strip().casefold() not in positions and name.strip()]
     width = len(parsed.header)
