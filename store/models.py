@@ -14,6 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from store.importing.modes import MODE_CHOICES as IMPORT_MODE_CHOICES
+from store.importing.modes import MODE_CREATE_UPDATE as IMPORT_MODE_DEFAULT
 from store.jobs.models import BackgroundJob
 
 if TYPE_CHECKING:
@@ -468,6 +470,13 @@ class ImportProfile(models.Model):
     thousands_separator = models.CharField(max_length=1, choices=THOUSANDS_CHOICES, default=",", blank=True)
     collection_separator = models.CharField(
         max_length=5, blank=True, help_text='Between the levels of a category path, e.g. "/" or ">"; blank: none.'
+    )
+    # How its files import (store.importing.modes), unless the upload or the command line chooses.
+    mode = models.CharField("import mode", max_length=20, choices=IMPORT_MODE_CHOICES, default=IMPORT_MODE_DEFAULT)
+    keep_blank = models.BooleanField(
+        "a blank cell keeps the current value",
+        default=False,
+        help_text="Off: a blank description, tags or promotions cell clears it.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -27,7 +27,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.mapping import ProductImportMappingMixin
+from store.admin.mapping import ImportModeFields, ProductImportMappingMixin
 from store.fileformat.columns import product_columns
 from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
@@ -61,7 +61,9 @@ CELL_SHOWN = 120
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
-class ProductImportForm(forms.Form):
+class ProductImportForm(ImportModeFields):
+    field_order = ("file", "preset", "mode", "blank_cells", "skip_invalid", "encoding")
+
     file = forms.FileField(help_text="CSV (UTF-8 or Windows-1252, comma or semicolon) or XLSX.")
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial=PRESET_AUTO, label="Format")
     skip_invalid = forms.BooleanField(
@@ -207,9 +209,12 @@ class ProductImportMixin(ProductImportMappingMixin):
             form = ProductImportForm(request.POST or None, request.FILES or None)
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
+            mode, keep_blank = form.import_mode()
             saved = _save_upload(upload)
             # A header no preset and no saved profile knows: keep the file, map its columns first.
-            waiting = self.import_mapping_start(request, path=saved, file_name=upload.name, cleaned=form.cleaned_data)
+            waiting = self.import_mapping_start(
+                request, path=saved, file_name=upload.name, cleaned=form.cleaned_data, mode=mode, keep_blank=keep_blank
+            )
             if waiting is not None:
                 saved.unlink(missing_ok=True)
                 return HttpResponseRedirect(self.import_mapping_url(waiting))
@@ -223,6 +228,8 @@ class ProductImportMixin(ProductImportMappingMixin):
                         preset=form.cleaned_data["preset"],
                         encoding=form.cleaned_data["encoding"] or None,
                         skip_invalid=form.cleaned_data["skip_invalid"],
+                        mode=mode,
+                        keep_blank=keep_blank,
                     )
                 finally:
                     saved.unlink(missing_ok=True)
@@ -235,6 +242,8 @@ class ProductImportMixin(ProductImportMappingMixin):
                     preset=form.cleaned_data["preset"],
                     encoding=form.cleaned_data["encoding"] or None,
                     skip_invalid=form.cleaned_data["skip_invalid"],
+                    mode=mode,
+                    keep_blank=keep_blank,
                 )
             finally:
                 saved.unlink(missing_ok=True)

@@ -124,17 +124,22 @@ def import_job_submit(
     source: str = ImportJob.SOURCE_ADMIN,
     confirm: bool = False,
     mapping: ColumnMapping | None = None,
+    mode: str | None = None,
+    keep_blank: bool | None = None,
 ) -> ImportJob:
     """Copy the file into the private storage, record a queued job and queue its preview.
 
     ``confirm``: write as soon as the preview is ready (the CLI's ``--background``).
+    ``mode``, ``keep_blank``: the import mode (``store.importing.modes``), kept in the job's options.
     Call outside a transaction: the worker must find the committed job.
     """
     storage = import_storage()
     with path.open("rb") as handle:
         upload = storage.save(f"{UPLOADS_DIR}/{uuid.uuid4().hex}{Path(file_name).suffix[:10]}", File(handle))
     options = {
-        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+        **_options(
+            preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode, keep_blank=keep_blank
+        ),
         "background": True,
         "auto_confirm": confirm,
     }

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 
 from store.fileformat.cells import POINT, NumberConvention
 from store.fileformat.columns import product_columns
+from store.importing.modes import MODE_CREATE_UPDATE, check_mode
 from store.importing.parsing import ParsedFile
 from store.importing.presets import PRESET_AUTO, MappedRow, Preset, cells_error, detect_preset, map_rows
 from store.models import ImportProfile
@@ -127,6 +128,9 @@ class ColumnMapping:
     collection_separator: str = ""
     profile_id: int | None = None
     profile_name: str = ""
+    #: the import mode saved in the profile (modes.py; "" and None: none saved); an explicit choice wins
+    mode: str = ""
+    keep_blank: bool | None = None
 
     @property
     def convention(self) -> NumberConvention:
@@ -167,6 +171,8 @@ class ColumnMapping:
             "collection_separator": self.collection_separator,
             "profile_id": self.profile_id,
             "profile_name": self.profile_name,
+            "mode": self.mode,
+            "keep_blank": self.keep_blank,
         }
 
     @classmethod
@@ -179,6 +185,8 @@ class ColumnMapping:
             collection_separator=str(data.get("collection_separator", "")),
             profile_id=data.get("profile_id"),
             profile_name=str(data.get("profile_name", "")),
+            mode=str(data.get("mode") or ""),
+            keep_blank=data.get("keep_blank"),
         )
 
 
@@ -232,6 +240,8 @@ def apply_mapping(parsed: ParsedFile, mapping: ColumnMapping) -> Preset:
         convention=mapping.convention,
         profile_id=mapping.profile_id,
         profile_name=mapping.profile_name,
+        profile_mode=mapping.mode,
+        profile_keep_blank=mapping.keep_blank,
     )
 
 
@@ -290,6 +300,8 @@ def mapping_from_profile(profile: ImportProfile, header: Sequence[str]) -> Colum
         collection_separator=profile.collection_separator,
         profile_id=profile.pk,
         profile_name=profile.name,
+        mode=profile.mode,
+        keep_blank=profile.keep_blank,
     )
 
 
@@ -300,10 +312,18 @@ def profile_mapping_json(mapping: ColumnMapping) -> dict[str, str]:
 
 @transaction.atomic
 def import_profile_save(
-    *, name: str, mapping: ColumnMapping, user: Any = None, profile: ImportProfile | None = None
+    *,
+    name: str,
+    mapping: ColumnMapping,
+    user: Any = None,
+    profile: ImportProfile | None = None,
+    mode: str = MODE_CREATE_UPDATE,
+    keep_blank: bool = False,
 ) -> ImportProfile:
-    """Create a profile from a mapping (or rewrite ``profile``); refuses clashing names and headers."""
+    """Create a profile from a mapping and an import mode (or rewrite ``profile``); refuses clashing names
+    and headers."""
     name = name.strip()
+    check_mode(mode)
     if not name:
         raise ValidationError({"name": ERROR_PROFILE_NAME})
     check_mapping(mapping)
@@ -329,6 +349,7 @@ def import_profile_save(
     profile.decimal_mark = mapping.decimal
     profile.thousands_separator = mapping.thousands
     profile.collection_separator = mapping.collection_separator
+    profile.mode, profile.keep_blank = mode, keep_blank
     try:
         with transaction.atomic():
             profile.save()

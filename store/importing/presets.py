@@ -58,6 +58,8 @@ WOO_STATUS = {"1": "active", "0": "draft", "-1": "draft"}
 
 # WooCommerce's own name for products without a category.
 UNCATEGORIZED = "Uncategorized"
+# What the shop presets give a new product for a blank cell; an existing product keeps its value.
+NEW_PRODUCT_DEFAULTS = {"collection": UNCATEGORIZED, "inventory": "0"}
 
 
 @dataclass(slots=True)
@@ -80,9 +82,14 @@ class Preset:
     source: Iterable[tuple[int, list[str]]] | None = None
     #: how the file writes numbers (None: the point convention); set by a column mapping (mapping.py)
     convention: NumberConvention | None = None
-    #: the saved ImportProfile that mapped the file, if any
+    #: the saved ImportProfile that mapped the file, if any, and the import mode it saved (modes.py)
     profile_id: int | None = None
     profile_name: str = ""
+    profile_mode: str = ""
+    profile_keep_blank: bool | None = None
+    #: native column -> the value a new product gets for a blank cell (WooCommerce's "Uncategorized");
+    #: an existing product keeps its value
+    new_defaults: dict[str, str] = field(default_factory=dict)
 
 
 def _index(header: list[str]) -> dict[str, int]:
@@ -237,8 +244,8 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
                 "title": row.get("name", ""),
                 "description": row.get("description", ""),
                 "unit_price": price,
-                "inventory": row.get("stock", "") or "0",
-                "collection": category or UNCATEGORIZED,
+                "inventory": row.get("stock", ""),
+                "collection": category,
                 "tags": row.get("tags", ""),
                 "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
                 "status": WOO_STATUS.get(row.get("published", ""), ""),
@@ -255,7 +262,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
             yield mapped
 
     columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
-    return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows)
+    return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows, new_defaults=NEW_PRODUCT_DEFAULTS)
 
 
 # --- Shopify --------------------------------------------------------------------
@@ -328,8 +335,8 @@ def _shopify(parsed: ParsedFile) -> Preset:
                 "title": title,
                 "description": product["description"],
                 "unit_price": row.get("variant price", ""),
-                "inventory": row.get("variant inventory qty", "") or "0",
-                "collection": product["collection"] or UNCATEGORIZED,
+                "inventory": row.get("variant inventory qty", ""),
+                "collection": product["collection"],
                 "tags": product["tags"],
                 "images": "|".join(ordered),
                 "status": product["status"],
@@ -358,4 +365,4 @@ def _shopify(parsed: ParsedFile) -> Preset:
     columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
     if "images" not in columns and "variant image" in index:
         columns["images"] = "Variant Image"
-    return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows)
+    return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows, new_defaults=NEW_PRODUCT_DEFAULTS)

@@ -43,6 +43,7 @@ from store.audit import audit_event
 from store.exports.formats import escape_formula
 from store.fileformat.columns import import_job_id
 from store.importing.mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
+from store.importing.modes import check_mode, import_mode_resolve, mode_from_options, mode_options
 from store.importing.parsing import parse_file
 from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_progress
 from store.importing.planning import build_plan
@@ -288,15 +289,23 @@ def plan_file(
     encoding: str | None = None,
     progress: ProgressCallback = no_progress,
     mapping: ColumnMapping | None = None,
+    mode: str | None = None,
+    keep_blank: bool | None = None,
 ) -> ImportPlan:
     """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems.
 
     ``mapping``: a supplier file's column mapping; without one, a preset or the saved profile of the header.
+    ``mode``, ``keep_blank``: the import mode (``store.importing.modes``); None: the profile's, else the default.
     """
+    if mode:
+        check_mode(mode)  # an unknown mode is refused before the file is read
     parsed = parse_file(path, encoding=encoding)
     progress("rows", len(parsed.rows))
     mapped = mapped_rows(parsed, preset=preset, mapping=mapping)
-    plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress)
+    import_mode = import_mode_resolve(
+        mode=mode, keep_blank=keep_blank, profile_mode=mapped.profile_mode, profile_keep_blank=mapped.profile_keep_blank
+    )
+    plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress, mode=import_mode)
     if mapped.name == PRESET_MAPPED:
         plan.profile_id, plan.profile_name = mapped.profile_id, mapped.profile_name
         plan.notes.insert(0, mapping_note(mapped))
@@ -322,8 +331,22 @@ def failed_rows_csv(plan: ImportPlan, extra: Sequence[RowError] = ()) -> str:
     return buffer.getvalue()
 
 
-def _options(*, preset: str, encoding: str | None, skip_invalid: bool, dry_run: bool) -> dict[str, Any]:
-    return {"preset": preset, "encoding": encoding or "", "skip_invalid": skip_invalid, "dry_run": dry_run}
+def _options(
+    *,
+    preset: str,
+    encoding: str | None,
+    skip_invalid: bool,
+    dry_run: bool,
+    mode: str | None = None,
+    keep_blank: bool | None = None,
+) -> dict[str, Any]:
+    return {
+        "preset": preset,
+        "encoding": encoding or "",
+        "skip_invalid": skip_invalid,
+        "dry_run": dry_run,
+        **mode_options(mode=mode, keep_blank=keep_blank),
+    }
 
 
 def _record_counts(job: ImportJob, plan: ImportPlan) -> None:
@@ -433,9 +456,17 @@ def _plan_or_fail(
     progress: ProgressCallback,
     mapping: ColumnMapping | None = None,
 ) -> ImportPlan | None:
+    mode, keep_blank = mode_from_options(job.options)  # as chosen on upload or the command line
     try:
         plan = plan_file(
-            path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress, mapping=mapping
+            path=path,
+            file_name=job.file_name,
+            preset=preset,
+            encoding=encoding,
+            progress=progress,
+            mapping=mapping,
+            mode=mode,
+            keep_blank=keep_blank,
         )
     except ValidationError as error:
         _fail(job, error.messages[0])
@@ -456,6 +487,8 @@ def product_import(
     dry_run: bool = False,
     progress: ProgressCallback = no_progress,
     mapping: ColumnMapping | None = None,
+    mode: str | None = None,
+    keep_blank: bool | None = None,
 ) -> ImportOutcome:
     """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
     started = time.monotonic()
@@ -463,7 +496,14 @@ def product_import(
         user=user,
         source=source,
         file_name=file_name,
-        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run),
+        options=_options(
+            preset=preset,
+            encoding=encoding,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            mode=mode,
+            keep_blank=keep_blank,
+        ),
     )
     if mapping is not None:
         job.column_mapping = mapping.to_json()
@@ -488,6 +528,8 @@ def product_import_preview(
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
+    mode: str | None = None,
+    keep_blank: bool | None = None,
 ) -> ImportOutcome:
     """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step).
 
@@ -499,7 +541,9 @@ def product_import_preview(
         user=user,
         source=ImportJob.SOURCE_ADMIN,
         file_name=file_name,
-        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+        options=_options(
+            preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode, keep_blank=keep_blank
+        ),
     )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=no_progress)
     _keep_preview(job, plan, started)

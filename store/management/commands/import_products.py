@@ -1,9 +1,11 @@
 """python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]
+[--mode create-update|update-only|create-only] [--keep-blank]
 [--map "Supplier Code=sku,Name=title,..." | --profile NAME] [--decimal-comma | --decimal , --thousands .]
 [--collection-separator /]"""
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +27,7 @@ from store.importing.mapping import (
     profile_for_header,
     profile_get,
 )
+from store.importing.modes import MODE_FLAGS
 from store.importing.parsing import check_encoding, read_header
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES, detect_preset
 from store.importing.service import product_import
@@ -68,6 +71,21 @@ class Command(BaseCommand):
             help="Import the valid rows and skip invalid ones (default: all or nothing).",
         )
         parser.add_argument("--encoding", default=None, help="Force the CSV encoding (default: detect).")
+        parser.add_argument(
+            "--mode",
+            choices=sorted(MODE_FLAGS),
+            default=None,
+            help="create-update (the default): a new SKU creates a product, a known one updates it; update-only: "
+            "a SKU not in the catalog is an error; create-only: a SKU already in the catalog is skipped and "
+            "listed. Default: the saved profile's mode for a mapped file, else create-update.",
+        )
+        parser.add_argument(
+            "--keep-blank",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="A blank cell keeps the product's current value (--no-keep-blank: a blank description, tags or "
+            "promotions cell clears it, the default unless the saved profile says otherwise).",
+        )
         mapping = parser.add_argument_group(
             "supplier files",
             "A file whose header matches no format is read through a column mapping. A file whose header matches "
@@ -119,6 +137,7 @@ class Command(BaseCommand):
             except ValidationError as error:
                 raise CommandError(error.messages[0]) from error
         mapping = self._mapping(path, options)
+        mode = MODE_FLAGS[options["mode"]] if options["mode"] else None
         if options["background"]:
             if options["dry_run"]:
                 raise CommandError(
@@ -134,6 +153,8 @@ class Command(BaseCommand):
                 skip_invalid=options["skip_invalid"],
                 confirm=True,
                 mapping=mapping,
+                mode=mode,
+                keep_blank=options["keep_blank"],
             )
             link = reverse("admin:store_product_import_preview", args=[job.pk])
             self.stdout.write(
@@ -176,6 +197,8 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 progress=report,
                 mapping=mapping,
+                mode=mode,
+                keep_blank=options["keep_blank"],
             )
         job = outcome.job
         self._summary(console, job)
@@ -268,6 +291,7 @@ class Command(BaseCommand):
         console.print(table)
 
     def _details(self, console: Console, plan) -> None:
+        console.print(terminal_safe(plan.mode_text))
         for note in plan.notes:
             console.print(terminal_safe(f"Note: {note}"))
         if plan.new_collections:

@@ -453,6 +453,7 @@ def test_profiles_are_listed_edited_and_deleted(admin_client, django_assert_max_
         "decimal_mark": ".",
         "thousands": "none",
         "collection_separator": ">",
+        "mode": "create_update",
         **{f"column_{n}": target for n, target in enumerate(("sku", "title", "", "unit_price", "", "", "tags"))},
     }
     assert admin_client.post(url, data).status_code == 302
