@@ -605,6 +605,30 @@ class ImportRevert(models.Model):
         return f"Revert of import #{self.import_job_id}"
 
 
+class ImportRelatedChange(models.Model):
+    """What an import (or a revert) changed in a product column with rows of its own (tags,
+    promotions): the value before and after, so that a revert can put it back.
+
+    Product fields are in the change history (django-simple-history); these columns are not.
+    Written only where the value changed (``store.importing.related``); the column's name is
+    the import column's (``store.fileformat.columns``), so store records other apps' columns
+    (store_custom's ``tags``) without knowing them. ``product_id`` is no foreign key: the
+    product may be deleted (by a revert) and re-created from its history with the same id.
+    """
+
+    import_job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="related_changes")
+    product_id = models.PositiveBigIntegerField()
+    column = models.CharField(max_length=50)
+    before = models.JSONField()
+    after = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["import_job", "product_id"], name="importrelatedchange_job_idx")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.import_job_id}: {self.column} of product {self.product_id}"
+
+
 class AlertSubscription(models.Model):
     """A user's opt-in to the daily low-stock digest; ``covered_until`` is where the next one starts."""
 

@@ -91,6 +91,10 @@ class ProductColumn:
     export_related: tuple[str, ...] = ()
     #: a key of a mapped row naming the source column of this row's value (errors name it)
     source_key: str | None = None
+    #: columns without ``field``: ``write()`` replaces the value, so a revert writes back the value before
+    #: an import (recorded as ``ImportRelatedChange``); False for a column whose ``write()`` only adds
+    #: (images: a revert removes what the import added)
+    restorable: bool = True
 
     # --- import ---------------------------------------------------------------------
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Any]:
@@ -124,6 +128,18 @@ class ProductColumn:
     def write(self, values: dict[int, Any]) -> None:
         """Set each product's value (a full replacement), inside the import transaction; columns without ``field``."""
         raise NotImplementedError
+
+    def same(self, first: Any, second: Any) -> bool:
+        """Whether two values are the same (a revert's "changed since the import?")."""
+        return bool(first == second)
+
+    def dump(self, value: Any) -> Any:
+        """A value as JSON (``ImportRelatedChange``): tuples become lists."""
+        return list(value) if isinstance(value, tuple) else value
+
+    def load(self, data: Any) -> Any:
+        """A value from its JSON (``dump``)."""
+        return tuple(data) if isinstance(data, list) else data
 
     # --- export and preview -----------------------------------------------------------
     def render(self, value: Any) -> str:
@@ -358,6 +374,7 @@ class ImagesColumn(ProductColumn):
 
     name, label = "images", "Images"
     synonyms = ("image", "image urls", "image src", "pictures", "photos", "image url", "picture", "photo")
+    restorable = False  # a revert removes the image sources the import added (their ``import_job``)
 
     def parse(self, raw: str) -> ImageUrls:
         urls: dict[str, None] = {}

@@ -48,6 +48,7 @@ from store.importing.parsing import parse_file
 from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_progress
 from store.importing.planning import build_plan
 from store.importing.presets import PRESET_AUTO
+from store.importing.related import RELATED_RECORDED
 from store.importing.writing import ImportConflict, apply_plan
 from store.models import ImportJob, private_storage
 from store.services import User
@@ -346,6 +347,7 @@ def _options(
         "skip_invalid": skip_invalid,
         "dry_run": dry_run,
         **mode_options(mode=mode, keep_blank=keep_blank),
+        RELATED_RECORDED: True,  # its tags and promotions changes are recorded for a revert
     }
 
 

@@ -80,6 +80,8 @@ class Command(BaseCommand):
             table.add_column(column, justify="right")
         table.add_row(*map(str, values))
         console.print(table)
+        for note in report.notes:
+            console.print(f"Note: {note}")
         for heading, items, total in (
             ("Changed since the import", report.changed_items, report.changed),
             ("Kept (still referred to)", report.kept_items, report.kept),
