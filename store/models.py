@@ -76,6 +76,15 @@ class Product(models.Model):
         validators=[MinValueValidator(MIN_UNIT_PRICE)],
     )
     inventory = models.IntegerField(db_index=True, validators=[MinValueValidator(0)])
+    # WooCommerce's "Manage stock?", Shopify's inventory tracker: off, the shop does not count this
+    # product's stock and sells it whatever ``inventory`` says (never "out of stock" or "low").
+    # db_default too: imports and seeding INSERT rows without the column.
+    track_inventory = models.BooleanField(
+        "track inventory",
+        default=True,
+        db_default=True,
+        help_text="Off: the stock is not counted; the product is sold whatever its inventory says.",
+    )
     last_update = models.DateTimeField(auto_now=True, db_index=True)
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="products")
     promotions = models.ManyToManyField(Promotion, blank=True, related_name="products")
@@ -106,9 +115,10 @@ class Product(models.Model):
         ordering = ["title"]
         permissions = [("import_product", "Can import products")]
         indexes = [
-            # Covers the dashboard's stock aggregate (counts by inventory, Σ price × inventory):
-            # an index-only scan, about 3.5x faster than the table scan at 1M rows on MariaDB.
-            models.Index(fields=["inventory", "unit_price"], name="product_stock_value_idx"),
+            # Covers the dashboard's stock aggregate (counts by inventory, Σ price × inventory, of
+            # products whose stock is tracked): an index-only scan, about 3.5x faster than the table
+            # scan at 1M rows on MariaDB.
+            models.Index(fields=["inventory", "unit_price", "track_inventory"], name="product_stock_value_idx"),
             # The status filter with the default order (title, then id: the index's own
             # tail on InnoDB and SQLite) walks this index and stops at the page; the API's
             # active-only lists by title use it too, and the dashboard counts by status from it.
@@ -134,7 +144,8 @@ class Product(models.Model):
 
     @property
     def in_stock(self) -> bool:
-        return self.inventory > 0
+        """Sellable: its stock is not tracked, or some is left."""
+        return not self.track_inventory or self.inventory > 0
 
     @property
     def is_active(self) -> bool:

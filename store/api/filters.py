@@ -11,7 +11,7 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.widgets import BooleanWidget
 
-from store import extensions
+from store import extensions, selectors
 from store.models import Product
 
 # Ids are BIGINT: anything outside that range can match nothing, and SQLite would
@@ -98,7 +98,10 @@ class ProductFilter(filters.FilterSet):
     collection_id = IdFilter(field_name="collection_id", help_text="Only products of this collection.")
     unit_price__gt = price_filter("gt")
     unit_price__lt = price_filter("lt")
-    in_stock = StrictBooleanFilter(method="filter_in_stock", help_text="true: inventory > 0; false: none left.")
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock",
+        help_text="true: sellable (inventory > 0, or stock not tracked); false: none left of a tracked stock.",
+    )
     updated_since = UtcIsoDateTimeFilter(
         field_name="last_update",
         lookup_expr="gte",
@@ -110,7 +113,7 @@ class ProductFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_in_stock(self, queryset, name, value):
-        return queryset.filter(inventory__gt=0) if value else queryset.filter(inventory=0)
+        return selectors.product_list_in_stock(in_stock=value, queryset=queryset)
 
 
 # (registry generation, base FilterSet) -> base plus the extensions' filters

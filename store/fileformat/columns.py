@@ -340,6 +340,39 @@ class StatusColumn(ProductColumn):
         return product.status
 
 
+TRUE_WORDS = ("yes", "y", "true", "1")
+FALSE_WORDS = ("no", "n", "false", "0")
+ERROR_YES_NO = "expected yes or no (also true/false, 1/0)"
+
+
+class TrackInventoryColumn(ProductColumn):
+    """Whether the product's stock is counted: ``yes`` or ``no`` (also true/false, 1/0). ``no`` means
+    it is sold whatever its inventory says (WooCommerce's "Manage stock?" off). A blank cell (or
+    no column) keeps an existing product's setting; a new product then tracks its stock."""
+
+    name, label, field = "track_inventory", "Track inventory", "track_inventory"
+    synonyms = ("manage stock", "manage stock?", "track quantity", "track stock", "stock managed", "inventory tracked")
+
+    def parse(self, raw: str) -> bool | None:
+        value = raw.strip().casefold()
+        if not value:
+            return None
+        if value in TRUE_WORDS:
+            return True
+        if value in FALSE_WORDS:
+            return False
+        raise ValidationError(ERROR_YES_NO)
+
+    def from_db(self, value: Any) -> bool:
+        return bool(value)
+
+    def render(self, value: Any) -> str:
+        return "" if value is None else "yes" if value else "no"
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return self.render(product.track_inventory)
+
+
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
@@ -502,6 +535,7 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
     PromotionsColumn(),
     status_column,
     images_column,
+    TrackInventoryColumn(),
 )
 
 _registered: dict[str, ProductColumn] = {}

@@ -53,6 +53,10 @@ SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price o
 SKIP_WOO_EXTERNAL = "external/affiliate product: sold on another site, not stocked here"
 SKIP_SHOPIFY_IMAGE_ROW = "image-only row: its image belongs to the product above it"
 ERROR_WOO_PUBLISHED = "expected 1 (published), 0 (draft) or -1 (private)"
+ERROR_WOO_IN_STOCK = "expected 1 (in stock), 0 (out of stock) or backorder"
+# WooCommerce "In stock?" when "Stock" is blank (the shop does not manage the product's stock):
+# (track_inventory, inventory). In stock, or on backorder: sold without counting; out of stock: 0 left.
+WOO_UNMANAGED_STOCK = {"1": ("no", ""), "backorder": ("no", ""), "onbackorder": ("no", ""), "0": ("yes", "0")}
 # WooCommerce "Published" -> status: private products are not sold either.
 WOO_STATUS = {"1": "active", "0": "draft", "-1": "draft"}
 
@@ -173,7 +177,24 @@ WOO_COLUMNS = {
     "tags": "Tags",
     "images": "Images",
     "status": "Published",
+    "track_inventory": "In stock?",
 }
+
+
+def woo_stock(stock: str, in_stock: str) -> tuple[str, str, bool]:
+    """(track_inventory, inventory, valid) of a row's "Stock" and "In stock?" cells.
+
+    A number in Stock: its stock is managed, that many left. A blank Stock: the shop does not
+    manage it, and "In stock?" says whether it sells (1, backorder: not tracked here, sold
+    whatever the count) or not (0: tracked, none left). Blank both: nothing said, nothing set.
+    """
+    if stock:
+        return "yes", stock, True
+    flag = in_stock.strip().casefold()
+    if not flag:
+        return "", "", True
+    track, inventory = WOO_UNMANAGED_STOCK.get(flag, ("", ""))
+    return track, inventory, flag in WOO_UNMANAGED_STOCK
 
 
 def woo_collection(categories: str) -> str:
@@ -210,6 +231,10 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         pos = index.get(name)
         return cells[pos].strip() if pos is not None and pos < len(cells) else ""
 
+    columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
+    if "inventory" not in columns and "in stock?" in index:
+        columns["inventory"] = "In stock?"  # "0" without a Stock column: none left
+
     # Variations inherit their parent's category; parents are referenced by SKU or "id:N".
     parent_category: dict[str, str] = {}
     for _number, cells in parsed.rows:
@@ -239,17 +264,23 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
             category = woo_collection(row.get("categories", ""))
             if not category and row.get("parent"):
                 category = parent_category.get(row["parent"], "")
-            mapped.values = {
+            track, inventory, known = woo_stock(row.get("stock", ""), row.get("in stock?", ""))
+            if not known:
+                mapped.errors.append(("In stock?", row.get("in stock?", "")[:80], ERROR_WOO_IN_STOCK))
+            values = {
                 "sku": row.get("sku", ""),
                 "title": row.get("name", ""),
                 "description": row.get("description", ""),
                 "unit_price": price,
-                "inventory": row.get("stock", ""),
+                "inventory": inventory,
+                "track_inventory": track,
                 "collection": category,
                 "tags": row.get("tags", ""),
                 "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
                 "status": WOO_STATUS.get(row.get("published", ""), ""),
             }
+            # Only the file's columns: a column it does not have leaves the product's value alone.
+            mapped.values = {name: value for name, value in values.items() if name in columns}
             published = row.get("published", "")
             if published and published not in WOO_STATUS:
                 mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
@@ -261,7 +292,6 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
                 mapped.values["_price_column"] = "Sale price"
             yield mapped
 
-    columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
     return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows, new_defaults=NEW_PRODUCT_DEFAULTS)
 
 
@@ -276,6 +306,7 @@ SHOPIFY_COLUMNS = {
     "tags": "Tags",
     "images": "Image Src",
     "status": "Status",
+    "track_inventory": "Variant Inventory Tracker",
 }
 
 
@@ -285,6 +316,9 @@ def _shopify(parsed: ParsedFile) -> Preset:
         index, ("handle", "title", "variant sku", "variant price"), ("Handle", "Title", "Variant SKU", "Variant Price")
     )
     width = len(parsed.header)
+    columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
+    if "images" not in columns and "variant image" in index:
+        columns["images"] = "Variant Image"
 
     def get(cells: list[str], name: str) -> str:
         pos = index.get(name)
@@ -330,17 +364,21 @@ def _shopify(parsed: ParsedFile) -> Preset:
             # A variant's own image comes first, then the product's images.
             own = [row["variant image"]] if row.get("variant image") else []
             ordered = own + [item for item in images if item.split("\t", 1)[0] not in own]
-            mapped.values = {
+            values = {
                 "sku": row.get("variant sku", ""),
                 "title": title,
                 "description": product["description"],
                 "unit_price": row.get("variant price", ""),
                 "inventory": row.get("variant inventory qty", ""),
+                # "shopify" (or a fulfilment service) counts the variant's stock; blank: not tracked
+                "track_inventory": "yes" if row.get("variant inventory tracker") else "no",
                 "collection": product["collection"],
                 "tags": product["tags"],
                 "images": "|".join(ordered),
                 "status": product["status"],
             }
+            # Only the file's columns: a column it does not have leaves the product's value alone.
+            mapped.values = {name: value for name, value in values.items() if name in columns}
             if not mapped.values["sku"]:
                 mapped.errors.append(("Variant SKU", "", ERROR_NO_SKU))
             if not mapped.values["unit_price"]:
@@ -362,7 +400,4 @@ def _shopify(parsed: ParsedFile) -> Preset:
         if group:
             yield from mapped_group(group, products)
 
-    columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
-    if "images" not in columns and "variant image" in index:
-        columns["images"] = "Variant Image"
     return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows, new_defaults=NEW_PRODUCT_DEFAULTS)

@@ -74,7 +74,7 @@ CHUNK = 1000
 SAMPLE_SIZE = 20
 LISTED = 100
 # The fields an import writes; a revert restores them.
-FIELDS = ("title", "slug", "description", "unit_price", "inventory", "collection_id", "status")
+FIELDS = ("title", "slug", "description", "unit_price", "inventory", "track_inventory", "collection_id", "status")
 REVERTIBLE = (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_PARTIAL)
 
 REVERT_REASON = "Revert of import #{pk}"

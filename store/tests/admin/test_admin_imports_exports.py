@@ -207,6 +207,7 @@ def test_export_respects_changelist_filters_and_escapes_formulas(admin_client):
         "promotions",
         "status",
         "images",
+        "track_inventory",
         "tags",
     ]
     assert [row[0] for row in rows[1:]] == ["LOW"]
