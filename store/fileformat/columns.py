@@ -89,8 +89,6 @@ class ProductColumn:
     preview: bool = True
     #: relations the export reads with each chunk of products (prefetched)
     export_related: tuple[str, ...] = ()
-    #: a key of a mapped row naming the source column of this row's value (errors name it)
-    source_key: str | None = None
     #: columns without ``field``: ``write()`` replaces the value, so a revert writes back the value before
     #: an import (recorded as ``ImportRelatedChange``); False for a column whose ``write()`` only adds
     #: (images: a revert removes what the import added)
@@ -187,7 +185,6 @@ class PriceColumn(ProductColumn):
     synonyms = ("price", "unit price", "regular price", "retail price", "selling price", "sales price", "rrp")
     required_new = True
     header_only = False
-    source_key = "_price_column"
 
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Decimal | None]:
         prices: dict[str, Decimal] = {}  # one Decimal per distinct price text (up to PRICE_CACHE)

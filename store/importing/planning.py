@@ -193,6 +193,7 @@ def build_plan(
         index = table.position[column.name]
         values = [row.values[index] for row in (*plan.creates, *plan.updates) if row.values[index] is not None]
         plan.notes.extend(column.notes(values))
+    plan.notes.extend(ignored.note() for ignored in preset.ignored_values if ignored.rows)
     if preset.ignored_columns:
         plan.notes.append("Ignored columns: " + ", ".join(preset.ignored_columns))
     return plan
@@ -232,8 +233,8 @@ def _validate_rows(
     source = preset.source_columns
     parse_sku = product_column("sku").parser(convention=convention)
     sku_source = source.get("sku", "sku")
-    # (position, name, source column, parse, text of a missing cell, key naming the row's own source column);
-    # a column that reads only its header's cells and is not in this file is not parsed at all.
+    # (position, name, source column, parse, text of a missing cell); a column that reads only its
+    # header's cells and is not in this file is not parsed at all.
     parsers = [
         (
             table.position[column.name],
@@ -241,7 +242,6 @@ def _validate_rows(
             source.get(column.name, column.name),
             column.parser(convention=convention),
             "" if column.header_only else None,
-            column.source_key,
         )
         for column in table.columns
         if not column.header_only or column.name in source
@@ -273,15 +273,14 @@ def _validate_rows(
             except ValidationError as error:
                 errors.append((sku_source, "" if error.code == "required" else sku_text[:80], error.messages[0]))
         values: list[Any] = [None] * width
-        for index, name, source_name, parse, missing, source_key in parsers:
+        for index, name, source_name, parse, missing in parsers:
             text = raw.get(name, missing)
             if text is None or (keep_blank and not text.strip()):
                 continue  # absent, or blank and kept: the value stays as it is
             try:
                 values[index] = parse(text)
             except ValidationError as error:
-                column = raw.get(source_key, source_name) if source_key else source_name
-                errors.append((column, "" if error.code == "required" else text[:80], error.messages[0]))
+                errors.append((source_name, "" if error.code == "required" else text[:80], error.messages[0]))
         if sku:
             skus.add(mapped.row, sku, valid=not errors)
         if errors:

@@ -6,13 +6,11 @@ reason it is deliberately skipped, or its errors (named by the source column).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from store.fileformat.columns import product_columns
 from store.importing.parsing import ParsedFile
@@ -40,7 +38,13 @@ ERROR_UNDETECTED = (
     "The header matches no known format: a native file has a sku column and either a title column or only "
     "product column names ({names}); found: {found}."
 )
-ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
+ERROR_NO_PRICE = "no price: Regular price is blank (unit_price is the regular price; a Sale price is not imported)"
+NOTE_IGNORED_VALUES = "{column} not imported on {count} row(s) ({rows}): {reason}"
+WHY_SALE_PRICE = (
+    "unit_price is the Regular price, never overwritten by a sale price (this store has no sale prices; "
+    "a promotion gives a discount)"
+)
+ROWS_LISTED = 10
 ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
 ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
 ERROR_CELL_COUNT = (
@@ -76,6 +80,19 @@ class MappedRow:
 
 
 @dataclass
+class IgnoredValues:
+    """A source column whose filled cells are not imported, and why (the preview lists the rows)."""
+
+    column: str
+    reason: str
+    rows: list[int] = field(default_factory=list)
+
+    def note(self) -> str:
+        shown = ", ".join(map(str, self.rows[:ROWS_LISTED])) + (" …" if len(self.rows) > ROWS_LISTED else "")
+        return NOTE_IGNORED_VALUES.format(column=self.column, count=len(self.rows), rows=shown, reason=self.reason)
+
+
+@dataclass
 class Preset:
     name: str
     #: native field -> the source column that feeds it (to name it in errors)
@@ -94,6 +111,9 @@ class Preset:
     #: native column -> the value a new product gets for a blank cell (WooCommerce's "Uncategorized");
     #: an existing product keeps its value
     new_defaults: dict[str, str] = field(default_factory=dict)
+    #: filled cells of source columns that are read but not imported (WooCommerce's Sale price),
+    #: counted while the rows are read; the plan notes them
+    ignored_values: list[IgnoredValues] = field(default_factory=list)
 
 
 def _index(header: list[str]) -> dict[str, int]:
@@ -210,22 +230,11 @@ def woo_collection(categories: str) -> str:
     return max(paths, key=lambda path: path.count(">"))
 
 
-def _woo_sale_active(row: dict[str, str], today: dt.date) -> bool:
-    def day(text: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(text.strip()[:10]) if text.strip() else None
-        except ValueError:
-            return None
-
-    starts, ends = day(row.get("date sale price starts", "")), day(row.get("date sale price ends", ""))
-    return (starts is None or starts <= today) and (ends is None or today <= ends)
-
-
 def _woocommerce(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
     _require(index, ("sku", "name", "regular price"), ("SKU", "Name", "Regular price"))
     width = len(parsed.header)
-    today = timezone.localdate()
+    sale_prices = IgnoredValues("Sale price", WHY_SALE_PRICE)
 
     def get(cells: list[str], name: str) -> str:
         pos = index.get(name)
@@ -258,9 +267,9 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
             if mapped.skip:
                 yield mapped
                 continue
-            sale, regular = row.get("sale price", ""), row.get("regular price", "")
-            price = sale if sale and _woo_sale_active(row, today) else regular
-            source_price = "Sale price" if price and price is sale else "Regular price"
+            price = row.get("regular price", "")
+            if row.get("sale price"):
+                sale_prices.rows.append(number)  # never the price: the preview lists these rows
             category = woo_collection(row.get("categories", ""))
             if not category and row.get("parent"):
                 category = parent_category.get(row["parent"], "")
@@ -288,11 +297,16 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
                 mapped.errors.append(("SKU", "", ERROR_NO_SKU))
             if not price:
                 mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
-            elif source_price == "Sale price":
-                mapped.values["_price_column"] = "Sale price"
             yield mapped
 
-    return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows, new_defaults=NEW_PRODUCT_DEFAULTS)
+    return Preset(
+        PRESET_WOOCOMMERCE,
+        columns,
+        rows(),
+        source=parsed.rows,
+        new_defaults=NEW_PRODUCT_DEFAULTS,
+        ignored_values=[sale_prices],
+    )
 
 
 # --- Shopify --------------------------------------------------------------------

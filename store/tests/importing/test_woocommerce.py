@@ -125,3 +125,30 @@ def test_a_column_the_export_does_not_have_leaves_the_product_alone(write_csv):
     assert shopify.plan.updates[0].changes == {"inventory": ("4", "5")}
     product.refresh_from_db()
     assert (product.description, product.status) == ("Kept words", "active")
+
+
+# --- Sale prices ---------------------------------------------------------------------------------
+def test_a_sale_price_never_overwrites_the_regular_price_and_is_listed(write_csv):
+    rows = [
+        ["simple", "W-SALE", "On sale", "1", "", "3", "15.00", "18.00", "Hats"],
+        ["simple", "W-FULL", "Full price", "1", "", "3", "", "20.00", "Hats"],
+        ["simple", "W-ONLY", "Sale only", "1", "", "3", "9.00", "", "Hats"],
+    ]
+    outcome = run(write_csv(rows, header=WOO), skip_invalid=True)
+    assert outcome.job.status == ImportJob.STATUS_PARTIAL
+    assert dict(Product.objects.values_list("sku", "unit_price")) == {
+        "W-SALE": Decimal("18.00"),
+        "W-FULL": Decimal("20.00"),
+    }
+    assert [(e.row, e.column, e.value, e.reason) for e in outcome.plan.errors] == [
+        (4, "Regular price", "", presets.ERROR_NO_PRICE)
+    ]
+    assert f"Sale price not imported on 2 row(s) (2, 4): {presets.WHY_SALE_PRICE}" in outcome.plan.notes
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
+def test_the_real_sample_lists_its_sale_prices():
+    outcome = run(REALWORLD)
+    assert Product.objects.get(sku="cc-beanie").unit_price == Decimal("20.00")  # Sale price 18
+    assert Product.objects.get(sku="cc-hoodie-red").unit_price == Decimal("45.00")  # Sale price 42
+    assert any(note.startswith("Sale price not imported on 6 row(s)") for note in outcome.plan.notes)
