@@ -201,6 +201,16 @@ WOO_COLUMNS = {
 }
 
 
+# Columns the WooCommerce preset reads besides WOO_COLUMNS: the row's kind and its parent.
+WOO_STRUCTURE = ("Type", "Parent", "ID")
+
+
+def ignored_columns(header: list[str], read: Iterable[str]) -> list[str]:
+    """The header's columns a preset does not import (in file order), for the preview to list."""
+    known = {name.casefold() for name in read}
+    return [name for name in header if name.strip() and name.strip().casefold() not in known]
+
+
 def woo_stock(stock: str, in_stock: str) -> tuple[str, str, bool]:
     """(track_inventory, inventory, valid) of a row's "Stock" and "In stock?" cells.
 
@@ -303,6 +313,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         PRESET_WOOCOMMERCE,
         columns,
         rows(),
+        ignored_columns(parsed.header, [*WOO_COLUMNS.values(), *WOO_STRUCTURE]),
         source=parsed.rows,
         new_defaults=NEW_PRODUCT_DEFAULTS,
         ignored_values=[sale_prices],
@@ -322,6 +333,17 @@ SHOPIFY_COLUMNS = {
     "status": "Status",
     "track_inventory": "Variant Inventory Tracker",
 }
+# Columns the Shopify preset reads besides SHOPIFY_COLUMNS: the grouping key, the option values of
+# the variant's title, and the images' order, alt texts and the variant's own image.
+SHOPIFY_STRUCTURE = (
+    "Handle",
+    "Option1 Value",
+    "Option2 Value",
+    "Option3 Value",
+    "Image Position",
+    "Image Alt Text",
+    "Variant Image",
+)
 
 
 def _shopify(parsed: ParsedFile) -> Preset:
@@ -414,4 +436,11 @@ def _shopify(parsed: ParsedFile) -> Preset:
         if group:
             yield from mapped_group(group, products)
 
-    return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows, new_defaults=NEW_PRODUCT_DEFAULTS)
+    return Preset(
+        PRESET_SHOPIFY,
+        columns,
+        rows(),
+        ignored_columns(parsed.header, [*SHOPIFY_COLUMNS.values(), *SHOPIFY_STRUCTURE]),
+        source=parsed.rows,
+        new_defaults=NEW_PRODUCT_DEFAULTS,
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from store import selectors
 from store.importing import presets
@@ -152,3 +153,58 @@ def test_the_real_sample_lists_its_sale_prices():
     assert Product.objects.get(sku="cc-beanie").unit_price == Decimal("20.00")  # Sale price 18
     assert Product.objects.get(sku="cc-hoodie-red").unit_price == Decimal("45.00")  # Sale price 42
     assert any(note.startswith("Sale price not imported on 6 row(s)") for note in outcome.plan.notes)
+
+
+# --- Ignored columns are listed, as mapped files list theirs ----------------------------------------
+def test_a_shopify_export_lists_the_columns_it_does_not_import(write_csv):
+    header = [
+        "Handle",
+        "Title",
+        "Vendor",
+        "Variant SKU",
+        "Variant Price",
+        "Variant Compare At Price",
+        "Variant Barcode",
+        "SEO Title",
+        "Option1 Name",
+        "Option1 Value",
+    ]
+    row = ["tee", "Tee", "Acme", "S-1", "9.00", "12.00", "4006381333931", "Tee | Acme", "Size", "M"]
+    outcome = run(write_csv([row], header=header))
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
+    assert "Ignored columns: Vendor, Variant Compare At Price, Variant Barcode, SEO Title, Option1 Name" in (
+        outcome.plan.notes
+    )
+    assert Product.objects.get(sku="S-1").title == "Tee - M"
+
+
+def test_the_shopify_fixture_lists_vendor_and_published():
+    outcome = run(Path(__file__).parents[1] / "data" / "shopify_small.csv", skip_invalid=True)
+    assert "Ignored columns: Vendor, Published, Option1 Name" in outcome.plan.notes
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
+def test_the_real_woocommerce_sample_lists_the_columns_it_does_not_import():
+    outcome = run(REALWORLD)
+    [note] = [note for note in outcome.plan.notes if note.startswith("Ignored columns: ")]
+    ignored = note.removeprefix("Ignored columns: ").split(", ")
+    assert ignored[:6] == [
+        "Is featured?",
+        "Visibility in catalog",
+        "Short description",
+        "Date sale price starts",
+        "Date sale price ends",
+        "Tax status",
+    ]
+    assert {"Sale price", "Weight (kg)", "Attribute 1 name", "Download 1 URL"} <= set(ignored)
+    assert not {"SKU", "Name", "Regular price", "Stock", "In stock?", "Type", "Parent", "ID"} & set(ignored)
+
+
+def test_the_admin_preview_shows_the_ignored_columns(admin_client, write_csv):
+    header = ["Handle", "Title", "Vendor", "Variant SKU", "Variant Price"]
+    path = write_csv([["tee", "Tee", "Acme", "S-1", "9.00"]], header=header)
+    with path.open("rb") as handle:
+        upload = SimpleUploadedFile(path.name, handle.read())
+    response = admin_client.post("/admin/store/product/import/", {"preset": "auto", "encoding": "", "file": upload})
+    html = admin_client.get(response.url).content.decode()
+    assert '<p class="import-note">Ignored columns: Vendor</p>' in html
