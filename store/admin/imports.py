@@ -40,6 +40,7 @@ from store.importing.jobs import (
     import_jobs_mark_lost,
     import_needs_job,
 )
+from store.importing.mapping_jobs import import_job_can_remap, import_job_remap
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.plan import ImportPlan, PlannedProduct, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
@@ -302,6 +303,7 @@ class ProductImportMixin(ProductImportMappingMixin):
             skipped_hidden=max(0, len(plan.skipped) - SKIPPED_SHOWN),
             writable=len(plan.creates) + len(plan.updates),
             skip_invalid=bool(job.options.get("skip_invalid")),
+            can_remap=import_job_can_remap(job),
             failed_rows_url=reverse(
                 "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
             )
@@ -359,6 +361,9 @@ class ProductImportMixin(ProductImportMappingMixin):
                 product_import_cancel(job=job, user=request.user)
                 self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
                 return HttpResponseRedirect(changelist)
+            if "_remap" in request.POST:
+                import_job_remap(job=job, user=request.user)
+                return HttpResponseRedirect(self.import_mapping_url(job))
             if "_retry" in request.POST:
                 import_job_retry(job=job, user=request.user)
                 self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)

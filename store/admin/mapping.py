@@ -25,6 +25,7 @@ from store.importing.mapping import (
     IGNORE,
     ColumnMapping,
     first_rows,
+    guess_convention,
     guess_mapping,
     import_profile_save,
     normalise_column,
@@ -120,11 +121,32 @@ class ColumnMappingForm(ImportModeFields, ConventionFields):
         help_text="The next file with the same columns is mapped with this profile, without this step.",
     )
 
-    def __init__(self, *args: Any, header: list[str], samples: list[list[str]], can_save: bool, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        header: list[str],
+        samples: list[list[str]],
+        can_save: bool,
+        previous: ColumnMapping | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.header = header
         values = first_rows(samples, len(header))
-        for position, (name, guess) in enumerate(zip(header, guess_mapping(header), strict=True)):
+        if previous is not None and len(previous.targets) == len(header):
+            # Back from the preview: the choices made before, not new guesses.
+            guesses = list(previous.targets)
+            decimal, thousands = previous.decimal, previous.thousands
+            self.fields["collection_separator"].initial = previous.collection_separator
+        else:
+            guesses = guess_mapping(header)
+            decimal, thousands = guess_convention(guesses, samples)
+            if decimal == ",":
+                prices = [row[guesses.index("unit_price")] for row in samples if len(row) > guesses.index("unit_price")]
+                self.fields["decimal"].help_text = "Read from the first prices: " + ", ".join(prices[:3]) + "."
+        self.fields["decimal"].initial = decimal
+        self.fields["thousands"].initial = THOUSANDS_TOKENS.get(thousands, "comma")
+        for position, (name, guess) in enumerate(zip(header, guesses, strict=True)):
             shown = ", ".join(value for value in values[position] if value)
             self.fields[COLUMN_FIELD.format(position)] = forms.ChoiceField(
                 choices=_target_choices(),
@@ -243,6 +265,7 @@ class ProductImportMappingMixin(_AdminBase):
             samples=samples,
             can_save=can_save,
             initial=import_mode_initial(job.options),
+            previous=ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None,
         )
         if request.method == "POST" and "_cancel" in request.POST:
             try:

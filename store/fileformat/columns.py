@@ -78,6 +78,8 @@ class ProductColumn:
     label: str = ""
     #: other lower-case header names a supplier may use for it
     synonyms: tuple[str, ...] = ()
+    #: names that hold its value when no file column has one of the names above (a barcode for the SKU)
+    fallback_synonyms: tuple[str, ...] = ()
     #: the Product field holding it (read and written with the product row); None: rows of its own
     field: str | None = None
     #: a new product needs a value
@@ -161,6 +163,7 @@ class TextColumn(ProductColumn):
         *,
         label: str,
         synonyms: tuple[str, ...] = (),
+        fallback_synonyms: tuple[str, ...] = (),
         field: str | None = None,
         required: bool = False,
         required_new: bool = False,
@@ -169,6 +172,7 @@ class TextColumn(ProductColumn):
         preview: bool = True,
     ) -> None:
         self.name, self.label, self.synonyms = name, label, synonyms
+        self.fallback_synonyms = fallback_synonyms
         self.field = field or name
         self.required, self.required_new, self.multiline, self.slug = required, required_new, multiline, slug
         self.preview = preview
@@ -182,7 +186,22 @@ class TextColumn(ProductColumn):
 
 class PriceColumn(ProductColumn):
     name, label, field = "unit_price", "Unit price", "unit_price"
-    synonyms = ("price", "unit price", "regular price", "retail price", "selling price", "sales price", "rrp")
+    synonyms = (
+        "price",
+        "unit price",
+        "regular price",
+        "retail price",
+        "selling price",
+        "sales price",
+        "rrp",
+        "recommended retail price",
+        "msrp",
+        "srp",
+        "list price",
+        "retail",
+        "price incl vat",
+        "price inc vat",
+    )
     required_new = True
     header_only = False
 
@@ -227,6 +246,14 @@ class InventoryColumn(ProductColumn):
         "stock qty",
         "stock level",
         "available",
+        "stock on hand",
+        "qty on hand",
+        "quantity on hand",
+        "qty available",
+        "quantity available",
+        "available stock",
+        "free stock",
+        "units",
     )
     required_new = True
     header_only = False
@@ -247,7 +274,23 @@ class CollectionColumn(ProductColumn):
     """The collection, by title; an import creates the collections it names (planning, writing)."""
 
     name, label, field = "collection", "Collection", "collection_id"
-    synonyms = ("category", "categories", "product type", "type", "department", "product category", "group")
+    synonyms = (
+        "category",
+        "categories",
+        "product type",
+        "type",
+        "department",
+        "product category",
+        "group",
+        "product group",
+        "item group",
+        "article group",
+        "product family",
+        "family",
+        "product line",
+        "range",
+        "main category",
+    )
     required_new = True
     header_only = False
     export_related = ("collection",)
@@ -506,14 +549,33 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
             "item no",
             "part number",
             "part no",
+            "article no",
+            "article nr",
+            "art nr",
+            "article",
+            "stock code",
+            "product number",
+            "product no",
         ),
+        # A supplier's barcode is its product key when the file has no code of its own.
+        fallback_synonyms=("ean", "ean13", "ean code", "gtin", "gtin13", "barcode", "upc"),
         required=True,
         preview=False,
     ),
     TextColumn(
         "title",
         label="Title",
-        synonyms=("name", "product name", "product title", "item name", "article name", "product"),
+        synonyms=(
+            "name",
+            "product name",
+            "product title",
+            "item name",
+            "article name",
+            "product",
+            "designation",
+            "product designation",
+            "article designation",
+        ),
         required=True,
         # A stock or price feed (sku,unit_price,inventory) has no title: only new products need one.
         required_new=True,
@@ -522,7 +584,16 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
     TextColumn(
         "description",
         label="Description",
-        synonyms=("long description", "body", "body (html)", "details", "desc", "product description"),
+        synonyms=(
+            "long description",
+            "body",
+            "body (html)",
+            "details",
+            "desc",
+            "product description",
+            "long text",
+            "full description",
+        ),
         multiline=True,
         preview=False,
     ),

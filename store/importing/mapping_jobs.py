@@ -4,7 +4,8 @@
     job = import_job_map(job=job, mapping=ColumnMapping(...), user=...)  # -> preview, or queued for a worker
 
 The uploaded file is kept in the private storage with the job (``job.upload``) while the user
-maps its columns, so it is never uploaded twice. Once mapped, a file of up to
+maps its columns and until the preview is confirmed, cancelled or expires, so it is never uploaded
+twice and the preview can go back to its mapping (``import_job_remap``). Once mapped, a file of up to
 IMPORT_INLINE_MAX_ROWS rows is previewed in the request; a larger one goes to a worker, which
 reads the mapping from ``job.column_mapping``. An abandoned mapping step expires with the
 unconfirmed previews (``service.product_import_expire_previews``).
@@ -31,6 +32,7 @@ from store.importing.presets import PRESET_AUTO
 from store.importing.service import (
     UPLOADS_DIR,
     _check_may_act,
+    _delete_plan,
     _keep_preview,
     _options,
     _plan_or_fail,
@@ -42,6 +44,7 @@ from store.models import ImportJob
 
 MESSAGE_AWAITING = "Waiting for its columns to be mapped."
 MESSAGE_QUEUED_MAPPED = "Mapped; queued, a worker will check the file."
+ERROR_NOT_REMAPPABLE = "Import #{pk} cannot go back to its column mapping: it is {state}."
 
 
 def import_job_await_mapping(
@@ -135,8 +138,55 @@ def import_job_map(
             progress=lambda _stage, _count: None,
             mapping=mapping,
         )
-    drop_job_files(job)  # the upload: the plan (saved next) holds what confirm needs
+    if plan is None:
+        drop_job_files(job)  # refused: there is no preview to go back from
+    # Otherwise the upload stays until the job is confirmed, cancelled or expires: the preview can go
+    # back to its mapping (``import_job_remap``).
     _keep_preview(job, plan, started)
+    return job
+
+
+def import_job_can_remap(job: ImportJob) -> bool:
+    """A preview of a file mapped on the mapping step, whose upload is still kept."""
+    return (
+        job.status == ImportJob.STATUS_PREVIEW
+        and bool(job.upload)
+        and bool(job.column_mapping)
+        and "header" in job.options
+    )
+
+
+def import_job_remap(*, job: ImportJob, user: Any) -> ImportJob:
+    """preview -> mapping: back from the preview to the mapping step, which starts from the choices made.
+
+    The plan is dropped; the upload, the header and the mapping stay. One conditional UPDATE, as every
+    step: a preview confirmed meanwhile is not taken back.
+    """
+    _check_may_act(job, user)
+    if not import_job_can_remap(job):
+        raise ValidationError(
+            ERROR_NOT_REMAPPABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_remappable"
+        )
+    if not _transition(
+        job,
+        source=ImportJob.STATUS_PREVIEW,
+        target=ImportJob.STATUS_MAPPING,
+        message=MESSAGE_AWAITING,
+        created_count=0,
+        updated_count=0,
+        unchanged_count=0,
+        skipped_count=0,
+        error_count=0,
+        started_at=None,
+        heartbeat_at=None,
+        rows_done=0,
+    ):
+        raise _refusal(job)
+    _delete_plan(job)
+    if job.failed_rows:
+        job.failed_rows.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(failed_rows="")
+    audit_event("import.remap", user=user, job_id=job.pk, file_name=job.file_name)
     return job
 
 

@@ -209,6 +209,14 @@ def _delete_plan(job: ImportJob) -> None:
     import_storage().delete(_plan_name(job))
 
 
+def _drop_upload(job: ImportJob) -> None:
+    """A mapped file's stored upload, kept while its preview could go back to the mapping step."""
+    if job.upload:
+        import_storage().delete(job.upload)
+        ImportJob.objects.filter(pk=job.pk).update(upload="")
+        job.upload = ""
+
+
 def _mac() -> hmac.HMAC:
     return hmac.new(settings.SECRET_KEY.encode(), digestmod=hashlib.sha256)
 
@@ -619,6 +627,7 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
         _finish(job, started, "import.confirm", user=confirmer)
         raise
     _delete_plan(job)
+    _drop_upload(job)
     _finish(job, started, "import.confirm", user=confirmer)
     return ImportOutcome(job=job, plan=plan, written=written)
 
@@ -635,4 +644,5 @@ def product_import_cancel(*, job: ImportJob, user: User = None) -> None:
     ):
         raise _refusal(job)
     _delete_plan(job)
+    _drop_upload(job)
     audit_event("import.cancel", user=user, job_id=job.pk)
