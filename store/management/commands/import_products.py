@@ -1,5 +1,5 @@
 """python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]
-[--mode create-update|update-only|create-only] [--keep-blank]
+[--mode create-update|update-only|create-only] [--keep-blank] [--user USERNAME]
 [--map "Supplier Code=sku,Name=title,..." | --profile NAME] [--decimal-comma | --decimal , --thousands .]
 [--collection-separator /]"""
 
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from store.importing.cli_user import NOTE_NO_USER, import_cli_user
 from store.importing.jobs import import_job_submit
 from store.importing.mapping import (
     ColumnMapping,
@@ -122,6 +123,13 @@ class Command(BaseCommand):
             '"Home > Kitchen".',
         )
         parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            default=None,
+            help="Who runs the import (default: settings.IMPORT_CLI_USER): it shows in their import history, "
+            "and they may revert it. An active user with the import permission.",
+        )
+        parser.add_argument(
             "--background",
             action="store_true",
             help="Queue the import as a job (a worker previews and writes it) and return; follow it on its admin page.",
@@ -136,6 +144,10 @@ class Command(BaseCommand):
                 options["encoding"] = check_encoding(options["encoding"])
             except ValidationError as error:
                 raise CommandError(error.messages[0]) from error
+        try:
+            user = import_cli_user(username=options["user"])
+        except ValidationError as error:
+            raise CommandError(error.messages[0]) from error
         mapping = self._mapping(path, options)
         mode = MODE_FLAGS[options["mode"]] if options["mode"] else None
         if options["background"]:
@@ -146,7 +158,7 @@ class Command(BaseCommand):
             job = import_job_submit(
                 path=path,
                 file_name=path.name,
-                user=None,
+                user=user,
                 source=ImportJob.SOURCE_CLI,
                 preset=options["preset"],
                 encoding=options["encoding"],
@@ -190,6 +202,7 @@ class Command(BaseCommand):
             outcome = product_import(
                 path=path,
                 file_name=path.name,
+                user=user,
                 source=ImportJob.SOURCE_CLI,
                 preset=options["preset"],
                 encoding=options["encoding"],
@@ -205,6 +218,8 @@ class Command(BaseCommand):
         if outcome.plan is not None:
             self._details(console, outcome.plan)
         console.print(terminal_safe(f"{job.get_status_display()}: {job.message}"))
+        if user is None:
+            console.print(NOTE_NO_USER)
         if outcome.plan is None and job.message.startswith("The header matches no known format"):
             console.print(HINT_UNDETECTED)
         if job.failed_rows:
