@@ -41,12 +41,15 @@ run: demo
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## Lint, format check and type check (pyproject.toml): all three run, any finding fails.
+## Lint, format check, types, import contracts and template lint (pyproject.toml, docs/development.md):
+## all five run, any finding fails.
 lint: install-test
 	@status=0; \
 	$(BIN)/ruff check . || status=1; \
 	$(BIN)/ruff format --check . || status=1; \
 	$(BIN)/mypy . || status=1; \
+	$(BIN)/lint-imports --no-logo || status=1; \
+	$(BIN)/djlint --lint templates || status=1; \
 	exit $$status
 
 ## A synthetic catalog for benchmarks: make seed PRODUCTS=1000000

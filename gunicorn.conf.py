@@ -1,7 +1,7 @@
 """gunicorn settings for production: `gunicorn --config gunicorn.conf.py backoffice.wsgi`.
 
 Every value can be overridden from the environment (names below). Heavy work (large
-exports; imports in a later step) runs on workers, so a web request is short: the
+exports, imports, bulk edits) runs on workers, so a web request is short: the
 timeout only has to cover the longest synchronous request left.
 """
 

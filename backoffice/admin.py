@@ -1,16 +1,19 @@
 """The project's admin site: Django's, plus guards for inputs Django's admin crashes on
-(HTTP 500) instead of refusing: forged ids, junk date drill-downs, searches of a thousand
-words, junk history version ids."""
+(HTTP 500) instead of refusing: forged ids, junk date drill-downs and year lookups, searches
+of a thousand words, junk history version ids."""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ERROR_FLAG, SEARCH_VAR
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.core.exceptions import FieldDoesNotExist, SuspiciousOperation, ValidationError
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse, QueryDict
 from django.urls import reverse
 
@@ -45,6 +48,38 @@ def date_drilldown_is_valid(model_admin: admin.ModelAdmin, query: QueryDict) -> 
                 number = int(value)
             except (ValueError, OverflowError):
                 return False
+            if not low <= number <= high:
+                return False
+    return True
+
+
+# A year lookup on a date (``?placed_at__year=``, ``__year__gte=``, ``__iso_year=``, through a
+# transform as ``__date__year=``) is compiled into a range of dates only when the query runs,
+# after the changelist's own check of its filters: a year outside DATE_PART_RANGES raises there.
+YEAR_LOOKUP = re.compile(r"^(?P<path>.+?)__(?:iso_)?year(?:__(?:exact|gt|gte|lt|lte))?$")
+
+
+def _is_date_path(model: type[models.Model], path: str) -> bool:
+    """Whether ``path`` (before ``__year``) ends on a date: a date field, or a transform of one."""
+    try:
+        fields = get_fields_from_path(model, path)
+    except (FieldDoesNotExist, NotRelationField):
+        return True  # a transform of a field (created_at__date) or no field at all: judged by its value
+    return isinstance(fields[-1], models.DateField)
+
+
+def year_lookups_are_valid(model_admin: admin.ModelAdmin, query: QueryDict) -> bool:
+    """Whether every year lookup on a date field asks for a year a date can have."""
+    low, high = DATE_PART_RANGES["year"]
+    for key in query:
+        match = YEAR_LOOKUP.match(key)
+        if not match or not _is_date_path(model_admin.model, match["path"]):
+            continue
+        for value in query.getlist(key):
+            try:
+                number = int(value)
+            except (ValueError, OverflowError):
+                continue  # not a number: Django's own "?e=1"
             if not low <= number <= high:
                 return False
     return True
@@ -100,7 +135,7 @@ def _without_search(query: QueryDict) -> str:
 class BackOfficeAdminSite(admin.AdminSite):
     """Every changelist, change form, history and export view of every area passes through
     these checks first, so no ModelAdmin needs a mixin: forged action ids and searches of
-    too many words get a message and a redirect, junk date drill-downs the "?e=1" page
+    too many words get a message and a redirect, junk date drill-downs and year lookups the "?e=1" page
     Django shows for other bad filter values, row or related ids beyond the key's range
     a 400, junk history version ids a 404."""
 
@@ -125,7 +160,9 @@ class BackOfficeAdminSite(admin.AdminSite):
         return guarded
 
     def _changelist_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, *args, **kwargs):
-        if not date_drilldown_is_valid(model_admin, request.GET):
+        if not date_drilldown_is_valid(model_admin, request.GET) or not year_lookups_are_valid(
+            model_admin, request.GET
+        ):
             return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
         error = search_error(request.GET)
         if error:
@@ -155,11 +192,13 @@ class BackOfficeAdminSite(admin.AdminSite):
 
     def _export_guard(self, model_admin: admin.ModelAdmin, request: HttpRequest, *args, **kwargs):
         filters = QueryDict(request.GET.get(EXPORT_FILTERS_VAR, ""))
+        opts = model_admin.model._meta
+        changelist = reverse(f"{self.name}:{opts.app_label}_{opts.model_name}_changelist")
+        if not date_drilldown_is_valid(model_admin, filters) or not year_lookups_are_valid(model_admin, filters):
+            return HttpResponseRedirect(f"{changelist}?{ERROR_FLAG}=1")
         error = search_error(filters)
         if error:
             model_admin.message_user(request, error, messages.ERROR)
-            opts = model_admin.model._meta
-            changelist = reverse(f"{self.name}:{opts.app_label}_{opts.model_name}_changelist")
             return HttpResponseRedirect(f"{changelist}?{_without_search(filters)}")
         return None
 
@@ -203,7 +242,14 @@ def _is_possible_key(field, value) -> bool:
     return True
 
 
-class SafeAutocompleteMixin:
+if TYPE_CHECKING:
+    # Mixed into ModelAdmins and inlines: type-check it as their common base.
+    _BaseAdmin = admin.options.BaseModelAdmin[Any]
+else:
+    _BaseAdmin = object
+
+
+class SafeAutocompleteMixin(_BaseAdmin):
     """For ModelAdmins and inlines with ``autocomplete_fields`` on foreign keys."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

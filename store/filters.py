@@ -23,9 +23,10 @@ class InventoryFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value() not in selectors.STOCK_STATUS_LABELS:
+        status = self.value()
+        if status is None or status not in selectors.STOCK_STATUS_LABELS:
             return queryset
-        return selectors.product_list_by_stock_status(status=self.value(), queryset=queryset)
+        return selectors.product_list_by_stock_status(status=status, queryset=queryset)
 
 
 class IdAutocompleteFilter(AutocompleteFilter):

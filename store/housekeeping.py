@@ -14,6 +14,7 @@ from django_tasks import task
 from store.alerts import low_stock_digest_send
 from store.bulk.jobs import bulk_edit_jobs_mark_lost
 from store.exports.jobs import export_files_purge, export_jobs_mark_lost
+from store.images.fetch import image_fetches_requeue_stale
 from store.importing.jobs import import_jobs_mark_lost
 from store.importing.service import product_import_expire_previews
 
@@ -28,6 +29,7 @@ def housekeeping(*, now: datetime | None = None) -> dict[str, int]:
         "lost_import_jobs": import_jobs_mark_lost(now=now),
         "expired_import_previews": product_import_expire_previews(now=now),
         "low_stock_digests": low_stock_digest_send(now=now, due_only=True),
+        "stale_image_fetches": image_fetches_requeue_stale(now=now),
     }
 
 

@@ -14,8 +14,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from store.importing.modes import MODE_CHOICES as IMPORT_MODE_CHOICES
-from store.importing.modes import MODE_CREATE_UPDATE as IMPORT_MODE_DEFAULT
 from store.jobs.models import BackgroundJob
 
 if TYPE_CHECKING:
@@ -468,6 +466,13 @@ class ImportProfile(models.Model):
     is mapped with it automatically (``store.importing.mapping``)."""
 
     DECIMAL_CHOICES = [(".", "Point: 12.50"), (",", "Comma: 12,50")]
+    # Import modes (what they do: store.importing.modes, which reads them from here).
+    MODE_CREATE_UPDATE, MODE_UPDATE_ONLY, MODE_CREATE_ONLY = "create_update", "update_only", "create_only"
+    MODE_CHOICES = [
+        (MODE_CREATE_UPDATE, "Create and update: a new SKU creates a product, a known one updates it"),
+        (MODE_UPDATE_ONLY, "Update only: a SKU not in the catalog is an error"),
+        (MODE_CREATE_ONLY, "Create only: a SKU already in the catalog is skipped and listed"),
+    ]
     THOUSANDS_CHOICES = [(",", "Comma: 1,234"), (".", "Point: 1.234"), (" ", "Space: 1 234"), ("", "None: 1234")]
 
     name = models.CharField(max_length=100, unique=True)
@@ -483,17 +488,28 @@ class ImportProfile(models.Model):
         max_length=5, blank=True, help_text='Between the levels of a category path, e.g. "/" or ">"; blank: none.'
     )
     # How its files import (store.importing.modes), unless the upload or the command line chooses.
-    mode = models.CharField("import mode", max_length=20, choices=IMPORT_MODE_CHOICES, default=IMPORT_MODE_DEFAULT)
+    mode = models.CharField("import mode", max_length=20, choices=MODE_CHOICES, default=MODE_CREATE_UPDATE)
     keep_blank = models.BooleanField(
         "a blank cell keeps the current value",
         default=False,
         help_text="Off: a blank description, tags or promotions cell clears it.",
     )
+    # The owner: only they, or whoever supervises imports (store.manage_others_imports), change or
+    # delete it: it maps their files (store.importing.mapping.import_profile_can_change).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="owner",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who changed what, and when (the admin's History page).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    _history_user: AbstractBaseUser | None
 
     class Meta:
         ordering = ["name"]

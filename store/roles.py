@@ -1,6 +1,6 @@
 """Back-office roles: named groups of permissions, kept in sync by `manage.py setup_roles`.
 
-ROLE_PERMISSIONS is the single source of truth (README "Roles" documents it). Viewer's
+ROLE_PERMISSIONS is the single source of truth (docs/operations.md "Roles" documents it). Viewer's
 permissions are computed from the app registry when setup_roles runs, so models added
 later are covered by running the command again (e.g. after a deploy's migrate).
 """

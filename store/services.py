@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,9 +16,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
-from store.images.inspect import image_inspect
-from store.images.thumbnails import thumbnail_schedule
-from store.models import OrderItem, Product, ProductImage
+from store.models import OrderItem, Product
 
 logger = logging.getLogger(__name__)
 
@@ -279,36 +276,6 @@ def product_set_status(*, products: QuerySet[Product], status: str, user: User =
     updated = _product_bulk_update(rows=rows, user=user, reason=STATUS_CHANGE_REASONS[status], status=status)
     audit_event("product.status_changed", user=user, status=status, count=updated)
     return updated
-
-
-# --- Catalog: product images ---------------------------------------------------
-
-
-@transaction.atomic
-def product_image_save(*, image: ProductImage) -> ProductImage:
-    """Save a new or edited product image; a new file is checked, renamed and thumbnailed.
-
-    A new file (an upload or fetched bytes not yet in storage) must pass
-    ``store.images.inspect.image_inspect``; it is stored under a random name with the extension of
-    its real format, and its width and height are recorded. Raises ``ValidationError``.
-    """
-    new_file = bool(image.image) and not image.image._committed
-    if new_file:
-        upload = image.image.file
-        info = image_inspect(file=upload, name=image.image.name)
-        image.image.name = f"{uuid.uuid4().hex}.{info.extension}"
-        image.width, image.height = info.width, info.height
-        image.thumbnail = ""
-    image.full_clean()
-    image.save()
-    if new_file:
-        thumbnail_schedule(image_id=image.pk)
-    return image
-
-
-def product_image_delete(*, image: ProductImage) -> None:
-    """Delete the row; its files go once the deletion commits (receivers.delete_image_files)."""
-    image.delete()
 
 
 # --- Orders -------------------------------------------------------------------

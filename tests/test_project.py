@@ -1,6 +1,9 @@
-"""Project-wide guarantees: migrations, checks, app boundaries, demo data."""
+"""Project-wide guarantees: migrations, checks, demo data.
 
-import ast
+App boundaries (store and tags never import each other, no import cycles, worker code never
+imports the admin) are import contracts in pyproject.toml (`lint-imports`, run by `make lint`)
+and tests/test_architecture.py."""
+
 from io import StringIO
 from pathlib import Path
 
@@ -20,22 +23,6 @@ def test_migrations_are_complete():
 
 def test_system_checks_pass():
     call_command("check", stdout=StringIO())
-
-
-def imported_top_level_modules(app: str) -> set[str]:
-    modules = set()
-    for path in (ROOT / app).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                modules |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                modules.add(node.module.split(".")[0])
-    return modules
-
-
-@pytest.mark.parametrize(("app", "forbidden"), [("store", "tags"), ("tags", "store")])
-def test_store_and_tags_never_import_each_other(app, forbidden):
-    assert forbidden not in imported_top_level_modules(app)
 
 
 @pytest.mark.django_db

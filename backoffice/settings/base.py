@@ -220,8 +220,8 @@ WHITENOISE_AUTOREFRESH = True
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "10"))
 # Local hour after which the scheduler (housekeeping) sends the daily low-stock digest.
 LOW_STOCK_DIGEST_HOUR = int(os.environ.get("LOW_STOCK_DIGEST_HOUR", "7"))
-# Bulk edits of up to this many products run in the request; larger selections are refused
-# with a message until they can run as jobs on the task queue.
+# Bulk edits of up to this many products run in the request; larger selections run as jobs
+# on the task queue.
 BULK_INLINE_MAX = int(os.environ.get("BULK_INLINE_MAX", "1000"))
 
 # --- Search -----------------------------------------------------------------
@@ -239,7 +239,7 @@ CATALOG_API_ANON_RATE = os.environ.get("CATALOG_API_ANON_RATE", "120/minute")
 # On by default: a fresh list costs an exact COUNT(*) plus serialisation (~20 ms at 100k
 # products), a cached one under 2 ms (bench/api.py).
 # A saved or added product invalidates at once; deletes, tag edits and bulk UPDATEs
-# that leave last_update alone show within this delay. See README "Catalog API".
+# that leave last_update alone show within this delay. See docs/guide/api.md.
 CATALOG_API_CACHE_SECONDS = int(os.environ.get("CATALOG_API_CACHE_SECONDS", "5"))
 # price_with_tax = unit_price x (1 + TAX_RATE), rounded to cents.
 TAX_RATE = Decimal(os.environ.get("TAX_RATE", "0.1"))
@@ -320,8 +320,11 @@ LOGGING: dict[str, Any] = {
 IMPORT_INLINE_MAX_ROWS = int(os.environ.get("IMPORT_INLINE_MAX_ROWS", "5000"))
 # Uploads above this size are refused before they are parsed.
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
-# Data rows per file; an XLSX whose sheet claims more is refused before reading it.
+# Data rows per file; a file with more is refused (counted while it is read).
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "500000"))
+# A file whose header no format or profile knows is mapped on a page with a choice per column:
+# wider headers are refused there (the command line's --map takes any width).
+IMPORT_MAX_MAPPING_COLUMNS = int(os.environ.get("IMPORT_MAX_MAPPING_COLUMNS", "500"))
 # XLSX zip-bomb guards: total uncompressed size and per-member compression ratio.
 IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024)))
 IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))
@@ -332,7 +335,7 @@ IMPORT_CLI_USER = os.environ.get("IMPORT_CLI_USER", "").strip()
 # --- Background jobs (Django's tasks API through django-tasks) ---------------
 # TASKS_BACKEND picks the queue: "db" (default, embedded: the queue is a table in the
 # database, `manage.py run_worker` runs tasks), "rq" (Redis at REDIS_URL, workers on any
-# number of machines) or "immediate" (runs in the request; tests). README "Run in production".
+# number of machines) or "immediate" (runs in the request; tests). docs/operations.md.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "rq" if REDIS_URL else "db").strip().lower()
 TASK_BACKENDS = {
@@ -370,7 +373,7 @@ EXPORT_RETENTION_DAYS = int(os.environ.get("EXPORT_RETENTION_DAYS", "7"))
 # The dashboard cache, the API micro-cache and the API throttle counters live in the
 # default cache, which every web process must share: Redis when REDIS_URL is set,
 # otherwise a table in the database (`manage.py createcachetable`). LocMem would give
-# each process its own answers and its own throttle budget. README "Run in production".
+# each process its own answers and its own throttle budget. docs/operations.md.
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -413,3 +416,6 @@ IMAGE_FETCH_TOTAL_TIMEOUT = float(os.environ.get("IMAGE_FETCH_TOTAL_TIMEOUT", "6
 IMAGE_FETCH_MAX_REDIRECTS = 3
 IMAGE_FETCH_ATTEMPTS = int(os.environ.get("IMAGE_FETCH_ATTEMPTS", "4"))
 IMAGE_FETCH_BACKOFF = 30  # seconds; attempt n waits BACKOFF * 4^(n-1)
+# A fetch claimed this long ago and still pending lost its worker: housekeeping requeues it
+# (or fails it when no attempt is left). Far above a fetch's total deadline.
+IMAGE_FETCH_STALE_AFTER = int(os.environ.get("IMAGE_FETCH_STALE_AFTER", "3600"))

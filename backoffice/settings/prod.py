@@ -4,7 +4,7 @@ Required: SECRET_KEY (50+ random characters), ALLOWED_HOSTS (comma-separated), a
 practice DATABASE_URL (mysql://user:password@host:3306/name; without it, SQLite).
 Optional: CSRF_TRUSTED_ORIGINS (https://admin.example.com,...), SECURE_PROXY_SSL_HEADER,
 SECURE_SSL_REDIRECT, SECURE_HSTS_*, CONN_MAX_AGE, TRUSTED_PROXY_COUNT, LOG_LEVEL,
-AUDIT_LOG_LEVEL, AUDIT_LOG_FILE, STATIC_ROOT. README "Production" shows a full run.
+AUDIT_LOG_LEVEL, AUDIT_LOG_FILE, STATIC_ROOT. README "Run in production" shows a full run.
 """
 
 import os

@@ -12,7 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Task code runs in the test's own process and transaction; the end-to-end worker tests
-# (store/tests/test_workers.py) start real workers on the database and RQ queues.
+# (tests/queue/) start real workers on the database and RQ queues.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 # django-axes refuses authenticate() calls without a request, which is what the test

@@ -35,6 +35,7 @@ from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
 from store.exports.resources import ProductResource
 from store.filters import CollectionFilter, InventoryFilter
+from store.images import services as image_services
 from store.images.inspect import ACCEPT, image_inspect
 from store.models import Collection, Product, ProductImage, Promotion
 
@@ -103,14 +104,14 @@ class ProductAdminForm(forms.ModelForm):
             self.initial["loaded_version"] = self.instance.version
 
     def clean(self):
-        cleaned_data = super().clean()
+        super().clean()
         if (
             self.instance.pk is not None
             and self.needs_version_check()
-            and cleaned_data.get("loaded_version") != self.instance.version
+            and self.cleaned_data.get("loaded_version") != self.instance.version
         ):
             self.add_version_conflict()
-        return cleaned_data
+        return self.cleaned_data
 
     def needs_version_check(self) -> bool:
         # The change form always saves, edited or not.
@@ -374,9 +375,9 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
         for image in formset.save(commit=False):
-            services.product_image_save(image=image)
+            image_services.product_image_save(image=image)
         for image in formset.deleted_objects:
-            services.product_image_delete(image=image)
+            image_services.product_image_delete(image=image)
         formset.save_m2m()
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -210,12 +210,21 @@ class ProductImportMixin(ProductImportMappingMixin):
             form = ProductImportForm(request.POST or None, request.FILES or None)
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
-            mode, keep_blank = form.import_mode()
+            mode = form.import_mode()
             saved = _save_upload(upload)
             # A header no preset and no saved profile knows: keep the file, map its columns first.
-            waiting = self.import_mapping_start(
-                request, path=saved, file_name=upload.name, cleaned=form.cleaned_data, mode=mode, keep_blank=keep_blank
-            )
+            try:
+                waiting = self.import_mapping_start(
+                    request,
+                    path=saved,
+                    file_name=upload.name,
+                    cleaned=form.cleaned_data,
+                    mode=mode,
+                )
+            except ValidationError as error:  # a header too wide to map column by column
+                saved.unlink(missing_ok=True)
+                self.message_user(request, error.messages[0], messages.ERROR)
+                return HttpResponseRedirect(self._import_url())
             if waiting is not None:
                 saved.unlink(missing_ok=True)
                 return HttpResponseRedirect(self.import_mapping_url(waiting))
@@ -230,7 +239,6 @@ class ProductImportMixin(ProductImportMappingMixin):
                         encoding=form.cleaned_data["encoding"] or None,
                         skip_invalid=form.cleaned_data["skip_invalid"],
                         mode=mode,
-                        keep_blank=keep_blank,
                     )
                 finally:
                     saved.unlink(missing_ok=True)
@@ -244,7 +252,6 @@ class ProductImportMixin(ProductImportMappingMixin):
                     encoding=form.cleaned_data["encoding"] or None,
                     skip_invalid=form.cleaned_data["skip_invalid"],
                     mode=mode,
-                    keep_blank=keep_blank,
                 )
             finally:
                 saved.unlink(missing_ok=True)

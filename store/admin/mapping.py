@@ -15,18 +15,23 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
 
 from store.importing.jobs import import_job_cancel
 from store.importing.mapping import (
     IGNORE,
     ColumnMapping,
+    check_header_width,
     first_rows,
     guess_convention,
     guess_mapping,
+    import_profile_can_change,
+    import_profile_delete,
     import_profile_save,
     normalise_column,
     profile_for_header,
@@ -37,7 +42,7 @@ from store.importing.mapping_jobs import (
     import_job_map,
     import_job_mapping_header,
 )
-from store.importing.modes import MODE_CHOICES, MODE_CREATE_UPDATE, mode_from_options
+from store.importing.modes import MODE_CHOICES, MODE_CREATE_UPDATE, ModeChoice, mode_from_options
 from store.importing.parsing import read_header
 from store.importing.presets import PRESET_AUTO, detect_preset
 from store.importing.service import import_jobs_visible_to
@@ -80,10 +85,10 @@ class ImportModeFields(forms.Form):
     )
     blank_cells = forms.ChoiceField(choices=BLANK_CHOICES, required=False, label="Blank cells")
 
-    def import_mode(self) -> tuple[str | None, bool | None]:
-        """(mode, keep_blank) as chosen; None where the default (or the profile's) applies."""
+    def import_mode(self) -> ModeChoice:
+        """The mode as chosen; None where the default (or the profile's) applies."""
         blank = self.cleaned_data.get("blank_cells") or ""
-        return self.cleaned_data.get("mode") or None, {BLANK_KEEP: True, BLANK_CLEAR: False}.get(blank)
+        return ModeChoice(self.cleaned_data.get("mode") or None, {BLANK_KEEP: True, BLANK_CLEAR: False}.get(blank))
 
     def mode_fields(self) -> list[forms.BoundField]:
         return [self["mode"], self["blank_cells"]]
@@ -91,9 +96,9 @@ class ImportModeFields(forms.Form):
 
 def import_mode_initial(options: dict[str, Any]) -> dict[str, str]:
     """The mode fields' initial values from a job's options (what was chosen on upload)."""
-    mode, keep_blank = mode_from_options(options)
-    blank = "" if keep_blank is None else BLANK_KEEP if keep_blank else BLANK_CLEAR
-    return {"mode": mode or "", "blank_cells": blank}
+    chosen = mode_from_options(options)
+    blank = "" if chosen.keep_blank is None else BLANK_KEEP if chosen.keep_blank else BLANK_CLEAR
+    return {"mode": chosen.mode or "", "blank_cells": blank}
 
 
 class ConventionFields(forms.Form):
@@ -210,13 +215,12 @@ class ProductImportMappingMixin(_AdminBase):
         path: Path,
         file_name: str,
         cleaned: dict[str, Any],
-        mode: str | None,
-        keep_blank: bool | None,
+        mode: ModeChoice,
     ) -> ImportJob | None:
         """A job waiting for its mapping when the file needs one; None when a preset or a profile reads it.
 
         Only the header and a few rows are read here. A file that cannot be read goes on to the
-        usual preview, which names the problem.
+        usual preview, which names the problem; a header too wide to map raises ValidationError.
         """
         if cleaned["preset"] != PRESET_AUTO:
             return None
@@ -226,6 +230,7 @@ class ProductImportMappingMixin(_AdminBase):
             return None
         if not header or detect_preset(header) is not None or profile_for_header(header) is not None:
             return None
+        check_header_width(header)
         return import_job_await_mapping(
             path=path,
             file_name=file_name,
@@ -236,7 +241,6 @@ class ProductImportMappingMixin(_AdminBase):
             encoding=cleaned["encoding"] or None,
             skip_invalid=cleaned["skip_invalid"],
             mode=mode,
-            keep_blank=keep_blank,
         )
 
     def import_mapping_url(self, job: ImportJob) -> str:
@@ -277,15 +281,15 @@ class ProductImportMappingMixin(_AdminBase):
             return HttpResponseRedirect(reverse("admin:store_product_import", current_app=self.admin_site.name))
         if form.is_bound and form.is_valid():
             mapping = form.mapping()
-            mode, keep_blank = form.import_mode()
+            mode = form.import_mode()
             if form.cleaned_data.get("save_profile"):
                 try:
                     profile = import_profile_save(
                         name=form.cleaned_data["profile_name"],
                         mapping=mapping,
                         user=request.user,
-                        mode=mode or MODE_CREATE_UPDATE,
-                        keep_blank=bool(keep_blank),
+                        mode=mode.mode or MODE_CREATE_UPDATE,
+                        keep_blank=bool(mode.keep_blank),
                     )
                 except ValidationError as error:
                     form.add_error("profile_name", error.message_dict.get("name", error.messages))
@@ -293,7 +297,7 @@ class ProductImportMappingMixin(_AdminBase):
                     mapping = replace(mapping, profile_id=profile.pk, profile_name=profile.name)
             if form.is_valid():
                 try:
-                    job = import_job_map(job=job, mapping=mapping, user=request.user, mode=mode, keep_blank=keep_blank)
+                    job = import_job_map(job=job, mapping=mapping, user=request.user, mode=mode)
                 except ValidationError as error:
                     self.message_user(request, error.messages[0], messages.ERROR)
                     return HttpResponseRedirect(preview_url)
@@ -326,6 +330,11 @@ class ImportProfileForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["thousands"].initial = THOUSANDS_TOKENS.get(self.instance.thousands_separator, "comma")
+        if "mode" in self.fields:  # not on a read-only page
+            self.fields["mode"].required = False  # a form posted without it keeps the profile's mode
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data.get("mode") or self.instance.mode
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -356,8 +365,9 @@ def import_profile_form(profile: ImportProfile | None) -> type[ImportProfileForm
 
 
 @admin.register(ImportProfile)
-class ImportProfileAdmin(admin.ModelAdmin):
-    """Saved column mappings. Made on the import's mapping step; here they are edited or deleted."""
+class ImportProfileAdmin(SimpleHistoryAdmin):
+    """Saved column mappings. Made on the import's mapping step; here they are edited or deleted,
+    by their owner or a manager (others see them read-only); History lists every change."""
 
     list_display = (
         "name",
@@ -394,14 +404,43 @@ class ImportProfileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a profile needs a file's header: save one from the import's mapping step
 
+    def has_change_permission(self, request: HttpRequest, obj: ImportProfile | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or import_profile_can_change(user=request.user, profile=obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: ImportProfile | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or import_profile_can_change(user=request.user, profile=obj))
+
+    def revert_disabled(self, request: HttpRequest, obj: ImportProfile | None = None) -> bool:
+        return True  # past versions are shown read-only; see history_form_view
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """View a past version; never save from here (simple-history would, with only the view
+        permission, and past the owner check and the mapping's checks)."""
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def save_model(self, request: HttpRequest, obj: ImportProfile, form: Any, change: bool) -> None:
         import_profile_save(
             name=obj.name,
             mapping=form.mapping([str(name) for name in obj.header]),
+            user=request.user,
             profile=obj,
             mode=obj.mode,
             keep_blank=obj.keep_blank,
         )
+
+    def delete_model(self, request: HttpRequest, obj: ImportProfile) -> None:
+        import_profile_delete(profile=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            for profile in queryset.select_related("created_by"):  # a few rows; each one's owner is checked
+                import_profile_delete(profile=profile, user=request.user)
 
     @admin.display(description="columns")
     def columns(self, profile: ImportProfile) -> str:

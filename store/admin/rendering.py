@@ -37,6 +37,7 @@ from django.contrib.admin.utils import (  # type: ignore[attr-defined]  # _get_n
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
+from django.forms.renderers import BaseRenderer
 from django.forms.utils import ErrorList
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.functional import Promise
@@ -83,13 +84,15 @@ def render_input(widget: dict[str, Any]) -> SafeString:
     return mark_safe("".join(parts))
 
 
-class FastInputMixin:
+class FastInputMixin(forms.Widget):
     """Renders the stock <input> templates in Python; any other template as usual."""
 
-    def _render(self, template_name, context, renderer=None):
-        if template_name in STOCK_INPUT_TEMPLATES:
-            return render_input(context["widget"])
-        return super()._render(template_name, context, renderer)
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        if self.template_name in STOCK_INPUT_TEMPLATES:
+            return render_input(self.get_context(name, value, attrs)["widget"])
+        return super().render(name, value, attrs, renderer)
 
 
 class FastHiddenInput(FastInputMixin, forms.HiddenInput):

@@ -29,7 +29,10 @@ class ImportRevertMixin(_ImportJobAdmin):
     revert_template = "admin/store/importjob/revert.html"
 
     def get_list_select_related(self, request):
-        return (*super().get_list_select_related(request), "revert")
+        related = super().get_list_select_related(request)
+        # ImportJobAdmin names its relations; True (follow every foreign key) would not reach the
+        # reverse one-to-one "revert" either, so the names are "revert" alone then.
+        return (*(() if isinstance(related, bool) else related), "revert")
 
     def get_list_display(self, request):
         return (*super().get_list_display(request), "revert_link")

@@ -31,6 +31,10 @@ ERROR_RESPONSES = {
 }
 
 
+class CachedListResponse(HttpResponse):
+    """A list body read back from the cache: finalize_response does not store it again."""
+
+
 def catalog_schema(serializer_class: type, noun: str):
     """The OpenAPI description shared by every catalog viewset's list and retrieve."""
     return extend_schema_view(
@@ -76,9 +80,7 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         cached = cache.get(key) if key else None
         if cached is not None:
             content, content_type = cached
-            response = HttpResponse(content, content_type=content_type)
-            response.served_from_cache = True
-            return response
+            return CachedListResponse(content, content_type=content_type)
         return super().list(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -99,7 +101,7 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         digest.update(content_type.encode())
         response["ETag"] = f'"{digest.hexdigest()}"'
         key = self.list_cache_key(request) if self.action == "list" else None
-        if key and not getattr(response, "served_from_cache", False):
+        if key and not isinstance(response, CachedListResponse):
             cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
         return get_conditional_response(request, etag=response["ETag"], response=response) or response
 

@@ -17,10 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import F, Field
 
+from backoffice.admin import SafeAutocompleteSelect
 from store import extensions
 from store.models import CENT, MIN_UNIT_PRICE, Collection, Product, Promotion
 from store.services import UPDATE_BATCH_SIZE
@@ -123,8 +123,11 @@ class CollectionForm(BulkActionForm):
         super().__init__(*args, **kwargs)
         if self.admin_site is not None:
             field = self.fields["collection"]
-            field.widget = AutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
-            field.widget.choices = field.choices
+            assert isinstance(field, forms.ModelChoiceField)  # declared above
+            # The project's widget: Django's looks a forged value ("abc") up while re-rendering (a 500).
+            widget = SafeAutocompleteSelect(Product._meta.get_field("collection"), self.admin_site)
+            widget.choices = field.choices
+            field.widget = widget
 
 
 class MoveToCollectionAction(BulkAction):
@@ -292,7 +295,8 @@ class PriceForm(BulkActionForm):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("mode") == PRICE_LOWER_PCT and data.get("amount") is not None and data["amount"] >= 100:
             self.add_error("amount", "A price cannot be lowered by 100% or more.")
         return data

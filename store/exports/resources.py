@@ -3,7 +3,7 @@
 Products export in the native import format: one column per product column of
 ``store.importing.columns.product_columns()`` (store's own, then those other apps
 register, such as ``tags``), so an export re-imports with 0 changes. Imports do not go through these resources:
-``store.importing`` is the fast, row-exact path (see README).
+``store.importing`` is the fast, row-exact path (docs/decisions/).
 """
 
 from __future__ import annotations

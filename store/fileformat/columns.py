@@ -459,8 +459,12 @@ class ImagesColumn(ProductColumn):
                 continue
             if len(url) > URL_MAX:
                 raise ValidationError(ERROR_IMAGE_URL_LONG.format(length=len(url)))
-            parts = urlsplit(url)
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(url)
+                valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            except ValueError:  # a malformed bracketed host: "http://[::1", "http://[name]/"
+                valid = False
+            if not valid:
                 raise ValidationError(ERROR_IMAGE_URL.format(url=url[:80]))
             urls.setdefault(url, None)
             if alt.strip():

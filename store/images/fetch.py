@@ -2,12 +2,14 @@
 
 The URLs come from uploaded files, so every fetch is treated as hostile (SSRF):
 
-- http and https only; the host is resolved here and every address is checked: a private,
-  loopback, link-local, reserved or multicast address is refused unless the host is in
-  ``IMAGE_FETCH_ALLOWED_HOSTS``. The connection goes to the address that was checked (no
+- http and https only; the host is resolved here and every address is checked: one that is
+  not globally routable (``_public`` lists them: private, loopback, link-local, carrier-grade
+  NAT, multicast, 6to4, an IPv4 inside IPv6 that is not public...) is refused unless the host
+  is in ``IMAGE_FETCH_ALLOWED_HOSTS``. The connection goes to the address that was checked (no
   second lookup, so DNS rebinding cannot swap it); HTTPS still verifies the host's certificate.
 - connect and read timeouts (``IMAGE_FETCH_CONNECT_TIMEOUT``, ``IMAGE_FETCH_READ_TIMEOUT``)
-  and a total deadline (``IMAGE_FETCH_TOTAL_TIMEOUT``);
+  and a total deadline (``IMAGE_FETCH_TOTAL_TIMEOUT``) that every wait on the socket obeys
+  (connect, TLS handshake, each read of the headers and the body), redirects included;
 - at most ``PRODUCT_IMAGE_MAX_BYTES``: a larger Content-Length is refused before reading, and
   the body is read in chunks and dropped as soon as it grows past the limit;
 - redirects: at most ``IMAGE_FETCH_MAX_REDIRECTS`` (3), each hop checked again from the start;
@@ -16,6 +18,7 @@ The URLs come from uploaded files, so every fetch is treated as hostile (SSRF):
 Network errors, timeouts and 5xx/429 answers are retried (``IMAGE_FETCH_ATTEMPTS`` attempts,
 backoff ``IMAGE_FETCH_BACKOFF`` × 4^n seconds when the queue can defer); a refusal is final.
 A URL that keeps failing stays ``failed`` with its reason; the import job's page lists it.
+A claim whose worker died is requeued (or failed) by housekeeping: ``image_fetches_requeue_stale``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -43,8 +47,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from store.images.inspect import image_inspect
+from store.images.services import product_image_save
 from store.models import ProductImage, ProductImageSource
-from store.services import product_image_save
 from store.sql import chunks
 
 logger = logging.getLogger(__name__)
@@ -55,6 +59,7 @@ USER_AGENT = "backoffice-image-fetch/1"
 
 ERROR_SCHEME = "only http and https URLs are fetched"
 ERROR_NO_HOST = "the URL has no host"
+ERROR_BAD_URL = "not a valid URL: {url!r} ({error})"
 ERROR_RESOLVE = "the host could not be resolved ({error})"
 ERROR_PRIVATE = "the host {host} resolves to a private or local address ({address}); refused"
 ERROR_TOO_MANY_REDIRECTS = "more than {limit} redirects"
@@ -63,6 +68,7 @@ ERROR_HTTP = "the server answered HTTP {status}"
 ERROR_TOO_LARGE = "larger than {limit}"
 ERROR_TIMEOUT = "timed out ({error})"
 ERROR_NETWORK = "network error: {error}"
+ERROR_LOST = "the fetch never finished (its worker stopped) and no attempt is left"
 
 
 class FetchError(Exception):
@@ -81,13 +87,59 @@ def _allowed(host: str) -> bool:
     return host.lower() in {name.lower() for name in settings.IMAGE_FETCH_ALLOWED_HOSTS}
 
 
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+# Blocks refused on top of what ``ipaddress`` does not call global (its list varies between
+# Python releases): IANA special-purpose blocks, multicast, and the transition forms that
+# carry an IPv4 address for a relay to reach.
+REFUSED_IPV4 = tuple(
+    ipaddress.IPv4Network(block)
+    for block in (
+        "0.0.0.0/8",  # "this network"
+        "100.64.0.0/10",  # carrier-grade NAT (100.100.100.200 is a cloud's metadata service)
+        "192.0.0.0/24",  # IETF protocol assignments, all of it
+        "192.88.99.0/24",  # the 6to4 relay anycast (deprecated)
+        "198.18.0.0/15",  # benchmarking
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the broadcast address
     )
+)
+REFUSED_IPV6 = tuple(
+    ipaddress.IPv6Network(block)
+    for block in (
+        "::/96",  # unspecified, loopback and IPv4-compatible (deprecated)
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard
+        "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) among them
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4: a relay reaches whatever IPv4 it carries
+        "3fff::/20",  # documentation
+        "5f00::/16",  # segment routing
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "fec0::/10",  # site-local (deprecated)
+        "ff00::/8",  # multicast
+    )
+)
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix: a gateway reaches the IPv4 inside
+
+
+def _public(address: str) -> bool:
+    """Whether ``address`` is globally routable, the only kind an image is fetched from.
+
+    Refused: whatever ``ipaddress`` does not call global (private, loopback, link-local,
+    reserved, unspecified, shared, documentation...) and every block of ``REFUSED_IPV4`` and
+    ``REFUSED_IPV6``: carrier-grade NAT 100.64.0.0/10, 192.0.0.0/24, multicast, 6to4
+    2002::/16 and Teredo 2001::/32 whatever they carry, site-local fec0::/10, unique local
+    fc00::/7. An IPv4 inside IPv6 is judged as that IPv4: IPv4-mapped ``::ffff:a.b.c.d``
+    and NAT64 ``64:ff9b::a.b.c.d`` (so a DNS64 network still reaches public IPv4 hosts);
+    IPv4-compatible ``::a.b.c.d`` is refused. A zone (``%eth0``) is ignored.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global and not any(ip in block for block in REFUSED_IPV4)
+    embedded = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None)
+    if embedded is not None:
+        return _public(str(embedded))
+    return ip.is_global and not any(ip in block for block in REFUSED_IPV6)
 
 
 def resolve_checked(host: str, port: int) -> str:
@@ -106,20 +158,89 @@ def resolve_checked(host: str, port: int) -> str:
     return addresses[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to an address checked beforehand; the Host header keeps the name."""
+def _wait(deadline: float, limit: float) -> float:
+    """The timeout of the next wait on a socket: ``limit``, or less when the deadline is nearer."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("total time")
+    return min(limit, left)
 
-    def __init__(self, host: str, port: int, *, address: str, connect_timeout: float, read_timeout: float):
+
+class _DeadlineSocket:
+    """A connected socket each wait of which gets the time left before ``deadline`` (at most
+    ``read_timeout``), so a server sending one byte just inside the read timeout cannot hold a
+    fetch past its total deadline: http.client reads headers and body through ``makefile``,
+    which loops on ``recv_into`` until a line or a chunk is complete. Like a socket, it stays
+    open until the connection and every file made from it are closed."""
+
+    def __init__(self, sock: socket.socket, *, deadline: float, read_timeout: float):
+        self._sock, self._deadline, self._read_timeout = sock, deadline, read_timeout
+        self._readers, self._closed = 0, False
+
+    def _arm(self) -> None:
+        self._sock.settimeout(_wait(self._deadline, self._read_timeout))
+
+    def recv_into(self, buffer: memoryview | bytearray, nbytes: int = 0) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer, nbytes)
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "rb") -> io.BufferedReader:
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed:
+            self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if not self._readers:
+            self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket):
+        super().__init__()
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an address checked beforehand (the Host header keeps the name); the connect,
+    the TLS handshake and every read end by ``deadline``."""
+
+    def __init__(
+        self, host: str, port: int, *, address: str, connect_timeout: float, read_timeout: float, deadline: float
+    ):
         super().__init__(host, port, timeout=connect_timeout)
-        self._address, self._read_timeout = address, read_timeout
+        self._address, self._deadline = address, deadline
+        self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
 
     def _open(self) -> socket.socket:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        sock.settimeout(self._read_timeout)
+        sock = socket.create_connection((self._address, self.port), _wait(self._deadline, self._connect_timeout))
+        sock.settimeout(_wait(self._deadline, self._read_timeout))  # the TLS handshake, as a whole
         return sock
 
+    def _guard(self, sock: socket.socket) -> None:
+        self.sock = _DeadlineSocket(sock, deadline=self._deadline, read_timeout=self._read_timeout)
+
     def connect(self) -> None:
-        self.sock = self._open()
+        self._guard(self._open())
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
@@ -127,29 +248,31 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 
     def connect(self) -> None:
         context = ssl.create_default_context()
-        self.sock = context.wrap_socket(self._open(), server_hostname=self.host)
+        self._guard(context.wrap_socket(self._open(), server_hostname=self.host))
 
 
 def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
     """One request: (status, Location, body); refuses before connecting to a forbidden address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError as error:  # "http://[::1", a port out of range
+        raise FetchError(ERROR_BAD_URL.format(url=url[:200], error=error)) from error
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(ERROR_SCHEME)
-    if not parts.hostname:
+    if not hostname:
         raise FetchError(ERROR_NO_HOST)
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError as error:
-        raise FetchError(ERROR_NETWORK.format(error=error)) from error
-    address = resolve_checked(parts.hostname, port)
+    port = port or (443 if scheme == "https" else 80)
+    address = resolve_checked(hostname, port)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
-        parts.hostname,
+        hostname,
         port,
         address=address,
         connect_timeout=settings.IMAGE_FETCH_CONNECT_TIMEOUT,
         read_timeout=settings.IMAGE_FETCH_READ_TIMEOUT,
+        deadline=deadline,
     )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     limit = settings.PRODUCT_IMAGE_MAX_BYTES
@@ -167,8 +290,6 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
             raise FetchError(ERROR_TOO_LARGE.format(limit=filesizeformat(limit)))
         body = bytearray()
         while True:
-            if time.monotonic() > deadline:
-                raise FetchError(ERROR_TIMEOUT.format(error="total time"), retry=True)
             chunk = response.read(CHUNK_BYTES)
             if not chunk:
                 break
@@ -193,7 +314,10 @@ def fetch_image(url: str) -> Fetched:
         if status in REDIRECTS:
             if not location:
                 raise FetchError(ERROR_REDIRECT_NO_LOCATION)
-            current = urljoin(current, location)
+            try:
+                current = urljoin(current, location)
+            except ValueError as error:
+                raise FetchError(ERROR_BAD_URL.format(url=location[:200], error=error)) from error
             continue
         name = posixpath.basename(urlsplit(current).path) or "image"
         try:
@@ -207,11 +331,12 @@ def fetch_image(url: str) -> Fetched:
 def image_source_fetch(*, source_id: int, attempt: int) -> str:
     """Fetch one source and save it as a ProductImage; returns the source's state afterwards.
 
-    The attempt is claimed with a conditional UPDATE, so a duplicate or stale task does nothing.
+    The attempt is claimed with a conditional UPDATE, so a duplicate or stale task does nothing;
+    the claim's time is ``updated_at`` (``image_fetches_requeue_stale`` finds the lost ones).
     """
     claimed = ProductImageSource.objects.filter(
         pk=source_id, state=ProductImageSource.State.PENDING, attempts=attempt - 1
-    ).update(attempts=attempt)
+    ).update(attempts=attempt, updated_at=timezone.now())
     if not claimed:
         return "skipped"
     source = ProductImageSource.objects.get(pk=source_id)
@@ -232,7 +357,7 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
                 )
             )
             ProductImageSource.objects.filter(pk=source_id).update(
-                state=ProductImageSource.State.DONE, image=image, error=""
+                state=ProductImageSource.State.DONE, image=image, error="", updated_at=timezone.now()
             )
     except ValidationError as error:
         return _failed(source, reason=error.messages[0], retry=False, attempt=attempt)
@@ -243,7 +368,7 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
 def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: int) -> str:
     attempts = settings.IMAGE_FETCH_ATTEMPTS
     if retry and attempt < attempts:
-        ProductImageSource.objects.filter(pk=source.pk).update(error=reason[:500])
+        ProductImageSource.objects.filter(pk=source.pk).update(error=reason[:500], updated_at=timezone.now())
         task = product_image_fetch
         if task.get_backend().supports_defer:
             delay = settings.IMAGE_FETCH_BACKOFF * 4 ** (attempt - 1)
@@ -251,7 +376,9 @@ def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: in
         task.enqueue(source.pk, attempt + 1)
         logger.info("Image %s: attempt %s failed (%s); retrying", source.url[:200], attempt, reason)
         return ProductImageSource.State.PENDING
-    ProductImageSource.objects.filter(pk=source.pk).update(state=ProductImageSource.State.FAILED, error=reason[:500])
+    ProductImageSource.objects.filter(pk=source.pk).update(
+        state=ProductImageSource.State.FAILED, error=reason[:500], updated_at=timezone.now()
+    )
     logger.warning("Image %s for product %s failed: %s", source.url[:200], source.product_id, reason)
     return ProductImageSource.State.FAILED
 
@@ -290,6 +417,31 @@ def image_sources_enqueue(*, product_ids: Sequence[int]) -> int:
             product_image_fetch.enqueue(source_id, 1)
             count += 1
     return count
+
+
+def image_fetches_requeue_stale(*, now: datetime | None = None) -> int:
+    """Fetches claimed longer than ``IMAGE_FETCH_STALE_AFTER`` ago and still pending: their worker
+    died, so no task is left and a re-import skips them (they were tried). Each is requeued
+    with its next attempt, or failed with ``ERROR_LOST`` when no attempt is left. A requeued task
+    that meets a late original does nothing: the claim takes the attempt once. Housekeeping
+    runs this hourly; returns how many were requeued or failed."""
+    now = now or timezone.now()
+    stale = ProductImageSource.objects.filter(
+        state=ProductImageSource.State.PENDING,
+        attempts__gt=0,
+        updated_at__lt=now - timedelta(seconds=settings.IMAGE_FETCH_STALE_AFTER),
+    )
+    failed = stale.filter(attempts__gte=settings.IMAGE_FETCH_ATTEMPTS).update(
+        state=ProductImageSource.State.FAILED, error=ERROR_LOST, updated_at=now
+    )
+    lost = list(stale.values_list("id", "attempts"))
+    for chunk in chunks(lost):
+        ProductImageSource.objects.filter(pk__in=[pk for pk, _attempts in chunk]).update(updated_at=now)
+        for pk, attempts in chunk:
+            product_image_fetch.enqueue(pk, attempts + 1)
+    if failed or lost:
+        logger.warning("Image fetches whose worker died: %s requeued, %s failed", len(lost), failed)
+    return failed + len(lost)
 
 
 @task()

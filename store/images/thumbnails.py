@@ -1,6 +1,6 @@
 """Product image thumbnails: made by a worker after the image row commits.
 
-``product_image_save`` (``store.services``) calls ``thumbnail_schedule``; the
+``product_image_save`` (``store.images.services``) calls ``thumbnail_schedule``; the
 ``product_image_thumbnail`` task runs ``product_image_make_thumbnail`` on a worker.
 """
 

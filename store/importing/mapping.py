@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from store.fileformat.cells import POINT, NumberConvention
@@ -32,6 +33,8 @@ from store.importing.presets import PRESET_AUTO, MappedRow, Preset, cells_error,
 from store.models import ImportProfile
 
 PRESET_MAPPED = "mapped"
+# Whoever supervises imports (store.importing.service.MANAGE_OTHERS_PERMISSION) also changes anyone's profiles.
+PROFILE_MANAGE_PERMISSION = "store.manage_others_imports"
 IGNORE = ""
 SAMPLE_ROWS = 3
 DECIMAL_MARKS = (".", ",")
@@ -51,6 +54,7 @@ ERROR_SAME_MARKS = "The decimal mark and the thousands separator must differ."
 ERROR_SEPARATOR = "The collection path separator must be 1 to 5 characters, not letters, digits or spaces only."
 ERROR_HEADER_CHANGED = "This mapping was made for the columns {expected}; the file has {found}."
 ERROR_MAP_SYNTAX = "Each --map entry is FILE COLUMN=product column; {entry!r} has no '='."
+ERROR_MAP_REPEATED = "The file column {column!r} is given more than once in --map (first as {first!r}): give it once."
 ERROR_PROFILE_MISSING = "No import profile named {name!r}. Saved profiles: {names}."
 ERROR_PROFILE_COLUMN = (
     "Profile {name!r} maps the column {column!r}, which this file does not have; its columns: {found}."
@@ -58,9 +62,16 @@ ERROR_PROFILE_COLUMN = (
 ERROR_PROFILE_NAME_TAKEN = "A profile named {name!r} already exists: choose another name."
 ERROR_PROFILE_HEADER_TAKEN = "The profile {name!r} is already saved for this header: edit that one."
 ERROR_PROFILE_NAME = "Give the profile a name."
+ERROR_PROFILE_NOT_YOURS = (
+    "Only the owner of the profile {name!r} ({owner}) or a manager can change it: it maps their files."
+)
 ERROR_PROFILE_SAME_NAMES = (
     "The file has more than one column named {column!r} (case and punctuation aside): a profile, which maps "
     "columns by name, cannot tell them apart. Map this file without saving a profile, or rename a column."
+)
+ERROR_TOO_MANY_COLUMNS = (
+    "The file has {count:,} columns; the mapping page maps at most {limit:,}, one choice each. Delete the columns "
+    "you do not import and upload the file again, or import it on the command line with --map."
 )
 NOTE_PROFILE = "Mapped with profile «{name}»."
 NOTE_MAPPED = "Columns mapped: {pairs}."
@@ -142,6 +153,14 @@ def guess_convention(targets: Sequence[str], samples: Sequence[Sequence[str]]) -
         return ".", ","
     separator = separators.pop() if separators else "."
     return ",", " " if separator.isspace() else separator
+
+
+def check_header_width(header: Sequence[str]) -> None:
+    """Refuse a header too wide to map column by column (``IMPORT_MAX_MAPPING_COLUMNS``): its
+    page would render a choice per column (60,001 columns: 48 MB of HTML, 79 s, 602 MB)."""
+    limit = settings.IMPORT_MAX_MAPPING_COLUMNS
+    if len(header) > limit:
+        raise ValidationError(ERROR_TOO_MANY_COLUMNS.format(count=len(header), limit=limit), code="too_many_columns")
 
 
 def collection_path(text: str, separator: str) -> str:
@@ -346,6 +365,22 @@ def profile_mapping_json(mapping: ColumnMapping) -> dict[str, str]:
     return {normalise_column(name): target for name, target in mapping.pairs()}
 
 
+def import_profile_can_change(*, user: Any, profile: ImportProfile) -> bool:
+    """Whether ``user`` may change or delete ``profile``: its owner (who saved it) or a manager
+    (``PROFILE_MANAGE_PERMISSION``: superusers, whoever supervises imports). A profile maps its
+    owner's next files without asking, so another Importer's edit would silently change what
+    their imports write."""
+    if user.has_perm(PROFILE_MANAGE_PERMISSION):
+        return True
+    return profile.created_by_id is not None and profile.created_by_id == user.pk
+
+
+def _check_can_change(*, user: Any, profile: ImportProfile) -> None:
+    if not import_profile_can_change(user=user, profile=profile):
+        owner = profile.created_by.get_username() if profile.created_by else "no owner"
+        raise PermissionDenied(ERROR_PROFILE_NOT_YOURS.format(name=profile.name, owner=owner))
+
+
 @transaction.atomic
 def import_profile_save(
     *,
@@ -356,8 +391,14 @@ def import_profile_save(
     mode: str = MODE_CREATE_UPDATE,
     keep_blank: bool = False,
 ) -> ImportProfile:
-    """Create a profile from a mapping and an import mode (or rewrite ``profile``); refuses clashing names
-    and headers."""
+    """Create a profile from a mapping and an import mode (or rewrite ``profile``); refuses clashing
+    names and headers.
+
+    ``user`` becomes a new profile's owner and the author of its history entry; rewriting a
+    profile needs ``import_profile_can_change`` (``user=None``: code acting on its own).
+    """
+    if profile is not None and profile.pk is not None and user is not None:
+        _check_can_change(user=user, profile=profile)
     name = name.strip()
     check_mode(mode)
     if not name:
@@ -386,6 +427,7 @@ def import_profile_save(
     profile.thousands_separator = mapping.thousands
     profile.collection_separator = mapping.collection_separator
     profile.mode, profile.keep_blank = mode, keep_blank
+    profile._history_user = user if getattr(user, "pk", None) else None
     try:
         with transaction.atomic():
             profile.save()
@@ -394,19 +436,28 @@ def import_profile_save(
     return profile
 
 
+def import_profile_delete(*, profile: ImportProfile, user: Any) -> None:
+    """Delete ``profile`` (its owner or a manager); the history keeps who did it."""
+    _check_can_change(user=user, profile=profile)
+    profile._history_user = user
+    profile.delete()
+
+
 # --- The CLI's --map -----------------------------------------------------------------------
 def parse_map_option(spec: str, header: Sequence[str]) -> list[str]:
     """ "Supplier Code=sku,Name=title" -> one product column per file column (IGNORE elsewhere).
 
     File columns are matched ignoring case, spaces and punctuation ("suppliercode" and
-    "supplier_code" find "Supplier Code"); product columns likewise ("Unit Price" is unit_price)
-    and are checked against ``target_columns()``. Every problem is reported at once.
+    "supplier_code" find "Supplier Code"), and each may be given once; product columns likewise
+    ("Unit Price" is unit_price) and are checked against ``target_columns()``. Every problem is
+    reported at once.
     """
     names = [compact_column(name) for name in header]
     known = target_columns()
     known_by_name = {compact_column(name): name for name in known}
     targets = [IGNORE] * len(header)
     errors: list[str] = []
+    given: dict[str, str] = {}  # compacted file column -> as first written
     for entry in (part for part in spec.split(",") if part.strip()):
         column, equals, target = entry.partition("=")
         if not equals:
@@ -414,6 +465,10 @@ def parse_map_option(spec: str, header: Sequence[str]) -> list[str]:
             continue
         column, target = column.strip(), target.strip()
         target = "ignore" if target.casefold() == "ignore" else known_by_name.get(compact_column(target), target)
+        if compact_column(column) in given:  # the later entry would silently win
+            errors.append(ERROR_MAP_REPEATED.format(column=column, first=given[compact_column(column)]))
+            continue
+        given[compact_column(column)] = column
         matches = [position for position, name in enumerate(names) if name == compact_column(column)]
         if not matches:
             errors.append(ERROR_UNKNOWN_COLUMN.format(column=column, found=", ".join(header)))

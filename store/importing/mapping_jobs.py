@@ -27,7 +27,7 @@ from django.core.files import File
 from store.audit import audit_event
 from store.importing.jobs import drop_job_files, enqueue_step, import_needs_job
 from store.importing.mapping import ColumnMapping, check_mapping
-from store.importing.modes import mode_options
+from store.importing.modes import NO_CHOICE, ModeChoice, mode_options
 from store.importing.presets import PRESET_AUTO
 from store.importing.service import (
     UPLOADS_DIR,
@@ -57,17 +57,14 @@ def import_job_await_mapping(
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
-    mode: str | None = None,
-    keep_blank: bool | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportJob:
     """Keep the upload in the private storage and record a job waiting for its column mapping."""
     storage = import_storage()
     with path.open("rb") as handle:
         upload = storage.save(f"{UPLOADS_DIR}/{uuid.uuid4().hex}{Path(file_name).suffix[:10]}", File(handle))
     options = {
-        **_options(
-            preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode, keep_blank=keep_blank
-        ),
+        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode),
         "header": list(header),
         "samples": [[cell[:200] for cell in row] for row in samples],
     }
@@ -95,17 +92,15 @@ def _local_copy(job: ImportJob) -> Iterator[Path]:
         yield local
 
 
-def import_job_map(
-    *, job: ImportJob, mapping: ColumnMapping, user: Any, mode: str | None = None, keep_blank: bool | None = None
-) -> ImportJob:
+def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any, mode: ModeChoice = NO_CHOICE) -> ImportJob:
     """mapping -> preview (planned here) or queued (a worker plans files over IMPORT_INLINE_MAX_ROWS).
 
-    ``mode``, ``keep_blank``: the import mode chosen on the mapping page (it replaces the upload's choice).
+    ``mode``: the import mode chosen on the mapping page (it replaces the upload's choice).
     One conditional UPDATE claims the step: a double submit maps once, the other gets a ValidationError.
     """
     _check_may_act(job, user)
     check_mapping(mapping)
-    options = {**job.options, **mode_options(mode=mode, keep_blank=keep_blank)}
+    options = {**job.options, **mode_options(mode)}
     with _local_copy(job) as local:
         background = import_needs_job(path=local)
         if background:

@@ -20,14 +20,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-MODE_CREATE_UPDATE = "create_update"
-MODE_UPDATE_ONLY = "update_only"
-MODE_CREATE_ONLY = "create_only"
-MODE_CHOICES = [
-    (MODE_CREATE_UPDATE, "Create and update: a new SKU creates a product, a known one updates it"),
-    (MODE_UPDATE_ONLY, "Update only: a SKU not in the catalog is an error"),
-    (MODE_CREATE_ONLY, "Create only: a SKU already in the catalog is skipped and listed"),
-]
+from store.models import ImportProfile
+
+# The values and their labels are the ImportProfile field's (a profile saves a mode).
+MODE_CREATE_UPDATE = ImportProfile.MODE_CREATE_UPDATE
+MODE_UPDATE_ONLY = ImportProfile.MODE_UPDATE_ONLY
+MODE_CREATE_ONLY = ImportProfile.MODE_CREATE_ONLY
+MODE_CHOICES = ImportProfile.MODE_CHOICES
 MODE_NAMES = {
     MODE_CREATE_UPDATE: "create and update",
     MODE_UPDATE_ONLY: "update only (a SKU not in the catalog is an error)",
@@ -63,6 +62,18 @@ class ImportMode:
         return text + "."
 
 
+@dataclass(frozen=True)
+class ModeChoice:
+    """The import mode as chosen on the upload form or the command line; None where nothing was
+    chosen (the profile's, else the default, then applies)."""
+
+    mode: str | None = None
+    keep_blank: bool | None = None
+
+
+NO_CHOICE = ModeChoice()
+
+
 def check_mode(mode: str) -> str:
     if mode not in MODE_NAMES:
         raise ValidationError(ERROR_UNKNOWN_MODE.format(mode=mode, modes=", ".join(MODE_NAMES)), code="mode")
@@ -70,13 +81,10 @@ def check_mode(mode: str) -> str:
 
 
 def import_mode_resolve(
-    *,
-    mode: str | None,
-    keep_blank: bool | None,
-    profile_mode: str | None = None,
-    profile_keep_blank: bool | None = None,
+    choice: ModeChoice, *, profile_mode: str | None = None, profile_keep_blank: bool | None = None
 ) -> ImportMode:
     """The mode of one import: each explicit choice (not None, not "") wins over the profile's, then the default."""
+    mode, keep_blank = choice.mode, choice.keep_blank
     chosen = bool(mode) or keep_blank is not None
     from_profile = bool(profile_mode) or profile_keep_blank is not None
     resolved_mode = check_mode(mode or profile_mode or MODE_CREATE_UPDATE)
@@ -85,12 +93,12 @@ def import_mode_resolve(
     return ImportMode(mode=resolved_mode, keep_blank=resolved_blank, source=source)
 
 
-def mode_options(*, mode: str | None, keep_blank: bool | None) -> dict[str, Any]:
+def mode_options(choice: ModeChoice) -> dict[str, Any]:
     """The explicit choices as an ImportJob's options record them (a background step reads them back)."""
-    return {"mode": check_mode(mode) if mode else "", "keep_blank": keep_blank}
+    return {"mode": check_mode(choice.mode) if choice.mode else "", "keep_blank": choice.keep_blank}
 
 
-def mode_from_options(options: Mapping[str, Any]) -> tuple[str | None, bool | None]:
-    """(mode, keep_blank) as chosen for a job; None where nothing was chosen."""
+def mode_from_options(options: Mapping[str, Any]) -> ModeChoice:
+    """The mode chosen for a job, from its options."""
     keep_blank = options.get("keep_blank")
-    return options.get("mode") or None, None if keep_blank is None else bool(keep_blank)
+    return ModeChoice(options.get("mode") or None, None if keep_blank is None else bool(keep_blank))

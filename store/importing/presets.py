@@ -240,6 +240,52 @@ def woo_collection(categories: str) -> str:
     return max(paths, key=lambda path: path.count(">"))
 
 
+def _woo_skip(row: dict[str, str]) -> str:
+    """Why a row is not a product of its own ("" when it is one)."""
+    kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
+    if "variable" in kinds:
+        return SKIP_WOO_VARIABLE
+    if "grouped" in kinds:
+        return SKIP_WOO_GROUPED
+    if "external" in kinds:
+        return SKIP_WOO_EXTERNAL
+    return ""
+
+
+def _woo_values(
+    mapped: MappedRow, row: dict[str, str], columns: dict[str, str], parent_category: dict[str, str]
+) -> None:
+    """A product row's native values (of the file's columns only) and its errors."""
+    price = row.get("regular price", "")
+    category = woo_collection(row.get("categories", ""))
+    if not category and row.get("parent"):
+        category = parent_category.get(row["parent"], "")
+    track, inventory, known = woo_stock(row.get("stock", ""), row.get("in stock?", ""))
+    if not known:
+        mapped.errors.append(("In stock?", row.get("in stock?", "")[:80], ERROR_WOO_IN_STOCK))
+    values = {
+        "sku": row.get("sku", ""),
+        "title": row.get("name", ""),
+        "description": row.get("description", ""),
+        "unit_price": price,
+        "inventory": inventory,
+        "track_inventory": track,
+        "collection": category,
+        "tags": row.get("tags", ""),
+        "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
+        "status": WOO_STATUS.get(row.get("published", ""), ""),
+    }
+    # Only the file's columns: a column it does not have leaves the product's value alone.
+    mapped.values = {name: value for name, value in values.items() if name in columns}
+    published = row.get("published", "")
+    if published and published not in WOO_STATUS:
+        mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
+    if not mapped.values["sku"]:
+        mapped.errors.append(("SKU", "", ERROR_NO_SKU))
+    if not price:
+        mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
+
+
 def _woocommerce(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
     _require(index, ("sku", "name", "regular price"), ("SKU", "Name", "Regular price"))
@@ -266,47 +312,12 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
     def rows() -> Iterator[MappedRow]:
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
-            kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
             mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
-            if "variable" in kinds:
-                mapped.skip = SKIP_WOO_VARIABLE
-            elif "grouped" in kinds:
-                mapped.skip = SKIP_WOO_GROUPED
-            elif "external" in kinds:
-                mapped.skip = SKIP_WOO_EXTERNAL
-            if mapped.skip:
-                yield mapped
-                continue
-            price = row.get("regular price", "")
-            if row.get("sale price"):
-                sale_prices.rows.append(number)  # never the price: the preview lists these rows
-            category = woo_collection(row.get("categories", ""))
-            if not category and row.get("parent"):
-                category = parent_category.get(row["parent"], "")
-            track, inventory, known = woo_stock(row.get("stock", ""), row.get("in stock?", ""))
-            if not known:
-                mapped.errors.append(("In stock?", row.get("in stock?", "")[:80], ERROR_WOO_IN_STOCK))
-            values = {
-                "sku": row.get("sku", ""),
-                "title": row.get("name", ""),
-                "description": row.get("description", ""),
-                "unit_price": price,
-                "inventory": inventory,
-                "track_inventory": track,
-                "collection": category,
-                "tags": row.get("tags", ""),
-                "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
-                "status": WOO_STATUS.get(row.get("published", ""), ""),
-            }
-            # Only the file's columns: a column it does not have leaves the product's value alone.
-            mapped.values = {name: value for name, value in values.items() if name in columns}
-            published = row.get("published", "")
-            if published and published not in WOO_STATUS:
-                mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
-            if not mapped.values["sku"]:
-                mapped.errors.append(("SKU", "", ERROR_NO_SKU))
-            if not price:
-                mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
+            mapped.skip = _woo_skip(row)
+            if not mapped.skip:
+                if row.get("sale price"):
+                    sale_prices.rows.append(number)  # never the price: the preview lists these rows
+                _woo_values(mapped, row, columns, parent_category)
             yield mapped
 
     return Preset(

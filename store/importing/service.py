@@ -1,6 +1,6 @@
 """The product import service: one code path for the admin and the CLI.
 
-    outcome = product_import(path=..., file_name=..., user=..., source="cli")  # .job, .plan, .written
+    outcome = product_import(path=..., file_name=..., user=...)  # .job, .plan, .written (the CLI's)
 
 The admin splits the same run in two: ``product_import_preview`` parses,
 validates and diffs once and keeps the plan in the private storage
@@ -43,7 +43,14 @@ from store.audit import audit_event
 from store.exports.formats import escape_formula
 from store.fileformat.columns import import_job_id
 from store.importing.mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
-from store.importing.modes import check_mode, import_mode_resolve, mode_from_options, mode_options
+from store.importing.modes import (
+    NO_CHOICE,
+    ModeChoice,
+    check_mode,
+    import_mode_resolve,
+    mode_from_options,
+    mode_options,
+)
 from store.importing.parsing import parse_file
 from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_progress
 from store.importing.planning import build_plan
@@ -298,21 +305,20 @@ def plan_file(
     encoding: str | None = None,
     progress: ProgressCallback = no_progress,
     mapping: ColumnMapping | None = None,
-    mode: str | None = None,
-    keep_blank: bool | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportPlan:
     """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems.
 
     ``mapping``: a supplier file's column mapping; without one, a preset or the saved profile of the header.
-    ``mode``, ``keep_blank``: the import mode (``store.importing.modes``); None: the profile's, else the default.
+    ``mode``: the import mode as chosen (``store.importing.modes``); else the profile's, else the default.
     """
-    if mode:
-        check_mode(mode)  # an unknown mode is refused before the file is read
+    if mode.mode:
+        check_mode(mode.mode)  # an unknown mode is refused before the file is read
     parsed = parse_file(path, encoding=encoding)
     progress("rows", len(parsed.rows))
     mapped = mapped_rows(parsed, preset=preset, mapping=mapping)
     import_mode = import_mode_resolve(
-        mode=mode, keep_blank=keep_blank, profile_mode=mapped.profile_mode, profile_keep_blank=mapped.profile_keep_blank
+        mode, profile_mode=mapped.profile_mode, profile_keep_blank=mapped.profile_keep_blank
     )
     plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress, mode=import_mode)
     if mapped.name == PRESET_MAPPED:
@@ -346,15 +352,14 @@ def _options(
     encoding: str | None,
     skip_invalid: bool,
     dry_run: bool,
-    mode: str | None = None,
-    keep_blank: bool | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> dict[str, Any]:
     return {
         "preset": preset,
         "encoding": encoding or "",
         "skip_invalid": skip_invalid,
         "dry_run": dry_run,
-        **mode_options(mode=mode, keep_blank=keep_blank),
+        **mode_options(mode),
         RELATED_RECORDED: True,  # its tags and promotions changes are recorded for a revert
     }
 
@@ -466,7 +471,6 @@ def _plan_or_fail(
     progress: ProgressCallback,
     mapping: ColumnMapping | None = None,
 ) -> ImportPlan | None:
-    mode, keep_blank = mode_from_options(job.options)  # as chosen on upload or the command line
     try:
         plan = plan_file(
             path=path,
@@ -475,8 +479,7 @@ def _plan_or_fail(
             encoding=encoding,
             progress=progress,
             mapping=mapping,
-            mode=mode,
-            keep_blank=keep_blank,
+            mode=mode_from_options(job.options),  # as chosen on upload or the command line
         )
     except ValidationError as error:
         _fail(job, error.messages[0])
@@ -490,30 +493,22 @@ def product_import(
     path: Path,
     file_name: str,
     user: User = None,
-    source: str = ImportJob.SOURCE_CLI,
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: ProgressCallback = no_progress,
     mapping: ColumnMapping | None = None,
-    mode: str | None = None,
-    keep_blank: bool | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportOutcome:
-    """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
+    """Import a file in one go: the command line's import (its job's source), and the benchmarks'.
+    Always records an ImportJob."""
     started = time.monotonic()
     job = _start(
         user=user,
-        source=source,
+        source=ImportJob.SOURCE_CLI,
         file_name=file_name,
-        options=_options(
-            preset=preset,
-            encoding=encoding,
-            skip_invalid=skip_invalid,
-            dry_run=dry_run,
-            mode=mode,
-            keep_blank=keep_blank,
-        ),
+        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run, mode=mode),
     )
     if mapping is not None:
         job.column_mapping = mapping.to_json()
@@ -538,8 +533,7 @@ def product_import_preview(
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
-    mode: str | None = None,
-    keep_blank: bool | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportOutcome:
     """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step).
 
@@ -551,9 +545,7 @@ def product_import_preview(
         user=user,
         source=ImportJob.SOURCE_ADMIN,
         file_name=file_name,
-        options=_options(
-            preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode, keep_blank=keep_blank
-        ),
+        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode),
     )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=no_progress)
     _keep_preview(job, plan, started)

@@ -62,7 +62,7 @@ def row_prefix(response, pk: int) -> str:
 
 def changelist_query_counts(client, monkeypatch, model: type[Model], url: str) -> dict[int, int]:
     """Queries of one changelist GET at 10 and at 100 rows per page (the rows must exist)."""
-    model_admin = admin.site._registry[model]
+    model_admin = admin.site.get_model_admin(model)
     counts: dict[int, int] = {}
     for per_page in (10, 100):
         monkeypatch.setattr(model_admin, "list_per_page", per_page)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 def changelist_query_count(client, url: str, model, *, per_page: int, monkeypatch) -> int:
     """Render ``url`` with the model's admin showing ``per_page`` rows; return the query count."""
-    model_admin = admin.site._registry[model]
+    model_admin = admin.site.get_model_admin(model)
     monkeypatch.setattr(type(model_admin), "list_per_page", per_page)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)

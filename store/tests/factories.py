@@ -4,8 +4,11 @@ import io
 from decimal import Decimal
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
 from factory.django import DjangoModelFactory
+from PIL import Image
 
+from store.images import services as image_services
 from store.images.thumbnails import product_image_make_thumbnail
 from store.models import (
     Address,
@@ -104,8 +107,6 @@ class CartItemFactory(DjangoModelFactory[CartItem]):
 # --- Product images ---
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), colour: str = "teal") -> bytes:
     """A real, small image file made by Pillow."""
-    from PIL import Image
-
     buffer = io.BytesIO()
     mode = "RGBA" if fmt in ("PNG", "WEBP") else "RGB"
     Image.new(mode, size, colour).save(buffer, fmt)
@@ -113,17 +114,13 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), colour: str 
 
 
 def image_upload(name: str = "photo.png", data: bytes | None = None, content_type: str = "image/png"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     return SimpleUploadedFile(name, image_bytes() if data is None else data, content_type=content_type)
 
 
 def product_image(product: Product, *, thumbnail: bool = True, **fields) -> ProductImage:
     """A stored image through the service (checked, renamed), thumbnail made at once."""
-    from store import services
-
     upload = fields.pop("upload", None) or image_upload()
-    image = services.product_image_save(image=ProductImage(product=product, image=upload, **fields))
+    image = image_services.product_image_save(image=ProductImage(product=product, image=upload, **fields))
     if thumbnail:
         product_image_make_thumbnail(image_id=image.pk)
         image.refresh_from_db()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from store import alerts, services
+from store.housekeeping import housekeeping
 from store.models import AlertSubscription, Product
 from store.roles import MERCHANDISER, role_sync_all
 from store.tests.factories import ProductFactory
@@ -147,8 +148,6 @@ def test_each_user_edits_only_their_own_alert_settings(merchandiser, django_user
 def test_the_hourly_scheduler_sends_the_digest_once_a_day(merchandiser, settings):
     """housekeeping (the Procfile's scheduler, hourly) sends each subscriber one digest a day,
     after LOW_STOCK_DIGEST_HOUR; the runs in between send nothing."""
-    from store.housekeeping import housekeeping
-
     alerts.alert_subscribe_merchandisers()
     product = ProductFactory(inventory=50)
     AlertSubscription.objects.update(covered_until=timezone.now() - timedelta(minutes=1))

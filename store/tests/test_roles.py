@@ -7,6 +7,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from store import roles
 from store.roles import IMPORTER, MERCHANDISER, SUPPORT, VIEWER, role_permissions, role_sync_all
@@ -114,8 +115,6 @@ def test_an_unknown_permission_fails_loudly_and_changes_nothing(monkeypatch):
 
 
 def test_the_command_reports_an_unknown_permission_as_an_error(monkeypatch):
-    from django.core.management.base import CommandError
-
     monkeypatch.setitem(roles.ROLE_PERMISSIONS, IMPORTER, {"store.fly_product"})
     with pytest.raises(CommandError, match="store.fly_product"):
         call_command("setup_roles", stdout=StringIO())

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import CommandError, call_command
 
-from store.models import Collection, Customer, Order, OrderItem, Product
+from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage
 from store.seeding import catalog_clear, catalog_seed
+from store.tests.factories import product_image
 
 pytestmark = pytest.mark.django_db
 
@@ -63,10 +64,6 @@ def test_seed_catalog_command_refuses_a_non_empty_catalog_without_clear():
 
 
 def test_clear_also_removes_product_image_rows():
-    from store.models import ProductImage
-    from store.seeding import catalog_clear
-    from store.tests.factories import product_image
-
     call_command("seed_catalog", products=5, customers=1, orders=1, verbosity=0)
     product_image(Product.objects.first(), thumbnail=False)
     catalog_clear()

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from store import services
 from store.models import Product
@@ -166,8 +167,6 @@ class TestProductClearInventory:
         assert Product.objects.get(pk=product.pk).version == 1
 
     def test_products_changed_since_the_list_was_loaded_are_refused(self):
-        from django.utils import timezone
-
         on_page, off_page, untouched = (
             ProductFactory(inventory=5),
             ProductFactory(inventory=6),

@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from store.admin.catalog import ProductAdmin
 from store.models import BulkEdit, Product
-from store.tests.admin_helpers import changeform_data, changelist_query_counts
-from store.tests.factories import ProductFactory
+from store.tests.admin_helpers import changeform_data, changelist_data, changelist_query_counts, row_prefix
+from store.tests.factories import CollectionFactory, ProductFactory
 from store_custom.admin import CustomProductAdmin
 from store_custom.selectors import product_tag_labels
 from tags.admin import TaggedItemInline
@@ -36,7 +36,7 @@ def tag(product, label):
 
 def test_the_store_admin_shows_the_custom_admin_additions(rf, admin_user):
     """No second ModelAdmin: store's ProductAdmin appends what store_custom declares."""
-    model_admin = admin.site._registry[Product]
+    model_admin = admin.site.get_model_admin(Product)
     assert type(model_admin) is ProductAdmin
     assert any(issubclass(inline, TaggedItemInline) for inline in CustomProductAdmin.inlines)
     request = rf.get("/")
@@ -72,8 +72,6 @@ def test_posting_the_inline_creates_tagged_items(admin_client):
 
 
 def test_the_add_form_creates_the_product_and_its_tags(admin_client):
-    from store.tests.factories import CollectionFactory
-
     eco, collection = TagFactory(label="eco"), CollectionFactory()
     url = reverse("admin:store_product_add")
     data = changeform_data(admin_client.get(url)) | {
@@ -112,8 +110,6 @@ def test_the_tags_column_costs_the_same_queries_at_10_and_100_rows(admin_client,
 
 
 def test_list_edits_still_work_with_the_tags_changelist(admin_client):
-    from store.tests.admin_helpers import changelist_data, row_prefix
-
     product = ProductFactory(inventory=5)
     tag(product, "eco")
     page = admin_client.get(PRODUCTS)
@@ -155,7 +151,7 @@ WITHOUT_STORE_CUSTOM = textwrap.dedent(
     product.refresh_from_db()
     print(json.dumps({
         "store_custom_installed": apps.is_installed("store_custom"),
-        "admin_class": type(admin.site._registry[Product]).__module__,
+        "admin_class": type(admin.site.get_model_admin(Product)).__module__,
         "status": {name: response.status_code for name, response in pages.items()},
         "mentions_tags": any(b"taggeditem" in r.content for r in pages.values()),
         "rows": len(pages["changelist"].context["cl"].result_list),

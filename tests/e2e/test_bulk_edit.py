@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from store.models import BulkEdit, ImportJob, Product
+from store.models import BulkEdit, BulkEditJob, ImportJob, Product
 from store.tests.factories import CollectionFactory, ProductFactory
 
 
@@ -98,8 +98,6 @@ def test_revert_an_import(admin_page, live_server, tmp_path):
 
 
 def test_a_selection_above_the_inline_limit_runs_as_a_job(admin_page, live_server, settings):
-    from store.models import BulkEditJob
-
     settings.BULK_INLINE_MAX = 2
     products = [ProductFactory(title=f"Bulk mug {n}", unit_price=Decimal("10.00")) for n in range(3)]
     page = admin_page

@@ -19,7 +19,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import MySQLdb
 import pytest
+import redis
 from django.conf import settings
 
 MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -68,8 +70,6 @@ def process_database(tmp_path_factory):
         env = {"DATABASE_URL": f"sqlite:///{path}"}
         drop = None
     else:
-        import MySQLdb
-
         parts = urlsplit(url)
         name = f"test_{parts.path.lstrip('/')}_procs"
         connect = {
@@ -99,7 +99,6 @@ def process_database(tmp_path_factory):
 def redis_url(db: int) -> str:
     """redis://…/<db> for db 1-3, flushed; skips (or fails under CI) when Redis is down."""
     assert db in (1, 2, 3), "this project's tests use Redis databases 1-3 only"
-    import redis
 
     url = f"{REDIS_TEST_URL}/{db}"
     try:

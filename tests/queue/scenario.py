@@ -8,8 +8,10 @@ import json
 from django.contrib.auth.models import User
 from django.core.files.storage import storages
 
+from store.bulk import actions as bulk_actions
+from store.bulk.jobs import bulk_edit_job_create
 from store.exports.jobs import export_job_create
-from store.models import Collection, ExportJob, Product
+from store.models import BulkEditJob, Collection, ExportJob, Product
 
 
 def enqueue_export(*, products: int, file_format: str = "csv") -> None:
@@ -62,9 +64,6 @@ def job_report(job_id: int) -> None:
 
 def enqueue_bulk_edit(*, products: int) -> None:
     """ "Raise price 5%" on every product with inventory >= 10, as "Select all N matching" queues it."""
-    from store.bulk import actions as bulk_actions
-    from store.bulk.jobs import bulk_edit_job_create
-
     enqueue_export_products(products=products)
     user = User.objects.get(username="ops")
     job = bulk_edit_job_create(
@@ -78,8 +77,6 @@ def enqueue_bulk_edit(*, products: int) -> None:
 
 
 def bulk_edit_report(job_id: int) -> None:
-    from store.models import BulkEditJob
-
     job = BulkEditJob.objects.get(pk=job_id)
     reason = str(job.bulk_edit) if job.bulk_edit_id else "-"
     print(

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import MySQLdb
+
 from .processes import MANAGE, base_env, manage, shell
 
 ROWS = 30_000
@@ -65,7 +67,6 @@ def _writing(env: dict[str, str], job_id: int) -> bool:
             return False
         finally:
             probe.close()
-    import MySQLdb
 
     parts = urlsplit(url)
     conn = MySQLdb.connect(

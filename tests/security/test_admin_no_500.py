@@ -8,11 +8,12 @@ from urllib.parse import quote
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import models
 from django.urls import reverse
 
 from backoffice.admin import INVALID_SELECTION
 from store.models import Collection, Order, OrderItem, Product
-from store.roles import VIEWER
+from store.roles import IMPORTER, ROLE_PERMISSIONS, VIEWER
 from store.tests.factories import CollectionFactory, OrderItemFactory, ProductFactory
 
 from .conftest import form_post_data, formset_post_data
@@ -59,13 +60,32 @@ DATE_DRILLDOWN_JUNK = [
     "year=1e3",
     "year=2020&{f}__day=31",
 ]
+# Appended to "<any date or datetime field>__": Django turns a year lookup into a range of
+# dates when the query is compiled, after the changelist's own check of the filters.
+DATE_LOOKUP_JUNK = [
+    "year=99999",
+    "year=0",
+    "year=-1",
+    "year__gte=99999",
+    "year__lt=0",
+    "year=" + "9" * 30,
+    "iso_year=99999",
+    "date__year=0",
+]
+
+
+def date_lookup_urls(model) -> list[str]:
+    """The changelist with a junk year lookup on each of the model's date and datetime fields."""
+    changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    fields = [field.name for field in model._meta.concrete_fields if isinstance(field, models.DateField)]
+    return [f"{changelist}?{field}__{query}" for field in fields for query in DATE_LOOKUP_JUNK]
 
 
 def crawl_urls(client, model) -> list[str]:
     """Every page of one model's admin, each with junk query strings."""
     info = model._meta.app_label, model._meta.model_name
     changelist = reverse("admin:{}_{}_changelist".format(*info))
-    urls = [f"{changelist}?{query}" for query in JUNK_QUERIES]
+    urls = [f"{changelist}?{query}" for query in JUNK_QUERIES] + date_lookup_urls(model)
     # The model's own filters (whatever its area declared) get junk values too.
     page = client.get(changelist)
     if page.status_code == 200 and page.context and page.context.get("cl"):
@@ -117,6 +137,33 @@ def test_crawl_every_admin_page_with_junk_finds_no_500(who, admin_client, role_c
                 failures.append(f"{response.status_code} {url}")
     assert not failures, "\n".join(failures)
     assert pages > 30 * len(every_admin_object)
+
+
+@pytest.mark.parametrize("who", ["superuser", *ROLE_PERMISSIONS])
+def test_junk_year_lookups_on_every_date_field_give_no_500(who, admin_client, role_client, every_admin_object):
+    """``?<date field>__year=99999`` (or 0) on any changelist, for every role: the changelist's
+    "?e=1" page, as for other bad filter values; a changelist the role may not see is a 403."""
+    client = admin_client if who == "superuser" else role_client(who)
+    client.raise_request_exception = False
+    failures, refused = [], 0
+    for model in every_admin_object:
+        for url in date_lookup_urls(model):
+            response = client.get(url)
+            if response.status_code >= 500:
+                failures.append(f"{response.status_code} {url}")
+            elif response.status_code == 302:
+                assert response.url.endswith("?e=1"), url
+                refused += 1
+    assert not failures, "\n".join(failures)
+    assert refused or who == IMPORTER  # an Importer sees no changelist with a date field
+
+
+@pytest.mark.parametrize("filters", ["last_update__year=99999", "last_update__year__lt=0", "last_update__date__year=0"])
+def test_an_export_of_a_changelist_filtered_by_a_junk_year_is_the_changelist_error_page(filters, admin_client):
+    ProductFactory()
+    response = admin_client.get(reverse("admin:store_product_export"), {"filters": filters})
+    assert response.status_code == 302
+    assert response.url == reverse("admin:store_product_changelist") + "?e=1"
 
 
 # --- Protected deletes --------------------------------------------------------
@@ -335,7 +382,7 @@ def test_bad_values_on_the_change_form_change_nothing(admin_client):
 def test_bad_list_edits_are_refused_and_write_nothing(field, value, admin_client):
     """Runs once the catalog admin makes the field editable in the changelist."""
     product = ProductFactory(unit_price=Decimal("10.00"), inventory=7)
-    if field not in admin.site._registry[Product].list_editable:
+    if field not in admin.site.get_model_admin(Product).list_editable:
         pytest.skip(f"{field} is not a list edit on this branch")
     url = reverse("admin:store_product_changelist")
     page = admin_client.get(url)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.security import client_ip_address
+from backoffice.settings import base
 
 PASSWORD = "correct horse battery staple"
 LOCKOUT_TEXT = "Too many failed login attempts"
@@ -132,8 +133,6 @@ def test_the_test_settings_keep_the_suite_unlocked(staff):
 
 
 def test_base_settings_enable_axes_for_every_real_environment():
-    from backoffice.settings import base
-
     assert getattr(base, "AXES_ENABLED", True) is True
     assert base.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert base.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"

@@ -28,7 +28,7 @@ from store.importing.mapping import (
     profile_for_header,
     profile_get,
 )
-from store.importing.modes import MODE_FLAGS
+from store.importing.modes import MODE_FLAGS, ModeChoice
 from store.importing.parsing import check_encoding, read_header
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES, detect_preset
 from store.importing.service import product_import
@@ -149,7 +149,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(error.messages[0]) from error
         mapping = self._mapping(path, options)
-        mode = MODE_FLAGS[options["mode"]] if options["mode"] else None
+        mode = ModeChoice(MODE_FLAGS[options["mode"]] if options["mode"] else None, options["keep_blank"])
         if options["background"]:
             if options["dry_run"]:
                 raise CommandError(
@@ -166,7 +166,6 @@ class Command(BaseCommand):
                 confirm=True,
                 mapping=mapping,
                 mode=mode,
-                keep_blank=options["keep_blank"],
             )
             link = reverse("admin:store_product_import_preview", args=[job.pk])
             self.stdout.write(
@@ -203,7 +202,6 @@ class Command(BaseCommand):
                 path=path,
                 file_name=path.name,
                 user=user,
-                source=ImportJob.SOURCE_CLI,
                 preset=options["preset"],
                 encoding=options["encoding"],
                 skip_invalid=options["skip_invalid"],
@@ -211,7 +209,6 @@ class Command(BaseCommand):
                 progress=report,
                 mapping=mapping,
                 mode=mode,
-                keep_blank=options["keep_blank"],
             )
         job = outcome.job
         self._summary(console, job)

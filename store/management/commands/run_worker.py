@@ -3,7 +3,8 @@
 The same command on every machine and in every Procfile: ``db`` runs django-tasks-db's
 ``db_worker`` (the queue is a database table), ``rq`` runs django-rq's ``rqworker`` with
 django-tasks-rq's job class (the queue is in Redis at REDIS_URL). Start as many as you
-like, on as many machines as you like: each task is claimed by exactly one worker.
+like, on as many machines as you like: each task is claimed by exactly one worker. The
+process started is the worker (no autoreloader parent, even under DEBUG) unless ``--reload``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ class Command(BaseCommand):
         backend = settings.TASKS_BACKEND
         verbosity = options.get("verbosity", 1)
         if backend == "db":
+            # db_worker reloads by default under DEBUG: its reloader would be the process we were
+            # started as, with the worker a child that outlives a signal sent to us.
             argv = ["--queue-name", "default", "--interval", str(interval)]
+            argv.append("--reload" if reload and not batch else "--no-reload")
             if batch:
                 argv.append("--batch")
-            elif reload:
-                argv.append("--reload")
             self.stdout.write(f"Worker: database queue ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}).")
             call_command("db_worker", *argv, verbosity=verbosity)
         elif backend == "rq":

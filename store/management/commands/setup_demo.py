@@ -15,7 +15,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from store import services
+from store.images import services as image_services
 from store.models import Order, Product, ProductImage
 
 PALETTE = ["#3b6e8f", "#c8553d", "#588b8b", "#f28f3b", "#6a4c93", "#2a9d8f", "#e9c46a", "#8d99ae"]
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             if product is None:  # deleted meanwhile
                 continue
             upload = SimpleUploadedFile(f"{product.slug}.png", _demo_picture(seed=product.pk), "image/png")
-            services.product_image_save(image=ProductImage(product=product, image=upload, alt_text=product.title))
+            image_services.product_image_save(image=ProductImage(product=product, image=upload, alt_text=product.title))
             made += 1
         return made
 

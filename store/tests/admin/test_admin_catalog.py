@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -164,7 +165,7 @@ class TestProductChangelist:
 def test_capped_count_paginator_says_more_than(admin_client, monkeypatch):
     ProductFactory.create_batch(6)
     monkeypatch.setattr(CappedCountPaginator, "cap", 4)
-    model_admin = admin.site._registry[Product]
+    model_admin = admin.site.get_model_admin(Product)
     monkeypatch.setattr(model_admin, "list_per_page", 2)
     response = admin_client.get(PRODUCTS)
     paginator = response.context["cl"].paginator
@@ -261,7 +262,7 @@ class TestNoLostUpdatesOnTheChangeForm:
         """The other save lands between this form's check and its write: the service refuses."""
         product = shelf["low"]
         data = changeform_data(admin_client.get(change_url(product)), unit_price="40.00")
-        model_admin = admin.site._registry[Product]
+        model_admin = admin.site.get_model_admin(Product)
         original_save_form = type(model_admin).save_form
 
         def save_form_after_a_concurrent_save(self, request, form, change):
@@ -434,7 +435,7 @@ class TestClearInventoryAction:
     def test_select_all_across_pages_refuses_rows_written_after_the_page_was_rendered(
         self, admin_client, monkeypatch, shelf
     ):
-        monkeypatch.setattr(admin.site._registry[Product], "list_per_page", 1)
+        monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 1)
         page = admin_client.get(PRODUCTS)  # shows "Classic Hoodie" only (out of stock)
         assert shown(page) == {shelf["out"].pk}
         # Off the page: the Travel Mug is restocked after the page was rendered; the Zip Hoodie is not.
@@ -474,8 +475,6 @@ class TestClearInventoryAction:
         assert Product.objects.get(pk=shelf["ok"].pk).inventory == 40
 
     def test_needs_the_change_permission(self, client, django_user_model, shelf):
-        from django.contrib.auth.models import Permission
-
         viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
         viewer.user_permissions.add(Permission.objects.get(codename="view_product"))
         client.force_login(viewer)
@@ -567,8 +566,6 @@ def test_facet_counts_are_never_computed_on_the_product_list(admin_client, shelf
 
 class TestHistoryPages:
     def test_a_past_version_can_be_viewed_but_not_saved_back(self, admin_client, client, django_user_model, shelf):
-        from django.contrib.auth.models import Permission
-
         product = shelf["ok"]
         record = Product.history.filter(id=product.pk).latest()
         url = reverse("admin:store_product_simple_history", args=[product.pk, record.history_id])

@@ -165,7 +165,7 @@ def template_rendered(monkeypatch) -> None:
     ["", "?p=2", "?q=Mug", "?o=-5", "?o=3&status__exact=active", "?_popup=1", "?_popup=1&_to_field=id&q=Mug"],
 )
 def test_the_changelist_is_byte_identical_to_the_template_rendered_one(admin_client, awkward_shelf, query, monkeypatch):
-    monkeypatch.setattr(admin.site._registry[Product], "list_per_page", 5)
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 5)
     if query == "?o=3&status__exact=active":
         query += f"&collection__pk__exact={awkward_shelf[0].collection_id}"
     fast = admin_client.get(PRODUCTS + query)
@@ -197,7 +197,7 @@ def test_a_list_edit_with_errors_is_byte_identical_to_the_template_rendered_one(
 
 def list_edit_post_queries(admin_client, monkeypatch, per_page: int, *, row: int) -> int:
     """Queries of saving one changed row (``row``, not saved before) of a page of ``per_page``."""
-    monkeypatch.setattr(admin.site._registry[Product], "list_per_page", per_page)
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", per_page)
     page = admin_client.get(PRODUCTS)
     product = page.context["cl"].result_list[row]
     data = changelist_data(page, **{f"{row_prefix(page, product.pk)}-inventory": "7"})
@@ -217,7 +217,7 @@ def test_a_list_edit_save_costs_the_same_queries_at_10_and_60_rows(
     at_10 = list_edit_post_queries(admin_client, monkeypatch, 10, row=1)
     at_60 = list_edit_post_queries(admin_client, monkeypatch, 60, row=2)
     assert at_10 == at_60
-    monkeypatch.setattr(admin.site._registry[Product], "list_per_page", 60)
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 60)
     page = admin_client.get(PRODUCTS)
     data = changelist_data(page, **{f"{row_prefix(page, page.context['cl'].result_list[3].pk)}-inventory": "8"})
     with django_assert_max_num_queries(40):
@@ -235,7 +235,7 @@ def test_every_page_shows_the_rows_of_a_plain_offset(admin_client, monkeypatch, 
             collection=collection if n % 2 else CollectionFactory(),
         )
     query = query.replace("COLLECTION", str(collection.pk))
-    monkeypatch.setattr(admin.site._registry[Product], "list_per_page", 5)
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 5)
     first = admin_client.get(PRODUCTS + query)
     everything = list(first.context["cl"].queryset.values_list("pk", flat=True))
     assert len(everything) > 10

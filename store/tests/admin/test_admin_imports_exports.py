@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from store.exports.formats import escape_formula
@@ -107,12 +110,23 @@ def test_preview_lists_every_error_and_all_or_nothing_blocks_confirm(admin_clien
     rows = "".join(f"S{i},T,abc,1,C\r\n" for i in range(300))
     response = upload(admin_client, HEADER + rows + "OK,T,5,1,C\r\n")
     html = admin_client.get(response.url).content.decode()
-    assert html.count("<td>not a number</tr>") == 300
-    assert "<tr><td>301<td>unit_price<td>abc<td>not a number</tr>" in html
+    assert html.count("<td>not a number</td></tr>") == 300
+    assert "<tr><td>301</td><td>unit_price</td><td>abc</td><td>not a number</td></tr>" in html
     assert "Download the failed rows" in html
     # without skip_invalid the confirm writes nothing
     admin_client.post(response.url, {"_confirm": "1"})
     assert not Product.objects.exists()
+
+
+def test_a_malformed_image_url_is_a_row_error_on_the_preview(admin_client):
+    response = upload(admin_client, "sku,title,unit_price,inventory,collection,images\r\nA,T,5,1,C,http://[::1\r\n")
+    assert response.status_code == 302
+    html = admin_client.get(response.url).content.decode()
+    assert (
+        "<tr><td>2</td><td>images</td><td>http://[::1</td><td>not an http(s) URL: &#x27;http://[::1&#x27;</td></tr>"
+        in html
+    )
+    assert ImportJob.objects.get().status == ImportJob.STATUS_PREVIEW
 
 
 def test_skip_invalid_confirm_imports_valid_rows(admin_client):
@@ -306,8 +320,6 @@ def test_import_history_is_read_only(admin_client, django_assert_max_num_queries
 
 
 def test_failed_rows_download_needs_permission(client, admin_user):
-    from django.test import Client
-
     admin = Client()
     admin.force_login(admin_user)
     upload(admin, HEADER + "A,T,abc,1,C\r\n")
@@ -317,10 +329,6 @@ def test_failed_rows_download_needs_permission(client, admin_user):
 
 
 def test_an_expired_preview_says_so_on_the_page_and_in_the_list(admin_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     response = upload(admin_client, HEADER + "A,T,5,1,C\r\n")
     job = ImportJob.objects.get()
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=2))

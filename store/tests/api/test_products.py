@@ -246,8 +246,6 @@ class TestSyncCursor:
         return seen, pages, body["cursor"]
 
     def test_walks_everything_in_last_update_id_order(self, api, monkeypatch):
-        from store.api.pagination import SyncCursorPagination
-
         monkeypatch.setattr(SyncCursorPagination, "page_size", 2)
         expected = [p.pk for p in self.make_catalog()]
         seen, pages, _ = self.walk(api, "/api/products/sync/")

@@ -275,6 +275,20 @@ def test_admin_move_to_collection_form_uses_autocomplete(admin_client):
     assert 'data-ajax--url="/admin/autocomplete/"' in response.content.decode()
 
 
+@pytest.mark.parametrize("junk", ["abc", "9" * 30, "-1", "1.5"])
+@pytest.mark.parametrize("step", ["preview", "apply"])
+@pytest.mark.parametrize(("action", "field"), [("move_to_collection", "collection"), ("add_promotion", "promotion")])
+def test_admin_bulk_edit_with_a_forged_related_id_is_a_form_error(admin_client, junk, step, action, field):
+    """The autocomplete widget re-renders the posted value: one that is not an id must not crash it."""
+    product = ProductFactory()
+    collection = product.collection_id
+    response = post_action(admin_client, action, [product], **{field: junk, "_bulk_step": step})
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+    assert Product.objects.get(pk=product.pk).collection_id == collection
+    assert not BulkEdit.objects.exists()
+
+
 def test_admin_invalid_parameters_show_form_errors(admin_client):
     product = ProductFactory()
     response = post_action(admin_client, "adjust_inventory", [product], delta="0", _bulk_step="apply")

@@ -1,6 +1,7 @@
 """Bulk edits above BULK_INLINE_MAX run as jobs (store.bulk_jobs; the immediate backend runs
 them inside the request here): bounded preview, preflight, per-batch commits, cancel, email."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,10 +9,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from store.bulk import actions as bulk_actions
 from store.bulk import apply as bulk_apply
 from store.bulk import jobs as bulk_jobs
+from store.housekeeping import housekeeping
 from store.jobs.models import JobState
 from store.jobs.services import job_cancel
 from store.models import BulkEdit, BulkEditJob, Product
@@ -309,12 +312,6 @@ def test_set_status_is_a_bulk_edit_and_publish_still_works(admin_client):
 def test_a_lost_worker_leaves_the_bulk_edit_stopped_part_way_not_running(admin_client, big, settings, via):
     """SIGKILL between batches: the job fails "worker lost" after the heartbeat timeout, and the
     bulk edit in the history says how far it got instead of "running" forever."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from store.housekeeping import housekeeping
-
     user = User.objects.get(username="admin")
     edit = bulk_apply.bulk_edit_create(
         action=bulk_actions.get_bulk_action("change_price"), parameters={"mode": "raise_pct", "amount": "5"}, user=user

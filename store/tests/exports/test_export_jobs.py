@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from store.exports import jobs as export_jobs
 from store.exports import resources
 from store.exports.formats import render, write_stream
 from store.exports.jobs import ERROR_NO_PERMISSION, export_job_run, export_source
@@ -26,7 +27,7 @@ from store.exports.resources import ProductResource
 from store.housekeeping import housekeeping
 from store.jobs.models import WORKER_LOST, JobCancelled, JobState
 from store.jobs.services import job_progress, job_start
-from store.models import ExportJob, Product
+from store.models import ExportJob, Order, Product
 from store.tests.factories import CollectionFactory, OrderItemFactory, ProductFactory, PromotionFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,6 @@ def test_orders_stream_like_their_inline_export(db, monkeypatch):
     monkeypatch.setattr(resources, "EXPORT_CHUNK_SIZE", 2)
     for _ in range(5):
         OrderItemFactory()
-    from store.models import Order
 
     queryset = Order.objects.order_by("pk")
     inline = render(resources.OrderResource().export(queryset=queryset), file_format="csv")
@@ -351,8 +351,6 @@ def test_a_failed_job_is_announced_with_its_reason(client, catalog):
 
 
 def test_a_crash_in_the_worker_ends_the_job_failed_and_keeps_no_file(admin_user, catalog, monkeypatch):
-    from store.exports import jobs as export_jobs
-
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 

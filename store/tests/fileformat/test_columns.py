@@ -114,3 +114,15 @@ def test_a_column_missing_from_the_header_is_left_alone(write_csv, grade):
     outcome = product_import(path=write_csv([{**ROW, "title": "Renamed"}], header=list(ROW)), file_name="f.csv")
     assert outcome.plan.updates[0].changes == {"title": ("Columned", "Renamed")}
     assert grade.stored == {product.pk: "A"}
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[not-an-address]/a.png", "https://x]/a.png"])
+def test_a_malformed_image_url_is_a_row_error_naming_the_url(write_csv, url):
+    """urlsplit raises ValueError on a malformed bracketed host: the row's error, not a crash."""
+    header = [*ROW, "images"]
+    outcome = product_import(
+        path=write_csv([{**ROW, "images": f"http://a.example/ok.png|{url}"}], header=header), file_name="f.csv"
+    )
+    assert [(e.row, e.column, e.reason) for e in outcome.plan.errors] == [(2, "images", f"not an http(s) URL: {url!r}")]
+    assert outcome.job.status == "failed"
+    assert not Product.objects.exists()

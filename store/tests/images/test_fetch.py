@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import logging
 import re
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
+from store.housekeeping import housekeeping
 from store.images import fetch as image_fetch
 from store.importing import revert as reverting
 from store.importing.service import product_import, product_import_confirm, product_import_preview
 from store.models import Product, ProductImage, ProductImageSource
 from store.seeding import catalog_clear
+from store.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,20 +40,48 @@ def png(size=(8, 6), color=(200, 30, 30)) -> bytes:
     return buffer.getvalue()
 
 
+TRICKLE_INTERVAL = 0.1  # seconds between two bytes of a trickled answer
+
+
 class Handler(BaseHTTPRequestHandler):
     hits: list[str] = []
+    trickled: int = 0  # bytes of a trickled answer written so far
 
     def log_message(self, *args):  # quiet
         pass
 
+    def trickle(self, data: bytes) -> None:
+        """Write ``data`` one byte at a time, each within the read timeout; stop when the client hangs up."""
+        try:
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                Handler.trickled += 1
+                time.sleep(TRICKLE_INTERVAL)
+        except OSError:
+            pass
+
     def do_GET(self):
         Handler.hits.append(self.path)
         path = self.path
-        if path.startswith("/redirect/"):
+        if path == "/trickle-body.png":
+            body = png()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.trickle(body)
+        elif path == "/trickle-head.png":
+            body = png()
+            self.trickle(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            self.close_connection = True
+        elif path.startswith("/redirect/"):
             count = int(path.split("/")[2])
             target = f"/redirect/{count - 1}" if count > 1 else "/img/final.png"
             self.send_response(302)
             self.send_header("Location", target)
+            self.end_headers()
+        elif path == "/to-malformed":
+            self.send_response(302)
+            self.send_header("Location", "http://[::1")
             self.end_headers()
         elif path == "/to-private":
             self.send_response(302)
@@ -94,7 +127,7 @@ def server(settings, tmp_path):
     settings.IMAGE_FETCH_ATTEMPTS = 2
     settings.MEDIA_ROOT = str(tmp_path / "media")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Handler.hits = []
+    Handler.hits, Handler.trickled = [], 0
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -131,9 +164,61 @@ def test_private_and_link_local_addresses_are_refused(url, settings):
         image_fetch.fetch_image(url)
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "100.64.0.1",  # carrier-grade NAT
+        "100.100.100.200",  # a cloud's metadata service, inside carrier-grade NAT
+        "192.0.0.1",  # IETF protocol assignments
+        "192.0.0.9",
+        "192.88.99.1",  # the old 6to4 relay anycast
+        "198.18.0.1",  # benchmarking
+        "0.1.2.3",
+        "224.0.0.1",  # multicast
+        "239.1.2.3",
+        "240.0.0.1",
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "::ffff:100.100.100.200",
+        "::10.0.0.1",  # IPv4-compatible (deprecated)
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b:1::808:808",  # local-use NAT64
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:808:808::1",  # 6to4 of a public address: refused all the same
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "fec0::1",  # site-local
+        "fd00::1",  # unique local
+        "fe80::1%1",  # link-local with a zone
+        "ff0e::1",  # multicast
+        "2001:db8::1",  # documentation
+        "3fff::1",
+        "100::1",  # discard
+        "5f00::1",  # segment routing
+    ],
+)
+def test_every_address_that_is_not_globally_routable_is_refused(address, settings):
+    settings.IMAGE_FETCH_ALLOWED_HOSTS = []
+    with pytest.raises(image_fetch.FetchError, match="private or local address") as error:
+        image_fetch.resolve_checked(address, 80)
+    assert not error.value.retry
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "::ffff:8.8.8.8"])
+def test_globally_routable_addresses_pass(address, settings):
+    settings.IMAGE_FETCH_ALLOWED_HOSTS = []
+    assert ipaddress.ip_address(image_fetch.resolve_checked(address, 80)) == ipaddress.ip_address(address)
+
+
 def test_a_redirect_to_a_private_address_is_refused(server):
     with pytest.raises(image_fetch.FetchError, match=r"10\.0\.0\.1 resolves to a private"):
         image_fetch.fetch_image(f"{server}/to-private")
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999/a.png", "{server}/to-malformed"])
+def test_a_malformed_url_or_redirect_is_refused_not_a_crash(server, url):
+    with pytest.raises(image_fetch.FetchError, match="not a valid URL") as error:
+        image_fetch.fetch_image(url.format(server=server))
+    assert not error.value.retry
 
 
 def test_three_redirects_are_followed_four_are_refused(server):
@@ -159,10 +244,65 @@ def test_a_slow_server_times_out(server):
     assert error.value.retry
 
 
+@pytest.mark.parametrize("path", ["/trickle-head.png", "/trickle-body.png"])
+def test_the_total_deadline_holds_against_a_server_that_trickles(server, settings, path):
+    """One byte every 0.1 s never trips the read timeout, but the whole fetch gets 1 s, not the ~8 s the
+    answer takes: the time left is the timeout of every socket read (headers and body alike)."""
+    settings.IMAGE_FETCH_TOTAL_TIMEOUT = 1
+    with pytest.raises(image_fetch.FetchError, match="timed out") as error:
+        image_fetch.fetch_image(f"{server}{path}")
+    assert error.value.retry
+    assert Handler.trickled < len(png()) // 2  # cut off long before the answer was complete
+
+
 def test_other_schemes_are_refused():
     for url in ("file:///etc/passwd", "ftp://example.com/a.png", "gopher://x/"):
         with pytest.raises(image_fetch.FetchError, match="only http and https"):
             image_fetch.fetch_image(url)
+
+
+# --- stale claims ---------------------------------------------------------------
+class WorkerKilled(BaseException):
+    """What a worker killed mid-fetch looks like to the code: nothing after this line runs."""
+
+
+def source(product, url: str, **fields) -> ProductImageSource:
+    return ProductImageSource.objects.create(product=product, url=url, url_hash=url, **fields)
+
+
+def test_a_fetch_whose_worker_died_is_requeued_then_failed_by_housekeeping(server, settings, monkeypatch):
+    """A claimed fetch whose worker died has no task left: re-imports skip it (it was tried), so
+    housekeeping requeues it once the claim is older than IMAGE_FETCH_STALE_AFTER, and fails it
+    when its attempts are used up. A fresh claim and an unclaimed URL are left to their tasks."""
+    settings.IMAGE_FETCH_STALE_AFTER = 3600
+    product = ProductFactory()
+    lost = source(product, f"{server}/img/lost.png", position=0)
+    ProductImageSource.objects.update(updated_at=timezone.now() - timedelta(days=1))  # listed yesterday
+
+    def killed(url):
+        raise WorkerKilled
+
+    with monkeypatch.context() as patch:
+        patch.setattr(image_fetch, "fetch_image", killed)
+        with pytest.raises(WorkerKilled):
+            image_fetch.image_source_fetch(source_id=lost.pk, attempt=1)  # claimed now, then killed
+    last = source(product, f"{server}/img/last.png", position=1, attempts=2)  # the last attempt's worker died
+    waiting = source(product, f"{server}/img/waiting.png", position=2)  # its first task is still queued
+    hours_ago = timezone.now() - timedelta(hours=2)
+    ProductImageSource.objects.filter(pk__in=[last.pk, waiting.pk]).update(updated_at=hours_ago)
+
+    assert housekeeping()["stale_image_fetches"] == 1  # the claim of `lost` is fresh: only `last`
+    assert ProductImageSource.objects.get(pk=lost.pk).state == "pending"
+    assert Handler.hits == []
+    last.refresh_from_db()
+    assert (last.state, last.attempts, last.error) == ("failed", 2, image_fetch.ERROR_LOST)
+
+    assert housekeeping(now=timezone.now() + timedelta(hours=2))["stale_image_fetches"] == 1
+    lost.refresh_from_db()
+    assert (lost.state, lost.attempts, lost.error) == ("done", 2, "")
+    assert Handler.hits == ["/img/lost.png"]
+    assert ProductImageSource.objects.get(pk=waiting.pk).state == "pending"
+    assert housekeeping(now=timezone.now() + timedelta(hours=4))["stale_image_fetches"] == 0
 
 
 # --- imports ----------------------------------------------------------------------

@@ -10,10 +10,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django_tasks import default_task_backend
 from PIL import Image
 
-from store import services
 from store.images import inspect as images
+from store.images import services as image_services
 from store.images.inspect import image_inspect
 from store.images.thumbnails import product_image_make_thumbnail
 from store.models import Product, ProductImage
@@ -132,7 +133,7 @@ class TestSave:
     def test_bad_bytes_are_refused_and_nothing_is_stored(self):
         product = ProductFactory()
         with pytest.raises(ValidationError, match="“notes.png” is not an image"):
-            services.product_image_save(
+            image_services.product_image_save(
                 image=ProductImage(product=product, image=image_upload("notes.png", b"plain text" * 20))
             )
         assert not ProductImage.objects.exists()
@@ -140,7 +141,7 @@ class TestSave:
     def test_the_thumbnail_is_made_after_commit(self, django_capture_on_commit_callbacks):
         product = ProductFactory()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            image = services.product_image_save(
+            image = image_services.product_image_save(
                 image=ProductImage(
                     product=product, image=image_upload("big.jpg", image_bytes("JPEG", size=(1200, 600)))
                 )
@@ -153,12 +154,10 @@ class TestSave:
             assert (thumb.format, thumb.size) == ("WEBP", (320, 160))
 
     def test_the_thumbnail_is_a_task_enqueued_on_commit(self, settings, django_capture_on_commit_callbacks):
-        from django_tasks import default_task_backend
-
         settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
         product = ProductFactory()
         with django_capture_on_commit_callbacks(execute=True):
-            image = services.product_image_save(
+            image = image_services.product_image_save(
                 image=ProductImage(product=product, image=image_upload("a.png", image_bytes("PNG")))
             )
             assert default_task_backend.results == []
@@ -189,7 +188,7 @@ class TestFilesGoOnCommit:
         image = product_image(ProductFactory())
         names = [image.image.name, image.thumbnail.name]
         with django_capture_on_commit_callbacks(execute=True):
-            services.product_image_delete(image=image)
+            image_services.product_image_delete(image=image)
             assert all(default_storage.exists(name) for name in names)  # not before the commit
         assert not any(default_storage.exists(name) for name in names)
 
@@ -199,7 +198,7 @@ class TestFilesGoOnCommit:
 
         def delete_then_fail():
             with transaction.atomic():
-                services.product_image_delete(image=image)
+                image_services.product_image_delete(image=image)
                 raise RuntimeError("the rest of the edit failed")
 
         with (

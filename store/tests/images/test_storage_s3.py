@@ -7,17 +7,20 @@ the OS picks.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import urllib.request
 
+import boto3
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from store import services
+from store.images import services as image_services
 from store.models import ProductImage
+from store.tests.admin_helpers import changeform_data
 from store.tests.factories import ProductFactory, image_bytes, image_upload, product_image
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +31,6 @@ KEYS = {"access_key": "testing", "secret_key": "testing"}
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    import logging
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     moto_server = pytest.importorskip("moto.server")
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -42,8 +43,6 @@ def s3_endpoint():
 @pytest.fixture
 def s3(s3_endpoint, settings, monkeypatch):
     """STORAGES["default"] on a fresh bucket; returns a boto3 client to look inside it."""
-    import boto3
-
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask for instance credentials
     client = boto3.client(
         "s3",
@@ -83,7 +82,7 @@ def test_upload_thumbnail_urls_and_delete_go_through_the_bucket(
 ):
     product = ProductFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        image = services.product_image_save(
+        image = image_services.product_image_save(
             image=ProductImage(
                 product=product, image=image_upload("front.jpg", image_bytes("JPEG", size=(900, 600))), alt_text="Front"
             )
@@ -110,8 +109,6 @@ def test_upload_thumbnail_urls_and_delete_go_through_the_bucket(
 
 
 def test_admin_upload_lands_in_the_bucket(s3, admin_client, django_capture_on_commit_callbacks):
-    from store.tests.admin_helpers import changeform_data
-
     product = ProductFactory()
     url = reverse("admin:store_product_change", args=[product.pk])
     data = changeform_data(admin_client.get(url)) | {

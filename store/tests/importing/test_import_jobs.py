@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -195,8 +196,6 @@ def test_housekeeping_marks_lost_import_jobs(admin_user, limit, held, tmp_path):
 def test_someone_else_cannot_see_or_cancel_the_job(client, django_user_model, admin_user, limit, held, tmp_path):
     job = jobs.import_job_submit(path=csv_file(tmp_path, 12), file_name="big.csv", user=admin_user)
     other = django_user_model.objects.create_user("other", password="x", is_staff=True)
-    from django.contrib.auth.models import Permission
-
     other.user_permissions.add(Permission.objects.get(codename="import_product"))
     client.force_login(other)
     assert client.get(f"/admin/store/product/import/{job.pk}/").status_code == 404

@@ -3,6 +3,7 @@ mapping step and the ImportProfile admin. The CLI flags are in test_import_mappi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from store.fileformat.columns import product_columns
 from store.importing import mapping as mapping_module
@@ -388,10 +390,6 @@ def test_cancelling_the_mapping_step_drops_the_file(admin_client):
 
 
 def test_an_abandoned_mapping_step_expires(admin_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     upload(admin_client)
     ImportJob.objects.update(created_at=timezone.now() - timedelta(days=2))
     assert product_import_expire_previews() == 1
@@ -455,7 +453,6 @@ def test_profiles_are_listed_edited_and_deleted(admin_client, django_assert_max_
         "decimal_mark": ".",
         "thousands": "none",
         "collection_separator": ">",
-        "mode": "create_update",
         **{f"column_{n}": target for n, target in enumerate(("sku", "title", "", "unit_price", "", "", "tags"))},
     }
     assert admin_client.post(url, data).status_code == 302

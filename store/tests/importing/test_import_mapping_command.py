@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from store.importing.mapping import IGNORE, ColumnMapping, import_profile_save
+from store.management.commands.import_products import Command
 from store.models import ImportJob, ImportProfile, Product
 
 SUPPLIER = Path(__file__).parents[1] / "data" / "supplier_semicolon.csv"
@@ -123,8 +124,6 @@ def test_an_unknown_header_without_a_profile_suggests_map(tmp_path):
 
 
 def test_help_documents_the_mapping_flags():
-    from store.management.commands.import_products import Command
-
     text = Command().create_parser("manage.py", "import_products").format_help()
     for flag in ("--map", "--profile", "--decimal-comma", "--decimal", "--thousands", "--collection-separator"):
         assert flag in text

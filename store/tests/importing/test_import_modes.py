@@ -18,15 +18,14 @@ from store.importing.mapping import ColumnMapping, import_profile_save
 from store.importing.service import plan_file, product_import
 from store.models import ImportJob, Product
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
-from store_custom.importing import product_tags_column
-from tags.models import TaggedItem
 
 pytestmark = pytest.mark.django_db
 
-HEADER = ["sku", "title", "description", "unit_price", "inventory", "collection", "tags", "promotions"]
+HEADER = ["sku", "title", "description", "unit_price", "inventory", "collection", "promotions"]
 KNOWN = {"sku": "K-1", "title": "Known", "unit_price": "12.00", "inventory": "3", "collection": "Kitchen"}
 NEW = {"sku": "N-1", "title": "New", "unit_price": "5.00", "inventory": "1", "collection": "Kitchen"}
 IMPORT = "/admin/store/product/import/"
+KEEP_BLANK = modes.ModeChoice(keep_blank=True)
 
 
 @pytest.fixture
@@ -39,13 +38,8 @@ def known():
         inventory=3,
         collection=CollectionFactory(title="Kitchen"),
     )
-    product_tags_column.write({product.pk: ("eco", "summer")})
     product.promotions.add(PromotionFactory())
     return product
-
-
-def tag_labels(product: Product) -> list[str]:
-    return sorted(item.tag.label for item in TaggedItem.objects.get_tags_for(Product, product.pk))
 
 
 def run(path: Path, **kwargs):
@@ -60,7 +54,7 @@ def test_create_and_update_is_the_default(write_csv, known):
 
 
 def test_update_only_refuses_unknown_skus_by_row(write_csv, known):
-    outcome = run(write_csv([KNOWN, NEW], header=HEADER), mode=modes.MODE_UPDATE_ONLY)
+    outcome = run(write_csv([KNOWN, NEW], header=HEADER), mode=modes.ModeChoice(modes.MODE_UPDATE_ONLY))
     assert outcome.job.status == ImportJob.STATUS_FAILED
     assert [(e.row, e.column, e.value, e.reason) for e in outcome.plan.errors] == [
         (3, "sku", "N-1", modes.ERROR_NOT_IN_CATALOG)
@@ -68,14 +62,16 @@ def test_update_only_refuses_unknown_skus_by_row(write_csv, known):
     assert outcome.plan.mode_text.startswith("Mode: update only")
     assert not Product.objects.filter(sku="N-1").exists()
     assert Product.objects.get(sku="K-1").unit_price == Decimal("10.00")  # all or nothing
-    skipping = run(write_csv([KNOWN, NEW], header=HEADER), mode=modes.MODE_UPDATE_ONLY, skip_invalid=True)
+    skipping = run(
+        write_csv([KNOWN, NEW], header=HEADER), mode=modes.ModeChoice(modes.MODE_UPDATE_ONLY), skip_invalid=True
+    )
     assert (skipping.job.status, skipping.job.created_count, skipping.job.updated_count) == ("partial", 0, 1)
     assert Product.objects.get(sku="K-1").unit_price == Decimal("12.00")
     assert not Product.objects.filter(sku="N-1").exists()
 
 
 def test_create_only_skips_and_lists_known_skus(write_csv, known):
-    outcome = run(write_csv([KNOWN, NEW], header=HEADER), mode=modes.MODE_CREATE_ONLY)
+    outcome = run(write_csv([KNOWN, NEW], header=HEADER), mode=modes.ModeChoice(modes.MODE_CREATE_ONLY))
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED
     assert (outcome.job.created_count, outcome.job.updated_count, outcome.job.skipped_count) == (1, 0, 1)
     assert outcome.plan.skipped == [(2, f"K-1: {modes.SKIP_IN_CATALOG}")]
@@ -83,16 +79,16 @@ def test_create_only_skips_and_lists_known_skus(write_csv, known):
     assert Product.objects.filter(sku="N-1").exists()
 
 
-def test_by_default_a_blank_cell_clears_tags_promotions_and_description(write_csv, known):
+def test_by_default_a_blank_cell_clears_promotions_and_description(write_csv, known):
     outcome = run(write_csv([{**KNOWN, "unit_price": "10.00"}], header=HEADER))
-    assert outcome.plan.updates[0].changes.keys() == {"description", "tags", "promotions"}
+    assert outcome.plan.updates[0].changes.keys() == {"description", "promotions"}
     known.refresh_from_db()
-    assert (known.description, tag_labels(known), known.promotions.count()) == ("", [], 0)
+    assert (known.description, known.promotions.count()) == ("", 0)
 
 
 def test_keep_blank_keeps_every_blank_cell_of_an_existing_product(write_csv, known):
-    row = {**KNOWN, "title": "", "unit_price": "", "inventory": "", "collection": "", "tags": "", "promotions": ""}
-    outcome = run(write_csv([row, {**NEW, "description": ""}], header=HEADER), keep_blank=True)
+    row = {**KNOWN, "title": "", "unit_price": "", "inventory": "", "collection": "", "promotions": ""}
+    outcome = run(write_csv([row, {**NEW, "description": ""}], header=HEADER), mode=KEEP_BLANK)
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
     assert (outcome.job.created_count, outcome.job.updated_count, outcome.job.unchanged_count) == (1, 0, 1)
     assert outcome.plan.mode_text == f"Mode: create and update; {modes.BLANK_KEEPS}."
@@ -103,14 +99,14 @@ def test_keep_blank_keeps_every_blank_cell_of_an_existing_product(write_csv, kno
         Decimal("10.00"),
         3,
     )
-    assert (tag_labels(known), known.promotions.count()) == (["eco", "summer"], 1)
+    assert known.promotions.count() == 1
     assert Product.objects.get(sku="N-1").description == ""
-    changed = run(write_csv([{**KNOWN, "tags": "winter"}], header=HEADER), keep_blank=True)
-    assert changed.plan.updates[0].changes.keys() == {"unit_price", "tags"}  # a filled cell still writes
+    changed = run(write_csv([{**KNOWN, "description": "New words"}], header=HEADER), mode=KEEP_BLANK)
+    assert changed.plan.updates[0].changes.keys() == {"unit_price", "description"}  # a filled cell still writes
 
 
 def test_keep_blank_still_needs_the_values_of_a_new_product(write_csv):
-    outcome = run(write_csv([{**NEW, "title": "", "unit_price": ""}], header=HEADER), keep_blank=True)
+    outcome = run(write_csv([{**NEW, "title": "", "unit_price": ""}], header=HEADER), mode=KEEP_BLANK)
     assert [(e.row, e.column, e.reason) for e in outcome.plan.errors] == [
         (2, "title", "required for a new product"),
         (2, "unit_price", "required for a new product"),
@@ -134,7 +130,7 @@ def test_a_preset_fills_blank_cells_of_new_products_only(write_csv):
 
 def test_an_unknown_mode_is_refused():
     with pytest.raises(Exception, match="Unknown import mode 'upsert'"):
-        modes.import_mode_resolve(mode="upsert", keep_blank=None)
+        modes.import_mode_resolve(modes.ModeChoice("upsert"))
 
 
 # --- Profiles ---------------------------------------------------------------------------------
@@ -156,7 +152,9 @@ def test_a_profile_saves_a_mode_and_an_explicit_choice_wins(write_csv, known):
     assert plan.mode_text == f"Mode: {modes.MODE_NAMES['update_only']}; {modes.BLANK_KEEPS} (from the profile «Feed»)."
     assert [(e.row, e.reason) for e in plan.errors] == [(3, modes.ERROR_NOT_IN_CATALOG)]
     assert plan.updates[0].changes == {"unit_price": ("10.00", "11.00")}
-    chosen = plan_file(path=path, file_name="supplier.csv", mode=modes.MODE_CREATE_UPDATE, keep_blank=False)
+    chosen = plan_file(
+        path=path, file_name="supplier.csv", mode=modes.ModeChoice(modes.MODE_CREATE_UPDATE, keep_blank=False)
+    )
     assert (chosen.mode, chosen.keep_blank) == (modes.MODE_CREATE_UPDATE, False)
     assert [(e.row, e.column, e.reason) for e in chosen.errors] == [(2, "Name", "required")]  # blank: not kept now
     assert chosen.mode_text == f"Mode: create and update; {modes.BLANK_CLEARS}."
@@ -165,7 +163,9 @@ def test_a_profile_saves_a_mode_and_an_explicit_choice_wins(write_csv, known):
 # --- A background job carries the mode to the worker ----------------------------------------------
 def test_a_background_import_plans_with_the_chosen_mode(write_csv, known, admin_user):
     path = write_csv([KNOWN, NEW], header=HEADER)
-    job = import_job_submit(path=path, file_name=path.name, user=admin_user, mode=modes.MODE_CREATE_ONLY)
+    job = import_job_submit(
+        path=path, file_name=path.name, user=admin_user, mode=modes.ModeChoice(modes.MODE_CREATE_ONLY)
+    )
     assert job.options["mode"] == modes.MODE_CREATE_ONLY
     import_job_preview_run(job_id=job.pk, attempt=job.attempt)  # what the worker runs (a no-op if it already ran)
     job.refresh_from_db()
@@ -236,14 +236,10 @@ def test_the_cli_takes_a_mode_and_keep_blank(write_csv, known):
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("import_products", str(path), "--mode", "update-only", stdout=out)
-    assert f"Mode: {modes.MODE_NAMES['update_only']}" in out.getvalue()
+    assert f"Mode: {modes.MODE_NAMES['update_only']}" in " ".join(out.getvalue().split())
     assert not Product.objects.filter(sku="N-1").exists()
     output = cli(write_csv([{**KNOWN, "title": "", "description": ""}], header=HEADER), "--keep-blank")
     assert f"Mode: create and update; {modes.BLANK_KEEPS}." in output
     known.refresh_from_db()
-    assert (known.unit_price, known.description, tag_labels(known)) == (
-        Decimal("12.00"),
-        "Kept words",
-        ["eco", "summer"],
-    )
+    assert (known.unit_price, known.description, known.promotions.count()) == (Decimal("12.00"), "Kept words", 1)
     assert ImportJob.objects.order_by("-pk").first().options["keep_blank"] is True

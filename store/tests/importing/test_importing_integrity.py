@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -302,8 +303,6 @@ def test_item11_unknown_encoding_in_the_cli_is_a_clean_error_before_reading(writ
 
 
 def test_item11_unknown_encoding_in_the_admin_form_is_a_form_error(write_csv):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("p.csv", b"sku,title\r\nA,B\r\n")
     form = ProductImportForm(data={"preset": "auto", "encoding": "undefined"}, files={"file": upload})
     assert not form.is_valid()
@@ -349,7 +348,7 @@ def test_item10_cli_prints_file_values_verbatim_without_markup_or_escapes(write_
 MEMORY_ROWS = 20_000
 # Measured with tracemalloc at 20k rows: ~1,500 bytes a row before (every raw row, a dict per
 # row and the plan at once; one pickle of the whole plan), ~650 after. The bound leaves room
-# for allocator and database-driver noise; 490k rows stay under 400 MB peak RSS (README).
+# for allocator and database-driver noise; 490k rows stay under 400 MB peak RSS (docs/performance.md).
 BYTES_PER_ROW = 1_000
 
 

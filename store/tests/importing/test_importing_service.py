@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import zipfile
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from openpyxl import Workbook
 
 from store.exports.formats import render
 from store.exports.resources import ProductResource
-from store.importing import parsing, planning, presets, writing
+from store.importing import parsing, planning, presets, service, writing
 from store.importing.service import (
     plan_file,
     product_import,
@@ -502,16 +504,10 @@ def test_skip_invalid_confirm_creates_no_collection_for_a_row_skipped_as_a_confl
 
 # --- unconfirmed previews expire (issue 9, item 14) ------------------------------------
 def _age(job: ImportJob, hours: float) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=hours))
 
 
 def test_a_preview_older_than_a_day_expires_and_cannot_be_confirmed(write_csv):
-    from store.importing import service
-
     old = product_import_preview(path=write_csv([ROW]), file_name="old.csv").job
     fresh = product_import_preview(path=write_csv([{**ROW, "sku": "B-1"}]), file_name="fresh.csv").job
     _age(old, 25)
@@ -553,8 +549,6 @@ def test_a_new_upload_expires_old_previews(write_csv):
 
 
 def test_a_preview_whose_plan_is_gone_expires_when_opened(write_csv):
-    from store.importing import service
-
     job = product_import_preview(path=write_csv([ROW]), file_name="f.csv").job
     service._delete_plan(job)
     with pytest.raises(ValidationError):

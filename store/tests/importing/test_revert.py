@@ -4,15 +4,18 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.urls import reverse
 
 from store import services
 from store.importing import revert as reverting
 from store.importing.service import product_import
 from store.models import Cart, CartItem, ImportJob, ImportRevert, Product
+from store.roles import role_sync_all
 from store.tests.factories import CollectionFactory, OrderItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -259,11 +262,6 @@ def test_admin_revert_refused_then_skip_changed(imported, admin_client):
     ("role", "status"), [("Importer", 200), ("Merchandiser", 403), ("Viewer", 403), ("Support", 403)]
 )
 def test_admin_revert_needs_the_import_permission(imported, role, status, django_user_model):
-    from django.contrib.auth.models import Group
-    from django.test import Client
-
-    from store.roles import role_sync_all
-
     role_sync_all()
     user = django_user_model.objects.create_user(username=f"{role}-u", password="x", is_staff=True)
     user.groups.add(Group.objects.get(name=role))

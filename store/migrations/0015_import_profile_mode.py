@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0013_product_collection_status_idx"),
+        ("store", "0014_import_profile_owner_and_history"),
     ]
 
     operations = [
@@ -20,6 +20,29 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="importprofile",
+            name="mode",
+            field=models.CharField(
+                choices=[
+                    ("create_update", "Create and update: a new SKU creates a product, a known one updates it"),
+                    ("update_only", "Update only: a SKU not in the catalog is an error"),
+                    ("create_only", "Create only: a SKU already in the catalog is skipped and listed"),
+                ],
+                default="create_update",
+                max_length=20,
+                verbose_name="import mode",
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalimportprofile",
+            name="keep_blank",
+            field=models.BooleanField(
+                default=False,
+                help_text="Off: a blank description, tags or promotions cell clears it.",
+                verbose_name="a blank cell keeps the current value",
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalimportprofile",
             name="mode",
             field=models.CharField(
                 choices=[

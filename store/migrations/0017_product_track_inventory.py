@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0015_import_related_change"),
+        ("store", "0016_import_related_change"),
     ]
 
     operations = [

@@ -1,4 +1,6 @@
-"""A revert restores everything an import changed: tags, promotions and images too (issue 20 §3)."""
+"""A revert restores everything an import changed: tags, promotions and images too (issue 20 §3).
+
+Here, beside the tags column it records and restores through store's column table."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0014_import_profile_mode"),
+        ("store", "0015_import_profile_mode"),
     ]
 
     operations = [
