@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -26,8 +25,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
+from backoffice.cache import fail_safe_cache
 from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
@@ -77,8 +78,9 @@ DASHBOARD_WINDOW_DAYS = 30
 
 
 def _cached(key: str, compute: Callable[[], T]) -> T:
-    # get_or_set returns the cached value or stores and returns compute()'s: a T either way.
-    return cast(T, cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS))
+    # The cached value or compute()'s: a T either way. With the cache down, compute() on
+    # every render (backoffice.cache), never a 500.
+    return cast(T, fail_safe_cache.get_or_set(f"dashboard:v1:{key}", compute, DASHBOARD_CACHE_SECONDS))
 
 
 def dashboard_catalog_kpis() -> dict[str, Any]:
@@ -283,15 +285,58 @@ PRODUCT_API_IMAGES = Prefetch(
 )
 
 
-def product_list_for_api(*, include_inactive: bool = False) -> QuerySet[Product]:
-    """Active products (all of them for the sync feed) with `collection_title` annotated
-    and their images prefetched in position order (one query per page)."""
+def product_list_for_api() -> QuerySet[Product]:
+    """Active products with `collection_title` annotated and their images prefetched in
+    position order (one query per page)."""
     collection_title = Collection.objects.filter(pk=OuterRef("collection_id")).order_by().values("title")[:1]
-    products = Product.objects.all() if include_inactive else Product.objects.filter(status=Product.Status.ACTIVE)
     return (
-        products.only(*PRODUCT_API_FIELDS, "status")
+        Product.objects.filter(status=Product.Status.ACTIVE)
+        .only(*PRODUCT_API_FIELDS, "status")
         .annotate(collection_title=Subquery(collection_title))
         .prefetch_related(PRODUCT_API_IMAGES)
+    )
+
+
+# --- Catalog API: the sync feed's tombstones -----------------------------------
+# A tombstone tells sync consumers that a product they were given is gone from the
+# storefront. Only products that were once public get one: the change history says which.
+# Every write that bypasses save() (imports, bulk edits, status actions) first records a
+# baseline of the products that had no history, so a product written as active by a
+# seed or an import and archived later has an "active" history row like any other.
+HistoricalProduct = Product.history.model
+
+
+def _last_public(field: str) -> Subquery:
+    """``field`` of the product as its latest history row with status active recorded it."""
+    rows = HistoricalProduct.objects.filter(id=OuterRef("pk"), status=Product.Status.ACTIVE)
+    return Subquery(rows.order_by("-history_date", "-history_id").values(field)[:1])
+
+
+def product_sync_list(*, active: QuerySet[Product], updated_since: datetime | None = None) -> QuerySet[Product]:
+    """The sync feed: ``active`` (``product_list_for_api()``, filtered by the client), plus
+    every product that was once active and no longer is, whatever the filters.
+
+    Filters choose among active products only: applied to products that are not public,
+    they would answer questions about them (bisecting ``unit_price__gt`` finds a draft's
+    price). ``updated_since`` is a position in the walk, not a question about the product,
+    so it applies to both. Tombstones carry ``public_sku`` and ``public_slug``, the values
+    they had when they were last active (those edited since are not public).
+
+    One query for any page: the history lookups are correlated subqueries on the history's
+    ``id`` index, run for the rows the walk meets that are not active. "Has an active
+    history row" is a scalar subquery tested for NULL, not EXISTS: MariaDB turns that EXISTS
+    into a materialised scan of the whole history table on every page (≈400 ms at 1M
+    products and 200k history rows, growing with the history; bench/sync_feed.py).
+    """
+    active_row = HistoricalProduct.objects.filter(id=OuterRef("pk"), status=Product.Status.ACTIVE)
+    was_active = IsNull(Subquery(active_row.values("history_id")[:1]), False)
+    gone = Product.objects.exclude(status=Product.Status.ACTIVE).filter(was_active)
+    if updated_since is not None:
+        gone = gone.filter(last_update__gte=updated_since)
+    not_public = ~Q(status=Product.Status.ACTIVE)
+    return (active | gone).annotate(
+        public_sku=Case(When(not_public, then=_last_public("sku")), default=F("sku")),
+        public_slug=Case(When(not_public, then=_last_public("slug")), default=F("slug")),
     )
 
 

@@ -53,7 +53,7 @@ class TagSerializer(serializers.ModelSerializer):
 
 @catalog_schema(TagSerializer, "tag")
 class TagViewSet(CatalogViewSet):
-    """Tags with the number of active products carrying each."""
+    """Tags of active products, with the number of active products carrying each."""
 
     serializer_class = TagSerializer
     search_fields = ["label"]
@@ -61,7 +61,7 @@ class TagViewSet(CatalogViewSet):
     ordering = ["label"]
 
     def get_queryset(self):
-        return selectors.tag_list_with_products_count(active_only=True)
+        return selectors.tag_list_for_api()
 
 
 TAGS_ROUTE = ApiRoute(prefix="tags", viewset=TagViewSet, basename="tag")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import IsNull
 
 from store.models import Product
 from tags.models import Tag, TaggedItem
@@ -52,7 +53,7 @@ def product_ids_tagged(*, label: str) -> QuerySet[TaggedItem, Any]:
 
 def tag_list_with_products_count(*, active_only: bool = False, queryset: QuerySet[Tag] | None = None) -> QuerySet[Tag]:
     """Tags (``queryset``, default all) with ``products_count``: products carrying them
-    (only active ones when ``active_only``, for the API, which shows no draft or archived product)."""
+    (only active ones when ``active_only``)."""
     product_items = Q(
         items__content_type__app_label=Product._meta.app_label,
         items__content_type__model=Product._meta.model_name,
@@ -62,3 +63,20 @@ def tag_list_with_products_count(*, active_only: bool = False, queryset: QuerySe
         product_items &= Q(items__object_id__in=active)
     tags = Tag.objects.all() if queryset is None else queryset
     return tags.annotate(products_count=Count("items", filter=product_items))
+
+
+def tag_list_for_api() -> QuerySet[Tag]:
+    """Tags carried by at least one active product, with ``products_count`` (active ones).
+
+    The API shows nothing of draft or archived products: a tag only they carry (a label
+    naming an unannounced launch) is not listed, and answers 404 by id.
+
+    "Carried by an active product" is a scalar subquery per tag tested for NULL, which stops
+    at the tag's first active product; not a filter on ``products_count`` (HAVING repeats the
+    count, every tagged item's product looked up twice, and the pagination's COUNT(*) would
+    compute it too), nor EXISTS, which MariaDB may turn into a scan of every tagged item.
+    """
+    active = Product.objects.filter(status=Product.Status.ACTIVE).values("pk")
+    items = TaggedItem.objects.filter(PRODUCT_ITEMS, tag=OuterRef("pk"), object_id__in=active)
+    carried = IsNull(Subquery(items.values("pk")[:1]), False)
+    return tag_list_with_products_count(active_only=True, queryset=Tag.objects.filter(carried))

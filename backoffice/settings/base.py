@@ -374,8 +374,18 @@ EXPORT_RETENTION_DAYS = int(os.environ.get("EXPORT_RETENTION_DAYS", "7"))
 # default cache, which every web process must share: Redis when REDIS_URL is set,
 # otherwise a table in the database (`manage.py createcachetable`). LocMem would give
 # each process its own answers and its own throttle budget. docs/operations.md.
+# Redis down is not an error for them (backoffice/cache.py): the dashboard and the API are
+# served from the database, the throttle lets requests through, /readyz reports "cache".
+# The timeouts bound what an unreachable Redis (no answer at all) costs a request.
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_CACHE_OPTIONS,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_entries"}}
 # Optional: REDIS_CACHE_URL separates the cache from the queue's Redis database.
@@ -383,6 +393,7 @@ if os.environ.get("REDIS_CACHE_URL"):
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["REDIS_CACHE_URL"],
+        "OPTIONS": REDIS_CACHE_OPTIONS,
     }
 
 # --- Email ------------------------------------------------------------------

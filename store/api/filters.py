@@ -7,9 +7,11 @@ from datetime import UTC
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.widgets import BooleanWidget
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from store import extensions, selectors
 from store.models import Product
@@ -138,3 +140,18 @@ class ProductFilterBackend(filters.DjangoFilterBackend):
     def get_filterset_class(self, view, queryset=None):
         base = super().get_filterset_class(view, queryset)
         return product_filterset_with_extensions(base) if base else None
+
+
+class ProductSyncFilterBackend(ProductFilterBackend):
+    """The sync feed's filters choose among active products; the tombstones of products
+    that were once active go out whatever they say (``selectors.product_sync_list``)."""
+
+    def filter_queryset(self, request, queryset: QuerySet[Product], view) -> QuerySet[Product]:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:  # a view without a FilterSet: no filters, tombstones still
+            return selectors.product_sync_list(active=queryset)
+        if not filterset.is_valid():
+            # As DjangoFilterBackend does (its translate_validation): a 400 naming each parameter.
+            raise DRFValidationError({name: list(errors) for name, errors in filterset.errors.items()})
+        since = filterset.form.cleaned_data.get("updated_since")
+        return selectors.product_sync_list(active=filterset.qs, updated_since=since)

@@ -115,9 +115,10 @@ class ProductSyncSerializer(ProductSerializer):
     """The product fields plus `status` and `removed`; a name of its own gives the sync
     endpoint's cursor page its own schema component (Paginated<Name>List).
 
-    A product that left the active state (draft or archived) comes as a tombstone:
-    ``{id, sku, slug, status, removed: true, last_update}``. Consumers delete it on their
-    side; its other fields are not public while it is not active.
+    A product that was once active and no longer is (draft or archived) comes as a
+    tombstone: ``{id, sku, slug, status, removed: true, last_update}``, its SKU and slug as
+    they were when it was last active (``selectors.product_sync_list``). Consumers delete it
+    on their side; its other fields are not public while it is not active.
     """
 
     TOMBSTONE_FIELDS = ("id", "sku", "slug", "status", "removed", "last_update")
@@ -141,10 +142,16 @@ class ProductSyncSerializer(ProductSerializer):
         return not product.is_active
 
     def to_representation(self, product):
-        data = super().to_representation(product)
         if product.is_active:
-            return data
-        return {name: data[name] for name in self.TOMBSTONE_FIELDS}
+            return super().to_representation(product)
+        return {
+            "id": product.pk,
+            "sku": product.public_sku,
+            "slug": product.public_slug,
+            "status": product.status,
+            "removed": True,
+            "last_update": self.fields["last_update"].to_representation(product.last_update),
+        }
 
 
 class CollectionSerializer(serializers.ModelSerializer):

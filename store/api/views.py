@@ -6,7 +6,6 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
@@ -18,8 +17,9 @@ from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from backoffice.cache import fail_safe_cache
 from store import selectors
-from store.api.filters import MAX_ID, ProductFilter, ProductFilterBackend
+from store.api.filters import MAX_ID, ProductFilter, ProductFilterBackend, ProductSyncFilterBackend
 from store.api.pagination import SyncCursorPagination
 from store.api.search import CappedSearchFilter
 from store.api.serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
@@ -68,7 +68,7 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_object()
 
     def catalog_version(self) -> str:
-        """State the representation depends on beyond its own bytes ("" = none)."""
+        """What the micro-cache's entries are keyed on beyond the request ("" = nothing)."""
         return ""
 
     def list_cache_key(self, request) -> str | None:
@@ -77,18 +77,21 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         key = self.list_cache_key(request)
-        cached = cache.get(key) if key else None
+        # fail_safe_cache: with the cache down, a miss (the page is computed), never a 500.
+        cached = fail_safe_cache.get(key) if key else None
         if cached is not None:
             content, content_type = cached
             return CachedListResponse(content, content_type=content_type)
         return super().list(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
-        """Strong ETag = hash of the rendered body + catalog version; If-None-Match -> 304.
+        """Strong ETag = hash of the rendered body and its media type; If-None-Match -> 304.
 
         Hashing what is actually sent is correct by construction: any change to a
         product, its collection or its tags on this page, or an insert or delete that
-        changes the count, changes the tag.
+        changes the count, changes the tag. Nothing else goes in: a tag that also moved
+        with the catalog's latest save told anonymous clients when products they cannot
+        see (drafts) were edited.
         """
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
@@ -97,12 +100,11 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
             response.render()
         content_type = response.get("Content-Type", "")
         digest = hashlib.blake2b(response.content, digest_size=16)
-        digest.update(self.catalog_version().encode())
         digest.update(content_type.encode())
         response["ETag"] = f'"{digest.hexdigest()}"'
         key = self.list_cache_key(request) if self.action == "list" else None
         if key and not isinstance(response, CachedListResponse):
-            cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
+            fail_safe_cache.set(key, (response.content, content_type), settings.CATALOG_API_CACHE_SECONDS)
         return get_conditional_response(request, etag=response["ETag"], response=response) or response
 
 
@@ -120,9 +122,9 @@ class ProductViewSet(CatalogViewSet):
     ordering = ["title", "id"]
 
     def get_queryset(self):
-        # Only active products, except in the sync feed, which must tell consumers about
-        # products that left the active state (tombstones, see ProductSyncSerializer).
-        return selectors.product_list_for_api(include_inactive=self.action == "sync")
+        # Only active products; the sync feed's filter backend adds the tombstones of those
+        # that left the active state (ProductSyncFilterBackend, ProductSyncSerializer).
+        return selectors.product_list_for_api()
 
     def filter_queryset(self, queryset):
         # Filters, search and ordering shape lists; a product looked up by id is not
@@ -132,8 +134,9 @@ class ProductViewSet(CatalogViewSet):
         return queryset
 
     def catalog_version(self) -> str:
-        # Lists also change tag when any product anywhere is saved or added, not only
-        # those on the page (deletes show in `count`). One index lookup, once a request.
+        # The latest save of any product: one index lookup, once a request, and only when
+        # the micro-cache is on. Server-side only: never part of a response (not even
+        # hashed into an ETag), since drafts move it too.
         if self.action not in ("list", "sync"):
             return ""
         if not hasattr(self, "_catalog_version"):
@@ -143,16 +146,20 @@ class ProductViewSet(CatalogViewSet):
     def list_cache_key(self, request) -> str | None:
         """Micro-cache of rendered JSON list pages (CATALOG_API_CACHE_SECONDS, default 5 s).
 
-        Keyed on the query string and the catalog version, so a saved or added product
-        invalidates it at once in every process; deletes, tag edits and bulk UPDATEs
-        that leave last_update alone show up within the TTL.
+        Keyed on the query string, the negotiated media type and the catalog version, so a
+        saved or added product invalidates it at once in every process; deletes, tag edits
+        and bulk UPDATEs that leave last_update alone show up within the TTL.
         """
         seconds = getattr(settings, "CATALOG_API_CACHE_SECONDS", 0)
         if not seconds or self.action != "list" or request.accepted_renderer.format != "json":
             return None
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
-        # Scheme and host too: the body's next/previous links are absolute URLs.
-        raw = f"{request.build_absolute_uri(request.path)}?{query}|{self.catalog_version()}"
+        # Scheme and host too: the body's next/previous links are absolute URLs. The media
+        # type as negotiated, parameters included: `application/json; indent=4` renders
+        # another body ("*/*" and no Accept at all negotiate plain "application/json").
+        raw = (
+            f"{request.build_absolute_uri(request.path)}?{query}|{request.accepted_media_type}|{self.catalog_version()}"
+        )
         return "catalog-api:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     @extend_schema(
@@ -173,7 +180,7 @@ class ProductViewSet(CatalogViewSet):
     @action(
         detail=False,
         pagination_class=SyncCursorPagination,
-        filter_backends=[ProductFilterBackend],
+        filter_backends=[ProductSyncFilterBackend],
         serializer_class=ProductSyncSerializer,
     )
     def sync(self, request):
@@ -188,7 +195,7 @@ class CollectionViewSet(CatalogViewSet):
     search_fields = ["title"]
     ordering_fields = ["title", "products_count", "id"]
     ordering = ["title"]
-    # The products' micro-cache and ETag version: counting every collection's active products
+    # The products' micro-cache and its version: counting every collection's active products
     # took 250 ms of SQL a list at 100k products (bench/cpu.py). A product added or saved
     # (status, collection) moves the version at once; a delete or a collection edit shows
     # within CATALOG_API_CACHE_SECONDS.

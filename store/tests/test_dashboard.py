@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.cache import fail_safe_cache
 from store import selectors
 from store.models import Order, Product
 from store.tests.factories import (
@@ -156,6 +157,25 @@ def test_cached_numbers_expire(admin_client, store, settings):
     assert selectors.dashboard_catalog_kpis()["out_of_stock"] == 1  # still cached
     cache.clear()
     assert selectors.dashboard_catalog_kpis()["out_of_stock"] == 2
+
+
+def test_with_the_cache_down_the_dashboard_is_computed_on_every_render(admin_client, store, settings, caplog):
+    """Redis down (the default cache pointed at a closed port): the numbers come from the
+    database on each render instead of a 500 (issue 19, item 5)."""
+    fail_safe_cache.reset()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/1"}
+    }
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(INDEX)
+        assert response.status_code == 200
+        assert '<span class="kpi-value">4,533.00</span>' in response.text
+        assert len([q for q in queries.captured_queries if "store_" in q["sql"]]) == 5
+    assert [r.getMessage()[:29] for r in caplog.records if r.name == "backoffice.cache"] == [
+        "Cache 'default' unreachable ("
+    ]
+    fail_safe_cache.reset()
 
 
 def staff(django_user_model, *codenames):

@@ -42,3 +42,16 @@ def test_readyz_names_the_failing_parts_and_nothing_else(client, monkeypatch, ca
 
 def test_health_endpoints_answer_only_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_readyz_reports_a_cache_that_is_down(client, settings):
+    """The API and the dashboard degrade when Redis is down (backoffice.cache); /readyz must
+    still say so. Simulated by pointing the cache at a closed port, in both CI passes."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/1"}
+    }
+    for _ in range(2):  # not hidden by the API's fail-safe wrapper giving up for a while
+        assert client.get("/api/products/").status_code == 200
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "failing": ["cache"]}

@@ -86,12 +86,17 @@ class TestConditionalGet:
         assert changed.status_code == 200
         assert changed["ETag"] != etag
 
-    def test_list_etag_changes_when_any_product_changes_even_off_the_page(self, api, catalog):
+    def test_list_etag_follows_the_page_and_nothing_else(self, api, catalog):
+        """The tag is the body's: a change off the page leaves it (the page is the same),
+        one on the page changes it (test_unpublished: drafts move no tag)."""
         url = "/api/products/?page_size=1"
         etag = api.get(url)["ETag"]
-        off_page = Product.objects.order_by("title", "id").last()
+        on_page, off_page = Product.objects.order_by("title", "id")[0], Product.objects.order_by("title", "id")[2]
         off_page.inventory += 1
         off_page.save()
+        assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        on_page.inventory += 1
+        on_page.save()
         assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200
 
     def test_list_etag_changes_when_a_product_is_deleted(self, api, catalog):
@@ -355,3 +360,30 @@ class TestListCache:
         assert len(queries) >= 3
         assert api.get("/api/products/?in_stock=x").status_code == 400
         assert api.get("/api/products/?in_stock=x").status_code == 400
+
+
+class TestListCacheKeysOnTheMediaType:
+    """Issue 19, item 11: one cached body per negotiated media type, not one for all."""
+
+    @pytest.fixture(autouse=True)
+    def _cache_on(self, settings):
+        settings.CATALOG_API_CACHE_SECONDS = 60
+
+    @pytest.mark.parametrize("url", ["/api/products/", "/api/collections/"])
+    def test_an_indented_answer_is_not_served_to_a_plain_client_nor_the_reverse(self, api, catalog, url):
+        indented = api.get(url, HTTP_ACCEPT="application/json; indent=4")
+        assert indented.content.startswith(b'{\n    "count"')
+        plain = api.get(url, HTTP_ACCEPT="application/json")
+        assert plain.content.startswith(b'{"count"')
+        assert plain["ETag"] != indented["ETag"]
+        # Each is cached: asked again, each gets its own body back.
+        assert api.get(url, HTTP_ACCEPT="application/json; indent=4").content == indented.content
+        assert api.get(url, HTTP_ACCEPT="application/json").content == plain.content
+        assert api.get(url).content == plain.content
+
+    def test_a_cached_answer_says_what_was_negotiated(self, api, catalog):
+        first = api.get("/api/products/", HTTP_ACCEPT="application/json; indent=2")
+        again = api.get("/api/products/", HTTP_ACCEPT="application/json; indent=2")
+        assert again.content == first.content
+        assert again["Content-Type"] == first["Content-Type"]
+        assert again["Vary"] == first["Vary"]
