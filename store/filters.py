@@ -11,7 +11,7 @@ from store import selectors
 
 
 class InventoryFilter(admin.SimpleListFilter):
-    """Low / Out of stock / OK, against settings.LOW_STOCK_THRESHOLD."""
+    """Low / Out of stock / OK, against settings.LOW_STOCK_THRESHOLD; Not tracked (stock not counted)."""
 
     title = "inventory"
     parameter_name = "inventory_status"
@@ -19,7 +19,7 @@ class InventoryFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             (status, selectors.STOCK_STATUS_LABELS[status])
-            for status in (selectors.STOCK_LOW, selectors.STOCK_OUT, selectors.STOCK_OK)
+            for status in (selectors.STOCK_LOW, selectors.STOCK_OUT, selectors.STOCK_OK, selectors.STOCK_UNTRACKED)
         ]
 
     def queryset(self, request, queryset):

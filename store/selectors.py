@@ -37,11 +37,11 @@ T = TypeVar("T")
 
 
 def product_list_inventory_below(*, below: int) -> QuerySet[Product]:
-    """Products with fewer than ``below`` in stock, out-of-stock ones included.
+    """Products whose stock is tracked with fewer than ``below`` left, out-of-stock ones included.
 
     The admin's Low / Out of stock / OK statuses are ``product_list_by_stock_status``.
     """
-    return Product.objects.filter(inventory__lt=below)
+    return Product.objects.filter(inventory__lt=below, track_inventory=True)
 
 
 def order_list_with_totals() -> QuerySet[Order]:
@@ -88,12 +88,14 @@ def dashboard_catalog_kpis() -> dict[str, Any]:
     threshold = settings.LOW_STOCK_THRESHOLD
 
     def compute() -> dict[str, Any]:
+        # Products whose stock is not tracked are never out of stock or low, and their count is not stock.
+        tracked = Q(track_inventory=True)
         return Product.objects.aggregate(
             product_count=Count("id"),
-            out_of_stock=Count("id", filter=Q(inventory=0)),
-            low_stock=Count("id", filter=Q(inventory__gt=0, inventory__lt=threshold)),
+            out_of_stock=Count("id", filter=tracked & Q(inventory=0)),
+            low_stock=Count("id", filter=tracked & Q(inventory__gt=0, inventory__lt=threshold)),
             stock_value=Coalesce(
-                Sum(F("unit_price") * F("inventory"), output_field=MONEY),
+                Sum(F("unit_price") * F("inventory"), filter=tracked, output_field=MONEY),
                 Value(Decimal("0.00")),
                 output_field=MONEY,
             ),
@@ -188,11 +190,15 @@ def dashboard_top_collections(*, limit: int = 5, days: int = DASHBOARD_WINDOW_DA
 STOCK_LOW = "low"
 STOCK_OUT = "out"
 STOCK_OK = "ok"
-STOCK_STATUS_LABELS = {STOCK_LOW: "Low", STOCK_OUT: "Out of stock", STOCK_OK: "OK"}
+STOCK_UNTRACKED = "untracked"
+STOCK_STATUS_LABELS = {STOCK_LOW: "Low", STOCK_OUT: "Out of stock", STOCK_OK: "OK", STOCK_UNTRACKED: "Not tracked"}
 
 
-def product_stock_status(*, inventory: int) -> str:
-    """Out of stock at 0, Low below LOW_STOCK_THRESHOLD, OK from the threshold up."""
+def product_stock_status(*, inventory: int, tracked: bool = True) -> str:
+    """Out of stock at 0, Low below LOW_STOCK_THRESHOLD, OK from the threshold up; Not tracked
+    when the product's stock is not counted (``Product.track_inventory`` off)."""
+    if not tracked:
+        return STOCK_UNTRACKED
     if inventory <= 0:
         return STOCK_OUT
     return STOCK_LOW if inventory < settings.LOW_STOCK_THRESHOLD else STOCK_OK
@@ -202,13 +208,22 @@ def product_list_by_stock_status(*, status: str, queryset: QuerySet[Product] | N
     """Products in one stock status; each is one range on the indexed inventory column."""
     products = Product.objects.all() if queryset is None else queryset
     threshold = settings.LOW_STOCK_THRESHOLD
+    if status == STOCK_UNTRACKED:
+        return products.filter(track_inventory=False)
     if status == STOCK_OUT:
-        return products.filter(inventory__lte=0)
+        return products.filter(inventory__lte=0, track_inventory=True)
     if status == STOCK_LOW:
-        return products.filter(inventory__gt=0, inventory__lt=threshold)
+        return products.filter(inventory__gt=0, inventory__lt=threshold, track_inventory=True)
     if status == STOCK_OK:
-        return products.filter(inventory__gte=threshold)
+        return products.filter(inventory__gte=threshold, track_inventory=True)
     raise ValueError(f"Unknown stock status {status!r}")
+
+
+def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others."""
+    products = Product.objects.all() if queryset is None else queryset
+    sellable = Q(inventory__gt=0) | Q(track_inventory=False)
+    return products.filter(sellable) if in_stock else products.exclude(sellable)
 
 
 def product_search(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
@@ -258,6 +273,7 @@ PRODUCT_API_FIELDS = (
     "description",
     "unit_price",
     "inventory",
+    "track_inventory",  # in_stock reads it
     "last_update",
     "collection_id",
 )

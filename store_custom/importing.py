@@ -51,6 +51,10 @@ class ProductTagsColumn(ProductColumn):
     def empty(self) -> Labels:
         return ()
 
+    def same(self, first: Any, second: Any) -> bool:
+        """Labels match tags case-insensitively ("Eco" is the tag "eco")."""
+        return [label.casefold() for label in first or ()] == [label.casefold() for label in second or ()]
+
     def render(self, value: Any) -> str:
         return ", ".join(value or ())
 

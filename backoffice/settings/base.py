@@ -328,6 +328,9 @@ IMPORT_MAX_MAPPING_COLUMNS = int(os.environ.get("IMPORT_MAX_MAPPING_COLUMNS", "5
 # XLSX zip-bomb guards: total uncompressed size and per-member compression ratio.
 IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", str(300 * 1024 * 1024)))
 IMPORT_MAX_XLSX_RATIO = int(os.environ.get("IMPORT_MAX_XLSX_RATIO", "200"))
+# The username import_products and revert_import record as having run them when --user is not
+# given: the import then shows in that user's import history, which they may revert.
+IMPORT_CLI_USER = os.environ.get("IMPORT_CLI_USER", "").strip()
 
 # --- Background jobs (Django's tasks API through django-tasks) ---------------
 # TASKS_BACKEND picks the queue: "db" (default, embedded: the queue is a table in the

@@ -323,7 +323,10 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
     readonly_fields = ("last_update",)
     fieldsets = (
         (None, {"fields": ("title", "slug", "sku", "status", "collection", "description")}),
-        ("Price and stock", {"fields": ("unit_price", "inventory", "last_update", "loaded_version")}),
+        (
+            "Price and stock",
+            {"fields": ("unit_price", "inventory", "track_inventory", "last_update", "loaded_version")},
+        ),
         ("Promotions", {"fields": ("promotions",)}),
     )
     inlines = (ProductImageInline,)
@@ -435,7 +438,7 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
 
     @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):
-        status = selectors.product_stock_status(inventory=product.inventory)
+        status = selectors.product_stock_status(inventory=product.inventory, tracked=product.track_inventory)
         return format_html(
             '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
         )

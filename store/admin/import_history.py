@@ -8,7 +8,9 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from store.admin.revert import ImportRevertMixin
 from store.audit import audit_event
@@ -24,30 +26,18 @@ from store.models import ImportJob
 class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     """Read-only; each user sees their own imports (all of them with ``store.manage_others_imports``)."""
 
-    list_display = (
-        "id",
-        "created_at",
-        "user",
-        "confirmed_by",
-        "source",
-        "file_name",
-        "preset",
-        "status",
-        "rows_total",
-        "created_count",
-        "updated_count",
-        "unchanged_count",
-        "skipped_count",
-        "error_count",
-        "duration",
-        "failed_rows_link",
-    )
+    # Five narrow columns (Revert is the mixin's), so that a 1,366 px screen shows the status, the
+    # counts and Revert beside the menu and the filters; the rest is on each job's page.
+    list_display = ("id", "import_file", "status_label", "counts")
     list_filter = ("status", "source", "preset")
     search_fields = ("file_name", "user__username")
     list_select_related = ("user", "confirmed_by")
     date_hierarchy = "created_at"
     readonly_fields = ("failed_rows_link", "image_fetch_report")
     exclude = ("failed_rows",)
+
+    class Media:
+        css = {"all": ("store/admin/import_history.css",)}
 
     def get_queryset(self, request):
         return import_jobs_visible_to(user=request.user)
@@ -78,12 +68,59 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    @admin.display(description="import", ordering="created_at")
+    def import_file(self, job: ImportJob):
+        """The file (cut short; whole in the tooltip), then when, where from, the format and who."""
+        who = str(job.user) if job.user_id else "the command line" if job.source == ImportJob.SOURCE_CLI else "—"
+        if job.confirmed_by_id and job.confirmed_by_id != job.user_id:
+            who += f", confirmed by {job.confirmed_by}"
+        meta = " · ".join(
+            part
+            for part in (
+                date_format(timezone.localtime(job.created_at), "SHORT_DATETIME_FORMAT"),
+                job.get_source_display(),
+                job.preset,
+                who,
+                f"{job.duration:,.1f} s" if job.duration else "",
+            )
+            if part
+        )
+        return format_html(
+            '<span class="import-file" title="{}">{}</span><span class="import-meta">{}</span>',
+            job.file_name,
+            job.file_name,
+            meta,
+        )
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, job: ImportJob):
+        return format_html(
+            '<span class="import-status import-status-{}">{}</span>', job.status, job.get_status_display()
+        )
+
+    @admin.display(description="rows")
+    def counts(self, job: ImportJob):
+        """Rows, new, updated, unchanged, skipped and errors, one a line (only those not zero); the failed rows."""
+        parts = [
+            (job.rows_total, "rows"),
+            (job.created_count, "new"),
+            (job.updated_count, "updated"),
+            (job.unchanged_count, "unchanged"),
+            (job.skipped_count, "skipped"),
+        ]
+        lines = [format_html("{} {}", f"{count:,}", label) for count, label in parts if count or label == "rows"]
+        if job.error_count:
+            lines.append(format_html("{} {}", f"{job.error_count:,}", "error" if job.error_count == 1 else "errors"))
+        if job.failed_rows:
+            lines.append(self.failed_rows_link(job))
+        return format_html_join("", '<span class="import-count">{}</span>', ((line,) for line in lines))
+
     @admin.display(description="failed rows")
     def failed_rows_link(self, job: ImportJob):
         if not job.failed_rows:
             return "—"
         url = reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name)
-        return format_html('<a href="{}">Download ({} rows)</a>', url, job.error_count)
+        return format_html('<a href="{}">Download the failed rows</a>', url)
 
     @admin.display(description="images")
     def image_fetch_report(self, job: ImportJob):

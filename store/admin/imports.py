@@ -27,7 +27,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.mapping import ProductImportMappingMixin
+from store.admin.mapping import ImportModeFields, ProductImportMappingMixin
 from store.fileformat.columns import product_columns
 from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
@@ -40,6 +40,7 @@ from store.importing.jobs import (
     import_jobs_mark_lost,
     import_needs_job,
 )
+from store.importing.mapping_jobs import import_job_can_remap, import_job_remap
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
 from store.importing.plan import ImportPlan, PlannedProduct, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
@@ -61,7 +62,9 @@ CELL_SHOWN = 120
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
-class ProductImportForm(forms.Form):
+class ProductImportForm(ImportModeFields):
+    field_order = ("file", "preset", "mode", "blank_cells", "skip_invalid", "encoding")
+
     file = forms.FileField(help_text="CSV (UTF-8 or Windows-1252, comma or semicolon) or XLSX.")
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial=PRESET_AUTO, label="Format")
     skip_invalid = forms.BooleanField(
@@ -207,11 +210,16 @@ class ProductImportMixin(ProductImportMappingMixin):
             form = ProductImportForm(request.POST or None, request.FILES or None)
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
+            mode = form.import_mode()
             saved = _save_upload(upload)
             # A header no preset and no saved profile knows: keep the file, map its columns first.
             try:
                 waiting = self.import_mapping_start(
-                    request, path=saved, file_name=upload.name, cleaned=form.cleaned_data
+                    request,
+                    path=saved,
+                    file_name=upload.name,
+                    cleaned=form.cleaned_data,
+                    mode=mode,
                 )
             except ValidationError as error:  # a header too wide to map column by column
                 saved.unlink(missing_ok=True)
@@ -230,6 +238,7 @@ class ProductImportMixin(ProductImportMappingMixin):
                         preset=form.cleaned_data["preset"],
                         encoding=form.cleaned_data["encoding"] or None,
                         skip_invalid=form.cleaned_data["skip_invalid"],
+                        mode=mode,
                     )
                 finally:
                     saved.unlink(missing_ok=True)
@@ -242,6 +251,7 @@ class ProductImportMixin(ProductImportMappingMixin):
                     preset=form.cleaned_data["preset"],
                     encoding=form.cleaned_data["encoding"] or None,
                     skip_invalid=form.cleaned_data["skip_invalid"],
+                    mode=mode,
                 )
             finally:
                 saved.unlink(missing_ok=True)
@@ -300,6 +310,7 @@ class ProductImportMixin(ProductImportMappingMixin):
             skipped_hidden=max(0, len(plan.skipped) - SKIPPED_SHOWN),
             writable=len(plan.creates) + len(plan.updates),
             skip_invalid=bool(job.options.get("skip_invalid")),
+            can_remap=import_job_can_remap(job),
             failed_rows_url=reverse(
                 "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
             )
@@ -357,6 +368,9 @@ class ProductImportMixin(ProductImportMappingMixin):
                 product_import_cancel(job=job, user=request.user)
                 self.message_user(request, "Import cancelled; nothing was written.", messages.INFO)
                 return HttpResponseRedirect(changelist)
+            if "_remap" in request.POST:
+                import_job_remap(job=job, user=request.user)
+                return HttpResponseRedirect(self.import_mapping_url(job))
             if "_retry" in request.POST:
                 import_job_retry(job=job, user=request.user)
                 self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)

@@ -28,6 +28,7 @@ from store.importing.mapping import (
     ColumnMapping,
     check_header_width,
     first_rows,
+    guess_convention,
     guess_mapping,
     import_profile_can_change,
     import_profile_delete,
@@ -41,6 +42,7 @@ from store.importing.mapping_jobs import (
     import_job_map,
     import_job_mapping_header,
 )
+from store.importing.modes import MODE_CHOICES, MODE_CREATE_UPDATE, ModeChoice, mode_from_options
 from store.importing.parsing import read_header
 from store.importing.presets import PRESET_AUTO, detect_preset
 from store.importing.service import import_jobs_visible_to
@@ -58,10 +60,45 @@ THOUSANDS_CHOICES = [
 ]
 THOUSANDS_TOKENS = {value: token for token, value in THOUSANDS.items()}
 COLUMN_FIELD = "column_{}"
+MODE_FIELDS = ("mode", "keep_blank")
 
 
 def _target_choices() -> list[tuple[str, str]]:
     return [(IGNORE, "— ignore —"), *((name, name) for name in target_columns())]
+
+
+BLANK_KEEP, BLANK_CLEAR = "keep", "clear"
+BLANK_CHOICES = [
+    ("", "Default: a blank description, tags or promotions cell clears it (or as the saved profile says)"),
+    (BLANK_KEEP, "A blank cell keeps the product's current value"),
+    (BLANK_CLEAR, "A blank description, tags or promotions cell clears it"),
+]
+
+
+class ImportModeFields(forms.Form):
+    """The import mode (store.importing.modes): shared by the upload form and the mapping step."""
+
+    mode = forms.ChoiceField(
+        choices=[("", "Default: create and update (or as the saved profile says)"), *MODE_CHOICES],
+        required=False,
+        label="Mode",
+    )
+    blank_cells = forms.ChoiceField(choices=BLANK_CHOICES, required=False, label="Blank cells")
+
+    def import_mode(self) -> ModeChoice:
+        """The mode as chosen; None where the default (or the profile's) applies."""
+        blank = self.cleaned_data.get("blank_cells") or ""
+        return ModeChoice(self.cleaned_data.get("mode") or None, {BLANK_KEEP: True, BLANK_CLEAR: False}.get(blank))
+
+    def mode_fields(self) -> list[forms.BoundField]:
+        return [self["mode"], self["blank_cells"]]
+
+
+def import_mode_initial(options: dict[str, Any]) -> dict[str, str]:
+    """The mode fields' initial values from a job's options (what was chosen on upload)."""
+    chosen = mode_from_options(options)
+    blank = "" if chosen.keep_blank is None else BLANK_KEEP if chosen.keep_blank else BLANK_CLEAR
+    return {"mode": chosen.mode or "", "blank_cells": blank}
 
 
 class ConventionFields(forms.Form):
@@ -78,8 +115,8 @@ class ConventionFields(forms.Form):
     )
 
 
-class ColumnMappingForm(ConventionFields):
-    """One choice per file column (guessed), the conventions, and "save as profile"."""
+class ColumnMappingForm(ImportModeFields, ConventionFields):
+    """One choice per file column (guessed), the conventions, the import mode, and "save as profile"."""
 
     save_profile = forms.BooleanField(required=False, label="Save as profile")
     profile_name = forms.CharField(
@@ -89,11 +126,32 @@ class ColumnMappingForm(ConventionFields):
         help_text="The next file with the same columns is mapped with this profile, without this step.",
     )
 
-    def __init__(self, *args: Any, header: list[str], samples: list[list[str]], can_save: bool, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        header: list[str],
+        samples: list[list[str]],
+        can_save: bool,
+        previous: ColumnMapping | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.header = header
         values = first_rows(samples, len(header))
-        for position, (name, guess) in enumerate(zip(header, guess_mapping(header), strict=True)):
+        if previous is not None and len(previous.targets) == len(header):
+            # Back from the preview: the choices made before, not new guesses.
+            guesses = list(previous.targets)
+            decimal, thousands = previous.decimal, previous.thousands
+            self.fields["collection_separator"].initial = previous.collection_separator
+        else:
+            guesses = guess_mapping(header)
+            decimal, thousands = guess_convention(guesses, samples)
+            if decimal == ",":
+                prices = [row[guesses.index("unit_price")] for row in samples if len(row) > guesses.index("unit_price")]
+                self.fields["decimal"].help_text = "Read from the first prices: " + ", ".join(prices[:3]) + "."
+        self.fields["decimal"].initial = decimal
+        self.fields["thousands"].initial = THOUSANDS_TOKENS.get(thousands, "comma")
+        for position, (name, guess) in enumerate(zip(header, guesses, strict=True)):
             shown = ", ".join(value for value in values[position] if value)
             self.fields[COLUMN_FIELD.format(position)] = forms.ChoiceField(
                 choices=_target_choices(),
@@ -151,7 +209,13 @@ class ProductImportMappingMixin(_AdminBase):
     """The mapping step of ``ProductImportMixin`` (store/admin/imports.py)."""
 
     def import_mapping_start(
-        self, request: HttpRequest, *, path: Path, file_name: str, cleaned: dict[str, Any]
+        self,
+        request: HttpRequest,
+        *,
+        path: Path,
+        file_name: str,
+        cleaned: dict[str, Any],
+        mode: ModeChoice,
     ) -> ImportJob | None:
         """A job waiting for its mapping when the file needs one; None when a preset or a profile reads it.
 
@@ -176,6 +240,7 @@ class ProductImportMappingMixin(_AdminBase):
             preset=cleaned["preset"],
             encoding=cleaned["encoding"] or None,
             skip_invalid=cleaned["skip_invalid"],
+            mode=mode,
         )
 
     def import_mapping_url(self, job: ImportJob) -> str:
@@ -199,7 +264,12 @@ class ProductImportMappingMixin(_AdminBase):
         header, samples = import_job_mapping_header(job)
         can_save = request.user.has_perm(PROFILE_ADD_PERMISSION)
         form = ColumnMappingForm(
-            request.POST if request.method == "POST" else None, header=header, samples=samples, can_save=can_save
+            request.POST if request.method == "POST" else None,
+            header=header,
+            samples=samples,
+            can_save=can_save,
+            initial=import_mode_initial(job.options),
+            previous=ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None,
         )
         if request.method == "POST" and "_cancel" in request.POST:
             try:
@@ -211,10 +281,15 @@ class ProductImportMappingMixin(_AdminBase):
             return HttpResponseRedirect(reverse("admin:store_product_import", current_app=self.admin_site.name))
         if form.is_bound and form.is_valid():
             mapping = form.mapping()
+            mode = form.import_mode()
             if form.cleaned_data.get("save_profile"):
                 try:
                     profile = import_profile_save(
-                        name=form.cleaned_data["profile_name"], mapping=mapping, user=request.user
+                        name=form.cleaned_data["profile_name"],
+                        mapping=mapping,
+                        user=request.user,
+                        mode=mode.mode or MODE_CREATE_UPDATE,
+                        keep_blank=bool(mode.keep_blank),
                     )
                 except ValidationError as error:
                     form.add_error("profile_name", error.message_dict.get("name", error.messages))
@@ -222,7 +297,7 @@ class ProductImportMappingMixin(_AdminBase):
                     mapping = replace(mapping, profile_id=profile.pk, profile_name=profile.name)
             if form.is_valid():
                 try:
-                    job = import_job_map(job=job, mapping=mapping, user=request.user)
+                    job = import_job_map(job=job, mapping=mapping, user=request.user, mode=mode)
                 except ValidationError as error:
                     self.message_user(request, error.messages[0], messages.ERROR)
                     return HttpResponseRedirect(preview_url)
@@ -250,11 +325,16 @@ class ImportProfileForm(forms.ModelForm):
 
     class Meta:
         model = ImportProfile
-        fields = ("name", "decimal_mark", "collection_separator")
+        fields = ("name", "decimal_mark", "collection_separator", "mode", "keep_blank")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["thousands"].initial = THOUSANDS_TOKENS.get(self.instance.thousands_separator, "comma")
+        if "mode" in self.fields:  # not on a read-only page
+            self.fields["mode"].required = False  # a form posted without it keeps the profile's mode
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data.get("mode") or self.instance.mode
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -289,7 +369,17 @@ class ImportProfileAdmin(SimpleHistoryAdmin):
     """Saved column mappings. Made on the import's mapping step; here they are edited or deleted,
     by their owner or a manager (others see them read-only); History lists every change."""
 
-    list_display = ("name", "columns", "decimal_mark", "thousands", "collection_separator", "created_by", "updated_at")
+    list_display = (
+        "name",
+        "columns",
+        "decimal_mark",
+        "thousands",
+        "collection_separator",
+        "mode",
+        "keep_blank",
+        "created_by",
+        "updated_at",
+    )
     search_fields = ("name",)
     list_select_related = ("created_by",)
     readonly_fields = ("file_header", "created_by", "created_at", "updated_at")
@@ -298,7 +388,7 @@ class ImportProfileAdmin(SimpleHistoryAdmin):
         self, request: HttpRequest, obj: ImportProfile | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         kwargs["form"] = import_profile_form(obj)
-        kwargs["fields"] = ("name", "decimal_mark", "collection_separator")
+        kwargs["fields"] = ("name", "decimal_mark", "collection_separator", "mode", "keep_blank")
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: ImportProfile | None = None) -> Any:
@@ -306,6 +396,7 @@ class ImportProfileAdmin(SimpleHistoryAdmin):
         return [
             (None, {"fields": ("name", "file_header")}),
             ("Conventions", {"fields": ("decimal_mark", "thousands", "collection_separator")}),
+            ("How its files import (unless the upload or the command line chooses)", {"fields": MODE_FIELDS}),
             ("Columns: file column → product column", {"fields": columns}),
             ("History", {"fields": ("created_by", "created_at", "updated_at")}),
         ]
@@ -335,7 +426,12 @@ class ImportProfileAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: ImportProfile, form: Any, change: bool) -> None:
         import_profile_save(
-            name=obj.name, mapping=form.mapping([str(name) for name in obj.header]), user=request.user, profile=obj
+            name=obj.name,
+            mapping=form.mapping([str(name) for name in obj.header]),
+            user=request.user,
+            profile=obj,
+            mode=obj.mode,
+            keep_blank=obj.keep_blank,
         )
 
     def delete_model(self, request: HttpRequest, obj: ImportProfile) -> None:

@@ -57,7 +57,7 @@ class ImportRevertMixin(_ImportJobAdmin):
         if job.status not in REVERTIBLE:
             return "—"
         url = reverse("admin:store_importjob_revert", args=[job.pk], current_app=self.admin_site.name)
-        return format_html('<a href="{}" class="revert-link">Revert this import</a>', url)
+        return format_html('<a href="{}" class="revert-link" title="Revert this import">Revert</a>', url)
 
     def revert_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         # The admin's own queryset: an import the user may not see answers 404 here too.

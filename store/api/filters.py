@@ -100,7 +100,10 @@ class ProductFilter(filters.FilterSet):
     collection_id = IdFilter(field_name="collection_id", help_text="Only products of this collection.")
     unit_price__gt = price_filter("gt")
     unit_price__lt = price_filter("lt")
-    in_stock = StrictBooleanFilter(method="filter_in_stock", help_text="true: inventory > 0; false: none left.")
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock",
+        help_text="true: sellable (inventory > 0, or stock not tracked); false: none left of a tracked stock.",
+    )
     updated_since = UtcIsoDateTimeFilter(
         field_name="last_update",
         lookup_expr="gte",
@@ -112,7 +115,7 @@ class ProductFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_in_stock(self, queryset, name, value):
-        return queryset.filter(inventory__gt=0) if value else queryset.filter(inventory=0)
+        return selectors.product_list_in_stock(in_stock=value, queryset=queryset)
 
 
 # (registry generation, base FilterSet) -> base plus the extensions' filters

@@ -85,7 +85,7 @@ class ProductSerializer(serializers.Serializer):
         read_only=True,
         help_text="unit_price × (1 + TAX_RATE), rounded to cents.",
     )
-    in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0")
+    in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0, or its stock is not tracked")
     inventory = serializers.IntegerField(read_only=True)
     collection = CollectionRefSerializer(source="*", read_only=True)
     images = ProductImageSerializer(

@@ -78,6 +78,8 @@ class ProductColumn:
     label: str = ""
     #: other lower-case header names a supplier may use for it
     synonyms: tuple[str, ...] = ()
+    #: names that hold its value when no file column has one of the names above (a barcode for the SKU)
+    fallback_synonyms: tuple[str, ...] = ()
     #: the Product field holding it (read and written with the product row); None: rows of its own
     field: str | None = None
     #: a new product needs a value
@@ -89,8 +91,10 @@ class ProductColumn:
     preview: bool = True
     #: relations the export reads with each chunk of products (prefetched)
     export_related: tuple[str, ...] = ()
-    #: a key of a mapped row naming the source column of this row's value (errors name it)
-    source_key: str | None = None
+    #: columns without ``field``: ``write()`` replaces the value, so a revert writes back the value before
+    #: an import (recorded as ``ImportRelatedChange``); False for a column whose ``write()`` only adds
+    #: (images: a revert removes what the import added)
+    restorable: bool = True
 
     # --- import ---------------------------------------------------------------------
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Any]:
@@ -125,6 +129,18 @@ class ProductColumn:
         """Set each product's value (a full replacement), inside the import transaction; columns without ``field``."""
         raise NotImplementedError
 
+    def same(self, first: Any, second: Any) -> bool:
+        """Whether two values are the same (a revert's "changed since the import?")."""
+        return bool(first == second)
+
+    def dump(self, value: Any) -> Any:
+        """A value as JSON (``ImportRelatedChange``): tuples become lists."""
+        return list(value) if isinstance(value, tuple) else value
+
+    def load(self, data: Any) -> Any:
+        """A value from its JSON (``dump``)."""
+        return tuple(data) if isinstance(data, list) else data
+
     # --- export and preview -----------------------------------------------------------
     def render(self, value: Any) -> str:
         """The cell text of a value (preview, and export of columns without ``field``)."""
@@ -147,6 +163,7 @@ class TextColumn(ProductColumn):
         *,
         label: str,
         synonyms: tuple[str, ...] = (),
+        fallback_synonyms: tuple[str, ...] = (),
         field: str | None = None,
         required: bool = False,
         required_new: bool = False,
@@ -155,6 +172,7 @@ class TextColumn(ProductColumn):
         preview: bool = True,
     ) -> None:
         self.name, self.label, self.synonyms = name, label, synonyms
+        self.fallback_synonyms = fallback_synonyms
         self.field = field or name
         self.required, self.required_new, self.multiline, self.slug = required, required_new, multiline, slug
         self.preview = preview
@@ -168,10 +186,24 @@ class TextColumn(ProductColumn):
 
 class PriceColumn(ProductColumn):
     name, label, field = "unit_price", "Unit price", "unit_price"
-    synonyms = ("price", "unit price", "regular price", "retail price", "selling price", "sales price", "rrp")
+    synonyms = (
+        "price",
+        "unit price",
+        "regular price",
+        "retail price",
+        "selling price",
+        "sales price",
+        "rrp",
+        "recommended retail price",
+        "msrp",
+        "srp",
+        "list price",
+        "retail",
+        "price incl vat",
+        "price inc vat",
+    )
     required_new = True
     header_only = False
-    source_key = "_price_column"
 
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Decimal | None]:
         prices: dict[str, Decimal] = {}  # one Decimal per distinct price text (up to PRICE_CACHE)
@@ -214,6 +246,14 @@ class InventoryColumn(ProductColumn):
         "stock qty",
         "stock level",
         "available",
+        "stock on hand",
+        "qty on hand",
+        "quantity on hand",
+        "qty available",
+        "quantity available",
+        "available stock",
+        "free stock",
+        "units",
     )
     required_new = True
     header_only = False
@@ -234,7 +274,23 @@ class CollectionColumn(ProductColumn):
     """The collection, by title; an import creates the collections it names (planning, writing)."""
 
     name, label, field = "collection", "Collection", "collection_id"
-    synonyms = ("category", "categories", "product type", "type", "department", "product category", "group")
+    synonyms = (
+        "category",
+        "categories",
+        "product type",
+        "type",
+        "department",
+        "product category",
+        "group",
+        "product group",
+        "item group",
+        "article group",
+        "product family",
+        "family",
+        "product line",
+        "range",
+        "main category",
+    )
     required_new = True
     header_only = False
     export_related = ("collection",)
@@ -324,6 +380,39 @@ class StatusColumn(ProductColumn):
         return product.status
 
 
+TRUE_WORDS = ("yes", "y", "true", "1")
+FALSE_WORDS = ("no", "n", "false", "0")
+ERROR_YES_NO = "expected yes or no (also true/false, 1/0)"
+
+
+class TrackInventoryColumn(ProductColumn):
+    """Whether the product's stock is counted: ``yes`` or ``no`` (also true/false, 1/0). ``no`` means
+    it is sold whatever its inventory says (WooCommerce's "Manage stock?" off). A blank cell (or
+    no column) keeps an existing product's setting; a new product then tracks its stock."""
+
+    name, label, field = "track_inventory", "Track inventory", "track_inventory"
+    synonyms = ("manage stock", "manage stock?", "track quantity", "track stock", "stock managed", "inventory tracked")
+
+    def parse(self, raw: str) -> bool | None:
+        value = raw.strip().casefold()
+        if not value:
+            return None
+        if value in TRUE_WORDS:
+            return True
+        if value in FALSE_WORDS:
+            return False
+        raise ValidationError(ERROR_YES_NO)
+
+    def from_db(self, value: Any) -> bool:
+        return bool(value)
+
+    def render(self, value: Any) -> str:
+        return "" if value is None else "yes" if value else "no"
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return self.render(product.track_inventory)
+
+
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
@@ -358,6 +447,7 @@ class ImagesColumn(ProductColumn):
 
     name, label = "images", "Images"
     synonyms = ("image", "image urls", "image src", "pictures", "photos", "image url", "picture", "photo")
+    restorable = False  # a revert removes the image sources the import added (their ``import_job``)
 
     def parse(self, raw: str) -> ImageUrls:
         urls: dict[str, None] = {}
@@ -463,21 +553,51 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
             "item no",
             "part number",
             "part no",
+            "article no",
+            "article nr",
+            "art nr",
+            "article",
+            "stock code",
+            "product number",
+            "product no",
         ),
+        # A supplier's barcode is its product key when the file has no code of its own.
+        fallback_synonyms=("ean", "ean13", "ean code", "gtin", "gtin13", "barcode", "upc"),
         required=True,
         preview=False,
     ),
     TextColumn(
         "title",
         label="Title",
-        synonyms=("name", "product name", "product title", "item name", "article name", "product"),
+        synonyms=(
+            "name",
+            "product name",
+            "product title",
+            "item name",
+            "article name",
+            "product",
+            "designation",
+            "product designation",
+            "article designation",
+        ),
         required=True,
+        # A stock or price feed (sku,unit_price,inventory) has no title: only new products need one.
+        required_new=True,
     ),
     TextColumn("slug", label="Slug", synonyms=("handle", "url key", "permalink"), slug=True, preview=False),
     TextColumn(
         "description",
         label="Description",
-        synonyms=("long description", "body", "body (html)", "details", "desc", "product description"),
+        synonyms=(
+            "long description",
+            "body",
+            "body (html)",
+            "details",
+            "desc",
+            "product description",
+            "long text",
+            "full description",
+        ),
         multiline=True,
         preview=False,
     ),
@@ -487,6 +607,7 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
     PromotionsColumn(),
     status_column,
     images_column,
+    TrackInventoryColumn(),
 )
 
 _registered: dict[str, ProductColumn] = {}

@@ -37,6 +37,7 @@ from django_tasks import task
 
 from store.audit import audit_event
 from store.importing.mapping import ColumnMapping
+from store.importing.modes import NO_CHOICE, ModeChoice
 from store.importing.parsing import xlsx_records
 from store.importing.presets import PRESET_AUTO
 from store.importing.service import (
@@ -124,17 +125,19 @@ def import_job_submit(
     source: str = ImportJob.SOURCE_ADMIN,
     confirm: bool = False,
     mapping: ColumnMapping | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportJob:
     """Copy the file into the private storage, record a queued job and queue its preview.
 
     ``confirm``: write as soon as the preview is ready (the CLI's ``--background``).
+    ``mode``: the import mode as chosen (``store.importing.modes``), kept in the job's options.
     Call outside a transaction: the worker must find the committed job.
     """
     storage = import_storage()
     with path.open("rb") as handle:
         upload = storage.save(f"{UPLOADS_DIR}/{uuid.uuid4().hex}{Path(file_name).suffix[:10]}", File(handle))
     options = {
-        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode),
         "background": True,
         "auto_confirm": confirm,
     }

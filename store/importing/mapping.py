@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 
 from store.fileformat.cells import POINT, NumberConvention
 from store.fileformat.columns import product_columns
+from store.importing.modes import MODE_CREATE_UPDATE, check_mode
 from store.importing.parsing import ParsedFile
 from store.importing.presets import PRESET_AUTO, MappedRow, Preset, cells_error, detect_preset, map_rows
 from store.models import ImportProfile
@@ -93,29 +94,65 @@ def header_signature(header: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(normalise_column(name) for name in header).encode("utf-8")).hexdigest()
 
 
-def _synonym_index(targets: Sequence[str]) -> dict[str, str]:
+def compact_column(name: str) -> str:
+    """A column name without case, spaces or punctuation: "Supplier Code", "supplier_code" and
+    "SUPPLIERCODE" are one ("suppliercode"). How guesses and ``--map`` compare names."""
+    return normalise_column(name).replace(" ", "")
+
+
+def _synonym_index(targets: Sequence[str], *, fallback: bool = False) -> dict[str, str]:
+    """Compacted name -> product column: each column's own name and synonyms (or its fallback synonyms)."""
     index: dict[str, str] = {}
-    for target in targets:
-        index.setdefault(normalise_column(target), target)
+    if not fallback:
+        for target in targets:
+            index.setdefault(compact_column(target), target)
     for column in product_columns():  # the names suppliers give each column (columns.py)
         if column.name in targets:
-            for name in column.synonyms:
-                index.setdefault(normalise_column(name), column.name)
+            for name in column.fallback_synonyms if fallback else column.synonyms:
+                index.setdefault(compact_column(name), column.name)
     return index
 
 
 def guess_mapping(header: Sequence[str]) -> list[str]:
-    """A product column (or IGNORE) for each file column; each product column is guessed once."""
-    index = _synonym_index(target_columns())
+    """A product column (or IGNORE) for each file column; each product column is guessed once.
+
+    Names are compared without case, spaces or punctuation ("Article No." is "article no").
+    The first file column with a column's name or synonym gets it; a fallback synonym (EAN for
+    the SKU) is used only when no file column has one.
+    """
+    targets = target_columns()
+    guesses: list[str] = [IGNORE] * len(header)
     used: set[str] = set()
-    guesses: list[str] = []
-    for name in header:
-        target = index.get(normalise_column(name), IGNORE)
-        if target in used:
-            target = IGNORE
-        used.add(target)
-        guesses.append(target)
+    for index in (_synonym_index(targets), _synonym_index(targets, fallback=True)):
+        for position, name in enumerate(header):
+            target = index.get(compact_column(name), IGNORE)
+            if target and target not in used and not guesses[position]:
+                guesses[position] = target
+                used.add(target)
     return guesses
+
+
+# A price written with a decimal comma: "12,50", "1.299,00", "1 299,00" (thousands: a point or a space).
+_DECIMAL_COMMA_RE = re.compile(r"^\d{1,3}(?:([. \u00a0])\d{3})*,\d{1,2}$|^\d+,\d{1,2}$")
+# A price written with a decimal point: "12.50", "1,299.00".
+_DECIMAL_POINT_RE = re.compile(r"^\d{1,3}(?:([, \u00a0])\d{3})*\.\d{1,2}$|^\d+\.\d{1,2}$")
+
+
+def guess_convention(targets: Sequence[str], samples: Sequence[Sequence[str]]) -> tuple[str, str]:
+    """(decimal mark, thousands separator) as the sample prices write them (the file columns guessed
+    as ``unit_price``): "12,50" or "1.299,00" -> (",", "."); "1 299,00" -> (",", " "). The default
+    (".", ",") when the samples show no decimal comma, or disagree."""
+    positions = [position for position, target in enumerate(targets) if target == "unit_price"]
+    values = [row[position].strip() for row in samples for position in positions if position < len(row)]
+    comma = [_DECIMAL_COMMA_RE.match(value) for value in values]
+    point = [_DECIMAL_POINT_RE.match(value) for value in values]
+    if not any(comma) or any(point):
+        return ".", ","
+    separators = {match.group(1) for match in comma if match and match.group(1)}
+    if len(separators) > 1:
+        return ".", ","
+    separator = separators.pop() if separators else "."
+    return ",", " " if separator.isspace() else separator
 
 
 def check_header_width(header: Sequence[str]) -> None:
@@ -146,6 +183,9 @@ class ColumnMapping:
     collection_separator: str = ""
     profile_id: int | None = None
     profile_name: str = ""
+    #: the import mode saved in the profile (modes.py; "" and None: none saved); an explicit choice wins
+    mode: str = ""
+    keep_blank: bool | None = None
 
     @property
     def convention(self) -> NumberConvention:
@@ -186,6 +226,8 @@ class ColumnMapping:
             "collection_separator": self.collection_separator,
             "profile_id": self.profile_id,
             "profile_name": self.profile_name,
+            "mode": self.mode,
+            "keep_blank": self.keep_blank,
         }
 
     @classmethod
@@ -198,6 +240,8 @@ class ColumnMapping:
             collection_separator=str(data.get("collection_separator", "")),
             profile_id=data.get("profile_id"),
             profile_name=str(data.get("profile_name", "")),
+            mode=str(data.get("mode") or ""),
+            keep_blank=data.get("keep_blank"),
         )
 
 
@@ -251,6 +295,8 @@ def apply_mapping(parsed: ParsedFile, mapping: ColumnMapping) -> Preset:
         convention=mapping.convention,
         profile_id=mapping.profile_id,
         profile_name=mapping.profile_name,
+        profile_mode=mapping.mode,
+        profile_keep_blank=mapping.keep_blank,
     )
 
 
@@ -309,6 +355,8 @@ def mapping_from_profile(profile: ImportProfile, header: Sequence[str]) -> Colum
         collection_separator=profile.collection_separator,
         profile_id=profile.pk,
         profile_name=profile.name,
+        mode=profile.mode,
+        keep_blank=profile.keep_blank,
     )
 
 
@@ -335,9 +383,16 @@ def _check_can_change(*, user: Any, profile: ImportProfile) -> None:
 
 @transaction.atomic
 def import_profile_save(
-    *, name: str, mapping: ColumnMapping, user: Any = None, profile: ImportProfile | None = None
+    *,
+    name: str,
+    mapping: ColumnMapping,
+    user: Any = None,
+    profile: ImportProfile | None = None,
+    mode: str = MODE_CREATE_UPDATE,
+    keep_blank: bool = False,
 ) -> ImportProfile:
-    """Create a profile from a mapping (or rewrite ``profile``); refuses clashing names and headers.
+    """Create a profile from a mapping and an import mode (or rewrite ``profile``); refuses clashing
+    names and headers.
 
     ``user`` becomes a new profile's owner and the author of its history entry; rewriting a
     profile needs ``import_profile_can_change`` (``user=None``: code acting on its own).
@@ -345,6 +400,7 @@ def import_profile_save(
     if profile is not None and profile.pk is not None and user is not None:
         _check_can_change(user=user, profile=profile)
     name = name.strip()
+    check_mode(mode)
     if not name:
         raise ValidationError({"name": ERROR_PROFILE_NAME})
     check_mapping(mapping)
@@ -370,6 +426,7 @@ def import_profile_save(
     profile.decimal_mark = mapping.decimal
     profile.thousands_separator = mapping.thousands
     profile.collection_separator = mapping.collection_separator
+    profile.mode, profile.keep_blank = mode, keep_blank
     profile._history_user = user if getattr(user, "pk", None) else None
     try:
         with transaction.atomic():
@@ -390,26 +447,29 @@ def import_profile_delete(*, profile: ImportProfile, user: Any) -> None:
 def parse_map_option(spec: str, header: Sequence[str]) -> list[str]:
     """ "Supplier Code=sku,Name=title" -> one product column per file column (IGNORE elsewhere).
 
-    File columns are matched normalised ("supplier_code" finds "Supplier Code"), and each may be
-    given once; product columns are checked against ``target_columns()``. Every problem is
+    File columns are matched ignoring case, spaces and punctuation ("suppliercode" and
+    "supplier_code" find "Supplier Code"), and each may be given once; product columns likewise
+    ("Unit Price" is unit_price) and are checked against ``target_columns()``. Every problem is
     reported at once.
     """
-    names = [normalise_column(name) for name in header]
+    names = [compact_column(name) for name in header]
     known = target_columns()
+    known_by_name = {compact_column(name): name for name in known}
     targets = [IGNORE] * len(header)
     errors: list[str] = []
-    given: dict[str, str] = {}  # normalised file column -> as first written
+    given: dict[str, str] = {}  # compacted file column -> as first written
     for entry in (part for part in spec.split(",") if part.strip()):
         column, equals, target = entry.partition("=")
         if not equals:
             errors.append(ERROR_MAP_SYNTAX.format(entry=entry.strip()))
             continue
-        column, target = column.strip(), target.strip().lower()
-        if normalise_column(column) in given:  # the later entry would silently win
-            errors.append(ERROR_MAP_REPEATED.format(column=column, first=given[normalise_column(column)]))
+        column, target = column.strip(), target.strip()
+        target = "ignore" if target.casefold() == "ignore" else known_by_name.get(compact_column(target), target)
+        if compact_column(column) in given:  # the later entry would silently win
+            errors.append(ERROR_MAP_REPEATED.format(column=column, first=given[compact_column(column)]))
             continue
-        given[normalise_column(column)] = column
-        matches = [position for position, name in enumerate(names) if name == normalise_column(column)]
+        given[compact_column(column)] = column
+        matches = [position for position, name in enumerate(names) if name == compact_column(column)]
         if not matches:
             errors.append(ERROR_UNKNOWN_COLUMN.format(column=column, found=", ".join(header)))
         elif len(matches) > 1:

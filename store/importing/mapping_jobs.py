@@ -4,7 +4,8 @@
     job = import_job_map(job=job, mapping=ColumnMapping(...), user=...)  # -> preview, or queued for a worker
 
 The uploaded file is kept in the private storage with the job (``job.upload``) while the user
-maps its columns, so it is never uploaded twice. Once mapped, a file of up to
+maps its columns and until the preview is confirmed, cancelled or expires, so it is never uploaded
+twice and the preview can go back to its mapping (``import_job_remap``). Once mapped, a file of up to
 IMPORT_INLINE_MAX_ROWS rows is previewed in the request; a larger one goes to a worker, which
 reads the mapping from ``job.column_mapping``. An abandoned mapping step expires with the
 unconfirmed previews (``service.product_import_expire_previews``).
@@ -26,10 +27,12 @@ from django.core.files import File
 from store.audit import audit_event
 from store.importing.jobs import drop_job_files, enqueue_step, import_needs_job
 from store.importing.mapping import ColumnMapping, check_mapping
+from store.importing.modes import NO_CHOICE, ModeChoice, mode_options
 from store.importing.presets import PRESET_AUTO
 from store.importing.service import (
     UPLOADS_DIR,
     _check_may_act,
+    _delete_plan,
     _keep_preview,
     _options,
     _plan_or_fail,
@@ -41,6 +44,7 @@ from store.models import ImportJob
 
 MESSAGE_AWAITING = "Waiting for its columns to be mapped."
 MESSAGE_QUEUED_MAPPED = "Mapped; queued, a worker will check the file."
+ERROR_NOT_REMAPPABLE = "Import #{pk} cannot go back to its column mapping: it is {state}."
 
 
 def import_job_await_mapping(
@@ -53,13 +57,14 @@ def import_job_await_mapping(
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportJob:
     """Keep the upload in the private storage and record a job waiting for its column mapping."""
     storage = import_storage()
     with path.open("rb") as handle:
         upload = storage.save(f"{UPLOADS_DIR}/{uuid.uuid4().hex}{Path(file_name).suffix[:10]}", File(handle))
     options = {
-        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+        **_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode),
         "header": list(header),
         "samples": [[cell[:200] for cell in row] for row in samples],
     }
@@ -87,13 +92,15 @@ def _local_copy(job: ImportJob) -> Iterator[Path]:
         yield local
 
 
-def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> ImportJob:
+def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any, mode: ModeChoice = NO_CHOICE) -> ImportJob:
     """mapping -> preview (planned here) or queued (a worker plans files over IMPORT_INLINE_MAX_ROWS).
 
+    ``mode``: the import mode chosen on the mapping page (it replaces the upload's choice).
     One conditional UPDATE claims the step: a double submit maps once, the other gets a ValidationError.
     """
     _check_may_act(job, user)
     check_mapping(mapping)
+    options = {**job.options, **mode_options(mode)}
     with _local_copy(job) as local:
         background = import_needs_job(path=local)
         if background:
@@ -102,7 +109,7 @@ def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> Impo
                 source=ImportJob.STATUS_MAPPING,
                 target=ImportJob.STATUS_QUEUED,
                 column_mapping=mapping.to_json(),
-                options={**job.options, "background": True, "auto_confirm": False},
+                options={**options, "background": True, "auto_confirm": False},
                 message=MESSAGE_QUEUED_MAPPED,
             ):
                 raise _refusal(job)
@@ -113,6 +120,7 @@ def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> Impo
             source=ImportJob.STATUS_MAPPING,
             target=ImportJob.STATUS_RUNNING,
             column_mapping=mapping.to_json(),
+            options=options,
             message="",
         ):
             raise _refusal(job)
@@ -125,8 +133,55 @@ def import_job_map(*, job: ImportJob, mapping: ColumnMapping, user: Any) -> Impo
             progress=lambda _stage, _count: None,
             mapping=mapping,
         )
-    drop_job_files(job)  # the upload: the plan (saved next) holds what confirm needs
+    if plan is None:
+        drop_job_files(job)  # refused: there is no preview to go back from
+    # Otherwise the upload stays until the job is confirmed, cancelled or expires: the preview can go
+    # back to its mapping (``import_job_remap``).
     _keep_preview(job, plan, started)
+    return job
+
+
+def import_job_can_remap(job: ImportJob) -> bool:
+    """A preview of a file mapped on the mapping step, whose upload is still kept."""
+    return (
+        job.status == ImportJob.STATUS_PREVIEW
+        and bool(job.upload)
+        and bool(job.column_mapping)
+        and "header" in job.options
+    )
+
+
+def import_job_remap(*, job: ImportJob, user: Any) -> ImportJob:
+    """preview -> mapping: back from the preview to the mapping step, which starts from the choices made.
+
+    The plan is dropped; the upload, the header and the mapping stay. One conditional UPDATE, as every
+    step: a preview confirmed meanwhile is not taken back.
+    """
+    _check_may_act(job, user)
+    if not import_job_can_remap(job):
+        raise ValidationError(
+            ERROR_NOT_REMAPPABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_remappable"
+        )
+    if not _transition(
+        job,
+        source=ImportJob.STATUS_PREVIEW,
+        target=ImportJob.STATUS_MAPPING,
+        message=MESSAGE_AWAITING,
+        created_count=0,
+        updated_count=0,
+        unchanged_count=0,
+        skipped_count=0,
+        error_count=0,
+        started_at=None,
+        heartbeat_at=None,
+        rows_done=0,
+    ):
+        raise _refusal(job)
+    _delete_plan(job)
+    if job.failed_rows:
+        job.failed_rows.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(failed_rows="")
+    audit_event("import.remap", user=user, job_id=job.pk, file_name=job.file_name)
     return job
 
 

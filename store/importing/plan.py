@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
+from store.importing.modes import MODE_CREATE_UPDATE, ImportMode
+
 ProgressCallback = Callable[[str, int], None]
 
 
@@ -88,6 +90,16 @@ class ImportPlan:
     #: the saved ImportProfile that mapped the file (mapping.py), if any
     profile_id: int | None = None
     profile_name: str = ""
+    #: the import mode the plan was made with (modes.py)
+    mode: str = MODE_CREATE_UPDATE
+    keep_blank: bool = False
+    mode_source: str = ""
+
+    @property
+    def mode_text(self) -> str:
+        """ "Mode: …; …": what the preview and the command line say about the mode."""
+        mode = ImportMode(mode=self.mode, keep_blank=self.keep_blank, source=self.mode_source)
+        return mode.describe(profile_name=self.profile_name)
 
     @property
     def error_rows(self) -> int:

@@ -43,6 +43,7 @@ from store.fileformat.cells import (
     unescape_formula,
 )
 from store.fileformat.columns import ERROR_PROMOTION_UNKNOWN, ProductColumn, product_column, product_columns
+from store.importing.modes import ERROR_NOT_IN_CATALOG, MODE_CREATE_ONLY, MODE_UPDATE_ONLY, SKIP_IN_CATALOG, ImportMode
 from store.importing.plan import (
     ImportPlan,
     NewProduct,
@@ -98,6 +99,8 @@ __all__ = [
 ERROR_DUPLICATE_SKU = "SKU {sku!r} appears more than once in the file: rows {rows}"
 ERROR_SLUG_TAKEN = "slug already used by SKU {sku!r}"
 
+DEFAULT_MODE = ImportMode()
+
 #: the product row's columns planning itself needs, besides those of the table
 KEY_FIELDS = ("id", "sku", "version", "slug", "collection_id")
 
@@ -150,6 +153,7 @@ def build_plan(
     header: list[str],
     progress: ProgressCallback = no_progress,
     convention: NumberConvention = POINT,
+    mode: ImportMode = DEFAULT_MODE,
 ) -> ImportPlan:
     """Validate every row, then diff the valid ones against the catalog in bulk.
 
@@ -165,6 +169,9 @@ def build_plan(
         header=header,
         columns=list(preset.source_columns),
         fields=table.fields,
+        mode=mode.mode,
+        keep_blank=mode.keep_blank,
+        mode_source=mode.source,
     )
     skus = _SkuBook()
     valid = _validate_rows(preset, plan, table, skus, progress, convention)
@@ -174,19 +181,31 @@ def build_plan(
     _check_in_bulk(valid, plan, table)
     rows = [row for row in valid if row.row not in plan.failed_cells]
     del valid
-    _diff(rows, plan, table, progress)
+    defaults = _new_product_defaults(preset, table, convention)
+    _diff(rows, plan, table, progress, defaults, sku_column=preset.source_columns.get("sku", "sku"))
     del rows
     _fill_failed_cells(plan, preset)
     plan.errors.sort(key=lambda error: (error.row, error.column))
+    plan.skipped.sort()
     for column in table.related:
         if type(column).notes is ProductColumn.notes:
             continue
         index = table.position[column.name]
         values = [row.values[index] for row in (*plan.creates, *plan.updates) if row.values[index] is not None]
         plan.notes.extend(column.notes(values))
+    plan.notes.extend(ignored.note() for ignored in preset.ignored_values if ignored.rows)
     if preset.ignored_columns:
         plan.notes.append("Ignored columns: " + ", ".join(preset.ignored_columns))
     return plan
+
+
+def _new_product_defaults(preset: Preset, table: _Table, convention: NumberConvention) -> dict[int, Any]:
+    """The preset's values for blank cells of new products ({position: parsed value}), e.g. WooCommerce's
+    "Uncategorized"; an existing product keeps its value."""
+    return {
+        table.position[name]: product_column(name).parser(convention=convention)(text)
+        for name, text in preset.new_defaults.items()
+    }
 
 
 def _fill_failed_cells(plan: ImportPlan, preset: Preset) -> None:
@@ -214,8 +233,8 @@ def _validate_rows(
     source = preset.source_columns
     parse_sku = product_column("sku").parser(convention=convention)
     sku_source = source.get("sku", "sku")
-    # (position, name, source column, parse, text of a missing cell, key naming the row's own source column);
-    # a column that reads only its header's cells and is not in this file is not parsed at all.
+    # (position, name, source column, parse, text of a missing cell); a column that reads only its
+    # header's cells and is not in this file is not parsed at all.
     parsers = [
         (
             table.position[column.name],
@@ -223,12 +242,12 @@ def _validate_rows(
             source.get(column.name, column.name),
             column.parser(convention=convention),
             "" if column.header_only else None,
-            column.source_key,
         )
         for column in table.columns
         if not column.header_only or column.name in source
     ]
     width = len(table.fields)
+    keep_blank = plan.keep_blank
     valid: list[ParsedRow] = []
     done = 0
     for mapped in preset.rows:
@@ -254,15 +273,14 @@ def _validate_rows(
             except ValidationError as error:
                 errors.append((sku_source, "" if error.code == "required" else sku_text[:80], error.messages[0]))
         values: list[Any] = [None] * width
-        for index, name, source_name, parse, missing, source_key in parsers:
+        for index, name, source_name, parse, missing in parsers:
             text = raw.get(name, missing)
-            if text is None:
-                continue
+            if text is None or (keep_blank and not text.strip()):
+                continue  # absent, or blank and kept: the value stays as it is
             try:
                 values[index] = parse(text)
             except ValidationError as error:
-                column = raw.get(source_key, source_name) if source_key else source_name
-                errors.append((column, "" if error.code == "required" else text[:80], error.messages[0]))
+                errors.append((source_name, "" if error.code == "required" else text[:80], error.messages[0]))
         if sku:
             skus.add(mapped.row, sku, valid=not errors)
         if errors:
@@ -341,9 +359,13 @@ def _load_collection_titles(ids: Iterable[int], by_id: dict[int, str]) -> None:
 class _Catalog:
     """What one chunk of rows is compared with: products, collections, slugs, related rows."""
 
-    def __init__(self, rows: list[ParsedRow], table: _Table) -> None:
+    def __init__(self, rows: list[ParsedRow], table: _Table, defaults: dict[int, Any]) -> None:
         collection_at = table.position["collection"]
         titles = {row.values[collection_at] for row in rows if row.values[collection_at]}
+        if defaults.get(collection_at):
+            titles.add(defaults[collection_at])
+        #: the preset's values for new products' blank cells (``_new_product_defaults``)
+        self.defaults = defaults
         self.by_title, self.collection_by_id = _load_collections(titles)
         self.slugs = _SlugBook()
         slug_at = table.position["slug"]
@@ -357,9 +379,22 @@ class _Catalog:
         ]
 
 
-def _diff(rows: list[ParsedRow], plan: ImportPlan, table: _Table, progress: ProgressCallback) -> None:
-    """Plan each row against the catalog, ``CHUNK`` rows at a time; ``rows`` is emptied as it goes."""
-    catalog = _Catalog(rows, table)
+def _diff(
+    rows: list[ParsedRow],
+    plan: ImportPlan,
+    table: _Table,
+    progress: ProgressCallback,
+    defaults: dict[int, Any],
+    *,
+    sku_column: str,
+) -> None:
+    """Plan each row against the catalog, ``CHUNK`` rows at a time; ``rows`` is emptied as it goes.
+
+    The import mode decides what a SKU does: not in the catalog, it is created (an error when
+    updating only); in it, the product is updated (skipped when creating only).
+    """
+    catalog = _Catalog(rows, table, defaults)
+    update_only, create_only = plan.mode == MODE_UPDATE_ONLY, plan.mode == MODE_CREATE_ONLY
     held: list[ParsedRow | None] = list(rows)
     rows.clear()
     total = len(held)
@@ -375,12 +410,20 @@ def _diff(rows: list[ParsedRow], plan: ImportPlan, table: _Table, progress: Prog
         ]
         for offset, row in enumerate(chunk):
             held[start + offset] = None  # planned rows are held once, by the plan
+            current = existing.get(row.sku.casefold())
+            if current is None and update_only:
+                plan.add_error(row.row, sku_column, row.sku, ERROR_NOT_IN_CATALOG)
+                continue
+            if current is not None and create_only:
+                plan.skipped.append((row.row, f"{row.sku}: {SKIP_IN_CATALOG}"))
+                continue
+            if current is None and catalog.defaults:
+                row = _with_defaults(row, catalog.defaults)
             title = row.values[collection_at]
             if title:
                 title_key = title.casefold()
                 if title_key not in catalog.by_title:
                     catalog.new_collections.setdefault(title_key, title)
-            current = existing.get(row.sku.casefold())
             if current is None:
                 _plan_create(row, plan, table, catalog)
             else:
@@ -395,6 +438,15 @@ def _diff(rows: list[ParsedRow], plan: ImportPlan, table: _Table, progress: Prog
         slug_at = table.position["slug"]
         catalog.slugs.assign([create for create in plan.creates if not create.values[slug_at]], plan)
     progress("comparing", total)
+
+
+def _with_defaults(row: ParsedRow, defaults: dict[int, Any]) -> ParsedRow:
+    """A new product's row with the preset's values in its blank cells."""
+    values = list(row.values)
+    for index, value in defaults.items():
+        if values[index] is None or values[index] == "":
+            values[index] = value
+    return ParsedRow(row.row, row.sku, tuple(values))
 
 
 def _plan_create(row: ParsedRow, plan: ImportPlan, table: _Table, catalog: _Catalog) -> None:

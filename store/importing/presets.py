@@ -6,13 +6,11 @@ reason it is deliberately skipped, or its errors (named by the source column).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from store.fileformat.columns import product_columns
 from store.importing.parsing import ParsedFile
@@ -20,7 +18,8 @@ from store.importing.parsing import ParsedFile
 if TYPE_CHECKING:
     from store.fileformat.cells import NumberConvention
 
-REQUIRED_COLUMNS = ("sku", "title")
+# A native file needs only its identity; ``title`` is required of the rows that create products.
+REQUIRED_COLUMNS = ("sku",)
 
 PRESET_AUTO = "auto"
 PRESET_NATIVE = "native"
@@ -35,8 +34,17 @@ PRESET_CHOICES = [
 
 ERROR_MISSING_COLUMNS = "Missing required column(s): {columns}."
 ERROR_UNKNOWN_PRESET = "Unknown preset {preset!r}."
-ERROR_UNDETECTED = "The header matches no known format: a native file needs the columns sku and title; found: {found}."
-ERROR_NO_PRICE = "no price: the row has neither a regular price nor an active sale price"
+ERROR_UNDETECTED = (
+    "The header matches no known format: a native file has a sku column and either a title column or only "
+    "product column names ({names}); found: {found}."
+)
+ERROR_NO_PRICE = "no price: Regular price is blank (unit_price is the regular price; a Sale price is not imported)"
+NOTE_IGNORED_VALUES = "{column} not imported on {count} row(s) ({rows}): {reason}"
+WHY_SALE_PRICE = (
+    "unit_price is the Regular price, never overwritten by a sale price (this store has no sale prices; "
+    "a promotion gives a discount)"
+)
+ROWS_LISTED = 10
 ERROR_NO_SKU = "no SKU: products are matched on SKU, so a row without one cannot be imported"
 ERROR_NO_VARIANT_PRICE = "no price: Variant Price is blank"
 ERROR_CELL_COUNT = (
@@ -49,11 +57,17 @@ SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price o
 SKIP_WOO_EXTERNAL = "external/affiliate product: sold on another site, not stocked here"
 SKIP_SHOPIFY_IMAGE_ROW = "image-only row: its image belongs to the product above it"
 ERROR_WOO_PUBLISHED = "expected 1 (published), 0 (draft) or -1 (private)"
+ERROR_WOO_IN_STOCK = "expected 1 (in stock), 0 (out of stock) or backorder"
+# WooCommerce "In stock?" when "Stock" is blank (the shop does not manage the product's stock):
+# (track_inventory, inventory). In stock, or on backorder: sold without counting; out of stock: 0 left.
+WOO_UNMANAGED_STOCK = {"1": ("no", ""), "backorder": ("no", ""), "onbackorder": ("no", ""), "0": ("yes", "0")}
 # WooCommerce "Published" -> status: private products are not sold either.
 WOO_STATUS = {"1": "active", "0": "draft", "-1": "draft"}
 
 # WooCommerce's own name for products without a category.
 UNCATEGORIZED = "Uncategorized"
+# What the shop presets give a new product for a blank cell; an existing product keeps its value.
+NEW_PRODUCT_DEFAULTS = {"collection": UNCATEGORIZED, "inventory": "0"}
 
 
 @dataclass(slots=True)
@@ -63,6 +77,19 @@ class MappedRow:
     cells: list[str]
     skip: str = ""
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
+
+
+@dataclass
+class IgnoredValues:
+    """A source column whose filled cells are not imported, and why (the preview lists the rows)."""
+
+    column: str
+    reason: str
+    rows: list[int] = field(default_factory=list)
+
+    def note(self) -> str:
+        shown = ", ".join(map(str, self.rows[:ROWS_LISTED])) + (" …" if len(self.rows) > ROWS_LISTED else "")
+        return NOTE_IGNORED_VALUES.format(column=self.column, count=len(self.rows), rows=shown, reason=self.reason)
 
 
 @dataclass
@@ -76,9 +103,17 @@ class Preset:
     source: Iterable[tuple[int, list[str]]] | None = None
     #: how the file writes numbers (None: the point convention); set by a column mapping (mapping.py)
     convention: NumberConvention | None = None
-    #: the saved ImportProfile that mapped the file, if any
+    #: the saved ImportProfile that mapped the file, if any, and the import mode it saved (modes.py)
     profile_id: int | None = None
     profile_name: str = ""
+    profile_mode: str = ""
+    profile_keep_blank: bool | None = None
+    #: native column -> the value a new product gets for a blank cell (WooCommerce's "Uncategorized");
+    #: an existing product keeps its value
+    new_defaults: dict[str, str] = field(default_factory=dict)
+    #: filled cells of source columns that are read but not imported (WooCommerce's Sale price),
+    #: counted while the rows are read; the plan notes them
+    ignored_values: list[IgnoredValues] = field(default_factory=list)
 
 
 def _index(header: list[str]) -> dict[str, int]:
@@ -88,13 +123,20 @@ def _index(header: list[str]) -> dict[str, int]:
     return index
 
 
+def native_names() -> list[str]:
+    """The column names of the native format (store's own and registered ones)."""
+    return [column.name for column in product_columns()]
+
+
 def detect_preset(header: list[str]) -> str | None:
-    names = set(_index(header))
+    """Shopify, WooCommerce, or native: ``sku`` and ``title`` (other columns ignored and listed), or
+    ``sku`` and nothing but native column names (a stock or price feed: ``sku,unit_price,inventory``)."""
+    names = set(_index(header)) - {""}
     if {"handle", "variant sku"} <= names:
         return PRESET_SHOPIFY
     if {"sku", "name", "regular price"} <= names:
         return PRESET_WOOCOMMERCE
-    if {"sku", "title"} <= names:
+    if {"sku", "title"} <= names or ("sku" in names and names <= set(native_names())):
         return PRESET_NATIVE
     return None
 
@@ -104,7 +146,9 @@ def map_rows(parsed: ParsedFile, *, preset: str = PRESET_AUTO) -> Preset:
         detected = detect_preset(parsed.header)
         if detected is None:
             shown = ", ".join(parsed.header[:12]) or "(nothing)"
-            raise ValidationError(ERROR_UNDETECTED.format(found=shown), code="undetected")
+            raise ValidationError(
+                ERROR_UNDETECTED.format(names=", ".join(native_names()), found=shown), code="undetected"
+            )
         preset = detected
     builders = {PRESET_NATIVE: _native, PRESET_WOOCOMMERCE: _woocommerce, PRESET_SHOPIFY: _shopify}
     if preset not in builders:
@@ -129,7 +173,7 @@ def cells_error(number: int, cells: list[str], width: int) -> list[tuple[str, st
 def _native(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
     _require(index, REQUIRED_COLUMNS, REQUIRED_COLUMNS)
-    known = [column.name for column in product_columns()]
+    known = native_names()
     positions = {name: index[name] for name in known if name in index}
     ignored = [name for name in parsed.header if name.strip().casefold() not in positions and name.strip()]
     width = len(parsed.header)
@@ -153,7 +197,34 @@ WOO_COLUMNS = {
     "tags": "Tags",
     "images": "Images",
     "status": "Published",
+    "track_inventory": "In stock?",
 }
+
+
+# Columns the WooCommerce preset reads besides WOO_COLUMNS: the row's kind and its parent.
+WOO_STRUCTURE = ("Type", "Parent", "ID")
+
+
+def ignored_columns(header: list[str], read: Iterable[str]) -> list[str]:
+    """The header's columns a preset does not import (in file order), for the preview to list."""
+    known = {name.casefold() for name in read}
+    return [name for name in header if name.strip() and name.strip().casefold() not in known]
+
+
+def woo_stock(stock: str, in_stock: str) -> tuple[str, str, bool]:
+    """(track_inventory, inventory, valid) of a row's "Stock" and "In stock?" cells.
+
+    A number in Stock: its stock is managed, that many left. A blank Stock: the shop does not
+    manage it, and "In stock?" says whether it sells (1, backorder: not tracked here, sold
+    whatever the count) or not (0: tracked, none left). Blank both: nothing said, nothing set.
+    """
+    if stock:
+        return "yes", stock, True
+    flag = in_stock.strip().casefold()
+    if not flag:
+        return "", "", True
+    track, inventory = WOO_UNMANAGED_STOCK.get(flag, ("", ""))
+    return track, inventory, flag in WOO_UNMANAGED_STOCK
 
 
 def woo_collection(categories: str) -> str:
@@ -169,26 +240,65 @@ def woo_collection(categories: str) -> str:
     return max(paths, key=lambda path: path.count(">"))
 
 
-def _woo_sale_active(row: dict[str, str], today: dt.date) -> bool:
-    def day(text: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(text.strip()[:10]) if text.strip() else None
-        except ValueError:
-            return None
+def _woo_skip(row: dict[str, str]) -> str:
+    """Why a row is not a product of its own ("" when it is one)."""
+    kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
+    if "variable" in kinds:
+        return SKIP_WOO_VARIABLE
+    if "grouped" in kinds:
+        return SKIP_WOO_GROUPED
+    if "external" in kinds:
+        return SKIP_WOO_EXTERNAL
+    return ""
 
-    starts, ends = day(row.get("date sale price starts", "")), day(row.get("date sale price ends", ""))
-    return (starts is None or starts <= today) and (ends is None or today <= ends)
+
+def _woo_values(
+    mapped: MappedRow, row: dict[str, str], columns: dict[str, str], parent_category: dict[str, str]
+) -> None:
+    """A product row's native values (of the file's columns only) and its errors."""
+    price = row.get("regular price", "")
+    category = woo_collection(row.get("categories", ""))
+    if not category and row.get("parent"):
+        category = parent_category.get(row["parent"], "")
+    track, inventory, known = woo_stock(row.get("stock", ""), row.get("in stock?", ""))
+    if not known:
+        mapped.errors.append(("In stock?", row.get("in stock?", "")[:80], ERROR_WOO_IN_STOCK))
+    values = {
+        "sku": row.get("sku", ""),
+        "title": row.get("name", ""),
+        "description": row.get("description", ""),
+        "unit_price": price,
+        "inventory": inventory,
+        "track_inventory": track,
+        "collection": category,
+        "tags": row.get("tags", ""),
+        "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
+        "status": WOO_STATUS.get(row.get("published", ""), ""),
+    }
+    # Only the file's columns: a column it does not have leaves the product's value alone.
+    mapped.values = {name: value for name, value in values.items() if name in columns}
+    published = row.get("published", "")
+    if published and published not in WOO_STATUS:
+        mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
+    if not mapped.values["sku"]:
+        mapped.errors.append(("SKU", "", ERROR_NO_SKU))
+    if not price:
+        mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
 
 
 def _woocommerce(parsed: ParsedFile) -> Preset:
     index = _index(parsed.header)
     _require(index, ("sku", "name", "regular price"), ("SKU", "Name", "Regular price"))
     width = len(parsed.header)
-    today = timezone.localdate()
+    sale_prices = IgnoredValues("Sale price", WHY_SALE_PRICE)
 
     def get(cells: list[str], name: str) -> str:
         pos = index.get(name)
         return cells[pos].strip() if pos is not None and pos < len(cells) else ""
+
+    columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
+    if "inventory" not in columns and "in stock?" in index:
+        columns["inventory"] = "In stock?"  # "0" without a Stock column: none left
 
     # Variations inherit their parent's category; parents are referenced by SKU or "id:N".
     parent_category: dict[str, str] = {}
@@ -202,47 +312,23 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
     def rows() -> Iterator[MappedRow]:
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
-            kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
             mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
-            if "variable" in kinds:
-                mapped.skip = SKIP_WOO_VARIABLE
-            elif "grouped" in kinds:
-                mapped.skip = SKIP_WOO_GROUPED
-            elif "external" in kinds:
-                mapped.skip = SKIP_WOO_EXTERNAL
-            if mapped.skip:
-                yield mapped
-                continue
-            sale, regular = row.get("sale price", ""), row.get("regular price", "")
-            price = sale if sale and _woo_sale_active(row, today) else regular
-            source_price = "Sale price" if price and price is sale else "Regular price"
-            category = woo_collection(row.get("categories", ""))
-            if not category and row.get("parent"):
-                category = parent_category.get(row["parent"], "")
-            mapped.values = {
-                "sku": row.get("sku", ""),
-                "title": row.get("name", ""),
-                "description": row.get("description", ""),
-                "unit_price": price,
-                "inventory": row.get("stock", "") or "0",
-                "collection": category or UNCATEGORIZED,
-                "tags": row.get("tags", ""),
-                "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
-                "status": WOO_STATUS.get(row.get("published", ""), ""),
-            }
-            published = row.get("published", "")
-            if published and published not in WOO_STATUS:
-                mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
-            if not mapped.values["sku"]:
-                mapped.errors.append(("SKU", "", ERROR_NO_SKU))
-            if not price:
-                mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
-            elif source_price == "Sale price":
-                mapped.values["_price_column"] = "Sale price"
+            mapped.skip = _woo_skip(row)
+            if not mapped.skip:
+                if row.get("sale price"):
+                    sale_prices.rows.append(number)  # never the price: the preview lists these rows
+                _woo_values(mapped, row, columns, parent_category)
             yield mapped
 
-    columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
-    return Preset(PRESET_WOOCOMMERCE, columns, rows(), source=parsed.rows)
+    return Preset(
+        PRESET_WOOCOMMERCE,
+        columns,
+        rows(),
+        ignored_columns(parsed.header, [*WOO_COLUMNS.values(), *WOO_STRUCTURE]),
+        source=parsed.rows,
+        new_defaults=NEW_PRODUCT_DEFAULTS,
+        ignored_values=[sale_prices],
+    )
 
 
 # --- Shopify --------------------------------------------------------------------
@@ -256,7 +342,19 @@ SHOPIFY_COLUMNS = {
     "tags": "Tags",
     "images": "Image Src",
     "status": "Status",
+    "track_inventory": "Variant Inventory Tracker",
 }
+# Columns the Shopify preset reads besides SHOPIFY_COLUMNS: the grouping key, the option values of
+# the variant's title, and the images' order, alt texts and the variant's own image.
+SHOPIFY_STRUCTURE = (
+    "Handle",
+    "Option1 Value",
+    "Option2 Value",
+    "Option3 Value",
+    "Image Position",
+    "Image Alt Text",
+    "Variant Image",
+)
 
 
 def _shopify(parsed: ParsedFile) -> Preset:
@@ -265,6 +363,9 @@ def _shopify(parsed: ParsedFile) -> Preset:
         index, ("handle", "title", "variant sku", "variant price"), ("Handle", "Title", "Variant SKU", "Variant Price")
     )
     width = len(parsed.header)
+    columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
+    if "images" not in columns and "variant image" in index:
+        columns["images"] = "Variant Image"
 
     def get(cells: list[str], name: str) -> str:
         pos = index.get(name)
@@ -310,17 +411,21 @@ def _shopify(parsed: ParsedFile) -> Preset:
             # A variant's own image comes first, then the product's images.
             own = [row["variant image"]] if row.get("variant image") else []
             ordered = own + [item for item in images if item.split("\t", 1)[0] not in own]
-            mapped.values = {
+            values = {
                 "sku": row.get("variant sku", ""),
                 "title": title,
                 "description": product["description"],
                 "unit_price": row.get("variant price", ""),
-                "inventory": row.get("variant inventory qty", "") or "0",
-                "collection": product["collection"] or UNCATEGORIZED,
+                "inventory": row.get("variant inventory qty", ""),
+                # "shopify" (or a fulfilment service) counts the variant's stock; blank: not tracked
+                "track_inventory": "yes" if row.get("variant inventory tracker") else "no",
+                "collection": product["collection"],
                 "tags": product["tags"],
                 "images": "|".join(ordered),
                 "status": product["status"],
             }
+            # Only the file's columns: a column it does not have leaves the product's value alone.
+            mapped.values = {name: value for name, value in values.items() if name in columns}
             if not mapped.values["sku"]:
                 mapped.errors.append(("Variant SKU", "", ERROR_NO_SKU))
             if not mapped.values["unit_price"]:
@@ -342,7 +447,11 @@ def _shopify(parsed: ParsedFile) -> Preset:
         if group:
             yield from mapped_group(group, products)
 
-    columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
-    if "images" not in columns and "variant image" in index:
-        columns["images"] = "Variant Image"
-    return Preset(PRESET_SHOPIFY, columns, rows(), source=parsed.rows)
+    return Preset(
+        PRESET_SHOPIFY,
+        columns,
+        rows(),
+        ignored_columns(parsed.header, [*SHOPIFY_COLUMNS.values(), *SHOPIFY_STRUCTURE]),
+        source=parsed.rows,
+        new_defaults=NEW_PRODUCT_DEFAULTS,
+    )

@@ -21,7 +21,12 @@ reason the same), so it shows in the import history and can be reverted in turn
 (products it deleted are re-created from their "-" history rows). An import is
 reverted at most once (ImportRevert.import_job is unique).
 
-Not in the product history, so not reverted: promotions and tags an import wrote.
+Tags, promotions (and other apps' columns whose ``write()`` replaces the value) are not in the
+product history: an import records the values it replaced (``store.importing.related``) and the
+revert writes them back, refusing as above when they changed since. The image URLs an import
+added to a product it updated are removed with their images (the sources point to the import's
+job). Imports written before those records existed (no ``related_recorded`` option) revert
+their product fields only, and the preview says so.
 """
 
 from __future__ import annotations
@@ -42,6 +47,14 @@ from django.utils import timezone
 
 from store import extensions
 from store.audit import audit_event
+from store.importing.related import (
+    RELATED_RECORDED,
+    RelatedChange,
+    related_changes_of,
+    related_current,
+    related_values_keep,
+    related_values_write,
+)
 from store.models import (
     CartItem,
     Collection,
@@ -61,7 +74,7 @@ CHUNK = 1000
 SAMPLE_SIZE = 20
 LISTED = 100
 # The fields an import writes; a revert restores them.
-FIELDS = ("title", "slug", "description", "unit_price", "inventory", "collection_id", "status")
+FIELDS = ("title", "slug", "description", "unit_price", "inventory", "track_inventory", "collection_id", "status")
 REVERTIBLE = (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_PARTIAL)
 
 REVERT_REASON = "Revert of import #{pk}"
@@ -77,6 +90,12 @@ WHY_ORDER = "in an order"
 WHY_CART = "in a cart"
 WHY_FEATURED = "featured product of a collection"
 WHY_CHANGED = "changed since the import"
+WHY_RELATED_CHANGED = "its {columns} changed since the import"
+IMAGES_ADDED = "images added by the import"
+NOTE_NOT_RECORDED = (
+    "Import #{pk} ran before imports recorded the tags and promotions they replace: a revert puts back "
+    "its product fields and removes the images it added, and leaves tags and promotions as they are."
+)
 WHY_DELETED = "deleted since the import"
 WHY_NO_BASELINE = "no history row before the import"
 WHY_TAKEN = "its SKU or slug is now used by another product"
@@ -105,6 +124,8 @@ class RevertItem:
 @dataclass
 class RevertReport:
     job_id: int
+    #: said on the preview: what this revert cannot put back (an import older than the related records)
+    notes: list[str] = field(default_factory=list)
     rows: int = 0  # history rows of the import
     restore: int = 0
     delete: int = 0
@@ -190,6 +211,13 @@ class _ChunkPlan:
     restores: list[tuple[Product, HistoricalRow]] = field(default_factory=list)
     deletes: list[Product] = field(default_factory=list)
     recreates: list[HistoricalRow] = field(default_factory=list)
+    #: tags, promotions…: the values before the import, written back (restored and re-created products)
+    related: list[RelatedChange] = field(default_factory=list)
+    #: the image sources the import added to products it updated: removed with their images
+    image_sources: list[int] = field(default_factory=list)
+    #: restored products whose fields were left as they are (only their tags, promotions or images go back):
+    #: they get a history row too, so that reverting the revert finds them
+    related_only: list[Product] = field(default_factory=list)
 
 
 def _show(value: object) -> str:
@@ -213,7 +241,31 @@ def _diff(before: HistoricalRow, now: dict[str, Any], titles: dict[int, str]) ->
     return shown
 
 
-def _plan_chunk(rows: list[HistoricalRow], report: RevertReport, *, lock: bool) -> _ChunkPlan:
+def _related_diff(
+    changes: list[RelatedChange], current: dict[str, dict[int, Any]]
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(field, value now, value before the import) of each recorded change, and the columns changed since."""
+    shown, moved = [], []
+    for change in changes:
+        column = change.column
+        now = current.get(column.name, {}).get(change.product_id, column.empty())
+        if not column.same(now, change.after):
+            moved.append(column.name)
+        shown.append((column.name, _show(column.render(now)), _show(column.render(change.before))))
+    return shown, moved
+
+
+def _added_images(job: ImportJob, product_ids: list[int]) -> dict[int, list[int]]:
+    """The image sources ``job`` added to these products: {product id: [source id]}."""
+    found: dict[int, list[int]] = {}
+    if product_ids:
+        sources = ProductImageSource.objects.filter(import_job=job, product_id__in=product_ids)
+        for source_id, product_id in sources.values_list("id", "product_id"):
+            found.setdefault(product_id, []).append(source_id)
+    return found
+
+
+def _plan_chunk(rows: list[HistoricalRow], report: RevertReport, *, job: ImportJob, lock: bool) -> _ChunkPlan:
     ids = [row.id for row in rows]
     products = Product.objects.filter(pk__in=ids)
     if lock:
@@ -247,6 +299,10 @@ def _plan_chunk(rows: list[HistoricalRow], report: RevertReport, *, lock: bool) 
     titles = _collection_titles(
         [p.collection_id for p in current.values()] + [h.collection_id for h in previous.values()]
     )
+    undone = [row.id for row in rows if row.history_type != "+"]  # restored or re-created: their related values
+    related = related_changes_of(job_id=job.pk, product_ids=undone)
+    related_now = related_current(change for changes in related.values() for change in changes)
+    images = _added_images(job, [row.id for row in rows if row.history_type == "~" and row.id in current])
     plan = _ChunkPlan()
     for row in rows:
         product = current.get(row.id)
@@ -268,30 +324,59 @@ def _plan_chunk(rows: list[HistoricalRow], report: RevertReport, *, lock: bool) 
                 report.note("changed", item)
             else:
                 item.fields = [("product", "deleted", "re-created")]
+                item.fields += [(c.column.name, "—", _show(c.column.render(c.before))) for c in related.get(row.id, [])]
                 report.note("recreate", item)
                 plan.recreates.append(row)
+                plan.related.extend(related.get(row.id, []))
         else:
             before = previous.get(row.previous_id)
-            if product is None or before is None or row.changed_since:
-                item.why = WHY_DELETED if product is None else WHY_NO_BASELINE if before is None else WHY_CHANGED
+            changes = related.get(row.id, [])
+            related_fields, moved = _related_diff(changes, related_now) if product is not None else ([], [])
+            if product is None or before is None or row.changed_since or moved:
+                item.why = (
+                    WHY_DELETED
+                    if product is None
+                    else WHY_NO_BASELINE
+                    if before is None
+                    else WHY_CHANGED
+                    if row.changed_since
+                    else WHY_RELATED_CHANGED.format(columns=", ".join(moved))
+                )
                 if product is not None and before is not None:
                     item.fields = _diff(before, {name: getattr(product, name) for name in FIELDS}, titles)
+                item.fields += related_fields
                 report.note("changed", item)
                 continue
-            item.fields = _diff(before, {name: getattr(product, name) for name in FIELDS}, titles)
+            field_changes = _diff(before, {name: getattr(product, name) for name in FIELDS}, titles)
+            added = images.get(row.id, [])
+            item.fields = field_changes + related_fields
+            if added:
+                item.fields.append((IMAGES_ADDED, str(len(added)), "removed"))
             if item.fields:
                 report.note("restore", item)
+            if field_changes:
                 plan.restores.append((product, before))
+            elif changes or added:
+                plan.related_only.append(product)
+            plan.related.extend(changes)
+            plan.image_sources.extend(added)
     return plan
 
 
 def import_revert_preview(*, job: ImportJob) -> RevertReport:
     """What ``import_revert`` would do now. Reads only; raises ValidationError when not revertible."""
     _check_revertible(job)
-    report = RevertReport(job_id=job.pk)
+    report = _new_report(job)
     for rows in _history_chunks(job):
         report.rows += len(rows)
-        _plan_chunk(rows, report, lock=False)
+        _plan_chunk(rows, report, job=job, lock=False)
+    return report
+
+
+def _new_report(job: ImportJob) -> RevertReport:
+    report = RevertReport(job_id=job.pk)
+    if not job.options.get(RELATED_RECORDED):
+        report.notes.append(NOTE_NOT_RECORDED.format(pk=job.pk))
     return report
 
 
@@ -314,8 +399,19 @@ def _restore(restores: list[tuple[Product, HistoricalRow]], now: datetime) -> No
         raise ValidationError(ERROR_CONFLICT.format(count=len(restores) - max(claimed, 0)), code="conflict")
 
 
-def _delete(products: list[Product], *, user: User, reason: str, now: datetime) -> None:
+def _remove_images(source_ids: list[int]) -> None:
+    """Image sources an import added, and the images fetched from them (files once the revert commits)."""
+    image_ids = [
+        pk for pk in ProductImageSource.objects.filter(pk__in=source_ids).values_list("image_id", flat=True) if pk
+    ]
+    ProductImageSource.objects.filter(pk__in=source_ids).delete()
+    ProductImage.objects.filter(pk__in=image_ids).delete()
+
+
+def _delete(products: list[Product], *, user: User, reason: str, now: datetime, revert_job: ImportJob) -> None:
     ids = [product.pk for product in products]
+    # Their tags and promotions, so that reverting this revert re-creates the products whole.
+    related_values_keep(job_id=revert_job.pk, product_ids=ids)
     product_history_insert(products=products, user=user, reason=reason, history_type="-", date=now)
     Product.promotions.through.objects.filter(product_id__in=ids).delete()
     # Images the import fetched for its new products: rows now, files once the revert commits.
@@ -351,7 +447,7 @@ def import_revert(
     started = time.monotonic()
     _check_revertible(job)
     reason = REVERT_REASON.format(pk=job.pk)
-    report = RevertReport(job_id=job.pk)
+    report = _new_report(job)
     try:
         with transaction.atomic():
             revert_job = ImportJob.objects.create(
@@ -359,31 +455,36 @@ def import_revert(
                 source=source,
                 file_name=reason,
                 status=ImportJob.STATUS_SUCCEEDED,
-                options={"reverts": job.pk, "skip_changed": skip_changed},
+                options={"reverts": job.pk, "skip_changed": skip_changed, RELATED_RECORDED: True},
             )
             # The unique import_job makes a concurrent second revert fail here.
             revert = ImportRevert.objects.create(import_job=job, revert_job=revert_job, user=revert_job.user)
             for rows in _history_chunks(job):
                 report.rows += len(rows)
-                plan = _plan_chunk(rows, report, lock=True)
+                plan = _plan_chunk(rows, report, job=job, lock=True)
                 if report.changed and not skip_changed:
                     continue  # keep counting, so the refusal lists everything; write nothing
                 now = timezone.now()
                 if plan.restores:
                     _restore(plan.restores, now)
+                if plan.restores or plan.related_only:
                     product_history_insert(
-                        products=[_restored(product, before) for product, before in plan.restores],
+                        products=[_restored(product, before) for product, before in plan.restores] + plan.related_only,
                         user=user,
                         reason=reason,
                         history_type="~",
                         date=now,
                     )
                 if plan.deletes:
-                    _delete(plan.deletes, user=user, reason=reason, now=now)
+                    _delete(plan.deletes, user=user, reason=reason, now=now, revert_job=revert_job)
                 if plan.recreates:
                     product_history_insert(
                         products=_recreate(plan.recreates, now), user=user, reason=reason, history_type="+", date=now
                     )
+                if plan.related:
+                    related_values_write(job_id=revert_job.pk, changes=plan.related)
+                if plan.image_sources:
+                    _remove_images(plan.image_sources)
             if report.changed and not skip_changed:
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
             _record(revert_job, revert, report, started)

@@ -1,6 +1,6 @@
 """The product import service: one code path for the admin and the CLI.
 
-    outcome = product_import(path=..., file_name=..., user=..., source="cli")  # .job, .plan, .written
+    outcome = product_import(path=..., file_name=..., user=...)  # .job, .plan, .written (the CLI's)
 
 The admin splits the same run in two: ``product_import_preview`` parses,
 validates and diffs once and keeps the plan in the private storage
@@ -43,10 +43,19 @@ from store.audit import audit_event
 from store.exports.formats import escape_formula
 from store.fileformat.columns import import_job_id
 from store.importing.mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
+from store.importing.modes import (
+    NO_CHOICE,
+    ModeChoice,
+    check_mode,
+    import_mode_resolve,
+    mode_from_options,
+    mode_options,
+)
 from store.importing.parsing import parse_file
 from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_progress
 from store.importing.planning import build_plan
 from store.importing.presets import PRESET_AUTO
+from store.importing.related import RELATED_RECORDED
 from store.importing.writing import ImportConflict, apply_plan
 from store.models import ImportJob, private_storage
 from store.services import User
@@ -207,6 +216,14 @@ def _delete_plan(job: ImportJob) -> None:
     import_storage().delete(_plan_name(job))
 
 
+def _drop_upload(job: ImportJob) -> None:
+    """A mapped file's stored upload, kept while its preview could go back to the mapping step."""
+    if job.upload:
+        import_storage().delete(job.upload)
+        ImportJob.objects.filter(pk=job.pk).update(upload="")
+        job.upload = ""
+
+
 def _mac() -> hmac.HMAC:
     return hmac.new(settings.SECRET_KEY.encode(), digestmod=hashlib.sha256)
 
@@ -288,15 +305,22 @@ def plan_file(
     encoding: str | None = None,
     progress: ProgressCallback = no_progress,
     mapping: ColumnMapping | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportPlan:
     """Parse, map, validate and diff a file. Reads only; raises ValidationError for file-level problems.
 
     ``mapping``: a supplier file's column mapping; without one, a preset or the saved profile of the header.
+    ``mode``: the import mode as chosen (``store.importing.modes``); else the profile's, else the default.
     """
+    if mode.mode:
+        check_mode(mode.mode)  # an unknown mode is refused before the file is read
     parsed = parse_file(path, encoding=encoding)
     progress("rows", len(parsed.rows))
     mapped = mapped_rows(parsed, preset=preset, mapping=mapping)
-    plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress)
+    import_mode = import_mode_resolve(
+        mode, profile_mode=mapped.profile_mode, profile_keep_blank=mapped.profile_keep_blank
+    )
+    plan = build_plan(mapped, file_name=file_name, header=parsed.header, progress=progress, mode=import_mode)
     if mapped.name == PRESET_MAPPED:
         plan.profile_id, plan.profile_name = mapped.profile_id, mapped.profile_name
         plan.notes.insert(0, mapping_note(mapped))
@@ -322,8 +346,22 @@ def failed_rows_csv(plan: ImportPlan, extra: Sequence[RowError] = ()) -> str:
     return buffer.getvalue()
 
 
-def _options(*, preset: str, encoding: str | None, skip_invalid: bool, dry_run: bool) -> dict[str, Any]:
-    return {"preset": preset, "encoding": encoding or "", "skip_invalid": skip_invalid, "dry_run": dry_run}
+def _options(
+    *,
+    preset: str,
+    encoding: str | None,
+    skip_invalid: bool,
+    dry_run: bool,
+    mode: ModeChoice = NO_CHOICE,
+) -> dict[str, Any]:
+    return {
+        "preset": preset,
+        "encoding": encoding or "",
+        "skip_invalid": skip_invalid,
+        "dry_run": dry_run,
+        **mode_options(mode),
+        RELATED_RECORDED: True,  # its tags and promotions changes are recorded for a revert
+    }
 
 
 def _record_counts(job: ImportJob, plan: ImportPlan) -> None:
@@ -435,7 +473,13 @@ def _plan_or_fail(
 ) -> ImportPlan | None:
     try:
         plan = plan_file(
-            path=path, file_name=job.file_name, preset=preset, encoding=encoding, progress=progress, mapping=mapping
+            path=path,
+            file_name=job.file_name,
+            preset=preset,
+            encoding=encoding,
+            progress=progress,
+            mapping=mapping,
+            mode=mode_from_options(job.options),  # as chosen on upload or the command line
         )
     except ValidationError as error:
         _fail(job, error.messages[0])
@@ -449,21 +493,22 @@ def product_import(
     path: Path,
     file_name: str,
     user: User = None,
-    source: str = ImportJob.SOURCE_CLI,
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: ProgressCallback = no_progress,
     mapping: ColumnMapping | None = None,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportOutcome:
-    """Import a file in one go (CLI, benchmarks). Always records an ImportJob."""
+    """Import a file in one go: the command line's import (its job's source), and the benchmarks'.
+    Always records an ImportJob."""
     started = time.monotonic()
     job = _start(
         user=user,
-        source=source,
+        source=ImportJob.SOURCE_CLI,
         file_name=file_name,
-        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run),
+        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run, mode=mode),
     )
     if mapping is not None:
         job.column_mapping = mapping.to_json()
@@ -488,6 +533,7 @@ def product_import_preview(
     preset: str = PRESET_AUTO,
     encoding: str | None = None,
     skip_invalid: bool = False,
+    mode: ModeChoice = NO_CHOICE,
 ) -> ImportOutcome:
     """Plan a file and keep the plan for ``product_import_confirm`` (the admin's first step).
 
@@ -499,7 +545,7 @@ def product_import_preview(
         user=user,
         source=ImportJob.SOURCE_ADMIN,
         file_name=file_name,
-        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False),
+        options=_options(preset=preset, encoding=encoding, skip_invalid=skip_invalid, dry_run=False, mode=mode),
     )
     plan = _plan_or_fail(job, path=path, preset=preset, encoding=encoding, progress=no_progress)
     _keep_preview(job, plan, started)
@@ -573,6 +619,7 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
         _finish(job, started, "import.confirm", user=confirmer)
         raise
     _delete_plan(job)
+    _drop_upload(job)
     _finish(job, started, "import.confirm", user=confirmer)
     return ImportOutcome(job=job, plan=plan, written=written)
 
@@ -589,4 +636,5 @@ def product_import_cancel(*, job: ImportJob, user: User = None) -> None:
     ):
         raise _refusal(job)
     _delete_plan(job)
+    _drop_upload(job)
     audit_event("import.cancel", user=user, job_id=job.pk)

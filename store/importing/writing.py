@@ -20,8 +20,9 @@ from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
 
 from store.fileformat.cells import fold
-from store.fileformat.columns import ProductColumn, product_columns
+from store.fileformat.columns import ProductColumn, import_job_id, product_columns
 from store.importing.plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
+from store.importing.related import related_changes_record
 from store.models import Collection, Product
 from store.services import product_history_baseline, product_history_created, product_history_record
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
@@ -247,7 +248,11 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
 def write_related_columns(
     plan: ImportPlan, creates: list[NewProduct], updates: list[ProductUpdate], columns: dict[str, ProductColumn]
 ) -> None:
-    """Write the columns with rows of their own (promotions, images, other apps' columns such as tags)."""
+    """Write the columns with rows of their own (promotions, images, other apps' columns such as tags).
+
+    The values an update replaces are recorded first (``related.related_changes_record``) under the
+    ImportJob being written (``columns.import_job_id``), so that reverting the import restores them.
+    """
     related = [
         (index, columns[name], columns[name].empty())
         for index, name in enumerate(plan.fields)
@@ -264,12 +269,17 @@ def write_related_columns(
         if needs_ids
         else {}
     )
+    job_id = import_job_id.get()
     for index, column, empty in related:
         values = {
             new_ids[fold(row.sku)]: row.values[index]
             for row in creates
             if row.values[index] is not None and row.values[index] != empty
         }
-        values.update({row.product_id: row.values[index] for row in updates if row.values[index] is not None})
+        updated = {row.product_id: row.values[index] for row in updates if row.values[index] is not None}
+        if job_id is not None and updated:
+            # What the import replaces, for a revert (new products go whole: nothing to keep).
+            related_changes_record(job_id=job_id, column=column, values=updated)
+        values.update(updated)
         if values:
             column.write(values)

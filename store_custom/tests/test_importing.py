@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store.exports.resources import ProductResource
+from store.importing.modes import ModeChoice
 from store.importing.service import plan_file, product_import
 from store.models import Product
 from store.tests.factories import ProductFactory
@@ -55,3 +56,14 @@ def test_tag_queries_are_bulk(write_csv, django_assert_max_num_queries):
     with django_assert_max_num_queries(45):
         product_import(path=write_csv(rows), file_name="f")
     assert TaggedItem.objects.count() == 2400
+
+
+# --- Import modes (issue 20 §3): a blank tags cell --------------------------------------------
+def test_a_blank_tags_cell_clears_them_unless_blank_cells_keep(write_csv):
+    product_import(path=write_csv([{**ROW, "tags": "eco, summer"}]), file_name="f")
+    kept = product_import(path=write_csv([{**ROW, "tags": ""}]), file_name="f", mode=ModeChoice(keep_blank=True))
+    assert kept.job.unchanged_count == 1
+    assert labels("T-1") == ["eco", "summer"]
+    cleared = product_import(path=write_csv([{**ROW, "tags": ""}]), file_name="f")
+    assert cleared.plan.updates[0].changes == {"tags": ("eco, summer", "")}
+    assert labels("T-1") == []

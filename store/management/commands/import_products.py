@@ -1,9 +1,11 @@
 """python manage.py import_products FILE [--dry-run] [--preset ...] [--skip-invalid] [--encoding ...] [--background]
+[--mode create-update|update-only|create-only] [--keep-blank] [--user USERNAME]
 [--map "Supplier Code=sku,Name=title,..." | --profile NAME] [--decimal-comma | --decimal , --thousands .]
 [--collection-separator /]"""
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from store.importing.cli_user import NOTE_NO_USER, import_cli_user
 from store.importing.jobs import import_job_submit
 from store.importing.mapping import (
     ColumnMapping,
@@ -25,6 +28,7 @@ from store.importing.mapping import (
     profile_for_header,
     profile_get,
 )
+from store.importing.modes import MODE_FLAGS, ModeChoice
 from store.importing.parsing import check_encoding, read_header
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES, detect_preset
 from store.importing.service import product_import
@@ -68,6 +72,21 @@ class Command(BaseCommand):
             help="Import the valid rows and skip invalid ones (default: all or nothing).",
         )
         parser.add_argument("--encoding", default=None, help="Force the CSV encoding (default: detect).")
+        parser.add_argument(
+            "--mode",
+            choices=sorted(MODE_FLAGS),
+            default=None,
+            help="create-update (the default): a new SKU creates a product, a known one updates it; update-only: "
+            "a SKU not in the catalog is an error; create-only: a SKU already in the catalog is skipped and "
+            "listed. Default: the saved profile's mode for a mapped file, else create-update.",
+        )
+        parser.add_argument(
+            "--keep-blank",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="A blank cell keeps the product's current value (--no-keep-blank: a blank description, tags or "
+            "promotions cell clears it, the default unless the saved profile says otherwise).",
+        )
         mapping = parser.add_argument_group(
             "supplier files",
             "A file whose header matches no format is read through a column mapping. A file whose header matches "
@@ -104,6 +123,13 @@ class Command(BaseCommand):
             '"Home > Kitchen".',
         )
         parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            default=None,
+            help="Who runs the import (default: settings.IMPORT_CLI_USER): it shows in their import history, "
+            "and they may revert it. An active user with the import permission.",
+        )
+        parser.add_argument(
             "--background",
             action="store_true",
             help="Queue the import as a job (a worker previews and writes it) and return; follow it on its admin page.",
@@ -118,7 +144,12 @@ class Command(BaseCommand):
                 options["encoding"] = check_encoding(options["encoding"])
             except ValidationError as error:
                 raise CommandError(error.messages[0]) from error
+        try:
+            user = import_cli_user(username=options["user"])
+        except ValidationError as error:
+            raise CommandError(error.messages[0]) from error
         mapping = self._mapping(path, options)
+        mode = ModeChoice(MODE_FLAGS[options["mode"]] if options["mode"] else None, options["keep_blank"])
         if options["background"]:
             if options["dry_run"]:
                 raise CommandError(
@@ -127,13 +158,14 @@ class Command(BaseCommand):
             job = import_job_submit(
                 path=path,
                 file_name=path.name,
-                user=None,
+                user=user,
                 source=ImportJob.SOURCE_CLI,
                 preset=options["preset"],
                 encoding=options["encoding"],
                 skip_invalid=options["skip_invalid"],
                 confirm=True,
                 mapping=mapping,
+                mode=mode,
             )
             link = reverse("admin:store_product_import_preview", args=[job.pk])
             self.stdout.write(
@@ -169,19 +201,22 @@ class Command(BaseCommand):
             outcome = product_import(
                 path=path,
                 file_name=path.name,
-                source=ImportJob.SOURCE_CLI,
+                user=user,
                 preset=options["preset"],
                 encoding=options["encoding"],
                 skip_invalid=options["skip_invalid"],
                 dry_run=options["dry_run"],
                 progress=report,
                 mapping=mapping,
+                mode=mode,
             )
         job = outcome.job
         self._summary(console, job)
         if outcome.plan is not None:
             self._details(console, outcome.plan)
         console.print(terminal_safe(f"{job.get_status_display()}: {job.message}"))
+        if user is None:
+            console.print(NOTE_NO_USER)
         if outcome.plan is None and job.message.startswith("The header matches no known format"):
             console.print(HINT_UNDETECTED)
         if job.failed_rows:
@@ -268,6 +303,7 @@ class Command(BaseCommand):
         console.print(table)
 
     def _details(self, console: Console, plan) -> None:
+        console.print(terminal_safe(plan.mode_text))
         for note in plan.notes:
             console.print(terminal_safe(f"Note: {note}"))
         if plan.new_collections:

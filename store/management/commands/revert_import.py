@@ -1,4 +1,4 @@
-"""python manage.py revert_import JOB_ID [--dry-run] [--skip-changed]
+"""python manage.py revert_import JOB_ID [--dry-run] [--skip-changed] [--user USERNAME]
 
 Exit codes as import_products: 0 done (or a dry run with nothing in the way), 1 for a
 job that cannot be reverted (unknown, not written, already reverted), 2 when products
@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.table import Table
 
+from store.importing.cli_user import import_cli_user
 from store.importing.revert import RevertRefused, RevertReport, import_revert, import_revert_preview
 from store.models import ImportJob
 
@@ -27,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("job_id", type=int, help="The import's number (Import #N in the import history).")
         parser.add_argument("--dry-run", action="store_true", help="Report what would be reverted; write nothing.")
         parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            default=None,
+            help="Who runs the revert (default: settings.IMPORT_CLI_USER); recorded like the import's user.",
+        )
+        parser.add_argument(
             "--skip-changed",
             action="store_true",
             help="Revert the rest when products changed since the import (default: all or nothing).",
@@ -36,6 +43,10 @@ class Command(BaseCommand):
         job = ImportJob.objects.filter(pk=options["job_id"]).first()
         if job is None:
             raise CommandError(f"No import #{options['job_id']}.")
+        try:
+            user = import_cli_user(username=options["user"])
+        except ValidationError as error:
+            raise CommandError(error.messages[0]) from error
         # OutputWrapper is a TextIOBase that rich writes to as to any text stream; typeshed's
         # IO[str] is a nominal class it does not derive from.
         console = Console(file=cast("IO[str]", self.stdout), width=None if self.stdout.isatty() else 120)
@@ -51,7 +62,9 @@ class Command(BaseCommand):
                         returncode=2,
                     )
                 return
-            outcome = import_revert(job=job, skip_changed=options["skip_changed"], source=ImportJob.SOURCE_CLI)
+            outcome = import_revert(
+                job=job, user=user, skip_changed=options["skip_changed"], source=ImportJob.SOURCE_CLI
+            )
         except RevertRefused as refused:
             self._report(console, refused.report, title=f"Revert of import #{job.pk}: refused")
             raise CommandError(refused.messages[0], returncode=2) from refused
@@ -80,6 +93,8 @@ class Command(BaseCommand):
             table.add_column(column, justify="right")
         table.add_row(*map(str, values))
         console.print(table)
+        for note in report.notes:
+            console.print(f"Note: {note}")
         for heading, items, total in (
             ("Changed since the import", report.changed_items, report.changed),
             ("Kept (still referred to)", report.kept_items, report.kept),

@@ -221,6 +221,7 @@ def test_export_respects_changelist_filters_and_escapes_formulas(admin_client):
         "promotions",
         "status",
         "images",
+        "track_inventory",
         "tags",
     ]
     assert [row[0] for row in rows[1:]] == ["LOW"]
@@ -310,7 +311,8 @@ def test_import_history_is_read_only(admin_client, django_assert_max_num_queries
     job = ImportJob.objects.first()
     with django_assert_max_num_queries(10):
         html = admin_client.get(reverse("admin:store_importjob_changelist")).content.decode()
-    assert "Download (1 rows)" in html
+    assert "Download the failed rows" in html
+    assert '<span class="import-count">1 error</span>' in html
     assert admin_client.get(reverse("admin:store_importjob_add")).status_code == 403
     page = admin_client.get(reverse("admin:store_importjob_change", args=[job.pk])).content.decode()
     assert 'name="_save"' not in page

@@ -331,7 +331,7 @@ def test_mapping_then_preview_then_confirm_writes_exact_prices(admin_client):
     assert response.status_code == 302
     assert response.url == f"{IMPORT}{job.pk}/"
     assert job.status == ImportJob.STATUS_PREVIEW
-    assert not job.upload  # planned: the plan holds what confirm needs
+    assert job.upload  # kept until confirmed, so that the preview can go back to its mapping
     profile = ImportProfile.objects.get()
     assert job.profile == profile
     assert job.column_mapping["targets"] == list(SUPPLIER_TARGETS)
@@ -344,6 +344,8 @@ def test_mapping_then_preview_then_confirm_writes_exact_prices(admin_client):
     assert "1299.00" in html
     confirmed = admin_client.post(response.url, {"_confirm": "1"})
     assert confirmed.status_code == 302
+    job.refresh_from_db()
+    assert not job.upload  # confirmed: the plan held what the write needed
     assert Product.objects.count() == 20
     assert Product.objects.get(sku="SUP-1005").unit_price == Decimal("1299.00")
     assert Product.objects.get(sku="SUP-1001").unit_price == Decimal("12.50")

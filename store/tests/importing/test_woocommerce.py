@@ -1,0 +1,210 @@
+"""WooCommerce and Shopify exports (issue 20 §3): a blank Stock with "In stock? = 1" is stock not
+managed, not 0; a sale price never overwrites the regular price silently."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from store import selectors
+from store.importing import presets
+from store.importing.service import product_import
+from store.models import ImportJob, Product
+from store.tests.factories import CollectionFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+REALWORLD = Path(settings.BASE_DIR).parent / "shared" / "realworld" / "woocommerce_sample_products.csv"
+WOO = ["Type", "SKU", "Name", "Published", "In stock?", "Stock", "Sale price", "Regular price", "Categories"]
+
+
+def run(path: Path, **kwargs):
+    return product_import(path=path, file_name=path.name, **kwargs)
+
+
+def stock(sku: str) -> tuple[bool, int, bool]:
+    product = Product.objects.get(sku=sku)
+    return product.track_inventory, product.inventory, product.in_stock
+
+
+# --- Stock not managed ----------------------------------------------------------------------
+@pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
+def test_the_real_sample_imports_sellable_products_whose_stock_is_not_tracked():
+    outcome = run(REALWORLD)
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
+    assert outcome.job.created_count == 20
+    assert not selectors.product_list_by_stock_status(status=selectors.STOCK_OUT).exists()
+    assert selectors.product_list_by_stock_status(status=selectors.STOCK_UNTRACKED).count() == 20
+    assert all(product.in_stock for product in Product.objects.all())
+    assert stock("cc-hoodie-red") == (False, 0, True)
+    kpis = selectors.dashboard_catalog_kpis()
+    assert (kpis["product_count"], kpis["out_of_stock"], kpis["low_stock"]) == (20, 0, 0)
+
+
+def test_stock_and_in_stock_cells(write_csv):
+    rows = [
+        ["simple", "W-COUNTED", "Counted", "1", "1", "7", "", "10", "Hats"],
+        ["simple", "W-FREE", "Not managed", "1", "1", "", "", "10", "Hats"],
+        ["simple", "W-GONE", "Sold out", "1", "0", "", "", "10", "Hats"],
+        ["simple", "W-LATER", "On backorder", "1", "backorder", "", "", "10", "Hats"],
+    ]
+    outcome = run(write_csv(rows, header=WOO))
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
+    assert stock("W-COUNTED") == (True, 7, True)
+    assert stock("W-FREE") == (False, 0, True)
+    assert stock("W-GONE") == (True, 0, False)
+    assert stock("W-LATER") == (False, 0, True)
+
+
+def test_an_unknown_in_stock_value_is_a_row_error(write_csv):
+    outcome = run(write_csv([["simple", "W-1", "One", "1", "maybe", "", "", "10", "Hats"]], header=WOO))
+    assert [(e.row, e.column, e.value, e.reason) for e in outcome.plan.errors] == [
+        (2, "In stock?", "maybe", presets.ERROR_WOO_IN_STOCK)
+    ]
+    assert not Product.objects.exists()
+
+
+def test_stock_not_managed_keeps_an_existing_products_count(write_csv):
+    product = ProductFactory(sku="W-1", title="One", unit_price=Decimal("10.00"), inventory=12)
+    outcome = run(write_csv([["simple", "W-1", "One", "1", "1", "", "", "10.00", ""]], header=WOO))
+    assert outcome.plan.updates[0].changes == {"track_inventory": ("yes", "no")}
+    product.refresh_from_db()
+    assert (product.track_inventory, product.inventory) == (False, 12)
+
+
+def test_shopify_inventory_tracker(write_csv):
+    header = ["Handle", "Title", "Variant SKU", "Variant Price", "Variant Inventory Qty", "Variant Inventory Tracker"]
+    rows = [["tee", "Tee", "S-1", "9.00", "4", "shopify"], ["mug", "Mug", "S-2", "5.00", "", ""]]
+    outcome = run(write_csv(rows, header=header))
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
+    assert stock("S-1") == (True, 4, True)
+    assert stock("S-2") == (False, 0, True)
+
+
+def test_the_native_column_round_trips_and_refuses_other_words(write_csv):
+    CollectionFactory(title="Hats")
+    header = ["sku", "title", "unit_price", "inventory", "collection", "track_inventory"]
+    path = write_csv([["N-1", "One", "5", "0", "Hats", "no"], ["N-2", "Two", "5", "0", "Hats", "yes"]], header=header)
+    assert run(path).job.created_count == 2
+    assert (stock("N-1"), stock("N-2")) == ((False, 0, True), (True, 0, False))
+    again = run(
+        write_csv([["N-1", "One", "5", "0", "Hats", "NO"], ["N-2", "Two", "5", "0", "Hats", ""]], header=header)
+    )
+    assert again.job.unchanged_count == 2
+    bad = run(write_csv([["N-1", "One", "5", "0", "Hats", "perhaps"]], header=header))
+    assert [(e.column, e.value, e.reason) for e in bad.plan.errors] == [
+        ("track_inventory", "perhaps", "expected yes or no (also true/false, 1/0)")
+    ]
+
+
+# --- The catalog reads it ----------------------------------------------------------------------
+def test_a_product_whose_stock_is_not_tracked_is_never_out_of_stock(admin_client, client, django_user_model):
+    ProductFactory(sku="FREE", inventory=0, track_inventory=False)
+    ProductFactory(sku="GONE", inventory=0)
+    page = admin_client.get("/admin/store/product/").content.decode()
+    assert '<span class="stock-badge stock-untracked">Not tracked</span>' in page
+    untracked = admin_client.get("/admin/store/product/", {"inventory_status": "untracked"})
+    assert [p.sku for p in untracked.context["cl"].result_list] == ["FREE"]
+    out = admin_client.get("/admin/store/product/", {"inventory_status": "out"})
+    assert [p.sku for p in out.context["cl"].result_list] == ["GONE"]
+    assert [p.sku for p in selectors.product_list_in_stock(in_stock=True)] == ["FREE"]
+    assert [p.sku for p in selectors.product_list_in_stock(in_stock=False)] == ["GONE"]
+    assert not selectors.product_list_inventory_below(below=5).filter(sku="FREE").exists()
+
+
+def test_a_column_the_export_does_not_have_leaves_the_product_alone(write_csv):
+    """A WooCommerce or Shopify file without Description, Tags or Published columns clears nothing."""
+    product = ProductFactory(sku="W-1", title="One", description="Kept words", unit_price=Decimal("10.00"))
+    woo = run(write_csv([["simple", "W-1", "One", "1", "", "4", "", "10.00", ""]], header=WOO))
+    assert woo.plan.updates[0].changes == {"inventory": (str(product.inventory), "4")}
+    header = ["Handle", "Title", "Variant SKU", "Variant Price", "Variant Inventory Qty"]
+    shopify = run(write_csv([["one", "One", "W-1", "10.00", "5"]], header=header))
+    assert shopify.plan.updates[0].changes == {"inventory": ("4", "5")}
+    product.refresh_from_db()
+    assert (product.description, product.status) == ("Kept words", "active")
+
+
+# --- Sale prices ---------------------------------------------------------------------------------
+def test_a_sale_price_never_overwrites_the_regular_price_and_is_listed(write_csv):
+    rows = [
+        ["simple", "W-SALE", "On sale", "1", "", "3", "15.00", "18.00", "Hats"],
+        ["simple", "W-FULL", "Full price", "1", "", "3", "", "20.00", "Hats"],
+        ["simple", "W-ONLY", "Sale only", "1", "", "3", "9.00", "", "Hats"],
+    ]
+    outcome = run(write_csv(rows, header=WOO), skip_invalid=True)
+    assert outcome.job.status == ImportJob.STATUS_PARTIAL
+    assert dict(Product.objects.values_list("sku", "unit_price")) == {
+        "W-SALE": Decimal("18.00"),
+        "W-FULL": Decimal("20.00"),
+    }
+    assert [(e.row, e.column, e.value, e.reason) for e in outcome.plan.errors] == [
+        (4, "Regular price", "", presets.ERROR_NO_PRICE)
+    ]
+    assert f"Sale price not imported on 2 row(s) (2, 4): {presets.WHY_SALE_PRICE}" in outcome.plan.notes
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
+def test_the_real_sample_lists_its_sale_prices():
+    outcome = run(REALWORLD)
+    assert Product.objects.get(sku="cc-beanie").unit_price == Decimal("20.00")  # Sale price 18
+    assert Product.objects.get(sku="cc-hoodie-red").unit_price == Decimal("45.00")  # Sale price 42
+    assert any(note.startswith("Sale price not imported on 6 row(s)") for note in outcome.plan.notes)
+
+
+# --- Ignored columns are listed, as mapped files list theirs ----------------------------------------
+def test_a_shopify_export_lists_the_columns_it_does_not_import(write_csv):
+    header = [
+        "Handle",
+        "Title",
+        "Vendor",
+        "Variant SKU",
+        "Variant Price",
+        "Variant Compare At Price",
+        "Variant Barcode",
+        "SEO Title",
+        "Option1 Name",
+        "Option1 Value",
+    ]
+    row = ["tee", "Tee", "Acme", "S-1", "9.00", "12.00", "4006381333931", "Tee | Acme", "Size", "M"]
+    outcome = run(write_csv([row], header=header))
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
+    assert "Ignored columns: Vendor, Variant Compare At Price, Variant Barcode, SEO Title, Option1 Name" in (
+        outcome.plan.notes
+    )
+    assert Product.objects.get(sku="S-1").title == "Tee - M"
+
+
+def test_the_shopify_fixture_lists_vendor_and_published():
+    outcome = run(Path(__file__).parents[1] / "data" / "shopify_small.csv", skip_invalid=True)
+    assert "Ignored columns: Vendor, Published, Option1 Name" in outcome.plan.notes
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
+def test_the_real_woocommerce_sample_lists_the_columns_it_does_not_import():
+    outcome = run(REALWORLD)
+    [note] = [note for note in outcome.plan.notes if note.startswith("Ignored columns: ")]
+    ignored = note.removeprefix("Ignored columns: ").split(", ")
+    assert ignored[:6] == [
+        "Is featured?",
+        "Visibility in catalog",
+        "Short description",
+        "Date sale price starts",
+        "Date sale price ends",
+        "Tax status",
+    ]
+    assert {"Sale price", "Weight (kg)", "Attribute 1 name", "Download 1 URL"} <= set(ignored)
+    assert not {"SKU", "Name", "Regular price", "Stock", "In stock?", "Type", "Parent", "ID"} & set(ignored)
+
+
+def test_the_admin_preview_shows_the_ignored_columns(admin_client, write_csv):
+    header = ["Handle", "Title", "Vendor", "Variant SKU", "Variant Price"]
+    path = write_csv([["tee", "Tee", "Acme", "S-1", "9.00"]], header=header)
+    with path.open("rb") as handle:
+        upload = SimpleUploadedFile(path.name, handle.read())
+    response = admin_client.post("/admin/store/product/import/", {"preset": "auto", "encoding": "", "file": upload})
+    html = admin_client.get(response.url).content.decode()
+    assert '<p class="import-note">Ignored columns: Vendor</p>' in html
