@@ -24,9 +24,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.jobs import JobAdminMixin
+from store.admin.jobs import JobAdminMixin, JobRow
 from store.bulk.actions import BulkAction, BulkEditConflict, bulk_actions
 from store.bulk.apply import (
+    BATCH,
     BulkEditRefused,
     bulk_edit_apply,
     bulk_edit_preview,
@@ -34,7 +35,13 @@ from store.bulk.apply import (
     bulk_inline_max,
     bulk_selection_count,
 )
-from store.bulk.jobs import bulk_edit_job_create, bulk_edit_job_retry, bulk_edit_jobs_mark_lost
+from store.bulk.jobs import (
+    STEP_CHECKING,
+    STEP_WRITING,
+    bulk_edit_job_create,
+    bulk_edit_job_retry,
+    bulk_edit_jobs_mark_lost,
+)
 from store.jobs.models import JobState
 from store.models import BulkEdit, BulkEditJob, Product
 
@@ -215,6 +222,11 @@ class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
     """Each job's page: progress (checking, then writing), Cancel, and what was written."""
 
     list_display = ("__str__", "state_display", "progress_display", "changed_count", "requested_by", "created_at")
+    list_select_related = ("requested_by", "bulk_edit")
+
+    @admin.display(description="changed", ordering="bulk_edit__changed_count")
+    def changed_count(self, job: BulkEditJob) -> int:
+        return job.changed_count
 
     def mark_lost_jobs(self) -> None:
         bulk_edit_jobs_mark_lost()
@@ -226,19 +238,22 @@ class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
             else f"{len(job.selected_ids):,} ticked products"
         )
         rows = [
-            ("Bulk edit", job.description),
-            ("Selection", selection),
-            ("Filters", job.filters or "none"),
-            ("Changed", f"{job.changed_count:,}"),
-            ("Already in that state", f"{job.unchanged_count:,}"),
-            ("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else "")),
+            JobRow("Bulk edit", job.description),
+            JobRow("Selection", selection),
+            JobRow("Filters", job.filters or "none"),
+            JobRow("Changed", f"{job.changed_count:,}"),
+            JobRow("Already in that state", f"{job.unchanged_count:,}"),
+            JobRow("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else "")),
         ]
-        if job.message:
-            rows.insert(0, ("Step" if job.is_active else "Outcome", job.message))
+        if job.state == JobState.RUNNING:
+            step = STEP_WRITING.format(batch=BATCH) if job.bulk_edit_id else STEP_CHECKING
+            rows.insert(0, JobRow("Step", step))
+        elif job.message and job.message != job.error:  # the error row says it already
+            rows.insert(0, JobRow("Outcome", job.message))
         if job.bulk_edit_id:
             url = reverse("admin:store_bulkedit_change", args=[job.bulk_edit_id], current_app=self.admin_site.name)
             rows.append(
-                (
+                JobRow(
                     "History",
                     format_html(
                         '<a href="{}">Bulk edit #{}</a> (the reason of every history row it wrote)',

@@ -33,8 +33,37 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     search_fields = ("file_name", "user__username")
     list_select_related = ("user", "confirmed_by")
     date_hierarchy = "created_at"
+    # The history's own order (ImportJob's job-engine fields come from BackgroundJob, declared first).
+    fields = (
+        "user",
+        "confirmed_by",
+        "finished_at",
+        "source",
+        "file_name",
+        "preset",
+        "status",
+        "options",
+        "rows_total",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "skipped_count",
+        "error_count",
+        "duration",
+        "message",
+        "upload",
+        "attempt",
+        "task_id",
+        "started_at",
+        "heartbeat_at",
+        "rows_done",
+        "column_mapping",
+        "profile",
+        "failed_rows_link",
+        "image_fetch_report",
+        "revert_link",
+    )
     readonly_fields = ("failed_rows_link", "image_fetch_report")
-    exclude = ("failed_rows",)
 
     class Media:
         css = {"all": ("store/admin/import_history.css",)}

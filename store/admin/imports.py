@@ -25,16 +25,16 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import ngettext
 
+from store.admin.jobs import JOB_PAGE_TEMPLATE, JobButton, JobPage, JobRow
 from store.admin.mapping import ImportModeFields, ProductImportMappingMixin
 from store.fileformat.columns import product_columns
-from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
     import_job_can_retry,
     import_job_cancel,
     import_job_confirm,
-    import_job_progress,
     import_job_retry,
     import_job_submit,
     import_jobs_mark_lost,
@@ -333,26 +333,60 @@ class ProductImportMixin(ProductImportMappingMixin):
         )
 
     def _import_job_page(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
-        """The progress page of an import job: state, rows, rate, ETA, errors, who; refreshes while it runs."""
+        """The job page of an import job: state, rows, rate, ETA, errors, who; refreshes while it runs."""
         import_jobs_mark_lost()
         job.refresh_from_db()
-        progress = import_job_progress(job=job)
-        context = self._context(
-            request,
-            f"Import #{job.pk}: {job.file_name}",
-            job=job,
-            progress=progress,
-            refresh_seconds=2 if job.status in IMPORT_ACTIVE else 0,
-            can_cancel=job.status in IMPORT_ACTIVE,
-            can_retry=import_job_can_retry(job),
-            history_url=reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name),
-            failed_rows_url=reverse(
-                "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
+        site = self.admin_site.name
+        page = self._job_url(job)
+        failed_rows = (
+            format_html(
+                ' (<a href="{}">download the failed rows</a>)',
+                reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=site),
             )
             if job.failed_rows
-            else "",
+            else ""
         )
-        return TemplateResponse(request, "admin/store/product/import_job.html", context)
+        progress_rows = [JobRow("Rows with errors", format_html("{}{}", job.error_count, failed_rows), id="job-errors")]
+        if not job.is_active:
+            result = (
+                f"{job.created_count} new, {job.updated_count} updated, {job.unchanged_count} unchanged, "
+                f"{job.skipped_count} skipped"
+            )
+            progress_rows.append(JobRow("Result", result, id="job-result"))
+        started_by = str(job.user or "-")
+        if job.confirmed_by:
+            started_by += f"; confirmed by {job.confirmed_by}"
+        buttons = []
+        if job.is_active:
+            buttons.append(JobButton("Cancel import", page, name="_cancel"))
+        if import_job_can_retry(job):
+            buttons.append(JobButton("Retry", page, name="_retry", css="default"))
+        title = f"Import #{job.pk}: {job.file_name}"
+        context = {
+            **self._context(request, title),
+            **JobPage(
+                job=job,
+                title=title,
+                state_label=job.state_label,
+                started_by=started_by,
+                breadcrumbs=[
+                    (
+                        capfirst(str(self.opts.verbose_name_plural)),
+                        reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=site),
+                    ),
+                    ("Import", self._import_url()),
+                ],
+                current=f"Import #{job.pk}",
+                created_label="Uploaded at",
+                progress_rows=progress_rows,
+                job_rows=[JobRow("Message", job.message, id="job-message")] if job.message else [],
+                buttons=buttons,
+                links=[("Import history", reverse("admin:store_importjob_change", args=[job.pk], current_app=site))],
+                show_eta=job.is_active,
+                page_class="import-job",
+            ).context(),
+        }
+        return TemplateResponse(request, JOB_PAGE_TEMPLATE, context)
 
     def _import_url(self) -> str:
         return reverse("admin:store_product_import", current_app=self.admin_site.name)

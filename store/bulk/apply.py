@@ -310,6 +310,7 @@ def bulk_edit_apply_in_batches(
                 _write(action, outcomes, parameters, user=user, reason=reason)
             report.add(outcomes)
             last_id = ids[-1]
+            _record_counts(edit, report)
             if on_batch is not None:
                 on_batch(report)
     except (BulkEditConflict, BulkEditRefused, JobCancelled) as exc:
@@ -324,6 +325,19 @@ def bulk_edit_apply_in_batches(
         _finish(edit, report, BulkEdit.STATE_STOPPED, f"{exc.messages[0]} {written}", user)
         raise BulkEditStopped(edit.message, edit) from exc
     return _finish_done(edit, report, user)
+
+
+def _record_counts(edit: BulkEdit, report: BulkReport) -> None:
+    """The counts so far on the running "Bulk edit #N" (its job's page reads them there)."""
+    counts = {
+        "selected_count": report.selected,
+        "changed_count": report.changed,
+        "unchanged_count": report.unchanged,
+        "refused_count": report.refused,
+    }
+    BulkEdit.objects.filter(pk=edit.pk).update(**counts)
+    for name, value in counts.items():
+        setattr(edit, name, value)
 
 
 def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
