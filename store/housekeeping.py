@@ -12,6 +12,7 @@ from datetime import datetime
 from django_tasks import task
 
 from store.alerts import low_stock_digest_send
+from store.bulk.apply import bulk_edits_recover
 from store.bulk.jobs import bulk_edit_jobs_mark_lost
 from store.exports.jobs import export_files_purge, export_jobs_mark_lost
 from store.images.fetch import image_fetches_requeue_stale
@@ -27,6 +28,7 @@ def housekeeping(*, now: datetime | None = None) -> dict[str, int]:
         "expired_exports": export_files_purge(now=now),
         "lost_jobs": export_jobs_mark_lost(now=now) + bulk_edit_jobs_mark_lost(now=now),
         "lost_import_jobs": import_jobs_mark_lost(now=now),
+        "recovered_bulk_edits": bulk_edits_recover(now=now),
         "expired_import_previews": product_import_expire_previews(now=now),
         "low_stock_digests": low_stock_digest_send(now=now, due_only=True),
         "stale_image_fetches": image_fetches_requeue_stale(now=now),

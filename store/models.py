@@ -608,6 +608,9 @@ class BulkEdit(models.Model):
     changed_count = models.PositiveIntegerField("changed", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
     refused_count = models.PositiveIntegerField("refused", default=0)
+    # A job's writes go in pk order, one batch per transaction: every selected product with id
+    # up to this one is written (recorded by the batch's own transaction).
+    last_id = models.PositiveBigIntegerField("written up to id", null=True, blank=True)
     message = models.TextField(blank=True)
 
     class Meta:

@@ -24,13 +24,14 @@ import copy
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
@@ -57,6 +58,13 @@ STOPPED_WRITTEN = (
     'the others were not touched. The history rows "Bulk edit #{edit_id}" list every change.'
 )
 STOPPED_NOTHING = "Stopped before anything was written."
+ERROR_INTERRUPTED = "Interrupted by an unexpected error; nothing was written."
+ERROR_STOPPED_BY_ERROR = "Interrupted by an unexpected error."
+RECOVERED_DONE = (
+    "The web process stopped before recording the end; the change history (its rows are the ones counted) "
+    "shows the edit was written."
+)
+RECOVERED_NOTHING = "The web process stopped before the edit was written; nothing was changed."
 STOPPED_LOST = (
     "Stopped after at least {changed:,} product(s) were changed; the others were not touched. "
     'The history rows "Bulk edit #{edit_id}" list every change.'
@@ -242,13 +250,21 @@ def bulk_edit_apply(
                 _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason)
             if report.refused and not skip_refused:
                 raise BulkEditRefused(ERROR_REFUSED.format(count=report.refused), report)
+            # The end is recorded by the writes' own transaction: a web process that dies after
+            # the commit leaves a finished "Bulk edit #N", never a "running" one.
+            _record_end(edit, report, BulkEdit.STATE_DONE, _done_message(report))
     except BulkEditRefused as refused:
         _finish(edit, report, BulkEdit.STATE_REFUSED, refused.messages[0], user)
         raise
     except BulkEditConflict as conflict:
         _finish(edit, report, BulkEdit.STATE_FAILED, conflict.messages[0], user)
         raise
-    return _finish_done(edit, report, user)
+    except Exception:
+        # A bug or a database error: the transaction rolled back, so nothing was written.
+        _finish_after_error(edit, BulkReport(), BulkEdit.STATE_FAILED, ERROR_INTERRUPTED, user)
+        raise
+    _audit(edit, user)
+    return edit
 
 
 def bulk_edit_create(
@@ -308,61 +324,157 @@ def bulk_edit_apply_in_batches(
                         BulkReport(),
                     )
                 _write(action, outcomes, parameters, user=user, reason=reason)
-            report.add(outcomes)
-            last_id = ids[-1]
-            _record_counts(edit, report)
+                # What the batch wrote is recorded by the batch's own transaction: a worker that
+                # dies after the commit leaves a record that says so (and no Retry to apply it twice).
+                counted = _counted(report, outcomes)
+                _record_counts(edit, counted, last_id=ids[-1])
+            report, last_id = counted, ids[-1]
             if on_batch is not None:
                 on_batch(report)
     except (BulkEditConflict, BulkEditRefused, JobCancelled) as exc:
-        written = (
-            STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
-            if last_id is not None
-            else STOPPED_NOTHING
-        )
+        written = _written(edit, report, last_id)
         if isinstance(exc, JobCancelled):
             _finish(edit, report, BulkEdit.STATE_CANCELLED, f"Cancelled. {written}", user)
             raise
         _finish(edit, report, BulkEdit.STATE_STOPPED, f"{exc.messages[0]} {written}", user)
         raise BulkEditStopped(edit.message, edit) from exc
+    except Exception:
+        # A bug or a database error in a batch: that batch rolled back, the ones before it stay.
+        message = f"{ERROR_STOPPED_BY_ERROR} {_written(edit, report, last_id)}"
+        _finish_after_error(edit, report, BulkEdit.STATE_STOPPED, message, user)
+        raise
     return _finish_done(edit, report, user)
 
 
-def _record_counts(edit: BulkEdit, report: BulkReport) -> None:
-    """The counts so far on the running "Bulk edit #N" (its job's page reads them there)."""
+def _written(edit: BulkEdit, report: BulkReport, last_id: int | None) -> str:
+    if last_id is None:
+        return STOPPED_NOTHING
+    return STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
+
+
+def _counted(report: BulkReport, outcomes: Sequence[Outcome]) -> BulkReport:
+    """``report`` plus one batch's outcomes, as a new report (``report`` stays as committed)."""
+    counted = BulkReport(
+        changed=report.changed,
+        unchanged=report.unchanged,
+        refused=report.refused,
+        sample=list(report.sample),
+        refusals=list(report.refusals),
+    )
+    counted.add(outcomes)
+    return counted
+
+
+def _record_counts(edit: BulkEdit, report: BulkReport, *, last_id: int) -> None:
+    """The counts so far and the last product id written, on the running "Bulk edit #N"."""
     counts = {
         "selected_count": report.selected,
         "changed_count": report.changed,
         "unchanged_count": report.unchanged,
         "refused_count": report.refused,
+        "last_id": last_id,
     }
     BulkEdit.objects.filter(pk=edit.pk).update(**counts)
     for name, value in counts.items():
         setattr(edit, name, value)
 
 
-def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
+def _done_message(report: BulkReport) -> str:
     message = f"{report.changed} changed, {report.unchanged} unchanged"
     if report.refused:
         message += f", {report.refused} refused and left as they were"
-    _finish(edit, report, BulkEdit.STATE_DONE, message + ".", user)
+    return message + "."
+
+
+def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
+    _finish(edit, report, BulkEdit.STATE_DONE, _done_message(report), user)
     return edit
 
 
-def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+def _record_end(edit: BulkEdit, report: BulkReport, state: str, message: str) -> None:
     edit.state, edit.message, edit.finished_at = state, message, timezone.now()
     # Done, or a job stopped part-way: report.changed counts committed changes only.
     written = state in (BulkEdit.STATE_DONE, BulkEdit.STATE_STOPPED, BulkEdit.STATE_CANCELLED)
     edit.selected_count, edit.changed_count = report.selected, report.changed if written else 0
     edit.unchanged_count, edit.refused_count = report.unchanged, report.refused
     edit.save()
+
+
+def _audit(edit: BulkEdit, user: User) -> None:
     audit_event(
         "product.bulk_edit",
         user=user,
         bulk_edit_id=edit.pk,
         action=edit.action,
         description=edit.description,
-        state=state,
+        state=edit.state,
         changed=edit.changed_count,
         unchanged=edit.unchanged_count,
         refused=edit.refused_count,
     )
+
+
+def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+    _record_end(edit, report, state, message)
+    _audit(edit, user)
+
+
+def _finish_after_error(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+    """Record the end of an edit an unexpected error stopped; the error itself goes on up."""
+    try:
+        _finish(edit, report, state, message, user)
+    except DatabaseError:  # the database is gone too: housekeeping recovers the edit later
+        logger.exception("Could not record the end of bulk edit #%s", edit.pk)
+
+
+# --- Bulk edits found dead --------------------------------------------------------------
+
+
+def bulk_edit_history_rows(edit: BulkEdit) -> QuerySet[Any]:
+    """The change-history rows ``edit`` wrote (their reason is "Bulk edit #N: …")."""
+    return Product.history.filter(history_change_reason=str(edit)[:100], history_date__gte=edit.created_at)
+
+
+def bulk_edit_reconcile(*, edit: BulkEdit) -> BulkEdit:
+    """Counts of a running edit whose process died, from what the database holds: its history rows.
+
+    A batch records its counts in its own transaction, so they normally agree; an edit written
+    before that (or by an older version) gets the history's count and the last product id."""
+    written = bulk_edit_history_rows(edit).aggregate(count=Count("history_id"), last=Max("id"))
+    if written["count"] > edit.changed_count:
+        edit.changed_count, edit.last_id = written["count"], written["last"]
+        BulkEdit.objects.filter(pk=edit.pk).update(changed_count=edit.changed_count, last_id=edit.last_id)
+    return edit
+
+
+def bulk_edit_written_message(edit: BulkEdit) -> str:
+    """What a stopped edit wrote, from its record."""
+    if not edit.changed_count:
+        return STOPPED_NOTHING
+    if edit.last_id is None:
+        return STOPPED_LOST.format(changed=edit.changed_count, edit_id=edit.pk)
+    return STOPPED_WRITTEN.format(changed=edit.changed_count, last_id=edit.last_id, edit_id=edit.pk)
+
+
+def bulk_edits_recover(*, now: datetime | None = None) -> int:
+    """Inline bulk edits still "running" after INLINE_STEP_TIMEOUT: their web process died.
+
+    Reconciled from their history rows: an edit whose writes committed is done (one
+    transaction: all of it), one without any is failed with nothing written."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.INLINE_STEP_TIMEOUT)
+    dead = BulkEdit.objects.filter(state=BulkEdit.STATE_RUNNING, created_at__lt=cutoff, job__isnull=True)
+    count = 0
+    for edit in dead[:1000]:
+        bulk_edit_reconcile(edit=edit)
+        if edit.changed_count:
+            state = BulkEdit.STATE_DONE
+            message = f"{edit.changed_count} changed. {RECOVERED_DONE}"
+        else:
+            state, message = BulkEdit.STATE_FAILED, RECOVERED_NOTHING
+        count += BulkEdit.objects.filter(pk=edit.pk, state=BulkEdit.STATE_RUNNING).update(
+            state=state, message=message, finished_at=now
+        )
+    if count:
+        logger.warning("Bulk edits: %d left running by a web process that stopped, recovered.", count)
+    return count

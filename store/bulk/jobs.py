@@ -32,12 +32,12 @@ from store.audit import audit_event
 from store.bulk.actions import BulkAction, get_bulk_action
 from store.bulk.apply import (
     ERROR_REFUSED,
-    STOPPED_LOST,
-    STOPPED_NOTHING,
     BulkEditStopped,
     bulk_edit_apply_in_batches,
     bulk_edit_create,
     bulk_edit_preview,
+    bulk_edit_reconcile,
+    bulk_edit_written_message,
 )
 from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
 from store.jobs.models import WORKER_LOST, JobRefused, JobState
@@ -90,6 +90,8 @@ def bulk_edit_job_create(
 
 def bulk_edit_job_retry(*, job: BulkEditJob) -> bool:
     """Run again a job that wrote nothing (a partly written one would apply twice to its first products)."""
+    if job.bulk_edit is not None:
+        bulk_edit_reconcile(edit=job.bulk_edit)  # what the database holds, not what was counted
     if job.changed_count:
         return False
     return job_retry(job=job, task=bulk_edit_run, rows_total=None, bulk_edit=None, checked={})
@@ -191,7 +193,8 @@ def bulk_edit_job_notify(*, job: BulkEditJob) -> bool:
 
 def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
     """Jobs whose worker went silent fail as any job does, and their bulk edit (the history's
-    "Bulk edit #N") stops saying "running": it stopped part-way, after the committed batches."""
+    "Bulk edit #N") stops saying "running": it stopped part-way, after the committed batches,
+    which its record (and, to be sure, its history rows) says."""
     now = now or timezone.now()
     count = jobs_mark_lost(model=BulkEditJob, now=now)
     lost = BulkEditJob.objects.filter(
@@ -201,11 +204,10 @@ def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
         edit = job.bulk_edit
         if edit is None:  # excluded by the filter; narrows the type
             continue
-        written = (
-            STOPPED_LOST.format(changed=edit.changed_count, edit_id=edit.pk) if edit.changed_count else STOPPED_NOTHING
-        )
+        bulk_edit_reconcile(edit=edit)
+        message = f"The worker was lost. {bulk_edit_written_message(edit)}"
         BulkEdit.objects.filter(pk=edit.pk, state=BulkEdit.STATE_RUNNING).update(
-            state=BulkEdit.STATE_STOPPED, finished_at=now, message=f"The worker was lost. {written}"
+            state=BulkEdit.STATE_STOPPED, finished_at=now, message=message
         )
     return count
 
