@@ -17,7 +17,7 @@ from store.bulk.jobs import bulk_edit_jobs_mark_lost
 from store.exports.jobs import export_files_purge, export_jobs_mark_lost
 from store.images.fetch import image_fetches_requeue_stale
 from store.importing.jobs import import_jobs_mark_lost
-from store.importing.service import product_import_expire_previews
+from store.importing.service import import_jobs_recover, product_import_expire_previews
 
 
 def housekeeping(*, now: datetime | None = None) -> dict[str, int]:
@@ -29,6 +29,7 @@ def housekeeping(*, now: datetime | None = None) -> dict[str, int]:
         "lost_jobs": export_jobs_mark_lost(now=now) + bulk_edit_jobs_mark_lost(now=now),
         "lost_import_jobs": import_jobs_mark_lost(now=now),
         "recovered_bulk_edits": bulk_edits_recover(now=now),
+        "recovered_imports": import_jobs_recover(now=now),
         "expired_import_previews": product_import_expire_previews(now=now),
         "low_stock_digests": low_stock_digest_send(now=now, due_only=True),
         "stale_image_fetches": image_fetches_requeue_stale(now=now),

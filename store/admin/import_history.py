@@ -16,6 +16,7 @@ from store.admin.revert import ImportRevertMixin
 from store.audit import audit_event
 from store.images.fetch import import_image_report
 from store.importing.service import (
+    import_jobs_recover,
     import_jobs_visible_to,
     product_import_expire_previews,
 )
@@ -85,7 +86,12 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         product_import_expire_previews()
+        import_jobs_recover()  # imports a dead process left "writing" say what they wrote
         return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        import_jobs_recover()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [

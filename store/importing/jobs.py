@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks import task
 
 from store.audit import audit_event
@@ -52,6 +53,7 @@ from store.importing.service import (
     _save_plan,
     _transition,
     _write,
+    import_job_reconcile,
     import_storage,
     plan_exists,
     release_memory,
@@ -229,8 +231,13 @@ def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
 def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
     """Steps whose worker sent no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds: failed, worker lost.
 
-    Only steps a worker claimed (a heartbeat was set); inline imports never have one.
+    Only steps a worker claimed (a heartbeat was set); inline imports never have one. A write
+    whose history rows exist committed: it is recorded from them, never as "nothing written".
     """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
+    for job in ImportJob.objects.filter(status=ImportJob.STATUS_WRITING, heartbeat_at__lt=cutoff):
+        import_job_reconcile(job=job, now=now)
     return jobs_mark_lost(
         model=ImportJob, now=now, error=WORKER_LOST_MESSAGE, on_lost=lambda job: import_job_notify(job=job)
     )

@@ -55,6 +55,7 @@ from store.importing.related import (
     related_values_keep,
     related_values_write,
 )
+from store.importing.service import import_job_reconcile
 from store.models import (
     CartItem,
     Collection,
@@ -193,6 +194,7 @@ def _history_chunks(job: ImportJob) -> Iterator[list[HistoricalRow]]:
 
 
 def _check_revertible(job: ImportJob) -> None:
+    import_job_reconcile(job=job)  # one its process left "writing" after it wrote: what it wrote
     if job.status not in REVERTIBLE:
         raise ValidationError(
             ERROR_NOT_REVERTIBLE.format(pk=job.pk, status=job.get_status_display().lower()), code="not_revertible"
