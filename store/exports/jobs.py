@@ -70,7 +70,22 @@ def export_job_create(
 
 
 def export_job_retry(*, job: ExportJob) -> bool:
+    export_leftovers_drop(job=job)
     return job_retry(job=job, task=export_run, rows_total=None)
+
+
+def export_leftovers_drop(*, job: ExportJob) -> int:
+    """Delete what an earlier attempt left in the job's folder: a worker that died between saving
+    the file and recording it leaves a file no job points to. Returns how many files."""
+    storage, folder = export_storage(), f"exports/{job.pk}"
+    try:
+        _folders, names = storage.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    leftovers = [f"{folder}/{name}" for name in names if f"{folder}/{name}" != job.file.name]
+    for name in leftovers:
+        storage.delete(name)
+    return len(leftovers)
 
 
 REFUSALS = {NO_USER: ERROR_NO_USER, NO_PERMISSION: ERROR_NO_PERMISSION, BAD_FILTERS: ERROR_BAD_FILTERS}
@@ -164,8 +179,9 @@ def export_files_purge(*, now: datetime | None = None) -> int:
 
 
 def export_jobs_mark_lost(*, now: datetime | None = None) -> int:
-    """Export jobs whose worker went silent: failed, worker lost (their page offers Retry)."""
-    return jobs_mark_lost(model=ExportJob, now=now)
+    """Export jobs whose worker went silent: failed, worker lost (their page offers Retry); a file
+    the worker saved but did not record is deleted (nobody could download it)."""
+    return jobs_mark_lost(model=ExportJob, now=now, on_lost=lambda job: export_leftovers_drop(job=job))
 
 
 @task()
