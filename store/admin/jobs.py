@@ -170,7 +170,9 @@ class JobAdminMixin(admin.ModelAdmin, Generic[_JobT]):
             raise Http404("No such job.")
         job = get_object_or_404(self.model.objects.select_related("requested_by"), pk=job_id)
         if not job.may_view(request.user):
-            raise PermissionDenied
+            # Someone else's job answers as one that does not exist (import jobs do the same):
+            # a 403 would tell which job numbers exist.
+            raise Http404("No such job.")
         return job
 
     def job_url(self, job: _JobT) -> str:

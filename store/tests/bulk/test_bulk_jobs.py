@@ -262,9 +262,9 @@ def test_the_worker_refuses_a_user_who_lost_the_permission(client, big):
     [
         ("owner", 200, 302, 302),
         ("superuser", 200, 302, 302),
-        ("other merchandiser", 403, 403, 403),
-        (IMPORTER, 403, 403, 403),
-        (VIEWER, 403, 403, 403),
+        ("other merchandiser", 404, 404, 404),
+        (IMPORTER, 404, 404, 404),
+        (VIEWER, 404, 404, 404),
         ("anonymous", 302, 302, 302),
     ],
 )
