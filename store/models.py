@@ -495,6 +495,10 @@ class ImportJob(BackgroundJob):
         """An import that failed or was cancelled says why in ``message`` and wrote nothing (0 new, 0 updated)."""
         return {"message": message, "created_count": 0, "updated_count": 0}
 
+    @property
+    def outcome_message(self) -> str:
+        return self.message
+
 
 class ImportProfile(models.Model):
     """How to read one supplier's files: which file column feeds which product column, and how

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.jobs import JobAdminMixin, JobRow
+from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow
 from store.bulk.actions import BulkAction, BulkEditConflict, bulk_actions
 from store.bulk.apply import (
     BATCH,
@@ -43,6 +43,7 @@ from store.bulk.jobs import (
     bulk_edit_jobs_mark_lost,
 )
 from store.jobs.models import JobState
+from store.jobs.services import job_not_queued
 from store.models import BulkEdit, BulkEditJob, Product
 
 STEP_FIELD = "_bulk_step"
@@ -133,7 +134,10 @@ class BulkEditMixin(_ProductAdmin):
                     selected_ids=None if across else list(queryset.order_by("pk").values_list("pk", flat=True)),
                     skip_refused=context["skip_refused"],
                 )
-                self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
+                if job_not_queued(job):
+                    self.message_user(request, NOT_QUEUED_MESSAGE.format(job=job), messages.ERROR)
+                else:
+                    self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:store_bulkeditjob_change", args=[job.pk], current_app=self.admin_site.name)
                 )

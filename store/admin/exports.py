@@ -22,13 +22,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from store.admin.jobs import JobAdminMixin, JobRow
+from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow
 from store.audit import audit_event
 from store.exports.formats import FORMAT_CSV, FORMATS, render
 from store.exports.jobs import export_job_create, export_job_retry, export_needs_job
 from store.exports.resources import ChunkedExportResource
 from store.jobs.models import JobState
-from store.jobs.services import jobs_to_announce
+from store.jobs.services import job_not_queued, jobs_to_announce
 from store.models import ExportJob
 
 if TYPE_CHECKING:
@@ -133,6 +133,9 @@ class ExportMixin(_AdminBase):
                 scope=scope,
             )
             url = reverse("admin:store_exportjob_change", args=[job.pk], current_app=self.admin_site.name)
+            if job_not_queued(job):
+                self.message_user(request, NOT_QUEUED_MESSAGE.format(job=f"Export #{job.pk}"), messages.ERROR)
+                return HttpResponseRedirect(url)
             self.message_user(
                 request,
                 format_html(

@@ -28,7 +28,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import ngettext
 
-from store.admin.jobs import JOB_PAGE_TEMPLATE, JobButton, JobPage, JobRow
+from store.admin.jobs import JOB_PAGE_TEMPLATE, NOT_QUEUED_MESSAGE, JobButton, JobPage, JobRow
 from store.admin.mapping import ImportModeFields, ProductImportMappingMixin
 from store.fileformat.columns import product_columns
 from store.importing.jobs import (
@@ -53,6 +53,7 @@ from store.importing.service import (
     product_import_preview,
     release_memory,
 )
+from store.jobs.services import job_not_queued
 from store.models import ImportJob
 
 CHANGES_PER_PAGE = 100
@@ -242,6 +243,7 @@ class ProductImportMixin(ProductImportMappingMixin):
                     )
                 finally:
                     saved.unlink(missing_ok=True)
+                self._tell_if_not_queued(request, job)
                 return HttpResponseRedirect(self._job_url(job))
             try:
                 outcome = product_import_preview(
@@ -388,6 +390,13 @@ class ProductImportMixin(ProductImportMappingMixin):
         }
         return TemplateResponse(request, JOB_PAGE_TEMPLATE, context)
 
+    def _tell_if_not_queued(self, request: HttpRequest, job: ImportJob) -> bool:
+        """The queue could not be reached: the job failed at once; say so (its page offers Retry)."""
+        if not job_not_queued(job):
+            return False
+        self.message_user(request, NOT_QUEUED_MESSAGE.format(job=f"Import #{job.pk}"), messages.ERROR)
+        return True
+
     def _import_url(self) -> str:
         return reverse("admin:store_product_import", current_app=self.admin_site.name)
 
@@ -407,11 +416,13 @@ class ProductImportMixin(ProductImportMappingMixin):
                 return HttpResponseRedirect(self.import_mapping_url(job))
             if "_retry" in request.POST:
                 import_job_retry(job=job, user=request.user)
-                self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)
+                if not self._tell_if_not_queued(request, job):
+                    self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)
                 return HttpResponseRedirect(self._job_url(job))
             if job.is_background:
                 import_job_confirm(job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1")
-                self.message_user(request, f"Import #{job.pk} confirmed; a worker is writing it.", messages.INFO)
+                if not self._tell_if_not_queued(request, job):
+                    self.message_user(request, f"Import #{job.pk} confirmed; a worker is writing it.", messages.INFO)
                 return HttpResponseRedirect(self._job_url(job))
             outcome = product_import_confirm(
                 job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1"

@@ -31,11 +31,15 @@ from django_tasks_db.models import DBTaskResult
 
 from store.audit import audit_event
 from store.jobs.models import BackgroundJob, JobState, PrivateJob
-from store.jobs.services import format_duration, job_cancel, jobs_mark_lost
+from store.jobs.services import format_duration, job_cancel, job_not_queued, jobs_mark_lost
 
 # Seconds between refreshes of a running job's page.
 JOB_PAGE_REFRESH_SECONDS = 2
 JOB_PAGE_TEMPLATE = "admin/jobs/job_page.html"
+NOT_QUEUED_MESSAGE = (
+    "{job} could not be queued: the task queue could not be reached, so nothing ran. "
+    "Retry it from its page once the queue is back."
+)
 
 _JobT = TypeVar("_JobT", bound=PrivateJob)
 
@@ -246,7 +250,10 @@ class JobAdminMixin(admin.ModelAdmin, Generic[_JobT]):
         job = self.get_job(request, job_id)
         if self.retry_job(job):
             audit_event("job.retry", user=request.user, job=str(job))
-            self.message_user(request, f"{job} is queued again.", messages.SUCCESS)
+            if job_not_queued(job):
+                self.message_user(request, NOT_QUEUED_MESSAGE.format(job=job), messages.ERROR)
+            else:
+                self.message_user(request, f"{job} is queued again.", messages.SUCCESS)
         else:
             self.message_user(
                 request, f"Only a failed or cancelled job can be retried; {job} is {job.state_label}.", messages.WARNING

@@ -42,7 +42,14 @@ from store.bulk.apply import (
 from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
 from store.jobs.models import WORKER_LOST, JobRefused, JobState
 from store.jobs.runner import JobRun, run_job
-from store.jobs.services import format_duration, job_enqueue, job_notify_end, job_retry, jobs_mark_lost
+from store.jobs.services import (
+    format_duration,
+    job_enqueue,
+    job_notify_end,
+    job_retry,
+    jobs_fail_unstarted,
+    jobs_mark_lost,
+)
 from store.models import BulkEdit, BulkEditJob, Product
 
 ERROR_NO_USER = "the user who asked for this bulk edit no longer exists or is inactive"
@@ -189,6 +196,11 @@ def bulk_edit_job_notify(*, job: BulkEditJob) -> bool:
         if not job.changed_count:
             lines.append("Nothing was written.")
     return job_notify_end(job=job, subject=subject, lines=[*lines, "Its page:"], link=link)
+
+
+def bulk_edit_jobs_fail_unstarted(*, now: datetime | None = None) -> int:
+    """Bulk edit jobs queued too long that the queue lost: failed, never started (nothing written: Retry)."""
+    return jobs_fail_unstarted(model=BulkEditJob, now=now)
 
 
 def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:

@@ -28,7 +28,14 @@ from store.exports.formats import FORMATS, write_stream
 from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
 from store.jobs.models import JobRefused, JobState
 from store.jobs.runner import JobRun, run_job
-from store.jobs.services import format_duration, job_enqueue, job_notify_end, job_retry, jobs_mark_lost
+from store.jobs.services import (
+    format_duration,
+    job_enqueue,
+    job_notify_end,
+    job_retry,
+    jobs_fail_unstarted,
+    jobs_mark_lost,
+)
 from store.models import ExportJob
 
 ERROR_NO_USER = "the user who asked for this export no longer exists or is inactive"
@@ -176,6 +183,11 @@ def export_files_purge(*, now: datetime | None = None) -> int:
         ExportJob.objects.filter(pk=job.pk).update(file="", file_size=None)
         count += 1
     return count
+
+
+def export_jobs_fail_unstarted(*, now: datetime | None = None) -> int:
+    """Exports queued too long that the queue lost: failed, never started (their page offers Retry)."""
+    return jobs_fail_unstarted(model=ExportJob, now=now)
 
 
 def export_jobs_mark_lost(*, now: datetime | None = None) -> int:

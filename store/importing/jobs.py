@@ -58,9 +58,17 @@ from store.importing.service import (
     plan_exists,
     release_memory,
 )
-from store.jobs.models import WORKER_LOST, JobCancelled, JobStep
+from store.jobs.models import NEVER_STARTED, NOT_QUEUED, WORKER_LOST, JobCancelled, JobStep
 from store.jobs.runner import JobRun, run_job
-from store.jobs.services import format_duration, job_cancel, job_enqueue, job_notify_end, job_retry, jobs_mark_lost
+from store.jobs.services import (
+    format_duration,
+    job_cancel,
+    job_enqueue,
+    job_notify_end,
+    job_retry,
+    jobs_fail_unstarted,
+    jobs_mark_lost,
+)
 from store.models import ImportJob
 
 HEARTBEAT_SECONDS = 2.0
@@ -200,7 +208,7 @@ def import_job_can_retry(job: ImportJob) -> bool:
     return (
         job.is_background
         and job.status in (ImportJob.STATUS_FAILED, ImportJob.STATUS_CANCELLED)
-        and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED)
+        and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED, NOT_QUEUED, NEVER_STARTED)
         and (bool(job.upload) or bool(job.options.get("confirmed")))
     )
 
@@ -240,6 +248,14 @@ def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
         import_job_reconcile(job=job, now=now)
     return jobs_mark_lost(
         model=ImportJob, now=now, error=WORKER_LOST_MESSAGE, on_lost=lambda job: import_job_notify(job=job)
+    )
+
+
+def import_jobs_fail_unstarted(*, now: datetime | None = None) -> int:
+    """Steps queued too long that the queue lost (a preview, or a confirmed write): failed, never
+    started; Retry queues them again (the write keeps its plan)."""
+    return jobs_fail_unstarted(
+        model=ImportJob, steps=(PREVIEW_STEP, WRITE_STEP), now=now, keep=lambda job: not job.is_background
     )
 
 

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 WORKER_LOST = "worker lost"
 CANCELLED_BY = "cancelled by {user}"
+NOT_QUEUED = "the task queue could not be reached, so nothing ran; Retry once it is back"
+NEVER_STARTED = "never started: its task was no longer in the queue (it may have restarted); nothing ran"
 
 
 class JobState(models.TextChoices):
@@ -95,6 +97,8 @@ class BackgroundJob(models.Model):
     # Each run (the first and every retry) has its own attempt number; a task carries it.
     attempt = models.PositiveSmallIntegerField(default=1)
     task_id = models.CharField(max_length=64, blank=True)
+    # When its current step was handed to the queue (a step queued too long never started).
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -106,6 +110,11 @@ class BackgroundJob(models.Model):
 
     def outcome_fields(self, message: str) -> dict[str, Any]:
         """The fields saying why the job failed or was cancelled (each job kind keeps it in its own field)."""
+        raise NotImplementedError
+
+    @property
+    def outcome_message(self) -> str:
+        """Why the job failed or was cancelled, as ``outcome_fields`` saved it."""
         raise NotImplementedError
 
     # --- cheap properties for pages and emails --------------------------------
@@ -173,6 +182,10 @@ class PrivateJob(BackgroundJob):
 
     def outcome_fields(self, message: str) -> dict[str, Any]:
         return {"error": message}
+
+    @property
+    def outcome_message(self) -> str:
+        return self.error
 
     @property
     def state_label(self) -> str:

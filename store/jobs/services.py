@@ -25,12 +25,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django_tasks import TaskResultStatus, default_task_backend
 
 from store.jobs.models import (
     CANCELLED_BY,
     ENDED_STATES,
+    NEVER_STARTED,
+    NOT_QUEUED,
     WORKER_LOST,
     BackgroundJob,
     JobCancelled,
@@ -65,11 +68,25 @@ def _states_in(job: BackgroundJob | type[BackgroundJob], values: Iterable[str]) 
 # --- Queueing -----------------------------------------------------------------------
 def job_enqueue(*, job: _JobT, task: Any) -> _JobT:
     """Queue ``task(job.pk, job.attempt)``. Call it outside any open transaction:
-    a worker on another connection must find the committed job row."""
-    result = task.enqueue(job.pk, job.attempt)
-    type(job)._default_manager.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    a worker on another connection must find the committed job row.
+
+    A queue that cannot be reached (Redis down) fails the job right here, saying so, rather
+    than leaving it "queued" for good; its page offers Retry. The caller tells the user."""
+    queued_at = timezone.now()
+    try:
+        result = task.enqueue(job.pk, job.attempt)
+    except Exception:
+        logger.exception("%s #%s could not be queued", type(job).__name__, job.pk)
+        job_fail(job=job, error=NOT_QUEUED)
+    else:
+        type(job)._default_manager.filter(pk=job.pk).update(task_id=str(result.id)[:64], queued_at=queued_at)
     job.refresh_from_db()
     return job
+
+
+def job_not_queued(job: BackgroundJob) -> bool:
+    """Did ``job_enqueue`` fail the job because the queue could not be reached?"""
+    return job.job_state == job.job_states.failed and NOT_QUEUED in job.outcome_message
 
 
 # --- A worker's step --------------------------------------------------------------------
@@ -230,6 +247,52 @@ def jobs_mark_lost(
     if count:
         logger.warning("%s: %d job(s) failed: %s", model._meta.label, count, error)
     return count
+
+
+def jobs_fail_unstarted(
+    *,
+    model: type[_JobT],
+    steps: Iterable[JobStep] = (),
+    now: datetime | None = None,
+    error: str = NEVER_STARTED,
+    keep: Callable[[_JobT], bool] | None = None,
+) -> int:
+    """Steps queued longer than JOB_QUEUED_TIMEOUT that no worker started: failed (Retry queues them again).
+
+    Unless the queue still holds the step's task, waiting its turn (a busy queue): a queue that
+    lost it (Redis restarted) or cannot say (it is down) will not run it. ``keep(job)``: jobs
+    that only look queued (an import's inline step)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.JOB_QUEUED_TIMEOUT)
+    states = model.job_states
+    claims = [step.claim for step in steps] or [states.queued]
+    waiting = model._default_manager.filter(
+        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff),
+        heartbeat_at__isnull=True,
+        **_states_in(model, claims),
+    )
+    count = 0
+    for job in waiting[:1000]:
+        if (keep is not None and keep(job)) or _task_waiting(job.task_id):
+            continue
+        changes = {"finished_at": now, **job.outcome_fields(error), **_state(job, states.failed)}
+        count += model._default_manager.filter(
+            pk=job.pk, attempt=job.attempt, heartbeat_at__isnull=True, **_state(job, job.job_state)
+        ).update(**changes)
+    if count:
+        logger.warning("%s: %d job(s) failed: %s", model._meta.label, count, error)
+    return count
+
+
+def _task_waiting(task_id: str) -> bool:
+    """Does the queue still hold this task, not started yet? False when it lost it or cannot say."""
+    backend = default_task_backend
+    if not task_id or not backend.supports_get_result:
+        return False
+    try:
+        return backend.get_result(task_id).status == TaskResultStatus.READY
+    except Exception:  # no such task (the queue lost it), or the queue is unreachable
+        return False
 
 
 def jobs_to_announce(*, model: type[_PrivateJobT], user: Any) -> list[_PrivateJobT]:
