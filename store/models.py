@@ -645,6 +645,10 @@ class BulkEditJob(PrivateJob):
     bulk_edit = models.OneToOneField(BulkEdit, on_delete=models.SET_NULL, null=True, blank=True, related_name="job")
     # What the check before writing counted ({"changed", "unchanged", "refused"}); nothing written by then.
     checked = models.JSONField(default=dict, blank=True)
+    # What the user confirmed: when the preview was made, and the versions of the products it
+    # showed ({"<id>": version}); a product written since is refused, or skipped and named.
+    preview_at = models.DateTimeField(null=True, blank=True)
+    preview_versions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,7 @@ Above BULK_INLINE_MAX products, the preview covers the first 1,000 and Confirm q
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -21,6 +22,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
@@ -29,11 +31,14 @@ from store.bulk.actions import BulkAction, BulkEditConflict, bulk_actions
 from store.bulk.apply import (
     BATCH,
     BulkEditRefused,
+    BulkReport,
+    Seen,
     bulk_edit_apply,
     bulk_edit_preview,
     bulk_edit_preview_sample,
     bulk_inline_max,
     bulk_selection_count,
+    edit_changed_since_note,
 )
 from store.bulk.jobs import (
     STEP_CHECKING,
@@ -46,6 +51,9 @@ from store.jobs.models import JobState
 from store.jobs.services import job_not_queued
 from store.models import BulkEdit, BulkEditJob, Product
 
+# Confirm carries what the preview showed: its moment and the versions of the products listed.
+PREVIEW_AT_FIELD = "_preview_at"
+PREVIEW_VERSION_FIELD = "_preview_version"
 STEP_FIELD = "_bulk_step"
 STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
 ACTION_PREFIX = "bulk_"
@@ -60,6 +68,30 @@ def _action_function(action: BulkAction) -> Callable[..., Any]:
     return run
 
 
+def _seen(request: HttpRequest) -> Seen | None:
+    """What the confirmed preview showed, from the form (None without a preview moment)."""
+    try:
+        moment = datetime.fromisoformat(request.POST.get(PREVIEW_AT_FIELD, ""))
+    except ValueError:
+        return None
+    if not timezone.is_aware(moment):
+        return None
+    versions = {}
+    for value in request.POST.getlist(PREVIEW_VERSION_FIELD):
+        pk, _, version = value.partition(":")
+        if pk.isdigit() and version.isdigit() and len(pk) < 19 and len(version) < 19:
+            versions[int(pk)] = int(version)
+    return Seen(moment=moment, versions=versions)
+
+
+def _preview_context(report: BulkReport, moment: datetime) -> dict[str, Any]:
+    shown = [*report.sample, *report.refusals]
+    return {
+        "preview_at": moment.isoformat(),
+        "preview_versions": [f"{o.product.pk}:{o.product.version}" for o in shown],
+    }
+
+
 def _done_message(edit: BulkEdit) -> str:
     message = ngettext(
         "Bulk edit #%(id)d (%(what)s): %(count)d product was changed.",
@@ -70,7 +102,7 @@ def _done_message(edit: BulkEdit) -> str:
         message += f" {edit.unchanged_count} already in that state."
     if edit.refused_count:
         message += f" {edit.refused_count} refused and left unchanged."
-    return message
+    return message + edit_changed_since_note(edit)
 
 
 if TYPE_CHECKING:
@@ -133,6 +165,7 @@ class BulkEditMixin(_ProductAdmin):
                     filters=request.GET.urlencode(),
                     selected_ids=None if across else list(queryset.order_by("pk").values_list("pk", flat=True)),
                     skip_refused=context["skip_refused"],
+                    seen=_seen(request),
                 )
                 if job_not_queued(job):
                     self.message_user(request, NOT_QUEUED_MESSAGE.format(job=job), messages.ERROR)
@@ -141,6 +174,8 @@ class BulkEditMixin(_ProductAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:store_bulkeditjob_change", args=[job.pk], current_app=self.admin_site.name)
                 )
+            # The moment the preview is made; Confirm carries it back (and the versions it lists).
+            moment = timezone.now()
             if as_job:
                 context["report"] = bulk_edit_preview_sample(action=action, products=queryset, parameters=parameters)
             elif step == STEP_APPLY:
@@ -151,6 +186,7 @@ class BulkEditMixin(_ProductAdmin):
                         parameters=parameters,
                         user=request.user,
                         skip_refused=context["skip_refused"],
+                        seen=_seen(request),
                     )
                 except BulkEditRefused as refused:
                     context["error"] = refused.messages[0]
@@ -159,10 +195,12 @@ class BulkEditMixin(_ProductAdmin):
                     context["error"] = conflict.messages[0] + " Check the preview again."
                     context["report"] = bulk_edit_preview(action=action, products=queryset, parameters=parameters)
                 else:
-                    self.message_user(request, _done_message(edit), messages.SUCCESS)
+                    level = messages.WARNING if edit_changed_since_note(edit) else messages.SUCCESS
+                    self.message_user(request, _done_message(edit), level)
                     return None  # back to the changelist, with its filters
             else:
                 context["report"] = bulk_edit_preview(action=action, products=queryset, parameters=parameters)
+            context.update(_preview_context(context["report"], moment))
         return self._bulk_response(request, context)
 
     def _bulk_response(self, request, context):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +48,10 @@ SAMPLE_SIZE = 20
 REFUSALS_SHOWN = 100
 
 ERROR_REFUSED = "{count} product(s) would be refused, so nothing was changed."
+CHANGED_SINCE_PREVIEW = "changed by someone else since the preview"
+REFUSED_CHANGED_SINCE_PREVIEW = CHANGED_SINCE_PREVIEW + " (now {now})"
+NAMED_SHOWN = 10
+CHANGED_SINCE_NOTE = " Changed by someone else since the preview, left as they were: "
 ERROR_CHANGED_SINCE = (
     "{count} product(s) were changed by someone else since the check before writing (first: {skus}); "
     "this batch was not written."
@@ -124,6 +128,40 @@ class BulkReport:
                 self.unchanged += 1
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the user confirmed: the preview's moment and the versions of the products it showed.
+
+    A product written since (its version moved, or, not shown, ``last_update`` after the moment:
+    every write bumps both) is refused, or skipped with "change the others", and named, as
+    Clear inventory does: the edit never overwrites a colleague's save the user did not see."""
+
+    moment: datetime
+    versions: Mapping[int, int] = field(default_factory=dict)
+
+    def changed(self, product: Product) -> bool:
+        moved = product.pk in self.versions and product.version != self.versions[product.pk]
+        return moved or product.last_update > self.moment
+
+
+def _evaluate(action: BulkAction, rows: list[Product], parameters: dict[str, Any], seen: Seen | None) -> list[Outcome]:
+    """The action's outcomes, with the changes to products written since the preview refused."""
+    outcomes = action.evaluate(rows, parameters)
+    if seen is None:
+        return list(outcomes)
+    return [
+        Outcome(
+            product=outcome.product,
+            kind=REFUSED,
+            old=outcome.old,
+            reason=REFUSED_CHANGED_SINCE_PREVIEW.format(now=outcome.old),
+        )
+        if outcome.kind == CHANGE and seen.changed(outcome.product)
+        else outcome
+        for outcome in outcomes
+    ]
+
+
 def bulk_selection_count(*, products: QuerySet[Product], limit: int) -> int:
     """How many products are selected, counting at most ``limit`` + 1 (no full COUNT on 1M rows)."""
     return len(products.order_by().values_list("pk", flat=True)[: limit + 1])
@@ -142,14 +180,20 @@ def _batches_of_ids(products: QuerySet[Product]) -> Iterator[list[int]]:
 
 
 def bulk_edit_preview(
-    *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any], on_batch=None
+    *,
+    action: BulkAction,
+    products: QuerySet[Product],
+    parameters: dict[str, Any],
+    on_batch=None,
+    seen: Seen | None = None,
 ) -> BulkReport:
     """What ``bulk_edit_apply`` would do now. Reads only; bounded memory (counts, the first
-    changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress)."""
+    changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress);
+    ``seen``: products written since the user's preview count as refused (a job's preflight)."""
     report = BulkReport()
     for ids in _batches_of_ids(products):
         rows = list(Product.objects.filter(pk__in=ids).order_by("pk"))
-        report.add(action.evaluate(rows, parameters))
+        report.add(_evaluate(action, rows, parameters, seen))
         if on_batch is not None:
             on_batch(report)
     return report
@@ -202,9 +246,10 @@ def _apply_batch(
     write: bool,
     user: User,
     reason: str,
+    seen: Seen | None = None,
 ) -> None:
     rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    outcomes = action.evaluate(rows, parameters)
+    outcomes = _evaluate(action, rows, parameters, seen)
     report.add(outcomes)
     if write:
         _write(action, outcomes, parameters, user=user, reason=reason)
@@ -231,13 +276,15 @@ def bulk_edit_apply(
     parameters: dict[str, Any],
     user: User = None,
     skip_refused: bool = False,
+    seen: Seen | None = None,
 ) -> BulkEdit:
     """Apply ``action`` to every product of ``products``, in batches, in one transaction.
 
     Returns the finished BulkEdit. Raises ``BulkEditRefused`` (with the report) when a
     product would be refused and ``skip_refused`` is off, ``BulkEditConflict`` when a
     product was saved by someone else meanwhile: in both cases nothing is written
-    (the BulkEdit stays, marked refused or failed).
+    (the BulkEdit stays, marked refused or failed). ``seen``: what the user's preview showed;
+    a product written since is refused (or skipped), and named.
     """
     edit = bulk_edit_create(action=action, parameters=parameters, user=user, skip_refused=skip_refused)
     reason = str(edit)
@@ -247,7 +294,7 @@ def bulk_edit_apply(
             for ids in _batches_of_ids(products):
                 # After the first refusal, keep reading (to list every refusal) but stop writing.
                 write = skip_refused or not report.refused
-                _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason)
+                _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason, seen=seen)
             if report.refused and not skip_refused:
                 raise BulkEditRefused(ERROR_REFUSED.format(count=report.refused), report)
             # The end is recorded by the writes' own transaction: a web process that dies after
@@ -289,6 +336,7 @@ def bulk_edit_apply_in_batches(
     user: User = None,
     skip_refused: bool = False,
     on_batch=None,
+    seen: Seen | None = None,
 ) -> BulkEdit:
     """A job's writes: one transaction per batch, after a preflight that found nothing refused.
 
@@ -312,7 +360,7 @@ def bulk_edit_apply_in_batches(
                         ERROR_CHANGED_SINCE.format(count=len(moved), skus=", ".join(row.sku for row in moved[:5])),
                         code="conflict",
                     )
-                outcomes = action.evaluate(rows, parameters)
+                outcomes = _evaluate(action, rows, parameters, seen)
                 refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
                 if refused and not skip_refused:
                     raise BulkEditRefused(
@@ -383,7 +431,23 @@ def _done_message(report: BulkReport) -> str:
     message = f"{report.changed} changed, {report.unchanged} unchanged"
     if report.refused:
         message += f", {report.refused} refused and left as they were"
-    return message + "."
+    return message + "." + changed_since_preview_note(report)
+
+
+def changed_since_preview_note(report: BulkReport) -> str:
+    """ " Changed since the preview and left as they were: SKU (now …), …" when any was skipped for that."""
+    moved = [o for o in report.refusals if o.reason.startswith(CHANGED_SINCE_PREVIEW)]
+    if not moved:
+        return ""
+    named = ", ".join(f"{o.product.sku} (now {o.old})" for o in moved[:NAMED_SHOWN])
+    more = f" and {len(moved) - NAMED_SHOWN} more" if len(moved) > NAMED_SHOWN else ""
+    return f"{CHANGED_SINCE_NOTE}{named}{more}."
+
+
+def edit_changed_since_note(edit: BulkEdit) -> str:
+    """The part of a done edit's message naming the products skipped for changing since the preview."""
+    index = edit.message.find(CHANGED_SINCE_NOTE)
+    return edit.message[index:] if index >= 0 else ""
 
 
 def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:

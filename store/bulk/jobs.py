@@ -33,6 +33,7 @@ from store.bulk.actions import BulkAction, get_bulk_action
 from store.bulk.apply import (
     ERROR_REFUSED,
     BulkEditStopped,
+    Seen,
     bulk_edit_apply_in_batches,
     bulk_edit_create,
     bulk_edit_preview,
@@ -73,8 +74,11 @@ def bulk_edit_job_create(
     filters: str,
     selected_ids: list[int] | None,
     skip_refused: bool = False,
+    seen: Seen | None = None,
 ) -> BulkEditJob:
-    """Record a bulk edit job and queue it (call outside a transaction)."""
+    """Record a bulk edit job and queue it (call outside a transaction).
+
+    ``seen``: what the user's preview showed; the worker refuses (or skips) products written since."""
     job = BulkEditJob.objects.create(
         requested_by=user,
         action=action.name,
@@ -83,6 +87,8 @@ def bulk_edit_job_create(
         skip_refused=skip_refused,
         filters=filters,
         selected_ids=[int(pk) for pk in selected_ids] if selected_ids is not None else None,
+        preview_at=seen.moment if seen is not None else None,
+        preview_versions={str(pk): version for pk, version in seen.versions.items()} if seen is not None else {},
     )
     audit_event(
         "product.bulk_edit.queued",
@@ -139,16 +145,25 @@ def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
     )
 
 
+def bulk_edit_job_seen(job: BulkEditJob) -> Seen | None:
+    """What the user's preview showed (None for a job queued without one)."""
+    if job.preview_at is None:
+        return None
+    return Seen(moment=job.preview_at, versions={int(pk): int(v) for pk, v in job.preview_versions.items()})
+
+
 def _bulk_edit(run: JobRun[BulkEditJob]) -> None:
     job = run.job
     action, products = bulk_edit_job_selection(job=job)
     since = timezone.now()
+    seen = bulk_edit_job_seen(job)
     run.progress(rows_done=0, rows_total=products.order_by().count())
     preflight = bulk_edit_preview(
         action=action,
         products=products,
         parameters=job.parameters,
         on_batch=lambda report: run.progress(rows_done=report.selected),
+        seen=seen,
     )
     # What the check counted; the page shows it until the bulk edit's own counts take over.
     job.checked = {"changed": preflight.changed, "unchanged": preflight.unchanged, "refused": preflight.refused}
@@ -174,6 +189,7 @@ def _bulk_edit(run: JobRun[BulkEditJob]) -> None:
         user=job.requested_by,
         skip_refused=job.skip_refused,
         on_batch=lambda report: run.progress(rows_done=report.selected),
+        seen=seen,
     )
 
 
