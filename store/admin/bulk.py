@@ -36,6 +36,7 @@ from store.bulk.apply import (
     bulk_edit_apply,
     bulk_edit_preview,
     bulk_edit_preview_sample,
+    bulk_edits_recover,
     bulk_inline_max,
     bulk_selection_count,
     edit_changed_since_note,
@@ -243,6 +244,14 @@ class BulkEditAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("description", "user__username")
     date_hierarchy = "created_at"
+
+    def changelist_view(self, request, extra_context=None):
+        bulk_edits_recover()  # edits a dead web process left "running" say what they wrote
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        bulk_edits_recover()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_view_permission(self, request, obj=None):
         # Whoever may bulk edit products may see the bulk edits.
