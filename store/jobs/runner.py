@@ -79,7 +79,13 @@ class JobRun(Generic[_JobT]):
         return time.monotonic() - self.started
 
     def progress(self, *, rows_done: int, rows_total: int | None = None, force: bool = False) -> None:
-        """Rows done so far (and the heartbeat); raises JobCancelled when the job is no longer ours."""
+        """Rows done so far (and the heartbeat); raises JobCancelled when the job is no longer ours.
+
+        The job keeps the latest count even when this call writes nothing (throttled, or inside the
+        step's transaction on SQLite), so the step's end records it."""
+        self.job.rows_done = rows_done
+        if rows_total is not None:
+            self.job.rows_total = rows_total
         every = self.step.heartbeat_every
         if not force and every and time.monotonic() - self._last_beat < every:
             return

@@ -237,3 +237,18 @@ def test_cli_stays_inline_by_default(limit, tmp_path):
     job = ImportJob.objects.get()
     assert not job.is_background
     assert job.status == ImportJob.STATUS_SUCCEEDED
+
+
+def test_a_written_job_shows_every_row_done(admin_client, admin_user, limit, held, tmp_path):
+    """The write's heartbeat is throttled (and skipped inside its transaction on SQLite): its end
+    still records the rows it wrote, so the page of a finished import does not say 0 of 12."""
+    job = jobs.import_job_submit(path=csv_file(tmp_path, 12), file_name="big.csv", user=admin_user)
+    jobs.import_job_preview_run(job_id=job.pk, attempt=job.attempt)
+    job.refresh_from_db()
+    jobs.import_job_confirm(job=job, user=admin_user)
+    jobs.import_job_write_run(job_id=job.pk, attempt=job.attempt)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == (ImportJob.STATUS_SUCCEEDED, 12)
+    page = admin_client.get(f"/admin/store/product/import/{job.pk}/").content.decode()
+    assert "12 / 12 (100%)" in page
