@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -14,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from store.jobs.models import BackgroundJob
+from store.jobs.models import BackgroundJob, JobState, JobStates, PrivateJob
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -336,7 +336,7 @@ def import_files_storage() -> Storage:
     return private_storage()
 
 
-class ImportJob(models.Model):
+class ImportJob(BackgroundJob):
     """One product import run, from the admin or the CLI: the import history.
 
     ``status`` is a small state machine; only ``store.importing.service`` moves it, always with a
@@ -391,6 +391,32 @@ class ImportJob(models.Model):
     FINAL_STATUSES = frozenset(
         {STATUS_DRY_RUN, STATUS_SUCCEEDED, STATUS_PARTIAL, STATUS_FAILED, STATUS_CANCELLED, STATUS_EXPIRED}
     )
+    JOB_PAGE_STATES = {
+        STATUS_QUEUED: "queued",
+        STATUS_RUNNING: "previewing",
+        STATUS_PREVIEW: "ready to confirm",
+        STATUS_WRITING: "writing",
+        STATUS_SUCCEEDED: "done",
+        STATUS_PARTIAL: "done (invalid rows skipped)",
+        STATUS_FAILED: "failed",
+        STATUS_CANCELLED: "cancelled",
+        STATUS_EXPIRED: "expired",
+    }
+    job_related = ("user", "confirmed_by")
+    # The job engine's view of ``status`` (store.jobs): a worker holds a job while it previews
+    # (running) or writes (writing); mapping and preview wait for a user, not a worker.
+    job_states = JobStates(
+        field="status",
+        queued=STATUS_QUEUED,
+        running=(STATUS_RUNNING, STATUS_WRITING),
+        active=(STATUS_QUEUED, STATUS_RUNNING, STATUS_WRITING),
+        cancellable=(STATUS_QUEUED, STATUS_RUNNING, STATUS_WRITING, STATUS_PREVIEW, STATUS_MAPPING),
+        retryable=(STATUS_FAILED, STATUS_CANCELLED),
+        ended=tuple(sorted(FINAL_STATUSES)),
+        done=STATUS_SUCCEEDED,
+        failed=STATUS_FAILED,
+        cancelled=STATUS_CANCELLED,
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -407,8 +433,6 @@ class ImportJob(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=SOURCE_CHOICES)
     file_name = models.CharField(max_length=255)
     preset = models.CharField(max_length=20, blank=True)
@@ -426,15 +450,9 @@ class ImportJob(models.Model):
     message = models.TextField(blank=True)
     failed_rows = models.FileField(storage=import_files_storage, upload_to="failed/", blank=True)
     # --- Imports run as jobs by a worker (store.importing.jobs) ---
-    # The uploaded file's name in the private storage, kept until the job ends.
+    # The uploaded file's name in the private storage, kept until the job ends. The step's
+    # attempt, task, start, heartbeat and rows so far are BackgroundJob's fields.
     upload = models.CharField(max_length=255, blank=True)
-    # Each run of a step (the first and every retry) has its own attempt; its task carries it.
-    attempt = models.PositiveSmallIntegerField(default=1)
-    task_id = models.CharField(max_length=64, blank=True)
-    # When the worker started the current step, its last sign of life, and its rows so far.
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
     # --- Supplier files mapped column by column (store.importing.mapping) ---
     # The mapping chosen on the mapping step or given on the CLI (ColumnMapping.to_json()); a
     # background preview reads it from here. Empty: a preset or a saved profile maps the file.
@@ -458,6 +476,28 @@ class ImportJob(models.Model):
     @property
     def is_background(self) -> bool:
         return bool(self.options.get("background"))
+
+    @property
+    def state_label(self) -> str:
+        """The state as the job page says it; a failure with its reason."""
+        if self.status == self.STATUS_FAILED and self.message:
+            return self.message if self.message.startswith("failed:") else f"failed: {self.message}"
+        return self.JOB_PAGE_STATES.get(self.status, self.status)
+
+    @property
+    def progress_total(self) -> int | None:
+        """The rows to write while writing (the plan's), else the file's rows."""
+        if self.status == self.STATUS_WRITING and self.created_count + self.updated_count:
+            return self.created_count + self.updated_count
+        return self.rows_total or None
+
+    def outcome_fields(self, message: str) -> dict[str, Any]:
+        """An import that failed or was cancelled says why in ``message`` and wrote nothing (0 new, 0 updated)."""
+        return {"message": message, "created_count": 0, "updated_count": 0}
+
+    @property
+    def outcome_message(self) -> str:
+        return self.message
 
 
 class ImportProfile(models.Model):
@@ -518,7 +558,7 @@ class ImportProfile(models.Model):
         return self.name
 
 
-class ExportJob(BackgroundJob):
+class ExportJob(PrivateJob):
     """A large export run by a worker: the changelist (as filtered) written to a file in storage."""
 
     model_label = models.CharField(max_length=100)  # "store.product"
@@ -572,6 +612,9 @@ class BulkEdit(models.Model):
     changed_count = models.PositiveIntegerField("changed", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
     refused_count = models.PositiveIntegerField("refused", default=0)
+    # A job's writes go in pk order, one batch per transaction: every selected product with id
+    # up to this one is written (recorded by the batch's own transaction).
+    last_id = models.PositiveBigIntegerField("written up to id", null=True, blank=True)
     message = models.TextField(blank=True)
 
     class Meta:
@@ -581,13 +624,16 @@ class BulkEdit(models.Model):
         return f"Bulk edit #{self.pk}: {self.description}"
 
 
-class BulkEditJob(BackgroundJob):
-    """A bulk edit of more than BULK_INLINE_MAX products, run by a worker (store.bulk_jobs).
+class BulkEditJob(PrivateJob):
+    """A bulk edit of more than BULK_INLINE_MAX products, run by a worker (store.bulk.jobs).
 
     The selection is kept as the changelist's query string (and the ticked ids, unless
     "select all" was used); the worker rebuilds it as the user who asked. ``bulk_edit``
-    is the "Bulk edit #N" of the history, made when the worker starts writing.
+    is the "Bulk edit #N" of the history, made when the worker starts writing: from then on
+    its counts and message are the job's (read through it, never copied).
     """
+
+    CANCELLED_NOTHING_WRITTEN = "Cancelled. Stopped before anything was written."
 
     action = models.CharField(max_length=50)
     description = models.CharField(max_length=200)
@@ -597,16 +643,45 @@ class BulkEditJob(BackgroundJob):
     # The ticked product ids, or null when "Select all N matching" was used.
     selected_ids = models.JSONField(null=True, blank=True)
     bulk_edit = models.OneToOneField(BulkEdit, on_delete=models.SET_NULL, null=True, blank=True, related_name="job")
-    changed_count = models.PositiveIntegerField("changed", default=0)
-    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
-    refused_count = models.PositiveIntegerField("refused", default=0)
-    message = models.TextField(blank=True)
+    # What the check before writing counted ({"changed", "unchanged", "refused"}); nothing written by then.
+    checked = models.JSONField(default=dict, blank=True)
+    # What the user confirmed: when the preview was made, and the versions of the products it
+    # showed ({"<id>": version}); a product written since is refused, or skipped and named.
+    preview_at = models.DateTimeField(null=True, blank=True)
+    preview_versions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Bulk edit job #{self.pk}: {self.description}"
+
+    @property
+    def changed_count(self) -> int:
+        """Products written: the bulk edit's count (nothing before it exists)."""
+        return self.bulk_edit.changed_count if self.bulk_edit is not None else 0
+
+    @property
+    def unchanged_count(self) -> int:
+        if self.bulk_edit is not None:
+            return self.bulk_edit.unchanged_count
+        return int(self.checked.get("unchanged", 0))
+
+    @property
+    def refused_count(self) -> int:
+        if self.bulk_edit is not None:
+            return self.bulk_edit.refused_count
+        return int(self.checked.get("refused", 0))
+
+    @property
+    def message(self) -> str:
+        """How the job ended, in a sentence: its bulk edit's message, once that has ended."""
+        edit = self.bulk_edit
+        if edit is not None and edit.state != BulkEdit.STATE_RUNNING:
+            return edit.message
+        if edit is None and self.state == JobState.CANCELLED:
+            return self.CANCELLED_NOTHING_WRITTEN
+        return ""
 
 
 class ImportRevert(models.Model):

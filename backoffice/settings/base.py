@@ -359,6 +359,13 @@ if TASKS_BACKEND == "rq":
 # A running job writes a heartbeat at least this often; one silent for
 # JOB_HEARTBEAT_TIMEOUT seconds is "failed: worker lost" (retry it from its page).
 JOB_HEARTBEAT_TIMEOUT = int(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "300"))
+# A job step queued this long that no worker started, and that the queue no longer holds (it
+# restarted, or is down), fails at the next `housekeeping`; its page offers Retry.
+JOB_QUEUED_TIMEOUT = int(os.environ.get("JOB_QUEUED_TIMEOUT", "1800"))
+# An import or bulk edit run inside a web request sends no heartbeat: one still running after
+# this many seconds died with its web process (gunicorn's timeout is 300 s); `housekeeping`
+# then records what the database holds (its history rows) as its end.
+INLINE_STEP_TIMEOUT = int(os.environ.get("INLINE_STEP_TIMEOUT", "600"))
 # Links in emails and job pages that leave the site (e.g. https://admin.example.com).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -11,6 +11,7 @@ Above BULK_INLINE_MAX products, the preview covers the first 1,000 and Confirm q
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -21,23 +22,39 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.jobs import JobAdminMixin
+from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow
 from store.bulk.actions import BulkAction, BulkEditConflict, bulk_actions
 from store.bulk.apply import (
+    BATCH,
     BulkEditRefused,
+    BulkReport,
+    Seen,
     bulk_edit_apply,
     bulk_edit_preview,
     bulk_edit_preview_sample,
+    bulk_edits_recover,
     bulk_inline_max,
     bulk_selection_count,
+    edit_changed_since_note,
 )
-from store.bulk.jobs import bulk_edit_job_create, bulk_edit_job_retry, bulk_edit_jobs_mark_lost
+from store.bulk.jobs import (
+    STEP_CHECKING,
+    STEP_WRITING,
+    bulk_edit_job_create,
+    bulk_edit_job_retry,
+    bulk_edit_jobs_mark_lost,
+)
 from store.jobs.models import JobState
+from store.jobs.services import job_not_queued
 from store.models import BulkEdit, BulkEditJob, Product
 
+# Confirm carries what the preview showed: its moment and the versions of the products listed.
+PREVIEW_AT_FIELD = "_preview_at"
+PREVIEW_VERSION_FIELD = "_preview_version"
 STEP_FIELD = "_bulk_step"
 STEP_EDIT, STEP_PREVIEW, STEP_APPLY = "edit", "preview", "apply"
 ACTION_PREFIX = "bulk_"
@@ -52,6 +69,30 @@ def _action_function(action: BulkAction) -> Callable[..., Any]:
     return run
 
 
+def _seen(request: HttpRequest) -> Seen | None:
+    """What the confirmed preview showed, from the form (None without a preview moment)."""
+    try:
+        moment = datetime.fromisoformat(request.POST.get(PREVIEW_AT_FIELD, ""))
+    except ValueError:
+        return None
+    if not timezone.is_aware(moment):
+        return None
+    versions = {}
+    for value in request.POST.getlist(PREVIEW_VERSION_FIELD):
+        pk, _, version = value.partition(":")
+        if pk.isdigit() and version.isdigit() and len(pk) < 19 and len(version) < 19:
+            versions[int(pk)] = int(version)
+    return Seen(moment=moment, versions=versions)
+
+
+def _preview_context(report: BulkReport, moment: datetime) -> dict[str, Any]:
+    shown = [*report.sample, *report.refusals]
+    return {
+        "preview_at": moment.isoformat(),
+        "preview_versions": [f"{o.product.pk}:{o.product.version}" for o in shown],
+    }
+
+
 def _done_message(edit: BulkEdit) -> str:
     message = ngettext(
         "Bulk edit #%(id)d (%(what)s): %(count)d product was changed.",
@@ -62,7 +103,7 @@ def _done_message(edit: BulkEdit) -> str:
         message += f" {edit.unchanged_count} already in that state."
     if edit.refused_count:
         message += f" {edit.refused_count} refused and left unchanged."
-    return message
+    return message + edit_changed_since_note(edit)
 
 
 if TYPE_CHECKING:
@@ -125,11 +166,17 @@ class BulkEditMixin(_ProductAdmin):
                     filters=request.GET.urlencode(),
                     selected_ids=None if across else list(queryset.order_by("pk").values_list("pk", flat=True)),
                     skip_refused=context["skip_refused"],
+                    seen=_seen(request),
                 )
-                self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
+                if job_not_queued(job):
+                    self.message_user(request, NOT_QUEUED_MESSAGE.format(job=job), messages.ERROR)
+                else:
+                    self.message_user(request, f"{job} is queued ({selected:,} products).", messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:store_bulkeditjob_change", args=[job.pk], current_app=self.admin_site.name)
                 )
+            # The moment the preview is made; Confirm carries it back (and the versions it lists).
+            moment = timezone.now()
             if as_job:
                 context["report"] = bulk_edit_preview_sample(action=action, products=queryset, parameters=parameters)
             elif step == STEP_APPLY:
@@ -140,6 +187,7 @@ class BulkEditMixin(_ProductAdmin):
                         parameters=parameters,
                         user=request.user,
                         skip_refused=context["skip_refused"],
+                        seen=_seen(request),
                     )
                 except BulkEditRefused as refused:
                     context["error"] = refused.messages[0]
@@ -148,10 +196,12 @@ class BulkEditMixin(_ProductAdmin):
                     context["error"] = conflict.messages[0] + " Check the preview again."
                     context["report"] = bulk_edit_preview(action=action, products=queryset, parameters=parameters)
                 else:
-                    self.message_user(request, _done_message(edit), messages.SUCCESS)
+                    level = messages.WARNING if edit_changed_since_note(edit) else messages.SUCCESS
+                    self.message_user(request, _done_message(edit), level)
                     return None  # back to the changelist, with its filters
             else:
                 context["report"] = bulk_edit_preview(action=action, products=queryset, parameters=parameters)
+            context.update(_preview_context(context["report"], moment))
         return self._bulk_response(request, context)
 
     def _bulk_response(self, request, context):
@@ -195,6 +245,14 @@ class BulkEditAdmin(admin.ModelAdmin):
     search_fields = ("description", "user__username")
     date_hierarchy = "created_at"
 
+    def changelist_view(self, request, extra_context=None):
+        bulk_edits_recover()  # edits a dead web process left "running" say what they wrote
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        bulk_edits_recover()
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_view_permission(self, request, obj=None):
         # Whoever may bulk edit products may see the bulk edits.
         return super().has_view_permission(request, obj) or request.user.has_perm("store.change_product")
@@ -215,6 +273,11 @@ class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
     """Each job's page: progress (checking, then writing), Cancel, and what was written."""
 
     list_display = ("__str__", "state_display", "progress_display", "changed_count", "requested_by", "created_at")
+    list_select_related = ("requested_by", "bulk_edit")
+
+    @admin.display(description="changed", ordering="bulk_edit__changed_count")
+    def changed_count(self, job: BulkEditJob) -> int:
+        return job.changed_count
 
     def mark_lost_jobs(self) -> None:
         bulk_edit_jobs_mark_lost()
@@ -226,19 +289,22 @@ class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
             else f"{len(job.selected_ids):,} ticked products"
         )
         rows = [
-            ("Bulk edit", job.description),
-            ("Selection", selection),
-            ("Filters", job.filters or "none"),
-            ("Changed", f"{job.changed_count:,}"),
-            ("Already in that state", f"{job.unchanged_count:,}"),
-            ("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else "")),
+            JobRow("Bulk edit", job.description),
+            JobRow("Selection", selection),
+            JobRow("Filters", job.filters or "none"),
+            JobRow("Changed", f"{job.changed_count:,}"),
+            JobRow("Already in that state", f"{job.unchanged_count:,}"),
+            JobRow("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else "")),
         ]
-        if job.message:
-            rows.insert(0, ("Step" if job.is_active else "Outcome", job.message))
+        if job.state == JobState.RUNNING:
+            step = STEP_WRITING.format(batch=BATCH) if job.bulk_edit_id else STEP_CHECKING
+            rows.insert(0, JobRow("Step", step))
+        elif job.message and job.message != job.error:  # the error row says it already
+            rows.insert(0, JobRow("Outcome", job.message))
         if job.bulk_edit_id:
             url = reverse("admin:store_bulkedit_change", args=[job.bulk_edit_id], current_app=self.admin_site.name)
             rows.append(
-                (
+                JobRow(
                     "History",
                     format_html(
                         '<a href="{}">Bulk edit #{}</a> (the reason of every history row it wrote)',

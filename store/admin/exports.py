@@ -22,13 +22,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from store.admin.jobs import JobAdminMixin
+from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow
 from store.audit import audit_event
 from store.exports.formats import FORMAT_CSV, FORMATS, render
 from store.exports.jobs import export_job_create, export_job_retry, export_needs_job
 from store.exports.resources import ChunkedExportResource
 from store.jobs.models import JobState
-from store.jobs.services import jobs_to_announce
+from store.jobs.services import job_not_queued, jobs_to_announce
 from store.models import ExportJob
 
 if TYPE_CHECKING:
@@ -133,6 +133,9 @@ class ExportMixin(_AdminBase):
                 scope=scope,
             )
             url = reverse("admin:store_exportjob_change", args=[job.pk], current_app=self.admin_site.name)
+            if job_not_queued(job):
+                self.message_user(request, NOT_QUEUED_MESSAGE.format(job=f"Export #{job.pk}"), messages.ERROR)
+                return HttpResponseRedirect(url)
             self.message_user(
                 request,
                 format_html(
@@ -229,17 +232,17 @@ class ExportJobAdmin(JobAdminMixin[ExportJob]):
 
     def job_context(self, request: HttpRequest, job: ExportJob) -> dict[str, Any]:
         rows = [
-            ("Export of", job.model_label),
-            ("Format", FORMATS[job.file_format].label),
-            ("Filters", job.filters or "none"),
+            JobRow("Export of", job.model_label),
+            JobRow("Format", FORMATS[job.file_format].label),
+            JobRow("Filters", job.filters or "none"),
         ]
         download = None
         if job.state == JobState.DONE and job.file:
             download = reverse("admin:store_exportjob_download", args=[job.pk], current_app=self.admin_site.name)
-            rows.append(("File size", f"{job.file_size or 0:,} bytes"))
-            rows.append(("Available until", timezone.localtime(job.expires_at).strftime("%Y-%m-%d %H:%M")))
+            rows.append(JobRow("File size", f"{job.file_size or 0:,} bytes"))
+            rows.append(JobRow("Available until", timezone.localtime(job.expires_at).strftime("%Y-%m-%d %H:%M")))
         elif job.state == JobState.DONE:
-            rows.append(("File", "expired and deleted"))
+            rows.append(JobRow("File", "expired and deleted"))
         return {"job_rows": rows, "download_url": download}
 
     def retry_job(self, job: ExportJob) -> bool:

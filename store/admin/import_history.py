@@ -16,6 +16,7 @@ from store.admin.revert import ImportRevertMixin
 from store.audit import audit_event
 from store.images.fetch import import_image_report
 from store.importing.service import (
+    import_jobs_recover,
     import_jobs_visible_to,
     product_import_expire_previews,
 )
@@ -33,8 +34,37 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     search_fields = ("file_name", "user__username")
     list_select_related = ("user", "confirmed_by")
     date_hierarchy = "created_at"
+    # The history's own order (ImportJob's job-engine fields come from BackgroundJob, declared first).
+    fields = (
+        "user",
+        "confirmed_by",
+        "finished_at",
+        "source",
+        "file_name",
+        "preset",
+        "status",
+        "options",
+        "rows_total",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "skipped_count",
+        "error_count",
+        "duration",
+        "message",
+        "upload",
+        "attempt",
+        "task_id",
+        "started_at",
+        "heartbeat_at",
+        "rows_done",
+        "column_mapping",
+        "profile",
+        "failed_rows_link",
+        "image_fetch_report",
+        "revert_link",
+    )
     readonly_fields = ("failed_rows_link", "image_fetch_report")
-    exclude = ("failed_rows",)
 
     class Media:
         css = {"all": ("store/admin/import_history.css",)}
@@ -56,7 +86,12 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         product_import_expire_previews()
+        import_jobs_recover()  # imports a dead process left "writing" say what they wrote
         return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        import_jobs_recover()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [

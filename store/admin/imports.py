@@ -25,16 +25,16 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import ngettext
 
+from store.admin.jobs import JOB_PAGE_TEMPLATE, NOT_QUEUED_MESSAGE, JobButton, JobPage, JobRow
 from store.admin.mapping import ImportModeFields, ProductImportMappingMixin
 from store.fileformat.columns import product_columns
-from store.importing.jobs import ACTIVE as IMPORT_ACTIVE
 from store.importing.jobs import (
     import_job_can_retry,
     import_job_cancel,
     import_job_confirm,
-    import_job_progress,
     import_job_retry,
     import_job_submit,
     import_jobs_mark_lost,
@@ -53,6 +53,7 @@ from store.importing.service import (
     product_import_preview,
     release_memory,
 )
+from store.jobs.services import job_not_queued
 from store.models import ImportJob
 
 CHANGES_PER_PAGE = 100
@@ -242,6 +243,7 @@ class ProductImportMixin(ProductImportMappingMixin):
                     )
                 finally:
                     saved.unlink(missing_ok=True)
+                self._tell_if_not_queued(request, job)
                 return HttpResponseRedirect(self._job_url(job))
             try:
                 outcome = product_import_preview(
@@ -333,26 +335,67 @@ class ProductImportMixin(ProductImportMappingMixin):
         )
 
     def _import_job_page(self, request: HttpRequest, job: ImportJob) -> HttpResponse:
-        """The progress page of an import job: state, rows, rate, ETA, errors, who; refreshes while it runs."""
+        """The job page of an import job: state, rows, rate, ETA, errors, who; refreshes while it runs."""
         import_jobs_mark_lost()
         job.refresh_from_db()
-        progress = import_job_progress(job=job)
-        context = self._context(
-            request,
-            f"Import #{job.pk}: {job.file_name}",
-            job=job,
-            progress=progress,
-            refresh_seconds=2 if job.status in IMPORT_ACTIVE else 0,
-            can_cancel=job.status in IMPORT_ACTIVE,
-            can_retry=import_job_can_retry(job),
-            history_url=reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name),
-            failed_rows_url=reverse(
-                "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
+        site = self.admin_site.name
+        page = self._job_url(job)
+        failed_rows = (
+            format_html(
+                ' (<a href="{}">download the failed rows</a>)',
+                reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=site),
             )
             if job.failed_rows
-            else "",
+            else ""
         )
-        return TemplateResponse(request, "admin/store/product/import_job.html", context)
+        progress_rows = [JobRow("Rows with errors", format_html("{}{}", job.error_count, failed_rows), id="job-errors")]
+        if not job.is_active:
+            result = (
+                f"{job.created_count} new, {job.updated_count} updated, {job.unchanged_count} unchanged, "
+                f"{job.skipped_count} skipped"
+            )
+            progress_rows.append(JobRow("Result", result, id="job-result"))
+        started_by = str(job.user or "-")
+        if job.confirmed_by:
+            started_by += f"; confirmed by {job.confirmed_by}"
+        buttons = []
+        if job.is_active:
+            buttons.append(JobButton("Cancel import", page, name="_cancel"))
+        if import_job_can_retry(job):
+            buttons.append(JobButton("Retry", page, name="_retry", css="default"))
+        title = f"Import #{job.pk}: {job.file_name}"
+        context = {
+            **self._context(request, title),
+            **JobPage(
+                job=job,
+                title=title,
+                state_label=job.state_label,
+                started_by=started_by,
+                breadcrumbs=[
+                    (
+                        capfirst(str(self.opts.verbose_name_plural)),
+                        reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=site),
+                    ),
+                    ("Import", self._import_url()),
+                ],
+                current=f"Import #{job.pk}",
+                created_label="Uploaded at",
+                progress_rows=progress_rows,
+                job_rows=[JobRow("Message", job.message, id="job-message")] if job.message else [],
+                buttons=buttons,
+                links=[("Import history", reverse("admin:store_importjob_change", args=[job.pk], current_app=site))],
+                show_eta=job.is_active,
+                page_class="import-job",
+            ).context(),
+        }
+        return TemplateResponse(request, JOB_PAGE_TEMPLATE, context)
+
+    def _tell_if_not_queued(self, request: HttpRequest, job: ImportJob) -> bool:
+        """The queue could not be reached: the job failed at once; say so (its page offers Retry)."""
+        if not job_not_queued(job):
+            return False
+        self.message_user(request, NOT_QUEUED_MESSAGE.format(job=f"Import #{job.pk}"), messages.ERROR)
+        return True
 
     def _import_url(self) -> str:
         return reverse("admin:store_product_import", current_app=self.admin_site.name)
@@ -373,11 +416,13 @@ class ProductImportMixin(ProductImportMappingMixin):
                 return HttpResponseRedirect(self.import_mapping_url(job))
             if "_retry" in request.POST:
                 import_job_retry(job=job, user=request.user)
-                self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)
+                if not self._tell_if_not_queued(request, job):
+                    self.message_user(request, f"Import #{job.pk} queued again.", messages.INFO)
                 return HttpResponseRedirect(self._job_url(job))
             if job.is_background:
                 import_job_confirm(job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1")
-                self.message_user(request, f"Import #{job.pk} confirmed; a worker is writing it.", messages.INFO)
+                if not self._tell_if_not_queued(request, job):
+                    self.message_user(request, f"Import #{job.pk} confirmed; a worker is writing it.", messages.INFO)
                 return HttpResponseRedirect(self._job_url(job))
             outcome = product_import_confirm(
                 job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1"

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from store.admin.jobs import NOT_QUEUED_MESSAGE
 from store.importing.jobs import import_job_cancel
 from store.importing.mapping import (
     IGNORE,
@@ -46,6 +47,7 @@ from store.importing.modes import MODE_CHOICES, MODE_CREATE_UPDATE, ModeChoice, 
 from store.importing.parsing import read_header
 from store.importing.presets import PRESET_AUTO, detect_preset
 from store.importing.service import import_jobs_visible_to
+from store.jobs.services import job_not_queued
 from store.models import ImportJob, ImportProfile
 
 PROFILE_ADD_PERMISSION = "store.add_importprofile"
@@ -300,6 +302,9 @@ class ProductImportMappingMixin(_AdminBase):
                     job = import_job_map(job=job, mapping=mapping, user=request.user, mode=mode)
                 except ValidationError as error:
                     self.message_user(request, error.messages[0], messages.ERROR)
+                    return HttpResponseRedirect(preview_url)
+                if job_not_queued(job):  # its page offers Retry
+                    self.message_user(request, NOT_QUEUED_MESSAGE.format(job=f"Import #{job.pk}"), messages.ERROR)
                     return HttpResponseRedirect(preview_url)
                 if job.status == ImportJob.STATUS_FAILED:
                     self.message_user(request, job.message, messages.ERROR)

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
@@ -47,6 +48,10 @@ SAMPLE_SIZE = 20
 REFUSALS_SHOWN = 100
 
 ERROR_REFUSED = "{count} product(s) would be refused, so nothing was changed."
+CHANGED_SINCE_PREVIEW = "changed by someone else since the preview"
+REFUSED_CHANGED_SINCE_PREVIEW = CHANGED_SINCE_PREVIEW + " (now {now})"
+NAMED_SHOWN = 10
+CHANGED_SINCE_NOTE = " Changed by someone else since the preview, left as they were: "
 ERROR_CHANGED_SINCE = (
     "{count} product(s) were changed by someone else since the check before writing (first: {skus}); "
     "this batch was not written."
@@ -57,6 +62,13 @@ STOPPED_WRITTEN = (
     'the others were not touched. The history rows "Bulk edit #{edit_id}" list every change.'
 )
 STOPPED_NOTHING = "Stopped before anything was written."
+ERROR_INTERRUPTED = "Interrupted by an unexpected error; nothing was written."
+ERROR_STOPPED_BY_ERROR = "Interrupted by an unexpected error."
+RECOVERED_DONE = (
+    "The web process stopped before recording the end; the change history (its rows are the ones counted) "
+    "shows the edit was written."
+)
+RECOVERED_NOTHING = "The web process stopped before the edit was written; nothing was changed."
 STOPPED_LOST = (
     "Stopped after at least {changed:,} product(s) were changed; the others were not touched. "
     'The history rows "Bulk edit #{edit_id}" list every change.'
@@ -116,6 +128,40 @@ class BulkReport:
                 self.unchanged += 1
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the user confirmed: the preview's moment and the versions of the products it showed.
+
+    A product written since (its version moved, or, not shown, ``last_update`` after the moment:
+    every write bumps both) is refused, or skipped with "change the others", and named, as
+    Clear inventory does: the edit never overwrites a colleague's save the user did not see."""
+
+    moment: datetime
+    versions: Mapping[int, int] = field(default_factory=dict)
+
+    def changed(self, product: Product) -> bool:
+        moved = product.pk in self.versions and product.version != self.versions[product.pk]
+        return moved or product.last_update > self.moment
+
+
+def _evaluate(action: BulkAction, rows: list[Product], parameters: dict[str, Any], seen: Seen | None) -> list[Outcome]:
+    """The action's outcomes, with the changes to products written since the preview refused."""
+    outcomes = action.evaluate(rows, parameters)
+    if seen is None:
+        return list(outcomes)
+    return [
+        Outcome(
+            product=outcome.product,
+            kind=REFUSED,
+            old=outcome.old,
+            reason=REFUSED_CHANGED_SINCE_PREVIEW.format(now=outcome.old),
+        )
+        if outcome.kind == CHANGE and seen.changed(outcome.product)
+        else outcome
+        for outcome in outcomes
+    ]
+
+
 def bulk_selection_count(*, products: QuerySet[Product], limit: int) -> int:
     """How many products are selected, counting at most ``limit`` + 1 (no full COUNT on 1M rows)."""
     return len(products.order_by().values_list("pk", flat=True)[: limit + 1])
@@ -134,14 +180,20 @@ def _batches_of_ids(products: QuerySet[Product]) -> Iterator[list[int]]:
 
 
 def bulk_edit_preview(
-    *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any], on_batch=None
+    *,
+    action: BulkAction,
+    products: QuerySet[Product],
+    parameters: dict[str, Any],
+    on_batch=None,
+    seen: Seen | None = None,
 ) -> BulkReport:
     """What ``bulk_edit_apply`` would do now. Reads only; bounded memory (counts, the first
-    changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress)."""
+    changes and refusals). ``on_batch(report)`` is called after each batch (a job's progress);
+    ``seen``: products written since the user's preview count as refused (a job's preflight)."""
     report = BulkReport()
     for ids in _batches_of_ids(products):
         rows = list(Product.objects.filter(pk__in=ids).order_by("pk"))
-        report.add(action.evaluate(rows, parameters))
+        report.add(_evaluate(action, rows, parameters, seen))
         if on_batch is not None:
             on_batch(report)
     return report
@@ -194,9 +246,10 @@ def _apply_batch(
     write: bool,
     user: User,
     reason: str,
+    seen: Seen | None = None,
 ) -> None:
     rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    outcomes = action.evaluate(rows, parameters)
+    outcomes = _evaluate(action, rows, parameters, seen)
     report.add(outcomes)
     if write:
         _write(action, outcomes, parameters, user=user, reason=reason)
@@ -223,13 +276,15 @@ def bulk_edit_apply(
     parameters: dict[str, Any],
     user: User = None,
     skip_refused: bool = False,
+    seen: Seen | None = None,
 ) -> BulkEdit:
     """Apply ``action`` to every product of ``products``, in batches, in one transaction.
 
     Returns the finished BulkEdit. Raises ``BulkEditRefused`` (with the report) when a
     product would be refused and ``skip_refused`` is off, ``BulkEditConflict`` when a
     product was saved by someone else meanwhile: in both cases nothing is written
-    (the BulkEdit stays, marked refused or failed).
+    (the BulkEdit stays, marked refused or failed). ``seen``: what the user's preview showed;
+    a product written since is refused (or skipped), and named.
     """
     edit = bulk_edit_create(action=action, parameters=parameters, user=user, skip_refused=skip_refused)
     reason = str(edit)
@@ -239,16 +294,24 @@ def bulk_edit_apply(
             for ids in _batches_of_ids(products):
                 # After the first refusal, keep reading (to list every refusal) but stop writing.
                 write = skip_refused or not report.refused
-                _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason)
+                _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason, seen=seen)
             if report.refused and not skip_refused:
                 raise BulkEditRefused(ERROR_REFUSED.format(count=report.refused), report)
+            # The end is recorded by the writes' own transaction: a web process that dies after
+            # the commit leaves a finished "Bulk edit #N", never a "running" one.
+            _record_end(edit, report, BulkEdit.STATE_DONE, _done_message(report))
     except BulkEditRefused as refused:
         _finish(edit, report, BulkEdit.STATE_REFUSED, refused.messages[0], user)
         raise
     except BulkEditConflict as conflict:
         _finish(edit, report, BulkEdit.STATE_FAILED, conflict.messages[0], user)
         raise
-    return _finish_done(edit, report, user)
+    except Exception:
+        # A bug or a database error: the transaction rolled back, so nothing was written.
+        _finish_after_error(edit, BulkReport(), BulkEdit.STATE_FAILED, ERROR_INTERRUPTED, user)
+        raise
+    _audit(edit, user)
+    return edit
 
 
 def bulk_edit_create(
@@ -273,6 +336,7 @@ def bulk_edit_apply_in_batches(
     user: User = None,
     skip_refused: bool = False,
     on_batch=None,
+    seen: Seen | None = None,
 ) -> BulkEdit:
     """A job's writes: one transaction per batch, after a preflight that found nothing refused.
 
@@ -296,7 +360,7 @@ def bulk_edit_apply_in_batches(
                         ERROR_CHANGED_SINCE.format(count=len(moved), skus=", ".join(row.sku for row in moved[:5])),
                         code="conflict",
                     )
-                outcomes = action.evaluate(rows, parameters)
+                outcomes = _evaluate(action, rows, parameters, seen)
                 refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
                 if refused and not skip_refused:
                     raise BulkEditRefused(
@@ -308,47 +372,173 @@ def bulk_edit_apply_in_batches(
                         BulkReport(),
                     )
                 _write(action, outcomes, parameters, user=user, reason=reason)
-            report.add(outcomes)
-            last_id = ids[-1]
+                # What the batch wrote is recorded by the batch's own transaction: a worker that
+                # dies after the commit leaves a record that says so (and no Retry to apply it twice).
+                counted = _counted(report, outcomes)
+                _record_counts(edit, counted, last_id=ids[-1])
+            report, last_id = counted, ids[-1]
             if on_batch is not None:
                 on_batch(report)
     except (BulkEditConflict, BulkEditRefused, JobCancelled) as exc:
-        written = (
-            STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
-            if last_id is not None
-            else STOPPED_NOTHING
-        )
+        written = _written(edit, report, last_id)
         if isinstance(exc, JobCancelled):
             _finish(edit, report, BulkEdit.STATE_CANCELLED, f"Cancelled. {written}", user)
             raise
         _finish(edit, report, BulkEdit.STATE_STOPPED, f"{exc.messages[0]} {written}", user)
         raise BulkEditStopped(edit.message, edit) from exc
+    except Exception:
+        # A bug or a database error in a batch: that batch rolled back, the ones before it stay.
+        message = f"{ERROR_STOPPED_BY_ERROR} {_written(edit, report, last_id)}"
+        _finish_after_error(edit, report, BulkEdit.STATE_STOPPED, message, user)
+        raise
     return _finish_done(edit, report, user)
 
 
-def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
+def _written(edit: BulkEdit, report: BulkReport, last_id: int | None) -> str:
+    if last_id is None:
+        return STOPPED_NOTHING
+    return STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
+
+
+def _counted(report: BulkReport, outcomes: Sequence[Outcome]) -> BulkReport:
+    """``report`` plus one batch's outcomes, as a new report (``report`` stays as committed)."""
+    counted = BulkReport(
+        changed=report.changed,
+        unchanged=report.unchanged,
+        refused=report.refused,
+        sample=list(report.sample),
+        refusals=list(report.refusals),
+    )
+    counted.add(outcomes)
+    return counted
+
+
+def _record_counts(edit: BulkEdit, report: BulkReport, *, last_id: int) -> None:
+    """The counts so far and the last product id written, on the running "Bulk edit #N"."""
+    counts = {
+        "selected_count": report.selected,
+        "changed_count": report.changed,
+        "unchanged_count": report.unchanged,
+        "refused_count": report.refused,
+        "last_id": last_id,
+    }
+    BulkEdit.objects.filter(pk=edit.pk).update(**counts)
+    for name, value in counts.items():
+        setattr(edit, name, value)
+
+
+def _done_message(report: BulkReport) -> str:
     message = f"{report.changed} changed, {report.unchanged} unchanged"
     if report.refused:
         message += f", {report.refused} refused and left as they were"
-    _finish(edit, report, BulkEdit.STATE_DONE, message + ".", user)
+    return message + "." + changed_since_preview_note(report)
+
+
+def changed_since_preview_note(report: BulkReport) -> str:
+    """ " Changed since the preview and left as they were: SKU (now …), …" when any was skipped for that."""
+    moved = [o for o in report.refusals if o.reason.startswith(CHANGED_SINCE_PREVIEW)]
+    if not moved:
+        return ""
+    named = ", ".join(f"{o.product.sku} (now {o.old})" for o in moved[:NAMED_SHOWN])
+    more = f" and {len(moved) - NAMED_SHOWN} more" if len(moved) > NAMED_SHOWN else ""
+    return f"{CHANGED_SINCE_NOTE}{named}{more}."
+
+
+def edit_changed_since_note(edit: BulkEdit) -> str:
+    """The part of a done edit's message naming the products skipped for changing since the preview."""
+    index = edit.message.find(CHANGED_SINCE_NOTE)
+    return edit.message[index:] if index >= 0 else ""
+
+
+def _finish_done(edit: BulkEdit, report: BulkReport, user: User) -> BulkEdit:
+    _finish(edit, report, BulkEdit.STATE_DONE, _done_message(report), user)
     return edit
 
 
-def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+def _record_end(edit: BulkEdit, report: BulkReport, state: str, message: str) -> None:
     edit.state, edit.message, edit.finished_at = state, message, timezone.now()
     # Done, or a job stopped part-way: report.changed counts committed changes only.
     written = state in (BulkEdit.STATE_DONE, BulkEdit.STATE_STOPPED, BulkEdit.STATE_CANCELLED)
     edit.selected_count, edit.changed_count = report.selected, report.changed if written else 0
     edit.unchanged_count, edit.refused_count = report.unchanged, report.refused
     edit.save()
+
+
+def _audit(edit: BulkEdit, user: User) -> None:
     audit_event(
         "product.bulk_edit",
         user=user,
         bulk_edit_id=edit.pk,
         action=edit.action,
         description=edit.description,
-        state=state,
+        state=edit.state,
         changed=edit.changed_count,
         unchanged=edit.unchanged_count,
         refused=edit.refused_count,
     )
+
+
+def _finish(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+    _record_end(edit, report, state, message)
+    _audit(edit, user)
+
+
+def _finish_after_error(edit: BulkEdit, report: BulkReport, state: str, message: str, user: User) -> None:
+    """Record the end of an edit an unexpected error stopped; the error itself goes on up."""
+    try:
+        _finish(edit, report, state, message, user)
+    except DatabaseError:  # the database is gone too: housekeeping recovers the edit later
+        logger.exception("Could not record the end of bulk edit #%s", edit.pk)
+
+
+# --- Bulk edits found dead --------------------------------------------------------------
+
+
+def bulk_edit_history_rows(edit: BulkEdit) -> QuerySet[Any]:
+    """The change-history rows ``edit`` wrote (their reason is "Bulk edit #N: …")."""
+    return Product.history.filter(history_change_reason=str(edit)[:100], history_date__gte=edit.created_at)
+
+
+def bulk_edit_reconcile(*, edit: BulkEdit) -> BulkEdit:
+    """Counts of a running edit whose process died, from what the database holds: its history rows.
+
+    A batch records its counts in its own transaction, so they normally agree; an edit written
+    before that (or by an older version) gets the history's count and the last product id."""
+    written = bulk_edit_history_rows(edit).aggregate(count=Count("history_id"), last=Max("id"))
+    if written["count"] > edit.changed_count:
+        edit.changed_count, edit.last_id = written["count"], written["last"]
+        BulkEdit.objects.filter(pk=edit.pk).update(changed_count=edit.changed_count, last_id=edit.last_id)
+    return edit
+
+
+def bulk_edit_written_message(edit: BulkEdit) -> str:
+    """What a stopped edit wrote, from its record."""
+    if not edit.changed_count:
+        return STOPPED_NOTHING
+    if edit.last_id is None:
+        return STOPPED_LOST.format(changed=edit.changed_count, edit_id=edit.pk)
+    return STOPPED_WRITTEN.format(changed=edit.changed_count, last_id=edit.last_id, edit_id=edit.pk)
+
+
+def bulk_edits_recover(*, now: datetime | None = None) -> int:
+    """Inline bulk edits still "running" after INLINE_STEP_TIMEOUT: their web process died.
+
+    Reconciled from their history rows: an edit whose writes committed is done (one
+    transaction: all of it), one without any is failed with nothing written."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.INLINE_STEP_TIMEOUT)
+    dead = BulkEdit.objects.filter(state=BulkEdit.STATE_RUNNING, created_at__lt=cutoff, job__isnull=True)
+    count = 0
+    for edit in dead[:1000]:
+        bulk_edit_reconcile(edit=edit)
+        if edit.changed_count:
+            state = BulkEdit.STATE_DONE
+            message = f"{edit.changed_count} changed. {RECOVERED_DONE}"
+        else:
+            state, message = BulkEdit.STATE_FAILED, RECOVERED_NOTHING
+        count += BulkEdit.objects.filter(pk=edit.pk, state=BulkEdit.STATE_RUNNING).update(
+            state=state, message=message, finished_at=now
+        )
+    if count:
+        logger.warning("Bulk edits: %d left running by a web process that stopped, recovered.", count)
+    return count

@@ -20,7 +20,6 @@ ModelAdmin, as the user who asked (``store.jobs.changelists``, as exports do), t
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -32,32 +31,27 @@ from django_tasks import task
 from store.audit import audit_event
 from store.bulk.actions import BulkAction, get_bulk_action
 from store.bulk.apply import (
-    BATCH,
     ERROR_REFUSED,
-    STOPPED_LOST,
-    STOPPED_NOTHING,
     BulkEditStopped,
-    BulkReport,
+    Seen,
     bulk_edit_apply_in_batches,
     bulk_edit_create,
     bulk_edit_preview,
+    bulk_edit_reconcile,
+    bulk_edit_written_message,
 )
 from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
-from store.jobs.models import WORKER_LOST, JobCancelled, JobState
+from store.jobs.models import WORKER_LOST, JobRefused, JobState
+from store.jobs.runner import JobRun, run_job
 from store.jobs.services import (
     format_duration,
     job_enqueue,
-    job_fail,
-    job_finish,
     job_notify_end,
-    job_progress,
     job_retry,
-    job_start,
+    jobs_fail_unstarted,
     jobs_mark_lost,
 )
 from store.models import BulkEdit, BulkEditJob, Product
-
-logger = logging.getLogger(__name__)
 
 ERROR_NO_USER = "the user who asked for this bulk edit no longer exists or is inactive"
 ERROR_NO_PERMISSION = "the user who asked for this bulk edit may no longer make it"
@@ -68,7 +62,7 @@ STEP_WRITING = "Step 2 of 2: writing, one batch of {batch:,} products at a time.
 REFUSALS_LISTED = 20
 
 
-class BulkJobRefused(Exception):
+class BulkJobRefused(JobRefused):
     """The job cannot run as asked (its user, permission, action or filters)."""
 
 
@@ -80,8 +74,11 @@ def bulk_edit_job_create(
     filters: str,
     selected_ids: list[int] | None,
     skip_refused: bool = False,
+    seen: Seen | None = None,
 ) -> BulkEditJob:
-    """Record a bulk edit job and queue it (call outside a transaction)."""
+    """Record a bulk edit job and queue it (call outside a transaction).
+
+    ``seen``: what the user's preview showed; the worker refuses (or skips) products written since."""
     job = BulkEditJob.objects.create(
         requested_by=user,
         action=action.name,
@@ -90,6 +87,8 @@ def bulk_edit_job_create(
         skip_refused=skip_refused,
         filters=filters,
         selected_ids=[int(pk) for pk in selected_ids] if selected_ids is not None else None,
+        preview_at=seen.moment if seen is not None else None,
+        preview_versions={str(pk): version for pk, version in seen.versions.items()} if seen is not None else {},
     )
     audit_event(
         "product.bulk_edit.queued",
@@ -104,11 +103,11 @@ def bulk_edit_job_create(
 
 def bulk_edit_job_retry(*, job: BulkEditJob) -> bool:
     """Run again a job that wrote nothing (a partly written one would apply twice to its first products)."""
+    if job.bulk_edit is not None:
+        bulk_edit_reconcile(edit=job.bulk_edit)  # what the database holds, not what was counted
     if job.changed_count:
         return False
-    return job_retry(
-        job=job, task=bulk_edit_run, rows_total=None, bulk_edit=None, message="", unchanged_count=0, refused_count=0
-    )
+    return job_retry(job=job, task=bulk_edit_run, rows_total=None, bulk_edit=None, checked={})
 
 
 REFUSALS = {NO_USER: ERROR_NO_USER, NO_PERMISSION: ERROR_NO_PERMISSION, BAD_FILTERS: ERROR_BAD_FILTERS}
@@ -134,93 +133,68 @@ def bulk_edit_job_selection(*, job: BulkEditJob) -> tuple[BulkAction, QuerySet[P
     return action, queryset
 
 
-def _record(job: BulkEditJob, report: BulkReport, **fields: Any) -> None:
-    """Counts (and the step) on the job row, so that its page shows them while it runs."""
-    values = {"unchanged_count": report.unchanged, "refused_count": report.refused, **fields}
-    BulkEditJob.objects.filter(pk=job.pk).update(**values)
-    for name, value in values.items():
-        setattr(job, name, value)
-
-
 def bulk_edit_job_run(*, job_id: int, attempt: int) -> None:
     """The worker's side: preflight, then the writes batch by batch; then tell the user."""
-    job = BulkEditJob.objects.select_related("requested_by").filter(pk=job_id).first()
-    if job is None or not job_start(job=job, attempt=attempt):
-        return
-    user = job.requested_by
-    try:
-        action, products = bulk_edit_job_selection(job=job)
-        since = timezone.now()
-        _record(job, BulkReport(), message=STEP_CHECKING)
-        job_progress(job=job, rows_done=0, rows_total=products.order_by().count())
-        preflight = bulk_edit_preview(
-            action=action,
-            products=products,
-            parameters=job.parameters,
-            on_batch=lambda report: job_progress(job=job, rows_done=report.selected),
-        )
-        _record(job, preflight)
-        if preflight.refused and not job.skip_refused:
-            reasons = [f"{o.product.sku}: {o.reason}" for o in preflight.refusals[:REFUSALS_LISTED]]
-            error = ERROR_REFUSED.format(count=preflight.refused) + " " + "; ".join(reasons)
-            if len(preflight.refusals) < preflight.refused or len(reasons) < len(preflight.refusals):
-                error += f"; … ({preflight.refused - len(reasons):,} more)"
-            if job_fail(job=job, error=error):
-                bulk_edit_job_notify(job=job)
-            return
-        edit = bulk_edit_create(action=action, parameters=job.parameters, user=user, skip_refused=job.skip_refused)
-        _record(job, BulkReport(), bulk_edit=edit, message=STEP_WRITING.format(batch=BATCH))
-        job_progress(job=job, rows_done=0, rows_total=preflight.selected)
+    run_job(
+        BulkEditJob,
+        job_id,
+        attempt,
+        work=_bulk_edit,
+        refused=(BulkEditStopped,),
+        on_end=_bulk_edit_ended,
+    )
 
-        def progress(report: BulkReport) -> None:
-            _record(job, report, changed_count=report.changed)
-            job_progress(job=job, rows_done=report.selected)
 
-        edit = bulk_edit_apply_in_batches(
-            action=action,
-            products=products,
-            parameters=job.parameters,
-            since=since,
-            edit=edit,
-            user=user,
-            skip_refused=job.skip_refused,
-            on_batch=progress,
-        )
-    except JobCancelled:
-        recorded = BulkEditJob.objects.get(pk=job.pk).bulk_edit
-        message = recorded.message if recorded is not None else f"Cancelled. {STOPPED_NOTHING}"
-        BulkEditJob.objects.filter(pk=job.pk).update(message=message)
-        logger.info("Bulk edit job #%s stopped: %s", job_id, JobState.CANCELLED.label)
-        return
-    except BulkEditStopped as stopped:
-        logger.warning("Bulk edit job #%s stopped: %s", job_id, stopped.messages[0])
-        _record(
-            job,
-            BulkReport(unchanged=stopped.edit.unchanged_count, refused=stopped.edit.refused_count),
-            changed_count=stopped.edit.changed_count,
-            message="",
-        )
-        if job_fail(job=job, error=stopped.messages[0]):
-            bulk_edit_job_notify(job=job)
-        return
-    except BulkJobRefused as exc:
-        logger.warning("Bulk edit job #%s refused: %s", job_id, exc)
-        if job_fail(job=job, error=str(exc)):
-            bulk_edit_job_notify(job=job)
-        return
-    except Exception as exc:  # the job must end "failed" whatever broke; the traceback goes to the log
-        logger.exception("Bulk edit job #%s failed", job_id)
-        if job_fail(job=job, error=f"{type(exc).__name__}: {exc}"):
-            bulk_edit_job_notify(job=job)
-        return
-    if job_finish(
-        job=job,
-        changed_count=edit.changed_count,
-        unchanged_count=edit.unchanged_count,
-        refused_count=edit.refused_count,
-        message=edit.message,
-    ):
-        bulk_edit_job_notify(job=job)
+def bulk_edit_job_seen(job: BulkEditJob) -> Seen | None:
+    """What the user's preview showed (None for a job queued without one)."""
+    if job.preview_at is None:
+        return None
+    return Seen(moment=job.preview_at, versions={int(pk): int(v) for pk, v in job.preview_versions.items()})
+
+
+def _bulk_edit(run: JobRun[BulkEditJob]) -> None:
+    job = run.job
+    action, products = bulk_edit_job_selection(job=job)
+    since = timezone.now()
+    seen = bulk_edit_job_seen(job)
+    run.progress(rows_done=0, rows_total=products.order_by().count())
+    preflight = bulk_edit_preview(
+        action=action,
+        products=products,
+        parameters=job.parameters,
+        on_batch=lambda report: run.progress(rows_done=report.selected),
+        seen=seen,
+    )
+    # What the check counted; the page shows it until the bulk edit's own counts take over.
+    job.checked = {"changed": preflight.changed, "unchanged": preflight.unchanged, "refused": preflight.refused}
+    BulkEditJob.objects.filter(pk=job.pk).update(checked=job.checked)
+    if preflight.refused and not job.skip_refused:
+        reasons = [f"{o.product.sku}: {o.reason}" for o in preflight.refusals[:REFUSALS_LISTED]]
+        error = ERROR_REFUSED.format(count=preflight.refused) + " " + "; ".join(reasons)
+        if len(preflight.refusals) < preflight.refused or len(reasons) < len(preflight.refusals):
+            error += f"; … ({preflight.refused - len(reasons):,} more)"
+        raise BulkJobRefused(error)
+    edit = bulk_edit_create(
+        action=action, parameters=job.parameters, user=job.requested_by, skip_refused=job.skip_refused
+    )
+    BulkEditJob.objects.filter(pk=job.pk).update(bulk_edit=edit)
+    job.bulk_edit = edit
+    run.progress(rows_done=0, rows_total=preflight.selected)
+    bulk_edit_apply_in_batches(
+        action=action,
+        products=products,
+        parameters=job.parameters,
+        since=since,
+        edit=edit,
+        user=job.requested_by,
+        skip_refused=job.skip_refused,
+        on_batch=lambda report: run.progress(rows_done=report.selected),
+        seen=seen,
+    )
+
+
+def _bulk_edit_ended(job: BulkEditJob) -> None:
+    bulk_edit_job_notify(job=job)
 
 
 def bulk_edit_job_notify(*, job: BulkEditJob) -> bool:
@@ -240,9 +214,15 @@ def bulk_edit_job_notify(*, job: BulkEditJob) -> bool:
     return job_notify_end(job=job, subject=subject, lines=[*lines, "Its page:"], link=link)
 
 
+def bulk_edit_jobs_fail_unstarted(*, now: datetime | None = None) -> int:
+    """Bulk edit jobs queued too long that the queue lost: failed, never started (nothing written: Retry)."""
+    return jobs_fail_unstarted(model=BulkEditJob, now=now)
+
+
 def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
     """Jobs whose worker went silent fail as any job does, and their bulk edit (the history's
-    "Bulk edit #N") stops saying "running": it stopped part-way, after the committed batches."""
+    "Bulk edit #N") stops saying "running": it stopped part-way, after the committed batches,
+    which its record (and, to be sure, its history rows) says."""
     now = now or timezone.now()
     count = jobs_mark_lost(model=BulkEditJob, now=now)
     lost = BulkEditJob.objects.filter(
@@ -252,16 +232,10 @@ def bulk_edit_jobs_mark_lost(*, now: datetime | None = None) -> int:
         edit = job.bulk_edit
         if edit is None:  # excluded by the filter; narrows the type
             continue
-        written = (
-            STOPPED_LOST.format(changed=job.changed_count, edit_id=edit.pk) if job.changed_count else STOPPED_NOTHING
-        )
+        bulk_edit_reconcile(edit=edit)
+        message = f"The worker was lost. {bulk_edit_written_message(edit)}"
         BulkEdit.objects.filter(pk=edit.pk, state=BulkEdit.STATE_RUNNING).update(
-            state=BulkEdit.STATE_STOPPED,
-            finished_at=now,
-            changed_count=job.changed_count,
-            unchanged_count=job.unchanged_count,
-            refused_count=job.refused_count,
-            message=f"The worker was lost. {written}",
+            state=BulkEdit.STATE_STOPPED, finished_at=now, message=message
         )
     return count
 

@@ -10,7 +10,6 @@ streams it into a temporary file that is then saved to the private storage.
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,28 +26,24 @@ from django_tasks import task
 from store.audit import audit_event
 from store.exports.formats import FORMATS, write_stream
 from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
-from store.jobs.models import JobCancelled, JobState
+from store.jobs.models import JobRefused, JobState
+from store.jobs.runner import JobRun, run_job
 from store.jobs.services import (
     format_duration,
     job_enqueue,
-    job_fail,
-    job_finish,
     job_notify_end,
-    job_progress,
     job_retry,
-    job_start,
+    jobs_fail_unstarted,
     jobs_mark_lost,
 )
 from store.models import ExportJob
-
-logger = logging.getLogger(__name__)
 
 ERROR_NO_USER = "the user who asked for this export no longer exists or is inactive"
 ERROR_NO_PERMISSION = "the user who asked for this export may no longer export these rows"
 ERROR_BAD_FILTERS = "the changelist filters are no longer valid"
 
 
-class ExportRefused(Exception):
+class ExportRefused(JobRefused):
     """The export cannot run as asked (its user, permission or filters); the message says why."""
 
 
@@ -82,7 +77,22 @@ def export_job_create(
 
 
 def export_job_retry(*, job: ExportJob) -> bool:
+    export_leftovers_drop(job=job)
     return job_retry(job=job, task=export_run, rows_total=None)
+
+
+def export_leftovers_drop(*, job: ExportJob) -> int:
+    """Delete what an earlier attempt left in the job's folder: a worker that died between saving
+    the file and recording it leaves a file no job points to. Returns how many files."""
+    storage, folder = export_storage(), f"exports/{job.pk}"
+    try:
+        _folders, names = storage.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    leftovers = [f"{folder}/{name}" for name in names if f"{folder}/{name}" != job.file.name]
+    for name in leftovers:
+        storage.delete(name)
+    return len(leftovers)
 
 
 REFUSALS = {NO_USER: ERROR_NO_USER, NO_PERMISSION: ERROR_NO_PERMISSION, BAD_FILTERS: ERROR_BAD_FILTERS}
@@ -106,51 +116,42 @@ def export_file_name(*, job: ExportJob) -> str:
 
 def export_job_run(*, job_id: int, attempt: int) -> None:
     """The worker's side: stream the rows to storage, then mark the job done (or failed) and tell the user."""
-    job = ExportJob.objects.select_related("requested_by").filter(pk=job_id).first()
-    if job is None or not job_start(job=job, attempt=attempt):
-        return
-    try:
-        model_admin, queryset = export_source(job=job)
-        resource = model_admin.export_resource_class()
-        job_progress(job=job, rows_done=0, rows_total=queryset.count())
-        with tempfile.TemporaryFile(prefix="export-") as tmp:
-            rows = write_stream(
-                tmp,
-                file_format=job.file_format,
-                headers=resource.export_headers(),
-                chunks=resource.iter_export_chunks(queryset, force_native_type=job.file_format == "xlsx"),
-                excel_bom=job.excel_bom,
-                on_chunk=lambda done: job_progress(job=job, rows_done=done),
-            )
-            size = tmp.tell()
-            tmp.seek(0)
-            name = export_storage().save(f"exports/{job.pk}/{export_file_name(job=job)}", File(tmp))
-    except JobCancelled:
-        logger.info("Export #%s stopped: %s", job_id, JobState.CANCELLED.label)
-        return
-    except ExportRefused as exc:
-        logger.warning("Export #%s refused: %s", job_id, exc)
-        if job_fail(job=job, error=str(exc)):
-            export_job_notify(job=job)
-        return
-    except Exception as exc:  # the job must end "failed" whatever broke; the traceback goes to the log
-        logger.exception("Export #%s failed", job_id)
-        if job_fail(job=job, error=f"{type(exc).__name__}: {exc}"):
-            export_job_notify(job=job)
-        return
+    run_job(ExportJob, job_id, attempt, work=_export, on_end=_export_ended)
+
+
+def _export(run: JobRun[ExportJob]) -> None:
+    job = run.job
+    model_admin, queryset = export_source(job=job)
+    resource = model_admin.export_resource_class()
+    run.progress(rows_done=0, rows_total=queryset.count())
+    with tempfile.TemporaryFile(prefix="export-") as tmp:
+        rows = write_stream(
+            tmp,
+            file_format=job.file_format,
+            headers=resource.export_headers(),
+            chunks=resource.iter_export_chunks(queryset, force_native_type=job.file_format == "xlsx"),
+            excel_bom=job.excel_bom,
+            on_chunk=lambda done: run.progress(rows_done=done),
+        )
+        size = tmp.tell()
+        tmp.seek(0)
+        name = export_storage().save(f"exports/{job.pk}/{export_file_name(job=job)}", File(tmp))
     expires = timezone.now() + timedelta(days=settings.EXPORT_RETENTION_DAYS)
-    if not job_finish(job=job, rows_done=rows, file=name, file_size=size, expires_at=expires):
+    if not run.finish(rows_done=rows, file=name, file_size=size, expires_at=expires):
         export_storage().delete(name)  # cancelled at the last moment: keep nothing
-        return
-    audit_event(
-        "export",
-        user=job.requested_by,
-        model=job.model_label,
-        rows=rows,
-        file_format=job.file_format,
-        scope=job.scope,
-        job_id=job.pk,
-    )
+
+
+def _export_ended(job: ExportJob) -> None:
+    if job.state == JobState.DONE:
+        audit_event(
+            "export",
+            user=job.requested_by,
+            model=job.model_label,
+            rows=job.rows_done,
+            file_format=job.file_format,
+            scope=job.scope,
+            job_id=job.pk,
+        )
     export_job_notify(job=job)
 
 
@@ -184,9 +185,15 @@ def export_files_purge(*, now: datetime | None = None) -> int:
     return count
 
 
+def export_jobs_fail_unstarted(*, now: datetime | None = None) -> int:
+    """Exports queued too long that the queue lost: failed, never started (their page offers Retry)."""
+    return jobs_fail_unstarted(model=ExportJob, now=now)
+
+
 def export_jobs_mark_lost(*, now: datetime | None = None) -> int:
-    """Export jobs whose worker went silent: failed, worker lost (their page offers Retry)."""
-    return jobs_mark_lost(model=ExportJob, now=now)
+    """Export jobs whose worker went silent: failed, worker lost (their page offers Retry); a file
+    the worker saved but did not record is deleted (nobody could download it)."""
+    return jobs_mark_lost(model=ExportJob, now=now, on_lost=lambda job: export_leftovers_drop(job=job))
 
 
 @task()

@@ -7,19 +7,19 @@
 
 The same service code as the inline flow does the work (``plan_file``, ``_save_plan``,
 ``_write``). The upload and the plan live in the private storage, so any web process
-serves any step and any worker runs it. Every step is a conditional UPDATE on
-(state, attempt): a task delivered twice, or an older attempt's task, finds nothing to
-claim and stops. The write and its final state change are one transaction: a worker
-killed (or a job cancelled) mid-write leaves nothing written, and a write that committed
-can no longer be cancelled. The worker's heartbeat (every HEARTBEAT_SECONDS, on its own
-connection during the write) lets ``import_jobs_mark_lost`` say "failed: worker lost".
+serves any step and any worker runs it. Each step runs through the job engine's
+``run_job`` (``store.jobs.runner``), as exports and bulk edits do: the step is claimed with
+a conditional UPDATE on (status, attempt), so a task delivered twice, or an older attempt's
+task, finds nothing to claim and stops. The write and its final state change are one
+transaction: a worker killed (or a job cancelled) mid-write leaves nothing written, and a
+write that committed can no longer be cancelled. The worker's heartbeat (every
+HEARTBEAT_SECONDS, on its own connection during the write) lets ``import_jobs_mark_lost``
+say "failed: worker lost".
 """
 
 from __future__ import annotations
 
-import logging
 import tempfile
-import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,8 +28,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -55,22 +53,33 @@ from store.importing.service import (
     _save_plan,
     _transition,
     _write,
+    import_job_reconcile,
     import_storage,
     plan_exists,
     release_memory,
 )
-from store.jobs.models import WORKER_LOST, JobCancelled
-from store.jobs.services import format_duration, job_notify_end
+from store.jobs.models import NEVER_STARTED, NOT_QUEUED, WORKER_LOST, JobCancelled, JobStep
+from store.jobs.runner import JobRun, run_job
+from store.jobs.services import (
+    format_duration,
+    job_cancel,
+    job_enqueue,
+    job_notify_end,
+    job_retry,
+    jobs_fail_unstarted,
+    jobs_mark_lost,
+)
 from store.models import ImportJob
-
-logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 MESSAGE_QUEUED = "Queued; a worker will check the file."
 MESSAGE_CANCELLED = "Cancelled by {user}; nothing written."
 ERROR_NOT_CANCELLABLE = "Import #{pk} cannot be cancelled: it is {state}."
 ERROR_NOT_RETRYABLE = "Import #{pk} cannot be retried: it is {state}."
-ACTIVE = (ImportJob.STATUS_QUEUED, ImportJob.STATUS_RUNNING, ImportJob.STATUS_WRITING)
+ACTIVE = ImportJob.job_states.active
+# The two steps a worker runs: the preview (queued -> running) and, once confirmed, the write.
+PREVIEW_STEP = JobStep(claim=ImportJob.STATUS_QUEUED, run=ImportJob.STATUS_RUNNING, heartbeat_every=HEARTBEAT_SECONDS)
+WRITE_STEP = JobStep(claim=ImportJob.STATUS_WRITING, run=ImportJob.STATUS_WRITING, heartbeat_every=HEARTBEAT_SECONDS)
 
 
 # --- Counting rows cheaply ---------------------------------------------------------
@@ -156,11 +165,7 @@ def import_job_submit(
 
 
 def enqueue_step(job: ImportJob, step: str) -> ImportJob:
-    task = import_preview if step == "preview" else import_write
-    result = task.enqueue(job.pk, job.attempt)
-    ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
-    job.refresh_from_db()
-    return job
+    return job_enqueue(job=job, task=import_preview if step == "preview" else import_write)
 
 
 def import_job_confirm(*, job: ImportJob, user: Any = None, skip_invalid: bool | None = None) -> ImportJob:
@@ -191,12 +196,7 @@ def import_job_cancel(*, job: ImportJob, user: Any) -> None:
     next heartbeat (or, at the latest, when it tries to record its end: that is in its transaction)."""
     _check_may_act(job, user)
     message = MESSAGE_CANCELLED.format(user=user.get_username() if user else "a worker")
-    cancellable = [*ACTIVE, ImportJob.STATUS_PREVIEW, ImportJob.STATUS_MAPPING]
-    cancelled = ImportJob.objects.filter(pk=job.pk, status__in=cancellable).update(
-        status=ImportJob.STATUS_CANCELLED, finished_at=timezone.now(), message=message, created_count=0, updated_count=0
-    )
-    job.refresh_from_db()
-    if not cancelled:
+    if not job_cancel(job=job, user=user, message=message):
         raise ValidationError(
             ERROR_NOT_CANCELLABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_cancellable"
         )
@@ -208,7 +208,7 @@ def import_job_can_retry(job: ImportJob) -> bool:
     return (
         job.is_background
         and job.status in (ImportJob.STATUS_FAILED, ImportJob.STATUS_CANCELLED)
-        and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED)
+        and job.message in (WORKER_LOST_MESSAGE, ERROR_INTERRUPTED, NOT_QUEUED, NEVER_STARTED)
         and (bool(job.upload) or bool(job.options.get("confirmed")))
     )
 
@@ -225,51 +225,38 @@ def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
             ERROR_NOT_RETRYABLE.format(pk=job.pk, state=job.get_status_display().lower()), code="not_retryable"
         )
     write = bool(job.options.get("confirmed")) and plan_exists(job)
-    target = ImportJob.STATUS_WRITING if write else ImportJob.STATUS_QUEUED
-    retried = ImportJob.objects.filter(pk=job.pk, status=job.status, attempt=job.attempt).update(
-        status=target,
-        attempt=F("attempt") + 1,
-        started_at=None,
-        heartbeat_at=None,
-        finished_at=None,
-        rows_done=0,
+    if not job_retry(
+        job=job,
+        task=import_write if write else import_preview,
+        state=ImportJob.STATUS_WRITING if write else ImportJob.STATUS_QUEUED,
         message=MESSAGE_WRITING if write else MESSAGE_QUEUED,
-    )
-    if not retried:
+    ):
         raise _refusal(job)
-    job.refresh_from_db()
     audit_event("import.retry", user=user, job_id=job.pk, attempt=job.attempt)
-    return enqueue_step(job, "write" if write else "preview")
+    return job
 
 
 def import_jobs_mark_lost(*, now: datetime | None = None) -> int:
     """Steps whose worker sent no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds: failed, worker lost.
 
-    Only steps a worker claimed (a heartbeat was set); inline imports never have one.
+    Only steps a worker claimed (a heartbeat was set); inline imports never have one. A write
+    whose history rows exist committed: it is recorded from them, never as "nothing written".
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
-    lost = list(
-        ImportJob.objects.filter(
-            status__in=[ImportJob.STATUS_RUNNING, ImportJob.STATUS_WRITING], heartbeat_at__lt=cutoff
-        ).select_related("user")
+    for job in ImportJob.objects.filter(status=ImportJob.STATUS_WRITING, heartbeat_at__lt=cutoff):
+        import_job_reconcile(job=job, now=now)
+    return jobs_mark_lost(
+        model=ImportJob, now=now, error=WORKER_LOST_MESSAGE, on_lost=lambda job: import_job_notify(job=job)
     )
-    count = 0
-    for job in lost:
-        if _transition(
-            job,
-            source=job.status,
-            target=ImportJob.STATUS_FAILED,
-            finished_at=now,
-            message=WORKER_LOST_MESSAGE,
-            created_count=0,
-            updated_count=0,
-        ):
-            count += 1
-            import_job_notify(job=job)
-    if count:
-        logger.warning("Imports: %d job(s) failed: %s", count, WORKER_LOST)
-    return count
+
+
+def import_jobs_fail_unstarted(*, now: datetime | None = None) -> int:
+    """Steps queued too long that the queue lost (a preview, or a confirmed write): failed, never
+    started; Retry queues them again (the write keeps its plan)."""
+    return jobs_fail_unstarted(
+        model=ImportJob, steps=(PREVIEW_STEP, WRITE_STEP), now=now, keep=lambda job: not job.is_background
+    )
 
 
 def drop_job_files(job: ImportJob) -> None:
@@ -281,141 +268,92 @@ def drop_job_files(job: ImportJob) -> None:
 
 
 # --- The worker's side ------------------------------------------------------------
-class _Pulse:
-    """Progress and heartbeat of one step, throttled to one UPDATE every HEARTBEAT_SECONDS.
+class _Progress:
+    """The import pipeline's progress callback ``(stage, count)`` as the run's rows done and total.
 
-    Outside a transaction it writes through the ORM. Inside the write's transaction it writes
-    through a connection of its own (the main one's rows are invisible until commit); on SQLite,
-    which has one writer at a time, it skips the heartbeat during the write. An UPDATE that
-    finds the step no longer theirs (cancelled, given up as lost, retried) raises JobCancelled.
-    """
+    The run writes it at most every HEARTBEAT_SECONDS (its heartbeat; inside the write's
+    transaction through a connection of its own, see ``JobRun``)."""
 
-    def __init__(self, job: ImportJob, status: str) -> None:
-        self.job, self.status = job, status
+    def __init__(self, run: JobRun[ImportJob], total: int | None = None) -> None:
+        self.run = run
         self.done = 0
-        self.total: int | None = None
-        self.last = 0.0
-        self.side: BaseDatabaseWrapper | None = None
-        self.in_write = False  # inside the write's transaction: heartbeats go through ``side``
+        self.total = total
 
     def __call__(self, stage: str, advance: int) -> None:
         if stage == "rows":
             self.total = advance
         elif stage in ("validating", "writing"):
             self.done += advance
-        if time.monotonic() - self.last >= HEARTBEAT_SECONDS:
-            self.beat()
+        self.run.progress(rows_done=self.done, rows_total=self.total)
 
     def beat(self) -> None:
-        self.last = time.monotonic()
-        fields: dict[str, Any] = {"heartbeat_at": timezone.now(), "rows_done": self.done}
-        if self.total is not None:
-            fields["rows_total"] = self.total
-        if not self.in_write:
-            alive = ImportJob.objects.filter(pk=self.job.pk, status=self.status, attempt=self.job.attempt).update(
-                **fields
-            )
-        elif connection.vendor == "sqlite":
-            return
-        else:
-            alive = self._side_update(fields)
-        if not alive:
-            raise JobCancelled(self.job.pk)
-
-    def _side_update(self, fields: dict[str, Any]) -> int:
-        if self.side is None:
-            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
-        table = ImportJob._meta.db_table
-        quote = self.side.ops.quote_name
-        columns = ", ".join(f"{quote(name)} = %s" for name in fields)
-        with self.side.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {quote(table)} SET {columns} WHERE {quote('id')} = %s AND {quote('status')} = %s "
-                f"AND {quote('attempt')} = %s",
-                [*fields.values(), self.job.pk, self.status, self.job.attempt],
-            )
-            updated: int = cursor.rowcount
-            if updated:
-                return updated
-            # Not updated: cancelled, lost or retried, unless the job's row is not visible from
-            # another connection at all (a test's uncommitted transaction): then carry on.
-            cursor.execute(f"SELECT 1 FROM {quote(table)} WHERE {quote('id')} = %s", [self.job.pk])
-            return 0 if cursor.fetchone() else 1
-
-    def close(self) -> None:
-        if self.side is not None:
-            self.side.close()
-            self.side = None
-
-
-def _claim(job_id: int, attempt: int, *, source: str, target: str) -> ImportJob | None:
-    """The step's one start: ``source`` -> ``target`` for this attempt, if nobody started it yet."""
-    now = timezone.now()
-    claimed = ImportJob.objects.filter(pk=job_id, status=source, attempt=attempt, heartbeat_at__isnull=True).update(
-        status=target, started_at=now, heartbeat_at=now, rows_done=0
-    )
-    if not claimed:
-        logger.info("Import #%s attempt %s: nothing to do (cancelled, retried or already run).", job_id, attempt)
-        return None
-    return ImportJob.objects.select_related("user", "confirmed_by").get(pk=job_id)
+        self.run.progress(rows_done=self.done, rows_total=self.total, force=True)
 
 
 def import_job_preview_run(*, job_id: int, attempt: int) -> None:
     """queued -> running -> preview (or failed): plan the stored upload, save the plan."""
-    job = _claim(job_id, attempt, source=ImportJob.STATUS_QUEUED, target=ImportJob.STATUS_RUNNING)
-    if job is None:
-        return
-    started = time.monotonic()
-    pulse = _Pulse(job, ImportJob.STATUS_RUNNING)
-    try:
-        with tempfile.TemporaryDirectory(prefix="import-job-") as folder:
-            local = Path(folder) / f"upload{Path(job.upload).suffix}"
-            with import_storage().open(job.upload, "rb") as source, local.open("wb") as target:
-                while chunk := source.read(1024 * 1024):
-                    target.write(chunk)
-            options = job.options
-            plan = _plan_or_fail(
-                job,
-                path=local,
-                preset=options.get("preset") or PRESET_AUTO,
-                encoding=options.get("encoding") or None,
-                progress=pulse,
-                mapping=ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None,
-            )
-        if plan is None:
-            _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started)
-            return
-        pulse.beat()
-        _save_plan(job, plan)
-        if plan.errors:
-            _attach_failed_rows(job, plan)
-        job.status = ImportJob.STATUS_PREVIEW
-        job.message = ""
-        job.rows_done = plan.rows_total
-        del plan
-        release_memory()
-        if not _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started, notify=False):
-            _delete_plan(job)
-            return
-        audit_event(
-            "import.preview",
-            user=job.user,
-            job_id=job.pk,
-            file_name=job.file_name,
-            status=job.status,
-            new=job.created_count,
-            updated=job.updated_count,
-            errors=job.error_count,
+    run_job(
+        ImportJob,
+        job_id,
+        attempt,
+        step=PREVIEW_STEP,
+        work=_preview,
+        refused=(),
+        on_failure=_failed,
+        error_message=lambda _error: ERROR_INTERRUPTED,
+        on_end=_preview_ended,
+    )
+
+
+def _preview(run: JobRun[ImportJob]) -> None:
+    job = run.job
+    progress = _Progress(run)
+    with tempfile.TemporaryDirectory(prefix="import-job-") as folder:
+        local = Path(folder) / f"upload{Path(job.upload).suffix}"
+        with import_storage().open(job.upload, "rb") as source, local.open("wb") as target:
+            while chunk := source.read(1024 * 1024):
+                target.write(chunk)
+        options = job.options
+        plan = _plan_or_fail(
+            job,
+            path=local,
+            preset=options.get("preset") or PRESET_AUTO,
+            encoding=options.get("encoding") or None,
+            progress=progress,
+            mapping=ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None,
         )
-    except JobCancelled:
-        logger.info("Import #%s preview stopped: cancelled.", job_id)
+    if plan is None:
+        _end(run)  # refused: the file is unreadable or lacks a column (the message says which)
         return
-    except Exception:
-        logger.exception("Import #%s preview failed", job_id)
-        _fail(job, ERROR_INTERRUPTED)
-        _end(job, attempt, source=ImportJob.STATUS_RUNNING, started=started)
+    progress.beat()
+    _save_plan(job, plan)
+    if plan.errors:
+        _attach_failed_rows(job, plan)
+    job.status = ImportJob.STATUS_PREVIEW
+    job.message = ""
+    job.rows_done = plan.rows_total
+    del plan
+    release_memory()
+    if not _end(run):
+        _delete_plan(job)
         return
-    if job.options.get("auto_confirm"):
+    audit_event(
+        "import.preview",
+        user=job.user,
+        job_id=job.pk,
+        file_name=job.file_name,
+        status=job.status,
+        new=job.created_count,
+        updated=job.updated_count,
+        errors=job.error_count,
+    )
+
+
+def _preview_ended(job: ImportJob) -> None:
+    if job.status == ImportJob.STATUS_FAILED:
+        _drop_upload_only(job)
+        import_job_notify(job=job)
+    elif job.options.get("auto_confirm"):
         import_job_confirm(job=job, user=None)
 
 
@@ -423,37 +361,31 @@ def import_job_write_run(*, job_id: int, attempt: int) -> None:
     """writing -> succeeded | partial | failed: write the stored plan in one transaction,
     whose last statement is the job's own final state (so a cancel either wins before the
     commit, and nothing is written, or finds the job finished)."""
-    job = _claim(job_id, attempt, source=ImportJob.STATUS_WRITING, target=ImportJob.STATUS_WRITING)
-    if job is None:
-        return
-    started = time.monotonic()
-    pulse = _Pulse(job, ImportJob.STATUS_WRITING)
-    try:
-        plan = _load_plan(job)
-        pulse.total = len(plan.creates) + len(plan.updates)
-        pulse.beat()
-        skip_invalid = bool(job.options.get("skip_invalid"))
-        with transaction.atomic():
-            pulse.in_write = True
-            _write(job, plan, skip_invalid=skip_invalid, progress=pulse, user=job.confirmed_by)
-            if not _end(job, attempt, source=ImportJob.STATUS_WRITING, started=started, notify=False):
-                raise JobCancelled(job.pk)  # cancelled meanwhile: roll the write back
-        del plan
-        release_memory()
-    except JobCancelled:
-        logger.info("Import #%s write stopped: cancelled; rolled back.", job_id)
-        return
-    except ValidationError as error:  # the plan is gone
-        _fail(job, error.messages[0])
-        _end(job, attempt, source=ImportJob.STATUS_WRITING, started=started)
-        return
-    except Exception:
-        logger.exception("Import #%s write failed", job_id)
-        _fail(job, ERROR_INTERRUPTED)
-        _end(job, attempt, source=ImportJob.STATUS_WRITING, started=started)
-        return
-    finally:
-        pulse.close()
+    run_job(
+        ImportJob,
+        job_id,
+        attempt,
+        step=WRITE_STEP,
+        work=_write_plan,
+        refused=(ValidationError,),  # the plan is gone
+        on_failure=_failed,
+        error_message=lambda _error: ERROR_INTERRUPTED,
+        on_end=_write_ended,
+    )
+
+
+def _write_plan(run: JobRun[ImportJob]) -> None:
+    job = run.job
+    plan = _load_plan(job)
+    progress = _Progress(run, total=len(plan.creates) + len(plan.updates))
+    progress.beat()
+    skip_invalid = bool(job.options.get("skip_invalid"))
+    with run.atomic():
+        _write(job, plan, skip_invalid=skip_invalid, progress=progress, user=job.confirmed_by)
+        if not _end(run):
+            raise JobCancelled(job.pk)  # cancelled meanwhile: roll the write back
+    del plan
+    release_memory()
     drop_job_files(job)
     audit_event(
         "import.confirm",
@@ -465,11 +397,15 @@ def import_job_write_run(*, job_id: int, attempt: int) -> None:
         updated=job.updated_count,
         errors=job.error_count,
     )
+
+
+def _write_ended(job: ImportJob) -> None:
+    if job.status == ImportJob.STATUS_FAILED:
+        _drop_upload_only(job)
     import_job_notify(job=job)
 
 
 _RESULT_FIELDS = (
-    "status",
     "message",
     "preset",
     "rows_total",
@@ -485,21 +421,19 @@ _RESULT_FIELDS = (
 )
 
 
-def _end(job: ImportJob, attempt: int, *, source: str, started: float, notify: bool = True) -> bool:
-    """Save the step's result if the step is still this attempt's (not cancelled or lost meanwhile)."""
-    now = timezone.now()
+def _end(run: JobRun[ImportJob]) -> bool:
+    """Save the step's result (``job.status`` and the counts) if the step is still this run's
+    (not cancelled, lost or retried meanwhile)."""
+    job = run.job
     fields = {name: getattr(job, name) for name in _RESULT_FIELDS}
     fields["failed_rows"] = job.failed_rows.name or ""
-    if job.status in ImportJob.FINAL_STATUSES:
-        fields["finished_at"] = now
-    saved = ImportJob.objects.filter(pk=job.pk, status=source, attempt=attempt).update(
-        duration=F("duration") + round(time.monotonic() - started, 3), heartbeat_at=now, **fields
-    )
-    if saved and notify and job.status in ImportJob.FINAL_STATUSES:
-        if job.status == ImportJob.STATUS_FAILED:
-            _drop_upload_only(job)
-        import_job_notify(job=job)
-    return bool(saved)
+    return run.end(state=job.status, duration=F("duration") + round(run.elapsed, 3), **fields)
+
+
+def _failed(run: JobRun[ImportJob], message: str) -> bool:
+    """A step that broke (or whose plan is gone) ends failed, with nothing written."""
+    _fail(run.job, message)
+    return _end(run)
 
 
 def _drop_upload_only(job: ImportJob) -> None:
@@ -521,48 +455,6 @@ def import_job_notify(*, job: ImportJob) -> bool:
         f"{job.rows_total:,} rows, {job.error_count:,} with errors, in {format_duration(job.duration)}.",
     ]
     return job_notify_end(job=job, subject=subject, lines=lines, link=link)
-
-
-STATE_LABELS = {
-    ImportJob.STATUS_QUEUED: "queued",
-    ImportJob.STATUS_RUNNING: "previewing",
-    ImportJob.STATUS_PREVIEW: "ready to confirm",
-    ImportJob.STATUS_WRITING: "writing",
-    ImportJob.STATUS_SUCCEEDED: "done",
-    ImportJob.STATUS_PARTIAL: "done (invalid rows skipped)",
-    ImportJob.STATUS_FAILED: "failed",
-    ImportJob.STATUS_CANCELLED: "cancelled",
-    ImportJob.STATUS_EXPIRED: "expired",
-}
-
-
-def import_job_progress(*, job: ImportJob) -> dict[str, Any]:
-    """What the job page shows: state, rows done / total, rate, ETA, elapsed."""
-    state = STATE_LABELS.get(job.status, job.status)
-    if job.status == ImportJob.STATUS_FAILED and job.message:
-        state = job.message if job.message.startswith("failed:") else f"failed: {job.message}"
-    total = job.rows_total or None
-    if job.status == ImportJob.STATUS_WRITING and job.created_count + job.updated_count:
-        total = job.created_count + job.updated_count  # the rows to write, not the file's
-    elapsed = rate = eta = None
-    if job.started_at:
-        end = job.finished_at if job.status in ImportJob.FINAL_STATUSES and job.finished_at else timezone.now()
-        elapsed = max(0.0, (end - job.started_at).total_seconds())
-        if elapsed and job.rows_done:
-            rate = job.rows_done / elapsed
-            if total and job.status in ACTIVE:
-                eta = max(0.0, (total - job.rows_done) / rate)
-    percent = min(100, int(job.rows_done * 100 / total)) if total else None
-    return {
-        "state": state,
-        "rows_done": job.rows_done,
-        "rows_total": total,
-        "percent": percent,
-        "rate": f"{rate:,.0f} rows/s" if rate else "-",
-        "eta": format_duration(eta),
-        "elapsed": format_duration(elapsed),
-        "active": job.status in ACTIVE,
-    }
 
 
 @task()

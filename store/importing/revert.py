@@ -55,6 +55,7 @@ from store.importing.related import (
     related_values_keep,
     related_values_write,
 )
+from store.importing.service import import_job_reconcile
 from store.models import (
     CartItem,
     Collection,
@@ -193,14 +194,19 @@ def _history_chunks(job: ImportJob) -> Iterator[list[HistoricalRow]]:
 
 
 def _check_revertible(job: ImportJob) -> None:
+    import_job_reconcile(job=job)  # one its process left "writing" after it wrote: what it wrote
     if job.status not in REVERTIBLE:
         raise ValidationError(
             ERROR_NOT_REVERTIBLE.format(pk=job.pk, status=job.get_status_display().lower()), code="not_revertible"
         )
     done = ImportRevert.objects.filter(import_job=job).first()
     if done is not None:
-        by = f"import #{done.revert_job_id}" if done.revert_job_id else "earlier"
-        raise ValidationError(ERROR_ALREADY_REVERTED.format(pk=job.pk, by=by), code="already_reverted")
+        raise _already_reverted(job, done)
+
+
+def _already_reverted(job: ImportJob, done: ImportRevert) -> ValidationError:
+    by = f"import #{done.revert_job_id}" if done.revert_job_id else "earlier"
+    return ValidationError(ERROR_ALREADY_REVERTED.format(pk=job.pk, by=by), code="already_reverted")
 
 
 # --- Planning one chunk -----------------------------------------------------------------
@@ -489,6 +495,9 @@ def import_revert(
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
             _record(revert_job, revert, report, started)
     except IntegrityError as error:
+        done = ImportRevert.objects.filter(import_job=job).first()
+        if done is not None:  # a second revert of the same import, submitted at the same time: it lost
+            raise _already_reverted(job, done) from error
         raise ValidationError(ERROR_INTEGRITY.format(error=error), code="integrity") from error
     except RevertRefused:
         audit_event("import.revert_refused", user=user, job_id=job.pk, changed=report.changed)

@@ -22,7 +22,7 @@ import logging
 import pickle
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,8 +35,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
-from django.db import DatabaseError
-from django.db.models import QuerySet
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
@@ -56,8 +56,8 @@ from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_prog
 from store.importing.planning import build_plan
 from store.importing.presets import PRESET_AUTO
 from store.importing.related import RELATED_RECORDED
-from store.importing.writing import ImportConflict, apply_plan
-from store.models import ImportJob, private_storage
+from store.importing.writing import ImportConflict, WriteResult, apply_plan
+from store.models import ImportJob, Product, private_storage
 from store.services import User
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,11 @@ ERROR_EXPIRED = (
 ERROR_ROWS_INVALID = "{rows} row(s) have errors; nothing was written."
 ERROR_DATABASE = "The database refused the import ({error}); nothing was written."
 ERROR_INTERRUPTED = "Interrupted by an unexpected error; nothing was written."
+ERROR_DIED = "Interrupted: the process running it stopped before the import was written; nothing was written."
+MESSAGE_RECOVERED = (
+    "{created} new, {updated} updated (from the change history: the process stopped after writing, "
+    "before recording the end)."
+)
 MESSAGE_DONE = "{created} new, {updated} updated, {unchanged} unchanged, {skipped} skipped."
 MESSAGE_WRITING = "Confirmed; writing."
 MESSAGE_CANCELLED = "Cancelled after preview; nothing written."
@@ -168,6 +173,62 @@ def product_import_expire_previews(*, now: datetime | None = None) -> int:
     if expired:
         logger.info("Expired %d unconfirmed import preview(s).", expired)
     return expired
+
+
+# --- Imports found dead ---------------------------------------------------------------
+def import_history_counts(*, job: ImportJob) -> tuple[int, int]:
+    """(new, updated) products whose history rows say ``job`` wrote them ("Import #N (file)")."""
+    rows = Product.history.filter(
+        history_change_reason__startswith=f"Import #{job.pk} (", history_date__gte=job.created_at
+    )
+    counts = dict(rows.order_by().values_list("history_type").annotate(n=Count("history_id")))
+    return counts.get("+", 0), counts.get("~", 0)
+
+
+def import_job_reconcile(*, job: ImportJob, now: datetime | None = None) -> bool:
+    """Record the end of an import whose process died before it did, from what the database holds.
+
+    Its history rows mean its write committed (the end is part of that transaction now, so only
+    an older version's import gets here): it is done, with the history's counts. Without any, an
+    inline step older than INLINE_STEP_TIMEOUT died with its web process: failed, nothing written.
+    A command-line import may run longer than any timeout, so only its history can end it.
+    Returns whether the job was changed."""
+    if job.status not in (ImportJob.STATUS_RUNNING, ImportJob.STATUS_WRITING):
+        return False
+    now = now or timezone.now()
+    created, updated = import_history_counts(job=job)
+    if created or updated:
+        return _transition(
+            job,
+            source=job.status,
+            target=ImportJob.STATUS_PARTIAL if job.error_count else ImportJob.STATUS_SUCCEEDED,
+            created_count=created,
+            updated_count=updated,
+            message=MESSAGE_RECOVERED.format(created=created, updated=updated),
+            finished_at=now,
+        )
+    since = job.started_at or job.created_at
+    dead = since < now - timedelta(seconds=settings.INLINE_STEP_TIMEOUT)
+    if job.is_background or job.heartbeat_at is not None or job.source == ImportJob.SOURCE_CLI or not dead:
+        return False  # a worker's step (its heartbeat says), or possibly still running
+    return _transition(
+        job, source=job.status, target=ImportJob.STATUS_FAILED, finished_at=now, **job.outcome_fields(ERROR_DIED)
+    )
+
+
+def import_jobs_recover(*, now: datetime | None = None) -> int:
+    """Inline imports left "running" or "writing" by a process that died: reconciled (above)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.INLINE_STEP_TIMEOUT)
+    stale = ImportJob.objects.filter(
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff),
+        status__in=[ImportJob.STATUS_RUNNING, ImportJob.STATUS_WRITING],
+        heartbeat_at__isnull=True,
+    )
+    recovered = sum(import_job_reconcile(job=job, now=now) for job in stale[:1000])
+    if recovered:
+        logger.warning("Imports: %d left running by a process that stopped, recovered.", recovered)
+    return recovered
 
 
 PLANS_DIR = "imports/plans"
@@ -389,12 +450,20 @@ def _fail(job: ImportJob, message: str) -> None:
 
 
 def _write(
-    job: ImportJob, plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user: User = None
+    job: ImportJob,
+    plan: ImportPlan,
+    *,
+    skip_invalid: bool,
+    progress: ProgressCallback,
+    user: User = None,
+    record: Callable[[], None] | None = None,
 ) -> bool:
     """Apply the plan unless errors forbid it; fill the job's status, counts and message.
 
-    ``apply_plan`` is one transaction: when it fails, nothing was written, and the job
-    reports 0 new and 0 updated.
+    The write is one transaction: when it fails, nothing was written, and the job reports 0
+    new and 0 updated. ``record()`` saves the job's end as that transaction's last statement,
+    so a process that dies after the commit leaves the import recorded as written (a step
+    that ends the job in its own transaction, a worker's, passes none).
     """
     if plan.errors and not skip_invalid:
         _fail(job, ERROR_ROWS_INVALID.format(rows=plan.error_rows))
@@ -403,13 +472,17 @@ def _write(
     try:
         token = import_job_id.set(job.pk)  # the image URLs it lists point back to the job
         try:
-            result = apply_plan(
-                plan,
-                skip_invalid=skip_invalid,
-                progress=progress,
-                user=user or job.user,
-                reason=f"Import #{job.pk} ({job.file_name})"[:100],
-            )
+            with transaction.atomic():
+                result = apply_plan(
+                    plan,
+                    skip_invalid=skip_invalid,
+                    progress=progress,
+                    user=user or job.user,
+                    reason=f"Import #{job.pk} ({job.file_name})"[:100],
+                )
+                _written(job, plan, result)
+                if record is not None:
+                    record()
         finally:
             import_job_id.reset(token)
     except ImportConflict as conflict:
@@ -425,6 +498,10 @@ def _write(
         logger.warning("Import #%s rolled back: %s", job.pk, error)
         _fail(job, ERROR_DATABASE.format(error=error))
         return False
+    return True
+
+
+def _written(job: ImportJob, plan: ImportPlan, result: WriteResult) -> None:
     job.created_count, job.updated_count = result.created, result.updated
     failed = plan.error_rows + len({error.row for error in result.conflicts})
     job.error_count = failed
@@ -433,13 +510,18 @@ def _write(
         created=result.created, updated=result.updated, unchanged=plan.unchanged, skipped=len(plan.skipped)
     )
     _attach_failed_rows(job, plan, result.conflicts)
-    return True
 
 
-def _finish(job: ImportJob, started: float, event: str, *, user: User = None) -> None:
+def _save_end(job: ImportJob, started: float) -> None:
     job.duration = round(time.monotonic() - started, 3) + job.duration
     job.finished_at = timezone.now()
     job.save()
+
+
+def _finish(job: ImportJob, started: float, event: str, *, user: User = None, saved: bool = False) -> None:
+    """Save the job's end (unless ``saved``: the write's transaction did) and audit it."""
+    if not saved:
+        _save_end(job, started)
     audit_event(
         event,
         user=user or job.user,
@@ -520,8 +602,10 @@ def product_import(
             job.message = "Run again without --dry-run to write these changes."
             _attach_failed_rows(job, plan)
         else:
-            written = _write(job, plan, skip_invalid=skip_invalid, progress=progress)
-    _finish(job, started, "import.dry_run" if dry_run else "import.run")
+            written = _write(
+                job, plan, skip_invalid=skip_invalid, progress=progress, record=lambda: _save_end(job, started)
+            )
+    _finish(job, started, "import.dry_run" if dry_run else "import.run", saved=written)
     return ImportOutcome(job=job, plan=plan, written=written)
 
 
@@ -601,6 +685,7 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
         target=ImportJob.STATUS_WRITING,
         confirmed_by=confirmer,
         message=MESSAGE_WRITING,
+        started_at=timezone.now(),  # no heartbeat in a request: housekeeping goes by this
     ):
         raise _refusal(job)
     try:
@@ -612,7 +697,14 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
         skip_invalid = bool(job.options.get("skip_invalid"))
     job.options = {**job.options, "skip_invalid": skip_invalid}
     try:
-        written = _write(job, plan, skip_invalid=skip_invalid, progress=no_progress, user=confirmer)
+        written = _write(
+            job,
+            plan,
+            skip_invalid=skip_invalid,
+            progress=no_progress,
+            user=confirmer,
+            record=lambda: _save_end(job, started),
+        )
     except Exception:
         # A bug, not a refusal: the write was rolled back; do not leave the job "writing".
         _fail(job, ERROR_INTERRUPTED)
@@ -620,7 +712,7 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
         raise
     _delete_plan(job)
     _drop_upload(job)
-    _finish(job, started, "import.confirm", user=confirmer)
+    _finish(job, started, "import.confirm", user=confirmer, saved=written)
     return ImportOutcome(job=job, plan=plan, written=written)
 
 

@@ -37,7 +37,11 @@ class Command(BaseCommand):
                 f"{result['expired_exports']} expired export file(s) removed, "
                 f"{result['lost_jobs']} export or bulk edit job(s) and {result['lost_import_jobs']} import "
                 "job(s) marked failed: worker lost, "
+                f"{result['unstarted_jobs']} job(s) the queue lost marked failed: never started, "
                 f"{result['expired_import_previews']} import preview(s) expired, "
+                f"{result['recovered_imports']} import(s) and {result['recovered_bulk_edits']} bulk edit(s) "
+                "left running by a stopped process recorded from their history, "
+                f"{result['stale_image_fetches']} image fetch(es) whose worker died queued again or failed, "
                 f"{result['low_stock_digests']} low-stock digest(s) sent."
             )
             if not every:

@@ -32,6 +32,8 @@ from store.importing.modes import MODE_FLAGS, ModeChoice
 from store.importing.parsing import check_encoding, read_header
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES, detect_preset
 from store.importing.service import product_import
+from store.jobs.models import NOT_QUEUED
+from store.jobs.services import job_not_queued
 from store.models import ImportJob
 
 PROGRESS_FROM_ROWS = 2000
@@ -168,6 +170,8 @@ class Command(BaseCommand):
                 mode=mode,
             )
             link = reverse("admin:store_product_import_preview", args=[job.pk])
+            if job_not_queued(job):
+                raise CommandError(f"Import #{job.pk} could not be queued: {NOT_QUEUED}. {settings.SITE_URL}{link}")
             self.stdout.write(
                 f"Import #{job.pk} queued ({job.get_status_display().lower()}); follow it at {settings.SITE_URL}{link}"
             )

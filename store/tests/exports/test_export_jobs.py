@@ -171,9 +171,13 @@ def test_only_the_requester_or_a_superuser_sees_the_job_and_its_file(client, adm
     other = User.objects.create_user("other", password="pw", is_staff=True)
     other.user_permissions.add(Permission.objects.get(codename="view_product"))
     client.force_login(other)
-    assert client.get(page).status_code == 403
-    assert client.get(download).status_code == 403
-    assert client.post(reverse("admin:store_exportjob_cancel", args=[job.pk])).status_code == 403
+    # Another user's job answers as a missing one does (issue 19 item 12): 404, never 403.
+    assert client.get(page).status_code == 404
+    assert client.get(download).status_code == 404
+    assert client.post(reverse("admin:store_exportjob_cancel", args=[job.pk])).status_code == 404
+    assert client.post(reverse("admin:store_exportjob_retry", args=[job.pk])).status_code == 404
+    missing = reverse("admin:store_exportjob_change", args=[job.pk + 1000])
+    assert client.get(missing).status_code == 404
     assert str(job) not in client.get(reverse("admin:store_exportjob_changelist")).content.decode()
     client.logout()
     assert client.get(download).status_code == 302  # to the login page
