@@ -19,11 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from store.fileformat.columns import ProductColumn, product_columns
 from store.models import ImportRelatedChange
-from store.sql import CHUNK, chunks, quote
+from store.sql import CHUNK, chunks, execute_many, quote
 
 #: the option of an ImportJob written since imports record these changes (older ones cannot restore them)
 RELATED_RECORDED = "related_recorded"
@@ -61,9 +59,8 @@ def related_changes_record(*, job_id: int, column: ProductColumn, values: dict[i
     # executemany, as the import's own writes: model instances cost ~2x at 100k changes.
     table = quote(ImportRelatedChange._meta.db_table)
     names = ", ".join(quote(name) for name in ("import_job_id", "product_id", "column", "before", "after"))
-    with connection.cursor() as cursor:
-        for chunk in chunks(changes, CHUNK):
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES (%s, %s, %s, %s, %s)", chunk)
+    for chunk in chunks(changes, CHUNK):
+        execute_many(f"INSERT INTO {table} ({names}) VALUES (%s, %s, %s, %s, %s)", chunk)
     return len(changes)
 
 

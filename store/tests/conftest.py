@@ -1,4 +1,4 @@
-"""Helpers for the import/export tests."""
+"""Fixtures of store's tests: a cache that starts empty, and file writers for the import/export tests."""
 
 from __future__ import annotations
 
@@ -7,8 +7,18 @@ import io
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 NATIVE_HEADER = ["sku", "title", "slug", "description", "unit_price", "inventory", "collection", "tags", "promotions"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The test settings' cache is one in-memory cache per process: without this, figures an
+    earlier test cached (the dashboard's, the API's) would answer for the next one."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
