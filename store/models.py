@@ -174,7 +174,16 @@ class ProductSearchTerm(models.Model):
 
     pk = models.CompositePrimaryKey("term", "product")
     term = models.CharField(max_length=64)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="search_terms"
+    )
+
+    class Meta:
+        indexes = [
+            # A product's terms: the refresh's DELETE, and the ranking's per-row lookups
+            # ("does this product's title start with the search?" is a range of this index).
+            models.Index(fields=["product", "term"], name="productsearchterm_product_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.term

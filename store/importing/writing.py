@@ -241,8 +241,8 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
             user=user,
             reason=reason,
         )
-    if "title" in changed.fields:  # updates match on the SKU: only a new title changes their terms
-        search_index_refresh(product_ids=updated_ids)
+    # Updates match on the SKU: only a new title changes their terms (a stock feed changes none).
+    search_index_refresh(product_ids=[row.product_id for row in updates if "title" in row.changes])
     write_related_columns(plan, creates, updates, columns)
     # After the related columns: the history rows then show what the import set.
     product_history_record(product_ids=updated_ids, user=user, reason=reason)

@@ -98,7 +98,7 @@ def test_the_admin_search_costs_the_same_queries_at_10_and_100_rows(admin_client
     url = f"{PRODUCTS}?q=bott"
     small = changelist_query_count(admin_client, url, Product, per_page=10, monkeypatch=monkeypatch)
     large = changelist_query_count(admin_client, url, Product, per_page=100, monkeypatch=monkeypatch)
-    assert small == large <= 10
+    assert small == large <= 12  # the list's 9, plus a read of each rank the page reaches
 
 
 @pytest.mark.parametrize(
@@ -139,3 +139,22 @@ def test_the_index_can_be_rebuilt(catalog):
     assert search_index_build() == len(catalog)
     assert found("bott") == ["Heavy-duty Water Bottle 7"]
     assert ProductSearchTerm.objects.filter(product=catalog["Classic Hoodie"]).count() == 6
+
+
+def test_every_page_of_a_searched_list_follows_the_ranking(admin_client):
+    shelf = CollectionFactory()
+    for i in range(70):  # three ranks of 70: the second page starts in the first, the third spans two
+        ProductFactory(title=f"Mug {i:02d}", collection=shelf)
+        ProductFactory(title=f"Big Mug {i:02d}", collection=shelf)
+        ProductFactory(title=f"Red Mugs {i:02d}", collection=shelf)
+    ranked = list(selectors.product_search(term="mug").values_list("pk", flat=True))
+    shown = []
+    for page in (1, 2, 3):
+        response = admin_client.get(PRODUCTS, {"q": "mug", "p": page})
+        shown += [p.pk for p in response.context["cl"].result_list]
+    assert shown == ranked
+    assert [Product.objects.get(pk=pk).title for pk in (shown[0], shown[70], shown[140])] == [
+        "Mug 00",
+        "Big Mug 00",
+        "Red Mugs 00",
+    ]
