@@ -25,6 +25,7 @@ SEARCH_ORDERING = (SEARCH_RANK, "title", "pk")
 # The joins a ranked search adds: the title's term, and each word's whole-word term.
 _TITLE_ALIAS = "_search_title"
 _WORD_ALIAS = "_search_word_"
+_WORDS_COUNT = "_search_words"  # how many _search_word_ joins there are (an alias, never selected)
 
 
 def search_words(term: str) -> list[str]:
@@ -69,7 +70,7 @@ def product_search(*, term: str, queryset: QuerySet[Product] | None = None, rank
         whole &= Q(**{f"{alias}__term__isnull": False})
     starts = Q(**{f"{_TITLE_ALIAS}__term__isnull": False})
     rank = Case(When(starts, then=Value(0)), When(whole, then=Value(1)), default=Value(2), output_field=IntegerField())
-    products = products.alias(**joins)
+    products = products.alias(**joins, **{_WORDS_COUNT: Value(len(found))})
     return products.annotate(**{SEARCH_RANK: rank}).order_by(*SEARCH_ORDERING)
 
 
@@ -80,7 +81,9 @@ def is_ranked_search(queryset: QuerySet[Product]) -> bool:
 
 def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product]]:
     """The ranked search's three ranks, each ordered by title then id (see search_page_ids)."""
-    word_aliases = [alias for alias in queryset.query._filtered_relations if alias.startswith(_WORD_ALIAS)]
+    count = queryset.query.annotations[_WORDS_COUNT]
+    words_count = count.value if isinstance(count, Value) else 0
+    word_aliases = [f"{_WORD_ALIAS}{index}" for index in range(words_count)]
     titled = Q(**{f"{_TITLE_ALIAS}__term__isnull": False})
     untitled = Q(**{f"{_TITLE_ALIAS}__term__isnull": True})
     whole = Q(*(Q(**{f"{alias}__term__isnull": False}) for alias in word_aliases))
