@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         db_constraint=False,
                         on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
+                        related_name="search_terms",
                         db_index=False,
                         to="store.product",
                     ),
