@@ -732,12 +732,18 @@ class ImportRelatedChange(models.Model):
 
 
 class AlertSubscription(models.Model):
-    """A user's opt-in to the daily low-stock digest; ``covered_until`` is where the next one starts."""
+    """A user's choice about the daily low-stock digest; ``covered_until`` is where the next one starts.
+
+    ``low_stock_digest``: on, off, or null = as the user's role says (on for Merchandisers, read
+    at send time: store.alerts). A user without a row follows their role too.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscription")
     low_stock_digest = models.BooleanField(
         "daily low-stock digest",
-        default=True,
+        null=True,
+        blank=True,
+        default=None,
         help_text="Email me once a day the products that went low or out of stock since the last digest.",
     )
     # The last digest (sent, or skipped because nothing changed) covered changes up to here.
