@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.storage import storages
@@ -297,7 +298,8 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} in order {self.order_id}"
+        # As an order page's line says it ("2 × Travel Mug"), not by ids; the inline loads the products.
+        return f"{self.quantity} × {self.product}"
 
 
 class Cart(models.Model):
@@ -320,7 +322,7 @@ class CartItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} in cart {self.cart_id}"
+        return f"{self.quantity} × {self.product}"
 
 
 # --- Import/export ----------------------------------------------------------
@@ -576,7 +578,20 @@ class ExportJob(PrivateJob):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Export #{self.pk} ({self.model_label}, {self.file_format})"
+        return f"Export #{self.pk} of {self.model_name_plural} ({self.format_name})"
+
+    @property
+    def model_name_plural(self) -> str:
+        """What was exported, as the admin names it ("products"), not the model's label."""
+        try:
+            return str(apps.get_model(self.model_label)._meta.verbose_name_plural)
+        except (LookupError, ValueError):
+            return self.model_label
+
+    @property
+    def format_name(self) -> str:
+        """The file's format as people say it: CSV, CSV for Excel, XLSX, JSON."""
+        return "CSV for Excel" if self.excel_bom else self.file_format.upper()
 
 
 # --- Bulk edits and alerts ----------------------------------------------------
