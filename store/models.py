@@ -746,6 +746,21 @@ class ImportRelatedChange(models.Model):
         return f"Import #{self.import_job_id}: {self.column} of product {self.product_id}"
 
 
+class ProductRelatedChange(models.Model):
+    """What one change of a product made in the admin (one change-history row) did to a product
+    column with rows of its own (images, promotions, tags: the column table's names), before and
+    after, so the history page shows it. Imports keep theirs as ``ImportRelatedChange``, which the
+    history page reads for the import's rows. ``history_id`` is the ``HistoricalProduct`` row's id."""
+
+    history_id = models.PositiveBigIntegerField(db_index=True)
+    column = models.CharField(max_length=50)
+    before = models.JSONField()
+    after = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.column} in change {self.history_id}"
+
+
 class AlertSubscription(models.Model):
     """A user's choice about the daily low-stock digest; ``covered_until`` is where the next one starts.
 
