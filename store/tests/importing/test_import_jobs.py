@@ -222,7 +222,9 @@ def test_confirm_with_errors_unticked_is_refused_and_the_job_stays_confirmable(a
     with it is written by the worker."""
     path = tmp_path / "some-bad.csv"
     path.write_text(
-        HEADER + "BAD-1,Bad,not-a-price,1,Jobs\r\n" + "".join(f"OK-{n},Ok {n},{n + 2}.50,1,Jobs\r\n" for n in range(11)),
+        HEADER
+        + "BAD-1,Bad,not-a-price,1,Jobs\r\n"
+        + "".join(f"OK-{n},Ok {n},{n + 2}.50,1,Jobs\r\n" for n in range(11)),
         encoding="utf-8",
     )
     response = upload(admin_client, path)
@@ -234,7 +236,8 @@ def test_confirm_with_errors_unticked_is_refused_and_the_job_stays_confirmable(a
     assert "Not imported: 1 row has an error and “skip the invalid rows” is not ticked" in refused.content.decode()
     job.refresh_from_db()
     assert (job.status, job.attempt, job.confirmed_by) == (ImportJob.STATUS_PREVIEW, 1, None)
-    assert plan_exists(job) and job.upload
+    assert plan_exists(job)
+    assert job.upload
     assert not Product.objects.exists()
 
     admin_client.post(response.url, {"_confirm": "1", "skip_invalid": "1"})
