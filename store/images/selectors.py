@@ -31,8 +31,8 @@ class ImageFetchNote:
 
 def product_image_fetch_notes(*, product_id: int) -> list[ImageFetchNote]:
     """The product's image URLs still being fetched or failed, one note per import (and per
-    reason, for the failed ones), the failed first, newest import first (at most NOTES_SHOWN). One query, whatever the
-    number of URLs or imports (the product's index, grouped)."""
+    reason, for the failed ones), the failed first, newest import first, at most NOTES_SHOWN.
+    One query, whatever the number of URLs or imports (the product's index, grouped)."""
     reason = Case(
         When(state=ProductImageSource.State.FAILED, then=F("error")),
         default=Value(""),

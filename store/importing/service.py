@@ -705,8 +705,9 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
 
     ``user`` (the confirmer; None for a background worker) must be allowed to act on the job.
     A plan with rows in error is refused unless ``skip_invalid`` (``check_confirmable``): the
-    job stays a preview. The job goes preview -> writing in one conditional UPDATE before anything is read, so of
-    several simultaneous confirms exactly one writes and the others get a ValidationError.
+    job stays a preview. The job goes preview -> writing in one conditional UPDATE before
+    anything is read, so of several simultaneous confirms exactly one writes and the others get
+    a ValidationError.
     The uploader stays in ``job.user``; the confirmer is recorded in ``job.confirmed_by``.
     """
     started = time.monotonic()
