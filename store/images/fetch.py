@@ -527,7 +527,9 @@ def image_fetches_retry(*, import_job_id: int) -> int:
         for source_id in retried:
             product_image_fetch.enqueue(source_id, 1)
 
-    transaction.on_commit(enqueue)
+    # A queue that is down loses nothing: the URLs are pending and never claimed, and
+    # housekeeping queues them again (``image_fetches_requeue_stale``).
+    transaction.on_commit(enqueue, robust=True)
     if retried:
         logger.info("Import #%s: %s failed image fetch(es) queued again", import_job_id, len(retried))
     return len(retried)
@@ -536,10 +538,33 @@ def image_fetches_retry(*, import_job_id: int) -> int:
 def image_fetches_requeue_stale(*, now: datetime | None = None) -> int:
     """Fetches claimed longer than ``IMAGE_FETCH_STALE_AFTER`` ago and still pending: their worker
     died, so no task is left and a re-import skips them (they were tried). Each is requeued
-    with its next attempt, or failed with ``ERROR_LOST`` when no attempt is left. A requeued task
-    that meets a late original does nothing: the claim takes the attempt once. Housekeeping
-    runs this hourly; returns how many were requeued or failed."""
+    with its next attempt, or failed with ``ERROR_LOST`` when no attempt is left. Fetches never
+    claimed for ``JOB_QUEUED_TIMEOUT``: their task was lost (the queue was down when the import
+    or a Retry queued it, or restarted since) and are queued again. A requeued task that meets
+    a late original does nothing: the claim takes each attempt once. Housekeeping runs this
+    hourly; returns how many were requeued or failed."""
     now = now or timezone.now()
+    return _requeue_claimed(now=now) + _requeue_unclaimed(now=now)
+
+
+def _requeue_unclaimed(*, now: datetime) -> int:
+    unclaimed = list(
+        ProductImageSource.objects.filter(
+            state=ProductImageSource.State.PENDING,
+            attempts=0,
+            updated_at__lt=now - timedelta(seconds=settings.JOB_QUEUED_TIMEOUT),
+        ).values_list("id", flat=True)
+    )
+    for chunk in chunks(unclaimed):
+        ProductImageSource.objects.filter(pk__in=chunk).update(updated_at=now)
+        for pk in chunk:
+            product_image_fetch.enqueue(pk, 1)
+    if unclaimed:
+        logger.warning("Image fetches whose task was lost before any attempt: %s queued again", len(unclaimed))
+    return len(unclaimed)
+
+
+def _requeue_claimed(*, now: datetime) -> int:
     stale = ProductImageSource.objects.filter(
         state=ProductImageSource.State.PENDING,
         attempts__gt=0,

@@ -350,6 +350,7 @@ def test_a_fetch_whose_worker_died_is_requeued_then_failed_by_housekeeping(serve
     housekeeping requeues it once the claim is older than IMAGE_FETCH_STALE_AFTER, and fails it
     when its attempts are used up. A fresh claim and an unclaimed URL are left to their tasks."""
     settings.IMAGE_FETCH_STALE_AFTER = 3600
+    settings.JOB_QUEUED_TIMEOUT = 24 * 3600  # `waiting` is a day short of a lost task
     product = ProductFactory()
     lost = source(product, f"{server}/img/lost.png", position=0)
     ProductImageSource.objects.update(updated_at=timezone.now() - timedelta(days=1))  # listed yesterday
@@ -378,6 +379,30 @@ def test_a_fetch_whose_worker_died_is_requeued_then_failed_by_housekeeping(serve
     assert Handler.hits == ["/img/lost.png"]
     assert ProductImageSource.objects.get(pk=waiting.pk).state == "pending"
     assert housekeeping(now=timezone.now() + timedelta(hours=4))["stale_image_fetches"] == 0
+
+
+def test_a_fetch_whose_task_was_lost_before_any_attempt_is_queued_again(server, tmp_path, settings):
+    """A Retry (or an import) that met a queue that was down queued nothing: it answers as usual
+    and the URL waits, never claimed; housekeeping queues the ones waiting longer than
+    JOB_QUEUED_TIMEOUT again (a URL an import listed, b.png, too)."""
+    settings.JOB_QUEUED_TIMEOUT = 1800
+    Handler.missing = {"/img/later.png"}
+    job = run(one_product_file(tmp_path, server, "/img/later.png")).job
+    Handler.missing = set()
+    source(ProductFactory(), f"{server}/img/b.png")
+
+    running = settings.TASKS
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "DEFAULT_TIMEOUT": 60}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}  # Redis down
+    assert image_fetch.image_fetches_retry(import_job_id=job.pk) == 1  # no 500 after the commit
+    settings.TASKS = running
+    later = ProductImageSource.objects.get(import_job=job)
+    assert (later.state, later.attempts) == ("pending", 0)
+    assert housekeeping()["stale_image_fetches"] == 0  # both wait less than JOB_QUEUED_TIMEOUT
+
+    assert housekeeping(now=timezone.now() + timedelta(minutes=31))["stale_image_fetches"] == 2
+    assert sorted(ProductImageSource.objects.values_list("state", flat=True)) == ["done", "done"]
+    assert Handler.hits.count("/img/later.png") == 2  # the import's 404, then the requeued fetch
 
 
 # --- imports ----------------------------------------------------------------------
