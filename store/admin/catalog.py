@@ -28,8 +28,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin import SafeAutocompleteMixin
 from store import extensions, selectors, services
+from store import history as product_history
 from store.admin.bulk import BulkEditMixin
 from store.admin.exports import ExportMixin
+from store.admin.history import HistoryPageMixin
 from store.admin.imports import ProductImportMixin
 from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
@@ -37,7 +39,9 @@ from store.exports.resources import ProductResource
 from store.filters import CollectionFilter, InventoryFilter
 from store.images import services as image_services
 from store.images.inspect import ACCEPT, image_inspect
-from store.models import Collection, Product, ProductImage, Promotion
+from store.images.selectors import ImageFetchNote, product_image_fetch_notes
+from store.importing.service import MANAGE_OTHERS_PERMISSION
+from store.models import Collection, ImportJob, Product, ProductImage, Promotion
 
 # Clear inventory refuses rows changed since the list was loaded. The page posts each row's
 # version next to its checkbox ("pk:version") and, for "select all N matching" across pages,
@@ -296,7 +300,9 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
+class ProductAdmin(
+    SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, HistoryPageMixin, SimpleHistoryAdmin
+):
     export_resource_class = ProductResource
     form = ProductAdminForm
     list_display = (
@@ -382,6 +388,22 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         else:
             services.product_create(product=obj, user=request.user)
 
+    def save_related(self, request, form, formsets, change):
+        """The inlines and promotions, then what they changed (tags, images, promotions) recorded
+        against the history row this save made, for the history page (store.history)."""
+        if not formsets and "promotions" not in form.fields:  # a list edit: price and inventory only
+            return super().save_related(request, form, formsets, change)
+        before = product_history.product_related_snapshot(product_id=form.instance.pk if change else None)
+        super().save_related(request, form, formsets, change)
+        product_history.product_related_changes_record(product_id=form.instance.pk, before=before)
+        return None
+
+    def history_related_changes(self, request, records):
+        return {
+            history_id: [{"field": delta.field, "old": delta.old, "new": delta.new} for delta in deltas]
+            for history_id, deltas in product_history.product_history_related_changes(records=records).items()
+        }
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
@@ -398,6 +420,41 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
             # Lost the race between the form's check and the save: nothing was written.
             self.message_user(request, " ".join(conflict.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # Images an import listed that are still being fetched, or failed (and why).
+            context["image_fetch_notes"] = [
+                self._image_fetch_note(request, note) for note in product_image_fetch_notes(product_id=obj.pk)
+            ]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def _image_fetch_note(self, request, note: ImageFetchNote) -> tuple[str, str]:
+        """(css class, HTML): "2 images from import #12 are still being fetched.", "1 image could not
+        be fetched: the server name could not be found. Retry from import #12." The import is a link
+        for whoever may open it (its uploader, or with store.manage_others_imports)."""
+        job: str = f"import #{note.import_job_id}" if note.import_job_id else "an import"
+        user = request.user
+        if (
+            note.import_job_id
+            and self.admin_site.get_model_admin(ImportJob).has_view_permission(request)
+            and (note.uploader_id == user.pk or user.has_perm(MANAGE_OTHERS_PERMISSION))
+        ):
+            url = reverse("admin:store_importjob_change", args=[note.import_job_id], current_app=self.admin_site.name)
+            job = format_html('<a href="{}#images">{}</a>', url, job)
+        if not note.failed:
+            text = ngettext(
+                "%(count)d image from {} is still being fetched.",
+                "%(count)d images from {} are still being fetched.",
+                note.count,
+            ) % {"count": note.count}
+            return "image-fetch-pending", format_html(text, job)
+        text = ngettext(
+            "%(count)d image could not be fetched: {}. Retry from {}.",
+            "%(count)d images could not be fetched: {}. Retry from {}.",
+            note.count,
+        ) % {"count": note.count}
+        return "image-fetch-failed", format_html(text, note.reason or "no reason recorded", job)
 
     def action_checkbox(self, obj):
         """The row's checkbox, plus the version the row was shown with (for Clear inventory)."""
