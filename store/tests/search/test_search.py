@@ -84,8 +84,7 @@ def test_the_admin_list_finds_what_people_type_best_first(admin_client, catalog)
         assert [p.title for p in response.context["cl"].result_list] == [title], term
     response = admin_client.get(PRODUCTS, {"q": "mug"})
     assert [p.title for p in response.context["cl"].result_list] == ["Crème Mug", "Travel Mug"]
-    assert "1 result" not in response.content.decode()
-    assert "2 results" in response.content.decode()
+    assert response.context["cl"].result_count == 2  # the capped count reads the same search
     # A header click sorts the results by that column instead.
     response = admin_client.get(PRODUCTS, {"q": "mug", "o": "-2"})
     assert [p.title for p in response.context["cl"].result_list] == ["Travel Mug", "Crème Mug"]
