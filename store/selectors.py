@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
 from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
+from store.search.selectors import product_search as product_search  # the one product search, re-exported
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
@@ -224,19 +225,6 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None 
     products = Product.objects.all() if queryset is None else queryset
     sellable = Q(inventory__gt=0) | Q(track_inventory=False)
     return products.filter(sellable) if in_stock else products.exclude(sellable)
-
-
-def product_search(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Products whose title or SKU starts with ``term`` (case-insensitive).
-
-    Prefix matches are LIKE 'term%', which the title and SKU indexes serve; a
-    contains match (LIKE '%term%') would scan the whole table on every keystroke.
-    """
-    products = Product.objects.all() if queryset is None else queryset
-    term = term.strip()
-    if not term:
-        return products
-    return products.filter(Q(title__istartswith=term) | Q(sku__istartswith=term))
 
 
 def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:
