@@ -29,7 +29,7 @@ def empty_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0024_product_related_change"),
+        ("store", "0023_product_related_change"),
     ]
 
     operations = [
