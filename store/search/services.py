@@ -25,12 +25,13 @@ def _table() -> str:
 
 
 def _insert_sql() -> str:
-    return f"INSERT INTO {_table()} ({quote('term')}, {quote('product_id')}) VALUES (%s, %s)"
+    columns = ", ".join(quote(column) for column in ("term", "product_id", "title"))
+    return f"INSERT INTO {_table()} ({columns}) VALUES (%s, %s, %s)"
 
 
-def search_rows(products: Iterable[tuple[int, str, str]]) -> list[tuple[str, int]]:
-    """The index rows of (id, title, sku) triples."""
-    return [(term, pk) for pk, title, sku in products for term in product_terms(title=title, sku=sku)]
+def search_rows(products: Iterable[tuple[int, str, str]]) -> list[tuple[str, int, str]]:
+    """The index rows (term, product id, title) of (id, title, sku) triples."""
+    return [(term, pk, title) for pk, title, sku in products for term in product_terms(title=title, sku=sku)]
 
 
 def _delete(product_ids: Sequence[int]) -> None:
@@ -41,8 +42,9 @@ def _delete(product_ids: Sequence[int]) -> None:
 
 
 def search_index_refresh(*, product_ids: Iterable[int]) -> None:
-    """Rewrite the terms of these products from their current title and SKU (products that no
-    longer exist lose theirs). Call it inside the transaction that wrote them."""
+    """Rewrite the terms (and the title they carry) of these products from their current title
+    and SKU (products that no longer exist lose theirs). Call it inside the transaction that
+    wrote them."""
     ids = sorted(set(product_ids))
     for chunk in chunks(ids, CHUNK):
         _delete(chunk)
