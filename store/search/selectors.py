@@ -116,16 +116,20 @@ def _of_products(terms: QuerySet[ProductSearchTerm], base: Query) -> QuerySet[Pr
 
 
 def _whole_word_tier(queryset: QuerySet[Product]) -> QuerySet[ProductSearchTerm] | None:
-    """The rank "every word whole" of a one-word search, read from the (term, title, product)
-    index: the word's rows in title order, less those whose title starts with the word. The
-    database walks that range and stops after the page instead of sorting every match."""
+    """The rank "every word whole", read from the (term, title, product) index: the first
+    word's rows in title order, keeping those that have every other word whole and whose title
+    does not start with the search. The database walks that range and stops after the page
+    instead of sorting every match (it reads the first word's rows until the page is full)."""
     searched = _searched(queryset)
-    if searched is None or len(searched[0]) != 1:
+    if searched is None:
         return None
-    (word,), base = searched
-    titled = ProductSearchTerm.objects.filter(_starting_q(TITLE_MARK + word, "term"), product_id=OuterRef("product_id"))
-    terms = ProductSearchTerm.objects.filter(term=word).exclude(Exists(titled))
-    return _of_products(terms, base).order_by("title", "product_id")
+    (first, *others), base = searched
+    title = TITLE_MARK + " ".join([first, *others])
+    terms = ProductSearchTerm.objects.filter(term=first)
+    for word in others:
+        terms = terms.filter(Exists(ProductSearchTerm.objects.filter(term=word, product_id=OuterRef("product_id"))))
+    titled = ProductSearchTerm.objects.filter(_starting_q(title, "term"), product_id=OuterRef("product_id"))
+    return _of_products(terms.exclude(Exists(titled)), base).order_by("title", "product_id")
 
 
 def search_capped_count(*, queryset: QuerySet[Product], cap: int) -> int | None:
