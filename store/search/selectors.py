@@ -15,7 +15,6 @@ from __future__ import annotations
 from django.db.models import (
     Case,
     Exists,
-    F,
     FilteredRelation,
     IntegerField,
     OuterRef,
@@ -146,9 +145,9 @@ def search_capped_count(*, queryset: QuerySet[Product], cap: int) -> int | None:
     return _of_products(terms, base).values("product_id").distinct()[:cap].count()
 
 
-def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product] | QuerySet[ProductSearchTerm]]:
-    """The ranked search's three ranks, each ordered by title then id, each reading its rows'
-    ids as ``product_id`` (see search_page_ids)."""
+def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product, int] | QuerySet[ProductSearchTerm, int]]:
+    """The ids of the ranked search's three ranks, each ordered by title then id (see
+    search_page_ids)."""
     count = queryset.query.annotations[_WORDS_COUNT]
     words_count = count.value if isinstance(count, Value) else 0
     word_aliases = [f"{_WORD_ALIAS}{index}" for index in range(words_count)]
@@ -156,12 +155,14 @@ def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product] | QuerySet[Pro
     untitled = Q(**{f"{_TITLE_ALIAS}__term__isnull": True})
     whole = Q(*(Q(**{f"{alias}__term__isnull": False}) for alias in word_aliases))
     partial = Q(*(Q(**{f"{alias}__term__isnull": True}) for alias in word_aliases), _connector=Q.OR)
-    by_title = queryset.order_by("title", "pk").annotate(product_id=F("pk"))
+    by_title = queryset.order_by("title", "pk")
     whole_tier = _whole_word_tier(queryset)
     return [
-        by_title.filter(titled),
-        by_title.filter(untitled & whole) if whole_tier is None else whole_tier,
-        by_title.filter(untitled & partial),
+        by_title.filter(titled).values_list("pk", flat=True),
+        by_title.filter(untitled & whole).values_list("pk", flat=True)
+        if whole_tier is None
+        else whole_tier.values_list("product_id", flat=True),
+        by_title.filter(untitled & partial).values_list("pk", flat=True),
     ]
 
 
@@ -169,7 +170,8 @@ def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> li
     """The ids of rows ``start:stop`` of a ranked search (``is_ranked_search``), rank by rank.
 
     Ordering every match by its rank sorts them all: 60k matches of a common word at 1M
-    products. Each rank alone is ordered by title, which the title index serves (the
+    products. Each rank alone is ordered by title, which an index serves (the product's title
+    index, or for "every word whole" the term index's copy of it, ``_whole_word_tier``: the
     database walks it and stops after the page when matches are common, or sorts the few
     there are), and a later rank is read only when the earlier ones did not fill the page.
     """
@@ -179,11 +181,11 @@ def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> li
         if need <= 0:
             break
         if skip:
-            before = tier.values("product_id")[: skip + 1].count()
+            before = tier[: skip + 1].count()
             if before <= skip:
                 skip -= before
                 continue
-        page = list(tier.values_list("product_id", flat=True)[skip : skip + need])
+        page = list(tier[skip : skip + need])
         skip = 0
         ids.extend(page)
         need -= len(page)
