@@ -276,6 +276,13 @@ PRODUCT_API_FIELDS = (
     "track_inventory",  # in_stock reads it
     "last_update",
     "collection_id",
+    "vendor",
+    "barcode",
+    "compare_at_price",
+    "weight",
+    "weight_unit",
+    "seo_title",
+    "seo_description",
 )
 
 

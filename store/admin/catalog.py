@@ -77,6 +77,10 @@ def _loaded_at(request) -> datetime | None:
 COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk", "title"))
 
 
+#: what a variant shares with its product (NULL on the variant's row)
+SHARED_FIELDS = ("slug", "collection", "status")
+
+
 class ProductAdminForm(forms.ModelForm):
     """Carries the version the editor loaded, so a stale save is refused."""
 
@@ -102,6 +106,15 @@ class ProductAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.initial["loaded_version"] = self.instance.version
+        if not self.instance.is_variant:
+            # A variant takes these from its product (the model leaves them blank for it); a product needs them.
+            for name in SHARED_FIELDS:
+                if name in self.fields:
+                    self.fields[name].required = True
+        if "weight_unit" in self.fields:
+            # A post without it (a script, an older page) keeps the product's unit (a ModelForm
+            # leaves a field the post omits as it is).
+            self.fields["weight_unit"].required = False
 
     def clean(self):
         super().clean()
@@ -328,6 +341,19 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
             {"fields": ("unit_price", "inventory", "track_inventory", "last_update", "loaded_version")},
         ),
         ("Promotions", {"fields": ("promotions",)}),
+        (
+            "Store details",
+            {
+                "fields": (
+                    ("vendor", "barcode"),
+                    ("compare_at_price", "cost_per_item"),
+                    ("weight", "weight_unit"),
+                    "seo_title",
+                    "seo_description",
+                ),
+                "classes": ("collapse",),
+            },
+        ),
     )
     inlines = (ProductImageInline,)
     actions = ("publish", "unpublish", "archive", "clear_inventory")
