@@ -250,6 +250,8 @@ class Product(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.structure == self.Structure.VARIANT and self.parent is not None:
+            return f"{self.parent.title} — {self.title}"
         return self.title
 
     def clean(self) -> None:

@@ -21,6 +21,7 @@ from django.forms.utils import ErrorDict
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -261,9 +262,11 @@ class ProductChangeList(ChangeList):
     """
 
     def get_queryset(self, request, exclude_parameters=None):
-        """The page's products with their first image's thumbnail (a subquery, no query per row)."""
-        queryset = super().get_queryset(request, exclude_parameters)
-        return selectors.product_list_with_first_image(queryset=queryset)
+        """The page's products (never a variant on its own row) with their first image's thumbnail
+        and their variants' count, price range and stock (subqueries, no query per row)."""
+        queryset = selectors.product_list_products(queryset=super().get_queryset(request, exclude_parameters))
+        queryset = selectors.product_list_with_first_image(queryset=queryset)
+        return selectors.product_list_with_variant_summary(queryset=queryset)
 
     def get_results(self, request):
         """The page, plus what other apps' list columns show, loaded once per page each."""
@@ -316,6 +319,7 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         "inventory",
         "inventory_status",
         "status_badge",
+        "variants_summary",
     )
     # The title stays the row header (<th>) and the link, as before the image column.
     list_display_links = ("title",)
@@ -381,7 +385,16 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         return {"status": Product.Status.DRAFT, **super().get_changeform_initial_data(request)}
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.product_search(term=search_term, queryset=queryset), False
+        if "field_name" in request.GET:
+            # The autocomplete of order and cart lines: a sellable unit, by its product's title,
+            # its option values or its SKU, named with its product ("T-Shirt — Green / S").
+            units = selectors.product_search_sellable_units(term=search_term, queryset=queryset)
+            return units.select_related("parent"), False
+        found = selectors.product_search(term=search_term, queryset=queryset)
+        if search_term.strip():
+            # A variant's SKU finds its product.
+            found = found | selectors.product_search_variant_parents(term=search_term, queryset=queryset)
+        return found, False
 
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
@@ -462,9 +475,22 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
     def thumbnail(self, product):
         return thumbnail_html(getattr(product, "first_image_path", None), size=THUMBNAIL_LIST)
 
+    @admin.display(description="variants")
+    def variants_summary(self, product):
+        """A product with variants: how many, their price range and their stock in total."""
+        count = getattr(product, "variant_count", 0)
+        if not count:
+            return ""
+        low, high = product.variant_price_min, product.variant_price_max
+        prices = number_format(low, 2) if low == high else f"{number_format(low, 2)}–{number_format(high, 2)}"
+        stock = product.variant_stock
+        in_stock = "stock not tracked" if stock is None else f"{stock} in stock"
+        label = ngettext("%(count)d variant", "%(count)d variants", count) % {"count": count}
+        return f"{label} · {prices} · {in_stock}"
+
     @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):
-        status = selectors.product_stock_status(inventory=product.inventory, tracked=product.track_inventory)
+        status = selectors.product_variant_stock_status(product=product)
         return format_html(
             '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
         )
