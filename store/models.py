@@ -12,7 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
 from store.jobs.models import BackgroundJob, JobState, JobStates, PrivateJob
@@ -69,6 +69,20 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description} ({self.discount}%)"
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Variants go first, then their products (see ``Product.delete``)."""
+        with transaction.atomic(using=self.db):
+            parents = list(self.filter(structure=Product.Structure.PARENT).values_list("pk", flat=True))
+            deleted, counts = 0, dict[str, int]()
+            if parents:
+                deleted, counts = Product.objects.filter(parent_id__in=parents).delete()
+            more, more_counts = super().delete()
+            for label, count in more_counts.items():
+                counts[label] = counts.get(label, 0) + count
+            return deleted + more, counts
 
 
 class Product(models.Model):
@@ -201,6 +215,8 @@ class Product(models.Model):
     _history_user: AbstractBaseUser | None
     _history_date: datetime
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
         ordering = ["title"]
         permissions = [("import_product", "Can import products")]
@@ -280,6 +296,15 @@ class Product(models.Model):
             errors["compare_at_price"] = ERROR_COMPARE_AT_PRICE.format(price=self.unit_price)
         if errors:
             raise ValidationError(errors)
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """A product's variants are deleted with it (as ``parent``'s CASCADE says), first: on MySQL
+        Django would otherwise NULL their ``parent`` before deleting them, which the structure
+        CHECK refuses. An order line of a variant protects it, and so its product."""
+        with transaction.atomic(using=using):
+            if self.structure == self.Structure.PARENT and self.pk is not None:
+                Product.objects.filter(parent_id=self.pk).delete()
+            return super().delete(using=using, keep_parents=keep_parents)
 
     def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
         """The constraints ``validate_constraints()`` checks by a query: not those ``clean()`` checks."""

@@ -34,11 +34,13 @@ from store.admin.exports import ExportMixin
 from store.admin.imports import ProductImportMixin
 from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
+from store.admin.variants import OPTIONS_HELP, OptionsField, VariantInline, variant_formset_save
 from store.exports.resources import ProductResource
 from store.filters import CollectionFilter, InventoryFilter
 from store.images import services as image_services
 from store.images.inspect import ACCEPT, image_inspect
 from store.models import Collection, Product, ProductImage, Promotion
+from store.variants import services as variant_services
 
 # Clear inventory refuses rows changed since the list was loaded. The page posts each row's
 # version next to its checkbox ("pk:version") and, for "select all N matching" across pages,
@@ -133,6 +135,24 @@ class ProductAdminForm(forms.ModelForm):
 
     def add_version_conflict(self) -> None:
         self.add_error(None, services.product_version_conflict(product_id=self.instance.pk))
+
+
+class ProductChangeForm(ProductAdminForm):
+    """The product page's form: the shared fields, and the options editor (store/admin/variants.py)."""
+
+    options = OptionsField(required=False, help_text=OPTIONS_HELP, widget=forms.TextInput(attrs={"size": 80}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "options" in self.fields:
+            self.initial["options"] = variant_services.options_render(
+                variant_services.product_options(product=self.instance)
+            )
+
+    def clean_options(self):
+        options = self.cleaned_data["options"]
+        variant_services.product_options_check(product=self.instance, options=options)
+        return options
 
 
 class ProductListEditForm(ProductAdminForm):
@@ -309,7 +329,7 @@ class ProductChangeList(ChangeList):
 @admin.register(Product)
 class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
     export_resource_class = ProductResource
-    form = ProductAdminForm
+    form = ProductChangeForm
     list_display = (
         "thumbnail",
         "title",
@@ -345,6 +365,7 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
             {"fields": ("unit_price", "inventory", "track_inventory", "last_update", "loaded_version")},
         ),
         ("Promotions", {"fields": ("promotions",)}),
+        ("Options", {"fields": ("options",)}),
         (
             "Store details",
             {
@@ -377,7 +398,17 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         return (*super().get_list_filter(request), *extensions.admin_list_filters())
 
     def get_inlines(self, request, obj):
-        return (*super().get_inlines(request, obj), *extensions.admin_inlines())
+        own = super().get_inlines(request, obj)
+        if obj is not None and obj.is_parent:
+            own = (*own, VariantInline)
+        return (*own, *extensions.admin_inlines())
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.is_parent:
+            # Its variants are sold, at their prices and from their stock (the variants inline).
+            return (*readonly, "unit_price", "inventory", "track_inventory")
+        return readonly
 
     def get_changeform_initial_data(self, request):
         # New products made here start as drafts (imports and fixtures make active ones:
@@ -403,6 +434,15 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
         return super().get_changelist_form(request, **{"form": ProductListEditForm, **kwargs})
 
     def save_model(self, request, obj, form, change):
+        options = form.cleaned_data.get("options")
+        if options and variant_services.options_render(options) != form.initial.get("options", ""):
+            variant_services.product_options_save(
+                product=obj,
+                options=options,
+                expected_version=form.cleaned_data.get("loaded_version") if change else None,
+                user=request.user,
+            )
+            return
         if change:
             services.product_update(
                 product=obj, expected_version=form.cleaned_data["loaded_version"], user=request.user
@@ -411,6 +451,9 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
             services.product_create(product=obj, user=request.user)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is Product:
+            variant_formset_save(formset=formset, user=request.user)
+            return None
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
         for image in formset.save(commit=False):
