@@ -39,7 +39,9 @@ from store.exports.resources import ProductResource
 from store.filters import CollectionFilter, InventoryFilter
 from store.images import services as image_services
 from store.images.inspect import ACCEPT, image_inspect
-from store.models import Collection, Product, ProductImage, Promotion
+from store.images.selectors import ImageFetchNote, product_image_fetch_notes
+from store.importing.service import MANAGE_OTHERS_PERMISSION
+from store.models import Collection, ImportJob, Product, ProductImage, Promotion
 from store.variants import services as variant_services
 
 # Clear inventory refuses rows changed since the list was loaded. The page posts each row's
@@ -469,6 +471,41 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
             # Lost the race between the form's check and the save: nothing was written.
             self.message_user(request, " ".join(conflict.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # Images an import listed that are still being fetched, or failed (and why).
+            context["image_fetch_notes"] = [
+                self._image_fetch_note(request, note) for note in product_image_fetch_notes(product_id=obj.pk)
+            ]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def _image_fetch_note(self, request, note: ImageFetchNote) -> tuple[str, str]:
+        """(css class, HTML): "2 images from import #12 are still being fetched.", "1 image could not
+        be fetched: the server name could not be found. Retry from import #12." The import is a link
+        for whoever may open it (its uploader, or with store.manage_others_imports)."""
+        job: str = f"import #{note.import_job_id}" if note.import_job_id else "an import"
+        user = request.user
+        if (
+            note.import_job_id
+            and self.admin_site.get_model_admin(ImportJob).has_view_permission(request)
+            and (note.uploader_id == user.pk or user.has_perm(MANAGE_OTHERS_PERMISSION))
+        ):
+            url = reverse("admin:store_importjob_change", args=[note.import_job_id], current_app=self.admin_site.name)
+            job = format_html('<a href="{}#images">{}</a>', url, job)
+        if not note.failed:
+            text = ngettext(
+                "%(count)d image from {} is still being fetched.",
+                "%(count)d images from {} are still being fetched.",
+                note.count,
+            ) % {"count": note.count}
+            return "image-fetch-pending", format_html(text, job)
+        text = ngettext(
+            "%(count)d image could not be fetched: {}. Retry from {}.",
+            "%(count)d images could not be fetched: {}. Retry from {}.",
+            note.count,
+        ) % {"count": note.count}
+        return "image-fetch-failed", format_html(text, note.reason or "no reason recorded", job)
 
     def action_checkbox(self, obj):
         """The row's checkbox, plus the version the row was shown with (for Clear inventory)."""

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from store.admin.revert import ImportRevertMixin
 from store.audit import audit_event
-from store.images.fetch import import_image_report
+from store.images.fetch import image_fetches_retry, import_image_report
 from store.importing.service import (
     import_jobs_recover,
     import_jobs_visible_to,
@@ -61,10 +62,11 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
         "column_mapping",
         "profile",
         "failed_rows_link",
-        "image_fetch_report",
         "revert_link",
     )
-    readonly_fields = ("failed_rows_link", "image_fetch_report")
+    readonly_fields = ("failed_rows_link",)
+    # The images fetched for the import, with Retry for the failed ones, below the fields.
+    change_form_template = "admin/store/importjob/change_form.html"
 
     class Media:
         css = {"all": ("store/admin/import_history.css",)}
@@ -99,6 +101,11 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
                 "<int:job_id>/failed-rows/",
                 self.admin_site.admin_view(self.failed_rows_view),
                 name="store_importjob_failed_rows",
+            ),
+            path(
+                "<int:job_id>/retry-images/",
+                self.admin_site.admin_view(require_POST(self.retry_images_view)),
+                name="store_importjob_retry_images",
             ),
             *super().get_urls(),
         ]
@@ -157,12 +164,39 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
         url = reverse("admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name)
         return format_html('<a href="{}">Download the failed rows</a>', url)
 
-    @admin.display(description="images")
-    def image_fetch_report(self, job: ImportJob):
-        """The image URLs this import listed: fetched, waiting, and the failing ones with the reason."""
-        return render_to_string(
-            "admin/store/importjob/image_fetch_report.html", {"report": import_image_report(job_id=job.pk)}
-        )
+    def has_image_retry_permission(self, request: HttpRequest, job: ImportJob) -> bool:
+        """Whoever may import may fetch again the images of an import they can see."""
+        return request.user.has_perm("store.import_product") and self.has_view_permission(request, job)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            report = import_image_report(job_id=obj.pk)
+            context["image_report"] = report
+            context["image_retry_url"] = (
+                reverse("admin:store_importjob_retry_images", args=[obj.pk], current_app=self.admin_site.name)
+                if report["failed_count"] and self.has_image_retry_permission(request, obj)
+                else ""
+            )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def retry_images_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """POST: the failed image fetches of this import go back in the queue; says how many."""
+        job = get_object_or_404(self.get_queryset(request), pk=job_id)  # another's import: 404
+        if not self.has_image_retry_permission(request, job):
+            raise PermissionDenied
+        count = image_fetches_retry(import_job_id=job.pk)
+        audit_event("import.images_retry", user=request.user, job_id=job.pk, images=count)
+        if count:
+            text = ngettext(
+                "%(count)d image of import #%(job)d will be fetched again.",
+                "%(count)d images of import #%(job)d will be fetched again.",
+                count,
+            ) % {"count": count, "job": job.pk}
+            self.message_user(request, text, messages.SUCCESS)
+        else:
+            self.message_user(request, f"Import #{job.pk} has no failed images to fetch again.", messages.WARNING)
+        change = reverse("admin:store_importjob_change", args=[job.pk], current_app=self.admin_site.name)
+        return HttpResponseRedirect(f"{change}#images")
 
     def failed_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
         if not self.has_view_permission(request):

@@ -292,6 +292,11 @@ class ProductImportMixin(ProductImportMappingMixin):
             return self._import_decide(request, job)
         if job.is_background and job.status != ImportJob.STATUS_PREVIEW:
             return self._import_job_page(request, job)
+        return self._import_preview_page(request, job)
+
+    def _import_preview_page(self, request: HttpRequest, job: ImportJob, *, refused: str = "") -> HttpResponse:
+        """The preview of a job awaiting confirmation; ``refused``: why its Confirm was just refused
+        (rows in error while "skip the invalid rows" was not ticked), said beside the choice."""
         try:
             plan = product_import_load_preview(job=job)
         except ValidationError as error:
@@ -312,6 +317,7 @@ class ProductImportMixin(ProductImportMappingMixin):
             skipped_hidden=max(0, len(plan.skipped) - SKIPPED_SHOWN),
             writable=len(plan.creates) + len(plan.updates),
             skip_invalid=bool(job.options.get("skip_invalid")),
+            refused=refused,
             can_remap=import_job_can_remap(job),
             failed_rows_url=reverse(
                 "admin:store_importjob_failed_rows", args=[job.pk], current_app=self.admin_site.name
@@ -428,6 +434,9 @@ class ProductImportMixin(ProductImportMappingMixin):
                 job=job, user=request.user, skip_invalid=request.POST.get("skip_invalid") == "1"
             )
         except ValidationError as error:
+            if error.code == "rows_invalid":
+                # All or nothing with rows in error: nothing happened, the preview stays usable.
+                return self._import_preview_page(request, job, refused=error.messages[0])
             # Confirmed or cancelled by another request meanwhile, or expired: nothing was written.
             self.message_user(request, error.messages[0], messages.ERROR)
             return HttpResponseRedirect(self._job_url(job) if job.is_background else self._import_url())

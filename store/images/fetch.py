@@ -17,7 +17,9 @@ The URLs come from uploaded files, so every fetch is treated as hostile (SSRF):
 
 Network errors, timeouts and 5xx/429 answers are retried (``IMAGE_FETCH_ATTEMPTS`` attempts,
 backoff ``IMAGE_FETCH_BACKOFF`` × 4^n seconds when the queue can defer); a refusal is final.
-A URL that keeps failing stays ``failed`` with its reason; the import job's page lists it.
+A URL that keeps failing stays ``failed`` with its reason in plain words (``ERROR_*``; the
+exception goes to the log); the import job's page lists it, and its Retry
+(``image_fetches_retry``) queues that import's failed URLs again.
 A claim whose worker died is requeued (or failed) by housekeeping: ``image_fetches_requeue_stale``.
 """
 
@@ -34,6 +36,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -55,26 +58,88 @@ logger = logging.getLogger(__name__)
 
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK_BYTES = 64 * 1024
+DEADLINE_SLACK = 0.05  # seconds: a wait the deadline cut short ends this close to it
 USER_AGENT = "backoffice-image-fetch/1"
 
-ERROR_SCHEME = "only http and https URLs are fetched"
-ERROR_NO_HOST = "the URL has no host"
-ERROR_BAD_URL = "not a valid URL: {url!r} ({error})"
-ERROR_RESOLVE = "the host could not be resolved ({error})"
-ERROR_PRIVATE = "the host {host} resolves to a private or local address ({address}); refused"
-ERROR_TOO_MANY_REDIRECTS = "more than {limit} redirects"
-ERROR_REDIRECT_NO_LOCATION = "a redirect without a Location"
-ERROR_HTTP = "the server answered HTTP {status}"
-ERROR_TOO_LARGE = "larger than {limit}"
-ERROR_TIMEOUT = "timed out ({error})"
-ERROR_NETWORK = "network error: {error}"
-ERROR_LOST = "the fetch never finished (its worker stopped) and no attempt is left"
+# Why a fetch failed, in plain words: stored in ``ProductImageSource.error`` and shown on the import
+# job's page and the product page. The technical detail (the exception) goes to the log only.
+ERROR_SCHEME = "the address is not a web address (only http and https are fetched)"
+ERROR_NO_HOST = "the address has no server name"
+ERROR_BAD_URL = "the address is not valid"
+ERROR_RESOLVE = "the server name could not be found"
+ERROR_PRIVATE = "the address is not public (it leads to a private or local network)"
+ERROR_TOO_MANY_REDIRECTS = "the server sent it on to another address more than {limit} times"
+ERROR_REDIRECT_NO_LOCATION = "the server sent it on to another address without saying which"
+ERROR_HTTP = "the server answered {status}"
+ERROR_TOO_LARGE = "the file is larger than {limit}"
+ERROR_TOTAL_TIMEOUT = "took longer than {seconds} s"
+ERROR_CONNECT_TIMEOUT = "the server could not be reached within {seconds} s"
+ERROR_READ_TIMEOUT = "the server did not answer in time (nothing for {seconds} s)"
+ERROR_REFUSED = "the server refused the connection"
+ERROR_CLOSED = "the server closed the connection before answering"
+ERROR_CERTIFICATE = "the server's certificate is not valid (https)"
+ERROR_TLS = "the secure (https) connection failed"
+ERROR_UNREACHABLE = "the server could not be reached"
+ERROR_BAD_ANSWER = "the server's answer was not valid HTTP"
+ERROR_NOT_AN_IMAGE = "the file is not an image"
+ERROR_LOST = "the fetch never finished (the worker running it stopped) and no attempt is left"
+# The upload checks' refusals (store.images.inspect codes), said of a fetched file.
+IMAGE_REFUSALS = {
+    "empty": "the file is empty",
+    "too_large": "the file is larger than {limit}",
+    "svg": "the file is an SVG image, which is not accepted (it can carry scripts)",
+    "not_an_image": ERROR_NOT_AN_IMAGE,
+    "format": "the file is a {format} image; only JPEG, PNG, WebP and GIF are accepted",
+    "too_many_pixels": "the image has more than {limit} megapixels",
+    "damaged": "the image is damaged or cut short",
+}
 
 
 class FetchError(Exception):
-    def __init__(self, reason: str, *, retry: bool = False):
+    """``reason``: plain words for the people who read it; ``detail``: what went wrong, for the log."""
+
+    def __init__(self, reason: str, *, retry: bool = False, detail: str = ""):
         super().__init__(reason)
-        self.reason, self.retry = reason, retry
+        self.reason, self.retry, self.detail = reason, retry, detail
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _http_status(status: int) -> str:
+    """``404 Not Found``; a code without a standard name stays a number."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def network_reason(error: OSError | http.client.HTTPException) -> str:
+    """What a network error means to someone who is not reading a traceback."""
+    if isinstance(error, ConnectionRefusedError):
+        return ERROR_REFUSED
+    if isinstance(error, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+        return ERROR_CLOSED  # http.client.RemoteDisconnected is a ConnectionResetError
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return ERROR_CERTIFICATE
+    if isinstance(error, ssl.SSLError):
+        return ERROR_TLS
+    if isinstance(error, http.client.HTTPException):
+        return ERROR_BAD_ANSWER
+    return ERROR_UNREACHABLE
+
+
+def image_refusal_reason(error: ValidationError) -> str:
+    """An upload check's refusal (which names the file) as a reason about the fetched file."""
+    template = IMAGE_REFUSALS.get(str(getattr(error, "code", "") or ""))
+    if template is None:
+        return error.messages[0]
+    params = getattr(error, "params", None) or {}
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return error.messages[0]
 
 
 @dataclass(frozen=True)
@@ -147,14 +212,14 @@ def resolve_checked(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise FetchError(ERROR_RESOLVE.format(error=error), retry=True) from error
+        raise FetchError(ERROR_RESOLVE, retry=True, detail=f"{host}: {error}") from error
     addresses = [str(info[4][0]) for info in infos]  # the host of an AF_INET or AF_INET6 sockaddr
     if not addresses:
-        raise FetchError(ERROR_RESOLVE.format(error="no address"), retry=True)
+        raise FetchError(ERROR_RESOLVE, retry=True, detail=f"{host}: no address")
     if not _allowed(host):
         for address in addresses:
             if not _public(address):
-                raise FetchError(ERROR_PRIVATE.format(host=host, address=address))
+                raise FetchError(ERROR_PRIVATE, detail=f"{host} resolves to {address}, not a public address")
     return addresses[0]
 
 
@@ -257,7 +322,7 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
         parts = urlsplit(url)
         hostname, port = parts.hostname, parts.port
     except ValueError as error:  # "http://[::1", a port out of range
-        raise FetchError(ERROR_BAD_URL.format(url=url[:200], error=error)) from error
+        raise FetchError(ERROR_BAD_URL, detail=f"{url[:200]!r}: {error}") from error
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(ERROR_SCHEME)
@@ -283,7 +348,8 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
             return response.status, response.getheader("Location", ""), b""
         if response.status != 200:
             raise FetchError(
-                ERROR_HTTP.format(status=response.status), retry=response.status >= 500 or response.status == 429
+                ERROR_HTTP.format(status=_http_status(response.status)),
+                retry=response.status >= 500 or response.status == 429,
             )
         length = response.getheader("Content-Length", "")
         if length.isdigit() and int(length) > limit:
@@ -298,11 +364,21 @@ def _get(url: str, *, deadline: float) -> tuple[int, str, bytes]:
                 raise FetchError(ERROR_TOO_LARGE.format(limit=filesizeformat(limit)))
         return response.status, "", bytes(body)
     except TimeoutError as error:  # socket.timeout
-        raise FetchError(ERROR_TIMEOUT.format(error=error or "no answer"), retry=True) from error
+        raise FetchError(_timeout_reason(connection, deadline), retry=True, detail=str(error) or "timed out") from error
     except (OSError, http.client.HTTPException) as error:
-        raise FetchError(ERROR_NETWORK.format(error=error), retry=True) from error
+        detail = f"{type(error).__name__}: {error}"
+        raise FetchError(network_reason(error), retry=True, detail=detail) from error
     finally:
         connection.close()
+
+
+def _timeout_reason(connection: _PinnedHTTPConnection, deadline: float) -> str:
+    """Which wait ran out: the fetch's total deadline, the connect (no socket yet), or a read."""
+    if time.monotonic() >= deadline - DEADLINE_SLACK:
+        return ERROR_TOTAL_TIMEOUT.format(seconds=_seconds(settings.IMAGE_FETCH_TOTAL_TIMEOUT))
+    if connection.sock is None:
+        return ERROR_CONNECT_TIMEOUT.format(seconds=_seconds(settings.IMAGE_FETCH_CONNECT_TIMEOUT))
+    return ERROR_READ_TIMEOUT.format(seconds=_seconds(settings.IMAGE_FETCH_READ_TIMEOUT))
 
 
 def fetch_image(url: str) -> Fetched:
@@ -317,13 +393,13 @@ def fetch_image(url: str) -> Fetched:
             try:
                 current = urljoin(current, location)
             except ValueError as error:
-                raise FetchError(ERROR_BAD_URL.format(url=location[:200], error=error)) from error
+                raise FetchError(ERROR_BAD_URL, detail=f"redirect to {location[:200]!r}: {error}") from error
             continue
         name = posixpath.basename(urlsplit(current).path) or "image"
         try:
             image_inspect(file=io.BytesIO(body), name=name)
         except ValidationError as error:
-            raise FetchError(error.messages[0]) from error
+            raise FetchError(image_refusal_reason(error), detail=error.messages[0]) from error
         return Fetched(url=current, data=body)
     raise FetchError(ERROR_TOO_MANY_REDIRECTS.format(limit=settings.IMAGE_FETCH_MAX_REDIRECTS))
 
@@ -343,7 +419,7 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
     try:
         fetched = fetch_image(source.url)
     except FetchError as error:
-        return _failed(source, reason=error.reason, retry=error.retry, attempt=attempt)
+        return _failed(source, reason=error.reason, retry=error.retry, attempt=attempt, detail=error.detail)
     name = posixpath.basename(urlsplit(fetched.url).path) or "image"
     try:
         with transaction.atomic():
@@ -360,13 +436,15 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
                 state=ProductImageSource.State.DONE, image=image, error="", updated_at=timezone.now()
             )
     except ValidationError as error:
-        return _failed(source, reason=error.messages[0], retry=False, attempt=attempt)
+        return _failed(source, reason=image_refusal_reason(error), retry=False, attempt=attempt, detail=str(error))
     logger.info("Fetched image %s for product %s", source.url[:200], source.product_id)
     return ProductImageSource.State.DONE
 
 
-def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: int) -> str:
+def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: int, detail: str = "") -> str:
+    """Record a failed attempt (the plain reason; the detail is logged) and retry it, or fail the URL."""
     attempts = settings.IMAGE_FETCH_ATTEMPTS
+    explained = f"{reason} ({detail})" if detail else reason
     if retry and attempt < attempts:
         ProductImageSource.objects.filter(pk=source.pk).update(error=reason[:500], updated_at=timezone.now())
         task = product_image_fetch
@@ -374,12 +452,12 @@ def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: in
             delay = settings.IMAGE_FETCH_BACKOFF * 4 ** (attempt - 1)
             task = task.using(run_after=timezone.now() + timedelta(seconds=delay))
         task.enqueue(source.pk, attempt + 1)
-        logger.info("Image %s: attempt %s failed (%s); retrying", source.url[:200], attempt, reason)
+        logger.info("Image %s: attempt %s failed: %s; retrying", source.url[:200], attempt, explained)
         return ProductImageSource.State.PENDING
     ProductImageSource.objects.filter(pk=source.pk).update(
         state=ProductImageSource.State.FAILED, error=reason[:500], updated_at=timezone.now()
     )
-    logger.warning("Image %s for product %s failed: %s", source.url[:200], source.product_id, reason)
+    logger.warning("Image %s for product %s failed: %s", source.url[:200], source.product_id, explained)
     return ProductImageSource.State.FAILED
 
 
@@ -419,13 +497,74 @@ def image_sources_enqueue(*, product_ids: Sequence[int]) -> int:
     return count
 
 
+def image_fetches_retry(*, import_job_id: int) -> int:
+    """Fetch the failed image URLs of one import again (the job page's Retry): each goes back to
+    pending with a fresh set of attempts and is queued once the change commits. Returns how many.
+
+    Each is moved with a conditional UPDATE (still failed); a URL two Retries both queued is
+    fetched once, since each attempt is claimed once (``image_source_fetch``).
+    """
+    failed = list(
+        ProductImageSource.objects.filter(
+            import_job_id=import_job_id, state=ProductImageSource.State.FAILED
+        ).values_list("id", flat=True)
+    )
+    retried: list[int] = []
+    now = timezone.now()
+    for chunk in chunks(failed):
+        with transaction.atomic():
+            moved = list(
+                ProductImageSource.objects.select_for_update()
+                .filter(pk__in=chunk, state=ProductImageSource.State.FAILED)
+                .values_list("id", flat=True)
+            )
+            ProductImageSource.objects.filter(pk__in=moved).update(
+                state=ProductImageSource.State.PENDING, attempts=0, error="", updated_at=now
+            )
+        retried.extend(moved)
+
+    def enqueue() -> None:
+        for source_id in retried:
+            product_image_fetch.enqueue(source_id, 1)
+
+    # A queue that is down loses nothing: the URLs are pending and never claimed, and
+    # housekeeping queues them again (``image_fetches_requeue_stale``).
+    transaction.on_commit(enqueue, robust=True)
+    if retried:
+        logger.info("Import #%s: %s failed image fetch(es) queued again", import_job_id, len(retried))
+    return len(retried)
+
+
 def image_fetches_requeue_stale(*, now: datetime | None = None) -> int:
     """Fetches claimed longer than ``IMAGE_FETCH_STALE_AFTER`` ago and still pending: their worker
     died, so no task is left and a re-import skips them (they were tried). Each is requeued
-    with its next attempt, or failed with ``ERROR_LOST`` when no attempt is left. A requeued task
-    that meets a late original does nothing: the claim takes the attempt once. Housekeeping
-    runs this hourly; returns how many were requeued or failed."""
+    with its next attempt, or failed with ``ERROR_LOST`` when no attempt is left. Fetches never
+    claimed for ``JOB_QUEUED_TIMEOUT``: their task was lost (the queue was down when the import
+    or a Retry queued it, or restarted since) and are queued again. A requeued task that meets
+    a late original does nothing: the claim takes each attempt once. Housekeeping runs this
+    hourly; returns how many were requeued or failed."""
     now = now or timezone.now()
+    return _requeue_claimed(now=now) + _requeue_unclaimed(now=now)
+
+
+def _requeue_unclaimed(*, now: datetime) -> int:
+    unclaimed = list(
+        ProductImageSource.objects.filter(
+            state=ProductImageSource.State.PENDING,
+            attempts=0,
+            updated_at__lt=now - timedelta(seconds=settings.JOB_QUEUED_TIMEOUT),
+        ).values_list("id", flat=True)
+    )
+    for chunk in chunks(unclaimed):
+        ProductImageSource.objects.filter(pk__in=chunk).update(updated_at=now)
+        for pk in chunk:
+            product_image_fetch.enqueue(pk, 1)
+    if unclaimed:
+        logger.warning("Image fetches whose task was lost before any attempt: %s queued again", len(unclaimed))
+    return len(unclaimed)
+
+
+def _requeue_claimed(*, now: datetime) -> int:
     stale = ProductImageSource.objects.filter(
         state=ProductImageSource.State.PENDING,
         attempts__gt=0,

@@ -53,6 +53,7 @@ from store.importing.service import (
     _save_plan,
     _transition,
     _write,
+    check_confirmable,
     import_job_reconcile,
     import_storage,
     plan_exists,
@@ -168,12 +169,21 @@ def enqueue_step(job: ImportJob, step: str) -> ImportJob:
     return job_enqueue(job=job, task=import_preview if step == "preview" else import_write)
 
 
-def import_job_confirm(*, job: ImportJob, user: Any = None, skip_invalid: bool | None = None) -> ImportJob:
-    """preview -> writing (one conditional UPDATE: a double submit confirms once), then queue the write."""
+def import_job_confirm(
+    *, job: ImportJob, user: Any = None, skip_invalid: bool | None = None, refuse_invalid: bool = True
+) -> ImportJob:
+    """preview -> writing (one conditional UPDATE: a double submit confirms once), then queue the write.
+
+    A plan with rows in error is refused, the job left a preview, unless ``skip_invalid``
+    (``check_confirmable``); ``refuse_invalid=False`` queues it anyway, to fail in the write as an
+    inline import does (the command line's ``--background``, confirmed without anyone looking).
+    """
     _check_may_act(job, user)
     confirmer = user if getattr(user, "pk", None) else None
     if skip_invalid is None:
         skip_invalid = bool(job.options.get("skip_invalid"))
+    if refuse_invalid:
+        check_confirmable(job, skip_invalid=skip_invalid)
     options = {**job.options, "skip_invalid": skip_invalid, "confirmed": True}
     if not _transition(
         job,
@@ -354,7 +364,8 @@ def _preview_ended(job: ImportJob) -> None:
         _drop_upload_only(job)
         import_job_notify(job=job)
     elif job.options.get("auto_confirm"):
-        import_job_confirm(job=job, user=None)
+        # The command line's --background: all or nothing as asked, a file with errors fails.
+        import_job_confirm(job=job, user=None, refuse_invalid=False)
 
 
 def import_job_write_run(*, job_id: int, attempt: int) -> None:

@@ -38,6 +38,7 @@ from django.core.files.storage import Storage
 from django.db import DatabaseError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from store.audit import audit_event
 from store.exports.formats import escape_formula
@@ -69,6 +70,16 @@ ERROR_EXPIRED = (
     "was written. Upload the file again."
 )
 ERROR_ROWS_INVALID = "{rows} row(s) have errors; nothing was written."
+# A Confirm that would write nothing (all or nothing, with rows in error): refused, the preview kept.
+ERROR_CONFIRM_ROWS_INVALID = (
+    "Not imported: {rows} and “skip the invalid rows” is not ticked, so nothing was written. The "
+    "preview is kept: tick it to import the {valid} and skip the invalid rows, then confirm again; "
+    "or fix the file and upload it again."
+)
+ERROR_CONFIRM_ALL_ROWS_INVALID = (
+    "Not imported: {rows} and no row would change anything without them, so nothing was written. "
+    "Fix the file and upload it again."
+)
 ERROR_DATABASE = "The database refused the import ({error}); nothing was written."
 ERROR_INTERRUPTED = "Interrupted by an unexpected error; nothing was written."
 ERROR_DIED = "Interrupted: the process running it stopped before the import was written; nothing was written."
@@ -662,6 +673,28 @@ def product_import_load_preview(*, job: ImportJob) -> ImportPlan:
         raise
 
 
+def check_confirmable(job: ImportJob, *, skip_invalid: bool) -> None:
+    """Refuse the Confirm of a preview with rows in error unless they are to be skipped.
+
+    All or nothing would write nothing and burn the preview (the file would have to be uploaded
+    again), so the job is left as it is: still awaiting confirmation, its plan kept. A job that is
+    no longer a preview gets the usual refusal (confirmed elsewhere, cancelled, expired).
+    """
+    if skip_invalid or not job.error_count:
+        return
+    job.refresh_from_db(fields=["status", "message", "error_count", "created_count", "updated_count"])
+    if job.status != ImportJob.STATUS_PREVIEW:
+        raise _refusal(job)
+    if not job.error_count:
+        return
+    valid = job.created_count + job.updated_count
+    rows = ngettext("%(n)d row has an error", "%(n)d rows have errors", job.error_count) % {"n": job.error_count}
+    if not valid:
+        raise ValidationError(ERROR_CONFIRM_ALL_ROWS_INVALID.format(rows=rows), code="rows_invalid")
+    changes = ngettext("%(n)d valid change", "%(n)d valid changes", valid) % {"n": valid}
+    raise ValidationError(ERROR_CONFIRM_ROWS_INVALID.format(rows=rows, valid=changes), code="rows_invalid")
+
+
 def _check_may_act(job: ImportJob, user: User) -> None:
     if user is not None and not import_job_can_act(job=job, user=user):
         raise PermissionDenied(f"Import #{job.pk} belongs to another user.")
@@ -671,13 +704,18 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
     """Write a previewed plan. Concurrent edits since the preview are detected, never overwritten.
 
     ``user`` (the confirmer; None for a background worker) must be allowed to act on the job.
-    The job goes preview -> writing in one conditional UPDATE before anything is read, so of
-    several simultaneous confirms exactly one writes and the others get a ValidationError.
+    A plan with rows in error is refused unless ``skip_invalid`` (``check_confirmable``): the
+    job stays a preview. The job goes preview -> writing in one conditional UPDATE before
+    anything is read, so of several simultaneous confirms exactly one writes and the others get
+    a ValidationError.
     The uploader stays in ``job.user``; the confirmer is recorded in ``job.confirmed_by``.
     """
     started = time.monotonic()
     _check_may_act(job, user)
     product_import_expire_previews()
+    if skip_invalid is None:
+        skip_invalid = bool(job.options.get("skip_invalid"))
+    check_confirmable(job, skip_invalid=skip_invalid)
     confirmer = user if getattr(user, "pk", None) else None
     if not _transition(
         job,
@@ -693,8 +731,6 @@ def product_import_confirm(*, job: ImportJob, user: User = None, skip_invalid: b
     except ValidationError:
         _expire(job, source=ImportJob.STATUS_WRITING)
         raise
-    if skip_invalid is None:
-        skip_invalid = bool(job.options.get("skip_invalid"))
     job.options = {**job.options, "skip_invalid": skip_invalid}
     try:
         written = _write(

@@ -65,3 +65,37 @@ def test_revert_an_import(make_run, importer, tmp_path):
     state = make_run.call("products_state", skus=["KEEP-1", "E2E-NEW"])
     assert state["KEEP-1"]["unit_price"] == "10.00"
     assert state["E2E-NEW"] is None
+
+
+def test_confirm_with_errors_keeps_the_preview_until_skip_is_ticked(make_run, importer, tmp_path):
+    """Confirm of a file with an invalid row while "skip the invalid rows" is unticked: refused on
+    the preview itself, nothing written, the import still awaiting confirmation; ticking the box
+    and confirming again imports the valid rows (issue 20 §3)."""
+    path = tmp_path / "rows-with-errors.csv"
+    path.write_text(
+        "sku,title,unit_price,inventory,collection\n"
+        "E2E-ERR-1,Browser cap,12.00,3,E2E errors\n"
+        "E2E-ERR-2,Browser scarf,not-a-price,3,E2E errors\n"
+    )
+    page = importer
+    page.goto(f"{make_run.url}{PRODUCTS}import/")
+    page.set_input_files("input[name=file]", str(path))
+    page.click("input[name=_preview]")
+    page.wait_for_selector("#import-errors")
+    preview_url = page.url
+    page.click("input[name=_confirm]")
+
+    refusal = page.wait_for_selector("#import-refused").inner_text()
+    assert refusal.startswith("Not imported: 1 row has an error and “skip the invalid rows” is not ticked")
+    assert page.inner_text("td.count-new") == "1"  # the preview, still there
+    assert page.is_visible("label.import-choice-needed #import-skip-invalid")
+    assert [job["status"] for job in make_run.call("import_jobs", file_names=[path.name])] == ["preview"]
+    assert make_run.call("products_state", skus=["E2E-ERR-1"]) == {"E2E-ERR-1": None}
+
+    page.check("#import-skip-invalid")
+    page.click("input[name=_confirm]")
+    page.wait_for_selector(".messagelist .warning")
+    assert "1 invalid row was skipped" in page.inner_text(".messagelist")
+    assert page.url != preview_url
+    assert make_run.call("products_state", skus=["E2E-ERR-1"])["E2E-ERR-1"]["unit_price"] == "12.00"
+    assert [job["status"] for job in make_run.call("import_jobs", file_names=[path.name])] == ["partial"]

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from store.exports.formats import escape_formula
 from store.importing import parsing
+from store.importing.service import plan_exists
 from store.models import ImportJob, Product
 from store.tests.factories import CollectionFactory, CustomerFactory, OrderItemFactory, ProductFactory
 
@@ -116,6 +117,48 @@ def test_preview_lists_every_error_and_all_or_nothing_blocks_confirm(admin_clien
     # without skip_invalid the confirm writes nothing
     admin_client.post(response.url, {"_confirm": "1"})
     assert not Product.objects.exists()
+
+
+def test_confirm_with_errors_unticked_is_refused_and_the_preview_stays_usable(admin_client):
+    """Issue 20 §3: all or nothing with rows in error would write nothing and burn the preview (the
+    job failed, the file had to be uploaded again). The Confirm is refused in the same request, the
+    preview shown again with the reason beside the choice; ticking "skip" then imports."""
+    response = upload(admin_client, HEADER + "A,T,abc,1,C\r\nB,T,5,1,C\r\nC,T,6,1,C\r\n")
+    preview_url = response.url
+    job = ImportJob.objects.get()
+
+    refused = admin_client.post(preview_url, {"_confirm": "1"})
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert (
+        '<p class="errornote" id="import-refused" role="alert">Not imported: 1 row has an error and '
+        "“skip the invalid rows” is not ticked, so nothing was written. The preview is kept: tick it to "
+        "import the 2 valid changes and skip the invalid rows, then confirm again; or fix the file and "
+        "upload it again.</p>"
+    ) in html
+    assert '<td class="count-new">2</td>' in html  # the preview itself, still there
+    assert 'class="import-choice-needed"' in html
+    job.refresh_from_db()
+    assert (job.status, job.confirmed_by, job.message) == (ImportJob.STATUS_PREVIEW, None, "")
+    assert plan_exists(job)
+    assert not Product.objects.exists()
+    assert admin_client.get(preview_url).status_code == 200  # still confirmable, not expired or failed
+
+    admin_client.post(preview_url, {"_confirm": "1", "skip_invalid": "1"})
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["B", "C"]
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_PARTIAL
+
+
+def test_confirm_of_a_file_whose_every_change_has_an_error_is_refused(admin_client):
+    ProductFactory(sku="SAME", title="T", unit_price="5.00", inventory=1, collection=CollectionFactory(title="C"))
+    response = upload(admin_client, HEADER + "A,T,abc,1,C\r\nSAME,T,5.00,1,C\r\n")
+    html = admin_client.get(response.url).content.decode()
+    assert 'name="_confirm"' not in html
+    assert "there is nothing to import: fix the file and upload it again" in html
+    refused = admin_client.post(response.url, {"_confirm": "1"}).content.decode()
+    assert "Not imported: 1 row has an error and no row would change anything without them" in refused
+    assert ImportJob.objects.get().status == ImportJob.STATUS_PREVIEW
 
 
 def test_a_malformed_image_url_is_a_row_error_on_the_preview(admin_client):

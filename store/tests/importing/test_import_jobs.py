@@ -216,6 +216,52 @@ def test_a_file_with_errors_fails_in_the_worker_and_says_why(admin_client, limit
     assert b"not-a-price" in page.content  # the preview lists every error
 
 
+def test_confirm_with_errors_unticked_is_refused_and_the_job_stays_confirmable(admin_client, limit, tmp_path):
+    """Issue 20 §3, the job half: the worker's preview has rows in error; a Confirm without "skip the
+    invalid rows" is refused in the request (no write queued, the job not failed), then a Confirm
+    with it is written by the worker."""
+    path = tmp_path / "some-bad.csv"
+    path.write_text(
+        HEADER
+        + "BAD-1,Bad,not-a-price,1,Jobs\r\n"
+        + "".join(f"OK-{n},Ok {n},{n + 2}.50,1,Jobs\r\n" for n in range(11)),
+        encoding="utf-8",
+    )
+    response = upload(admin_client, path)
+    job = ImportJob.objects.get()
+    assert (job.status, job.error_count, job.is_background) == (ImportJob.STATUS_PREVIEW, 1, True)
+
+    refused = admin_client.post(response.url, {"_confirm": "1"})
+    assert refused.status_code == 200
+    assert "Not imported: 1 row has an error and “skip the invalid rows” is not ticked" in refused.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.attempt, job.confirmed_by) == (ImportJob.STATUS_PREVIEW, 1, None)
+    assert plan_exists(job)
+    assert job.upload
+    assert not Product.objects.exists()
+
+    admin_client.post(response.url, {"_confirm": "1", "skip_invalid": "1"})
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.error_count) == (ImportJob.STATUS_PARTIAL, 11, 1)
+    assert Product.objects.count() == 11
+
+
+def test_cli_background_of_a_file_with_errors_fails_as_before(admin_user, limit, held, tmp_path):
+    """The command line's --background (no one looks at the preview): all or nothing, so the job
+    fails in the write, nothing written, as an inline import of the file does."""
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "".join(f"BAD-{n},Bad {n},not-a-price,1,Jobs\r\n" for n in range(12)), encoding="utf-8")
+    call_command("import_products", str(path), "--background")
+    job = ImportJob.objects.get()
+    jobs.import_job_preview_run(job_id=job.pk, attempt=1)
+    job.refresh_from_db()
+    assert job.status == ImportJob.STATUS_WRITING
+    jobs.import_job_write_run(job_id=job.pk, attempt=1)
+    job.refresh_from_db()
+    assert (job.status, job.message) == (ImportJob.STATUS_FAILED, "12 row(s) have errors; nothing was written.")
+    assert not Product.objects.exists()
+
+
 def test_cli_background_queues_and_a_worker_writes(admin_user, limit, held, tmp_path, capsys):
     path = csv_file(tmp_path, 12)
     call_command("import_products", str(path), "--background")

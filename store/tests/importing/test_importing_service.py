@@ -554,3 +554,16 @@ def test_a_preview_whose_plan_is_gone_expires_when_opened(write_csv):
     with pytest.raises(ValidationError):
         service.product_import_load_preview(job=job)
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.STATUS_EXPIRED
+
+
+def test_confirm_with_errors_without_skip_is_refused_and_keeps_the_preview(write_csv, admin_user):
+    path = write_csv([ROW, {**ROW, "sku": "A-2", "unit_price": "abc"}])
+    preview = product_import_preview(path=path, file_name=path.name, user=admin_user)
+    with pytest.raises(ValidationError) as refused:
+        product_import_confirm(job=preview.job, user=admin_user, skip_invalid=False)
+    assert refused.value.code == "rows_invalid"
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.STATUS_PREVIEW
+    assert not Product.objects.exists()
+    outcome = product_import_confirm(job=job, user=admin_user, skip_invalid=True)
+    assert (outcome.job.status, outcome.job.created_count) == (ImportJob.STATUS_PARTIAL, 1)
