@@ -26,7 +26,6 @@ install-test: $(VENV)/.test-installed
 
 migrate: install-dev
 	$(MANAGE) migrate --noinput
-	$(MANAGE) createcachetable
 
 demo: migrate
 	$(MANAGE) setup_roles

@@ -10,9 +10,12 @@ than it was when the user's last digest was made: OK → Low, OK → Out, Low �
 history, which every write of inventory records; candidates are found through the
 indexed ``last_update`` and walked in chunks.
 
-Subscribers: AlertSubscription rows with ``low_stock_digest`` on, for active staff users
-with an email address who may view products. ``setup_roles`` opts Merchandisers in
-(once; an opt-out is kept). Nothing is sent when nothing went low.
+Subscribers, decided at send time: active staff users with an email address who may view
+products and whose ``AlertSubscription.low_stock_digest`` is on, or unset (no choice made, or
+no row yet) while they are in the Merchandiser group. So every Merchandiser gets it, however
+late they joined the group, until they turn it off in their alert settings; someone who leaves
+the group stops getting it unless they turned it on themselves. Nothing is sent when nothing
+went low.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import send_mail
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -133,9 +136,17 @@ def digest_body(digest: Digest) -> str:
     return "\n".join(lines)
 
 
+def _role_members():
+    """Users in the Merchandiser group: the digest's subscribers by role."""
+    return Group.user_set.through.objects.filter(user_id=OuterRef("user_id"), group__name=MERCHANDISER)
+
+
 def _subscriptions():
+    """Who gets the digest now: on by choice, or by role (unset and a Merchandiser)."""
+    by_role = Q(low_stock_digest__isnull=True) & Exists(_role_members())
     return (
-        AlertSubscription.objects.filter(low_stock_digest=True, user__is_active=True, user__is_staff=True)
+        AlertSubscription.objects.filter(Q(low_stock_digest=True) | by_role)
+        .filter(user__is_active=True, user__is_staff=True)
         .exclude(user__email="")
         .select_related("user")
         .order_by("pk")
@@ -160,6 +171,7 @@ def low_stock_digest_send(*, now: datetime | None = None, due_only: bool = False
     now = now or timezone.now()
     digests: dict[datetime, Digest] = {}
     sent = 0
+    alert_subscribe_merchandisers()
     subscriptions = _subscriptions()
     if due_only:
         due = low_stock_digest_due_since(now=now)
@@ -191,12 +203,22 @@ def low_stock_digest_send(*, now: datetime | None = None, due_only: bool = False
 
 
 def alert_subscribe_merchandisers() -> int:
-    """Opt every Merchandiser into the digest once (an existing choice, on or off, is kept)."""
-    group = Group.objects.filter(name=MERCHANDISER).first()
-    if group is None:
-        return 0
-    users = group.user_set.exclude(alert_subscription__isnull=False).values_list("pk", flat=True)
+    """Give every Merchandiser without alert settings a row that follows the role (unset), so
+    the digest can record what it covered for them; run by each send. Choices made are kept."""
+    users = (
+        Group.user_set.through.objects.filter(group__name=MERCHANDISER, user__alert_subscription__isnull=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
     created = AlertSubscription.objects.bulk_create(
-        [AlertSubscription(user_id=pk, low_stock_digest=True) for pk in users], ignore_conflicts=True
+        [AlertSubscription(user_id=pk, low_stock_digest=None) for pk in users], ignore_conflicts=True
     )
     return len(created)
+
+
+def alert_digest_on(*, user) -> bool:
+    """Whether ``user``'s settings (or role, when they made no choice) ask for the digest."""
+    choice = getattr(getattr(user, "alert_subscription", None), "low_stock_digest", None)
+    if choice is not None:
+        return choice
+    return user.groups.filter(name=MERCHANDISER).exists()

@@ -9,7 +9,7 @@ class StoreConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-        from django.db.models.signals import post_delete
+        from django.db.models.signals import post_delete, post_migrate
 
         from store import receivers
         from store.models import ProductImage
@@ -19,3 +19,5 @@ class StoreConfig(AppConfig):
         user_login_failed.connect(receivers.audit_login_failed, dispatch_uid="store.audit_login_failed")
         user_locked_out.connect(receivers.audit_locked_out, dispatch_uid="store.audit_locked_out")
         post_delete.connect(receivers.delete_image_files, sender=ProductImage, dispatch_uid="store.delete_image_files")
+        # Every migrate ends by creating the database cache's table when it is missing.
+        post_migrate.connect(receivers.create_cache_tables, sender=self, dispatch_uid="store.create_cache_tables")

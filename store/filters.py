@@ -8,6 +8,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 
 from store import selectors
+from store.bulk.actions import bulk_actions
 
 
 class InventoryFilter(admin.SimpleListFilter):
@@ -27,6 +28,20 @@ class InventoryFilter(admin.SimpleListFilter):
         if status is None or status not in selectors.STOCK_STATUS_LABELS:
             return queryset
         return selectors.product_list_by_stock_status(status=status, queryset=queryset)
+
+
+class BulkActionFilter(admin.SimpleListFilter):
+    """The bulk edits of one kind, named as the product list's action menu names them
+    ("Change price"), not by the action's internal name."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(action.name, action.label.rstrip("…")) for action in bulk_actions()]
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() is None else queryset.filter(action=self.value())
 
 
 class IdAutocompleteFilter(AutocompleteFilter):

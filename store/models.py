@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -499,7 +500,8 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} in order {self.order_id}"
+        # As an order page's line says it ("2 × Travel Mug"), not by ids; the inline loads the products.
+        return f"{self.quantity} × {self.product}"
 
 
 class Cart(models.Model):
@@ -522,7 +524,7 @@ class CartItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} in cart {self.cart_id}"
+        return f"{self.quantity} × {self.product}"
 
 
 # --- Import/export ----------------------------------------------------------
@@ -778,7 +780,20 @@ class ExportJob(PrivateJob):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Export #{self.pk} ({self.model_label}, {self.file_format})"
+        return f"Export #{self.pk} of {self.model_name_plural} ({self.format_name})"
+
+    @property
+    def model_name_plural(self) -> str:
+        """What was exported, as the admin names it ("products"), not the model's label."""
+        try:
+            return str(apps.get_model(self.model_label)._meta.verbose_name_plural)
+        except (LookupError, ValueError):
+            return self.model_label
+
+    @property
+    def format_name(self) -> str:
+        """The file's format as people say it: CSV, CSV for Excel, XLSX, JSON."""
+        return "CSV for Excel" if self.excel_bom else self.file_format.upper()
 
 
 # --- Bulk edits and alerts ----------------------------------------------------
@@ -933,13 +948,34 @@ class ImportRelatedChange(models.Model):
         return f"Import #{self.import_job_id}: {self.column} of product {self.product_id}"
 
 
+class ProductRelatedChange(models.Model):
+    """What one change of a product made in the admin (one change-history row) did to a product
+    column with rows of its own (images, promotions, tags: the column table's names), before and
+    after, so the history page shows it. Imports keep theirs as ``ImportRelatedChange``, which the
+    history page reads for the import's rows. ``history_id`` is the ``HistoricalProduct`` row's id."""
+
+    history_id = models.PositiveBigIntegerField(db_index=True)
+    column = models.CharField(max_length=50)
+    before = models.JSONField()
+    after = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.column} in change {self.history_id}"
+
+
 class AlertSubscription(models.Model):
-    """A user's opt-in to the daily low-stock digest; ``covered_until`` is where the next one starts."""
+    """A user's choice about the daily low-stock digest; ``covered_until`` is where the next one starts.
+
+    ``low_stock_digest``: on, off, or null = as the user's role says (on for Merchandisers, read
+    at send time: store.alerts). A user without a row follows their role too.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscription")
     low_stock_digest = models.BooleanField(
         "daily low-stock digest",
-        default=True,
+        null=True,
+        blank=True,
+        default=None,
         help_text="Email me once a day the products that went low or out of stock since the last digest.",
     )
     # The last digest (sent, or skipped because nothing changed) covered changes up to here.

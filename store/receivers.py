@@ -1,4 +1,5 @@
-"""Receivers connected in StoreConfig.ready: audit of authentication events, image file cleanup.
+"""Receivers connected in StoreConfig.ready: audit of authentication events, image file cleanup,
+the database cache's table after migrate.
 
 Passwords never reach the log: Django masks them in user_login_failed's credentials and
 we only read the username from them.
@@ -10,6 +11,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -64,3 +66,14 @@ def delete_image_files(sender, instance, using: str, **kwargs: Any) -> None:
                 storage.delete(name)
 
     transaction.on_commit(delete, using=using, robust=True)
+
+
+def create_cache_tables(sender, using: str = "default", verbosity: int = 1, **kwargs: Any) -> None:
+    """After every ``migrate``: the table of each database cache in CACHES (Django's
+    ``createcachetable``, which skips tables that exist and caches of other backends).
+
+    A post_migrate receiver rather than a migration: a migration runs once, so a site that
+    moves from Redis to the database cache later (REDIS_URL unset) would never get the table;
+    this runs on every migrate against whatever CACHES says then, on any database vendor.
+    """
+    call_command("createcachetable", database=using, verbosity=verbosity)

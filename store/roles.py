@@ -26,15 +26,16 @@ def _crud(app_label: str, model: str, *actions: str) -> set[str]:
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    # Catalog work all day: edit products (prices, stock, status; "clear inventory" and
-    # publish/unpublish/archive need change_product), their images, collections,
-    # promotions; tag products (create tags, attach and detach them). Reads orders and
-    # customers; deletes nothing that matters (an image is not).
+    # Catalog work all day: add and edit products (a product added in the admin starts as a
+    # draft; prices, stock, status; "clear inventory" and publish/unpublish/archive need
+    # change_product), their images, collections, promotions; tag products (create tags,
+    # attach and detach them). Reads orders and customers; deletes nothing that matters
+    # (an image is not).
     MERCHANDISER: (
-        _crud("store", "product", "view", "change")
+        _crud("store", "product", "view", "add", "change")
         | _crud("store", "productimage", "view", "add", "change", "delete")
-        | _crud("store", "collection", "view", "change")
-        | _crud("store", "promotion", "view", "change")
+        | _crud("store", "collection", "view", "add", "change")
+        | _crud("store", "promotion", "view", "add", "change")
         | _crud("tags", "tag", "view", "change", "add")
         | _crud("tags", "taggeditem", "view", "add", "change", "delete")
         | _crud("store", "order", "view")

@@ -39,4 +39,6 @@ class TaggedItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tag} on {self.content_type.model} {self.object_id}"
+        # The tag, as its inline row and the admin's change messages name it ("handmade"), not the
+        # database's "handmade on product 43".
+        return str(self.tag)

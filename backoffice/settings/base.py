@@ -379,8 +379,9 @@ EXPORT_RETENTION_DAYS = int(os.environ.get("EXPORT_RETENTION_DAYS", "7"))
 # --- Shared state: cache ----------------------------------------------------
 # The dashboard cache, the API micro-cache and the API throttle counters live in the
 # default cache, which every web process must share: Redis when REDIS_URL is set,
-# otherwise a table in the database (`manage.py createcachetable`). LocMem would give
-# each process its own answers and its own throttle budget. docs/operations.md.
+# otherwise a table in the database (created by every `migrate`, see
+# store.receivers.create_cache_tables). LocMem would give each process its own answers
+# and its own throttle budget. docs/operations.md.
 # Redis down is not an error for them (backoffice/cache.py): the dashboard and the API are
 # served from the database, the throttle lets requests through, /readyz reports "cache".
 # The timeouts bound what an unreachable Redis (no answer at all) costs a request.

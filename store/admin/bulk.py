@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow
+from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow, filters_link
 from store.bulk.actions import BulkAction, BulkEditConflict, bulk_actions
 from store.bulk.apply import (
     BATCH,
@@ -48,6 +48,7 @@ from store.bulk.jobs import (
     bulk_edit_job_retry,
     bulk_edit_jobs_mark_lost,
 )
+from store.filters import BulkActionFilter
 from store.jobs.models import JobState
 from store.jobs.services import job_not_queued
 from store.models import BulkEdit, BulkEditJob, Product
@@ -240,10 +241,13 @@ class BulkEditAdmin(admin.ModelAdmin):
         "unchanged_count",
         "refused_count",
     )
-    list_filter = ("state", "action")
+    list_filter = ("state", BulkActionFilter)
     list_select_related = ("user",)
     search_fields = ("description", "user__username")
     date_hierarchy = "created_at"
+    # The description says what the edit did in words; the action's internal name and its
+    # parameters (JSON) are for the code.
+    exclude = ("action", "parameters")
 
     def changelist_view(self, request, extra_context=None):
         bulk_edits_recover()  # edits a dead web process left "running" say what they wrote
@@ -291,7 +295,13 @@ class BulkEditJobAdmin(JobAdminMixin[BulkEditJob]):
         rows = [
             JobRow("Bulk edit", job.description),
             JobRow("Selection", selection),
-            JobRow("Filters", job.filters or "none"),
+            JobRow(
+                "Filters",
+                filters_link(
+                    changelist=reverse("admin:store_product_changelist", current_app=self.admin_site.name),
+                    filters=job.filters,
+                ),
+            ),
             JobRow("Changed", f"{job.changed_count:,}"),
             JobRow("Already in that state", f"{job.unchanged_count:,}"),
             JobRow("Refused", f"{job.refused_count:,}" + (" (left as they were)" if job.skip_refused else "")),

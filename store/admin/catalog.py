@@ -29,8 +29,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin import SafeAutocompleteMixin
 from store import extensions, selectors, services
+from store import history as product_history
 from store.admin.bulk import BulkEditMixin
 from store.admin.exports import ExportMixin
+from store.admin.history import HistoryPageMixin
 from store.admin.imports import ProductImportMixin
 from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
@@ -329,7 +331,9 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, SimpleHistoryAdmin):
+class ProductAdmin(
+    SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, HistoryPageMixin, SimpleHistoryAdmin
+):
     export_resource_class = ProductResource
     form = ProductChangeForm
     list_display = (
@@ -451,6 +455,22 @@ class ProductAdmin(SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, Exp
             )
         else:
             services.product_create(product=obj, user=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        """The inlines and promotions, then what they changed (tags, images, promotions) recorded
+        against the history row this save made, for the history page (store.history)."""
+        if not formsets and "promotions" not in form.fields:  # a list edit: price and inventory only
+            return super().save_related(request, form, formsets, change)
+        before = product_history.product_related_snapshot(product_id=form.instance.pk if change else None)
+        super().save_related(request, form, formsets, change)
+        product_history.product_related_changes_record(product_id=form.instance.pk, before=before)
+        return None
+
+    def history_related_changes(self, request, records):
+        return {
+            history_id: [{"field": delta.field, "old": delta.old, "new": delta.new} for delta in deltas]
+            for history_id, deltas in product_history.product_history_related_changes(records=records).items()
+        }
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Product:

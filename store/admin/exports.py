@@ -21,8 +21,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
-from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow
+from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow, filters_link
 from store.audit import audit_event
 from store.exports.formats import FORMAT_CSV, FORMATS, render
 from store.exports.jobs import export_job_create, export_job_retry, export_needs_job
@@ -212,12 +213,12 @@ class ExportJobAdmin(JobAdminMixin[ExportJob]):
         "__str__",
         "state_display",
         "progress_display",
-        "file_format",
+        "format_display",
         "requested_by",
         "created_at",
         "expires_at",
     )
-    list_filter = ("state", "file_format")
+    list_filter = ("state",)
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
@@ -232,9 +233,9 @@ class ExportJobAdmin(JobAdminMixin[ExportJob]):
 
     def job_context(self, request: HttpRequest, job: ExportJob) -> dict[str, Any]:
         rows = [
-            JobRow("Export of", job.model_label),
-            JobRow("Format", FORMATS[job.file_format].label),
-            JobRow("Filters", job.filters or "none"),
+            JobRow("Export of", capfirst(job.model_name_plural)),
+            JobRow("Format", FORMATS[job.file_format].label + (" for Excel" if job.excel_bom else "")),
+            JobRow("Filters", filters_link(changelist=self._changelist_url(job), filters=job.filters)),
         ]
         download = None
         if job.state == JobState.DONE and job.file:
@@ -247,6 +248,14 @@ class ExportJobAdmin(JobAdminMixin[ExportJob]):
 
     def retry_job(self, job: ExportJob) -> bool:
         return export_job_retry(job=job)
+
+    def _changelist_url(self, job: ExportJob) -> str:
+        app_label, _, model_name = job.model_label.partition(".")
+        return reverse(f"admin:{app_label}_{model_name}_changelist", current_app=self.admin_site.name)
+
+    @admin.display(description="format", ordering="file_format")
+    def format_display(self, job: ExportJob) -> str:
+        return job.format_name
 
     def download_view(self, request: HttpRequest, job_id: int) -> FileResponse:
         job = self.get_job(request, job_id)

@@ -19,9 +19,26 @@ from store.images.fetch import image_fetches_retry, import_image_report
 from store.importing.service import (
     import_jobs_recover,
     import_jobs_visible_to,
+    import_mapping_describe,
+    import_options_describe,
+    import_preset_label,
     product_import_expire_previews,
 )
 from store.models import ImportJob
+
+
+class ImportPresetFilter(admin.SimpleListFilter):
+    """The imports of one file format, named as the upload form names it."""
+
+    title = "format"
+    parameter_name = "preset"
+
+    def lookups(self, request, model_admin):
+        presets = model_admin.get_queryset(request).order_by("preset").values_list("preset", flat=True).distinct()
+        return [(preset, import_preset_label(preset)) for preset in presets if preset]
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() is None else queryset.filter(preset=self.value())
 
 
 @admin.register(ImportJob)
@@ -31,7 +48,7 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
     # Five narrow columns (Revert is the mixin's), so that a 1,366 px screen shows the status, the
     # counts and Revert beside the menu and the filters; the rest is on each job's page.
     list_display = ("id", "import_file", "status_label", "counts")
-    list_filter = ("status", "source", "preset")
+    list_filter = ("status", "source", ImportPresetFilter)
     search_fields = ("file_name", "user__username")
     list_select_related = ("user", "confirmed_by")
     date_hierarchy = "created_at"
@@ -42,9 +59,9 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
         "finished_at",
         "source",
         "file_name",
-        "preset",
+        "preset_display",
         "status",
-        "options",
+        "settings_display",
         "rows_total",
         "created_count",
         "updated_count",
@@ -55,16 +72,15 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
         "message",
         "upload",
         "attempt",
-        "task_id",
         "started_at",
         "heartbeat_at",
         "rows_done",
-        "column_mapping",
+        "mapping_display",
         "profile",
         "failed_rows_link",
         "revert_link",
     )
-    readonly_fields = ("failed_rows_link",)
+    readonly_fields = ("preset_display", "settings_display", "mapping_display", "failed_rows_link")
     # The images fetched for the import, with Retry for the failed ones, below the fields.
     change_form_template = "admin/store/importjob/change_form.html"
 
@@ -121,7 +137,7 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
             for part in (
                 date_format(timezone.localtime(job.created_at), "SHORT_DATETIME_FORMAT"),
                 job.get_source_display(),
-                job.preset,
+                import_preset_label(job.preset) if job.preset else "",
                 who,
                 f"{job.duration:,.1f} s" if job.duration else "",
             )
@@ -150,12 +166,33 @@ class ImportJobAdmin(ImportRevertMixin, admin.ModelAdmin):
             (job.unchanged_count, "unchanged"),
             (job.skipped_count, "skipped"),
         ]
-        lines = [format_html("{} {}", f"{count:,}", label) for count, label in parts if count or label == "rows"]
+        lines = [
+            format_html("{} {}", f"{count:,}", "row" if label == "rows" and count == 1 else label)
+            for count, label in parts
+            if count or label == "rows"
+        ]
         if job.error_count:
             lines.append(format_html("{} {}", f"{job.error_count:,}", "error" if job.error_count == 1 else "errors"))
         if job.failed_rows:
             lines.append(self.failed_rows_link(job))
         return format_html_join("", '<span class="import-count">{}</span>', ((line,) for line in lines))
+
+    @admin.display(description="format")
+    def preset_display(self, job: ImportJob):
+        return import_preset_label(job.preset) if job.preset else "—"
+
+    @admin.display(description="settings")
+    def settings_display(self, job: ImportJob):
+        """The job's options (a JSON record the code reads back) in words, one a line."""
+        return format_html_join("", "<div>{}</div>", ((line,) for line in import_options_describe(job=job)))
+
+    @admin.display(description="column mapping")
+    def mapping_display(self, job: ImportJob):
+        """Which file column became which product column (a mapped supplier file), else a dash."""
+        pairs = import_mapping_describe(job=job)
+        if not pairs:
+            return "—"
+        return format_html_join("", "<div>{} → {}</div>", pairs)
 
     @admin.display(description="failed rows")
     def failed_rows_link(self, job: ImportJob):

@@ -25,6 +25,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 from django_tasks_db.models import DBTaskResult
@@ -42,6 +44,14 @@ NOT_QUEUED_MESSAGE = (
 )
 
 _JobT = TypeVar("_JobT", bound=PrivateJob)
+
+
+def filters_link(*, changelist: str, filters: str) -> str | SafeString:
+    """A job's saved list query ("status__exact=active&q=mug") as a link to that list, not the raw
+    parameters; "none" when the job covered the whole list."""
+    if not filters:
+        return "none"
+    return format_html('<a href="{}?{}">the list as it was filtered</a>', changelist, filters)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from store.admin.history import HistoryPageMixin
 from store.admin.jobs import NOT_QUEUED_MESSAGE
 from store.importing.jobs import import_job_cancel
 from store.importing.mapping import (
@@ -370,7 +371,7 @@ def import_profile_form(profile: ImportProfile | None) -> type[ImportProfileForm
 
 
 @admin.register(ImportProfile)
-class ImportProfileAdmin(SimpleHistoryAdmin):
+class ImportProfileAdmin(HistoryPageMixin, SimpleHistoryAdmin):
     """Saved column mappings. Made on the import's mapping step; here they are edited or deleted,
     by their owner or a manager (others see them read-only); History lists every change."""
 

@@ -23,6 +23,10 @@ class OrderItemInline(SafeAutocompleteMixin, admin.TabularInline):
     min_num = 1
     max_num = 10
 
+    def get_queryset(self, request):
+        # Each row's label names its product (OrderItem.__str__): one join, not a query a line.
+        return super().get_queryset(request).select_related("product")
+
     def get_formset(self, request, obj=None, **kwargs):
         # min_num/max_num alone only shape the empty forms; enforce them on POST too.
         # Without the add permission Django sets max_num to 0 (no new rows); existing

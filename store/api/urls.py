@@ -2,14 +2,29 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from store import extensions
 from store.api.views import CollectionViewSet, ProductViewSet
 
 app_name = "api"
 
-router = DefaultRouter()
+
+class CatalogAPIRootView(APIRootView):
+    """The read-only catalog of the online store: active products, collections and what other
+    apps add (tags). Log in or send a token; every list is paginated. The documentation, with
+    every field and filter, is at /api/docs/."""
+
+    def get_view_name(self) -> str:
+        return "Catalog API"
+
+
+class CatalogRouter(DefaultRouter):
+    # DRF's root would say "Api Root" and "The default basic root view for DefaultRouter".
+    APIRootView = CatalogAPIRootView
+
+
+router = CatalogRouter()
 router.register("products", ProductViewSet, basename="product")
 router.register("collections", CollectionViewSet, basename="collection")
 for route in extensions.api_routes():

@@ -160,6 +160,11 @@ class ProductColumn:
         assert self.field is not None
         return self.render(getattr(product, self.field))
 
+    def describe(self, values: Sequence[Any]) -> list[str]:
+        """Each value as the change history shows it (names, not ids); a column that must read names
+        reads them for all the values at once."""
+        return [self.render(value) for value in values]
+
 
 class TextColumn(ProductColumn):
     """A text field of Product; its length limit is the model field's."""
@@ -361,6 +366,12 @@ class PromotionsColumn(ProductColumn):
 
     def render(self, value: Any) -> str:
         return ",".join(map(str, value or ()))
+
+    def describe(self, values: Sequence[Any]) -> list[str]:
+        """The promotions' names ("Summer sale (15.00%)"), not their ids; a deleted one by its id."""
+        ids = sorted({pid for value in values for pid in value or ()})
+        names = {promotion.pk: str(promotion) for promotion in Promotion.objects.filter(pk__in=ids)}
+        return [", ".join(names.get(pid, f"#{pid}") for pid in value or ()) for value in values]
 
     def write(self, values: dict[int, Any]) -> None:
         through = Product.promotions.through
@@ -603,6 +614,10 @@ class ImagesColumn(ProductColumn):
 
     def render(self, value: Any) -> str:
         return "|".join(value or ())
+
+    def describe(self, values: Sequence[Any]) -> list[str]:
+        """Each image by its file name (the end of its URL)."""
+        return [", ".join(url.rstrip("/").rsplit("/", 1)[-1] for url in value or ()) for value in values]
 
     def notes(self, values: Iterable[Any]) -> list[str]:
         count = sum(len(value) for value in values)

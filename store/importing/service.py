@@ -42,7 +42,7 @@ from django.utils.translation import ngettext
 
 from store.audit import audit_event
 from store.exports.formats import escape_formula
-from store.fileformat.columns import import_job_id
+from store.fileformat.columns import import_job_id, product_columns
 from store.importing.mapping import PRESET_MAPPED, ColumnMapping, mapped_rows, mapping_note
 from store.importing.modes import (
     NO_CHOICE,
@@ -55,7 +55,7 @@ from store.importing.modes import (
 from store.importing.parsing import parse_file
 from store.importing.plan import ImportPlan, ProgressCallback, RowError, no_progress
 from store.importing.planning import build_plan
-from store.importing.presets import PRESET_AUTO
+from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.related import RELATED_RECORDED
 from store.importing.writing import ImportConflict, WriteResult, apply_plan
 from store.models import ImportJob, Product, private_storage
@@ -434,6 +434,54 @@ def _options(
         **mode_options(mode),
         RELATED_RECORDED: True,  # its tags and promotions changes are recorded for a revert
     }
+
+
+def import_options_describe(*, job: ImportJob) -> list[str]:
+    """A job's options (the JSON record its steps read back) as the job page says them, one a line."""
+    options = job.options
+    if options.get("reverts"):
+        lines = [f"Reverts import #{options['reverts']}"]
+        if options.get("skip_changed"):
+            lines.append("Products changed since that import were left as they are")
+        return lines
+    mapping = ColumnMapping.from_json(job.column_mapping) if job.column_mapping else None
+    mode = import_mode_resolve(
+        mode_from_options(options),
+        profile_mode=mapping.mode if mapping else None,
+        profile_keep_blank=mapping.keep_blank if mapping else None,
+    )
+    lines = [mode.describe(profile_name=mapping.profile_name if mapping else "").removesuffix(".")]
+    lines.append(
+        "Invalid rows skipped, the valid ones written"
+        if options.get("skip_invalid")
+        else "Any invalid row stops the import (nothing written)"
+    )
+    if options.get("encoding"):
+        lines.append(f"File encoding: {options['encoding']}")
+    if options.get("dry_run"):
+        lines.append("Dry run: checked, nothing written")
+    if options.get("background"):
+        lines.append("Run by a background worker")
+    return lines
+
+
+def import_preset_label(preset: str) -> str:
+    """The file's format as the upload form names it ("WooCommerce product export"), not its key."""
+    labels = {**dict(PRESET_CHOICES), PRESET_MAPPED: "Supplier file, mapped column by column"}
+    return labels.get(preset, preset)
+
+
+def import_mapping_describe(*, job: ImportJob) -> list[tuple[str, str]]:
+    """(file column, product column) of a mapped supplier file; ignored columns are left out."""
+    if not job.column_mapping:
+        return []
+    mapping = ColumnMapping.from_json(job.column_mapping)
+    labels = {column.name: column.label or column.name for column in product_columns()}
+    return [
+        (name, labels.get(target, target))
+        for name, target in zip(mapping.header, mapping.targets, strict=False)
+        if target
+    ]
 
 
 def _record_counts(job: ImportJob, plan: ImportPlan) -> None:

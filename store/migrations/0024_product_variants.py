@@ -529,7 +529,8 @@ SCHEMA = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0021_bulkeditjob_preview_seen"),
+        # main's latest when merged (0021 when written); the lead renumbers this migration.
+        ("store", "0024_product_related_change"),
     ]
 
     operations = [

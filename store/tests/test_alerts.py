@@ -42,12 +42,28 @@ def digest(**kwargs):
     return out.getvalue()
 
 
-def test_setup_roles_opts_merchandisers_in_once(merchandiser):
+def test_every_merchandiser_gets_the_digest_even_one_added_after_setup_roles(merchandiser, django_user_model):
+    """Subscribed by role when the digest is sent, not by setup_roles: a Merchandiser added
+    later, with no alert settings at all, gets it; one who opted out does not; someone who
+    left the group does not."""
     call_command("setup_roles", stdout=StringIO())
-    assert AlertSubscription.objects.get(user=merchandiser).low_stock_digest is True
-    AlertSubscription.objects.filter(user=merchandiser).update(low_stock_digest=False)
-    call_command("setup_roles", stdout=StringIO())
-    assert AlertSubscription.objects.get(user=merchandiser).low_stock_digest is False
+    late = django_user_model.objects.create_user("late", "late@example.com", "x", is_staff=True)
+    late.groups.add(Group.objects.get(name=MERCHANDISER))
+    opted_out = django_user_model.objects.create_user("quiet", "quiet@example.com", "x", is_staff=True)
+    opted_out.groups.add(Group.objects.get(name=MERCHANDISER))
+    AlertSubscription.objects.create(user=opted_out, low_stock_digest=False)
+    assert not AlertSubscription.objects.filter(user__in=[merchandiser, late]).exists()
+    ProductFactory(inventory=1)
+
+    assert alerts.low_stock_digest_send() == 2
+
+    assert sorted(email.to[0] for email in mail.outbox) == ["late@example.com", "merch@example.com"]
+    assert AlertSubscription.objects.get(user=late).low_stock_digest is None  # still "as my role says"
+    late.groups.clear()
+    ProductFactory(inventory=0)
+    mail.outbox.clear()
+    assert alerts.low_stock_digest_send() == 1
+    assert [email.to for email in mail.outbox] == [["merch@example.com"]]
 
 
 def test_digest_lists_products_that_went_low_or_out_with_links(merchandiser):
@@ -134,8 +150,14 @@ def test_each_user_edits_only_their_own_alert_settings(merchandiser, django_user
     mine = AlertSubscription.objects.get(user=merchandiser)
     assert response.status_code == 200
     assert [row.pk for row in response.context["cl"].result_list] == [mine.pk]
-    assert mine.low_stock_digest is False  # visiting does not opt in
+    assert mine.low_stock_digest is None  # visiting chooses nothing: the role decides (on)
+    assert "As my role says (on for Merchandisers)" in response.content.decode()
     url = reverse("admin:store_alertsubscription_change", args=[mine.pk])
+    page = client.get(url)
+    assert page.context["adminform"].form["low_stock_digest"].value() == ""
+    assert client.post(url, {"low_stock_digest": "off"}).status_code == 302  # the opt-out
+    mine.refresh_from_db()
+    assert mine.low_stock_digest is False
     assert client.post(url, {"low_stock_digest": "on"}).status_code == 302
     mine.refresh_from_db()
     assert mine.low_stock_digest is True

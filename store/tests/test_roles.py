@@ -49,7 +49,7 @@ def test_setup_roles_is_idempotent():
     assert {name: group_permissions(name) for name in roles.ROLE_PERMISSIONS} == snapshot
     assert Group.objects.count() == 4
     assert "Merchandiser: created" in first.getvalue()
-    assert "Merchandiser: unchanged, 21 permissions (+0 -0)" in second.getvalue()
+    assert "Merchandiser: unchanged, 24 permissions (+0 -0)" in second.getvalue()
 
 
 def test_setup_roles_removes_permissions_granted_by_hand():
@@ -69,15 +69,20 @@ def test_only_the_merchandiser_may_delete_and_only_tag_links_and_product_images(
     assert deletes == ({"tags.delete_taggeditem", "store.delete_productimage"} if role == MERCHANDISER else set())
 
 
-def test_no_role_may_delete_orders_or_customers_or_add_products():
+def test_no_role_may_delete_orders_or_customers_or_products():
     granted = set().union(*(role_permissions(role) for role in roles.ROLE_PERMISSIONS))
     assert not granted & {
         "store.delete_order",
         "store.delete_customer",
         "store.delete_orderitem",
-        "store.add_product",
         "store.delete_product",
     }
+
+
+def test_only_the_merchandiser_adds_products_collections_and_promotions():
+    adds = {"store.add_product", "store.add_collection", "store.add_promotion"}
+    assert {role for role in roles.ROLE_PERMISSIONS if adds & role_permissions(role)} == {MERCHANDISER}
+    assert adds <= role_permissions(MERCHANDISER)
 
 
 def test_viewer_views_every_model_outside_the_account_apps_and_changes_nothing():

@@ -227,3 +227,11 @@ def test_bulk_add_and_remove_tags(admin_client):
     assert labels[a.pk] == labels[b.pk] == ("Summer",)
     edit = BulkEdit.objects.latest("pk")
     assert Product.history.filter(history_change_reason=f"Bulk edit #{edit.pk}: remove tags sale").count() == 2
+
+
+def test_tag_inline_rows_are_named_by_the_tag_not_the_database_ids(admin_client):
+    product = ProductFactory()
+    item = tag(product, "handmade")
+    assert str(item) == "handmade"
+    page = admin_client.get(reverse("admin:store_product_change", args=[product.pk])).content.decode()
+    assert f"on product {product.pk}" not in page

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from store.alerts import alert_subscribe_merchandisers
 from store.roles import role_sync_all
 
 
@@ -20,7 +19,4 @@ class Command(BaseCommand):
         for result in results:
             state = "created" if result.created else "updated" if result.added or result.removed else "unchanged"
             self.stdout.write(f"{result.role}: {state}, {result.total} permissions (+{result.added} -{result.removed})")
-        subscribed = alert_subscribe_merchandisers()
-        if subscribed:
-            self.stdout.write(f"Low-stock digest: {subscribed} Merchandiser(s) opted in (they can opt out in Alerts).")
         self.stdout.write(self.style.SUCCESS("Roles are in sync. Add staff users to these groups in Users."))

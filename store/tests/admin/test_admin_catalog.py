@@ -656,3 +656,25 @@ def test_every_header_sort_is_one_indexed_column_then_pk_in_its_direction(sort, 
     assert any((c["index"] or c["unique"]) and c["columns"][:1] == [column] for c in constraints.values()), (
         f"no index leads with {column}"
     )
+
+
+def test_the_count_line_says_what_the_paginator_says(admin_client, monkeypatch):
+    """The search form's count ("N products") is the paginator's, "more than N" past the cap, and is
+    shown only when a search or a filter narrows the list (no "N results (Show all)" on the whole list)."""
+    ProductFactory.create_batch(6, title="Lamp")
+    ProductFactory(title="Mug")
+    monkeypatch.setattr(CappedCountPaginator, "cap", 4)
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 2)
+
+    whole = admin_client.get(PRODUCTS).content.decode()
+    assert 'id="changelist-search-count"' not in whole
+    assert "results (" not in whole
+
+    capped = admin_client.get(PRODUCTS, {"q": "lamp"})
+    assert capped.context["cl"].paginator.count_is_capped
+    count_line = re.search(r'id="changelist-search-count">([^<(]*)', capped.content.decode()).group(1).strip()
+    assert count_line == "more than 4 products"
+
+    one = admin_client.get(PRODUCTS, {"q": "mug"})
+    assert one.context["cl"].paginator.count == 1
+    assert re.search(r'id="changelist-search-count">([^<(]*)', one.content.decode()).group(1).strip() == "1 product"
