@@ -75,15 +75,19 @@ class VariantFormSet(BaseInlineFormSet):
     """Refuses to remove a variant that orders refer to, with the reason, and two rows of one combination."""
 
     def clean(self) -> None:
-        super().clean()
+        # First, and not over ``deleted_forms``: the admin's own check of protected objects makes
+        # the form invalid (naming the order line, not the order), which empties ``deleted_forms``
+        # and raises from ``super().clean()``.
         refusals = [
             refusal
-            for form in self.deleted_forms
+            for form in self.forms
             if form.instance.pk is not None
+            and self._should_delete_form(form)
             and (refusal := variant_services.variant_delete_refusal(variant=form.instance)) is not None
         ]
         if refusals:
             raise ValidationError(refusals)
+        super().clean()
         seen: set[tuple[str, ...]] = set()
         for form in self.forms:
             if form in self.deleted_forms or not hasattr(form, "cleaned_data") or not form.cleaned_data:

@@ -121,8 +121,9 @@ def test_removing_a_sold_variant_is_refused_with_the_reason(admin_client, tshirt
     unsold_at = next(n for n, form in enumerate(formset.forms) if form.instance.sku == "TS-BL")
     response = admin_client.post(url(tshirt), changeform_data(page, **{f"{prefix}-{sold_at}-DELETE": "on"}))
     assert response.status_code == 200
-    # The admin's own check names what protects it (the order line); the service refuses too.
-    assert f"order item 1 × {sold.pk} in order {order.pk}" in str(response.context["errors"])
+    assert variant_services.ERROR_VARIANT_SOLD.format(variant="Green / S", order=order.pk) in str(
+        response.context["errors"]
+    )
     assert Product.objects.filter(sku="TS-GS").exists()
     response = admin_client.post(url(tshirt), changeform_data(page, **{f"{prefix}-{unsold_at}-DELETE": "on"}))
     assert response.status_code == 302
