@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 
 from store import services
@@ -82,7 +83,7 @@ class VariantFormSet(BaseInlineFormSet):
             refusal
             for form in self.forms
             if form.instance.pk is not None
-            and self._should_delete_form(form)
+            and getattr(form, "cleaned_data", {}).get(DELETION_FIELD_NAME)
             and (refusal := variant_services.variant_delete_refusal(variant=form.instance)) is not None
         ]
         if refusals:
