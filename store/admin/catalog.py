@@ -345,7 +345,6 @@ class ProductAdmin(
         "inventory",
         "inventory_status",
         "status_badge",
-        "variants_summary",
     )
     # The title stays the row header (<th>) and the link, as before the image column.
     list_display_links = ("title",)
@@ -575,9 +574,8 @@ class ProductAdmin(
     def thumbnail(self, product):
         return thumbnail_html(getattr(product, "first_image_path", None), size=THUMBNAIL_LIST)
 
-    @admin.display(description="variants")
-    def variants_summary(self, product):
-        """A product with variants: how many, their price range and their stock in total."""
+    def variants_summary(self, product) -> str:
+        """A product with variants: how many, their price range and their stock in total; else ""."""
         count = getattr(product, "variant_count", 0)
         if not count:
             return ""
@@ -591,9 +589,14 @@ class ProductAdmin(
     @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):
         status = selectors.product_variant_stock_status(product=product)
-        return format_html(
+        badge = format_html(
             '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
         )
+        summary = self.variants_summary(product)
+        if summary:
+            # In the stock column, not a column of its own: the list keeps fitting a laptop's screen.
+            return format_html('{}<br><small class="variant-summary">{}</small>', badge, summary)
+        return badge
 
     @admin.display(description="status")
     def status_badge(self, product):
