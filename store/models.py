@@ -215,6 +215,8 @@ class Product(models.Model):
     # made the change, and the date of a baseline row.
     _history_user: AbstractBaseUser | None
     _history_date: datetime
+    # (title, sku) as read from the database (from_db).
+    _search_loaded: tuple[str, str]
 
     objects = ProductQuerySet.as_manager()
 
@@ -337,6 +339,16 @@ class Product(models.Model):
         """A variant's name among its product's: "Green / S"."""
         return " / ".join(self.option_values)
 
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Product:
+        """The instance, remembering the title and SKU it was read with (when both were read):
+        a save that changed neither leaves the search index alone (``store.receivers``)."""
+        instance = super().from_db(db, field_names, values)
+        loaded = instance.__dict__
+        if "title" in loaded and "sku" in loaded:
+            instance._search_loaded = (loaded["title"], loaded["sku"])
+        return instance
+
     @property
     def price_with_tax(self) -> Decimal:
         """unit_price x (1 + settings.TAX_RATE), rounded half-up to cents."""
@@ -351,6 +363,33 @@ class Product(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class ProductSearchTerm(models.Model):
+    """One word a product is found by (``store.search.terms``): the product search's index.
+
+    The primary key (term, product) is the index: a search word is a range of it
+    (``term >= 'bott' AND term < 'bottu'``, binary order on both databases), read without
+    touching the product table. Kept in step by ``store.search.services`` on every write
+    path (save, imports, revert, seeding); no foreign key constraint, so the raw deletes of
+    those paths remove a product's terms in any order.
+    """
+
+    pk = models.CompositePrimaryKey("term", "product")
+    term = models.CharField(max_length=64)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="search_terms"
+    )
+
+    class Meta:
+        indexes = [
+            # A product's terms: the refresh's DELETE, and the ranking's per-row lookups
+            # ("does this product's title start with the search?" is a range of this index).
+            models.Index(fields=["product", "term"], name="productsearchterm_product_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.term
 
 
 def product_image_upload_to(instance: ProductImage, filename: str) -> str:

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from store.audit import audit_event
+from store.models import Product
+from store.search.services import search_index_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,22 @@ def delete_image_files(sender, instance, using: str, **kwargs: Any) -> None:
                 storage.delete(name)
 
     transaction.on_commit(delete, using=using, robust=True)
+
+
+def product_search_refresh(
+    sender, instance: Product, created: bool, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    """A saved product's search terms follow its title and SKU (fixtures' raw saves too).
+
+    Nothing to do when the save did not change them: the list edits of price and inventory,
+    the version claims and status changes that save through the ORM.
+    """
+    if update_fields is not None and not {"title", "sku"} & update_fields:
+        return
+    if not created and getattr(instance, "_search_loaded", None) == (instance.title, instance.sku):
+        return
+    search_index_refresh(product_ids=[instance.pk])
+    instance._search_loaded = (instance.title, instance.sku)
 
 
 def create_cache_tables(sender, using: str = "default", verbosity: int = 1, **kwargs: Any) -> None:

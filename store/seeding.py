@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from store import extensions
 from store.models import Address, Collection, Customer, Order, OrderItem, Product, Promotion
+from store.search.services import search_index_build, search_index_clear
 from store.sql import execute_many
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def catalog_clear() -> None:
         "store_productimagesource",
         "store_productimage",
     ]
+    search_index_clear()
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
@@ -242,6 +244,8 @@ def catalog_seed(
         stage="products",
         progress=progress,
     )
+
+    search_index_build(first_id=first_product, progress=lambda done: progress("search index", done))
 
     promoted = ((first_product + i, first_promotion + i % 5) for i in range(0, products, 20))
     _insert(

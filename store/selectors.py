@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
 from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
+from store.search.selectors import product_search as product_search  # the one product search, re-exported
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
@@ -227,19 +228,6 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None 
     return products.filter(sellable) if in_stock else products.exclude(sellable)
 
 
-def product_search(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Products whose title or SKU starts with ``term`` (case-insensitive).
-
-    Prefix matches are LIKE 'term%', which the title and SKU indexes serve; a
-    contains match (LIKE '%term%') would scan the whole table on every keystroke.
-    """
-    products = Product.objects.all() if queryset is None else queryset
-    term = term.strip()
-    if not term:
-        return products
-    return products.filter(Q(title__istartswith=term) | Q(sku__istartswith=term))
-
-
 # --- Products with variants (docs/decisions/0017-variants-as-parent-child-rows.md) -------
 #: the rows that are sold: orders, carts, stock figures, alerts count these
 SELLABLE_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.VARIANT)
@@ -306,15 +294,17 @@ def product_search_variant_parents(*, term: str, queryset: QuerySet[Product] | N
 
 
 def product_search_sellable_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Sellable units whose SKU or title starts with ``term`` (a variant's title is its option
-    label, "Green / S"), or whose product's title does: how an order line picks a variant by the
-    product's title, its option values or its SKU. Each branch is a prefix range on an index."""
+    """Sellable units the product search finds (``product_search``: their title, which for a
+    variant is its option label "Green / S", or their SKU), or whose product it finds by title:
+    how an order line picks a variant by the product's title, its option values or its SKU."""
     units = product_list_sellable_units(queryset=queryset)
-    term = term.strip()
-    if not term:
+    if not term.strip():
         return units
-    parents = Product.objects.filter(structure=Product.Structure.PARENT, title__istartswith=term)
-    return units.filter(Q(title__istartswith=term) | Q(sku__istartswith=term) | Q(parent_id__in=parents.values("pk")))
+    found = product_search(term=term, queryset=Product.objects.all(), ranked=False).values("pk")
+    parents = product_search(
+        term=term, queryset=Product.objects.filter(structure=Product.Structure.PARENT), ranked=False
+    ).values("pk")
+    return units.filter(Q(pk__in=found) | Q(parent_id__in=parents))
 
 
 def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Field, Prefetch
 from django.forms.utils import ErrorDict
@@ -283,6 +283,9 @@ class ProductChangeList(ChangeList):
     a tie-break in the other direction (``X ASC, id DESC``) is served by no index, so the
     database sorted the whole table (1.35 s at 1M products for the status header). The
     headers show the one sort that is applied.
+
+    A search lists the best matches first unless a header was clicked
+    (``ProductAdmin.get_search_results``).
     """
 
     def get_queryset(self, request, exclude_parameters=None):
@@ -317,6 +320,8 @@ class ProductChangeList(ChangeList):
         return [first, tie_break]
 
     def get_ordering_field_columns(self):
+        if self.query.strip() and ORDER_VAR not in self.params:
+            return {}  # a search, best matches first (ProductAdmin.get_search_results): no header sorts
         for index, order_type in super().get_ordering_field_columns().items():
             if 0 <= index < len(self.list_display) and self.get_ordering_field(self.list_display[index]):
                 return {index: order_type}
@@ -358,7 +363,10 @@ class ProductAdmin(
     # Facet counts would run one COUNT per filter choice over the whole table.
     show_facets = admin.ShowFacets.NEVER
     search_fields = ("title", "sku")
-    search_help_text = "Start of the title or the SKU, e.g. “Classic Hood” or “S1-00042”."
+    search_help_text = (
+        "Any words of the title or the SKU, or their start (case, accents and dashes do not count), "
+        "e.g. “hood black” or “0042”."
+    )
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("collection",)
     filter_horizontal = ("promotions",)
@@ -421,16 +429,15 @@ class ProductAdmin(
         return {"status": Product.Status.DRAFT, **super().get_changeform_initial_data(request)}
 
     def get_search_results(self, request, queryset, search_term):
-        if "field_name" in request.GET:
+        if "field_name" in request.GET and request.GET.get("model_name") in ("orderitem", "cartitem"):
             # The autocomplete of order and cart lines: a sellable unit, by its product's title,
             # its option values or its SKU, named with its product ("T-Shirt — Green / S").
             units = selectors.product_search_sellable_units(term=search_term, queryset=queryset)
             return units.select_related("parent"), False
-        found = selectors.product_search(term=search_term, queryset=queryset)
-        if search_term.strip():
-            # A variant's SKU finds its product.
-            found = found | selectors.product_search_variant_parents(term=search_term, queryset=queryset)
-        return found, False
+        # Best matches first, unless a column header was clicked (the changelist has ordered
+        # the queryset by it already).
+        ranked = ORDER_VAR not in request.GET
+        return selectors.product_search(term=search_term, queryset=queryset, ranked=ranked), False
 
     def get_changelist(self, request, **kwargs):
         return ProductChangeList

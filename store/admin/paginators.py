@@ -8,6 +8,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
+from store.search.selectors import is_ranked_search, search_page_ids
+
 
 class CappedCountPaginator(Paginator):
     """Counts at most ``cap`` rows instead of running a full ``COUNT(*)``.
@@ -31,12 +33,16 @@ class CappedCountPaginator(Paginator):
         """
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if bottom == 0:
+        ranked = is_ranked_search(self.object_list)
+        if bottom == 0 and not ranked:
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        if ranked:  # a search, best matches first: rank by rank (store.search.selectors)
+            ids = search_page_ids(queryset=self.object_list, start=bottom, stop=top)
+        else:
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         return Page(self.object_list.filter(pk__in=ids), number, self)
 
     @cached_property

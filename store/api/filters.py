@@ -12,9 +12,12 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.widgets import BooleanWidget
 from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.filters import OrderingFilter
 
 from store import extensions, selectors
+from store.api.search import CappedSearchFilter
 from store.models import Product
+from store.search.selectors import SEARCH_ORDERING, SEARCH_RANK
 
 # Ids are BIGINT: anything outside that range can match nothing, and SQLite would
 # raise OverflowError on it.
@@ -155,3 +158,31 @@ class ProductSyncFilterBackend(ProductFilterBackend):
             raise DRFValidationError({name: list(errors) for name, errors in filterset.errors.items()})
         since = filterset.form.cleaned_data.get("updated_since")
         return selectors.product_sync_list(active=filterset.qs, updated_since=since)
+
+
+class ProductSearchFilter(CappedSearchFilter):
+    """?search= on products: the one product search (``store.search``), as the admin's.
+
+    The same cap on words as every list; the words are the search's own (a SKU such as
+    ``ACC-0041`` is one search word for the cap).
+    """
+
+    search_description = (
+        "Any words of the title or the SKU, or their start; every word must match. Case, accents "
+        "and punctuation do not count. Best matches first unless `ordering` is given."
+    )
+
+    def filter_queryset(self, request, queryset, view):
+        terms = self.get_search_terms(request)
+        if not terms:
+            return queryset
+        return selectors.product_search(term=" ".join(terms), queryset=queryset)
+
+
+class ProductOrderingFilter(OrderingFilter):
+    """?ordering=, or a search's best-matches-first order when a search gave none."""
+
+    def get_ordering(self, request, queryset, view):
+        if not request.query_params.get(self.ordering_param) and SEARCH_RANK in queryset.query.annotations:
+            return list(SEARCH_ORDERING)
+        return super().get_ordering(request, queryset, view)

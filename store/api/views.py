@@ -14,14 +14,19 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, NotFound
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from backoffice.cache import fail_safe_cache
 from store import selectors
-from store.api.filters import MAX_ID, ProductFilter, ProductFilterBackend, ProductSyncFilterBackend
+from store.api.filters import (
+    MAX_ID,
+    ProductFilter,
+    ProductFilterBackend,
+    ProductOrderingFilter,
+    ProductSearchFilter,
+    ProductSyncFilterBackend,
+)
 from store.api.pagination import SyncCursorPagination
-from store.api.search import CappedSearchFilter
 from store.api.serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
 
 NOT_FOUND = "Not found."
@@ -114,9 +119,10 @@ class ProductViewSet(CatalogViewSet):
     walks the whole catalog in (last_update, id) order with an opaque resume cursor."""
 
     serializer_class = ProductSerializer
-    filter_backends = [ProductFilterBackend, CappedSearchFilter, OrderingFilter]
+    filter_backends = [ProductFilterBackend, ProductSearchFilter, ProductOrderingFilter]
     filterset_class = ProductFilter
-    search_fields = ["title", "sku", "description"]
+    # Documentation only: ProductSearchFilter searches the title and SKU (store.search).
+    search_fields = ["title", "sku"]
     ordering_fields = ["unit_price", "last_update", "title"]
     # Model order plus id, so pages are stable when titles repeat.
     ordering = ["title", "id"]

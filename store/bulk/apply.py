@@ -38,6 +38,7 @@ from store.audit import audit_event
 from store.bulk.actions import CHANGE, ERROR_CONFLICT, REFUSED, BulkAction, BulkEditConflict, Outcome, product_field
 from store.jobs.models import JobCancelled
 from store.models import BulkEdit, Product
+from store.search.services import search_index_refresh
 from store.services import UPDATE_BATCH_SIZE, User, _history_baseline, product_history_insert
 from store.sql import execute_many, quote
 
@@ -230,6 +231,8 @@ def _claim(changes: Sequence[Outcome], now) -> None:
     claimed = execute_many(sql, params)
     if claimed != len(changes):
         raise BulkEditConflict(ERROR_CONFLICT.format(count=len(changes) - max(claimed, 0)), code="conflict")
+    if {"title", "sku"} & set(columns):  # none of today's actions: the terms follow if one does
+        search_index_refresh(product_ids=[change.product.pk for change in changes])
 
 
 def _record_history(changes: Sequence[Outcome], *, user: User, reason: str, now) -> None:

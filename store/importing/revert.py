@@ -66,6 +66,7 @@ from store.models import (
     ProductImage,
     ProductImageSource,
 )
+from store.search.services import search_index_delete, search_index_refresh
 from store.services import User, product_history_insert
 from store.sql import execute_many, quote, select_in
 
@@ -403,6 +404,7 @@ def _restore(restores: list[tuple[Product, HistoricalRow]], now: datetime) -> No
     claimed = execute_many(sql, params)
     if claimed != len(restores):
         raise ValidationError(ERROR_CONFLICT.format(count=len(restores) - max(claimed, 0)), code="conflict")
+    search_index_refresh(product_ids=[product.pk for product, _before in restores])
 
 
 def _remove_images(source_ids: list[int]) -> None:
@@ -425,6 +427,7 @@ def _delete(products: list[Product], *, user: User, reason: str, now: datetime, 
     ProductImage.objects.filter(product_id__in=ids).delete()
     # Raw SQL sends no post_delete: apps holding generic references (tags) drop theirs here.
     extensions.products_deleted(product_ids=ids)
+    search_index_delete(product_ids=ids)
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         # Raw on purpose: Django's delete() would load each row and send two signals per product.
@@ -443,6 +446,7 @@ def _recreate(rows: list[HistoricalRow], now: datetime) -> list[Product]:
     tracked = [field.attname for field in HistoricalProduct.tracked_fields]
     products = [Product(**{name: getattr(row, name) for name in tracked}, version=1, last_update=now) for row in rows]
     Product.objects.bulk_create(products, batch_size=CHUNK)
+    search_index_refresh(product_ids=[product.pk for product in products])  # bulk_create sends no post_save
     return products
 
 

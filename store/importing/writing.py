@@ -24,6 +24,7 @@ from store.fileformat.columns import ProductColumn, import_job_id, product_colum
 from store.importing.plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
 from store.importing.related import related_changes_record
 from store.models import Collection, Product
+from store.search.services import search_index_refresh
 from store.services import product_history_baseline, product_history_created, product_history_record
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
@@ -227,6 +228,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         chunk_ids = {
             fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
         }
+        search_index_refresh(product_ids=chunk_ids.values())
         product_history_created(
             products=[
                 Product(
@@ -239,6 +241,8 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
             user=user,
             reason=reason,
         )
+    # Updates match on the SKU: only a new title changes their terms (a stock feed changes none).
+    search_index_refresh(product_ids=[row.product_id for row in updates if "title" in row.changes])
     write_related_columns(plan, creates, updates, columns)
     # After the related columns: the history rows then show what the import set.
     product_history_record(product_ids=updated_ids, user=user, reason=reason)

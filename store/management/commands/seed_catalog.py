@@ -64,7 +64,7 @@ class Command(BaseCommand):
             disable=verbosity < 1,
             console=None,
         ) as bar:
-            totals = {"products": products, "customers": customers, "orders": orders}
+            totals = {"products": products, "search index": products, "customers": customers, "orders": orders}
             tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, advance: int) -> None:

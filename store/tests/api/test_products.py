@@ -190,13 +190,14 @@ class TestFilters:
         assert response.json() == errors
 
 
-def test_search_covers_title_sku_and_description(api):
+def test_search_covers_title_and_sku_as_the_admin_does(api):
     by_title = ProductFactory(title="Kettle Deluxe")
     by_sku = ProductFactory(sku="KET-999")
-    by_description = ProductFactory(description="Pairs well with a kettle.")
+    ProductFactory(description="Pairs well with a kettle.")  # the description is not searched (store.search)
     ProductFactory(title="Mug", sku="MUG-1", description="Ceramic.")
-    assert set(ids(api.get("/api/products/", {"search": "kettle"}))) == {by_title.pk, by_description.pk}
+    assert ids(api.get("/api/products/", {"search": "kettle"})) == [by_title.pk]
     assert ids(api.get("/api/products/", {"search": "ket-999"})) == [by_sku.pk]
+    assert ids(api.get("/api/products/", {"search": "999"})) == [by_sku.pk]
 
 
 @pytest.mark.parametrize("field", ["unit_price", "last_update", "title"])

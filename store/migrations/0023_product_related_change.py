@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0023_alert_opt_out"),
+        ("store", "0022_alert_opt_out"),
     ]
 
     operations = [

@@ -1,0 +1,87 @@
+"""Keeping the search index (``ProductSearchTerm``) in step with the products.
+
+Every write path that changes a product's title or SKU, adds products or deletes them calls
+one of these in its own transaction: ``Product.save()`` (through ``store.receivers``), imports,
+revert, seeding, the catalog wipe. Set-based: a refresh reads the products' titles and SKUs a
+chunk at a time, deletes their old terms and inserts the new ones with one batched statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from django.db import connection
+
+from store.models import Product, ProductSearchTerm
+from store.search.terms import product_terms
+from store.sql import CHUNK, chunks, execute_many, quote, select_in
+
+#: Products read per query when (re)building the index over an id range.
+BUILD_CHUNK = 5_000
+
+
+def _table() -> str:
+    return quote(ProductSearchTerm._meta.db_table)
+
+
+def _insert_sql() -> str:
+    return f"INSERT INTO {_table()} ({quote('term')}, {quote('product_id')}) VALUES (%s, %s)"
+
+
+def search_rows(products: Iterable[tuple[int, str, str]]) -> list[tuple[str, int]]:
+    """The index rows of (id, title, sku) triples."""
+    return [(term, pk) for pk, title, sku in products for term in product_terms(title=title, sku=sku)]
+
+
+def _delete(product_ids: Sequence[int]) -> None:
+    with connection.cursor() as cursor:
+        for chunk in chunks(list(product_ids)):
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM {_table()} WHERE {quote('product_id')} IN ({placeholders})", list(chunk))
+
+
+def search_index_refresh(*, product_ids: Iterable[int]) -> None:
+    """Rewrite the terms of these products from their current title and SKU (products that no
+    longer exist lose theirs). Call it inside the transaction that wrote them."""
+    ids = sorted(set(product_ids))
+    for chunk in chunks(ids, CHUNK):
+        _delete(chunk)
+        products = select_in(Product, ("id", "title", "sku"), "id", chunk)
+        execute_many(_insert_sql(), search_rows((row.id, row.title, row.sku) for row in products))
+
+
+def search_index_delete(*, product_ids: Sequence[int]) -> None:
+    """Drop the terms of deleted products (paths that delete with raw SQL)."""
+    _delete(product_ids)
+
+
+def search_index_clear() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_table()}")
+
+
+def search_index_build(
+    *, first_id: int = 0, last_id: int | None = None, progress: Callable[[int], None] | None = None
+) -> int:
+    """Index every product with first_id <= id (<= last_id), whose terms are not there yet:
+    new products written in bulk (seeding) and the migration that made the index. Returns the
+    number of products indexed; ``progress`` is told each chunk's count."""
+    done = 0
+    start = first_id
+    select = f"SELECT {quote('id')}, {quote('title')}, {quote('sku')} FROM {quote(Product._meta.db_table)}"
+    with connection.cursor() as cursor:
+        while True:
+            sql = f"{select} WHERE {quote('id')} >= %s"
+            params: list[int] = [start]
+            if last_id is not None:
+                sql += f" AND {quote('id')} <= %s"
+                params.append(last_id)
+            cursor.execute(f"{sql} ORDER BY {quote('id')} LIMIT {BUILD_CHUNK}", params)
+            products = cursor.fetchall()
+            if not products:
+                return done
+            execute_many(_insert_sql(), search_rows(products))
+            done += len(products)
+            start = products[-1][0] + 1
+            if progress is not None:
+                progress(len(products))
