@@ -529,7 +529,6 @@ SCHEMA = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        # main's latest when merged (0021 when written); the lead renumbers this migration.
         ("store", "0024_product_search"),
     ]
 
