@@ -10,19 +10,34 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
 from store.jobs.models import BackgroundJob, JobState, JobStates, PrivateJob
+from store.validators import validate_gtin
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from django.contrib.auth.models import User
     from django.core.files.storage import Storage
+    from django.db.models.constraints import BaseConstraint
 
 MIN_UNIT_PRICE = Decimal("1.00")
 CENT = Decimal("0.01")
+OPTION_COUNT = 3
+ERROR_COMPARE_AT_PRICE = "the compare-at price must be higher than the price ({price})"
+ERROR_SHARED_REQUIRED = "required for a product (a variant takes it from its product)"
+ERROR_VARIANT_PARENT = "a variant belongs to a product with variants"
+ERROR_VARIANT_SHARED = "a variant takes this from its product"
+ERROR_NOT_VARIANT_PARENT = "only a variant belongs to another product"
+ERROR_PARENT_STOCK = "a product with variants has no stock of its own: its variants have"
+#: CHECK constraints whose rules ``Product.clean()`` checks in Python: a form's or a service's
+#: ``full_clean()`` then costs no query for them (Django validates a CheckConstraint by a query)
+CHECKED_BY_CLEAN = frozenset({"product_structure_fields", "product_parent_not_stocked"})
 
 
 class Collection(models.Model):
@@ -57,6 +72,20 @@ class Promotion(models.Model):
         return f"{self.description} ({self.discount}%)"
 
 
+class ProductQuerySet(models.QuerySet["Product"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Variants go first, then their products (see ``Product.delete``)."""
+        with transaction.atomic(using=self.db):
+            parents = list(self.filter(structure=Product.Structure.PARENT).values_list("pk", flat=True))
+            deleted, counts = 0, dict[str, int]()
+            if parents:
+                deleted, counts = Product.objects.filter(parent_id__in=parents).delete()
+            more, more_counts = super().delete()
+            for label, count in more_counts.items():
+                counts[label] = counts.get(label, 0) + count
+            return deleted + more, counts
+
+
 class Product(models.Model):
     class Status(models.TextChoices):
         # Shopify's three states. Only active products are in the catalog API.
@@ -64,8 +93,20 @@ class Product(models.Model):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
+    class Structure(models.TextChoices):
+        STANDALONE = "standalone", "Product without variants"
+        PARENT = "parent", "Product with variants"
+        VARIANT = "variant", "Variant"
+
+    class WeightUnit(models.TextChoices):
+        G = "g", "g"
+        KG = "kg", "kg"
+        LB = "lb", "lb"
+        OZ = "oz", "oz"
+
     title = models.CharField(max_length=255, db_index=True)
-    slug = models.SlugField(max_length=255, unique=True)
+    # NULL for a variant: its product's slug is the page's address.
+    slug = models.SlugField(max_length=255, unique=True, null=True, blank=True)
     sku = models.CharField("SKU", max_length=64, unique=True, help_text="Stock keeping unit; imports match on it.")
     description = models.TextField(blank=True)
     unit_price = models.DecimalField(
@@ -85,18 +126,83 @@ class Product(models.Model):
         help_text="Off: the stock is not counted; the product is sold whatever its inventory says.",
     )
     last_update = models.DateTimeField(auto_now=True, db_index=True)
-    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="products")
+    # NULL for a variant (it is in its product's collection).
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="products", null=True, blank=True)
     promotions = models.ManyToManyField(Promotion, blank=True, related_name="products")
     # The model (and the database, for raw INSERTs of seeding and imports) default to
     # active: imports, seeding and fixtures create sellable products, as before status
     # existed. Only the admin's add form starts new products as draft.
-    status = models.CharField(
+    # NULL for a variant: it is published, drafted or archived with its product.
+    status = models.CharField(  # noqa: DJ001 (NULL: a variant has its product's, by CHECK constraint)
         max_length=10,
         choices=Status.choices,
         default=Status.ACTIVE,
         db_default=Status.ACTIVE,
+        null=True,
+        blank=True,
         help_text="Only active products are served by the catalog API (the storefront).",
     )
+    # --- Variants (docs/decisions/0017-variants-as-parent-child-rows.md) ---
+    # One table, parent and child rows, as django-oscar's ``structure``: a standalone product is
+    # sold as it is; a parent holds what its variants share (title, description, slug,
+    # collection, status, images, tags, promotions) and its option names; a variant is the
+    # sellable unit (SKU, price, inventory, barcode) with its option values. Every row that
+    # existed before variants is standalone (the column's default: no rows are rewritten).
+    structure = models.CharField(
+        max_length=10,
+        choices=Structure.choices,
+        default=Structure.STANDALONE,
+        db_default=Structure.STANDALONE,
+        editable=False,
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="variants", editable=False
+    )
+    option1_name = models.CharField("option 1", max_length=64, blank=True, default="", db_default="")
+    option2_name = models.CharField("option 2", max_length=64, blank=True, default="", db_default="")
+    option3_name = models.CharField("option 3", max_length=64, blank=True, default="", db_default="")
+    option1 = models.CharField("option 1 value", max_length=64, blank=True, default="", db_default="")
+    option2 = models.CharField("option 2 value", max_length=64, blank=True, default="", db_default="")
+    option3 = models.CharField("option 3 value", max_length=64, blank=True, default="", db_default="")
+    variant_image = models.ForeignKey(
+        "ProductImage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="One of the product's images, shown for this variant.",
+    )
+    # --- What stores keep on a product (Shopify, WooCommerce) ---
+    vendor = models.CharField("vendor", max_length=255, blank=True, default="", db_default="")
+    barcode = models.CharField(
+        "barcode",
+        max_length=14,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_gtin],
+        help_text="GTIN-8, -12 (UPC), -13 (EAN) or -14, with its check digit.",
+    )
+    compare_at_price = models.DecimalField(
+        "compare-at price",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="The price before a reduction, shown struck through; higher than the price.",
+    )
+    cost_per_item = models.DecimalField(
+        "cost per item", max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    weight = models.DecimalField(
+        "weight", max_digits=10, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    weight_unit = models.CharField(
+        "weight unit", max_length=2, choices=WeightUnit.choices, default=WeightUnit.KG, db_default=WeightUnit.KG
+    )
+    seo_title = models.CharField("SEO title", max_length=255, blank=True, default="", db_default="")
+    seo_description = models.CharField("SEO description", max_length=320, blank=True, default="", db_default="")
     # Bumped on every write; optimistic concurrency checks compare it.
     version = models.PositiveIntegerField(default=1, editable=False)
 
@@ -111,6 +217,8 @@ class Product(models.Model):
     _history_date: datetime
     # (title, sku) as read from the database (from_db).
     _search_loaded: tuple[str, str]
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -132,10 +240,104 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(unit_price__gte=MIN_UNIT_PRICE), name="product_unit_price_min_1"),
             models.CheckConstraint(condition=models.Q(inventory__gte=0), name="product_inventory_non_negative"),
+            # A variant has a parent and nothing of its own that its product shares; every other
+            # row has no parent and its own slug, collection and status.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        structure="variant",
+                        parent__isnull=False,
+                        slug__isnull=True,
+                        collection__isnull=True,
+                        status__isnull=True,
+                    )
+                    | models.Q(
+                        structure__in=["standalone", "parent"],
+                        parent__isnull=True,
+                        slug__isnull=False,
+                        collection__isnull=False,
+                        status__isnull=False,
+                    )
+                ),
+                name="product_structure_fields",
+            ),
+            # A parent is not sold itself: its stock is its variants' (never low or out of stock).
+            models.CheckConstraint(
+                condition=~models.Q(structure="parent") | models.Q(inventory=0, track_inventory=False),
+                name="product_parent_not_stocked",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.structure == self.Structure.VARIANT and self.parent is not None:
+            return f"{self.parent.title} — {self.title}"
         return self.title
+
+    def clean(self) -> None:
+        """Rules of one row: what each structure needs, and a compare-at price above the price."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.structure == self.Structure.VARIANT:
+            if self.parent_id is None:
+                errors["parent"] = ERROR_VARIANT_PARENT
+            for name in ("slug", "collection_id", "status"):
+                if getattr(self, name) is not None:
+                    errors[name.removesuffix("_id")] = ERROR_VARIANT_SHARED
+        else:
+            for name in ("slug", "collection_id", "status"):
+                if getattr(self, name) in (None, ""):
+                    errors[name.removesuffix("_id")] = ERROR_SHARED_REQUIRED
+            if self.parent_id is not None:
+                errors["parent"] = ERROR_NOT_VARIANT_PARENT
+        if self.structure == self.Structure.PARENT and (self.inventory or self.track_inventory):
+            errors["inventory"] = ERROR_PARENT_STOCK
+        if (
+            self.compare_at_price is not None
+            and self.unit_price is not None
+            and self.compare_at_price <= self.unit_price
+        ):
+            errors["compare_at_price"] = ERROR_COMPARE_AT_PRICE.format(price=self.unit_price)
+        if errors:
+            raise ValidationError(errors)
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """A product's variants are deleted with it (as ``parent``'s CASCADE says), first: on MySQL
+        Django would otherwise NULL their ``parent`` before deleting them, which the structure
+        CHECK refuses. An order line of a variant protects it, and so its product."""
+        with transaction.atomic(using=using):
+            if self.structure == self.Structure.PARENT and self.pk is not None:
+                Product.objects.filter(parent_id=self.pk).delete()
+            return super().delete(using=using, keep_parents=keep_parents)
+
+    def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
+        """The constraints ``validate_constraints()`` checks by a query: not those ``clean()`` checks."""
+        return [
+            (model, [constraint for constraint in constraints if constraint.name not in CHECKED_BY_CLEAN])
+            for model, constraints in super().get_constraints()
+        ]
+
+    @property
+    def is_variant(self) -> bool:
+        return self.structure == self.Structure.VARIANT
+
+    @property
+    def is_parent(self) -> bool:
+        return self.structure == self.Structure.PARENT
+
+    @property
+    def option_names(self) -> list[str]:
+        """A parent's option names, in order (``["Colour", "Size"]``)."""
+        return [name for name in (self.option1_name, self.option2_name, self.option3_name) if name]
+
+    @property
+    def option_values(self) -> list[str]:
+        """A variant's option values, in order (``["Green", "S"]``)."""
+        return [value for value in (self.option1, self.option2, self.option3) if value]
+
+    @property
+    def option_label(self) -> str:
+        """A variant's name among its product's: "Green / S"."""
+        return " / ".join(self.option_values)
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Product:

@@ -15,6 +15,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -227,6 +228,85 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None 
     return products.filter(sellable) if in_stock else products.exclude(sellable)
 
 
+# --- Products with variants (docs/decisions/0017-variants-as-parent-child-rows.md) -------
+#: the rows that are sold: orders, carts, stock figures, alerts count these
+SELLABLE_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.VARIANT)
+#: the rows that are products: the product list, the API
+PRODUCT_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.PARENT)
+
+
+def product_list_sellable_units(*, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """The sellable units: products without variants, and variants (never a product with variants)."""
+    products = Product.objects.all() if queryset is None else queryset
+    return products.filter(structure__in=SELLABLE_STRUCTURES)
+
+
+def product_list_products(*, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """The products: those without variants and those with (never a variant on its own)."""
+    products = Product.objects.all() if queryset is None else queryset
+    return products.filter(structure__in=PRODUCT_STRUCTURES)
+
+
+def product_list_with_variant_summary(*, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """``queryset`` with its variants' ``variant_count``, ``variant_price_min`` / ``_max``,
+    ``variant_stock`` (their tracked inventory, summed) and ``variant_stock_min`` (the lowest
+    tracked inventory: the product is low when any variant is).
+
+    Correlated subqueries on the ``parent`` index, evaluated for the page's rows only: the list
+    stays one query however many rows and variants it shows; a product without variants
+    finds none (NULL, and a count of 0).
+    """
+    variants = Product.objects.filter(parent=OuterRef("pk")).order_by().values("parent")
+    tracked = variants.filter(track_inventory=True)
+
+    def first(rows: QuerySet[Product, Any], aggregate: Any) -> Subquery:
+        return Subquery(rows.annotate(value=aggregate).values("value")[:1])
+
+    return queryset.annotate(
+        variant_count=Coalesce(first(variants, Count("pk")), 0),
+        variant_price_min=first(variants, Min("unit_price")),
+        variant_price_max=first(variants, Max("unit_price")),
+        variant_stock=first(tracked, Sum("inventory")),
+        variant_stock_min=first(tracked, Min("inventory")),
+    )
+
+
+def product_variant_stock_status(*, product: Product) -> str:
+    """A product's stock badge: its own; for a product with variants, its lowest variant's
+    (``variant_stock_min`` of ``product_list_with_variant_summary``): low when any variant is low,
+    out of stock when any is out; not tracked when none of its variants is."""
+    if product.structure != Product.Structure.PARENT:
+        return product_stock_status(inventory=product.inventory, tracked=product.track_inventory)
+    lowest = getattr(product, "variant_stock_min", None)
+    return product_stock_status(inventory=lowest or 0, tracked=lowest is not None)
+
+
+def product_search_variant_parents(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """The products (of ``queryset``) one of whose variants' SKU starts with ``term``: searching a
+    variant's SKU finds its product. Kept apart from ``product_search`` so the list's search can
+    OR it in (``product_search(...) | product_search_variant_parents(...)``)."""
+    products = Product.objects.all() if queryset is None else queryset
+    term = term.strip()
+    if not term:
+        return products.none()
+    variants = Product.objects.filter(structure=Product.Structure.VARIANT, sku__istartswith=term)
+    return products.filter(pk__in=variants.values("parent_id"))
+
+
+def product_search_sellable_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Sellable units the product search finds (``product_search``: their title, which for a
+    variant is its option label "Green / S", or their SKU), or whose product it finds by title:
+    how an order line picks a variant by the product's title, its option values or its SKU."""
+    units = product_list_sellable_units(queryset=queryset)
+    if not term.strip():
+        return units
+    found = product_search(term=term, queryset=Product.objects.all(), ranked=False).values("pk")
+    parents = product_search(
+        term=term, queryset=Product.objects.filter(structure=Product.Structure.PARENT), ranked=False
+    ).values("pk")
+    return units.filter(Q(pk__in=found) | Q(parent_id__in=parents))
+
+
 def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:
     """``queryset`` with ``first_image_path``: the storage name of the first image's
     thumbnail (the original while the thumbnail is not made yet), or None.
@@ -264,6 +344,13 @@ PRODUCT_API_FIELDS = (
     "track_inventory",  # in_stock reads it
     "last_update",
     "collection_id",
+    "vendor",
+    "barcode",
+    "compare_at_price",
+    "weight",
+    "weight_unit",
+    "seo_title",
+    "seo_description",
 )
 
 

@@ -33,6 +33,7 @@ PRODUCT_FIELD_CONFLICT = "Changed by someone else meanwhile: now %(value)s. Relo
 PRODUCT_GONE = "This product no longer exists; it was deleted while you were editing it."
 HISTORY_BASELINE_REASON = "State before the first recorded change"
 CLEAR_INVENTORY_REASON = "Clear inventory (bulk action)"
+ERROR_SELL_PARENT = "a product with variants is sold by its variants: choose one (its size, colour…)"
 UPDATE_BATCH_SIZE = 1_000
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -291,6 +292,8 @@ def order_item_save(*, item: OrderItem) -> OrderItem:
     product_changed = (
         item.pk is not None and not OrderItem.objects.filter(pk=item.pk, product_id=item.product_id).exists()
     )
+    if item.product.structure == Product.Structure.PARENT:
+        raise ValidationError({"product": ERROR_SELL_PARENT})
     if item.unit_price is None or product_changed:
         item.unit_price = item.product.unit_price
     item.full_clean()

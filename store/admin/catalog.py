@@ -21,6 +21,7 @@ from django.forms.utils import ErrorDict
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -35,6 +36,7 @@ from store.admin.history import HistoryPageMixin
 from store.admin.imports import ProductImportMixin
 from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
+from store.admin.variants import OPTIONS_HELP, OptionsField, VariantInline, variant_formset_save
 from store.exports.resources import ProductResource
 from store.filters import CollectionFilter, InventoryFilter
 from store.images import services as image_services
@@ -42,6 +44,7 @@ from store.images.inspect import ACCEPT, image_inspect
 from store.images.selectors import ImageFetchNote, product_image_fetch_notes
 from store.importing.service import MANAGE_OTHERS_PERMISSION
 from store.models import Collection, ImportJob, Product, ProductImage, Promotion
+from store.variants import services as variant_services
 
 # Clear inventory refuses rows changed since the list was loaded. The page posts each row's
 # version next to its checkbox ("pk:version") and, for "select all N matching" across pages,
@@ -81,6 +84,10 @@ def _loaded_at(request) -> datetime | None:
 COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk", "title"))
 
 
+#: what a variant shares with its product (NULL on the variant's row)
+SHARED_FIELDS = ("slug", "collection", "status")
+
+
 class ProductAdminForm(forms.ModelForm):
     """Carries the version the editor loaded, so a stale save is refused."""
 
@@ -106,6 +113,15 @@ class ProductAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.initial["loaded_version"] = self.instance.version
+        if not self.instance.is_variant:
+            # A variant takes these from its product (the model leaves them blank for it); a product needs them.
+            for name in SHARED_FIELDS:
+                if name in self.fields:
+                    self.fields[name].required = True
+        if "weight_unit" in self.fields:
+            # A post without it (a script, an older page) keeps the product's unit (a ModelForm
+            # leaves a field the post omits as it is).
+            self.fields["weight_unit"].required = False
 
     def clean(self):
         super().clean()
@@ -123,6 +139,24 @@ class ProductAdminForm(forms.ModelForm):
 
     def add_version_conflict(self) -> None:
         self.add_error(None, services.product_version_conflict(product_id=self.instance.pk))
+
+
+class ProductChangeForm(ProductAdminForm):
+    """The product page's form: the shared fields, and the options editor (store/admin/variants.py)."""
+
+    options = OptionsField(required=False, help_text=OPTIONS_HELP, widget=forms.TextInput(attrs={"size": 80}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "options" in self.fields:
+            self.initial["options"] = variant_services.options_render(
+                variant_services.product_options(product=self.instance)
+            )
+
+    def clean_options(self):
+        options = self.cleaned_data["options"]
+        variant_services.product_options_check(product=self.instance, options=options)
+        return options
 
 
 class ProductListEditForm(ProductAdminForm):
@@ -255,9 +289,11 @@ class ProductChangeList(ChangeList):
     """
 
     def get_queryset(self, request, exclude_parameters=None):
-        """The page's products with their first image's thumbnail (a subquery, no query per row)."""
-        queryset = super().get_queryset(request, exclude_parameters)
-        return selectors.product_list_with_first_image(queryset=queryset)
+        """The page's products (never a variant on its own row) with their first image's thumbnail
+        and their variants' count, price range and stock (subqueries, no query per row)."""
+        queryset = selectors.product_list_products(queryset=super().get_queryset(request, exclude_parameters))
+        queryset = selectors.product_list_with_first_image(queryset=queryset)
+        return selectors.product_list_with_variant_summary(queryset=queryset)
 
     def get_results(self, request):
         """The page, plus what other apps' list columns show, loaded once per page each."""
@@ -304,7 +340,7 @@ class ProductAdmin(
     SafeAutocompleteMixin, BulkEditMixin, ProductImportMixin, ExportMixin, HistoryPageMixin, SimpleHistoryAdmin
 ):
     export_resource_class = ProductResource
-    form = ProductAdminForm
+    form = ProductChangeForm
     list_display = (
         "thumbnail",
         "title",
@@ -342,6 +378,20 @@ class ProductAdmin(
             {"fields": ("unit_price", "inventory", "track_inventory", "last_update", "loaded_version")},
         ),
         ("Promotions", {"fields": ("promotions",)}),
+        ("Options", {"fields": ("options",)}),
+        (
+            "Store details",
+            {
+                "fields": (
+                    ("vendor", "barcode"),
+                    ("compare_at_price", "cost_per_item"),
+                    ("weight", "weight_unit"),
+                    "seo_title",
+                    "seo_description",
+                ),
+                "classes": ("collapse",),
+            },
+        ),
     )
     inlines = (ProductImageInline,)
     actions = ("publish", "unpublish", "archive", "clear_inventory")
@@ -361,7 +411,17 @@ class ProductAdmin(
         return (*super().get_list_filter(request), *extensions.admin_list_filters())
 
     def get_inlines(self, request, obj):
-        return (*super().get_inlines(request, obj), *extensions.admin_inlines())
+        own = super().get_inlines(request, obj)
+        if obj is not None and obj.is_parent:
+            own = (*own, VariantInline)
+        return (*own, *extensions.admin_inlines())
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.is_parent:
+            # Its variants are sold, at their prices and from their stock (the variants inline).
+            return (*readonly, "unit_price", "inventory", "track_inventory")
+        return readonly
 
     def get_changeform_initial_data(self, request):
         # New products made here start as drafts (imports and fixtures make active ones:
@@ -369,6 +429,11 @@ class ProductAdmin(
         return {"status": Product.Status.DRAFT, **super().get_changeform_initial_data(request)}
 
     def get_search_results(self, request, queryset, search_term):
+        if "field_name" in request.GET and request.GET.get("model_name") in ("orderitem", "cartitem"):
+            # The autocomplete of order and cart lines: a sellable unit, by its product's title,
+            # its option values or its SKU, named with its product ("T-Shirt — Green / S").
+            units = selectors.product_search_sellable_units(term=search_term, queryset=queryset)
+            return units.select_related("parent"), False
         # Best matches first, unless a column header was clicked (the changelist has ordered
         # the queryset by it already).
         ranked = ORDER_VAR not in request.GET
@@ -381,6 +446,15 @@ class ProductAdmin(
         return super().get_changelist_form(request, **{"form": ProductListEditForm, **kwargs})
 
     def save_model(self, request, obj, form, change):
+        options = form.cleaned_data.get("options")
+        if options and variant_services.options_render(options) != form.initial.get("options", ""):
+            variant_services.product_options_save(
+                product=obj,
+                options=options,
+                expected_version=form.cleaned_data.get("loaded_version") if change else None,
+                user=request.user,
+            )
+            return
         if change:
             services.product_update(
                 product=obj, expected_version=form.cleaned_data["loaded_version"], user=request.user
@@ -405,6 +479,9 @@ class ProductAdmin(
         }
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is Product:
+            variant_formset_save(formset=formset, user=request.user)
+            return None
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
         for image in formset.save(commit=False):
@@ -504,12 +581,29 @@ class ProductAdmin(
     def thumbnail(self, product):
         return thumbnail_html(getattr(product, "first_image_path", None), size=THUMBNAIL_LIST)
 
+    def variants_summary(self, product) -> str:
+        """A product with variants: how many, their price range and their stock in total; else ""."""
+        count = getattr(product, "variant_count", 0)
+        if not count:
+            return ""
+        low, high = product.variant_price_min, product.variant_price_max
+        prices = number_format(low, 2) if low == high else f"{number_format(low, 2)}–{number_format(high, 2)}"
+        stock = product.variant_stock
+        in_stock = "stock not tracked" if stock is None else f"{stock} in stock"
+        label = ngettext("%(count)d variant", "%(count)d variants", count) % {"count": count}
+        return f"{label} · {prices} · {in_stock}"
+
     @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):
-        status = selectors.product_stock_status(inventory=product.inventory, tracked=product.track_inventory)
-        return format_html(
+        status = selectors.product_variant_stock_status(product=product)
+        badge = format_html(
             '<span class="stock-badge stock-{}">{}</span>', status, selectors.STOCK_STATUS_LABELS[status]
         )
+        summary = self.variants_summary(product)
+        if summary:
+            # In the stock column, not a column of its own: the list keeps fitting a laptop's screen.
+            return format_html('{}<br><small class="variant-summary">{}</small>', badge, summary)
+        return badge
 
     @admin.display(description="status")
     def status_badge(self, product):

@@ -88,6 +88,20 @@ class ProductSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0, or its stock is not tracked")
     inventory = serializers.IntegerField(read_only=True)
     collection = CollectionRefSerializer(source="*", read_only=True)
+    # What stores keep on a product; the cost per item is the shop's own business and is not served.
+    vendor = serializers.CharField(read_only=True)
+    barcode = serializers.CharField(read_only=True, help_text="GTIN-8, -12, -13 or -14; blank when none.")
+    compare_at_price = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The price before a reduction (above unit_price), or null.",
+    )
+    weight = serializers.DecimalField(max_digits=10, decimal_places=3, read_only=True, allow_null=True)
+    weight_unit = serializers.CharField(read_only=True, help_text="g, kg, lb or oz.")
+    seo_title = serializers.CharField(read_only=True)
+    seo_description = serializers.CharField(read_only=True)
     images = ProductImageSerializer(
         many=True, read_only=True, help_text="In position order; the first is the main image."
     )

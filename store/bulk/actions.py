@@ -35,6 +35,7 @@ REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
 REFUSED_PRICE_MAX = "the new price {price} is above the maximum price of 99999999.99"
 REFUSED_INVENTORY_NEGATIVE = "inventory {old} {delta:+d} would be below 0"
 REFUSED_INVENTORY_MAX = "inventory {old} {delta:+d} would be above 2147483647"
+REFUSED_PARENT = "a product with variants: its variants have their own prices and stock (edit them on its page)"
 
 
 class BulkEditConflict(ValidationError):
@@ -356,7 +357,9 @@ class ChangePriceAction(BulkAction):
                 old=product.unit_price, mode=parameters["mode"], amount=amount, ending=parameters.get("ending", "")
             )
             outcome = Outcome(product, CHANGE, old=str(product.unit_price), new=str(new), values={"unit_price": new})
-            if new < MIN_UNIT_PRICE:
+            if product.structure == Product.Structure.PARENT:
+                outcome.kind, outcome.reason = REFUSED, REFUSED_PARENT
+            elif new < MIN_UNIT_PRICE:
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MIN.format(price=new)
             elif new > MAX_PRICE:
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MAX.format(price=new)
@@ -400,7 +403,9 @@ class AdjustInventoryAction(BulkAction):
         for product in products:
             new = product.inventory + delta
             outcome = Outcome(product, CHANGE, old=str(product.inventory), new=str(new))
-            if new < 0:
+            if product.structure == Product.Structure.PARENT:
+                outcome.kind, outcome.reason = REFUSED, REFUSED_PARENT
+            elif new < 0:
                 outcome.kind = REFUSED
                 outcome.reason = REFUSED_INVENTORY_NEGATIVE.format(old=product.inventory, delta=delta)
             elif new > MAX_INVENTORY:

@@ -26,6 +26,10 @@ CENT = Decimal(1).scaleb(-PRICE_DECIMAL_PLACES)
 MAX_INVENTORY: int = BaseDatabaseOperations.integer_field_ranges[
     Product._meta.get_field("inventory").get_internal_type()
 ][1]
+_WEIGHT_FIELD = Product._meta.get_field("weight")
+assert isinstance(_WEIGHT_FIELD, DecimalField)
+WEIGHT_DECIMAL_PLACES: int = _WEIGHT_FIELD.decimal_places or 0
+WEIGHT_MAX_INTEGER_DIGITS: int = (_WEIGHT_FIELD.max_digits or 0) - WEIGHT_DECIMAL_PLACES
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 ERROR_REQUIRED = "required"
@@ -49,6 +53,8 @@ ERROR_PRICE_EUROPEAN = (
 ERROR_PRICE_GROUPING = "the thousands separator must separate groups of three digits"
 ERROR_NUMBER_SPACES = "a space inside a number may only separate groups of three digits (1 000.50)"
 ERROR_PRICE_MARKS_SWAPPED = "the decimal mark and the thousands separator are swapped for this file's convention"
+ERROR_DIGITS = "too many digits: at most {before} before the decimal point and {after} after"
+ERROR_NEGATIVE = "negative"
 ERROR_INVENTORY_INT = "not a whole number"
 ERROR_INVENTORY_NEGATIVE = "negative inventory"
 ERROR_INVENTORY_MAX = f"too large: at most {MAX_INVENTORY}"
@@ -124,6 +130,36 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
         if value < MIN_PRICE:
             raise ValidationError(ERROR_PRICE_MIN)
         return value.quantize(CENT)
+    return parse_decimal(text, convention=convention)
+
+
+def parse_amount(text: str, *, convention: NumberConvention = POINT) -> Decimal:
+    """A money amount that may be below a price's minimum (a cost): 0 or more, in cents."""
+    return parse_decimal(text, convention=convention, minimum=Decimal(0), minimum_error=ERROR_NEGATIVE)
+
+
+def parse_weight(text: str, *, convention: NumberConvention = POINT) -> Decimal:
+    """A weight: 0 or more, at most WEIGHT_DECIMAL_PLACES decimals."""
+    return parse_decimal(
+        text,
+        convention=convention,
+        places=WEIGHT_DECIMAL_PLACES,
+        integer_digits=WEIGHT_MAX_INTEGER_DIGITS,
+        minimum=Decimal(0),
+        minimum_error=ERROR_NEGATIVE,
+    )
+
+
+def parse_decimal(
+    text: str,
+    *,
+    convention: NumberConvention = POINT,
+    places: int = PRICE_DECIMAL_PLACES,
+    integer_digits: int = PRICE_MAX_INTEGER_DIGITS,
+    minimum: Decimal = MIN_PRICE,
+    minimum_error: str = ERROR_PRICE_MIN,
+) -> Decimal:
+    """A decimal number in the file's convention (a price's rules unless told otherwise)."""
     cleaned = _without_thousands_spaces(text, decimal_mark=convention.decimal)
     decimal_mark, thousands = convention.decimal, convention.thousands
     if thousands and thousands in cleaned:
@@ -153,12 +189,14 @@ def parse_price(text: str, *, convention: NumberConvention = POINT) -> Decimal:
     else:
         digit_tuple, exponent = (0,), 0
     decimals = max(0, -exponent)
-    integer_digits = max(0, len(digit_tuple) + exponent)
-    if decimals > PRICE_DECIMAL_PLACES or integer_digits > PRICE_MAX_INTEGER_DIGITS:
-        raise ValidationError(ERROR_PRICE_DIGITS)
-    if value < MIN_PRICE:
-        raise ValidationError(ERROR_PRICE_MIN)
-    return value.quantize(CENT)
+    digits_before = max(0, len(digit_tuple) + exponent)
+    if decimals > places or digits_before > integer_digits:
+        if places == PRICE_DECIMAL_PLACES and integer_digits == PRICE_MAX_INTEGER_DIGITS:
+            raise ValidationError(ERROR_PRICE_DIGITS)
+        raise ValidationError(ERROR_DIGITS.format(before=integer_digits, after=places))
+    if value < minimum:
+        raise ValidationError(minimum_error)
+    return value.quantize(Decimal(1).scaleb(-places))
 
 
 def parse_inventory(text: str, *, convention: NumberConvention = POINT) -> int:

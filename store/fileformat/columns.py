@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -39,14 +40,17 @@ from store.fileformat.cells import (
     POINT,
     NumberConvention,
     money,
+    parse_amount,
     parse_inventory,
     parse_price,
     parse_promotions,
     parse_text,
+    parse_weight,
 )
 from store.images.fetch import image_sources_enqueue
-from store.models import Collection, Product, ProductImage, ProductImageSource, Promotion
+from store.models import ERROR_COMPARE_AT_PRICE, Collection, Product, ProductImage, ProductImageSource, Promotion
 from store.sql import CHUNK, as_money, chunks
+from store.validators import validate_gtin
 
 STATUSES = tuple(Product.Status.values)
 ERROR_STATUS = "not a valid status: expected one of " + ", ".join(STATUSES)
@@ -112,6 +116,11 @@ class ProductColumn:
     def check(self, values: Mapping[int, Any]) -> list[tuple[int, str, str]]:
         """Errors found in bulk (row, value, reason) for {row number: value}; the default: none."""
         return []
+
+    def check_row(self, value: Any, row: Mapping[str, Any]) -> str | None:
+        """Why ``value`` cannot stand beside the row's other values ({column name: value}, as the
+        product will be after the import), or None; only ``field`` columns, only a value the file gives."""
+        return None
 
     def current(self, product_ids: Sequence[int]) -> dict[int, Any]:
         """The current values of these products (missing ids mean ``empty()``); columns without ``field``."""
@@ -314,7 +323,7 @@ class CollectionColumn(ProductColumn):
         return parse_text(raw, max_length=max_length(Collection, "title"))
 
     def export(self, product: Product, *, native: bool) -> Any:
-        return product.collection.title
+        return product.collection.title if product.collection is not None else ""
 
 
 class PromotionsColumn(ProductColumn):
@@ -389,6 +398,104 @@ class StatusColumn(ProductColumn):
 
     def export(self, product: Product, *, native: bool) -> Any:
         return product.status
+
+
+class DecimalColumn(ProductColumn):
+    """An optional number of the product row (compare-at price, cost, weight): a blank cell (or no
+    column) keeps the product's value; a new product then has none."""
+
+    header_only = False
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        label: str,
+        synonyms: tuple[str, ...] = (),
+        parse: Callable[..., Decimal],
+        places: int = 2,
+    ) -> None:
+        self.name, self.label, self.synonyms, self.field = name, label, synonyms, name
+        self._parse, self.places = parse, places
+
+    def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Decimal | None]:
+        parse = self._parse
+        return lambda raw: parse(raw, convention=convention) if raw.strip() else None
+
+    def parse(self, raw: str) -> Decimal | None:
+        return self._parse(raw) if raw.strip() else None
+
+    def from_db(self, value: Any) -> Decimal | None:
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(str(value)).quantize(Decimal(1).scaleb(-self.places))
+
+    def render(self, value: Any) -> str:
+        return "" if value is None else f"{value:.{self.places}f}"
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        value = getattr(product, self.name)
+        if value is None:
+            return ""
+        return value if native else number_format(value)
+
+
+class CompareAtPriceColumn(DecimalColumn):
+    """The price before a reduction: higher than the price, or the row is an error."""
+
+    def check_row(self, value: Any, row: Mapping[str, Any]) -> str | None:
+        price = row.get("unit_price")
+        if value is not None and price is not None and value <= price:
+            return ERROR_COMPARE_AT_PRICE.format(price=money(price))
+        return None
+
+
+class BarcodeColumn(TextColumn):
+    """A GTIN (EAN, UPC) with its check digit; a blank cell clears it. Its names ("EAN", "Barcode")
+    are a SKU's fallback too: a file without a code of its own keys its products on the barcode."""
+
+    def parse(self, raw: str) -> str:
+        text = super().parse(SPACES.sub("", raw))  # "4006 3813 3393 1": printed in groups
+        validate_gtin(text)
+        return text
+
+
+SPACES = re.compile(r"[\s\u00a0\u202f]+")
+WEIGHT_UNITS = tuple(Product.WeightUnit.values)
+WEIGHT_UNIT_WORDS = {
+    "g": "g",
+    "gram": "g",
+    "grams": "g",
+    "kg": "kg",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "lb": "lb",
+    "lbs": "lb",
+    "pound": "lb",
+    "pounds": "lb",
+    "oz": "oz",
+    "ounce": "oz",
+    "ounces": "oz",
+}
+ERROR_WEIGHT_UNIT = "not a weight unit: expected one of " + ", ".join(WEIGHT_UNITS)
+
+
+class WeightUnitColumn(ProductColumn):
+    """g, kg, lb or oz (also grams, pounds…). A blank cell keeps the product's unit (kg for a new one)."""
+
+    name, label, field = "weight_unit", "Weight unit", "weight_unit"
+    synonyms = ("weight unit", "variant weight unit", "unit of weight")
+
+    def parse(self, raw: str) -> str | None:
+        value = raw.strip().casefold()
+        if not value:
+            return None
+        if value not in WEIGHT_UNIT_WORDS:
+            raise ValidationError(ERROR_WEIGHT_UNIT)
+        return WEIGHT_UNIT_WORDS[value]
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return product.weight_unit
 
 
 TRUE_WORDS = ("yes", "y", "true", "1")
@@ -623,6 +730,34 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
     status_column,
     images_column,
     TrackInventoryColumn(),
+    TextColumn("vendor", label="Vendor", synonyms=("brand", "brand name", "manufacturer", "make", "vendor name")),
+    BarcodeColumn(
+        "barcode",
+        label="Barcode",
+        synonyms=("variant barcode", "ean", "ean13", "ean code", "gtin", "gtin13", "upc", "ean/upc", "upc/ean"),
+    ),
+    CompareAtPriceColumn(
+        "compare_at_price",
+        label="Compare-at price",
+        synonyms=("compare at price", "variant compare at price", "was price", "old price", "original price"),
+        parse=parse_price,
+    ),
+    DecimalColumn(
+        "cost_per_item",
+        label="Cost per item",
+        synonyms=("cost", "cost price", "unit cost", "purchase price", "buying price"),
+        parse=parse_amount,
+    ),
+    DecimalColumn(
+        "weight", label="Weight", synonyms=("variant weight", "shipping weight"), parse=parse_weight, places=3
+    ),
+    WeightUnitColumn(),
+    TextColumn("seo_title", label="SEO title", synonyms=("seo title", "meta title", "page title")),
+    TextColumn(
+        "seo_description",
+        label="SEO description",
+        synonyms=("seo description", "meta description"),
+    ),
 )
 
 _registered: dict[str, ProductColumn] = {}

@@ -123,7 +123,13 @@ def guess_mapping(header: Sequence[str]) -> list[str]:
     targets = target_columns()
     guesses: list[str] = [IGNORE] * len(header)
     used: set[str] = set()
-    for index in (_synonym_index(targets), _synonym_index(targets, fallback=True)):
+    # A column's own name that is another column's fallback ("Barcode", "EAN": the barcode, and
+    # the SKU when the file has no code) is guessed after the fallbacks.
+    fallbacks = set(_synonym_index(targets, fallback=True))
+    primary = _synonym_index(targets)
+    first = {name: target for name, target in primary.items() if name not in fallbacks}
+    last = {name: target for name, target in primary.items() if name in fallbacks}
+    for index in (first, _synonym_index(targets, fallback=True), last):
         for position, name in enumerate(header):
             target = index.get(compact_column(name), IGNORE)
             if target and target not in used and not guesses[position]:

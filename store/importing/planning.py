@@ -136,6 +136,12 @@ class _Table:
         self.required_new = [
             (self.position[column.name], column.name) for column in self.columns if column.required_new
         ]
+        #: columns whose value is checked beside the row's others (compare-at above price): (position, column)
+        self.row_checks = [
+            (self.position[column.name], column)
+            for column in self.stored
+            if type(column).check_row is not ProductColumn.check_row
+        ]
         self.slug_at, self.collection_at = self.position["slug"], self.position["collection"]
         self.no_related: tuple[None, ...] = (None,) * len(self.related)
         special = {"slug", "collection"}
@@ -456,6 +462,8 @@ def _plan_create(row: ParsedRow, plan: ImportPlan, table: _Table, catalog: _Cata
         for name in missing:
             plan.add_error(row.row, name, "", ERROR_REQUIRED_NEW)
         return
+    if not _row_checks_pass(row.row, values, plan, table, given=values):
+        return
     slug_at = table.position["slug"]
     slug = values[slug_at] or ""
     if slug:
@@ -518,6 +526,8 @@ def _plan_update(
     if not changes:
         plan.unchanged += 1
         return
+    if not _row_checks_pass(row.row, merged, plan, table, given=new):
+        return
     plan.updates.append(
         ProductUpdate(
             row=row.row,
@@ -528,6 +538,27 @@ def _plan_update(
             changes=changes,
         )
     )
+
+
+def _row_checks_pass(
+    number: int, values: tuple[Any, ...] | list[Any], plan: ImportPlan, table: _Table, *, given: tuple[Any, ...]
+) -> bool:
+    """The columns' checks of one row as it will be written (``values``); a failure is the row's error,
+    on the column the file gives (a compare-at price, or the price that no longer lies below it)."""
+    if not table.row_checks:
+        return True
+    row = dict(zip(table.fields, values, strict=True))
+    ok = True
+    for index, column in table.row_checks:
+        reason = column.check_row(values[index], row)
+        if reason is None:
+            continue
+        named = column.name if given[index] is not None or given[table.position["unit_price"]] is None else "unit_price"
+        plan.add_error(
+            number, named, column.render(values[index]) if named == column.name else str(row["unit_price"]), reason
+        )
+        ok = False
+    return ok
 
 
 class _SlugBook:

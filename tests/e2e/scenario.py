@@ -77,7 +77,7 @@ def products_state(*, skus: list[str]) -> None:
             sku: {
                 "unit_price": str(product.unit_price),
                 "inventory": product.inventory,
-                "collection": product.collection.title,
+                "collection": product.collection.title if product.collection else "",
                 "status": product.status,
                 "version": product.version,
                 "tags": sorted(tags[product.pk]),

@@ -63,6 +63,7 @@ def store_objects(db) -> dict[str, models.Model]:
     tagged = TaggedItem.objects.create(
         tag=tag, content_type=ContentType.objects.get_for_model(Product), object_id=product.pk
     )
+    assert product.collection is not None
     objects = [
         product,
         product.collection,

@@ -265,6 +265,14 @@ def test_export_respects_changelist_filters_and_escapes_formulas(admin_client):
         "status",
         "images",
         "track_inventory",
+        "vendor",
+        "barcode",
+        "compare_at_price",
+        "cost_per_item",
+        "weight",
+        "weight_unit",
+        "seo_title",
+        "seo_description",
         "tags",
     ]
     assert [row[0] for row in rows[1:]] == ["LOW"]

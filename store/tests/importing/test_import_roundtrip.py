@@ -65,6 +65,17 @@ PRICE = st.one_of(
     st.decimals(min_value=Decimal("1.00"), max_value=Decimal("99999999.99"), places=2),
 )
 INVENTORY = st.one_of(st.sampled_from([0, 1, 1000, 2_147_483_647]), st.integers(0, 2_147_483_647))
+AMOUNT = st.one_of(st.none(), st.decimals(min_value=Decimal("0.00"), max_value=Decimal("99999999.99"), places=2))
+WEIGHT = st.one_of(
+    st.none(),
+    st.sampled_from([Decimal("0.000"), Decimal("0.125"), Decimal("9999999.999")]),
+    st.decimals(min_value=Decimal("0.000"), max_value=Decimal("9999999.999"), places=3),
+)
+BARCODE = st.sampled_from(["", "96385074", "036000291452", "4006381333931", "10012345678902"])
+
+
+def optional_text(text, limit: int):
+    return text.map(lambda value: value.strip()[:limit])
 
 
 @st.composite
@@ -81,6 +92,15 @@ def catalogs(draw, text=TEXT) -> dict:
             "collection": draw(st.integers(0, len(collections) - 1)),
             "promotions": draw(st.sets(st.integers(0, 2), max_size=3)),
             "status": draw(st.sampled_from(Product.Status.values)),
+            # the fields stores keep (issue 21): each a column of the table, so they travel too
+            "vendor": draw(optional_text(text, 255)),
+            "barcode": draw(BARCODE),
+            "compare_at_extra": draw(AMOUNT),  # compare-at = price + this (it must exceed the price)
+            "cost_per_item": draw(AMOUNT),
+            "weight": draw(WEIGHT),
+            "weight_unit": draw(st.sampled_from(Product.WeightUnit.values)),
+            "seo_title": draw(optional_text(text, 255)),
+            "seo_description": draw(optional_text(text, 320)),
             # image source URLs (None: an upload, exported as its absolute storage URL)
             "images": draw(
                 st.lists(
@@ -109,6 +129,14 @@ def snapshot() -> tuple:
                 "collection_id",
                 "version",
                 "last_update",
+                "vendor",
+                "barcode",
+                "compare_at_price",
+                "cost_per_item",
+                "weight",
+                "weight_unit",
+                "seo_title",
+                "seo_description",
             )
         ),
         list(Collection.objects.order_by("pk").values_list("pk", "title", "featured_product_id")),
@@ -117,6 +145,17 @@ def snapshot() -> tuple:
         list(ProductImage.objects.order_by("pk").values_list("product_id", "image", "source_url", "position")),
         ProductImageSource.objects.count(),
         Product.history.count(),
+    )
+
+
+def compare_at(row: dict) -> Decimal | None:
+    extra = row["compare_at_extra"]
+    if extra is None:
+        return None
+    return (
+        min(row["unit_price"] + max(extra, Decimal("0.01")), Decimal("99999999.99"))
+        if row["unit_price"] < Decimal("99999999.99")
+        else None
     )
 
 
@@ -132,6 +171,14 @@ def create(catalog: dict) -> None:
             unit_price=row["unit_price"],
             inventory=row["inventory"],
             collection=collections[row["collection"]],
+            vendor=row["vendor"],
+            barcode=row["barcode"],
+            compare_at_price=compare_at(row),
+            cost_per_item=row["cost_per_item"],
+            weight=row["weight"],
+            weight_unit=row["weight_unit"],
+            seo_title=row["seo_title"],
+            seo_description=row["seo_description"],
         )
         product.promotions.set([promotions[index] for index in row["promotions"]])
         Product.objects.filter(pk=product.pk).update(status=row["status"])

@@ -103,10 +103,12 @@ def test_a_confirmed_preview_cannot_go_back(admin_client):
 # --- Guesses know common supplier headers -------------------------------------------------------
 def test_the_guesser_knows_supplier_headers():
     header = ["Article No.", "Designation", "Retail price", "Product group", "EAN", "Stock on hand"]
-    assert guess_mapping(header) == ["sku", "title", "unit_price", "collection", IGNORE, "inventory"]
-    # A barcode is the product key only when no other column is: wherever it stands.
-    assert guess_mapping(["EAN", "Designation", "RRP", "Art.-Nr."]) == [IGNORE, "title", "unit_price", "sku"]
+    assert guess_mapping(header) == ["sku", "title", "unit_price", "collection", "barcode", "inventory"]
+    # A barcode is the product key only when no other column is: wherever it stands. Else it is the barcode.
+    assert guess_mapping(["EAN", "Designation", "RRP", "Art.-Nr."]) == ["barcode", "title", "unit_price", "sku"]
     assert guess_mapping(["EAN", "Designation", "RRP"]) == ["sku", "title", "unit_price"]
+    assert guess_mapping(["Barcode", "Name", "Price"]) == ["sku", "title", "unit_price"]
+    assert guess_mapping(["Barcode", "SKU", "Brand"]) == ["barcode", "sku", "vendor"]
     assert guess_mapping(["ItemCode", "UnitPrice", "QTY", "ProductGroup"]) == [
         "sku",
         "unit_price",
@@ -128,7 +130,7 @@ def test_the_mapping_page_guesses_supplier_headers(admin_client, write_csv):
         "title",
         "unit_price",
         "collection",
-        IGNORE,
+        "barcode",
         "inventory",
     ]
 

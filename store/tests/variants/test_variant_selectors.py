@@ -1,0 +1,70 @@
+"""Which rows are sold and which are listed: the selectors every page and count goes through."""
+
+from decimal import Decimal
+
+import pytest
+
+from store import selectors
+from store.models import Product
+from store.tests.factories import ProductFactory
+from store.tests.variants.conftest import make_parent, make_variant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sellable_units_are_products_without_variants_and_variants(tshirt):
+    plain = ProductFactory(title="Mug")
+    units = set(selectors.product_list_sellable_units().values_list("pk", flat=True))
+    assert units == {plain.pk, *tshirt.variants.values_list("pk", flat=True)}
+    products = set(selectors.product_list_products().values_list("pk", flat=True))
+    assert products == {plain.pk, tshirt.pk}
+
+
+def test_the_variant_summary_counts_prices_and_stock_of_each_product(tshirt):
+    ProductFactory(title="Mug")
+    Product.objects.filter(parent=tshirt, option2="L").update(track_inventory=False)
+    rows = {
+        product.title: product
+        for product in selectors.product_list_with_variant_summary(queryset=selectors.product_list_products())
+    }
+    shirt, mug = rows["Example T-Shirt"], rows["Mug"]
+    assert (shirt.variant_count, shirt.variant_price_min, shirt.variant_price_max) == (
+        6,
+        Decimal("18.00"),
+        Decimal("24.00"),
+    )
+    assert (shirt.variant_stock, shirt.variant_stock_min) == (200, 50)  # the two untracked L's not counted
+    assert (mug.variant_count, mug.variant_price_min, mug.variant_stock) == (0, None, None)
+
+
+def test_a_product_is_low_when_any_variant_is_low(tshirt, settings):
+    settings.LOW_STOCK_THRESHOLD = 10
+    summary = selectors.product_list_with_variant_summary(queryset=Product.objects.filter(pk=tshirt.pk))
+    assert selectors.product_variant_stock_status(product=summary.get()) == selectors.STOCK_OK
+    Product.objects.filter(parent=tshirt, sku="TS-GM").update(inventory=3)
+    assert selectors.product_variant_stock_status(product=summary.get()) == selectors.STOCK_LOW
+    Product.objects.filter(parent=tshirt, sku="TS-BS").update(inventory=0)
+    assert selectors.product_variant_stock_status(product=summary.get()) == selectors.STOCK_OUT
+    Product.objects.filter(parent=tshirt).update(track_inventory=False)
+    assert selectors.product_variant_stock_status(product=summary.get()) == selectors.STOCK_UNTRACKED
+
+
+def test_searching_a_variants_sku_finds_its_product(tshirt):
+    ProductFactory(title="Tsar mug", sku="TSAR-1")
+    found = selectors.product_search_variant_parents(term="ts-gm", queryset=selectors.product_list_products())
+    assert list(found) == [tshirt]
+    assert not selectors.product_search_variant_parents(term="", queryset=Product.objects.all()).exists()
+
+
+def test_order_lines_find_a_variant_by_product_title_option_values_or_sku(tshirt):
+    other = make_parent(title="Hoodie", sku="HO")
+    make_variant(other, "Green", "XL")
+    plain = ProductFactory(title="Example mug", sku="MUG")
+
+    def found(term: str) -> set[str]:
+        return set(selectors.product_search_sellable_units(term=term).values_list("sku", flat=True))
+
+    assert found("example") == {"TS-GS", "TS-GM", "TS-GL", "TS-BS", "TS-BM", "TS-BL", plain.sku}
+    assert found("green") == {"TS-GS", "TS-GM", "TS-GL", "HO-GXL"}
+    assert found("ts-b") == {"TS-BS", "TS-BM", "TS-BL"}
+    assert tshirt.sku not in found("TS")  # a product with variants is never sold itself
