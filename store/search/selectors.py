@@ -12,6 +12,8 @@ product table; the capped count of the product list reads the same ranges.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import (
     Case,
     Exists,
@@ -55,6 +57,12 @@ def _starting_q(prefix: str, field: str = "search_terms__term") -> Q:
 
 def _starting(prefix: str) -> QuerySet[ProductSearchTerm]:
     return ProductSearchTerm.objects.filter(_starting_q(prefix, "term"))
+
+
+def product_ids_matching(word: str) -> QuerySet[ProductSearchTerm, Any]:
+    """The ids of the products one search word (of ``search_words``) finds: a range of the term
+    index. A product with variants is found by its variants' SKUs and option values too."""
+    return _starting(word).values("product_id")
 
 
 def product_search(*, term: str, queryset: QuerySet[Product] | None = None, ranked: bool = True) -> QuerySet[Product]:
