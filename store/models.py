@@ -370,7 +370,9 @@ class ProductSearchTerm(models.Model):
 
     The primary key (term, product) is the index: a search word is a range of it
     (``term >= 'bott' AND term < 'bottu'``, binary order on both databases), read without
-    touching the product table. Kept in step by ``store.search.services`` on every write
+    touching the product table. ``title`` is a copy of the product's title (same column type
+    and collation, so the same order): a whole word's matches are an index range already in
+    the list's order (title, id). Kept in step by ``store.search.services`` on every write
     path (save, imports, revert, seeding); no foreign key constraint, so the raw deletes of
     those paths remove a product's terms in any order.
     """
@@ -380,12 +382,16 @@ class ProductSearchTerm(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="search_terms"
     )
+    title = models.CharField(max_length=255)
 
     class Meta:
         indexes = [
             # A product's terms: the refresh's DELETE, and the ranking's per-row lookups
             # ("does this product's title start with the search?" is a range of this index).
             models.Index(fields=["product", "term"], name="productsearchterm_product_idx"),
+            # A word's matches in the list's order: a page of "every word whole" walks this
+            # range and stops after the page (store.search.selectors).
+            models.Index(fields=["term", "title", "product"], name="productsearchterm_title_idx"),
         ]
 
     def __str__(self) -> str:

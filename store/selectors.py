@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
 from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
+from store.search.selectors import product_ids_matching, search_words
 from store.search.selectors import product_search as product_search  # the one product search, re-exported
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
@@ -281,30 +282,24 @@ def product_variant_stock_status(*, product: Product) -> str:
     return product_stock_status(inventory=lowest or 0, tracked=lowest is not None)
 
 
-def product_search_variant_parents(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """The products (of ``queryset``) one of whose variants' SKU starts with ``term``: searching a
-    variant's SKU finds its product. Kept apart from ``product_search`` so the list's search can
-    OR it in (``product_search(...) | product_search_variant_parents(...)``)."""
-    products = Product.objects.all() if queryset is None else queryset
-    term = term.strip()
-    if not term:
-        return products.none()
-    variants = Product.objects.filter(structure=Product.Structure.VARIANT, sku__istartswith=term)
-    return products.filter(pk__in=variants.values("parent_id"))
-
-
 def product_search_sellable_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Sellable units the product search finds (``product_search``: their title, which for a
-    variant is its option label "Green / S", or their SKU), or whose product it finds by title:
-    how an order line picks a variant by the product's title, its option values or its SKU."""
+    """Sellable units the product search finds: how an order line picks a variant by its
+    product's title, its option values or its SKU. Every word must find the unit itself (its
+    SKU, or its option label "Green / S" for a variant) or its product; a word that finds its
+    product only through another variant ("Blue" for the green one) does not find this one."""
     units = product_list_sellable_units(queryset=queryset)
     if not term.strip():
         return units
-    found = product_search(term=term, queryset=Product.objects.all(), ranked=False).values("pk")
-    parents = product_search(
-        term=term, queryset=Product.objects.filter(structure=Product.Structure.PARENT), ranked=False
-    ).values("pk")
-    return units.filter(Q(pk__in=found) | Q(parent_id__in=parents))
+    found = search_words(term)
+    if not found:
+        return units.none()
+    for word in found:
+        matches = product_ids_matching(word)
+        through_variants = Product.objects.filter(structure=Product.Structure.VARIANT, pk__in=matches)
+        units = units.filter(
+            Q(pk__in=matches) | (Q(parent_id__in=matches) & ~Q(parent_id__in=through_variants.values("parent_id")))
+        )
+    return units
 
 
 def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:

@@ -8,7 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-from store.search.selectors import is_ranked_search, search_page_ids
+from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids
 
 
 class CappedCountPaginator(Paginator):
@@ -47,9 +47,12 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def _capped_count(self) -> tuple[int, bool]:
-        # values("pk"): annotations of the page (e.g. the first image's subquery) stay out
-        # of the count, which would otherwise evaluate them for up to cap + 1 rows.
-        count = self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        # A search counts its matches from the term index (store.search.selectors).
+        count = search_capped_count(queryset=self.object_list, cap=self.cap + 1)
+        if count is None:
+            # values("pk"): annotations of the page (e.g. the first image's subquery) stay out
+            # of the count, which would otherwise evaluate them for up to cap + 1 rows.
+            count = self.object_list.order_by().values("pk")[: self.cap + 1].count()
         return (self.cap, True) if count > self.cap else (count, False)
 
     @cached_property

@@ -7,7 +7,9 @@ search word is the range ``term >= word AND term < next_string(word)`` on both d
 import django.db.models.deletion
 from django.db import migrations, models
 
-from store.search.services import search_index_build, search_index_clear
+from store.search.services import BUILD_CHUNK, search_index_clear
+from store.search.terms import product_terms
+from store.sql import execute_many
 
 
 def binary_terms(apps, schema_editor):
@@ -20,7 +22,17 @@ def binary_terms(apps, schema_editor):
 
 
 def fill_index(apps, schema_editor):
-    search_index_build()
+    """The terms of every product, a chunk at a time (the table as this migration makes it:
+    0025 adds the title column, and fills it)."""
+    product = apps.get_model("store", "Product")
+    last = 0
+    while True:
+        rows = list(product.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "title", "sku")[:BUILD_CHUNK])
+        if not rows:
+            return
+        terms = [(term, pk) for pk, title, sku in rows for term in product_terms(title=title, sku=sku)]
+        execute_many("INSERT INTO store_productsearchterm (term, product_id) VALUES (%s, %s)", terms)
+        last = rows[-1][0]
 
 
 def empty_index(apps, schema_editor):

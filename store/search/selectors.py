@@ -12,7 +12,21 @@ product table; the capped count of the product list reads the same ranges.
 
 from __future__ import annotations
 
-from django.db.models import Case, FilteredRelation, IntegerField, Q, QuerySet, Value, When
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Exists,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.sql import Query
 
 from store.models import Product, ProductSearchTerm
 from store.search.terms import TERM_MAX, TITLE_MARK, next_string, words
@@ -26,6 +40,8 @@ SEARCH_ORDERING = (SEARCH_RANK, "title", "pk")
 _TITLE_ALIAS = "_search_title"
 _WORD_ALIAS = "_search_word_"
 _WORDS_COUNT = "_search_words"  # how many _search_word_ joins there are (an alias, never selected)
+_WORDS = "_search_words_typed"  # the words, separated by spaces (an alias, never selected)
+_BASE = "_search_base"  # the queryset before the search (an alias, never selected)
 
 
 def search_words(term: str) -> list[str]:
@@ -43,6 +59,12 @@ def _starting(prefix: str) -> QuerySet[ProductSearchTerm]:
     return ProductSearchTerm.objects.filter(_starting_q(prefix, "term"))
 
 
+def product_ids_matching(word: str) -> QuerySet[ProductSearchTerm, Any]:
+    """The ids of the products one search word (of ``search_words``) finds: a range of the term
+    index. A product with variants is found by its variants' SKUs and option values too."""
+    return _starting(word).values("product_id")
+
+
 def product_search(*, term: str, queryset: QuerySet[Product] | None = None, ranked: bool = True) -> QuerySet[Product]:
     """``queryset`` (default: every product) narrowed to the products ``term`` finds, annotated
     with ``search_rank`` and ordered by ``SEARCH_ORDERING`` (``ranked=False``: in the queryset's
@@ -54,6 +76,7 @@ def product_search(*, term: str, queryset: QuerySet[Product] | None = None, rank
     found = search_words(term)
     if not found:
         return products.none()
+    base = products
     for word in found:
         products = products.filter(pk__in=_starting(word).values("product_id"))
     if not ranked:
@@ -70,7 +93,10 @@ def product_search(*, term: str, queryset: QuerySet[Product] | None = None, rank
         whole &= Q(**{f"{alias}__term__isnull": False})
     starts = Q(**{f"{_TITLE_ALIAS}__term__isnull": False})
     rank = Case(When(starts, then=Value(0)), When(whole, then=Value(1)), default=Value(2), output_field=IntegerField())
-    products = products.alias(**joins, **{_WORDS_COUNT: Value(len(found))})
+    # The words and the queryset before the search, for the reads driven by the term index
+    # (search_page_ids, search_capped_count): aliases that no SQL of this queryset selects.
+    searched = {_WORDS_COUNT: Value(len(found)), _WORDS: Value(" ".join(found)), _BASE: Subquery(base.values("pk"))}
+    products = products.alias(**joins, **searched)
     return products.annotate(**{SEARCH_RANK: rank}).order_by(*SEARCH_ORDERING)
 
 
@@ -79,8 +105,57 @@ def is_ranked_search(queryset: QuerySet[Product]) -> bool:
     return SEARCH_RANK in queryset.query.annotations and queryset.query.order_by == SEARCH_ORDERING
 
 
-def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product]]:
-    """The ranked search's three ranks, each ordered by title then id (see search_page_ids)."""
+def _searched(queryset: QuerySet[Product]) -> tuple[list[str], Query] | None:
+    """The words of a ``product_search`` and the query of the products it searched, or None
+    when ``queryset`` is not one or was filtered further after the search."""
+    typed, base = queryset.query.annotations.get(_WORDS), queryset.query.annotations.get(_BASE)
+    if not isinstance(typed, Value) or not isinstance(base, Subquery):
+        return None
+    found = str(typed.value).split()
+    if len(queryset.query.where.children) != len(base.query.where.children) + len(found):
+        return None
+    return found, base.query
+
+
+def _of_products(terms: QuerySet[ProductSearchTerm], base: Query) -> QuerySet[ProductSearchTerm]:
+    """``terms`` of the products ``base`` selects (nothing to check when it selects them all)."""
+    return terms.filter(product__in=base) if base.where else terms
+
+
+def _whole_word_tier(queryset: QuerySet[Product]) -> QuerySet[ProductSearchTerm] | None:
+    """The rank "every word whole", read from the (term, title, product) index: the first
+    word's rows in title order, keeping those that have every other word whole and whose title
+    does not start with the search. The database walks that range and stops after the page
+    instead of sorting every match (it reads the first word's rows until the page is full)."""
+    searched = _searched(queryset)
+    if searched is None:
+        return None
+    (first, *others), base = searched
+    title = TITLE_MARK + " ".join([first, *others])
+    terms = ProductSearchTerm.objects.filter(term=first)
+    for word in others:
+        terms = terms.filter(Exists(ProductSearchTerm.objects.filter(term=word, product_id=OuterRef("product_id"))))
+    titled = ProductSearchTerm.objects.filter(_starting_q(title, "term"), product_id=OuterRef("product_id"))
+    return _of_products(terms.exclude(Exists(titled)), base).order_by("title", "product_id")
+
+
+def search_capped_count(*, queryset: QuerySet[Product], cap: int) -> int | None:
+    """How many products a ``product_search`` finds, counting at most ``cap`` (None: not a
+    search this can count). Driven by the first word's range of the term index: the database
+    stops after ``cap`` distinct products instead of reading every match of every word."""
+    searched = _searched(queryset)
+    if searched is None:
+        return None
+    (first, *others), base = searched
+    terms = _starting(first)
+    for word in others:
+        terms = terms.filter(Exists(_starting(word).filter(product_id=OuterRef("product_id"))))
+    return _of_products(terms, base).values("product_id").distinct()[:cap].count()
+
+
+def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product, int] | QuerySet[ProductSearchTerm, int]]:
+    """The ids of the ranked search's three ranks, each ordered by title then id (see
+    search_page_ids)."""
     count = queryset.query.annotations[_WORDS_COUNT]
     words_count = count.value if isinstance(count, Value) else 0
     word_aliases = [f"{_WORD_ALIAS}{index}" for index in range(words_count)]
@@ -89,14 +164,22 @@ def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product]]:
     whole = Q(*(Q(**{f"{alias}__term__isnull": False}) for alias in word_aliases))
     partial = Q(*(Q(**{f"{alias}__term__isnull": True}) for alias in word_aliases), _connector=Q.OR)
     by_title = queryset.order_by("title", "pk")
-    return [by_title.filter(titled), by_title.filter(untitled & whole), by_title.filter(untitled & partial)]
+    whole_tier = _whole_word_tier(queryset)
+    return [
+        by_title.filter(titled).values_list("pk", flat=True),
+        by_title.filter(untitled & whole).values_list("pk", flat=True)
+        if whole_tier is None
+        else whole_tier.values_list("product_id", flat=True),
+        by_title.filter(untitled & partial).values_list("pk", flat=True),
+    ]
 
 
 def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> list[int]:
     """The ids of rows ``start:stop`` of a ranked search (``is_ranked_search``), rank by rank.
 
     Ordering every match by its rank sorts them all: 60k matches of a common word at 1M
-    products. Each rank alone is ordered by title, which the title index serves (the
+    products. Each rank alone is ordered by title, which an index serves (the product's title
+    index, or for "every word whole" the term index's copy of it, ``_whole_word_tier``: the
     database walks it and stops after the page when matches are common, or sorts the few
     there are), and a later rank is read only when the earlier ones did not fill the page.
     """
@@ -106,11 +189,11 @@ def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> li
         if need <= 0:
             break
         if skip:
-            before = tier.values("pk")[: skip + 1].count()
+            before = tier[: skip + 1].count()
             if before <= skip:
                 skip -= before
                 continue
-        page = list(tier.values_list("pk", flat=True)[skip : skip + need])
+        page = list(tier[skip : skip + need])
         skip = 0
         ids.extend(page)
         need -= len(page)

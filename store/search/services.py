@@ -8,12 +8,13 @@ chunk at a time, deletes their old terms and inserts the new ones with one batch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from django.db import connection
 
 from store.models import Product, ProductSearchTerm
-from store.search.terms import product_terms
+from store.search.terms import product_terms, title_term
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
 #: Products read per query when (re)building the index over an id range.
@@ -25,12 +26,30 @@ def _table() -> str:
 
 
 def _insert_sql() -> str:
-    return f"INSERT INTO {_table()} ({quote('term')}, {quote('product_id')}) VALUES (%s, %s)"
+    columns = ", ".join(quote(column) for column in ("term", "product_id", "title"))
+    return f"INSERT INTO {_table()} ({columns}) VALUES (%s, %s, %s)"
 
 
-def search_rows(products: Iterable[tuple[int, str, str]]) -> list[tuple[str, int]]:
-    """The index rows of (id, title, sku) triples."""
-    return [(term, pk) for pk, title, sku in products for term in product_terms(title=title, sku=sku)]
+def search_rows(
+    products: Iterable[tuple[int, str, str]], variants: Mapping[int, Sequence[tuple[str, str]]] | None = None
+) -> list[tuple[str, int, str]]:
+    """The index rows (term, product id, title) of (id, title, sku) triples. A product with
+    variants (``variants``: product id → its variants' (title, sku)) is also found by each
+    variant's SKU and option values ("Green / S"), under its own title."""
+    rows: list[tuple[str, int, str]] = []
+    for pk, title, sku in products:
+        terms = product_terms(title=title, sku=sku)
+        for variant_title, variant_sku in (variants or {}).get(pk, ()):
+            terms |= product_terms(title=variant_title, sku=variant_sku) - {title_term(variant_title)}
+        rows.extend((term, pk, title) for term in terms)
+    return rows
+
+
+def _variants_of(product_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for row in select_in(Product, ("parent_id", "title", "sku"), "parent_id", product_ids):
+        found[row.parent_id].append((row.title, row.sku))
+    return found
 
 
 def _delete(product_ids: Sequence[int]) -> None:
@@ -41,13 +60,17 @@ def _delete(product_ids: Sequence[int]) -> None:
 
 
 def search_index_refresh(*, product_ids: Iterable[int]) -> None:
-    """Rewrite the terms of these products from their current title and SKU (products that no
-    longer exist lose theirs). Call it inside the transaction that wrote them."""
-    ids = sorted(set(product_ids))
-    for chunk in chunks(ids, CHUNK):
+    """Rewrite the terms (and the title they carry) of these products from their current title
+    and SKU (products that no longer exist lose theirs). Call it inside the transaction that
+    wrote them."""
+    ids = set(product_ids)
+    # A variant's SKU and option values are terms of its product too.
+    ids |= {row.parent_id for row in select_in(Product, ("parent_id",), "id", ids) if row.parent_id is not None}
+    for chunk in chunks(sorted(ids), CHUNK):
         _delete(chunk)
-        products = select_in(Product, ("id", "title", "sku"), "id", chunk)
-        execute_many(_insert_sql(), search_rows((row.id, row.title, row.sku) for row in products))
+        products = list(select_in(Product, ("id", "title", "sku"), "id", chunk))
+        variants = _variants_of(chunk)
+        execute_many(_insert_sql(), search_rows(((row.id, row.title, row.sku) for row in products), variants))
 
 
 def search_index_delete(*, product_ids: Sequence[int]) -> None:
@@ -80,7 +103,7 @@ def search_index_build(
             products = cursor.fetchall()
             if not products:
                 return done
-            execute_many(_insert_sql(), search_rows(products))
+            execute_many(_insert_sql(), search_rows(products, _variants_of([row[0] for row in products])))
             done += len(products)
             start = products[-1][0] + 1
             if progress is not None:

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from store import services
 from store.models import OPTION_COUNT, OrderItem, Product
+from store.search.services import search_index_refresh
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -168,4 +169,7 @@ def variant_delete(*, variant: Product) -> None:
     refusal = variant_delete_refusal(variant=variant)
     if refusal is not None:
         raise ValidationError(refusal)
+    parent_id = variant.parent_id
     variant.delete()
+    if parent_id is not None:
+        search_index_refresh(product_ids=[parent_id])  # its product is no longer found by its SKU

@@ -35,11 +35,6 @@ def test_the_stock_badge_of_a_product_is_low_when_a_variant_is(admin_client, tsh
     assert '<span class="stock-badge stock-low">Low</span>' in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="main's ranked term-index search (store/search) replaced the prefix search this OR-ed "
-    "selectors.product_search_variant_parents into; the merge of the two is left to the lead",
-)
 def test_searching_a_variants_sku_finds_its_product(admin_client, tshirt):
     ProductFactory(title="Tsar mug", sku="MUG-1")
     assert rows(admin_client.get(PRODUCTS, {"q": "TS-BM"})) == ["Example T-Shirt"]

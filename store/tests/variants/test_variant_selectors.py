@@ -8,6 +8,7 @@ from store import selectors
 from store.models import Product
 from store.tests.factories import ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
+from store.variants.services import variant_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +50,17 @@ def test_a_product_is_low_when_any_variant_is_low(tshirt, settings):
     assert selectors.product_variant_stock_status(product=summary.get()) == selectors.STOCK_UNTRACKED
 
 
-def test_searching_a_variants_sku_finds_its_product(tshirt):
+def test_searching_a_variants_sku_or_option_values_finds_its_product(tshirt):
+    """The one product search finds a product by its variants' SKUs and option values (they are
+    terms of the product too), and stops when a variant is removed."""
     ProductFactory(title="Tsar mug", sku="TSAR-1")
-    found = selectors.product_search_variant_parents(term="ts-gm", queryset=selectors.product_list_products())
-    assert list(found) == [tshirt]
-    assert not selectors.product_search_variant_parents(term="", queryset=Product.objects.all()).exists()
+    listed = selectors.product_list_products()
+    assert list(selectors.product_search(term="ts-gm", queryset=listed)) == [tshirt]
+    assert list(selectors.product_search(term="t-shirt green", queryset=listed)) == [tshirt]
+    assert [product.title for product in selectors.product_search(term="tsar", queryset=listed)] == ["Tsar mug"]
+    variant = tshirt.variants.get(sku="TS-GM")
+    variant_delete(variant=variant)
+    assert not selectors.product_search(term="ts-gm", queryset=listed).exists()
 
 
 def test_order_lines_find_a_variant_by_product_title_option_values_or_sku(tshirt):

@@ -529,7 +529,7 @@ SCHEMA = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0024_product_search"),
+        ("store", "0025_search_title_key"),
     ]
 
     operations = [

@@ -1,0 +1,47 @@
+"""Migrations 0024-0025: the products already there get their terms, each with its title."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("store", "0023_product_related_change")]
+AFTER = [("store", "0025_search_title_key")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def back_to_latest():
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_the_index_is_filled_with_each_products_title(back_to_latest):
+    apps = migrate(BEFORE)
+    Collection, Product = apps.get_model("store", "Collection"), apps.get_model("store", "Product")
+    shelf = Collection.objects.create(title="Shelf")
+    titles = {"Heavy-duty Water Bottle 7": "S1-0000007", "Beanie – Black": "ACC-0041"}
+    made = {
+        Product.objects.create(
+            title=title, slug=sku.lower(), sku=sku, unit_price=Decimal("5.00"), inventory=1, collection=shelf
+        ).pk: title
+        for title, sku in titles.items()
+    }
+
+    apps = migrate(AFTER)
+    Term = apps.get_model("store", "ProductSearchTerm")
+    for pk, title in made.items():
+        rows = set(Term.objects.filter(product_id=pk).values_list("term", "title"))
+        assert {term for term, _ in rows} >= {"bottle", "s1", "0000007"} or {term for term, _ in rows} >= {"acc0041"}
+        assert {row_title for _, row_title in rows} == {title}
