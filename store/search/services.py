@@ -62,15 +62,24 @@ def _delete(product_ids: Sequence[int]) -> None:
 def search_index_refresh(*, product_ids: Iterable[int]) -> None:
     """Rewrite the terms (and the title they carry) of these products from their current title
     and SKU (products that no longer exist lose theirs). Call it inside the transaction that
-    wrote them."""
+    wrote them. A variant's SKU and option values are terms of its product too, so the products
+    of the variants among them are rewritten as well."""
     ids = set(product_ids)
-    # A variant's SKU and option values are terms of its product too.
-    ids |= {row.parent_id for row in select_in(Product, ("parent_id",), "id", ids) if row.parent_id is not None}
+    parents: set[int] = set()
     for chunk in chunks(sorted(ids), CHUNK):
-        _delete(chunk)
-        products = list(select_in(Product, ("id", "title", "sku"), "id", chunk))
-        variants = _variants_of(chunk)
-        execute_many(_insert_sql(), search_rows(((row.id, row.title, row.sku) for row in products), variants))
+        parents |= _refresh(chunk)
+    for chunk in chunks(sorted(parents - ids), CHUNK):
+        _refresh(chunk)
+
+
+def _refresh(product_ids: Sequence[int]) -> set[int]:
+    """Rewrite these products' terms; returns the parents of the variants among them. Products
+    without variants (most) cost no query for variants."""
+    _delete(product_ids)
+    products = list(select_in(Product, ("id", "title", "sku", "structure", "parent_id"), "id", product_ids))
+    variants = _variants_of([row.id for row in products if row.structure == Product.Structure.PARENT])
+    execute_many(_insert_sql(), search_rows(((row.id, row.title, row.sku) for row in products), variants))
+    return {row.parent_id for row in products if row.parent_id is not None}
 
 
 def search_index_delete(*, product_ids: Sequence[int]) -> None:
@@ -91,7 +100,8 @@ def search_index_build(
     number of products indexed; ``progress`` is told each chunk's count."""
     done = 0
     start = first_id
-    select = f"SELECT {quote('id')}, {quote('title')}, {quote('sku')} FROM {quote(Product._meta.db_table)}"
+    columns = ", ".join(quote(column) for column in ("id", "title", "sku", "structure"))
+    select = f"SELECT {columns} FROM {quote(Product._meta.db_table)}"
     with connection.cursor() as cursor:
         while True:
             sql = f"{select} WHERE {quote('id')} >= %s"
@@ -103,7 +113,8 @@ def search_index_build(
             products = cursor.fetchall()
             if not products:
                 return done
-            execute_many(_insert_sql(), search_rows(products, _variants_of([row[0] for row in products])))
+            variants = _variants_of([row[0] for row in products if row[3] == Product.Structure.PARENT])
+            execute_many(_insert_sql(), search_rows((row[:3] for row in products), variants))
             done += len(products)
             start = products[-1][0] + 1
             if progress is not None:
