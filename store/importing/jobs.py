@@ -347,9 +347,13 @@ def _preview(run: JobRun[ImportJob]) -> None:
     if not _end(run):
         _delete_plan(job)
         return
+    _audit("import.preview", job=job, user=job.user)
+
+
+def _audit(event: str, *, job: ImportJob, user: Any) -> None:
     audit_event(
-        "import.preview",
-        user=job.user,
+        event,
+        user=user,
         job_id=job.pk,
         file_name=job.file_name,
         status=job.status,
@@ -398,16 +402,7 @@ def _write_plan(run: JobRun[ImportJob]) -> None:
     del plan
     release_memory()
     drop_job_files(job)
-    audit_event(
-        "import.confirm",
-        user=job.confirmed_by,
-        job_id=job.pk,
-        file_name=job.file_name,
-        status=job.status,
-        new=job.created_count,
-        updated=job.updated_count,
-        errors=job.error_count,
-    )
+    _audit("import.confirm", job=job, user=job.confirmed_by)
 
 
 def _write_ended(job: ImportJob) -> None:

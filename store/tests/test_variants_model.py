@@ -21,36 +21,9 @@ from store.models import (
     Product,
 )
 from store.tests.factories import CustomerFactory, OrderFactory, ProductFactory
+from store.tests.variants.conftest import make_parent, make_variant
 
 pytestmark = pytest.mark.django_db
-
-
-def make_parent(**fields) -> Product:
-    return ProductFactory.create(
-        structure=Product.Structure.PARENT,
-        option1_name="Colour",
-        option2_name="Size",
-        inventory=0,
-        track_inventory=False,
-        **fields,
-    )
-
-
-def make_variant(parent: Product, colour: str, size: str, **fields) -> Product:
-    return Product.objects.create(
-        structure=Product.Structure.VARIANT,
-        parent=parent,
-        title=f"{colour} / {size}",
-        sku=f"{parent.sku}-{colour}-{size}",
-        unit_price=fields.pop("unit_price", Decimal("20.00")),
-        inventory=fields.pop("inventory", 5),
-        option1=colour,
-        option2=size,
-        slug=None,
-        collection=None,
-        status=None,
-        **fields,
-    )
 
 
 def rejected(write) -> None:

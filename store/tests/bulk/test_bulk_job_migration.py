@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from store.tests.migrating import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -12,21 +12,14 @@ BEFORE = [("store", "0017_product_track_inventory")]
 AFTER = [("store", "0018_bulkeditjob_counts_through_bulk_edit")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def back_to_latest():
     yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 def test_counts_move_to_the_bulk_edit_and_back(back_to_latest):
-    apps = migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     BulkEdit, BulkEditJob = apps.get_model("store", "BulkEdit"), apps.get_model("store", "BulkEditJob")
     common = {"action": "change_price", "description": "raise price 5%"}
     done_edit = BulkEdit.objects.create(
@@ -48,7 +41,7 @@ def test_counts_move_to_the_bulk_edit_and_back(back_to_latest):
         **common, state="cancelled", message="Cancelled. Stopped before anything was written."
     )
 
-    apps = migrate(AFTER)
+    apps = migrate_to(AFTER)
     BulkEdit, BulkEditJob = apps.get_model("store", "BulkEdit"), apps.get_model("store", "BulkEditJob")
     edit = BulkEdit.objects.get(pk=running_edit.pk)
     assert (edit.changed_count, edit.unchanged_count, edit.refused_count, edit.selected_count) == (2000, 3, 1, 2004)
@@ -56,7 +49,7 @@ def test_counts_move_to_the_bulk_edit_and_back(back_to_latest):
     assert (edit.changed_count, edit.unchanged_count, edit.message) == (5, 1, "5 changed.")
     assert BulkEditJob.objects.get(pk=refused.pk).checked == {"changed": 0, "unchanged": 4, "refused": 2}
 
-    apps = migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     BulkEditJob = apps.get_model("store", "BulkEditJob")
     rows = {
         job.pk: (job.changed_count, job.unchanged_count, job.refused_count, job.message)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from store.tests.migrating import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,21 +14,14 @@ BEFORE = [("store", "0023_product_related_change")]
 AFTER = [("store", "0025_search_title_key")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def back_to_latest():
     yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 def test_the_index_is_filled_with_each_products_title(back_to_latest):
-    apps = migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     Collection, Product = apps.get_model("store", "Collection"), apps.get_model("store", "Product")
     shelf = Collection.objects.create(title="Shelf")
     titles = {"Heavy-duty Water Bottle 7": "S1-0000007", "Beanie – Black": "ACC-0041"}
@@ -39,7 +32,7 @@ def test_the_index_is_filled_with_each_products_title(back_to_latest):
         for title, sku in titles.items()
     }
 
-    apps = migrate(AFTER)
+    apps = migrate_to(AFTER)
     Term = apps.get_model("store", "ProductSearchTerm")
     for pk, title in made.items():
         rows = set(Term.objects.filter(product_id=pk).values_list("term", "title"))
