@@ -10,9 +10,9 @@ exactly that catalog, so give it its own, named *_bench):
 Options: ``--size`` products (default 100,000), ``--runs`` timed runs of each path (the best
 is reported; default 3), ``--jobs`` any of update, new, bulk, export (default all four).
 Seeding (``catalog_seed(products=size, seed=1)``, with the search index, then a history
-baseline row for every product, as in a store that has been running) takes about 2 min at
-100k and SEED_1M at 1M on the shared 2-core machine; a catalog already seeded at the size
-is reused.
+baseline row for every product, as in a store that has been running, so every write below
+records exactly one history row a product) takes about 1.5 min at 100k and SEED_1M at 1M
+on the shared 2-core machine; a catalog already seeded at the size is reused.
 
 The jobs, each timed as ours, then the database's own path, ``--runs`` times:
 
@@ -118,14 +118,14 @@ django.setup()
 import MySQLdb  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from store.bulk.actions import get_bulk_action  # noqa: E402
 from store.bulk.jobs import bulk_edit_job_create  # noqa: E402
 from store.importing.service import product_import  # noqa: E402
 from store.models import BulkEditJob, Collection, Product  # noqa: E402
 from store.seeding import catalog_clear, catalog_seed  # noqa: E402
-from store.services import product_history_baseline  # noqa: E402
+from store.services import HISTORY_BASELINE_REASON  # noqa: E402
 
 NEW_SKU = "WNEW-"  # the new products' SKU prefix (job 2)
 LOAD_OPTIONS = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
@@ -207,16 +207,32 @@ def prepare(size: int) -> None:
     # A store that has been running: every product has a history, so every write below records
     # one history row a product (a product without one gets its baseline row first).
     started = time.perf_counter()
-    missing = [
-        pk
-        for (pk,) in sql(
-            "SELECT p.id FROM store_product p WHERE NOT EXISTS "
-            "(SELECT 1 FROM store_historicalproduct h WHERE h.id = p.id) ORDER BY p.id"
+    written = history_baseline()
+    if written:
+        print(f"wrote the history baseline of {written:,} products in {time.perf_counter() - started:.0f} s")
+
+
+def history_baseline() -> int:
+    """The rows ``store.services.product_history_baseline`` writes (the product as it is, dated at its
+    last_update, type "~", no user), written by one INSERT … SELECT: the service takes 3 min at 100k."""
+    columns = [
+        name
+        for (name,) in sql(
+            "SELECT h.COLUMN_NAME FROM information_schema.COLUMNS h JOIN information_schema.COLUMNS p "
+            "ON p.TABLE_SCHEMA = h.TABLE_SCHEMA AND p.TABLE_NAME = 'store_product' AND p.COLUMN_NAME = h.COLUMN_NAME "
+            "WHERE h.TABLE_SCHEMA = DATABASE() AND h.TABLE_NAME = 'store_historicalproduct' ORDER BY h.ORDINAL_POSITION"
         )
     ]
-    if missing:
-        product_history_baseline(product_ids=missing)
-        print(f"wrote the history baseline of {len(missing):,} products in {time.perf_counter() - started:.0f} s")
+    names = ", ".join(f"`{name}`" for name in columns)
+    values = ", ".join(f"p.`{name}`" for name in columns)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO store_historicalproduct ({names}, history_date, history_change_reason, history_type, "
+            f"history_user_id) SELECT {values}, p.last_update, %s, '~', NULL FROM store_product p "
+            "WHERE NOT EXISTS (SELECT 1 FROM store_historicalproduct h WHERE h.id = p.id)",
+            (HISTORY_BASELINE_REASON,),
+        )
+        return cursor.rowcount
 
 
 def local_infile_on() -> None:
