@@ -376,7 +376,7 @@ def _load_collections(titles: Iterable[str]) -> tuple[dict[str, tuple[int, str]]
 
 
 def _load_collection_titles(ids: Iterable[int], by_id: dict[int, str]) -> None:
-    for chunk in chunks(sorted(set(ids) - set(by_id))):
+    for chunk in chunks(sorted({pk for pk in ids if pk is not None} - set(by_id))):  # a variant has no collection
         by_id.update(Collection.objects.filter(id__in=chunk).values_list("id", "title"))
 
 
@@ -655,7 +655,8 @@ class _SlugBook:
 
     def add_existing(self, existing: Iterable[Any]) -> None:
         for current in existing:
-            self._owners.setdefault(fold(current.slug), current.sku)
+            if current.slug is not None:  # a variant has none
+                self._owners.setdefault(fold(current.slug), current.sku)
 
     def preload(self, slugs: Iterable[str]) -> None:
         self._load(slugs)

@@ -206,7 +206,7 @@ def plan_variants(plan: ImportPlan, rules: VariantRules, *, named_rows: dict[str
         if row.structure == PARENT and row.row not in failed
     }
     if variants:
-        wanted = {fold(row.values[rules.product_at]) for row in variants} - set(parents)
+        wanted = {row.values[rules.product_at] for row in variants if fold(row.values[rules.product_at]) not in parents}
         catalog = {
             found.sku.casefold(): found
             for found in select_in(

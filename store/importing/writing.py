@@ -155,7 +155,7 @@ class _ProductRows:
         # A variant has no slug, collection or status of its own (its product's); its parent is an id.
         self._variant_nulls = [self.fields.index(name) for name in ("slug", "status") if name in self.fields]
         self._parent_at = self.fields.index("parent_id")
-        self._parents = parents or {}
+        self._parents = parents if parents is not None else {}
 
     def params(self, product: NewProduct | ProductUpdate) -> list[Any]:
         values = list(self._get(product.values))
