@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 
 from store.fileformat.columns import product_columns
 from store.importing.parsing import ParsedFile
+from store.models import OPTION_COUNT
 
 if TYPE_CHECKING:
     from store.fileformat.cells import NumberConvention
@@ -52,9 +54,13 @@ ERROR_CELL_COUNT = (
     "which columns are missing or extra; check the delimiters and the quotes"
 )
 
-SKIP_WOO_VARIABLE = "variable product: a parent without price or stock of its own; its variations are imported"
-SKIP_WOO_GROUPED = "grouped product: a bundle of other products, with no price or stock of its own"
-SKIP_WOO_EXTERNAL = "external/affiliate product: sold on another site, not stocked here"
+ERROR_WOO_ANY = (
+    "blank: a variation for any {name} (one variant sold in every {name}) has no equivalent here; "
+    "give it a value, one variation per {name}"
+)
+ERROR_WOO_GROUPED_PRICE = (
+    "a grouped product has no price of its own, and none of the products it groups has one in this file"
+)
 SKIP_SHOPIFY_IMAGE_ROW = "image-only row: its image belongs to the product above it"
 ERROR_WOO_PUBLISHED = "expected 1 (published), 0 (draft) or -1 (private)"
 ERROR_WOO_IN_STOCK = "expected 1 (in stock), 0 (out of stock) or backorder"
@@ -202,7 +208,9 @@ WOO_COLUMNS = {
 
 
 # Columns the WooCommerce preset reads besides WOO_COLUMNS: the row's kind and its parent.
-WOO_STRUCTURE = ("Type", "Parent", "ID")
+WOO_STRUCTURE = ("Type", "Parent", "ID", "Grouped products")
+#: the "Attribute N name" / "Attribute N value(s)" columns read (a variable product's options)
+WOO_ATTRIBUTES = 3
 
 
 def ignored_columns(header: list[str], read: Iterable[str]) -> list[str]:
@@ -240,29 +248,94 @@ def woo_collection(categories: str) -> str:
     return max(paths, key=lambda path: path.count(">"))
 
 
-def _woo_skip(row: dict[str, str]) -> str:
-    """Why a row is not a product of its own ("" when it is one)."""
-    kinds = {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
-    if "variable" in kinds:
-        return SKIP_WOO_VARIABLE
-    if "grouped" in kinds:
-        return SKIP_WOO_GROUPED
-    if "external" in kinds:
-        return SKIP_WOO_EXTERNAL
-    return ""
+def _woo_kinds(row: dict[str, str]) -> set[str]:
+    return {kind.strip().casefold() for kind in row.get("type", "simple").split(",")}
 
 
-def _woo_values(
-    mapped: MappedRow, row: dict[str, str], columns: dict[str, str], parent_category: dict[str, str]
-) -> None:
-    """A product row's native values (of the file's columns only) and its errors."""
+def _woo_attributes(row: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, value(s)) of a row's "Attribute N name" / "Attribute N value(s)" columns, in order."""
+    found = []
+    for n in range(1, WOO_ATTRIBUTES + 1):
+        name = row.get(f"attribute {n} name", "")
+        if name:
+            found.append((name, row.get(f"attribute {n} value(s)", "")))
+    return found
+
+
+@dataclass
+class _WooFile:
+    """What a WooCommerce file says across rows: parents' categories, variable products' options
+    (the attributes their variations give values for) and images (theirs, then their variations')."""
+
+    category: dict[str, str] = field(default_factory=dict)
+    sku_of: dict[str, str] = field(default_factory=dict)  # "id:N" or SKU -> SKU
+    price: dict[str, str] = field(default_factory=dict)  # SKU -> regular price
+    options: dict[str, list[str]] = field(default_factory=dict)  # variable product's SKU -> option names
+    images: dict[str, list[str]] = field(default_factory=dict)  # variable product's SKU -> image URLs
+
+    def parent(self, row: dict[str, str]) -> str:
+        reference = row.get("parent", "")
+        return self.sku_of.get(reference, reference)
+
+
+def _woo_images(cell: str) -> list[str]:
+    return [url.strip() for url in cell.split(",") if url.strip()]
+
+
+def _woo_file(rows: Iterable[dict[str, str]]) -> _WooFile:
+    found = _WooFile()
+    variable: dict[str, list[str]] = {}
+    used: dict[str, set[str]] = {}
+    variation_images: dict[str, list[str]] = {}
+    rows = list(rows)
+    for row in rows:
+        sku = row.get("sku", "")
+        category = woo_collection(row.get("categories", ""))
+        if sku:
+            found.category[sku] = category
+            found.sku_of[sku] = sku
+            found.price[sku] = row.get("regular price", "")
+        if row.get("id"):
+            found.category[f"id:{row['id']}"] = category
+            if sku:
+                found.sku_of[f"id:{row['id']}"] = sku
+        if "variable" in _woo_kinds(row) and sku:
+            variable[sku] = [name for name, _values in _woo_attributes(row)]
+            found.images[sku] = _woo_images(row.get("images", ""))
+    for row in rows:
+        if "variation" in _woo_kinds(row):
+            parent = found.parent(row)
+            used.setdefault(parent, set()).update(name.casefold() for name, value in _woo_attributes(row) if value)
+            variation_images.setdefault(parent, []).extend(_woo_images(row.get("images", ""))[:1])
+    for sku, names in variable.items():
+        found.options[sku] = [name for name in names if name.casefold() in used.get(sku, set())]
+        images = found.images[sku]
+        found.images[sku] = images + [url for url in dict.fromkeys(variation_images.get(sku, [])) if url not in images]
+    return found
+
+
+def _woo_values(mapped: MappedRow, row: dict[str, str], columns: dict[str, str], woo: _WooFile) -> None:
+    """A row's native values (of the file's columns only) and its errors."""
+    kinds = _woo_kinds(row)
     price = row.get("regular price", "")
     category = woo_collection(row.get("categories", ""))
     if not category and row.get("parent"):
-        category = parent_category.get(row["parent"], "")
+        category = woo.category.get(row["parent"], "")
     track, inventory, known = woo_stock(row.get("stock", ""), row.get("in stock?", ""))
     if not known:
         mapped.errors.append(("In stock?", row.get("in stock?", "")[:80], ERROR_WOO_IN_STOCK))
+    images = _woo_images(row.get("images", ""))
+    status = WOO_STATUS.get(row.get("published", ""), "")
+    if "grouped" in kinds:
+        # a page of other products, not sold itself: a draft at the lowest price of the products it groups
+        grouped = [
+            woo.price.get(woo.sku_of.get(ref.strip(), ref.strip()), "")
+            for ref in row.get("grouped products", "").split(",")
+        ]
+        prices = sorted(Decimal(text) for text in grouped if _is_number(text))
+        price, status, track, inventory = (str(prices[0]) if prices else ""), "draft", "no", ""
+    elif "external" in kinds:
+        status, track, inventory = "draft", "no", ""  # sold on another site: not by this store
     values = {
         "sku": row.get("sku", ""),
         "title": row.get("name", ""),
@@ -272,9 +345,24 @@ def _woo_values(
         "track_inventory": track,
         "collection": category,
         "tags": row.get("tags", ""),
-        "images": "|".join(url.strip() for url in row.get("images", "").split(",") if url.strip()),
-        "status": WOO_STATUS.get(row.get("published", ""), ""),
+        "images": "|".join(images),
+        "status": status,
     }
+    if "variable" in kinds:
+        sku = values["sku"]
+        values.update(unit_price="", inventory="", track_inventory="", images="|".join(woo.images.get(sku, images)))
+        for n, name in enumerate(woo.options.get(sku, []), start=1):
+            values[f"option{n}_name"] = name
+    elif "variation" in kinds:
+        parent = woo.parent(row)
+        names = woo.options.get(parent, [])
+        given = {name.casefold(): value for name, value in _woo_attributes(row)}
+        values.update(title="", description="", collection="", tags="", status="", images="", product=parent)
+        values["variant_image"] = images[0] if images else ""
+        for n, name in enumerate(names, start=1):
+            values[f"option{n}"] = given.get(name.casefold(), "")
+            if not values[f"option{n}"]:
+                mapped.errors.append((f"Attribute {n} value(s)", "", ERROR_WOO_ANY.format(name=name)))
     # Only the file's columns: a column it does not have leaves the product's value alone.
     mapped.values = {name: value for name, value in values.items() if name in columns}
     published = row.get("published", "")
@@ -282,8 +370,17 @@ def _woo_values(
         mapped.errors.append(("Published", published[:80], ERROR_WOO_PUBLISHED))
     if not mapped.values["sku"]:
         mapped.errors.append(("SKU", "", ERROR_NO_SKU))
-    if not price:
+    if "grouped" in kinds and not price:
+        mapped.errors.append(("Grouped products", row.get("grouped products", "")[:80], ERROR_WOO_GROUPED_PRICE))
+    elif not price and "variable" not in kinds and "grouped" not in kinds:
         mapped.errors.append(("Regular price", "", ERROR_NO_PRICE))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text) >= 0
+    except ArithmeticError:
+        return False
 
 
 def _woocommerce(parsed: ParsedFile) -> Preset:
@@ -301,30 +398,28 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         columns["inventory"] = "In stock?"  # "0" without a Stock column: none left
 
     # Variations inherit their parent's category; parents are referenced by SKU or "id:N".
-    parent_category: dict[str, str] = {}
-    for _number, cells in parsed.rows:
-        category = woo_collection(get(cells, "categories"))
-        if get(cells, "sku"):
-            parent_category[get(cells, "sku")] = category
-        if get(cells, "id"):
-            parent_category[f"id:{get(cells, 'id')}"] = category
+    woo = _woo_file({name: get(cells, name) for name in index} for _number, cells in parsed.rows)
+    if woo.options or any(cells and "variation" in get(cells, "type").casefold() for _n, cells in parsed.rows):
+        columns.update(product="Parent", variant_image="Images")
+        for n in range(1, OPTION_COUNT + 1):
+            columns[f"option{n}_name"] = f"Attribute {n} name"
+            columns[f"option{n}"] = f"Attribute {n} value(s)"
 
     def rows() -> Iterator[MappedRow]:
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
             mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
-            mapped.skip = _woo_skip(row)
-            if not mapped.skip:
-                if row.get("sale price"):
-                    sale_prices.rows.append(number)  # never the price: the preview lists these rows
-                _woo_values(mapped, row, columns, parent_category)
+            if row.get("sale price"):
+                sale_prices.rows.append(number)  # never the price: the preview lists these rows
+            _woo_values(mapped, row, columns, woo)
             yield mapped
 
+    attributes = [f"Attribute {n} {part}" for n in range(1, WOO_ATTRIBUTES + 1) for part in ("name", "value(s)")]
     return Preset(
         PRESET_WOOCOMMERCE,
         columns,
         rows(),
-        ignored_columns(parsed.header, [*WOO_COLUMNS.values(), *WOO_STRUCTURE]),
+        ignored_columns(parsed.header, [*WOO_COLUMNS.values(), *WOO_STRUCTURE, *attributes]),
         source=parsed.rows,
         new_defaults=NEW_PRODUCT_DEFAULTS,
         ignored_values=[sale_prices],
