@@ -43,7 +43,7 @@ from store.importing.jobs import (
 )
 from store.importing.mapping_jobs import import_job_can_remap, import_job_remap
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
-from store.importing.plan import ImportPlan, PlannedProduct, ProductUpdate
+from store.importing.plan import ImportPlan, Planned, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -132,13 +132,14 @@ class _ChangeRows:
     def __iter__(self) -> Iterator[ChangeRow]:
         return (self._display(change) for change in self._merged())
 
-    def _merged(self) -> Iterator[PlannedProduct]:
-        merged = heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
+    def _merged(self) -> Iterator[Planned]:
+        creates: list[Planned] = list(self.plan.creates)
+        merged = heapq.merge(creates, self.plan.updates, key=lambda change: change.row)
         if not self.plan.variants:
             return merged
         return iter(_grouped(list(merged), self.plan.position("product")))
 
-    def _display(self, change: PlannedProduct) -> ChangeRow:
+    def _display(self, change: Planned) -> ChangeRow:
         """(row, SKU, is new, [(column, old, new)]), the columns in the table's order."""
         columns = [column for column in product_columns() if column.name in self.plan.fields]
         if isinstance(change, ProductUpdate):
@@ -155,13 +156,13 @@ class _ChangeRows:
                 fields.append((column.name, "", _short(text)))
         return (change.row, change.sku, True, fields, self._product_of(change))
 
-    def _product_of(self, change: PlannedProduct) -> str:
+    def _product_of(self, change: Planned) -> str:
         if change.structure != Product.Structure.VARIANT:
             return ""
         return str(self.plan.value(change, "product"))
 
 
-def _grouped(changes: list[PlannedProduct], product_at: int) -> list[PlannedProduct]:
+def _grouped(changes: list[Planned], product_at: int) -> list[Planned]:
     """Each product's line, then its variants' lines (file order), at the place of the group's first row."""
     first: dict[str, int] = {}
     keys = []

@@ -6,7 +6,7 @@ reason it is deliberately skipped, or its errors (named by the source column).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -15,7 +15,9 @@ from django.core.exceptions import ValidationError
 
 from store.fileformat.columns import product_columns
 from store.importing.parsing import ParsedFile
-from store.models import OPTION_COUNT
+from store.models import OPTION_COUNT, Product
+from store.sql import select_in
+from store.validators import validate_gtin
 
 if TYPE_CHECKING:
     from store.fileformat.cells import NumberConvention
@@ -83,6 +85,8 @@ class MappedRow:
     cells: list[str]
     skip: str = ""
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
+    #: a row the preset adds (a Shopify product with variants, from its Handle's first row): not a file row
+    derived: bool = False
 
 
 @dataclass
@@ -438,18 +442,137 @@ SHOPIFY_COLUMNS = {
     "images": "Image Src",
     "status": "Status",
     "track_inventory": "Variant Inventory Tracker",
+    "vendor": "Vendor",
+    "barcode": "Variant Barcode",
+    "compare_at_price": "Variant Compare At Price",
+    "cost_per_item": "Cost per item",
+    "weight": "Variant Grams",
+    "weight_unit": "Variant Weight Unit",
+    "seo_title": "SEO Title",
+    "seo_description": "SEO Description",
 }
-# Columns the Shopify preset reads besides SHOPIFY_COLUMNS: the grouping key, the option values of
-# the variant's title, and the images' order, alt texts and the variant's own image.
+# Columns the Shopify preset reads besides SHOPIFY_COLUMNS: the grouping key, the options, and the
+# images' order, alt texts and the variant's own image.
 SHOPIFY_STRUCTURE = (
     "Handle",
-    "Option1 Value",
-    "Option2 Value",
-    "Option3 Value",
+    *(f"Option{n} {part}" for n in range(1, OPTION_COUNT + 1) for part in ("Name", "Value")),
     "Image Position",
     "Image Alt Text",
     "Variant Image",
 )
+#: the option of a Shopify product without variants
+SHOPIFY_DEFAULT = ("title", "default title")
+#: a product with variants of a Shopify file: its SKU when it is not in the catalog yet
+SHOPIFY_PARENT_SKU = "{handle}"
+WHY_BARCODE = "not a GTIN (EAN, UPC) with a valid check digit; this store keeps only GTIN barcodes"
+WHY_COMPARE_AT = "not above the price: Shopify shows no reduction then, and neither does this store"
+GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000), "lb": Decimal("453.59237"), "oz": Decimal("28.349523125")}
+
+
+def _shopify_weight(grams: str, unit: str) -> tuple[str, str]:
+    """(weight, unit) of "Variant Grams" (always grams) in the "Variant Weight Unit" the shop shows."""
+    unit = unit.strip().casefold()
+    if not grams or unit not in GRAMS_PER_UNIT:
+        return grams, "g" if grams else ""
+    try:
+        value = Decimal(grams) / GRAMS_PER_UNIT[unit]
+    except ArithmeticError:
+        return grams, "g"  # not a number: the weight column reports it
+    return f"{value.quantize(Decimal('0.001'))}", unit
+
+
+def _gtin(text: str) -> bool:
+    try:
+        validate_gtin(text.replace(" ", ""))
+    except ValidationError:
+        return False
+    return True
+
+
+def _more(first: str, second: str) -> bool:
+    try:
+        return Decimal(first) > Decimal(second)
+    except ArithmeticError:
+        return True  # not numbers: the price columns report them
+
+
+def _shopify_parents(handles: list[str], skus: set[str]) -> dict[str, str]:
+    """The SKU of each Handle with options: its product's in the catalog (matched on the slug, which is
+    the Handle), or a new SKU from the Handle, unique in the file and in the catalog."""
+    found = {
+        row.slug.casefold(): row.sku
+        for row in select_in(Product, ("slug", "sku", "structure"), "slug", handles)
+        if row.structure == Product.Structure.PARENT
+    }
+    wanted = {handle: handle[:64] for handle in handles if handle.casefold() not in found}
+    taken = {row.sku.casefold() for row in select_in(Product, ("sku",), "sku", list(wanted.values()))}
+    taken |= skus
+    parents = {handle: found[handle.casefold()] for handle in handles if handle.casefold() in found}
+    for handle, sku in wanted.items():
+        n = 1
+        while sku.casefold() in taken:
+            n += 1
+            sku = f"{handle[:58]}-P{n}"
+        taken.add(sku.casefold())
+        parents[handle] = sku
+    return parents
+
+
+def _shopify_images(group: list[tuple[int, list[str], dict[str, str]]]) -> list[str]:
+    """The Handle's images in Image Position order, as "URL<tab>alt" items, then variant images
+    not among them: each stored once, on the product."""
+    images = []
+    for order, (_number, _cells, row) in enumerate(group):
+        if row.get("image src"):
+            position = row.get("image position", "")
+            key = int(position) if position.isdigit() else 1_000_000 + order
+            images.append((key, order, row["image src"], row.get("image alt text", "")))
+    urls = [url for _key, _order, url, _alt in images]
+    own = [row["variant image"] for _n, _c, row in group if row.get("variant image")]
+    extra = [url for url in dict.fromkeys(own) if url not in urls]
+    return [f"{url}\t{alt}" if alt else url for _key, _order, url, alt in sorted(images)] + extra
+
+
+def _shopify_unit(
+    number: int, row: dict[str, str], *, barcodes: IgnoredValues, compare_at: IgnoredValues
+) -> dict[str, str]:
+    """A sellable unit's cells (a variant, or a product without variants)."""
+    barcode = row.get("variant barcode", "")
+    if barcode and not _gtin(barcode):
+        barcodes.rows.append(number)
+        barcode = ""
+    price, was = row.get("variant price", ""), row.get("variant compare at price", "")
+    if was and price and not _more(was, price):
+        compare_at.rows.append(number)
+        was = ""
+    weight, unit = _shopify_weight(row.get("variant grams", ""), row.get("variant weight unit", ""))
+    return {
+        "sku": row.get("variant sku", ""),
+        "unit_price": price,
+        "inventory": row.get("variant inventory qty", ""),
+        # "shopify" (or a fulfilment service) counts the variant's stock; blank: not tracked
+        "track_inventory": "yes" if row.get("variant inventory tracker") else "no",
+        "barcode": barcode,
+        "compare_at_price": was,
+        "cost_per_item": row.get("cost per item", ""),
+        "weight": weight,
+        "weight_unit": unit,
+    }
+
+
+def _shopify_handles(
+    rows: Iterable[tuple[int, list[str]]], get: Callable[[list[str], str], str]
+) -> tuple[dict[str, None], set[str]]:
+    """A first pass: the Handles with real options (not Shopify's "Title: Default Title"), and every SKU."""
+    with_options: dict[str, None] = {}
+    skus: set[str] = set()
+    for _number, cells in rows:
+        name, value = get(cells, "option1 name"), get(cells, "option1 value")
+        if name and (name.casefold(), value.casefold()) != SHOPIFY_DEFAULT:
+            with_options.setdefault(get(cells, "handle"), None)
+        if get(cells, "variant sku"):
+            skus.add(get(cells, "variant sku").casefold())
+    return with_options, skus
 
 
 def _shopify(parsed: ParsedFile) -> Preset:
@@ -461,86 +584,80 @@ def _shopify(parsed: ParsedFile) -> Preset:
     columns = {name: source for name, source in SHOPIFY_COLUMNS.items() if source.casefold() in index}
     if "images" not in columns and "variant image" in index:
         columns["images"] = "Variant Image"
+    barcodes = IgnoredValues("Variant Barcode", WHY_BARCODE)
+    compare_at = IgnoredValues("Variant Compare At Price", WHY_COMPARE_AT)
 
     def get(cells: list[str], name: str) -> str:
         pos = index.get(name)
         return cells[pos].strip() if pos is not None and pos < len(cells) else ""
 
-    def group_images(group: list[tuple[int, list[str], dict[str, str]]]) -> list[str]:
-        """The Handle's images in Image Position order, as "URL<tab>alt" items."""
-        images = []
-        for order, (_number, _cells, row) in enumerate(group):
-            if row.get("image src"):
-                position = row.get("image position", "")
-                key = int(position) if position.isdigit() else 1_000_000 + order
-                images.append((key, order, row["image src"], row.get("image alt text", "")))
-        return [f"{url}\t{alt}" if alt else url for _key, _order, url, alt in sorted(images)]
+    with_options, skus = _shopify_handles(parsed.rows, get)
+    parents = _shopify_parents(list(with_options), skus) if with_options else {}
+    if parents:
+        columns.update(product="Handle", slug="Handle", variant_image="Variant Image")
+        for n in range(1, OPTION_COUNT + 1):
+            columns[f"option{n}_name"] = f"Option{n} Name"
+            columns[f"option{n}"] = f"Option{n} Value"
 
-    def mapped_group(
-        group: list[tuple[int, list[str], dict[str, str]]], products: dict[str, dict[str, str]]
-    ) -> Iterator[MappedRow]:
-        images = group_images(group)
-        for number, cells, row in group:
-            handle = row.get("handle", "")
-            product = products.setdefault(
-                handle,
-                {
-                    "title": row.get("title", ""),
-                    "description": row.get("body (html)", ""),
-                    "collection": row.get("type", ""),
-                    "tags": row.get("tags", ""),
-                    "status": row.get("status", ""),
-                },
+    def checked(mapped: MappedRow, values: dict[str, str]) -> MappedRow:
+        # Only the file's columns: a column it does not have leaves the product's value alone.
+        mapped.values = {name: value for name, value in values.items() if name in columns}
+        if not mapped.values.get("sku"):
+            mapped.errors.append(("Variant SKU", "", ERROR_NO_SKU))
+        if "unit_price" in values and not values["unit_price"]:
+            mapped.errors.append(("Variant Price", "", ERROR_NO_VARIANT_PRICE))
+        return mapped
+
+    def mapped_group(group: list[tuple[int, list[str], dict[str, str]]]) -> Iterator[MappedRow]:
+        first = group[0][2]
+        handle = first.get("handle", "")
+        images = "|".join(_shopify_images(group))
+        product = {
+            "title": first.get("title", "") or handle,
+            "description": first.get("body (html)", ""),
+            "collection": first.get("type", ""),
+            "tags": first.get("tags", ""),
+            "status": first.get("status", ""),
+            "images": images,
+            "vendor": first.get("vendor", ""),
+            "seo_title": first.get("seo title", ""),
+            "seo_description": first.get("seo description", ""),
+        }
+        parent = parents.get(handle)
+        if parent is not None:
+            names = {f"option{n}_name": first.get(f"option{n} name", "") for n in range(1, OPTION_COUNT + 1)}
+            yield checked(
+                MappedRow(row=group[0][0], values={}, cells=group[0][1], derived=True),
+                {"sku": parent, "slug": handle, **product, **names},
             )
+        for number, cells, row in group:
             mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
             variant_fields = ("variant sku", "variant price", "variant inventory qty", "option1 value")
             if not any(row.get(name) for name in variant_fields):
                 mapped.skip = SKIP_SHOPIFY_IMAGE_ROW
                 yield mapped
                 continue
-            options = [row.get(f"option{i} value", "") for i in (1, 2, 3)]
-            options = [value for value in options if value and value != "Default Title"]
-            title = product["title"] or handle
-            if options:
-                title = f"{title} - {' / '.join(options)}"
-            # A variant's own image comes first, then the product's images.
-            own = [row["variant image"]] if row.get("variant image") else []
-            ordered = own + [item for item in images if item.split("\t", 1)[0] not in own]
-            values = {
-                "sku": row.get("variant sku", ""),
-                "title": title,
-                "description": product["description"],
-                "unit_price": row.get("variant price", ""),
-                "inventory": row.get("variant inventory qty", ""),
-                # "shopify" (or a fulfilment service) counts the variant's stock; blank: not tracked
-                "track_inventory": "yes" if row.get("variant inventory tracker") else "no",
-                "collection": product["collection"],
-                "tags": product["tags"],
-                "images": "|".join(ordered),
-                "status": product["status"],
-            }
-            # Only the file's columns: a column it does not have leaves the product's value alone.
-            mapped.values = {name: value for name, value in values.items() if name in columns}
-            if not mapped.values["sku"]:
-                mapped.errors.append(("Variant SKU", "", ERROR_NO_SKU))
-            if not mapped.values["unit_price"]:
-                mapped.errors.append(("Variant Price", "", ERROR_NO_VARIANT_PRICE))
-            yield mapped
+            values = _shopify_unit(number, row, barcodes=barcodes, compare_at=compare_at)
+            if parent is None:
+                yield checked(mapped, {**product, **values})
+                continue
+            options = {f"option{n}": row.get(f"option{n} value", "") for n in range(1, OPTION_COUNT + 1)}
+            yield checked(
+                mapped, {**values, **options, "product": parent, "variant_image": row.get("variant image", "")}
+            )
 
     def rows() -> Iterator[MappedRow]:
-        # The first row of a Handle carries the product; later rows only the variant, or only an
-        # image (image-only rows). A Handle's rows are read as a group, so that every variant
-        # gets the images listed below it.
-        products: dict[str, dict[str, str]] = {}
+        # The first row of a Handle carries the product; later rows only a variant, or only an image
+        # (image-only rows). A Handle's rows are read as a group: its images are the product's.
         group: list[tuple[int, list[str], dict[str, str]]] = []
         for number, cells in parsed.rows:
             row = {name: get(cells, name) for name in index}
             if group and row.get("handle", "") != group[0][2].get("handle", ""):
-                yield from mapped_group(group, products)
+                yield from mapped_group(group)
                 group = []
             group.append((number, cells, row))
         if group:
-            yield from mapped_group(group, products)
+            yield from mapped_group(group)
 
     return Preset(
         PRESET_SHOPIFY,
@@ -549,4 +666,5 @@ def _shopify(parsed: ParsedFile) -> Preset:
         ignored_columns(parsed.header, [*SHOPIFY_COLUMNS.values(), *SHOPIFY_STRUCTURE]),
         source=parsed.rows,
         new_defaults=NEW_PRODUCT_DEFAULTS,
+        ignored_values=[barcodes, compare_at],
     )

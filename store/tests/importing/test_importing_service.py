@@ -439,14 +439,18 @@ def test_shopify_small_file():
     assert plan.preset == "shopify"
     assert [(e.row, e.column, e.reason) for e in plan.errors] == [(6, "Variant Price", presets.ERROR_NO_VARIANT_PRICE)]
     assert plan.skipped == [(4, presets.SKIP_SHOPIFY_IMAGE_ROW)]
+    # the Handle "classic-tee" has a real option (Size): one product with variants, its SKU its Handle
     got = {
-        p.sku: (p.title, p.unit_price, p.inventory, p.collection.title, p.description) for p in Product.objects.all()
+        p.sku: (p.title, p.unit_price, p.inventory, (p.parent or p).collection.title, (p.parent or p).description)
+        for p in Product.objects.exclude(structure="parent")
     }
     assert got == {
-        "S-TEE-S": ("Classic Tee - Small", Decimal("19.00"), 4, "Shirts", "<p>Soft</p>"),
-        "S-TEE-L": ("Classic Tee - Large", Decimal("21.00"), 0, "Shirts", "<p>Soft</p>"),
+        "S-TEE-S": ("Small", Decimal("19.00"), 4, "Shirts", "<p>Soft</p>"),
+        "S-TEE-L": ("Large", Decimal("21.00"), 0, "Shirts", "<p>Soft</p>"),
         "S-MUG": ("Mug", Decimal("8.50"), 12, presets.UNCATEGORIZED, ""),
     }
+    tee = Product.objects.get(sku="classic-tee")
+    assert (tee.title, tee.option_names, tee.vendor, tee.slug) == ("Classic Tee", ["Size"], "Acme", "classic-tee")
 
 
 def test_real_woocommerce_export():

@@ -173,15 +173,20 @@ def test_a_shopify_export_lists_the_columns_it_does_not_import(write_csv):
     row = ["tee", "Tee", "Acme", "S-1", "9.00", "12.00", "4006381333931", "Tee | Acme", "Size", "M"]
     outcome = run(write_csv([row], header=header))
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
-    assert "Ignored columns: Vendor, Variant Compare At Price, Variant Barcode, SEO Title, Option1 Name" in (
-        outcome.plan.notes
+    # each of these columns is kept now (issue 21): none is listed as ignored
+    assert not [note for note in outcome.plan.notes if note.startswith("Ignored columns")]
+    variant = Product.objects.get(sku="S-1")
+    assert (variant.title, variant.compare_at_price, variant.barcode) == ("M", Decimal("12.00"), "4006381333931")
+    assert (variant.parent.vendor, variant.parent.seo_title, variant.parent.option_names) == (
+        "Acme",
+        "Tee | Acme",
+        ["Size"],
     )
-    assert Product.objects.get(sku="S-1").title == "Tee - M"
 
 
 def test_the_shopify_fixture_lists_vendor_and_published():
     outcome = run(Path(__file__).parents[1] / "data" / "shopify_small.csv", skip_invalid=True)
-    assert "Ignored columns: Vendor, Published, Option1 Name" in outcome.plan.notes
+    assert "Ignored columns: Published" in outcome.plan.notes
 
 
 @pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
