@@ -108,9 +108,9 @@ def _database(db: str, workdir: Path) -> None:
     os.environ["DATABASE_URL"] = MARIADB_URL
 
 
-def variants_worker(db: str, rows: int) -> None:
-    """The same number of rows with and without variants, same run: the time ratio."""
-    workdir = Path(tempfile.mkdtemp(prefix="bench-import-variants-"))
+def _setup(db: str, *, prefix: str) -> Path:
+    """A work directory, the database chosen, Django set up and migrated."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     _database(db, workdir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
     os.environ["PRIVATE_FILES_ROOT"] = str(workdir / "files")
@@ -122,26 +122,39 @@ def variants_worker(db: str, rows: int) -> None:
 
     logging.getLogger("backoffice.audit").setLevel(logging.WARNING)
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return workdir
+
+
+def reset() -> None:
+    """An empty catalog with the bench's collections."""
+    from django.db import connection
+
+    from store.models import Collection, ImportJob
+
+    with connection.cursor() as cursor:
+        for table in ("store_orderitem", "store_cartitem", "store_product_promotions", "store_productsearchterm"):
+            cursor.execute(f"DELETE FROM {table}")
+        cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
+        cursor.execute("DELETE FROM store_product WHERE parent_id IS NOT NULL")  # variants before their products
+        cursor.execute("DELETE FROM store_product")
+        cursor.execute("DELETE FROM store_collection")
+    Collection.objects.bulk_create([Collection(title=title) for title in COLLECTIONS])
+    ImportJob.objects.all().delete()
+
+
+def variants_worker(db: str, rows: int) -> None:
+    """The same number of rows with and without variants, same run: the time ratio."""
+    workdir = _setup(db, prefix="bench-import-variants-")
     from django.db import connection
 
     from store.importing.service import product_import
-    from store.models import Collection, ImportJob, Product
+    from store.models import Product
 
-    call_command("migrate", verbosity=0)
     flat, grouped = workdir / "flat.csv", workdir / "variants.csv"
     generate_shopify(flat, rows, per_product=1)
     generate_shopify(grouped, rows, per_product=len(SIZES))
-
-    def reset() -> None:
-        with connection.cursor() as cursor:
-            for table in ("store_orderitem", "store_cartitem", "store_product_promotions", "store_productsearchterm"):
-                cursor.execute(f"DELETE FROM {table}")
-            cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
-            cursor.execute("DELETE FROM store_product WHERE parent_id IS NOT NULL")
-            cursor.execute("DELETE FROM store_product")
-            cursor.execute("DELETE FROM store_collection")
-        Collection.objects.bulk_create([Collection(title=title) for title in COLLECTIONS])
-        ImportJob.objects.all().delete()
 
     times: dict[str, float] = {}
     for name, path, expected in (("without", flat, rows), ("with", grouped, rows + rows // len(SIZES))):
@@ -149,7 +162,7 @@ def variants_worker(db: str, rows: int) -> None:
         start = time.perf_counter()
         outcome = product_import(path=path, file_name=path.name, preset="shopify")
         times[name] = time.perf_counter() - start
-        assert outcome.job.created_count == expected, (outcome.job.message, outcome.plan.errors[:3])
+        assert outcome.job.created_count == expected, (outcome.job.message, outcome.plan and outcome.plan.errors[:3])
         assert Product.objects.count() == expected
     print(f"\n== {db} ({connection.vendor}): {rows:,} Shopify rows with and without variants ==")
     print(f"{'file':<52}{'seconds':>10}{'rows/s':>12}")
@@ -166,41 +179,19 @@ def peak_rss_mb() -> float:
 
 
 def worker(db: str, rows: int, anchor_rows: int) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    _database(db, workdir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
-    os.environ["PRIVATE_FILES_ROOT"] = str(workdir / "files")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    import logging
-
-    logging.getLogger("backoffice.audit").setLevel(logging.WARNING)
+    workdir = _setup(db, prefix="bench-import-")
     import tablib
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection, transaction
     from import_export import fields, resources, widgets
 
     from store.importing.service import product_import
-    from store.models import Collection, ImportJob, Product
+    from store.models import Collection, Product
 
-    call_command("migrate", verbosity=0)
     csv_path = workdir / "products.csv"
     generate(csv_path, rows)
     anchor_path = workdir / "anchor.csv"
     generate(anchor_path, anchor_rows)
-
-    def reset() -> None:
-        with connection.cursor() as cursor:
-            for table in ("store_orderitem", "store_cartitem", "store_product_promotions"):
-                cursor.execute(f"DELETE FROM {table}")
-            cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
-            cursor.execute("DELETE FROM store_product")
-            cursor.execute("DELETE FROM store_collection")
-        Collection.objects.bulk_create([Collection(title=title) for title in COLLECTIONS])
-        ImportJob.objects.all().delete()
 
     results: dict[str, float] = {}
 
