@@ -869,7 +869,7 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
     # Products with variants (docs/guide/imports.md): a variant row names its product and its option values.
     VariantProductColumn(),
     *(
-        TextColumn(f"option{n}_name", label=f"Option {n} name", synonyms=(f"option{n} name",), preview=False)
+        TextColumn(f"option{n}_name", label=f"Option {n} name", synonyms=(f"option{n} name",))
         for n in range(1, OPTION_COUNT + 1)
     ),
     *(
