@@ -104,7 +104,7 @@ class Product(models.Model):
         LB = "lb", "lb"
         OZ = "oz", "oz"
 
-    title = models.CharField(max_length=255, db_index=True)
+    title = models.CharField(max_length=255)
     # NULL for a variant: its product's slug is the page's address.
     slug = models.SlugField(max_length=255, unique=True, null=True, blank=True)
     sku = models.CharField("SKU", max_length=64, unique=True, help_text="Stock keeping unit; imports match on it.")
