@@ -31,7 +31,6 @@ from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
 from store.models import (
-    PRODUCT_STRUCTURES,
     SELLABLE_STRUCTURES,
     Collection,
     Customer,

@@ -27,7 +27,7 @@ def create_title_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0026_product_variants"),
+        ("store", "0027_search_term_is_variant"),
     ]
 
     operations = [
