@@ -19,6 +19,18 @@ def drop_title_indexes(apps, schema_editor):
         schema_editor.execute(schema_editor._delete_index_sql(model, index))
 
 
+def restore_parent_fk_index(apps, schema_editor):
+    """Backwards, MariaDB: the foreign key of ``parent`` gets back the index of its own that
+    InnoDB dropped when the (parent, column) indexes came to serve it (0026 drops it by name)."""
+    if schema_editor.connection.vendor != "mysql":
+        return
+    name = "store_product_parent_id_95a89824_fk_store_product_id"
+    with schema_editor.connection.cursor() as cursor:
+        indexes = schema_editor.connection.introspection.get_constraints(cursor, "store_product")
+    if not indexes.get(name, {}).get("index"):
+        schema_editor.execute(f"ALTER TABLE `store_product` ADD INDEX `{name}` (`parent_id`)")
+
+
 def create_title_indexes(apps, schema_editor):
     for name in ("Product", "HistoricalProduct"):
         model = apps.get_model("store", name)
@@ -36,7 +48,7 @@ class Migration(migrations.Migration):
                 migrations.AlterField(model_name="product", name="title", field=TITLE),
                 migrations.AlterField(model_name="historicalproduct", name="title", field=TITLE),
             ],
-            database_operations=[migrations.RunPython(drop_title_indexes, create_title_indexes)],
+            database_operations=[migrations.RunPython(drop_title_indexes, create_title_indexes, atomic=False)],
         ),
         migrations.AddIndex(
             model_name="product",
@@ -54,4 +66,6 @@ class Migration(migrations.Migration):
             model_name="product",
             index=models.Index(fields=["parent", "inventory"], name="product_parent_inventory_idx"),
         ),
+        # Runs first backwards: the foreign key keeps an index while the ones above go.
+        migrations.RunPython(migrations.RunPython.noop, restore_parent_fk_index, atomic=False),
     ]
