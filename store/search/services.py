@@ -60,16 +60,17 @@ def _delete(product_ids: Sequence[int]) -> None:
             cursor.execute(f"DELETE FROM {_table()} WHERE {quote('product_id')} IN ({placeholders})", list(chunk))
 
 
-def search_index_refresh(*, product_ids: Iterable[int]) -> None:
+def search_index_refresh(*, product_ids: Iterable[int], refreshed: Iterable[int] = ()) -> None:
     """Rewrite the terms (and the title they carry) of these products from their current title
     and SKU (products that no longer exist lose theirs). Call it inside the transaction that
     wrote them. A variant's SKU and option values are terms of its product too, so the products
-    of the variants among them are rewritten as well."""
+    of the variants among them are rewritten as well, but those in ``refreshed`` (rewritten
+    already, after their variants were written: an import's new products with variants)."""
     ids = set(product_ids)
     parents: set[int] = set()
     for chunk in chunks(sorted(ids), CHUNK):
         parents |= _refresh(chunk)
-    for chunk in chunks(sorted(parents - ids), CHUNK):
+    for chunk in chunks(sorted(parents - ids - set(refreshed)), CHUNK):
         _refresh(chunk)
 
 
