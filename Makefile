@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test lint install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-dashboard bench-export bench-revert bench-bulk-job bench-writes bench-load clean
+.PHONY: run test lint install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-changelist-variants bench-dashboard bench-export bench-revert bench-bulk-job bench-writes bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-api: install-test
 
 bench-changelist: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_catalog_bench $(BIN)/python bench/changelist.py
+
+## 2k products × 5 variants vs 200k × 5 (10k vs 1M sellable units), each in its own database
+bench-changelist-variants: install-test
+	DATABASE_URL=$(BENCH_MARIADB)/bo_variants1m_bench $(BIN)/python bench/changelist.py \
+		--variants 5 --small-database bo_variants10k_bench
 
 bench-export: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_queue_bench $(BIN)/python bench/export.py --formats csv

@@ -8,6 +8,14 @@ SQLite (default when DATABASE_URL is unset: a file under the system temp dir):
 
     .venv/bin/python bench/changelist.py --sizes 10000 100000
 
+Products with variants (issue 21): ``--variants 5`` seeds each size as products with 5 variants
+each, the size counting sellable units (10k units: 2k products × 5 variants; 1M: 200k × 5), and
+``--small-database NAME`` keeps the small catalog in a second database on the same server, so
+neither is re-seeded on the next run:
+
+    DATABASE_URL=mysql://root@127.0.0.1:3306/bo_variants1m_bench .venv/bin/python bench/changelist.py \
+        --variants 5 --small-database bo_variants10k_bench
+
 A catalog already seeded at one of the sizes is reused. Options: ``--sizes`` (default 10000
 1000000), ``--runs`` timed runs per view (the best is reported, after one warm-up),
 ``--explain`` to print the database's plan for each page query (and a search's capped count),
@@ -29,6 +37,7 @@ import re
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +50,13 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from store.models import Product, ProductImage  # noqa: E402
 from store.seeding import catalog_clear, catalog_seed  # noqa: E402
@@ -79,27 +90,54 @@ def header_clicks() -> dict[str, dict[str, str]]:
 # The searches of issue 20 (store.search): a word in 1 of 15 titles (not their start), a word in
 # 3 titles (seed_rare_word), two words (1 in 225; twice), a SKU segment (one product).
 RARE_WORD = "zanzibar"
-SEARCH_VIEWS = {
-    "search dense word": {"q": "bottle"},
-    "search rare word": {"q": RARE_WORD},
-    "search two words": {"q": "classic bottle"},
-    # Two common words whose products sort last in both words' title orders (Wireless is the
-    # last adjective, Water Bottle the last noun): no bounded walk fills the page.
-    "search two words late": {"q": "wireless bottle"},
-    "search SKU segment": {"q": "0004321"},
-}
+# Ordinals of the products that get RARE_WORD: the same three at every size (the small catalog
+# with variants has 2,000 products).
+RARE_PRODUCTS = (17, 4_321, 9_999)
+RARE_PRODUCTS_WITH_VARIANTS = (17, 432, 1_999)
 
-VIEWS = {
-    "default": {},
-    "filtered Low": {"inventory_status": "low"},
-    # About 1 in 15 titles start with "Classic": a full page at both sizes.
-    "searched": {"q": "Classic"},
-    # 1 in 20 products is a draft (seed_statuses): a full page at both sizes.
-    "filtered Draft": {"status__exact": "draft"},
-    "filtered Active": {"status__exact": "active"},
-    **SEARCH_VIEWS,
-    **header_clicks(),
-}
+
+def search_views(*, variants: int) -> dict[str, dict[str, str]]:
+    return {
+        "search dense word": {"q": "bottle"},
+        "search rare word": {"q": RARE_WORD},
+        "search two words": {"q": "classic bottle"},
+        # Two common words whose products sort last in both words' title orders (Wireless is the
+        # last adjective, Water Bottle the last noun): no bounded walk fills the page.
+        "search two words late": {"q": "wireless bottle"},
+        # A product's SKU (with variants: a product of the 2,000 of the small catalog, found by
+        # its own SKU and its variants').
+        "search SKU segment": {"q": "0001234" if variants else "0004321"},
+    }
+
+
+def views_of(*, variants: int, search_only: bool) -> dict[str, dict[str, str]]:
+    if search_only:
+        return {"default": {}, **search_views(variants=variants)}
+    # The admin's "Past 7 days" link.
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "default": {},
+        "filtered Low": {"inventory_status": "low"},
+        "filtered Out of stock": {"inventory_status": "out"},
+        "filtered OK": {"inventory_status": "ok"},
+        "filtered Not tracked": {"inventory_status": "untracked"},
+        # About 1 in 15 titles start with "Classic": a full page at both sizes.
+        "searched": {"q": "Classic"},
+        # 1 in 20 products is a draft (seed_statuses): a full page at both sizes.
+        "filtered Draft": {"status__exact": "draft"},
+        "filtered Active": {"status__exact": "active"},
+        # One collection of 10 (small) or 20 (large): a full page at both sizes.
+        "filtered collection": {"collection__pk__exact": "1"},
+        # 1 in 100 products (seeding promotes every 20th, in 5 promotions).
+        "filtered promotion": {"promotions__id__exact": "1"},
+        # Seeded products were updated over the 51 days before the seeding: about 1 in 7.
+        "filtered past 7 days": {
+            "last_update__gte": str(today - timedelta(days=7)),
+            "last_update__lt": str(today + timedelta(days=1)),
+        },
+        **search_views(variants=variants),
+        **header_clicks(),
+    }
 
 
 def guard_database() -> None:
@@ -108,18 +146,24 @@ def guard_database() -> None:
         sys.exit(f"Refusing to wipe {name!r}: the benchmark database name must end in _bench.")
 
 
-def already_seeded(products: int) -> bool:
-    """The catalog is exactly what ``catalog_seed(products=…, seed=1)`` writes."""
+def products_of(units: int, variants: int) -> int:
+    """Products of a catalog of ``units`` sellable units (each product with ``variants`` variants)."""
+    return units // variants if variants else units
+
+
+def already_seeded(products: int, variants: int) -> bool:
+    """The catalog is exactly what ``catalog_seed(products=…, variants=…, seed=1)`` writes."""
+    structure = Product.Structure.PARENT if variants else Product.Structure.STANDALONE
     return (
-        Product.objects.count() == products
-        and Product.objects.filter(sku=f"S1-{products:07d}").exists()
+        Product.objects.count() == products * (variants + 1)
+        and Product.objects.filter(sku=f"S1-{products:07d}", structure=structure).exists()
         and not Product.objects.filter(sku__startswith="S2-").exists()
     )
 
 
-def seed(products: int) -> None:
+def seed(products: int, variants: int) -> None:
     catalog_clear()
-    catalog_seed(products=products, seed=1)
+    catalog_seed(products=products, variants=variants, seed=1)
     with connection.cursor() as cursor:
         if connection.vendor == "mysql":
             # Rebuild after the wipe: a table that just lost a million rows to DELETE is
@@ -131,13 +175,14 @@ def seed(products: int) -> None:
             cursor.execute("ANALYZE")
 
 
-def seed_rare_word() -> None:
+def seed_rare_word(variants: int) -> None:
     """Three products (the same three at every size) get the word RARE_WORD in their title,
     through the write path of a title change (save(): the search index follows)."""
     if Product.objects.filter(title__contains=RARE_WORD.title()).exists():
         return
-    for pk in (17, 4_321, 9_999):
-        product = Product.objects.get(pk=pk)
+    for ordinal in RARE_PRODUCTS_WITH_VARIANTS if variants else RARE_PRODUCTS:
+        # Seeding writes product n at row 1 + (n - 1) × (variants + 1), its variants after it.
+        product = Product.objects.get(pk=1 + (ordinal - 1) * (variants + 1))
         product.title = f"{product.title} {RARE_WORD.title()}"
         product.save()
 
@@ -145,17 +190,24 @@ def seed_rare_word() -> None:
 IMAGE_BATCH = 5_000
 
 
-def seed_statuses() -> None:
-    """Every 20th product becomes a draft (seeding makes them all active)."""
-    if not Product.objects.exclude(status=Product.Status.ACTIVE).exists():
+def seed_statuses(variants: int) -> None:
+    """Every 20th product becomes a draft (seeding makes them all active; a variant has its
+    product's status)."""
+    if not Product.objects.exclude(status=Product.Status.ACTIVE).exclude(status=None).exists():
+        # Product n is row 1 + (n - 1) × (variants + 1): with variants, products 1, 21, 41…
+        step, first = 20 * (variants + 1), 1 if variants else 0
         updated = (
-            Product.objects.annotate(every_20th=F("id") % 20).filter(every_20th=0).update(status=Product.Status.DRAFT)
+            Product.objects.filter(parent=None)
+            .annotate(every_20th=F("id") % step)
+            .filter(every_20th=first)
+            .update(status=Product.Status.DRAFT)
         )
         print(f"made {updated:,} products drafts")
 
 
 def seed_images() -> None:
-    """An image row for every other product, so the list's first-image subquery finds rows.
+    """An image row for every other product (never a variant: its product's images are its
+    own), so the list's first-image subquery finds rows.
 
     Names only (no files): the product list never opens an image, it builds the URL from
     the stored name.
@@ -164,7 +216,8 @@ def seed_images() -> None:
         return
     started = time.perf_counter()
     batch: list[ProductImage] = []
-    product_ids = Product.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=IMAGE_BATCH)
+    products = Product.objects.filter(parent=None).order_by("pk")
+    product_ids = products.values_list("pk", flat=True).iterator(chunk_size=IMAGE_BATCH)
     for index, product_id in enumerate(product_ids):
         if index % 2:
             continue
@@ -189,7 +242,7 @@ def explain(client: Client, params: dict) -> str:
     with CaptureQueriesContext(connection) as queries:
         client.get(URL, params)
     plans = [_plan(_page_query(queries))]
-    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "store_product" in q["sql"]]
+    counts = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(") and "store_product" in q["sql"]]
     if "q" in params and counts:
         plans.append("  capped count:\n" + _plan(counts[0]))
     return "\n".join(plans)
@@ -208,7 +261,8 @@ def _page_query(queries: CaptureQueriesContext) -> str:
         for q in queries
         if q["sql"].startswith("SELECT")
         and "ORDER BY" in q["sql"]
-        and "COUNT(" not in q["sql"]
+        # Not the capped count (the page's own variant counts are subqueries of it).
+        and not q["sql"].startswith("SELECT COUNT(")
         # FROM the product table itself (the image subquery and the search's read others).
         and re.search(r"FROM store_product\b", q["sql"].replace("`", "").replace('"', ""))
     )
@@ -249,6 +303,41 @@ def measure(client: Client, params: dict, runs: int) -> tuple[float, float, int]
     return min(timings), min(sql_timings), len(queries)
 
 
+def use_database(name: str) -> None:
+    """Point the default connection at another database of the same server (the small
+    catalog's, with ``--small-database``): each catalog stays seeded between runs."""
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    cache.clear()  # the bench's own in-memory cache: nothing read from the other catalog
+
+
+def prepare(size: int, *, variants: int, images: bool) -> Client:
+    """The catalog of ``size`` sellable units in the current database (seeded unless it is
+    there already), and a client logged in as a superuser of that database."""
+    guard_database()
+    call_command("migrate", verbosity=0)
+    products = products_of(size, variants)
+    if already_seeded(products, variants):
+        print(f"{connection.settings_dict['NAME']}: reusing the {size:,} units already seeded")
+    else:
+        started = time.perf_counter()
+        seed(products, variants)
+        print(
+            f"{connection.settings_dict['NAME']}: seeded {products:,} products "
+            f"({Product.objects.count():,} rows) in {time.perf_counter() - started:.1f}s"
+        )
+    seed_statuses(variants)
+    seed_rare_word(variants)
+    if images:
+        seed_images()
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[10_000, 1_000_000], metavar=("SMALL", "LARGE"))
@@ -256,52 +345,49 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--search", action="store_true", help="only the search views (and the default list)")
     parser.add_argument(
+        "--variants",
+        type=int,
+        default=0,
+        help="products with this many variants each; the sizes count sellable units (default 0: no variants)",
+    )
+    parser.add_argument(
+        "--small-database",
+        metavar="NAME",
+        help="seed and measure the small size in this database of the same server (its name ending in _bench)",
+    )
+    parser.add_argument(
         "--no-images",
         action="store_true",
         help="do not give every other product an image row (the thumbnail column then finds none)",
     )
     args = parser.parse_args()
-    views = {"default": {}, **SEARCH_VIEWS} if args.search else VIEWS
-
-    guard_database()
+    views = views_of(variants=args.variants, search_only=args.search)
     setup_test_environment()  # allows the test client's host
-    call_command("migrate", verbosity=0)
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client()
-    client.force_login(user)
 
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    large_database = str(connection.settings_dict["NAME"])
     results: dict[int, dict[str, tuple[float, float, int]]] = {}
     # Small first: measuring right after deleting a million rows would time InnoDB's purge.
-    for size in args.sizes:
-        if already_seeded(size):
-            print(f"reusing the {size:,} products already seeded")
-        else:
-            started = time.perf_counter()
-            seed(size)
-            print(f"seeded {Product.objects.count():,} products in {time.perf_counter() - started:.1f}s")
-        seed_statuses()
-        seed_rare_word()
-        if not args.no_images:
-            seed_images()
+    for size, database in zip(args.sizes, (args.small_database or large_database, large_database), strict=True):
+        use_database(database)
+        client = prepare(size, variants=args.variants, images=not args.no_images)
+        print(f"measuring {size:,} units on {connection.vendor} {database}")
         results[size] = {name: measure(client, params, args.runs) for name, params in views.items()}
         if args.explain:
             for name, params in views.items():
                 print(f"  plan at {size:,}, {name}:\n{explain(client, params)}")
 
     small, large = args.sizes
-    print(f"\nbest of {args.runs} runs per view: whole page, then its SQL alone")
+    units = f", products with {args.variants} variants (sizes in sellable units)" if args.variants else ""
+    print(f"\nbest of {args.runs} runs per view{units}: whole page, then its SQL alone")
     print(
-        f"{'view':<22}{'url':<24}{small:>10,}{large:>12,}{'ratio':>7}"
+        f"{'view':<24}{'url':<44}{small:>10,}{large:>12,}{'ratio':>7}"
         f"{'SQL ' + format(small, ','):>14}{large:>12,}{'ratio':>7}{'queries':>10}"
     )
     for name in views:
         (t_small, s_small, q_small), (t_large, s_large, q_large) = results[small][name], results[large][name]
         query = "&".join(f"{key}={value}" for key, value in views[name].items()) or "-"
         print(
-            f"{name:<22}{query:<24}{t_small * 1000:>8.1f}ms{t_large * 1000:>10.1f}ms{t_large / t_small:>7.2f}"
+            f"{name:<24}{query:<44}{t_small * 1000:>8.1f}ms{t_large * 1000:>10.1f}ms{t_large / t_small:>7.2f}"
             f"{s_small * 1000:>12.1f}ms{s_large * 1000:>10.1f}ms{s_large / s_small:>7.2f}"
             f"{q_small:>6} /{q_large:>3}"
         )

@@ -104,7 +104,7 @@ class Product(models.Model):
         LB = "lb", "lb"
         OZ = "oz", "oz"
 
-    title = models.CharField(max_length=255, db_index=True)
+    title = models.CharField(max_length=255)
     # NULL for a variant: its product's slug is the page's address.
     slug = models.SlugField(max_length=255, unique=True, null=True, blank=True)
     sku = models.CharField("SKU", max_length=64, unique=True, help_text="Stock keeping unit; imports match on it.")
@@ -236,6 +236,13 @@ class Product(models.Model):
             # counts each one). On MariaDB it also serves the foreign key, whose implicit
             # index InnoDB then drops: the table keeps the same number of indexes.
             models.Index(fields=["collection", "status"], name="product_collection_status_idx"),
+            # The product list shows products, rows without a parent (selectors.product_list_products):
+            # each of its header sorts walks one of these (parent NULL, then the column, then id, the
+            # index's own tail) and stops after a page, however many variants the table holds.
+            models.Index(fields=["parent", "title"], name="product_parent_title_idx"),
+            models.Index(fields=["parent", "sku"], name="product_parent_sku_idx"),
+            models.Index(fields=["parent", "unit_price"], name="product_parent_price_idx"),
+            models.Index(fields=["parent", "inventory"], name="product_parent_inventory_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(unit_price__gte=MIN_UNIT_PRICE), name="product_unit_price_min_1"),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, product
 
 from django.db import connection, transaction
 from django.db.models import Model
@@ -84,6 +84,11 @@ FIRST_NAMES = ("Ada", "Ben", "Chloé", "Dev", "Elena", "Farid", "Grace", "Hiro",
 LAST_NAMES = ("Smith", "Okafor", "Müller", "Rossi", "Nguyen", "García", "Kowalski", "Lee")
 CITIES = ("Lisbon", "Leeds", "Lyon", "Leipzig", "Lagos", "Lima", "Lund", "Lille")
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+#: A seeded product with variants has these two options; its variants are some of their combinations.
+OPTION_NAMES = ("Colour", "Size")
+COLOURS = ("Black", "White", "Grey", "Navy", "Red", "Green")
+SIZES = ("S", "M", "L", "XL")
+OPTION_COMBINATIONS = list(product(COLOURS, SIZES))
 PAYMENT_STATUSES = [code for code, _ in Order.PAYMENT_STATUS_CHOICES]
 MEMBERSHIPS = [code for code, _ in Customer.MEMBERSHIP_CHOICES]
 
@@ -93,6 +98,8 @@ class SeedResult:
     collections: int
     promotions: int
     products: int
+    #: variants in all (0 when every product is standalone)
+    variants: int
     customers: int
     orders: int
     order_items: int
@@ -138,19 +145,17 @@ def catalog_is_empty() -> bool:
 @transaction.atomic
 def catalog_clear() -> None:
     """Delete every store row, children first, without loading rows into Python."""
-    tables = [
-        "store_orderitem",
-        "store_order",
-        "store_cartitem",
-        "store_cart",
-        "store_product_promotions",
-        # Rows only: files of uploaded images stay in storage (seeded catalogs have none).
-        "store_productimagesource",
-        "store_productimage",
-    ]
+    tables = ["store_orderitem", "store_order", "store_cartitem", "store_cart", "store_product_promotions"]
+    # Rows only: files of uploaded images stay in storage (seeded catalogs have none).
+    image_tables = ["store_productimagesource", "store_productimage"]
     search_index_clear()
     with connection.cursor() as cursor:
         for table in tables:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+        # Variants before their products and the images they show: the database checks each
+        # row's references as a DELETE goes, not at its end.
+        cursor.execute("DELETE FROM store_product WHERE parent_id IS NOT NULL")
+        for table in image_tables:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
         cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
         # Product ids restart at 1 after a clear: old history must not attach to new rows.
@@ -164,6 +169,7 @@ def catalog_clear() -> None:
 def catalog_seed(
     *,
     products: int,
+    variants: int = 0,
     customers: int = 0,
     orders: int = 0,
     seed: int = 1,
@@ -172,9 +178,15 @@ def catalog_seed(
 ) -> SeedResult:
     """Write a synthetic catalog. The same arguments always give the same rows.
 
+    ``variants``: each product has that many variants (options Colour and Size, some of their
+    combinations; the sellable units), written right after it; 0 (the default) makes products
+    without variants.
+
     ``anchor`` is the "now" that dates are spread back from (default: today,
     midnight UTC), so a seeded store has recent orders for the dashboard.
     """
+    if not 0 <= variants <= len(OPTION_COMBINATIONS):
+        raise ValueError(f"variants must be from 0 to {len(OPTION_COMBINATIONS)}, not {variants}")
     rng = random.Random(seed)
     if anchor is None:
         anchor = datetime.combine(timezone.now().date(), time(), tzinfo=UTC)
@@ -202,29 +214,54 @@ def catalog_seed(
     _insert(Promotion, ["id", "description", "discount"], promotion_rows, stage="promotions", progress=progress)
 
     first_product = _next_id(Product)
-    prices: list[Decimal] = []
+    # The sellable units (standalone products, or variants) and their prices: what orders sell.
+    units: list[tuple[int, Decimal]] = []
+    # With variants, a product's variants follow it: product i is row first + i × (variants + 1).
+    product_ids = [first_product + i * (variants + 1) for i in range(products)]
+
+    def stock() -> int:
+        # Roughly 5% out of stock and 10% low, like a real shop floor.
+        roll = rng.random()
+        return 0 if roll < 0.05 else rng.randint(1, 9) if roll < 0.15 else rng.randint(10, 500)
 
     def product_rows() -> Iterator[tuple]:
-        for i in range(products):
-            pid = first_product + i
+        for i, pid in enumerate(product_ids):
             title = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} {i + 1}"
             price = Decimal(rng.randint(100, 99_999)) / 100
-            prices.append(price)
-            # Roughly 5% out of stock and 10% low, like a real shop floor.
-            roll = rng.random()
-            inventory = 0 if roll < 0.05 else rng.randint(1, 9) if roll < 0.15 else rng.randint(10, 500)
-            yield (
-                pid,
-                title,
-                f"seed{seed}-product-{i + 1}",
-                f"S{seed}-{i + 1:07d}",
-                "",
-                price,
-                inventory,
-                recent_times[i % len(recent_times)],
-                rng.choice(collection_ids),
-                1,
-            )
+            inventory = stock()
+            sku = f"S{seed}-{i + 1:07d}"
+            updated = recent_times[i % len(recent_times)]
+            shared = (title, f"seed{seed}-product-{i + 1}", sku, "", updated, rng.choice(collection_ids), "active")
+            if not variants:
+                units.append((pid, price))
+                yield (pid, *shared, price, inventory, True, "standalone", None, "", "", "", "")
+                continue
+            combinations = sorted(rng.sample(range(len(OPTION_COMBINATIONS)), variants))
+            prices = [price + Decimal(5 * n) for n in range(variants)]
+            # A parent is not sold itself: no stock, and the price of its cheapest variant.
+            yield (pid, *shared, prices[0], 0, False, "parent", None, *OPTION_NAMES, "", "")
+            for n, combination in enumerate(combinations):
+                colour, size = OPTION_COMBINATIONS[combination]
+                units.append((pid + n + 1, prices[n]))
+                yield (
+                    pid + n + 1,
+                    f"{colour} / {size}",
+                    None,
+                    f"{sku}-{colour.upper()}-{size}",
+                    "",
+                    updated,
+                    None,
+                    None,
+                    prices[n],
+                    stock(),
+                    True,
+                    "variant",
+                    pid,
+                    "",
+                    "",
+                    colour,
+                    size,
+                )
 
     _insert(
         Product,
@@ -234,20 +271,28 @@ def catalog_seed(
             "slug",
             "sku",
             "description",
-            "unit_price",
-            "inventory",
             "last_update",
             "collection_id",
+            "status",
+            "unit_price",
+            "inventory",
+            "track_inventory",
+            "structure",
+            "parent_id",
+            "option1_name",
+            "option2_name",
+            "option1",
+            "option2",
             "version",
         ],
-        product_rows(),
+        (row + (1,) for row in product_rows()),
         stage="products",
         progress=progress,
     )
 
     search_index_build(first_id=first_product, progress=lambda done: progress("search index", done))
 
-    promoted = ((first_product + i, first_promotion + i % 5) for i in range(0, products, 20))
+    promoted = ((product_ids[i], first_promotion + i % 5) for i in range(0, products, 20))
     _insert(
         Product.promotions.through,
         ["product_id", "promotion_id"],
@@ -291,7 +336,7 @@ def catalog_seed(
     )
 
     item_count = 0
-    if orders and customer_ids and products:
+    if orders and customer_ids and units:
         first_order = _next_id(Order)
         order_rows = [
             (first_order + i, order_times[i % len(order_times)], rng.choice(PAYMENT_STATUSES), rng.choice(customer_ids))
@@ -303,8 +348,9 @@ def catalog_seed(
 
         def item_rows() -> Iterator[tuple]:
             for oid, *_ in order_rows:
-                for index in rng.sample(range(products), k=min(products, rng.randint(1, 4))):
-                    yield (oid, first_product + index, rng.randint(1, 5), prices[index])
+                for index in rng.sample(range(len(units)), k=min(len(units), rng.randint(1, 4))):
+                    unit, price = units[index]
+                    yield (oid, unit, rng.randint(1, 5), price)
 
         item_count = _insert(
             OrderItem,
@@ -314,11 +360,19 @@ def catalog_seed(
             progress=progress,
         )
 
-    logger.info("Seeded %s products, %s customers, %s orders (seed %s)", products, customers, orders, seed)
+    logger.info(
+        "Seeded %s products (%s variants), %s customers, %s orders (seed %s)",
+        products,
+        products * variants,
+        customers,
+        orders,
+        seed,
+    )
     return SeedResult(
         collections=collection_count,
         promotions=len(promotion_rows),
         products=products,
+        variants=products * variants,
         customers=customers,
         orders=orders,
         order_items=item_count,

@@ -29,11 +29,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Col
-from django.db.models.lookups import In
+from django.db.models.lookups import IsNull
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND
 
-from store.models import PRODUCT_STRUCTURES, Product, ProductSearchTerm
+from store.models import Product, ProductSearchTerm
 from store.search.terms import TERM_MAX, TITLE_MARK, next_string, words
 
 #: The annotation a searched queryset is ranked by (0: title starts with the search,
@@ -126,13 +126,12 @@ def _searched(queryset: QuerySet[Product]) -> tuple[list[str], Query] | None:
 
 
 def _is_products_only(condition: Any) -> bool:
-    """``condition`` is ``product_list_products``' (products, never a variant on its own row)."""
+    """``condition`` is ``product_list_products``' (products: no parent, never a variant on its own row)."""
     return (
-        isinstance(condition, In)
+        isinstance(condition, IsNull)
+        and condition.rhs is True
         and isinstance(condition.lhs, Col)
-        and condition.lhs.target == Product._meta.get_field("structure")
-        and isinstance(condition.rhs, list | tuple)
-        and set(condition.rhs) == set(PRODUCT_STRUCTURES)
+        and condition.lhs.target == Product._meta.get_field("parent")
     )
 
 

@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage
 from store.seeding import catalog_clear, catalog_seed
+from store.selectors import product_list_products, product_search
 from store.tests.factories import product_image
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,44 @@ def test_clear_also_removes_product_image_rows():
     catalog_clear()
     assert not ProductImage.objects.exists()
     assert not Product.objects.exists()
+
+
+def test_products_with_variants_are_seeded_as_parents_and_their_variants():
+    result = catalog_seed(products=40, variants=5, customers=5, orders=30, seed=2, anchor=ANCHOR)
+    assert (result.products, result.variants) == (40, 200)
+    parents = Product.objects.filter(structure=Product.Structure.PARENT)
+    assert parents.count() == 40
+    assert not Product.objects.filter(structure=Product.Structure.STANDALONE).exists()
+    for parent in parents[:5]:
+        parent.full_clean()
+        variants = list(parent.variants.all())
+        assert len(variants) == 5
+        assert parent.unit_price == min(variant.unit_price for variant in variants)
+        for variant in variants:
+            variant.full_clean()
+            assert variant.title == variant.option_label
+            assert variant.sku.startswith(f"{parent.sku}-")
+    # Orders sell variants, never a product with variants.
+    sold = OrderItem.objects.values_list("product__structure", flat=True).distinct()
+    assert set(sold) == {Product.Structure.VARIANT}
+    # Promotions go to products.
+    promoted = Product.promotions.through.objects.values_list("product__structure", flat=True).distinct()
+    assert set(promoted) == {Product.Structure.PARENT}
+
+
+def test_a_product_is_found_by_its_seeded_variants_sku():
+    catalog_seed(products=10, variants=3, seed=1, anchor=ANCHOR)
+    variant = Product.objects.filter(structure=Product.Structure.VARIANT).order_by("pk").last()
+    assert list(product_search(term=variant.sku, queryset=product_list_products())) == [variant.parent]
+
+
+def test_a_catalog_with_variants_is_cleared():
+    call_command("seed_catalog", products=6, variants=4, customers=2, orders=4, verbosity=0)
+    assert Product.objects.count() == 30
+    catalog_clear()
+    assert not Product.objects.exists()
+
+
+def test_seed_catalog_refuses_more_variants_than_option_combinations():
+    with pytest.raises(CommandError, match="--variants"):
+        call_command("seed_catalog", products=1, variants=25, verbosity=0)

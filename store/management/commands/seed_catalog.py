@@ -1,4 +1,4 @@
-"""python manage.py seed_catalog --products N --customers M --orders K --seed S"""
+"""python manage.py seed_catalog --products N [--variants V] --customers M --orders K --seed S"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from store.seeding import catalog_clear, catalog_is_empty, catalog_seed
+from store.seeding import OPTION_COMBINATIONS, catalog_clear, catalog_is_empty, catalog_seed
 
 
 class Command(BaseCommand):
@@ -17,6 +17,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--products", type=int, default=10_000)
+        parser.add_argument(
+            "--variants",
+            type=int,
+            default=0,
+            help="Variants per product (Colour × Size; up to 24): N products with V variants each. "
+            "Default 0: products without variants.",
+        )
         parser.add_argument("--customers", type=int, default=0)
         parser.add_argument("--orders", type=int, default=0)
         parser.add_argument("--seed", type=int, default=1)
@@ -36,6 +43,7 @@ class Command(BaseCommand):
         self,
         *args: Any,
         products: int,
+        variants: int,
         customers: int,
         orders: int,
         seed: int,
@@ -46,6 +54,8 @@ class Command(BaseCommand):
     ) -> None:
         if min(products, customers, orders) < 0:
             raise CommandError("Counts must be zero or more.")
+        if not 0 <= variants <= len(OPTION_COMBINATIONS):
+            raise CommandError(f"--variants must be from 0 to {len(OPTION_COMBINATIONS)}.")
         if orders and not (customers and products):
             raise CommandError("Orders need at least one customer and one product.")
         if clear:
@@ -64,7 +74,8 @@ class Command(BaseCommand):
             disable=verbosity < 1,
             console=None,
         ) as bar:
-            totals = {"products": products, "search index": products, "customers": customers, "orders": orders}
+            rows = products * (variants + 1)
+            totals = {"products": rows, "search index": rows, "customers": customers, "orders": orders}
             tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, advance: int) -> None:
@@ -74,6 +85,7 @@ class Command(BaseCommand):
 
             result = catalog_seed(
                 products=products,
+                variants=variants,
                 customers=customers,
                 orders=orders,
                 seed=seed,
@@ -83,7 +95,8 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"Seeded {result.products} products in {result.collections} collections, "
+                f"Seeded {result.products} products with {result.variants} variants "
+                f"in {result.collections} collections, "
                 f"{result.customers} customers, {result.orders} orders with {result.order_items} items "
                 f"in {elapsed:.1f}s."
             )

@@ -649,12 +649,14 @@ def test_every_header_sort_is_one_indexed_column_then_pk_in_its_direction(sort, 
     if not Product._meta.get_field(column).unique:  # sku is unique: no tie to break
         expected.append(f"store_product.id {direction}")
     assert page_query_order_by(queries) == ", ".join(expected)
-    # An index leads with the column, and every index ends in the primary key (InnoDB's
-    # secondary indexes carry it, SQLite's carry the rowid): it serves the whole ORDER BY.
+    # The list shows products (rows without a parent): an index leads with parent then the column,
+    # and every index ends in the primary key (InnoDB's secondary indexes carry it, SQLite's carry
+    # the rowid): it serves the whole ORDER BY.
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Product._meta.db_table)
-    assert any((c["index"] or c["unique"]) and c["columns"][:1] == [column] for c in constraints.values()), (
-        f"no index leads with {column}"
+    leading = ["parent_id", column]
+    assert any(c["index"] and c["columns"][:2] == leading for c in constraints.values()), (
+        f"no index leads with parent_id, {column}"
     )
 
 
