@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 ADDR   ?= 127.0.0.1:8000
 
-.PHONY: run test lint install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-changelist-variants bench-dashboard bench-export bench-revert bench-bulk-job bench-load clean
+.PHONY: run test lint install-dev install-test migrate demo seed bench bench-import bench-api bench-changelist bench-changelist-variants bench-dashboard bench-export bench-revert bench-bulk-job bench-writes bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,14 @@ bench-export: install-test
 
 bench-bulk-job: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_bulkjobs_bench $(BIN)/python bench/bulk_job.py
+
+## issue 22: each write (price/stock import, new products, "raise price 5%" job, CSV export) against
+## MariaDB's own bulk path in the same run; SIZE=1000000 JOBS=bulk RUNS=1 for the 1M bulk edit (bench/writes.py)
+SIZE ?= 100000
+RUNS ?= 3
+JOBS ?= update new bulk export
+bench-writes: install-test
+	DATABASE_URL=$(BENCH_MARIADB)/bo_writes_bench $(BIN)/python bench/writes.py --size $(SIZE) --runs $(RUNS) --jobs $(JOBS)
 
 bench-dashboard: install-test
 	DATABASE_URL=$(BENCH_MARIADB)/bo_ops_bench $(BIN)/python bench/dashboard.py

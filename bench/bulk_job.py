@@ -80,11 +80,11 @@ def main() -> None:
     print(f"{products:,} products; idle worker: peak RSS {idle_kb / 1024:.0f} MB")
 
     job_id = shell(
-        "from django.contrib.auth.models import User; from store import bulk; "
-        "from store.bulk_jobs import bulk_edit_job_create; "
+        "from django.contrib.auth.models import User; from store.bulk.actions import get_bulk_action; "
+        "from store.bulk.jobs import bulk_edit_job_create; "
         "u, _ = User.objects.get_or_create(username='bench-bulk', defaults={'is_staff': True, "
         "'is_superuser': True}); "
-        "print(bulk_edit_job_create(user=u, action=bulk.get_bulk_action('change_price'), "
+        "print(bulk_edit_job_create(user=u, action=get_bulk_action('change_price'), "
         "parameters={'mode': 'raise_pct', 'amount': '5', 'ending': ''}, filters='', selected_ids=None).pk)",
         env,
     )

@@ -72,7 +72,7 @@ def main() -> None:
     print(f"{'format':<6} {'rows':>10} {'seconds':>8} {'rows/s':>8} {'file MB':>8} {'peak RSS MB':>12} {'x idle':>7}")
     for file_format in args.formats:
         job_id = shell(
-            "from django.contrib.auth.models import User; from store.export_jobs import export_job_create; "
+            "from django.contrib.auth.models import User; from store.exports.jobs import export_job_create; "
             "u, _ = User.objects.get_or_create(username='bench-export', defaults={'is_staff': True, "
             "'is_superuser': True}); "
             f"print(export_job_create(user=u, model_label='store.product', file_format='{file_format}', "
