@@ -11,24 +11,22 @@ from store import extensions
 from store.models import Collection, Product
 from store.variants import selectors as variant_selectors
 
-# Set on a product once the registered API fields were loaded for it.
-EXTENSIONS_LOADED = "_api_extensions_loaded"
-# Set on an active product once its offer (price, stock, variants) was loaded.
+# Set on a product once its offer and the registered API fields were loaded for it.
+API_LOADED = "_api_loaded"
+# Where a product's offer (price, stock, variants: ``variant_selectors.ProductOffer``) is set.
 OFFER = "api_offer"
 
 
-def product_extensions_load(products: Sequence[Product]) -> None:
-    """Fill every registered API field (store_custom: `tags`) for these products, once; and the
-    offer of each active one (``variant_selectors.product_offer``: one query for the variants of
-    those that have variants, none when none has)."""
-    pending = [product for product in products if not getattr(product, EXTENSIONS_LOADED, False)]
+def product_api_load(products: Sequence[Product]) -> None:
+    """Fill every registered API field (store_custom: `tags`) for these products, once, and their
+    offers (``variant_selectors.product_offers``: one query for the variants of those that have
+    variants, none when none has)."""
+    pending = [product for product in products if not getattr(product, API_LOADED, False)]
     extensions.api_load(pending)
-    active = [product for product in pending if product.is_active]
-    offers = variant_selectors.product_offers(products=active)
-    for product in active:
-        setattr(product, OFFER, offers[product.pk])
+    offers = variant_selectors.product_offers(products=pending)
     for product in pending:
-        setattr(product, EXTENSIONS_LOADED, True)
+        setattr(product, OFFER, offers[product.pk])
+        setattr(product, API_LOADED, True)
 
 
 class ProductListSerializer(serializers.ListSerializer):
@@ -38,7 +36,7 @@ class ProductListSerializer(serializers.ListSerializer):
 
     def to_representation(self, data):
         products = list(data.all() if isinstance(data, Manager) else data)
-        product_extensions_load(products)
+        product_api_load(products)
         return super().to_representation(products)
 
 
@@ -205,7 +203,7 @@ class ProductSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         # In a page, ProductListSerializer already loaded them: a no-op then.
-        product_extensions_load([instance])
+        product_api_load([instance])
         return super().to_representation(instance)
 
 
