@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, F, Max, Min, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Greatest
 
 from store.models import Product, price_with_tax
@@ -197,20 +197,22 @@ def product_list_with_sort_keys(*, queryset: QuerySet[Product], names: Iterable[
     variants: its cheapest variant's price) and ``api_sort_last_update`` (it or its latest
     variant's). Correlated subqueries on the parent index, evaluated for products with variants
     only: every other row's key is its own column."""
-    variants = Product.objects.filter(parent=OuterRef("pk"), structure=VARIANT).order_by().values("parent")
+    # Only a variant has a parent (the structure CHECK constraint). A plain MIN()/MAX() over the
+    # parent index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
+    variants = Product.objects.filter(parent=OuterRef("pk")).order_by()
 
-    def of_variants(aggregate: Min | Max) -> Subquery:
-        return Subquery(variants.annotate(value=aggregate).values("value")[:1])
+    def of_variants(function: str, field_name: str) -> Subquery:
+        return Subquery(variants.annotate(value=Func(F(field_name), function=function)).values("value"))
 
     keys = {
         API_SORT_PRICE: Case(
-            When(structure=PARENT, then=Coalesce(of_variants(Min("unit_price")), F("unit_price"))),
+            When(structure=PARENT, then=Coalesce(of_variants("MIN", "unit_price"), F("unit_price"))),
             default=F("unit_price"),
         ),
         API_SORT_LAST_UPDATE: Case(
             When(
                 structure=PARENT,
-                then=Greatest(F("last_update"), Coalesce(of_variants(Max("last_update")), F("last_update"))),
+                then=Greatest(F("last_update"), Coalesce(of_variants("MAX", "last_update"), F("last_update"))),
             ),
             default=F("last_update"),
         ),
