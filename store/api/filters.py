@@ -214,24 +214,13 @@ class ProductOrderingFilter(OrderingFilter):
     with variants sorts by its cheapest variant's price (``unit_price``) and by its or its latest
     variant's save (``last_update``): the values it is served with."""
 
-    SORT_KEYS = {
-        "unit_price": variant_selectors.API_SORT_PRICE,
-        "last_update": variant_selectors.API_SORT_LAST_UPDATE,
-    }
+    def get_ordering(self, request, queryset, view):
+        if not request.query_params.get(self.ordering_param) and SEARCH_RANK in queryset.query.annotations:
+            return list(SEARCH_ORDERING)
+        return super().get_ordering(request, queryset, view)
 
     def filter_queryset(self, request, queryset, view):
         ordering = self.get_ordering(request, queryset, view)
         if not ordering:
             return queryset
-        terms = [self.sort_key(term) for term in ordering]
-        names = [term.removeprefix("-") for term in terms]
-        return variant_selectors.product_list_with_sort_keys(queryset=queryset, names=names).order_by(*terms)
-
-    def sort_key(self, term: str) -> str:
-        name = term.removeprefix("-")
-        return f"{'-' if term.startswith('-') else ''}{self.SORT_KEYS.get(name, name)}"
-
-    def get_ordering(self, request, queryset, view):
-        if not request.query_params.get(self.ordering_param) and SEARCH_RANK in queryset.query.annotations:
-            return list(SEARCH_ORDERING)
-        return super().get_ordering(request, queryset, view)
+        return variant_selectors.product_list_ordered(queryset=queryset, ordering=ordering)

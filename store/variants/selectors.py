@@ -37,9 +37,8 @@ VARIANT_API_FIELDS = (
     "variant_image__id",
     "variant_image__image",
 )
-#: the API's ordering names whose value a product with variants takes from its variants
-API_SORT_PRICE = "api_sort_price"
-API_SORT_LAST_UPDATE = "api_sort_last_update"
+#: the API's orderings whose value a product with variants takes from its variants -> their sort keys
+API_SORT_KEYS = {"unit_price": "api_sort_price", "last_update": "api_sort_last_update"}
 
 
 @dataclass(frozen=True)
@@ -192,11 +191,18 @@ def product_list_updated_since(*, since: datetime, queryset: QuerySet[Product]) 
     return queryset.filter(Q(last_update__gte=since) | _is_parent_with(Product.objects.filter(last_update__gte=since)))
 
 
-def product_list_with_sort_keys(*, queryset: QuerySet[Product], names: Iterable[str]) -> QuerySet[Product]:
-    """``queryset`` with the sort keys ``names`` asks for: ``api_sort_price`` (a product with
-    variants: its cheapest variant's price) and ``api_sort_last_update`` (it or its latest
-    variant's). Correlated subqueries on the parent index, evaluated for products with variants
-    only: every other row's key is its own column."""
+def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product]:
+    """``queryset`` in the API's ``ordering`` (field names, ``-`` for descending). A product with
+    variants sorts by the values it is served with: ``unit_price`` by its cheapest variant's price,
+    ``last_update`` by its own or its latest variant's, whichever is later.
+
+    Those keys are correlated subqueries on the parent index, evaluated for products with
+    variants only, but a sort on them is a scan of the rows filtered (no index walk): when the
+    catalog has no variant at all (one index lookup says so), the plain columns and their indexes
+    serve the order as before variants."""
+    keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
+    if not keyed or not Product.objects.filter(parent__isnull=False).exists():
+        return queryset.order_by(*ordering)
     # Only a variant has a parent (the structure CHECK constraint). A plain MIN()/MAX() over the
     # parent index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
     variants = Product.objects.filter(parent=OuterRef("pk")).order_by()
@@ -205,11 +211,11 @@ def product_list_with_sort_keys(*, queryset: QuerySet[Product], names: Iterable[
         return Subquery(variants.annotate(value=Func(F(field_name), function=function)).values("value"))
 
     keys = {
-        API_SORT_PRICE: Case(
+        "unit_price": Case(
             When(structure=PARENT, then=Coalesce(of_variants("MIN", "unit_price"), F("unit_price"))),
             default=F("unit_price"),
         ),
-        API_SORT_LAST_UPDATE: Case(
+        "last_update": Case(
             When(
                 structure=PARENT,
                 then=Greatest(F("last_update"), Coalesce(of_variants("MAX", "last_update"), F("last_update"))),
@@ -217,5 +223,11 @@ def product_list_with_sort_keys(*, queryset: QuerySet[Product], names: Iterable[
             default=F("last_update"),
         ),
     }
-    wanted = {name: keys[name] for name in names if name in keys}
-    return queryset.annotate(**wanted) if wanted else queryset
+    terms = []
+    for term in ordering:
+        name = term.removeprefix("-")
+        if name in API_SORT_KEYS:
+            queryset = queryset.annotate(**{API_SORT_KEYS[name]: keys[name]})
+            name = API_SORT_KEYS[name]
+        terms.append(f"-{name}" if term.startswith("-") else name)
+    return queryset.order_by(*terms)
