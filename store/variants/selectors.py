@@ -186,9 +186,20 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product]) -> Que
     return queryset.filter(matches) if in_stock else queryset.exclude(matches)
 
 
+def catalog_has_variants() -> bool:
+    """Whether any product has variants: one lookup on the parent index."""
+    return Product.objects.filter(parent__isnull=False).exists()
+
+
 def product_list_updated_since(*, since: datetime, queryset: QuerySet[Product]) -> QuerySet[Product]:
-    """Products saved at or after ``since``, or one of whose variants was (added or saved)."""
-    return queryset.filter(Q(last_update__gte=since) | _is_parent_with(Product.objects.filter(last_update__gte=since)))
+    """Products saved at or after ``since``, or one of whose variants was (added or saved).
+
+    The OR with the variants' products is no range of the ``last_update`` index: a catalog
+    without variants keeps the range (one lookup says so)."""
+    changed = Q(last_update__gte=since)
+    if catalog_has_variants():
+        changed |= _is_parent_with(Product.objects.filter(last_update__gte=since))
+    return queryset.filter(changed)
 
 
 def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product]:
@@ -201,7 +212,7 @@ def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]
     catalog has no variant at all (one index lookup says so), the plain columns and their indexes
     serve the order as before variants."""
     keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
-    if not keyed or not Product.objects.filter(parent__isnull=False).exists():
+    if not keyed or not catalog_has_variants():
         return queryset.order_by(*ordering)
     # Only a variant has a parent (the structure CHECK constraint). A plain MIN()/MAX() over the
     # parent index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
