@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py            # MariaDB db bo_api_bench, 100k products
     BENCH_DATABASE_URL=sqlite:////tmp/bench.sqlite3 .venv/bin/python bench/api.py
+    .venv/bin/python bench/api.py --products 10000 --parents 3000   # 3,000 of them with 5 variants each
 
 Seeds 100k products with seed_catalog when the database does not hold them yet (and
 tags a fifth of them), starts gunicorn (2 sync workers, 127.0.0.1 only), drives each
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PRODUCTS = 100_000
 TAGGED_EVERY = 5
+VARIANTS_PER_PARENT = 5
 
 
 def bench_env(database_url: str) -> dict[str, str]:
@@ -56,34 +58,69 @@ from tags.models import Tag, TaggedItem
 ct = ContentType.objects.get_for_model(Product)
 if not TaggedItem.objects.filter(content_type=ct).exists():
     tags = [Tag.objects.get_or_create(label=label)[0] for label in ("sale", "new", "eco", "gift", "clearance")]
-    ids = Product.objects.order_by("id").values_list("id", flat=True)[::{TAGGED_EVERY}]
+    ids = Product.objects.exclude(structure="variant").order_by("id").values_list("id", flat=True)[::{TAGGED_EVERY}]
     TaggedItem.objects.bulk_create(
         [TaggedItem(tag=tags[i % len(tags)], content_type=ct, object_id=pk) for i, pk in enumerate(ids)],
         batch_size=5000,
     )
-print(Product.objects.count(), Product.objects.order_by("id").values_list("id", flat=True).first(),
-      Product.objects.order_by("-id").values_list("id", flat=True).first(),
-      Product.objects.values_list("collection_id", flat=True).first())
+products = Product.objects.exclude(structure="variant")
+print(products.count(), products.order_by("id").values_list("id", flat=True).first(),
+      products.order_by("-id").values_list("id", flat=True).first(),
+      products.values_list("collection_id", flat=True).first())
 """
 
 
-def prepare_database(env: dict[str, str]) -> tuple[int, int, int]:
+# Turn every n-th product into a product with variants (Size: XS..XL), spread over the title
+# order like the rest: the parent keeps its title, slug, collection and status; its variants
+# take prices around its own and stock of their own.
+VARIANTS = f"""
+import sys, django; django.setup()
+from decimal import Decimal
+from django.db import transaction
+from store.models import Product
+parents = int(sys.argv[1])
+sizes = ["XS", "S", "M", "L", "XL"][:{VARIANTS_PER_PARENT}]
+products = list(Product.objects.exclude(structure="variant").order_by("id").values_list("id", "sku", "unit_price"))
+step = max(1, len(products) // parents) if parents else 0
+chosen = products[::step][:parents] if parents else []
+with transaction.atomic():
+    Product.objects.filter(structure="variant").delete()
+    Product.objects.filter(structure="parent").update(structure="standalone", option1_name="", inventory=10,
+                                                     track_inventory=True)
+    ids = [pk for pk, _sku, _price in chosen]
+    for start in range(0, len(ids), 2000):
+        Product.objects.filter(pk__in=ids[start:start + 2000]).update(
+            structure="parent", option1_name="Size", inventory=0, track_inventory=False)
+    Product.objects.bulk_create([
+        Product(structure="variant", parent_id=pk, title=size, sku=f"{{sku}}-{{size}}", slug=None, collection=None,
+                status=None, option1=size, unit_price=price + index, inventory=(index * 7) % 40)
+        for pk, sku, price in chosen for index, size in enumerate(sizes)
+    ], batch_size=2000)
+print(Product.objects.filter(structure="parent").count(), Product.objects.filter(structure="variant").count())
+"""
+
+
+def prepare_database(env: dict[str, str], *, products: int = PRODUCTS, parents: int = 0) -> tuple[int, int, int]:
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "createcachetable")  # the default cache without REDIS_URL
     count = subprocess.run(
         [
             PYTHON,
             "-c",
-            "import django; django.setup(); from store.models import Product; print(Product.objects.count())",
+            "import django; django.setup(); from store.models import Product; "
+            "print(Product.objects.exclude(structure='variant').count(), "
+            "Product.objects.filter(structure='parent').count())",
         ],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.split()[-1]
-    if int(count) != PRODUCTS:
-        manage(env, "seed_catalog", "--products", str(PRODUCTS), "--clear", "-v0")
+    ).stdout.split()
+    if int(count[-2]) != products:
+        manage(env, "seed_catalog", "--products", str(products), "--clear", "-v0")
+    if int(count[-1]) != parents or int(count[-2]) != products:
+        subprocess.run([PYTHON, "-c", VARIANTS, str(parents)], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
         [PYTHON, "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout.split()
@@ -190,10 +227,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8104)
     parser.add_argument("--seconds", type=float, default=8.0, help="per endpoint")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--products", type=int, default=PRODUCTS, help="products (variants not counted)")
+    parser.add_argument(
+        "--parents", type=int, default=0, help=f"of them, products with {VARIANTS_PER_PARENT} variants each"
+    )
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/bo_api_bench")
     env = bench_env(database_url)
-    first_id, last_id, collection_id = prepare_database(env)
+    first_id, last_id, collection_id = prepare_database(env, products=args.products, parents=args.parents)
 
     rng = random.Random(1)
     detail_ids = [rng.randint(first_id, last_id) for _ in range(200)]
@@ -207,8 +248,9 @@ def main() -> None:
     fresh = {**lists, "product detail": [f"/api/products/{pk}/" for pk in detail_ids]}
     engine = database_url.split(":", 1)[0]
     header = (
-        f"gunicorn 2 sync workers on 127.0.0.1:{args.port}, {engine}, {PRODUCTS} products "
-        f"(1 in {TAGGED_EVERY} tagged), {args.clients} client processes x {args.seconds:.0f}s per endpoint"
+        f"gunicorn 2 sync workers on 127.0.0.1:{args.port}, {engine}, {args.products} products "
+        f"({args.parents} with {VARIANTS_PER_PARENT} variants; 1 in {TAGGED_EVERY} tagged), "
+        f"{args.clients} client processes x {args.seconds:.0f}s per endpoint"
     )
     with ProcessPoolExecutor(args.clients) as pool:
         with gunicorn({**env, "CATALOG_API_CACHE_SECONDS": "0"}, args.port):

@@ -72,6 +72,12 @@ class Promotion(models.Model):
         return f"{self.description} ({self.discount}%)"
 
 
+def price_with_tax(amount: Decimal) -> Decimal:
+    """``amount`` x (1 + settings.TAX_RATE), rounded half-up to cents."""
+    rate = Decimal(str(getattr(settings, "TAX_RATE", "0.1")))
+    return (amount * (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 class ProductQuerySet(models.QuerySet["Product"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         """Variants go first, then their products (see ``Product.delete``)."""
@@ -359,8 +365,7 @@ class Product(models.Model):
     @property
     def price_with_tax(self) -> Decimal:
         """unit_price x (1 + settings.TAX_RATE), rounded half-up to cents."""
-        rate = Decimal(str(getattr(settings, "TAX_RATE", "0.1")))
-        return (self.unit_price * (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+        return price_with_tax(self.unit_price)
 
     @property
     def in_stock(self) -> bool:

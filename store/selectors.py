@@ -24,6 +24,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import IsNull
@@ -42,6 +43,7 @@ from store.models import (
 )
 from store.search.selectors import product_ids_matching, search_words
 from store.search.selectors import product_search as product_search  # the one product search, re-exported
+from store.variants import selectors as variant_selectors
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 LINE_TOTAL = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
@@ -232,10 +234,10 @@ def product_list_by_stock_status(*, status: str, queryset: QuerySet[Product] | N
 
 
 def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others."""
+    """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others; a
+    product with variants is sellable when any of its variants is."""
     products = Product.objects.all() if queryset is None else queryset
-    sellable = Q(inventory__gt=0) | Q(track_inventory=False)
-    return products.filter(sellable) if in_stock else products.exclude(sellable)
+    return variant_selectors.product_list_in_stock(in_stock=in_stock, queryset=products)
 
 
 # --- Products with variants (docs/decisions/0017-variants-as-parent-child-rows.md) -------
@@ -348,6 +350,11 @@ PRODUCT_API_FIELDS = (
     "unit_price",
     "inventory",
     "track_inventory",  # in_stock reads it
+    "structure",  # a product with variants sells its variants (variant_selectors.product_offer)
+    "parent",  # the sync feed walks variants too, and sends their products
+    "option1_name",
+    "option2_name",
+    "option3_name",
     "last_update",
     "collection_id",
     "vendor",
@@ -368,7 +375,12 @@ PRODUCT_API_IMAGES = Prefetch(
 
 def product_list_for_api() -> QuerySet[Product]:
     """Active products with `collection_title` annotated and their images prefetched in
-    position order (one query per page)."""
+    position order (one query per page).
+
+    Products only, never a variant on its own: a variant's status is NULL (it has its
+    product's, by the structure CHECK constraint), so ``status = active`` selects standalone
+    products and products with variants (``PRODUCT_STRUCTURES``) and keeps the (status, title)
+    index's walk and its index-only count."""
     collection_title = Collection.objects.filter(pk=OuterRef("collection_id")).order_by().values("title")[:1]
     return (
         Product.objects.filter(status=Product.Status.ACTIVE)
@@ -394,31 +406,58 @@ def _last_public(field: str) -> Subquery:
 
 
 def product_sync_list(*, active: QuerySet[Product], updated_since: datetime | None = None) -> QuerySet[Product]:
-    """The sync feed: ``active`` (``product_list_for_api()``, filtered by the client), plus
-    every product that was once active and no longer is, whatever the filters.
+    """The sync feed's walk: ``active`` (``product_list_for_api()``, filtered by the client),
+    every product that was once active and no longer is, whatever the filters, and the
+    variants of the ``active`` products (a variant added or saved sends its product again:
+    ``product_sync_entries`` turns the walk's rows into the page's products).
 
     Filters choose among active products only: applied to products that are not public,
     they would answer questions about them (bisecting ``unit_price__gt`` finds a draft's
     price). ``updated_since`` is a position in the walk, not a question about the product,
-    so it applies to both. Tombstones carry ``public_sku`` and ``public_slug``, the values
-    they had when they were last active (those edited since are not public).
+    so it applies to every row walked. Tombstones carry ``public_sku`` and ``public_slug``,
+    the values they had when they were last active (those edited since are not public).
 
     One query for any page: the history lookups are correlated subqueries on the history's
-    ``id`` index, run for the rows the walk meets that are not active. "Has an active
-    history row" is a scalar subquery tested for NULL, not EXISTS: MariaDB turns that EXISTS
-    into a materialised scan of the whole history table on every page (≈400 ms at 1M
-    products and 200k history rows, growing with the history; bench/sync_feed.py).
+    ``id`` index, run for the rows the walk meets that are not active; a variant's product is
+    looked up by primary key. "Has an active history row" is a scalar subquery tested for
+    NULL, not EXISTS: MariaDB turns that EXISTS into a materialised scan of the whole history
+    table on every page (≈400 ms at 1M products and 200k history rows, growing with the
+    history; bench/sync_feed.py). Images are not prefetched here: the page's products are
+    known only once its variants are turned into them.
     """
     active_row = HistoricalProduct.objects.filter(id=OuterRef("pk"), status=Product.Status.ACTIVE)
     was_active = IsNull(Subquery(active_row.values("history_id")[:1]), False)
-    gone = Product.objects.exclude(status=Product.Status.ACTIVE).filter(was_active)
+    # Not active and not a variant (whose status is NULL: it has its product's).
+    not_public = Q(status__in=[Product.Status.DRAFT, Product.Status.ARCHIVED])
+    gone = Product.objects.filter(not_public).filter(was_active)
+    variants = Product.objects.filter(structure=Product.Structure.VARIANT, parent__in=active.values("pk"))
+    walk = active | gone | variants
     if updated_since is not None:
-        gone = gone.filter(last_update__gte=updated_since)
-    not_public = ~Q(status=Product.Status.ACTIVE)
-    return (active | gone).annotate(
+        walk = walk.filter(last_update__gte=updated_since)
+    return walk.prefetch_related(None).annotate(
         public_sku=Case(When(not_public, then=_last_public("sku")), default=F("sku")),
         public_slug=Case(When(not_public, then=_last_public("slug")), default=F("slug")),
     )
+
+
+def product_sync_entries(*, rows: list[Product]) -> list[Product]:
+    """The products a page of the sync walk sends, in walk order: each row as it is, a variant
+    as its product (once however many of its rows the page holds), images prefetched. Two
+    queries at most: the products of variants whose product is not on the page, their images."""
+    # Only a variant has a parent (the structure CHECK constraint).
+    products = {row.pk: row for row in rows if row.parent_id is None}
+    missing = {row.parent_id for row in rows if row.parent_id is not None} - products.keys()
+    if missing:
+        products |= product_list_for_api().prefetch_related(None).in_bulk(sorted(missing))
+    entries: dict[int, Product] = {}
+    for row in rows:
+        product = products.get(row.parent_id or row.pk)
+        # None: a variant whose product left the active state since the walk read it.
+        if product is not None and product.pk not in entries:
+            entries[product.pk] = product
+    public = [product for product in entries.values() if product.is_active]
+    prefetch_related_objects(public, PRODUCT_API_IMAGES)
+    return list(entries.values())
 
 
 def product_latest_update() -> datetime | None:

@@ -18,6 +18,7 @@ from store import extensions, selectors
 from store.api.search import CappedSearchFilter
 from store.models import Product
 from store.search.selectors import SEARCH_ORDERING, SEARCH_RANK
+from store.variants import selectors as variant_selectors
 
 # Ids are BIGINT: anything outside that range can match nothing, and SQLite would
 # raise OverflowError on it.
@@ -90,35 +91,64 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-def price_filter(lookup_expr: str) -> filters.NumberFilter:
+def price_filter(lookup_expr: str, help_text: str) -> filters.NumberFilter:
+    # Applied by ProductFilter.filter_queryset, both bounds together (one variant must be within both).
     return filters.NumberFilter(
         field_name="unit_price",
         lookup_expr=lookup_expr,
+        method="filter_nothing",
         max_digits=12,
         decimal_places=2,
+        help_text=help_text,
     )
+
+
+ANY_VARIANT = "; a product with variants when any one of its variants is (within both bounds when both are given)"
 
 
 class ProductFilter(filters.FilterSet):
     collection_id = IdFilter(field_name="collection_id", help_text="Only products of this collection.")
-    unit_price__gt = price_filter("gt")
-    unit_price__lt = price_filter("lt")
+    unit_price__gt = price_filter("gt", f"Products priced above it (strictly){ANY_VARIANT}.")
+    unit_price__lt = price_filter("lt", f"Products priced below it (strictly){ANY_VARIANT}.")
     in_stock = StrictBooleanFilter(
         method="filter_in_stock",
-        help_text="true: sellable (inventory > 0, or stock not tracked); false: none left of a tracked stock.",
+        help_text=(
+            "true: sellable (inventory > 0, or stock not tracked; a product with variants: any of them is); "
+            "false: the others."
+        ),
     )
     updated_since = UtcIsoDateTimeFilter(
         field_name="last_update",
         lookup_expr="gte",
-        help_text="ISO 8601 date/time (UTC when no offset): products changed at or after it.",
+        method="filter_updated_since",
+        help_text=(
+            "ISO 8601 date/time (UTC when no offset): products changed at or after it "
+            "(a product with variants: it, or a variant of it, was added or saved)."
+        ),
     )
 
     class Meta:
         model = Product
         fields: list[str] = []
 
+    def filter_queryset(self, queryset):
+        """The price bounds together (a product with variants matches when one variant is within
+        both), then every other filter."""
+        queryset = variant_selectors.product_list_priced_within(
+            queryset=queryset,
+            above=self.form.cleaned_data.get("unit_price__gt"),
+            below=self.form.cleaned_data.get("unit_price__lt"),
+        )
+        return super().filter_queryset(queryset)
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
+
     def filter_in_stock(self, queryset, name, value):
         return selectors.product_list_in_stock(in_stock=value, queryset=queryset)
+
+    def filter_updated_since(self, queryset, name, value):
+        return variant_selectors.product_list_updated_since(since=value, queryset=queryset)
 
 
 # (registry generation, base FilterSet) -> base plus the extensions' filters
@@ -180,9 +210,17 @@ class ProductSearchFilter(CappedSearchFilter):
 
 
 class ProductOrderingFilter(OrderingFilter):
-    """?ordering=, or a search's best-matches-first order when a search gave none."""
+    """?ordering=, or a search's best-matches-first order when a search gave none. A product
+    with variants sorts by its cheapest variant's price (``unit_price``) and by its or its latest
+    variant's save (``last_update``): the values it is served with."""
 
     def get_ordering(self, request, queryset, view):
         if not request.query_params.get(self.ordering_param) and SEARCH_RANK in queryset.query.annotations:
             return list(SEARCH_ORDERING)
         return super().get_ordering(request, queryset, view)
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        if not ordering:
+            return queryset
+        return variant_selectors.product_list_ordered(queryset=queryset, ordering=ordering)

@@ -9,27 +9,41 @@ from rest_framework import serializers
 
 from store import extensions
 from store.models import Collection, Product
+from store.variants import selectors as variant_selectors
 
-# Set on a product once the registered API fields were loaded for it.
-EXTENSIONS_LOADED = "_api_extensions_loaded"
+# Set on a product once its offer and the registered API fields were loaded for it.
+API_LOADED = "_api_loaded"
+# Where a product's offer (price, stock, variants: ``variant_selectors.ProductOffer``) is set.
+OFFER = "api_offer"
 
 
-def product_extensions_load(products: Sequence[Product]) -> None:
-    """Fill every registered API field (store_custom: `tags`) for these products, once."""
-    pending = [product for product in products if not getattr(product, EXTENSIONS_LOADED, False)]
+def product_api_load(products: Sequence[Product]) -> None:
+    """Fill every registered API field (store_custom: `tags`) for these products, once, and their
+    offers (``variant_selectors.product_offers``: one query for the variants of those that have
+    variants, none when none has)."""
+    pending = [product for product in products if not getattr(product, API_LOADED, False)]
     extensions.api_load(pending)
+    offers = variant_selectors.product_offers(products=pending)
     for product in pending:
-        setattr(product, EXTENSIONS_LOADED, True)
+        setattr(product, OFFER, offers[product.pk])
+        setattr(product, API_LOADED, True)
 
 
 class ProductListSerializer(serializers.ListSerializer):
-    """A page of products: the registered API fields are loaded for the whole page at once
-    (one loader call per field), before any product is serialized."""
+    """A page of products: the registered API fields and the variants are loaded for the whole
+    page at once (one loader call per field, one query for the variants), before any product is
+    serialized."""
 
     def to_representation(self, data):
         products = list(data.all() if isinstance(data, Manager) else data)
-        product_extensions_load(products)
+        product_api_load(products)
         return super().to_representation(products)
+
+
+def absolute_url(context: dict, url: str) -> str:
+    """``url`` made absolute with the request's host (unchanged when already absolute, e.g. S3)."""
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request is not None else url
 
 
 class CollectionRefSerializer(serializers.Serializer):
@@ -51,16 +65,67 @@ class ProductImageSerializer(serializers.Serializer):
         help_text="Null until the thumbnail is made (moments after an upload)."
     )
 
-    def _absolute(self, url: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
-
     def get_url(self, image) -> str:
         # The image is required: every row has a file.
-        return self._absolute(image.image.url)
+        return absolute_url(self.context, image.image.url)
 
     def get_thumbnail_url(self, image) -> str | None:
-        return self._absolute(image.thumbnail.url) if image.thumbnail else None
+        return absolute_url(self.context, image.thumbnail.url) if image.thumbnail else None
+
+
+def money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True, **kwargs)
+
+
+def price_with_tax_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        help_text="unit_price × (1 + TAX_RATE), rounded to cents.",
+        **kwargs,
+    )
+
+
+class OptionSerializer(serializers.Serializer):
+    """One option of a product with variants and the values its variants use, in order."""
+
+    name = serializers.CharField(read_only=True, help_text="e.g. Colour")
+    values = serializers.ListField(child=serializers.CharField(), read_only=True, help_text='e.g. ["Green", "Blue"]')
+
+
+class PriceRangeSerializer(serializers.Serializer):
+    """The lowest and highest price of a product's variants (a product without variants: its price twice)."""
+
+    min = money(source="price_min")
+    max = money(source="price_max")
+
+
+class VariantSerializer(serializers.Serializer):
+    """A variant: the unit sold (its own SKU, price, stock, barcode), named by its option values."""
+
+    id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(read_only=True, label="SKU")
+    title = serializers.CharField(read_only=True, help_text='Its option values: "Green / S".')
+    option_values = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="One value per option of its product, in the product's options' order.",
+    )
+    unit_price = money()
+    price_with_tax = price_with_tax_field()
+    compare_at_price = money(allow_null=True, help_text="The price before a reduction (above unit_price), or null.")
+    in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0, or its stock is not tracked")
+    inventory = serializers.IntegerField(read_only=True)
+    barcode = serializers.CharField(read_only=True, help_text="GTIN-8, -12, -13 or -14; blank when none.")
+    weight = serializers.DecimalField(max_digits=10, decimal_places=3, read_only=True, allow_null=True)
+    weight_unit = serializers.CharField(read_only=True, help_text="g, kg, lb or oz.")
+    image = serializers.SerializerMethodField(help_text="URL of its image (one of its product's images), or null.")
+    last_update = serializers.DateTimeField(read_only=True)
+
+    def get_image(self, variant) -> str | None:
+        image = variant.variant_image
+        return absolute_url(self.context, image.image.url) if image is not None else None
 
 
 class ProductSerializer(serializers.Serializer):
@@ -78,25 +143,24 @@ class ProductSerializer(serializers.Serializer):
     title = serializers.CharField(read_only=True)
     slug = serializers.SlugField(read_only=True)
     description = serializers.CharField(read_only=True)
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
-    price_with_tax = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+    unit_price = money(source=f"{OFFER}.unit_price", help_text="With variants: its cheapest variant's price.")
+    price_with_tax = price_with_tax_field(source=f"{OFFER}.price_with_tax")
+    in_stock = serializers.BooleanField(
+        source=f"{OFFER}.in_stock",
         read_only=True,
-        help_text="unit_price × (1 + TAX_RATE), rounded to cents.",
+        help_text="inventory > 0, or its stock is not tracked; with variants: any variant is in stock.",
     )
-    in_stock = serializers.BooleanField(read_only=True, help_text="inventory > 0, or its stock is not tracked")
-    inventory = serializers.IntegerField(read_only=True)
+    inventory = serializers.IntegerField(
+        source=f"{OFFER}.inventory", read_only=True, help_text="With variants: their tracked inventory, summed."
+    )
     collection = CollectionRefSerializer(source="*", read_only=True)
     # What stores keep on a product; the cost per item is the shop's own business and is not served.
     vendor = serializers.CharField(read_only=True)
     barcode = serializers.CharField(read_only=True, help_text="GTIN-8, -12, -13 or -14; blank when none.")
-    compare_at_price = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        read_only=True,
+    compare_at_price = money(
+        source=f"{OFFER}.compare_at_price",
         allow_null=True,
-        help_text="The price before a reduction (above unit_price), or null.",
+        help_text="The price before a reduction (above unit_price), or null; with variants: its cheapest variant's.",
     )
     weight = serializers.DecimalField(max_digits=10, decimal_places=3, read_only=True, allow_null=True)
     weight_unit = serializers.CharField(read_only=True, help_text="g, kg, lb or oz.")
@@ -105,7 +169,25 @@ class ProductSerializer(serializers.Serializer):
     images = ProductImageSerializer(
         many=True, read_only=True, help_text="In position order; the first is the main image."
     )
-    last_update = serializers.DateTimeField(read_only=True)
+    options = OptionSerializer(
+        source=f"{OFFER}.options", many=True, read_only=True, help_text="Empty for a product without variants."
+    )
+    variants = VariantSerializer(
+        source=f"{OFFER}.variants",
+        many=True,
+        read_only=True,
+        help_text="In the order they were made; empty for a product without variants.",
+    )
+    price_range = PriceRangeSerializer(source=OFFER, read_only=True)
+    total_stock = serializers.IntegerField(
+        source=f"{OFFER}.total_stock",
+        read_only=True,
+        allow_null=True,
+        help_text="Inventory of its variants (or itself) whose stock is tracked, summed; null when none is tracked.",
+    )
+    last_update = serializers.DateTimeField(
+        source=f"{OFFER}.last_update", read_only=True, help_text="With variants: its or its latest variant's."
+    )
 
     class Meta:
         list_serializer_class = ProductListSerializer
@@ -121,7 +203,7 @@ class ProductSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         # In a page, ProductListSerializer already loaded them: a no-op then.
-        product_extensions_load([instance])
+        product_api_load([instance])
         return super().to_representation(instance)
 
 

@@ -6,8 +6,9 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -28,6 +29,7 @@ from store.api.filters import (
 )
 from store.api.pagination import SyncCursorPagination
 from store.api.serializers import CollectionSerializer, ProductSerializer, ProductSyncSerializer
+from store.variants import selectors as variant_selectors
 
 NOT_FOUND = "Not found."
 ERROR_RESPONSES = {
@@ -114,6 +116,20 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @catalog_schema(ProductSerializer, "product")
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="One product by id",
+        description=(
+            "The id of a variant answers 302 to its product (when the product is active; else 404): "
+            "order lines and carts refer to variants."
+        ),
+        responses={
+            200: ProductSerializer,
+            302: OpenApiResponse(description="The id is a variant's: Location is its product's URL."),
+            404: ERROR_RESPONSES[404],
+        },
+    )
+)
 class ProductViewSet(CatalogViewSet):
     """Products. `/api/products/by-slug/<slug>/` is the lookup by slug; `/api/products/sync/`
     walks the whole catalog in (last_update, id) order with an opaque resume cursor."""
@@ -138,6 +154,30 @@ class ProductViewSet(CatalogViewSet):
         if self.action in ("list", "sync"):
             return super().filter_queryset(queryset)
         return queryset
+
+    def retrieve(self, request, *args, **kwargs):
+        """The product; for a variant's id, a redirect (302) to its product, when that is active."""
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except (Http404, NotFound):
+            lookup = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+            product_id = (
+                variant_selectors.variant_product_id(variant_id=int(lookup), products=self.get_queryset())
+                if lookup.isdigit() and int(lookup) <= MAX_ID
+                else None
+            )
+            if product_id is None:
+                raise
+        location = request.build_absolute_uri(reverse("api:product-detail", args=[product_id]))
+        query = request.META.get("QUERY_STRING", "")
+        return Response(status=302, headers={"Location": f"{location}?{query}" if query else location})
+
+    def paginate_queryset(self, queryset):
+        # The sync walk's rows include variants: each is sent as its product (once a page).
+        page = super().paginate_queryset(queryset)
+        if self.action == "sync" and page is not None:
+            return selectors.product_sync_entries(rows=page)
+        return page
 
     def catalog_version(self) -> str:
         # The latest save of any product: one index lookup, once a request, and only when

@@ -6,15 +6,16 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from store import services
 from store.models import OPTION_COUNT, OrderItem, Product
 from store.search.services import search_index_refresh
+from store.variants.selectors import Option, options_in_use
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -35,12 +36,6 @@ ERROR_OPTIONS_SOLD = (
 )
 ERROR_VARIANT_SOLD = "{variant} cannot be removed: order #{order} sold it. Set its inventory to 0 instead."
 SKU_PART = re.compile(r"[^A-Za-z0-9]+")
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    values: tuple[str, ...]
 
 
 def options_parse(text: str) -> list[Option]:
@@ -79,12 +74,8 @@ def product_options(*, product: Product) -> list[Option]:
     names = product.option_names
     if not names or product.pk is None:
         return []
-    values: list[dict[str, None]] = [{} for _name in names]
-    for row in product.variants.order_by("pk").values_list("option1", "option2", "option3"):
-        for index, value in enumerate(row[: len(names)]):
-            if value:
-                values[index].setdefault(value, None)
-    return [Option(name, tuple(found)) for name, found in zip(names, values, strict=True)]
+    rows = product.variants.order_by("pk").values_list("option1", "option2", "option3")
+    return options_in_use(names=names, value_rows=rows)
 
 
 def _variant_sku(parent: Product, values: Sequence[str]) -> str:
@@ -166,10 +157,14 @@ def variant_delete_refusal(*, variant: Product) -> str | None:
 
 @transaction.atomic
 def variant_delete(*, variant: Product) -> None:
+    """Remove ``variant``, unless an order sold it. Its product's ``last_update`` moves (no new
+    version, no history row: the variant's own removal is in the history), so the API's sync
+    feed sends the product again without it, and the list's micro-cache lets it go."""
     refusal = variant_delete_refusal(variant=variant)
     if refusal is not None:
         raise ValidationError(refusal)
     parent_id = variant.parent_id
     variant.delete()
     if parent_id is not None:
+        Product.objects.filter(pk=parent_id).update(last_update=timezone.now())
         search_index_refresh(product_ids=[parent_id])  # its product is no longer found by its SKU

@@ -60,6 +60,10 @@ def test_product_detail_exact_json(api):
         "seo_title": "",
         "seo_description": "",
         "images": [],
+        "options": [],
+        "variants": [],
+        "price_range": {"min": "19.99", "max": "19.99"},
+        "total_stock": 3,
         "tags": [],
         "last_update": "2026-01-01T12:00:00Z",
     }
@@ -82,6 +86,10 @@ def test_product_detail_exact_json(api):
         "seo_title",
         "seo_description",
         "images",
+        "options",
+        "variants",
+        "price_range",
+        "total_stock",
         "tags",
         "last_update",
     ]

@@ -20,7 +20,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backoffice.wsgi import application
-from store.tests.factories import ProductFactory
+from store.tests.factories import ProductFactory, product_image
+from store.tests.variants.conftest import make_parent, make_variant
 
 # Valid requests must conform fully; invalid ones (junk parameters) must not crash.
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
@@ -47,6 +48,10 @@ def api_schema(db):
 @pytest.mark.slow
 def test_every_operation_conforms_to_the_schema(api_schema):
     ProductFactory.create_batch(3)
+    # A product with variants (one with its image): options, variants, price range conform too.
+    parent = make_parent()
+    make_variant(parent, "Green", "S", variant_image=product_image(parent, thumbnail=False))
+    make_variant(parent, "Blue", "S", track_inventory=False)
     # A draft: a tombstone in the sync feed, which must conform too.
     ProductFactory(status="draft")
     operations = [result.ok() for result in api_schema.get_all_operations()]

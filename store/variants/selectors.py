@@ -1,0 +1,244 @@
+"""Reads of products with variants: their options, what a product sells (its offer: price, stock,
+variants) as the catalog API serves it, and the queryset pieces that make the API's filters and
+orderings read a product with variants by its variants (docs/decisions/0017)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce, Greatest
+
+from store.models import Product, price_with_tax
+
+PARENT = Product.Structure.PARENT
+VARIANT = Product.Structure.VARIANT
+#: what the API reads of a variant (never its cost per item)
+VARIANT_API_FIELDS = (
+    "id",
+    "parent_id",
+    "structure",
+    "sku",
+    "title",
+    "unit_price",
+    "compare_at_price",
+    "inventory",
+    "track_inventory",
+    "barcode",
+    "weight",
+    "weight_unit",
+    "option1",
+    "option2",
+    "option3",
+    "last_update",
+    "variant_image__id",
+    "variant_image__image",
+)
+#: the API's orderings whose value a product with variants takes from its variants -> their sort keys
+API_SORT_KEYS = {"unit_price": "api_sort_price", "last_update": "api_sort_last_update"}
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    values: tuple[str, ...]
+
+
+def options_in_use(*, names: Sequence[str], value_rows: Iterable[Sequence[str]]) -> list[Option]:
+    """Each option name with the values ``value_rows`` (variants' option1..3, in the order the
+    variants were made) use, in first-use order."""
+    values: list[dict[str, None]] = [{} for _name in names]
+    for row in value_rows:
+        for index, value in enumerate(row[: len(names)]):
+            if value:
+                values[index].setdefault(value, None)
+    return [Option(name, tuple(found)) for name, found in zip(names, values, strict=True)]
+
+
+@dataclass(frozen=True)
+class ProductOffer:
+    """What a product sells, as the API serves it. A product without variants sells itself; a
+    product with variants sells its variants: its price is its cheapest variant's (with that
+    variant's compare-at price), its stock their tracked stock, in stock when any of them is,
+    last updated when it or any of them was."""
+
+    unit_price: Decimal
+    compare_at_price: Decimal | None
+    inventory: int
+    in_stock: bool
+    #: Σ inventory of the units whose stock is tracked; None when none is
+    total_stock: int | None
+    price_min: Decimal
+    price_max: Decimal
+    last_update: datetime
+    options: list[Option] = field(default_factory=list)
+    variants: list[Product] = field(default_factory=list)
+
+    @property
+    def price_with_tax(self) -> Decimal:
+        return price_with_tax(self.unit_price)
+
+
+def product_offer(*, product: Product, variants: Sequence[Product]) -> ProductOffer:
+    """``product``'s offer; ``variants`` are its variants (``variant_list_for_api``), in order."""
+    if product.structure != PARENT:
+        return ProductOffer(
+            unit_price=product.unit_price,
+            compare_at_price=product.compare_at_price,
+            inventory=product.inventory,
+            in_stock=product.in_stock,
+            total_stock=product.inventory if product.track_inventory else None,
+            price_min=product.unit_price,
+            price_max=product.unit_price,
+            last_update=product.last_update,
+        )
+    options = options_in_use(
+        names=product.option_names, value_rows=[(v.option1, v.option2, v.option3) for v in variants]
+    )
+    if not variants:  # every variant removed: nothing to sell
+        return ProductOffer(
+            unit_price=product.unit_price,
+            compare_at_price=None,
+            inventory=0,
+            in_stock=False,
+            total_stock=None,
+            price_min=product.unit_price,
+            price_max=product.unit_price,
+            last_update=product.last_update,
+            options=options,
+        )
+    cheapest = min(variants, key=lambda variant: (variant.unit_price, variant.pk))
+    tracked = [variant.inventory for variant in variants if variant.track_inventory]
+    return ProductOffer(
+        unit_price=cheapest.unit_price,
+        compare_at_price=cheapest.compare_at_price,
+        inventory=sum(tracked),
+        in_stock=any(variant.in_stock for variant in variants),
+        total_stock=sum(tracked) if tracked else None,
+        price_min=cheapest.unit_price,
+        price_max=max(variant.unit_price for variant in variants),
+        last_update=max([product.last_update, *(variant.last_update for variant in variants)]),
+        options=options,
+        variants=list(variants),
+    )
+
+
+def variant_list_for_api(*, product_ids: Iterable[int]) -> QuerySet[Product]:
+    """The variants of these products (ids of products with variants), in the order they were
+    made, with their image: one query."""
+    return (
+        Product.objects.filter(structure=VARIANT, parent_id__in=list(product_ids))
+        .select_related("variant_image")
+        .only(*VARIANT_API_FIELDS)
+        .order_by("parent_id", "pk")
+    )
+
+
+def product_offers(*, products: Sequence[Product]) -> dict[int, ProductOffer]:
+    """{product id: offer} for these products: one query when any has variants, none otherwise."""
+    parent_ids = [product.pk for product in products if product.structure == PARENT]
+    variants: dict[int, list[Product]] = {pk: [] for pk in parent_ids}
+    if parent_ids:
+        for variant in variant_list_for_api(product_ids=parent_ids):
+            variants[variant.parent_id or 0].append(variant)  # (always set: a variant's product)
+    return {product.pk: product_offer(product=product, variants=variants.get(product.pk, [])) for product in products}
+
+
+def variant_product_id(*, variant_id: int, products: QuerySet[Product]) -> int | None:
+    """The id of the product (among ``products``) the variant ``variant_id`` belongs to, or None."""
+    parent_id = (
+        Product.objects.filter(pk=variant_id, structure=VARIANT, parent__in=products.values("pk"))
+        .values_list("parent_id", flat=True)
+        .first()
+    )
+    return parent_id
+
+
+# --- Filters and orderings of products, by their variants ------------------------------------
+def _is_parent_with(variants: QuerySet[Product]) -> Q:
+    """A product with variants one of which is in ``variants`` (a semi-join on the parent index)."""
+    return Q(structure=PARENT, pk__in=variants.filter(structure=VARIANT).values("parent_id"))
+
+
+def product_list_priced_within(
+    *, queryset: QuerySet[Product], above: Decimal | None = None, below: Decimal | None = None
+) -> QuerySet[Product]:
+    """Products priced strictly within (above, below) (either bound may be None): a product with
+    variants when any one of its variants is, both bounds applying to that same variant."""
+    bounds = Q()
+    if above is not None:
+        bounds &= Q(unit_price__gt=above)
+    if below is not None:
+        bounds &= Q(unit_price__lt=below)
+    if not bounds:
+        return queryset
+    return queryset.filter((~Q(structure=PARENT) & bounds) | _is_parent_with(Product.objects.filter(bounds)))
+
+
+def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others;
+    a product with variants is sellable when any of its variants is."""
+    sellable = Q(inventory__gt=0) | Q(track_inventory=False)
+    matches = (~Q(structure=PARENT) & sellable) | _is_parent_with(Product.objects.filter(sellable))
+    return queryset.filter(matches) if in_stock else queryset.exclude(matches)
+
+
+def catalog_has_variants() -> bool:
+    """Whether any product has variants: one lookup on the parent index."""
+    return Product.objects.filter(parent__isnull=False).exists()
+
+
+def product_list_updated_since(*, since: datetime, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """Products saved at or after ``since``, or one of whose variants was (added or saved).
+
+    The OR with the variants' products is no range of the ``last_update`` index: a catalog
+    without variants keeps the range (one lookup says so)."""
+    changed = Q(last_update__gte=since)
+    if catalog_has_variants():
+        changed |= _is_parent_with(Product.objects.filter(last_update__gte=since))
+    return queryset.filter(changed)
+
+
+def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product]:
+    """``queryset`` in the API's ``ordering`` (field names, ``-`` for descending). A product with
+    variants sorts by the values it is served with: ``unit_price`` by its cheapest variant's price,
+    ``last_update`` by its own or its latest variant's, whichever is later.
+
+    Those keys are correlated subqueries on the parent index, evaluated for products with
+    variants only, but a sort on them is a scan of the rows filtered (no index walk): when the
+    catalog has no variant at all (one index lookup says so), the plain columns and their indexes
+    serve the order as before variants."""
+    keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
+    if not keyed or not catalog_has_variants():
+        return queryset.order_by(*ordering)
+    # Only a variant has a parent (the structure CHECK constraint). A plain MIN()/MAX() over the
+    # parent index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
+    variants = Product.objects.filter(parent=OuterRef("pk")).order_by()
+
+    def of_variants(function: str, field_name: str) -> Subquery:
+        return Subquery(variants.annotate(value=Func(F(field_name), function=function)).values("value"))
+
+    keys = {
+        "unit_price": Case(
+            When(structure=PARENT, then=Coalesce(of_variants("MIN", "unit_price"), F("unit_price"))),
+            default=F("unit_price"),
+        ),
+        "last_update": Case(
+            When(
+                structure=PARENT,
+                then=Greatest(F("last_update"), Coalesce(of_variants("MAX", "last_update"), F("last_update"))),
+            ),
+            default=F("last_update"),
+        ),
+    }
+    terms = []
+    for term in ordering:
+        name = term.removeprefix("-")
+        if name in API_SORT_KEYS:
+            queryset = queryset.annotate(**{API_SORT_KEYS[name]: keys[name]})
+            name = API_SORT_KEYS[name]
+        terms.append(f"-{name}" if term.startswith("-") else name)
+    return queryset.order_by(*terms)
