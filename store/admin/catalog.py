@@ -159,6 +159,39 @@ class ProductChangeForm(ProductAdminForm):
         return options
 
 
+class VariantRangeWidget(forms.Widget):
+    """A product with variants' row in the list: its variants' price range or total stock, as text.
+
+    The field is disabled (Django then takes the initial value and ignores a posted one), so a
+    row of a product with variants is never saved from the list: its variants are, from the
+    sellable-units view (``UnitsFilter``) or its page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<span class="variant-range">{}</span>', self.text)
+
+
+def variant_price_range(product: Product) -> str:
+    """ "18.00–24.00" (or "18.00"), from ``product_list_with_variant_summary``; "–" with no variants."""
+    low, high = getattr(product, "variant_price_min", None), getattr(product, "variant_price_max", None)
+    if low is None or high is None:
+        return "–"
+    return number_format(low, 2) if low == high else f"{number_format(low, 2)}–{number_format(high, 2)}"
+
+
+def variant_stock_total(product: Product) -> str:
+    """Its variants' tracked stock in total, or "not tracked"."""
+    stock = getattr(product, "variant_stock", None)
+    return "not tracked" if stock is None else str(stock)
+
+
+#: the list-edit columns a product with variants shows read-only instead (its variants' figures)
+PARENT_READ_ONLY = {"unit_price": variant_price_range, "inventory": variant_stock_total}
+
+
 class ProductListEditForm(ProductAdminForm):
     """One row of the list edits: only rows the user changed are saved, so only they are checked.
 
@@ -179,10 +212,15 @@ class ProductListEditForm(ProductAdminForm):
         super().__init__(*args, **kwargs)
         # The same markup without the template engine (most of the page's CPU otherwise).
         self.error_class = RowErrorList
+        parent = self.instance.is_parent
         for name, field in self.fields.items():
             field.widget = fast_widget(field.widget)
             field.hidden_widget = FastHiddenInput
-            if name != "loaded_version":
+            if parent and name in PARENT_READ_ONLY:
+                # Not sold itself: its variants' price range and stock, read-only.
+                field.disabled = True
+                field.widget = VariantRangeWidget(PARENT_READ_ONLY[name](self.instance))
+            elif name != "loaded_version":
                 field.show_hidden_initial = True
 
     def full_clean(self) -> None:
@@ -586,8 +624,7 @@ class ProductAdmin(
         count = getattr(product, "variant_count", 0)
         if not count:
             return ""
-        low, high = product.variant_price_min, product.variant_price_max
-        prices = number_format(low, 2) if low == high else f"{number_format(low, 2)}–{number_format(high, 2)}"
+        prices = variant_price_range(product)
         stock = product.variant_stock
         in_stock = "stock not tracked" if stock is None else f"{stock} in stock"
         label = ngettext("%(count)d variant", "%(count)d variants", count) % {"count": count}

@@ -1,13 +1,15 @@
 """The product list shows products (with their variants' count, price range and stock), never a
 variant on its own row; searching a variant's SKU finds its product; order lines sell variants."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from store import services
 from store.models import OrderItem, Product
-from store.tests.admin_helpers import changelist_query_counts
+from store.tests.admin_helpers import changelist_data, changelist_query_counts, row_prefix
 from store.tests.factories import CollectionFactory, OrderFactory, ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 
@@ -77,3 +79,29 @@ def test_a_product_with_variants_cannot_be_sold_itself(tshirt):
     variant = tshirt.variants.get(sku="TS-BL")
     item = services.order_item_save(item=OrderItem(order=order, product=variant, quantity=2))
     assert item.unit_price == variant.unit_price
+
+
+def test_a_product_with_variants_shows_its_price_range_and_stock_read_only_in_the_list(admin_client, tshirt):
+    mug = ProductFactory(title="Mug", unit_price="9.00", inventory=4)
+    response = admin_client.get(PRODUCTS)
+    html = response.content.decode()
+    tshirt_prefix, mug_prefix = row_prefix(response, tshirt.pk), row_prefix(response, mug.pk)
+    # The product without variants keeps its inputs; the one with variants shows their figures.
+    assert f'name="{mug_prefix}-unit_price"' in html
+    assert f'name="{mug_prefix}-inventory"' in html
+    assert f'name="{tshirt_prefix}-unit_price"' not in html
+    assert f'name="{tshirt_prefix}-inventory"' not in html
+    assert '<span class="variant-range">18.00–24.00</span>' in html
+    assert '<span class="variant-range">300</span>' in html
+
+    # A forged post of the parent's price and stock changes nothing and is no row error.
+    data = changelist_data(response, **{f"{tshirt_prefix}-unit_price": "99.00", f"{tshirt_prefix}-inventory": "7"}) | {
+        f"{mug_prefix}-unit_price": "11.00"
+    }
+    saved = admin_client.post(PRODUCTS, data)
+    assert saved.status_code == 302
+    tshirt.refresh_from_db()
+    mug.refresh_from_db()
+    assert (tshirt.unit_price, tshirt.inventory) != (Decimal("99.00"), 7)
+    assert tshirt.inventory == 0
+    assert mug.unit_price == Decimal("11.00")
