@@ -30,6 +30,49 @@ class InventoryFilter(admin.SimpleListFilter):
         return selectors.product_list_by_stock_status(status=status, queryset=queryset)
 
 
+ROWS_PARAMETER = "rows"
+ROWS_UNITS = "units"
+#: the filters of the products view that mean nothing for a variant's own row (its status,
+#: promotions and tags are its product's): leaving the products view drops them
+PRODUCT_ONLY_PARAMETERS = ("status__exact", "promotions__id__exact", "tag")
+
+
+def units_view(request) -> bool:
+    """The product list shows sellable units (products without variants, and each variant)."""
+    return request.GET.get(ROWS_PARAMETER) == ROWS_UNITS
+
+
+class RowsFilter(admin.SimpleListFilter):
+    """Products (the default: a product with variants is one row) or sellable units: every
+    product without variants and every variant on a row of its own, its price and stock
+    editable in the list and its title shown with its product's. The rows are chosen by
+    ``ProductChangeList.get_queryset``; this filter offers the choice."""
+
+    title = "rows"
+    parameter_name = ROWS_PARAMETER
+
+    def lookups(self, request, model_admin):
+        return [(ROWS_UNITS, "Sellable units (each variant)")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Products",
+        }
+        yield {
+            "selected": self.value() == ROWS_UNITS,
+            "query_string": changelist.get_query_string(
+                {self.parameter_name: ROWS_UNITS},
+                remove=[name for name in changelist.params if name.startswith(PRODUCT_ONLY_PARAMETERS)],
+            ),
+            "display": "Sellable units (each variant)",
+        }
+
+    def queryset(self, request, queryset):
+        return queryset
+
+
 class BulkActionFilter(admin.SimpleListFilter):
     """The bulk edits of one kind, named as the product list's action menu names them
     ("Change price"), not by the action's internal name."""
@@ -73,6 +116,19 @@ class CollectionFilter(IdAutocompleteFilter):
 
     title = "collection"
     field_name = "collection"
+
+
+class UnitCollectionFilter(CollectionFilter):
+    """The collection filter of the sellable-units view: a variant is in its product's collection."""
+
+    def queryset(self, request, queryset):
+        value = self.used_parameters.get(self.parameter_name)
+        if isinstance(value, list):  # Django's lookup values are lists; the last one counts
+            value = value[-1] if value else None
+        if value in (None, ""):
+            return queryset
+        # An id: IdAutocompleteFilter refused anything else.
+        return selectors.product_list_units_in_collection(collection_id=int(value), queryset=queryset)
 
 
 class CustomerFilter(IdAutocompleteFilter):

@@ -248,6 +248,14 @@ def product_list_products(*, queryset: QuerySet[Product] | None = None) -> Query
     return products.filter(structure__in=PRODUCT_STRUCTURES)
 
 
+def product_list_units_in_collection(*, collection_id: int, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """``queryset``'s rows in a collection: their own (a product) or their product's (a variant,
+    whose own collection is NULL). The products with variants of the collection are read by the
+    (collection, status) index, their variants by the ``parent`` index."""
+    parents = Product.objects.filter(collection_id=collection_id, structure=Product.Structure.PARENT).values("pk")
+    return queryset.filter(Q(collection_id=collection_id) | Q(parent_id__in=parents))
+
+
 def product_list_with_variant_summary(*, queryset: QuerySet[Product]) -> QuerySet[Product]:
     """``queryset`` with its variants' ``variant_count``, ``variant_price_min`` / ``_max``,
     ``variant_stock`` (their tracked inventory, summed) and ``variant_stock_min`` (the lowest

@@ -38,7 +38,7 @@ from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
 from store.admin.variants import OPTIONS_HELP, OptionsField, VariantInline, variant_formset_save
 from store.exports.resources import ProductResource
-from store.filters import CollectionFilter, InventoryFilter
+from store.filters import CollectionFilter, InventoryFilter, RowsFilter, UnitCollectionFilter, units_view
 from store.images import services as image_services
 from store.images.inspect import ACCEPT, image_inspect
 from store.images.selectors import ImageFetchNote, product_image_fetch_notes
@@ -82,6 +82,18 @@ def _loaded_at(request) -> datetime | None:
 # The product list shows only the collection's title; loading the page's
 # collections by id keeps the product query on the product table alone.
 COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk", "title"))
+
+
+# The sellable-units view: each variant's product (its title, collection and status).
+UNIT_PRODUCTS = Prefetch(
+    "parent",
+    queryset=Product.objects.only("pk", "title", "collection_id", "status").prefetch_related(COLLECTION_TITLES),
+)
+
+
+def product_of(row: Product) -> Product:
+    """The product a row belongs to: a variant's product, else the row itself."""
+    return row.parent if row.is_variant and row.parent is not None else row
 
 
 #: what a variant shares with its product (NULL on the variant's row)
@@ -328,8 +340,16 @@ class ProductChangeList(ChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         """The page's products (never a variant on its own row) with their first image's thumbnail
-        and their variants' count, price range and stock (subqueries, no query per row)."""
-        queryset = selectors.product_list_products(queryset=super().get_queryset(request, exclude_parameters))
+        and their variants' count, price range and stock (subqueries, no query per row).
+
+        The sellable-units view (``?rows=units``, ``RowsFilter``): products without variants and
+        each variant, with its product's title, collection and status (one query for the page's
+        products, one for their collections)."""
+        queryset = super().get_queryset(request, exclude_parameters)
+        if units_view(request):
+            queryset = selectors.product_list_sellable_units(queryset=queryset).prefetch_related(UNIT_PRODUCTS)
+            return selectors.product_list_with_first_image(queryset=queryset)
+        queryset = selectors.product_list_products(queryset=queryset)
         queryset = selectors.product_list_with_first_image(queryset=queryset)
         return selectors.product_list_with_variant_summary(queryset=queryset)
 
@@ -392,7 +412,9 @@ class ProductAdmin(
     # The title stays the row header (<th>) and the link, as before the image column.
     list_display_links = ("title",)
     list_editable = ("unit_price", "inventory")
-    list_filter = ("status", CollectionFilter, "last_update", InventoryFilter, "promotions")
+    list_filter = (RowsFilter, "status", CollectionFilter, "last_update", InventoryFilter, "promotions")
+    #: the sellable-units view's: a variant's status and promotions are its product's
+    units_list_filter = (RowsFilter, UnitCollectionFilter, "last_update", InventoryFilter)
     # Deliberately empty: the collection comes from COLLECTION_TITLES, not a join.
     list_select_related = ()
     list_per_page = 100
@@ -443,9 +465,20 @@ class ProductAdmin(
     # Other apps' columns, filters and inlines, declared in their StoreExtension (see
     # store.extensions for why the admin reads them rather than being replaced).
     def get_list_display(self, request):
-        return (*super().get_list_display(request), *(c.display for c in extensions.admin_list_columns()))
+        own = super().get_list_display(request)
+        if units_view(request):
+            own = tuple("unit_title" if name == "title" else name for name in own)
+        return (*own, *(c.display for c in extensions.admin_list_columns()))
+
+    def get_list_display_links(self, request, list_display):
+        if units_view(request):
+            return ("unit_title",)
+        return super().get_list_display_links(request, list_display)
 
     def get_list_filter(self, request):
+        if units_view(request):
+            # Other apps' filters choose products (tags): not in the sellable-units view.
+            return self.units_list_filter
         return (*super().get_list_filter(request), *extensions.admin_list_filters())
 
     def get_inlines(self, request, obj):
@@ -472,6 +505,9 @@ class ProductAdmin(
             # its option values or its SKU, named with its product ("T-Shirt — Green / S").
             units = selectors.product_search_sellable_units(term=search_term, queryset=queryset)
             return units.select_related("parent"), False
+        if units_view(request):
+            # Sellable units: a variant by its SKU, its option values or its product's title.
+            return selectors.product_search_sellable_units(term=search_term, queryset=queryset), False
         # Best matches first, unless a column header was clicked (the changelist has ordered
         # the queryset by it already).
         ranked = ORDER_VAR not in request.GET
@@ -611,9 +647,18 @@ class ProductAdmin(
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description="collection")
-    def collection_link(self, product):
+    def collection_link(self, row):
+        product = product_of(row)
+        if product.collection_id is None:
+            return "–"
         url = object_url("admin:store_collection_change", product.collection_id)
         return format_html('<a href="{}">{}</a>', url, product.collection)
+
+    @admin.display(description="title", ordering="title")
+    def unit_title(self, row):
+        """The sellable-units view's title: a variant's with its product's ("T-Shirt — Green / S")."""
+        product = product_of(row)
+        return row.title if product is row else f"{product.title} — {row.title}"
 
     @admin.display(description="image")
     def thumbnail(self, product):
@@ -643,8 +688,9 @@ class ProductAdmin(
         return badge
 
     @admin.display(description="status")
-    def status_badge(self, product):
+    def status_badge(self, row):
         # Not sortable: ORDER BY status, id has no index to walk at a million rows.
+        product = product_of(row)
         return format_html(
             '<span class="status-badge status-{}">{}</span>', product.status, product.get_status_display()
         )

@@ -105,3 +105,58 @@ def test_a_product_with_variants_shows_its_price_range_and_stock_read_only_in_th
     assert (tshirt.unit_price, tshirt.inventory) != (Decimal("99.00"), 7)
     assert tshirt.inventory == 0
     assert mug.unit_price == Decimal("11.00")
+
+
+UNITS = {"rows": "units"}
+
+
+def test_the_sellable_units_view_lists_each_variant_with_its_product_and_edits_its_price_and_stock(
+    admin_client, tshirt
+):
+    mug = ProductFactory(title="Mug", sku="MUG-1", unit_price="9.00", inventory=4)
+    response = admin_client.get(PRODUCTS, UNITS)
+    assert response.status_code == 200
+    listed = {row.sku for row in response.context["cl"].result_list}
+    assert listed == {"MUG-1", "TS-GS", "TS-GM", "TS-GL", "TS-BS", "TS-BM", "TS-BL"}  # never the product
+    html = response.content.decode()
+    assert "Example T-Shirt — Green / S" in html
+    assert f'href="/admin/store/collection/{tshirt.collection_id}/change/"' in html  # the product's collection
+
+    variant = Product.objects.get(sku="TS-BM")
+    prefix = row_prefix(response, variant.pk)
+    data = changelist_data(response, **{f"{prefix}-unit_price": "26.00", f"{prefix}-inventory": "7"})
+    saved = admin_client.post(f"{PRODUCTS}?rows=units", data)
+    assert saved.status_code == 302
+    assert saved["Location"].endswith("?rows=units")
+    variant.refresh_from_db()
+    assert (variant.unit_price, variant.inventory, variant.version) == (Decimal("26.00"), 7, 2)
+    assert variant.history.first().history_type == "~"
+    mug.refresh_from_db()
+    assert mug.version == 1
+
+
+def test_the_sellable_units_view_searches_and_filters_units(admin_client, tshirt):
+    ProductFactory(title="Mug", sku="MUG-1")
+    def skus(params):
+        return sorted(row.sku for row in admin_client.get(PRODUCTS, UNITS | params).context["cl"].result_list)
+        row.sku for row in admin_client.get(PRODUCTS, UNITS | params).context["cl"].result_list
+    )  # noqa: E731
+    assert skus({"q": "TS-BM"}) == ["TS-BM"]
+    assert skus({"q": "blue"}) == ["TS-BL", "TS-BM", "TS-BS"]
+    assert skus({"q": "example green s"}) == ["TS-GS"]
+    assert skus({"collection__pk__exact": tshirt.collection_id}) == sorted(
+        tshirt.variants.values_list("sku", flat=True)
+    )
+    Product.objects.filter(sku="TS-GM").update(inventory=0)
+    assert skus({"inventory_status": "out"}) == ["TS-GM"]
+
+
+def test_the_sellable_units_view_costs_no_query_per_row(admin_client, monkeypatch):
+    collection = CollectionFactory()
+    for number in range(20):
+        parent = make_parent(title=f"Shirt {number:03}", collection=collection)
+        for size in ("XS", "S", "M", "L", "XL"):
+            make_variant(parent, "Green", size)
+    ProductFactory.create_batch(10, collection=collection)
+    counts = changelist_query_counts(admin_client, monkeypatch, Product, f"{PRODUCTS}?rows=units")
+    assert counts[10] == counts[100]
