@@ -10,9 +10,23 @@ from django.core.exceptions import ValidationError
 from store import selectors
 from store.bulk.actions import bulk_actions
 
+ROWS_PARAMETER = "rows"
+ROWS_UNITS = "units"
+#: the filters of the products view that mean nothing for a variant's own row (its status,
+#: promotions and tags are its product's): leaving the products view drops them
+PRODUCT_ONLY_PARAMETERS = ("status__exact", "promotions__id__exact", "tag")
+
+
+def units_view(request) -> bool:
+    """The product list shows sellable units (products without variants, and each variant)."""
+    return request.GET.get(ROWS_PARAMETER) == ROWS_UNITS
+
 
 class InventoryFilter(admin.SimpleListFilter):
-    """Low / Out of stock / OK, against settings.LOW_STOCK_THRESHOLD; Not tracked (stock not counted)."""
+    """Low / Out of stock / OK, against settings.LOW_STOCK_THRESHOLD; Not tracked (stock not counted).
+
+    A product with variants by its variants' stock, as its stock badge; in the sellable-units view
+    each row by its own."""
 
     title = "inventory"
     parameter_name = "inventory_status"
@@ -27,19 +41,10 @@ class InventoryFilter(admin.SimpleListFilter):
         status = self.value()
         if status is None or status not in selectors.STOCK_STATUS_LABELS:
             return queryset
-        return selectors.product_list_by_stock_status(status=status, queryset=queryset)
-
-
-ROWS_PARAMETER = "rows"
-ROWS_UNITS = "units"
-#: the filters of the products view that mean nothing for a variant's own row (its status,
-#: promotions and tags are its product's): leaving the products view drops them
-PRODUCT_ONLY_PARAMETERS = ("status__exact", "promotions__id__exact", "tag")
-
-
-def units_view(request) -> bool:
-    """The product list shows sellable units (products without variants, and each variant)."""
-    return request.GET.get(ROWS_PARAMETER) == ROWS_UNITS
+        if units_view(request):  # each row a sellable unit: its own stock
+            return selectors.product_list_by_stock_status(status=status, queryset=queryset)
+        # Products: a product with variants as its stock badge shows it (its variants' stock).
+        return selectors.product_list_products_by_stock_status(status=status, queryset=queryset)
 
 
 class RowsFilter(admin.SimpleListFilter):

@@ -222,6 +222,36 @@ def product_list_by_stock_status(*, status: str, queryset: QuerySet[Product] | N
     raise ValueError(f"Unknown stock status {status!r}")
 
 
+def _products_of(units: QuerySet[Product]) -> QuerySet[Product, Any]:
+    """The ids of the products ``units`` belong to: a variant's product, a product's own id."""
+    return units.order_by().values(product_id=Coalesce("parent_id", "pk"))
+
+
+def product_list_products_by_stock_status(*, status: str, queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """Products (the product list's rows) in one stock status, as their stock badge shows it
+    (``product_variant_stock_status``): a product with variants is Out of stock when any of its
+    variants is, Low when any is low and none is out, OK when all its tracked variants are, Not
+    tracked when none is tracked; a product without variants by its own stock.
+
+    Each status is a product id's membership of the sellable units of a stock range (read by
+    the inventory index, mapped to their product by ``COALESCE(parent_id, id)``), or not."""
+    threshold = settings.LOW_STOCK_THRESHOLD
+    tracked = Product.objects.filter(track_inventory=True)
+    out = _products_of(tracked.filter(inventory__lte=0))
+    below = _products_of(tracked.filter(inventory__lt=threshold))
+    if status == STOCK_UNTRACKED:
+        return queryset.filter(track_inventory=False).exclude(pk__in=_products_of(tracked.filter(parent__isnull=False)))
+    if status == STOCK_OUT:
+        return queryset.filter(pk__in=out)
+    if status == STOCK_LOW:
+        return queryset.filter(pk__in=_products_of(tracked.filter(inventory__gt=0, inventory__lt=threshold))).exclude(
+            pk__in=out
+        )
+    if status == STOCK_OK:
+        return queryset.filter(pk__in=_products_of(tracked.filter(inventory__gte=threshold))).exclude(pk__in=below)
+    raise ValueError(f"Unknown stock status {status!r}")
+
+
 def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
     """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others."""
     products = Product.objects.all() if queryset is None else queryset

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from store import services
+from store import selectors, services
 from store.models import OrderItem, Product
 from store.tests.admin_helpers import changelist_data, changelist_query_counts, row_prefix
 from store.tests.factories import CollectionFactory, OrderFactory, ProductFactory
@@ -160,3 +160,32 @@ def test_the_sellable_units_view_costs_no_query_per_row(admin_client, monkeypatc
     ProductFactory.create_batch(10, collection=collection)
     counts = changelist_query_counts(admin_client, monkeypatch, Product, f"{PRODUCTS}?rows=units")
     assert counts[10] == counts[100]
+
+
+def test_the_inventory_filter_counts_a_product_with_variants_as_its_stock_badge(admin_client, tshirt, settings):
+    settings.LOW_STOCK_THRESHOLD = 10
+    hoodie = make_parent(title="Hoodie", sku="HD")
+    make_variant(hoodie, "Black", "M", inventory=50, track_inventory=False)  # nothing tracked
+    ProductFactory(title="Mug", inventory=3)
+    ProductFactory(title="Poster", inventory=0)
+    ProductFactory(title="Ebook", inventory=0, track_inventory=False)
+
+    def listed(status):
+        response = admin_client.get(PRODUCTS, {"inventory_status": status})
+        badges = {
+            row.title: selectors.product_variant_stock_status(product=row) for row in response.context["cl"].result_list
+        }
+        assert set(badges.values()) <= {status}  # the filter agrees with the badge
+        return sorted(badges)
+
+    assert listed("ok") == ["Example T-Shirt"]
+    assert listed("untracked") == ["Ebook", "Hoodie"]
+    Product.objects.filter(sku="TS-GM").update(inventory=2)
+    assert listed("low") == ["Example T-Shirt", "Mug"]
+    assert listed("ok") == []
+    Product.objects.filter(sku="TS-BL").update(inventory=0)
+    assert listed("out") == ["Example T-Shirt", "Poster"]
+    assert listed("low") == ["Mug"]
+    # The sellable-units view: each unit by its own stock.
+    units = admin_client.get(PRODUCTS, {"inventory_status": "low", "rows": "units"}).context["cl"].result_list
+    assert sorted(row.sku for row in units) == sorted(["TS-GM", Product.objects.get(title="Mug").sku])
