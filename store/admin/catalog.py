@@ -32,6 +32,7 @@ from store import extensions, selectors, services
 from store import history as product_history
 from store.admin.bulk import BulkEditMixin
 from store.admin.exports import ExportMixin
+from store.admin.forms import ProductRulesFormMixin
 from store.admin.history import HistoryPageMixin
 from store.admin.imports import ProductImportMixin
 from store.admin.paginators import CappedCountPaginator
@@ -100,7 +101,7 @@ def product_of(row: Product) -> Product:
 SHARED_FIELDS = ("slug", "collection", "status")
 
 
-class ProductAdminForm(forms.ModelForm):
+class ProductAdminForm(ProductRulesFormMixin):
     """Carries the version the editor loaded, so a stale save is refused."""
 
     # Not "version": Django refuses form fields named after non-editable model fields.

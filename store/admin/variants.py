@@ -15,6 +15,7 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 
 from store import services
+from store.admin.forms import ProductRulesFormMixin
 from store.models import OPTION_COUNT, Product, ProductImage
 from store.variants import services as variant_services
 
@@ -34,7 +35,7 @@ class OptionsField(forms.CharField):
         return variant_services.options_parse(super().clean(value) or "")
 
 
-class VariantForm(forms.ModelForm):
+class VariantForm(ProductRulesFormMixin):
     """One variant row: its option values, SKU, price, stock, barcode, image; version-checked."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)

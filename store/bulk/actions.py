@@ -33,6 +33,9 @@ CHANGE, UNCHANGED, REFUSED = "change", "unchanged", "refused"
 ERROR_CONFLICT = "{count} product(s) were saved by someone else while the bulk edit ran; nothing was changed."
 REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
 REFUSED_PRICE_MAX = "the new price {price} is above the maximum price of 99999999.99"
+REFUSED_PRICE_COMPARE_AT = (
+    "the new price {price} is not below the compare-at price {compare_at}: change or clear the compare-at price first"
+)
 REFUSED_INVENTORY_NEGATIVE = "inventory {old} {delta:+d} would be below 0"
 REFUSED_INVENTORY_MAX = "inventory {old} {delta:+d} would be above 2147483647"
 
@@ -368,6 +371,10 @@ class ChangePriceAction(BulkAction):
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MIN.format(price=new)
             elif new > MAX_PRICE:
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MAX.format(price=new)
+            elif product.compare_at_price is not None and new >= product.compare_at_price:
+                # The CHECK constraint would refuse it (an IntegrityError): refused with the reason.
+                outcome.kind = REFUSED
+                outcome.reason = REFUSED_PRICE_COMPARE_AT.format(price=new, compare_at=product.compare_at_price)
             elif new == product.unit_price:
                 outcome.kind = UNCHANGED
             outcomes.append(outcome)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from store.models import OrderItem, Product
+from store.models import ERROR_SHARED_REQUIRED, OrderItem, Product
 from store.tests.admin_helpers import changeform_data
 from store.tests.factories import OrderFactory, ProductFactory
 from store.variants import services as variant_services
@@ -184,3 +184,14 @@ def test_options_parse_and_render():
         with pytest.raises(ValidationError) as caught:
             variant_services.options_parse(bad)
         assert caught.value.messages == [error]
+
+
+def test_an_incomplete_add_says_each_missing_field_once(admin_client):
+    page = admin_client.get("/admin/store/product/add/")
+    data = changeform_data(page, title="Cap", sku="CAP-1", unit_price="12.00", inventory="3")
+    data.pop("collection", None)
+    refused = admin_client.post("/admin/store/product/add/", data)
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["collection"] == ["This field is required."]
+    assert ERROR_SHARED_REQUIRED not in refused.content.decode()
+    assert not Product.objects.filter(sku="CAP-1").exists()
