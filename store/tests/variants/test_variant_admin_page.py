@@ -195,3 +195,13 @@ def test_an_incomplete_add_says_each_missing_field_once(admin_client):
     assert refused.context["adminform"].form.errors["collection"] == ["This field is required."]
     assert ERROR_SHARED_REQUIRED not in refused.content.decode()
     assert not Product.objects.filter(sku="CAP-1").exists()
+
+
+def test_the_variants_inline_shows_the_products_options_only_headed_by_their_names(admin_client, tshirt):
+    page = admin_client.get(url(tshirt))
+    formset = page.context["inline_admin_formsets"]
+    variants = next(inline for inline in formset if inline.formset.model is Product)
+    assert [field["label"] for field in variants.fields()][:3] == ["Colour", "Size", "SKU"]
+    assert "option3" not in variants.formset.form.base_fields
+    # Another request's form keeps its own labels (the form class is made per request).
+    assert Product._meta.get_field("option1").verbose_name != "Colour"
