@@ -97,6 +97,9 @@ def product_of(row: Product) -> Product:
     return row.parent if row.is_variant and row.parent is not None else row
 
 
+#: what a variant's own page leaves out: its product's
+VARIANT_HIDDEN_FIELDS = ("slug", "status", "collection", "promotions", "options")
+
 #: what a variant shares with its product (NULL on the variant's row)
 SHARED_FIELDS = ("slug", "collection", "status")
 
@@ -161,6 +164,8 @@ class ProductChangeForm(ProductAdminForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.is_variant:
+            self.fields.pop("options", None)  # its product's (a declared field: the fieldsets cannot drop it)
         if "options" in self.fields:
             self.initial["options"] = variant_services.options_render(
                 variant_services.product_options(product=self.instance)
@@ -487,6 +492,22 @@ class ProductAdmin(
         if obj is not None and obj.is_parent:
             own = (*own, VariantInline)
         return (*own, *extensions.admin_inlines())
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.is_variant:
+            return fieldsets
+        # A variant's page (its "Change" link from its product's page or the sellable-units view):
+        # no options, slug, collection, status or promotions of its own (its product's).
+        own = []
+        for name, options in fieldsets:
+            fields = [field for field in options["fields"] if field not in VARIANT_HIDDEN_FIELDS]
+            if fields:
+                own.append((name, {**options, "fields": fields}))
+        return own
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.is_variant else super().get_prepopulated_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)

@@ -205,3 +205,15 @@ def test_the_variants_inline_shows_the_products_options_only_headed_by_their_nam
     assert "option3" not in variants.formset.form.base_fields
     # Another request's form keeps its own labels (the form class is made per request).
     assert Product._meta.get_field("option1").verbose_name != "Colour"
+
+
+def test_a_variants_own_page_edits_what_the_variant_has_and_saves(admin_client, tshirt):
+    variant = tshirt.variants.get(sku="TS-GM")
+    page = admin_client.get(url(variant))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert not {"options", "slug", "status", "collection", "promotions"} & set(form.fields)
+    saved = admin_client.post(url(variant), changeform_data(page, compare_at_price="30.00", inventory="12"))
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    variant.refresh_from_db()
+    assert (variant.compare_at_price, variant.inventory, variant.version) == (Decimal("30.00"), 12, 2)
