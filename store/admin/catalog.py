@@ -16,7 +16,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Field, Prefetch
+from django.db.models import Field, Prefetch, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -344,18 +344,34 @@ class ProductChangeList(ChangeList):
     (``ProductAdmin.get_search_results``).
     """
 
+    def __init__(self, request, *args, **kwargs):
+        #: the sellable-units view (``RowsFilter``): read by the root queryset, set first thing
+        self.units = units_view(request)
+        super().__init__(request, *args, **kwargs)
+
+    @property
+    def root_queryset(self) -> QuerySet[Product]:
+        return self._root_queryset
+
+    @root_queryset.setter
+    def root_queryset(self, queryset: QuerySet[Product]) -> None:
+        """The list's rows are products, never a variant on its own row (sellable units on the
+        sellable-units view: products without variants and variants): narrowed before the
+        filters and the search, so that the search reads its page and count from the term index
+        (``store.search.selectors`` recognises a search only when nothing narrows it after)."""
+        narrow = selectors.product_list_sellable_units if self.units else selectors.product_list_products
+        self._root_queryset = narrow(queryset=queryset)
+
     def get_queryset(self, request, exclude_parameters=None):
-        """The page's products (never a variant on its own row) with their first image's thumbnail
-        and their variants' count, price range and stock (subqueries, no query per row).
+        """The page's products with their first image's thumbnail and their variants' count,
+        price range and stock (subqueries, no query per row).
 
         The sellable-units view (``?rows=units``, ``RowsFilter``): products without variants and
         each variant, with its product's title, collection and status (one query for the page's
         products, one for their collections)."""
         queryset = super().get_queryset(request, exclude_parameters)
-        if units_view(request):
-            queryset = selectors.product_list_sellable_units(queryset=queryset).prefetch_related(UNIT_PRODUCTS)
-            return selectors.product_list_with_first_image(queryset=queryset)
-        queryset = selectors.product_list_products(queryset=queryset)
+        if self.units:
+            return selectors.product_list_with_first_image(queryset=queryset.prefetch_related(UNIT_PRODUCTS))
         queryset = selectors.product_list_with_first_image(queryset=queryset)
         return selectors.product_list_with_variant_summary(queryset=queryset)
 
