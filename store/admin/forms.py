@@ -23,7 +23,8 @@ class ProductRulesFormMixin(forms.ModelForm):
         if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
             placed: dict[str, list[ValidationError]] = {}
             for name, errors in error.error_dict.items():
-                if name != NON_FIELD_ERRORS and name in self.fields and name in (self._errors or {}):
+                said = getattr(self, "_errors", None) or {}  # the form's errors so far (set by full_clean)
+                if name != NON_FIELD_ERRORS and name in self.fields and name in said:
                     continue  # said already by the form
                 target = name
                 if name != NON_FIELD_ERRORS and name not in self.fields:
