@@ -82,7 +82,7 @@ def low_stock_changes(*, since: datetime, until: datetime) -> Digest:
         selectors.product_list_inventory_below(below=settings.LOW_STOCK_THRESHOLD)
         .filter(last_update__gte=since)
         .annotate(inventory_then=Subquery(before.values("inventory")[:1]))
-        .values_list("pk", "sku", "title", "inventory", "inventory_then")
+        .values_list("pk", "sku", "title", "parent__title", "inventory", "inventory_then")
         .order_by("pk")
     )
     last = 0
@@ -91,7 +91,7 @@ def low_stock_changes(*, since: datetime, until: datetime) -> Digest:
         if not rows:
             return digest
         last = rows[-1][0]
-        for pk, sku, title, inventory, inventory_then in rows:
+        for pk, sku, title, product_title, inventory, inventory_then in rows:
             now = selectors.product_stock_status(inventory=inventory)
             was = (
                 selectors.STOCK_OK
@@ -99,7 +99,9 @@ def low_stock_changes(*, since: datetime, until: datetime) -> Digest:
                 else selectors.product_stock_status(inventory=inventory_then)
             )
             if SEVERITY[now] > SEVERITY[was]:
-                digest.drops.append(StockDrop(pk, sku, title, inventory, now, was))
+                # A variant by its product's title and its options: "Example T-Shirt — Green / S".
+                name = f"{product_title} — {title}" if product_title else title
+                digest.drops.append(StockDrop(pk, sku, name, inventory, now, was))
 
 
 def _list_url(status: str) -> str:

@@ -10,9 +10,23 @@ from django.core.exceptions import ValidationError
 from store import selectors
 from store.bulk.actions import bulk_actions
 
+ROWS_PARAMETER = "rows"
+ROWS_UNITS = "units"
+#: the filters of the products view that mean nothing for a variant's own row (its status,
+#: promotions and tags are its product's): leaving the products view drops them
+PRODUCT_ONLY_PARAMETERS = ("status__exact", "promotions__id__exact", "tag")
+
+
+def units_view(request) -> bool:
+    """The product list shows sellable units (products without variants, and each variant)."""
+    return request.GET.get(ROWS_PARAMETER) == ROWS_UNITS
+
 
 class InventoryFilter(admin.SimpleListFilter):
-    """Low / Out of stock / OK, against settings.LOW_STOCK_THRESHOLD; Not tracked (stock not counted)."""
+    """Low / Out of stock / OK, against settings.LOW_STOCK_THRESHOLD; Not tracked (stock not counted).
+
+    A product with variants by its variants' stock, as its stock badge; in the sellable-units view
+    each row by its own."""
 
     title = "inventory"
     parameter_name = "inventory_status"
@@ -27,7 +41,41 @@ class InventoryFilter(admin.SimpleListFilter):
         status = self.value()
         if status is None or status not in selectors.STOCK_STATUS_LABELS:
             return queryset
-        return selectors.product_list_by_stock_status(status=status, queryset=queryset)
+        if units_view(request):  # each row a sellable unit: its own stock
+            return selectors.product_list_by_stock_status(status=status, queryset=queryset)
+        # Products: a product with variants as its stock badge shows it (its variants' stock).
+        return selectors.product_list_products_by_stock_status(status=status, queryset=queryset)
+
+
+class RowsFilter(admin.SimpleListFilter):
+    """Products (the default: a product with variants is one row) or sellable units: every
+    product without variants and every variant on a row of its own, its price and stock
+    editable in the list and its title shown with its product's. The rows are chosen by
+    ``ProductChangeList.get_queryset``; this filter offers the choice."""
+
+    title = "rows"
+    parameter_name = ROWS_PARAMETER
+
+    def lookups(self, request, model_admin):
+        return [(ROWS_UNITS, "Sellable units (each variant)")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Products",
+        }
+        yield {
+            "selected": self.value() == ROWS_UNITS,
+            "query_string": changelist.get_query_string(
+                {self.parameter_name: ROWS_UNITS},
+                remove=[name for name in changelist.params if name.startswith(PRODUCT_ONLY_PARAMETERS)],
+            ),
+            "display": "Sellable units (each variant)",
+        }
+
+    def queryset(self, request, queryset):
+        return queryset
 
 
 class BulkActionFilter(admin.SimpleListFilter):
@@ -73,6 +121,19 @@ class CollectionFilter(IdAutocompleteFilter):
 
     title = "collection"
     field_name = "collection"
+
+
+class UnitCollectionFilter(CollectionFilter):
+    """The collection filter of the sellable-units view: a variant is in its product's collection."""
+
+    def queryset(self, request, queryset):
+        value = self.used_parameters.get(self.parameter_name)
+        if isinstance(value, list):  # Django's lookup values are lists; the last one counts
+            value = value[-1] if value else None
+        if value in (None, ""):
+            return queryset
+        # An id: IdAutocompleteFilter refused anything else.
+        return selectors.product_list_units_in_collection(collection_id=int(value), queryset=queryset)
 
 
 class CustomerFilter(IdAutocompleteFilter):

@@ -37,7 +37,9 @@ ERROR_NOT_VARIANT_PARENT = "only a variant belongs to another product"
 ERROR_PARENT_STOCK = "a product with variants has no stock of its own: its variants have"
 #: CHECK constraints whose rules ``Product.clean()`` checks in Python: a form's or a service's
 #: ``full_clean()`` then costs no query for them (Django validates a CheckConstraint by a query)
-CHECKED_BY_CLEAN = frozenset({"product_structure_fields", "product_parent_not_stocked"})
+CHECKED_BY_CLEAN = frozenset(
+    {"product_structure_fields", "product_parent_not_stocked", "product_compare_at_above_price"}
+)
 
 
 class Collection(models.Model):
@@ -278,6 +280,12 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(structure="parent") | models.Q(inventory=0, track_inventory=False),
                 name="product_parent_not_stocked",
+            ),
+            # The price before a reduction: above the price, or none (migration 0028).
+            models.CheckConstraint(
+                condition=models.Q(compare_at_price__isnull=True)
+                | models.Q(compare_at_price__gt=models.F("unit_price")),
+                name="product_compare_at_above_price",
             ),
         ]
 

@@ -32,13 +32,14 @@ from store import extensions, selectors, services
 from store import history as product_history
 from store.admin.bulk import BulkEditMixin
 from store.admin.exports import ExportMixin
+from store.admin.forms import ProductRulesFormMixin
 from store.admin.history import HistoryPageMixin
 from store.admin.imports import ProductImportMixin
 from store.admin.paginators import CappedCountPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
 from store.admin.variants import OPTIONS_HELP, OptionsField, VariantInline, variant_formset_save
 from store.exports.resources import ProductResource
-from store.filters import CollectionFilter, InventoryFilter
+from store.filters import CollectionFilter, InventoryFilter, RowsFilter, UnitCollectionFilter, units_view
 from store.images import services as image_services
 from store.images.inspect import ACCEPT, image_inspect
 from store.images.selectors import ImageFetchNote, product_image_fetch_notes
@@ -84,11 +85,26 @@ def _loaded_at(request) -> datetime | None:
 COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk", "title"))
 
 
+# The sellable-units view: each variant's product (its title, collection and status).
+UNIT_PRODUCTS = Prefetch(
+    "parent",
+    queryset=Product.objects.only("pk", "title", "collection_id", "status").prefetch_related(COLLECTION_TITLES),
+)
+
+
+def product_of(row: Product) -> Product:
+    """The product a row belongs to: a variant's product, else the row itself."""
+    return row.parent if row.is_variant and row.parent is not None else row
+
+
+#: what a variant's own page leaves out: its product's
+VARIANT_HIDDEN_FIELDS = ("slug", "status", "collection", "promotions", "options")
+
 #: what a variant shares with its product (NULL on the variant's row)
 SHARED_FIELDS = ("slug", "collection", "status")
 
 
-class ProductAdminForm(forms.ModelForm):
+class ProductAdminForm(ProductRulesFormMixin):
     """Carries the version the editor loaded, so a stale save is refused."""
 
     # Not "version": Django refuses form fields named after non-editable model fields.
@@ -148,6 +164,8 @@ class ProductChangeForm(ProductAdminForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.is_variant:
+            self.fields.pop("options", None)  # its product's (a declared field: the fieldsets cannot drop it)
         if "options" in self.fields:
             self.initial["options"] = variant_services.options_render(
                 variant_services.product_options(product=self.instance)
@@ -157,6 +175,39 @@ class ProductChangeForm(ProductAdminForm):
         options = self.cleaned_data["options"]
         variant_services.product_options_check(product=self.instance, options=options)
         return options
+
+
+class VariantRangeWidget(forms.Widget):
+    """A product with variants' row in the list: its variants' price range or total stock, as text.
+
+    The field is disabled (Django then takes the initial value and ignores a posted one), so a
+    row of a product with variants is never saved from the list: its variants are, from the
+    sellable-units view (``UnitsFilter``) or its page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<span class="variant-range">{}</span>', self.text)
+
+
+def variant_price_range(product: Product) -> str:
+    """ "18.00–24.00" (or "18.00"), from ``product_list_with_variant_summary``; "–" with no variants."""
+    low, high = getattr(product, "variant_price_min", None), getattr(product, "variant_price_max", None)
+    if low is None or high is None:
+        return "–"
+    return number_format(low, 2) if low == high else f"{number_format(low, 2)}–{number_format(high, 2)}"
+
+
+def variant_stock_total(product: Product) -> str:
+    """Its variants' tracked stock in total, or "not tracked"."""
+    stock = getattr(product, "variant_stock", None)
+    return "not tracked" if stock is None else str(stock)
+
+
+#: the list-edit columns a product with variants shows read-only instead (its variants' figures)
+PARENT_READ_ONLY = {"unit_price": variant_price_range, "inventory": variant_stock_total}
 
 
 class ProductListEditForm(ProductAdminForm):
@@ -179,10 +230,15 @@ class ProductListEditForm(ProductAdminForm):
         super().__init__(*args, **kwargs)
         # The same markup without the template engine (most of the page's CPU otherwise).
         self.error_class = RowErrorList
+        parent = self.instance.is_parent
         for name, field in self.fields.items():
             field.widget = fast_widget(field.widget)
             field.hidden_widget = FastHiddenInput
-            if name != "loaded_version":
+            if parent and name in PARENT_READ_ONLY:
+                # Not sold itself: its variants' price range and stock, read-only.
+                field.disabled = True
+                field.widget = VariantRangeWidget(PARENT_READ_ONLY[name](self.instance))
+            elif name != "loaded_version":
                 field.show_hidden_initial = True
 
     def full_clean(self) -> None:
@@ -288,21 +344,35 @@ class ProductChangeList(ChangeList):
     (``ProductAdmin.get_search_results``).
     """
 
+    def __init__(self, request, *args, **kwargs):
+        #: the sellable-units view (``RowsFilter``): read by the root queryset, set first thing
+        self.units = units_view(request)
+        super().__init__(request, *args, **kwargs)
+
     @property
     def root_queryset(self) -> QuerySet[Product]:
         return self._root_queryset
 
     @root_queryset.setter
     def root_queryset(self, queryset: QuerySet[Product]) -> None:
-        """The list's rows are products, never a variant on its own row: narrowed before the
+        """The list's rows are products, never a variant on its own row (sellable units on the
+        sellable-units view: products without variants and variants): narrowed before the
         filters and the search, so that the search reads its page and count from the term index
         (``store.search.selectors`` recognises a search only when nothing narrows it after)."""
-        self._root_queryset = selectors.product_list_products(queryset=queryset)
+        narrow = selectors.product_list_sellable_units if self.units else selectors.product_list_products
+        self._root_queryset = narrow(queryset=queryset)
 
     def get_queryset(self, request, exclude_parameters=None):
         """The page's products with their first image's thumbnail and their variants' count,
-        price range and stock (subqueries, no query per row)."""
-        queryset = selectors.product_list_with_first_image(queryset=super().get_queryset(request, exclude_parameters))
+        price range and stock (subqueries, no query per row).
+
+        The sellable-units view (``?rows=units``, ``RowsFilter``): products without variants and
+        each variant, with its product's title, collection and status (one query for the page's
+        products, one for their collections)."""
+        queryset = super().get_queryset(request, exclude_parameters)
+        if self.units:
+            return selectors.product_list_with_first_image(queryset=queryset.prefetch_related(UNIT_PRODUCTS))
+        queryset = selectors.product_list_with_first_image(queryset=queryset)
         return selectors.product_list_with_variant_summary(queryset=queryset)
 
     def get_results(self, request):
@@ -364,7 +434,9 @@ class ProductAdmin(
     # The title stays the row header (<th>) and the link, as before the image column.
     list_display_links = ("title",)
     list_editable = ("unit_price", "inventory")
-    list_filter = ("status", CollectionFilter, "last_update", InventoryFilter, "promotions")
+    list_filter = (RowsFilter, "status", CollectionFilter, "last_update", InventoryFilter, "promotions")
+    #: the sellable-units view's: a variant's status and promotions are its product's
+    units_list_filter = (RowsFilter, UnitCollectionFilter, "last_update", InventoryFilter)
     # Deliberately empty: the collection comes from COLLECTION_TITLES, not a join.
     list_select_related = ()
     list_per_page = 100
@@ -415,9 +487,20 @@ class ProductAdmin(
     # Other apps' columns, filters and inlines, declared in their StoreExtension (see
     # store.extensions for why the admin reads them rather than being replaced).
     def get_list_display(self, request):
-        return (*super().get_list_display(request), *(c.display for c in extensions.admin_list_columns()))
+        own = super().get_list_display(request)
+        if units_view(request):
+            own = tuple("unit_title" if name == "title" else name for name in own)
+        return (*own, *(c.display for c in extensions.admin_list_columns()))
+
+    def get_list_display_links(self, request, list_display):
+        if units_view(request):
+            return ("unit_title",)
+        return super().get_list_display_links(request, list_display)
 
     def get_list_filter(self, request):
+        if units_view(request):
+            # Other apps' filters choose products (tags): not in the sellable-units view.
+            return self.units_list_filter
         return (*super().get_list_filter(request), *extensions.admin_list_filters())
 
     def get_inlines(self, request, obj):
@@ -425,6 +508,22 @@ class ProductAdmin(
         if obj is not None and obj.is_parent:
             own = (*own, VariantInline)
         return (*own, *extensions.admin_inlines())
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.is_variant:
+            return fieldsets
+        # A variant's page (its "Change" link from its product's page or the sellable-units view):
+        # no options, slug, collection, status or promotions of its own (its product's).
+        own = []
+        for name, options in fieldsets:
+            fields = [field for field in options["fields"] if field not in VARIANT_HIDDEN_FIELDS]
+            if fields:
+                own.append((name, {**options, "fields": fields}))
+        return own
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.is_variant else super().get_prepopulated_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -444,6 +543,9 @@ class ProductAdmin(
             # its option values or its SKU, named with its product ("T-Shirt — Green / S").
             units = selectors.product_search_sellable_units(term=search_term, queryset=queryset)
             return units.select_related("parent"), False
+        if units_view(request):
+            # Sellable units: a variant by its SKU, its option values or its product's title.
+            return selectors.product_search_sellable_units(term=search_term, queryset=queryset), False
         # Best matches first, unless a column header was clicked (the changelist has ordered
         # the queryset by it already).
         ranked = ORDER_VAR not in request.GET
@@ -583,9 +685,18 @@ class ProductAdmin(
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description="collection")
-    def collection_link(self, product):
+    def collection_link(self, row):
+        product = product_of(row)
+        if product.collection_id is None:
+            return "–"
         url = object_url("admin:store_collection_change", product.collection_id)
         return format_html('<a href="{}">{}</a>', url, product.collection)
+
+    @admin.display(description="title", ordering="title")
+    def unit_title(self, row):
+        """The sellable-units view's title: a variant's with its product's ("T-Shirt — Green / S")."""
+        product = product_of(row)
+        return row.title if product is row else f"{product.title} — {row.title}"
 
     @admin.display(description="image")
     def thumbnail(self, product):
@@ -596,8 +707,7 @@ class ProductAdmin(
         count = getattr(product, "variant_count", 0)
         if not count:
             return ""
-        low, high = product.variant_price_min, product.variant_price_max
-        prices = number_format(low, 2) if low == high else f"{number_format(low, 2)}–{number_format(high, 2)}"
+        prices = variant_price_range(product)
         stock = product.variant_stock
         in_stock = "stock not tracked" if stock is None else f"{stock} in stock"
         label = ngettext("%(count)d variant", "%(count)d variants", count) % {"count": count}
@@ -616,8 +726,9 @@ class ProductAdmin(
         return badge
 
     @admin.display(description="status")
-    def status_badge(self, product):
+    def status_badge(self, row):
         # Not sortable: ORDER BY status, id has no index to walk at a million rows.
+        product = product_of(row)
         return format_html(
             '<span class="status-badge status-{}">{}</span>', product.status, product.get_status_display()
         )

@@ -15,6 +15,7 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 
 from store import services
+from store.admin.forms import ProductRulesFormMixin
 from store.models import OPTION_COUNT, Product, ProductImage
 from store.variants import services as variant_services
 
@@ -34,7 +35,7 @@ class OptionsField(forms.CharField):
         return variant_services.options_parse(super().clean(value) or "")
 
 
-class VariantForm(forms.ModelForm):
+class VariantForm(ProductRulesFormMixin):
     """One variant row: its option values, SKU, price, stock, barcode, image; version-checked."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -124,6 +125,24 @@ class VariantInline(admin.TabularInline):
 
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).order_by("pk")
+
+    def get_fields(self, request: Any, obj: Any = None) -> Any:
+        """The option columns the product has (a product with two options shows no third): the
+        inline fits a 1,366 px screen (store/admin/catalog.css narrows its inputs)."""
+        fields = super().get_fields(request, obj)
+        used = len(obj.option_names) if obj is not None and obj.option_names else OPTION_COUNT
+        unused = {f"option{index}" for index in range(used + 1, OPTION_COUNT + 1)}
+        return [name for name in fields if name not in unused]
+
+    def get_formset(self, request: Any, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None:
+            # Each option column is headed by the product's option ("Colour"), not "Option 1 value".
+            # The form class is made for this request (modelform_factory): its fields are its own.
+            for index, name in enumerate(obj.option_names, start=1):
+                if f"option{index}" in formset.form.base_fields:
+                    formset.form.base_fields[f"option{index}"].label = name
+        return formset
 
     def formfield_for_foreignkey(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
         if db_field.name == "variant_image":

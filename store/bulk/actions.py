@@ -33,9 +33,14 @@ CHANGE, UNCHANGED, REFUSED = "change", "unchanged", "refused"
 ERROR_CONFLICT = "{count} product(s) were saved by someone else while the bulk edit ran; nothing was changed."
 REFUSED_PRICE_MIN = "the new price {price} is below the minimum price of 1.00"
 REFUSED_PRICE_MAX = "the new price {price} is above the maximum price of 99999999.99"
+REFUSED_PRICE_COMPARE_AT = (
+    "the new price {price} is not below the compare-at price {compare_at}: change or clear the compare-at price first"
+)
 REFUSED_INVENTORY_NEGATIVE = "inventory {old} {delta:+d} would be below 0"
 REFUSED_INVENTORY_MAX = "inventory {old} {delta:+d} would be above 2147483647"
-REFUSED_PARENT = "a product with variants: its variants have their own prices and stock (edit them on its page)"
+
+#: what an action changes (``BulkAction.applies_to``): the selected products, or their sellable units
+PRODUCTS, UNITS = "products", "units"
 
 
 class BulkEditConflict(ValidationError):
@@ -82,6 +87,10 @@ class BulkAction:
     permission: str = "change"
     #: further permissions ("app_label.codename") the user needs, e.g. on another app's rows
     required_perms: tuple[str, ...] = ()
+    #: PRODUCTS: what a product shares with its variants (collection, status, promotions, tags): a
+    #: selected variant stands for its product. UNITS: price and stock, which sellable units have:
+    #: a selected product with variants stands for its variants (``store.bulk.apply``).
+    applies_to: str = PRODUCTS
 
     def parameters(self, cleaned_data: dict[str, Any]) -> dict[str, Any]:
         """JSON-able parameters from the form's cleaned data."""
@@ -328,6 +337,7 @@ class ChangePriceAction(BulkAction):
     label = "Change price…"
     column = "price"
     form_class = PriceForm
+    applies_to = UNITS
 
     def parameters(self, cleaned_data):
         return {
@@ -357,12 +367,14 @@ class ChangePriceAction(BulkAction):
                 old=product.unit_price, mode=parameters["mode"], amount=amount, ending=parameters.get("ending", "")
             )
             outcome = Outcome(product, CHANGE, old=str(product.unit_price), new=str(new), values={"unit_price": new})
-            if product.structure == Product.Structure.PARENT:
-                outcome.kind, outcome.reason = REFUSED, REFUSED_PARENT
-            elif new < MIN_UNIT_PRICE:
+            if new < MIN_UNIT_PRICE:
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MIN.format(price=new)
             elif new > MAX_PRICE:
                 outcome.kind, outcome.reason = REFUSED, REFUSED_PRICE_MAX.format(price=new)
+            elif product.compare_at_price is not None and new >= product.compare_at_price:
+                # The CHECK constraint would refuse it (an IntegrityError): refused with the reason.
+                outcome.kind = REFUSED
+                outcome.reason = REFUSED_PRICE_COMPARE_AT.format(price=new, compare_at=product.compare_at_price)
             elif new == product.unit_price:
                 outcome.kind = UNCHANGED
             outcomes.append(outcome)
@@ -393,6 +405,7 @@ class AdjustInventoryAction(BulkAction):
     label = "Adjust inventory by ±N…"
     column = "inventory"
     form_class = InventoryForm
+    applies_to = UNITS
 
     def describe(self, parameters):
         return f"adjust inventory by {parameters['delta']:+d}"
@@ -403,9 +416,7 @@ class AdjustInventoryAction(BulkAction):
         for product in products:
             new = product.inventory + delta
             outcome = Outcome(product, CHANGE, old=str(product.inventory), new=str(new))
-            if product.structure == Product.Structure.PARENT:
-                outcome.kind, outcome.reason = REFUSED, REFUSED_PARENT
-            elif new < 0:
+            if new < 0:
                 outcome.kind = REFUSED
                 outcome.reason = REFUSED_INVENTORY_NEGATIVE.format(old=product.inventory, delta=delta)
             elif new > MAX_INVENTORY:

@@ -35,7 +35,16 @@ from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from store.audit import audit_event
-from store.bulk.actions import CHANGE, ERROR_CONFLICT, REFUSED, BulkAction, BulkEditConflict, Outcome, product_field
+from store.bulk.actions import (
+    CHANGE,
+    ERROR_CONFLICT,
+    REFUSED,
+    UNITS,
+    BulkAction,
+    BulkEditConflict,
+    Outcome,
+    product_field,
+)
 from store.jobs.models import JobCancelled
 from store.models import BulkEdit, Product
 from store.search.services import search_index_refresh
@@ -180,6 +189,43 @@ def _batches_of_ids(products: QuerySet[Product]) -> Iterator[list[int]]:
         last = ids[-1]
 
 
+def _batch_rows(
+    action: BulkAction, products: QuerySet[Product], ids: list[int], *, lock: bool = False
+) -> list[Product]:
+    """The rows one batch of the selection (``ids``, in pk order) stands for, in pk order; locked with ``lock``.
+
+    Products with variants (docs/decisions/0017): an action on sellable units (price, stock) edits
+    a selected product with variants' variants, and never the product itself; an action on
+    products (collection, status, promotions, tags) edits a selected variant's product. Each row
+    comes once over the whole walk: a variant whose product is selected too comes with its
+    product; a product comes with the first of its selected variants (lowest id), unless it is
+    selected itself. A batch of products without variants costs no query more than before."""
+    base = Product.objects.select_for_update() if lock else Product.objects.all()
+    rows = list(base.filter(pk__in=ids).order_by("pk"))
+    if all(row.structure == Product.Structure.STANDALONE for row in rows):
+        return rows
+    selection = products.order_by().prefetch_related(None)
+    variants_of = {row.parent_id for row in rows if row.structure == Product.Structure.VARIANT}
+    selected_products = set(selection.filter(pk__in=variants_of).values_list("pk", flat=True)) if variants_of else set()
+    if action.applies_to == UNITS:
+        kept = [
+            row
+            for row in rows
+            if row.structure == Product.Structure.STANDALONE
+            or (row.structure == Product.Structure.VARIANT and row.parent_id not in selected_products)
+        ]
+        parents = [row.pk for row in rows if row.structure == Product.Structure.PARENT]
+        added = list(base.filter(parent_id__in=parents)) if parents else []
+    else:
+        kept = [row for row in rows if row.structure != Product.Structure.VARIANT]
+        wanted = variants_of - selected_products - {row.pk for row in kept}
+        if wanted:
+            # Products a variant of an earlier batch stood for already.
+            wanted -= set(selection.filter(parent_id__in=wanted, pk__lt=ids[0]).values_list("parent_id", flat=True))
+        added = list(base.filter(pk__in=wanted)) if wanted else []
+    return sorted([*kept, *added], key=lambda row: row.pk)
+
+
 def bulk_edit_preview(
     *,
     action: BulkAction,
@@ -193,7 +239,7 @@ def bulk_edit_preview(
     ``seen``: products written since the user's preview count as refused (a job's preflight)."""
     report = BulkReport()
     for ids in _batches_of_ids(products):
-        rows = list(Product.objects.filter(pk__in=ids).order_by("pk"))
+        rows = _batch_rows(action, products, ids)
         report.add(_evaluate(action, rows, parameters, seen))
         if on_batch is not None:
             on_batch(report)
@@ -208,7 +254,7 @@ def bulk_edit_preview_sample(
     selection are counted by the job's preflight, before anything is written."""
     report = BulkReport()
     first = next(_batches_of_ids(products), [])
-    report.add(action.evaluate(list(Product.objects.filter(pk__in=first).order_by("pk")), parameters))
+    report.add(action.evaluate(_batch_rows(action, products, first), parameters))
     report.total = products.order_by().count()
     return report
 
@@ -242,6 +288,7 @@ def _record_history(changes: Sequence[Outcome], *, user: User, reason: str, now)
 
 def _apply_batch(
     action: BulkAction,
+    products: QuerySet[Product],
     ids: list[int],
     parameters: dict[str, Any],
     *,
@@ -251,7 +298,7 @@ def _apply_batch(
     reason: str,
     seen: Seen | None = None,
 ) -> None:
-    rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    rows = _batch_rows(action, products, ids, lock=True)
     outcomes = _evaluate(action, rows, parameters, seen)
     report.add(outcomes)
     if write:
@@ -297,7 +344,9 @@ def bulk_edit_apply(
             for ids in _batches_of_ids(products):
                 # After the first refusal, keep reading (to list every refusal) but stop writing.
                 write = skip_refused or not report.refused
-                _apply_batch(action, ids, parameters, report=report, write=write, user=user, reason=reason, seen=seen)
+                _apply_batch(
+                    action, products, ids, parameters, report=report, write=write, user=user, reason=reason, seen=seen
+                )
             if report.refused and not skip_refused:
                 raise BulkEditRefused(ERROR_REFUSED.format(count=report.refused), report)
             # The end is recorded by the writes' own transaction: a web process that dies after
@@ -356,7 +405,7 @@ def bulk_edit_apply_in_batches(
     try:
         for ids in _batches_of_ids(products):
             with transaction.atomic():
-                rows = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+                rows = _batch_rows(action, products, ids, lock=True)
                 moved = [row for row in rows if row.last_update > since]
                 if moved:
                     raise BulkEditConflict(

@@ -16,6 +16,7 @@ from store.housekeeping import housekeeping
 from store.models import AlertSubscription, Product
 from store.roles import MERCHANDISER, role_sync_all
 from store.tests.factories import ProductFactory
+from store.tests.variants.conftest import make_parent, make_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +199,19 @@ def test_two_schedulers_at_once_send_one_digest(merchandiser, monkeypatch):
     monkeypatch.setattr(alerts, "_subscriptions", lambda: stale)
     assert alerts.low_stock_digest_send() == 0
     assert len(mail.outbox) == 1
+
+
+def test_the_digest_names_a_variant_with_its_product(merchandiser):
+    alerts.alert_subscribe_merchandisers()
+    parent = make_parent(title="Example T-Shirt", sku="TS")
+    variant = make_variant(parent, "Green", "S", sku="TS-GS", inventory=50)
+    AlertSubscription.objects.update(covered_until=timezone.now())
+    set_inventory(variant, 3)
+
+    digest()
+
+    [email] = mail.outbox
+    assert (
+        f"- TS-GS Example T-Shirt — Green / S: 3 left  https://bo.example.com/admin/store/product/{variant.pk}/change/"
+        in (email.body)
+    )

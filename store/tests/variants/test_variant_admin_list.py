@@ -1,13 +1,15 @@
 """The product list shows products (with their variants' count, price range and stock), never a
 variant on its own row; searching a variant's SKU finds its product; order lines sell variants."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from store import services
+from store import selectors, services
 from store.models import OrderItem, Product
-from store.tests.admin_helpers import changelist_query_counts
+from store.tests.admin_helpers import changelist_data, changelist_query_counts, row_prefix
 from store.tests.factories import CollectionFactory, OrderFactory, ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 
@@ -77,3 +79,113 @@ def test_a_product_with_variants_cannot_be_sold_itself(tshirt):
     variant = tshirt.variants.get(sku="TS-BL")
     item = services.order_item_save(item=OrderItem(order=order, product=variant, quantity=2))
     assert item.unit_price == variant.unit_price
+
+
+def test_a_product_with_variants_shows_its_price_range_and_stock_read_only_in_the_list(admin_client, tshirt):
+    mug = ProductFactory(title="Mug", unit_price="9.00", inventory=4)
+    response = admin_client.get(PRODUCTS)
+    html = response.content.decode()
+    tshirt_prefix, mug_prefix = row_prefix(response, tshirt.pk), row_prefix(response, mug.pk)
+    # The product without variants keeps its inputs; the one with variants shows their figures.
+    assert f'name="{mug_prefix}-unit_price"' in html
+    assert f'name="{mug_prefix}-inventory"' in html
+    assert f'name="{tshirt_prefix}-unit_price"' not in html
+    assert f'name="{tshirt_prefix}-inventory"' not in html
+    assert '<span class="variant-range">18.00–24.00</span>' in html
+    assert '<span class="variant-range">300</span>' in html
+
+    # A forged post of the parent's price and stock changes nothing and is no row error.
+    data = changelist_data(response, **{f"{tshirt_prefix}-unit_price": "99.00", f"{tshirt_prefix}-inventory": "7"}) | {
+        f"{mug_prefix}-unit_price": "11.00"
+    }
+    saved = admin_client.post(PRODUCTS, data)
+    assert saved.status_code == 302
+    tshirt.refresh_from_db()
+    mug.refresh_from_db()
+    assert (tshirt.unit_price, tshirt.inventory) != (Decimal("99.00"), 7)
+    assert tshirt.inventory == 0
+    assert mug.unit_price == Decimal("11.00")
+
+
+UNITS = {"rows": "units"}
+
+
+def test_the_sellable_units_view_lists_each_variant_with_its_product_and_edits_its_price_and_stock(
+    admin_client, tshirt
+):
+    mug = ProductFactory(title="Mug", sku="MUG-1", unit_price="9.00", inventory=4)
+    response = admin_client.get(PRODUCTS, UNITS)
+    assert response.status_code == 200
+    listed = {row.sku for row in response.context["cl"].result_list}
+    assert listed == {"MUG-1", "TS-GS", "TS-GM", "TS-GL", "TS-BS", "TS-BM", "TS-BL"}  # never the product
+    html = response.content.decode()
+    assert "Example T-Shirt — Green / S" in html
+    assert f'href="/admin/store/collection/{tshirt.collection_id}/change/"' in html  # the product's collection
+
+    variant = Product.objects.get(sku="TS-BM")
+    prefix = row_prefix(response, variant.pk)
+    data = changelist_data(response, **{f"{prefix}-unit_price": "26.00", f"{prefix}-inventory": "7"})
+    saved = admin_client.post(f"{PRODUCTS}?rows=units", data)
+    assert saved.status_code == 302
+    assert saved["Location"].endswith("?rows=units")
+    variant.refresh_from_db()
+    assert (variant.unit_price, variant.inventory, variant.version) == (Decimal("26.00"), 7, 2)
+    assert variant.history.first().history_type == "~"
+    mug.refresh_from_db()
+    assert mug.version == 1
+
+
+def test_the_sellable_units_view_searches_and_filters_units(admin_client, tshirt):
+    ProductFactory(title="Mug", sku="MUG-1")
+
+    def skus(params):
+        return sorted(row.sku for row in admin_client.get(PRODUCTS, UNITS | params).context["cl"].result_list)
+
+    assert skus({"q": "TS-BM"}) == ["TS-BM"]
+    assert skus({"q": "blue"}) == ["TS-BL", "TS-BM", "TS-BS"]
+    assert skus({"q": "example green s"}) == ["TS-GS"]
+    assert skus({"collection__pk__exact": tshirt.collection_id}) == sorted(
+        tshirt.variants.values_list("sku", flat=True)
+    )
+    Product.objects.filter(sku="TS-GM").update(inventory=0)
+    assert skus({"inventory_status": "out"}) == ["TS-GM"]
+
+
+def test_the_sellable_units_view_costs_no_query_per_row(admin_client, monkeypatch):
+    collection = CollectionFactory()
+    for number in range(20):
+        parent = make_parent(title=f"Shirt {number:03}", collection=collection)
+        for size in ("XS", "S", "M", "L", "XL"):
+            make_variant(parent, "Green", size)
+    ProductFactory.create_batch(10, collection=collection)
+    counts = changelist_query_counts(admin_client, monkeypatch, Product, f"{PRODUCTS}?rows=units")
+    assert counts[10] == counts[100]
+
+
+def test_the_inventory_filter_counts_a_product_with_variants_as_its_stock_badge(admin_client, tshirt, settings):
+    settings.LOW_STOCK_THRESHOLD = 10
+    hoodie = make_parent(title="Hoodie", sku="HD")
+    make_variant(hoodie, "Black", "M", inventory=50, track_inventory=False)  # nothing tracked
+    ProductFactory(title="Mug", inventory=3)
+    ProductFactory(title="Poster", inventory=0)
+    ProductFactory(title="Ebook", inventory=0, track_inventory=False)
+
+    def listed(status):
+        response = admin_client.get(PRODUCTS, {"inventory_status": status})
+        badges = {
+            row.title: selectors.product_variant_stock_status(product=row) for row in response.context["cl"].result_list
+        }
+        assert set(badges.values()) <= {status}  # the filter agrees with the badge
+        return sorted(badges)
+
+    assert listed("ok") == ["Example T-Shirt"]
+    assert listed("untracked") == ["Ebook", "Hoodie"]
+    Product.objects.filter(sku="TS-GM").update(inventory=2)
+    assert listed("low") == ["Example T-Shirt", "Mug"]
+    assert listed("ok") == []
+    Product.objects.filter(sku="TS-BL").update(inventory=0)
+    assert listed("out") == ["Example T-Shirt", "Poster"]
+    assert listed("low") == ["Mug"]
+    # The sellable-units view: each unit by its own stock.
+    units = admin_client.get(PRODUCTS, {"inventory_status": "low", "rows": "units"}).context["cl"].result_list
+    assert sorted(row.sku for row in units) == sorted(["TS-GM", Product.objects.get(title="Mug").sku])

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from store.models import OrderItem, Product
+from store.models import ERROR_SHARED_REQUIRED, OrderItem, Product
 from store.tests.admin_helpers import changeform_data
 from store.tests.factories import OrderFactory, ProductFactory
 from store.variants import services as variant_services
@@ -184,3 +184,36 @@ def test_options_parse_and_render():
         with pytest.raises(ValidationError) as caught:
             variant_services.options_parse(bad)
         assert caught.value.messages == [error]
+
+
+def test_an_incomplete_add_says_each_missing_field_once(admin_client):
+    page = admin_client.get("/admin/store/product/add/")
+    data = changeform_data(page, title="Cap", sku="CAP-1", unit_price="12.00", inventory="3")
+    data.pop("collection", None)
+    refused = admin_client.post("/admin/store/product/add/", data)
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["collection"] == ["This field is required."]
+    assert ERROR_SHARED_REQUIRED not in refused.content.decode()
+    assert not Product.objects.filter(sku="CAP-1").exists()
+
+
+def test_the_variants_inline_shows_the_products_options_only_headed_by_their_names(admin_client, tshirt):
+    page = admin_client.get(url(tshirt))
+    formset = page.context["inline_admin_formsets"]
+    variants = next(inline for inline in formset if inline.formset.model is Product)
+    assert [field["label"] for field in variants.fields()][:3] == ["Colour", "Size", "SKU"]
+    assert "option3" not in variants.formset.form.base_fields
+    # Another request's form keeps its own labels (the form class is made per request).
+    assert Product._meta.get_field("option1").verbose_name != "Colour"
+
+
+def test_a_variants_own_page_edits_what_the_variant_has_and_saves(admin_client, tshirt):
+    variant = tshirt.variants.get(sku="TS-GM")
+    page = admin_client.get(url(variant))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert not {"options", "slug", "status", "collection", "promotions"} & set(form.fields)
+    saved = admin_client.post(url(variant), changeform_data(page, compare_at_price="30.00", inventory="12"))
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    variant.refresh_from_db()
+    assert (variant.compare_at_price, variant.inventory, variant.version) == (Decimal("30.00"), 12, 2)
