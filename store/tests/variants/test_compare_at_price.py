@@ -1,4 +1,4 @@
-"""A compare-at price is above the price or none: a CHECK constraint (migration 0028), and every
+"""A compare-at price is above the price or none: a CHECK constraint (migration 0029), and every
 admin write that could break it refuses with the reason (list edit, variants inline, bulk price)."""
 
 from decimal import Decimal
@@ -75,7 +75,7 @@ def test_a_bulk_price_raise_past_the_compare_at_price_is_refused_with_the_reason
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_clears_compare_at_prices_not_above_the_price_then_adds_the_check():
-    apps = migrate_to([("store", "0027_search_term_is_variant")])
+    apps = migrate_to([("store", "0028_product_list_parent_indexes")])
     try:
         OldProduct = apps.get_model("store", "Product")
         Collection = apps.get_model("store", "Collection")

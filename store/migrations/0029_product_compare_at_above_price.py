@@ -31,7 +31,7 @@ def clear_compare_at_not_above_price(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("store", "0027_search_term_is_variant")]
+    dependencies = [("store", "0028_product_list_parent_indexes")]
 
     operations = [
         migrations.RunPython(clear_compare_at_not_above_price, migrations.RunPython.noop, elidable=True),
