@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField
 from django.utils.formats import number_format
 
@@ -48,15 +48,26 @@ from store.fileformat.cells import (
     parse_weight,
 )
 from store.images.fetch import image_sources_enqueue
-from store.models import ERROR_COMPARE_AT_PRICE, Collection, Product, ProductImage, ProductImageSource, Promotion
-from store.sql import CHUNK, as_money, chunks
+from store.models import (
+    ERROR_COMPARE_AT_PRICE,
+    OPTION_COUNT,
+    Collection,
+    Product,
+    ProductImage,
+    ProductImageSource,
+    Promotion,
+)
+from store.sql import CHUNK, as_money, chunks, execute_many, select_in
 from store.validators import validate_gtin
 
 STATUSES = tuple(Product.Status.values)
+#: ``ProductColumn.holder`` values
+SHARED, UNIT, BOTH, VARIANT = "shared", "unit", "both", "variant"
 ERROR_STATUS = "not a valid status: expected one of " + ", ".join(STATUSES)
 ERROR_PROMOTION_UNKNOWN = "unknown promotion id(s): {ids}"
 ERROR_IMAGE_URL = "not an http(s) URL: {url!r}"
 ERROR_IMAGE_URL_LONG = "image URL too long: {length} characters, at most 2048"
+ERROR_VARIANT_IMAGE_ONE = "one image URL: a variant shows one of its product's images"
 NOTE_IMAGES = "{count} image URL(s) will be fetched in the background after the import"
 URL_MAX = 2048
 # An alt text travels with its URL inside the parsed value (Shopify's "Image Alt Text").
@@ -99,6 +110,11 @@ class ProductColumn:
     #: an import (recorded as ``ImportRelatedChange``); False for a column whose ``write()`` only adds
     #: (images: a revert removes what the import added)
     restorable: bool = True
+    #: which rows hold it in a file with products with variants (docs/decisions/0017): ``SHARED`` by a
+    #: product (standalone or with variants: a variant row leaves it blank), ``UNIT`` by a sellable unit
+    #: (standalone or variant: a product-with-variants row leaves it blank), ``BOTH``, or ``VARIANT``
+    #: only; another app's column is shared (tags)
+    holder: str = SHARED
 
     # --- import ---------------------------------------------------------------------
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Any]:
@@ -218,6 +234,7 @@ class PriceColumn(ProductColumn):
     )
     required_new = True
     header_only = False
+    holder = UNIT
 
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], Decimal | None]:
         prices: dict[str, Decimal] = {}  # one Decimal per distinct price text (up to PRICE_CACHE)
@@ -271,6 +288,7 @@ class InventoryColumn(ProductColumn):
     )
     required_new = True
     header_only = False
+    holder = UNIT
 
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], int | None]:
         if convention is POINT:
@@ -415,6 +433,7 @@ class DecimalColumn(ProductColumn):
         parse: Callable[..., Decimal],
         places: int = 2,
     ) -> None:
+        self.holder = UNIT
         self.name, self.label, self.synonyms, self.field = name, label, synonyms, name
         self._parse, self.places = parse, places
 
@@ -485,6 +504,7 @@ class WeightUnitColumn(ProductColumn):
 
     name, label, field = "weight_unit", "Weight unit", "weight_unit"
     synonyms = ("weight unit", "variant weight unit", "unit of weight")
+    holder = UNIT
 
     def parse(self, raw: str) -> str | None:
         value = raw.strip().casefold()
@@ -510,6 +530,7 @@ class TrackInventoryColumn(ProductColumn):
 
     name, label, field = "track_inventory", "Track inventory", "track_inventory"
     synonyms = ("manage stock", "manage stock?", "track quantity", "track stock", "stock managed", "inventory tracked")
+    holder = UNIT
 
     def parse(self, raw: str) -> bool | None:
         value = raw.strip().casefold()
@@ -658,6 +679,94 @@ class ImagesColumn(ProductColumn):
         transaction.on_commit(lambda: image_sources_enqueue(product_ids=product_ids), robust=True)
 
 
+class VariantProductColumn(ProductColumn):
+    """On a variant row: the SKU of its product (the product with variants), in the file or in the
+    catalog; blank on every other row. Planning resolves it (``store.importing.variants``)."""
+
+    name, label, field = "product", "Product (of a variant)", "parent_id"
+    synonyms = ("parent sku", "product sku")
+    holder = VARIANT
+    preview = False
+    export_related = ("parent",)
+
+    def parse(self, raw: str) -> str:
+        return parse_text(raw, max_length=max_length(Product, "sku"))
+
+    def export(self, product: Product, *, native: bool) -> Any:
+        return product.parent.sku if product.parent is not None else ""
+
+
+class VariantImageColumn(ProductColumn):
+    """On a variant row: the URL of one of its product's images (in the file or already the
+    product's), or blank for none. An image not fetched yet is linked when its fetch completes: the
+    variant keeps a ``ProductImageSource`` of that URL, ``done`` without an image of its own (never
+    fetched, not in the import's image report), until ``variant_image_links`` fills it."""
+
+    name, label = "variant_image", "Variant image"
+    synonyms = ("variant image",)
+    holder = VARIANT
+
+    def parse(self, raw: str) -> str:
+        url = raw.strip()
+        if not url:
+            return ""
+        urls = images_column.parse(url)
+        if len(urls) != 1:
+            raise ValidationError(ERROR_VARIANT_IMAGE_ONE)
+        return urls[0]
+
+    def empty(self) -> str:
+        return ""
+
+    def current(self, product_ids: Sequence[int]) -> dict[int, str]:
+        """Each variant's image URL: its image's, or the URL still waiting for its product's fetch."""
+        found: dict[int, str] = {}
+        for chunk in chunks(list(product_ids)):
+            images = dict(
+                Product.objects.filter(pk__in=chunk, variant_image__isnull=False).values_list("pk", "variant_image")
+            )
+            if images:
+                by_image = {
+                    pk: source or image_storage_url(name)
+                    for pk, name, source in ProductImage.objects.filter(pk__in=set(images.values())).values_list(
+                        "pk", "image", "source_url"
+                    )
+                }
+                found.update({pk: by_image[image] for pk, image in images.items() if image in by_image})
+            for pk, url in ProductImageSource.objects.filter(
+                product_id__in=chunk, state=ProductImageSource.State.DONE, image__isnull=True
+            ).values_list("product_id", "url"):
+                found.setdefault(pk, url)
+        return found
+
+    def write(self, values: dict[int, Any]) -> None:
+        """Point each variant at its product's image of that URL, or link it to the URL's fetch."""
+        ids = list(values)
+        parents = {row.id: row.parent_id for row in select_in(Product, ("id", "parent_id"), "id", ids)}
+        wanted = {(parents.get(pk), url) for pk, url in values.items() if url}
+        by_url: dict[tuple[int | None, str], int] = {}
+        parent_ids = sorted({parent for parent, _url in wanted if parent is not None})
+        for chunk in chunks(parent_ids):
+            for pk, product_id, name, source in ProductImage.objects.filter(product_id__in=chunk).values_list(
+                "pk", "product_id", "image", "source_url"
+            ):
+                by_url.setdefault((product_id, source or image_storage_url(name)), pk)
+                by_url.setdefault((product_id, image_storage_url(name)), pk)
+        for chunk in chunks(ids):
+            ProductImageSource.objects.filter(product_id__in=chunk).delete()
+        table, quote_name = Product._meta.db_table, connection.ops.quote_name
+        sql = f"UPDATE {quote_name(table)} SET {quote_name('variant_image_id')} = %s WHERE {quote_name('id')} = %s"
+        execute_many(sql, [[by_url.get((parents.get(pk), url)) if url else None, pk] for pk, url in values.items()])
+        links = [
+            ProductImageSource(
+                product_id=pk, url=url, url_hash=url_hash(url), state=ProductImageSource.State.DONE, image=None
+            )
+            for pk, url in values.items()
+            if url and (parents.get(pk), url) not in by_url
+        ]
+        ProductImageSource.objects.bulk_create(links, batch_size=CHUNK)
+
+
 # --- The table ----------------------------------------------------------------------
 status_column = StatusColumn()
 images_column = ImagesColumn()
@@ -704,7 +813,6 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
             "product title",
             "item name",
             "article name",
-            "product",
             "designation",
             "product designation",
             "article designation",
@@ -765,7 +873,27 @@ CORE_COLUMNS: tuple[ProductColumn, ...] = (
         label="SEO description",
         synonyms=("seo description", "meta description"),
     ),
+    # Products with variants (docs/guide/imports.md): a variant row names its product and its option values.
+    VariantProductColumn(),
+    *(
+        TextColumn(f"option{n}_name", label=f"Option {n} name", synonyms=(f"option{n} name",), preview=False)
+        for n in range(1, OPTION_COUNT + 1)
+    ),
+    *(
+        TextColumn(f"option{n}", label=f"Option {n} value", synonyms=(f"option{n} value",))
+        for n in range(1, OPTION_COUNT + 1)
+    ),
+    VariantImageColumn(),
 )
+#: the rows holding the text columns that are not shared by a product's variants (``ProductColumn.holder``)
+TEXT_HOLDERS = {
+    "sku": BOTH,
+    "title": BOTH,
+    "barcode": UNIT,
+    **{f"option{n}": VARIANT for n in range(1, OPTION_COUNT + 1)},
+}
+for _column in CORE_COLUMNS:
+    _column.holder = TEXT_HOLDERS.get(_column.name, _column.holder)
 
 _registered: dict[str, ProductColumn] = {}
 

@@ -51,7 +51,7 @@ from django_tasks import task
 
 from store.images.inspect import image_inspect
 from store.images.services import product_image_save
-from store.models import ProductImage, ProductImageSource
+from store.models import Product, ProductImage, ProductImageSource
 from store.sql import chunks
 
 logger = logging.getLogger(__name__)
@@ -435,10 +435,27 @@ def image_source_fetch(*, source_id: int, attempt: int) -> str:
             ProductImageSource.objects.filter(pk=source_id).update(
                 state=ProductImageSource.State.DONE, image=image, error="", updated_at=timezone.now()
             )
+            variant_image_links(image=image, url_hash_value=source.url_hash)
     except ValidationError as error:
         return _failed(source, reason=image_refusal_reason(error), retry=False, attempt=attempt, detail=str(error))
     logger.info("Fetched image %s for product %s", source.url[:200], source.product_id)
     return ProductImageSource.State.DONE
+
+
+def variant_image_links(*, image: ProductImage, url_hash_value: str) -> int:
+    """Give ``image`` (just fetched for a product) to the product's variants an import pointed at
+    its URL before it was fetched (``store.fileformat.columns.VariantImageColumn.write``); returns how many."""
+    links = ProductImageSource.objects.filter(
+        product__parent_id=image.product_id,
+        url_hash=url_hash_value,
+        state=ProductImageSource.State.DONE,
+        image__isnull=True,
+    )
+    variant_ids = list(links.values_list("product_id", flat=True))
+    if variant_ids:
+        Product.objects.filter(pk__in=variant_ids).update(variant_image=image)
+        links.update(image=image)
+    return len(variant_ids)
 
 
 def _failed(source: ProductImageSource, *, reason: str, retry: bool, attempt: int, detail: str = "") -> str:

@@ -104,6 +104,10 @@ def _synonym_index(targets: Sequence[str], *, fallback: bool = False) -> dict[st
     """Compacted name -> product column: each column's own name and synonyms (or its fallback synonyms)."""
     index: dict[str, str] = {}
     if not fallback:
+        # A supplier's "Product" column is the product's name, not the native format's variant
+        # column ``product`` (a parent's SKU), which a mapping picks by choice only.
+        if "title" in targets:
+            index[compact_column("product")] = "title"
         for target in targets:
             index.setdefault(compact_column(target), target)
     for column in product_columns():  # the names suppliers give each column (columns.py)

@@ -59,6 +59,9 @@ class PlannedProduct:
 class NewProduct(PlannedProduct):
     """A row whose SKU is not in the catalog."""
 
+    #: standalone, parent or variant (``Product.Structure``); "" in a file without variant columns
+    structure: str = ""
+
 
 @dataclass(slots=True)
 class ProductUpdate(PlannedProduct):
@@ -67,6 +70,8 @@ class ProductUpdate(PlannedProduct):
     product_id: int = 0
     version: int = 0  # as read when planning; the UPDATE is conditional on it
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (old, new), for the preview
+    #: the product's structure after the update ("" in a file without variant columns: as it is)
+    structure: str = ""
 
 
 @dataclass
@@ -94,6 +99,8 @@ class ImportPlan:
     mode: str = MODE_CREATE_UPDATE
     keep_blank: bool = False
     mode_source: str = ""
+    #: the file has variant columns (product, options): the writing sets each row's structure
+    variants: bool = False
 
     @property
     def mode_text(self) -> str:

@@ -54,7 +54,8 @@ from store.importing.plan import (
     no_progress,
 )
 from store.importing.presets import Preset
-from store.models import Collection, Product
+from store.importing.variants import PARENT, STANDALONE, VARIANT_ROW, VariantRules, plan_variants
+from store.models import OPTION_COUNT, Collection, Product
 from store.sql import CHUNK, chunks, select_in
 
 # Re-exported: callers and tests import these from planning (cells.py and plan.py own them).
@@ -102,7 +103,7 @@ ERROR_SLUG_TAKEN = "slug already used by SKU {sku!r}"
 DEFAULT_MODE = ImportMode()
 
 #: the product row's columns planning itself needs, besides those of the table
-KEY_FIELDS = ("id", "sku", "version", "slug", "collection_id")
+KEY_FIELDS = ("id", "sku", "version", "slug", "collection_id", "structure")
 
 
 @dataclass(slots=True)
@@ -143,8 +144,9 @@ class _Table:
             if type(column).check_row is not ProductColumn.check_row
         ]
         self.slug_at, self.collection_at = self.position["slug"], self.position["collection"]
+        self.product_at, self.title_at = self.position["product"], self.position["title"]
         self.no_related: tuple[None, ...] = (None,) * len(self.related)
-        special = {"slug", "collection"}
+        special = {"slug", "collection", "product"}
         self.compared = [
             (self.position[column.name], column.name, column.render)
             for column in self.stored
@@ -179,17 +181,24 @@ def build_plan(
         keep_blank=mode.keep_blank,
         mode_source=mode.source,
     )
+    rules = VariantRules(fields=table.fields, columns=table.columns, source=preset.source_columns)
+    plan.variants = rules.in_file
     skus = _SkuBook()
     valid = _validate_rows(preset, plan, table, skus, progress, convention)
     skus.report(plan, valid, column=preset.source_columns.get("sku", "sku"))
+    named = rules.named(valid) if rules.in_file else set()
+    named_rows = skus.rows_of(named)
     del skus
     valid = [row for row in valid if row.row not in plan.failed_cells]
     _check_in_bulk(valid, plan, table)
     rows = [row for row in valid if row.row not in plan.failed_cells]
     del valid
     defaults = _new_product_defaults(preset, table, convention)
-    _diff(rows, plan, table, progress, defaults, sku_column=preset.source_columns.get("sku", "sku"))
+    sku_column = preset.source_columns.get("sku", "sku")
+    _diff(rows, plan, table, progress, defaults, sku_column=sku_column, rules=rules, named=named)
     del rows
+    if plan.variants or any(row.structure for row in (*plan.creates, *plan.updates)):
+        plan_variants(plan, rules, named_rows=named_rows, sku_column=sku_column)
     _fill_failed_cells(plan, preset)
     plan.errors.sort(key=lambda error: (error.row, error.column))
     plan.skipped.sort()
@@ -254,6 +263,8 @@ def _validate_rows(
     ]
     width = len(table.fields)
     keep_blank = plan.keep_blank
+    # A variant row's title may be blank: it is its option label ("Green / S").
+    title_at = table.title_at if "product" in source else -1
     valid: list[ParsedRow] = []
     done = 0
     for mapped in preset.rows:
@@ -279,10 +290,13 @@ def _validate_rows(
             except ValidationError as error:
                 errors.append((sku_source, "" if error.code == "required" else sku_text[:80], error.messages[0]))
         values: list[Any] = [None] * width
+        variant_row = title_at >= 0 and bool(raw.get("product", "").strip())
         for index, name, source_name, parse, missing in parsers:
             text = raw.get(name, missing)
             if text is None or (keep_blank and not text.strip()):
                 continue  # absent, or blank and kept: the value stays as it is
+            if variant_row and index == title_at and not text.strip():
+                continue
             try:
                 values[index] = parse(text)
             except ValidationError as error:
@@ -317,6 +331,10 @@ class _SkuBook:
             self._repeated.setdefault(key, []).append((row, sku))
         elif not valid:
             self._spelled[row] = sku
+
+    def rows_of(self, keys: Iterable[str]) -> dict[str, int]:
+        """The first row of each of these folded SKUs that the file has."""
+        return {key: self._first[key] for key in keys if key in self._first}
 
     def report(self, plan: ImportPlan, valid: list[ParsedRow], *, column: str) -> None:
         if not self._repeated:
@@ -358,7 +376,7 @@ def _load_collections(titles: Iterable[str]) -> tuple[dict[str, tuple[int, str]]
 
 
 def _load_collection_titles(ids: Iterable[int], by_id: dict[int, str]) -> None:
-    for chunk in chunks(sorted(set(ids) - set(by_id))):
+    for chunk in chunks(sorted({pk for pk in ids if pk is not None} - set(by_id))):  # a variant has no collection
         by_id.update(Collection.objects.filter(id__in=chunk).values_list("id", "title"))
 
 
@@ -393,6 +411,8 @@ def _diff(
     defaults: dict[int, Any],
     *,
     sku_column: str,
+    rules: VariantRules,
+    named: set[str],
 ) -> None:
     """Plan each row against the catalog, ``CHUNK`` rows at a time; ``rows`` is emptied as it goes.
 
@@ -414,6 +434,7 @@ def _diff(
         related_now = [
             (index, name, column, column.current(existing_ids), empty) for index, name, column, empty in catalog.related
         ]
+        parent_skus = _parent_skus(existing.values())
         for offset, row in enumerate(chunk):
             held[start + offset] = None  # planned rows are held once, by the plan
             current = existing.get(row.sku.casefold())
@@ -423,27 +444,46 @@ def _diff(
             if current is not None and create_only:
                 plan.skipped.append((row.row, f"{row.sku}: {SKIP_IN_CATALOG}"))
                 continue
+            structure = ""
+            parent_sku = parent_skus.get(current.parent_id, "") if current is not None else ""
+            if plan.variants or (current is not None and current.structure != STANDALONE):
+                structure, values, errors = rules.classify(row.values, row.sku, current, parent_sku, named)
+                if errors:
+                    for column, value, reason in errors:
+                        plan.add_error(row.row, column, value, reason)
+                    continue
+                row = ParsedRow(row.row, row.sku, values)
             if current is None and catalog.defaults:
-                row = _with_defaults(row, catalog.defaults)
+                row = _with_defaults(row, rules.defaults_for(structure, catalog.defaults))
             title = row.values[collection_at]
             if title:
                 title_key = title.casefold()
                 if title_key not in catalog.by_title:
                     catalog.new_collections.setdefault(title_key, title)
             if current is None:
-                _plan_create(row, plan, table, catalog)
+                _plan_create(row, plan, table, catalog, structure=structure, rules=rules)
             else:
-                _plan_update(row, current, plan, table, catalog, related_now)
+                _plan_update(
+                    row, current, plan, table, catalog, related_now, structure=structure, parent_sku=parent_sku
+                )
         del chunk
-    used = {plan.value(create, "collection").casefold() for create in plan.creates}
-    used |= {plan.value(update, "collection").casefold() for update in plan.updates}
+    used = {plan.value(create, "collection").casefold() for create in plan.creates if create.structure != VARIANT_ROW}
+    used |= {(plan.value(update, "collection") or "").casefold() for update in plan.updates}
     plan.new_collections = sorted(
         (title for key, title in catalog.new_collections.items() if key in used), key=str.casefold
     )
     if plan.creates:
         slug_at = table.position["slug"]
-        catalog.slugs.assign([create for create in plan.creates if not create.values[slug_at]], plan)
+        catalog.slugs.assign(
+            [create for create in plan.creates if not create.values[slug_at] and create.structure != VARIANT_ROW], plan
+        )
     progress("comparing", total)
+
+
+def _parent_skus(existing: Iterable[Any]) -> dict[int, str]:
+    """The SKUs of the products of the variants among these catalog rows (one query, only if any)."""
+    ids = sorted({current.parent_id for current in existing if current.parent_id is not None})
+    return {found.id: found.sku for found in select_in(Product, ("id", "sku"), "id", ids)} if ids else {}
 
 
 def _with_defaults(row: ParsedRow, defaults: dict[int, Any]) -> ParsedRow:
@@ -455,13 +495,22 @@ def _with_defaults(row: ParsedRow, defaults: dict[int, Any]) -> ParsedRow:
     return ParsedRow(row.row, row.sku, tuple(values))
 
 
-def _plan_create(row: ParsedRow, plan: ImportPlan, table: _Table, catalog: _Catalog) -> None:
+def _plan_create(
+    row: ParsedRow, plan: ImportPlan, table: _Table, catalog: _Catalog, *, structure: str, rules: VariantRules
+) -> None:
     values = row.values
-    missing = [name for index, name in table.required_new if values[index] is None or values[index] == ""]
+    skipped = rules.required_skipped(structure) if structure else ()
+    missing = [
+        name
+        for index, name in table.required_new
+        if (values[index] is None or values[index] == "") and index not in skipped
+    ]
     if missing:
         for name in missing:
             plan.add_error(row.row, name, "", ERROR_REQUIRED_NEW)
         return
+    if structure in (PARENT, VARIANT_ROW):
+        values = rules.shape_create(values, structure)
     if not _row_checks_pass(row.row, values, plan, table, given=values):
         return
     slug_at = table.position["slug"]
@@ -472,9 +521,9 @@ def _plan_create(row: ParsedRow, plan: ImportPlan, table: _Table, catalog: _Cata
             plan.add_error(row.row, "slug", slug, ERROR_SLUG_TAKEN.format(sku=owner))
             return
         catalog.slugs.claim(slug, row.sku)
-    elif values[slug_at] is None:
+    elif values[slug_at] is None and structure != VARIANT_ROW:
         values = (*values[:slug_at], "", *values[slug_at + 1 :])
-    plan.creates.append(NewProduct(row=row.row, sku=row.sku, values=values))
+    plan.creates.append(NewProduct(row=row.row, sku=row.sku, values=values, structure=structure))
 
 
 def _plan_update(
@@ -484,12 +533,18 @@ def _plan_update(
     table: _Table,
     catalog: _Catalog,
     related_now: list[tuple[int, str, ProductColumn, dict[int, Any], Any]],
+    *,
+    structure: str,
+    parent_sku: str,
 ) -> None:
     new = row.values
     merged: list[Any] = [*table.current_values(current), *table.no_related]
     for index, convert in table.converters:
         merged[index] = convert(merged[index])
+    merged[table.product_at] = parent_sku
     changes: dict[str, tuple[str, str]] = {}
+    if structure:
+        _shape_update(new, merged, current, changes, table, structure)
     for index, name, render in table.compared:
         value = new[index]
         if value is not None and value != merged[index]:
@@ -536,8 +591,36 @@ def _plan_update(
             product_id=current.id,
             version=current.version,
             changes=changes,
+            structure=structure,
         )
     )
+
+
+def _shape_update(
+    new: tuple[Any, ...],
+    merged: list[Any],
+    current: Any,
+    changes: dict[str, tuple[str, str]],
+    table: _Table,
+    structure: str,
+) -> None:
+    """A product that gets options becomes one with variants (no stock of its own); a variant whose
+    option values change while its title is their label gets the new label."""
+    if structure == PARENT and current.structure == STANDALONE:
+        changes["structure"] = (STANDALONE, PARENT)
+        for name, value in (("inventory", 0), ("track_inventory", False)):
+            at = table.position[name]
+            if merged[at] != value:
+                changes[name] = (table.columns[at].render(merged[at]), table.columns[at].render(value))
+                merged[at] = value
+    if structure == VARIANT_ROW and not new[table.title_at]:
+        value_ats = [table.position[f"option{n}"] for n in range(1, OPTION_COUNT + 1)]
+        old_label = " / ".join(merged[at] for at in value_ats if merged[at])
+        label = " / ".join((new[at] if new[at] is not None else merged[at]) for at in value_ats)
+        label = " / ".join(part for part in label.split(" / ") if part)
+        if merged[table.title_at] == old_label and label != old_label:
+            changes["title"] = (old_label, label)
+            merged[table.title_at] = label
 
 
 def _row_checks_pass(
@@ -572,7 +655,8 @@ class _SlugBook:
 
     def add_existing(self, existing: Iterable[Any]) -> None:
         for current in existing:
-            self._owners.setdefault(fold(current.slug), current.sku)
+            if current.slug is not None:  # a variant has none
+                self._owners.setdefault(fold(current.slug), current.sku)
 
     def preload(self, slugs: Iterable[str]) -> None:
         self._load(slugs)

@@ -57,6 +57,7 @@ from store.importing.related import (
 )
 from store.importing.service import import_job_reconcile
 from store.models import (
+    OPTION_COUNT,
     CartItem,
     Collection,
     ImportJob,
@@ -76,7 +77,28 @@ CHUNK = 1000
 SAMPLE_SIZE = 20
 LISTED = 100
 # The fields an import writes; a revert restores them.
-FIELDS = ("title", "slug", "description", "unit_price", "inventory", "track_inventory", "collection_id", "status")
+FIELDS = (
+    "title",
+    "slug",
+    "description",
+    "unit_price",
+    "inventory",
+    "track_inventory",
+    "collection_id",
+    "status",
+    "vendor",
+    "barcode",
+    "compare_at_price",
+    "cost_per_item",
+    "weight",
+    "weight_unit",
+    "seo_title",
+    "seo_description",
+    # a product an import gave options (with variants) goes back to being sold as it is
+    "structure",
+    *(f"option{n}_name" for n in range(1, OPTION_COUNT + 1)),
+    *(f"option{n}" for n in range(1, OPTION_COUNT + 1)),
+)
 REVERTIBLE = (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_PARTIAL)
 
 REVERT_REASON = "Revert of import #{pk}"
@@ -101,6 +123,7 @@ NOTE_NOT_RECORDED = (
 WHY_DELETED = "deleted since the import"
 WHY_NO_BASELINE = "no history row before the import"
 WHY_TAKEN = "its SKU or slug is now used by another product"
+WHY_VARIANTS_KEPT = "some of its variants are kept"
 
 HistoricalProduct = Product.history.model
 # simple-history builds that model class at runtime (its fields and the annotations this module
@@ -434,6 +457,25 @@ def _delete(products: list[Product], *, user: User, reason: str, now: datetime, 
         cursor.execute(f"DELETE FROM {quote(Product._meta.db_table)} WHERE {quote('id')} IN ({placeholders})", ids)
 
 
+def _delete_parents(
+    parents: list[Product], report: RevertReport, *, user: User, reason: str, revert_job: ImportJob
+) -> None:
+    """Delete the products with variants the import created, but those that still have variants (kept:
+    an order refers to one, or one was added since)."""
+    ids = [product.pk for product in parents]
+    with_variants = {row.parent_id for row in select_in(Product, ("parent_id",), "parent_id", ids)}
+    for product in parents:
+        if product.pk in with_variants:
+            report.delete -= 1
+            report.sample = [item for item in report.sample if item.product_id != product.pk]
+            report.note(
+                "kept", RevertItem(product_id=product.pk, sku=product.sku, title=product.title, why=WHY_VARIANTS_KEPT)
+            )
+    deletes = [product for product in parents if product.pk not in with_variants]
+    if deletes:
+        _delete(deletes, user=user, reason=reason, now=timezone.now(), revert_job=revert_job)
+
+
 def _restored(product: Product, before: HistoricalRow) -> Product:
     """The product as the restore wrote it (for its history row)."""
     restored = copy.copy(product)
@@ -469,6 +511,7 @@ def import_revert(
             )
             # The unique import_job makes a concurrent second revert fail here.
             revert = ImportRevert.objects.create(import_job=job, revert_job=revert_job, user=revert_job.user)
+            parents: list[Product] = []
             for rows in _history_chunks(job):
                 report.rows += len(rows)
                 plan = _plan_chunk(rows, report, job=job, lock=True)
@@ -485,8 +528,11 @@ def import_revert(
                         history_type="~",
                         date=now,
                     )
-                if plan.deletes:
-                    _delete(plan.deletes, user=user, reason=reason, now=now, revert_job=revert_job)
+                # Products with variants go last, once their variants are gone (their rows point to them).
+                parents.extend(product for product in plan.deletes if product.is_parent)
+                deletes = [product for product in plan.deletes if not product.is_parent]
+                if deletes:
+                    _delete(deletes, user=user, reason=reason, now=now, revert_job=revert_job)
                 if plan.recreates:
                     product_history_insert(
                         products=_recreate(plan.recreates, now), user=user, reason=reason, history_type="+", date=now
@@ -497,6 +543,8 @@ def import_revert(
                     _remove_images(plan.image_sources)
             if report.changed and not skip_changed:
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
+            if parents:
+                _delete_parents(parents, report, user=user, reason=reason, revert_job=revert_job)
             _record(revert_job, revert, report, started)
     except IntegrityError as error:
         done = ImportRevert.objects.filter(import_job=job).first()

@@ -29,11 +29,15 @@ from store.services import product_history_baseline, product_history_created, pr
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
 BATCH = 2000
+#: the changes that change a product's search terms
+SEARCHED = frozenset({"title", "option1", "option2", "option3"})
+VARIANT, STANDALONE = Product.Structure.VARIANT.value, Product.Structure.STANDALONE.value
 
 ERROR_CONFLICT_VERSION = "changed by someone else since this file was checked; re-import to see the new values"
 ERROR_CONFLICT_SKU = "a product with this SKU was created by someone else since this file was checked"
 ERROR_CONFLICT_SLUG = "this slug was taken by another product since this file was checked"
 ERROR_CONFLICT_GONE = "deleted by someone else since this file was checked"
+ERROR_CONFLICT_PARENT = "its product is not written: see its row's conflict"
 ERROR_CONFLICTS = "{count} row(s) changed in the catalog since the file was checked; nothing was written."
 ERROR_INTEGRITY = "The database refused the import ({error}); nothing was written."
 
@@ -71,8 +75,8 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
         for found in select_in(Product, ("sku",), "sku", [create.sku for create in chunk]):
             if create := by_sku.get(found.sku.casefold()):
                 conflicts.append(RowError(create.row, "sku", create.sku, ERROR_CONFLICT_SKU))
-        by_slug = {fold(create.values[slug_at]): create for create in chunk}
-        for found in select_in(Product, ("slug",), "slug", [create.values[slug_at] for create in chunk]):
+        by_slug = {fold(create.values[slug_at]): create for create in chunk if create.values[slug_at]}
+        for found in select_in(Product, ("slug",), "slug", [create.values[slug_at] for create in by_slug.values()]):
             if create := by_slug.get(found.slug.casefold()):
                 conflicts.append(RowError(create.row, "slug", create.values[slug_at], ERROR_CONFLICT_SLUG))
     moved_slugs = {update.values[slug_at].casefold(): update for update in plan.updates if "slug" in update.changes}
@@ -87,7 +91,7 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
 
 def _collection_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[ProductUpdate]) -> dict[str, int]:
     at = plan.position("collection")
-    titles = sorted({row.values[at] for row in creates} | {row.values[at] for row in updates if row.values[at]})
+    titles = sorted({row.values[at] for row in (*creates, *updates) if row.values[at]})
     ids: dict[str, int] = {}
     for chunk in chunks(titles):
         for pk, title in Collection.objects.filter(title__in=chunk).values_list("id", "title"):
@@ -132,13 +136,15 @@ class _ProductRows:
         collections: dict[str, int],
         *,
         creates: list[NewProduct] | None = None,
+        parents: dict[str, int] | None = None,
     ) -> None:
         stored = [(index, columns[name].field or "") for index, name in enumerate(plan.fields) if columns[name].field]
         if creates is not None:
             stored = [
                 (index, name)
                 for index, name in stored
-                if not _has_db_default(name) or any(row.values[index] is not None for row in creates)
+                if not _has_db_default(name)
+                or any(row.values[index] is not None or row.structure == VARIANT for row in creates)
             ]
         self.fields = [name for _index, name in stored]
         self._get = itemgetter(*(index for index, _name in stored))
@@ -146,6 +152,10 @@ class _ProductRows:
         self._defaults = tuple(_field_default(name) for name in self.fields)
         self._collection_at = self.fields.index("collection_id")
         self._collections = collections
+        # A variant has no slug, collection or status of its own (its product's); its parent is an id.
+        self._variant_nulls = [self.fields.index(name) for name in ("slug", "status") if name in self.fields]
+        self._parent_at = self.fields.index("parent_id")
+        self._parents = parents if parents is not None else {}
 
     def params(self, product: NewProduct | ProductUpdate) -> list[Any]:
         values = list(self._get(product.values))
@@ -153,7 +163,13 @@ class _ProductRows:
             values = [
                 default if value is None else value for value, default in zip(values, self._defaults, strict=True)
             ]
-        values[self._collection_at] = self._collections[values[self._collection_at].casefold()]
+        collection = values[self._collection_at]
+        values[self._collection_at] = self._collections[collection.casefold()] if collection else None
+        parent = values[self._parent_at]
+        values[self._parent_at] = self._parents[fold(parent)] if parent else None
+        if product.structure == VARIANT:
+            for at in self._variant_nulls:
+                values[at] = None
         return values
 
 
@@ -184,35 +200,55 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         if not skip_invalid:
             raise ImportConflict(ERROR_CONFLICTS.format(count=len(conflicts)), conflicts)
         bad_rows = {conflict.row for conflict in conflicts}
+        # A new variant whose new product is not written is not either.
+        dropped = {fold(row.sku) for row in creates if row.row in bad_rows and row.structure != VARIANT}
+        at = plan.position("product")
+        for row in creates:
+            if row.structure == VARIANT and fold(row.values[at]) in dropped and row.row not in bad_rows:
+                conflicts.append(RowError(row.row, "product", row.values[at], ERROR_CONFLICT_PARENT))
+                bad_rows.add(row.row)
         creates = [row for row in creates if row.row not in bad_rows]
         updates = [row for row in updates if row.row not in bad_rows]
     collections = _collection_ids(plan, creates, updates)
     columns = {column.name: column for column in product_columns()}
-    products = _ProductRows(plan, columns, collections, creates=creates)
-    changed = _ProductRows(plan, columns, collections)
+    # Products with variants first: their variants' rows point to them.
+    creates = sorted(creates, key=lambda row: row.structure == VARIANT)
+    first_variant = next((index for index, row in enumerate(creates) if row.structure == VARIANT), len(creates))
+    parents: dict[str, int] = {}
+    products = _ProductRows(plan, columns, collections, creates=creates, parents=parents)
+    changed = _ProductRows(plan, columns, collections, parents=parents)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = quote(Product._meta.db_table)
+    structure = ["structure"] if plan.variants else []  # a file without variant columns leaves it alone
 
-    insert_columns = [*products.fields, "sku", "last_update", "version"]
+    insert_columns = [*products.fields, "sku", "last_update", "version", *structure]
     insert_sql = (
         f"INSERT INTO {table} ({', '.join(map(quote, insert_columns))}) "
         f"VALUES ({', '.join(['%s'] * len(insert_columns))})"
     )
-    assignments = ", ".join(f"{quote(name)} = %s" for name in [*changed.fields, "last_update"])
+    assignments = ", ".join(f"{quote(name)} = %s" for name in [*changed.fields, "last_update", *structure])
     update_sql = (
         f"UPDATE {table} SET {assignments}, {quote('version')} = {quote('version')} + 1 "
         f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
     )
     updated_ids = [row.product_id for row in updates]
     product_history_baseline(product_ids=updated_ids)
-    for start in range(0, len(creates), BATCH):
-        batch = creates[start : start + BATCH]
-        execute_many(insert_sql, [[*products.params(row), row.sku, now, 1] for row in batch])
-        progress("writing", len(batch))
+    for group in (creates[:first_variant], creates[first_variant:]):
+        if group and group[0].structure == VARIANT:
+            parents.update(_parent_ids(plan, creates, updates))
+        for start in range(0, len(group), BATCH):
+            batch = group[start : start + BATCH]
+            execute_many(
+                insert_sql, [[*products.params(row), row.sku, now, 1, *_structure(row, plan)] for row in batch]
+            )
+            progress("writing", len(batch))
+    if not parents and any(row.structure == VARIANT for row in updates):
+        parents.update(_parent_ids(plan, creates, updates))
     for start in range(0, len(updates), BATCH):
         updating = updates[start : start + BATCH]
         updated = execute_many(
-            update_sql, [[*changed.params(row), now, row.product_id, row.version] for row in updating]
+            update_sql,
+            [[*changed.params(row), now, *_structure(row, plan), row.product_id, row.version] for row in updating],
         )
         if updated != len(updating):
             # Someone wrote between our locked check and the update (SQLite has no row locks).
@@ -234,6 +270,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
                 Product(
                     pk=chunk_ids[fold(row.sku)],
                     sku=row.sku,
+                    structure=row.structure or STANDALONE,
                     **dict(zip(products.fields, products.params(row), strict=True)),
                 )
                 for row in chunk
@@ -242,11 +279,24 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
             reason=reason,
         )
     # Updates match on the SKU: only a new title changes their terms (a stock feed changes none).
-    search_index_refresh(product_ids=[row.product_id for row in updates if "title" in row.changes])
+    # A variant's option values are terms of its product too.
+    search_index_refresh(product_ids=[row.product_id for row in updates if SEARCHED.intersection(row.changes)])
     write_related_columns(plan, creates, updates, columns)
     # After the related columns: the history rows then show what the import set.
     product_history_record(product_ids=updated_ids, user=user, reason=reason)
     return WriteResult(created=len(creates), updated=len(updates), conflicts=conflicts)
+
+
+def _structure(row: NewProduct | ProductUpdate, plan: ImportPlan) -> list[str]:
+    """The row's structure, as a parameter of its INSERT or UPDATE, in a file with variant columns."""
+    return [row.structure or STANDALONE] if plan.variants else []
+
+
+def _parent_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[ProductUpdate]) -> dict[str, int]:
+    """The ids of the variants' products (folded SKU -> id), once the new ones are written."""
+    at = plan.position("product")
+    skus = sorted({row.values[at] for row in (*creates, *updates) if row.structure == VARIANT and row.values[at]})
+    return {fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", skus)}
 
 
 def write_related_columns(
