@@ -1,9 +1,11 @@
 """What a product export reads, chunk by chunk: each product, then its variants (decision 0017).
 
 A product with variants exports as its own row (what its variants share) followed by one row per
-variant (what each sells: SKU, price, stock, option values), in the order they were made. The
-native format's variant columns (``VARIANT_COLUMNS``) say which is which: a variant row names its
-product's SKU in ``product``; a product without variants leaves them all blank.
+variant (what each sells: SKU, price, stock, option values), in the order they were made. Each row
+fills the columns its kind holds (``ProductColumn.holder`` in the column table, as the import reads
+them) and leaves the others blank. The variant columns (``VARIANT_COLUMNS``) say which row is which:
+a variant row names its product's SKU in ``product``; a product without variants leaves them blank,
+and an export without products with variants leaves them out.
 
 Set-based: a chunk of products costs a fixed number of queries whatever its variants (their
 rows, their images, and the product of a variant listed on its own).
@@ -17,35 +19,24 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from store.fileformat.columns import CORE_COLUMNS, ProductColumn, image_storage_url, product_columns
-from store.models import OPTION_COUNT, Product, ProductImage
+from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns
+from store.models import OPTION_COUNT, Product
 
-OPTION_NAME_COLUMNS = tuple(f"option{n}_name" for n in range(1, OPTION_COUNT + 1))
-OPTION_VALUE_COLUMNS = tuple(f"option{n}" for n in range(1, OPTION_COUNT + 1))
 #: the native columns of products with variants: a parent's option names; a variant's product (its
-#: SKU), option values and image (the URL of one of its product's images)
-VARIANT_COLUMNS = ("product", *OPTION_NAME_COLUMNS, *OPTION_VALUE_COLUMNS, "variant_image")
-#: what a variant row carries; its other columns are its product's (blank on the variant's row)
-VARIANT_ROW_COLUMNS = frozenset(
-    {
-        "sku",
-        "product",
-        *OPTION_VALUE_COLUMNS,
-        "unit_price",
-        "inventory",
-        "track_inventory",
-        "barcode",
-        "compare_at_price",
-        "cost_per_item",
-        "weight",
-        "weight_unit",
-        "variant_image",
-    }
+#: SKU), option values and image (``store.importing.variants.STRUCTURE_COLUMNS``); an export
+#: without products with variants leaves them out
+VARIANT_COLUMNS = (
+    "product",
+    *(f"option{n}_name" for n in range(1, OPTION_COUNT + 1)),
+    *(f"option{n}" for n in range(1, OPTION_COUNT + 1)),
+    "variant_image",
 )
-#: what a product with variants leaves blank: its variants' own (it is not sold itself)
-PARENT_BLANK_COLUMNS = (VARIANT_ROW_COLUMNS - {"sku"}) - set(OPTION_NAME_COLUMNS)
-#: what a product without variants leaves blank
-STANDALONE_BLANK_COLUMNS = frozenset(VARIANT_COLUMNS)
+#: which rows fill a column of each ``ProductColumn.holder`` (the others leave it blank)
+HOLDERS: dict[str, tuple[str, ...]] = {
+    Product.Structure.STANDALONE: (SHARED, UNIT, BOTH),
+    Product.Structure.PARENT: (SHARED, BOTH),
+    Product.Structure.VARIANT: (UNIT, BOTH, VARIANT),
+}
 BLANK = ""
 
 
@@ -71,7 +62,7 @@ def export_items(products: Sequence[Product], *, queryset: QuerySet[Product]) ->
     variants: dict[int, list[Product]] = {}
     if parent_ids:
         rows = Product.objects.filter(parent_id__in=parent_ids).order_by("parent_id", "pk")
-        for variant in rows.prefetch_related("variant_image"):
+        for variant in rows:
             if variant.parent_id is not None:
                 variants.setdefault(variant.parent_id, []).append(variant)
     own_parents = {product.parent_id for product in products if product.is_variant}
@@ -114,13 +105,6 @@ def export_row_count(queryset: QuerySet[Product], *, limit: int | None = None, v
     return products[:limit].count() + variants_of[:limit].count()
 
 
-def variant_image_url(image: ProductImage | None) -> str:
-    """A variant's image as its product's images cell names it: its source URL, or its file's URL."""
-    if image is None:
-        return ""
-    return image.source_url or image_storage_url(image.image.name)
-
-
 def export_has_variants(queryset: QuerySet[Product]) -> bool:
     """Whether exporting ``queryset`` writes a product with variants or a variant (the first such
     row answers; ask ``catalog_has_variants`` first)."""
@@ -139,33 +123,22 @@ ERROR_VARIANTS_APPEARED = (
 
 # --- The native format's rows ------------------------------------------------------------
 def native_header(*, with_variants: bool = True) -> list[str]:
-    """The native export's columns: store's own, the variant columns (``with_variants``: an export
-    without products with variants leaves them out, as before variants), then other apps' (tags)."""
-    names = [column.name for column in product_columns()]
-    missing = [name for name in VARIANT_COLUMNS if name not in names]
-    names = [*names[: len(CORE_COLUMNS)], *missing, *names[len(CORE_COLUMNS) :]]
-    return names if with_variants else [name for name in names if name not in VARIANT_COLUMNS]
+    """The native export's columns (the column table's order), without the variant columns unless
+    ``with_variants``: an export without products with variants is what it was before variants."""
+    return [column.name for column in product_columns() if with_variants or column.name not in VARIANT_COLUMNS]
 
 
-Cell = Callable[[Product, Product | None, dict[str, dict[int, Any]]], Any]
+Cell = Callable[[Product, dict[str, dict[int, Any]]], Any]
 
 
-def _variant_cell(name: str) -> Cell:
-    if name == "product":
-        return lambda product, parent, _current: parent.sku if parent is not None else ""
-    if name == "variant_image":
-        return lambda product, _parent, _current: variant_image_url(product.variant_image)
-    return lambda product, _parent, _current: getattr(product, name)
-
-
-def _column_cell(column: ProductColumn, *, native: bool) -> Cell:
+def _cell(column: ProductColumn, *, native: bool) -> Cell:
     if column.field:
-        return lambda product, _parent, _current: column.export(product, native=native)
+        return lambda product, _current: column.export(product, native=native)
     name, empty = column.name, column.empty()
-    return lambda product, _parent, current: column.render(current[name].get(product.pk, empty))
+    return lambda product, current: column.render(current[name].get(product.pk, empty))
 
 
-def _blank(product: Product, parent: Product | None, current: dict[str, dict[int, Any]]) -> Any:
+def _blank(product: Product, current: dict[str, dict[int, Any]]) -> Any:
     return BLANK
 
 
@@ -178,31 +151,22 @@ def native_rows(items: Sequence[ExportItem], *, native: bool = False, with_varia
     """
     if not with_variants and any(item.variants or not item.listed or item.product.is_parent for item in items):
         raise VariantsAppeared(ERROR_VARIANTS_APPEARED)
-    columns = {column.name: column for column in product_columns()}
-    cells: dict[str, Cell] = {}
-    for name in native_header(with_variants=with_variants):
-        column = columns.get(name)
-        if name in VARIANT_COLUMNS or column is None:
-            cells[name] = _variant_cell(name)
-        else:
-            cells[name] = _column_cell(column, native=native)
-    layouts: dict[str, list[Cell]] = {
-        kind: [_blank if name in blank else cell for name, cell in cells.items()]
-        for kind, blank in (
-            (Product.Structure.STANDALONE, STANDALONE_BLANK_COLUMNS),
-            (Product.Structure.PARENT, PARENT_BLANK_COLUMNS),
-            (Product.Structure.VARIANT, frozenset(cells) - VARIANT_ROW_COLUMNS),
-        )
+    names = native_header(with_variants=with_variants)
+    columns = {column.name: column for column in product_columns() if column.name in names}
+    layouts = {
+        structure: [_cell(column, native=native) if column.holder in holders else _blank for column in columns.values()]
+        for structure, holders in HOLDERS.items()
     }
-    rows: list[tuple[Product, Product | None]] = []
+    rows: list[Product] = []
     for item in items:
         if item.listed:
-            rows.append((item.product, None))
-        rows.extend((variant, item.product) for variant in item.variants)
-    ids = [product.pk for product, parent in rows if parent is None]
-    current = {
-        name: column.current(ids)
-        for name, column in columns.items()
-        if not column.field and name not in VARIANT_COLUMNS and ids
-    }
-    return [[cell(product, parent, current) for cell in layouts[product.structure]] for product, parent in rows]
+            rows.append(item.product)
+        for variant in item.variants:
+            Product.parent.field.set_cached_value(variant, item.product)  # its ``product`` cell
+            rows.append(variant)
+    current: dict[str, dict[int, Any]] = {}
+    for column in columns.values():
+        if not column.field:
+            ids = [row.pk for row in rows if column.holder in HOLDERS[row.structure]]
+            current[column.name] = column.current(ids) if ids else {}
+    return [[cell(row, current) for cell in layouts[row.structure]] for row in rows]

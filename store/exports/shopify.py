@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from store.exports.products import ExportItem, variant_image_url
+from store.exports.products import ExportItem
 from store.fileformat.cells import money
-from store.fileformat.columns import ImageUrls, images_column, product_columns
+from store.fileformat.columns import ImageUrls, images_column, product_column, product_columns
 from store.models import OPTION_COUNT, Product
 
 SHOPIFY_HEADER = (
@@ -81,16 +81,18 @@ def shopify_rows(items: Sequence[ExportItem]) -> list[list[Any]]:
     """The Shopify rows of a chunk's ``items``; their images and tags read for the chunk at once."""
     ids = [item.product.pk for item in items]
     images = images_column.current(ids) if ids else {}
+    variant_ids = [variant.pk for item in items for variant in item.variants]
+    variant_images = product_column("variant_image").current(variant_ids) if variant_ids else {}
     tags_column = next((column for column in product_columns() if column.name == TAGS_COLUMN), None)
     tags = tags_column.current(ids) if tags_column is not None and ids else {}
     rows: list[list[Any]] = []
     for item in items:
         tag_cell = tags_column.render(tags.get(item.product.pk, tags_column.empty())) if tags_column else ""
-        rows.extend(_product_rows(item, images.get(item.product.pk, ImageUrls()), tag_cell))
+        rows.extend(_product_rows(item, images.get(item.product.pk, ImageUrls()), tag_cell, variant_images))
     return rows
 
 
-def _product_rows(item: ExportItem, images: ImageUrls, tags: str) -> list[list[Any]]:
+def _product_rows(item: ExportItem, images: ImageUrls, tags: str, variant_images: dict[int, str]) -> list[list[Any]]:
     product = item.product
     if product.is_parent or not item.listed:
         units: Sequence[Product] = item.variants
@@ -104,7 +106,8 @@ def _product_rows(item: ExportItem, images: ImageUrls, tags: str) -> list[list[A
         if index == 0:
             row.update(_product_cells(product, names, tags))
         if index < len(units):
-            row.update(_variant_cells(units[index], standalone=not product.is_parent))
+            unit = units[index]
+            row.update(_variant_cells(unit, standalone=not product.is_parent, image=variant_images.get(unit.pk, "")))
         if index < len(images):
             url = images[index]
             row.update({"Image Src": url, "Image Position": index + 1, "Image Alt Text": images.alts.get(url, "")})
@@ -128,7 +131,7 @@ def _product_cells(product: Product, names: Sequence[str], tags: str) -> dict[st
     return cells
 
 
-def _variant_cells(unit: Product, *, standalone: bool) -> dict[str, Any]:
+def _variant_cells(unit: Product, *, standalone: bool, image: str) -> dict[str, Any]:
     if standalone:
         values = [DEFAULT_VALUE, *[""] * (OPTION_COUNT - 1)]
     else:
@@ -141,7 +144,7 @@ def _variant_cells(unit: Product, *, standalone: bool) -> dict[str, Any]:
         "Variant Price": money(unit.unit_price),
         "Variant Compare At Price": _money(unit.compare_at_price),
         "Variant Barcode": unit.barcode,
-        "Variant Image": "" if standalone else variant_image_url(unit.variant_image),
+        "Variant Image": image,
         "Variant Weight Unit": unit.weight_unit,
         "Cost per item": _money(unit.cost_per_item),
     }

@@ -1,0 +1,217 @@
+"""Native exports of products with variants: a product's row, then its variants' rows (decision 0017).
+
+The admin's export of a list (as filtered, or selected), export jobs and the CLI write each
+product with variants followed by its variants; a catalog without variants exports as before.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.storage import storages
+from django.core.management import call_command
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from store.exports import resources
+from store.exports.formats import write_stream
+from store.exports.jobs import export_needs_job
+from store.exports.products import VARIANT_COLUMNS, VariantsAppeared, native_header
+from store.exports.resources import ProductResource
+from store.models import ExportJob, Product, ProductImage
+from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
+from store.tests.variants.conftest import make_parent, make_variant
+
+pytestmark = pytest.mark.django_db
+
+EXPORT = "admin:store_product_export"
+CHANGELIST = "admin:store_product_changelist"
+
+
+def read_csv(content: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def catalog(db) -> Product:
+    """A mug without variants, and a T-shirt with six variants (Green/Blue × S/M/L), an image each colour."""
+    tees = CollectionFactory(title="Tees")
+    ProductFactory(sku="MUG", title="Mug", slug="mug", collection=CollectionFactory(title="Kitchen"), inventory=7)
+    parent = make_parent(
+        title="Example T-Shirt", sku="TS", slug="example-t-shirt", collection=tees, vendor="Acme", seo_title="Tee"
+    )
+    parent.promotions.add(PromotionFactory())
+    green = ProductImage.objects.create(
+        product=parent, image="products/ts/green.png", source_url="https://cdn.example.com/green.png", position=0
+    )
+    ProductImage.objects.create(
+        product=parent, image="products/ts/blue.png", source_url="https://cdn.example.com/blue.png", position=1
+    )
+    for colour, price in (("Green", Decimal("18.00")), ("Blue", Decimal("24.00"))):
+        for size in ("S", "M", "L"):
+            make_variant(
+                parent,
+                colour,
+                size,
+                unit_price=price,
+                barcode="4006381333931" if (colour, size) == ("Green", "S") else "",
+                variant_image=green if colour == "Green" else None,
+                weight=Decimal("0.200"),
+            )
+    return parent
+
+
+def test_a_product_with_variants_is_its_row_then_its_variants_rows(admin_client, catalog):
+    response = admin_client.get(reverse(EXPORT), {"format": "csv", "filters": "o=3"})  # by SKU
+    rows = read_csv(response.content)
+    assert list(rows[0]) == native_header()
+    assert [(row["sku"], row["product"]) for row in rows] == [
+        ("MUG", ""),
+        ("TS", ""),
+        *((f"TS-{c}{s}", "TS") for c in "GB" for s in "SML"),
+    ]
+    mug, parent, green_s = rows[0], rows[1], rows[2]
+    assert all(mug[name] == "" for name in VARIANT_COLUMNS)
+    assert (mug["unit_price"], mug["inventory"], mug["collection"]) == ("19.99", "7", "Kitchen")
+    # the product's row: what its variants share, and its option names; no price or stock of its own
+    assert {name: parent[name] for name in ("title", "slug", "collection", "status", "vendor", "seo_title")} == {
+        "title": "Example T-Shirt",
+        "slug": "example-t-shirt",
+        "collection": "Tees",
+        "status": "active",
+        "vendor": "Acme",
+        "seo_title": "Tee",
+    }
+    assert (parent["option1_name"], parent["option2_name"], parent["option3_name"]) == ("Colour", "Size", "")
+    assert parent["images"] == "https://cdn.example.com/green.png|https://cdn.example.com/blue.png"
+    assert parent["promotions"] != ""
+    blank_on_parent = ("unit_price", "inventory", "track_inventory", "barcode", "weight", "weight_unit", "option1")
+    assert [parent[name] for name in blank_on_parent] == [""] * len(blank_on_parent)
+    # a variant's row: what it sells, its option values and image; nothing of its product's
+    assert {
+        name: green_s[name]
+        for name in ("title", "option1", "option2", "unit_price", "inventory", "track_inventory", "barcode", "weight")
+    } == {
+        "title": "Green / S",
+        "option1": "Green",
+        "option2": "S",
+        "unit_price": "18.00",
+        "inventory": "50",
+        "track_inventory": "yes",
+        "barcode": "4006381333931",
+        "weight": "0.200",
+    }
+    assert green_s["variant_image"] == "https://cdn.example.com/green.png"
+    assert rows[5]["variant_image"] == ""  # blue
+    shared = ("slug", "description", "collection", "status", "promotions", "images", "vendor", "tags", "option1_name")
+    assert [green_s[name] for name in shared] == [""] * len(shared)
+
+
+def test_a_catalog_without_variants_exports_without_the_variant_columns(admin_client):
+    ProductFactory(sku="A-1")
+    rows = read_csv(admin_client.get(reverse(EXPORT), {"format": "csv"}).content)
+    assert list(rows[0]) == native_header(with_variants=False)
+    assert not set(VARIANT_COLUMNS) & set(rows[0])
+
+
+def test_a_filtered_list_exports_its_products_variants(admin_client, catalog):
+    # the list searched, then filtered on a collection: the T-shirt, and its variants with it
+    for filters in ("q=shirt", f"collection__pk__exact={catalog.collection_id}"):
+        rows = read_csv(admin_client.get(reverse(EXPORT), {"format": "csv", "filters": filters}).content)
+        assert [row["sku"] for row in rows] == ["TS", *(f"TS-{c}{s}" for c in "GB" for s in "SML")], filters
+    rows = read_csv(admin_client.get(reverse(EXPORT), {"format": "csv", "filters": "q=mug"}).content)
+    assert [row["sku"] for row in rows] == ["MUG"]
+    assert "product" not in rows[0]  # a list without products with variants: the file as before
+
+
+def test_selected_products_export_their_variants(admin_client, catalog):
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "export_selected_xlsx", "_selected_action": [catalog.pk]}
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, (cell.value for cell in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    assert [row["sku"] for row in rows] == ["TS", *(f"TS-{c}{s}" for c in "GB" for s in "SML")]
+    assert (rows[1]["unit_price"], rows[1]["inventory"]) == (18, 50)
+    assert not isinstance(rows[1]["unit_price"], str)  # numbers stay numbers in XLSX
+    assert rows[0]["unit_price"] in ("", None)
+
+
+def test_variants_listed_on_their_own_name_their_product_and_are_never_written_twice(catalog):
+    variants = Product.objects.filter(structure=Product.Structure.VARIANT, option1="Blue").order_by("pk")
+    dataset = ProductResource().export(queryset=variants)
+    assert [(row["sku"], row["product"], row["title"]) for row in dataset.dict] == [
+        (f"TS-B{s}", "TS", f"Blue / {s}") for s in "SML"
+    ]
+    # the whole table (products and variants): each variant once, under its product
+    everything = ProductResource().export(queryset=Product.objects.order_by("-pk"))
+    skus = [row["sku"] for row in everything.dict]
+    assert sorted(skus) == sorted(Product.objects.values_list("sku", flat=True))
+    assert skus[skus.index("TS") + 1 : skus.index("TS") + 7] == [f"TS-{c}{s}" for c in "GB" for s in "SML"]
+
+
+def test_the_inline_limit_and_a_jobs_progress_count_variant_rows(admin_client, catalog, settings):
+    settings.EXPORT_INLINE_MAX_ROWS = 7  # 2 products, but 8 rows
+    queryset = Product.objects.filter(structure__in=("standalone", "parent"))
+    resource = ProductResource()
+    assert resource.export_row_count(queryset) == 8
+    assert export_needs_job(queryset=queryset, resource=resource)
+    response = admin_client.get(reverse(EXPORT), {"format": "csv"})
+    job = ExportJob.objects.get()
+    assert response.url == reverse("admin:store_exportjob_change", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.state, job.rows_done, job.rows_total) == ("done", 8, 8)
+    with storages["private"].open(job.file.name, "rb") as stored:
+        rows = read_csv(stored.read())
+    assert [row["product"] for row in rows] == ["", *["TS"] * 6, ""]  # by title: the T-shirt, then the mug
+
+
+def test_the_cli_exports_each_products_variants_after_it(catalog, tmp_path):
+    out = io.StringIO()
+    call_command("export_products", "--output", str(tmp_path / "p.csv"), stdout=out)
+    rows = read_csv((tmp_path / "p.csv").read_bytes())
+    assert [row["sku"] for row in rows] == ["MUG", "TS", *(f"TS-{c}{s}" for c in "GB" for s in "SML")]
+    assert f"2 products (8 rows) written to {tmp_path / 'p.csv'}" in out.getvalue()
+
+
+def test_queries_stay_constant_whatever_the_variants(monkeypatch, django_assert_max_num_queries):
+    monkeypatch.setattr(resources, "EXPORT_CHUNK_SIZE", 5)
+    collection = CollectionFactory()
+
+    def stream() -> int:
+        resource = ProductResource()
+        queryset = Product.objects.filter(structure__in=("standalone", "parent")).order_by("sku")
+        return write_stream(
+            io.BytesIO(),
+            file_format="csv",
+            headers=resource.export_headers(queryset),
+            chunks=resource.iter_export_chunks(queryset),
+        )
+
+    def catalog_of(variants: int) -> None:
+        Product.objects.all().delete()
+        for n in range(5):  # 2 chunks: 5 products with variants, then 5 without
+            parent = make_parent(sku=f"P-{n}", collection=collection)
+            for v in range(variants):
+                make_variant(parent, f"C{v}", "S", sku=f"P-{n}-{v}")
+            ProductFactory(sku=f"S-{n}", collection=collection)
+
+    # once: has variants (2), ids; per chunk: rows, collections, promotions, images (2), tags; and a
+    # chunk with variants: their rows, their images (3)
+    budget = 3 + 6 * 2 + 4
+    catalog_of(1)
+    with django_assert_max_num_queries(budget):
+        assert stream() == 15
+    catalog_of(40)
+    with django_assert_max_num_queries(budget):
+        assert stream() == 210
+
+
+def test_variant_rows_under_a_header_without_the_variant_columns_are_refused(catalog):
+    resource = ProductResource()
+    resource.export_headers()  # told nothing of the export: the header of a catalog without variants
+    with pytest.raises(VariantsAppeared):
+        list(resource.iter_export_chunks(Product.objects.all()))
