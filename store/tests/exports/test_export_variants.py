@@ -21,7 +21,8 @@ from store.exports.formats import write_stream
 from store.exports.jobs import export_needs_job
 from store.exports.products import VARIANT_COLUMNS, VariantsAppeared, native_header
 from store.exports.resources import ProductResource
-from store.models import ExportJob, Product, ProductImage
+from store.importing.service import product_import
+from store.models import ExportJob, ImportJob, Product, ProductImage
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
 from store.tests.variants.conftest import make_parent, make_variant
 
@@ -215,3 +216,32 @@ def test_variant_rows_under_a_header_without_the_variant_columns_are_refused(cat
     resource.export_headers()  # told nothing of the export: the header of a catalog without variants
     with pytest.raises(VariantsAppeared):
         list(resource.iter_export_chunks(Product.objects.all()))
+
+
+# --- round trips: the export imports back with no change -------------------------------
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_an_export_with_variants_imports_back_unchanged(admin_client, catalog, tmp_path, file_format):
+    before = catalog_snapshot()
+    content = admin_client.get(reverse(EXPORT), {"format": file_format}).content
+    path = tmp_path / f"products.{file_format}"
+    path.write_bytes(content)
+    outcome = product_import(path=path, file_name=path.name)
+    assert outcome.plan is not None, outcome.job.message
+    assert outcome.plan.errors == []
+    assert [update.changes for update in outcome.plan.updates] == []
+    assert (outcome.job.status, outcome.job.created_count, outcome.job.unchanged_count) == (
+        ImportJob.STATUS_SUCCEEDED,
+        0,
+        8,
+    )
+    assert catalog_snapshot() == before
+
+
+def catalog_snapshot() -> list[tuple]:
+    fields = [field.attname for field in Product._meta.concrete_fields]
+    return [
+        *Product.objects.order_by("pk").values_list(*fields),
+        *ProductImage.objects.order_by("pk").values_list("product_id", "image", "source_url", "position"),
+        *Product.promotions.through.objects.order_by("pk").values_list("product_id", "promotion_id"),
+        (Product.history.count(),),
+    ]
