@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 
 import pytest
 from django.core.files.storage import storages
@@ -23,7 +22,7 @@ from store.exports.products import VARIANT_COLUMNS, VariantsAppeared, native_hea
 from store.exports.resources import ProductResource
 from store.importing.service import product_import
 from store.models import ExportJob, ImportJob, Product, ProductImage
-from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
+from store.tests.factories import CollectionFactory, ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 
 pytestmark = pytest.mark.django_db
@@ -36,36 +35,7 @@ def read_csv(content: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
-@pytest.fixture
-def catalog(db) -> Product:
-    """A mug without variants, and a T-shirt with six variants (Green/Blue × S/M/L), an image each colour."""
-    tees = CollectionFactory(title="Tees")
-    ProductFactory(sku="MUG", title="Mug", slug="mug", collection=CollectionFactory(title="Kitchen"), inventory=7)
-    parent = make_parent(
-        title="Example T-Shirt", sku="TS", slug="example-t-shirt", collection=tees, vendor="Acme", seo_title="Tee"
-    )
-    parent.promotions.add(PromotionFactory())
-    green = ProductImage.objects.create(
-        product=parent, image="products/ts/green.png", source_url="https://cdn.example.com/green.png", position=0
-    )
-    ProductImage.objects.create(
-        product=parent, image="products/ts/blue.png", source_url="https://cdn.example.com/blue.png", position=1
-    )
-    for colour, price in (("Green", Decimal("18.00")), ("Blue", Decimal("24.00"))):
-        for size in ("S", "M", "L"):
-            make_variant(
-                parent,
-                colour,
-                size,
-                unit_price=price,
-                barcode="4006381333931" if (colour, size) == ("Green", "S") else "",
-                variant_image=green if colour == "Green" else None,
-                weight=Decimal("0.200"),
-            )
-    return parent
-
-
-def test_a_product_with_variants_is_its_row_then_its_variants_rows(admin_client, catalog):
+def test_a_product_with_variants_is_its_row_then_its_variants_rows(admin_client, variants_catalog):
     response = admin_client.get(reverse(EXPORT), {"format": "csv", "filters": "o=3"})  # by SKU
     rows = read_csv(response.content)
     assert list(rows[0]) == native_header()
@@ -118,9 +88,9 @@ def test_a_catalog_without_variants_exports_without_the_variant_columns(admin_cl
     assert not set(VARIANT_COLUMNS) & set(rows[0])
 
 
-def test_a_filtered_list_exports_its_products_variants(admin_client, catalog):
+def test_a_filtered_list_exports_its_products_variants(admin_client, variants_catalog):
     # the list searched, then filtered on a collection: the T-shirt, and its variants with it
-    for filters in ("q=shirt", f"collection__pk__exact={catalog.collection_id}"):
+    for filters in ("q=shirt", f"collection__pk__exact={variants_catalog.collection_id}"):
         rows = read_csv(admin_client.get(reverse(EXPORT), {"format": "csv", "filters": filters}).content)
         assert [row["sku"] for row in rows] == ["TS", *(f"TS-{c}{s}" for c in "GB" for s in "SML")], filters
     rows = read_csv(admin_client.get(reverse(EXPORT), {"format": "csv", "filters": "q=mug"}).content)
@@ -128,9 +98,9 @@ def test_a_filtered_list_exports_its_products_variants(admin_client, catalog):
     assert "product" not in rows[0]  # a list without products with variants: the file as before
 
 
-def test_selected_products_export_their_variants(admin_client, catalog):
+def test_selected_products_export_their_variants(admin_client, variants_catalog):
     response = admin_client.post(
-        reverse(CHANGELIST), {"action": "export_selected_xlsx", "_selected_action": [catalog.pk]}
+        reverse(CHANGELIST), {"action": "export_selected_xlsx", "_selected_action": [variants_catalog.pk]}
     )
     sheet = load_workbook(io.BytesIO(response.content)).active
     header = [cell.value for cell in sheet[1]]
@@ -141,7 +111,7 @@ def test_selected_products_export_their_variants(admin_client, catalog):
     assert rows[0]["unit_price"] in ("", None)
 
 
-def test_variants_listed_on_their_own_name_their_product_and_are_never_written_twice(catalog):
+def test_variants_listed_on_their_own_name_their_product_and_are_never_written_twice(variants_catalog):
     variants = Product.objects.filter(structure=Product.Structure.VARIANT, option1="Blue").order_by("pk")
     dataset = ProductResource().export(queryset=variants)
     assert [(row["sku"], row["product"], row["title"]) for row in dataset.dict] == [
@@ -154,7 +124,7 @@ def test_variants_listed_on_their_own_name_their_product_and_are_never_written_t
     assert skus[skus.index("TS") + 1 : skus.index("TS") + 7] == [f"TS-{c}{s}" for c in "GB" for s in "SML"]
 
 
-def test_the_inline_limit_and_a_jobs_progress_count_variant_rows(admin_client, catalog, settings):
+def test_the_inline_limit_and_a_jobs_progress_count_variant_rows(admin_client, variants_catalog, settings):
     settings.EXPORT_INLINE_MAX_ROWS = 7  # 2 products, but 8 rows
     queryset = Product.objects.filter(structure__in=("standalone", "parent"))
     resource = ProductResource()
@@ -170,7 +140,7 @@ def test_the_inline_limit_and_a_jobs_progress_count_variant_rows(admin_client, c
     assert [row["product"] for row in rows] == ["", *["TS"] * 6, ""]  # by title: the T-shirt, then the mug
 
 
-def test_the_cli_exports_each_products_variants_after_it(catalog, tmp_path):
+def test_the_cli_exports_each_products_variants_after_it(variants_catalog, tmp_path):
     out = io.StringIO()
     call_command("export_products", "--output", str(tmp_path / "p.csv"), stdout=out)
     rows = read_csv((tmp_path / "p.csv").read_bytes())
@@ -178,40 +148,44 @@ def test_the_cli_exports_each_products_variants_after_it(catalog, tmp_path):
     assert f"2 products (8 rows) written to {tmp_path / 'p.csv'}" in out.getvalue()
 
 
-def test_queries_stay_constant_whatever_the_variants(monkeypatch, django_assert_max_num_queries):
+@pytest.mark.parametrize(
+    ("file_format", "budget", "rows"),
+    [
+        # once: has variants (2), ids; per chunk: rows, collections, promotions, images (2), tags; and a
+        # chunk with variants: their rows, their images (3)
+        ("csv", 3 + 6 * 2 + 4, (15, 210)),
+        # ids; per chunk: rows, collections, images (2), tags; and a chunk with variants: as above
+        ("shopify", 1 + 5 * 2 + 4, (10, 205)),
+    ],
+)
+def test_queries_stay_constant_whatever_the_variants(
+    monkeypatch, django_assert_max_num_queries, file_format, budget, rows
+):
     monkeypatch.setattr(resources, "EXPORT_CHUNK_SIZE", 5)
     collection = CollectionFactory()
 
     def stream() -> int:
-        resource = ProductResource()
+        resource = ProductResource.for_format(file_format)
         queryset = Product.objects.filter(structure__in=("standalone", "parent")).order_by("sku")
         return write_stream(
             io.BytesIO(),
-            file_format="csv",
+            file_format=file_format,
             headers=resource.export_headers(queryset),
             chunks=resource.iter_export_chunks(queryset),
         )
 
-    def catalog_of(variants: int) -> None:
+    for variants, expected in zip((1, 40), rows, strict=True):
         Product.objects.all().delete()
         for n in range(5):  # 2 chunks: 5 products with variants, then 5 without
-            parent = make_parent(sku=f"P-{n}", collection=collection)
+            parent = make_parent(sku=f"P-{n}", slug=f"p-{n}", collection=collection)
             for v in range(variants):
                 make_variant(parent, f"C{v}", "S", sku=f"P-{n}-{v}")
             ProductFactory(sku=f"S-{n}", collection=collection)
-
-    # once: has variants (2), ids; per chunk: rows, collections, promotions, images (2), tags; and a
-    # chunk with variants: their rows, their images (3)
-    budget = 3 + 6 * 2 + 4
-    catalog_of(1)
-    with django_assert_max_num_queries(budget):
-        assert stream() == 15
-    catalog_of(40)
-    with django_assert_max_num_queries(budget):
-        assert stream() == 210
+        with django_assert_max_num_queries(budget):
+            assert stream() == expected
 
 
-def test_variant_rows_under_a_header_without_the_variant_columns_are_refused(catalog):
+def test_variant_rows_under_a_header_without_the_variant_columns_are_refused(variants_catalog):
     resource = ProductResource()
     resource.export_headers()  # told nothing of the export: the header of a catalog without variants
     with pytest.raises(VariantsAppeared):
@@ -220,7 +194,7 @@ def test_variant_rows_under_a_header_without_the_variant_columns_are_refused(cat
 
 # --- round trips: the export imports back with no change -------------------------------
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
-def test_an_export_with_variants_imports_back_unchanged(admin_client, catalog, tmp_path, file_format):
+def test_an_export_with_variants_imports_back_unchanged(admin_client, variants_catalog, tmp_path, file_format):
     before = catalog_snapshot()
     content = admin_client.get(reverse(EXPORT), {"format": file_format}).content
     path = tmp_path / f"products.{file_format}"
