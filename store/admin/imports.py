@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 
 from store.admin.jobs import JOB_PAGE_TEMPLATE, NOT_QUEUED_MESSAGE, JobButton, JobPage, JobRow
 from store.admin.mapping import ImportModeFields, ProductImportMappingMixin
+from store.fileformat.cells import fold
 from store.fileformat.columns import product_columns
 from store.importing.jobs import (
     import_job_can_retry,
@@ -42,7 +43,7 @@ from store.importing.jobs import (
 )
 from store.importing.mapping_jobs import import_job_can_remap, import_job_remap
 from store.importing.parsing import ERROR_TOO_LARGE, check_encoding
-from store.importing.plan import ImportPlan, PlannedProduct, ProductUpdate
+from store.importing.plan import ImportPlan, Planned, ProductUpdate
 from store.importing.presets import PRESET_AUTO, PRESET_CHOICES
 from store.importing.service import (
     import_jobs_visible_to,
@@ -54,7 +55,7 @@ from store.importing.service import (
     release_memory,
 )
 from store.jobs.services import job_not_queued
-from store.models import ImportJob
+from store.models import ImportJob, Product
 
 CHANGES_PER_PAGE = 100
 SKIPPED_SHOWN = 1000
@@ -96,8 +97,8 @@ def _save_upload(upload) -> Path:
     return Path(name)
 
 
-#: a changed row of the preview: (row, SKU, is new, [(column, old, new)])
-ChangeRow = tuple[int, str, bool, list[tuple[str, str, str]]]
+#: a changed row of the preview: (row, SKU, is new, [(column, old, new)], the SKU of its product for a variant)
+ChangeRow = tuple[int, str, bool, list[tuple[str, str, str]], str]
 
 
 class _ChangeRows:
@@ -131,10 +132,14 @@ class _ChangeRows:
     def __iter__(self) -> Iterator[ChangeRow]:
         return (self._display(change) for change in self._merged())
 
-    def _merged(self) -> Iterator[PlannedProduct]:
-        return heapq.merge(self.plan.creates, self.plan.updates, key=lambda change: change.row)
+    def _merged(self) -> Iterator[Planned]:
+        creates: list[Planned] = list(self.plan.creates)
+        merged = heapq.merge(creates, self.plan.updates, key=lambda change: change.row)
+        if not self.plan.variants:
+            return merged
+        return iter(_grouped(list(merged), self.plan.position("product")))
 
-    def _display(self, change: PlannedProduct) -> ChangeRow:
+    def _display(self, change: Planned) -> ChangeRow:
         """(row, SKU, is new, [(column, old, new)]), the columns in the table's order."""
         columns = [column for column in product_columns() if column.name in self.plan.fields]
         if isinstance(change, ProductUpdate):
@@ -143,13 +148,31 @@ class _ChangeRows:
                 for column in columns
                 if column.name in change.changes
             ]
-            return (change.row, change.sku, False, fields)
+            return (change.row, change.sku, False, fields, self._product_of(change))
         values = self.plan.values_of(change)
         fields = []
         for column in columns:
             if column.preview and (text := column.render(values[column.name])):
                 fields.append((column.name, "", _short(text)))
-        return (change.row, change.sku, True, fields)
+        return (change.row, change.sku, True, fields, self._product_of(change))
+
+    def _product_of(self, change: Planned) -> str:
+        if change.structure != Product.Structure.VARIANT:
+            return ""
+        return str(self.plan.value(change, "product"))
+
+
+def _grouped(changes: list[Planned], product_at: int) -> list[Planned]:
+    """Each product's line, then its variants' lines (file order), at the place of the group's first row."""
+    first: dict[str, int] = {}
+    keys = []
+    for change in changes:
+        variant = change.structure == Product.Structure.VARIANT
+        key = fold(change.values[product_at] if variant else change.sku)
+        keys.append((key, variant))
+        first.setdefault(key, change.row)
+    order = sorted(range(len(changes)), key=lambda i: (first[keys[i][0]], keys[i][0], keys[i][1], changes[i].row))
+    return [changes[i] for i in order]
 
 
 def _short(value) -> str:

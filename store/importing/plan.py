@@ -74,6 +74,10 @@ class ProductUpdate(PlannedProduct):
     structure: str = ""
 
 
+#: a planned row: a create or an update
+Planned = NewProduct | ProductUpdate
+
+
 @dataclass
 class ImportPlan:
     file_name: str
@@ -117,6 +121,10 @@ class ImportPlan:
         self.errors.append(RowError(row, column, value, reason))
         if self.failed_cells.get(row) is None:
             self.failed_cells[row] = cells
+
+    def planned(self) -> list[Planned]:
+        """The creates, then the updates."""
+        return [*self.creates, *self.updates]
 
     def position(self, name: str) -> int:
         """The index of column ``name`` in the planned products' ``values``."""

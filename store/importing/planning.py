@@ -197,7 +197,7 @@ def build_plan(
     sku_column = preset.source_columns.get("sku", "sku")
     _diff(rows, plan, table, progress, defaults, sku_column=sku_column, rules=rules, named=named)
     del rows
-    if plan.variants or any(row.structure for row in (*plan.creates, *plan.updates)):
+    if plan.variants or any(row.structure for row in plan.planned()):
         plan_variants(plan, rules, named_rows=named_rows, sku_column=sku_column)
     _fill_failed_cells(plan, preset)
     plan.errors.sort(key=lambda error: (error.row, error.column))
@@ -268,7 +268,7 @@ def _validate_rows(
     valid: list[ParsedRow] = []
     done = 0
     for mapped in preset.rows:
-        plan.rows_total += 1
+        plan.rows_total += not mapped.derived
         done += 1
         if done % 5000 == 0:
             progress("validating", 5000)

@@ -19,7 +19,7 @@ from typing import Any
 
 from store.fileformat.cells import fold
 from store.fileformat.columns import BOTH, SHARED, VARIANT, ProductColumn, images_column
-from store.importing.plan import ImportPlan, NewProduct, PlannedProduct, ProductUpdate
+from store.importing.plan import ImportPlan, Planned, ProductUpdate
 from store.models import MIN_UNIT_PRICE, OPTION_COUNT, OrderItem, Product
 from store.sql import select_in
 from store.variants.services import ERROR_OPTIONS_RENAMED, ERROR_OPTIONS_SOLD
@@ -199,12 +199,8 @@ def plan_variants(plan: ImportPlan, rules: VariantRules, *, named_rows: dict[str
     """The checks that need the whole plan, set-based; rows that fail leave the plan."""
     failed: set[int] = set()
     _check_conversions(plan, rules, failed)
-    variants = [row for row in (*plan.creates, *plan.updates) if row.structure == VARIANT_ROW]
-    parents = {
-        fold(row.sku): row
-        for row in (*plan.creates, *plan.updates)
-        if row.structure == PARENT and row.row not in failed
-    }
+    variants = [row for row in plan.planned() if row.structure == VARIANT_ROW]
+    parents = {fold(row.sku): row for row in plan.planned() if row.structure == PARENT and row.row not in failed}
     if variants:
         wanted = {row.values[rules.product_at] for row in variants if fold(row.values[rules.product_at]) not in parents}
         catalog = {
@@ -222,7 +218,7 @@ def plan_variants(plan: ImportPlan, rules: VariantRules, *, named_rows: dict[str
         plan.updates = [row for row in plan.updates if row.row not in failed]
     # A new product with variants is listed at its lowest variant's price (it is not sold itself).
     lowest: dict[str, Decimal] = {}
-    for row in (*plan.creates, *plan.updates):
+    for row in plan.planned():
         if row.structure == VARIANT_ROW:
             key, price = fold(row.values[rules.product_at]), row.values[rules.price_at]
             if price is not None and (key not in lowest or price < lowest[key]):
@@ -254,8 +250,8 @@ def _check_conversions(plan: ImportPlan, rules: VariantRules, failed: set[int]) 
 def _check_variants(
     plan: ImportPlan,
     rules: VariantRules,
-    variants: list[PlannedProduct],
-    parents: dict[str, PlannedProduct],
+    variants: list[Planned],
+    parents: dict[str, Planned],
     catalog: dict[str, Any],
     named_rows: dict[str, int],
     failed: set[int],
@@ -268,7 +264,7 @@ def _check_variants(
     for key, row in parents.items():
         if isinstance(row, ProductUpdate):
             parent_ids[key] = row.product_id
-    ok: list[PlannedProduct] = []
+    ok: list[Planned] = []
     for row in variants:
         parent_sku = row.values[rules.product_at]
         key = fold(parent_sku)
@@ -310,7 +306,7 @@ def _check_variants(
 
 
 def _check_combinations(
-    plan: ImportPlan, rules: VariantRules, variants: list[PlannedProduct], parent_ids: dict[str, int], failed: set[int]
+    plan: ImportPlan, rules: VariantRules, variants: list[Planned], parent_ids: dict[str, int], failed: set[int]
 ) -> None:
     """No two variants of a product with the same option values: the file's and the catalog's others."""
     updated = {row.product_id for row in variants if isinstance(row, ProductUpdate)}
@@ -341,8 +337,8 @@ def _check_combinations(
 def _check_images(
     plan: ImportPlan,
     rules: VariantRules,
-    variants: list[PlannedProduct],
-    parents: dict[str, PlannedProduct],
+    variants: list[Planned],
+    parents: dict[str, Planned],
     parent_ids: dict[str, int],
     failed: set[int],
 ) -> None:
@@ -369,7 +365,3 @@ def _check_images(
                 ERROR_VARIANT_IMAGE.format(sku=row.values[rules.product_at]),
             )
             failed.add(row.row)
-
-
-def is_new_variant(row: PlannedProduct) -> bool:
-    return isinstance(row, NewProduct) and row.structure == VARIANT_ROW

@@ -295,7 +295,8 @@ def _structure(row: NewProduct | ProductUpdate, plan: ImportPlan) -> list[str]:
 def _parent_ids(plan: ImportPlan, creates: list[NewProduct], updates: list[ProductUpdate]) -> dict[str, int]:
     """The ids of the variants' products (folded SKU -> id), once the new ones are written."""
     at = plan.position("product")
-    skus = sorted({row.values[at] for row in (*creates, *updates) if row.structure == VARIANT and row.values[at]})
+    rows: list[NewProduct | ProductUpdate] = [*creates, *updates]
+    skus = sorted({row.values[at] for row in rows if row.structure == VARIANT and row.values[at]})
     return {fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", skus)}
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from store.fileformat.columns import url_hash
 from store.images.fetch import variant_image_links
@@ -333,3 +335,26 @@ def test_planning_a_variant_file_makes_a_bounded_number_of_queries(write_csv, dj
     with django_assert_max_num_queries(60):
         outcome = product_import(path=write_csv(rows, header=HEADER), file_name="f.csv")
     assert (errors(outcome), outcome.job.updated_count) == ([], 300)
+
+
+def test_the_preview_lists_each_products_variants_under_it(admin_client, write_csv):
+    rows = [
+        variant("TEE-GS", "Green", "S"),
+        {"sku": "MUG", "title": "Mug", "unit_price": "5", "inventory": "1", "collection": "Mugs"},
+        TEE,
+        variant("TEE-GM", "Green", "M"),
+    ]
+    path = write_csv(rows, header=HEADER)
+    response = admin_client.post(
+        reverse("admin:store_product_import"),
+        {"preset": "auto", "file": SimpleUploadedFile("tee.csv", path.read_bytes())},
+    )
+    assert response.status_code == 302
+    html = admin_client.get(response.url).content.decode()
+    table = html[html.index('id="import-changes"') :]
+    order = [sku for sku in ("TEE-GS", "TEE-GM", "MUG", "TEE") if f"{sku} <span" in table]
+    positions = sorted(order, key=lambda sku: table.index(f"{sku} <span"))
+    # the product's line comes where its group starts (row 2), its variants beneath it, indented
+    assert positions == ["TEE", "TEE-GS", "TEE-GM", "MUG"]
+    assert table.count('<tr class="import-variant">') == 2
+    assert '<span class="import-variant-of" title="variant of TEE">↳</span> TEE-GS' in table

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from store.exports.formats import render
 from store.exports.resources import ProductResource
 from store.importing import parsing, planning, presets, service, writing
+from store.importing import variants as rules
 from store.importing.service import (
     plan_file,
     product_import,
@@ -411,14 +412,21 @@ def test_woocommerce_small_file():
     outcome = run(DATA / "woocommerce_small.csv")
     plan = outcome.plan
     assert plan.preset == "woocommerce"
-    assert [(e.row, e.column, e.reason) for e in plan.errors] == [(7, "Regular price", presets.ERROR_NO_PRICE)]
-    assert [row for row, _ in plan.skipped] == [2, 8, 9]
+    # a variable product whose variations have no attribute columns has no options to make variants of
+    failed = rules.ERROR_PARENT_FAILED.format(sku="W-TEE", row=2)
+    assert [(e.row, e.column, e.reason) for e in plan.errors] == [
+        (2, "option1_name", rules.ERROR_PARENT_NO_OPTIONS),
+        (3, "Parent", failed),
+        (4, "Parent", failed),
+        (7, "Regular price", presets.ERROR_NO_PRICE),
+        (8, "Grouped products", presets.ERROR_WOO_GROUPED_PRICE),
+        (9, "Regular price", presets.ERROR_NO_PRICE),
+    ]
+    assert plan.skipped == []
     assert not Product.objects.exists()  # all or nothing
     outcome = run(DATA / "woocommerce_small.csv", skip_invalid=True)
     got = {p.sku: (p.title, p.unit_price, p.inventory, p.collection.title, p.status) for p in Product.objects.all()}
     assert got == {
-        "W-TEE-S": ("Tee - Small", Decimal("20.00"), 5, "Clothing > Tshirts", "active"),
-        "W-TEE-M": ("Tee - Medium", Decimal("20.00"), 0, "Clothing > Tshirts", "active"),
         "W-CAP": ("Cap", Decimal("18.00"), 7, "Clothing > Accessories", "active"),  # the regular price
         "W-OLD": ("Old sale cap", Decimal("18.00"), 3, "Clothing > Accessories", "active"),  # sale ended
         "W-DRAFT": ("Draft", Decimal("10.00"), 1, "Misc", "draft"),  # Published -1 (private): a draft
@@ -431,14 +439,18 @@ def test_shopify_small_file():
     assert plan.preset == "shopify"
     assert [(e.row, e.column, e.reason) for e in plan.errors] == [(6, "Variant Price", presets.ERROR_NO_VARIANT_PRICE)]
     assert plan.skipped == [(4, presets.SKIP_SHOPIFY_IMAGE_ROW)]
+    # the Handle "classic-tee" has a real option (Size): one product with variants, its SKU its Handle
     got = {
-        p.sku: (p.title, p.unit_price, p.inventory, p.collection.title, p.description) for p in Product.objects.all()
+        p.sku: (p.title, p.unit_price, p.inventory, (p.parent or p).collection.title, (p.parent or p).description)
+        for p in Product.objects.exclude(structure="parent")
     }
     assert got == {
-        "S-TEE-S": ("Classic Tee - Small", Decimal("19.00"), 4, "Shirts", "<p>Soft</p>"),
-        "S-TEE-L": ("Classic Tee - Large", Decimal("21.00"), 0, "Shirts", "<p>Soft</p>"),
+        "S-TEE-S": ("Small", Decimal("19.00"), 4, "Shirts", "<p>Soft</p>"),
+        "S-TEE-L": ("Large", Decimal("21.00"), 0, "Shirts", "<p>Soft</p>"),
         "S-MUG": ("Mug", Decimal("8.50"), 12, presets.UNCATEGORIZED, ""),
     }
+    tee = Product.objects.get(sku="classic-tee")
+    assert (tee.title, tee.option_names, tee.vendor, tee.slug) == ("Classic Tee", ["Size"], "Acme", "classic-tee")
 
 
 def test_real_woocommerce_export():
@@ -451,27 +463,29 @@ def test_real_woocommerce_export():
     assert job.status == ImportJob.STATUS_SUCCEEDED
     assert (job.rows_total, job.created_count, job.updated_count, job.skipped_count, job.error_count) == (
         24,
-        20,
+        24,
         0,
-        4,
+        0,
         0,
     )
-    assert sorted(reason.split(":")[0] for _, reason in plan.skipped) == [
-        "external/affiliate product",
-        "grouped product",
-        "variable product",
-        "variable product",
+    assert plan.skipped == []
+    assert plan.new_collections == [
+        "Clothing",
+        "Clothing > Accessories",
+        "Clothing > Hoodies",
+        "Clothing > Tshirts",
+        "Donation",
+        "Music",
     ]
-    assert plan.new_collections == ["Clothing > Accessories", "Clothing > Hoodies", "Clothing > Tshirts", "Music"]
     hoodie = Product.objects.get(sku="cc-hoodie-red")
-    assert (hoodie.title, hoodie.unit_price, hoodie.collection.title) == (
-        "Hoodie - Red, No",
+    assert (hoodie.title, hoodie.unit_price, hoodie.parent.collection.title) == (
+        "Red / No",
         Decimal("45.00"),
         "Clothing > Hoodies",
     )
     assert Product.objects.get(sku="cc-beanie").unit_price == Decimal("20.00")  # the regular price, not the sale
     again = run(path)
-    assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 20)
+    assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 24)
 
 
 # --- skip invalid leaves no empty collections behind (issue 9, item 13) ---------------

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from store import selectors
 from store.importing import presets
 from store.importing.service import product_import
-from store.models import ImportJob, Product
+from store.models import ImportJob, Product, ProductImageSource
 from store.tests.factories import CollectionFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +36,14 @@ def stock(sku: str) -> tuple[bool, int, bool]:
 def test_the_real_sample_imports_sellable_products_whose_stock_is_not_tracked():
     outcome = run(REALWORLD)
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
-    assert outcome.job.created_count == 20
+    assert outcome.job.created_count == 24
     assert not selectors.product_list_by_stock_status(status=selectors.STOCK_OUT).exists()
-    assert selectors.product_list_by_stock_status(status=selectors.STOCK_UNTRACKED).count() == 20
-    assert all(product.in_stock for product in Product.objects.all())
+    # 24 rows: 2 products with variants (not sold themselves: never tracked), 9 variants, 13 products without
+    assert selectors.product_list_by_stock_status(status=selectors.STOCK_UNTRACKED).count() == 24
+    assert all(product.in_stock for product in Product.objects.exclude(structure="parent"))
     assert stock("cc-hoodie-red") == (False, 0, True)
     kpis = selectors.dashboard_catalog_kpis()
-    assert (kpis["product_count"], kpis["out_of_stock"], kpis["low_stock"]) == (20, 0, 0)
+    assert (kpis["out_of_stock"], kpis["low_stock"]) == (0, 0)
 
 
 def test_stock_and_in_stock_cells(write_csv):
@@ -172,15 +173,20 @@ def test_a_shopify_export_lists_the_columns_it_does_not_import(write_csv):
     row = ["tee", "Tee", "Acme", "S-1", "9.00", "12.00", "4006381333931", "Tee | Acme", "Size", "M"]
     outcome = run(write_csv([row], header=header))
     assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
-    assert "Ignored columns: Vendor, Variant Compare At Price, Variant Barcode, SEO Title, Option1 Name" in (
-        outcome.plan.notes
+    # each of these columns is kept now (issue 21): none is listed as ignored
+    assert not [note for note in outcome.plan.notes if note.startswith("Ignored columns")]
+    variant = Product.objects.get(sku="S-1")
+    assert (variant.title, variant.compare_at_price, variant.barcode) == ("M", Decimal("12.00"), "4006381333931")
+    assert (variant.parent.vendor, variant.parent.seo_title, variant.parent.option_names) == (
+        "Acme",
+        "Tee | Acme",
+        ["Size"],
     )
-    assert Product.objects.get(sku="S-1").title == "Tee - M"
 
 
 def test_the_shopify_fixture_lists_vendor_and_published():
     outcome = run(Path(__file__).parents[1] / "data" / "shopify_small.csv", skip_invalid=True)
-    assert "Ignored columns: Vendor, Published, Option1 Name" in outcome.plan.notes
+    assert "Ignored columns: Published" in outcome.plan.notes
 
 
 @pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
@@ -196,7 +202,9 @@ def test_the_real_woocommerce_sample_lists_the_columns_it_does_not_import():
         "Date sale price ends",
         "Tax status",
     ]
-    assert {"Sale price", "Weight (kg)", "Attribute 1 name", "Download 1 URL"} <= set(ignored)
+    assert {"Sale price", "Weight (kg)", "Download 1 URL"} <= set(ignored)
+    # a variable product's attributes are its options
+    assert not {"Attribute 1 name", "Attribute 1 value(s)", "Attribute 2 name"} & set(ignored)
     assert not {"SKU", "Name", "Regular price", "Stock", "In stock?", "Type", "Parent", "ID"} & set(ignored)
 
 
@@ -208,3 +216,83 @@ def test_the_admin_preview_shows_the_ignored_columns(admin_client, write_csv):
     response = admin_client.post("/admin/store/product/import/", {"preset": "auto", "encoding": "", "file": upload})
     html = admin_client.get(response.url).content.decode()
     assert '<p class="import-note">Ignored columns: Vendor</p>' in html
+
+
+# --- Variable products and their variations ---------------------------------------------------------
+@pytest.mark.skipif(not REALWORLD.exists(), reason=f"{REALWORLD} is absent")
+def test_the_real_sample_imports_its_variable_products_with_their_variations():
+    outcome = run(REALWORLD)
+    assert (outcome.job.rows_total, outcome.job.created_count, outcome.plan.skipped, outcome.plan.errors) == (
+        24,
+        24,
+        [],
+        [],
+    )
+    hoodie = Product.objects.get(sku="cc-hoodie")
+    assert (hoodie.structure, hoodie.option_names, hoodie.collection.title) == (
+        "parent",
+        ["Color", "Logo"],
+        "Clothing > Hoodies",
+    )
+    assert hoodie.unit_price == Decimal("45.00")  # its lowest variant's price
+    assert sorted((v.sku, v.title, tuple(v.option_values)) for v in hoodie.variants.all()) == [
+        ("cc-hoodie-blue", "Blue / No", ("Blue", "No")),
+        ("cc-hoodie-blue-logo", "Blue / Yes", ("Blue", "Yes")),
+        ("cc-hoodie-green", "Green / No", ("Green", "No")),
+        ("cc-hoodie-green-logo", "Green / Yes", ("Green", "Yes")),
+        ("cc-hoodie-red", "Red / No", ("Red", "No")),
+        ("cc-hoodie-red-logo", "Red / Yes", ("Red", "Yes")),
+    ]
+    # the T-shirt's variations name a Color only (Size: "any size" is not a variant here): one option
+    tee = Product.objects.get(sku="cc-tee")
+    assert tee.option_names == ["Color"]
+    assert sorted(tee.variants.values_list("option1", "unit_price")) == [
+        ("Blue", Decimal("25.00")),
+        ("Green", Decimal("25.00")),
+        ("Red", Decimal("25.00")),
+    ]
+    # the variations' own images are their product's images (stored once), and each variant's image
+    urls = list(ProductImageSource.objects.filter(product=hoodie).order_by("position").values_list("url", flat=True))
+    assert len(urls) == len(set(urls)) == 7  # its 4 images and the 3 "with logo" variations' own
+    red_logo = Product.objects.get(sku="cc-hoodie-red-logo")
+    assert ProductImageSource.objects.get(product=red_logo).url.endswith("hoodie-no-pocket-red-with-logo.png")
+    # the grouped product: a draft at the lowest price it groups; the external one: a draft at its price
+    assert Product.objects.filter(sku="cc-logo-collection").values_list(
+        "status", "unit_price", "track_inventory"
+    ).get() == (
+        "draft",
+        Decimal("18.00"),
+        False,
+    )
+    assert Product.objects.filter(sku="cp-donation").values_list("status", "unit_price").get() == (
+        "draft",
+        Decimal("30.00"),
+    )
+    again = run(REALWORLD)
+    assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 24)
+
+
+WOO_VARIABLE = [
+    "ID", "Type", "SKU", "Name", "Parent", "Regular price", "Stock", "Categories", "Images",
+    "Attribute 1 name", "Attribute 1 value(s)", "Attribute 2 name", "Attribute 2 value(s)",
+]  # fmt: skip
+
+
+def test_variations_name_their_product_by_id_and_an_any_value_variation_is_refused(write_csv):
+    rows = [
+        ["5", "variation", "V-S", "Tee - S", "id:1", "10", "3", "", "", "Size", "S", "Colour", "Red"],
+        ["1", "variable", "V", "Tee", "", "", "", "Shirts", "https://x.example/a.png", "Size", "S, M", "Colour", "Red"],
+        ["6", "variation", "V-M", "Tee - M", "V", "12", "", "", "https://x.example/m.png", "Size", "M", "Colour", ""],
+    ]
+    outcome = run(write_csv(rows, header=WOO_VARIABLE), skip_invalid=True)
+    assert [(e.row, e.column, e.value, e.reason) for e in outcome.plan.errors] == [
+        (4, "Attribute 2 value(s)", "", presets.ERROR_WOO_ANY.format(name="Colour"))
+    ]
+    tee = Product.objects.get(sku="V")
+    assert (tee.option_names, tee.unit_price, tee.inventory) == (["Size", "Colour"], Decimal("10.00"), 0)
+    assert Product.objects.filter(sku="V-S").values_list("parent__sku", "option1", "option2", "inventory").get() == (
+        "V",
+        "S",
+        "Red",
+        3,
+    )
