@@ -38,3 +38,14 @@ def variants_catalog(db) -> Product:
                 weight=Decimal("0.200"),
             )
     return parent
+
+
+def catalog_snapshot() -> list[tuple]:
+    """Every product field, image and promotion, and the history's length: an import that changes nothing keeps it."""
+    fields = [field.attname for field in Product._meta.concrete_fields]
+    return [
+        *Product.objects.order_by("pk").values_list(*fields),
+        *ProductImage.objects.order_by("pk").values_list("product_id", "image", "source_url", "position"),
+        *Product.promotions.through.objects.order_by("pk").values_list("product_id", "promotion_id"),
+        (Product.history.count(),),
+    ]

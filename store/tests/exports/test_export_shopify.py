@@ -15,6 +15,7 @@ from django.urls import reverse
 from store.exports.shopify import SHOPIFY_HEADER, grams
 from store.importing.service import product_import
 from store.models import ExportJob, Product, ProductImage
+from store.tests.exports.conftest import catalog_snapshot
 from store.tests.factories import OrderItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +200,27 @@ def test_a_large_shopify_export_is_a_job(admin_client, variants_catalog, setting
     assert str(job).endswith("(Shopify CSV)")
     with storages["private"].open(job.file.name, "rb") as stored:
         assert [row["Handle"] for row in read_csv(stored.read())] == ["example-t-shirt"] * 6 + ["mug"]
+
+
+# --- round trip: Shopify's layout imports back (the Shopify preset) with no change -----------------
+def test_a_shopify_export_imports_back_unchanged(admin_client, variants_catalog, tmp_path):
+    mug = Product.objects.get(sku="MUG")
+    for position, alt in enumerate(("Front", "", "Side")):
+        ProductImage.objects.create(
+            product=mug,
+            image=f"products/mug/{position}.png",
+            source_url=f"https://cdn.example.com/mug-{position}.png",
+            position=position,
+            alt_text=alt,
+        )
+    Product.objects.filter(pk=mug.pk).update(weight=Decimal("1.500"), weight_unit="lb", cost_per_item=Decimal("3"))
+    before = catalog_snapshot()
+    path = tmp_path / "shopify.csv"
+    path.write_bytes(admin_client.get(reverse(EXPORT), {"format": "shopify"}).content)
+    outcome = product_import(path=path, file_name=path.name)
+    assert outcome.plan is not None, outcome.job.message
+    assert outcome.plan.preset == "shopify"
+    assert outcome.plan.errors == []
+    assert [update.changes for update in outcome.plan.updates] == []
+    assert (outcome.job.created_count, outcome.job.unchanged_count) == (0, 8)
+    assert catalog_snapshot() == before

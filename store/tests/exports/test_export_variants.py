@@ -21,7 +21,8 @@ from store.exports.jobs import export_needs_job
 from store.exports.products import VARIANT_COLUMNS, VariantsAppeared, native_header
 from store.exports.resources import ProductResource
 from store.importing.service import product_import
-from store.models import ExportJob, ImportJob, Product, ProductImage
+from store.models import ExportJob, ImportJob, Product
+from store.tests.exports.conftest import catalog_snapshot
 from store.tests.factories import CollectionFactory, ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 
@@ -209,13 +210,3 @@ def test_an_export_with_variants_imports_back_unchanged(admin_client, variants_c
         8,
     )
     assert catalog_snapshot() == before
-
-
-def catalog_snapshot() -> list[tuple]:
-    fields = [field.attname for field in Product._meta.concrete_fields]
-    return [
-        *Product.objects.order_by("pk").values_list(*fields),
-        *ProductImage.objects.order_by("pk").values_list("product_id", "image", "source_url", "position"),
-        *Product.promotions.through.objects.order_by("pk").values_list("product_id", "promotion_id"),
-        (Product.history.count(),),
-    ]
