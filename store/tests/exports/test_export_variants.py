@@ -25,6 +25,7 @@ from store.models import ExportJob, ImportJob, Product
 from store.tests.exports.conftest import catalog_snapshot
 from store.tests.factories import CollectionFactory, ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
+from store.variants.services import options_parse, product_options_save
 
 pytestmark = pytest.mark.django_db
 
@@ -209,4 +210,22 @@ def test_an_export_with_variants_imports_back_unchanged(admin_client, variants_c
         0,
         8,
     )
+    assert catalog_snapshot() == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "import side (store/importing, feat/import-variants): a product with variants must leave its barcode "
+        "blank, and that blank clears the barcode it kept from before it had variants"
+    ),
+)
+def test_a_product_that_got_variants_keeps_its_barcode_through_a_round_trip(admin_client, tmp_path):
+    mug = ProductFactory(sku="MUG", barcode="4006381333931")
+    product_options_save(product=mug, options=options_parse("Colour: Red, Blue"), expected_version=mug.version)
+    before = catalog_snapshot()
+    path = tmp_path / "products.csv"
+    path.write_bytes(admin_client.get(reverse(EXPORT), {"format": "csv"}).content)
+    outcome = product_import(path=path, file_name=path.name)
+    assert [update.changes for update in outcome.plan.updates] == []
     assert catalog_snapshot() == before
