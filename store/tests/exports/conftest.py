@@ -19,7 +19,7 @@ def variants_catalog(db) -> Product:
     parent = make_parent(
         title="Example T-Shirt", sku="TS", slug="example-t-shirt", collection=tees, vendor="Acme", seo_title="Tee"
     )
-    parent.promotions.add(PromotionFactory())
+    parent.promotions.add(PromotionFactory.create())
     green = ProductImage.objects.create(
         product=parent, image="products/ts/green.png", source_url="https://cdn.example.com/green.png", position=0
     )
