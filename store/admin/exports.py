@@ -209,7 +209,7 @@ EXPORT_LINKS = (
     (FORMAT_CSV, True, "CSV for Excel"),
     (FORMAT_XLSX, False, "Export XLSX"),
     (FORMAT_JSON, False, "Export JSON"),
-    (FORMAT_SHOPIFY, False, "Export for Shopify"),
+    (FORMAT_SHOPIFY, False, "Shopify CSV"),
 )
 
 

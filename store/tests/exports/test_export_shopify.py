@@ -165,10 +165,10 @@ def test_weights_are_written_in_grams(weight, unit, expected):
 def test_the_shopify_export_is_offered_for_products_only(admin_client, variants_catalog):
     OrderItemFactory()
     page = admin_client.get(reverse(CHANGELIST)).content.decode()
-    assert "Export for Shopify" in page
+    assert 'class="export-link">Shopify CSV</a>' in page
     assert '<option value="export_selected_shopify">' in page
     orders = admin_client.get(reverse("admin:store_order_changelist")).content.decode()
-    assert "Export for Shopify" not in orders
+    assert "Shopify CSV" not in orders
     assert "export_selected_shopify" not in orders
     # asked anyway: orders have no Shopify layout, their CSV is answered
     response = admin_client.get(reverse("admin:store_order_export"), {"format": "shopify"})
