@@ -2,6 +2,13 @@
 
     .venv/bin/python bench/import.py                 # SQLite and MariaDB, 100k rows
     .venv/bin/python bench/import.py --db sqlite --rows 20000
+    .venv/bin/python bench/import.py --variants --db mariadb   # products with variants vs without
+
+``--variants`` imports, in the same run, a 100k-row Shopify-style file of 20k products × 5
+variants and a 100k-row Shopify-style file of products without variants (``Title`` /
+``Default Title``), each into an empty catalog, and prints both times and their ratio (goal:
+at most 1.5x). ``DATABASE_URL=mysql://…/name`` picks the MariaDB database (default
+``bo_import_bench``).
 
 Each database runs in its own process (settings read DATABASE_URL at start-up):
 SQLite in a temporary file, MariaDB in ``bo_import_bench`` on 127.0.0.1:3306
@@ -25,7 +32,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MARIADB_URL = "mysql://root@127.0.0.1:3306/bo_import_bench"
+MARIADB_URL = os.environ.get("DATABASE_URL", "")
+if not MARIADB_URL.startswith("mysql://"):
+    MARIADB_URL = "mysql://root@127.0.0.1:3306/bo_import_bench"
+SHOPIFY_HEADER = [
+    "Handle",
+    "Title",
+    "Body (HTML)",
+    "Type",
+    "Option1 Name",
+    "Option1 Value",
+    "Variant SKU",
+    "Variant Price",
+    "Variant Inventory Qty",
+    "Variant Inventory Tracker",
+]
+SIZES = ["XS", "S", "M", "L", "XL"]
 COLLECTIONS = [f"Bench collection {i:02d}" for i in range(20)]
 HEADER = ["sku", "title", "slug", "description", "unit_price", "inventory", "collection"]
 
@@ -48,21 +70,48 @@ def generate(path: Path, rows: int) -> None:
             )
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def generate_shopify(path: Path, rows: int, *, per_product: int) -> None:
+    """A Shopify-style file of ``rows`` variant rows: ``per_product`` variants per Handle (Size), or
+    products without variants (``Title`` / ``Default Title``) when ``per_product`` is 1."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SHOPIFY_HEADER)
+        for i in range(rows):
+            product, n = divmod(i, per_product)
+            first = n == 0
+            option = ("Title", "Default Title") if per_product == 1 else ("Size" if first else "", SIZES[n])
+            writer.writerow(
+                [
+                    f"bench-{product:07d}",
+                    f"Bench product {product}" if first else "",
+                    f"Generated product {product}, for timing." if first else "",
+                    COLLECTIONS[product % len(COLLECTIONS)] if first else "",
+                    *option,
+                    f"BENCH-{i:07d}",
+                    f"{10 + i % 990}.{i % 100:02d}",
+                    i % 500,
+                    "shopify",
+                ]
+            )
 
 
-def worker(db: str, rows: int, anchor_rows: int) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+def _database(db: str, workdir: Path) -> None:
     if db == "sqlite":
         os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        import MySQLdb
+        return
+    import MySQLdb
 
-        connection = MySQLdb.connect(host="127.0.0.1", user="root", port=3306)
-        connection.cursor().execute("CREATE DATABASE IF NOT EXISTS bo_import_bench CHARACTER SET utf8mb4")
-        connection.close()
-        os.environ["DATABASE_URL"] = MARIADB_URL
+    name = MARIADB_URL.rsplit("/", 1)[-1]
+    connection = MySQLdb.connect(host="127.0.0.1", user="root", port=3306)
+    connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4")
+    connection.close()
+    os.environ["DATABASE_URL"] = MARIADB_URL
+
+
+def _setup(db: str, *, prefix: str) -> Path:
+    """A work directory, the database chosen, Django set up and migrated."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    _database(db, workdir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
     os.environ["PRIVATE_FILES_ROOT"] = str(workdir / "files")
     sys.path.insert(0, str(ROOT))
@@ -72,30 +121,77 @@ def worker(db: str, rows: int, anchor_rows: int) -> None:
     import logging
 
     logging.getLogger("backoffice.audit").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return workdir
+
+
+def reset() -> None:
+    """An empty catalog with the bench's collections."""
+    from django.db import connection
+
+    from store.models import Collection, ImportJob
+
+    with connection.cursor() as cursor:
+        for table in ("store_orderitem", "store_cartitem", "store_product_promotions", "store_productsearchterm"):
+            cursor.execute(f"DELETE FROM {table}")
+        cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
+        cursor.execute("DELETE FROM store_product WHERE parent_id IS NOT NULL")  # variants before their products
+        cursor.execute("DELETE FROM store_product")
+        cursor.execute("DELETE FROM store_collection")
+    Collection.objects.bulk_create([Collection(title=title) for title in COLLECTIONS])
+    ImportJob.objects.all().delete()
+
+
+def variants_worker(db: str, rows: int) -> None:
+    """The same number of rows with and without variants, same run: the time ratio."""
+    workdir = _setup(db, prefix="bench-import-variants-")
+    from django.db import connection
+
+    from store.importing.service import product_import
+    from store.models import Product
+
+    flat, grouped = workdir / "flat.csv", workdir / "variants.csv"
+    generate_shopify(flat, rows, per_product=1)
+    generate_shopify(grouped, rows, per_product=len(SIZES))
+
+    times: dict[str, float] = {}
+    for name, path, expected in (("without", flat, rows), ("with", grouped, rows + rows // len(SIZES))):
+        reset()
+        start = time.perf_counter()
+        outcome = product_import(path=path, file_name=path.name, preset="shopify")
+        times[name] = time.perf_counter() - start
+        assert outcome.job.created_count == expected, (outcome.job.message, outcome.plan and outcome.plan.errors[:3])
+        assert Product.objects.count() == expected
+    print(f"\n== {db} ({connection.vendor}): {rows:,} Shopify rows with and without variants ==")
+    print(f"{'file':<52}{'seconds':>10}{'rows/s':>12}")
+    print(
+        f"{'without variants (' + f'{rows:,} products)':<52}{times['without']:>10.2f}{rows / times['without']:>12,.0f}"
+    )
+    label = f"with variants ({rows // len(SIZES):,} products x {len(SIZES)} variants)"
+    print(f"{label:<52}{times['with']:>10.2f}{rows / times['with']:>12,.0f}")
+    print(f"with / without variants:    {times['with'] / times['without']:.2f}x  (goal <= 1.5x)")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(db: str, rows: int, anchor_rows: int) -> None:
+    workdir = _setup(db, prefix="bench-import-")
     import tablib
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection, transaction
     from import_export import fields, resources, widgets
 
     from store.importing.service import product_import
-    from store.models import Collection, ImportJob, Product
+    from store.models import Collection, Product
 
-    call_command("migrate", verbosity=0)
     csv_path = workdir / "products.csv"
     generate(csv_path, rows)
     anchor_path = workdir / "anchor.csv"
     generate(anchor_path, anchor_rows)
-
-    def reset() -> None:
-        with connection.cursor() as cursor:
-            for table in ("store_orderitem", "store_cartitem", "store_product_promotions"):
-                cursor.execute(f"DELETE FROM {table}")
-            cursor.execute("UPDATE store_collection SET featured_product_id = NULL")
-            cursor.execute("DELETE FROM store_product")
-            cursor.execute("DELETE FROM store_collection")
-        Collection.objects.bulk_create([Collection(title=title) for title in COLLECTIONS])
-        ImportJob.objects.all().delete()
 
     results: dict[str, float] = {}
 
@@ -205,10 +301,14 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "mariadb", "both"], default="both")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--anchor-rows", type=int, default=10_000)
+    parser.add_argument("--variants", action="store_true", help="products with variants vs without")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.db, args.rows, args.anchor_rows)
+        if args.variants:
+            variants_worker(args.db, args.rows)
+        else:
+            worker(args.db, args.rows, args.anchor_rows)
         return
     for db in ["sqlite", "mariadb"] if args.db == "both" else [args.db]:
         subprocess.run(
@@ -222,6 +322,7 @@ def main() -> None:
                 str(args.rows),
                 "--anchor-rows",
                 str(args.anchor_rows),
+                *(["--variants"] if args.variants else []),
             ],
             check=True,
             cwd=ROOT,

@@ -365,6 +365,13 @@ class Product(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+# --- Products with variants (docs/decisions/0017-variants-as-parent-child-rows.md) -------
+#: the rows that are sold: orders, carts, stock figures, alerts count these
+SELLABLE_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.VARIANT)
+#: the rows that are products: the product list, the API
+PRODUCT_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.PARENT)
+
+
 class ProductSearchTerm(models.Model):
     """One word a product is found by (``store.search.terms``): the product search's index.
 
@@ -383,6 +390,10 @@ class ProductSearchTerm(models.Model):
         Product, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="search_terms"
     )
     title = models.CharField(max_length=255)
+    # A variant's own terms (its SKU, its option label), which the order-line picker searches;
+    # the product list searches the others (a product's, its variants' words included), read
+    # from the primary key's rows with no product row to look up.
+    is_variant = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [

@@ -30,7 +30,17 @@ from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
-from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage, Promotion
+from store.models import (
+    PRODUCT_STRUCTURES,
+    SELLABLE_STRUCTURES,
+    Collection,
+    Customer,
+    Order,
+    OrderItem,
+    Product,
+    ProductImage,
+    Promotion,
+)
 from store.search.selectors import product_ids_matching, search_words
 from store.search.selectors import product_search as product_search  # the one product search, re-exported
 
@@ -230,12 +240,6 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None 
 
 
 # --- Products with variants (docs/decisions/0017-variants-as-parent-child-rows.md) -------
-#: the rows that are sold: orders, carts, stock figures, alerts count these
-SELLABLE_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.VARIANT)
-#: the rows that are products: the product list, the API
-PRODUCT_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.PARENT)
-
-
 def product_list_sellable_units(*, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
     """The sellable units: products without variants, and variants (never a product with variants)."""
     products = Product.objects.all() if queryset is None else queryset

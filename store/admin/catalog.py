@@ -16,7 +16,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Field, Prefetch
+from django.db.models import Field, Prefetch, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -288,11 +288,21 @@ class ProductChangeList(ChangeList):
     (``ProductAdmin.get_search_results``).
     """
 
+    @property
+    def root_queryset(self) -> QuerySet[Product]:
+        return self._root_queryset
+
+    @root_queryset.setter
+    def root_queryset(self, queryset: QuerySet[Product]) -> None:
+        """The list's rows are products, never a variant on its own row: narrowed before the
+        filters and the search, so that the search reads its page and count from the term index
+        (``store.search.selectors`` recognises a search only when nothing narrows it after)."""
+        self._root_queryset = selectors.product_list_products(queryset=queryset)
+
     def get_queryset(self, request, exclude_parameters=None):
-        """The page's products (never a variant on its own row) with their first image's thumbnail
-        and their variants' count, price range and stock (subqueries, no query per row)."""
-        queryset = selectors.product_list_products(queryset=super().get_queryset(request, exclude_parameters))
-        queryset = selectors.product_list_with_first_image(queryset=queryset)
+        """The page's products with their first image's thumbnail and their variants' count,
+        price range and stock (subqueries, no query per row)."""
+        queryset = selectors.product_list_with_first_image(queryset=super().get_queryset(request, exclude_parameters))
         return selectors.product_list_with_variant_summary(queryset=queryset)
 
     def get_results(self, request):

@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from store import extensions
 from store.audit import audit_event
+from store.fileformat.columns import CORE_COLUMNS
 from store.importing.related import (
     RELATED_RECORDED,
     RelatedChange,
@@ -57,7 +58,6 @@ from store.importing.related import (
 )
 from store.importing.service import import_job_reconcile
 from store.models import (
-    OPTION_COUNT,
     CartItem,
     Collection,
     ImportJob,
@@ -78,26 +78,9 @@ SAMPLE_SIZE = 20
 LISTED = 100
 # The fields an import writes; a revert restores them.
 FIELDS = (
-    "title",
-    "slug",
-    "description",
-    "unit_price",
-    "inventory",
-    "track_inventory",
-    "collection_id",
-    "status",
-    "vendor",
-    "barcode",
-    "compare_at_price",
-    "cost_per_item",
-    "weight",
-    "weight_unit",
-    "seo_title",
-    "seo_description",
-    # a product an import gave options (with variants) goes back to being sold as it is
+    *(column.field for column in CORE_COLUMNS if column.field and column.field not in ("sku", "parent_id")),
+    # a product an import gave options (with variants) goes back to being sold as it was
     "structure",
-    *(f"option{n}_name" for n in range(1, OPTION_COUNT + 1)),
-    *(f"option{n}" for n in range(1, OPTION_COUNT + 1)),
 )
 REVERTIBLE = (ImportJob.STATUS_SUCCEEDED, ImportJob.STATUS_PARTIAL)
 

@@ -32,6 +32,7 @@ BATCH = 2000
 #: the changes that change a product's search terms
 SEARCHED = frozenset({"title", "option1", "option2", "option3"})
 VARIANT, STANDALONE = Product.Structure.VARIANT.value, Product.Structure.STANDALONE.value
+PARENT = Product.Structure.PARENT.value
 
 ERROR_CONFLICT_VERSION = "changed by someone else since this file was checked; re-import to see the new values"
 ERROR_CONFLICT_SKU = "a product with this SKU was created by someone else since this file was checked"
@@ -260,11 +261,15 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
 
     # Creations are recorded too, so that a revert of this import finds the products it added;
     # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
+    # New products with variants are written first, and their terms then read their variants: the
+    # variants' chunks need not rewrite them again.
+    new_parents: set[int] = set()
     for chunk in chunks(creates):
         chunk_ids = {
             fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
         }
-        search_index_refresh(product_ids=chunk_ids.values())
+        search_index_refresh(product_ids=chunk_ids.values(), refreshed=new_parents)
+        new_parents.update(chunk_ids[fold(row.sku)] for row in chunk if row.structure == PARENT)
         product_history_created(
             products=[
                 Product(

@@ -12,6 +12,8 @@ product table; the capped count of the product list reads the same ranges.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import (
@@ -26,9 +28,12 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Col
+from django.db.models.lookups import In
 from django.db.models.sql import Query
+from django.db.models.sql.where import AND
 
-from store.models import Product, ProductSearchTerm
+from store.models import PRODUCT_STRUCTURES, Product, ProductSearchTerm
 from store.search.terms import TERM_MAX, TITLE_MARK, next_string, words
 
 #: The annotation a searched queryset is ranked by (0: title starts with the search,
@@ -42,6 +47,9 @@ _WORD_ALIAS = "_search_word_"
 _WORDS_COUNT = "_search_words"  # how many _search_word_ joins there are (an alias, never selected)
 _WORDS = "_search_words_typed"  # the words, separated by spaces (an alias, never selected)
 _BASE = "_search_base"  # the queryset before the search (an alias, never selected)
+#: How many rows of each word a page of several words walks before it walks the first word's
+#: all (``_whole_word_rows``).
+WALK_ROWS = 2_000
 
 
 def search_words(term: str) -> list[str]:
@@ -117,45 +125,99 @@ def _searched(queryset: QuerySet[Product]) -> tuple[list[str], Query] | None:
     return found, base.query
 
 
+def _is_products_only(condition: Any) -> bool:
+    """``condition`` is ``product_list_products``' (products, never a variant on its own row)."""
+    return (
+        isinstance(condition, In)
+        and isinstance(condition.lhs, Col)
+        and condition.lhs.target == Product._meta.get_field("structure")
+        and isinstance(condition.rhs, list | tuple)
+        and set(condition.rhs) == set(PRODUCT_STRUCTURES)
+    )
+
+
 def _of_products(terms: QuerySet[ProductSearchTerm], base: Query) -> QuerySet[ProductSearchTerm]:
-    """``terms`` of the products ``base`` selects (nothing to check when it selects them all)."""
-    return terms.filter(product__in=base) if base.where else terms
+    """``terms`` of the products ``base`` selects. Nothing to check when it selects them all;
+    when it selects the products (the product list), the terms that are not a variant's own,
+    read from the term rows themselves; any other condition, the products' rows."""
+    where = base.where
+    if not where:
+        return terms
+    if where.connector == AND and not where.negated and any(map(_is_products_only, where.children)):
+        terms = terms.filter(is_variant=False)
+        rest = [child for child in where.children if not _is_products_only(child)]
+        if not rest:
+            return terms
+        base = base.clone()
+        base.where.children = rest
+    return terms.filter(product__in=base)
 
 
-def _whole_word_tier(queryset: QuerySet[Product]) -> QuerySet[ProductSearchTerm] | None:
-    """The rank "every word whole", read from the (term, title, product) index: the first
-    word's rows in title order, keeping those that have every other word whole and whose title
-    does not start with the search. The database walks that range and stops after the page
-    instead of sorting every match (it reads the first word's rows until the page is full)."""
-    searched = _searched(queryset)
-    if searched is None:
-        return None
-    (first, *others), base = searched
-    title = TITLE_MARK + " ".join([first, *others])
-    terms = ProductSearchTerm.objects.filter(term=first)
-    for word in others:
-        terms = terms.filter(Exists(ProductSearchTerm.objects.filter(term=word, product_id=OuterRef("product_id"))))
+def _whole_word_walk(found: list[str], base: Query, *, driver: str) -> QuerySet[ProductSearchTerm]:
+    """The rank "every word whole", read from the (term, title, product) index: ``driver``'s
+    rows in title order, keeping those that have every other word whole and whose title does
+    not start with the search. The database walks that range and stops after the page instead
+    of sorting every match."""
+    title = TITLE_MARK + " ".join(found)
+    terms = ProductSearchTerm.objects.filter(term=driver)
+    for word in found:
+        if word != driver:
+            terms = terms.filter(Exists(ProductSearchTerm.objects.filter(term=word, product_id=OuterRef("product_id"))))
     titled = ProductSearchTerm.objects.filter(_starting_q(title, "term"), product_id=OuterRef("product_id"))
     return _of_products(terms.exclude(Exists(titled)), base).order_by("title", "product_id")
 
 
+def _whole_word_rows(found: list[str], base: Query, limit: int) -> list[int]:
+    """The first ``limit`` ids of the rank "every word whole" of a search of several words.
+
+    A walk of one word's rows stops after the page only when the matches come early in its
+    title order: "classic bottle" walked from "classic" reads every Classic Backpack … Classic
+    T-Shirt before the first Classic Water Bottle (60k rows at 1M products), walked from
+    "bottle" it starts with them. So each word's walk is tried over its first ``WALK_ROWS``
+    rows (bounded by the title of its ``WALK_ROWS``-th row: an index-only read); the first
+    that fills the page is the page, in title order. When none does, the matches are few
+    among many rows: the first word's whole walk finds them.
+    """
+    if len(found) == 1:  # the walk keeps every row but the title-start ones: it fills the page
+        return list(_whole_word_walk(found, base, driver=found[0]).values_list("product_id", flat=True)[:limit])
+    for driver in found:
+        walk = _whole_word_walk(found, base, driver=driver)
+        edge = ProductSearchTerm.objects.filter(term=driver).order_by("title", "product_id")
+        bound = edge.values_list("title", "product_id")[WALK_ROWS - 1 : WALK_ROWS].first()
+        if bound is None:  # fewer rows than a bounded walk: the whole walk is as cheap
+            return list(walk.values_list("product_id", flat=True)[:limit])
+        title, product_id = bound
+        within = walk.filter(Q(title__lt=title) | Q(title=title, product_id__lte=product_id))
+        rows = list(within.values_list("product_id", flat=True)[:limit])
+        if len(rows) == limit:
+            return rows
+    return list(_whole_word_walk(found, base, driver=found[0]).values_list("product_id", flat=True)[:limit])
+
+
 def search_capped_count(*, queryset: QuerySet[Product], cap: int) -> int | None:
     """How many products a ``product_search`` finds, counting at most ``cap`` (None: not a
-    search this can count). Driven by the first word's range of the term index: the database
-    stops after ``cap`` distinct products instead of reading every match of every word."""
+    search this can count). Driven by the range of the word with the fewest rows (each word's
+    rows counted up to ``cap``, index only): the database stops after ``cap`` distinct
+    products instead of reading every match of every word."""
     searched = _searched(queryset)
     if searched is None:
         return None
-    (first, *others), base = searched
+    found, base = searched
+    if len(found) > 1:
+        found = sorted(found, key=lambda word: _starting(word).values("product_id")[:cap].count())
+    first, *others = found
     terms = _starting(first)
     for word in others:
         terms = terms.filter(Exists(_starting(word).filter(product_id=OuterRef("product_id"))))
     return _of_products(terms, base).values("product_id").distinct()[:cap].count()
 
 
-def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product, int] | QuerySet[ProductSearchTerm, int]]:
-    """The ids of the ranked search's three ranks, each ordered by title then id (see
-    search_page_ids)."""
+Tier = Callable[[int], list[int]]
+
+
+def _tiers(queryset: QuerySet[Product]) -> list[Tier]:
+    """The three ranks of a ranked search, each a function of ``limit`` giving the ids of its
+    first ``limit`` rows, ordered by title then id (see search_page_ids)."""
     count = queryset.query.annotations[_WORDS_COUNT]
     words_count = count.value if isinstance(count, Value) else 0
     word_aliases = [f"{_WORD_ALIAS}{index}" for index in range(words_count)]
@@ -164,14 +226,17 @@ def _tiers(queryset: QuerySet[Product]) -> list[QuerySet[Product, int] | QuerySe
     whole = Q(*(Q(**{f"{alias}__term__isnull": False}) for alias in word_aliases))
     partial = Q(*(Q(**{f"{alias}__term__isnull": True}) for alias in word_aliases), _connector=Q.OR)
     by_title = queryset.order_by("title", "pk")
-    whole_tier = _whole_word_tier(queryset)
-    return [
-        by_title.filter(titled).values_list("pk", flat=True),
-        by_title.filter(untitled & whole).values_list("pk", flat=True)
-        if whole_tier is None
-        else whole_tier.values_list("product_id", flat=True),
-        by_title.filter(untitled & partial).values_list("pk", flat=True),
-    ]
+
+    def first(rows: QuerySet[Product]) -> Tier:
+        return lambda limit: list(rows.values_list("pk", flat=True)[:limit])
+
+    searched = _searched(queryset)
+    if searched is None:
+        whole_tier = first(by_title.filter(untitled & whole))
+    else:
+        found, base = searched
+        whole_tier = functools.partial(_whole_word_rows, found, base)
+    return [first(by_title.filter(titled)), whole_tier, first(by_title.filter(untitled & partial))]
 
 
 def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> list[int]:
@@ -179,7 +244,7 @@ def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> li
 
     Ordering every match by its rank sorts them all: 60k matches of a common word at 1M
     products. Each rank alone is ordered by title, which an index serves (the product's title
-    index, or for "every word whole" the term index's copy of it, ``_whole_word_tier``: the
+    index, or for "every word whole" the term index's copy of it, ``_whole_word_rows``: the
     database walks it and stops after the page when matches are common, or sorts the few
     there are), and a later rank is read only when the earlier ones did not fill the page.
     """
@@ -188,13 +253,11 @@ def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> li
     for tier in _tiers(queryset):
         if need <= 0:
             break
-        if skip:
-            before = tier[: skip + 1].count()
-            if before <= skip:
-                skip -= before
-                continue
-        page = list(tier[skip : skip + need])
-        skip = 0
+        rows = tier(skip + need)
+        if len(rows) <= skip:  # the whole rank is before the page
+            skip -= len(rows)
+            continue
+        page = rows[skip:]
         ids.extend(page)
-        need -= len(page)
+        skip, need = 0, need - len(page)
     return ids

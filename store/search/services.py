@@ -26,22 +26,23 @@ def _table() -> str:
 
 
 def _insert_sql() -> str:
-    columns = ", ".join(quote(column) for column in ("term", "product_id", "title"))
-    return f"INSERT INTO {_table()} ({columns}) VALUES (%s, %s, %s)"
+    columns = ", ".join(quote(column) for column in ("term", "product_id", "title", "is_variant"))
+    return f"INSERT INTO {_table()} ({columns}) VALUES (%s, %s, %s, %s)"
 
 
 def search_rows(
-    products: Iterable[tuple[int, str, str]], variants: Mapping[int, Sequence[tuple[str, str]]] | None = None
-) -> list[tuple[str, int, str]]:
-    """The index rows (term, product id, title) of (id, title, sku) triples. A product with
-    variants (``variants``: product id → its variants' (title, sku)) is also found by each
-    variant's SKU and option values ("Green / S"), under its own title."""
-    rows: list[tuple[str, int, str]] = []
-    for pk, title, sku in products:
+    products: Iterable[tuple[int, str, str, str]], variants: Mapping[int, Sequence[tuple[str, str]]] | None = None
+) -> list[tuple[str, int, str, bool]]:
+    """The index rows (term, product id, title, is variant) of (id, title, sku, structure)
+    rows. A product with variants (``variants``: product id → its variants' (title, sku)) is
+    also found by each variant's SKU and option values ("Green / S"), under its own title."""
+    rows: list[tuple[str, int, str, bool]] = []
+    for pk, title, sku, structure in products:
         terms = product_terms(title=title, sku=sku)
         for variant_title, variant_sku in (variants or {}).get(pk, ()):
             terms |= product_terms(title=variant_title, sku=variant_sku) - {title_term(variant_title)}
-        rows.extend((term, pk, title) for term in terms)
+        is_variant = structure == Product.Structure.VARIANT
+        rows.extend((term, pk, title, is_variant) for term in terms)
     return rows
 
 
@@ -59,16 +60,17 @@ def _delete(product_ids: Sequence[int]) -> None:
             cursor.execute(f"DELETE FROM {_table()} WHERE {quote('product_id')} IN ({placeholders})", list(chunk))
 
 
-def search_index_refresh(*, product_ids: Iterable[int]) -> None:
+def search_index_refresh(*, product_ids: Iterable[int], refreshed: Iterable[int] = ()) -> None:
     """Rewrite the terms (and the title they carry) of these products from their current title
     and SKU (products that no longer exist lose theirs). Call it inside the transaction that
     wrote them. A variant's SKU and option values are terms of its product too, so the products
-    of the variants among them are rewritten as well."""
+    of the variants among them are rewritten as well, but those in ``refreshed`` (rewritten
+    already, after their variants were written: an import's new products with variants)."""
     ids = set(product_ids)
     parents: set[int] = set()
     for chunk in chunks(sorted(ids), CHUNK):
         parents |= _refresh(chunk)
-    for chunk in chunks(sorted(parents - ids), CHUNK):
+    for chunk in chunks(sorted(parents - ids - set(refreshed)), CHUNK):
         _refresh(chunk)
 
 
@@ -78,7 +80,8 @@ def _refresh(product_ids: Sequence[int]) -> set[int]:
     _delete(product_ids)
     products = list(select_in(Product, ("id", "title", "sku", "structure", "parent_id"), "id", product_ids))
     variants = _variants_of([row.id for row in products if row.structure == Product.Structure.PARENT])
-    execute_many(_insert_sql(), search_rows(((row.id, row.title, row.sku) for row in products), variants))
+    rows = ((row.id, row.title, row.sku, row.structure) for row in products)
+    execute_many(_insert_sql(), search_rows(rows, variants))
     return {row.parent_id for row in products if row.parent_id is not None}
 
 
@@ -114,7 +117,7 @@ def search_index_build(
             if not products:
                 return done
             variants = _variants_of([row[0] for row in products if row[3] == Product.Structure.PARENT])
-            execute_many(_insert_sql(), search_rows((row[:3] for row in products), variants))
+            execute_many(_insert_sql(), search_rows(products, variants))
             done += len(products)
             start = products[-1][0] + 1
             if progress is not None:

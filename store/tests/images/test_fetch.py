@@ -545,10 +545,12 @@ def shopify_file(tmp_path, base: str) -> Path:
 def test_shopify_export_with_variants_and_image_only_rows(server, tmp_path):
     outcome = run(shopify_file(tmp_path, server))
     assert outcome.job.status == "succeeded", outcome.plan.errors
+    # the Handle with a real option (Size) is one product with variants; its status is the product's
     assert {p.sku: p.status for p in Product.objects.all()} == {
-        "HD-S": "active",
-        "HD-M": "active",
-        "HD-L": "active",
+        "hoodie": "active",
+        "HD-S": None,
+        "HD-M": None,
+        "HD-L": None,
         "CAP-1": "draft",
         "MUG-1": "archived",
     }
@@ -559,17 +561,23 @@ def test_shopify_export_with_variants_and_image_only_rows(server, tmp_path):
             for i in ProductImage.objects.filter(product__sku=sku).order_by("position")
         ]
 
-    assert names("HD-S") == [
-        ("hoodie-s.png", ""),
+    # the product's images once, in Image Position order, then the variants' own images
+    assert names("hoodie") == [
         ("hoodie-front.png", "Front"),
         ("hoodie-back.png", "Back"),
         ("hoodie-side.png", "Side"),
+        ("hoodie-s.png", ""),
+        ("hoodie-l.png", ""),
     ]
-    assert names("HD-L")[0] == ("hoodie-l.png", "")
+    variant_images = {
+        p.sku: p.variant_image.source_url.rsplit("/", 1)[1] if p.variant_image else None
+        for p in Product.objects.filter(structure="variant").select_related("variant_image")
+    }
+    assert variant_images == {"HD-S": "hoodie-s.png", "HD-M": None, "HD-L": "hoodie-l.png"}
     assert names("CAP-1") == [("cap.png", "Cap"), ("cap-2.png", "")]
     total = ProductImage.objects.count()
     logger.info("shopify fixture: %d images", total)
-    assert total == 4 + 3 + 4 + 2
+    assert total == 5 + 2  # was 4 + 3 + 4 + 2: every variant had a copy of the product's images
 
 
 @pytest.mark.skipif(not REALWORLD.exists(), reason="the real WooCommerce sample is not on this machine")
@@ -584,12 +592,17 @@ def test_real_woocommerce_sample_imports_with_its_images(server, tmp_path):
     path.write_text(text, encoding="utf-8")
     outcome = run(path, skip_invalid=True)
     assert outcome.job.status in ("succeeded", "partial")
-    sources = ProductImageSource.objects.count()
+    # the variations' images are their products' (fetched once); each variant points to its own
+    sources = ProductImageSource.objects.exclude(product__structure="variant").count()
     fetched = ProductImage.objects.count()
     logger.info("woocommerce sample: %d image URLs, %d images fetched", sources, fetched)
     assert sources
     assert fetched == sources
     assert not ProductImageSource.objects.exclude(state="done").exists()
+    variants = Product.objects.filter(structure="variant")
+    assert variants.count() == 9
+    assert not variants.filter(variant_image__isnull=True).exists()
+    assert all(variant.variant_image.product_id == variant.parent_id for variant in variants)
 
 
 def test_the_import_job_page_lists_failing_image_urls(server, tmp_path, admin_client, django_assert_max_num_queries):
@@ -727,7 +740,7 @@ def test_transient_failures_are_retried_then_listed(server, tmp_path):
 def test_preview_then_confirm_keeps_urls_and_alt_texts(server, tmp_path, admin_user):
     path = shopify_file(tmp_path, server)
     preview = product_import_preview(path=path, file_name=path.name, user=admin_user)
-    assert "13 image URL(s) will be fetched in the background after the import" in preview.plan.notes
+    assert "7 image URL(s) will be fetched in the background after the import" in preview.plan.notes  # once each
     assert not ProductImageSource.objects.exists()  # nothing stored before the confirmation
     outcome = product_import_confirm(job=preview.job, user=admin_user)
     assert outcome.job.status == "succeeded"

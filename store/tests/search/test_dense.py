@@ -11,6 +11,7 @@ from store import selectors
 from store.models import Product, ProductSearchTerm
 from store.search.selectors import search_capped_count, search_page_ids
 from store.tests.factories import CollectionFactory, ProductFactory
+from store.tests.variants.conftest import make_parent, make_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,68 @@ def test_a_search_filtered_after_searching_is_counted_as_it_is(bottles):
     searched = selectors.product_search(term="bottle").filter(title__startswith="Water")
     assert search_capped_count(queryset=searched, cap=100) is None
     assert search_page_ids(queryset=searched, start=0, stop=20) == list(searched.values_list("pk", flat=True))
+
+
+@pytest.fixture
+def classics():
+    """ "classic bottle": in "classic"'s title order the bottles come last, in "bottle"'s first;
+    "wireless bottle": last in both."""
+    shelf = CollectionFactory()
+    for adjective in ("Classic", "Compact", "Wireless"):
+        for noun in ("Backpack", "Mug", "Water Bottle"):
+            for i in range(4):
+                ProductFactory(title=f"{adjective} {noun} {i}", collection=shelf)
+
+
+@pytest.mark.parametrize("term", ["classic bottle", "bottle classic", "wireless bottle", "compact mug", "mug"])
+@pytest.mark.parametrize("walk_rows", [2, 3, 5, 2_000])
+def test_a_page_of_several_words_is_the_ranked_order_whichever_word_is_walked(classics, monkeypatch, term, walk_rows):
+    monkeypatch.setattr("store.search.selectors.WALK_ROWS", walk_rows)
+    ranked = list(selectors.product_search(term=term).values_list("pk", flat=True))
+    assert ranked
+    pages = [
+        search_page_ids(queryset=selectors.product_search(term=term), start=n, stop=n + 3) for n in range(0, 12, 3)
+    ]
+    assert sum(pages, []) == ranked[:12]
+
+
+def test_a_page_of_two_common_words_walks_the_word_whose_title_order_fills_it(classics, monkeypatch):
+    monkeypatch.setattr("store.search.selectors.WALK_ROWS", 3)
+    with CaptureQueriesContext(connection) as queries:
+        page = search_page_ids(queryset=selectors.product_search(term="classic bottle"), start=0, stop=2)
+    assert [Product.objects.get(pk=pk).title for pk in page] == ["Classic Water Bottle 0", "Classic Water Bottle 1"]
+    walks = [
+        q["sql"].replace('"', "").replace("`", "")
+        for q in queries
+        if ".title <" in q["sql"].replace('"', "").replace("`", "")
+    ]
+    assert len(walks) == 2, "classic's bounded walk does not fill the page, bottle's does"
+
+
+@pytest.mark.parametrize("term", ["classic bottle", "wireless bott", "mug compact", "classic zzz"])
+def test_the_capped_count_of_several_words_is_driven_by_any_word(classics, term):
+    searched = selectors.product_search(term=term)
+    assert search_capped_count(queryset=searched, cap=100) == searched.count()
+    assert search_capped_count(queryset=searched, cap=2) == min(2, searched.count())
+
+
+def test_the_product_list_search_reads_products_from_the_terms_alone(bottles):
+    """A product with variants is found once, by its own words and its variants'; the count
+    and the page of the product list read the term rows (not a variant's own) without a
+    lookup of each product row's structure."""
+    parent = make_parent(title="Bottle Bag", sku="BAG")
+    for colour in ("Green", "Blue"):
+        make_variant(parent, colour, "S", sku=f"BOTTLE-BAG-{colour}")
+    searched = selectors.product_search(term="bottle", queryset=selectors.product_list_products())
+    expected = list(searched.values_list("pk", flat=True))
+    assert parent.pk in expected
+    assert len(expected) == len(bottles) + 1
+    with CaptureQueriesContext(connection) as queries:
+        assert search_capped_count(queryset=searched, cap=100) == len(expected)
+        assert search_page_ids(queryset=searched, start=0, stop=100) == expected
+    term_reads = [q["sql"] for q in queries if "is_variant" in q["sql"]]
+    assert len(term_reads) >= 2
+    assert all('"store_product"' not in sql and "`store_product`" not in sql for sql in term_reads)
+    green = selectors.product_search(term="green", queryset=selectors.product_list_products())
+    assert search_capped_count(queryset=green, cap=100) == 1
+    assert search_page_ids(queryset=green, start=0, stop=10) == [parent.pk]

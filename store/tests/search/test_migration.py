@@ -1,4 +1,5 @@
-"""Migrations 0024-0025: the products already there get their terms, each with its title."""
+"""Migrations 0024-0025: the products already there get their terms, each with its title; 0027: the
+terms of variants are marked as theirs."""
 
 from __future__ import annotations
 
@@ -38,3 +39,40 @@ def test_the_index_is_filled_with_each_products_title(back_to_latest):
         rows = set(Term.objects.filter(product_id=pk).values_list("term", "title"))
         assert {term for term, _ in rows} >= {"bottle", "s1", "0000007"} or {term for term, _ in rows} >= {"acc0041"}
         assert {row_title for _, row_title in rows} == {title}
+
+
+def test_0027_marks_the_terms_of_existing_variants(back_to_latest):
+    apps = migrate_to([("store", "0026_product_variants")])
+    Collection, Product = apps.get_model("store", "Collection"), apps.get_model("store", "Product")
+    Term = apps.get_model("store", "ProductSearchTerm")
+    shelf = Collection.objects.create(title="Shelf")
+    parent = Product.objects.create(
+        title="Tee",
+        slug="tee",
+        sku="TEE",
+        unit_price=Decimal("5.00"),
+        inventory=0,
+        track_inventory=False,
+        collection=shelf,
+        structure="parent",
+        option1_name="Colour",
+    )
+    variant = Product.objects.create(
+        title="Green",
+        sku="TEE-GREEN",
+        unit_price=Decimal("5.00"),
+        inventory=1,
+        structure="variant",
+        parent=parent,
+        option1="Green",
+        slug=None,
+        collection=None,
+        status=None,
+    )
+    Term.objects.bulk_create(
+        [Term(term="tee", product_id=parent.pk, title="Tee"), Term(term="green", product_id=variant.pk, title="Green")]
+    )
+
+    apps = migrate_to([("store", "0027_search_term_is_variant")])
+    Term = apps.get_model("store", "ProductSearchTerm")
+    assert dict(Term.objects.values_list("product_id", "is_variant")) == {parent.pk: False, variant.pk: True}
