@@ -868,8 +868,10 @@ class ExportJob(PrivateJob):
 
     @property
     def format_name(self) -> str:
-        """The file's format as people say it: CSV, CSV for Excel, XLSX, JSON."""
-        return "CSV for Excel" if self.excel_bom else self.file_format.upper()
+        """The file's format as people say it: CSV, CSV for Excel, XLSX, JSON, Shopify CSV."""
+        if self.excel_bom:
+            return "CSV for Excel"
+        return "Shopify CSV" if self.file_format == "shopify" else self.file_format.upper()
 
 
 # --- Bulk edits and alerts ----------------------------------------------------

@@ -25,8 +25,8 @@ from django.utils.text import capfirst
 
 from store.admin.jobs import NOT_QUEUED_MESSAGE, JobAdminMixin, JobRow, filters_link
 from store.audit import audit_event
-from store.exports.formats import FORMAT_CSV, FORMATS, render
-from store.exports.jobs import export_job_create, export_job_retry, export_needs_job
+from store.exports.formats import FORMAT_CSV, FORMAT_JSON, FORMAT_SHOPIFY, FORMAT_XLSX, FORMATS, render
+from store.exports.jobs import export_job_create, export_job_retry, export_name_suffix, export_needs_job
 from store.exports.resources import ChunkedExportResource
 from store.jobs.models import JobState
 from store.jobs.services import job_not_queued, jobs_to_announce
@@ -43,7 +43,13 @@ class ExportMixin(_AdminBase):
     """Export the changelist (as filtered) or the selected rows; needs view permission."""
 
     export_resource_class: type[ChunkedExportResource] | None = None
-    export_actions = ("export_selected_csv", "export_selected_xlsx", "export_selected_json")
+    #: the export actions, each offered when the resource offers its format
+    export_actions = {
+        FORMAT_CSV: "export_selected_csv",
+        FORMAT_XLSX: "export_selected_xlsx",
+        FORMAT_JSON: "export_selected_json",
+        FORMAT_SHOPIFY: "export_selected_shopify",
+    }
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
@@ -52,7 +58,10 @@ class ExportMixin(_AdminBase):
         # Added here rather than through ``actions`` so the area admins keep their own list.
         actions = super().get_actions(request)
         if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_export_permission(request):
-            for name in self.export_actions:
+            offered = self.export_resource_class.export_formats if self.export_resource_class else ()
+            for file_format, name in self.export_actions.items():
+                if file_format not in offered:
+                    continue
                 found = self.get_action(name)
                 if found is not None:
                     func, action, description = found
@@ -73,14 +82,11 @@ class ExportMixin(_AdminBase):
             info = self.opts.app_label, self.opts.model_name
             filters = request.GET.urlencode()
             base = reverse("admin:{}_{}_export".format(*info), current_app=self.admin_site.name)
+            offered = self.export_resource_class.export_formats if self.export_resource_class else ()
             extra_context["export_links"] = [
                 (label, f"{base}?{_export_query(key, bom, filters)}")
-                for key, bom, label in (
-                    ("csv", False, "Export CSV"),
-                    ("csv", True, "CSV for Excel"),
-                    ("xlsx", False, "Export XLSX"),
-                    ("json", False, "Export JSON"),
-                )
+                for key, bom, label in EXPORT_LINKS
+                if key in offered
             ]
         return super().changelist_view(request, extra_context=extra_context)
 
@@ -88,7 +94,7 @@ class ExportMixin(_AdminBase):
         if not self.has_export_permission(request):
             raise PermissionDenied
         file_format = request.GET.get("format", FORMAT_CSV)
-        if file_format not in FORMATS:
+        if self.export_resource_class is None or file_format not in self.export_resource_class.export_formats:
             file_format = FORMAT_CSV
         # The changelist's own filtering (search, filters, ordering) on its own query string.
         changelist_request = copy.copy(request)
@@ -123,8 +129,11 @@ class ExportMixin(_AdminBase):
         scope: str,
         filters: str | None = None,
     ) -> HttpResponse:
+        if self.export_resource_class is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs an export_resource_class.")
+        resource = self.export_resource_class.for_format(file_format)
         # Large exports of the changelist as filtered (or of all its rows selected) run as jobs.
-        if filters is not None and export_needs_job(queryset=queryset):
+        if filters is not None and export_needs_job(queryset=queryset, resource=resource):
             job = export_job_create(
                 user=request.user,
                 model_label=self.opts.label_lower,
@@ -149,14 +158,13 @@ class ExportMixin(_AdminBase):
                 messages.INFO,
             )
             return HttpResponseRedirect(url)
-        if self.export_resource_class is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs an export_resource_class.")
-        dataset = self.export_resource_class().export(queryset=queryset, force_native_type=file_format == "xlsx")
+        dataset = resource.export(queryset=queryset, force_native_type=file_format == "xlsx")
         content = render(dataset, file_format=file_format, excel_bom=excel_bom)
         spec = FORMATS[file_format]
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        name = f"{self.opts.model_name}s{export_name_suffix(file_format)}-{stamp}.{spec.extension}"
         response = HttpResponse(content, content_type=spec.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{self.opts.model_name}s-{stamp}.{spec.extension}"'
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         audit_event(
             "export",
             user=request.user,
@@ -189,6 +197,20 @@ class ExportMixin(_AdminBase):
     @admin.action(description="Export selected as JSON", permissions=["view"])
     def export_selected_json(self, request, queryset):
         return self._export_selected(request, queryset, "json")
+
+    @admin.action(description="Export selected as Shopify CSV", permissions=["view"])
+    def export_selected_shopify(self, request, queryset):
+        return self._export_selected(request, queryset, FORMAT_SHOPIFY)
+
+
+#: the export links of a changelist (format, UTF-8 BOM, label), each shown when its resource offers the format
+EXPORT_LINKS = (
+    (FORMAT_CSV, False, "Export CSV"),
+    (FORMAT_CSV, True, "CSV for Excel"),
+    (FORMAT_XLSX, False, "Export XLSX"),
+    (FORMAT_JSON, False, "Export JSON"),
+    (FORMAT_SHOPIFY, False, "Shopify CSV"),
+)
 
 
 def _changelist_filters(query: QueryDict) -> str:

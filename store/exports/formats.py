@@ -29,6 +29,8 @@ NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
 FORMAT_CSV = "csv"
 FORMAT_XLSX = "xlsx"
 FORMAT_JSON = "json"
+#: products only: Shopify's product CSV layout (store.exports.shopify), written as CSV
+FORMAT_SHOPIFY = "shopify"
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,21 @@ class ExportFormat:
     label: str
     content_type: str
     extension: str
+    #: the file's encoding: csv, xlsx or json (a layout such as Shopify's is written as one of them)
+    writer: str
 
 
 FORMATS = {
-    FORMAT_CSV: ExportFormat(FORMAT_CSV, "CSV", "text/csv; charset=utf-8", "csv"),
+    FORMAT_CSV: ExportFormat(FORMAT_CSV, "CSV", "text/csv; charset=utf-8", "csv", FORMAT_CSV),
     FORMAT_XLSX: ExportFormat(
-        FORMAT_XLSX, "Excel (XLSX)", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
+        FORMAT_XLSX,
+        "Excel (XLSX)",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+        FORMAT_XLSX,
     ),
-    FORMAT_JSON: ExportFormat(FORMAT_JSON, "JSON", "application/json", "json"),
+    FORMAT_JSON: ExportFormat(FORMAT_JSON, "JSON", "application/json", "json", FORMAT_JSON),
+    FORMAT_SHOPIFY: ExportFormat(FORMAT_SHOPIFY, "Shopify CSV", "text/csv; charset=utf-8", "csv", FORMAT_CSV),
 }
 
 
@@ -70,6 +79,7 @@ def escape_dataset(dataset: tablib.Dataset) -> tablib.Dataset:
 
 def render(dataset: tablib.Dataset, *, file_format: str, excel_bom: bool = False) -> bytes:
     """The bytes of an export. JSON is data, not a spreadsheet: it is not escaped."""
+    file_format = FORMATS[file_format].writer
     if file_format == FORMAT_JSON:
         return _json_ready(dataset).export("json").encode("utf-8")
     safe = escape_dataset(dataset)
@@ -120,7 +130,7 @@ def write_stream(
         FORMAT_JSON: _JsonStream,
         FORMAT_XLSX: _XlsxStream,
     }
-    writer = writers[file_format]
+    writer = writers[FORMATS[file_format].writer]
     stream = writer(fileobj, headers, excel_bom=excel_bom)
     rows = 0
     for chunk in chunks:

@@ -25,6 +25,8 @@ from django_tasks import task
 
 from store.audit import audit_event
 from store.exports.formats import FORMATS, write_stream
+from store.exports.products import VariantsAppeared
+from store.exports.resources import ChunkedExportResource
 from store.jobs.changelists import BAD_FILTERS, NO_PERMISSION, NO_USER, ChangelistRefused, changelist_rebuild
 from store.jobs.models import JobRefused, JobState
 from store.jobs.runner import JobRun, run_job
@@ -52,10 +54,11 @@ def export_storage() -> Storage:
     return ExportJob._meta.get_field("file").storage
 
 
-def export_needs_job(*, queryset: QuerySet) -> bool:
-    """More than EXPORT_INLINE_MAX_ROWS rows? Counts at most one row past the limit."""
+def export_needs_job(*, queryset: QuerySet, resource: ChunkedExportResource) -> bool:
+    """Would ``resource`` write more than EXPORT_INLINE_MAX_ROWS rows of ``queryset`` (a product's
+    variants are rows too)? Counts at most one row past the limit."""
     limit = settings.EXPORT_INLINE_MAX_ROWS
-    return queryset.order_by()[: limit + 1].count() > limit
+    return resource.export_row_count(queryset, limit=limit + 1) > limit
 
 
 def export_job_create(
@@ -111,24 +114,30 @@ def export_source(*, job: ExportJob) -> tuple[Any, QuerySet]:
 def export_file_name(*, job: ExportJob) -> str:
     model = job.model_label.split(".")[-1]
     stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M%S")
-    return f"{model}s-{stamp}-{job.pk}.{FORMATS[job.file_format].extension}"
+    return f"{model}s{export_name_suffix(job.file_format)}-{stamp}-{job.pk}.{FORMATS[job.file_format].extension}"
+
+
+def export_name_suffix(file_format: str) -> str:
+    """What a file name adds for a layout of its own ("-shopify"); nothing for a plain format."""
+    spec = FORMATS[file_format]
+    return "" if spec.writer == spec.key else f"-{spec.key}"
 
 
 def export_job_run(*, job_id: int, attempt: int) -> None:
     """The worker's side: stream the rows to storage, then mark the job done (or failed) and tell the user."""
-    run_job(ExportJob, job_id, attempt, work=_export, on_end=_export_ended)
+    run_job(ExportJob, job_id, attempt, work=_export, on_end=_export_ended, refused=(VariantsAppeared,))
 
 
 def _export(run: JobRun[ExportJob]) -> None:
     job = run.job
     model_admin, queryset = export_source(job=job)
-    resource = model_admin.export_resource_class()
-    run.progress(rows_done=0, rows_total=queryset.count())
+    resource = model_admin.export_resource_class.for_format(job.file_format)
+    run.progress(rows_done=0, rows_total=resource.export_row_count(queryset))
     with tempfile.TemporaryFile(prefix="export-") as tmp:
         rows = write_stream(
             tmp,
             file_format=job.file_format,
-            headers=resource.export_headers(),
+            headers=resource.export_headers(queryset),
             chunks=resource.iter_export_chunks(queryset, force_native_type=job.file_format == "xlsx"),
             excel_bom=job.excel_bom,
             on_chunk=lambda done: run.progress(rows_done=done),

@@ -1,14 +1,16 @@
 """django-import-export resources: the admin's export formats, one per model.
 
 Products export in the native import format: one column per product column of
-``store.importing.columns.product_columns()`` (store's own, then those other apps
-register, such as ``tags``), so an export re-imports with 0 changes. Imports do not go through these resources:
-``store.importing`` is the fast, row-exact path (docs/decisions/).
+``store.fileformat.columns.product_columns()`` (store's own, the variant columns, then those other
+apps register, such as ``tags``), a product with variants as its row then its variants' rows
+(``store.exports.products``), so an export re-imports with 0 changes; or in Shopify's layout
+(``store.exports.shopify``). Imports do not go through these resources: ``store.importing`` is the
+fast, row-exact path (docs/decisions/).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
@@ -16,6 +18,17 @@ import tablib
 from django.db.models import QuerySet
 from import_export import fields, resources
 
+from store.exports.formats import FORMAT_CSV, FORMAT_JSON, FORMAT_SHOPIFY, FORMAT_XLSX
+from store.exports.products import (
+    ExportItem,
+    catalog_has_variants,
+    export_has_variants,
+    export_items,
+    export_row_count,
+    native_header,
+    native_rows,
+)
+from store.exports.shopify import SHOPIFY_HEADER, shopify_rows
 from store.fileformat.columns import product_columns
 from store.models import Customer, Order, Product
 
@@ -34,6 +47,13 @@ class ChunkedExportResource(resources.ModelResource):
     # Related rows one chunk needs (streamed exports). Prefetched, never joined: with a
     # 2,000-id IN list MariaDB may drive a join from the other table and scan (60 s a chunk at 1M).
     export_prefetch_related: tuple[str, ...] = ()
+    #: the formats (store.exports.formats) its exports are offered in
+    export_formats: tuple[str, ...] = (FORMAT_CSV, FORMAT_XLSX, FORMAT_JSON)
+
+    @classmethod
+    def for_format(cls, file_format: str) -> ChunkedExportResource:
+        """The resource that writes ``file_format``: this one, unless the format has a layout of its own."""
+        return cls()
 
     def iter_queryset(self, queryset):
         if isinstance(queryset, QuerySet):
@@ -41,12 +61,23 @@ class ChunkedExportResource(resources.ModelResource):
         else:
             yield from queryset
 
+    def export_row_count(self, queryset: QuerySet, *, limit: int | None = None) -> int:
+        """How many rows exporting ``queryset`` writes (counting at most ``limit``)."""
+        rows = queryset.order_by()
+        return rows.count() if limit is None else rows[:limit].count()
+
     # --- Streamed exports (jobs, CLI): headers, then rows chunk by chunk -------------
-    def export_headers(self) -> list[str]:
+    def export_headers(self, queryset: QuerySet | None = None) -> list[str]:
+        """The header of exporting ``queryset`` (a resource whose columns depend on it decides here)."""
         return self.get_export_headers()
 
     def iter_export_chunks(self, queryset: QuerySet, *, force_native_type: bool = False) -> Iterator[list[list]]:
-        """The rows of ``queryset`` in its order, EXPORT_CHUNK_SIZE at a time, in flat memory.
+        """The rows of ``queryset`` in its order, EXPORT_CHUNK_SIZE objects at a time, in flat memory."""
+        for objs in self.iter_object_chunks(queryset):
+            yield self.export_chunk(objs, force_native_type=force_native_type)
+
+    def iter_object_chunks(self, queryset: QuerySet) -> Iterator[list]:
+        """The objects of ``queryset`` in its order, EXPORT_CHUNK_SIZE at a time.
 
         Only the primary keys are read in one pass (a client-side MySQL cursor holds its
         whole result: 1M full rows would not fit, 1M ids do); each chunk's rows are then
@@ -57,58 +88,96 @@ class ChunkedExportResource(resources.ModelResource):
         while chunk := list(islice(ids, EXPORT_CHUNK_SIZE)):
             rows = manager.filter(pk__in=chunk).prefetch_related(*self.export_prefetch_related)
             by_id = {obj.pk: obj for obj in rows}
-            objs = [by_id[pk] for pk in chunk if pk in by_id]
-            yield self.export_chunk(objs, force_native_type=force_native_type)
+            yield [by_id[pk] for pk in chunk if pk in by_id]
 
     def export_chunk(self, objs: list, **kwargs) -> list[list]:
         return [self.export_resource(obj, **kwargs) for obj in objs]
 
 
-def product_export_rows(products: Sequence[Product], *, native: bool = False) -> list[list[Any]]:
-    """The export rows of ``products`` (their related rows prefetched): one cell per product column.
-
-    Columns on the product row read each product; other columns read their values for
-    the whole chunk at once (``current``).
-    """
-    ids = [product.pk for product in products]
-    cells: list[list[Any]] = []
-    for column in product_columns():
-        if column.field:
-            cells.append([column.export(product, native=native) for product in products])
-        else:
-            current, empty = column.current(ids), column.empty()
-            cells.append([column.render(current.get(pk, empty)) for pk in ids])
-    return [list(row) for row in zip(*cells, strict=True)] if cells else []
-
-
 class ProductResource(ChunkedExportResource):
-    """The export's columns are the product columns, not this resource's fields."""
+    """The native format: the product columns (store.fileformat.columns), a product with variants as
+    its row and its variants' rows (store.exports.products), not this resource's fields.
+
+    The variant columns are in the header only when the export has products with variants: the
+    file of a catalog (or a list) without them is what it was before variants. One resource is one
+    export: it decides once, at ``export_headers(queryset)`` (or its first chunk).
+    """
+
+    export_formats = (*ChunkedExportResource.export_formats, FORMAT_SHOPIFY)
 
     class Meta:
         model = Product
         fields = ("sku",)
         import_id_fields = ("sku",)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.with_variants: bool | None = None  # the header has the variant columns (decided once)
+        self._catalog_has_variants: bool | None = None
+
+    @classmethod
+    def for_format(cls, file_format: str) -> ChunkedExportResource:
+        return ShopifyProductResource() if file_format == FORMAT_SHOPIFY else cls()
+
     @property
     def export_prefetch_related(self) -> tuple[str, ...]:  # type: ignore[override]  # computed from the table
-        return tuple(dict.fromkeys(name for column in product_columns() for name in column.export_related))
+        related = (name for column in product_columns() for name in column.export_related)
+        # "parent": the product a variant listed on its own is exported under
+        return tuple(dict.fromkeys((*related, "parent")))
+
+    def catalog_has_variants(self) -> bool:
+        """Whether any product has variants (one indexed read per export): without, no variant reads."""
+        if self._catalog_has_variants is None:
+            self._catalog_has_variants = catalog_has_variants()
+        return self._catalog_has_variants
 
     def export(self, queryset: QuerySet[Product] | None = None, **kwargs: Any) -> tablib.Dataset:
+        """The export in memory (the admin's inline exports, up to EXPORT_INLINE_MAX_ROWS rows)."""
         if queryset is None:
             queryset = self.get_queryset()
+        dataset = tablib.Dataset(headers=self.export_headers(queryset))
         native = bool(kwargs.get("force_native_type"))
-        dataset = tablib.Dataset(headers=self.export_headers())
+        # Few rows: read with the queryset itself rather than its ids first.
         products = queryset.prefetch_related(*self.export_prefetch_related).iterator(chunk_size=EXPORT_CHUNK_SIZE)
         while chunk := list(islice(products, EXPORT_CHUNK_SIZE)):
-            for row in product_export_rows(chunk, native=native):
-                dataset.append(row)
+            dataset.extend(self.export_rows(export_items(chunk, queryset=queryset), native=native))
         return dataset
 
-    def export_headers(self) -> list[str]:
-        return [column.name for column in product_columns()]
+    def export_headers(self, queryset: QuerySet[Product] | None = None) -> list[str]:
+        """The header of exporting ``queryset`` (None: the header of an export without variants)."""
+        if self.with_variants is None:
+            self.with_variants = queryset is not None and self.catalog_has_variants() and export_has_variants(queryset)
+        return native_header(with_variants=self.with_variants)
 
-    def export_chunk(self, objs: list[Any], **kwargs: Any) -> list[list[Any]]:
-        return product_export_rows(objs, native=bool(kwargs.get("force_native_type")))
+    def export_row_count(self, queryset: QuerySet, *, limit: int | None = None) -> int:
+        return export_row_count(queryset, limit=limit, variants=self.catalog_has_variants())
+
+    def iter_export_chunks(self, queryset: QuerySet, *, force_native_type: bool = False) -> Iterator[list[list]]:
+        self.export_headers(queryset)
+        for products in self.iter_object_chunks(queryset):
+            yield self.export_rows(export_items(products, queryset=queryset), native=force_native_type)
+
+    def export_rows(self, items: list[ExportItem], *, native: bool) -> list[list[Any]]:
+        return native_rows(items, native=native, with_variants=bool(self.with_variants))
+
+
+class ShopifyProductResource(ProductResource):
+    """Shopify's product CSV layout (store.exports.shopify)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.with_variants = True  # one layout, with or without variants
+
+    @property
+    def export_prefetch_related(self) -> tuple[str, ...]:  # type: ignore[override]  # computed from the table
+        # the collection (Type) of the product a variant listed on its own is exported under
+        return (*super().export_prefetch_related, "parent__collection")
+
+    def export_headers(self, queryset: QuerySet[Product] | None = None) -> list[str]:
+        return list(SHOPIFY_HEADER)
+
+    def export_rows(self, items: list[ExportItem], *, native: bool) -> list[list[Any]]:
+        return shopify_rows(items)
 
 
 class CustomerResource(ChunkedExportResource):

@@ -611,24 +611,31 @@ class ImagesColumn(ProductColumn):
         return ImageUrls(urls, alts)
 
     def current(self, product_ids: Sequence[int]) -> dict[int, ImageUrls]:
-        """Each product's images as URLs, in position order: its images, then URLs still pending."""
+        """Each product's images as URLs, in position order: its images, then URLs still pending;
+        with their alt texts (``alts``, for a layout that has them: Shopify's "Image Alt Text")."""
         found: dict[int, list[str]] = {}
+        alts: dict[int, dict[str, str]] = {}
         for chunk in chunks(list(product_ids)):
-            for pk, name, source in (
+            for pk, name, source, alt in (
                 ProductImage.objects.filter(product_id__in=chunk)
                 .order_by("product_id", "position", "id")
-                .values_list("product_id", "image", "source_url")
+                .values_list("product_id", "image", "source_url", "alt_text")
             ):
-                found.setdefault(pk, []).append(source or image_storage_url(name))
-            for pk, url in (
+                url = source or image_storage_url(name)
+                found.setdefault(pk, []).append(url)
+                if alt:
+                    alts.setdefault(pk, {}).setdefault(url, alt)
+            for pk, url, alt in (
                 ProductImageSource.objects.filter(product_id__in=chunk)
                 .exclude(state=ProductImageSource.State.DONE)
                 .order_by("product_id", "position", "id")
-                .values_list("product_id", "url")
+                .values_list("product_id", "url", "alt_text")
             ):
                 if url not in found.get(pk, ()):
                     found.setdefault(pk, []).append(url)
-        return {pk: ImageUrls(urls) for pk, urls in found.items()}
+                    if alt:
+                        alts.setdefault(pk, {}).setdefault(url, alt)
+        return {pk: ImageUrls(urls, alts.get(pk)) for pk, urls in found.items()}
 
     def empty(self) -> ImageUrls:
         return ImageUrls()

@@ -1,10 +1,12 @@
-"""Export the catalog (or one collection) to CSV, XLSX or JSON, streamed in flat memory.
+"""Export the catalog (or one collection) to CSV, XLSX, JSON or Shopify's CSV, streamed in flat memory.
 
     manage.py export_products --format csv --output products.csv
     manage.py export_products --format xlsx --collection 3 --output hoodies.xlsx
+    manage.py export_products --format shopify --output shopify.csv
 
-The file has the admin export's columns and bytes (it re-imports with 0 changes). A
-progress bar goes to stderr in a terminal; the summary line to stdout.
+The file has the admin export's columns and bytes (it re-imports with 0 changes): the products
+by SKU, each product with variants followed by its variants. A progress bar goes to stderr in a
+terminal; the summary line to stdout.
 """
 
 from __future__ import annotations
@@ -21,14 +23,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from store.audit import audit_event
 from store.exports.formats import FORMATS, write_stream
 from store.exports.resources import ProductResource
-from store.models import Collection, Product
+from store.models import Collection
+from store.selectors import product_list_products
 
 
 class Command(BaseCommand):
-    help = "Export products (all, or one collection) to a CSV, XLSX or JSON file."
+    help = "Export products (all, or one collection) to a CSV, XLSX, JSON or Shopify CSV file."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--format", dest="file_format", choices=sorted(FORMATS), default="csv")
+        parser.add_argument(
+            "--format",
+            dest="file_format",
+            choices=sorted(ProductResource.export_formats),
+            default="csv",
+            help="shopify: Shopify's product CSV layout.",
+        )
         parser.add_argument("--collection", type=int, metavar="ID", help="Only the products of this collection.")
         parser.add_argument(
             "--output",
@@ -41,7 +50,8 @@ class Command(BaseCommand):
     def handle(
         self, *args, file_format: str, collection: int | None, output: Path | None, excel_bom: bool, **options
     ) -> None:
-        queryset = Product.objects.order_by("sku", "pk")
+        # The products; each one with variants brings its variants (they follow its row).
+        queryset = product_list_products().order_by("sku", "pk")
         if collection is not None:
             if not Collection.objects.filter(pk=collection).exists():
                 raise CommandError(f"No collection with id {collection}.")
@@ -49,8 +59,8 @@ class Command(BaseCommand):
         output = output or Path(f"products-{timezone.now():%Y%m%d-%H%M%S}.{FORMATS[file_format].extension}")
         if output.parent and not output.parent.is_dir():
             raise CommandError(f"No such folder: {output.parent}")
-        total = queryset.count()
-        resource = ProductResource()
+        resource = ProductResource.for_format(file_format)
+        products, total = queryset.count(), resource.export_row_count(queryset)
         started = time.monotonic()
         console = Console(file=sys.stderr)
         with Progress(
@@ -70,7 +80,7 @@ class Command(BaseCommand):
                     rows = write_stream(
                         fileobj,
                         file_format=file_format,
-                        headers=resource.export_headers(),
+                        headers=resource.export_headers(queryset),
                         chunks=resource.iter_export_chunks(queryset, force_native_type=file_format == "xlsx"),
                         excel_bom=excel_bom,
                         on_chunk=lambda done: bar.update(task, completed=done),
@@ -82,4 +92,5 @@ class Command(BaseCommand):
         audit_event(
             "export", model="store.product", rows=rows, file_format=file_format, scope="cli", output=str(output)
         )
-        self.stdout.write(f"{rows:,} products written to {output} in {seconds:.1f} s.")
+        written = f"{products:,} products" + ("" if rows == products else f" ({rows:,} rows)")
+        self.stdout.write(f"{written} written to {output} in {seconds:.1f} s.")

@@ -273,14 +273,6 @@ def test_export_respects_changelist_filters_and_escapes_formulas(admin_client):
         "weight_unit",
         "seo_title",
         "seo_description",
-        "product",
-        "option1_name",
-        "option2_name",
-        "option3_name",
-        "option1",
-        "option2",
-        "option3",
-        "variant_image",
         "tags",
     ]
     assert [row[0] for row in rows[1:]] == ["LOW"]

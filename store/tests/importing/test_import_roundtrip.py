@@ -1,8 +1,10 @@
 """Property-based: any catalog, exported by the admin and imported again, leaves the database unchanged.
 
 Titles and descriptions get commas, quotes, newlines, unicode, leading formula
-characters and apostrophes; prices run up to 99,999,999.99. The export is the
-admin's own download (CSV, CSV for Excel, XLSX); the import is the real service.
+characters and apostrophes; prices run up to 99,999,999.99. Some products have variants (one to
+three options, their values as tricky as the titles, each variant with its own price, stock,
+codes, weight and maybe one of its product's images). The export is the admin's own download
+(CSV, CSV for Excel, XLSX); the import is the real service.
 """
 
 from __future__ import annotations
@@ -78,6 +80,34 @@ def optional_text(text, limit: int):
     return text.map(lambda value: value.strip()[:limit])
 
 
+def folded(values) -> tuple[str, ...]:
+    return tuple(value.casefold() for value in values)
+
+
+@st.composite
+def variant_sets(draw, text, images: int) -> dict:
+    """A product's options (1 to 3 names) and its variants (distinct combinations of their values)."""
+    option = titles(text).map(lambda value: value[:64].strip()).filter(bool)
+    names = draw(st.lists(option, min_size=1, max_size=3, unique_by=str.casefold))
+    combinations = draw(st.lists(st.tuples(*[option] * len(names)), min_size=1, max_size=3, unique_by=folded))
+    units = [
+        {
+            "values": values,
+            "unit_price": draw(PRICE),
+            "inventory": draw(INVENTORY),
+            "track_inventory": draw(st.booleans()),
+            "barcode": draw(BARCODE),
+            "compare_at_extra": draw(AMOUNT),
+            "cost_per_item": draw(AMOUNT),
+            "weight": draw(WEIGHT),
+            "weight_unit": draw(st.sampled_from(Product.WeightUnit.values)),
+            "image": draw(st.none() | st.integers(0, images - 1)) if images else None,
+        }
+        for values in combinations
+    ]
+    return {"names": names, "units": units}
+
+
 @st.composite
 def catalogs(draw, text=TEXT) -> dict:
     skus = draw(st.lists(KEY, min_size=1, max_size=6, unique_by=str.casefold))
@@ -112,6 +142,8 @@ def catalogs(draw, text=TEXT) -> dict:
         }
         for sku in skus
     ]
+    for product in products:
+        product["variants"] = draw(st.none() | variant_sets(text, len(product["images"])))
     return {"collections": collections, "products": products}
 
 
@@ -137,6 +169,16 @@ def snapshot() -> tuple:
                 "weight_unit",
                 "seo_title",
                 "seo_description",
+                "track_inventory",
+                "structure",
+                "parent_id",
+                "option1_name",
+                "option2_name",
+                "option3_name",
+                "option1",
+                "option2",
+                "option3",
+                "variant_image_id",
             )
         ),
         list(Collection.objects.order_by("pk").values_list("pk", "title", "featured_product_id")),
@@ -163,16 +205,24 @@ def create(catalog: dict) -> None:
     collections = [Collection.objects.create(title=title) for title in catalog["collections"]]
     promotions = [Promotion.objects.create(description=f"Promotion {i}", discount=Decimal("10")) for i in range(3)]
     for i, row in enumerate(catalog["products"]):
+        variants = row["variants"]
+        names = [*variants["names"], "", ""][:3] if variants else ["", "", ""]
         product = Product.objects.create(
+            structure=Product.Structure.PARENT if variants else Product.Structure.STANDALONE,
+            option1_name=names[0],
+            option2_name=names[1],
+            option3_name=names[2],
+            track_inventory=not variants,
             sku=row["sku"],
             title=row["title"],
             slug=f"p-{i}",
             description=row["description"],
             unit_price=row["unit_price"],
-            inventory=row["inventory"],
+            inventory=0 if variants else row["inventory"],
             collection=collections[row["collection"]],
             vendor=row["vendor"],
-            barcode=row["barcode"],
+            # a product with variants holds no code of its own (its variants have theirs)
+            barcode="" if variants else row["barcode"],
             compare_at_price=compare_at(row),
             cost_per_item=row["cost_per_item"],
             weight=row["weight"],
@@ -182,9 +232,34 @@ def create(catalog: dict) -> None:
         )
         product.promotions.set([promotions[index] for index in row["promotions"]])
         Product.objects.filter(pk=product.pk).update(status=row["status"])
-        for position, url in enumerate(row["images"]):
+        images = [
             ProductImage.objects.create(
                 product=product, image=f"products/{product.pk}/{position}.png", source_url=url or "", position=position
+            )
+            for position, url in enumerate(row["images"])
+        ]
+        for j, unit in enumerate(variants["units"] if variants else ()):
+            values = [*unit["values"], "", ""][:3]
+            Product.objects.create(
+                structure=Product.Structure.VARIANT,
+                parent=product,
+                sku=f"{row['sku']}~{j}",
+                title=" / ".join(unit["values"]),
+                slug=None,
+                collection=None,
+                status=None,
+                option1=values[0],
+                option2=values[1],
+                option3=values[2],
+                unit_price=unit["unit_price"],
+                inventory=unit["inventory"],
+                track_inventory=unit["track_inventory"],
+                barcode=unit["barcode"],
+                compare_at_price=compare_at(unit),
+                cost_per_item=unit["cost_per_item"],
+                weight=unit["weight"],
+                weight_unit=unit["weight_unit"],
+                variant_image=images[unit["image"]] if unit["image"] is not None else None,
             )
 
 
@@ -217,10 +292,11 @@ def round_trip(admin_client, catalog: dict, file_format: str, extra: str) -> Non
         assert outcome.plan is not None, outcome.job.message
         assert outcome.plan.errors == []
         assert [update.changes for update in outcome.plan.updates] == []
+        rows = sum(1 + len(row["variants"]["units"] if row["variants"] else ()) for row in catalog["products"])
         assert (outcome.job.status, outcome.job.created_count, outcome.job.unchanged_count) == (
             ImportJob.STATUS_SUCCEEDED,
             0,
-            len(catalog["products"]),
+            rows,
         )
         assert snapshot() == before
         transaction.set_rollback(True)
