@@ -130,6 +130,11 @@ class VariantRules:
         if structure == PARENT:
             values, names_error = self._parent_names(values, current)
             errors.extend(names_error)
+            if current is not None:
+                # Its blank unit cells (price, stock, barcode…) are its variants' to hold: they leave
+                # what it has as it is (a barcode from before it had variants), never clear it.
+                unit = {at for at, _name in self.unit}
+                values = tuple(None if index in unit else value for index, value in enumerate(values))
         return structure, values, errors
 
     def _parent_names(

@@ -213,13 +213,6 @@ def test_an_export_with_variants_imports_back_unchanged(admin_client, variants_c
     assert catalog_snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "import side (store/importing, feat/import-variants): a product with variants must leave its barcode "
-        "blank, and that blank clears the barcode it kept from before it had variants"
-    ),
-)
 def test_a_product_that_got_variants_keeps_its_barcode_through_a_round_trip(admin_client, tmp_path):
     mug = ProductFactory(sku="MUG", barcode="4006381333931")
     product_options_save(product=mug, options=options_parse("Colour: Red, Blue"), expected_version=mug.version)
