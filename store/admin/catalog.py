@@ -344,9 +344,16 @@ class ProductChangeList(ChangeList):
     (``ProductAdmin.get_search_results``).
     """
 
+    #: Filters whose rows are products already: a variant's status and collection are NULL (the
+    #: ``product_structure_fields`` CHECK), so "no parent" adds nothing to them but a lookup of
+    #: each matching row (10,000 of them for the capped count of Draft at 1M sellable units).
+    PRODUCT_ONLY_FILTERS = ("status__exact", "collection__pk__exact")
+
     def __init__(self, request, *args, **kwargs):
         #: the sellable-units view (``RowsFilter``): read by the root queryset, set first thing
         self.units = units_view(request)
+        #: a filter of the list selects products only (no variant has a status or a collection)
+        self.filtered_to_products = not self.units and any(request.GET.get(p) for p in self.PRODUCT_ONLY_FILTERS)
         super().__init__(request, *args, **kwargs)
 
     @property
@@ -359,6 +366,9 @@ class ProductChangeList(ChangeList):
         sellable-units view: products without variants and variants): narrowed before the
         filters and the search, so that the search reads its page and count from the term index
         (``store.search.selectors`` recognises a search only when nothing narrows it after)."""
+        if self.filtered_to_products:
+            self._root_queryset = queryset
+            return
         narrow = selectors.product_list_sellable_units if self.units else selectors.product_list_products
         self._root_queryset = narrow(queryset=queryset)
 

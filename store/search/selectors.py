@@ -231,11 +231,27 @@ def _tiers(queryset: QuerySet[Product]) -> list[Tier]:
 
     searched = _searched(queryset)
     if searched is None:
-        whole_tier = first(by_title.filter(untitled & whole))
-    else:
-        found, base = searched
-        whole_tier = functools.partial(_whole_word_rows, found, base)
-    return [first(by_title.filter(titled)), whole_tier, first(by_title.filter(untitled & partial))]
+        return [
+            first(by_title.filter(titled)),
+            first(by_title.filter(untitled & whole)),
+            first(by_title.filter(untitled & partial)),
+        ]
+    found, base = searched
+    return [
+        functools.partial(_title_start_rows, found, base),
+        functools.partial(_whole_word_rows, found, base),
+        first(by_title.filter(untitled & partial)),
+    ]
+
+
+def _title_start_rows(found: list[str], base: Query, limit: int) -> list[int]:
+    """The first ``limit`` ids of the rank "title starts with the search": the range of the title
+    terms that start with it (a product has one), each carrying its title, sorted without reading
+    a product row (13,000 products start with "Classic" at 1M: the product-driven read looked
+    each up and sorted them, 1.4 s)."""
+    terms = ProductSearchTerm.objects.filter(_starting_q(TITLE_MARK + " ".join(found), "term"))
+    rows = _of_products(terms, base).order_by("title", "product_id")
+    return list(rows.values_list("product_id", flat=True)[:limit])
 
 
 def search_page_ids(*, queryset: QuerySet[Product], start: int, stop: int) -> list[int]:
