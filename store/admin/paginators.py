@@ -17,10 +17,16 @@ class CappedCountPaginator(Paginator):
     ``SELECT COUNT(*) FROM (SELECT … LIMIT cap + 1)`` stops after ``cap + 1``
     index entries, so the cost no longer grows with the table. Past the cap the
     list shows "more than N" (``count_is_capped``) and offers the first
-    ``cap // per_page`` pages; filters and search narrow the rest.
+    ``cap // per_page`` pages; filters and search narrow the rest. A search has its own,
+    lower cap (``search_cap``).
     """
 
     cap = 10_000
+    #: A search's count stops here ("more than 1,000 products", ten pages, as GitHub's search
+    #: stops at 1,000 results): past it, more words narrow better than more pages, and counting
+    #: the matches of two common words up to 10,000 read up to every row of one of them (60k
+    #: rows at 1M products, 0.1-0.2 s).
+    search_cap = 1_000
     object_list: QuerySet[Any]  # the admin's changelist hands a queryset
 
     def page(self, number):
@@ -47,12 +53,14 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def _capped_count(self) -> tuple[int, bool]:
-        # A search counts its matches from the term index (store.search.selectors).
-        count = search_capped_count(queryset=self.object_list, cap=self.cap + 1)
-        if count is None:
-            # values("pk"): annotations of the page (e.g. the first image's subquery) stay out
-            # of the count, which would otherwise evaluate them for up to cap + 1 rows.
-            count = self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        # A search counts its matches from the term index (store.search.selectors), up to its
+        # own cap: an exact count of two common words reads every row of one of them.
+        count = search_capped_count(queryset=self.object_list, cap=self.search_cap + 1)
+        if count is not None:
+            return (self.search_cap, True) if count > self.search_cap else (count, False)
+        # values("pk"): annotations of the page (e.g. the first image's subquery) stay out of
+        # the count, which would otherwise evaluate them for up to cap + 1 rows.
+        count = self.object_list.order_by().values("pk")[: self.cap + 1].count()
         return (self.cap, True) if count > self.cap else (count, False)
 
     @cached_property

@@ -666,6 +666,7 @@ def test_the_count_line_says_what_the_paginator_says(admin_client, monkeypatch):
     ProductFactory.create_batch(6, title="Lamp")
     ProductFactory(title="Mug")
     monkeypatch.setattr(CappedCountPaginator, "cap", 4)
+    monkeypatch.setattr(CappedCountPaginator, "search_cap", 4)
     monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 2)
 
     whole = admin_client.get(PRODUCTS).content.decode()
@@ -680,3 +681,15 @@ def test_the_count_line_says_what_the_paginator_says(admin_client, monkeypatch):
     one = admin_client.get(PRODUCTS, {"q": "mug"})
     assert one.context["cl"].paginator.count == 1
     assert re.search(r'id="changelist-search-count">([^<(]*)', one.content.decode()).group(1).strip() == "1 product"
+
+
+def test_a_search_counts_up_to_its_own_cap_and_a_filter_up_to_the_lists(admin_client, monkeypatch):
+    """A search stops counting at ``search_cap`` (its count reads the term index word by word); a
+    filter without a search counts up to ``cap``."""
+    ProductFactory.create_batch(6, title="Lamp", status=Product.Status.DRAFT)
+    monkeypatch.setattr(CappedCountPaginator, "cap", 10)
+    monkeypatch.setattr(CappedCountPaginator, "search_cap", 3)
+    searched = admin_client.get(PRODUCTS, {"q": "lamp"}).context["cl"].paginator
+    assert (searched.count, searched.count_is_capped) == (3, True)
+    filtered = admin_client.get(PRODUCTS, {"status__exact": "draft"}).context["cl"].paginator
+    assert (filtered.count, filtered.count_is_capped) == (6, False)
