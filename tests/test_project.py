@@ -49,6 +49,11 @@ def test_setup_demo_loads_once_and_prints_the_login(settings):
     call_command("setup_demo", stdout=second)
     assert Product.objects.count() == products > 0
     assert "loaded fixtures/demo.json and drew 10 product images" in first.getvalue()
+    parent = Product.objects.get(structure=Product.Structure.PARENT)
+    assert f"{parent.title!r} has variants" in first.getvalue()
+    assert parent.option_names == ["Size"]
+    assert sorted(v.option_label for v in parent.variants.all()) == sorted(["S", "M", "L", "XL"])
+    assert all(v.inventory > 0 for v in parent.variants.all())
     images = ProductImage.objects.all()
     assert len(images) == 10
     assert all(image.width == 480 and image.image.name.endswith(".png") for image in images)

@@ -11,12 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from store import services
 from store.images import services as image_services
-from store.models import Order, Product, ProductImage
+from store.models import Order, OrderItem, Product, ProductImage
+from store.variants.services import options_parse, product_options_save
 
 PALETTE = ["#3b6e8f", "#c8553d", "#588b8b", "#f28f3b", "#6a4c93", "#2a9d8f", "#e9c46a", "#8d99ae"]
 
@@ -35,6 +37,8 @@ def _demo_picture(*, seed: int, size: int = 480) -> bytes:
 
 
 DEMO_FIXTURE = settings.BASE_DIR / "fixtures" / "demo.json"
+#: The options of the demo's product with variants.
+DEMO_OPTIONS = "Size: S, M, L, XL"
 
 
 class Command(BaseCommand):
@@ -50,8 +54,12 @@ class Command(BaseCommand):
                 call_command("loaddata", DEMO_FIXTURE, verbosity=0)
                 self._bring_orders_up_to_date()
                 images = self._add_demo_images()
+                variants = self._add_demo_variants()
             self.stdout.write(
-                self.style.SUCCESS(f"Demo data: loaded fixtures/demo.json and drew {images} product images.")
+                self.style.SUCCESS(
+                    f"Demo data: loaded fixtures/demo.json and drew {images} product images; "
+                    f"{variants} has variants ({DEMO_OPTIONS})."
+                )
             )
         self._ensure_demo_user()
 
@@ -73,6 +81,24 @@ class Command(BaseCommand):
             image_services.product_image_save(image=ProductImage(product=product, image=upload, alt_text=product.title))
             made += 1
         return made
+
+    def _add_demo_variants(self) -> str:
+        """One product with variants, so the demo shows them: the first product no order sold
+        gets the options of ``DEMO_OPTIONS`` through the options editor's service (versions,
+        history, search), and its variants some stock."""
+        sold = OrderItem.objects.filter(product=OuterRef("pk"))
+        product = (
+            Product.objects.filter(structure=Product.Structure.STANDALONE).exclude(Exists(sold)).order_by("pk").first()
+        )
+        if product is None:
+            return "no product"
+        made = product_options_save(
+            product=product, options=options_parse(DEMO_OPTIONS), expected_version=product.version
+        )
+        for index, variant in enumerate(made):
+            variant.inventory = 3 + 7 * index
+            services.product_update(product=variant, expected_version=variant.version)
+        return repr(product.title)
 
     def _ensure_demo_user(self) -> None:
         username = os.environ.get("DEMO_USERNAME", "admin")
