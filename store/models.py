@@ -388,8 +388,6 @@ class Product(models.Model):
 # --- Products with variants (docs/decisions/0017-variants-as-parent-child-rows.md) -------
 #: the rows that are sold: orders, carts, stock figures, alerts count these
 SELLABLE_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.VARIANT)
-#: the rows that are products: the product list, the API
-PRODUCT_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.PARENT)
 
 
 class ProductSearchTerm(models.Model):

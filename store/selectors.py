@@ -424,7 +424,7 @@ def product_list_for_api() -> QuerySet[Product]:
 
     Products only, never a variant on its own: a variant's status is NULL (it has its
     product's, by the structure CHECK constraint), so ``status = active`` selects standalone
-    products and products with variants (``PRODUCT_STRUCTURES``) and keeps the (status, title)
+    products and products with variants (``product_list_products``' rows) and keeps the (status, title)
     index's walk and its index-only count."""
     collection_title = Collection.objects.filter(pk=OuterRef("collection_id")).order_by().values("title")[:1]
     return (
