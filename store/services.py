@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from store.audit import audit_event
 from store.models import OrderItem, Product
-from store.sql import execute_many
+from store.sql import execute_many, quote
 
 logger = logging.getLogger(__name__)
 
@@ -84,18 +84,86 @@ def _history_baseline(*, products: Sequence[Product]) -> None:
 
 def product_history_baseline(*, product_ids: Sequence[int]) -> None:
     """Before a bulk write that bypasses ``save()``: snapshot products with no history yet."""
-    for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
-        chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
-        _history_baseline(products=list(Product.objects.filter(pk__in=chunk)))
+    for chunk in _id_chunks(product_ids):
+        product_history_baseline_where(where=f"{_product_id()} IN ({_placeholders(chunk)})", params=chunk)
 
 
 def product_history_record(*, product_ids: Sequence[int], user: User, reason: str) -> None:
     """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
-    for start in range(0, len(product_ids), UPDATE_BATCH_SIZE):
-        chunk = product_ids[start : start + UPDATE_BATCH_SIZE]
-        product_history_insert(
-            products=list(Product.objects.filter(pk__in=chunk)), user=user, reason=reason, history_type="~"
-        )
+    for chunk in _id_chunks(product_ids):
+        product_history_record_where(where=f"{_product_id()} IN ({_placeholders(chunk)})", params=chunk, user=user, reason=reason)
+
+
+def product_history_record_where(
+    *,
+    where: str,
+    params: Sequence[Any] = (),
+    user: User,
+    reason: str,
+    history_type: str = "~",
+    date: datetime | None = None,
+) -> int:
+    """One history row per product matching ``where``, copied by the database (``INSERT … SELECT``).
+
+    ``where`` is SQL over the product table (``p``), e.g. ``p.id BETWEEN %s AND %s AND
+    p.last_update = %s``: the rows just written by a set-based write, read back by the
+    statement itself, so no product crosses into Python. Same columns, reason, type and
+    user as ``product_history_insert``; returns the number of history rows written.
+    """
+    user_id = getattr(_history_user(user), "pk", None)
+    moment = connection.ops.adapt_datetimefield_value(date or timezone.now())
+    return _history_insert_select(
+        where=where, params=params, extra=["%s", "%s", "%s", "%s"], extra_params=[moment, reason, history_type, user_id]
+    )
+
+
+def product_history_baseline_where(*, where: str, params: Sequence[Any] = ()) -> int:
+    """``_history_baseline`` for the products matching ``where``, in one ``INSERT … SELECT``.
+
+    Only products without any history row get one, dated at their ``last_update``.
+    """
+    history_table = quote(Product.history.model._meta.db_table)
+    recorded = f"NOT EXISTS (SELECT 1 FROM {history_table} h WHERE h.{quote('id')} = {_product_id()})"
+    return _history_insert_select(
+        where=f"({where}) AND {recorded}",
+        params=params,
+        extra=[f"p.{quote('last_update')}", "%s", "'~'", "NULL"],
+        extra_params=[HISTORY_BASELINE_REASON],
+    )
+
+
+def _product_id() -> str:
+    return f"p.{quote('id')}"
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _id_chunks(product_ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    ids = list(product_ids)
+    for start in range(0, len(ids), UPDATE_BATCH_SIZE):
+        yield ids[start : start + UPDATE_BATCH_SIZE]
+
+
+def _history_insert_select(*, where: str, params: Sequence[Any], extra: list[str], extra_params: list[Any]) -> int:
+    """``INSERT INTO history (tracked…, date, reason, type, user) SELECT p.tracked…, <extra> FROM product p``."""
+    history = Product.history.model
+    tracked = list(history.tracked_fields)
+    columns = [field.column for field in tracked] + [
+        history._meta.get_field(name).column
+        for name in ("history_date", "history_change_reason", "history_type", "history_user")
+    ]
+    selected = [f"p.{quote(Product._meta.get_field(field.name).column)}" for field in tracked]
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"SELECT {', '.join([*selected, *extra])} FROM {quote(Product._meta.db_table)} p WHERE {where}"
+    )
+    # The extra values come first in the statement's text (the SELECT list), then the WHERE's.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*extra_params, *params])
+        written: int = cursor.rowcount
+    return written
 
 
 def product_history_created(*, products: Sequence[Product], user: User, reason: str) -> None:
