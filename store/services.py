@@ -91,7 +91,9 @@ def product_history_baseline(*, product_ids: Sequence[int]) -> None:
 def product_history_record(*, product_ids: Sequence[int], user: User, reason: str) -> None:
     """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
     for chunk in _id_chunks(product_ids):
-        product_history_record_where(where=f"{_product_id()} IN ({_placeholders(chunk)})", params=chunk, user=user, reason=reason)
+        product_history_record_where(
+            where=f"{_product_id()} IN ({_placeholders(chunk)})", params=chunk, user=user, reason=reason
+        )
 
 
 def product_history_record_where(
@@ -150,11 +152,10 @@ def _history_insert_select(*, where: str, params: Sequence[Any], extra: list[str
     """``INSERT INTO history (tracked…, date, reason, type, user) SELECT p.tracked…, <extra> FROM product p``."""
     history = Product.history.model
     tracked = list(history.tracked_fields)
-    columns = [field.column for field in tracked] + [
-        history._meta.get_field(name).column
-        for name in ("history_date", "history_change_reason", "history_type", "history_user")
-    ]
-    selected = [f"p.{quote(Product._meta.get_field(field.name).column)}" for field in tracked]
+    # simple-history copies each tracked field under the product's own column name.
+    tracked_columns = [field.column for field in tracked]
+    columns = [*tracked_columns, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    selected = [f"p.{quote(column)}" for column in tracked_columns]
     sql = (
         f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns))}) "
         f"SELECT {', '.join([*selected, *extra])} FROM {quote(Product._meta.db_table)} p WHERE {where}"
