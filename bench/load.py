@@ -393,16 +393,15 @@ def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *proce
             flush=True,
         )
         imports = 0
-        for job in args.during:
-            for users in args.users:
-                run_env = {**env, "LOAD_JOB": job, **JOBS[job]["env"]}
-                if job == "import":
-                    run_env["LOAD_IMPORT_FILE"] = str(import_file(workdir, imports))
-                    imports += 1
-                elif delete_imported(env):
-                    # The bulk edit and the export cover the seeded catalog, as every run of them does.
-                    print("(the products of the earlier import runs deleted first)", flush=True)
-                measure_run(run_env, workdir, args, job, users, *processes)
+        for number, (job, users) in enumerate((job, users) for job in args.during for users in args.users):
+            run_env = {**env, "LOAD_JOB": job, **JOBS[job]["env"]}
+            if job == "import":
+                run_env["LOAD_IMPORT_FILE"] = str(import_file(workdir, imports))
+                imports += 1
+            elif delete_imported(env):
+                # The bulk edit and the export cover the seeded catalog, as every run of them does.
+                print("(the products of the earlier import runs deleted first)", flush=True)
+            measure_run(run_env, workdir / f"mix{number}-{job}-{users}", args, job, users, *processes)
     finally:
         for process in processes:
             process.terminate()
@@ -414,9 +413,10 @@ def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *proce
 
 
 def measure_run(
-    env: dict[str, str], workdir: Path, args: argparse.Namespace, job: str, users: int, *processes: subprocess.Popen
+    env: dict[str, str], prefix: Path, args: argparse.Namespace, job: str, users: int, *processes: subprocess.Popen
 ) -> None:
-    """One locust run of the mix with ``users`` users while the ops user runs ``job``."""
+    """One locust run of the mix with ``users`` users while the ops user runs ``job`` (its CSVs
+    and request log: ``prefix``_*, one per run, as the request log is appended to)."""
     print(f"\n### {job} job, {users} users", flush=True)
     print(f"load average before the run: {load_average()}", flush=True)
     web_cpu, worker_cpu, db_cpu = (
@@ -430,7 +430,7 @@ def measure_run(
         users=users,
         seconds=args.seconds,
         classes=["Merchandiser", "ApiClient", "Ops"],
-        prefix=workdir / f"mix-{job}-{users}",
+        prefix=prefix,
     )
     print(f"load average after it: {load_average()}", flush=True)
     web_cpu = cpu_seconds(processes[0].pid) - web_cpu
@@ -445,7 +445,7 @@ def measure_run(
         flush=True,
     )
     table(rows, f"{users} users, {job} job")
-    window = during_job(workdir / f"mix-{job}-{users}")
+    window = during_job(prefix)
     if window:
         name, seconds, job_rows = window
         table(job_rows, f"{users} users, the requests sent while the {job} job ran ({seconds:.0f} s: {name})")
