@@ -63,9 +63,11 @@ bench: bench-import bench-api bench-changelist
 bench-import: install-test
 	$(BIN)/python bench/import.py
 
-## locust against gunicorn + MariaDB + Redis, 100k products, 10/25/50 users (bench/load.py)
+## locust against gunicorn + MariaDB + Redis, 100k products, 10/25/50 users while a write job runs:
+## DURING="import bulk export" for each of them in turn (bench/load.py)
+DURING ?= import
 bench-load: install-test
-	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --during $(DURING)
 
 bench-revert: install-test
 	$(BIN)/python bench/revert.py

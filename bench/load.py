@@ -1,26 +1,34 @@
 """`make bench-load`: locust, headless, against gunicorn + MariaDB + Redis with 100k products.
 
-    .venv/bin/python bench/load.py                       # 10, 25, 50 users, 90 s each
-    .venv/bin/python bench/load.py --users 25 --seconds 60
+    .venv/bin/python bench/load.py                       # 10, 25, 50 users, 90 s each, an import job
+    .venv/bin/python bench/load.py --users 25 --seconds 60 --during import bulk export
 
 Uses the MariaDB database of LOAD_DATABASE_URL (default bo_load_bench; seeded with 100k
-products if it has fewer), Redis databases 6 (queue) and 7 (cache), port 8200 (web).
-Production settings: gunicorn as gunicorn.conf.py sizes it, one RQ worker at nice 10 (as
-the Procfile runs it). First /healthz alone (the stack's ceiling: a trivial view's
-requests/s), then for each user count the mix of bench/locustfile.py: the
-merchandisers, the API clients and one ops user whose 100k-row import job (upload, preview
-by the worker, confirm, write by the worker) runs during the measurement: 100k new products
-in the first run (the catalog then has 200k), 100k price updates in each later one. The
-products of an earlier invocation's imports are deleted first, so every invocation starts
-from the same 100k-product catalog.
+products if it has fewer, every 20th a draft), Redis databases 6 (queue) and 7 (cache) and
+port 8200 (web) unless --redis-dbs and --port say otherwise. Production settings: gunicorn
+as gunicorn.conf.py sizes it, one RQ worker at nice 10 (as the Procfile runs it). First
+/healthz alone (the stack's ceiling: a trivial view's requests/s), then for each job of
+--during and each user count the mix of bench/locustfile.py: the merchandisers, the API
+clients and one ops user who runs that write job through the admin during the measurement:
 
-Prints per run: requests/s, p50/p95/p99/max per endpoint, errors, the import job's
-end-to-end time, and the machine's load average before and after (a shared machine's
-other work slows every number here; bench/cpu.py measures CPU per request instead).
-Then the same table for the requests sent while the import job ran (from its upload to
-the job page showing it ended): the load test's target is about those, and the import
-ends before the run does. Its percentiles are exact (locust's own are rounded to two
-significant figures).
+- ``import``: a 100k-row import job (upload, preview by the worker, confirm, write by the
+  worker): 100k new products in the first import run (the catalog then has 200k), 100k
+  price updates in each later one;
+- ``bulk``: "raise price 5%" on every active product (95k) as a bulk edit job ("Select all
+  N matching", parameters, preview, Confirm); the merchandisers' list edits go to the drafts
+  meanwhile, as the job stops at the first batch holding a product written since its check;
+- ``export``: the whole product list's "Export CSV", an export job.
+
+The products of the import runs are deleted at the start and before each bulk or export run,
+so those cover the same 100k-product catalog every time.
+
+Prints per run: requests/s, p50/p95/p99/max per endpoint, errors, the job's end-to-end time
+(its own created and finished timestamps), and the machine's load average before and after
+(a shared machine's other work slows every number here; bench/cpu.py measures CPU per
+request instead). Then the same table for the requests sent while the job ran (its window:
+from the request that created it, the upload, Confirm or the export link, to its page showing
+it ended, or to the end of the run): the load test's target is about those. Its percentiles
+are exact (locust's own are rounded to two significant figures).
 """
 
 from __future__ import annotations
@@ -40,9 +48,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "mysql://root@127.0.0.1:3306/bo_load_bench")
-PORT = 8200
 PRODUCTS = 100_000
 IMPORT_ROWS = 100_000
+# Every DRAFT_EVERY-th seeded product is a draft: the merchandisers' list edits go to those while
+# the bulk edit job changes every active product (a job stops at the first batch holding a product
+# someone else wrote since its check: the edits would end it within seconds).
+DRAFT_EVERY = 20
+ACTIVE_PRODUCTS, DRAFT_PRODUCTS = "status__exact=active", "status__exact=draft"
+# The ops user's job in each run (bench/locustfile.py, Ops): its model and the list filters it
+# covers; the bulk edit's list edits go elsewhere (LOAD_LIST_EDIT_FILTERS).
+JOBS = {
+    "import": {"model": "ImportJob", "env": {}},
+    "bulk": {
+        "model": "BulkEditJob",
+        "env": {"LOAD_JOB_FILTERS": ACTIVE_PRODUCTS, "LOAD_LIST_EDIT_FILTERS": DRAFT_PRODUCTS},
+    },
+    "export": {"model": "ExportJob", "env": {}},
+}
+# What a job's report (job_report) says once it stopped: ended, or an import left at its preview.
+STOPPED_STATES = ("succeeded", "failed", "partial", "cancelled", "expired", "preview", "done")
 
 
 def run(args: list[str], env: dict[str, str], **kwargs) -> str:
@@ -67,7 +91,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
     sys.exit(f"{url} did not answer")
 
 
-def prepare(env: dict[str, str], workdir: Path) -> Path:
+def prepare(env: dict[str, str], workdir: Path, redis_dbs: list[int]) -> Path:
     import MySQLdb
     import redis
 
@@ -75,19 +99,11 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
     name = DATABASE_URL.rsplit("/", 1)[1]
     conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     conn.close()
-    for db in (6, 7):
+    for db in redis_dbs:
         redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
     run([*MANAGE, "migrate", "--noinput", "-v0"], env)
     run([*MANAGE, "createcachetable"], env)
-    # The products an earlier invocation imported (no orders, images, promotions or tags point
-    # at them): plain SQL, as the ORM would write a history row for each of the 100k.
-    shell(
-        "from django.db import connection; from store.models import Product; "
-        "cursor = connection.cursor(); "
-        "cursor.execute(f\"DELETE FROM {Product._meta.db_table} WHERE sku LIKE 'LOAD-%%'\"); "
-        "print(cursor.rowcount)",
-        env,
-    )
+    delete_imported(env)
     count = int(
         shell("from store.models import Product; print(Product.objects.exclude(sku__startswith='LOAD-').count())", env)
     )
@@ -109,6 +125,14 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
             ],
             env,
         )
+    # The drafts (plain SQL: a setting of the catalog, not an edit to record in its history).
+    shell(
+        "from django.db import connection; from store.models import Product; "
+        "cursor = connection.cursor(); "
+        f'cursor.execute(f"UPDATE {{Product._meta.db_table}} SET status = CASE WHEN id % {DRAFT_EVERY} = 0 '
+        "THEN 'draft' ELSE 'active' END WHERE sku NOT LIKE 'LOAD-%%'\"); print(cursor.rowcount)",
+        env,
+    )
     run([*MANAGE, "collectstatic", "--noinput", "-v0"], env)
     shell(
         "from django.contrib.auth import get_user_model; U = get_user_model(); "
@@ -117,6 +141,20 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
         env,
     )
     return workdir
+
+
+def delete_imported(env: dict[str, str]) -> int:
+    """Delete the products the import runs created (no orders, images, promotions or tags point
+    at them): plain SQL, as the ORM would write a history row for each of the 100k."""
+    return int(
+        shell(
+            "from django.db import connection; from store.models import Product; "
+            "cursor = connection.cursor(); "
+            "cursor.execute(f\"DELETE FROM {Product._meta.db_table} WHERE sku LIKE 'LOAD-%%'\"); "
+            "print(cursor.rowcount)",
+            env,
+        )
+    )
 
 
 def import_file(workdir: Path, run: int) -> Path:
@@ -159,7 +197,7 @@ def locust(env: dict[str, str], *, users: int, seconds: int, classes: list[str],
             "--stop-timeout",
             "10",
             "--host",
-            f"http://127.0.0.1:{PORT}",
+            f"http://{env['GUNICORN_BIND']}",
             "--csv",
             str(prefix),
             "--only-summary",
@@ -174,23 +212,26 @@ def locust(env: dict[str, str], *, users: int, seconds: int, classes: list[str],
         return list(csv.DictReader(handle))
 
 
-def job_report(env: dict[str, str]) -> str:
+def job_report(env: dict[str, str], job: str) -> str:
+    """The latest job of that kind, from its own timestamps (queued to finished)."""
+    model = JOBS[job]["model"]
     return shell(
-        "from store.models import ImportJob; j = ImportJob.objects.order_by('-pk').first(); "
-        "print(f'#{j.pk} {j.status} rows={j.rows_total} new={j.created_count} '"
+        f"from store.models import {model} as Job; j = Job.objects.order_by('-pk').first(); "
+        "print(f'#{j.pk} {j.job_state} rows={j.rows_done}/{j.rows_total} '"
+        "+ (f'new={j.created_count} ' if hasattr(j, 'created_count') else '') + "
         "f'time={(j.finished_at - j.created_at).total_seconds() if j.finished_at else None}s' if j else '-')",
         env,
     )
 
 
-def wait_job_end(env: dict[str, str], timeout: float = 900) -> str:
+def wait_job_end(env: dict[str, str], job: str, timeout: float = 900) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        report = job_report(env)
-        if any(state in report for state in (" succeeded ", " failed ", " partial ", " cancelled ", " preview ")):
+        report = job_report(env, job)
+        if any(f" {state} " in report for state in STOPPED_STATES):
             return report
         time.sleep(3)
-    return job_report(env)
+    return job_report(env, job)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -220,22 +261,21 @@ def percentile(values: list[float], share: float) -> float:
     return values[max(0, min(len(values) - 1, math.ceil(share * len(values)) - 1))]
 
 
-def during_import(prefix: Path) -> tuple[float, list[dict]] | None:
-    """Rows like locust's stats, for the requests that started while the import job ran.
+def during_job(prefix: Path) -> tuple[str, float, list[dict]] | None:
+    """Rows like locust's stats, for the requests that started while the ops user's job ran.
 
-    The job runs from its upload to the ops user's job page showing it ended (the JOB row of
-    the request log), or to the end of the run if it had not ended by then.
+    The job's window is the JOB row of the request log (bench/locustfile.py, Ops): from the
+    request that created the job (the import's upload, the bulk edit's Confirm, the export
+    link) to its page showing it ended, or to the end of the run if it had not ended by then.
     """
     with open(f"{prefix}_requests.csv", newline="") as handle:
         requests = [
             (float(start), kind, name, float(ms), failed == "1") for start, kind, name, ms, failed in csv.reader(handle)
         ]
-    uploads = [start for start, kind, name, _, _ in requests if name == "import: upload"]
-    if not uploads:
+    windows = [(start, start + ms / 1000, name) for start, kind, name, ms, _ in requests if kind == "JOB"]
+    if not windows:
         return None
-    begin = uploads[0]
-    ends = [start + ms / 1000 for start, kind, _, ms, _ in requests if kind == "JOB"]
-    end = ends[0] if ends else max(start + ms / 1000 for start, _, _, ms, _ in requests)
+    begin, end, window = windows[0]
     by_name: dict[tuple[str, str], list[tuple[float, bool]]] = {}
     for start, kind, name, ms, failed in requests:
         if kind != "JOB" and begin <= start <= end:
@@ -259,7 +299,7 @@ def during_import(prefix: Path) -> tuple[float, list[dict]] | None:
                 "Max Response Time": str(times[-1]),
             }
         )
-    return end - begin, rows
+    return window, end - begin, rows
 
 
 def table(rows: list[dict], title: str) -> None:
@@ -279,13 +319,30 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seconds", type=int, default=90)
     parser.add_argument(
+        "--during",
+        nargs="+",
+        choices=list(JOBS),
+        default=["import"],
+        help="the ops user's job in each run: a run per job and user count (default: import)",
+    )
+    parser.add_argument(
         "--worker-nice",
         type=int,
         default=10,
         help="run the RQ worker at this niceness (default 10, as the Procfile does: web requests first)",
     )
+    parser.add_argument("--port", type=int, default=8200, help="gunicorn's port on 127.0.0.1 (default 8200)")
+    parser.add_argument(
+        "--redis-dbs",
+        type=int,
+        nargs=2,
+        default=[6, 7],
+        metavar=("QUEUE", "CACHE"),
+        help="the Redis databases of the task queue and the cache, flushed first (default 6 7)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    queue_db, cache_db = args.redis_dbs
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -295,8 +352,8 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
-        "REDIS_URL": "redis://127.0.0.1:6379/6",
-        "REDIS_CACHE_URL": "redis://127.0.0.1:6379/7",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{queue_db}",
+        "REDIS_CACHE_URL": f"redis://127.0.0.1:6379/{cache_db}",
         "TASKS_BACKEND": "rq",
         "PRIVATE_FILES_ROOT": str(workdir / "private"),
         "STATIC_ROOT": str(workdir / "static"),
@@ -304,10 +361,10 @@ def main() -> None:
         "CATALOG_API_ANON_RATE": "1000000/minute",
         "LOG_LEVEL": "WARNING",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
+        "GUNICORN_BIND": f"127.0.0.1:{args.port}",
         "PYTHONUNBUFFERED": "1",
     }
-    prepare(env, workdir)
+    prepare(env, workdir, args.redis_dbs)
     with open(workdir / "web.log", "w") as web_log, open(workdir / "worker.log", "w") as worker_log:
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backoffice.wsgi"],
@@ -328,48 +385,23 @@ def main() -> None:
 
 def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *processes: subprocess.Popen) -> None:
     try:
-        wait_http(f"http://127.0.0.1:{PORT}/healthz")
+        wait_http(f"http://{env['GUNICORN_BIND']}/healthz")
         trivial = locust(env, users=10, seconds=20, classes=["Trivial"], prefix=workdir / "trivial")
         print(
             f"Trivial view (/healthz, 10 users, no wait): {float(trivial[-1]['Requests/s']):.0f} requests/s, "
             f"p50 {trivial[-1]['50%']} ms, {trivial[-1]['Failure Count']} errors",
             flush=True,
         )
-        for run, users in enumerate(args.users):
-            env["LOAD_IMPORT_FILE"] = str(import_file(workdir, run))
-            print(f"load average before the {users}-user run: {load_average()}", flush=True)
-            web_cpu, worker_cpu, db_cpu = (
-                cpu_seconds(processes[0].pid),
-                cpu_seconds(processes[1].pid),
-                mariadb_cpu_seconds(),
-            )
-            locust_cpu = os.times().children_user + os.times().children_system
-            rows = locust(
-                env,
-                users=users,
-                seconds=args.seconds,
-                classes=["Merchandiser", "ApiClient", "Ops"],
-                prefix=workdir / f"mix{users}",
-            )
-            print(f"load average after it: {load_average()}", flush=True)
-            web_cpu = cpu_seconds(processes[0].pid) - web_cpu
-            worker_cpu = cpu_seconds(processes[1].pid) - worker_cpu
-            db_cpu = mariadb_cpu_seconds() - db_cpu
-            locust_cpu = os.times().children_user + os.times().children_system - locust_cpu
-            served = int(rows[-1]["Request Count"]) if rows else 0
-            print(
-                f"CPU used during the run ({args.seconds} s): gunicorn {web_cpu:.1f} s "
-                f"({1000 * web_cpu / max(served, 1):.0f} ms a request over {served} requests), "
-                f"RQ worker {worker_cpu:.1f} s, mariadbd {db_cpu:.1f} s (all its clients), locust {locust_cpu:.1f} s",
-                flush=True,
-            )
-            table(rows, f"{users} users")
-            window = during_import(workdir / f"mix{users}")
-            if window:
-                seconds, import_rows = window
-                table(import_rows, f"{users} users, the requests sent while the import job ran ({seconds:.0f} s)")
-            print(f"import job at the end of the run: {job_report(env)}")
-            print(f"import job at its end: {wait_job_end(env)}", flush=True)
+        imports = 0
+        for number, (job, users) in enumerate((job, users) for job in args.during for users in args.users):
+            run_env = {**env, "LOAD_JOB": job, **JOBS[job]["env"]}
+            if job == "import":
+                run_env["LOAD_IMPORT_FILE"] = str(import_file(workdir, imports))
+                imports += 1
+            elif delete_imported(env):
+                # The bulk edit and the export cover the seeded catalog, as every run of them does.
+                print("(the products of the earlier import runs deleted first)", flush=True)
+            measure_run(run_env, workdir / f"mix{number}-{job}-{users}", args, job, users, *processes)
     finally:
         for process in processes:
             process.terminate()
@@ -378,6 +410,47 @@ def measure(env: dict[str, str], workdir: Path, args: argparse.Namespace, *proce
             except subprocess.TimeoutExpired:
                 process.kill()
         print(f"(logs and locust CSVs in {workdir})")
+
+
+def measure_run(
+    env: dict[str, str], prefix: Path, args: argparse.Namespace, job: str, users: int, *processes: subprocess.Popen
+) -> None:
+    """One locust run of the mix with ``users`` users while the ops user runs ``job`` (its CSVs
+    and request log: ``prefix``_*, one per run, as the request log is appended to)."""
+    print(f"\n### {job} job, {users} users", flush=True)
+    print(f"load average before the run: {load_average()}", flush=True)
+    web_cpu, worker_cpu, db_cpu = (
+        cpu_seconds(processes[0].pid),
+        cpu_seconds(processes[1].pid),
+        mariadb_cpu_seconds(),
+    )
+    locust_cpu = os.times().children_user + os.times().children_system
+    rows = locust(
+        env,
+        users=users,
+        seconds=args.seconds,
+        classes=["Merchandiser", "ApiClient", "Ops"],
+        prefix=prefix,
+    )
+    print(f"load average after it: {load_average()}", flush=True)
+    web_cpu = cpu_seconds(processes[0].pid) - web_cpu
+    worker_cpu = cpu_seconds(processes[1].pid) - worker_cpu
+    db_cpu = mariadb_cpu_seconds() - db_cpu
+    locust_cpu = os.times().children_user + os.times().children_system - locust_cpu
+    served = int(rows[-1]["Request Count"]) if rows else 0
+    print(
+        f"CPU used during the run ({args.seconds} s): gunicorn {web_cpu:.1f} s "
+        f"({1000 * web_cpu / max(served, 1):.0f} ms a request over {served} requests), "
+        f"RQ worker {worker_cpu:.1f} s, mariadbd {db_cpu:.1f} s (all its clients), locust {locust_cpu:.1f} s",
+        flush=True,
+    )
+    table(rows, f"{users} users, {job} job")
+    window = during_job(prefix)
+    if window:
+        name, seconds, job_rows = window
+        table(job_rows, f"{users} users, the requests sent while the {job} job ran ({seconds:.0f} s: {name})")
+    print(f"{job} job at the end of the run: {job_report(env, job)}")
+    print(f"{job} job at its end: {wait_job_end(env, job)}", flush=True)
 
 
 if __name__ == "__main__":

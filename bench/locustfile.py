@@ -2,37 +2,52 @@
 
 - Merchandisers (most users): browse, filter, search and list-edit the product changelist,
   open product pages.
-- One ops user: uploads a 100k-row CSV (LOAD_IMPORT_FILE) as an import job, watches its
-  page, confirms the preview, watches it to the end, then stays idle.
+- One ops user: runs one write job (LOAD_JOB: import, bulk or export; default import)
+  through the admin and watches its page to the end, then stays idle (``Ops``).
 - API clients: poll /api/products/ with If-None-Match (a 304 is a success).
 
 Logs in as LOAD_USER / LOAD_PASSWORD. Runs against a production-settings gunicorn over
 plain HTTP on 127.0.0.1, so the Secure flag of the session cookies is dropped client-side.
 
 With LOAD_REQUEST_LOG set, every request is also appended to that CSV file (start time,
-type, name, response time in ms, failed), and the import job's whole life as one row of
-type JOB: bench/load.py reads it to report the requests served while the import ran.
+type, name, response time in ms, failed), and the job's window as one row of type JOB
+(from the request that created the job to its page showing it ended, or to the end of the
+run): bench/load.py reads it to report the requests served while the job ran.
+
+LOAD_LIST_EDIT_FILTERS: the list the merchandisers' list edits page through (default: pages
+51-100 of the whole list). bench/load.py points them at products a bulk edit job leaves out,
+as such a job stops at the first batch holding a product written by someone else meanwhile.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import os
 import random
 import re
 import time
+from urllib.parse import urlencode
 
 from locust import HttpUser, between, events, task
 
 USER = os.environ.get("LOAD_USER", "load")
 PASSWORD = os.environ.get("LOAD_PASSWORD", "load-pass-123")
+JOB = os.environ.get("LOAD_JOB", "import")
 IMPORT_FILE = os.environ.get("LOAD_IMPORT_FILE", "")
+JOB_FILTERS = os.environ.get("LOAD_JOB_FILTERS", "")
+LIST_EDIT_FILTERS = os.environ.get("LOAD_LIST_EDIT_FILTERS", "")
 COLLECTIONS = int(os.environ.get("LOAD_COLLECTIONS", "10"))
 CHANGELIST = "/admin/store/product/"
 TOKEN_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 INPUT_RE = re.compile(r'<input[^>]*?name="((?:initial-)?form-[^"]+)"[^>]*?>')
 VALUE_RE = re.compile(r'value="([^"]*)"')
 PRODUCT_LINK_RE = re.compile(r'href="(/admin/store/product/(\d+)/change/)[^"]*"')
+SELECTED_RE = re.compile(r'name="_selected_action" value="(\d+)"')
+HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+# A job page's data-state once the job ended: import jobs' own states, then the other jobs'.
+ENDED_STATES = ("succeeded", "partial", "failed", "cancelled", "expired", "done")
+SUCCEEDED_STATES = ("succeeded", "done")
 WORDS = ["shirt", "blue", "steel", "organic", "lamp", "wood", "classic", "mini", "pro", "set"]
 REQUEST_LOG = os.environ.get("LOAD_REQUEST_LOG", "")
 
@@ -59,6 +74,14 @@ def _insecure_cookies(client) -> None:
         return response
 
     client.request = request
+
+
+def _hidden_fields(page: str) -> dict[str, list[str]]:
+    """A form's hidden inputs, as the browser posts them back (a name may repeat)."""
+    fields: dict[str, list[str]] = {}
+    for name, value in HIDDEN_RE.findall(page):
+        fields.setdefault(name, []).append(html.unescape(value))
+    return fields
 
 
 def _login(user: HttpUser) -> None:
@@ -109,7 +132,10 @@ class Merchandiser(HttpUser):
     @task(1)
     def list_edit(self) -> None:
         """Change one row's inventory in the changelist and save (list_editable)."""
-        page = self._changelist(f"p={random.randint(51, 100)}", "changelist: page")
+        query = (
+            f"{LIST_EDIT_FILTERS}&p={random.randint(1, 50)}" if LIST_EDIT_FILTERS else f"p={random.randint(51, 100)}"
+        )
+        page = self._changelist(query, "changelist: page")
         token = TOKEN_RE.search(page.text)
         if not token:
             return
@@ -156,7 +182,17 @@ class ApiClient(HttpUser):
 
 
 class Ops(HttpUser):
-    """One user: a 100k-row import job, uploaded, watched, confirmed, watched to the end."""
+    """One user running one write job (LOAD_JOB) through the admin, as ops would, and watching
+    its page until it ends, then idle:
+
+    - ``import``: uploads LOAD_IMPORT_FILE, confirms the preview the worker made;
+    - ``bulk``: "raise price 5%" on every product of the list filtered by LOAD_JOB_FILTERS (the
+      action with "Select all N matching", its parameters, the preview, Confirm: a job);
+    - ``export``: the list's "Export CSV" link, filtered by LOAD_JOB_FILTERS (a job).
+
+    The job's window runs from the request that creates it to its page showing it ended (or to
+    the end of the run): one request row of type JOB (see the module's docstring).
+    """
 
     fixed_count = 1
     wait_time = between(2, 2)
@@ -164,31 +200,37 @@ class Ops(HttpUser):
     def on_start(self) -> None:
         _login(self)
         self.job_url = ""
-        self.finished = not IMPORT_FILE
+        self.finished = JOB not in JOBS or (JOB == "import" and not IMPORT_FILE)
         self.started = 0.0
 
+    def on_stop(self) -> None:
+        if self.started and not self.finished:
+            self._job_window("still running at the end of the run", failed=False)
+
+    def _job_window(self, outcome: str, *, failed: bool) -> None:
+        self.finished = True
+        events.request.fire(
+            request_type="JOB",
+            name=f"{JOB} job {outcome}",
+            response_time=(time.time() - self.started) * 1000,
+            response_length=0,
+            exception=Exception(outcome) if failed else None,
+            context={},
+            start_time=self.started,
+        )
+
     @task
-    def import_job(self) -> None:
+    def job(self) -> None:
         if self.finished:
             return
         if not self.job_url:
-            form = self.client.get("/admin/store/product/import/", name="import: form")
-            self.started = time.time()
-            with open(IMPORT_FILE, "rb") as handle:
-                response = self.client.post(
-                    "/admin/store/product/import/",
-                    name="import: upload",
-                    allow_redirects=False,
-                    data={"csrfmiddlewaretoken": TOKEN_RE.search(form.text).group(1), "preset": "auto", "encoding": ""},
-                    files={"file": (os.path.basename(IMPORT_FILE), handle, "text/csv")},
-                )
-            self.job_url = response.headers.get("Location", "")
+            self.job_url = JOBS[JOB](self)
             if not self.job_url:
                 self.finished = True
             return
-        page = self.client.get(self.job_url, name="import: job page")
+        page = self.client.get(self.job_url, name=f"{JOB}: job page")
         state = re.search(r'data-state="([a-z_]+)"', page.text)
-        if 'id="import-decide"' in page.text:  # the preview is ready
+        if 'id="import-decide"' in page.text:  # the import's preview is ready
             token = TOKEN_RE.search(page.text).group(1)
             self.client.post(
                 self.job_url,
@@ -196,17 +238,57 @@ class Ops(HttpUser):
                 allow_redirects=False,
                 data={"csrfmiddlewaretoken": token, "_confirm": "Confirm import"},
             )
-        elif state and state.group(1) in ("succeeded", "partial", "failed", "cancelled", "expired"):
-            self.finished = True
-            events.request.fire(
-                request_type="JOB",
-                name=f"import job {state.group(1)} (upload to end)",
-                response_time=(time.time() - self.started) * 1000,
-                response_length=0,
-                exception=None if state.group(1) == "succeeded" else Exception(state.group(1)),
-                context={},
-                start_time=self.started,
+        elif state and state.group(1) in ENDED_STATES:
+            self._job_window(f"{state.group(1)} (start to end)", failed=state.group(1) not in SUCCEEDED_STATES)
+
+    def start_import(self) -> str:
+        form = self.client.get("/admin/store/product/import/", name="import: form")
+        self.started = time.time()
+        with open(IMPORT_FILE, "rb") as handle:
+            response = self.client.post(
+                "/admin/store/product/import/",
+                name="import: upload",
+                allow_redirects=False,
+                data={"csrfmiddlewaretoken": TOKEN_RE.search(form.text).group(1), "preset": "auto", "encoding": ""},
+                files={"file": (os.path.basename(IMPORT_FILE), handle, "text/csv")},
             )
+        return response.headers.get("Location", "")
+
+    def start_bulk_edit(self) -> str:
+        changelist = f"{CHANGELIST}?{JOB_FILTERS}"
+        page = self.client.get(changelist, name="bulk: changelist")
+        # "Select all N matching": the page's boxes ticked and select_across set, as actions.js does.
+        data = {
+            "csrfmiddlewaretoken": TOKEN_RE.search(page.text).group(1),
+            "action": "bulk_change_price",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": SELECTED_RE.findall(page.text),
+        }
+        form = self.client.post(changelist, name="bulk: action", data=data)
+        data = {**_hidden_fields(form.text), "bulk-mode": "raise_pct", "bulk-amount": "5", "bulk-ending": ""}
+        preview = self.client.post(changelist, name="bulk: preview", data={**data, "_bulk_step": "preview"})
+        if 'id="bulk-confirm"' not in preview.text:
+            return ""
+        data = _hidden_fields(preview.text)
+        refused = re.search(r'class="count-refused">(\d+)<', preview.text)
+        if refused and refused.group(1) != "0":
+            data["skip_refused"] = "1"  # change the others: the job's writes are what is measured
+        self.started = time.time()
+        response = self.client.post(
+            changelist, name="bulk: confirm", allow_redirects=False, data={**data, "_bulk_step": "apply"}
+        )
+        return response.headers.get("Location", "")
+
+    def start_export(self) -> str:
+        self.client.get(f"{CHANGELIST}?{JOB_FILTERS}", name="export: changelist")
+        self.started = time.time()
+        query = urlencode({"format": "csv", **({"filters": JOB_FILTERS} if JOB_FILTERS else {})})
+        response = self.client.get(f"{CHANGELIST}export/?{query}", name="export: start", allow_redirects=False)
+        return response.headers.get("Location", "")
+
+
+JOBS = {"import": Ops.start_import, "bulk": Ops.start_bulk_edit, "export": Ops.start_export}
 
 
 class Trivial(HttpUser):
