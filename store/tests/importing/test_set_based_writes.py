@@ -37,7 +37,7 @@ def catalog():
 
     def make(count: int) -> list[Product]:
         return [
-            ProductFactory(
+            ProductFactory.create(
                 sku=f"P-{n}", title=f"Product {n}", unit_price=Decimal("10.00"), inventory=n, collection=mugs
             )
             for n in range(count)
