@@ -252,7 +252,7 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     if not parents and any(row.structure == VARIANT for row in updates):
         parents.update(_parent_ids(plan, creates, updates))
     fields = _updated_fields(plan, updates, columns)
-    with _Staging([*fields, *structure]) as staging:
+    with _Staging([*fields, *structure], needed=bool(updates)) as staging:
         if updates:
             changed = _ProductRows(plan, columns, collections, parents=parents, only=fields)
             _write_updates(plan, updates, staging, changed, now=now, progress=progress)
@@ -309,10 +309,13 @@ class _Staging:
 
     NAME = "import_staging"
 
-    def __init__(self, fields: list[str]) -> None:
+    def __init__(self, fields: list[str], *, needed: bool) -> None:
         self.fields = fields
+        self.needed = needed  # an import of new products only stages nothing
 
     def __enter__(self) -> _Staging:
+        if not self.needed:
+            return self
         table, name = quote(Product._meta.db_table), quote(self.NAME)
         selected = ", ".join(map(quote, ["id", "version", *self.fields]))
         with connection.cursor() as cursor:
@@ -328,7 +331,7 @@ class _Staging:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if exc_info[0] is None:
+        if exc_info[0] is None and self.needed:
             with connection.cursor() as cursor:
                 cursor.execute(self._drop_sql())
 
