@@ -1,10 +1,10 @@
-"""Write an import plan: batched INSERTs and version-checked UPDATEs in one transaction.
+"""Write an import plan: batched INSERTs and set-based, version-checked UPDATEs in one transaction.
 
-No read-modify-write: each update is ``UPDATE ... WHERE id = %s AND version = %s``
-with the version read when the plan was made, and bumps the version. Rows that
-someone changed since (their version moved, their SKU or slug got taken) are
-conflicts: by default the whole import is rolled back and they are reported;
-with "skip invalid" they are reported and the rest is written.
+No read-modify-write: the updates are staged (id, the version read when the plan was made,
+the new values) in a temporary table and written by one ``UPDATE … JOIN`` on id AND version,
+which bumps the version. Rows that someone changed since (their version moved, their SKU or
+slug got taken) are conflicts: by default the whole import is rolled back and they are
+reported; with "skip invalid" they are reported and the rest is written.
 """
 
 from __future__ import annotations
@@ -386,7 +386,7 @@ class _Staging:
                 f"WHERE p.{pk} IS NULL OR p.{version} <> s.{version} + 1 OR p.{moment} <> %s",
                 [now],
             )
-            return [pk_ for (pk_,) in cursor.fetchall()]
+            return [product_id for (product_id,) in cursor.fetchall()]
 
 
 def _write_updates(
