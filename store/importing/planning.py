@@ -8,7 +8,7 @@ hundred queries, not one per row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -261,6 +261,8 @@ def _validate_rows(
         for column in table.columns
         if not column.header_only or column.name in source
     ]
+    # The parsers of the columns a row has, by its columns: the others leave their value as it is.
+    present_parsers: dict[tuple[str, ...], list[tuple[int, str, str, Callable[[str], Any], str | None]]] = {}
     width = len(table.fields)
     keep_blank = plan.keep_blank
     # A variant row's title may be blank: it is its option label ("Green / S").
@@ -291,7 +293,13 @@ def _validate_rows(
                 errors.append((sku_source, "" if error.code == "required" else sku_text[:80], error.messages[0]))
         values: list[Any] = [None] * width
         variant_row = title_at >= 0 and bool(raw.get("product", "").strip())
-        for index, name, source_name, parse, missing in parsers:
+        keys = tuple(raw)
+        present = present_parsers.get(keys)
+        if present is None:  # the columns a row has are those of the file: worked out once
+            present = present_parsers[keys] = [
+                parser for parser in parsers if parser[1] in raw or parser[4] is not None
+            ]
+        for index, name, source_name, parse, missing in present:
             text = raw.get(name, missing)
             if text is None or (keep_blank and not text.strip()):
                 continue  # absent, or blank and kept: the value stays as it is
@@ -630,7 +638,7 @@ def _row_checks_pass(
     on the column the file gives (a compare-at price, or the price that no longer lies below it)."""
     if not table.row_checks:
         return True
-    row = dict(zip(table.fields, values, strict=True))
+    row = _RowValues(table.position, values)
     ok = True
     for index, column in table.row_checks:
         reason = column.check_row(values[index], row)
@@ -642,6 +650,22 @@ def _row_checks_pass(
         )
         ok = False
     return ok
+
+
+class _RowValues(Mapping[str, Any]):
+    """A row's values by column name, read where they are (no dict built for each row checked)."""
+
+    def __init__(self, position: dict[str, int], values: tuple[Any, ...] | list[Any]) -> None:
+        self._position, self._values = position, values
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[self._position[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._position)
+
+    def __len__(self) -> int:
+        return len(self._position)
 
 
 class _SlugBook:

@@ -1,14 +1,15 @@
-"""Write an import plan: batched INSERTs and version-checked UPDATEs in one transaction.
+"""Write an import plan: batched INSERTs and set-based, version-checked UPDATEs in one transaction.
 
-No read-modify-write: each update is ``UPDATE ... WHERE id = %s AND version = %s``
-with the version read when the plan was made, and bumps the version. Rows that
-someone changed since (their version moved, their SKU or slug got taken) are
-conflicts: by default the whole import is rolled back and they are reported;
-with "skip invalid" they are reported and the rest is written.
+No read-modify-write: the updates are staged (id, the version read when the plan was made,
+the new values) in a temporary table and written by one ``UPDATE … JOIN`` on id AND version,
+which bumps the version. Rows that someone changed since (their version moved, their SKU or
+slug got taken) are conflicts: by default the whole import is rolled back and they are
+reported; with "skip invalid" they are reported and the rest is written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -25,7 +26,7 @@ from store.importing.plan import ImportPlan, NewProduct, ProductUpdate, Progress
 from store.importing.related import related_changes_record
 from store.models import Collection, Product
 from store.search.services import search_index_refresh
-from store.services import product_history_baseline, product_history_created, product_history_record
+from store.services import product_history_baseline_where, product_history_record_where
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
 BATCH = 2000
@@ -127,7 +128,8 @@ class _ProductRows:
     """The product-row columns of a plan: INSERT/UPDATE parameters by column name, defaults filled.
 
     With ``creates``, a field that every new product leaves blank and that the database
-    fills itself (``db_default``, e.g. status) is left out of the INSERT.
+    fills itself (``db_default``, e.g. status) is left out of the INSERT. With ``only``, just
+    these fields (those an update changes).
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class _ProductRows:
         *,
         creates: list[NewProduct] | None = None,
         parents: dict[str, int] | None = None,
+        only: list[str] | None = None,
     ) -> None:
         stored = [(index, columns[name].field or "") for index, name in enumerate(plan.fields) if columns[name].field]
         if creates is not None:
@@ -147,16 +150,25 @@ class _ProductRows:
                 if not _has_db_default(name)
                 or any(row.values[index] is not None or row.structure == VARIANT for row in creates)
             ]
+        if only is not None:
+            stored = [(index, name) for index, name in stored if name in only]
         self.fields = [name for _index, name in stored]
-        self._get = itemgetter(*(index for index, _name in stored))
+        positions = [index for index, _name in stored]
+        # A tuple even for one field (itemgetter of one index returns the bare value).
+        self._get: Callable[[tuple[Any, ...]], tuple[Any, ...]] = (
+            (lambda values: tuple(values[at] for at in positions)) if len(positions) < 2 else itemgetter(*positions)
+        )
         # The field's default for a value left blank (a new product's status, description).
         self._defaults = tuple(_field_default(name) for name in self.fields)
-        self._collection_at = self.fields.index("collection_id")
+        self._collection_at = self._at("collection_id")
         self._collections = collections
         # A variant has no slug, collection or status of its own (its product's); its parent is an id.
         self._variant_nulls = [self.fields.index(name) for name in ("slug", "status") if name in self.fields]
-        self._parent_at = self.fields.index("parent_id")
+        self._parent_at = self._at("parent_id")
         self._parents = parents if parents is not None else {}
+
+    def _at(self, name: str) -> int | None:
+        return self.fields.index(name) if name in self.fields else None
 
     def params(self, product: NewProduct | ProductUpdate) -> list[Any]:
         values = list(self._get(product.values))
@@ -164,10 +176,12 @@ class _ProductRows:
             values = [
                 default if value is None else value for value, default in zip(values, self._defaults, strict=True)
             ]
-        collection = values[self._collection_at]
-        values[self._collection_at] = self._collections[collection.casefold()] if collection else None
-        parent = values[self._parent_at]
-        values[self._parent_at] = self._parents[fold(parent)] if parent else None
+        if self._collection_at is not None:
+            collection = values[self._collection_at]
+            values[self._collection_at] = self._collections[collection.casefold()] if collection else None
+        if self._parent_at is not None:
+            parent = values[self._parent_at]
+            values[self._parent_at] = self._parents[fold(parent)] if parent else None
         if product.structure == VARIANT:
             for at in self._variant_nulls:
                 values[at] = None
@@ -217,79 +231,190 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
     first_variant = next((index for index, row in enumerate(creates) if row.structure == VARIANT), len(creates))
     parents: dict[str, int] = {}
     products = _ProductRows(plan, columns, collections, creates=creates, parents=parents)
-    changed = _ProductRows(plan, columns, collections, parents=parents)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    table = quote(Product._meta.db_table)
     structure = ["structure"] if plan.variants else []  # a file without variant columns leaves it alone
 
     insert_columns = [*products.fields, "sku", "last_update", "version", *structure]
     insert_sql = (
-        f"INSERT INTO {table} ({', '.join(map(quote, insert_columns))}) "
+        f"INSERT INTO {quote(Product._meta.db_table)} ({', '.join(map(quote, insert_columns))}) "
         f"VALUES ({', '.join(['%s'] * len(insert_columns))})"
     )
-    assignments = ", ".join(f"{quote(name)} = %s" for name in [*changed.fields, "last_update", *structure])
-    update_sql = (
-        f"UPDATE {table} SET {assignments}, {quote('version')} = {quote('version')} + 1 "
-        f"WHERE {quote('id')} = %s AND {quote('version')} = %s"
-    )
-    updated_ids = [row.product_id for row in updates]
-    product_history_baseline(product_ids=updated_ids)
     for group in (creates[:first_variant], creates[first_variant:]):
         if group and group[0].structure == VARIANT:
             parents.update(_parent_ids(plan, creates, updates))
         for start in range(0, len(group), BATCH):
             batch = group[start : start + BATCH]
+            # One statement per batch: the MySQL driver sends an executemany INSERT as multi-row INSERTs.
             execute_many(
                 insert_sql, [[*products.params(row), row.sku, now, 1, *_structure(row, plan)] for row in batch]
             )
             progress("writing", len(batch))
     if not parents and any(row.structure == VARIANT for row in updates):
         parents.update(_parent_ids(plan, creates, updates))
-    for start in range(0, len(updates), BATCH):
-        updating = updates[start : start + BATCH]
-        updated = execute_many(
-            update_sql,
-            [[*changed.params(row), now, *_structure(row, plan), row.product_id, row.version] for row in updating],
-        )
-        if updated != len(updating):
-            # Someone wrote between our locked check and the update (SQLite has no row locks).
-            raise ImportConflict(
-                ERROR_CONFLICTS.format(count=len(updating) - max(updated, 0)),
-                [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in updating],
-            )
-        progress("writing", len(updating))
+    fields = _updated_fields(plan, updates, columns)
+    with _Staging([*fields, *structure], needed=bool(updates)) as staging:
+        if updates:
+            changed = _ProductRows(plan, columns, collections, parents=parents, only=fields)
+            _write_updates(plan, updates, staging, changed, now=now, progress=progress)
 
-    # Creations are recorded too, so that a revert of this import finds the products it added;
-    # a chunk at a time (model instances for 500k rows would not fit the import's memory budget).
-    # New products with variants are written first, and their terms then read their variants: the
-    # variants' chunks need not rewrite them again.
-    new_parents: set[int] = set()
-    for chunk in chunks(creates):
-        chunk_ids = {
-            fold(found.sku): found.id for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
-        }
-        search_index_refresh(product_ids=chunk_ids.values(), refreshed=new_parents)
-        new_parents.update(chunk_ids[fold(row.sku)] for row in chunk if row.structure == PARENT)
-        product_history_created(
-            products=[
-                Product(
-                    pk=chunk_ids[fold(row.sku)],
-                    sku=row.sku,
-                    structure=row.structure or STANDALONE,
-                    **dict(zip(products.fields, products.params(row), strict=True)),
-                )
-                for row in chunk
-            ],
-            user=user,
-            reason=reason,
-        )
-    # Updates match on the SKU: only a new title changes their terms (a stock feed changes none).
-    # A variant's option values are terms of its product too.
-    search_index_refresh(product_ids=[row.product_id for row in updates if SEARCHED.intersection(row.changes)])
-    write_related_columns(plan, creates, updates, columns)
-    # After the related columns: the history rows then show what the import set.
-    product_history_record(product_ids=updated_ids, user=user, reason=reason)
+        # Creations are recorded too ("+"), so that a revert of this import finds the products it added.
+        # New products with variants are written first, and their terms then read their variants: the
+        # variants' chunks need not rewrite them again.
+        new_parents: set[int] = set()
+        for chunk in chunks(creates):
+            chunk_ids = {
+                fold(found.sku): found.id
+                for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
+            }
+            search_index_refresh(product_ids=chunk_ids.values(), refreshed=new_parents)
+            new_parents.update(chunk_ids[fold(row.sku)] for row in chunk if row.structure == PARENT)
+            ids = list(chunk_ids.values())
+            product_history_record_where(
+                where=f"p.{quote('id')} IN ({', '.join(['%s'] * len(ids))})",
+                params=ids,
+                user=user,
+                reason=reason,
+                history_type="+",
+            )
+        # Updates match on the SKU: only a new title changes their terms (a stock feed changes none).
+        # A variant's option values are terms of its product too.
+        search_index_refresh(product_ids=[row.product_id for row in updates if SEARCHED.intersection(row.changes)])
+        write_related_columns(plan, creates, updates, columns)
+        if updates:
+            # After the related columns: the history rows then show what the import set.
+            product_history_record_where(where=staging.holds("p"), user=user, reason=reason)
     return WriteResult(created=len(creates), updated=len(updates), conflicts=conflicts)
+
+
+def _updated_fields(plan: ImportPlan, updates: list[ProductUpdate], columns: dict[str, ProductColumn]) -> list[str]:
+    """The product fields the updates change: those of the columns in their changes.
+
+    A file with variant columns may reshape rows (a product that gets variants, a variant's
+    label): every field of the file is written then, as each row's merged values.
+    """
+    stored = [columns[name].field or "" for name in plan.fields if columns[name].field]
+    if plan.variants or any(row.structure for row in updates):
+        return stored
+    changed = {columns[name].field for row in updates for name in row.changes if name in columns}
+    return [name for name in stored if name in changed]
+
+
+class _Staging:
+    """A temporary table of the updates: (id, the version read when planning, the new values).
+
+    Filled with multi-row INSERTs, then written by ONE ``UPDATE … JOIN`` (SQLite: ``UPDATE …
+    FROM``) that only touches rows still at the planned version, and read back by the history
+    (``p.id IN (SELECT id FROM staging)``). Temporary: private to this connection.
+    """
+
+    NAME = "import_staging"
+
+    def __init__(self, fields: list[str], *, needed: bool) -> None:
+        self.fields = fields
+        self.needed = needed  # an import of new products only stages nothing
+
+    def __enter__(self) -> _Staging:
+        if not self.needed:
+            return self
+        table, name = quote(Product._meta.db_table), quote(self.NAME)
+        selected = ", ".join(map(quote, ["id", "version", *self.fields]))
+        with connection.cursor() as cursor:
+            cursor.execute(self._drop_sql())  # left by an import that failed on this connection
+            if connection.vendor == "mysql":
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {name} (PRIMARY KEY ({quote('id')})) "
+                    f"AS SELECT {selected} FROM {table} LIMIT 0"
+                )
+            else:
+                cursor.execute(f"CREATE TEMP TABLE {name} AS SELECT {selected} FROM {table} LIMIT 0")
+                cursor.execute(f"CREATE UNIQUE INDEX temp.{quote(self.NAME + '_id')} ON {name} ({quote('id')})")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is None and self.needed:
+            with connection.cursor() as cursor:
+                cursor.execute(self._drop_sql())
+
+    def _drop_sql(self) -> str:
+        temporary = "TEMPORARY " if connection.vendor == "mysql" else ""
+        return f"DROP {temporary}TABLE IF EXISTS {quote(self.NAME)}"
+
+    def holds(self, alias: str) -> str:
+        """SQL: the product ``alias`` is one of the staged rows."""
+        return f"{alias}.{quote('id')} IN (SELECT {quote('id')} FROM {quote(self.NAME)})"
+
+    def insert(self, rows: list[list[Any]]) -> None:
+        columns = ["id", "version", *self.fields]
+        execute_many(
+            f"INSERT INTO {quote(self.NAME)} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})",
+            rows,
+        )
+
+    def update(self, *, now: Any) -> int:
+        """Write the staged values to the rows still at their staged version; bump version and last_update.
+
+        Returns how many rows it wrote (MySQL counts the rows matched: Django connects with FOUND_ROWS).
+        """
+        table, name = quote(Product._meta.db_table), quote(self.NAME)
+        pk, version, moment = quote("id"), quote("version"), quote("last_update")
+        if connection.vendor == "mysql":
+            assignments = [f"p.{quote(field)} = s.{quote(field)}" for field in self.fields]
+            sql = (
+                f"UPDATE {table} p JOIN {name} s ON p.{pk} = s.{pk} AND p.{version} = s.{version} "
+                f"SET {', '.join([*assignments, f'p.{moment} = %s', f'p.{version} = p.{version} + 1'])}"
+            )
+        else:
+            assignments = [f"{quote(field)} = s.{quote(field)}" for field in self.fields]
+            assignments += [f"{moment} = %s", f"{version} = p.{version} + 1"]
+            sql = (
+                f"UPDATE {table} AS p SET {', '.join(assignments)} "
+                f"FROM {name} AS s WHERE p.{pk} = s.{pk} AND p.{version} = s.{version}"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now])
+            written: int = cursor.rowcount
+        return written
+
+    def moved(self, *, now: Any) -> list[int]:
+        """After ``update``: the staged ids it did not write (their version moved in between)."""
+        table, name = quote(Product._meta.db_table), quote(self.NAME)
+        pk, version, moment = quote("id"), quote("version"), quote("last_update")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.{pk} FROM {name} s LEFT JOIN {table} p ON p.{pk} = s.{pk} "
+                f"WHERE p.{pk} IS NULL OR p.{version} <> s.{version} + 1 OR p.{moment} <> %s",
+                [now],
+            )
+            return [product_id for (product_id,) in cursor.fetchall()]
+
+
+def _write_updates(
+    plan: ImportPlan,
+    updates: list[ProductUpdate],
+    staging: _Staging,
+    changed: _ProductRows,
+    *,
+    now: Any,
+    progress: ProgressCallback,
+) -> None:
+    """Stage the updates a batch at a time, baseline their history, then write them in one statement.
+
+    The conflicts were checked (and, on MySQL, the rows locked) before: a row that still moved
+    in between (SQLite has no row locks) refuses the whole import, naming the rows that moved.
+    """
+    for start in range(0, len(updates), BATCH):
+        batch = updates[start : start + BATCH]
+        staging.insert([[row.product_id, row.version, *changed.params(row), *_structure(row, plan)] for row in batch])
+        progress("writing", len(batch))
+    product_history_baseline_where(where=staging.holds("p"))
+    written = staging.update(now=now)
+    if written != len(updates):
+        moved = set(staging.moved(now=now))
+        raise ImportConflict(
+            ERROR_CONFLICTS.format(count=len(moved)),
+            [RowError(row.row, "sku", row.sku, ERROR_CONFLICT_VERSION) for row in updates if row.product_id in moved],
+        )
 
 
 def _structure(row: NewProduct | ProductUpdate, plan: ImportPlan) -> list[str]:

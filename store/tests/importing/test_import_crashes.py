@@ -65,7 +65,7 @@ def test_an_inline_confirm_killed_after_its_commit_is_recorded_and_revertible(
     admin_client, admin_user, tmp_path, monkeypatch
 ):
     preview = product_import_preview(path=csv_file(tmp_path, 4), file_name="crash.csv", user=admin_user)
-    die_after_commit(monkeypatch, writing, "product_history_record")
+    die_after_commit(monkeypatch, writing, "product_history_record_where")
 
     with pytest.raises(ProcessKilled):
         product_import_confirm(job=preview.job, user=admin_user)
@@ -81,7 +81,7 @@ def test_an_inline_confirm_killed_after_its_commit_is_recorded_and_revertible(
 
 
 def test_a_command_line_import_killed_after_its_commit_is_recorded(tmp_path, monkeypatch):
-    die_after_commit(monkeypatch, writing, "product_history_record")
+    die_after_commit(monkeypatch, writing, "product_history_record_where")
 
     with pytest.raises(ProcessKilled):
         product_import(path=csv_file(tmp_path, 3), file_name="crash.csv")
@@ -98,7 +98,7 @@ def test_a_background_write_killed_after_its_commit_is_recorded_and_not_retried(
     jobs.import_job_preview_run(job_id=job.pk, attempt=job.attempt)
     job.refresh_from_db()
     jobs.import_job_confirm(job=job, user=admin_user)
-    die_after_commit(monkeypatch, writing, "product_history_record")
+    die_after_commit(monkeypatch, writing, "product_history_record_where")
 
     with pytest.raises(ProcessKilled):
         jobs.import_job_write_run(job_id=job.pk, attempt=job.attempt)
