@@ -65,6 +65,33 @@ def select_in(
                 yield make(row)
 
 
+def sql_cents(expression: str) -> str:
+    """A money value (DECIMAL(…, 2)) as an exact whole number of cents, in SQL.
+
+    SQLite stores such a column as a REAL (12.34 is 12.3399999…): ROUND(x * 100) is exact there
+    for any price up to 99,999,999.99; MariaDB's DECIMAL arithmetic is exact anyway."""
+    if connection.vendor == "sqlite":
+        return f"CAST(ROUND({expression} * 100) AS INTEGER)"
+    return f"ROUND({expression} * 100)"
+
+
+def sql_int_div(numerator: str, divisor: int) -> str:
+    """``numerator`` ≥ 0 divided by ``divisor``, rounded down, as a whole number (SQL)."""
+    operator = "/" if connection.vendor == "sqlite" else "DIV"
+    return f"(({numerator}) {operator} {int(divisor)})"
+
+
+def sql_div_half_up(numerator: str, divisor: int) -> str:
+    """``numerator`` ≥ 0 divided by an even ``divisor``, rounded half up (Python's ROUND_HALF_UP)."""
+    return sql_int_div(f"({numerator}) + {int(divisor) // 2}", divisor)
+
+
+def sql_from_cents(cents: str) -> str:
+    """Whole cents back to a money value: exactly the REAL SQLite stores for that decimal, or a DECIMAL."""
+    divisor = "100.0" if connection.vendor == "sqlite" else "100"
+    return f"(({cents}) / {divisor})"
+
+
 def as_money(value: Any) -> Decimal:
     """Raw SQLite cursors return REAL prices as floats; MySQL returns Decimals."""
     if isinstance(value, Decimal):

@@ -4,6 +4,12 @@ Each action is a ``BulkAction``: a parameters form, ``evaluate`` (what would hap
 batch of products: change, unchanged or refused, with old → new) and ``write`` (apply the
 changes of one batch beyond the column values). ``store.bulk.apply`` runs them.
 
+An action whose change is a column expression (price, inventory, status, collection) also
+declares it as SQL (``BulkAction.sql``: a ``SqlForm``): the engine then counts, writes and
+records a batch with a handful of set-based statements instead of evaluating each product in
+Python. ``evaluate`` stays the reference: it gives the report's sample and refusal reasons,
+and the tests compare both forms (store/tests/bulk/test_bulk_sql.py).
+
 Other apps add actions in their ``StoreExtension`` (``store.extensions``; store_custom adds
 "Add tags" and "Remove tags"; store never imports tags). "Set status" is a ``SetChoiceAction`` on
 ``Product.status``.
@@ -24,6 +30,7 @@ from backoffice.admin import SafeAutocompleteSelect
 from store import extensions
 from store.models import CENT, MIN_UNIT_PRICE, Collection, Product, Promotion
 from store.services import UPDATE_BATCH_SIZE
+from store.sql import quote, sql_cents, sql_div_half_up, sql_from_cents, sql_int_div
 
 MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
 MAX_INVENTORY = 2_147_483_647
@@ -68,6 +75,25 @@ class Outcome:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+#: a piece of SQL over the product table aliased ``p``, with its parameters
+Sql = tuple[str, tuple[Any, ...]]
+NEVER: Sql = ("1 = 0", ())
+
+
+@dataclass(frozen=True)
+class SqlForm:
+    """An action as SQL over the product table ``p``, for products without variants.
+
+    ``sets``: per column, the expression of its new value; ``refused``: the condition of the
+    rows ``evaluate`` refuses (any reason); ``unchanged``: of the rows it leaves unchanged (the
+    ones not refused). A row that is neither is a change. They must agree with ``evaluate``
+    exactly, on every database (store/tests/bulk/test_bulk_sql.py)."""
+
+    sets: tuple[tuple[str, Sql], ...]
+    refused: Sql = NEVER
+    unchanged: Sql = NEVER
+
+
 class BulkActionForm(forms.Form):
     """Parameters of one action; ``admin_site`` lets fields use the admin's widgets."""
 
@@ -105,6 +131,10 @@ class BulkAction:
 
     def write(self, changes: Sequence[Outcome], parameters: dict[str, Any]) -> None:
         """Apply the changes of one batch beyond ``Outcome.values`` (m2m rows, SQL deltas)."""
+
+    def sql(self, parameters: dict[str, Any]) -> SqlForm | None:
+        """The action as SQL, or None when it cannot be one (m2m rows): ``evaluate`` and ``write`` then."""
+        return None
 
 
 # Store's own actions; other apps' come from their StoreExtension (store.extensions).
@@ -171,6 +201,11 @@ class MoveToCollectionAction(BulkAction):
             for product in products
         ]
 
+    def sql(self, parameters):
+        target = int(parameters["collection_id"])
+        column = f"p.{quote(product_field('collection').column)}"
+        return SqlForm(sets=(("collection", ("%s", (target,))),), unchanged=(f"{column} = %s", (target,)))
+
 
 class SetChoiceAction(BulkAction):
     """Set one choice field of Product to the same value everywhere (the "Set status" hook)."""
@@ -205,6 +240,11 @@ class SetChoiceAction(BulkAction):
             )
             for product in products
         ]
+
+    def sql(self, parameters):
+        value = parameters["value"]
+        column = f"p.{quote(product_field(self.field).column)}"
+        return SqlForm(sets=((self.field, ("%s", (value,))),), unchanged=(f"{column} = %s", (value,)))
 
 
 # --- Promotions -----------------------------------------------------------------------
@@ -380,6 +420,41 @@ class ChangePriceAction(BulkAction):
             outcomes.append(outcome)
         return outcomes
 
+    def sql(self, parameters):
+        """``price_new`` in whole cents, exact on both databases (SQLite holds prices as REALs)."""
+        amount, ending = Decimal(parameters["amount"]), Decimal(parameters.get("ending") or "0")
+        if amount != amount.quantize(CENT) or ending != ending.quantize(CENT) or not 0 <= ending < 1:
+            return None  # not whole cents (no form gives that): evaluated in Python
+        cents, ending_cents = int(amount * 100), int(ending * 100)
+        old = sql_cents(f"p.{quote('unit_price')}")
+        mode = parameters["mode"]
+        if mode == PRICE_SET:
+            new = str(cents)
+        elif mode == PRICE_RAISE:
+            new = f"({old} + {cents})"
+        elif mode == PRICE_LOWER:
+            new = f"({old} - {cents})"
+        elif mode in (PRICE_RAISE_PCT, PRICE_LOWER_PCT):
+            # old × (1 ± amount/100), in cents: old_cents × (10000 ± amount_cents) / 10000, half up.
+            factor = 10000 + cents if mode == PRICE_RAISE_PCT else 10000 - cents
+            if factor <= 0:
+                return None
+            new = sql_div_half_up(f"{old} * {factor}", 10000)
+        else:
+            raise ValueError(f"Unknown price mode {mode!r}")
+        if ending_cents:
+            new = f"(CASE WHEN {new} >= 0 THEN {sql_int_div(new, 100)} * 100 + {ending_cents} ELSE {new} END)"
+        compare_at = f"p.{quote('compare_at_price')}"
+        refused = (
+            f"{new} < {int(MIN_UNIT_PRICE * 100)} OR {new} > {int(MAX_PRICE * 100)}"
+            f" OR ({compare_at} IS NOT NULL AND {new} >= {sql_cents(compare_at)})"
+        )
+        return SqlForm(
+            sets=(("unit_price", (sql_from_cents(new), ())),),
+            refused=(refused, ()),
+            unchanged=(f"{new} = {old}", ()),
+        )
+
 
 # --- Inventory ------------------------------------------------------------------------
 
@@ -424,6 +499,13 @@ class AdjustInventoryAction(BulkAction):
                 outcome.reason = REFUSED_INVENTORY_MAX.format(old=product.inventory, delta=delta)
             outcomes.append(outcome)
         return outcomes
+
+    def sql(self, parameters):
+        delta = int(parameters["delta"])
+        column = f"p.{quote('inventory')}"
+        # Compared, never computed, for the refused rows: no arithmetic out of the column's range.
+        refused = (f"{column} < %s OR {column} > %s", (-delta, MAX_INVENTORY - delta))
+        return SqlForm(sets=(("inventory", (f"{column} + %s", (delta,))),), refused=refused)
 
     def write(self, changes, parameters):
         delta = parameters["delta"]

@@ -16,6 +16,15 @@ preflight (``bulk_edit_preview``: every refusal counted, nothing written), then
 ``bulk_edit_apply_in_batches``, which commits batch by batch and stops at the first batch
 holding a product written since the preflight began (or a product refused by then), so
 what was written is always "every selected product with id up to X" and the message says so.
+
+Set-based batches (issue 22): when the action has a SQL form (``BulkAction.sql``) and a batch
+holds only products without variants, none written since the job's preflight or the user's
+preview, the batch is counted by one aggregate query (locked), written by one ``UPDATE … SET
+col = <expression>, version = version + 1 WHERE <the batch's ids> AND NOT <refused> AND NOT
+<unchanged>`` and recorded by one history ``INSERT … SELECT``; only the report's first changes
+and refusals are read into Python (``evaluate`` gives their old → new and reasons). Any other
+batch, and every batch a job stops at, takes the row-by-row path, so what is refused, stopped
+and reported is the same either way.
 """
 
 from __future__ import annotations
@@ -43,12 +52,20 @@ from store.bulk.actions import (
     BulkAction,
     BulkEditConflict,
     Outcome,
+    Sql,
+    SqlForm,
     product_field,
 )
 from store.jobs.models import JobCancelled
 from store.models import BulkEdit, Product
 from store.search.services import search_index_refresh
-from store.services import UPDATE_BATCH_SIZE, User, _history_baseline, product_history_insert
+from store.services import (
+    UPDATE_BATCH_SIZE,
+    User,
+    _history_baseline,
+    product_history_baseline_where,
+    product_history_record_where,
+)
 from store.sql import execute_many, quote
 
 logger = logging.getLogger(__name__)
@@ -137,6 +154,13 @@ class BulkReport:
             else:
                 self.unchanged += 1
 
+    def add_counted(self, shown: Sequence[Outcome], *, changed: int, unchanged: int, refused: int) -> None:
+        """A batch counted by SQL: its totals, and the outcomes evaluated for the sample and refusals."""
+        self.add(shown)
+        self.changed += changed - sum(1 for outcome in shown if outcome.kind == CHANGE)
+        self.refused += refused - sum(1 for outcome in shown if outcome.kind == REFUSED)
+        self.unchanged += unchanged - sum(1 for outcome in shown if outcome.kind not in (CHANGE, REFUSED))
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -178,14 +202,30 @@ def bulk_selection_count(*, products: QuerySet[Product], limit: int) -> int:
 
 
 def _batches_of_ids(products: QuerySet[Product]) -> Iterator[list[int]]:
-    """The selection's ids in pk order, BATCH at a time (keyset: bounded memory at any size)."""
-    base = products.order_by().prefetch_related(None).values_list("pk", flat=True)
-    last = 0
+    """The selection's ids in pk order, BATCH at a time (keyset: bounded memory at any size).
+
+    Each batch is looked for in a window of primary keys (``pk > last AND pk <= end``, ``end``
+    the ``window``-th product after ``last``), widened while the selection is sparse there. A
+    range bounded on both sides keeps MariaDB on the primary key: ``parent_id IS NULL AND id > N
+    ORDER BY id LIMIT 1000`` alone was read through a (parent_id, …) index and sorted, 0.7 s a
+    batch at 100k products."""
+    selection = products.order_by().prefetch_related(None).values_list("pk", flat=True)
+    table = Product.objects.order_by("pk").values_list("pk", flat=True)
+    last, window = 0, BATCH
     while True:
-        ids = list(base.filter(pk__gt=last).order_by("pk")[:BATCH])
+        ids: list[int] = []
+        while len(ids) < BATCH:
+            ends = list(table.filter(pk__gt=last)[window - 1 : window])
+            within = selection.filter(pk__gt=last, pk__lte=ends[0]) if ends else selection.filter(pk__gt=last)
+            ids += within.order_by("pk")[: BATCH - len(ids)]
+            if len(ids) == BATCH or not ends:
+                break
+            last, window = ends[0], window * 2
         if not ids:
             return
         yield ids
+        if len(ids) < BATCH:
+            return
         last = ids[-1]
 
 
@@ -239,8 +279,11 @@ def bulk_edit_preview(
     ``seen``: products written since the user's preview count as refused (a job's preflight)."""
     report = BulkReport()
     for ids in _batches_of_ids(products):
-        rows = _batch_rows(action, products, ids)
-        report.add(_evaluate(action, rows, parameters, seen))
+        batch = _sql_batch(action, parameters, ids, lock=False, seen=seen)
+        if batch is None:
+            report.add(_evaluate(action, _batch_rows(action, products, ids), parameters, seen))
+        else:
+            _add_sql_batch(report, action, parameters, batch)
         if on_batch is not None:
             on_batch(report)
     return report
@@ -257,6 +300,190 @@ def bulk_edit_preview_sample(
     report.add(action.evaluate(_batch_rows(action, products, first), parameters))
     report.total = products.order_by().count()
     return report
+
+
+# --- Set-based batches ---------------------------------------------------------------
+
+
+def _true(condition: str) -> str:
+    """1 where ``condition`` holds, else 0 (NULL too: NOT of a NULL comparison would drop the row)."""
+    return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+@dataclass
+class SqlBatch:
+    """One batch of products without variants, counted by SQL (``_sql_batch``)."""
+
+    ids: list[int]
+    form: SqlForm
+    total: int
+    refused: int
+    unchanged: int
+    #: when it was read: a row written after that is not overwritten (``_claim_where``)
+    read_at: datetime
+
+    @property
+    def changed(self) -> int:
+        return self.total - self.refused - self.unchanged
+
+    @property
+    def selection(self) -> Sql:
+        return f"p.{quote('id')} IN ({', '.join(['%s'] * len(self.ids))})", tuple(self.ids)
+
+    def where(self, *, changes: bool = False, refused: bool = False) -> Sql:
+        """The batch's rows; ``changes``: those the action changes; ``refused``: those it refuses."""
+        sql, params = self.selection
+        refusal, refusal_params = self.form.refused
+        if refused:
+            return f"{sql} AND {_true(refusal)} = 1", (*params, *refusal_params)
+        if changes:
+            same, same_params = self.form.unchanged
+            return (
+                f"{sql} AND {_true(refusal)} = 0 AND {_true(same)} = 0",
+                (*params, *refusal_params, *same_params),
+            )
+        return sql, params
+
+
+def _sql_batch(
+    action: BulkAction,
+    parameters: dict[str, Any],
+    ids: list[int],
+    *,
+    lock: bool,
+    since: datetime | None = None,
+    seen: Seen | None = None,
+) -> SqlBatch | None:
+    """The batch's counts by one aggregate query (its rows locked with ``lock``), or None when
+    it takes the row-by-row path: the action has no SQL form, or the batch holds a product with
+    variants or a variant, or a product written since ``since`` (a job's preflight: the job
+    stops there) or since the user's preview (``seen``: refused and named)."""
+    form = action.sql(parameters)
+    if form is None or not ids:
+        return None
+    read_at = timezone.now()
+    batch = SqlBatch(ids=ids, form=form, total=0, refused=0, unchanged=0, read_at=read_at)
+    moved, moved_params = _moved_condition(ids, since=since, seen=seen)
+    refused, refused_params = form.refused
+    unchanged, unchanged_params = form.unchanged
+    selection, selection_params = batch.selection
+    structure = quote("structure")
+    lock_sql = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
+    sql = (
+        f"SELECT COUNT(*), SUM({_true(f'p.{structure} <> %s')}), SUM({_true(moved)}), "
+        f"SUM({_true(refused)}), SUM({_true(f'{_true(refused)} = 0 AND {unchanged}')}) "
+        f"FROM {quote(Product._meta.db_table)} p WHERE {selection}{lock_sql}"
+    )
+    params = [
+        Product.Structure.STANDALONE,
+        *moved_params,
+        *refused_params,
+        *refused_params,
+        *unchanged_params,
+        *selection_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, structured, moved_count, refused_count, unchanged_count = cursor.fetchone()
+    if structured or moved_count:
+        return None
+    batch.total, batch.refused, batch.unchanged = int(total), int(refused_count or 0), int(unchanged_count or 0)
+    return batch
+
+
+def _moved_condition(ids: list[int], *, since: datetime | None, seen: Seen | None) -> Sql:
+    """The rows written since ``since`` or since the user's preview (``Seen.changed``), as SQL."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    last_update, version, id_column = (f"p.{quote(name)}" for name in ("last_update", "version", "id"))
+    moments = [moment for moment in (since, seen.moment if seen is not None else None) if moment is not None]
+    if moments:
+        conditions.append(f"{last_update} > %s")
+        params.append(connection.ops.adapt_datetimefield_value(min(moments)))
+    if seen is not None:
+        for pk in sorted(set(ids) & set(seen.versions)):
+            conditions.append(f"({id_column} = %s AND {version} <> %s)")
+            params += [pk, seen.versions[pk]]
+    return (" OR ".join(conditions) or "1 = 0"), tuple(params)
+
+
+def _sql_shown(action: BulkAction, parameters: dict[str, Any], batch: SqlBatch, report: BulkReport) -> list[Outcome]:
+    """The batch's first changes and refusals, evaluated in Python, while the report still shows fewer
+    than it lists (its old → new sample and the refusals' reasons): at most a few dozen rows."""
+    shown: list[Outcome] = []
+    wanted = [
+        (CHANGE, batch.changed, SAMPLE_SIZE - len(report.sample), batch.where(changes=True)),
+        (REFUSED, batch.refused, REFUSALS_SHOWN - len(report.refusals), batch.where(refused=True)),
+    ]
+    table = quote(Product._meta.db_table)
+    for kind, count, room, (where, params) in wanted:
+        if not count or room <= 0:
+            continue
+        rows = list(
+            Product.objects.raw(
+                f"SELECT p.* FROM {table} p WHERE {where} ORDER BY p.{quote('id')} LIMIT %s", [*params, room]
+            )
+        )
+        outcomes = action.evaluate(rows, parameters)
+        if any(outcome.kind != kind for outcome in outcomes):
+            raise RuntimeError(f"The SQL form of {action.name} disagrees with its evaluate() on {kind} rows.")
+        shown += outcomes
+    return sorted(shown, key=lambda outcome: outcome.product.pk)
+
+
+def _add_sql_batch(
+    report: BulkReport, action: BulkAction, parameters: dict[str, Any], batch: SqlBatch
+) -> list[Outcome]:
+    shown = _sql_shown(action, parameters, batch, report)
+    report.add_counted(shown, changed=batch.changed, unchanged=batch.unchanged, refused=batch.refused)
+    return shown
+
+
+def _sql_write(batch: SqlBatch, *, user: User, reason: str) -> None:
+    """The batch's changes: history baseline, one UPDATE (version guard), one history INSERT … SELECT."""
+    if not batch.changed:
+        return
+    now = timezone.now()
+    where, params = batch.where(changes=True)
+    product_history_baseline_where(where=where, params=params)
+    _claim_where(batch, now)
+    selection, selection_params = batch.selection
+    moment = connection.ops.adapt_datetimefield_value(now)
+    _record_history(
+        where=f"{selection} AND p.{quote('last_update')} = %s",
+        params=(*selection_params, moment),
+        user=user,
+        reason=reason,
+        now=now,
+    )
+
+
+def _claim_where(batch: SqlBatch, now: datetime) -> None:
+    """``UPDATE … SET col = <expression>, version = version + 1, last_update = now`` on the batch's
+    changes not written since it was read; any other count than the batch's changes is a conflict
+    (the transaction rolls back)."""
+    where, params = batch.where(changes=True)
+    sets: list[str] = []
+    set_params: list[Any] = []
+    for name, (expression, expression_params) in batch.form.sets:
+        sets.append(f"{quote(product_field(name).column)} = {expression}")
+        set_params += expression_params
+    last_update, version = quote("last_update"), quote("version")
+    sql = (
+        f"UPDATE {quote(Product._meta.db_table)} AS p SET {', '.join(sets)}, {version} = {version} + 1, "
+        f"{last_update} = %s WHERE {where} AND p.{last_update} <= %s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*set_params, adapt(now), *params, adapt(batch.read_at)])
+        claimed = cursor.rowcount
+    if claimed != batch.changed:
+        raise BulkEditConflict(ERROR_CONFLICT.format(count=abs(batch.changed - claimed)), code="conflict")
+    if {"title", "sku"} & {name for name, _ in batch.form.sets}:
+        search_index_refresh(product_ids=list(batch.ids))
+
+
+# --- Row by row -----------------------------------------------------------------------
 
 
 def _claim(changes: Sequence[Outcome], now) -> None:
@@ -281,9 +508,9 @@ def _claim(changes: Sequence[Outcome], now) -> None:
         search_index_refresh(product_ids=[change.product.pk for change in changes])
 
 
-def _record_history(changes: Sequence[Outcome], *, user: User, reason: str, now) -> None:
-    rows = list(Product.objects.filter(pk__in=[change.product.pk for change in changes]))
-    product_history_insert(products=rows, user=user, reason=reason[:100], history_type="~", date=now)
+def _record_history(*, where: str, params: Sequence[Any], user: User, reason: str, now: datetime) -> None:
+    """One history row per product just written (``where`` over ``p``), copied by the database."""
+    product_history_record_where(where=where, params=params, user=user, reason=reason[:100], date=now)
 
 
 def _apply_batch(
@@ -298,6 +525,12 @@ def _apply_batch(
     reason: str,
     seen: Seen | None = None,
 ) -> None:
+    batch = _sql_batch(action, parameters, ids, lock=True, seen=seen)
+    if batch is not None:
+        _add_sql_batch(report, action, parameters, batch)
+        if write:
+            _sql_write(batch, user=user, reason=reason)
+        return
     rows = _batch_rows(action, products, ids, lock=True)
     outcomes = _evaluate(action, rows, parameters, seen)
     report.add(outcomes)
@@ -316,7 +549,10 @@ def _write(
     _history_baseline(products=[copy.copy(change.product) for change in changes])
     _claim(changes, now)
     action.write(changes, parameters)
-    _record_history(changes, user=user, reason=reason, now=now)
+    ids = [change.product.pk for change in changes]
+    _record_history(
+        where=f"p.{quote('id')} IN ({', '.join(['%s'] * len(ids))})", params=ids, user=user, reason=reason, now=now
+    )
 
 
 def bulk_edit_apply(
@@ -405,28 +641,20 @@ def bulk_edit_apply_in_batches(
     try:
         for ids in _batches_of_ids(products):
             with transaction.atomic():
-                rows = _batch_rows(action, products, ids, lock=True)
-                moved = [row for row in rows if row.last_update > since]
-                if moved:
-                    raise BulkEditConflict(
-                        ERROR_CHANGED_SINCE.format(count=len(moved), skus=", ".join(row.sku for row in moved[:5])),
-                        code="conflict",
-                    )
-                outcomes = _evaluate(action, rows, parameters, seen)
-                refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
-                if refused and not skip_refused:
-                    raise BulkEditRefused(
-                        ERROR_REFUSED_SINCE.format(
-                            count=len(refused),
-                            skus=", ".join(o.product.sku for o in refused[:5]),
-                            reason=refused[0].reason,
-                        ),
-                        BulkReport(),
-                    )
-                _write(action, outcomes, parameters, user=user, reason=reason)
+                counted = _job_batch(
+                    action,
+                    products,
+                    ids,
+                    parameters,
+                    report=report,
+                    since=since,
+                    seen=seen,
+                    skip_refused=skip_refused,
+                    user=user,
+                    reason=reason,
+                )
                 # What the batch wrote is recorded by the batch's own transaction: a worker that
                 # dies after the commit leaves a record that says so (and no Retry to apply it twice).
-                counted = _counted(report, outcomes)
                 _record_counts(edit, counted, last_id=ids[-1])
             report, last_id = counted, ids[-1]
             if on_batch is not None:
@@ -446,14 +674,58 @@ def bulk_edit_apply_in_batches(
     return _finish_done(edit, report, user)
 
 
+def _job_batch(
+    action: BulkAction,
+    products: QuerySet[Product],
+    ids: list[int],
+    parameters: dict[str, Any],
+    *,
+    report: BulkReport,
+    since: datetime,
+    seen: Seen | None,
+    skip_refused: bool,
+    user: User,
+    reason: str,
+) -> BulkReport:
+    """One batch of a job, in its transaction: checked, written, and ``report`` plus its counts (a copy)."""
+    counted = _counted(report)
+    batch = _sql_batch(action, parameters, ids, lock=True, since=since, seen=seen)
+    if batch is not None and (skip_refused or not batch.refused):
+        _add_sql_batch(counted, action, parameters, batch)
+        _sql_write(batch, user=user, reason=reason)
+        return counted
+    # Row by row: products with variants, or the batch this job stops at (named exactly).
+    rows = _batch_rows(action, products, ids, lock=True)
+    moved = [row for row in rows if row.last_update > since]
+    if moved:
+        raise BulkEditConflict(
+            ERROR_CHANGED_SINCE.format(count=len(moved), skus=", ".join(row.sku for row in moved[:5])),
+            code="conflict",
+        )
+    outcomes = _evaluate(action, rows, parameters, seen)
+    refused = [outcome for outcome in outcomes if outcome.kind == REFUSED]
+    if refused and not skip_refused:
+        raise BulkEditRefused(
+            ERROR_REFUSED_SINCE.format(
+                count=len(refused),
+                skus=", ".join(o.product.sku for o in refused[:5]),
+                reason=refused[0].reason,
+            ),
+            BulkReport(),
+        )
+    _write(action, outcomes, parameters, user=user, reason=reason)
+    counted.add(outcomes)
+    return counted
+
+
 def _written(edit: BulkEdit, report: BulkReport, last_id: int | None) -> str:
     if last_id is None:
         return STOPPED_NOTHING
     return STOPPED_WRITTEN.format(changed=report.changed, last_id=last_id, edit_id=edit.pk)
 
 
-def _counted(report: BulkReport, outcomes: Sequence[Outcome]) -> BulkReport:
-    """``report`` plus one batch's outcomes, as a new report (``report`` stays as committed)."""
+def _counted(report: BulkReport) -> BulkReport:
+    """A copy of ``report`` for the next batch to add to (``report`` stays as committed)."""
     counted = BulkReport(
         changed=report.changed,
         unchanged=report.unchanged,
@@ -461,7 +733,6 @@ def _counted(report: BulkReport, outcomes: Sequence[Outcome]) -> BulkReport:
         sample=list(report.sample),
         refusals=list(report.refusals),
     )
-    counted.add(outcomes)
     return counted
 
 

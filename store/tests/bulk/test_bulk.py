@@ -122,7 +122,7 @@ def test_adjust_inventory_is_a_database_delta_never_below_zero(django_assert_max
     assert values(a, b, field="inventory") == [8, 3]
 
 
-def test_inventory_delta_never_writes_a_value_read_in_python(monkeypatch):
+def test_inventory_delta_never_writes_a_value_read_in_python(monkeypatch, row_by_row):
     """Another sale lands between the read and the write: the delta still adds up."""
     product = ProductFactory(inventory=10)
     action = bulk_actions.get_bulk_action("adjust_inventory")
@@ -137,7 +137,37 @@ def test_inventory_delta_never_writes_a_value_read_in_python(monkeypatch):
     assert values(product, field="inventory") == [2]
 
 
-def test_a_product_saved_meanwhile_fails_the_edit(monkeypatch):
+def test_the_set_based_inventory_delta_is_computed_by_the_update(monkeypatch):
+    """The same sale between the batch's count and its UPDATE: the UPDATE adds the delta to what it finds."""
+    product = ProductFactory(inventory=10)
+    real_claim = bulk_apply._claim_where
+
+    def sell_first(batch, now):
+        Product.objects.filter(pk=product.pk).update(inventory=7)  # as a concurrent UPDATE would
+        real_claim(batch, now)
+
+    monkeypatch.setattr(bulk_apply, "_claim_where", sell_first)
+    run("adjust_inventory", delta=-5)
+    assert values(product, field="inventory") == [2]
+
+
+def test_a_product_saved_between_the_count_and_the_update_fails_the_edit(monkeypatch):
+    product = ProductFactory(unit_price=Decimal("10.00"))
+    real_claim = bulk_apply._claim_where
+
+    def claim_after_someone_saved(batch, now):
+        Product.objects.get(pk=product.pk).save()  # every save bumps version and last_update
+        real_claim(batch, now)
+
+    monkeypatch.setattr(bulk_apply, "_claim_where", claim_after_someone_saved)
+    with pytest.raises(bulk_actions.BulkEditConflict):
+        run("change_price", mode="set", amount="12", ending="")
+    assert values(product) == [Decimal("10.00")]
+    assert BulkEdit.objects.get().state == BulkEdit.STATE_FAILED
+    assert not Product.history.filter(history_change_reason__startswith="Bulk edit").exists()
+
+
+def test_a_product_saved_meanwhile_fails_the_edit(monkeypatch, row_by_row):
     product = ProductFactory(unit_price=Decimal("10.00"))
     real_claim = bulk_apply._claim
 
