@@ -386,8 +386,13 @@ class ProductChangeList(ChangeList):
         return selectors.product_list_with_variant_summary(queryset=queryset)
 
     def get_results(self, request):
-        """The page, plus what other apps' list columns show, loaded once per page each."""
+        """The page, plus what other apps' list columns show, loaded once per page each.
+
+        A filter that matches nothing reads no page: its count said so (Django's changelist
+        would read the "one page" of every match, walking the rows the count walked again)."""
         super().get_results(request)
+        if not self.result_count:
+            self.result_list = self.queryset.none()
         if extensions.admin_list_columns():
             # list() fills the queryset's cache: the template and the list-edit formset reuse it.
             extensions.admin_load(list(self.result_list))
