@@ -569,6 +569,14 @@ class ProductAdmin(
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        # The stock filter of products judges a product with variants by a subquery on its
+        # variants (the sellable-units view's reads each row's own columns).
+        if isinstance(paginator, CappedCountPaginator):
+            paginator.per_row_filter = bool(request.GET.get(InventoryFilter.parameter_name)) and not units_view(request)
+        return paginator
+
     def get_changelist_form(self, request, **kwargs):
         return super().get_changelist_form(request, **{"form": ProductListEditForm, **kwargs})
 

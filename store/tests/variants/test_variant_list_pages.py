@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from store import selectors
+from store.admin.paginators import CappedCountPaginator
 from store.models import Product
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
 from store.tests.variants.conftest import make_parent, make_variant
@@ -214,3 +215,20 @@ class TestPlans:
         assert all("USING COVERING INDEX product_parent_stock_idx (parent_id=?" in line for line in subqueries), plan
         (rows,) = [sql for sql in queries if "store_productimage" in sql]
         assert "USING COVERING INDEX product_parent_stock_idx" in self.plan(rows)
+
+
+def test_the_stock_filter_of_products_counts_up_to_its_own_cap(admin_client, monkeypatch, mixed_catalog):
+    """Each product with variants is tested by a subquery: its count stops earlier than a plain
+    filter's (CappedCountPaginator.per_row_filter_cap)."""
+    monkeypatch.setattr(CappedCountPaginator, "per_row_filter_cap", 1)
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 1)
+    assert len(expected_products({"inventory_status": selectors.STOCK_OK})) == 2
+    stock = admin_client.get(PRODUCTS, {"inventory_status": selectors.STOCK_OK})
+    paginator = stock.context["cl"].paginator
+    assert (paginator.count, paginator.count_is_capped, paginator.num_pages) == (1, True, 1)
+    assert "more than 1 product" in stock.content.decode()
+    # Neither the other filters nor the sellable-units view's stock filter (each row's own stock).
+    for params in ({"status__exact": "active"}, {"rows": "units", "inventory_status": selectors.STOCK_OK}):
+        paginator = admin_client.get(PRODUCTS, params).context["cl"].paginator
+        assert not paginator.count_is_capped
+        assert paginator.count > 1
