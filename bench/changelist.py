@@ -20,10 +20,12 @@ A catalog already seeded at one of the sizes is reused. Options: ``--sizes`` (de
 1000000), ``--runs`` timed runs per view (the best is reported, after one warm-up),
 ``--explain`` to print the database's plan for each page query (and a search's capped count),
 ``--search`` for the default list and the searches only (a dense word, a rare word, two words
-twice, a SKU segment). Seeding 1M products (with the search index) takes about five minutes.
-The goal is a ratio ≤ 2. Views: the default list, a filter, the searches, and every
-sort a header click reaches (each sortable column both ways, alone and after the default title
-order, e.g. ?o=6.1 for Status). Each view is reported twice: the whole page, and the time its
+twice, a SKU segment), ``--only PREFIX…`` for the views whose names start so (``--only
+filtered units``). Seeding 1M products (with the search index) takes about five minutes.
+The goal is a ratio ≤ 2. Views: the default list, the filters, the searches, every sort a
+header click reaches (each sortable column both ways, alone and after the default title order,
+e.g. ?o=6.1 for Status) and, with ``--variants``, the sellable-units view (``?rows=units``) with
+its filters. Each view is reported twice: the whole page, and the time its
 SQL took (most of a page is Python, which a busy shared machine slows at random; the SQL is
 what grows with the table). Each view is rendered through the full stack (middleware, session,
 admin view, template) by Django's test client, logged in as a superuser.
@@ -137,6 +139,22 @@ def views_of(*, variants: int, search_only: bool) -> dict[str, dict[str, str]]:
         },
         **search_views(variants=variants),
         **header_clicks(),
+        **(units_views() if variants else {}),
+    }
+
+
+def units_views() -> dict[str, dict[str, str]]:
+    """The sellable-units view (``?rows=units``: each variant on a row of its own), its filters
+    and a header click."""
+    units = {"rows": "units"}
+    return {
+        "units": units,
+        "units Low": units | {"inventory_status": "low"},
+        "units Not tracked": units | {"inventory_status": "untracked"},
+        "units collection": units | {"collection__pk__exact": "1"},
+        # Not "units | {"q": "bottle"}": a search of sellable units reads every matching term
+        # row's product and variants (over 5 minutes for one page at 1M units; docs/performance.md).
+        "units price click": units | {"o": "5.2"},
     }
 
 
@@ -360,8 +378,15 @@ def main() -> None:
         action="store_true",
         help="do not give every other product an image row (the thumbnail column then finds none)",
     )
+    parser.add_argument(
+        "--only", nargs="+", metavar="PREFIX", help="only the views whose names start with one of these (and default)"
+    )
     args = parser.parse_args()
     views = views_of(variants=args.variants, search_only=args.search)
+    if args.only:
+        views = {
+            name: params for name, params in views.items() if name == "default" or name.startswith(tuple(args.only))
+        }
     setup_test_environment()  # allows the test client's host
 
     large_database = str(connection.settings_dict["NAME"])

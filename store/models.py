@@ -251,6 +251,13 @@ class Product(models.Model):
             models.Index(fields=["parent", "sku"], name="product_parent_sku_idx"),
             models.Index(fields=["parent", "unit_price"], name="product_parent_price_idx"),
             models.Index(fields=["parent", "inventory"], name="product_parent_inventory_idx"),
+            # A product with variants' tracked stock (the list's stock summary and badge, and the
+            # inventory filter: the lowest tracked variant) read from the index alone, without a
+            # lookup of each variant's row.
+            models.Index(fields=["parent", "track_inventory", "inventory"], name="product_parent_stock_idx"),
+            # The collection filter in the list's default order: a walk of the collection's
+            # products by title that stops after a page (its whole collection sorted otherwise).
+            models.Index(fields=["collection", "title"], name="product_collection_title_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(unit_price__gte=MIN_UNIT_PRICE), name="product_unit_price_min_1"),

@@ -395,8 +395,13 @@ class ProductChangeList(ChangeList):
         return selectors.product_list_with_variant_summary(queryset=queryset)
 
     def get_results(self, request):
-        """The page, plus what other apps' list columns show, loaded once per page each."""
+        """The page, plus what other apps' list columns show, loaded once per page each.
+
+        A filter that matches nothing reads no page: its count said so (Django's changelist
+        would read the "one page" of every match, walking the rows the count walked again)."""
         super().get_results(request)
+        if not self.result_count:
+            self.result_list = self.queryset.none()
         if extensions.admin_list_columns():
             # list() fills the queryset's cache: the template and the list-edit formset reuse it.
             extensions.admin_load(list(self.result_list))
@@ -572,6 +577,14 @@ class ProductAdmin(
 
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        # The stock filter of products judges a product with variants by a subquery on its
+        # variants (the sellable-units view's reads each row's own columns).
+        if isinstance(paginator, CappedCountPaginator):
+            paginator.per_row_filter = bool(request.GET.get(InventoryFilter.parameter_name)) and not units_view(request)
+        return paginator
 
     def get_changelist_form(self, request, **kwargs):
         return super().get_changelist_form(request, **{"form": ProductListEditForm, **kwargs})
