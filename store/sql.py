@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorWrapper
+from django.db.models.expressions import RawSQL
 
 from store.models import CENT
 
@@ -63,6 +64,14 @@ def select_in(
             )
             for row in cursor.fetchall():
                 yield make(row)
+
+
+def id_list(ids: Iterable[int]) -> RawSQL:
+    """Integer ids for an ``__in`` filter (``filter(product_id__in=id_list(chunk))``), written into the
+    SQL as numbers rather than passed as parameters: Django prepares each value of a list and MySQLdb
+    quotes each parameter, ~20 µs an id, which was most of an export's chunk reads (issue 22)."""
+    text = ",".join(str(int(pk)) for pk in ids)
+    return RawSQL(text or "NULL", (), output_field=models.IntegerField())
 
 
 def as_money(value: Any) -> Decimal:
