@@ -165,20 +165,20 @@ def native_header(*, with_variants: bool = True) -> list[str]:
     return [column.name for column in product_columns() if with_variants or column.name not in VARIANT_COLUMNS]
 
 
-Cell = Callable[[ExportRow], Any]
+#: how a row's cell is written: its value at a position of the row, and what writes that value
+Cell = tuple[int, Callable[[Any], Any]]
 
 
-def _cell(column: ProductColumn, *, native: bool, position: int, current: dict[int, Any]) -> Cell:
-    """How a row's cell of ``column`` is written: by the column's own exporter (of the row's value at
-    ``position``), or, for a column with rows of its own, its ``render`` of the chunk's ``current``."""
+def _cell(column: ProductColumn, *, native: bool, fields: tuple[str, ...], current: dict[int, Any]) -> Cell:
+    """A row's cell of ``column``: the column's own exporter of its value, or, for a column with rows
+    of its own, its ``render`` of the chunk's ``current`` value of the row's product (by id)."""
     if column.field:
-        text = column.exporter(native=native)
-        return lambda row: text(row[position])
+        return fields.index(column.export_value), column.exporter(native=native)
     render, empty = column.render, column.empty()
-    return lambda row: render(current.get(row[0], empty))
+    return 0, lambda pk: render(current.get(pk, empty))
 
 
-def _blank(row: ExportRow) -> Any:
+def _blank(value: Any) -> Any:
     return BLANK
 
 
@@ -209,16 +209,11 @@ def native_rows(
             ids = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
             current[column.name] = column.current(ids) if ids else {}
     cells = {
-        column.name: _cell(
-            column,
-            native=native,
-            position=fields.index(column.export_value) if column.field else 0,
-            current=current.get(column.name, {}),
-        )
+        column.name: _cell(column, native=native, fields=fields, current=current.get(column.name, {}))
         for column in columns
     }
-    layouts = {
-        structure: [cells[column.name] if column.holder in holders else _blank for column in columns]
+    layouts: dict[str, list[Cell]] = {
+        structure: [cells[column.name] if column.holder in holders else (0, _blank) for column in columns]
         for structure, holders in HOLDERS.items()
     }
-    return [[cell(row) for cell in layouts[row.structure]] for row in rows]
+    return [[write(row[position]) for position, write in layouts[row.structure]] for row in rows]

@@ -122,7 +122,7 @@ class ProductResource(ChunkedExportResource):
         self._catalog_has_variants: bool | None = None
 
     @classmethod
-    def for_format(cls, file_format: str) -> ChunkedExportResource:
+    def for_format(cls, file_format: str) -> ProductResource:
         return ShopifyProductResource() if file_format == FORMAT_SHOPIFY else cls()
 
     def catalog_has_variants(self) -> bool:
