@@ -357,6 +357,15 @@ class ProductChangeList(ChangeList):
         super().__init__(request, *args, **kwargs)
 
     @property
+    def row_name(self) -> str:
+        """What one row of the list is, in its count line and its "select all"."""
+        return "sellable unit" if self.units else str(self.opts.verbose_name)
+
+    @property
+    def rows_name(self) -> str:
+        return "sellable units" if self.units else str(self.opts.verbose_name_plural)
+
+    @property
     def root_queryset(self) -> QuerySet[Product]:
         return self._root_queryset
 

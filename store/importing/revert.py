@@ -380,9 +380,15 @@ def import_revert_preview(*, job: ImportJob) -> RevertReport:
     """What ``import_revert`` would do now. Reads only; raises ValidationError when not revertible."""
     _check_revertible(job)
     report = _new_report(job)
+    parents: list[Product] = []
+    deleted: set[int] = set()
     for rows in _history_chunks(job):
         report.rows += len(rows)
-        _plan_chunk(rows, report, job=job, lock=False)
+        plan = _plan_chunk(rows, report, job=job, lock=False)
+        parents.extend(product for product in plan.deletes if product.is_parent)
+        deleted.update(product.pk for product in plan.deletes if not product.is_parent)
+    if parents:
+        _parents_going(parents, report, deleted=deleted)
     return report
 
 
@@ -438,15 +444,21 @@ def _delete(products: list[Product], *, user: User, reason: str, now: datetime, 
     with connection.cursor() as cursor:
         # Raw on purpose: Django's delete() would load each row and send two signals per product.
         cursor.execute(f"DELETE FROM {quote(Product._meta.db_table)} WHERE {quote('id')} IN ({placeholders})", ids)
+    # Products that keep their other variants: sent again by the sync feed, no longer found by
+    # the deleted variants' SKUs (as ``variant_services.variant_delete`` does for one variant).
+    kept_parents = sorted({product.parent_id for product in products if product.parent_id} - set(ids))
+    if kept_parents:
+        Product.objects.filter(pk__in=kept_parents).update(last_update=now)
+        search_index_refresh(product_ids=kept_parents)
 
 
-def _delete_parents(
-    parents: list[Product], report: RevertReport, *, user: User, reason: str, revert_job: ImportJob
-) -> None:
-    """Delete the products with variants the import created, but those that still have variants (kept:
-    an order refers to one, or one was added since)."""
+def _parents_going(parents: list[Product], report: RevertReport, *, deleted: set[int]) -> list[Product]:
+    """The products with variants the import created that go: not those that still have variants
+    besides ``deleted`` (kept: an order refers to one, or one was added since); the report says so."""
     ids = [product.pk for product in parents]
-    with_variants = {row.parent_id for row in select_in(Product, ("parent_id",), "parent_id", ids)}
+    with_variants = {
+        row.parent_id for row in select_in(Product, ("id", "parent_id"), "parent_id", ids) if row.id not in deleted
+    }
     for product in parents:
         if product.pk in with_variants:
             report.delete -= 1
@@ -454,9 +466,7 @@ def _delete_parents(
             report.note(
                 "kept", RevertItem(product_id=product.pk, sku=product.sku, title=product.title, why=WHY_VARIANTS_KEPT)
             )
-    deletes = [product for product in parents if product.pk not in with_variants]
-    if deletes:
-        _delete(deletes, user=user, reason=reason, now=timezone.now(), revert_job=revert_job)
+    return [product for product in parents if product.pk not in with_variants]
 
 
 def _restored(product: Product, before: HistoricalRow) -> Product:
@@ -526,8 +536,9 @@ def import_revert(
                     _remove_images(plan.image_sources)
             if report.changed and not skip_changed:
                 raise RevertRefused(ERROR_CHANGED.format(count=report.changed), report)
-            if parents:
-                _delete_parents(parents, report, user=user, reason=reason, revert_job=revert_job)
+            # Once the variants are gone: those left are the ones kept.
+            if going := _parents_going(parents, report, deleted=set()):
+                _delete(going, user=user, reason=reason, now=timezone.now(), revert_job=revert_job)
             _record(revert_job, revert, report, started)
     except IntegrityError as error:
         done = ImportRevert.objects.filter(import_job=job).first()

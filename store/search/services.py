@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 
 from store.models import Product, ProductSearchTerm
 from store.search.terms import product_terms, title_term
@@ -96,11 +96,20 @@ def search_index_clear() -> None:
 
 
 def search_index_build(
-    *, first_id: int = 0, last_id: int | None = None, progress: Callable[[int], None] | None = None
+    *,
+    first_id: int = 0,
+    last_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    replace: bool = False,
 ) -> int:
     """Index every product with first_id <= id (<= last_id), whose terms are not there yet:
     new products written in bulk (seeding) and the migration that made the index. Returns the
-    number of products indexed; ``progress`` is told each chunk's count."""
+    number of products indexed; ``progress`` is told each chunk's count.
+
+    ``replace``: rewrite the terms already there too (``manage.py rebuild_search_index``). Each
+    chunk's id range swaps its terms in one transaction, so the list stays searchable meanwhile;
+    terms of products that no longer exist (an id gap, or beyond the last product) go as well.
+    """
     done = 0
     start = first_id
     columns = ", ".join(quote(column) for column in ("id", "title", "sku", "structure"))
@@ -115,10 +124,26 @@ def search_index_build(
             cursor.execute(f"{sql} ORDER BY {quote('id')} LIMIT {BUILD_CHUNK}", params)
             products = cursor.fetchall()
             if not products:
+                if replace:
+                    _delete_range(start, last_id)
                 return done
             variants = _variants_of([row[0] for row in products if row[3] == Product.Structure.PARENT])
-            execute_many(_insert_sql(), search_rows(products, variants))
+            with transaction.atomic():
+                if replace:
+                    _delete_range(start, products[-1][0])
+                execute_many(_insert_sql(), search_rows(products, variants))
             done += len(products)
             start = products[-1][0] + 1
             if progress is not None:
                 progress(len(products))
+
+
+def _delete_range(first_id: int, last_id: int | None) -> None:
+    """Drop the terms of every product id from ``first_id`` up to ``last_id`` (or beyond)."""
+    sql = f"DELETE FROM {_table()} WHERE {quote('product_id')} >= %s"
+    params = [first_id]
+    if last_id is not None:
+        sql += f" AND {quote('product_id')} <= %s"
+        params.append(last_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -683,6 +683,21 @@ def test_the_count_line_says_what_the_paginator_says(admin_client, monkeypatch):
     assert re.search(r'id="changelist-search-count">([^<(]*)', one.content.decode()).group(1).strip() == "1 product"
 
 
+def test_counts_have_thousands_separators(admin_client):
+    """ "1,001 products", "Select all 1,001 products", "All 1,001 selected": a merchandiser reads
+    the count of a filtered list at a glance (it read "1001 products")."""
+    shelf = CollectionFactory()
+    Product.objects.bulk_create(
+        ProductFactory.build(status=Product.Status.DRAFT, collection=shelf) for _ in range(1_001)
+    )
+    html = admin_client.get(PRODUCTS, {"status__exact": Product.Status.DRAFT}).content.decode()
+    count_line = re.search(r'id="changelist-search-count">([^<(]*)', html).group(1).strip()
+    assert count_line == "1,001 products"
+    assert re.search(r'<p class="paginator">.*?1,001 products', html, re.DOTALL)
+    assert "Select all 1,001 products" in html
+    assert "All 1,001 selected" in html
+
+
 def test_a_search_counts_up_to_its_own_cap_and_a_filter_up_to_the_lists(admin_client, monkeypatch):
     """A search stops counting at ``search_cap`` (its count reads the term index word by word); a
     filter without a search counts up to ``cap``."""

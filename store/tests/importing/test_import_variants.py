@@ -13,7 +13,7 @@ from store.fileformat.columns import url_hash
 from store.images.fetch import variant_image_links
 from store.importing import variants as rules
 from store.importing.modes import ERROR_NOT_IN_CATALOG, MODE_CREATE_ONLY, MODE_UPDATE_ONLY, ImportMode
-from store.importing.revert import WHY_CHANGED, WHY_VARIANTS_KEPT, import_revert
+from store.importing.revert import WHY_CHANGED, WHY_VARIANTS_KEPT, import_revert, import_revert_preview
 from store.importing.service import product_import
 from store.models import Collection, Order, OrderItem, Product, ProductImage, ProductImageSource
 from store.search.selectors import product_search
@@ -308,10 +308,35 @@ def test_reverting_an_import_that_added_a_product_with_variants_removes_them(wri
         ("TEE-GM", Decimal("20.00")),
     }
     # TEE-GS changed since the first import (the second and its revert): it is kept, and so its product
+    preview = import_revert_preview(job=outcome.job)
     report = import_revert(job=outcome.job).report
     assert (report.delete, report.kept) == (1, 2)
     assert [item.why for item in report.kept_items] == [WHY_CHANGED, WHY_VARIANTS_KEPT]
+    # The preview said so before: it does not offer to delete the product that stays.
+    assert (preview.delete, preview.kept) == (1, 2)
+    assert [(item.sku, item.why) for item in preview.kept_items] == [(i.sku, i.why) for i in report.kept_items]
+    assert [item.sku for item in preview.sample] == [item.sku for item in report.sample] == ["TEE-GM"]
     assert set(Product.objects.values_list("sku", flat=True)) == {"TEE", "TEE-GS"}
+
+
+def test_reverting_the_new_variants_of_a_kept_product_sends_it_again_and_unfinds_their_skus(write_csv):
+    """The revert deletes the variants an import added to a product that stays: the product's
+    ``last_update`` moves, as when a variant is removed in the admin, so the API's sync feed sends
+    it again without them; and its variants' SKUs no longer find it."""
+    product_import(path=write_csv([TEE, variant("TEE-GS", "Green", "S")], header=HEADER), file_name="f.csv")
+    second = product_import(path=write_csv([variant("TEE-BS", "Blue", "S")], header=HEADER), file_name="g.csv")
+    assert errors(second) == []
+    assert list(product_search(term="TEE-BS", queryset=Product.objects.filter(parent=None))) == [
+        Product.objects.get(sku="TEE")
+    ]
+    before = Product.objects.get(sku="TEE").last_update
+
+    import_revert(job=second.job)
+
+    tee = Product.objects.get(sku="TEE")
+    assert list(tee.variants.values_list("sku", flat=True)) == ["TEE-GS"]
+    assert tee.last_update > before
+    assert not product_search(term="TEE-BS", queryset=Product.objects.filter(parent=None)).exists()
 
 
 def test_reverting_a_new_product_with_variants_deletes_it_whole(write_csv):

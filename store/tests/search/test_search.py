@@ -3,7 +3,10 @@ searched (admin list, autocompletes, exports of a filtered list, API), on both d
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from store import selectors
@@ -138,6 +141,32 @@ def test_the_index_can_be_rebuilt(catalog):
     assert search_index_build() == len(catalog)
     assert found("bott") == ["Heavy-duty Water Bottle 7"]
     assert ProductSearchTerm.objects.filter(product=catalog["Classic Hoodie"]).count() == 6
+
+
+def test_the_rebuild_command_rewrites_stale_missing_and_orphan_terms(catalog, monkeypatch):
+    """Rows changed behind the write paths' back (a raw UPDATE, lost terms, a deleted product's
+    leftovers) are found as they are once the index is rebuilt, range by range."""
+    monkeypatch.setattr("store.search.services.BUILD_CHUNK", 3)  # several ranges, and a gap between them
+    bottle, hoodie = catalog["Heavy-duty Water Bottle 7"], catalog["Classic Hoodie"]
+    Product.objects.filter(pk=bottle.pk).update(title="Heavy-duty Flask 7")  # no save(): terms stale
+    ProductSearchTerm.objects.filter(product=hoodie).delete()
+    ProductSearchTerm.objects.create(term="ghost", product_id=10**9, title="Ghost", is_variant=False)
+    fresh = ProductSearchTerm.objects.order_by("product_id", "term").values_list("term", "product_id", "title")
+    assert found("flask") == []
+    assert found("hoodie") == []
+    out = io.StringIO()
+
+    call_command("rebuild_search_index", stdout=out)
+
+    assert found("flask") == ["Heavy-duty Flask 7"]
+    assert found("bott") == []
+    assert found("hoodie") == ["Classic Hoodie"]
+    assert not ProductSearchTerm.objects.filter(product_id=10**9).exists()
+    rebuilt = list(fresh)
+    search_index_clear()
+    search_index_build()
+    assert rebuilt == list(fresh)
+    assert f"Search index rebuilt: {len(catalog):,} product(s)" in out.getvalue()
 
 
 def test_every_page_of_a_searched_list_follows_the_ranking(admin_client):

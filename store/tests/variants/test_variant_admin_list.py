@@ -1,9 +1,11 @@
 """The product list shows products (with their variants' count, price range and stock), never a
 variant on its own row; searching a variant's SKU finds its product; order lines sell variants."""
 
+import re
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -149,6 +151,16 @@ def test_the_sellable_units_view_searches_and_filters_units(admin_client, tshirt
     )
     Product.objects.filter(sku="TS-GM").update(inventory=0)
     assert skus({"inventory_status": "out"}) == ["TS-GM"]
+
+
+def test_the_sellable_units_view_counts_sellable_units(admin_client, tshirt, monkeypatch):
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 2)
+    html = admin_client.get(PRODUCTS, UNITS | {"q": "blue"}).content.decode()
+    count_line = re.search(r'id="changelist-search-count">([^<(]*)', html).group(1).strip()
+    assert count_line == "3 sellable units"
+    assert "Select all 3 sellable units" in html
+    products = admin_client.get(PRODUCTS, {"q": "blue"}).content.decode()
+    assert re.search(r'id="changelist-search-count">([^<(]*)', products).group(1).strip() == "1 product"
 
 
 def test_the_sellable_units_view_costs_no_query_per_row(admin_client, monkeypatch):
