@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorWrapper
+from django.db.models.expressions import RawSQL
 
 from store.models import CENT
 
@@ -90,6 +91,14 @@ def sql_from_cents(cents: str) -> str:
     """Whole cents back to a money value: exactly the REAL SQLite stores for that decimal, or a DECIMAL."""
     divisor = "100.0" if connection.vendor == "sqlite" else "100"
     return f"(({cents}) / {divisor})"
+
+
+def id_list(ids: Iterable[int]) -> RawSQL:
+    """Integer ids for an ``__in`` filter (``filter(product_id__in=id_list(chunk))``), written into the
+    SQL as numbers rather than passed as parameters: Django prepares each value of a list and MySQLdb
+    quotes each parameter, ~20 µs an id, which was most of an export's chunk reads (issue 22)."""
+    text = ",".join(map(str, map(int, ids)))
+    return RawSQL(text or "NULL", (), output_field=models.IntegerField())
 
 
 def as_money(value: Any) -> Decimal:

@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
 from store.models import Product
+from store.sql import id_list
 from tags.models import Tag, TaggedItem
 
 CHUNK = 1000
@@ -27,7 +28,7 @@ def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, tuple[str, ..
     found: dict[int, list[str]] = {pk: [] for pk in product_ids}
     ids = list(found)
     for start in range(0, len(ids), CHUNK):
-        rows = TaggedItem.objects.filter(PRODUCT_ITEMS, object_id__in=ids[start : start + CHUNK]).values_list(
+        rows = TaggedItem.objects.filter(PRODUCT_ITEMS, object_id__in=id_list(ids[start : start + CHUNK])).values_list(
             "object_id", "tag__label"
         )
         for object_id, label in rows:

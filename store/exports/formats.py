@@ -70,6 +70,15 @@ def escape_formula(value: Any) -> Any:
     return "'" + value
 
 
+#: the first characters of a text cell ``escape_formula`` may change (a formula's, and the apostrophe)
+FORMULA_STARTS = frozenset((*FORMULA_PREFIXES, "'"))
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell as the CSV writes it: formula-safe, a Decimal as text, None blank."""
+    return _plain(escape_formula(value))
+
+
 def escape_dataset(dataset: tablib.Dataset) -> tablib.Dataset:
     escaped = tablib.Dataset(headers=[escape_formula(h) for h in dataset.headers or []])
     for row in dataset:
@@ -151,7 +160,14 @@ class _CsvStream:
         self.csv.writerow([escape_formula(h) for h in headers])
 
     def write(self, rows: list[list]) -> None:
-        self.csv.writerows([_plain(escape_formula(value)) for value in row] for row in rows)
+        # ``_csv_cell`` of each cell; a text cell that cannot be a formula (most) is itself, inline
+        self.csv.writerows(
+            [
+                value if type(value) is str and (not value or value[0] not in FORMULA_STARTS) else _csv_cell(value)
+                for value in row
+            ]
+            for row in rows
+        )
 
     def close(self) -> None:
         self.text.flush()

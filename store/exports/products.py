@@ -13,7 +13,7 @@ rows, their images, and the product of a variant listed on its own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns
 from store.models import OPTION_COUNT, Product
+from store.sql import id_list, row_type
 
 #: the native columns of products with variants: a parent's option names; a variant's product (its
 #: SKU), option values and image (``store.importing.variants.STRUCTURE_COLUMNS``); an export
@@ -38,49 +39,85 @@ HOLDERS: dict[str, tuple[str, ...]] = {
     Product.Structure.VARIANT: (UNIT, BOTH, VARIANT),
 }
 BLANK = ""
+PARENT, VARIANT_ROW = Product.Structure.PARENT, Product.Structure.VARIANT
+
+
+#: what every export reads of a product row besides its columns' values: which row is which
+ROW_KEYS = ("id", "structure", "parent_id")
+#: a product row as an export reads it: a named tuple of ``export_fields()`` (``row.id``,
+#: ``row.sku``, ``row.collection__title``), never a model instance
+ExportRow = Any
+
+
+def export_fields() -> tuple[str, ...]:
+    """What an export reads of each product: ``ROW_KEYS``, then each column's ``export_value``
+    (the column table's order; a value read from a related row, such as the collection's title, joined)."""
+    values = (column.export_value for column in product_columns() if column.field)
+    return tuple(dict.fromkeys((*ROW_KEYS, *values)))
+
+
+def row_maker(fields: tuple[str, ...]) -> Callable[[Iterable[Any]], ExportRow]:
+    """Makes an export row of the values of ``fields``."""
+    make: Callable[[Iterable[Any]], ExportRow] = row_type(fields)._make
+    return make
+
+
+def product_rows(ids: Iterable[int], *, fields: tuple[str, ...]) -> dict[int, ExportRow]:
+    """The export rows of the products ``ids``, by id: one query."""
+    make = row_maker(fields)
+    rows = Product._base_manager.filter(pk__in=id_list(ids)).order_by().values_list(*fields)
+    return {row[0]: make(row) for row in rows}
 
 
 @dataclass(frozen=True)
 class ExportItem:
-    """A product and the variants exported under it.
+    """A product and the variants exported under it (export rows: ``product_rows``).
 
     ``listed``: the product's own row is part of the export. False for a variant listed without
     its product (a list of variants): ``product`` is then only the one its rows name.
     """
 
-    product: Product
-    variants: tuple[Product, ...] = ()
+    product: ExportRow
+    variants: tuple[ExportRow, ...] = ()
     listed: bool = True
 
 
-def export_items(products: Sequence[Product], *, queryset: QuerySet[Product]) -> list[ExportItem]:
-    """The chunk's ``products`` (rows of ``queryset``, in its order), each product with variants
-    with its variants in the order they were made. A variant ``queryset`` lists without its product
-    is exported on its own (under its product's SKU); one whose product it lists too is exported
-    once, under its product. A variant's own ``parent`` must be prefetched."""
-    parent_ids = [product.pk for product in products if product.is_parent]
-    variants: dict[int, list[Product]] = {}
+def export_items(ids: Sequence[int], *, queryset: QuerySet[Product], fields: tuple[str, ...]) -> list[ExportItem]:
+    """The chunk of products ``ids`` (of ``queryset``, in its order), each product with variants with
+    its variants in the order they were made. A variant ``queryset`` lists without its product is
+    exported on its own (under its product's SKU); one whose product it lists too is exported once,
+    under its product. Reads the rows set-wise: a fixed number of queries whatever the variants."""
+    by_id = product_rows(ids, fields=fields)
+    products = [by_id[pk] for pk in ids if pk in by_id]
+    parent_ids = [row.id for row in products if row.structure == PARENT]
+    variants: dict[int, list[ExportRow]] = {}
     if parent_ids:
-        rows = Product.objects.filter(parent_id__in=parent_ids).order_by("parent_id", "pk")
-        for variant in rows:
-            if variant.parent_id is not None:
-                variants.setdefault(variant.parent_id, []).append(variant)
-    own_parents = {product.parent_id for product in products if product.is_variant}
+        make = row_maker(fields)
+        rows = (
+            Product._base_manager.filter(parent_id__in=id_list(parent_ids))
+            .order_by("parent_id", "pk")
+            .values_list(*fields)
+        )
+        for row in map(make, rows):
+            variants.setdefault(row.parent_id, []).append(row)
+    own_parents = {row.parent_id for row in products if row.structure == VARIANT_ROW}
     listed_parents: set[int] = set()
+    parents: dict[int, ExportRow] = {}
     if own_parents:
-        listed_parents = set(queryset.filter(pk__in=own_parents).values_list("pk", flat=True))
+        listed_parents = set(queryset.filter(pk__in=id_list(own_parents)).order_by().values_list("pk", flat=True))
+        if own_parents - listed_parents:
+            parents = product_rows(own_parents - listed_parents, fields=fields)
     items: list[ExportItem] = []
-    for product in products:
-        if not product.is_variant:
-            items.append(ExportItem(product, tuple(variants.get(product.pk, ()))))
-        elif product.parent_id not in listed_parents:
-            parent = product.parent
-            assert parent is not None  # a variant has a parent (CHECK constraint)
+    for row in products:
+        if row.structure != VARIANT_ROW:
+            items.append(ExportItem(row, tuple(variants.get(row.id, ()))))
+        elif row.parent_id not in listed_parents:
+            parent = parents[row.parent_id]  # a variant has a parent (CHECK constraint)
             previous = items[-1] if items else None
-            if previous is not None and not previous.listed and previous.product.pk == parent.pk:
-                items[-1] = ExportItem(parent, (*previous.variants, product), listed=False)
+            if previous is not None and not previous.listed and previous.product.id == parent.id:
+                items[-1] = ExportItem(parent, (*previous.variants, row), listed=False)
             else:
-                items.append(ExportItem(parent, (product,), listed=False))
+                items.append(ExportItem(parent, (row,), listed=False))
     return items
 
 
@@ -128,45 +165,55 @@ def native_header(*, with_variants: bool = True) -> list[str]:
     return [column.name for column in product_columns() if with_variants or column.name not in VARIANT_COLUMNS]
 
 
-Cell = Callable[[Product, dict[str, dict[int, Any]]], Any]
+#: how a row's cell is written: its value at a position of the row, and what writes that value
+Cell = tuple[int, Callable[[Any], Any]]
 
 
-def _cell(column: ProductColumn, *, native: bool) -> Cell:
+def _cell(column: ProductColumn, *, native: bool, fields: tuple[str, ...], current: dict[int, Any]) -> Cell:
+    """A row's cell of ``column``: the column's own exporter of its value, or, for a column with rows
+    of its own, its ``render`` of the chunk's ``current`` value of the row's product (by id)."""
     if column.field:
-        return lambda product, _current: column.export(product, native=native)
-    name, empty = column.name, column.empty()
-    return lambda product, current: column.render(current[name].get(product.pk, empty))
+        return fields.index(column.export_value), column.exporter(native=native)
+    render, empty = column.render, column.empty()
+    return 0, lambda pk: render(current.get(pk, empty))
 
 
-def _blank(product: Product, current: dict[str, dict[int, Any]]) -> Any:
+def _blank(value: Any) -> Any:
     return BLANK
 
 
-def native_rows(items: Sequence[ExportItem], *, native: bool = False, with_variants: bool = True) -> list[list[Any]]:
-    """The native rows of ``items``: a product's row, then its variants' rows; the columns of
-    ``native_header(with_variants=…)`` (without them, an item with variants raises VariantsAppeared).
+def native_rows(
+    items: Sequence[ExportItem], *, fields: tuple[str, ...], native: bool = False, with_variants: bool = True
+) -> list[list[Any]]:
+    """The native rows of ``items`` (rows of ``fields``): a product's row, then its variants' rows;
+    the columns of ``native_header(with_variants=…)`` (without them, an item with variants raises
+    VariantsAppeared).
 
     ``native`` keeps numbers as numbers (XLSX). Columns with rows of their own (promotions,
     images, tags) are read for the chunk's products at once; a variant row leaves them blank.
     """
-    if not with_variants and any(item.variants or not item.listed or item.product.is_parent for item in items):
+    if not with_variants and any(
+        item.variants or not item.listed or item.product.structure == PARENT for item in items
+    ):
         raise VariantsAppeared(ERROR_VARIANTS_APPEARED)
     names = native_header(with_variants=with_variants)
-    columns = {column.name: column for column in product_columns() if column.name in names}
-    layouts = {
-        structure: [_cell(column, native=native) if column.holder in holders else _blank for column in columns.values()]
-        for structure, holders in HOLDERS.items()
-    }
-    rows: list[Product] = []
+    columns = [column for column in product_columns() if column.name in names]
+    rows: list[ExportRow] = []
     for item in items:
         if item.listed:
             rows.append(item.product)
-        for variant in item.variants:
-            Product.parent.field.set_cached_value(variant, item.product)  # its ``product`` cell
-            rows.append(variant)
+        rows.extend(item.variants)
     current: dict[str, dict[int, Any]] = {}
-    for column in columns.values():
+    for column in columns:
         if not column.field:
-            ids = [row.pk for row in rows if column.holder in HOLDERS[row.structure]]
+            ids = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
             current[column.name] = column.current(ids) if ids else {}
-    return [[cell(row, current) for cell in layouts[row.structure]] for row in rows]
+    cells = {
+        column.name: _cell(column, native=native, fields=fields, current=current.get(column.name, {}))
+        for column in columns
+    }
+    layouts: dict[str, list[Cell]] = {
+        structure: [cells[column.name] if column.holder in holders else (0, _blank) for column in columns]
+        for structure, holders in HOLDERS.items()
+    }
+    return [[write(row[position]) for position, write in layouts[row.structure]] for row in rows]

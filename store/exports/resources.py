@@ -22,6 +22,7 @@ from store.exports.formats import FORMAT_CSV, FORMAT_JSON, FORMAT_SHOPIFY, FORMA
 from store.exports.products import (
     ExportItem,
     catalog_has_variants,
+    export_fields,
     export_has_variants,
     export_items,
     export_row_count,
@@ -29,8 +30,8 @@ from store.exports.products import (
     native_rows,
 )
 from store.exports.shopify import SHOPIFY_HEADER, shopify_rows
-from store.fileformat.columns import product_columns
 from store.models import Customer, Order, Product
+from store.sql import id_list
 
 EXPORT_CHUNK_SIZE = 2_000
 
@@ -76,17 +77,22 @@ class ChunkedExportResource(resources.ModelResource):
         for objs in self.iter_object_chunks(queryset):
             yield self.export_chunk(objs, force_native_type=force_native_type)
 
-    def iter_object_chunks(self, queryset: QuerySet) -> Iterator[list]:
-        """The objects of ``queryset`` in its order, EXPORT_CHUNK_SIZE at a time.
+    def iter_id_chunks(self, queryset: QuerySet) -> Iterator[list[int]]:
+        """The ids of ``queryset`` in its order, EXPORT_CHUNK_SIZE at a time.
 
         Only the primary keys are read in one pass (a client-side MySQL cursor holds its
         whole result: 1M full rows would not fit, 1M ids do); each chunk's rows are then
-        loaded by id with their joins and prefetches: a fixed number of queries per chunk.
+        read by id: a fixed number of queries per chunk.
         """
-        manager = queryset.model._base_manager
         ids = queryset.values_list("pk", flat=True).iterator(chunk_size=EXPORT_CHUNK_SIZE)
         while chunk := list(islice(ids, EXPORT_CHUNK_SIZE)):
-            rows = manager.filter(pk__in=chunk).prefetch_related(*self.export_prefetch_related)
+            yield chunk
+
+    def iter_object_chunks(self, queryset: QuerySet) -> Iterator[list]:
+        """The objects of ``queryset`` in its order, EXPORT_CHUNK_SIZE at a time, with their prefetches."""
+        manager = queryset.model._base_manager
+        for chunk in self.iter_id_chunks(queryset):
+            rows = manager.filter(pk__in=id_list(chunk)).prefetch_related(*self.export_prefetch_related)
             by_id = {obj.pk: obj for obj in rows}
             yield [by_id[pk] for pk in chunk if pk in by_id]
 
@@ -116,14 +122,8 @@ class ProductResource(ChunkedExportResource):
         self._catalog_has_variants: bool | None = None
 
     @classmethod
-    def for_format(cls, file_format: str) -> ChunkedExportResource:
+    def for_format(cls, file_format: str) -> ProductResource:
         return ShopifyProductResource() if file_format == FORMAT_SHOPIFY else cls()
-
-    @property
-    def export_prefetch_related(self) -> tuple[str, ...]:  # type: ignore[override]  # computed from the table
-        related = (name for column in product_columns() for name in column.export_related)
-        # "parent": the product a variant listed on its own is exported under
-        return tuple(dict.fromkeys((*related, "parent")))
 
     def catalog_has_variants(self) -> bool:
         """Whether any product has variants (one indexed read per export): without, no variant reads."""
@@ -136,11 +136,8 @@ class ProductResource(ChunkedExportResource):
         if queryset is None:
             queryset = self.get_queryset()
         dataset = tablib.Dataset(headers=self.export_headers(queryset))
-        native = bool(kwargs.get("force_native_type"))
-        # Few rows: read with the queryset itself rather than its ids first.
-        products = queryset.prefetch_related(*self.export_prefetch_related).iterator(chunk_size=EXPORT_CHUNK_SIZE)
-        while chunk := list(islice(products, EXPORT_CHUNK_SIZE)):
-            dataset.extend(self.export_rows(export_items(chunk, queryset=queryset), native=native))
+        for rows in self.iter_export_chunks(queryset, force_native_type=bool(kwargs.get("force_native_type"))):
+            dataset.extend(rows)
         return dataset
 
     def export_headers(self, queryset: QuerySet[Product] | None = None) -> list[str]:
@@ -153,12 +150,17 @@ class ProductResource(ChunkedExportResource):
         return export_row_count(queryset, limit=limit, variants=self.catalog_has_variants())
 
     def iter_export_chunks(self, queryset: QuerySet, *, force_native_type: bool = False) -> Iterator[list[list]]:
+        """The rows of ``queryset`` in its order: its ids read in one pass, then each chunk's product
+        rows as tuples (``store.exports.products``), never model instances: a fixed number of
+        queries per chunk."""
         self.export_headers(queryset)
-        for products in self.iter_object_chunks(queryset):
-            yield self.export_rows(export_items(products, queryset=queryset), native=force_native_type)
+        fields = export_fields()
+        for chunk in self.iter_id_chunks(queryset):
+            items = export_items(chunk, queryset=queryset, fields=fields)
+            yield self.export_rows(items, fields=fields, native=force_native_type)
 
-    def export_rows(self, items: list[ExportItem], *, native: bool) -> list[list[Any]]:
-        return native_rows(items, native=native, with_variants=bool(self.with_variants))
+    def export_rows(self, items: list[ExportItem], *, fields: tuple[str, ...], native: bool) -> list[list[Any]]:
+        return native_rows(items, fields=fields, native=native, with_variants=bool(self.with_variants))
 
 
 class ShopifyProductResource(ProductResource):
@@ -168,15 +170,10 @@ class ShopifyProductResource(ProductResource):
         super().__init__(**kwargs)
         self.with_variants = True  # one layout, with or without variants
 
-    @property
-    def export_prefetch_related(self) -> tuple[str, ...]:  # type: ignore[override]  # computed from the table
-        # the collection (Type) of the product a variant listed on its own is exported under
-        return (*super().export_prefetch_related, "parent__collection")
-
     def export_headers(self, queryset: QuerySet[Product] | None = None) -> list[str]:
         return list(SHOPIFY_HEADER)
 
-    def export_rows(self, items: list[ExportItem], *, native: bool) -> list[list[Any]]:
+    def export_rows(self, items: list[ExportItem], *, fields: tuple[str, ...], native: bool) -> list[list[Any]]:
         return shopify_rows(items)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from store.exports.products import ExportItem
+from store.exports.products import PARENT, ExportItem, ExportRow
 from store.fileformat.cells import money
 from store.fileformat.columns import ImageUrls, images_column, product_column, product_columns
 from store.models import OPTION_COUNT, Product
@@ -79,23 +79,23 @@ def _money(value: Decimal | None) -> str:
 
 def shopify_rows(items: Sequence[ExportItem]) -> list[list[Any]]:
     """The Shopify rows of a chunk's ``items``; their images and tags read for the chunk at once."""
-    ids = [item.product.pk for item in items]
+    ids = [item.product.id for item in items]
     images = images_column.current(ids) if ids else {}
-    variant_ids = [variant.pk for item in items for variant in item.variants]
+    variant_ids = [variant.id for item in items for variant in item.variants]
     variant_images = product_column("variant_image").current(variant_ids) if variant_ids else {}
     tags_column = next((column for column in product_columns() if column.name == TAGS_COLUMN), None)
     tags = tags_column.current(ids) if tags_column is not None and ids else {}
     rows: list[list[Any]] = []
     for item in items:
-        tag_cell = tags_column.render(tags.get(item.product.pk, tags_column.empty())) if tags_column else ""
-        rows.extend(_product_rows(item, images.get(item.product.pk, ImageUrls()), tag_cell, variant_images))
+        tag_cell = tags_column.render(tags.get(item.product.id, tags_column.empty())) if tags_column else ""
+        rows.extend(_product_rows(item, images.get(item.product.id, ImageUrls()), tag_cell, variant_images))
     return rows
 
 
 def _product_rows(item: ExportItem, images: ImageUrls, tags: str, variant_images: dict[int, str]) -> list[list[Any]]:
     product = item.product
-    if product.is_parent or not item.listed:
-        units: Sequence[Product] = item.variants
+    if product.structure == PARENT or not item.listed:
+        units: Sequence[ExportRow] = item.variants
         names = [getattr(product, f"option{n}_name") for n in range(1, OPTION_COUNT + 1)]
     else:
         units, names = (product,), [DEFAULT_OPTION, *[""] * (OPTION_COUNT - 1)]
@@ -107,7 +107,8 @@ def _product_rows(item: ExportItem, images: ImageUrls, tags: str, variant_images
             row.update(_product_cells(product, names, tags))
         if index < len(units):
             unit = units[index]
-            row.update(_variant_cells(unit, standalone=not product.is_parent, image=variant_images.get(unit.pk, "")))
+            standalone = product.structure != PARENT
+            row.update(_variant_cells(unit, standalone=standalone, image=variant_images.get(unit.id, "")))
         if index < len(images):
             url = images[index]
             row.update({"Image Src": url, "Image Position": index + 1, "Image Alt Text": images.alts.get(url, "")})
@@ -115,12 +116,12 @@ def _product_rows(item: ExportItem, images: ImageUrls, tags: str, variant_images
     return rows
 
 
-def _product_cells(product: Product, names: Sequence[str], tags: str) -> dict[str, Any]:
+def _product_cells(product: ExportRow, names: Sequence[str], tags: str) -> dict[str, Any]:
     cells = {
         "Title": product.title,
         "Body (HTML)": product.description,
         "Vendor": product.vendor,
-        "Type": product.collection.title if product.collection is not None else "",
+        "Type": product.collection__title or "",
         "Tags": tags,
         "Published": "TRUE" if product.status == Product.Status.ACTIVE else "FALSE",
         "SEO Title": product.seo_title,
@@ -131,7 +132,7 @@ def _product_cells(product: Product, names: Sequence[str], tags: str) -> dict[st
     return cells
 
 
-def _variant_cells(unit: Product, *, standalone: bool, image: str) -> dict[str, Any]:
+def _variant_cells(unit: ExportRow, *, standalone: bool, image: str) -> dict[str, Any]:
     if standalone:
         values = [DEFAULT_VALUE, *[""] * (OPTION_COUNT - 1)]
     else:

@@ -34,7 +34,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import CharField
-from django.utils.formats import number_format
+from django.utils import numberformat
+from django.utils.formats import get_format
+from django.utils.translation import get_language
 
 from store.fileformat.cells import (
     POINT,
@@ -57,7 +59,7 @@ from store.models import (
     ProductImageSource,
     Promotion,
 )
-from store.sql import CHUNK, as_money, chunks, execute_many, select_in
+from store.sql import CHUNK, as_money, chunks, execute_many, id_list, select_in
 from store.validators import validate_gtin
 
 STATUSES = tuple(Product.Status.values)
@@ -104,8 +106,9 @@ class ProductColumn:
     header_only: bool = True
     #: shown on new products' rows of the preview
     preview: bool = True
-    #: relations the export reads with each chunk of products (prefetched)
-    export_related: tuple[str, ...] = ()
+    #: what the export reads for the cell (``field`` columns): a value of the product row, or of a
+    #: row it points to (``collection__title``); None: the ``field``
+    export_source: str | None = None
     #: columns without ``field``: ``write()`` replaces the value, so a revert writes back the value before
     #: an import (recorded as ``ImportRelatedChange``); False for a column whose ``write()`` only adds
     #: (images: a revert removes what the import added)
@@ -171,15 +174,50 @@ class ProductColumn:
         """The cell text of a value (preview, and export of columns without ``field``)."""
         return "" if value is None else str(value)
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        """The export cell of a product (``field`` columns); ``native`` keeps numbers as numbers (XLSX)."""
-        assert self.field is not None
-        return self.render(getattr(product, self.field))
+    @property
+    def export_value(self) -> str:
+        """The lookup an export reads for the cell (``field`` columns): ``export_source`` or the ``field``."""
+        source = self.export_source or self.field
+        assert source is not None, f"{self.name!r} has rows of its own: read them with current()"
+        return source
+
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        """How an export writes the cell of a value of ``export_value`` (``field`` columns): one
+        callable per export, so that it may read settings once; ``native`` keeps numbers as
+        numbers (XLSX)."""
+        return self.render
 
     def describe(self, values: Sequence[Any]) -> list[str]:
         """Each value as the change history shows it (names, not ids); a column that must read names
         reads them for all the values at once."""
         return [self.render(value) for value in values]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _text_or_blank(value: str | None) -> str:
+    return value or ""
+
+
+def number_text() -> Callable[[Any], str]:
+    """Django's ``number_format`` (the active language's separators), which export cells of numbers
+    are written with, its format settings read once rather than for every cell."""
+    language = get_language()
+    separator, grouping, thousands = (
+        get_format(name, language, use_l10n=True)
+        for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
+    )
+    if separator == "." and not (settings.USE_THOUSAND_SEPARATOR and grouping):
+        return _point_number
+    return lambda value: numberformat.format(value, separator, None, grouping, thousands, use_l10n=True)
+
+
+def _point_number(value: Any) -> str:
+    """``numberformat.format`` of a product row's number with a point and no grouping: its ``{:f}``
+    text (the numbers of a product row have at most 12 digits, never its scientific form)."""
+    return f"{value:f}" if isinstance(value, Decimal) else str(value)
 
 
 class TextColumn(ProductColumn):
@@ -261,8 +299,8 @@ class PriceColumn(ProductColumn):
     def render(self, value: Any) -> str:
         return "" if value is None else money(value)
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        return product.unit_price if native else number_format(product.unit_price)
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        return _same if native else number_text()
 
 
 class InventoryColumn(ProductColumn):
@@ -298,8 +336,8 @@ class InventoryColumn(ProductColumn):
     def parse(self, raw: str) -> int | None:
         return parse_inventory(raw) if raw.strip() else None
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        return product.inventory if native else number_format(product.inventory)
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        return _same if native else number_text()
 
 
 class CollectionColumn(ProductColumn):
@@ -325,7 +363,7 @@ class CollectionColumn(ProductColumn):
     )
     required_new = True
     header_only = False
-    export_related = ("collection",)
+    export_source = "collection__title"
 
     def parser(self, *, convention: NumberConvention = POINT) -> Callable[[str], str]:
         titles: dict[str, str] = {}  # one string per collection title, not one per row
@@ -340,8 +378,8 @@ class CollectionColumn(ProductColumn):
     def parse(self, raw: str) -> str:
         return parse_text(raw, max_length=max_length(Collection, "title"))
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        return product.collection.title if product.collection is not None else ""
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        return _text_or_blank
 
 
 class PromotionsColumn(ProductColumn):
@@ -373,7 +411,7 @@ class PromotionsColumn(ProductColumn):
         through = Product.promotions.through
         found: dict[int, set[int]] = {}
         for chunk in chunks(list(product_ids)):
-            for product_id, promotion_id in through.objects.filter(product_id__in=chunk).values_list(
+            for product_id, promotion_id in through.objects.filter(product_id__in=id_list(chunk)).values_list(
                 "product_id", "promotion_id"
             ):
                 found.setdefault(product_id, set()).add(promotion_id)
@@ -414,8 +452,8 @@ class StatusColumn(ProductColumn):
             raise ValidationError(ERROR_STATUS)
         return value
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        return product.status
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        return _same
 
 
 class DecimalColumn(ProductColumn):
@@ -452,11 +490,9 @@ class DecimalColumn(ProductColumn):
     def render(self, value: Any) -> str:
         return "" if value is None else f"{value:.{self.places}f}"
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        value = getattr(product, self.name)
-        if value is None:
-            return ""
-        return value if native else number_format(value)
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        text = _same if native else number_text()
+        return lambda value: "" if value is None else text(value)
 
 
 class CompareAtPriceColumn(DecimalColumn):
@@ -514,8 +550,8 @@ class WeightUnitColumn(ProductColumn):
             raise ValidationError(ERROR_WEIGHT_UNIT)
         return WEIGHT_UNIT_WORDS[value]
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        return product.weight_unit
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        return _same
 
 
 TRUE_WORDS = ("yes", "y", "true", "1")
@@ -547,9 +583,6 @@ class TrackInventoryColumn(ProductColumn):
 
     def render(self, value: Any) -> str:
         return "" if value is None else "yes" if value else "no"
-
-    def export(self, product: Product, *, native: bool) -> Any:
-        return self.render(product.track_inventory)
 
 
 def url_hash(url: str) -> str:
@@ -617,7 +650,7 @@ class ImagesColumn(ProductColumn):
         alts: dict[int, dict[str, str]] = {}
         for chunk in chunks(list(product_ids)):
             for pk, name, source, alt in (
-                ProductImage.objects.filter(product_id__in=chunk)
+                ProductImage.objects.filter(product_id__in=id_list(chunk))
                 .order_by("product_id", "position", "id")
                 .values_list("product_id", "image", "source_url", "alt_text")
             ):
@@ -626,7 +659,7 @@ class ImagesColumn(ProductColumn):
                 if alt:
                     alts.setdefault(pk, {}).setdefault(url, alt)
             for pk, url, alt in (
-                ProductImageSource.objects.filter(product_id__in=chunk)
+                ProductImageSource.objects.filter(product_id__in=id_list(chunk))
                 .exclude(state=ProductImageSource.State.DONE)
                 .order_by("product_id", "position", "id")
                 .values_list("product_id", "url", "alt_text")
@@ -687,13 +720,13 @@ class VariantProductColumn(ProductColumn):
     synonyms = ("parent sku", "product sku")
     holder = VARIANT
     preview = False
-    export_related = ("parent",)
+    export_source = "parent__sku"
 
     def parse(self, raw: str) -> str:
         return parse_text(raw, max_length=max_length(Product, "sku"))
 
-    def export(self, product: Product, *, native: bool) -> Any:
-        return product.parent.sku if product.parent is not None else ""
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        return _text_or_blank
 
 
 class VariantImageColumn(ProductColumn):
@@ -723,7 +756,9 @@ class VariantImageColumn(ProductColumn):
         found: dict[int, str] = {}
         for chunk in chunks(list(product_ids)):
             images = dict(
-                Product.objects.filter(pk__in=chunk, variant_image__isnull=False).values_list("pk", "variant_image")
+                Product.objects.filter(pk__in=id_list(chunk), variant_image__isnull=False)
+                .order_by()
+                .values_list("pk", "variant_image")
             )
             if images:
                 by_image = {
@@ -734,7 +769,7 @@ class VariantImageColumn(ProductColumn):
                 }
                 found.update({pk: by_image[image] for pk, image in images.items() if image in by_image})
             for pk, url in ProductImageSource.objects.filter(
-                product_id__in=chunk, state=ProductImageSource.State.DONE, image__isnull=True
+                product_id__in=id_list(chunk), state=ProductImageSource.State.DONE, image__isnull=True
             ).values_list("product_id", "url"):
                 found.setdefault(pk, url)
         return found

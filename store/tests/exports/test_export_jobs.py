@@ -364,3 +364,23 @@ def test_a_crash_in_the_worker_ends_the_job_failed_and_keeps_no_file(admin_user,
     job.refresh_from_db()
     assert (job.state, job.error, job.file.name) == (JobState.FAILED, "RuntimeError: disk full", "")
     assert mail.outbox[0].subject == f"Your export #{job.pk} failed"
+
+
+def test_a_job_records_its_progress_each_chunk_and_stops_when_cancelled_mid_stream(admin_user, catalog, monkeypatch):
+    monkeypatch.setattr(resources, "EXPORT_CHUNK_SIZE", 5)  # chunks of 5, 5 and 2 products
+    job = ExportJob.objects.create(requested_by=admin_user, model_label="store.product", file_format="csv")
+    seen: list[int] = []
+    rows_of = resources.ProductResource.export_rows
+
+    def cancel_after_the_first_chunk(self, items, **kwargs):
+        if seen:
+            ExportJob.objects.filter(pk=job.pk).update(state=JobState.CANCELLED)
+        seen.append(ExportJob.objects.get(pk=job.pk).rows_done)
+        return rows_of(self, items, **kwargs)
+
+    monkeypatch.setattr(resources.ProductResource, "export_rows", cancel_after_the_first_chunk)
+    export_job_run(job_id=job.pk, attempt=1)
+    job.refresh_from_db()
+    assert seen == [0, 5]  # the first chunk's rows were recorded before the second was read
+    assert (job.state, job.rows_done) == (JobState.CANCELLED, 5)  # stopped at the second chunk's progress
+    assert not job.file
