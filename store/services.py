@@ -82,20 +82,6 @@ def _history_baseline(*, products: Sequence[Product]) -> None:
     )
 
 
-def product_history_baseline(*, product_ids: Sequence[int]) -> None:
-    """Before a bulk write that bypasses ``save()``: snapshot products with no history yet."""
-    for chunk in _id_chunks(product_ids):
-        product_history_baseline_where(where=f"{_product_id()} IN ({_placeholders(chunk)})", params=chunk)
-
-
-def product_history_record(*, product_ids: Sequence[int], user: User, reason: str) -> None:
-    """After a bulk write that bypassed ``save()``: one history row per product, as it is now."""
-    for chunk in _id_chunks(product_ids):
-        product_history_record_where(
-            where=f"{_product_id()} IN ({_placeholders(chunk)})", params=chunk, user=user, reason=reason
-        )
-
-
 def product_history_record_where(
     *,
     where: str,
@@ -138,16 +124,6 @@ def _product_id() -> str:
     return f"p.{quote('id')}"
 
 
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def _id_chunks(product_ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    ids = list(product_ids)
-    for start in range(0, len(ids), UPDATE_BATCH_SIZE):
-        yield ids[start : start + UPDATE_BATCH_SIZE]
-
-
 def _history_insert_select(*, where: str, params: Sequence[Any], extra: list[str], extra_params: list[Any]) -> int:
     """``INSERT INTO history (tracked…, date, reason, type, user) SELECT p.tracked…, <extra> FROM product p``."""
     history = Product.history.model
@@ -165,11 +141,6 @@ def _history_insert_select(*, where: str, params: Sequence[Any], extra: list[str
         cursor.execute(sql, [*extra_params, *params])
         written: int = cursor.rowcount
     return written
-
-
-def product_history_created(*, products: Sequence[Product], user: User, reason: str) -> None:
-    """After a bulk insert: one "+" history row per new product, from the values just written."""
-    product_history_insert(products=products, user=user, reason=reason, history_type="+")
 
 
 def product_history_insert(

@@ -92,7 +92,7 @@ class TestProductUpdate:
             with_history.inventory = inventory
             services.product_update(product=with_history, expected_version=with_history.version)
         with CaptureQueriesContext(connection) as queries:
-            services.product_history_baseline(product_ids=[with_history.pk, without.pk])
+            services.product_history_baseline_where(where="p.id IN (%s, %s)", params=[with_history.pk, without.pk])
 
         assert [q["sql"].split(" ")[0] for q in queries] == ["INSERT"]
         assert Product.history.filter(id=with_history.pk).count() == 6  # the creation and 5 changes: no baseline
@@ -105,7 +105,9 @@ class TestProductUpdate:
         product = ProductFactory(inventory=3)
         Product.objects.filter(pk=product.pk).update(inventory=9, title="Renamed")
         with CaptureQueriesContext(connection) as queries:
-            services.product_history_record(product_ids=[product.pk], user=admin_user, reason="Import #4")
+            services.product_history_record_where(
+                where="p.id = %s", params=[product.pk], user=admin_user, reason="Import #4"
+            )
 
         assert [q["sql"].split(" ")[0] for q in queries] == ["INSERT"]
         latest = Product.history.filter(id=product.pk).latest()

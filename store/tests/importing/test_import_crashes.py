@@ -17,7 +17,7 @@ from store.importing import jobs, writing
 from store.importing import revert as reverting
 from store.importing.service import product_import, product_import_confirm, product_import_preview
 from store.models import Collection, ImportJob, Product
-from store.services import product_history_created
+from store.services import product_history_insert
 from store.tests.crash import ProcessKilled, die_after_commit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,7 +123,7 @@ def test_a_lost_background_write_whose_rows_exist_is_recorded_from_its_history(a
         rows_total=2,
     )
     products = [new_product(n) for n in (1, 2)]
-    product_history_created(products=products, user=admin_user, reason=f"Import #{job.pk} (crash.csv)")
+    product_history_insert(products=products, user=admin_user, reason=f"Import #{job.pk} (crash.csv)", history_type="+")
     long_ago(job, heartbeat_at=True)
 
     page = admin_client.get(reverse("admin:store_product_import_preview", args=[job.pk])).content.decode()
@@ -141,7 +141,9 @@ def test_inline_imports_left_writing_are_reconciled_before_revert_says_nothing_w
         user=admin_user, source=ImportJob.SOURCE_ADMIN, file_name="crash.csv", status=ImportJob.STATUS_WRITING
     )
     products = [new_product(n) for n in (1, 2, 3)]
-    product_history_created(products=products, user=admin_user, reason=f"Import #{stuck.pk} (crash.csv)")
+    product_history_insert(
+        products=products, user=admin_user, reason=f"Import #{stuck.pk} (crash.csv)", history_type="+"
+    )
     died = ImportJob.objects.create(
         user=admin_user, source=ImportJob.SOURCE_ADMIN, file_name="other.csv", status=ImportJob.STATUS_WRITING
     )
