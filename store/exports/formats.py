@@ -151,6 +151,22 @@ def write_stream(
     return rows
 
 
+#: a cell starting with a character of FORMULA_STARTS, in a row's cells each after a newline
+#: (``_plain_row``); a newline inside a cell may match too, which only sends its row down the
+#: per-cell path
+_RISKY_START = re.compile("\n[" + re.escape("".join(sorted(FORMULA_STARTS))) + "]")
+
+
+def _plain_row(row: list[Any]) -> bool:
+    """Whether every cell of ``row`` is text no character of FORMULA_STARTS begins: the row is then
+    written as it is (``_csv_cell`` of each cell is the cell). One search of the joined cells,
+    rather than a check a cell; a cell that is not text makes the row not plain."""
+    try:
+        return _RISKY_START.search("\n" + "\n".join(row)) is None
+    except TypeError:
+        return False
+
+
 class _CsvStream:
     def __init__(self, fileobj: BinaryIO, headers: list[str], *, excel_bom: bool) -> None:
         self.text = io.TextIOWrapper(fileobj, encoding="utf-8", newline="", write_through=False)
@@ -160,13 +176,18 @@ class _CsvStream:
         self.csv.writerow([escape_formula(h) for h in headers])
 
     def write(self, rows: list[list]) -> None:
-        # ``_csv_cell`` of each cell; a text cell that cannot be a formula (most) is itself, inline
+        # ``_csv_cell`` of each cell. A row of text cells none of which starts with a character of
+        # FORMULA_STARTS (most rows) is itself: one search of its cells joined, not a check a cell.
         self.csv.writerows(
             [
-                value if type(value) is str and (not value or value[0] not in FORMULA_STARTS) else _csv_cell(value)
-                for value in row
+                row
+                if _plain_row(row)
+                else [
+                    value if type(value) is str and (not value or value[0] not in FORMULA_STARTS) else _csv_cell(value)
+                    for value in row
+                ]
+                for row in rows
             ]
-            for row in rows
         )
 
     def close(self) -> None:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import QuerySet
 
-from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns
+from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns, same_value
 from store.models import OPTION_COUNT, Product
 from store.sql import id_list, row_type
 
@@ -165,21 +167,24 @@ def native_header(*, with_variants: bool = True) -> list[str]:
     return [column.name for column in product_columns() if with_variants or column.name not in VARIANT_COLUMNS]
 
 
-#: how a row's cell is written: its value at a position of the row, and what writes that value
-Cell = tuple[int, Callable[[Any], Any]]
-
-
-def _cell(column: ProductColumn, *, native: bool, fields: tuple[str, ...], current: dict[int, Any]) -> Cell:
-    """A row's cell of ``column``: the column's own exporter of its value, or, for a column with rows
-    of its own, its ``render`` of the chunk's ``current`` value of the row's product (by id)."""
+def _column_cells(
+    column: ProductColumn, rows: list[ExportRow], *, native: bool, fields: tuple[str, ...], current: dict[int, Any]
+) -> Sequence[Any]:
+    """The cells of ``column`` in ``rows``, read column-wise so that the per-cell work is a built-in
+    ``map`` where it can be: the column's own exporter of its value (skipped when it is the value
+    itself), or, for a column with rows of its own, its ``render`` of the chunk's ``current`` value
+    of the row's product (by id; rendered once a product, the empty value once a chunk)."""
     if column.field:
-        return fields.index(column.export_value), column.exporter(native=native)
-    render, empty = column.render, column.empty()
-    return 0, lambda pk: render(current.get(pk, empty))
+        values = list(map(itemgetter(fields.index(column.export_value)), rows))
+        write = column.exporter(native=native)
+        return values if write is same_value else list(map(write, values))
+    render = column.render
+    texts = {pk: render(value) for pk, value in current.items()}
+    return list(map(texts.get, map(ROW_ID, rows), repeat(render(column.empty()))))
 
 
-def _blank(value: Any) -> Any:
-    return BLANK
+#: a row's product id (``ExportRow.id``, the first of ``ROW_KEYS``)
+ROW_ID = itemgetter(0)
 
 
 def native_rows(
@@ -191,6 +196,8 @@ def native_rows(
 
     ``native`` keeps numbers as numbers (XLSX). Columns with rows of their own (promotions,
     images, tags) are read for the chunk's products at once; a variant row leaves them blank.
+    The cells are written column by column for the rows of each kind (``HOLDERS``), then put
+    back in the items' order: a chunk without variants is one kind.
     """
     if not with_variants and any(
         item.variants or not item.listed or item.product.structure == PARENT for item in items
@@ -208,12 +215,22 @@ def native_rows(
         if not column.field:
             ids = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
             current[column.name] = column.current(ids) if ids else {}
-    cells = {
-        column.name: _cell(column, native=native, fields=fields, current=current.get(column.name, {}))
-        for column in columns
-    }
-    layouts: dict[str, list[Cell]] = {
-        structure: [cells[column.name] if column.holder in holders else (0, _blank) for column in columns]
-        for structure, holders in HOLDERS.items()
-    }
-    return [[write(row[position]) for position, write in layouts[row.structure]] for row in rows]
+    kinds: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        kinds.setdefault(row.structure, []).append(position)
+    out: list[list[Any]] = [[] for _ in rows]
+    for structure, positions in kinds.items():
+        of_kind = rows if len(positions) == len(rows) else [rows[position] for position in positions]
+        holders = HOLDERS[structure]
+        cells = [
+            _column_cells(column, of_kind, native=native, fields=fields, current=current.get(column.name, {}))
+            if column.holder in holders
+            else repeat(BLANK, len(of_kind))
+            for column in columns
+        ]
+        built = list(map(list, zip(*cells, strict=True)))
+        if of_kind is rows:
+            return built
+        for position, row in zip(positions, built, strict=True):
+            out[position] = row
+    return out
