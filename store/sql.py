@@ -21,6 +21,9 @@ from django.db.models.expressions import RawSQL
 from store.models import CENT
 
 CHUNK = 1000
+#: ids a query of an ``id_list`` (numbers in the SQL, no parameters to bind or limit): an
+#: export's chunk of 2,000 products is one query a related table
+ID_LIST_CHUNK = 5000
 
 T = TypeVar("T")
 

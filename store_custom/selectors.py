@@ -9,10 +9,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
 from store.models import Product
-from store.sql import id_list
+from store.sql import ID_LIST_CHUNK, id_list
 from tags.models import Tag, TaggedItem
 
-CHUNK = 1000
+CHUNK = ID_LIST_CHUNK  # ids written into the SQL as numbers (store.sql.id_list)
 TAG_LABELS_ATTR = "tag_labels"
 # Joining content types by natural key keeps these at one query each, with no
 # ContentType cache lookup that could cost a query on a cold process.

@@ -9,10 +9,12 @@ apostrophe again, so an export re-imports with 0 changes.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -142,13 +144,33 @@ def write_stream(
     writer = writers[FORMATS[file_format].writer]
     stream = writer(fileobj, headers, excel_bom=excel_bom)
     rows = 0
-    for chunk in chunks:
-        stream.write(chunk)
-        rows += len(chunk)
-        if on_chunk is not None:
-            on_chunk(rows)
+    with _collected_per_chunk() as collect:
+        for chunk in chunks:
+            stream.write(chunk)
+            rows += len(chunk)
+            collect()
+            if on_chunk is not None:
+                on_chunk(rows)
     stream.close()
     return rows
+
+
+@contextmanager
+def _collected_per_chunk() -> Iterator[Callable[[], object]]:
+    """The cyclic garbage collector collects once a chunk (the young generations), not on its own.
+
+    A chunk allocates some 100,000 tracked objects (its rows' tuples and lists): left to itself the
+    collector ran every 700 allocations, and its full collections walked every object of the
+    process, about a third of an export's own CPU time (issue 22). Rows hold no cycles; what
+    a chunk's reads leave in cycles goes at its end, so memory stays flat.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield lambda: gc.collect(1)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 #: a cell starting with a character of FORMULA_STARTS, in a row's cells each after a newline

@@ -59,7 +59,7 @@ from store.models import (
     ProductImageSource,
     Promotion,
 )
-from store.sql import CHUNK, as_money, chunks, execute_many, id_list, select_in
+from store.sql import CHUNK, ID_LIST_CHUNK, as_money, chunks, execute_many, id_list, select_in
 from store.validators import validate_gtin
 
 STATUSES = tuple(Product.Status.values)
@@ -423,7 +423,7 @@ class PromotionsColumn(ProductColumn):
     def current(self, product_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
         through = Product.promotions.through
         found: dict[int, set[int]] = {}
-        for chunk in chunks(list(product_ids)):
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             for product_id, promotion_id in through.objects.filter(product_id__in=id_list(chunk)).values_list(
                 "product_id", "promotion_id"
             ):
@@ -661,7 +661,7 @@ class ImagesColumn(ProductColumn):
         with their alt texts (``alts``, for a layout that has them: Shopify's "Image Alt Text")."""
         found: dict[int, list[str]] = {}
         alts: dict[int, dict[str, str]] = {}
-        for chunk in chunks(list(product_ids)):
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             for pk, name, source, alt in (
                 ProductImage.objects.filter(product_id__in=id_list(chunk))
                 .order_by("product_id", "position", "id")
@@ -767,7 +767,7 @@ class VariantImageColumn(ProductColumn):
     def current(self, product_ids: Sequence[int]) -> dict[int, str]:
         """Each variant's image URL: its image's, or the URL still waiting for its product's fetch."""
         found: dict[int, str] = {}
-        for chunk in chunks(list(product_ids)):
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             images = dict(
                 Product.objects.filter(pk__in=id_list(chunk), variant_image__isnull=False)
                 .order_by()
