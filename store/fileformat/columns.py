@@ -59,7 +59,7 @@ from store.models import (
     ProductImageSource,
     Promotion,
 )
-from store.sql import CHUNK, ID_LIST_CHUNK, as_money, chunks, execute_many, id_list, select_in
+from store.sql import CHUNK, ID_LIST_CHUNK, as_money, chunks, execute_many, id_list, ids_in, select_in
 from store.validators import validate_gtin
 
 STATUSES = tuple(Product.Status.values)
@@ -423,11 +423,13 @@ class PromotionsColumn(ProductColumn):
     def current(self, product_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
         through = Product.promotions.through
         found: dict[int, set[int]] = {}
+        wanted = set(product_ids)
         for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
-            for product_id, promotion_id in through.objects.filter(product_id__in=id_list(chunk)).values_list(
+            for product_id, promotion_id in through.objects.filter(ids_in("product_id", chunk)).values_list(
                 "product_id", "promotion_id"
             ):
-                found.setdefault(product_id, set()).add(promotion_id)
+                if product_id in wanted:
+                    found.setdefault(product_id, set()).add(promotion_id)
         return {pid: tuple(sorted(ids)) for pid, ids in found.items()}
 
     def empty(self) -> tuple[int, ...]:
@@ -661,23 +663,26 @@ class ImagesColumn(ProductColumn):
         with their alt texts (``alts``, for a layout that has them: Shopify's "Image Alt Text")."""
         found: dict[int, list[str]] = {}
         alts: dict[int, dict[str, str]] = {}
+        wanted = set(product_ids)
         for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             for pk, name, source, alt in (
-                ProductImage.objects.filter(product_id__in=id_list(chunk))
+                ProductImage.objects.filter(ids_in("product_id", chunk))
                 .order_by("product_id", "position", "id")
                 .values_list("product_id", "image", "source_url", "alt_text")
             ):
+                if pk not in wanted:
+                    continue
                 url = source or image_storage_url(name)
                 found.setdefault(pk, []).append(url)
                 if alt:
                     alts.setdefault(pk, {}).setdefault(url, alt)
             for pk, url, alt in (
-                ProductImageSource.objects.filter(product_id__in=id_list(chunk))
+                ProductImageSource.objects.filter(ids_in("product_id", chunk))
                 .exclude(state=ProductImageSource.State.DONE)
                 .order_by("product_id", "position", "id")
                 .values_list("product_id", "url", "alt_text")
             ):
-                if url not in found.get(pk, ()):
+                if pk in wanted and url not in found.get(pk, ()):
                     found.setdefault(pk, []).append(url)
                     if alt:
                         alts.setdefault(pk, {}).setdefault(url, alt)
