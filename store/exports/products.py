@@ -258,9 +258,12 @@ def native_rows(
             rows.append(item.product)
         rows.extend(item.variants)
     current: dict[str, dict[int, Any]] = {}
+    holding: dict[str, list[int]] = {}  # the ids of the rows that hold a column of each holder
     for column in columns:
         if not column.field:
-            ids = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
+            if column.holder not in holding:
+                holding[column.holder] = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
+            ids = holding[column.holder]
             current[column.name] = column.current(ids) if ids else {}
     kinds: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
