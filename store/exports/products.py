@@ -19,7 +19,7 @@ from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import QuerySet
 from MySQLdb.cursors import SSCursor
 
@@ -83,7 +83,8 @@ def product_row_chunks(queryset: QuerySet[Product], *, fields: tuple[str, ...], 
     see its writes: tests) and on SQLite, the ids are read in one pass, then each chunk's rows
     by id (``product_rows``).
     """
-    if connection.vendor == "mysql" and not connection.in_atomic_block:
+    database = connections[queryset.db]
+    if database.vendor == "mysql" and not database.in_atomic_block:
         yield from _streamed_rows(queryset.values_list(*fields), make=row_maker(fields), size=size)
         return
     ids = queryset.values_list("pk", flat=True).iterator(chunk_size=size)
@@ -104,7 +105,8 @@ def _streamed_rows(
     compiler = rows.query.get_compiler(using=rows.db)
     sql, params = compiler.as_sql()
     converters = compiler.get_converters([select[0] for select in compiler.select[: compiler.col_count]])
-    stream = connection.get_new_connection(connection.get_connection_params())
+    database = connections[rows.db]
+    stream = database.get_new_connection(database.get_connection_params())
     try:
         cursor = stream.cursor(SSCursor)
         cursor.execute(f"SET SESSION net_write_timeout = {STREAM_WRITE_TIMEOUT}")
