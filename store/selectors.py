@@ -354,6 +354,18 @@ def product_search_sellable_units(*, term: str, queryset: QuerySet[Product] | No
     return search_units(units=units, found=found)
 
 
+def product_pick_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """The order-line picker's choices: the sellable units ``term`` finds
+    (``product_search_sellable_units``' rule), in the catalog's order (primary key: a product's
+    variants together), each with its product. A common word's page is read by walking that
+    order (``search_units(walk_common=True)``): a picker asks for a page and whether more follow."""
+    units = product_list_sellable_units(queryset=queryset)
+    found = search_words(term)
+    if term.strip():
+        units = search_units(units=units, found=found, walk_common=True) if found else units.none()
+    return units.select_related("parent").order_by("pk")
+
+
 def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:
     """``queryset`` with ``first_image_path``: the storage name of the first image's
     thumbnail (the original while the thumbnail is not made yet), or None.

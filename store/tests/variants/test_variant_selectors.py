@@ -6,7 +6,8 @@ import pytest
 
 from store import selectors
 from store.models import Product
-from store.search.selectors import search_words
+from store.search import selectors as search_selectors
+from store.search.selectors import DRIVER_ROWS, search_words
 from store.tests.factories import ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 from store.variants.services import variant_delete
@@ -78,10 +79,13 @@ def test_order_lines_find_a_variant_by_product_title_option_values_or_sku(tshirt
     assert tshirt.sku not in found("TS")  # a product with variants is never sold itself
 
 
-def test_order_lines_find_units_by_every_word_as_the_rule_says(tshirt):
+@pytest.mark.parametrize("common_from", [DRIVER_ROWS, 1], ids=["set", "walked"])
+def test_order_lines_find_units_by_every_word_as_the_rule_says(tshirt, common_from, monkeypatch):
     """Each search of one to three words (title words, option values, SKU segments, prefixes)
     finds exactly the units the rule gives, read from each unit's own words and its product's:
-    the set-based search (one word read as a set, the others checked per unit) must agree."""
+    the set-based search (one word read as a set, the others checked per unit) and the picker's
+    walk of common words (every word a common one here) must agree."""
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", common_from)
     hoodie = make_parent(title="Green Hoodie", sku="HO")
     for colour, size in (("Green", "S"), ("Blue", "S"), ("Blue", "XL")):
         make_variant(hoodie, colour, size)
@@ -108,3 +112,5 @@ def test_order_lines_find_units_by_every_word_as_the_rule_says(tshirt):
         expected = {unit.sku for unit in units if all(finds(word, unit) for word in search_words(term))}
         found = set(selectors.product_search_sellable_units(term=term).values_list("sku", flat=True))
         assert found == expected, term
+        picked = list(selectors.product_pick_units(term=term).values_list("sku", flat=True))
+        assert set(picked) == expected, term
