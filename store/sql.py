@@ -8,8 +8,9 @@ through it (never ``cursor.executemany`` directly).
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
@@ -21,6 +22,10 @@ from django.db.models.expressions import RawSQL
 from store.models import CENT
 
 CHUNK = 1000
+#: The longest statement ``execute_many`` sends on MySQL (the server's ``max_allowed_packet``
+#: is 16 MB by default; the driver's own limit is 64 KB).
+STATEMENT_BYTES = 1 << 20
+_INSERT_VALUES = re.compile(r"\s*(INSERT\s.*?\sVALUES\s*)\(\s*%s(?:\s*,\s*%s)*\s*\)\s*", re.IGNORECASE | re.DOTALL)
 
 T = TypeVar("T")
 
@@ -126,6 +131,61 @@ def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     database = connections[DEFAULT_DB_ALIAS]
     cursor: CursorWrapper = type(database).cursor(database)  # the class's method, not the toolbar's patch
     with cursor:
+        if database.vendor == "mysql" and (insert := _INSERT_VALUES.fullmatch(sql)):
+            return _insert_values(cursor, insert.group(1) % (), rows, database.connection)
         cursor.executemany(sql, rows)
         changed: int = cursor.rowcount
     return changed
+
+
+def _insert_values(cursor: CursorWrapper, head: str, rows: Sequence[Sequence[Any]], raw: Any) -> int:
+    """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL).
+
+    What the driver's ``executemany`` sends, in larger statements and built faster: it quotes
+    each value through its generic ``literal()`` (a third of a 100k-product import's time,
+    issue 22); here a str is quoted once per call however often it repeats (a product's title
+    in each of its search terms), ints, bools, Decimals and NULLs are written as the driver's
+    converters write them, and other types (datetime, …) go through the driver's ``literal()``.
+    """
+    literal = _literal(raw)
+    encoding = raw.encoding
+    prefix = head.encode(encoding)
+    statement, changed = bytearray(prefix), 0
+    for row in rows:
+        values = b"(" + b",".join([literal(value) for value in row]) + b")"
+        if len(statement) > len(prefix):
+            if len(statement) + len(values) >= STATEMENT_BYTES:
+                cursor.execute(statement.decode(encoding))
+                changed += cursor.rowcount
+                statement = bytearray(prefix)
+            else:
+                statement += b","
+        statement += values
+    cursor.execute(statement.decode(encoding))
+    return changed + int(cursor.rowcount)
+
+
+def _literal(raw: Any) -> Callable[[Any], bytes]:
+    """The MySQLdb connection's ``literal()`` for one value, with the common types first and each str quoted once."""
+    quoted: dict[str, bytes] = {}
+    string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
+
+    def literal(value: Any) -> bytes:
+        kind = type(value)
+        if kind is str:
+            found = quoted.get(value)
+            if found is None:
+                found = quoted[value] = string_literal(value.encode(encoding))
+            return found
+        if kind is int:
+            return b"%d" % value
+        if value is None:
+            return b"NULL"
+        if kind is bool:
+            return b"1" if value else b"0"
+        if kind is Decimal:
+            return format(value, "f").encode()
+        result: bytes = driver(value)
+        return result
+
+    return literal
