@@ -2,15 +2,16 @@
 
 ``select_in`` reads ``CHUNK`` keys a query; rows come back as named tuples (``row.sku``,
 ``row.version``), built from the selected column names, never read by position.
-``execute_many`` runs one statement for many parameter rows; every batched raw write goes
-through it (never ``cursor.executemany`` directly).
+``execute_many`` runs one statement for many parameter rows (on MySQL an INSERT is sent as
+multi-row INSERTs of up to ``STATEMENT_BYTES``); every batched raw write goes through it (never
+``cursor.executemany`` directly).
 """
 
 from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
@@ -116,6 +117,9 @@ def as_money(value: Any) -> Decimal:
 def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """Run ``sql`` once per parameter row (``executemany``); return how many rows it changed.
 
+    On MySQL, an ``INSERT … VALUES (%s, …)`` is sent as multi-row INSERTs built here
+    (``_insert_values``; one query log entry a statement, a statement per ``STATEMENT_BYTES``).
+
     Through Django's own cursor of the default connection: its placeholders, its error
     translation, ``connection.queries`` and ``CaptureQueriesContext`` (one entry, "N times: ...")
     and ``connection.execute_wrapper`` hooks all apply. What it skips is a cursor method patched
@@ -143,16 +147,35 @@ def _insert_values(cursor: CursorWrapper, head: str, rows: Sequence[Sequence[Any
 
     What the driver's ``executemany`` sends, in larger statements and built faster: it quotes
     each value through its generic ``literal()`` (a third of a 100k-product import's time,
-    issue 22); here a str is quoted once per call however often it repeats (a product's title
-    in each of its search terms), ints, bools, Decimals and NULLs are written as the driver's
-    converters write them, and other types (datetime, …) go through the driver's ``literal()``.
+    issue 22). Here each str is quoted once a call however often it repeats (a product's title
+    in each of its search terms); ints, bools, Decimals and NULLs are written as the driver's
+    converters write them; other types (datetime, …) go through the driver's ``literal()``.
+    Inline, not a function a value: 700k search-term rows are 2.8M values.
     """
-    literal = _literal(raw)
-    encoding = raw.encoding
+    quoted: dict[str, bytes] = {}
+    string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
     prefix = head.encode(encoding)
     statement, changed = bytearray(prefix), 0
     for row in rows:
-        values = b"(" + b",".join([literal(value) for value in row]) + b")"
+        parts: list[bytes] = []
+        for value in row:
+            kind = type(value)
+            if kind is str:
+                found = quoted.get(value)
+                if found is None:
+                    found = quoted[value] = string_literal(value.encode(encoding))
+            elif kind is int:
+                found = b"%d" % value
+            elif value is None:
+                found = b"NULL"
+            elif kind is bool:
+                found = b"1" if value else b"0"
+            elif kind is Decimal:
+                found = format(value, "f").encode()
+            else:
+                found = driver(value)
+            parts.append(found)
+        values = b"(" + b",".join(parts) + b")"
         if len(statement) > len(prefix):
             if len(statement) + len(values) >= STATEMENT_BYTES:
                 cursor.execute(statement.decode(encoding))
@@ -163,29 +186,3 @@ def _insert_values(cursor: CursorWrapper, head: str, rows: Sequence[Sequence[Any
         statement += values
     cursor.execute(statement.decode(encoding))
     return changed + int(cursor.rowcount)
-
-
-def _literal(raw: Any) -> Callable[[Any], bytes]:
-    """The MySQLdb connection's ``literal()`` for one value, with the common types first and each str quoted once."""
-    quoted: dict[str, bytes] = {}
-    string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
-
-    def literal(value: Any) -> bytes:
-        kind = type(value)
-        if kind is str:
-            found = quoted.get(value)
-            if found is None:
-                found = quoted[value] = string_literal(value.encode(encoding))
-            return found
-        if kind is int:
-            return b"%d" % value
-        if value is None:
-            return b"NULL"
-        if kind is bool:
-            return b"1" if value else b"0"
-        if kind is Decimal:
-            return format(value, "f").encode()
-        result: bytes = driver(value)
-        return result
-
-    return literal
