@@ -160,6 +160,8 @@ def units_views() -> dict[str, dict[str, str]]:
         # The order-line picker (an autocomplete of sellable units, 20 a page).
         "picker dense word": ORDER_LINE_PICKER | {"term": "bottle"},
         "picker title and option": ORDER_LINE_PICKER | {"term": "bottle s"},
+        # An option value of a fifth of the variants.
+        "picker option value": ORDER_LINE_PICKER | {"term": "black"},
         "picker rare word": ORDER_LINE_PICKER | {"term": RARE_WORD},
         "picker SKU": ORDER_LINE_PICKER | {"term": "0001234"},
     }
