@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.views.main import ERROR_FLAG, SEARCH_VAR
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, SuspiciousOperation, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse, QueryDict
@@ -207,7 +209,41 @@ class BackOfficeAdminSite(admin.AdminSite):
         error = search_terms_error(admin_search_terms(request.GET.get("term", "")))
         if error:
             return JsonResponse({"error": error}, status=400)
-        return super().autocomplete_view(request)
+        return PickerAutocompleteJsonView.as_view(admin_site=self)(request)
+
+    def declares_autocomplete(self, model: type[models.Model], field_name: str) -> bool:
+        """A registered ModelAdmin of ``model``, or an inline of ``model`` in one, lists
+        ``field_name`` in its ``autocomplete_fields``: the admin offers that picker."""
+        for model_admin in self._registry.values():
+            if model_admin.model is model and field_name in model_admin.autocomplete_fields:
+                return True
+            for inline in model_admin.inlines:
+                if inline.model is model and field_name in inline.autocomplete_fields:
+                    return True
+        return False
+
+
+class PickerAutocompleteJsonView(AutocompleteJsonView):
+    """Django's autocomplete asks for the view permission on the model it searches. A picker the
+    admin offers on a form (``autocomplete_fields``) also answers whoever may add or change that
+    form's rows: Support changes an order line's product without the catalog's view permission,
+    and the picker shows each product's name and nothing more. A foreign key that no form offers
+    as a picker keeps Django's rule."""
+
+    admin_site: BackOfficeAdminSite
+    source_field: models.Field  # set by AutocompleteJsonView.get() from the request
+
+    def has_perm(self, request, obj=None):
+        if super().has_perm(request, obj):
+            return True
+        source = self.source_field.model
+        if not self.admin_site.declares_autocomplete(source, self.source_field.name):
+            return False
+        opts = source._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("add", "change")
+        )
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
