@@ -25,7 +25,8 @@ filtered units``). Seeding 1M products (with the search index) takes about five 
 The goal is a ratio ≤ 2. Views: the default list, the filters, the searches, every sort a
 header click reaches (each sortable column both ways, alone and after the default title order,
 e.g. ?o=6.1 for Status) and, with ``--variants``, the sellable-units view (``?rows=units``) with
-its filters. Each view is reported twice: the whole page, and the time its
+its filters and searches, and the order-line picker (the admin's autocomplete of sellable units,
+``/admin/autocomplete/``). Each view is reported twice: the whole page, and the time its
 SQL took (most of a page is Python, which a busy shared machine slows at random; the SQL is
 what grows with the table). Each view is rendered through the full stack (middleware, session,
 admin view, template) by Django's test client, logged in as a superuser.
@@ -152,10 +153,25 @@ def units_views() -> dict[str, dict[str, str]]:
         "units Low": units | {"inventory_status": "low"},
         "units Not tracked": units | {"inventory_status": "untracked"},
         "units collection": units | {"collection__pk__exact": "1"},
-        # Not "units | {"q": "bottle"}": a search of sellable units reads every matching term
-        # row's product and variants (over 5 minutes for one page at 1M units; docs/performance.md).
         "units price click": units | {"o": "5.2"},
+        "units search dense": units | {"q": "bottle"},
+        "units search option": units | {"q": "bottle s"},
+        "units search rare": units | {"q": RARE_WORD},
+        # The order-line picker (an autocomplete of sellable units, 20 a page).
+        "picker dense word": ORDER_LINE_PICKER | {"term": "bottle"},
+        "picker title and option": ORDER_LINE_PICKER | {"term": "bottle s"},
+        "picker rare word": ORDER_LINE_PICKER | {"term": RARE_WORD},
+        "picker SKU": ORDER_LINE_PICKER | {"term": "0001234"},
     }
+
+
+#: The admin's autocomplete of an order line's product: a view of its own (``url_of``).
+ORDER_LINE_PICKER = {"app_label": "store", "model_name": "orderitem", "field_name": "product"}
+AUTOCOMPLETE_URL = "/admin/autocomplete/"
+
+
+def url_of(params: dict) -> str:
+    return AUTOCOMPLETE_URL if "field_name" in params else URL
 
 
 def guard_database() -> None:
@@ -258,7 +274,7 @@ def seed_images() -> None:
 
 def explain(client: Client, params: dict) -> str:
     with CaptureQueriesContext(connection) as queries:
-        client.get(URL, params)
+        client.get(url_of(params), params)
     plans = [_plan(_page_query(queries))]
     counts = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(") and "store_product" in q["sql"]]
     if "q" in params and counts:
@@ -303,17 +319,18 @@ class SqlTimer:
 
 def measure(client: Client, params: dict, runs: int) -> tuple[float, float, int]:
     """Best whole-page time, best SQL time (the page's queries alone) and the query count."""
-    client.get(URL, params)  # warm-up: caches, buffer pool
+    url = url_of(params)
+    client.get(url, params)  # warm-up: caches, buffer pool
     timings, sql_timings = [], []
     for _ in range(runs):
         sql = SqlTimer()
         with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(sql):
             started = time.perf_counter()
-            response = client.get(URL, params)
+            response = client.get(url, params)
             timings.append(time.perf_counter() - started)
         sql_timings.append(sql.seconds)
         if response.status_code != 200:
-            sys.exit(f"{URL}?{params} answered {response.status_code}")
+            sys.exit(f"{url}?{params} answered {response.status_code}")
     # The best run: these machines are shared, and the minimum is the least noisy
     # estimate of what the page itself costs. Most of a page is Python (rendering 100
     # list-edit rows), which a busy machine slows at random; the SQL column is what

@@ -41,8 +41,8 @@ from store.models import (
     ProductImage,
     Promotion,
 )
-from store.search.selectors import product_ids_matching, search_words
 from store.search.selectors import product_search as product_search  # the one product search, re-exported
+from store.search.selectors import search_units, search_words
 from store.variants import selectors as variant_selectors
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
@@ -351,13 +351,19 @@ def product_search_sellable_units(*, term: str, queryset: QuerySet[Product] | No
     found = search_words(term)
     if not found:
         return units.none()
-    for word in found:
-        matches = product_ids_matching(word)
-        through_variants = Product.objects.filter(structure=Product.Structure.VARIANT, pk__in=matches)
-        units = units.filter(
-            Q(pk__in=matches) | (Q(parent_id__in=matches) & ~Q(parent_id__in=through_variants.values("parent_id")))
-        )
-    return units
+    return search_units(units=units, found=found)
+
+
+def product_pick_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """The order-line picker's choices: the sellable units ``term`` finds
+    (``product_search_sellable_units``' rule), in the catalog's order (primary key: a product's
+    variants together), each with its product. A common word's page is read by walking that
+    order (``search_units(walk_common=True)``): a picker asks for a page and whether more follow."""
+    units = product_list_sellable_units(queryset=queryset)
+    found = search_words(term)
+    if term.strip():
+        units = search_units(units=units, found=found, walk_common=True) if found else units.none()
+    return units.select_related("parent").order_by("pk")
 
 
 def product_list_with_first_image(*, queryset: QuerySet[Product]) -> QuerySet[Product]:

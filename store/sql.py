@@ -2,12 +2,14 @@
 
 ``select_in`` reads ``CHUNK`` keys a query; rows come back as named tuples (``row.sku``,
 ``row.version``), built from the selected column names, never read by position.
-``execute_many`` runs one statement for many parameter rows; every batched raw write goes
-through it (never ``cursor.executemany`` directly).
+``execute_many`` runs one statement for many parameter rows (on MySQL an INSERT is sent as
+multi-row INSERTs of up to ``STATEMENT_BYTES``, as the driver does); every batched raw write
+goes through it (never ``cursor.executemany`` directly).
 """
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -21,6 +23,14 @@ from django.db.models.expressions import RawSQL
 from store.models import CENT
 
 CHUNK = 1000
+#: ids a query of an ``id_list`` (numbers in the SQL, no parameters to bind or limit): an
+#: export's chunk of 2,000 products is one query a related table
+ID_LIST_CHUNK = 5000
+#: The longest statement ``execute_many`` sends on MySQL: the driver's own limit
+#: (``MySQLdb.cursors.BaseCursor.max_stmt_length``), so the server is sent the statements it
+#: was sent before (1 MB statements were no faster on a loaded machine, issue 22).
+STATEMENT_BYTES = 64 * 1024
+_INSERT_VALUES = re.compile(r"\s*(INSERT\s.*?\sVALUES\s*)\(\s*%s(?:\s*,\s*%s)*\s*\)\s*", re.IGNORECASE | re.DOTALL)
 
 T = TypeVar("T")
 
@@ -101,6 +111,18 @@ def id_list(ids: Iterable[int]) -> RawSQL:
     return RawSQL(text or "NULL", (), output_field=models.IntegerField())
 
 
+def ids_in(field: str, ids: Sequence[int]) -> models.Q:
+    """``field`` among ``ids`` (``id_list``), or between their least and greatest when they are dense
+    (that span at most twice their number): one range scan of the index, where an IN list costs a
+    lookup an id (an export's chunk in SKU order of products made one after another: a promotion
+    read went from 8 ms to 0.3 ms). The range may hold ids not given: keep only the rows of ``ids``."""
+    if ids:
+        low, high = min(ids), max(ids)
+        if high - low < 2 * len(ids):
+            return models.Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return models.Q(**{f"{field}__in": id_list(ids)})
+
+
 def as_money(value: Any) -> Decimal:
     """Raw SQLite cursors return REAL prices as floats; MySQL returns Decimals."""
     if isinstance(value, Decimal):
@@ -110,6 +132,9 @@ def as_money(value: Any) -> Decimal:
 
 def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """Run ``sql`` once per parameter row (``executemany``); return how many rows it changed.
+
+    On MySQL, an ``INSERT … VALUES (%s, …)`` is sent as multi-row INSERTs built here
+    (``_insert_values``; one query log entry a statement, a statement per ``STATEMENT_BYTES``).
 
     Through Django's own cursor of the default connection: its placeholders, its error
     translation, ``connection.queries`` and ``CaptureQueriesContext`` (one entry, "N times: ...")
@@ -126,6 +151,54 @@ def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     database = connections[DEFAULT_DB_ALIAS]
     cursor: CursorWrapper = type(database).cursor(database)  # the class's method, not the toolbar's patch
     with cursor:
+        if database.vendor == "mysql" and (insert := _INSERT_VALUES.fullmatch(sql)):
+            return _insert_values(cursor, insert.group(1) % (), rows, database.connection)
         cursor.executemany(sql, rows)
         changed: int = cursor.rowcount
     return changed
+
+
+def _insert_values(cursor: CursorWrapper, head: str, rows: Sequence[Sequence[Any]], raw: Any) -> int:
+    """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL).
+
+    What the driver's ``executemany`` sends, in larger statements and built faster: it quotes
+    each value through its generic ``literal()`` (a third of a 100k-product import's time,
+    issue 22). Here each str is quoted once a call however often it repeats (a product's title
+    in each of its search terms); ints, bools, Decimals and NULLs are written as the driver's
+    converters write them; other types (datetime, …) go through the driver's ``literal()``.
+    Inline, not a function a value: 700k search-term rows are 2.8M values.
+    """
+    quoted: dict[str, bytes] = {}
+    string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
+    prefix = head.encode(encoding)
+    statement, changed = bytearray(prefix), 0
+    for row in rows:
+        parts: list[bytes] = []
+        for value in row:
+            kind = type(value)
+            if kind is str:
+                found = quoted.get(value)
+                if found is None:
+                    found = quoted[value] = string_literal(value.encode(encoding))
+            elif kind is int:
+                found = b"%d" % value
+            elif value is None:
+                found = b"NULL"
+            elif kind is bool:
+                found = b"1" if value else b"0"
+            elif kind is Decimal:
+                found = format(value, "f").encode()
+            else:
+                found = driver(value)
+            parts.append(found)
+        values = b"(" + b",".join(parts) + b")"
+        if len(statement) > len(prefix):
+            if len(statement) + len(values) >= STATEMENT_BYTES:
+                cursor.execute(statement.decode(encoding))
+                changed += cursor.rowcount
+                statement = bytearray(prefix)
+            else:
+                statement += b","
+        statement += values
+    cursor.execute(statement.decode(encoding))
+    return changed + int(cursor.rowcount)

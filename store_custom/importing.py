@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 
 from store.fileformat.columns import ProductColumn
 from store.models import Product
-from store.sql import CHUNK, chunks
+from store.sql import CHUNK, ID_LIST_CHUNK, chunks
 from store_custom.selectors import product_tag_labels
 from tags.models import Tag, TaggedItem
 
@@ -61,7 +61,7 @@ class ProductTagsColumn(ProductColumn):
     def current(self, product_ids: Sequence[int]) -> dict[int, Labels]:
         """The products' labels, sorted case-insensitively; untagged products are left out."""
         found: dict[int, Labels] = {}
-        for chunk in chunks(list(product_ids)):
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             for pk, labels in product_tag_labels(product_ids=chunk).items():
                 if labels:
                     found[pk] = tuple(sorted(labels, key=str.casefold))

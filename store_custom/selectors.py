@@ -9,10 +9,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
 from store.models import Product
-from store.sql import id_list
+from store.sql import ID_LIST_CHUNK, ids_in
 from tags.models import Tag, TaggedItem
 
-CHUNK = 1000
+CHUNK = ID_LIST_CHUNK  # ids written into the SQL as numbers (store.sql.id_list)
 TAG_LABELS_ATTR = "tag_labels"
 # Joining content types by natural key keeps these at one query each, with no
 # ContentType cache lookup that could cost a query on a cold process.
@@ -28,11 +28,12 @@ def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, tuple[str, ..
     found: dict[int, list[str]] = {pk: [] for pk in product_ids}
     ids = list(found)
     for start in range(0, len(ids), CHUNK):
-        rows = TaggedItem.objects.filter(PRODUCT_ITEMS, object_id__in=id_list(ids[start : start + CHUNK])).values_list(
+        rows = TaggedItem.objects.filter(PRODUCT_ITEMS, ids_in("object_id", ids[start : start + CHUNK])).values_list(
             "object_id", "tag__label"
         )
         for object_id, label in rows:
-            found[object_id].append(label)
+            if object_id in found:
+                found[object_id].append(label)
     return {pk: tuple(sorted(labels, key=lambda label: (label.casefold(), label))) for pk, labels in found.items()}
 
 

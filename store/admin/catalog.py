@@ -18,7 +18,7 @@ from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Field, Prefetch, QuerySet
 from django.forms.utils import ErrorDict
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -35,7 +35,7 @@ from store.admin.exports import ExportMixin
 from store.admin.forms import ProductRulesFormMixin
 from store.admin.history import HistoryPageMixin
 from store.admin.imports import ProductImportMixin
-from store.admin.paginators import CappedCountPaginator
+from store.admin.paginators import CappedCountPaginator, LookaheadPaginator
 from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorList, fast_widget, object_url
 from store.admin.variants import OPTIONS_HELP, OptionsField, VariantInline, variant_formset_save
 from store.exports.resources import ProductResource
@@ -86,6 +86,15 @@ COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk"
 
 
 # The sellable-units view: each variant's product (its title, collection and status).
+#: The lines whose product picker (the admin's autocomplete) chooses a sellable unit.
+LINE_MODELS = ("orderitem", "cartitem")
+
+
+def is_line_picker(request: HttpRequest) -> bool:
+    """The request is the product picker of an order or cart line (Django's autocomplete view)."""
+    return "field_name" in request.GET and request.GET.get("model_name") in LINE_MODELS
+
+
 UNIT_PRODUCTS = Prefetch(
     "parent",
     queryset=Product.objects.only("pk", "title", "collection_id", "status").prefetch_related(COLLECTION_TITLES),
@@ -562,11 +571,10 @@ class ProductAdmin(
         return {"status": Product.Status.DRAFT, **super().get_changeform_initial_data(request)}
 
     def get_search_results(self, request, queryset, search_term):
-        if "field_name" in request.GET and request.GET.get("model_name") in ("orderitem", "cartitem"):
+        if is_line_picker(request):
             # The autocomplete of order and cart lines: a sellable unit, by its product's title,
             # its option values or its SKU, named with its product ("T-Shirt — Green / S").
-            units = selectors.product_search_sellable_units(term=search_term, queryset=queryset)
-            return units.select_related("parent"), False
+            return selectors.product_pick_units(term=search_term, queryset=queryset), False
         if units_view(request):
             # Sellable units: a variant by its SKU, its option values or its product's title.
             return selectors.product_search_sellable_units(term=search_term, queryset=queryset), False
@@ -579,6 +587,8 @@ class ProductAdmin(
         return ProductChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if is_line_picker(request):
+            return LookaheadPaginator(queryset, per_page, orphans, allow_empty_first_page)
         paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
         # The stock filter of products judges a product with variants by a subquery on its
         # variants (the sellable-units view's reads each row's own columns).

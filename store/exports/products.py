@@ -13,13 +13,17 @@ rows, their images, and the product of a variant listed on its own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice, repeat
+from operator import itemgetter
 from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet
+from MySQLdb.cursors import SSCursor
 
-from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns
+from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns, same_value
 from store.models import OPTION_COUNT, Product
 from store.sql import id_list, row_type
 
@@ -69,6 +73,52 @@ def product_rows(ids: Iterable[int], *, fields: tuple[str, ...]) -> dict[int, Ex
     return {row[0]: make(row) for row in rows}
 
 
+def product_row_chunks(queryset: QuerySet[Product], *, fields: tuple[str, ...], size: int) -> Iterator[list[ExportRow]]:
+    """The export rows of ``queryset`` in its order, ``size`` at a time, in flat memory.
+
+    On MariaDB outside a transaction (the CLI, a worker's job), one query streams them from a
+    server-side cursor of a connection of its own: the default one stays free for each chunk's
+    other reads, and the database reads the rows in one pass, as the ``mariadb`` client does,
+    rather than by id a chunk at a time. Inside a transaction (another connection would not
+    see its writes: tests) and on SQLite, the ids are read in one pass, then each chunk's rows
+    by id (``product_rows``).
+    """
+    database = connections[queryset.db]
+    if database.vendor == "mysql" and not database.in_atomic_block:
+        yield from _streamed_rows(queryset.values_list(*fields), make=row_maker(fields), size=size)
+        return
+    ids = queryset.values_list("pk", flat=True).iterator(chunk_size=size)
+    while chunk := list(islice(ids, size)):
+        by_id = product_rows(chunk, fields=fields)
+        yield [by_id[pk] for pk in chunk if pk in by_id]
+
+
+#: how long the server waits on a streaming export's reader (between two chunks) before it gives up
+STREAM_WRITE_TIMEOUT = 3600
+
+
+def _streamed_rows(
+    rows: QuerySet[Product], *, make: Callable[[Iterable[Any]], ExportRow], size: int
+) -> Iterator[list[ExportRow]]:
+    """The rows of the values query ``rows``, through a MySQLdb server-side cursor (``SSCursor``) of
+    a new connection, with Django's converters of its columns (booleans), ``size`` at a time."""
+    compiler = rows.query.get_compiler(using=rows.db)
+    sql, params = compiler.as_sql()
+    converters = compiler.get_converters([select[0] for select in compiler.select[: compiler.col_count]])
+    database = connections[rows.db]
+    stream = database.get_new_connection(database.get_connection_params())
+    try:
+        cursor = stream.cursor(SSCursor)
+        cursor.execute(f"SET SESSION net_write_timeout = {STREAM_WRITE_TIMEOUT}")
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(size):
+            values = compiler.apply_converters(batch, converters) if converters else batch
+            yield list(map(make, values))
+        cursor.close()
+    finally:
+        stream.close()
+
+
 @dataclass(frozen=True)
 class ExportItem:
     """A product and the variants exported under it (export rows: ``product_rows``).
@@ -82,13 +132,14 @@ class ExportItem:
     listed: bool = True
 
 
-def export_items(ids: Sequence[int], *, queryset: QuerySet[Product], fields: tuple[str, ...]) -> list[ExportItem]:
-    """The chunk of products ``ids`` (of ``queryset``, in its order), each product with variants with
-    its variants in the order they were made. A variant ``queryset`` lists without its product is
-    exported on its own (under its product's SKU); one whose product it lists too is exported once,
-    under its product. Reads the rows set-wise: a fixed number of queries whatever the variants."""
-    by_id = product_rows(ids, fields=fields)
-    products = [by_id[pk] for pk in ids if pk in by_id]
+def export_items(
+    products: Sequence[ExportRow], *, queryset: QuerySet[Product], fields: tuple[str, ...]
+) -> list[ExportItem]:
+    """The chunk ``products`` (export rows of ``queryset``, in its order: ``product_row_chunks``), each
+    product with variants with its variants in the order they were made. A variant ``queryset``
+    lists without its product is exported on its own (under its product's SKU); one whose product
+    it lists too is exported once, under its product. Reads the rows set-wise: a fixed number of
+    queries whatever the variants."""
     parent_ids = [row.id for row in products if row.structure == PARENT]
     variants: dict[int, list[ExportRow]] = {}
     if parent_ids:
@@ -165,21 +216,24 @@ def native_header(*, with_variants: bool = True) -> list[str]:
     return [column.name for column in product_columns() if with_variants or column.name not in VARIANT_COLUMNS]
 
 
-#: how a row's cell is written: its value at a position of the row, and what writes that value
-Cell = tuple[int, Callable[[Any], Any]]
-
-
-def _cell(column: ProductColumn, *, native: bool, fields: tuple[str, ...], current: dict[int, Any]) -> Cell:
-    """A row's cell of ``column``: the column's own exporter of its value, or, for a column with rows
-    of its own, its ``render`` of the chunk's ``current`` value of the row's product (by id)."""
+def _column_cells(
+    column: ProductColumn, rows: list[ExportRow], *, native: bool, fields: tuple[str, ...], current: dict[int, Any]
+) -> Sequence[Any]:
+    """The cells of ``column`` in ``rows``, read column-wise so that the per-cell work is a built-in
+    ``map`` where it can be: the column's own exporter of its value (skipped when it is the value
+    itself), or, for a column with rows of its own, its ``render`` of the chunk's ``current`` value
+    of the row's product (by id; rendered once a product, the empty value once a chunk)."""
     if column.field:
-        return fields.index(column.export_value), column.exporter(native=native)
-    render, empty = column.render, column.empty()
-    return 0, lambda pk: render(current.get(pk, empty))
+        values = list(map(itemgetter(fields.index(column.export_value)), rows))
+        write = column.exporter(native=native)
+        return values if write is same_value else list(map(write, values))
+    render = column.render
+    texts = {pk: render(value) for pk, value in current.items()}
+    return list(map(texts.get, map(ROW_ID, rows), repeat(render(column.empty()))))
 
 
-def _blank(value: Any) -> Any:
-    return BLANK
+#: a row's product id (``ExportRow.id``, the first of ``ROW_KEYS``)
+ROW_ID = itemgetter(0)
 
 
 def native_rows(
@@ -191,6 +245,8 @@ def native_rows(
 
     ``native`` keeps numbers as numbers (XLSX). Columns with rows of their own (promotions,
     images, tags) are read for the chunk's products at once; a variant row leaves them blank.
+    The cells are written column by column for the rows of each kind (``HOLDERS``), then put
+    back in the items' order: a chunk without variants is one kind.
     """
     if not with_variants and any(
         item.variants or not item.listed or item.product.structure == PARENT for item in items
@@ -204,16 +260,29 @@ def native_rows(
             rows.append(item.product)
         rows.extend(item.variants)
     current: dict[str, dict[int, Any]] = {}
+    holding: dict[str, list[int]] = {}  # the ids of the rows that hold a column of each holder
     for column in columns:
         if not column.field:
-            ids = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
+            if column.holder not in holding:
+                holding[column.holder] = [row.id for row in rows if column.holder in HOLDERS[row.structure]]
+            ids = holding[column.holder]
             current[column.name] = column.current(ids) if ids else {}
-    cells = {
-        column.name: _cell(column, native=native, fields=fields, current=current.get(column.name, {}))
-        for column in columns
-    }
-    layouts: dict[str, list[Cell]] = {
-        structure: [cells[column.name] if column.holder in holders else (0, _blank) for column in columns]
-        for structure, holders in HOLDERS.items()
-    }
-    return [[write(row[position]) for position, write in layouts[row.structure]] for row in rows]
+    kinds: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        kinds.setdefault(row.structure, []).append(position)
+    out: list[list[Any]] = [[] for _ in rows]
+    for structure, positions in kinds.items():
+        of_kind = rows if len(positions) == len(rows) else [rows[position] for position in positions]
+        holders = HOLDERS[structure]
+        cells = [
+            _column_cells(column, of_kind, native=native, fields=fields, current=current.get(column.name, {}))
+            if column.holder in holders
+            else repeat(BLANK, len(of_kind))
+            for column in columns
+        ]
+        built = list(map(list, zip(*cells, strict=True)))
+        if of_kind is rows:
+            return built
+        for position, row in zip(positions, built, strict=True):
+            out[position] = row
+    return out

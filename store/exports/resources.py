@@ -28,6 +28,7 @@ from store.exports.products import (
     export_row_count,
     native_header,
     native_rows,
+    product_row_chunks,
 )
 from store.exports.shopify import SHOPIFY_HEADER, shopify_rows
 from store.models import Customer, Order, Product
@@ -155,7 +156,7 @@ class ProductResource(ChunkedExportResource):
         queries per chunk."""
         self.export_headers(queryset)
         fields = export_fields()
-        for chunk in self.iter_id_chunks(queryset):
+        for chunk in product_row_chunks(queryset, fields=fields, size=EXPORT_CHUNK_SIZE):
             items = export_items(chunk, queryset=queryset, fields=fields)
             yield self.export_rows(items, fields=fields, native=force_native_type)
 

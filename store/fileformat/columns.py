@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import CharField
+from django.db.models import CharField, Field
 from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.translation import get_language
@@ -59,7 +59,7 @@ from store.models import (
     ProductImageSource,
     Promotion,
 )
-from store.sql import CHUNK, as_money, chunks, execute_many, id_list, select_in
+from store.sql import CHUNK, ID_LIST_CHUNK, as_money, chunks, execute_many, id_list, ids_in, select_in
 from store.validators import validate_gtin
 
 STATUSES = tuple(Product.Status.values)
@@ -193,7 +193,8 @@ class ProductColumn:
         return [self.render(value) for value in values]
 
 
-def _same(value: Any) -> Any:
+def same_value(value: Any) -> Any:
+    """The exporter of a column whose value is its cell: an export skips calling it."""
     return value
 
 
@@ -201,16 +202,18 @@ def _text_or_blank(value: str | None) -> str:
     return value or ""
 
 
-def number_text() -> Callable[[Any], str]:
+def number_text(*, kind: type | None = None) -> Callable[[Any], str]:
     """Django's ``number_format`` (the active language's separators), which export cells of numbers
-    are written with, its format settings read once rather than for every cell."""
+    are written with, its format settings read once rather than for every cell. ``kind``: every
+    value is a ``Decimal`` or an ``int`` (a NOT NULL field): with a point and no grouping, the
+    text is then written by a built-in (``"{:f}".format``, ``str``), not a Python call per cell."""
     language = get_language()
     separator, grouping, thousands = (
         get_format(name, language, use_l10n=True)
         for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
     )
     if separator == "." and not (settings.USE_THOUSAND_SEPARATOR and grouping):
-        return _point_number
+        return _POINT_TEXT.get(kind, _point_number)  # type: ignore[arg-type]  # None: either kind
     return lambda value: numberformat.format(value, separator, None, grouping, thousands, use_l10n=True)
 
 
@@ -218,6 +221,10 @@ def _point_number(value: Any) -> str:
     """``numberformat.format`` of a product row's number with a point and no grouping: its ``{:f}``
     text (the numbers of a product row have at most 12 digits, never its scientific form)."""
     return f"{value:f}" if isinstance(value, Decimal) else str(value)
+
+
+#: ``_point_number`` of values all of one type, as a built-in
+_POINT_TEXT: dict[type, Callable[[Any], str]] = {Decimal: "{:f}".format, int: str}
 
 
 class TextColumn(ProductColumn):
@@ -245,11 +252,17 @@ class TextColumn(ProductColumn):
         self.required, self.required_new, self.multiline, self.slug = required, required_new, multiline, slug
         self.preview = preview
         self.max_length = max_length(Product, self.field)
+        model_field = Product._meta.get_field(self.field)
+        self.nullable = isinstance(model_field, Field) and model_field.null
 
     def parse(self, raw: str) -> str:
         return parse_text(
             raw, max_length=self.max_length, multiline=self.multiline, required=self.required, slug=self.slug
         )
+
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        """``render``: a NOT NULL text field's value is its own cell (an export skips the call)."""
+        return _text_or_blank if self.nullable else same_value
 
 
 class PriceColumn(ProductColumn):
@@ -300,7 +313,7 @@ class PriceColumn(ProductColumn):
         return "" if value is None else money(value)
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _same if native else number_text()
+        return same_value if native else number_text(kind=Decimal)  # NOT NULL
 
 
 class InventoryColumn(ProductColumn):
@@ -337,7 +350,7 @@ class InventoryColumn(ProductColumn):
         return parse_inventory(raw) if raw.strip() else None
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _same if native else number_text()
+        return same_value if native else number_text(kind=int)  # NOT NULL
 
 
 class CollectionColumn(ProductColumn):
@@ -410,11 +423,13 @@ class PromotionsColumn(ProductColumn):
     def current(self, product_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
         through = Product.promotions.through
         found: dict[int, set[int]] = {}
-        for chunk in chunks(list(product_ids)):
-            for product_id, promotion_id in through.objects.filter(product_id__in=id_list(chunk)).values_list(
+        wanted = set(product_ids)
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
+            for product_id, promotion_id in through.objects.filter(ids_in("product_id", chunk)).values_list(
                 "product_id", "promotion_id"
             ):
-                found.setdefault(product_id, set()).add(promotion_id)
+                if product_id in wanted:
+                    found.setdefault(product_id, set()).add(promotion_id)
         return {pid: tuple(sorted(ids)) for pid, ids in found.items()}
 
     def empty(self) -> tuple[int, ...]:
@@ -453,7 +468,7 @@ class StatusColumn(ProductColumn):
         return value
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _same
+        return same_value
 
 
 class DecimalColumn(ProductColumn):
@@ -491,7 +506,7 @@ class DecimalColumn(ProductColumn):
         return "" if value is None else f"{value:.{self.places}f}"
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        text = _same if native else number_text()
+        text = same_value if native else number_text(kind=Decimal)
         return lambda value: "" if value is None else text(value)
 
 
@@ -551,7 +566,7 @@ class WeightUnitColumn(ProductColumn):
         return WEIGHT_UNIT_WORDS[value]
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _same
+        return same_value
 
 
 TRUE_WORDS = ("yes", "y", "true", "1")
@@ -648,23 +663,26 @@ class ImagesColumn(ProductColumn):
         with their alt texts (``alts``, for a layout that has them: Shopify's "Image Alt Text")."""
         found: dict[int, list[str]] = {}
         alts: dict[int, dict[str, str]] = {}
-        for chunk in chunks(list(product_ids)):
+        wanted = set(product_ids)
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             for pk, name, source, alt in (
-                ProductImage.objects.filter(product_id__in=id_list(chunk))
+                ProductImage.objects.filter(ids_in("product_id", chunk))
                 .order_by("product_id", "position", "id")
                 .values_list("product_id", "image", "source_url", "alt_text")
             ):
+                if pk not in wanted:
+                    continue
                 url = source or image_storage_url(name)
                 found.setdefault(pk, []).append(url)
                 if alt:
                     alts.setdefault(pk, {}).setdefault(url, alt)
             for pk, url, alt in (
-                ProductImageSource.objects.filter(product_id__in=id_list(chunk))
+                ProductImageSource.objects.filter(ids_in("product_id", chunk))
                 .exclude(state=ProductImageSource.State.DONE)
                 .order_by("product_id", "position", "id")
                 .values_list("product_id", "url", "alt_text")
             ):
-                if url not in found.get(pk, ()):
+                if pk in wanted and url not in found.get(pk, ()):
                     found.setdefault(pk, []).append(url)
                     if alt:
                         alts.setdefault(pk, {}).setdefault(url, alt)
@@ -754,7 +772,7 @@ class VariantImageColumn(ProductColumn):
     def current(self, product_ids: Sequence[int]) -> dict[int, str]:
         """Each variant's image URL: its image's, or the URL still waiting for its product's fetch."""
         found: dict[int, str] = {}
-        for chunk in chunks(list(product_ids)):
+        for chunk in chunks(list(product_ids), ID_LIST_CHUNK):
             images = dict(
                 Product.objects.filter(pk__in=id_list(chunk), variant_image__isnull=False)
                 .order_by()

@@ -25,7 +25,7 @@ from store.fileformat.columns import ProductColumn, import_job_id, product_colum
 from store.importing.plan import ImportPlan, NewProduct, ProductUpdate, ProgressCallback, RowError, no_progress
 from store.importing.related import related_changes_record
 from store.models import Collection, Product
-from store.search.services import search_index_refresh
+from store.search.services import INDEXED, search_index_add, search_index_refresh
 from store.services import product_history_baseline_where, product_history_record_where
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
@@ -262,13 +262,13 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
         # variants' chunks need not rewrite them again.
         new_parents: set[int] = set()
         for chunk in chunks(creates):
-            chunk_ids = {
-                fold(found.sku): found.id
-                for found in select_in(Product, ("id", "sku"), "sku", [row.sku for row in chunk])
+            # One read of the rows just written: their ids, and what their search terms are made of.
+            written = {
+                fold(found.sku): found for found in select_in(Product, INDEXED, "sku", [row.sku for row in chunk])
             }
-            search_index_refresh(product_ids=chunk_ids.values(), refreshed=new_parents)
-            new_parents.update(chunk_ids[fold(row.sku)] for row in chunk if row.structure == PARENT)
-            ids = list(chunk_ids.values())
+            search_index_add(products=list(written.values()), refreshed=new_parents)
+            new_parents.update(written[fold(row.sku)].id for row in chunk if row.structure == PARENT)
+            ids = [found.id for found in written.values()]
             product_history_record_where(
                 where=f"p.{quote('id')} IN ({', '.join(['%s'] * len(ids))})",
                 params=ids,

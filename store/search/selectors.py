@@ -28,13 +28,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.lookups import IsNull
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND
 
 from store.models import Product, ProductSearchTerm
 from store.search.terms import TERM_MAX, TITLE_MARK, next_string, words
+from store.sql import quote
 
 #: The annotation a searched queryset is ranked by (0: title starts with the search,
 #: 1: every word whole, 2: the rest).
@@ -67,10 +68,77 @@ def _starting(prefix: str) -> QuerySet[ProductSearchTerm]:
     return ProductSearchTerm.objects.filter(_starting_q(prefix, "term"))
 
 
-def product_ids_matching(word: str) -> QuerySet[ProductSearchTerm, Any]:
-    """The ids of the products one search word (of ``search_words``) finds: a range of the term
-    index. A product with variants is found by its variants' SKUs and option values too."""
-    return _starting(word).values("product_id")
+def search_units(*, units: QuerySet[Product], found: list[str], walk_common: bool = False) -> QuerySet[Product]:
+    """``units`` (sellable units: products without variants, and variants) narrowed to those
+    every word of ``found`` (``search_words``) finds: by its own terms (a product's title and SKU;
+    a variant's SKU and its option label "Green / S"), or for a variant by its product's words,
+    unless the word finds that product through another of its variants ("Blue" finds the
+    T-shirt's blue variants, not the green ones).
+
+    The word with the fewest term rows is read as one set from the term index (``_unit_ids``);
+    the others are checked for those units alone, by index lookups. An ``OR`` of "its own
+    terms" and "its product's" made MariaDB test every product row against each word: 3 to 8
+    seconds for a word of the order-line picker at 1M sellable units.
+
+    ``walk_common``, for a page read in primary-key order (the order-line picker): when even the
+    rarest word is common (``DRIVER_ROWS`` term rows or more), each unit is tested word by word
+    as the database walks the primary key, which stops after the page. A common word's set is
+    tens of thousands of units (``bottle``: 80k at 1M), each read from the product table to be
+    sorted: 4 s for the picker's first page; walked, 60 ms.
+    """
+    rows = {word: _term_rows(word) for word in found} if walk_common or len(found) > 1 else {found[0]: 0}
+    if walk_common and min(rows.values()) >= DRIVER_ROWS:
+        for word in found:
+            units = units.filter(_finds_unit(word))
+        return units
+    driver, *others = sorted(found, key=lambda word: (rows[word], -len(word)))
+    units = units.filter(pk__in=_unit_ids(driver))
+    for word in others:
+        units = units.filter(_finds_unit(word))
+    return units
+
+
+#: How many term rows of a word are counted to choose the word a units search starts from (the
+#: fewest first, then the longer), and to call a word common (``search_units``).
+DRIVER_ROWS = 10_000
+
+
+def _term_rows(word: str) -> int:
+    """The word's term rows, counted up to ``DRIVER_ROWS`` (an index-only range)."""
+    return _starting(word).values("product_id")[:DRIVER_ROWS].count()
+
+
+def _unit_ids(word: str) -> RawSQL:
+    """The ids of the sellable units ``word`` finds, as one ``UNION`` in a derived table: the
+    database reads both halves through the term index and joins the ids to the products."""
+    in_range = _starting(word)
+    by_product = (
+        Product.objects.filter(parent_id__in=in_range.filter(is_variant=False).values("product_id"))
+        .exclude(_found_by_a_variant_of_its_product(in_range))
+        .order_by()
+        .values("pk")
+    )
+    units = in_range.order_by().values("product_id").union(by_product)
+    sql, params = units.query.sql_with_params()
+    return RawSQL(f"SELECT {quote('product_id')} FROM ({sql}) AS {quote('units')}", params)
+
+
+def _finds_unit(word: str) -> Q:
+    """``word`` finds the unit of the outer row (``_unit_ids``' rule), checked by lookups on the
+    (product, term) index: its own terms, or its product's and none of its product's variants'."""
+    in_range = _starting(word)
+    own = Exists(in_range.filter(product_id=OuterRef("pk")))
+    products = Exists(in_range.filter(is_variant=False, product_id=OuterRef("parent_id")))
+    return Q(own) | (Q(products) & ~Q(_found_by_a_variant_of_its_product(in_range)))
+
+
+def _found_by_a_variant_of_its_product(in_range: QuerySet[ProductSearchTerm]) -> Exists:
+    """A variant of the outer row's product has its own term in ``in_range``: lookups on the
+    ``parent`` index and the (product, term) index. Correlated on purpose: a ``NOT IN`` of those
+    variants' products made MariaDB scan the table for each row of a page's deferred read
+    (``CappedCountPaginator.page``: over 30 s for 100 ids at 1M sellable units)."""
+    variant_found = Exists(in_range.filter(is_variant=True, product_id=OuterRef("pk")))
+    return Exists(Product.objects.filter(variant_found, parent_id=OuterRef("parent_id")))
 
 
 def product_search(*, term: str, queryset: QuerySet[Product] | None = None, ranked: bool = True) -> QuerySet[Product]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -19,6 +20,8 @@ from store.sql import CHUNK, chunks, execute_many, quote, select_in
 
 #: Products read per query when (re)building the index over an id range.
 BUILD_CHUNK = 5_000
+#: The product columns a product's index rows are made of (``search_index_add``'s rows).
+INDEXED = ("id", "title", "sku", "structure", "parent_id")
 
 
 def _table() -> str:
@@ -74,11 +77,26 @@ def search_index_refresh(*, product_ids: Iterable[int], refreshed: Iterable[int]
         _refresh(chunk)
 
 
+def search_index_add(*, products: Sequence[Any], refreshed: Iterable[int] = ()) -> None:
+    """``search_index_refresh`` of products just written, from their rows as the writer read them
+    back (``id, title, sku, structure, parent_id``: an import's new products), without reading
+    them a second time. The same index rows."""
+    parents: set[int] = set()
+    for chunk in chunks(products, CHUNK):
+        parents |= _rewrite([row.id for row in chunk], chunk)
+    for ids in chunks(sorted(parents - {row.id for row in products} - set(refreshed)), CHUNK):
+        _refresh(ids)
+
+
 def _refresh(product_ids: Sequence[int]) -> set[int]:
-    """Rewrite these products' terms; returns the parents of the variants among them. Products
-    without variants (most) cost no query for variants."""
+    """Rewrite these products' terms; returns the parents of the variants among them."""
+    return _rewrite(product_ids, list(select_in(Product, INDEXED, "id", product_ids)))
+
+
+def _rewrite(product_ids: Sequence[int], products: Sequence[Any]) -> set[int]:
+    """Replace the terms of ``product_ids`` by those of ``products`` (their rows, ``INDEXED``; a
+    product gone has none). Products without variants (most) cost no query for variants."""
     _delete(product_ids)
-    products = list(select_in(Product, ("id", "title", "sku", "structure", "parent_id"), "id", product_ids))
     variants = _variants_of([row.id for row in products if row.structure == Product.Structure.PARENT])
     rows = ((row.id, row.title, row.sku, row.structure) for row in products)
     execute_many(_insert_sql(), search_rows(rows, variants))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 #: The longest term stored (the column's length); longer words are cut, and a search word
 #: is cut the same way, so it still matches as a prefix.
@@ -26,6 +27,15 @@ _WORD = re.compile(r"[^\W_]+")
 
 def normalise(text: str) -> str:
     """Lower case, accents removed (é → e, ß → ss, ø → o)."""
+    if text.isascii():
+        # Exactly the same: ASCII has no decompositions, no combining marks and no folds, and
+        # casefold() is lower() there. Most titles and every SKU take this path (issue 22).
+        return text.lower()
+    return _normalise_unicode(text)
+
+
+@lru_cache(maxsize=65_536)
+def _normalise_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_FOLDS)
 
@@ -38,6 +48,8 @@ def words(text: str) -> list[str]:
 def _joined(text: str) -> Iterable[str]:
     """Each whitespace-separated run that punctuation splits into words, as one word."""
     for chunk in text.split():
+        if chunk.isascii() and chunk.isalnum():
+            continue  # one word: nothing to join
         parts = _WORD.findall(normalise(chunk))
         if len(parts) > 1:
             yield "".join(parts)[:TERM_MAX]
@@ -49,7 +61,8 @@ def title_term(title: str) -> str:
 
 def product_terms(*, title: str, sku: str) -> set[str]:
     """Every term a product is found by."""
-    terms = {*words(title), *_joined(title), *words(sku), *_joined(sku), title_term(title)}
+    title_words = words(title)
+    terms = {*title_words, *_joined(title), *words(sku), *_joined(sku), (TITLE_MARK + " ".join(title_words))[:TERM_MAX]}
     terms.discard("")
     return terms
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import QuerySet
 from openpyxl import load_workbook
 
@@ -181,3 +182,18 @@ def _number(cell: str) -> object:
         return Decimal(cell)
     except ArithmeticError:
         return cell.replace("\r\n", "\n")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "mysql", reason="a MariaDB server-side cursor")
+def test_the_export_streamed_from_a_server_side_cursor_writes_the_same_bytes(varied_catalog, tmp_path):
+    """Outside a transaction, on MariaDB, the product rows come from a server-side cursor of a
+    connection of their own (``store.exports.products.product_row_chunks``), not by id."""
+    assert not connection.in_atomic_block
+    queryset = Product.objects.filter(parent=None).order_by("sku", "pk")
+    assert streamed(queryset, "csv") == expected("export_catalog.csv")
+    assert streamed(queryset, "shopify") == expected("export_catalog_shopify.csv")
+    variants = Product.objects.filter(structure=Product.Structure.VARIANT).exclude(sku="TS-GS").order_by("-sku")
+    assert streamed(variants, "csv") == expected("export_variants.csv")
+    call_command("export_products", "--format", "csv", "--output", str(tmp_path / "p.csv"), stdout=io.StringIO())
+    assert (tmp_path / "p.csv").read_bytes() == expected("export_catalog.csv")

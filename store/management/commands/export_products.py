@@ -60,11 +60,10 @@ class Command(BaseCommand):
         if output.parent and not output.parent.is_dir():
             raise CommandError(f"No such folder: {output.parent}")
         resource = ProductResource.for_format(file_format)
-        total = resource.export_row_count(queryset)
-        # without variants, every row is a product: no second count (a second at 1M)
-        products = queryset.count() if resource.catalog_has_variants() else total
         started = time.monotonic()
         console = Console(file=sys.stderr)
+        # the count feeds only the progress bar, which shows in a terminal (a second at 1M)
+        total = resource.export_row_count(queryset) if console.is_terminal else None
         with Progress(
             TextColumn("Exporting"),
             BarColumn(),
@@ -91,6 +90,8 @@ class Command(BaseCommand):
             finally:
                 partial.unlink(missing_ok=True)
         seconds = time.monotonic() - started
+        # without variants, every row is a product: no count
+        products = queryset.count() if resource.catalog_has_variants() else rows
         audit_event(
             "export", model="store.product", rows=rows, file_format=file_format, scope="cli", output=str(output)
         )

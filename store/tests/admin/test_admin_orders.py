@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from store.models import Order, OrderItem
@@ -263,3 +265,22 @@ def test_changelist_queries_do_not_grow_with_the_page(admin_client, monkeypatch)
     at_10 = changelist_query_count(admin_client, CHANGELIST, Order, per_page=10, monkeypatch=monkeypatch)
     at_100 = changelist_query_count(admin_client, CHANGELIST, Order, per_page=100, monkeypatch=monkeypatch)
     assert at_10 == at_100
+
+
+def test_the_line_picker_pages_in_the_catalogs_order_without_counting(admin_client):
+    """The order-line picker lists sellable units in the catalog's order (primary key) and says
+    whether more follow by reading one row past the page: no COUNT."""
+    for number in range(1, 24):
+        ProductFactory(title=f"Bottle {number:02}", sku=f"BOT-{number:02}")
+    params = {"term": "bottle", "app_label": "store", "model_name": "orderitem", "field_name": "product"}
+    with CaptureQueriesContext(connection) as queries:
+        first = admin_client.get(reverse("admin:autocomplete"), params).json()
+    counts = [re.sub('[`"]', "", q["sql"]) for q in queries if q["sql"].startswith("SELECT COUNT(")]
+    # Only the search's count of a word's term rows (up to a cap), which chooses how to read it.
+    assert all(sql.startswith("SELECT COUNT(*) FROM (SELECT store_productsearchterm.") for sql in counts)
+    assert [row["text"] for row in first["results"]] == [f"Bottle {number:02}" for number in range(1, 21)]
+    assert first["pagination"] == {"more": True}
+    second = admin_client.get(reverse("admin:autocomplete"), {**params, "page": 2}).json()
+    assert [row["text"] for row in second["results"]] == ["Bottle 21", "Bottle 22", "Bottle 23"]
+    assert second["pagination"] == {"more": False}
+    assert admin_client.get(reverse("admin:autocomplete"), {**params, "page": 3}).status_code == 404

@@ -15,6 +15,7 @@ from store.bulk import apply as bulk_apply
 from store.importing import revert as reverting
 from store.importing.service import product_import
 from store.models import ImportJob, Product, ProductSearchTerm
+from store.search.services import search_index_build
 from store.search.terms import product_terms
 from store.seeding import catalog_clear, catalog_seed
 from store.tests.admin_helpers import changelist_data, row_prefix
@@ -146,3 +147,33 @@ def test_seeding_indexes_the_catalog_and_clearing_empties_the_index():
     assert_in_step()
     catalog_clear()
     assert not ProductSearchTerm.objects.exists()
+
+
+def index_rows() -> set[tuple[str, int, str, bool]]:
+    return set(ProductSearchTerm.objects.values_list("term", "product_id", "title", "is_variant"))
+
+
+def test_the_index_rows_an_import_writes_are_those_a_rebuild_writes(write_csv, admin_user):
+    """The new products' rows (issue 22: written from the rows read back once, in multi-row INSERTs)
+    are exactly those the index's rebuild makes from the table, variants' SKUs and options included."""
+    header = ["sku", "title", "unit_price", "inventory", "collection", "product", "option1_name", "option1"]
+    rows = [
+        ["GNM-1", "Crème-Brûlée Gnome", "30.00", "1", "Garden", "", "", ""],
+        ["LMP-2", "Desk Lamp", "", "", "Garden", "", "Colour", ""],
+        ["LMP-2-R", "", "12.00", "3", "", "LMP-2", "", "Rouge Écarlate"],
+        ["LMP-2-B", "", "13.00", "4", "", "LMP-2", "", "Blue"],
+        ["TEE_3", "T-Shirt (XL), 100% cotton! 'quoted' \\ back", "9.50", "2", "Garden", "", "", ""],
+    ]
+    outcome = product_import(path=write_csv(rows, header=header), file_name="new.csv", user=admin_user)
+    assert [(error.row, error.column, error.reason) for error in outcome.plan.errors] == []
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.job.message
+    assert outcome.job.created_count == 5
+    imported = index_rows()
+    gnome = Product.objects.get(sku="GNM-1")
+    words = ["creme", "brulee", "cremebrulee", "gnome", "gnm", "1", "gnm1", "^creme brulee gnome"]
+    assert {row for row in imported if row[1] == gnome.pk} == {
+        (term, gnome.pk, "Crème-Brûlée Gnome", False) for term in words
+    }
+    assert found("ecarlate") == {"LMP-2", "LMP-2-R"}
+    search_index_build(replace=True)
+    assert index_rows() == imported

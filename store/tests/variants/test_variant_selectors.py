@@ -6,6 +6,8 @@ import pytest
 
 from store import selectors
 from store.models import Product
+from store.search import selectors as search_selectors
+from store.search.selectors import DRIVER_ROWS, search_words
 from store.tests.factories import ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 from store.variants.services import variant_delete
@@ -75,3 +77,40 @@ def test_order_lines_find_a_variant_by_product_title_option_values_or_sku(tshirt
     assert found("green") == {"TS-GS", "TS-GM", "TS-GL", "HO-GXL"}
     assert found("ts-b") == {"TS-BS", "TS-BM", "TS-BL"}
     assert tshirt.sku not in found("TS")  # a product with variants is never sold itself
+
+
+@pytest.mark.parametrize("common_from", [DRIVER_ROWS, 1], ids=["set", "walked"])
+def test_order_lines_find_units_by_every_word_as_the_rule_says(tshirt, common_from, monkeypatch):
+    """Each search of one to three words (title words, option values, SKU segments, prefixes)
+    finds exactly the units the rule gives, read from each unit's own words and its product's:
+    the set-based search (one word read as a set, the others checked per unit) and the picker's
+    walk of common words (every word a common one here) must agree."""
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", common_from)
+    hoodie = make_parent(title="Green Hoodie", sku="HO")
+    for colour, size in (("Green", "S"), ("Blue", "S"), ("Blue", "XL")):
+        make_variant(hoodie, colour, size)
+    ProductFactory(title="Blue mug", sku="MUG-S")
+    units = list(selectors.product_list_sellable_units().select_related("parent"))
+
+    def words_of(product: Product) -> set[str]:
+        return set(search_words(f"{product.title} {product.sku}"))
+
+    def finds(word: str, unit: Product) -> bool:
+        def starts(product: Product) -> bool:
+            return any(own.startswith(word) for own in words_of(product))
+
+        if starts(unit):
+            return True
+        parent = unit.parent
+        if parent is None or not starts(parent):
+            return False
+        return not any(starts(sibling) for sibling in parent.variants.all())
+
+    searches = ["green", "blue", "s", "xl", "ho", "hoodie blue", "example s", "blue s", "green s", "mug s", "t b"]
+    searches += ["green hoodie s", "ts-b", "ho-bs", "blue xl green"]
+    for term in searches:
+        expected = {unit.sku for unit in units if all(finds(word, unit) for word in search_words(term))}
+        found = set(selectors.product_search_sellable_units(term=term).values_list("sku", flat=True))
+        assert found == expected, term
+        picked = list(selectors.product_pick_units(term=term).values_list("sku", flat=True))
+        assert set(picked) == expected, term
