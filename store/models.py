@@ -217,8 +217,13 @@ class Product(models.Model):
     # --- Change history (admin catalog) ---
     # Snapshots on every save(); services add rows for bulk writes. version and
     # last_update are left out: history_date already says when, and they would
-    # clutter every diff.
-    history = HistoricalRecords(excluded_fields=["version", "last_update"])
+    # clutter every diff. The history is read by product (``id``), date, reason and row id only:
+    # the indexes simple-history would copy from the product's own (SKU, slug, price, stock and
+    # the foreign keys) serve no read of it and cost every history row written (issue 22).
+    history = HistoricalRecords(
+        excluded_fields=["version", "last_update"],
+        no_db_index=["slug", "sku", "unit_price", "inventory", "collection", "parent", "variant_image"],
+    )
     # Read by simple-history when save() records a row, when set (services set them): who
     # made the change, and the date of a baseline row.
     _history_user: AbstractBaseUser | None

@@ -105,16 +105,29 @@ def product_history_record_where(
     )
 
 
-def product_history_baseline_where(*, where: str, params: Sequence[Any] = ()) -> int:
+def product_history_baseline_where(
+    *, where: str, params: Sequence[Any] = (), ids_between: tuple[int, int] | None = None
+) -> int:
     """``_history_baseline`` for the products matching ``where``, in one ``INSERT … SELECT``.
 
     Only products without any history row get one, dated at their ``last_update``.
+    ``ids_between`` (lowest, highest): every product ``where`` matches has its id in that range.
+    The check then reads the history's ids in the range once (``NOT IN``, a range of the
+    history's ``id`` index) instead of one ``NOT EXISTS`` lookup per product: at 1,000 products
+    a batch that had all their baselines, 8 s of a 100k bulk edit under load went to that check.
     """
     history_table = quote(Product.history.model._meta.db_table)
-    recorded = f"NOT EXISTS (SELECT 1 FROM {history_table} h WHERE h.{quote('id')} = {_product_id()})"
+    h_id = f"h.{quote('id')}"
+    extra_params: list[Any] = []
+    if ids_between is None:
+        recorded = f"NOT EXISTS (SELECT 1 FROM {history_table} h WHERE {h_id} = {_product_id()})"
+    else:
+        # history.id is NOT NULL: NOT IN is the plain anti-join, never the NULL trap.
+        recorded = f"{_product_id()} NOT IN (SELECT {h_id} FROM {history_table} h WHERE {h_id} BETWEEN %s AND %s)"
+        extra_params = list(ids_between)
     return _history_insert_select(
         where=f"({where}) AND {recorded}",
-        params=params,
+        params=[*params, *extra_params],
         extra=[f"p.{quote('last_update')}", "%s", "'~'", "NULL"],
         extra_params=[HISTORY_BASELINE_REASON],
     )

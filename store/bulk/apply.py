@@ -445,7 +445,7 @@ def _sql_write(batch: SqlBatch, *, user: User, reason: str) -> None:
         return
     now = timezone.now()
     where, params = batch.where(changes=True)
-    product_history_baseline_where(where=where, params=params)
+    product_history_baseline_where(where=where, params=params, ids_between=(batch.ids[0], batch.ids[-1]))
     _claim_where(batch, now)
     selection, selection_params = batch.selection
     moment = connection.ops.adapt_datetimefield_value(now)
