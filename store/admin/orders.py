@@ -64,7 +64,9 @@ class OrderAdmin(SafeAutocompleteMixin, ExportMixin, admin.ModelAdmin):
     inlines = [OrderItemInline]
 
     def get_queryset(self, request):
-        return selectors.order_list_with_totals()
+        # In the admin's order (an aggregate query drops the model's Meta.ordering): pages of
+        # any view that lists orders without a changelist, such as a picker, stay stable.
+        return selectors.order_list_with_totals().order_by(*self.get_ordering(request))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not OrderItem:
