@@ -85,7 +85,6 @@ def _loaded_at(request) -> datetime | None:
 COLLECTION_TITLES = Prefetch("collection", queryset=Collection.objects.only("pk", "title"))
 
 
-# The sellable-units view: each variant's product (its title, collection and status).
 #: The lines whose product picker (the admin's autocomplete) chooses a sellable unit.
 LINE_MODELS = ("orderitem", "cartitem")
 
@@ -95,6 +94,7 @@ def is_line_picker(request: HttpRequest) -> bool:
     return "field_name" in request.GET and request.GET.get("model_name") in LINE_MODELS
 
 
+# The sellable-units view: each variant's product (its title, collection and status).
 UNIT_PRODUCTS = Prefetch(
     "parent",
     queryset=Product.objects.only("pk", "title", "collection_id", "status").prefetch_related(COLLECTION_TITLES),

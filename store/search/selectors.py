@@ -84,7 +84,7 @@ def search_units(*, units: QuerySet[Product], found: list[str], walk_common: boo
     rarest word is common (``DRIVER_ROWS`` term rows or more), each unit is tested word by word
     as the database walks the primary key, which stops after the page. A common word's set is
     tens of thousands of units (``bottle``: 80k at 1M), each read from the product table to be
-    sorted: 4 s for the picker's first page; walked, 60 ms.
+    sorted: 4 s for the picker's first page; walked, about 20 ms (docs/performance.md).
     """
     rows = {word: _term_rows(word) for word in found} if walk_common or len(found) > 1 else {found[0]: 0}
     if walk_common and min(rows.values()) >= DRIVER_ROWS:
