@@ -340,29 +340,28 @@ def product_variant_stock_status(*, product: Product) -> str:
     return product_stock_status(inventory=lowest or 0, tracked=lowest is not None)
 
 
-def product_search_sellable_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Sellable units the product search finds: how an order line picks a variant by its
-    product's title, its option values or its SKU. Every word must find the unit itself (its
-    SKU, or its option label "Green / S" for a variant) or its product; a word that finds its
-    product only through another variant ("Blue" for the green one) does not find this one."""
+def product_search_sellable_units(
+    *, term: str, queryset: QuerySet[Product] | None = None, walk_common: bool = False
+) -> QuerySet[Product]:
+    """Sellable units the product search finds (the sellable-units view, the order-line picker):
+    a variant by its product's title, its option values or its SKU. Every word must find the unit
+    itself (its SKU, or its option label "Green / S" for a variant) or its product; a word that
+    finds its product only through another variant ("Blue" for the green one) does not find this
+    one. ``walk_common``: see ``search_units``."""
     units = product_list_sellable_units(queryset=queryset)
     if not term.strip():
         return units
     found = search_words(term)
     if not found:
         return units.none()
-    return search_units(units=units, found=found)
+    return search_units(units=units, found=found, walk_common=walk_common)
 
 
 def product_pick_units(*, term: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """The order-line picker's choices: the sellable units ``term`` finds
-    (``product_search_sellable_units``' rule), in the catalog's order (primary key: a product's
-    variants together), each with its product. A common word's page is read by walking that
-    order (``search_units(walk_common=True)``): a picker asks for a page and whether more follow."""
-    units = product_list_sellable_units(queryset=queryset)
-    found = search_words(term)
-    if term.strip():
-        units = search_units(units=units, found=found, walk_common=True) if found else units.none()
+    """The order-line picker's choices: the sellable units ``term`` finds, in the catalog's order
+    (primary key: a product's variants together), each with its product. A common word's page is
+    read by walking that order (``walk_common``): a picker asks for a page and whether more follow."""
+    units = product_search_sellable_units(term=term, queryset=queryset, walk_common=True)
     return units.select_related("parent").order_by("pk")
 
 
