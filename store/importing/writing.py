@@ -57,8 +57,12 @@ class WriteResult:
     conflicts: list[RowError] = field(default_factory=list)
 
 
-def _find_conflicts(plan: ImportPlan) -> list[RowError]:
-    """Rows the catalog moved under since planning; updated rows are locked on MySQL."""
+def _find_conflicts(plan: ImportPlan, *, creates: bool = True) -> list[RowError]:
+    """Rows the catalog moved under since planning; updated rows are locked on MySQL.
+
+    Without ``creates``, the updates only: the new products' SKUs and slugs are then left to
+    the unique indexes, which refuse exactly the rows this check would name (``_apply``).
+    """
     conflicts: list[RowError] = []
     planned = {update.product_id: update for update in plan.updates}
     seen: set[int] = set()
@@ -72,7 +76,7 @@ def _find_conflicts(plan: ImportPlan) -> list[RowError]:
         conflicts.append(RowError(planned[pk].row, "sku", planned[pk].sku, ERROR_CONFLICT_GONE))
     # New products, a chunk at a time: two dicts over every create would cost ~100 MB at 500k rows.
     slug_at = plan.position("slug")
-    for chunk in chunks(plan.creates):
+    for chunk in chunks(plan.creates if creates else []):
         by_sku = {fold(create.sku): create for create in chunk}
         for found in select_in(Product, ("sku",), "sku", [create.sku for create in chunk]):
             if create := by_sku.get(found.sku.casefold()):
@@ -209,6 +213,17 @@ def apply_plan(
 
 
 def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, user: Any, reason: str) -> WriteResult:
+    progress = _OnceProgress(progress)
+    if plan.creates and not _find_conflicts(plan, creates=False):
+        # The new products' SKUs and slugs are not probed again (planning just did): the unique
+        # indexes refuse a row that someone else's product took since, and only then are the
+        # rows found and reported as before. A conflict names a product that is equal in the
+        # column's collation, which its unique index refuses, so no refusal means no conflict.
+        try:
+            with transaction.atomic():
+                return _write(plan, plan.creates, plan.updates, [], progress=progress, user=user, reason=reason)
+        except IntegrityError:
+            progress.again()  # rolled back to before the writes: find the rows that conflict, as below
     conflicts = _find_conflicts(plan)
     creates, updates = plan.creates, plan.updates
     if conflicts:
@@ -224,6 +239,40 @@ def _apply(plan: ImportPlan, *, skip_invalid: bool, progress: ProgressCallback, 
                 bad_rows.add(row.row)
         creates = [row for row in creates if row.row not in bad_rows]
         updates = [row for row in updates if row.row not in bad_rows]
+    return _write(plan, creates, updates, conflicts, progress=progress, user=user, reason=reason)
+
+
+class _OnceProgress:
+    """A write's progress callback for a write that may be rolled back and done again: each row
+    written is reported once (the second attempt reports only beyond what the first did)."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self.progress = progress
+        self.reported: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, stage: str, advance: int) -> None:
+        done = self.done[stage] = self.done.get(stage, 0) + advance
+        beyond = done - self.reported.get(stage, 0)
+        if beyond > 0:
+            self.reported[stage] = done
+            self.progress(stage, beyond)
+
+    def again(self) -> None:
+        self.done.clear()
+
+
+def _write(
+    plan: ImportPlan,
+    creates: list[NewProduct],
+    updates: list[ProductUpdate],
+    conflicts: list[RowError],
+    *,
+    progress: ProgressCallback,
+    user: Any,
+    reason: str,
+) -> WriteResult:
+    """Write these creates and updates (the plan's, but the conflicting rows); ``conflicts`` are reported."""
     collections = _collection_ids(plan, creates, updates)
     columns = {column.name: column for column in product_columns()}
     # Products with variants first: their variants' rows point to them.

@@ -108,8 +108,8 @@ def triple_confirm(job_id: int) -> dict:
     original = writing._find_conflicts
     barrier = threading.Barrier(3)
 
-    def slow_checks(plan):
-        found = original(plan)
+    def slow_checks(plan, **options):
+        found = original(plan, **options)
         time.sleep(HOLD_SECONDS)  # the read phase of the write transaction
         return found
 

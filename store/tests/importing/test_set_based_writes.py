@@ -14,9 +14,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from store.importing import writing
+from store.importing.plan import RowError
 from store.importing.revert import import_revert
-from store.importing.service import plan_file, product_import, product_import_confirm, product_import_preview
-from store.models import ImportJob, Product
+from store.importing.service import (
+    plan_file,
+    product_import,
+    product_import_confirm,
+    product_import_load_preview,
+    product_import_preview,
+)
+from store.models import Collection, ImportJob, Product, ProductSearchTerm
 from store.services import HISTORY_BASELINE_REASON
 from store.tests.factories import CollectionFactory, ProductFactory
 
@@ -169,3 +176,64 @@ def test_the_queries_of_an_update_import_grow_with_batches_not_rows(catalog, wri
         result = writing.apply_plan(large)
     assert result.updated == 300
     assert len(queries) <= 20
+
+
+# --- New products: their SKUs and slugs left to the unique indexes until one refuses ----------
+NEW_HEADER = ["sku", "title", "slug", "unit_price", "inventory", "collection"]
+
+
+def new_rows() -> list[list[str]]:
+    return [
+        ["N-1", "New one", "new-one", "5.00", "1", "Mugs"],
+        ["N-2", "New two", "new-two", "6.00", "2", "Only N-2's"],
+        ["N-3", "New three", "new-three", "7.00", "3", "Mugs"],
+    ]
+
+
+def test_a_sku_taken_since_the_preview_is_reported_and_nothing_is_written(write_csv):
+    CollectionFactory(title="Mugs")
+    preview = product_import_preview(path=write_csv(new_rows(), header=NEW_HEADER), file_name="f.csv")
+    ProductFactory(sku="N-3", slug="someone-elses")  # created meanwhile
+    terms, history = ProductSearchTerm.objects.count(), Product.history.count()
+    outcome = product_import_confirm(job=preview.job)
+    assert not outcome.written
+    job = ImportJob.objects.get(pk=preview.job.pk)
+    assert (job.status, job.created_count, job.error_count) == (ImportJob.STATUS_FAILED, 0, 1)
+    assert job.message == writing.ERROR_CONFLICTS.format(count=1)
+    failed = job.failed_rows.read().decode("utf-8-sig")
+    assert f"row 4: sku: {writing.ERROR_CONFLICT_SKU}" in failed
+    assert list(Product.objects.values_list("sku", flat=True)) == ["N-3"]
+    assert (ProductSearchTerm.objects.count(), Product.history.count()) == (terms, history)
+    assert not Collection.objects.filter(title="Only N-2's").exists()
+
+
+def test_with_skip_invalid_a_taken_slug_skips_its_row_only(write_csv):
+    CollectionFactory(title="Mugs")
+    preview = product_import_preview(path=write_csv(new_rows(), header=NEW_HEADER), file_name="f.csv")
+    ProductFactory(sku="THEIRS", slug="new-two")  # N-2's slug, taken meanwhile
+    progress: list[tuple[str, int]] = []
+    plan = product_import_load_preview(job=preview.job)
+    result = writing.apply_plan(plan, skip_invalid=True, progress=lambda *step: progress.append(step))
+    assert (result.created, result.conflicts) == (2, [RowError(3, "slug", "new-two", writing.ERROR_CONFLICT_SLUG)])
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["N-1", "N-3", "THEIRS"]
+    assert not Collection.objects.filter(title="Only N-2's").exists()  # only the skipped row used it
+    # The rows written, once: the refused first attempt's are not counted again.
+    assert sum(advance for stage, advance in progress if stage == "writing") == 2
+    new = Product.objects.filter(sku__in=["N-1", "N-3"])
+    assert set(Product.history.filter(history_change_reason="Import").values_list("sku", flat=True)) == {"N-1", "N-3"}
+    assert set(ProductSearchTerm.objects.filter(product__in=new).values_list("term", flat=True)) >= {"n", "new"}
+    assert not ProductSearchTerm.objects.exclude(product__in=Product.objects.all()).exists()
+
+
+def test_the_new_products_skus_and_slugs_are_not_probed_again_when_writing(write_csv):
+    """Planning read them; the unique indexes refuse one taken since (the tests above)."""
+    CollectionFactory(title="Mugs")
+    rows = [[f"N-{n}", f"New {n}", f"new-{n}", "5.00", "1", "Mugs"] for n in range(30)]
+    plan = plan_file(path=write_csv(rows, header=NEW_HEADER), file_name="f.csv")
+    with CaptureQueriesContext(connection) as queries:
+        assert writing.apply_plan(plan).created == 30
+    products = f"FROM {connection.ops.quote_name(Product._meta.db_table)} "
+    probes = [query["sql"] for query in queries if query["sql"].startswith("SELECT") and products in query["sql"]]
+    # One read of the rows just written (their ids and terms), by SKU; no SKU or slug probe.
+    assert len(probes) == 1, probes
+    assert "slug" not in probes[0]
