@@ -135,8 +135,8 @@ def as_money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(CENT)
 
 
-def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
-    """Run ``sql`` once per parameter row (``executemany``); return how many rows it changed.
+def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> int:
+    """Run ``sql`` once per parameter row (``executemany``; a list or a generator); return how many rows it changed.
 
     On MySQL, an ``INSERT … VALUES (%s, …)`` is sent as multi-row INSERTs built here
     (``_insert_values``; one query log entry a statement, a statement per ``STATEMENT_BYTES``).
@@ -158,7 +158,7 @@ def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     with cursor:
         if database.vendor == "mysql" and (insert := _INSERT_VALUES.fullmatch(sql)):
             return _insert_values(cursor, insert.group(1) % (), rows, database.connection)
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, rows if isinstance(rows, Sequence) else list(rows))
         changed: int = cursor.rowcount
     return changed
 

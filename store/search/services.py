@@ -9,7 +9,7 @@ chunk at a time, deletes their old terms and inserts the new ones with one batch
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, transaction
@@ -39,14 +39,21 @@ def search_rows(
     """The index rows (term, product id, title, is variant) of (id, title, sku, structure)
     rows. A product with variants (``variants``: product id → its variants' (title, sku)) is
     also found by each variant's SKU and option values ("Green / S"), under its own title."""
-    rows: list[tuple[str, int, str, bool]] = []
+    return list(_search_rows(products, variants or {}))
+
+
+def _search_rows(
+    products: Iterable[tuple[int, str, str, str]], variants: Mapping[int, Sequence[tuple[str, str]]]
+) -> Iterator[tuple[str, int, str, bool]]:
+    """``search_rows``, a product at a time: ``execute_many`` computes the next rows while the
+    database writes the statement before."""
     for pk, title, sku, structure in products:
         terms = product_terms(title=title, sku=sku)
-        for variant_title, variant_sku in (variants or {}).get(pk, ()):
+        for variant_title, variant_sku in variants.get(pk, ()):
             terms |= product_terms(title=variant_title, sku=variant_sku) - {title_term(variant_title)}
         is_variant = structure == Product.Structure.VARIANT
-        rows.extend((term, pk, title, is_variant) for term in terms)
-    return rows
+        for term in terms:
+            yield term, pk, title, is_variant
 
 
 def _variants_of(product_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
@@ -78,12 +85,13 @@ def search_index_refresh(*, product_ids: Iterable[int], refreshed: Iterable[int]
 
 
 def search_index_add(*, products: Sequence[Any], refreshed: Iterable[int] = ()) -> None:
-    """``search_index_refresh`` of products just written, from their rows as the writer read them
+    """``search_index_refresh`` of products just inserted, from their rows as the writer read them
     back (``id, title, sku, structure, parent_id``: an import's new products), without reading
-    them a second time. The same index rows."""
+    them a second time. The same index rows. Their ids are new (the database's counter never
+    gives an id twice: InnoDB's, SQLite's AUTOINCREMENT), so they have no terms to delete."""
     parents: set[int] = set()
     for chunk in chunks(products, CHUNK):
-        parents |= _rewrite([row.id for row in chunk], chunk)
+        parents |= _rewrite([row.id for row in chunk], chunk, new=True)
     for ids in chunks(sorted(parents - {row.id for row in products} - set(refreshed)), CHUNK):
         _refresh(ids)
 
@@ -93,13 +101,15 @@ def _refresh(product_ids: Sequence[int]) -> set[int]:
     return _rewrite(product_ids, list(select_in(Product, INDEXED, "id", product_ids)))
 
 
-def _rewrite(product_ids: Sequence[int], products: Sequence[Any]) -> set[int]:
+def _rewrite(product_ids: Sequence[int], products: Sequence[Any], *, new: bool = False) -> set[int]:
     """Replace the terms of ``product_ids`` by those of ``products`` (their rows, ``INDEXED``; a
-    product gone has none). Products without variants (most) cost no query for variants."""
-    _delete(product_ids)
+    product gone has none); ``new`` products have none yet. Products without variants (most)
+    cost no query for variants."""
+    if not new:
+        _delete(product_ids)
     variants = _variants_of([row.id for row in products if row.structure == Product.Structure.PARENT])
     rows = ((row.id, row.title, row.sku, row.structure) for row in products)
-    execute_many(_insert_sql(), search_rows(rows, variants))
+    execute_many(_insert_sql(), _search_rows(rows, variants))
     return {row.parent_id for row in products if row.parent_id is not None}
 
 
