@@ -225,8 +225,8 @@ def test_with_skip_invalid_a_taken_slug_skips_its_row_only(write_csv):
     assert not ProductSearchTerm.objects.exclude(product__in=Product.objects.all()).exists()
 
 
-def test_the_new_products_skus_and_slugs_are_not_probed_again_when_writing(write_csv):
-    """Planning read them; the unique indexes refuse one taken since (the tests above)."""
+def test_the_new_products_skus_slugs_and_terms_are_not_probed_again_when_writing(write_csv):
+    """Planning read the SKUs and slugs; the unique indexes refuse one taken since (the tests above)."""
     CollectionFactory(title="Mugs")
     rows = [[f"N-{n}", f"New {n}", f"new-{n}", "5.00", "1", "Mugs"] for n in range(30)]
     plan = plan_file(path=write_csv(rows, header=NEW_HEADER), file_name="f.csv")
@@ -237,3 +237,6 @@ def test_the_new_products_skus_and_slugs_are_not_probed_again_when_writing(write
     # One read of the rows just written (their ids and terms), by SKU; no SKU or slug probe.
     assert len(probes) == 1, probes
     assert "slug" not in probes[0]
+    # Their ids were never used (the database's counter): no terms of theirs to delete first.
+    terms = connection.ops.quote_name(ProductSearchTerm._meta.db_table)
+    assert not [query["sql"] for query in queries if query["sql"].startswith(f"DELETE FROM {terms}")]
