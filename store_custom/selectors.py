@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
 from store.models import Product
@@ -35,6 +35,11 @@ def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, tuple[str, ..
             if object_id in found:
                 found[object_id].append(label)
     return {pk: tuple(sorted(labels, key=lambda label: (label.casefold(), label))) for pk, labels in found.items()}
+
+
+def product_tagged() -> Exists:
+    """Whether the product (``OuterRef("pk")``) has a tag: a condition for a query of products."""
+    return Exists(TaggedItem.objects.filter(PRODUCT_ITEMS, object_id=OuterRef("pk")))
 
 
 def product_tag_labels_attach(*, products: Sequence[Product]) -> None:
