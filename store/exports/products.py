@@ -24,7 +24,17 @@ from django.db.models import CharField, QuerySet, Value
 from MySQLdb.constants import FIELD_TYPE
 from MySQLdb.cursors import SSCursor
 
-from store.fileformat.columns import BOTH, SHARED, UNIT, VARIANT, ProductColumn, product_columns, same_value
+from store.fileformat.columns import (
+    BLANK_NONE,
+    BOTH,
+    SHARED,
+    UNIT,
+    VARIANT,
+    ProductColumn,
+    product_columns,
+    same_value,
+    text_or_blank,
+)
 from store.models import OPTION_COUNT, Product
 from store.sql import id_list, row_type
 
@@ -278,22 +288,33 @@ def native_header(*, with_variants: bool = True) -> list[str]:
 
 
 def _column_cells(
-    column: ProductColumn, rows: list[ExportRow], *, native: bool, fields: tuple[str, ...], current: dict[int, Any]
+    column: ProductColumn,
+    rows: list[ExportRow],
+    *,
+    native: bool,
+    fields: tuple[str, ...],
+    current: dict[int, Any],
+    values_of: Callable[[str], Sequence[Any]],
 ) -> Sequence[Any]:
     """The cells of ``column`` in ``rows``, read column-wise so that the per-cell work is a built-in
     ``map`` where it can be: the column's own exporter of its value (skipped when it is the value
-    itself), or, for a column with rows of its own, the text the database wrote (``text_<name>``:
-    ``export_values``), else its ``render`` of the chunk's ``current`` value of the row's product
-    (by id; rendered once a product, the empty value once a chunk)."""
+    itself, a lookup for ``text_or_blank``), or, for a column with rows of its own, the text the
+    database wrote (``text_<name>``: ``export_values``), else its ``render`` of the chunk's
+    ``current`` value of the row's product (by id; rendered once a product, the empty value once a
+    chunk). ``values_of(field)``: the values of ``field`` in ``rows``."""
     if column.field:
-        values = list(map(itemgetter(fields.index(column.export_value)), rows))
+        values = values_of(column.export_value)
         write = column.exporter(native=native)
-        return values if write is same_value else list(map(write, values))
+        if write is same_value:
+            return values
+        if write is text_or_blank:
+            return list(map(BLANK_NONE.get, values, values))
+        return list(map(write, values))
     render = column.render
     texts = {pk: render(value) for pk, value in current.items()}
-    cells = list(map(texts.get, map(ROW_ID, rows), repeat(render(column.empty()))))
+    cells = list(map(texts.get, values_of("id"), repeat(render(column.empty()))))
     if TEXT + column.name in fields:
-        given = list(map(itemgetter(fields.index(TEXT + column.name)), rows))
+        given = values_of(TEXT + column.name)
         if None not in given:
             return given
         return [cell if text is None else text for cell, text in zip(cells, given, strict=True)]
@@ -355,8 +376,20 @@ def native_rows(
 
     def cells_of(structure: str, of_kind: list[ExportRow]) -> list[list[Any]]:
         holders = HOLDERS[structure]
+        by_field = list(zip(*of_kind, strict=True))  # the rows' values field by field, at once
+
+        def values_of(field: str) -> Sequence[Any]:
+            return by_field[fields.index(field)]
+
         cells = [
-            _column_cells(column, of_kind, native=native, fields=fields, current=current.get(column.name, {}))
+            _column_cells(
+                column,
+                of_kind,
+                native=native,
+                fields=fields,
+                current=current.get(column.name, {}),
+                values_of=values_of,
+            )
             if column.holder in holders
             else repeat(BLANK, len(of_kind))
             for column in columns

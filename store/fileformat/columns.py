@@ -225,8 +225,14 @@ def same_value(value: Any) -> Any:
     return value
 
 
-def _text_or_blank(value: str | None) -> str:
+def text_or_blank(value: str | None) -> str:
+    """The exporter of a nullable text: None blank. An export maps a column by the lookup
+    ``BLANK_NONE.get(value, value)`` instead, a built-in call a cell."""
     return value or ""
+
+
+#: ``text_or_blank`` as a lookup (``BLANK_NONE.get(value, value)``)
+BLANK_NONE: dict[Any, str] = {None: ""}
 
 
 def number_text(*, kind: type | None = None) -> Callable[[Any], str]:
@@ -289,7 +295,7 @@ class TextColumn(ProductColumn):
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
         """``render``: a NOT NULL text field's value is its own cell (an export skips the call)."""
-        return _text_or_blank if self.nullable else same_value
+        return text_or_blank if self.nullable else same_value
 
 
 class PriceColumn(ProductColumn):
@@ -419,7 +425,7 @@ class CollectionColumn(ProductColumn):
         return parse_text(raw, max_length=max_length(Collection, "title"))
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _text_or_blank
+        return text_or_blank
 
 
 #: a product's promotion ids as its cell (``PromotionsColumn.render``), in MariaDB's SQL
@@ -644,6 +650,21 @@ class TrackInventoryColumn(ProductColumn):
     def render(self, value: Any) -> str:
         return "" if value is None else "yes" if value else "no"
 
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        """``render`` as a lookup (a built-in call a cell); a value other than a bool or None by ``render``."""
+        return _YesNo(render=self.render).__getitem__
+
+
+class _YesNo(dict[Any, str]):
+    """``TrackInventoryColumn.render`` of True, False (1, 0) and None as a dict lookup."""
+
+    def __init__(self, *, render: Callable[[Any], str]) -> None:
+        super().__init__({True: "yes", False: "no", None: ""})
+        self.render = render
+
+    def __missing__(self, value: Any) -> str:
+        return self.render(value)
+
 
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -797,7 +818,7 @@ class VariantProductColumn(ProductColumn):
         return parse_text(raw, max_length=max_length(Product, "sku"))
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _text_or_blank
+        return text_or_blank
 
 
 class VariantImageColumn(ProductColumn):
