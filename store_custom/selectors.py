@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
 from store.models import Product
@@ -37,9 +37,9 @@ def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, tuple[str, ..
     return {pk: tuple(sorted(labels, key=lambda label: (label.casefold(), label))) for pk, labels in found.items()}
 
 
-def product_tagged() -> Exists:
-    """Whether the product (``OuterRef("pk")``) has a tag: a condition for a query of products."""
-    return Exists(TaggedItem.objects.filter(PRODUCT_ITEMS, object_id=OuterRef("pk")))
+def product_tags_any() -> bool:
+    """Whether any product has a tag (one read of the (content type, object) index)."""
+    return TaggedItem.objects.filter(PRODUCT_ITEMS).exists()
 
 
 def product_tag_labels_attach(*, products: Sequence[Product]) -> None:

@@ -62,9 +62,9 @@ ROW_KEYS = ("id", "structure", "parent_id")
 #: a product row as an export reads it: a named tuple of ``export_fields()`` (``row.id``,
 #: ``row.sku``, ``row.collection__title``), never a model instance
 ExportRow = Any
-#: the fields an export reads for a column with rows of its own (``ProductColumn.export_presence``,
-#: ``export_text``): ``present_<name>`` and ``text_<name>``
-PRESENT, TEXT = "present_", "text_"
+#: the field of the cells the database writes of a column with rows of its own
+#: (``ProductColumn.export_text``): ``text_<name>``
+TEXT = "text_"
 
 
 def export_fields() -> tuple[str, ...]:
@@ -72,27 +72,17 @@ def export_fields() -> tuple[str, ...]:
     (the column table's order; a value read from a related row, such as the collection's title,
     joined), then what it reads for the columns with rows of their own (``export_values``)."""
     values = [column.export_value for column in product_columns() if column.field]
-    for column in product_columns():
-        if not column.field:
-            if column.export_presence() is not None:
-                values.append(PRESENT + column.name)
-            if column.export_text() is not None:
-                values.append(TEXT + column.name)
+    values += [TEXT + column.name for column in product_columns() if not column.field and column.export_text()]
     return tuple(dict.fromkeys((*ROW_KEYS, *values)))
 
 
 def export_values(queryset: QuerySet[Product], *, fields: tuple[str, ...], streamed: bool = False) -> QuerySet[Product]:
-    """``queryset.values_list(*fields)`` (``export_fields()``), the fields of the columns with rows of
-    their own annotated: ``present_<name>`` their ``export_presence()``; ``text_<name>`` their
-    ``export_text()`` in a ``streamed`` read (MariaDB), else NULL (the cells are then read with
-    ``current()``)."""
+    """``queryset.values_list(*fields)`` (``export_fields()``), each ``text_<name>`` annotated: its
+    column's ``export_text()`` in a ``streamed`` read (MariaDB), else NULL (the cells are then read
+    with ``current()``)."""
     annotations: dict[str, Any] = {}
     for column in product_columns():
-        if column.field:
-            continue
-        if PRESENT + column.name in fields:
-            annotations[PRESENT + column.name] = column.export_presence()
-        if TEXT + column.name in fields:
+        if not column.field and TEXT + column.name in fields:
             annotations[TEXT + column.name] = column.export_text() if streamed else Value(None, CharField())
     return (queryset.annotate(**annotations) if annotations else queryset).values_list(*fields)
 
@@ -145,8 +135,7 @@ def _streamed_rows(
     a new connection, with Django's converters of its columns, ``size`` at a time.
 
     The driver reads a boolean (TINYINT) as a bool itself (``_TINY_BOOLEANS``), so Django's boolean
-    converter, a Python call a row (a second at 1M rows), is not applied: a boolean annotation
-    the server computes as a number (``EXISTS``: ``present_<name>``) stays 0 or 1."""
+    converter, a Python call a row (about a second at 1M rows), is not applied."""
     compiler = rows.query.get_compiler(using=rows.db)
     sql, params = compiler.as_sql()
     database = connections[rows.db]
@@ -323,28 +312,38 @@ def _column_cells(
 
 def _current_ids(column: ProductColumn, rows: Sequence[ExportRow], *, fields: tuple[str, ...]) -> list[int]:
     """The products of ``rows`` whose ``current()`` of ``column`` an export reads: those whose cell
-    the database did not write (``text_<name>``), where the column may have a value (``present_<name>``)."""
+    the database did not write (``text_<name>``)."""
     if TEXT + column.name in fields:
         text = itemgetter(fields.index(TEXT + column.name))
         rows = [row for row in rows if text(row) is None]
-    if PRESENT + column.name in fields:
-        rows = list(filter(itemgetter(fields.index(PRESENT + column.name)), rows))
     return list(map(ROW_ID, rows))
+
+
+def export_columns_without_rows() -> frozenset[str]:
+    """The columns with rows of their own of which no product has any (``ProductColumn.export_any``:
+    a query each), asked once an export (at its first chunk): ``native_rows`` reads none of them."""
+    return frozenset(column.name for column in product_columns() if not column.field and not column.export_any())
 
 
 _PRODUCT, _VARIANTS, _LISTED = attrgetter("product"), attrgetter("variants"), attrgetter("listed")
 
 
 def native_rows(
-    items: Sequence[ExportItem], *, fields: tuple[str, ...], native: bool = False, with_variants: bool = True
+    items: Sequence[ExportItem],
+    *,
+    fields: tuple[str, ...],
+    native: bool = False,
+    with_variants: bool = True,
+    without_rows: frozenset[str] = frozenset(),
 ) -> list[list[Any]]:
     """The native rows of ``items`` (rows of ``fields``): a product's row, then its variants' rows;
     the columns of ``native_header(with_variants=…)`` (without them, an item with variants raises
     VariantsAppeared).
 
     ``native`` keeps numbers as numbers (XLSX). Columns with rows of their own (promotions,
-    images, tags) are read for the chunk's products at once (only those the product rows say
-    may have some, ``export_values``); a variant row leaves them blank. The cells are written
+    images, tags) are read for the chunk's products at once, unless the database wrote their
+    cells (``export_values``) or no product has any (``without_rows``:
+    ``export_columns_without_rows()``); a variant row leaves them blank. The cells are written
     column by column for the rows of each kind (``HOLDERS``), then put back in the items' order:
     a chunk without variants is one kind.
     """
@@ -364,7 +363,7 @@ def native_rows(
     current: dict[str, dict[int, Any]] = {}
     holding: dict[str, list[ExportRow]] = {}  # the rows that hold a column of each holder
     for column in columns:
-        if not column.field:
+        if not column.field and column.name not in without_rows:
             if column.holder not in holding:
                 holding[column.holder] = (
                     (rows if column.holder in HOLDERS[only] else [])

@@ -33,19 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import (
-    BooleanField,
-    CharField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    Field,
-    Func,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-)
+from django.db.models import CharField, F, Field, Func, OuterRef, Subquery, Value
 from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
 from django.utils import numberformat
@@ -201,12 +189,12 @@ class ProductColumn:
         numbers (XLSX)."""
         return self.render
 
-    def export_presence(self) -> BaseExpression | None:
-        """Columns without ``field``: a condition on the product (``OuterRef("pk")``) that an export
-        reads with each product row, false when the product has no value: ``current()`` is then read
-        only for the products where it holds (a chunk where it holds for none costs no query). None:
-        every product's."""
-        return None
+    def export_any(self) -> bool:
+        """Columns without ``field``: whether any product may have a value (one cheap query, no walk
+        of the products). A native export asks once, at its first chunk: where none has, it reads
+        no ``current()`` (a value written after that is not exported, as a product row changed after
+        the export's streamed read began is exported as it was)."""
+        return True
 
     def export_text(self) -> BaseExpression | None:
         """Columns without ``field``: the cell (``render`` of the product's ``current()``) as the
@@ -469,8 +457,8 @@ class PromotionsColumn(ProductColumn):
                     found.setdefault(product_id, set()).add(promotion_id)
         return {pid: tuple(sorted(ids)) for pid, ids in found.items()}
 
-    def export_presence(self) -> BaseExpression:
-        return Exists(Product.promotions.through.objects.filter(product_id=OuterRef("pk")))
+    def export_any(self) -> bool:
+        return Product.promotions.through.objects.exists()
 
     def export_text(self) -> BaseExpression:
         """The ids, ascending, joined by commas (``render``), by MariaDB's ``GROUP_CONCAT``: what the
@@ -754,13 +742,10 @@ class ImagesColumn(ProductColumn):
                         alts.setdefault(pk, {}).setdefault(url, alt)
         return {pk: ImageUrls(urls, alts.get(pk)) for pk, urls in found.items()}
 
-    def export_presence(self) -> BaseExpression:
-        """An image, or a URL still pending (``current``)."""
-        images = ProductImage.objects.filter(product_id=OuterRef("pk"))
-        pending = ProductImageSource.objects.filter(product_id=OuterRef("pk")).exclude(
-            state=ProductImageSource.State.DONE
-        )
-        return ExpressionWrapper(Q(Exists(images)) | Q(Exists(pending)), output_field=BooleanField())
+    def export_any(self) -> bool:
+        """An image, or a URL (pending ones are read; whether a source is pending is not asked here:
+        that would walk the sources)."""
+        return ProductImage.objects.exists() or ProductImageSource.objects.exists()
 
     def empty(self) -> ImageUrls:
         return ImageUrls()
