@@ -30,6 +30,7 @@ from store.fileformat.columns import (
     SHARED,
     UNIT,
     VARIANT,
+    BlankOr,
     ProductColumn,
     product_columns,
     same_value,
@@ -298,6 +299,12 @@ def _column_cells(
             return values
         if write is text_or_blank:
             return list(map(BLANK_NONE.get, values, values))
+        if isinstance(write, BlankOr):
+            blanks = values.count(None)
+            if blanks == len(values):
+                return [""] * blanks
+            if not blanks:
+                return values if write.text is same_value else list(map(write.text, values))
         return list(map(write, values))
     render = column.render
     texts = {pk: render(value) for pk, value in current.items()}

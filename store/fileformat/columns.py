@@ -223,6 +223,17 @@ def text_or_blank(value: str | None) -> str:
 BLANK_NONE: dict[Any, str] = {None: ""}
 
 
+class BlankOr:
+    """The exporter of a nullable value: None blank, another value its ``text``. An export writes a
+    column of which no value is None by ``text`` alone, and one of which every value is, blank."""
+
+    def __init__(self, text: Callable[[Any], Any]) -> None:
+        self.text = text
+
+    def __call__(self, value: Any) -> Any:
+        return "" if value is None else self.text(value)
+
+
 def number_text(*, kind: type | None = None) -> Callable[[Any], str]:
     """Django's ``number_format`` (the active language's separators), which export cells of numbers
     are written with, its format settings read once rather than for every cell. ``kind``: every
@@ -545,8 +556,7 @@ class DecimalColumn(ProductColumn):
         return "" if value is None else f"{value:.{self.places}f}"
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        text = same_value if native else number_text(kind=Decimal)
-        return lambda value: "" if value is None else text(value)
+        return BlankOr(same_value if native else number_text(kind=Decimal))
 
 
 class CompareAtPriceColumn(DecimalColumn):
