@@ -77,7 +77,9 @@ def export_fields() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*ROW_KEYS, *values)))
 
 
-def export_values(queryset: QuerySet[Product], *, fields: tuple[str, ...], streamed: bool = False) -> QuerySet[Product]:
+def export_values(
+    queryset: QuerySet[Product], *, fields: tuple[str, ...], streamed: bool = False
+) -> QuerySet[Product, tuple[Any, ...]]:
     """``queryset.values_list(*fields)`` (``export_fields()``), each ``text_<name>`` annotated: its
     column's ``export_text()`` in a ``streamed`` read (MariaDB), else NULL (the cells are then read
     with ``current()``)."""
@@ -130,7 +132,7 @@ STREAM_GROUP_CONCAT_MAX = 4294967295
 
 
 def _streamed_rows(
-    rows: QuerySet[Product], *, make: Callable[[Iterable[Any]], ExportRow], size: int
+    rows: QuerySet[Product, tuple[Any, ...]], *, make: Callable[[Iterable[Any]], ExportRow], size: int
 ) -> Iterator[list[ExportRow]]:
     """The rows of the values query ``rows``, through a MySQLdb server-side cursor (``SSCursor``) of
     a new connection, with Django's converters of its columns, ``size`` at a time.
@@ -142,8 +144,9 @@ def _streamed_rows(
     database = connections[rows.db]
     converters: dict[int, tuple[list[Any], Any]] = {}
     selected = [select[0] for select in compiler.select[: compiler.col_count]]
+    booleans = database.ops.convert_booleanfield_value  # type: ignore[attr-defined]  # MySQL's operations
     for position, (functions, expression) in compiler.get_converters(selected).items():
-        kept = [function for function in functions if function != database.ops.convert_booleanfield_value]
+        kept = [function for function in functions if function != booleans]
         if kept:
             converters[position] = (kept, expression)
     params_of = database.get_connection_params()
@@ -402,8 +405,10 @@ def native_rows(
         ]
         return list(map(list, zip(*cells, strict=True)))
 
-    if only is not None or not rows:
-        return cells_of(only, rows) if rows else []
+    if not rows:
+        return []
+    if only is not None:
+        return cells_of(only, rows)
     kinds: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
         kinds.setdefault(row.structure, []).append(position)

@@ -477,8 +477,7 @@ class PromotionsColumn(ProductColumn):
         ids = (
             Product.promotions.through.objects.filter(product_id=OuterRef("pk"))
             .order_by()
-            .annotate(ids=Func(F("promotion_id"), template=PROMOTION_IDS_SQL, output_field=CharField()))
-            .values("ids")
+            .values(ids=Func(F("promotion_id"), template=PROMOTION_IDS_SQL, output_field=CharField()))
         )
         return Coalesce(Subquery(ids), Value(""))
 
