@@ -310,6 +310,29 @@ def _true(condition: str) -> str:
     return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
+#: a batch with at most this many ids missing from its range is written as the range less those
+GAPS_SHOWN = 50
+
+
+def ids_condition(ids: Sequence[int]) -> Sql:
+    """``ids`` as a condition on ``p.id``: ``BETWEEN first AND last`` when they fill their
+    range (less a few ``NOT IN``), else ``IN (…)``. MariaDB reads a range of the primary key: an
+    ``UPDATE`` of 1,000 rows by ``IN`` list took about 1.7× as long as by range (it turns lists of
+    1,000 values or more into a derived table, ``in_predicate_conversion_threshold``)."""
+    column = f"p.{quote('id')}"
+    first, last = min(ids), max(ids)
+    gaps = last - first + 1 - len(set(ids))
+    if gaps > GAPS_SHOWN:
+        return f"{column} IN ({', '.join(['%s'] * len(ids))})", tuple(ids)
+    if not gaps:
+        return f"{column} BETWEEN %s AND %s", (first, last)
+    missing = sorted(set(range(first, last + 1)) - set(ids))
+    return (
+        f"{column} BETWEEN %s AND %s AND {column} NOT IN ({', '.join(['%s'] * len(missing))})",
+        (first, last, *missing),
+    )
+
+
 @dataclass
 class SqlBatch:
     """One batch of products without variants, counted by SQL (``_sql_batch``)."""
@@ -328,7 +351,7 @@ class SqlBatch:
 
     @property
     def selection(self) -> Sql:
-        return f"p.{quote('id')} IN ({', '.join(['%s'] * len(self.ids))})", tuple(self.ids)
+        return ids_condition(self.ids)
 
     def where(self, *, changes: bool = False, refused: bool = False) -> Sql:
         """The batch's rows; ``changes``: those the action changes; ``refused``: those it refuses."""
