@@ -4,7 +4,7 @@
     edit = bulk_edit_apply(action=..., products=qs, parameters=p, user=request.user)  # BulkEdit
 
 The actions (``store.bulk.actions``) say what happens to each product; this module does the
-rest: walks the selection in pk order, ``BATCH`` products at a time (bounded memory at any
+rest: walks the selection in pk order, ``BATCH`` (5,000) products at a time (bounded memory at any
 size), locks each batch, claims the rows with ``version = version + 1 WHERE id = … AND
 version = …`` (an open change form on the product is then refused on save), writes, and
 records one history row per changed product ("Bulk edit #N: raise price 5%") and one audit
@@ -70,7 +70,12 @@ from store.sql import execute_many, quote
 
 logger = logging.getLogger(__name__)
 
-BATCH = UPDATE_BATCH_SIZE
+#: products a batch of a job (and of an inline edit's walk) holds. At 1,000, a 100k-product job's 200
+#: batches (check, then writes) spent about 1.5 s of 17 s under load on what every batch costs
+#: whatever its size (the walk's two queries, the count, the commit, the progress).
+BATCH = 5 * UPDATE_BATCH_SIZE
+#: products the preview of a job evaluates (``bulk_edit_preview_sample``), in the request
+PREVIEW_SAMPLE = UPDATE_BATCH_SIZE
 SAMPLE_SIZE = 20
 REFUSALS_SHOWN = 100
 
@@ -292,11 +297,11 @@ def bulk_edit_preview(
 def bulk_edit_preview_sample(
     *, action: BulkAction, products: QuerySet[Product], parameters: dict[str, Any]
 ) -> BulkReport:
-    """A job's preview, bounded at any size: one COUNT, and the first BATCH products
-    (pk order) evaluated for the counts and the old → new sample. Refusals over the whole
-    selection are counted by the job's preflight, before anything is written."""
+    """A job's preview, bounded at any size: one COUNT, and the first PREVIEW_SAMPLE products
+    (pk order; fewer when a batch is smaller) evaluated for the counts and the old → new sample.
+    Refusals over the whole selection are counted by the job's preflight, before anything is written."""
     report = BulkReport()
-    first = next(_batches_of_ids(products), [])
+    first = next(_batches_of_ids(products), [])[:PREVIEW_SAMPLE]
     report.add(action.evaluate(_batch_rows(action, products, first), parameters))
     report.total = products.order_by().count()
     return report
