@@ -378,3 +378,38 @@ def test_a_job_over_products_with_history_looks_at_it_once_a_span_and_writes_no_
     looks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(DISTINCT")]
     assert len(looks) == 3  # 100 ids, 40 a look
     assert Product.history.filter(history_change_reason=str(job.bulk_edit)).count() == 100
+
+
+@pytest.mark.parametrize(
+    ("chosen", "form"),
+    [
+        (lambda n: True, "BETWEEN %s AND %s"),
+        (lambda n: n % 7 != 3, "NOT IN"),  # a range less a few ids
+        (lambda n: n % 3 == 0, " IN ("),  # too sparse for a range: the list
+    ],
+    ids=["range", "range-less-a-few", "list"],
+)
+def test_a_batch_is_exactly_its_products_whichever_form_names_them(chosen, form, admin_user, monkeypatch):
+    monkeypatch.setattr(bulk_apply, "BATCH", 200)
+    monkeypatch.setattr(bulk_apply, "GAPS_SHOWN", 30)
+    products = catalog([Decimal("10.00")] * 150)
+    Product.objects.update(compare_at_price=None)
+    ids = [p.pk for n, p in enumerate(products) if chosen(n)]
+    condition, params = bulk_apply.ids_condition(ids)
+    assert form in condition
+    assert (form == " IN (") is ("BETWEEN" not in condition)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.{quote('id')} FROM {quote(Product._meta.db_table)} p WHERE {condition}", params)
+        assert sorted(pk for (pk,) in cursor.fetchall()) == ids
+
+    edit = bulk_apply.bulk_edit_apply(
+        action=get_bulk_action("change_price"),
+        products=Product.objects.filter(pk__in=ids),
+        parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+        user=admin_user,
+    )
+
+    assert edit.changed_count == len(ids)
+    raised = set(Product.objects.filter(unit_price=Decimal("10.50")).values_list("pk", flat=True))
+    assert raised == set(ids)
+    assert set(Product.history.filter(history_change_reason=str(edit)).values_list("id", flat=True)) == set(ids)
