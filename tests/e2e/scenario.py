@@ -13,7 +13,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 
-from store.models import Collection, ImportJob, Product, Promotion
+from store.models import Collection, Customer, ImportJob, OrderItem, Product, Promotion
 from store.roles import IMPORTER, MERCHANDISER
 from store_custom.selectors import product_tag_labels
 from tags.models import Tag, TaggedItem
@@ -94,3 +94,32 @@ def import_jobs(*, file_names: Sequence[str]) -> None:
     """The imports of files with these names, oldest first: id, status and profile."""
     jobs = ImportJob.objects.filter(file_name__in=file_names).order_by("pk").select_related("profile")
     _print([{"id": job.pk, "status": job.status, "profile": job.profile and job.profile.name} for job in jobs])
+
+
+def create_customer(*, first_name: str, last_name: str) -> None:
+    """A customer; prints its id."""
+    email = f"{first_name.lower()}@example.com"
+    _print(Customer.objects.create(first_name=first_name, last_name=last_name, email=email, phone="555-0100").pk)
+
+
+def variants_state(*, product: str) -> None:
+    """The variants of the product with SKU ``product``: {sku: {options, unit_price, inventory,
+    image (the alt text of its variant image, or "")}}."""
+    variants = Product.objects.filter(parent__sku=product).select_related("variant_image").order_by("pk")
+    _print(
+        {
+            variant.sku: {
+                "options": " / ".join(variant.option_values),
+                "unit_price": str(variant.unit_price),
+                "inventory": variant.inventory,
+                "image": variant.variant_image.alt_text if variant.variant_image else "",
+            }
+            for variant in variants
+        }
+    )
+
+
+def order_lines(*, customer: str) -> None:
+    """The lines of the orders of the customer with this first name: [[sku, quantity, unit price]]."""
+    items = OrderItem.objects.filter(order__customer__first_name=customer).select_related("product").order_by("pk")
+    _print([[item.product.sku, item.quantity, str(item.unit_price)] for item in items])

@@ -3,6 +3,7 @@ together, the worker runs queued tasks, and one Ctrl-C stops both."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -104,4 +105,35 @@ def test_production_procfile_starts_web_worker_and_scheduler(process_database, t
     assert "expired export file(s) removed" in output
     assert "scheduler.1" in output
     assert '"GET /healthz HTTP/1.1" 200' in output  # gunicorn's access log on stdout
+    assert subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""
+
+
+def test_make_run_starts_a_failed_worker_again_and_keeps_serving(process_database, tmp_path):
+    """A worker that stops with an error (here: a queue that has no worker; in development, a
+    code change that does not import) is started again, and the dev server keeps serving."""
+    addr = f"127.0.0.1:{free_port()}"
+    env = base_env(
+        **process_database, MEDIA_ROOT=media_root(tmp_path), TASKS_BACKEND="immediate", WORKER_RESTART_SECONDS="1"
+    )
+    process = subprocess.Popen(
+        make_run_command(addr),
+        shell=True,
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for_http(f"http://{addr}/healthz", process=process, timeout=90) == 200
+        time.sleep(8)  # the worker fails within a few seconds of each start
+        assert process.poll() is None, "honcho stopped: the failed worker took the server down"
+        assert wait_for_http(f"http://{addr}/healthz", process=process) == 200
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # honcho may have stopped already
+            os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert output.count("The worker stopped with an error; starting it again in 1 s.") >= 2, output
+    assert "there is no worker to start" in output
     assert subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""
