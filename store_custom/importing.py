@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from store.fileformat.columns import ProductColumn
 from store.models import Product
 from store.sql import CHUNK, ID_LIST_CHUNK, chunks
-from store_custom.selectors import product_tag_labels
+from store_custom.selectors import product_tag_labels, product_tags_any
 from tags.models import Tag, TaggedItem
 
 TAG_MAX_LENGTH: int = Tag._meta.get_field("label").max_length or 0
@@ -66,6 +66,9 @@ class ProductTagsColumn(ProductColumn):
                 if labels:
                     found[pk] = tuple(sorted(labels, key=str.casefold))
         return found
+
+    def export_any(self) -> bool:
+        return product_tags_any()
 
     def _tag_ids(self, labels: Iterable[str]) -> dict[str, int]:
         wanted = sorted({label.casefold(): label for label in labels}.values())

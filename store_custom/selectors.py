@@ -37,6 +37,11 @@ def product_tag_labels(*, product_ids: Sequence[int]) -> dict[int, tuple[str, ..
     return {pk: tuple(sorted(labels, key=lambda label: (label.casefold(), label))) for pk, labels in found.items()}
 
 
+def product_tags_any() -> bool:
+    """Whether any product has a tag (one read of the (content type, object) index)."""
+    return TaggedItem.objects.filter(PRODUCT_ITEMS).exists()
+
+
 def product_tag_labels_attach(*, products: Sequence[Product]) -> None:
     """Set ``tag_labels`` (a list of labels) on each product, in one query: the page loader
     of the admin's tags column and the API's ``tags`` field."""

@@ -4,8 +4,8 @@ The registered ``store.bulk`` actions become admin actions ("bulk_<name>") for u
 with change permission on products. The page posts back to the changelist (with its
 filters, so "Select all N matching" keeps its meaning) in three steps: the action's
 parameters, a preview (counts, old → new for the first 20, why any are refused), confirm.
-Above BULK_INLINE_MAX products, the preview covers the first 1,000 and Confirm queues a
-``BulkEditJob`` (``store.bulk_jobs``) whose page shows progress, Cancel and the outcome.
+Above BULK_INLINE_MAX products, the preview covers the first 1,000 (PREVIEW_SAMPLE) and Confirm
+queues a ``BulkEditJob`` (``store.bulk_jobs``) whose page shows progress, Cancel and the outcome.
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ class BulkEditMixin(_ProductAdmin):
             "selected": selected,
             "as_job": as_job,
             "limit": limit,
+            "batch": f"{BATCH:,}",
             "report": None,
             "skip_refused": request.POST.get("skip_refused") == "1",
         }

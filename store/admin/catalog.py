@@ -357,12 +357,21 @@ class ProductChangeList(ChangeList):
     #: ``product_structure_fields`` CHECK), so "no parent" adds nothing to them but a lookup of
     #: each matching row (10,000 of them for the capped count of Draft at 1M sellable units).
     PRODUCT_ONLY_FILTERS = ("status__exact", "collection__pk__exact")
+    #: Stock filters whose rows are sellable units already: they take tracked stock, and a product
+    #: with variants is never tracked (the ``product_parent_not_stocked`` CHECK). Without "not a
+    #: product with variants", the sellable-units view's capped count is a range of the stock
+    #: index alone (at 1M sellable units: 0.7 s of row reads for "Low" to 10 ms).
+    TRACKED_STOCK_FILTERS = (selectors.STOCK_LOW, selectors.STOCK_OUT, selectors.STOCK_OK)
 
     def __init__(self, request, *args, **kwargs):
         #: the sellable-units view (``RowsFilter``): read by the root queryset, set first thing
         self.units = units_view(request)
         #: a filter of the list selects products only (no variant has a status or a collection)
         self.filtered_to_products = not self.units and any(request.GET.get(p) for p in self.PRODUCT_ONLY_FILTERS)
+        #: a filter of the sellable-units view selects sellable units only
+        self.filtered_to_units = (
+            self.units and request.GET.get(InventoryFilter.parameter_name) in self.TRACKED_STOCK_FILTERS
+        )
         super().__init__(request, *args, **kwargs)
 
     @property
@@ -384,7 +393,7 @@ class ProductChangeList(ChangeList):
         sellable-units view: products without variants and variants): narrowed before the
         filters and the search, so that the search reads its page and count from the term index
         (``store.search.selectors`` recognises a search only when nothing narrows it after)."""
-        if self.filtered_to_products:
+        if self.filtered_to_products or self.filtered_to_units:
             self._root_queryset = queryset
             return
         narrow = selectors.product_list_sellable_units if self.units else selectors.product_list_products
@@ -433,6 +442,8 @@ class ProductChangeList(ChangeList):
         return [first, tie_break]
 
     def get_ordering_field_columns(self):
+        if self.units and ORDER_VAR not in self.params:  # by SKU (ProductAdmin.get_ordering), searched or not
+            return {self.list_display.index("sku"): "asc"}
         if self.query.strip() and ORDER_VAR not in self.params:
             return {}  # a search, best matches first (ProductAdmin.get_search_results): no header sorts
         for index, order_type in super().get_ordering_field_columns().items():
@@ -519,6 +530,16 @@ class ProductAdmin(
 
     # Other apps' columns, filters and inlines, declared in their StoreExtension (see
     # store.extensions for why the admin reads them rather than being replaced).
+    def get_ordering(self, request):
+        """The sellable-units view lists by SKU: a product's variants together (their SKUs start
+        with its own when the options editor made them, and in most stores' files), and the unique
+        SKU index serves every filter's page. By title, a variant sorted by its option label
+        ("Black / S") among every product of the catalog, and at 1M sellable units MariaDB sorted
+        every match: 2.4 s for the default page, 5.5 s for the low-stock filter."""
+        if units_view(request):
+            return ("sku",)
+        return super().get_ordering(request)
+
     def get_list_display(self, request):
         own = super().get_list_display(request)
         if units_view(request):
@@ -576,6 +597,8 @@ class ProductAdmin(
             # its option values or its SKU, named with its product ("T-Shirt — Green / S").
             return selectors.product_pick_units(term=search_term, queryset=queryset), False
         if units_view(request):
+            if not search_term.strip():  # the rows are chosen already (ProductChangeList.root_queryset)
+                return queryset, False
             # Sellable units: a variant by its SKU, its option values or its product's title.
             return selectors.product_search_sellable_units(term=search_term, queryset=queryset), False
         # Best matches first, unless a column header was clicked (the changelist has ordered

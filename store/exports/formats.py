@@ -194,6 +194,14 @@ def _plain_row(row: list[Any]) -> bool:
         return False
 
 
+def _plain_rows(rows: list[list[Any]]) -> bool:
+    """Whether every row of ``rows`` is plain (``_plain_row``): one search of all their cells joined."""
+    try:
+        return _RISKY_START.search("\n" + "\n".join(map("\n".join, rows))) is None
+    except TypeError:
+        return False
+
+
 class _CsvStream:
     def __init__(self, fileobj: BinaryIO, headers: list[str], *, excel_bom: bool) -> None:
         self.text = io.TextIOWrapper(fileobj, encoding="utf-8", newline="", write_through=False)
@@ -204,7 +212,11 @@ class _CsvStream:
 
     def write(self, rows: list[list]) -> None:
         # ``_csv_cell`` of each cell. A row of text cells none of which starts with a character of
-        # FORMULA_STARTS (most rows) is itself: one search of its cells joined, not a check a cell.
+        # FORMULA_STARTS (most rows) is itself: one search of its cells joined, not a check a cell;
+        # first one search of the chunk's rows joined (most chunks), not a check a row.
+        if _plain_rows(rows):
+            self.csv.writerows(rows)
+            return
         self.csv.writerows(
             [
                 row

@@ -22,6 +22,7 @@ from store.exports.formats import FORMAT_CSV, FORMAT_JSON, FORMAT_SHOPIFY, FORMA
 from store.exports.products import (
     ExportItem,
     catalog_has_variants,
+    export_columns_without_rows,
     export_fields,
     export_has_variants,
     export_items,
@@ -121,6 +122,8 @@ class ProductResource(ChunkedExportResource):
         super().__init__(**kwargs)
         self.with_variants: bool | None = None  # the header has the variant columns (decided once)
         self._catalog_has_variants: bool | None = None
+        #: the columns with rows of their own no product has any of (asked at the first chunk)
+        self.without_rows: frozenset[str] | None = None
 
     @classmethod
     def for_format(cls, file_format: str) -> ProductResource:
@@ -161,7 +164,15 @@ class ProductResource(ChunkedExportResource):
             yield self.export_rows(items, fields=fields, native=force_native_type)
 
     def export_rows(self, items: list[ExportItem], *, fields: tuple[str, ...], native: bool) -> list[list[Any]]:
-        return native_rows(items, fields=fields, native=native, with_variants=bool(self.with_variants))
+        if self.without_rows is None:
+            self.without_rows = export_columns_without_rows()
+        return native_rows(
+            items,
+            fields=fields,
+            native=native,
+            with_variants=bool(self.with_variants),
+            without_rows=self.without_rows,
+        )
 
 
 class ShopifyProductResource(ProductResource):

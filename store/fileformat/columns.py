@@ -33,7 +33,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import CharField, Field
+from django.db.models import CharField, F, Field, Func, OuterRef, Subquery, Value
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce
 from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.translation import get_language
@@ -187,6 +189,19 @@ class ProductColumn:
         numbers (XLSX)."""
         return self.render
 
+    def export_any(self) -> bool:
+        """Columns without ``field``: whether any product may have a value (one cheap query, no walk
+        of the products). A native export asks once, at its first chunk: where none has, it reads
+        no ``current()`` (a value written after that is not exported, as a product row changed after
+        the export's streamed read began is exported as it was)."""
+        return True
+
+    def export_text(self) -> BaseExpression | None:
+        """Columns without ``field``: the cell (``render`` of the product's ``current()``) as the
+        database writes it with each product row, in a streamed export (MariaDB: its own connection,
+        ``store.exports.products``), where it saves a read of ``current()`` a chunk; None: read it."""
+        return None
+
     def describe(self, values: Sequence[Any]) -> list[str]:
         """Each value as the change history shows it (names, not ids); a column that must read names
         reads them for all the values at once."""
@@ -198,8 +213,25 @@ def same_value(value: Any) -> Any:
     return value
 
 
-def _text_or_blank(value: str | None) -> str:
+def text_or_blank(value: str | None) -> str:
+    """The exporter of a nullable text: None blank. An export maps a column by the lookup
+    ``BLANK_NONE.get(value, value)`` instead, a built-in call a cell."""
     return value or ""
+
+
+#: ``text_or_blank`` as a lookup (``BLANK_NONE.get(value, value)``)
+BLANK_NONE: dict[Any, str] = {None: ""}
+
+
+class BlankOr:
+    """The exporter of a nullable value: None blank, another value its ``text``. An export writes a
+    column of which no value is None by ``text`` alone, and one of which every value is, blank."""
+
+    def __init__(self, text: Callable[[Any], Any]) -> None:
+        self.text = text
+
+    def __call__(self, value: Any) -> Any:
+        return "" if value is None else self.text(value)
 
 
 def number_text(*, kind: type | None = None) -> Callable[[Any], str]:
@@ -262,7 +294,7 @@ class TextColumn(ProductColumn):
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
         """``render``: a NOT NULL text field's value is its own cell (an export skips the call)."""
-        return _text_or_blank if self.nullable else same_value
+        return text_or_blank if self.nullable else same_value
 
 
 class PriceColumn(ProductColumn):
@@ -392,7 +424,11 @@ class CollectionColumn(ProductColumn):
         return parse_text(raw, max_length=max_length(Collection, "title"))
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _text_or_blank
+        return text_or_blank
+
+
+#: a product's promotion ids as its cell (``PromotionsColumn.render``), in MariaDB's SQL
+PROMOTION_IDS_SQL = "GROUP_CONCAT(%(expressions)s ORDER BY %(expressions)s SEPARATOR ',')"
 
 
 class PromotionsColumn(ProductColumn):
@@ -431,6 +467,19 @@ class PromotionsColumn(ProductColumn):
                 if product_id in wanted:
                     found.setdefault(product_id, set()).add(promotion_id)
         return {pid: tuple(sorted(ids)) for pid, ids in found.items()}
+
+    def export_any(self) -> bool:
+        return Product.promotions.through.objects.exists()
+
+    def export_text(self) -> BaseExpression:
+        """The ids, ascending, joined by commas (``render``), by MariaDB's ``GROUP_CONCAT``: what the
+        ``mariadb`` client's export reads too (its length limit is lifted on the streamed connection)."""
+        ids = (
+            Product.promotions.through.objects.filter(product_id=OuterRef("pk"))
+            .order_by()
+            .values(ids=Func(F("promotion_id"), template=PROMOTION_IDS_SQL, output_field=CharField()))
+        )
+        return Coalesce(Subquery(ids), Value(""))
 
     def empty(self) -> tuple[int, ...]:
         return ()
@@ -506,8 +555,7 @@ class DecimalColumn(ProductColumn):
         return "" if value is None else f"{value:.{self.places}f}"
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        text = same_value if native else number_text(kind=Decimal)
-        return lambda value: "" if value is None else text(value)
+        return BlankOr(same_value if native else number_text(kind=Decimal))
 
 
 class CompareAtPriceColumn(DecimalColumn):
@@ -599,6 +647,21 @@ class TrackInventoryColumn(ProductColumn):
     def render(self, value: Any) -> str:
         return "" if value is None else "yes" if value else "no"
 
+    def exporter(self, *, native: bool) -> Callable[[Any], Any]:
+        """``render`` as a lookup (a built-in call a cell); a value other than a bool or None by ``render``."""
+        return _YesNo(render=self.render).__getitem__
+
+
+class _YesNo(dict[Any, str]):
+    """``TrackInventoryColumn.render`` of True, False (1, 0) and None as a dict lookup."""
+
+    def __init__(self, *, render: Callable[[Any], str]) -> None:
+        super().__init__({True: "yes", False: "no", None: ""})
+        self.render = render
+
+    def __missing__(self, value: Any) -> str:
+        return self.render(value)
+
 
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -688,6 +751,11 @@ class ImagesColumn(ProductColumn):
                         alts.setdefault(pk, {}).setdefault(url, alt)
         return {pk: ImageUrls(urls, alts.get(pk)) for pk, urls in found.items()}
 
+    def export_any(self) -> bool:
+        """An image, or a URL (pending ones are read; whether a source is pending is not asked here:
+        that would walk the sources)."""
+        return ProductImage.objects.exists() or ProductImageSource.objects.exists()
+
     def empty(self) -> ImageUrls:
         return ImageUrls()
 
@@ -744,7 +812,7 @@ class VariantProductColumn(ProductColumn):
         return parse_text(raw, max_length=max_length(Product, "sku"))
 
     def exporter(self, *, native: bool) -> Callable[[Any], Any]:
-        return _text_or_blank
+        return text_or_blank
 
 
 class VariantImageColumn(ProductColumn):

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from store import services
 from store.bulk import actions as bulk_actions
 from store.bulk import apply as bulk_apply
 from store.bulk import jobs as bulk_jobs
@@ -245,7 +247,7 @@ def test_a_batch_costs_a_few_queries_whatever_its_size(
 ):
     """Per batch, whatever its size: preflight ids window, ids, count (and the report's first rows); then
     ids window, ids, count, refusals shown (until the report lists 100), baseline, UPDATE, history, the
-    counts, progress."""
+    counts, progress; and a look at the history (the highest product id, one count) for the job."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # run below
     monkeypatch.setattr(bulk_apply, "BATCH", 50)
     catalog(some_prices(200, seed=5))
@@ -257,8 +259,9 @@ def test_a_batch_costs_a_few_queries_whatever_its_size(
         selected_ids=None,
         skip_refused=True,
     )
-    # 4 batches of 50 (about 17 queries each, savepoints included) and the job's own bookkeeping (about 20)
-    with django_assert_max_num_queries(4 * 17 + 20):
+    # 4 batches of 50 (about 17 queries each, savepoints included), the job's own bookkeeping (about 20)
+    # and the look at the history (2; these products have none, so each batch checks its baselines)
+    with django_assert_max_num_queries(4 * 17 + 20 + 2):
         bulk_jobs.bulk_edit_job_run(job_id=job.pk, attempt=job.attempt)
     job = BulkEditJob.objects.select_related("bulk_edit").get(pk=job.pk)
     assert job.bulk_edit is not None, job.error
@@ -314,3 +317,99 @@ def test_the_walk_gives_the_selections_ids_batch_by_batch_however_sparse(monkeyp
     chosen = [p.pk for n, p in enumerate(products) if n % every == 0 or 40 <= n < 46]
     batches = list(bulk_apply._batches_of_ids(Product.objects.filter(pk__in=chosen)))
     assert batches == [chosen[start : start + 4] for start in range(0, len(chosen), 4)]
+
+
+def run_raise_job(user, products: list[Product]) -> BulkEditJob:
+    job = bulk_jobs.bulk_edit_job_create(
+        user=user,
+        action=get_bulk_action("change_price"),
+        parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+        filters="",
+        selected_ids=[p.pk for p in products],
+    )
+    bulk_jobs.bulk_edit_job_run(job_id=job.pk, attempt=job.attempt)
+    return BulkEditJob.objects.select_related("bulk_edit").get(pk=job.pk)
+
+
+@pytest.mark.parametrize("path", ["sql", "rows"])
+def test_a_job_gives_a_baseline_to_exactly_the_products_without_history(admin_user, settings, monkeypatch, path):
+    """Products without history among products with: each gets its baseline (old price, dated at its
+    last write) before the edit's row, whichever batch and look at the history it falls in."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    monkeypatch.setattr(bulk_apply, "BATCH", 4)
+    if path == "rows":
+        monkeypatch.setattr(bulk_apply, "_sql_batch", lambda *args, **kwargs: None)
+    products = catalog([Decimal("10.00")] * 100)
+    Product.objects.update(compare_at_price=None)
+    without = {45, 46, 99}  # looks of 40 ids: the first finds every history, the others do not
+    services._history_baseline(products=[p for n, p in enumerate(products) if n not in without])
+    before = {p.pk: p.last_update for p in Product.objects.all()}
+
+    job = run_raise_job(admin_user, products)
+
+    assert job.bulk_edit is not None, job.error
+    assert job.bulk_edit.state == BulkEdit.STATE_DONE
+    for n, product in enumerate(products):
+        rows = list(Product.history.filter(id=product.pk).order_by("history_id"))
+        assert [(r.history_change_reason, r.unit_price) for r in rows] == [
+            (services.HISTORY_BASELINE_REASON, Decimal("10.00")),
+            (str(job.bulk_edit), Decimal("10.50")),
+        ], n
+        assert rows[0].history_date == before[product.pk]
+
+
+def test_a_job_over_products_with_history_looks_at_it_once_a_span_and_writes_no_baseline(
+    admin_user, settings, monkeypatch
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    monkeypatch.setattr(bulk_apply, "BATCH", 4)
+    products = catalog([Decimal("10.00")] * 100)
+    Product.objects.update(compare_at_price=None)
+    services._history_baseline(products=products)
+    history = quote(Product.history.model._meta.db_table)
+
+    with CaptureQueriesContext(connection) as queries:
+        job = run_raise_job(admin_user, products)
+
+    assert job.bulk_edit is not None, job.error
+    assert job.bulk_edit.state == BulkEdit.STATE_DONE
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f"INSERT INTO {history}")]
+    assert len(inserts) == 25  # one a batch: the edit's rows, and no baseline
+    looks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(DISTINCT")]
+    assert len(looks) == 3  # 100 ids, 40 a look
+    assert Product.history.filter(history_change_reason=str(job.bulk_edit)).count() == 100
+
+
+@pytest.mark.parametrize(
+    ("chosen", "form"),
+    [
+        (lambda n: True, "BETWEEN %s AND %s"),
+        (lambda n: n % 7 != 3, "NOT IN"),  # a range less a few ids
+        (lambda n: n % 3 == 0, " IN ("),  # too sparse for a range: the list
+    ],
+    ids=["range", "range-less-a-few", "list"],
+)
+def test_a_batch_is_exactly_its_products_whichever_form_names_them(chosen, form, admin_user, monkeypatch):
+    monkeypatch.setattr(bulk_apply, "BATCH", 200)
+    monkeypatch.setattr(bulk_apply, "GAPS_SHOWN", 30)
+    products = catalog([Decimal("10.00")] * 150)
+    Product.objects.update(compare_at_price=None)
+    ids = [p.pk for n, p in enumerate(products) if chosen(n)]
+    condition, params = bulk_apply.ids_condition(ids)
+    assert form in condition
+    assert (form == " IN (") is ("BETWEEN" not in condition)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.{quote('id')} FROM {quote(Product._meta.db_table)} p WHERE {condition}", params)
+        assert sorted(pk for (pk,) in cursor.fetchall()) == ids
+
+    edit = bulk_apply.bulk_edit_apply(
+        action=get_bulk_action("change_price"),
+        products=Product.objects.filter(pk__in=ids),
+        parameters={"mode": "raise_pct", "amount": "5", "ending": ""},
+        user=admin_user,
+    )
+
+    assert edit.changed_count == len(ids)
+    raised = set(Product.objects.filter(unit_price=Decimal("10.50")).values_list("pk", flat=True))
+    assert raised == set(ids)
+    assert set(Product.history.filter(history_change_reason=str(edit)).values_list("id", flat=True)) == set(ids)

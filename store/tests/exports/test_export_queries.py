@@ -7,6 +7,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from store.exports import resources
 from store.exports.formats import write_stream
@@ -18,8 +20,10 @@ from store.tests.variants.conftest import make_parent, make_variant
 pytestmark = pytest.mark.django_db
 
 CHUNK = 10
-#: the export's own reads: whether the catalog and the export have variants, the ids in one pass
-FIXED = 3
+#: the export's own reads: whether the catalog and the export have variants, the ids in one pass,
+#: and (the native format) whether any product has promotions, images, tags
+#: (``ProductColumn.export_any``, one each here)
+FIXED = 6
 #: a chunk's reads: its product rows, their variants, promotions, images (stored, then pending),
 #: the variants' images (their ids, then their sources), other apps' columns (store_custom's tags)
 PER_CHUNK = 8
@@ -62,3 +66,24 @@ def test_the_queries_of_an_export_grow_with_its_chunks_not_its_rows(
     parents = CHUNK * chunks // 5
     # native: each product's row and its variants'; Shopify: a row per variant (a product without: one)
     assert rows == CHUNK * chunks + 3 * parents - (parents if file_format == "shopify" else 0)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_chunk_reads_no_rows_of_columns_no_product_has(monkeypatch, file_format):
+    """Without promotions, images or tags in the catalog (asked once, at the export's first chunk), a
+    chunk is one query: its product rows."""
+    monkeypatch.setattr(resources, "EXPORT_CHUNK_SIZE", CHUNK)
+    ProductFactory.create_batch(CHUNK * 3, collection=CollectionFactory.create())
+    queries = []
+    for products in (CHUNK, CHUNK * 3):
+        queryset = Product.objects.order_by("sku", "pk")[:products]
+        resource = ProductResource()
+        with CaptureQueriesContext(connection) as context:
+            write_stream(
+                io.BytesIO(),
+                file_format=file_format,
+                headers=resource.export_headers(queryset),
+                chunks=resource.iter_export_chunks(queryset, force_native_type=file_format == "xlsx"),
+            )
+        queries.append(len(context.captured_queries))
+    assert queries[1] - queries[0] == 2  # two chunks more, a query each

@@ -139,6 +139,20 @@ def test_the_sellable_units_view_lists_each_variant_with_its_product_and_edits_i
     assert mug.version == 1
 
 
+def test_the_sellable_units_view_lists_by_sku_a_products_variants_together(admin_client, tshirt):
+    # By title, the T-shirt's variants sorted by their option labels ("Blue / L") among the others.
+    ProductFactory(title="Zebra mug", sku="AA-1")
+    ProductFactory(title="Aardvark mug", sku="ZZ-1")
+    response = admin_client.get(PRODUCTS, UNITS)
+    listed = [row.sku for row in response.context["cl"].result_list]
+    assert listed == ["AA-1", "TS-BL", "TS-BM", "TS-BS", "TS-GL", "TS-GM", "TS-GS", "ZZ-1"]
+    assert '<th scope="col" class="sortable column-sku sorted ascending">' in response.content.decode()
+    by_title = admin_client.get(PRODUCTS, UNITS | {"o": "2"}).context["cl"].result_list  # the title header
+    assert [row.sku for row in by_title][0] == "ZZ-1"
+    products = admin_client.get(PRODUCTS).context["cl"].result_list  # the products view: by title, as before
+    assert [row.sku for row in products] == ["ZZ-1", tshirt.sku, "AA-1"]
+
+
 def test_the_sellable_units_view_searches_and_filters_units(admin_client, tshirt):
     ProductFactory(title="Mug", sku="MUG-1")
 
