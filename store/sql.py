@@ -10,8 +10,6 @@ goes through it (never ``cursor.executemany`` directly).
 from __future__ import annotations
 
 import re
-import sys
-import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -238,14 +236,6 @@ class _Pipeline:
     while building the next must not leave the connection busy), then raises its error, if any.
     """
 
-    #: While a pipeline runs, the interpreter hands the GIL over every 0.5 ms instead of 5 ms: a
-    #: statement done waits that long for the thread building the next to let it finish (a 100k
-    #: import sends ~750 statements; 18.1 s → 15.3 s measured, issue 22).
-    SWITCH_INTERVAL = 0.0005
-    _active = 0
-    _saved_interval = 0.0
-    _lock = threading.Lock()
-
     def __init__(self, cursor: CursorWrapper, *, overlap: bool = True) -> None:
         self.cursor = cursor
         self.overlap = overlap
@@ -262,10 +252,6 @@ class _Pipeline:
         finally:
             if self._worker is not None:
                 self._worker.shutdown()
-                with _Pipeline._lock:
-                    _Pipeline._active -= 1
-                    if not _Pipeline._active:
-                        sys.setswitchinterval(_Pipeline._saved_interval)
 
     def _run(self, statement: str) -> int:
         self.cursor.execute(statement)
@@ -284,9 +270,4 @@ class _Pipeline:
             return
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sql-pipeline")
-            with _Pipeline._lock:  # the first pipeline of the process sets it, the last one restores it
-                if not _Pipeline._active:
-                    _Pipeline._saved_interval = sys.getswitchinterval()
-                    sys.setswitchinterval(min(_Pipeline._saved_interval, self.SWITCH_INTERVAL))
-                _Pipeline._active += 1
         self._running = self._worker.submit(self._run, statement)

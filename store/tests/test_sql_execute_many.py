@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import sys
 from decimal import Decimal
 
 import pytest
@@ -99,23 +98,3 @@ def test_a_refused_statement_is_raised_whichever_statement_it_is(monkeypatch):
         with pytest.raises(IntegrityError), transaction.atomic():
             sql.execute_many(INSERT, [*rows[:duplicate_at], rows[0], *rows[duplicate_at:]])
         assert not ProductSearchTerm.objects.exists()
-
-
-def test_the_gil_is_handed_over_often_only_while_statements_are_overlapped():
-    """A statement done must not wait 5 ms for the thread building the next (the interpreter's default)."""
-    seen: list[tuple[str, float]] = []
-
-    class Cursor:
-        rowcount = 1
-
-        def execute(self, statement: str) -> None:
-            seen.append((statement, sys.getswitchinterval()))
-
-    default = sys.getswitchinterval()
-    with sql._Pipeline(Cursor()) as pipeline:
-        for statement in ("a", "b"):
-            pipeline.send(statement)
-        pipeline.send("c", last=True)
-    assert pipeline.changed == 3
-    assert seen == [(statement, sql._Pipeline.SWITCH_INTERVAL) for statement in "abc"]
-    assert sys.getswitchinterval() == default
