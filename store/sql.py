@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
@@ -20,7 +19,6 @@ from typing import Any, NamedTuple, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorWrapper
 from django.db.models.expressions import RawSQL
-from MySQLdb import _mysql
 
 from store.models import CENT
 
@@ -32,9 +30,6 @@ ID_LIST_CHUNK = 5000
 #: (``MySQLdb.cursors.BaseCursor.max_stmt_length``), so the server is sent the statements it
 #: was sent before (1 MB statements were no faster on a loaded machine, issue 22).
 STATEMENT_BYTES = 64 * 1024
-#: Every character the driver escapes, and a multibyte one: quoting it with and without the
-#: connection gives the same bytes unless the connection quotes otherwise.
-_QUOTING_PROBE = "'\"\\\x00\n\r\x1a%_é😀".encode()
 _INSERT_VALUES = re.compile(r"\s*(INSERT\s.*?\sVALUES\s*)\(\s*%s(?:\s*,\s*%s)*\s*\)\s*", re.IGNORECASE | re.DOTALL)
 
 T = TypeVar("T")
@@ -163,7 +158,7 @@ def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> int:
     return changed
 
 
-def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any]], raw: Any) -> int:
+def _insert_values(cursor: CursorWrapper, head: str, rows: Sequence[Sequence[Any]], raw: Any) -> int:
     """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL).
 
     What the driver's ``executemany`` sends, in larger statements and built faster: it quotes
@@ -172,102 +167,38 @@ def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any
     in each of its search terms); ints, bools, Decimals and NULLs are written as the driver's
     converters write them; other types (datetime, …) go through the driver's ``literal()``.
     Inline, not a function a value: 700k search-term rows are 2.8M values.
-
-    Each full statement is sent while the next one is built (``_Pipeline``): the database
-    writes one statement as Python quotes the next (and computes its rows, when ``rows`` is
-    a generator).
     """
     quoted: dict[str, bytes] = {}
-    encoding, literal = raw.encoding, raw.literal
-    # The connection's own quoting cannot run while it runs a statement: the driver's quoting
-    # without a connection, when it quotes as the connection does (not under NO_BACKSLASH_ESCAPES).
-    alone = _mysql.string_literal(_QUOTING_PROBE) == raw.string_literal(_QUOTING_PROBE)
-    string_literal: Callable[[bytes], Any] = _mysql.string_literal if alone else raw.string_literal
+    string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
     prefix = head.encode(encoding)
-    statement = bytearray(prefix)
-    with _Pipeline(cursor, overlap=alone) as pipeline:
-
-        def driver(value: Any) -> bytes:
-            pipeline.wait()  # other types (datetime, a str subclass…), rare: the connection's own quoting
-            quoted_value: bytes = literal(value)
-            return quoted_value
-
-        for row in rows:
-            parts: list[bytes] = []
-            for value in row:
-                kind = type(value)
-                if kind is str:
-                    found = quoted.get(value)
-                    if found is None:
-                        found = quoted[value] = string_literal(value.encode(encoding))
-                elif kind is int:
-                    found = b"%d" % value
-                elif value is None:
-                    found = b"NULL"
-                elif kind is bool:
-                    found = b"1" if value else b"0"
-                elif kind is Decimal:
-                    found = format(value, "f").encode()
-                else:
-                    found = driver(value)
-                parts.append(found)
-            values = b"(" + b",".join(parts) + b")"
-            if len(statement) > len(prefix):
-                if len(statement) + len(values) >= STATEMENT_BYTES:
-                    pipeline.send(statement.decode(encoding))
-                    statement = bytearray(prefix)
-                else:
-                    statement += b","
-            statement += values
+    statement, changed = bytearray(prefix), 0
+    for row in rows:
+        parts: list[bytes] = []
+        for value in row:
+            kind = type(value)
+            if kind is str:
+                found = quoted.get(value)
+                if found is None:
+                    found = quoted[value] = string_literal(value.encode(encoding))
+            elif kind is int:
+                found = b"%d" % value
+            elif value is None:
+                found = b"NULL"
+            elif kind is bool:
+                found = b"1" if value else b"0"
+            elif kind is Decimal:
+                found = format(value, "f").encode()
+            else:
+                found = driver(value)
+            parts.append(found)
+        values = b"(" + b",".join(parts) + b")"
         if len(statement) > len(prefix):
-            pipeline.send(statement.decode(encoding), last=True)
-        return pipeline.changed
-
-
-class _Pipeline:
-    """Statements of one connection run one after another, each while the caller builds the next.
-
-    ``send`` waits for the statement before (the connection runs one at a time) and hands the
-    new one to a worker thread, which waits for the database without the GIL (the MySQL
-    driver releases it during a query); the ``last`` statement runs in the calling thread, and
-    every one does without ``overlap``. Meanwhile the caller must not use the connection.
-    Through the same Django cursor: its error translation, query log and ``execute_wrapper``
-    hooks apply as before. Leaving the block waits for a statement still running (an error
-    while building the next must not leave the connection busy), then raises its error, if any.
-    """
-
-    def __init__(self, cursor: CursorWrapper, *, overlap: bool = True) -> None:
-        self.cursor = cursor
-        self.overlap = overlap
-        self.changed = 0
-        self._worker: ThreadPoolExecutor | None = None
-        self._running: Future[int] | None = None
-
-    def __enter__(self) -> _Pipeline:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            self.wait()
-        finally:
-            if self._worker is not None:
-                self._worker.shutdown()
-
-    def _run(self, statement: str) -> int:
-        self.cursor.execute(statement)
-        return int(self.cursor.rowcount)
-
-    def wait(self) -> None:
-        """Until the statement running, if any, is done."""
-        running, self._running = self._running, None
-        if running is not None:
-            self.changed += running.result()
-
-    def send(self, statement: str, *, last: bool = False) -> None:
-        self.wait()
-        if last or not self.overlap:
-            self.changed += self._run(statement)
-            return
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sql-pipeline")
-        self._running = self._worker.submit(self._run, statement)
+            if len(statement) + len(values) >= STATEMENT_BYTES:
+                cursor.execute(statement.decode(encoding))
+                changed += cursor.rowcount
+                statement = bytearray(prefix)
+            else:
+                statement += b","
+        statement += values
+    cursor.execute(statement.decode(encoding))
+    return changed + int(cursor.rowcount)

@@ -6,9 +6,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.test.utils import CaptureQueriesContext
 
 from store import sql
 from store.models import ProductSearchTerm
@@ -75,26 +74,3 @@ def test_each_value_is_quoted_as_the_driver_quotes_it(monkeypatch):
     sql.execute_many("INSERT INTO t (a, b) VALUES (%s, %s)", [(value, value) for value in values])
     expected = ",".join(f"({raw.literal(value).decode()},{raw.literal(value).decode()})" for value in values)
     assert sent == [f"INSERT INTO t (a, b) VALUES {expected}"]
-
-
-def test_rows_may_be_a_generator_and_statements_run_in_order(monkeypatch):
-    """Each statement is sent while the next is built (MySQL): still one after another, in order."""
-    monkeypatch.setattr(sql, "STATEMENT_BYTES", 200)
-    rows = ((f"term{index:03d}", index, "Title", False) for index in range(60))
-    with CaptureQueriesContext(connection) as queries:
-        assert sql.execute_many(INSERT, rows) == 60
-    assert ProductSearchTerm.objects.count() == 60
-    if connection.vendor == "mysql":
-        sent = [query["sql"] for query in queries]
-        assert len(sent) > 5
-        assert [statement.split("'")[1] for statement in sent] == sorted(statement.split("'")[1] for statement in sent)
-
-
-def test_a_refused_statement_is_raised_whichever_statement_it_is(monkeypatch):
-    """A statement refused while the next one is being built: its error, and the connection usable after."""
-    monkeypatch.setattr(sql, "STATEMENT_BYTES", 200)
-    rows = [(f"term{index:03d}", index, "Title", False) for index in range(60)]
-    for duplicate_at in (1, 30, 59):
-        with pytest.raises(IntegrityError), transaction.atomic():
-            sql.execute_many(INSERT, [*rows[:duplicate_at], rows[0], *rows[duplicate_at:]])
-        assert not ProductSearchTerm.objects.exists()
