@@ -158,7 +158,7 @@ def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> int:
     return changed
 
 
-def _insert_values(cursor: CursorWrapper, head: str, rows: Sequence[Sequence[Any]], raw: Any) -> int:
+def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any]], raw: Any) -> int:
     """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL).
 
     What the driver's ``executemany`` sends, in larger statements and built faster: it quotes

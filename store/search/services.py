@@ -45,8 +45,8 @@ def search_rows(
 def _search_rows(
     products: Iterable[tuple[int, str, str, str]], variants: Mapping[int, Sequence[tuple[str, str]]]
 ) -> Iterator[tuple[str, int, str, bool]]:
-    """``search_rows``, a product at a time: ``execute_many`` computes the next rows while the
-    database writes the statement before."""
+    """``search_rows``, a product at a time: ``execute_many`` builds its statements as the rows
+    come, with no list of every term row (~7 a product) held first."""
     for pk, title, sku, structure in products:
         terms = product_terms(title=title, sku=sku)
         for variant_title, variant_sku in variants.get(pk, ()):
