@@ -7,9 +7,8 @@ Imports bench/writes.py's new-products file (``WNEW-…`` SKUs; the catalog is s
 script seeds it) with ``product_import``, then deletes the new products and their rows again.
 Prints the import's wall time, ``time.process_time()`` of this process (Python, and the
 driver's quoting; load inflates it little) and, through ``connection.execute_wrapper``, each
-statement's time summed by kind (the first word and table). Statements that ``execute_many``
-runs while Python builds the next (issue 22) are timed in the thread that runs them, so the sum
-of the kinds may exceed the wall time. ``--cprofile`` adds the profile of the import.
+statement's time summed by kind (the first word and table). ``--cprofile`` adds the profile of
+the import.
 """
 
 from __future__ import annotations
