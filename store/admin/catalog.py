@@ -528,18 +528,18 @@ class ProductAdmin(
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(COLLECTION_TITLES)
 
-    # Other apps' columns, filters and inlines, declared in their StoreExtension (see
-    # store.extensions for why the admin reads them rather than being replaced).
     def get_ordering(self, request):
-        """The sellable-units view lists by SKU: a product's variants together (their SKUs start
-        with its own when the options editor made them, and in most stores' files), and the unique
-        SKU index serves every filter's page. By title, a variant sorted by its option label
-        ("Black / S") among every product of the catalog, and at 1M sellable units MariaDB sorted
-        every match: 2.4 s for the default page, 5.5 s for the low-stock filter."""
+        """The sellable-units view lists by SKU: a product's variants together (the options editor
+        makes their SKUs from the product's), and the unique SKU index serves the page of the list
+        and of its stock filters. By title, a variant sorted by its option label ("Black / S") among
+        every product of the catalog, and at 1M sellable units MariaDB sorted every match: 2.4 s for
+        the default page, 5.5 s for the low-stock filter."""
         if units_view(request):
             return ("sku",)
         return super().get_ordering(request)
 
+    # Other apps' columns, filters and inlines, declared in their StoreExtension (see
+    # store.extensions for why the admin reads them rather than being replaced).
     def get_list_display(self, request):
         own = super().get_list_display(request)
         if units_view(request):
