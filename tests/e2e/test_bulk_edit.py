@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from .pages import PRODUCTS, message, product_rows
+from .pages import PRODUCTS, message, product_rows, raise_price_5_percent_as_job
 
 
 def open_bulk_edit(page, make_run, query: str, ids: list[int], action: str) -> None:
@@ -187,18 +187,7 @@ def test_a_selection_above_the_inline_limit_runs_as_a_job_on_the_worker(make_run
     page = merchandiser
     page.goto(f"{make_run.url}{PRODUCTS}?q=Job+mug")
     page.check("#action-toggle")
-    page.select_option("select[name=action]", "bulk_change_price")
-    page.click("button[name=index]")
-
-    page.wait_for_selector("#bulk-as-job")
-    page.select_option("#id_bulk-mode", "raise_pct")
-    page.fill("#id_bulk-amount", "5")
-    page.click("#bulk-preview")
-    page.wait_for_selector("#bulk-sampled")
-    page.click("#bulk-confirm")
-
-    # The job's page refreshes itself until the worker is done.
-    page.wait_for_selector("#job-state[data-state=done]", timeout=90_000)
+    raise_price_5_percent_as_job(page)
     assert "6 / 6" in page.inner_text("#job-rows")
     rows = product_rows(page, make_run.url, "Job mug")
     assert {row["unit_price"] for row in rows.values()} == {"10.50"}

@@ -3,7 +3,7 @@ preview -> confirm, and reverting an import."""
 
 from __future__ import annotations
 
-from .pages import PRODUCTS, message
+from .pages import PRODUCTS, message, open_revert, upload_for_preview
 
 
 def test_upload_preview_confirm(make_run, importer, tmp_path, screenshot):
@@ -45,17 +45,13 @@ def test_revert_an_import(make_run, importer, tmp_path):
         "E2E-NEW,Browser mug,9.00,12,E2E revert\n"
     )
     page = importer
-    page.goto(f"{make_run.url}{PRODUCTS}import/")
-    page.set_input_files("input[name=file]", str(path))
-    page.click("input[name=_preview]")
+    upload_for_preview(page, make_run.url, path)
     page.wait_for_selector("#import-counts")
     page.click("input[name=_confirm]")
     message(page)
     [job] = make_run.call("import_jobs", file_names=[path.name])
 
-    page.goto(f"{make_run.url}/admin/store/importjob/")
-    page.click(f"a.revert-link[href$='/{job['id']}/revert/']")
-    page.wait_for_selector("#revert-counts")
+    open_revert(page, make_run.url, job["id"])
     assert page.inner_text("td.count-restore") == "1"
     assert page.inner_text("td.count-delete") == "1"
     assert "12.00 → 10.00" in page.inner_text("#revert-sample")
@@ -78,9 +74,7 @@ def test_confirm_with_errors_keeps_the_preview_until_skip_is_ticked(make_run, im
         "E2E-ERR-2,Browser scarf,not-a-price,3,E2E errors\n"
     )
     page = importer
-    page.goto(f"{make_run.url}{PRODUCTS}import/")
-    page.set_input_files("input[name=file]", str(path))
-    page.click("input[name=_preview]")
+    upload_for_preview(page, make_run.url, path)
     page.wait_for_selector("#import-errors")
     preview_url = page.url
     page.click("input[name=_confirm]")

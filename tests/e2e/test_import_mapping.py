@@ -3,7 +3,7 @@ preview -> confirm; the same header again skips mapping."""
 
 from pathlib import Path
 
-from .pages import message
+from .pages import message, upload_for_preview
 
 SUPPLIER = Path(__file__).resolve().parents[2] / "store" / "tests" / "data" / "supplier_semicolon.csv"
 
@@ -11,9 +11,7 @@ SUPPLIER = Path(__file__).resolve().parents[2] / "store" / "tests" / "data" / "s
 def test_map_a_supplier_file_save_a_profile_and_reuse_it(make_run, importer, tmp_path, screenshot):
     skus = ["SUP-1001", "SUP-1005", "SUP-1016", "SUP-3001"]
     page = importer
-    page.goto(f"{make_run.url}/admin/store/product/import/")
-    page.set_input_files("input[name=file]", str(SUPPLIER))
-    page.click("input[name=_preview]")
+    upload_for_preview(page, make_run.url, SUPPLIER)
 
     # The mapping page, with the guesses pre-filled.
     page.wait_for_selector("#mapping-columns")
@@ -60,9 +58,7 @@ def test_map_a_supplier_file_save_a_profile_and_reuse_it(make_run, importer, tmp
         "SUP-3001;Bread bin;Bamboo lid;1.049,00;3;Home/Kitchen;natural\n",
         encoding="utf-8",
     )
-    page.goto(f"{make_run.url}/admin/store/product/import/")
-    page.set_input_files("input[name=file]", str(again))
-    page.click("input[name=_preview]")
+    upload_for_preview(page, make_run.url, again)
     page.wait_for_selector("#import-counts")
     assert page.locator("#mapping-columns").count() == 0
     assert "Mapped with profile «Acme homeware»" in page.inner_text(".import-profile")

@@ -5,13 +5,7 @@ from decimal import Decimal
 from store.models import Order
 from store.tests.factories import CustomerFactory, ProductFactory
 
-
-def pick(page, container, term: str, choice: str) -> None:
-    """Open a select2 widget, type in its search box and click the matching result."""
-    container.locator(".select2-selection").click()
-    page.locator(".select2-container--open .select2-search__field").fill(term)
-    page.locator(".select2-results__option", has_text=choice).click()
-    container.locator(".select2-selection__rendered", has_text=choice).wait_for()
+from .pages import pick
 
 
 def test_create_an_order_with_two_items(admin_page, live_server, screenshot):

@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import Page
 
 from .conftest import make_run_page
-from .pages import PRODUCTS, message
+from .pages import PRODUCTS, message, open_revert, pick, raise_price_5_percent_as_job, upload_for_preview
 
 GREEN = ["JTEE-GREEN-S", "JTEE-GREEN-M", "JTEE-GREEN-L"]
 BLUE = ["JTEE-BLUE-S", "JTEE-BLUE-M", "JTEE-BLUE-L"]
@@ -29,13 +29,6 @@ def shop_admin(browser, make_run) -> Iterator[Page]:
     state = context.storage_state()
     context.close()
     yield from make_run_page(browser, make_run, state)
-
-
-def pick(page: Page, container, term: str, choice: str) -> None:
-    """Open a select2 widget, type in its search box and click the matching result."""
-    container.locator(".select2-selection").click()
-    page.locator(".select2-container--open .select2-search__field").fill(term)
-    page.locator(".select2-results__option", has_text=choice).click()
 
 
 def variant_row(page: Page, sku: str):
@@ -121,15 +114,7 @@ def test_a_product_with_variants_from_its_creation_to_a_reverted_import(
     page.wait_for_url(re.compile(r"collection__pk__exact="))
     assert page.locator("#result_list tbody tr").count() == 7
     page.check("#action-toggle")
-    page.select_option("select[name=action]", "bulk_change_price")
-    page.click("button[name=index]")
-    page.wait_for_selector("#bulk-as-job")
-    page.select_option("#id_bulk-mode", "raise_pct")
-    page.fill("#id_bulk-amount", "5")
-    page.click("#bulk-preview")
-    page.wait_for_selector("#bulk-sampled")
-    page.click("#bulk-confirm")
-    page.wait_for_selector("#job-state[data-state=done]", timeout=90_000)
+    raise_price_5_percent_as_job(page)
     assert "7 / 7" in page.inner_text("#job-rows")
     prices = {sku: state["unit_price"] for sku, state in make_run.call("variants_state", product="JTEE").items()}
     assert prices == {**dict.fromkeys(GREEN, "21.00"), **dict.fromkeys(BLUE, "23.10")}
@@ -144,9 +129,7 @@ def test_a_product_with_variants_from_its_creation_to_a_reverted_import(
         "JTEE-BLUE-XL,JTEE,Blue,XL,25.00,3\n"
     )
     page = importer
-    page.goto(f"{make_run.url}{PRODUCTS}import/")
-    page.set_input_files("input[name=file]", str(path))
-    page.click("input[name=_preview]")
+    upload_for_preview(page, make_run.url, path)
     page.wait_for_selector("#import-counts")
     assert page.inner_text("td.count-new") == "2"
     page.click("input[name=_confirm]")
@@ -156,9 +139,7 @@ def test_a_product_with_variants_from_its_creation_to_a_reverted_import(
     assert len(variants) == 8
     [job] = make_run.call("import_jobs", file_names=[path.name])
 
-    page.goto(f"{make_run.url}/admin/store/importjob/")
-    page.click(f"a.revert-link[href$='/{job['id']}/revert/']")
-    page.wait_for_selector("#revert-counts")
+    open_revert(page, make_run.url, job["id"])
     assert page.inner_text("td.count-delete") == "2"
     page.click("#revert-confirm")
     assert f"Import #{job['id']} reverted" in message(page)

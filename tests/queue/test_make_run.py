@@ -32,12 +32,9 @@ def make_run_command(addr: str) -> str:
     return line
 
 
-def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp_path):
-    addr = f"127.0.0.1:{free_port()}"
-    command = make_run_command(addr)
-    assert command.endswith("honcho --procfile Procfile.dev start")
-    env = base_env(**process_database, MEDIA_ROOT=media_root(tmp_path))
-    process = subprocess.Popen(
+def start(command: str, env: dict[str, str]) -> subprocess.Popen:
+    """`make run`'s honcho line in a process group of its own (Ctrl-C reaches the whole group)."""
+    return subprocess.Popen(
         command,
         shell=True,
         cwd=settings.BASE_DIR,
@@ -47,6 +44,14 @@ def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp
         text=True,
         start_new_session=True,
     )
+
+
+def test_make_run_serves_runs_a_worker_and_stops_on_ctrl_c(process_database, tmp_path):
+    addr = f"127.0.0.1:{free_port()}"
+    command = make_run_command(addr)
+    assert command.endswith("honcho --procfile Procfile.dev start")
+    env = base_env(**process_database, MEDIA_ROOT=media_root(tmp_path))
+    process = start(command, env)
     try:
         assert wait_for_http(f"http://{addr}/healthz", process=process, timeout=90) == 200
         # The worker beside it picks up a queued export.
@@ -115,16 +120,7 @@ def test_make_run_starts_a_failed_worker_again_and_keeps_serving(process_databas
     env = base_env(
         **process_database, MEDIA_ROOT=media_root(tmp_path), TASKS_BACKEND="immediate", WORKER_RESTART_SECONDS="1"
     )
-    process = subprocess.Popen(
-        make_run_command(addr),
-        shell=True,
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start(make_run_command(addr), env)
     try:
         assert wait_for_http(f"http://{addr}/healthz", process=process, timeout=90) == 200
         time.sleep(8)  # the worker fails within a few seconds of each start
