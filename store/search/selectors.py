@@ -193,7 +193,7 @@ def _searched(queryset: QuerySet[Product]) -> tuple[list[str], Query] | None:
     return found, base.query
 
 
-def _is_products_only(condition: Any) -> bool:
+def is_products_only(condition: Any) -> bool:
     """``condition`` is ``product_list_products``' (products: no parent, never a variant on its own row)."""
     return (
         isinstance(condition, IsNull)
@@ -210,9 +210,9 @@ def _of_products(terms: QuerySet[ProductSearchTerm], base: Query) -> QuerySet[Pr
     where = base.where
     if not where:
         return terms
-    if where.connector == AND and not where.negated and any(map(_is_products_only, where.children)):
+    if where.connector == AND and not where.negated and any(map(is_products_only, where.children)):
         terms = terms.filter(is_variant=False)
-        rest = [child for child in where.children if not _is_products_only(child)]
+        rest = [child for child in where.children if not is_products_only(child)]
         if not rest:
             return terms
         base = base.clone()
