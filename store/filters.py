@@ -7,6 +7,7 @@ from typing import cast
 from admin_auto_filters.filters import AutocompleteFilter
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import ValidationError
 
 from store import selectors
@@ -97,7 +98,8 @@ class PromotionFilter(admin.RelatedFieldListFilter):
         try:
             # Django's lookup values: a list of the URL's strings (typed as one value by the stubs)
             ids = cast(list[str], self.used_parameters[self.lookup_kwarg])
-            return selectors.product_list_in_promotions(promotion_ids=ids, queryset=queryset)
+            first_page = request.GET.get(PAGE_VAR, "1") == "1"
+            return selectors.product_list_in_promotions(promotion_ids=ids, queryset=queryset, first_page=first_page)
         except (ValueError, ValidationError) as error:  # as Django's: junk ids are a bad lookup
             raise IncorrectLookupParameters(error) from error
 
