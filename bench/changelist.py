@@ -61,6 +61,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.server import database_server  # noqa: E402
 from store.models import Product, ProductImage  # noqa: E402
 from store.seeding import catalog_clear, catalog_seed  # noqa: E402
 
@@ -422,7 +423,7 @@ def main() -> None:
 
     small, large = args.sizes
     units = f", products with {args.variants} variants (sizes in sellable units)" if args.variants else ""
-    print(f"\nbest of {args.runs} runs per view{units}: whole page, then its SQL alone")
+    print(f"\nbest of {args.runs} runs per view{units}: whole page, then its SQL alone ({database_server()})")
     print(
         f"{'view':<24}{'url':<44}{small:>10,}{large:>12,}{'ratio':>7}"
         f"{'SQL ' + format(small, ','):>14}{large:>12,}{'ratio':>7}{'queries':>10}"
