@@ -10,7 +10,7 @@ from django.db import connection
 def database_server() -> str:
     """E.g. "MariaDB 10.11.19, innodb_buffer_pool_size 4,096 MB", or "SQLite 3.40.1"."""
     if connection.vendor != "mysql":
-        return f"{connection.display_name} {'.'.join(map(str, connection.Database.sqlite_version_info))}"
+        return f"{connection.display_name} {'.'.join(map(str, connection.get_database_version()))}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT VERSION(), @@innodb_buffer_pool_size")
         version, pool = cursor.fetchone()

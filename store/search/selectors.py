@@ -300,11 +300,9 @@ def _whole_word_rows(found: list[str], base: Query, limit: int) -> list[int]:
             block: list[Key] = list(block_rows.values_list("title", "product_id")[:size])
             read += len(block)
             if not block:  # no row of this word in the stretch: the next round starts at its next
-                following = (
-                    None
-                    if stop is None
-                    else _from(rows, stop, inclusive=False).values_list("title", "product_id").first()
-                )
+                following: Key | None = None
+                if stop is not None:
+                    following = _from(rows, stop, inclusive=False).values_list("title", "product_id").first()
                 if following is None:
                     return ids
                 low, low_inclusive = following, True
