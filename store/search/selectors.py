@@ -129,11 +129,24 @@ def _unit_ids(word: str) -> RawSQL:
 
 def _finds_unit(word: str) -> Q:
     """``word`` finds the unit of the outer row (``_unit_ids``' rule), checked by lookups on the
-    (product, term) index: its own terms, or its product's and none of its product's variants'."""
+    (product, term) index: its own terms, or its product's and none of its product's variants'.
+
+    Each test is a scalar subquery (``_one_of``), not an ``EXISTS``: MariaDB turned these
+    ``EXISTS`` into sets of every row of the word's range, built before the first unit was read
+    (``black``, an option value of a fifth of the variants: 619k term rows, 0.6 s for the
+    order-line picker's page of 21 at 1M sellable units; 2 ms tested unit by unit)."""
     in_range = _starting(word)
-    own = Exists(in_range.filter(product_id=OuterRef("pk")))
-    products = Exists(in_range.filter(is_variant=False, product_id=OuterRef("parent_id")))
-    return Q(own) | (Q(products) & ~Q(_found_by_a_variant_of_its_product(in_range)))
+    own = _one_of(in_range.filter(product_id=OuterRef("pk")), "product_id")
+    products = _one_of(in_range.filter(is_variant=False, product_id=OuterRef("parent_id")), "product_id")
+    variant_found = _one_of(in_range.filter(is_variant=True, product_id=OuterRef("pk")), "product_id")
+    found_by_a_variant = _one_of(Product.objects.filter(variant_found, parent_id=OuterRef("parent_id")), "pk")
+    return Q(own) | (Q(products) & ~Q(found_by_a_variant))
+
+
+def _one_of(rows: QuerySet[Any], column: str) -> IsNull:
+    """``rows`` (correlated to the outer row) holds a row: ``(SELECT column … LIMIT 1) IS NOT
+    NULL`` (``column`` never null), which MariaDB evaluates for each outer row it reads."""
+    return IsNull(Subquery(rows.order_by().values(column)[:1]), False)
 
 
 def _found_by_a_variant_of_its_product(in_range: QuerySet[ProductSearchTerm]) -> Exists:
