@@ -121,6 +121,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
+from bench.server import database_server  # noqa: E402
 from store.bulk.actions import get_bulk_action  # noqa: E402
 from store.bulk.jobs import bulk_edit_job_create  # noqa: E402
 from store.importing.service import product_import  # noqa: E402
@@ -578,7 +579,7 @@ TITLES = {
 
 
 def report(results: list[Result], size: int, runs: int) -> None:
-    print(f"\n== {size:,} products, MariaDB, best of {runs} run(s) ==")
+    print(f"\n== {size:,} products, {database_server()}, best of {runs} run(s) ==")
     print(f"command: {shlex.join(['.venv/bin/python', 'bench/writes.py', *sys.argv[1:]])}")
     print(f"{'job':<28}{'ours s':>9}{'db s':>9}{'ratio':>8}{'ours rows/s':>13}{'db rows/s':>12}")
     for result in results:
