@@ -44,7 +44,7 @@ from store.models import (
     ProductImage,
     Promotion,
 )
-from store.search.selectors import is_products_only, search_units, search_words
+from store.search.selectors import is_products_only, search_units, search_units_capped_count, search_words
 from store.search.selectors import product_search as product_search  # the one product search, re-exported
 from store.variants import selectors as variant_selectors
 
@@ -404,7 +404,11 @@ def product_list_capped_count(*, queryset: QuerySet[Product], cap: int) -> int |
     edits a variant's promotions on its product, imports refuse them on a variant's row, bulk
     edits apply them to a selected variant's product), so no product row is read. The sellable
     units of a collection (``product_list_sellable_units`` narrowed by
-    ``product_list_units_in_collection`` and nothing else): ``_units_in_collection_count``."""
+    ``product_list_units_in_collection`` and nothing else): ``_units_in_collection_count``. The
+    sellable-units view's search of a common word: ``search_units_capped_count``."""
+    count = search_units_capped_count(queryset=queryset, cap=cap)
+    if count is not None:
+        return count
     where = queryset.query.where
     if where.connector != AND or where.negated or len(where.children) != 2:
         return None

@@ -20,6 +20,7 @@ from store.admin.paginators import CappedCountPaginator
 from store.models import Product
 from store.search import selectors as search_selectors
 from store.search.selectors import search_words
+from store.tests.admin_helpers import action_data
 from store.tests.admin_queries import changelist_query_count
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
 from store.tests.variants.conftest import listed, make_parent, make_variant
@@ -127,6 +128,21 @@ def test_a_promotion_joins_nothing_and_counts_its_through_rows(admin_client, mon
     cl, sqls = queries_of(admin_client, {"promotions__id__exact": str(promotions[0].pk), "status__exact": "active"})
     assert "store_product_promotions" in product_count_query(sqls)
     assert cl.result_count == 8
+
+
+def test_an_action_across_every_page_of_a_promotion_acts_on_its_products(
+    admin_client, monkeypatch, catalog, promotion_plan
+):
+    _collections, promotions = catalog
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", PER_PAGE)
+    url = f"{PRODUCTS}?promotions__id__exact={promotions[1].pk}"
+    products = list(promotions[1].products.all())
+    response = admin_client.post(
+        url, action_data(admin_client.get(url), "unpublish", [products[0].pk], select_across="1")
+    )
+    assert response.status_code == 302
+    drafts = set(Product.objects.filter(status=Product.Status.DRAFT).values_list("pk", flat=True))
+    assert drafts == {product.pk for product in products}
 
 
 def test_a_promotions_count_stops_at_the_cap(admin_client, monkeypatch, catalog):
@@ -264,9 +280,17 @@ def test_the_units_search_lists_units_by_sku_read_as_a_set_or_walked(admin_clien
         assert pages, term
         walked = common_from == 1  # each unit tested in SKU order, or the word's units read as one set
         assert all(("UNION" not in sql) == walked for sql in pages), term
+        # Counted with the same rule (walked: each word's tests as EXISTS, not per unit)
+        assert _cl.result_count == len(expected), term
+        counts = [sql for sql in sqls if sql.startswith("SELECT COUNT(") and "FROM store_product " in sql]
+        assert counts, term
+        if walked:
+            assert all("IS NOT NULL" not in sql for sql in counts), term
 
 
-def test_the_units_search_counts_up_to_the_search_cap(admin_client, monkeypatch, catalog):
+@pytest.mark.parametrize("common_from", [search_selectors.DRIVER_ROWS, 1], ids=["set", "walked"])
+def test_the_units_search_counts_up_to_the_search_cap(admin_client, monkeypatch, catalog, common_from):
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", common_from)
     monkeypatch.setattr(CappedCountPaginator, "search_cap", 2)
     monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 2)
     response = admin_client.get(PRODUCTS, {"rows": "units", "q": "blue"})
