@@ -372,7 +372,7 @@ class InPromotions(Exists):
 def _promotion_links(promotion_ids: tuple[str, ...]) -> QuerySet[Any]:
     """The through table's rows of these promotions (ids as the admin's URL gives them: Django's
     own lookups convert them, and refuse junk with a ValueError or a ValidationError)."""
-    links = Q.create([("promotion_id", value) for value in promotion_ids], connector=Q.OR)
+    links = Q.create([("promotion__id", value) for value in promotion_ids], connector=Q.OR)
     return Product.promotions.through.objects.filter(links)
 
 
