@@ -11,6 +11,7 @@ from store.importing.service import product_import
 from store.models import Product
 from store.tests.admin_helpers import changelist_data, row_prefix
 from store.tests.factories import ProductFactory
+from store.tests.migrating import migrate_to, migrate_to_latest
 from store.variants.pricing import variant_parents_out_of_step, variant_parents_price_sync
 from store.variants.selectors import Option
 from store.variants.services import product_options, product_options_save, variant_delete
@@ -108,3 +109,29 @@ def test_the_list_and_the_api_sort_a_product_with_variants_by_its_cheapest_varia
     listed = [row.title for row in admin_client.get(PRODUCTS, {"o": "5"}).context["cl"].result_list]
     served = [row["title"] for row in admin_client.get("/api/products/", {"ordering": "unit_price"}).json()["results"]]
     assert listed == served == ["Cheap mug", "Dear lamp", "Example T-Shirt"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_prices_each_product_with_variants_as_its_cheapest_variant():
+    apps = migrate_to([("store", "0031_historicalproduct_unused_indexes")])
+    try:
+        OldProduct = apps.get_model("store", "Product")
+        collection = apps.get_model("store", "Collection").objects.create(title="C")
+        shared = {"collection": collection, "status": "active", "inventory": 0, "track_inventory": False}
+        shirt = OldProduct.objects.create(sku="TS", slug="ts", title="T", unit_price=99, structure="parent", **shared)
+        OldProduct.objects.create(sku="EMPTY", slug="e", title="E", unit_price=7, structure="parent", **shared)
+        OldProduct.objects.create(sku="MUG", slug="m", title="M", unit_price=5, collection=collection, inventory=3)
+        variant = {"structure": "variant", "parent": shirt, "slug": None, "collection": None, "status": None}
+        variant |= {"inventory": 1}
+        OldProduct.objects.create(sku="TS-B", title="B", unit_price=24, **variant)
+        OldProduct.objects.create(sku="TS-G", title="G", unit_price=18, compare_at_price=25, **variant)
+        OldProduct.objects.create(sku="TS-R", title="R", unit_price=18, **variant)  # as cheap, made later
+    finally:
+        migrate_to_latest()
+    prices = {
+        sku: (price, compare_at)
+        for sku, price, compare_at in Product.objects.values_list("sku", "unit_price", "compare_at_price")
+    }
+    assert prices["TS"] == (Decimal("18.00"), Decimal("25.00"))
+    assert prices["EMPTY"] == (Decimal("7.00"), None)  # no variant: left as it is
+    assert prices["MUG"] == (Decimal("5.00"), None)
