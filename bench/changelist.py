@@ -25,10 +25,11 @@ filtered units``). Seeding 1M products (with the search index) takes about five 
 The goal is a ratio ≤ 2. Views: the default list, the filters, the searches, every sort a
 header click reaches (each sortable column both ways, alone and after the default title order,
 e.g. ?o=6.1 for Status) and, with ``--variants``, the sellable-units view (``?rows=units``) with
-its filters and searches, and the order-line picker (the admin's autocomplete of sellable units,
-``/admin/autocomplete/``). Each view is reported twice: the whole page, and the time its
-SQL took (most of a page is Python, which a busy shared machine slows at random; the SQL is
-what grows with the table). Each view is rendered through the full stack (middleware, session,
+its filters and searches, the order-line picker (the admin's autocomplete of sellable units,
+``/admin/autocomplete/``) and the catalog API's product list in price order (outside the goal:
+its pages count every match). Each view is reported twice: the whole page, and the time its SQL
+took (most of a page is Python, which a busy shared machine slows at random; the SQL is what
+grows with the table). Each view is rendered through the full stack (middleware, session,
 admin view, template) by Django's test client, logged in as a superuser.
 """
 
@@ -166,16 +167,26 @@ def units_views() -> dict[str, dict[str, str]]:
         "picker option value": ORDER_LINE_PICKER | {"term": "black"},
         "picker rare word": ORDER_LINE_PICKER | {"term": RARE_WORD},
         "picker SKU": ORDER_LINE_PICKER | {"term": "0001234"},
+        # The catalog API's product list in a price order (another system's view of the catalog).
+        "api price": API_PRODUCTS | {"ordering": "unit_price"},
+        "api price desc": API_PRODUCTS | {"ordering": "-unit_price"},
     }
 
 
-#: The admin's autocomplete of an order line's product: a view of its own (``url_of``).
+#: The admin's autocomplete of an order line's product: a view of its own (``request_of``).
 ORDER_LINE_PICKER = {"app_label": "store", "model_name": "orderitem", "field_name": "product"}
 AUTOCOMPLETE_URL = "/admin/autocomplete/"
 
 
-def url_of(params: dict) -> str:
-    return AUTOCOMPLETE_URL if "field_name" in params else URL
+#: The catalog API's product list (``api`` marks it; not sent).
+API_PRODUCTS = {"api": "products"}
+
+
+def request_of(params: dict) -> tuple[str, dict]:
+    """The URL of a view and the query it sends."""
+    if "api" in params:
+        return "/api/products/", {key: value for key, value in params.items() if key != "api"}
+    return (AUTOCOMPLETE_URL if "field_name" in params else URL), params
 
 
 def guard_database() -> None:
@@ -278,7 +289,7 @@ def seed_images() -> None:
 
 def explain(client: Client, params: dict) -> str:
     with CaptureQueriesContext(connection) as queries:
-        client.get(url_of(params), params)
+        client.get(*request_of(params))
     plans = [_plan(_page_query(queries))]
     counts = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(") and "store_product" in q["sql"]]
     if "q" in params and counts:
@@ -334,7 +345,7 @@ def rows_shown(response: Any) -> int:
 def measure(client: Client, params: dict, runs: int) -> tuple[float, float, int, int]:
     """Best whole-page time, best SQL time (the page's queries alone), the query count and the
     rows shown."""
-    url = url_of(params)
+    url, params = request_of(params)
     client.get(url, params)  # warm-up: caches, buffer pool
     timings, sql_timings = [], []
     for _ in range(runs):

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from store.audit import audit_event
 from store.models import Product
 from store.search.services import search_index_refresh
+from store.variants.pricing import variant_parents_price_sync
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,24 @@ def product_search_refresh(
         return
     search_index_refresh(product_ids=[instance.pk])
     instance._search_loaded = (instance.title, instance.sku)
+
+
+def product_parent_price_sync(sender, instance: Product, raw: bool = False, **kwargs: Any) -> None:
+    """A saved variant's product, and a saved product with variants, keep the price of their
+    cheapest variant (``store.variants.pricing``): admin forms and inlines, list edits, services.
+    Rows of other products cost nothing."""
+    if raw:  # loaddata: the fixture's rows as they are
+        return
+    if instance.structure == Product.Structure.VARIANT:
+        variant_parents_price_sync(parent_ids=[instance.parent_id])
+    elif instance.structure == Product.Structure.PARENT:
+        variant_parents_price_sync(parent_ids=[instance.pk])
+
+
+def variant_deleted_parent_price_sync(sender, instance: Product, **kwargs: Any) -> None:
+    """A deleted variant's product keeps the price of its cheapest variant left (ORM deletes)."""
+    if instance.structure == Product.Structure.VARIANT:
+        variant_parents_price_sync(parent_ids=[instance.parent_id])
 
 
 def create_cache_tables(sender, using: str = "default", verbosity: int = 1, **kwargs: Any) -> None:

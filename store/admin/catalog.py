@@ -610,8 +610,9 @@ class ProductAdmin(
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         if obj is not None and obj.is_parent:
-            # Its variants are sold, at their prices and from their stock (the variants inline).
-            return (*readonly, "unit_price", "inventory", "track_inventory")
+            # Its variants are sold, at their prices and from their stock (the variants inline); its
+            # price and compare-at price are its cheapest variant's (store.variants.pricing).
+            return (*readonly, "unit_price", "compare_at_price", "inventory", "track_inventory")
         return readonly
 
     def get_changeform_initial_data(self, request):

@@ -223,4 +223,8 @@ class ProductOrderingFilter(OrderingFilter):
         ordering = self.get_ordering(request, queryset, view)
         if not ordering:
             return queryset
+        if not {term.removeprefix("-") for term in ordering} & {"id", "pk"}:
+            # Ties broken by id, in the first key's direction (its index ends in id): without it,
+            # products of the same price could move between pages from one request to the next.
+            ordering = [*ordering, "-id" if ordering[0].startswith("-") else "id"]
         return variant_selectors.product_list_ordered(queryset=queryset, ordering=ordering)

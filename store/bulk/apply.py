@@ -67,6 +67,7 @@ from store.services import (
     product_history_record_where,
 )
 from store.sql import execute_many, quote
+from store.variants.pricing import PRICED_FIELDS, variant_parents_price_sync
 
 logger = logging.getLogger(__name__)
 
@@ -556,6 +557,7 @@ def _claim_where(batch: SqlBatch, now: datetime) -> None:
         claimed = cursor.rowcount
     if claimed != batch.changed:
         raise BulkEditConflict(ERROR_CONFLICT.format(count=abs(batch.changed - claimed)), code="conflict")
+    # No variant here (a batch holding one goes row by row, _sql_batch): no product's price follows.
     if {"title", "sku"} & {name for name, _ in batch.form.sets}:
         search_index_refresh(product_ids=list(batch.ids))
 
@@ -583,6 +585,8 @@ def _claim(changes: Sequence[Outcome], now) -> None:
         raise BulkEditConflict(ERROR_CONFLICT.format(count=len(changes) - max(claimed, 0)), code="conflict")
     if {"title", "sku"} & set(columns):  # none of today's actions: the terms follow if one does
         search_index_refresh(product_ids=[change.product.pk for change in changes])
+    if PRICED_FIELDS.intersection(columns):  # a product with variants is priced as its cheapest
+        variant_parents_price_sync(parent_ids=[change.product.parent_id for change in changes])
 
 
 def _record_history(*, where: str, params: Sequence[Any], user: User, reason: str, now: datetime) -> None:

@@ -70,6 +70,7 @@ from store.models import (
 from store.search.services import search_index_delete, search_index_refresh
 from store.services import User, product_history_insert
 from store.sql import execute_many, quote, select_in
+from store.variants.pricing import variant_parents_price_sync
 
 logger = logging.getLogger(__name__)
 
@@ -469,6 +470,16 @@ def _parents_going(parents: list[Product], report: RevertReport, *, deleted: set
     return [product for product in parents if product.pk not in with_variants]
 
 
+def _priced_by(rows: list[Any]) -> set[int]:
+    """The products with variants whose price follows these rows (products or history rows):
+    a variant's product, and a product with variants itself (``store.variants.pricing``)."""
+    return {
+        row.parent_id if row.structure == Product.Structure.VARIANT else row.id
+        for row in rows
+        if row.structure in (Product.Structure.VARIANT, Product.Structure.PARENT)
+    }
+
+
 def _restored(product: Product, before: HistoricalRow) -> Product:
     """The product as the restore wrote it (for its history row)."""
     restored = copy.copy(product)
@@ -505,6 +516,7 @@ def import_revert(
             # The unique import_job makes a concurrent second revert fail here.
             revert = ImportRevert.objects.create(import_job=job, revert_job=revert_job, user=revert_job.user)
             parents: list[Product] = []
+            priced: set[int] = set()  # products with variants whose variants this revert writes
             for rows in _history_chunks(job):
                 report.rows += len(rows)
                 plan = _plan_chunk(rows, report, job=job, lock=True)
@@ -530,6 +542,8 @@ def import_revert(
                     product_history_insert(
                         products=_recreate(plan.recreates, now), user=user, reason=reason, history_type="+", date=now
                     )
+                written = [product for product, _before in plan.restores] + plan.deletes + plan.recreates
+                priced.update(_priced_by(written))
                 if plan.related:
                     related_values_write(job_id=revert_job.pk, changes=plan.related)
                 if plan.image_sources:
@@ -539,6 +553,7 @@ def import_revert(
             # Once the variants are gone: those left are the ones kept.
             if going := _parents_going(parents, report, deleted=set()):
                 _delete(going, user=user, reason=reason, now=timezone.now(), revert_job=revert_job)
+            variant_parents_price_sync(parent_ids=priced)  # those gone are skipped
             _record(revert_job, revert, report, started)
     except IntegrityError as error:
         done = ImportRevert.objects.filter(import_job=job).first()

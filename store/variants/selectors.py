@@ -38,7 +38,7 @@ VARIANT_API_FIELDS = (
     "variant_image__image",
 )
 #: the API's orderings whose value a product with variants takes from its variants -> their sort keys
-API_SORT_KEYS = {"unit_price": "api_sort_price", "last_update": "api_sort_last_update"}
+API_SORT_KEYS = {"last_update": "api_sort_last_update"}
 
 
 @dataclass(frozen=True)
@@ -205,32 +205,23 @@ def product_list_updated_since(*, since: datetime, queryset: QuerySet[Product]) 
 def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product]:
     """``queryset`` in the API's ``ordering`` (field names, ``-`` for descending). A product with
     variants sorts by the values it is served with: ``unit_price`` by its cheapest variant's price,
-    ``last_update`` by its own or its latest variant's, whichever is later.
+    which its own column holds (``store.variants.pricing``), ``last_update`` by its own or its
+    latest variant's, whichever is later.
 
-    Those keys are correlated subqueries on the parent index, evaluated for products with
-    variants only, but a sort on them is a scan of the rows filtered (no index walk): when the
-    catalog has no variant at all (one index lookup says so), the plain columns and their indexes
+    That last key is a correlated subquery on the parent index, evaluated for products with
+    variants only, but a sort on it is a scan of the rows filtered (no index walk): when the
+    catalog has no variant at all (one index lookup says so), the plain column and its index
     serve the order as before variants."""
     keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
     if not keyed or not catalog_has_variants():
         return queryset.order_by(*ordering)
-    # Only a variant has a parent (the structure CHECK constraint). A plain MIN()/MAX() over the
-    # parent index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
+    # Only a variant has a parent (the structure CHECK constraint). A plain MAX() over the parent
+    # index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
     variants = Product.objects.filter(parent=OuterRef("pk")).order_by()
-
-    def of_variants(function: str, field_name: str) -> Subquery:
-        return Subquery(variants.annotate(value=Func(F(field_name), function=function)).values("value"))
-
+    latest = Subquery(variants.annotate(value=Func(F("last_update"), function="MAX")).values("value"))
     keys = {
-        "unit_price": Case(
-            When(structure=PARENT, then=Coalesce(of_variants("MIN", "unit_price"), F("unit_price"))),
-            default=F("unit_price"),
-        ),
         "last_update": Case(
-            When(
-                structure=PARENT,
-                then=Greatest(F("last_update"), Coalesce(of_variants("MAX", "last_update"), F("last_update"))),
-            ),
+            When(structure=PARENT, then=Greatest(F("last_update"), Coalesce(latest, F("last_update")))),
             default=F("last_update"),
         ),
     }

@@ -220,6 +220,16 @@ def test_ordering(api, field):
     assert ids(api.get("/api/products/", {"ordering": f"-{field}"})) == expected[::-1]
 
 
+@pytest.mark.parametrize("ordering", ["unit_price", "-unit_price", "title", "-last_update"])
+def test_an_ordering_breaks_ties_by_id_so_that_pages_neither_repeat_nor_skip(api, ordering):
+    same = [ProductFactory(title="Same", unit_price=Decimal("5.00")) for _ in range(5)]
+    for product in same:
+        stamp(product, T0)
+    pages = [ids(api.get("/api/products/", {"ordering": ordering, "page_size": 2, "page": n})) for n in (1, 2, 3)]
+    by_id = [product.pk for product in same]
+    assert sum(pages, []) == (by_id[::-1] if ordering.startswith("-") else by_id)
+
+
 def test_default_order_is_title_then_id_and_unknown_ordering_is_ignored(api):
     first, second = ProductFactory(title="Same"), ProductFactory(title="Same")
     third = ProductFactory(title="Another")

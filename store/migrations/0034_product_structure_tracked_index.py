@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0032_product_parent_update_index"),
+        ("store", "0033_product_parent_update_index"),
     ]
 
     operations = [

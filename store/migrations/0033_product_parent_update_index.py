@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("store", "0031_historicalproduct_unused_indexes"),
+        ("store", "0032_parent_priced_as_cheapest_variant"),
     ]
 
     operations = [
