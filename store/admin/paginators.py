@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids
+from store.variants.selectors import units_by_title_ids
 
 
 class CappedCountPaginator(Paginator):
@@ -34,6 +35,9 @@ class CappedCountPaginator(Paginator):
     per_row_filter_cap = 1_000
     #: set by the admin when such a filter is in effect
     per_row_filter = False
+    #: set by the admin for the whole sellable-units view in title order (True: descending), read
+    #: by a walk of the products (``units_by_title_ids``), not a sort of every unit
+    units_by_title: bool | None = None
     object_list: QuerySet[Any]  # the admin's changelist hands a queryset
 
     def page(self, number):
@@ -57,6 +61,8 @@ class CappedCountPaginator(Paginator):
             top = self.count
         if ranked:  # a search, best matches first: rank by rank (store.search.selectors)
             ids = search_page_ids(queryset=self.object_list, start=bottom, stop=top)
+        elif self.units_by_title is not None:
+            ids = units_by_title_ids(start=bottom, stop=top, descending=self.units_by_title)
         else:
             ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         return Page(self.object_list.filter(pk__in=ids), number, self)
