@@ -149,7 +149,7 @@ def views_of(*, variants: int, search_only: bool) -> dict[str, dict[str, str]]:
 
 def units_views() -> dict[str, dict[str, str]]:
     """The sellable-units view (``?rows=units``: each variant on a row of its own), its filters
-    and a header click."""
+    and header clicks (its title: a product's variants under its title)."""
     units = {"rows": "units"}
     return {
         "units": units,
@@ -157,6 +157,10 @@ def units_views() -> dict[str, dict[str, str]]:
         "units Not tracked": units | {"inventory_status": "untracked"},
         "units collection": units | {"collection__pk__exact": "1"},
         "units price click": units | {"o": "5.2"},
+        "units title": units | {"o": "2"},
+        "units title desc": units | {"o": "-2"},
+        "units title page 50": units | {"o": "2", "p": "50"},
+        "units Low by title": units | {"o": "2", "inventory_status": "low"},
         "units search dense": units | {"q": "bottle"},
         "units search option": units | {"q": "bottle s"},
         "units search rare": units | {"q": RARE_WORD},

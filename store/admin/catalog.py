@@ -14,9 +14,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import FieldListFilter, helpers
 from django.contrib.admin.utils import lookup_spawns_duplicates, quote
-from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Field, Prefetch, QuerySet
+from django.db.models import Field, OrderBy, Prefetch, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -40,6 +40,7 @@ from store.admin.rendering import FastCheckboxInput, FastHiddenInput, RowErrorLi
 from store.admin.variants import OPTIONS_HELP, OptionsField, VariantInline, variant_formset_save
 from store.exports.resources import ProductResource
 from store.filters import (
+    ROWS_PARAMETER,
     CollectionFilter,
     InventoryFilter,
     PromotionFilter,
@@ -53,6 +54,7 @@ from store.images.selectors import ImageFetchNote, product_image_fetch_notes
 from store.importing.service import MANAGE_OTHERS_PERMISSION
 from store.models import Collection, ImportJob, Product, ProductImage, Promotion
 from store.variants import services as variant_services
+from store.variants.selectors import UNIT_TITLE, units_in_title_order
 
 # Clear inventory refuses rows changed since the list was loaded. The page posts each row's
 # version next to its checkbox ("pk:version") and, for "select all N matching" across pages,
@@ -101,6 +103,8 @@ def is_line_picker(request: HttpRequest) -> bool:
     return "field_name" in request.GET and request.GET.get("model_name") in LINE_MODELS
 
 
+# The parameters of the whole sellable-units view, a page of it and its sort (no filter, no search).
+UNITS_WALK_PARAMETERS = {ROWS_PARAMETER, ORDER_VAR, PAGE_VAR}
 # The sellable-units view: each variant's product (its title, collection and status).
 UNIT_PRODUCTS = Prefetch(
     "parent",
@@ -440,6 +444,8 @@ class ProductChangeList(ChangeList):
     def get_ordering(self, request, queryset):
         ordering = super().get_ordering(request, queryset)
         first = ordering[0] if ordering else None
+        if isinstance(first, OrderBy) and first.expression == UNIT_TITLE:  # the units view's title
+            return list(units_in_title_order(queryset=queryset, descending=first.descending).query.order_by)
         if not isinstance(first, str):  # an expression: Django's ordering as it is
             return ordering
         name = first.removeprefix("-")
@@ -651,7 +657,19 @@ class ProductAdmin(
             paginator.per_row_filter = bool(request.GET.get(InventoryFilter.parameter_name)) and not units_view(request)
             # The sellable-units view's search counts up to a search's cap, as the product list's does.
             paginator.counted_as_search = units_view(request) and bool(request.GET.get(SEARCH_VAR, "").strip())
+            paginator.units_by_title = self._units_by_title(request, queryset)
         return paginator
+
+    @staticmethod
+    def _units_by_title(request, queryset: QuerySet[Product]) -> bool | None:
+        """The whole sellable-units view (no filter, no search) in its title order: whether
+        descending; None otherwise (a filtered view sorts its rows as the ORDER BY says)."""
+        if not units_view(request) or not set(request.GET) <= UNITS_WALK_PARAMETERS:
+            return None
+        for descending in (False, True):
+            if queryset.query.order_by == units_in_title_order(queryset=queryset, descending=descending).query.order_by:
+                return descending
+        return None
 
     def get_changelist_form(self, request, **kwargs):
         return super().get_changelist_form(request, **{"form": ProductListEditForm, **kwargs})
@@ -791,7 +809,7 @@ class ProductAdmin(
         url = object_url("admin:store_collection_change", product.collection_id)
         return format_html('<a href="{}">{}</a>', url, product.collection)
 
-    @admin.display(description="title", ordering="title")
+    @admin.display(description="title", ordering=UNIT_TITLE)
     def unit_title(self, row):
         """The sellable-units view's title: a variant's with its product's ("T-Shirt — Green / S")."""
         product = product_of(row)

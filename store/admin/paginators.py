@@ -10,6 +10,7 @@ from django.utils.functional import cached_property
 
 from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids
 from store.selectors import product_list_capped_count
+from store.variants.selectors import units_by_title_ids
 
 
 class CappedCountPaginator(Paginator):
@@ -39,6 +40,9 @@ class CappedCountPaginator(Paginator):
     #: the SKU index testing each unit: up to 10,000 of a common word's matches would read 125k
     #: units at 1M): counted up to ``search_cap``, as the product list's search
     counted_as_search = False
+    #: set by the admin for the whole sellable-units view in title order (True: descending), read
+    #: by a walk of the products (``units_by_title_ids``), not a sort of every unit
+    units_by_title: bool | None = None
     object_list: QuerySet[Any]  # the admin's changelist hands a queryset
 
     def page(self, number):
@@ -62,6 +66,8 @@ class CappedCountPaginator(Paginator):
             top = self.count
         if ranked:  # a search, best matches first: rank by rank (store.search.selectors)
             ids = search_page_ids(queryset=self.object_list, start=bottom, stop=top)
+        elif self.units_by_title is not None:
+            ids = units_by_title_ids(start=bottom, stop=top, descending=self.units_by_title)
         else:
             ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         return Page(self.object_list.filter(pk__in=ids), number, self)

@@ -233,3 +233,59 @@ def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]
             name = API_SORT_KEYS[name]
         terms.append(f"-{name}" if term.startswith("-") else name)
     return queryset.order_by(*terms)
+
+
+# --- The sellable-units view in title order ---------------------------------------------------
+#: The sellable-units view's title order: a unit by its product's title (its own without variants),
+#: then its product, then its own title (a variant's option label), then its id. A variant's
+#: title alone ("Black / S") sorted it among every product's variants of that label.
+UNIT_TITLE = Coalesce(F("parent__title"), F("title"))
+UNIT_TITLE_ORDER = (UNIT_TITLE, Coalesce(F("parent_id"), F("pk")), F("title"), F("pk"))
+#: Products read per query by ``units_by_title_ids``.
+UNITS_WALK_CHUNK = 200
+
+
+def units_in_title_order(*, queryset: QuerySet[Product], descending: bool = False) -> QuerySet[Product]:
+    """``queryset`` (sellable units) in the units view's title order (``UNIT_TITLE_ORDER``)."""
+    return queryset.order_by(*(key.desc() if descending else key.asc() for key in UNIT_TITLE_ORDER))
+
+
+def units_by_title_ids(*, start: int, stop: int, descending: bool = False) -> list[int]:
+    """The ids of rows ``start:stop`` of every sellable unit in ``units_in_title_order``, walked:
+    the products in title order from the ``(parent, title)`` index, a chunk at a time, each product
+    with variants standing for its variants in their title order (the same index). The sorted
+    read joins each variant to its product's title and sorts every unit: 0.5 s at 1M sellable
+    units; this reads the products before the page and their variants."""
+    sign = "-" if descending else ""
+    products = Product.objects.filter(parent__isnull=True).order_by(f"{sign}title", f"{sign}pk")
+    ids: list[int] = []
+    seen = 0
+    after: tuple[str, int] | None = None
+    while seen < stop:
+        rows = products
+        if after is not None:
+            title, pk = after
+            beyond = (
+                Q(title__lt=title) | Q(title=title, pk__lt=pk)
+                if descending
+                else Q(title__gt=title) | Q(title=title, pk__gt=pk)
+            )
+            rows = rows.filter(beyond)
+        chunk = list(rows.values_list("pk", "title", "structure")[:UNITS_WALK_CHUNK])
+        if not chunk:
+            break
+        parents = [pk for pk, _title, structure in chunk if structure == PARENT]
+        variants: dict[int, list[int]] = {pk: [] for pk in parents}
+        if parents:
+            of_parents = Product.objects.filter(parent_id__in=parents).order_by(
+                "parent_id", f"{sign}title", f"{sign}pk"
+            )
+            for pk, parent_id in of_parents.values_list("pk", "parent_id"):
+                variants[parent_id].append(pk)
+        for pk, _title, structure in chunk:
+            for unit in variants[pk] if structure == PARENT else [pk]:
+                if start <= seen < stop:
+                    ids.append(unit)
+                seen += 1
+        after = chunk[-1][1], chunk[-1][0]
+    return ids
