@@ -9,8 +9,10 @@ its lowest variant's price already; this keeps it so.
 
 Every write of a variant's price or compare-at price, or of which variants a product has, calls
 ``variant_parents_price_sync`` in its own transaction: ``Product.save()`` and ORM deletes
-(``store.receivers``), bulk edits, imports, revert, the options editor and seeding. A derived
-value, not an edit: no version bump, no history row (the variants' own rows say what changed).
+(``store.receivers``: the product page and its variants inline, list edits, the options editor,
+variant removal), bulk edits, imports and revert; seeding writes the cheapest price itself. A
+derived value, not an edit: no version bump, no history row (the variants' own rows say what
+changed).
 """
 
 from __future__ import annotations
