@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from admin_auto_filters.filters import AutocompleteFilter
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import ValidationError
 
 from store import selectors
@@ -76,6 +79,29 @@ class RowsFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset
+
+
+class PromotionFilter(admin.RelatedFieldListFilter):
+    """The promotions filter of the product list (Django's, same choices and URL:
+    ``?promotions__id__exact=N``), its products read by a lookup of each in the through table
+    (``selectors.product_list_in_promotions``) instead of a join the admin makes distinct; its
+    capped count reads the through table alone (``selectors.product_list_capped_count``). The
+    "(None)" choice (``promotions__isnull``) is Django's."""
+
+    def by_ids(self) -> bool:
+        """Only promotion ids are asked for (not ``promotions__isnull``): no join, no duplicates."""
+        return set(self.used_parameters) == {self.lookup_kwarg}
+
+    def queryset(self, request, queryset):
+        if not self.by_ids():
+            return super().queryset(request, queryset)
+        try:
+            # Django's lookup values: a list of the URL's strings (typed as one value by the stubs)
+            ids = cast(list[str], self.used_parameters[self.lookup_kwarg])
+            first_page = request.GET.get(PAGE_VAR, "1") == "1"
+            return selectors.product_list_in_promotions(promotion_ids=ids, queryset=queryset, first_page=first_page)
+        except (ValueError, ValidationError) as error:  # as Django's: junk ids are a bad lookup
+            raise IncorrectLookupParameters(error) from error
 
 
 class BulkActionFilter(admin.SimpleListFilter):

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids
+from store.selectors import product_list_capped_count
 from store.variants.selectors import units_by_title_ids
 
 
@@ -35,6 +36,10 @@ class CappedCountPaginator(Paginator):
     per_row_filter_cap = 1_000
     #: set by the admin when such a filter is in effect
     per_row_filter = False
+    #: set by the admin for a search it reads otherwise (the sellable-units view's, which may walk
+    #: the SKU index testing each unit: up to 10,000 of a common word's matches would read 125k
+    #: units at 1M): counted up to ``search_cap``, as the product list's search
+    counted_as_search = False
     #: set by the admin for the whole sellable-units view in title order (True: descending), read
     #: by a walk of the products (``units_by_title_ids``), not a sort of every unit
     units_by_title: bool | None = None
@@ -74,10 +79,16 @@ class CappedCountPaginator(Paginator):
         count = search_capped_count(queryset=self.object_list, cap=self.search_cap + 1)
         if count is not None:
             return (self.search_cap, True) if count > self.search_cap else (count, False)
-        # values("pk"): annotations of the page (e.g. the first image's subquery) stay out of
-        # the count, which would otherwise evaluate them for up to cap + 1 rows.
-        cap = self.per_row_filter_cap if self.per_row_filter else self.cap
-        count = self.object_list.order_by().values("pk")[: cap + 1].count()
+        if self.counted_as_search:
+            cap = self.search_cap
+        else:
+            cap = self.per_row_filter_cap if self.per_row_filter else self.cap
+        # A filter whose rows another table counts (a promotion's products: its through rows).
+        count = product_list_capped_count(queryset=self.object_list, cap=cap + 1)
+        if count is None:
+            # values("pk"): annotations of the page (e.g. the first image's subquery) stay out of
+            # the count, which would otherwise evaluate them for up to cap + 1 rows.
+            count = self.object_list.order_by().values("pk")[: cap + 1].count()
         return (cap, True) if count > cap else (count, False)
 
     @cached_property

@@ -34,6 +34,19 @@ def make_variant(parent: Product, colour: str, size: str, **fields) -> Product:
     )
 
 
+def listed(client, params: dict[str, str] | dict[str, str | list[str]]) -> list[int]:
+    """Every page of the product list with ``params``, in order: the ids of its rows."""
+    pks: list[int] = []
+    for page in range(1, 100):
+        response = client.get("/admin/store/product/", {**params, "p": str(page)})
+        assert response.status_code == 200
+        cl = response.context["cl"]
+        pks += [product.pk for product in cl.result_list]
+        if not cl.multi_page or page >= cl.paginator.num_pages:
+            return pks
+    raise AssertionError("too many pages")
+
+
 @pytest.fixture
 def tshirt(db) -> Product:
     """A product with six variants: Green/Blue × S/M/L, 18.00 to 24.00, 50 each."""

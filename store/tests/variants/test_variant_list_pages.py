@@ -16,7 +16,7 @@ from store import selectors
 from store.admin.paginators import CappedCountPaginator
 from store.models import Product
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory
-from store.tests.variants.conftest import make_parent, make_variant
+from store.tests.variants.conftest import listed, make_parent, make_variant
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = "/admin/store/product/"
@@ -76,19 +76,6 @@ def expected_products(params: dict[str, str]) -> list[int]:
             continue
         kept.append(product)
     return [product.pk for product in sorted(kept, key=lambda product: (product.title, product.pk))]
-
-
-def listed(client, params: dict[str, str]) -> list[int]:
-    """Every page of the list, in order."""
-    pks: list[int] = []
-    for page in range(1, 100):
-        response = client.get(PRODUCTS, {**params, "p": str(page)})
-        assert response.status_code == 200
-        cl = response.context["cl"]
-        pks += [product.pk for product in cl.result_list]
-        if not cl.multi_page or page >= cl.paginator.num_pages:
-            return pks
-    raise AssertionError("too many pages")
 
 
 def filters(collections, promotion) -> list[dict[str, str]]:
