@@ -236,12 +236,6 @@ def export_items(
     return items
 
 
-def catalog_has_variants() -> bool:
-    """Whether any product has variants: answered from the ``parent`` index. Without, an export
-    needs none of the reads of variants."""
-    return Product.objects.filter(parent__isnull=False).exists()
-
-
 def export_row_count(queryset: QuerySet[Product], *, limit: int | None = None, variants: bool = True) -> int:
     """How many rows exporting ``queryset`` writes: its products and (``variants``: the catalog has
     some) their variants; at most ``limit`` of each, to tell whether it exceeds ``limit``."""

@@ -21,7 +21,6 @@ from import_export import fields, resources
 from store.exports.formats import FORMAT_CSV, FORMAT_JSON, FORMAT_SHOPIFY, FORMAT_XLSX
 from store.exports.products import (
     ExportItem,
-    catalog_has_variants,
     export_columns_without_rows,
     export_fields,
     export_has_variants,
@@ -34,6 +33,7 @@ from store.exports.products import (
 from store.exports.shopify import SHOPIFY_HEADER, shopify_rows
 from store.models import Customer, Order, Product
 from store.sql import id_list
+from store.variants.selectors import catalog_has_variants
 
 EXPORT_CHUNK_SIZE = 2_000
 
