@@ -142,9 +142,7 @@ def _finds_unit(word: str, *, test: Callable[[QuerySet[Any], str], Any] | None =
     in_range = _starting(word)
     own = test(in_range.filter(product_id=OuterRef("pk")), "product_id")
     products = test(in_range.filter(is_variant=False, product_id=OuterRef("parent_id")), "product_id")
-    variant_found = test(in_range.filter(is_variant=True, product_id=OuterRef("pk")), "product_id")
-    found_by_a_variant = test(Product.objects.filter(variant_found, parent_id=OuterRef("parent_id")), "pk")
-    return Q(own) | (Q(products) & ~Q(found_by_a_variant))
+    return Q(own) | (Q(products) & ~Q(_found_by_a_variant_of_its_product(in_range, test=test)))
 
 
 def _one_of(rows: QuerySet[Any], column: str) -> IsNull:
@@ -187,13 +185,16 @@ def search_units_capped_count(*, queryset: QuerySet[Product], cap: int) -> int |
     return counted.values("pk")[:cap].count()
 
 
-def _found_by_a_variant_of_its_product(in_range: QuerySet[ProductSearchTerm]) -> Exists:
+def _found_by_a_variant_of_its_product(
+    in_range: QuerySet[ProductSearchTerm], *, test: Callable[[QuerySet[Any], str], Any] = _any_of
+) -> Any:
     """A variant of the outer row's product has its own term in ``in_range``: lookups on the
-    ``parent`` index and the (product, term) index. Correlated on purpose: a ``NOT IN`` of those
-    variants' products made MariaDB scan the table for each row of a page's deferred read
+    ``parent`` index and the (product, term) index, each an ``EXISTS`` (or ``test``: ``_one_of``
+    for a walk, see ``_finds_unit``). Correlated on purpose: a ``NOT IN`` of those variants'
+    products made MariaDB scan the table for each row of a page's deferred read
     (``CappedCountPaginator.page``: over 30 s for 100 ids at 1M sellable units)."""
-    variant_found = Exists(in_range.filter(is_variant=True, product_id=OuterRef("pk")))
-    return Exists(Product.objects.filter(variant_found, parent_id=OuterRef("parent_id")))
+    variant_found = test(in_range.filter(is_variant=True, product_id=OuterRef("pk")), "product_id")
+    return test(Product.objects.filter(variant_found, parent_id=OuterRef("parent_id")), "pk")
 
 
 def product_search(*, term: str, queryset: QuerySet[Product] | None = None, ranked: bool = True) -> QuerySet[Product]:
@@ -275,15 +276,15 @@ def _of_products(terms: QuerySet[ProductSearchTerm], base: Query) -> QuerySet[Pr
     return terms.filter(product__in=base)
 
 
-def _whole_word_walk(found: list[str], base: Query, *, driver: str) -> QuerySet[ProductSearchTerm]:
-    """The rank "every word whole", read from the (term, title, product) index: ``driver``'s
+def _whole_word_walk(found: list[str], base: Query) -> QuerySet[ProductSearchTerm]:
+    """The rank "every word whole", read from the (term, title, product) index: the first word's
     rows in title order, keeping those that have every other word whole and whose title does
     not start with the search. The database walks that range and stops after the page instead
     of sorting every match."""
-    terms = _whole_word(found, base, driver)
-    for word in found:
-        if word != driver:
-            terms = terms.filter(Exists(ProductSearchTerm.objects.filter(term=word, product_id=OuterRef("product_id"))))
+    first, *others = found
+    terms = _whole_word(found, base, first)
+    for word in others:
+        terms = terms.filter(Exists(ProductSearchTerm.objects.filter(term=word, product_id=OuterRef("product_id"))))
     return terms
 
 
@@ -329,7 +330,7 @@ def _whole_word_rows(found: list[str], base: Query, limit: int) -> list[int]:
     the first word's remaining rows are walked in one query, each tested for the others.
     """
     if len(found) == 1:  # the walk keeps every row but the title-start ones: it fills the page
-        return list(_whole_word_walk(found, base, driver=found[0]).values_list("product_id", flat=True)[:limit])
+        return list(_whole_word_walk(found, base).values_list("product_id", flat=True)[:limit])
     words_rows = [_whole_word(found, base, word) for word in found]
     ids: list[int] = []
     low: Key | None = None  # where the next round starts
@@ -337,7 +338,7 @@ def _whole_word_rows(found: list[str], base: Query, limit: int) -> list[int]:
     size, read = LEAP_ROWS, 0
     while len(ids) < limit:
         if read >= LEAP_BUDGET:
-            walk = _whole_word_walk(found, base, driver=found[0])
+            walk = _whole_word_walk(found, base)
             if low is not None:
                 walk = _from(walk, low, inclusive=low_inclusive)
             ids += walk.values_list("product_id", flat=True)[: limit - len(ids)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from store.models import Product
 from store.sql import chunks
@@ -31,7 +31,7 @@ PRICED_FIELDS = frozenset({"unit_price", "compare_at_price"})
 def variant_parents_price_sync(*, parent_ids: Iterable[int | None]) -> int:
     """Set each of these products with variants to its cheapest variant's price and compare-at
     price (ids of other products, and None, are ignored). Returns how many rows it wrote."""
-    cheapest = Product.objects.filter(parent_id=OuterRef("pk")).order_by("unit_price", "pk")
+    cheapest = _cheapest_variant()
     parents = Product.objects.filter(structure=Product.Structure.PARENT).filter(
         Exists(Product.objects.filter(parent_id=OuterRef("pk")))
     )
@@ -46,7 +46,7 @@ def variant_parents_price_sync(*, parent_ids: Iterable[int | None]) -> int:
 
 def variant_parents_out_of_step() -> list[int]:
     """Products with variants whose price is not their cheapest variant's (for tests and checks)."""
-    cheapest = Product.objects.filter(parent_id=OuterRef("pk")).order_by("unit_price", "pk")
+    cheapest = _cheapest_variant()
     parents = Product.objects.filter(structure=Product.Structure.PARENT).annotate(
         cheapest_price=Subquery(cheapest.values("unit_price")[:1]),
         cheapest_compare_at=Subquery(cheapest.values("compare_at_price")[:1]),
@@ -57,3 +57,8 @@ def variant_parents_out_of_step() -> list[int]:
         if row["cheapest_price"] is not None
         and (row["unit_price"], row["compare_at_price"]) != (row["cheapest_price"], row["cheapest_compare_at"])
     ]
+
+
+def _cheapest_variant() -> QuerySet[Product]:
+    """The outer product's variants, cheapest first (then the lowest id, as ``product_offer``)."""
+    return Product.objects.filter(parent_id=OuterRef("pk")).order_by("unit_price", "pk")
