@@ -9,7 +9,7 @@ reported; with "skip invalid" they are reported and the rest is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -27,7 +27,7 @@ from store.importing.related import related_changes_record
 from store.models import Collection, Product
 from store.search.services import INDEXED, search_index_add, search_index_refresh
 from store.services import product_history_baseline_where, product_history_record_where
-from store.sql import CHUNK, chunks, execute_many, quote, select_in
+from store.sql import CHUNK, chunks, execute_many, quote, row_type, select_in
 from store.variants.pricing import variant_parents_price_sync
 
 BATCH = 2000
@@ -284,6 +284,7 @@ def _write(
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     structure = ["structure"] if plan.variants else []  # a file without variant columns leaves it alone
 
+    before = _greatest_id()  # every product inserted below gets a greater id (``_written``)
     insert_columns = [*products.fields, "sku", "last_update", "version", *structure]
     insert_sql = (
         f"INSERT INTO {quote(Product._meta.db_table)} ({', '.join(map(quote, insert_columns))}) "
@@ -318,14 +319,11 @@ def _write(
         )
 
         new_parents: set[int] = set()
-        for chunk in chunks(creates):
+        for chunk, written in _written(creates, after=before):
             # One read of the rows just written: their ids, and what their search terms are made of.
-            written = {
-                fold(found.sku): found for found in select_in(Product, INDEXED, "sku", [row.sku for row in chunk])
-            }
-            search_index_add(products=list(written.values()), refreshed=new_parents)
-            new_parents.update(written[fold(row.sku)].id for row in chunk if row.structure == PARENT)
-            ids = [found.id for found in written.values()]
+            search_index_add(products=written, refreshed=new_parents)
+            new_parents.update(found.id for row, found in zip(chunk, written, strict=True) if row.structure == PARENT)
+            ids = [found.id for found in written]
             product_history_record_where(
                 where=f"p.{quote('id')} IN ({', '.join(['%s'] * len(ids))})",
                 params=ids,
@@ -341,6 +339,50 @@ def _write(
             # After the related columns: the history rows then show what the import set.
             product_history_record_where(where=staging.holds("p"), user=user, reason=reason)
     return WriteResult(created=len(creates), updated=len(updates), conflicts=conflicts)
+
+
+def _greatest_id() -> int:
+    """The greatest product id now: a lower bound of the ids the next INSERTs get (the database's
+    counter is past every id it gave, MySQL's AUTO_INCREMENT and SQLite's AUTOINCREMENT alike)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX({quote('id')}) FROM {quote(Product._meta.db_table)}")
+        (greatest,) = cursor.fetchone()
+    return int(greatest or 0)
+
+
+def _written(creates: list[NewProduct], *, after: int) -> Iterator[tuple[list[NewProduct], list[Any]]]:
+    """The product rows just inserted for ``creates`` (``INDEXED``), a chunk at a time, each with its create.
+
+    Read in id order from ``after`` (``_greatest_id`` before the INSERTs), a range of the primary
+    key: the ids were given in the order the rows were inserted, ``creates``' order, so each row
+    read is the next create (its SKU says so), where a lookup of each SKU cost a probe of the SKU
+    index a row (issue 22). A row that is not (a product someone else added meanwhile) is passed
+    over; a create not met in order would be read by its SKU at the end (never seen).
+    """
+    make = row_type(INDEXED)._make
+    sql = (
+        f"SELECT {', '.join(map(quote, INDEXED))} FROM {quote(Product._meta.db_table)} "
+        f"WHERE {quote('id')} > %s ORDER BY {quote('id')} LIMIT {CHUNK}"
+    )
+    at = 0
+    while at < len(creates):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [after])
+            found = [make(row) for row in cursor.fetchall()]
+        if not found:
+            break
+        after = found[-1].id
+        chunk, rows = [], []
+        for row in found:
+            if at < len(creates) and fold(row.sku) == fold(creates[at].sku):
+                chunk.append(creates[at])
+                rows.append(row)
+                at += 1
+        if chunk:
+            yield chunk, rows
+    for part in chunks(creates[at:]):
+        by_sku = {fold(found.sku): found for found in select_in(Product, INDEXED, "sku", [row.sku for row in part])}
+        yield list(part), [by_sku[fold(row.sku)] for row in part]
 
 
 def _updated_fields(plan: ImportPlan, updates: list[ProductUpdate], columns: dict[str, ProductColumn]) -> list[str]:

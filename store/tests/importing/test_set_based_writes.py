@@ -234,9 +234,58 @@ def test_the_new_products_skus_slugs_and_terms_are_not_probed_again_when_writing
         assert writing.apply_plan(plan).created == 30
     products = f"FROM {connection.ops.quote_name(Product._meta.db_table)} "
     probes = [query["sql"] for query in queries if query["sql"].startswith("SELECT") and products in query["sql"]]
-    # One read of the rows just written (their ids and terms), by SKU; no SKU or slug probe.
+    # One read of the rows just written (their ids and terms), a range of ids; no SKU or slug probe.
     assert len(probes) == 1, probes
     assert "slug" not in probes[0]
+    assert f"WHERE {connection.ops.quote_name('id')} > " in probes[0]
     # Their ids were never used (the database's counter): no terms of theirs to delete first.
     terms = connection.ops.quote_name(ProductSearchTerm._meta.db_table)
     assert not [query["sql"] for query in queries if query["sql"].startswith(f"DELETE FROM {terms}")]
+
+
+def test_a_product_added_by_someone_else_among_the_new_ids_is_not_taken_for_one_of_the_imports(
+    write_csv, monkeypatch, admin_user
+):
+    """The new products are read back by id from the greatest id before the INSERTs: a product
+    another writer adds in between gets an id in that range, and is passed over (no terms, no
+    "+" history row of this import), while each new product gets its own."""
+    mugs = CollectionFactory(title="Mugs")
+    rows = [[f"N-{n}", f"New {n}", f"new-{n}", "5.00", "1", "Mugs"] for n in range(5)]
+    plan = plan_file(path=write_csv(rows, header=NEW_HEADER), file_name="f.csv")
+    monkeypatch.setattr(writing, "BATCH", 2)  # three INSERTs: another product lands between the first two
+    insert = writing.execute_many
+    calls = []
+
+    def insert_then_someone_else(sql, params):
+        written = insert(sql, params)
+        if not calls and "store_product" in sql:
+            other = ProductFactory.build(sku="OTHER-1", title="Other", slug="other-1", collection=mugs)
+            Product.objects.bulk_create([other])  # no save(): no terms, no history of its own
+        calls.append(sql)
+        return written
+
+    monkeypatch.setattr(writing, "execute_many", insert_then_someone_else)
+    assert writing.apply_plan(plan, user=admin_user, reason="Import").created == 5
+    other = Product.objects.get(sku="OTHER-1")
+    new = list(Product.objects.filter(sku__startswith="N-").order_by("id"))
+    assert new[0].pk < other.pk < new[-1].pk  # in the range read back
+    assert not ProductSearchTerm.objects.filter(product=other).exists()
+    assert not Product.history.filter(id=other.pk).exists()
+    for product in new:
+        terms = set(ProductSearchTerm.objects.filter(product=product).values_list("term", flat=True))
+        assert {product.sku.split("-")[1], "new"} <= terms
+        assert list(Product.history.filter(id=product.pk).values_list("history_type", flat=True)) == ["+"]
+
+
+def test_new_products_read_back_out_of_order_are_found_by_their_sku(write_csv):
+    """``_written`` pairs each create with its row even when the ids are not in ``creates``' order
+    (never seen: then those left are read by SKU)."""
+    CollectionFactory(title="Mugs")
+    rows = [[f"N-{n}", f"New {n}", f"new-{n}", "5.00", "1", "Mugs"] for n in range(4)]
+    plan = plan_file(path=write_csv(rows, header=NEW_HEADER), file_name="f.csv")
+    before = writing._greatest_id()
+    writing.apply_plan(plan)
+    creates = [plan.creates[2], plan.creates[0], plan.creates[3], plan.creates[1]]
+    pairs = [(create.sku, found.sku) for chunk, found_rows in writing._written(creates, after=before)
+             for create, found in zip(chunk, found_rows, strict=True)]  # fmt: skip
+    assert sorted(pairs) == [(f"N-{n}", f"N-{n}") for n in range(4)]
