@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
@@ -135,9 +134,7 @@ def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> int:
     """Run ``sql`` once per parameter row (``executemany``; a list or a generator); return how many rows it changed.
 
     On MySQL, an ``INSERT … VALUES (%s, …)`` is sent as multi-row INSERTs built here
-    (``_insert_values``; one query log entry a statement, a statement per ``STATEMENT_BYTES``),
-    each run on a helper thread while the next is built: ``rows``, when a generator, must not
-    use the database itself (it runs while a statement is running).
+    (``_insert_values``; one query log entry a statement, a statement per ``STATEMENT_BYTES``).
 
     Through Django's own cursor of the default connection: its placeholders, its error
     translation, ``connection.queries`` and ``CaptureQueriesContext`` (one entry, "N times: ...")
@@ -162,59 +159,19 @@ def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> int:
 
 
 def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any]], raw: Any) -> int:
-    """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL),
-    each sent while the next is built (``_execute_overlapped``) when our quoting is the driver's."""
-    if _quotes_as_driver(raw):
-        return _execute_overlapped(cursor, _insert_statements(head, rows, raw, _sql_string))
-    # A connection without backslash escapes (sql_mode NO_BACKSLASH_ESCAPES) or in another
-    # character set: the driver quotes, on this thread (it refuses while a statement runs).
-    return sum(_execute(cursor, statement) for statement, _more in _insert_statements(head, rows, raw, None))
-
-
-#: What MySQL's C client escapes in a string literal (``mysql_real_escape_string``), with a
-#: backslash, on a connection in a UTF-8 character set without NO_BACKSLASH_ESCAPES.
-_ESCAPED = str.maketrans({"\0": "\\0", "\n": "\\n", "\r": "\\r", "\\": "\\\\", "'": "\\'", '"': '\\"', "\x1a": "\\Z"})
-_ESCAPABLE = re.compile("[\0\n\r\\\\'\"\x1a]")
-_PROBE = "\0\n\r\\'\"\x1a"
-
-
-def _sql_string(value: str, encoding: str) -> bytes:
-    """``value`` as a quoted SQL string literal, exactly as the driver writes it (``_quotes_as_driver``),
-    without asking the connection: the driver refuses that while a statement runs on another thread."""
-    if _ESCAPABLE.search(value) is not None:
-        value = value.translate(_ESCAPED)
-    return b"'" + value.encode(encoding) + b"'"
-
-
-def _quotes_as_driver(raw: Any) -> bool:
-    """Whether ``_sql_string`` writes what the driver's ``string_literal`` does on this connection
-    (which knows the session's sql_mode and character set): checked on every escaped character."""
-    return str(raw.encoding).replace("-", "").lower() in {"utf8", "utf8mb4", "utf8mb3"} and bool(
-        raw.string_literal(_PROBE.encode(raw.encoding)) == _sql_string(_PROBE, raw.encoding)
-    )
-
-
-def _insert_statements(
-    head: str, rows: Iterable[Sequence[Any]], raw: Any, quote_string: Callable[[str, str], bytes] | None
-) -> Iterator[tuple[str, bool]]:
-    """The statements of ``_insert_values``, each with whether another follows.
+    """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL).
 
     What the driver's ``executemany`` sends, in larger statements and built faster: it quotes
     each value through its generic ``literal()`` (a third of a 100k-product import's time,
     issue 22). Here each str is quoted once a call however often it repeats (a product's title
-    in each of its search terms), by ``quote_string`` or else the driver; ints, bools, Decimals
-    and NULLs are written as the driver's converters write them; other types (datetime, …) go
-    through the driver's converters (``_mysql.escape`` when ``quote_string`` is given: it needs
-    no connection).
+    in each of its search terms); ints, bools, Decimals and NULLs are written as the driver's
+    converters write them; other types (datetime, …) go through the driver's ``literal()``.
     Inline, not a function a value: 700k search-term rows are 2.8M values.
     """
-    from MySQLdb import _mysql  # MySQL only: SQLite needs no driver of it
-
     quoted: dict[str, bytes] = {}
-    encoding, encoders = raw.encoding, raw.encoders
-    string_literal = raw.string_literal
+    string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
     prefix = head.encode(encoding)
-    statement = bytearray(prefix)
+    statement, changed = bytearray(prefix), 0
     for row in rows:
         parts: list[bytes] = []
         for value in row:
@@ -222,11 +179,7 @@ def _insert_statements(
             if kind is str:
                 found = quoted.get(value)
                 if found is None:
-                    found = quoted[value] = (
-                        string_literal(value.encode(encoding))
-                        if quote_string is None
-                        else quote_string(value, encoding)
-                    )
+                    found = quoted[value] = string_literal(value.encode(encoding))
             elif kind is int:
                 found = b"%d" % value
             elif value is None:
@@ -235,58 +188,17 @@ def _insert_statements(
                 found = b"1" if value else b"0"
             elif kind is Decimal:
                 found = format(value, "f").encode()
-            elif quote_string is None:
-                found = raw.literal(value)
             else:
-                escaped = _mysql.escape(value, encoders)  # the driver's converters, without the connection
-                found = escaped.encode(encoding) if isinstance(escaped, str) else escaped
+                found = driver(value)
             parts.append(found)
         values = b"(" + b",".join(parts) + b")"
         if len(statement) > len(prefix):
             if len(statement) + len(values) >= STATEMENT_BYTES:
-                yield statement.decode(encoding), True
+                cursor.execute(statement.decode(encoding))
+                changed += cursor.rowcount
                 statement = bytearray(prefix)
             else:
                 statement += b","
         statement += values
-    if len(statement) > len(prefix):
-        yield statement.decode(encoding), False
-
-
-def _execute_overlapped(cursor: CursorWrapper, statements: Iterator[tuple[str, bool]]) -> int:
-    """Run ``statements`` (each with whether another follows) one after the other, each on a
-    helper thread while this one builds the next: the server's time and ours overlap instead of
-    adding up (a third of a 100k-product import's wall time was building its statements while
-    the server waited, issue 22). Returns the rows they changed.
-
-    One statement at a time still, in order, through this same cursor (Django's: its error
-    translation, query log and ``execute_wrapper`` hooks), in the caller's transaction; the
-    driver releases the GIL while the server works. A failed statement stops the building;
-    nothing returns, nor raises, while a statement is running, so the caller's rollback never
-    meets a busy connection. At most two statements are held. A single statement runs here.
-    """
-    changed = 0
-    pool: ThreadPoolExecutor | None = None
-    running: Future[int] | None = None
-    try:
-        for statement, more in statements:
-            if running is not None:
-                changed += running.result()
-                running = None
-            if not more and pool is None:
-                changed += _execute(cursor, statement)
-                continue
-            if pool is None:
-                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="execute-many")
-            running = pool.submit(_execute, cursor, statement)
-        if running is not None:
-            changed += running.result()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)  # a statement still running (the building failed) ends first
-    return changed
-
-
-def _execute(cursor: CursorWrapper, statement: str) -> int:
-    cursor.execute(statement)
-    return int(cursor.rowcount)
+    cursor.execute(statement.decode(encoding))
+    return changed + int(cursor.rowcount)
