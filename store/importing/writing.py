@@ -356,8 +356,10 @@ def _written(creates: list[NewProduct], *, after: int) -> Iterator[tuple[list[Ne
     Read in id order from ``after`` (``_greatest_id`` before the INSERTs), a range of the primary
     key: the ids were given in the order the rows were inserted, ``creates``' order, so each row
     read is the next create (its SKU says so), where a lookup of each SKU cost a probe of the SKU
-    index a row (issue 22). A row that is not (a product someone else added meanwhile) is passed
-    over; a create not met in order would be read by its SKU at the end (never seen).
+    index a row (issue 22). A row that is not is passed over: a product someone else added
+    meanwhile, which a transaction sees only under READ COMMITTED (under MySQL's REPEATABLE READ
+    and on SQLite the range holds this import's rows alone). A create not met in order would be
+    read by its SKU at the end (never seen).
     """
     make = row_type(INDEXED)._make
     sql = (
@@ -368,11 +370,12 @@ def _written(creates: list[NewProduct], *, after: int) -> Iterator[tuple[list[Ne
     while at < len(creates):
         with connection.cursor() as cursor:
             cursor.execute(sql, [after])
-            found = [make(row) for row in cursor.fetchall()]
+            found: list[Any] = [make(row) for row in cursor.fetchall()]
         if not found:
             break
         after = found[-1].id
-        chunk, rows = [], []
+        chunk: list[NewProduct] = []
+        rows: list[Any] = []
         for row in found:
             if at < len(creates) and fold(row.sku) == fold(creates[at].sku):
                 chunk.append(creates[at])
