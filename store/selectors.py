@@ -320,6 +320,13 @@ def product_list_units_in_collection(*, collection_id: int, queryset: QuerySet[P
     )
 
 
+def product_list_units_collection(*, queryset: QuerySet[Product]) -> int | None:
+    """The collection ``queryset``'s rows are narrowed to by ``product_list_units_in_collection``,
+    or None."""
+    collection = queryset.query.annotations.get(_UNITS_COLLECTION)
+    return collection.value if isinstance(collection, Value) else None
+
+
 def _units_in_collection_count(*, collection_id: int, cap: int) -> int:
     """The sellable units of a collection, counted up to ``cap``: its products' variants (a join
     of the collection's index and the ``parent`` index, both read alone), then, if they are
@@ -417,9 +424,9 @@ def product_list_capped_count(*, queryset: QuerySet[Product], cap: int) -> int |
     promotions = condition.lhs if isinstance(condition, Exact) and condition.rhs is True else None
     if is_products_only(root) and isinstance(promotions, InPromotions):
         return _promotion_products(promotions.promotion_ids)[:cap].count()
-    collection = queryset.query.annotations.get(_UNITS_COLLECTION)
-    if _is_sellable_units_only(root) and isinstance(collection, Value):
-        return _units_in_collection_count(collection_id=collection.value, cap=cap)
+    collection_id = product_list_units_collection(queryset=queryset)
+    if _is_sellable_units_only(root) and collection_id is not None:
+        return _units_in_collection_count(collection_id=collection_id, cap=cap)
     return None
 
 

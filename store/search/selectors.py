@@ -91,13 +91,16 @@ def search_units(*, units: QuerySet[Product], found: list[str], walk_common: boo
     sorted: 4 s for the picker's first page; walked, about 20 ms (docs/performance.md).
     """
     rows = {word: _term_rows(word) for word in found} if walk_common or len(found) > 1 else {found[0]: 0}
-    if walk_common and min(rows.values()) >= DRIVER_ROWS:
+    driver, *others = sorted(found, key=lambda word: (rows[word], -len(word)))
+    # The rarest word, for a walk of the products it finds (search_units_products): an alias no
+    # SQL selects.
+    units = units.alias(**{_UNITS_DRIVER: Value(driver)})
+    if walk_common and rows[driver] >= DRIVER_ROWS:
         # The words, for the count (search_units_capped_count): an alias no SQL selects.
         units = units.alias(**{_UNITS_WORDS: Value(" ".join(found))})
         for word in found:
             units = units.filter(_finds_unit(word))
         return units
-    driver, *others = sorted(found, key=lambda word: (rows[word], -len(word)))
     units = units.filter(pk__in=_unit_ids(driver))
     for word in others:
         units = units.filter(_finds_unit(word))
@@ -160,6 +163,22 @@ def _any_of(rows: QuerySet[Any], column: str) -> Exists:
 
 #: The words of a walked units search (``search_units``): an alias, never selected.
 _UNITS_WORDS = "_search_units_words"
+#: The word a units search starts from (``search_units``): an alias, never selected.
+_UNITS_DRIVER = "_search_units_driver"
+
+
+def search_units_products(*, queryset: QuerySet[Product]) -> IsNull | None:
+    """A condition on a product: the units search ``queryset`` (``search_units``) may find its
+    units, which its rarest word finds it (a product's terms hold its variants' SKUs and option
+    values too, ``store.search.services``). A lookup of the (product, term) index for each
+    product read (``_one_of``): as a set, MariaDB read every product of the word's term rows
+    and sorted them (70 ms for a chunk of a walk in title order at 1M sellable units). None when
+    ``queryset`` is no units search."""
+    driver = queryset.query.annotations.get(_UNITS_DRIVER)
+    if not isinstance(driver, Value):
+        return None
+    # A product's own terms (a variant's are under the variant's id): the index alone.
+    return _one_of(_starting(str(driver.value)).filter(product_id=OuterRef("pk")), "product_id")
 
 
 def search_units_capped_count(*, queryset: QuerySet[Product], cap: int) -> int | None:
