@@ -20,9 +20,9 @@ class StoreConfig(AppConfig):
         user_locked_out.connect(receivers.audit_locked_out, dispatch_uid="store.audit_locked_out")
         post_delete.connect(receivers.delete_image_files, sender=ProductImage, dispatch_uid="store.delete_image_files")
         post_save.connect(receivers.product_search_refresh, sender=Product, dispatch_uid="store.product_search_refresh")
-        post_save.connect(receivers.product_parent_price_sync, sender=Product, dispatch_uid="store.parent_price_save")
+        post_save.connect(receivers.product_parent_rollup_sync, sender=Product, dispatch_uid="store.parent_rollup_save")
         post_delete.connect(
-            receivers.variant_deleted_parent_price_sync, sender=Product, dispatch_uid="store.parent_price_delete"
+            receivers.variant_deleted_parent_rollup_sync, sender=Product, dispatch_uid="store.parent_rollup_delete"
         )
         # Every migrate ends by creating the database cache's table when it is missing.
         post_migrate.connect(receivers.create_cache_tables, sender=self, dispatch_uid="store.create_cache_tables")

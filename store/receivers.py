@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from store.audit import audit_event
 from store.models import Product
 from store.search.services import search_index_refresh
-from store.variants.pricing import variant_parents_price_sync
+from store.variants.rollup import variant_parents_sync
 
 logger = logging.getLogger(__name__)
 
@@ -87,22 +87,23 @@ def product_search_refresh(
     instance._search_loaded = (instance.title, instance.sku)
 
 
-def product_parent_price_sync(sender, instance: Product, raw: bool = False, **kwargs: Any) -> None:
+def product_parent_rollup_sync(sender, instance: Product, raw: bool = False, **kwargs: Any) -> None:
     """A saved variant's product, and a saved product with variants, keep the price of their
-    cheapest variant (``store.variants.pricing``): admin forms and inlines, list edits, services.
-    Rows of other products cost nothing."""
+    cheapest variant and whether any is tracked (``store.variants.rollup``): admin forms and
+    inlines, list edits, services. Rows of other products cost nothing."""
     if raw:  # loaddata: the fixture's rows as they are
         return
     if instance.structure == Product.Structure.VARIANT:
-        variant_parents_price_sync(parent_ids=[instance.parent_id])
+        variant_parents_sync(parent_ids=[instance.parent_id])
     elif instance.structure == Product.Structure.PARENT:
-        variant_parents_price_sync(parent_ids=[instance.pk])
+        variant_parents_sync(parent_ids=[instance.pk])
 
 
-def variant_deleted_parent_price_sync(sender, instance: Product, **kwargs: Any) -> None:
-    """A deleted variant's product keeps the price of its cheapest variant left (ORM deletes)."""
+def variant_deleted_parent_rollup_sync(sender, instance: Product, **kwargs: Any) -> None:
+    """A deleted variant's product keeps the price of its cheapest variant left, and whether any
+    left is tracked (ORM deletes)."""
     if instance.structure == Product.Structure.VARIANT:
-        variant_parents_price_sync(parent_ids=[instance.parent_id])
+        variant_parents_sync(parent_ids=[instance.parent_id])
 
 
 def create_cache_tables(sender, using: str = "default", verbosity: int = 1, **kwargs: Any) -> None:

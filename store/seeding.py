@@ -234,12 +234,13 @@ def catalog_seed(
             shared = (title, f"seed{seed}-product-{i + 1}", sku, "", updated, rng.choice(collection_ids), "active")
             if not variants:
                 units.append((pid, price))
-                yield (pid, *shared, price, inventory, True, "standalone", None, "", "", "", "")
+                yield (pid, *shared, price, inventory, True, False, "standalone", None, "", "", "", "")
                 continue
             combinations = sorted(rng.sample(range(len(OPTION_COMBINATIONS)), variants))
             prices = [price + Decimal(5 * n) for n in range(variants)]
-            # A parent is not sold itself: no stock, and the price of its cheapest variant.
-            yield (pid, *shared, prices[0], 0, False, "parent", None, *OPTION_NAMES, "", "")
+            # A parent is not sold itself: no stock, the price of its cheapest variant, and its
+            # variants' stock tracked (store.variants.rollup).
+            yield (pid, *shared, prices[0], 0, False, True, "parent", None, *OPTION_NAMES, "", "")
             for n, combination in enumerate(combinations):
                 colour, size = OPTION_COMBINATIONS[combination]
                 units.append((pid + n + 1, prices[n]))
@@ -255,6 +256,7 @@ def catalog_seed(
                     prices[n],
                     stock(),
                     True,
+                    False,
                     "variant",
                     pid,
                     "",
@@ -277,6 +279,7 @@ def catalog_seed(
             "unit_price",
             "inventory",
             "track_inventory",
+            "has_tracked_variant",
             "structure",
             "parent_id",
             "option1_name",

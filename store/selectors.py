@@ -251,8 +251,17 @@ def product_list_products_by_stock_status(*, status: str, queryset: QuerySet[Pro
     the minimum a correlated subquery on the ``parent`` index, run for the product-with-variants
     rows the page walks only: at 1M products on MariaDB a page and the capped count cost about
     what the own-range filter does (docs/performance.md). Parents of the variants in a range
-    (``id IN (…)``) made MariaDB materialise a scan of the whole table (2-3 s a page)."""
+    (``id IN (…)``) made MariaDB materialise a scan of the whole table (2-3 s a page).
+
+    Not tracked reads the product's own ``has_tracked_variant`` (``store.variants.rollup``)
+    instead: two ranges of the (structure, track_inventory, has_tracked_variant) index, where the
+    subquery tested every product with variants to find the few, or none, that match."""
     threshold = settings.LOW_STOCK_THRESHOLD
+    if status == STOCK_UNTRACKED:
+        untracked = Q(structure=Product.Structure.STANDALONE) | Q(
+            structure=Product.Structure.PARENT, has_tracked_variant=False
+        )
+        return queryset.filter(untracked, track_inventory=False)
     lowest = (
         Product.objects.filter(parent=OuterRef("pk"), track_inventory=True)
         .order_by()
@@ -261,7 +270,6 @@ def product_list_products_by_stock_status(*, status: str, queryset: QuerySet[Pro
         .values("lowest")[:1]
     )
     by_variants = {
-        STOCK_UNTRACKED: Q(variants_lowest__isnull=True),
         STOCK_OUT: Q(variants_lowest__lte=0),
         STOCK_LOW: Q(variants_lowest__gt=0, variants_lowest__lt=threshold),
         STOCK_OK: Q(variants_lowest__gte=threshold),

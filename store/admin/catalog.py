@@ -617,7 +617,7 @@ class ProductAdmin(
         readonly = super().get_readonly_fields(request, obj)
         if obj is not None and obj.is_parent:
             # Its variants are sold, at their prices and from their stock (the variants inline); its
-            # price and compare-at price are its cheapest variant's (store.variants.pricing).
+            # price and compare-at price are its cheapest variant's (store.variants.rollup).
             return (*readonly, "unit_price", "compare_at_price", "inventory", "track_inventory")
         return readonly
 

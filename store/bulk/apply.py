@@ -67,7 +67,7 @@ from store.services import (
     product_history_record_where,
 )
 from store.sql import execute_many, quote
-from store.variants.pricing import PRICED_FIELDS, variant_parents_price_sync
+from store.variants.rollup import ROLLED_UP_FIELDS, variant_parents_sync
 
 logger = logging.getLogger(__name__)
 
@@ -585,8 +585,8 @@ def _claim(changes: Sequence[Outcome], now) -> None:
         raise BulkEditConflict(ERROR_CONFLICT.format(count=len(changes) - max(claimed, 0)), code="conflict")
     if {"title", "sku"} & set(columns):  # none of today's actions: the terms follow if one does
         search_index_refresh(product_ids=[change.product.pk for change in changes])
-    if PRICED_FIELDS.intersection(columns):  # a product with variants is priced as its cheapest
-        variant_parents_price_sync(parent_ids=[change.product.parent_id for change in changes])
+    if ROLLED_UP_FIELDS.intersection(columns):  # a product with variants follows its variants
+        variant_parents_sync(parent_ids=[change.product.parent_id for change in changes])
 
 
 def _record_history(*, where: str, params: Sequence[Any], user: User, reason: str, now: datetime) -> None:

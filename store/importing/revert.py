@@ -70,7 +70,7 @@ from store.models import (
 from store.search.services import search_index_delete, search_index_refresh
 from store.services import User, product_history_insert
 from store.sql import execute_many, quote, select_in
-from store.variants.pricing import variant_parents_price_sync
+from store.variants.rollup import variant_parents_sync
 
 logger = logging.getLogger(__name__)
 
@@ -472,7 +472,7 @@ def _parents_going(parents: list[Product], report: RevertReport, *, deleted: set
 
 def _priced_by(rows: list[Any]) -> set[int]:
     """The products with variants whose price follows these rows (products or history rows):
-    a variant's product, and a product with variants itself (``store.variants.pricing``)."""
+    a variant's product, and a product with variants itself (``store.variants.rollup``)."""
     return {
         row.parent_id if row.structure == Product.Structure.VARIANT else row.id
         for row in rows
@@ -553,7 +553,7 @@ def import_revert(
             # Once the variants are gone: those left are the ones kept.
             if going := _parents_going(parents, report, deleted=set()):
                 _delete(going, user=user, reason=reason, now=timezone.now(), revert_job=revert_job)
-            variant_parents_price_sync(parent_ids=priced)  # those gone are skipped
+            variant_parents_sync(parent_ids=priced)  # those gone are skipped
             _record(revert_job, revert, report, started)
     except IntegrityError as error:
         done = ImportRevert.objects.filter(import_job=job).first()

@@ -28,7 +28,7 @@ from store.models import Collection, Product
 from store.search.services import INDEXED, search_index_add, search_index_refresh
 from store.services import product_history_baseline_where, product_history_record_where
 from store.sql import CHUNK, chunks, execute_many, quote, select_in
-from store.variants.pricing import variant_parents_price_sync
+from store.variants.rollup import variant_parents_sync
 
 BATCH = 2000
 #: the changes that change a product's search terms
@@ -310,10 +310,10 @@ def _write(
         # Creations are recorded too ("+"), so that a revert of this import finds the products it added.
         # New products with variants are written first, and their terms then read their variants: the
         # variants' chunks need not rewrite them again.
-        # A product with variants is priced as its cheapest variant (store.variants.pricing): the
+        # A product with variants is priced as its cheapest variant (store.variants.rollup): the
         # products of the variants written (``parents``: every variant row names its product, an
         # existing variant its own) and those given variants; before the history rows show them.
-        variant_parents_price_sync(
+        variant_parents_sync(
             parent_ids=[*parents.values(), *(row.product_id for row in updates if row.structure == PARENT)]
         )
 

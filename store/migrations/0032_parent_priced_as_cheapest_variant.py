@@ -1,5 +1,5 @@
 """A product with variants holds its cheapest variant's price and compare-at price
-(store.variants.pricing): until now only new ones did (imports, seeding), and a variant's price
+(store.variants.rollup): until now only new ones did (imports, seeding), and a variant's price
 edit left its product's as it was, so the list's price header sorted it by a price it is not
 shown at. One UPDATE per 1,000 products with variants, each set from the (parent, unit_price)
 index."""

@@ -206,7 +206,7 @@ def product_list_updated_since(*, since: datetime, queryset: QuerySet[Product]) 
 def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product]:
     """``queryset`` in the API's ``ordering`` (field names, ``-`` for descending). A product with
     variants sorts by the values it is served with: ``unit_price`` by its cheapest variant's price,
-    which its own column holds (``store.variants.pricing``), ``last_update`` by its own or its
+    which its own column holds (``store.variants.rollup``), ``last_update`` by its own or its
     latest variant's, whichever is later.
 
     That last key is a correlated subquery on the parent index, evaluated for products with

@@ -323,7 +323,7 @@ class TestQueryBudget:
     def test_without_variants_the_orderings_are_the_plain_columns(self, api):
         """The sort key of products with variants' last_update costs a scan: a catalog without
         variants keeps the index walk of its last_update column. The price is always the column
-        (a product with variants holds its cheapest variant's, store.variants.pricing)."""
+        (a product with variants holds its cheapest variant's, store.variants.rollup)."""
         ProductFactory.create_batch(3)
 
         def page_sql(ordering: str) -> str:

@@ -1,20 +1,26 @@
-"""A product with variants is priced as its cheapest variant, whichever path wrote its variants."""
+"""A product with variants is priced as its cheapest variant, and says whether any of its variants'
+stock is tracked, whichever path wrote its variants (store.variants.rollup)."""
 
+import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from store.bulk import actions as bulk_actions
 from store.bulk import apply as bulk_apply
 from store.importing.revert import import_revert
 from store.importing.service import product_import
 from store.models import Product
-from store.tests.admin_helpers import changelist_data, row_prefix
+from store.tests.admin_helpers import changeform_data, changelist_data, row_prefix
 from store.tests.factories import ProductFactory
 from store.tests.migrating import migrate_to, migrate_to_latest
-from store.variants.pricing import variant_parents_out_of_step, variant_parents_price_sync
+from store.variants.rollup import variant_parents_out_of_step, variant_parents_sync
 from store.variants.selectors import Option
 from store.variants.services import product_options, product_options_save, variant_delete
+
+from .conftest import make_parent, make_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +31,7 @@ def test_the_sync_sets_a_product_to_its_cheapest_variants_price_and_compare_at(t
     )
     Product.objects.filter(pk=tshirt.pk).update(unit_price=Decimal("99.00"))
     assert variant_parents_out_of_step() == [tshirt.pk]
-    assert variant_parents_price_sync(parent_ids=[tshirt.pk, None]) == 1
+    assert variant_parents_sync(parent_ids=[tshirt.pk, None]) == 1
     tshirt.refresh_from_db()
     assert (tshirt.unit_price, tshirt.compare_at_price) == (Decimal("9.50"), Decimal("12.00"))
     assert variant_parents_out_of_step() == []
@@ -88,7 +94,7 @@ def test_an_import_and_its_revert_move_the_products_of_the_variants_they_price(w
 def test_new_variants_of_the_options_editor_price_their_product(tshirt):
     tshirt.refresh_from_db()
     Product.objects.filter(parent=tshirt).update(unit_price=Decimal("40.00"))
-    variant_parents_price_sync(parent_ids=[tshirt.pk])
+    variant_parents_sync(parent_ids=[tshirt.pk])
     options = [*product_options(product=tshirt)]
     options[1] = Option(name=options[1].name, values=[*options[1].values, "XL"])
     tshirt.unit_price = Decimal("15.00")  # the product's price, which its new variants take
@@ -111,13 +117,18 @@ def test_the_list_and_the_api_sort_a_product_with_variants_by_its_cheapest_varia
     assert listed == served == ["Cheap mug", "Dear lamp", "Example T-Shirt"]
 
 
+def old_catalog(apps):
+    """A migration's Product model, a collection, and the fields a product with variants has."""
+    collection = apps.get_model("store", "Collection").objects.create(title="C")
+    shared = {"collection": collection, "status": "active", "inventory": 0, "track_inventory": False}
+    return apps.get_model("store", "Product"), collection, shared
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_prices_each_product_with_variants_as_its_cheapest_variant():
     apps = migrate_to([("store", "0031_historicalproduct_unused_indexes")])
     try:
-        OldProduct = apps.get_model("store", "Product")
-        collection = apps.get_model("store", "Collection").objects.create(title="C")
-        shared = {"collection": collection, "status": "active", "inventory": 0, "track_inventory": False}
+        OldProduct, collection, shared = old_catalog(apps)
         shirt = OldProduct.objects.create(sku="TS", slug="ts", title="T", unit_price=99, structure="parent", **shared)
         OldProduct.objects.create(sku="EMPTY", slug="e", title="E", unit_price=7, structure="parent", **shared)
         OldProduct.objects.create(sku="MUG", slug="m", title="M", unit_price=5, collection=collection, inventory=3)
@@ -135,3 +146,97 @@ def test_the_migration_prices_each_product_with_variants_as_its_cheapest_variant
     assert prices["TS"] == (Decimal("18.00"), Decimal("25.00"))
     assert prices["EMPTY"] == (Decimal("7.00"), None)  # no variant: left as it is
     assert prices["MUG"] == (Decimal("5.00"), None)
+
+
+def tracked(parent: Product) -> bool:
+    parent.refresh_from_db()
+    assert variant_parents_out_of_step() == []
+    return parent.has_tracked_variant
+
+
+def test_the_sync_says_whether_any_variant_is_tracked_and_keeps_the_price_of_a_product_without_any(tshirt):
+    assert tracked(tshirt)  # the fixture's variants were saved, all tracked
+    Product.objects.filter(parent=tshirt).update(track_inventory=False)
+    assert variant_parents_out_of_step() == [tshirt.pk]
+    assert variant_parents_sync(parent_ids=[tshirt.pk]) == 1
+    assert not tracked(tshirt)
+    bare = make_parent(title="Bare", unit_price=Decimal("7.00"))
+    Product.objects.filter(pk=bare.pk).update(has_tracked_variant=True)
+    assert variant_parents_sync(parent_ids=[bare.pk]) == 1
+    bare.refresh_from_db()
+    assert (bare.has_tracked_variant, bare.unit_price) == (False, Decimal("7.00"))  # no variant: its own price
+
+
+def test_saving_or_removing_variants_keeps_whether_a_product_has_a_tracked_one(tshirt):
+    variants = list(Product.objects.filter(parent=tshirt).order_by("pk"))
+    for variant in variants[1:]:
+        variant.track_inventory = False
+        variant.save()
+    assert tracked(tshirt)
+    variant_delete(variant=variants[0])  # the last tracked one
+    assert not tracked(tshirt)
+    make_variant(tshirt, "Red", "S")
+    assert tracked(tshirt)
+
+
+def test_a_variants_page_that_stops_tracking_moves_its_product_into_the_not_tracked_filter(admin_client):
+    hoodie = make_parent(title="Hoodie", sku="HD")
+    variant = make_variant(hoodie, "Black", "M")
+    not_tracked = {"inventory_status": "untracked"}
+    assert [row.title for row in admin_client.get(PRODUCTS, not_tracked).context["cl"].result_list] == []
+    page = f"{PRODUCTS}{variant.pk}/change/"
+    response = admin_client.post(page, changeform_data(admin_client.get(page), track_inventory=""))  # unchecked
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert not tracked(hoodie)
+    assert [row.title for row in admin_client.get(PRODUCTS, not_tracked).context["cl"].result_list] == ["Hoodie"]
+
+
+def test_an_import_and_its_revert_keep_whether_a_product_has_a_tracked_variant(write_csv, admin_user, tshirt):
+    rows = [[variant.sku, "no"] for variant in Product.objects.filter(parent=tshirt)]
+    path = write_csv(rows, header=["sku", "track_inventory"])
+    outcome = product_import(path=path, file_name="f.csv", user=admin_user)
+    assert outcome.job.updated_count == 6
+    assert not tracked(tshirt)
+    import_revert(job=outcome.job, user=admin_user)
+    assert tracked(tshirt)
+
+
+def test_the_not_tracked_filter_reads_the_products_own_row_not_its_variants(admin_client, tshirt):
+    """The filter is a range of the (structure, track_inventory, has_tracked_variant) index: no
+    subquery of each product's variants (at 1M sellable units it tested all 200k products with
+    variants to find none)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(PRODUCTS, {"inventory_status": "untracked"})
+    assert response.status_code == 200
+    listing = [query["sql"] for query in queries.captured_queries if "has_tracked_variant" in query["sql"]]
+    assert listing, "the filter reads has_tracked_variant"
+    assert not any(re.search(r"MIN\(|U0\.[`\"]?parent_id[`\"]? = ", sql) for sql in listing)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_says_which_products_have_a_tracked_variant():
+    apps = migrate_to([("store", "0034_product_structure_tracked_index")])
+    try:
+        OldProduct, collection, shared = old_catalog(apps)
+        kinds = {"TRACKED": (True, False), "UNTRACKED": (False, False), "BARE": ()}
+        for sku, tracking in kinds.items():
+            parent = OldProduct.objects.create(sku=sku, slug=sku, title=sku, unit_price=9, structure="parent", **shared)
+            for number, track in enumerate(tracking):
+                OldProduct.objects.create(
+                    sku=f"{sku}-{number}",
+                    title=str(number),
+                    unit_price=9,
+                    inventory=1,
+                    track_inventory=track,
+                    structure="variant",
+                    parent=parent,
+                    slug=None,
+                    collection=None,
+                    status=None,
+                )
+        OldProduct.objects.create(sku="MUG", slug="m", title="M", unit_price=5, collection=collection, inventory=3)
+    finally:
+        migrate_to_latest()
+    flags = dict(Product.objects.filter(parent__isnull=True).values_list("sku", "has_tracked_variant"))
+    assert flags == {"TRACKED": True, "UNTRACKED": False, "BARE": False, "MUG": False}
+    assert variant_parents_out_of_step() == []
