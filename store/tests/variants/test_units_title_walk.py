@@ -213,3 +213,20 @@ def test_the_capped_count_of_a_walked_view_is_the_filters(admin_client, units_ca
     response = admin_client.get(PRODUCTS, UNITS | {"o": "-2", "inventory_status": "ok", "p": "2"})
     assert response.context["cl"].result_count == exact
     assert walks == [True, True]
+
+
+def test_the_count_of_a_collection_and_another_filter_is_exact(admin_client, units_catalog):
+    """The collection's units tested for the other filter (``_units_in_collection_count``): its
+    variants, then its products without variants."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    for collection in units_catalog:
+        for other in (
+            *({"inventory_status": status} for status in selectors.STOCK_STATUS_LABELS),
+            {"last_update__gte": str(today - timedelta(days=7)), "last_update__lt": str(today + timedelta(days=1))},
+        ):
+            params = UNITS | other | {"collection__pk__exact": str(collection.pk), "o": "2"}
+            with CaptureQueriesContext(connection) as queries:
+                cl = admin_client.get(PRODUCTS, params).context["cl"]
+            counts = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(")]
+            assert any("INNER JOIN" in sql for sql in counts), params  # the variants of its products
+            assert cl.result_count == cl.queryset.count(), params
