@@ -349,6 +349,8 @@ def _units_in_collection_count(*, collection_id: int, cap: int, units: QuerySet[
     unit (200k rows for a collection of 1M sellable units, 110-150 ms with the rows in memory,
     1.4 s without); with another filter, that filter's rows, each tested for the collection
     (the 100k Low units at 1M: 0.35-0.6 s; the collection's 50k, tested for Low: 80 ms)."""
+    variants: QuerySet[Product]
+    own: QuerySet[Product]
     if units is None:
         variants = Product.objects.filter(parent__collection_id=collection_id)
         own = Product.objects.filter(collection_id=collection_id, structure__in=SELLABLE_STRUCTURES)
