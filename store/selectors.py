@@ -30,7 +30,7 @@ from django.db.models import (
 from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import Exact, In, IsNull
-from django.db.models.sql.where import AND
+from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils import timezone
 
 from backoffice.cache import fail_safe_cache
@@ -355,11 +355,33 @@ def _units_in_collection_count(*, collection_id: int, cap: int, units: QuerySet[
         variants = Product.objects.filter(parent__collection_id=collection_id)
         own = Product.objects.filter(collection_id=collection_id, structure__in=SELLABLE_STRUCTURES)
     else:  # sellable units already: the collection's own rows are products without variants
+        units = _without_units_collection(units)
         variants, own = units.filter(parent__collection_id=collection_id), units.filter(collection_id=collection_id)
     count = variants.order_by().values("pk")[:cap].count()
     if count < cap:
         count += own.order_by().values("pk")[: cap - count].count()
     return count
+
+
+def _without_units_collection(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """``queryset`` without ``product_list_units_in_collection``'s condition, for a read that
+    states the collection otherwise (its ``OR``'s set of the collection's products, built again
+    for each query: 10-20 ms at 1M sellable units)."""
+    unfiltered = queryset.all()
+    where = unfiltered.query.where
+    where.children = [
+        child
+        for child in where.children
+        if not (
+            isinstance(child, WhereNode)
+            and child.connector == OR
+            and len(child.children) == 2
+            and isinstance(child.children[0], Exact)
+            and isinstance(child.children[0].lhs, Col)
+            and child.children[0].lhs.target == Product._meta.get_field("collection")
+        )
+    ]
+    return unfiltered
 
 
 def _is_sellable_units_only(condition: Any) -> bool:
