@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Greatest
@@ -268,11 +267,11 @@ class WalkedProducts:
     """The products a filtered walk reads (``units_by_title_ids_of``), when every unit of the view
     is one of them or their variants: a collection's (``product_list_units_in_collection``; only
     a product has a collection), read from the ``(collection, title)`` index, and those a
-    condition on the product row keeps (``found``: a search word's, ``search_units_products``),
-    tested as the walk reads the index."""
+    condition on the product keeps (``found``: a search word's, ``search_units_products``, which
+    may read a product more than once)."""
 
     collection_id: int | None = None
-    found: Any = None
+    found: Q | None = None
 
     def condition(self, prefix: str = "") -> Q:
         """The walked products (``prefix``: a relation's), but for ``found``."""
@@ -334,15 +333,16 @@ class _UnitsWalk:
         after: _Place | None = None
         while seen < stop:
             rows = products.filter(self._beyond(after)) if after else products
-            chunk: list[_Place] = list(rows.values_list("title", "pk")[:size])
-            if not chunk:
+            read: list[_Place] = list(rows.values_list("title", "pk")[:size])
+            if not read:
                 break
+            chunk = list(dict.fromkeys(read))  # each product once (``found`` may read one twice)
             walked += len(chunk)
             for unit in self._chunk_units(products=[pk for _title, pk in chunk], after=after, last=chunk[-1]):
                 if start <= seen < stop:
                     ids.append(unit)
                 seen += 1
-            if len(chunk) < size:  # the last products
+            if len(read) < size:  # the last products
                 break
             after = chunk[-1]
             if budget is not None and seen < stop:

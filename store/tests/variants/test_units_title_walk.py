@@ -71,6 +71,7 @@ def views(collections) -> list[dict[str, str]]:
         {"last_update__gte": str(today - timedelta(days=7)), "last_update__lt": str(today + timedelta(days=1))},
         {"q": "lamp"},
         {"q": "blue"},
+        {"q": "b"},  # a product found by two of its terms ("brass", "blue"): walked once
         {"q": "lamp", "inventory_status": selectors.STOCK_OUT},
         {"q": "anchor", "collection__pk__exact": str(collections[0].pk)},
     ]
