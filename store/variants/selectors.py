@@ -243,6 +243,9 @@ UNIT_TITLE = Coalesce(F("parent__title"), F("title"))
 UNIT_TITLE_ORDER = (UNIT_TITLE, Coalesce(F("parent_id"), F("pk")), F("title"), F("pk"))
 #: Products read per query by ``units_by_title_ids``, and by the first query of a filtered walk.
 UNITS_WALK_CHUNK = 200
+#: The products after the last one read among which a search's walk looks for its next products
+#: first (``_UnitsWalk._read``).
+FOUND_WINDOW = 1_000
 #: The most products a later query of a filtered walk reads: as many as the page still needs at
 #: the rate of matches found so far, a tenth more.
 UNITS_WALK_CHUNK_MAX = 2_000
@@ -323,17 +326,13 @@ class _UnitsWalk:
         # Ids and titles only: the index alone, a range from the last product read. With a column
         # of the row (its structure), MariaDB read the (parent, title) index from its start
         # instead, each row with it (0.3 s a chunk, 80k products into the descending order).
-        products = Product.objects.filter(self.products.condition())
-        if self.products.found is not None:
-            products = products.filter(self.products.found)
-        products = products.order_by(f"{sign}title", f"{sign}pk")
+        products = Product.objects.filter(self.products.condition()).order_by(f"{sign}title", f"{sign}pk")
         ids: list[int] = []
         seen = walked = 0
         size = UNITS_WALK_CHUNK
         after: _Place | None = None
         while seen < stop:
-            rows = products.filter(self._beyond(after)) if after else products
-            read: list[_Place] = list(rows.values_list("title", "pk")[:size])
+            read = self._read(products.filter(self._beyond(after)) if after else products, size=size)
             if not read:
                 break
             chunk = list(dict.fromkeys(read))  # each product once (``found`` may read one twice)
@@ -353,6 +352,22 @@ class _UnitsWalk:
                     return None
                 size = max(UNITS_WALK_CHUNK, min(UNITS_WALK_CHUNK_MAX, budget - walked, int(needed * 1.1) + 1))
         return ids
+
+    def _read(self, products: QuerySet[Product], *, size: int) -> list[_Place]:
+        """The next ``size`` products of the walk (fewer: the last ones). Those ``found`` keeps:
+        first among the next ``FOUND_WINDOW`` products (a range of the list's order, each looked
+        up), then, if they are not enough, wherever they are (MariaDB reads them from the term
+        index and sorts them: 40 ms for ``bottle`` at 1M sellable units, where walking the order
+        to the next run of them took up to 1.1 s)."""
+        if self.products.found is None:
+            return list(products.values_list("title", "pk")[:size])
+        found = products.filter(self.products.found)
+        edge = list(products.values_list("title", "pk")[FOUND_WINDOW - 1 : FOUND_WINDOW])
+        nearby = found.filter(self._beyond(edge[0], upto=True)) if edge else found
+        read: list[_Place] = list(nearby.values_list("title", "pk")[:size])
+        if len(read) < size and edge:  # not enough in the window, and more products beyond it
+            read = list(found.values_list("title", "pk")[:size])
+        return read
 
     def _beyond(self, place: _Place, *, prefix: str = "", upto: bool = False) -> Q:
         """Products past ``place`` in the walk's order, or ``upto`` it, it included."""

@@ -99,8 +99,9 @@ class Walks(list):
 
 @pytest.fixture
 def walks(monkeypatch) -> Walks:
-    """Small chunks, any count walked, every walk recorded."""
+    """Small chunks (and a search's window), any count walked, every walk recorded."""
     monkeypatch.setattr(variant_selectors, "UNITS_WALK_CHUNK", CHUNK)
+    monkeypatch.setattr(variant_selectors, "FOUND_WINDOW", 2)
     monkeypatch.setattr(paginators, "UNITS_WALK_CHUNK", 1)
     monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", PER_PAGE)
     walked = Walks()
