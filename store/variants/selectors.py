@@ -402,7 +402,8 @@ class _UnitsWalk:
             of_chunk, own_chunk = Q(parent_id__in=products), Q(pk__in=products)
         of_products = rows.filter(of_chunk).order_by("parent_id", f"{sign}title", f"{sign}pk")
         for pk, parent_id in of_products.values_list("pk", "parent_id"):
-            variants[parent_id].append(pk)
+            if parent_id in variants:  # (a product saved into the range since the chunk was read: not walked)
+                variants[parent_id].append(pk)
         if self.units is None and all(variants.values()):  # every product of the chunk has variants
             return [unit for pk in products for unit in variants[pk]]
         # Products without variants (or without any the filter keeps): sellable unless with variants.
