@@ -125,8 +125,6 @@ def search_views(*, variants: int) -> dict[str, dict[str, str]]:
 def views_of(*, variants: int, search_only: bool) -> dict[str, dict[str, str]]:
     if search_only:
         return {"default": {}, **search_views(variants=variants)}
-    # The admin's "Past 7 days" link.
-    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "default": {},
         "filtered Low": {"inventory_status": "low"},
@@ -143,14 +141,17 @@ def views_of(*, variants: int, search_only: bool) -> dict[str, dict[str, str]]:
         # 1 in 100 products (seeding promotes every 20th, in 5 promotions).
         "filtered promotion": {"promotions__id__exact": "1"},
         # Seeded products were updated over the 51 days before the seeding: about 1 in 7.
-        "filtered past 7 days": {
-            "last_update__gte": str(today - timedelta(days=7)),
-            "last_update__lt": str(today + timedelta(days=1)),
-        },
+        "filtered past 7 days": past_7_days(),
         **search_views(variants=variants),
         **header_clicks(),
         **(units_views() if variants else {}),
     }
+
+
+def past_7_days() -> dict[str, str]:
+    """The parameters of the admin's "Past 7 days" link of the last-updated filter."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"last_update__gte": str(today - timedelta(days=7)), "last_update__lt": str(today + timedelta(days=1))}
 
 
 def units_views() -> dict[str, dict[str, str]]:
@@ -167,6 +168,20 @@ def units_views() -> dict[str, dict[str, str]]:
         "units title desc": units | {"o": "-2"},
         "units title page 50": units | {"o": "2", "p": "50"},
         "units Low by title": units | {"o": "2", "inventory_status": "low"},
+        # Each filter (and a search) the units view offers, in its title order, both ways and on
+        # a later page: about 1 in 10 units is low, 1 in 20 out of stock, 17 in 20 OK, 1 in 20
+        # in collection 1, 1 in 7 updated in the past 7 days, 2 in 25 found by "bottle".
+        "units Low by title desc": units | {"o": "-2", "inventory_status": "low"},
+        "units Low by title page 5": units | {"o": "2", "inventory_status": "low", "p": "5"},
+        "units Out of stock by title": units | {"o": "2", "inventory_status": "out"},
+        "units OK by title desc": units | {"o": "-2", "inventory_status": "ok"},
+        "units Not tracked by title": units | {"o": "2", "inventory_status": "untracked"},
+        "units collection by title": units | {"o": "2", "collection__pk__exact": "1"},
+        "units collection by title desc": units | {"o": "-2", "collection__pk__exact": "1"},
+        "units past 7 days by title": units | {"o": "2", **past_7_days()},
+        "units Low collection by title": units | {"o": "2", "inventory_status": "low", "collection__pk__exact": "1"},
+        "units search by title": units | {"o": "2", "q": "bottle"},
+        "units search by title desc": units | {"o": "-2", "q": "bottle"},
         "units search dense": units | {"q": "bottle"},
         "units search option": units | {"q": "bottle s"},
         "units search rare": units | {"q": RARE_WORD},

@@ -658,13 +658,14 @@ class ProductAdmin(
             # The sellable-units view's search counts up to a search's cap, as the product list's does.
             paginator.counted_as_search = units_view(request) and bool(request.GET.get(SEARCH_VAR, "").strip())
             paginator.units_by_title = self._units_by_title(request, queryset)
+            # Filtered or searched: the walk tests each unit.
+            paginator.units_filtered = not set(request.GET) <= UNITS_WALK_PARAMETERS
         return paginator
 
     @staticmethod
     def _units_by_title(request, queryset: QuerySet[Product]) -> bool | None:
-        """The whole sellable-units view (no filter, no search) in its title order: whether
-        descending; None otherwise (a filtered view sorts its rows as the ORDER BY says)."""
-        if not units_view(request) or not set(request.GET) <= UNITS_WALK_PARAMETERS:
+        """The sellable-units view in its title order: whether descending; None otherwise."""
+        if not units_view(request):
             return None
         for descending in (False, True):
             if queryset.query.order_by == units_in_title_order(queryset=queryset, descending=descending).query.order_by:

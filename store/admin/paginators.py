@@ -8,9 +8,9 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids
-from store.selectors import product_list_capped_count
-from store.variants.selectors import units_by_title_ids
+from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids, search_units_products
+from store.selectors import product_list_capped_count, product_list_units_collection
+from store.variants.selectors import UNITS_WALK_CHUNK, WalkedProducts, units_by_title_ids, units_by_title_ids_of
 
 
 class CappedCountPaginator(Paginator):
@@ -40,9 +40,15 @@ class CappedCountPaginator(Paginator):
     #: the SKU index testing each unit: up to 10,000 of a common word's matches would read 125k
     #: units at 1M): counted up to ``search_cap``, as the product list's search
     counted_as_search = False
-    #: set by the admin for the whole sellable-units view in title order (True: descending), read
-    #: by a walk of the products (``units_by_title_ids``), not a sort of every unit
+    #: set by the admin for the sellable-units view in title order (True: descending), read by a
+    #: walk of the products (``units_by_title_ids``), not a sort of every unit
     units_by_title: bool | None = None
+    #: set by the admin when that view is filtered or searched: the walk tests each unit
+    #: (``units_by_title_ids_of``) while it reads fewer products than sorting the matches reads
+    #: rows (about the same time each at 1M sellable units): up to as many products as the view
+    #: has matches, or ``units_walk_budget`` when they are more than its cap
+    units_filtered = False
+    units_walk_budget = 10_000
     object_list: QuerySet[Any]  # the admin's changelist hands a queryset
 
     def page(self, number):
@@ -66,11 +72,30 @@ class CappedCountPaginator(Paginator):
             top = self.count
         if ranked:  # a search, best matches first: rank by rank (store.search.selectors)
             ids = search_page_ids(queryset=self.object_list, start=bottom, stop=top)
-        elif self.units_by_title is not None:
+        elif self.units_by_title is not None and not self.units_filtered:
             ids = units_by_title_ids(start=bottom, stop=top, descending=self.units_by_title)
         else:
-            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+            walked = self._units_walked_ids(start=bottom, stop=top) if self.units_by_title is not None else None
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top]) if walked is None else walked
         return Page(self.object_list.filter(pk__in=ids), number, self)
+
+    def _units_walked_ids(self, *, start: int, stop: int) -> list[int] | None:
+        """A filtered sellable-units view's page in title order, walked; None when sorting its
+        matches reads less (a few matches, or a page the walk would take too long to reach)."""
+        budget = self.units_walk_budget if self.count_is_capped else self.count
+        if budget < UNITS_WALK_CHUNK:
+            return None
+        return units_by_title_ids_of(
+            units=self.object_list,
+            start=start,
+            stop=stop,
+            budget=budget,
+            descending=bool(self.units_by_title),
+            products=WalkedProducts(
+                collection_id=product_list_units_collection(queryset=self.object_list),
+                found=search_units_products(queryset=self.object_list),
+            ),
+        )
 
     @cached_property
     def _capped_count(self) -> tuple[int, bool]:

@@ -91,13 +91,16 @@ def search_units(*, units: QuerySet[Product], found: list[str], walk_common: boo
     sorted: 4 s for the picker's first page; walked, about 20 ms (docs/performance.md).
     """
     rows = {word: _term_rows(word) for word in found} if walk_common or len(found) > 1 else {found[0]: 0}
-    if walk_common and min(rows.values()) >= DRIVER_ROWS:
+    driver, *others = sorted(found, key=lambda word: (rows[word], -len(word)))
+    # The rarest word, for a walk of the products it finds (search_units_products): an alias no
+    # SQL selects.
+    units = units.alias(**{_UNITS_DRIVER: Value(driver)})
+    if walk_common and rows[driver] >= DRIVER_ROWS:
         # The words, for the count (search_units_capped_count): an alias no SQL selects.
         units = units.alias(**{_UNITS_WORDS: Value(" ".join(found))})
         for word in found:
             units = units.filter(_finds_unit(word))
         return units
-    driver, *others = sorted(found, key=lambda word: (rows[word], -len(word)))
     units = units.filter(pk__in=_unit_ids(driver))
     for word in others:
         units = units.filter(_finds_unit(word))
@@ -160,6 +163,24 @@ def _any_of(rows: QuerySet[Any], column: str) -> Exists:
 
 #: The words of a walked units search (``search_units``): an alias, never selected.
 _UNITS_WORDS = "_search_units_words"
+#: The word a units search starts from (``search_units``): an alias, never selected.
+_UNITS_DRIVER = "_search_units_driver"
+
+
+def search_units_products(*, queryset: QuerySet[Product]) -> Q | None:
+    """A condition on a product: the units search ``queryset`` (``search_units``) may find its
+    units, which its rarest word finds it by one of its own terms (a product's terms hold its
+    variants' SKUs and option values too, ``store.search.services``): a join of the term index,
+    one row per term of the word (a product may be found by two). MariaDB reads the word's term
+    rows and sorts their products (40 ms for ``bottle`` at 1M sellable units, wherever they are in
+    the list's order), or for a word of very many, walks the list's order looking each product up
+    (3 ms for ``black``); a lookup of each product as the list's order is walked read every
+    product before ``wireless``, the last adjective of the seeded titles (1.1 s). None when
+    ``queryset`` is no units search."""
+    driver = queryset.query.annotations.get(_UNITS_DRIVER)
+    if not isinstance(driver, Value):
+        return None
+    return _starting_q(str(driver.value))
 
 
 def search_units_capped_count(*, queryset: QuerySet[Product], cap: int) -> int | None:

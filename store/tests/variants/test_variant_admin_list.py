@@ -271,4 +271,6 @@ def test_the_whole_units_view_by_title_is_walked_product_by_product_not_sorted(a
 
     assert not sorted_by_product_title({"o": "2"})
     assert not sorted_by_product_title({"o": "-2", "p": "1"})
-    assert sorted_by_product_title({"o": "2", "inventory_status": "ok"})  # a filtered view: its rows sorted
+    # A filtered view of fewer matches than a walk's chunk of products: its rows sorted (a walk of
+    # a filtered view: store/tests/variants/test_units_title_walk.py).
+    assert sorted_by_product_title({"o": "2", "inventory_status": "ok"})
