@@ -41,6 +41,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -397,25 +399,53 @@ def use_database(name: str) -> None:
     cache.clear()  # the bench's own in-memory cache: nothing read from the other catalog
 
 
+#: How long a bench waits for another one seeding the same database (seconds).
+SEEDING_WAIT = 3600
+
+
+@contextmanager
+def seeding_lock() -> Iterator[None]:
+    """One seeder per MariaDB database at a time (a named lock of the server, held while migrating
+    and seeding): a second bench of the same database waits for the first to finish seeding,
+    then finds the catalog seeded.
+    Without it, a bench started meanwhile saw the catalog half written (in the seeder's open
+    transaction), wiped it and seeded it again beside the first."""
+    if connection.vendor != "mysql":
+        yield
+        return
+    name = f"bench-seed:{connection.settings_dict['NAME']}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, %s)", [name, SEEDING_WAIT])
+        (locked,) = cursor.fetchone()
+    if locked != 1:
+        sys.exit(f"Another bench has been seeding {connection.settings_dict['NAME']!r} for {SEEDING_WAIT} s.")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+
+
 def prepare(size: int, *, variants: int, images: bool) -> Client:
     """The catalog of ``size`` sellable units in the current database (seeded unless it is
     there already), and a client logged in as a superuser of that database."""
     guard_database()
-    call_command("migrate", verbosity=0)
     products = products_of(size, variants)
-    if already_seeded(products, variants):
-        print(f"{connection.settings_dict['NAME']}: reusing the {size:,} units already seeded")
-    else:
-        started = time.perf_counter()
-        seed(products, variants)
-        print(
-            f"{connection.settings_dict['NAME']}: seeded {products:,} products "
-            f"({Product.objects.count():,} rows) in {time.perf_counter() - started:.1f}s"
-        )
-    seed_statuses(variants)
-    seed_rare_word(variants)
-    if images:
-        seed_images()
+    with seeding_lock():
+        call_command("migrate", verbosity=0)
+        if already_seeded(products, variants):
+            print(f"{connection.settings_dict['NAME']}: reusing the {size:,} units already seeded")
+        else:
+            started = time.perf_counter()
+            seed(products, variants)
+            print(
+                f"{connection.settings_dict['NAME']}: seeded {products:,} products "
+                f"({Product.objects.count():,} rows) in {time.perf_counter() - started:.1f}s"
+            )
+        seed_statuses(variants)
+        seed_rare_word(variants)
+        if images:
+            seed_images()
     user, _ = get_user_model().objects.get_or_create(
         username="bench", defaults={"is_staff": True, "is_superuser": True}
     )
