@@ -293,10 +293,20 @@ def test_a_search_walks_its_words_term_rows_in_title_order(admin_client, units_c
     assert read_terms == []
 
 
+@pytest.mark.parametrize("rows_per_product", [1, 1_000])
 @pytest.mark.parametrize("word", ["lamp", "l", "bl", "blue", "anchor", "zzz"])
-def test_the_walk_of_a_searchs_term_rows_agrees_with_the_sort_on_every_slice(units_catalog, monkeypatch, word):
+def test_the_walk_of_a_searchs_term_rows_agrees_with_the_sort_on_every_slice(
+    units_catalog, monkeypatch, word, rows_per_product
+):
     """Any start and stop, chunks of one to three products (a chunk of several terms ends at the
-    first of their last rows), both directions."""
+    first of their last rows), both directions; a chunk whose term rows are mostly variants' (a
+    term row looked at per product: any variant's row among them) read from the products."""
+    monkeypatch.setattr(variant_selectors, "TERM_ROWS_PER_PRODUCT", rows_per_product)
+    from_products: list[int] = []
+    read = variant_selectors._UnitsWalk._read
+    monkeypatch.setattr(
+        variant_selectors._UnitsWalk, "_read", lambda self, *a, **kw: from_products.append(1) or read(self, *a, **kw)
+    )
     units = selectors.product_search_sellable_units(term=word, walk_common=True)
     products = WalkedProducts(found=search_units_products(queryset=units), terms=search_units_terms(queryset=units))
     assert products.terms is not None
@@ -316,14 +326,21 @@ def test_the_walk_of_a_searchs_term_rows_agrees_with_the_sort_on_every_slice(uni
                     units=units, start=start, stop=stop, budget=1_000, descending=descending, products=products
                 )
                 assert ids == everything[max(start, 0) : stop], (chunk, descending, start, stop)
+    # The variants' own rows of an option value ("Blue / S") send a chunk to the products.
+    assert bool(from_products) == (word in ("blue", "bl", "l") and rows_per_product == 1)
 
 
+@pytest.mark.parametrize("rows_per_unit", [1, 1_000])
 @pytest.mark.parametrize("word", ["anchor", "lamp", "blue", "l", "zebra"])
-def test_a_one_word_units_search_counts_to_the_cap_from_the_products_it_finds(units_catalog, monkeypatch, word):
+def test_a_one_word_units_search_counts_to_the_cap_from_the_products_it_finds(
+    units_catalog, monkeypatch, word, rows_per_unit
+):
     """Its count stops at the cap when as many products that have a unit are found by their own
     terms (each has a unit the word finds, no two the same); a product with variants but none
-    left is no unit ("zebra": two products, one unit). Below that, the units are counted."""
+    left is no unit ("zebra": two products, one unit). Below that, or when the term rows looked
+    at (``rows_per_unit`` per unit) hold fewer, the units are counted."""
     monkeypatch.setattr(search_selectors, "DRIVER_ROWS", 1)  # every word walked: the count of search_units_capped_count
+    monkeypatch.setattr(search_selectors, "COUNT_ROWS_PER_UNIT", rows_per_unit)
     ProductFactory(title="Zebra", sku="Z1")
     make_parent(title="Zebra", sku="Z2")
     units = selectors.product_search_sellable_units(term=word, walk_common=True)
@@ -341,7 +358,10 @@ def test_a_one_word_units_search_counts_to_the_cap_from_the_products_it_finds(un
             assert search_units_capped_count(queryset=units, cap=cap) == min(cap, exact), cap
         plain = [q["sql"].replace("`", "").replace('"', "") for q in queries]
         units_counted = any(sql.startswith("SELECT COUNT(*) FROM (SELECT store_product.id") for sql in plain)
-        assert units_counted == (cap > with_a_unit), cap
+        if cap > with_a_unit:
+            assert units_counted, cap
+        elif rows_per_unit > 1:  # every term row looked at
+            assert not units_counted, cap
 
 
 def test_a_filtered_units_search_counts_its_units(admin_client, units_catalog, monkeypatch):
