@@ -77,6 +77,7 @@ def views(collections) -> list[dict[str, str]]:
         {"q": "b"},  # a product found by two of its terms ("brass", "blue"): walked once
         {"q": "anchor"},  # products of the same title: by id
         {"q": "l"},  # a word that starts a few terms: their rows walked together
+        {"q": "blue l"},  # two words: the rarer's products walked, each unit tested for both
         {"q": "lamp", "inventory_status": selectors.STOCK_OUT},
         {"q": "anchor", "collection__pk__exact": str(collections[0].pk)},
     ]
