@@ -218,27 +218,31 @@ def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]
     on the computed key (no index holds it); when the catalog has no variant at all (one index
     lookup says so), the plain column and its index serve the order as before variants."""
     keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
-    if keyed and catalog_has_variants():
-        if list(ordering) in (["last_update", "id"], ["-last_update", "-id"]):
-            descending = ordering[0].startswith("-")
-            return ProductPages(
-                queryset=queryset,
-                page=lambda start, stop: product_page_by_latest_update(
-                    queryset=queryset, descending=descending, start=start, stop=stop
-                ),
-            )
-        ordered = _with_latest_update_key(queryset).order_by(*(_sort_term(term) for term in ordering))
+    if not (keyed and catalog_has_variants()):
+        terms, keys = list(ordering), _as_is
+    elif list(ordering) in (["last_update", "id"], ["-last_update", "-id"]):
+        descending = ordering[0].startswith("-")
+        return ProductPages(
+            queryset=queryset,
+            page=lambda start, stop: product_page_by_latest_update(
+                queryset=queryset, descending=descending, start=start, stop=stop
+            ),
+        )
     else:
-        ordered = queryset.order_by(*ordering)
+        terms, keys = [_sort_term(term) for term in ordering], _with_latest_update_key
+    ordered = keys(queryset).order_by(*terms)
     if not ordering or ordering[0].removeprefix("-") != "unit_price":
         return ordered
 
     def page(start: int, stop: int) -> list[Product]:
-        walk = _walked_products(queryset).order_by(*(_sort_term(term) for term in ordering))
-        ids = list(walk.values_list("pk", flat=True)[start:stop])
+        ids = list(keys(_walked_products(queryset)).order_by(*terms).values_list("pk", flat=True)[start:stop])
         return list(ordered.filter(pk__in=ids)) if ids else []
 
     return ProductPages(queryset=queryset, page=page)
+
+
+def _as_is(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    return queryset
 
 
 def _walked_products(queryset: QuerySet[Product]) -> QuerySet[Product]:
