@@ -10,6 +10,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from store import extensions, selectors, services
 from store.api.serializers import ProductSerializer
 from store.models import Collection, Product
+from store.tests.api.test_orderings_walked import ORDERINGS, catalog, every_page, plainly_sorted, served
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory, product_image
 from store_custom.extension import TAGS
 from tags.models import TaggedItem
@@ -342,8 +343,6 @@ def test_the_walked_orders_with_the_tag_filter_are_the_plain_sort(api):
     """The API's price and last-update orders read their pages from index walks
     (store.variants.selectors.product_list_ordered): with ?tag= (and another filter), every page
     is the plain sort's, drafts left out."""
-    from store.tests.api.test_orderings_walked import ORDERINGS, catalog, every_page, plainly_sorted, served
-
     made = catalog()
     sale = TagFactory.create(label="sale")
     for index, product in enumerate(Product.objects.filter(parent__isnull=True).order_by("pk")):
