@@ -89,13 +89,12 @@ def plainly_sorted(rows: dict[int, dict], ordering: str) -> list[int]:
     ordered = sorted(rows.values(), key=lambda row: row["id"], reverse=terms[0].startswith("-"))
     for term in reversed(terms):  # a stable sort per term, the last first
         field = term.removeprefix("-")
-
-        def value(row: dict, field: str = field) -> object:
-            if field == "title":  # (titles of one case: the databases' collations agree)
-                return row[field]
-            return Decimal(row[field]) if field == "unit_price" else datetime.fromisoformat(row[field])
-
-        ordered.sort(key=value, reverse=term.startswith("-"))
+        if field == "title":  # (titles of one case: the databases' collations agree)
+            ordered.sort(key=lambda row: row["title"], reverse=term.startswith("-"))
+        elif field == "unit_price":
+            ordered.sort(key=lambda row: Decimal(row["unit_price"]), reverse=term.startswith("-"))
+        else:
+            ordered.sort(key=lambda row: datetime.fromisoformat(row[field]), reverse=term.startswith("-"))
     return [row["id"] for row in ordered]
 
 
