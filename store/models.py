@@ -424,16 +424,18 @@ SELLABLE_STRUCTURES = (Product.Structure.STANDALONE, Product.Structure.VARIANT)
 class ProductSearchTerm(models.Model):
     """One word a product is found by (``store.search.terms``): the product search's index.
 
-    The primary key (term, product) is the index: a search word is a range of it
+    The primary key (term, title, product) is the index: a search word is a range of it
     (``term >= 'bott' AND term < 'bottu'``, binary order on both databases), read without
     touching the product table. ``title`` is a copy of the product's title (same column type
-    and collation, so the same order): a whole word's matches are an index range already in
-    the list's order (title, id). Kept in step by ``store.search.services`` on every write
-    path (save, imports, revert, seeding); no foreign key constraint, so the raw deletes of
-    those paths remove a product's terms in any order.
+    and collation, so the same order): a whole word's matches are a range of the key already
+    in the list's order (title, id), and a page of "every word whole" walks it and stops after
+    the page (``store.search.selectors``). A product's terms all carry its one title, so the
+    key is as unique as (term, product). Kept in step by ``store.search.services`` on every
+    write path (save, imports, revert, seeding); no foreign key constraint, so the raw deletes
+    of those paths remove a product's terms in any order.
     """
 
-    pk = models.CompositePrimaryKey("term", "product")
+    pk = models.CompositePrimaryKey("term", "title", "product")
     term = models.CharField(max_length=64)
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="search_terms"
@@ -449,9 +451,6 @@ class ProductSearchTerm(models.Model):
             # A product's terms: the refresh's DELETE, and the ranking's per-row lookups
             # ("does this product's title start with the search?" is a range of this index).
             models.Index(fields=["product", "term"], name="productsearchterm_product_idx"),
-            # A word's matches in the list's order: a page of "every word whole" walks this
-            # range and stops after the page (store.search.selectors).
-            models.Index(fields=["term", "title", "product"], name="productsearchterm_title_idx"),
         ]
 
     def __str__(self) -> str:

@@ -16,7 +16,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
+import MySQLdb.cursors
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.mysql.base import CursorWrapper as MySQLCursorWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models.expressions import RawSQL
 
@@ -149,17 +151,85 @@ def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> int:
     if not rows:
         return 0
     database = connections[DEFAULT_DB_ALIAS]
+    if database.vendor == "mysql" and (insert := _INSERT_VALUES.fullmatch(sql)):
+        return _insert_values(database, insert.group(1) % (), rows)
     cursor: CursorWrapper = type(database).cursor(database)  # the class's method, not the toolbar's patch
     with cursor:
-        if database.vendor == "mysql" and (insert := _INSERT_VALUES.fullmatch(sql)):
-            return _insert_values(cursor, insert.group(1) % (), rows, database.connection)
         cursor.executemany(sql, rows if isinstance(rows, Sequence) else list(rows))
         changed: int = cursor.rowcount
     return changed
 
 
-def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any]], raw: Any) -> int:
-    """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL).
+class _SendingCursor(MySQLdb.cursors.Cursor):
+    """A MySQLdb cursor whose ``execute()`` sends the statement and returns without its result.
+
+    The result is read just before the next statement is sent (``_discard``, which every
+    ``execute()`` calls first), or by ``finish()``: the server runs one statement while Python
+    builds the next (``_insert_values``; the 700k search-term rows of a 100k-product import
+    are 500 statements, issue 22). One connection, one thread, one statement in flight, in
+    order: a statement is never sent before the one before it has succeeded, so an error
+    stops the INSERTs where it occurred, as before; it is raised by the next ``execute()``
+    (inside Django's error translation) or by ``finish()``. ``changed`` sums the rows of
+    every statement read.
+    """
+
+    _pending = False
+    changed = 0
+
+    # ``_query``, ``_discard`` and ``_do_get_result`` are MySQLdb.cursors.BaseCursor's (mysqlclient
+    # 2.3, pinned): ``execute()`` calls the first two, the driver's own ``_query`` the third.
+    def _query(self, q: bytes) -> int:
+        db = self.connection
+        self._result = None
+        self.warning_count = 0
+        self.lastrowid = None
+        db.send_query(q)
+        self._pending = True
+        self._executed = q
+        return 0
+
+    def _discard(self) -> None:
+        self.finish()
+        super()._discard()  # type: ignore[misc]
+
+    def finish(self) -> None:
+        """Read the result of the statement in flight, if any (raising its error)."""
+        if not self._pending:
+            return
+        self._pending = False
+        db = self.connection
+        db.read_query_result()
+        self._do_get_result(db)  # type: ignore[attr-defined]
+        self.changed += db.affected_rows()
+
+
+def _sending_cursor(database: Any) -> tuple[CursorWrapper, _SendingCursor]:
+    """Django's cursor over a ``_SendingCursor`` of ``database``'s connection: its error translation
+    (the MySQL backend's wrapper included), query log and ``execute_wrapper`` hooks apply to each
+    statement sent (a logged time is the sending's; reading the result counts to the next one)."""
+    database.ensure_connection()
+    with database.wrap_database_errors:
+        sending = database.connection.cursor(_SendingCursor)
+    wrapped = MySQLCursorWrapper(sending)
+    cursor = database.make_debug_cursor(wrapped) if database.queries_logged else database.make_cursor(wrapped)
+    return cursor, sending
+
+
+def _finish(database: Any, sending: _SendingCursor) -> None:
+    """``sending.finish()`` with the errors Django's cursor would have raised for it."""
+    with database.wrap_database_errors:
+        try:
+            sending.finish()
+        except MySQLdb.OperationalError as error:
+            # As the MySQL backend's cursor does: these codes are refusals of a row.
+            if error.args[0] in MySQLCursorWrapper.codes_for_integrityerror:
+                raise MySQLdb.IntegrityError(*error.args) from error
+            raise
+
+
+def _insert_values(database: Any, head: str, rows: Iterable[Sequence[Any]]) -> int:
+    """A multi-row ``INSERT … VALUES (…), (…)`` of up to ``STATEMENT_BYTES`` a statement (MySQL),
+    each sent while the next is built (``_SendingCursor``).
 
     What the driver's ``executemany`` sends, in larger statements and built faster: it quotes
     each value through its generic ``literal()`` (a third of a 100k-product import's time,
@@ -168,10 +238,23 @@ def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any
     converters write them; other types (datetime, …) go through the driver's ``literal()``.
     Inline, not a function a value: 700k search-term rows are 2.8M values.
     """
+    encoding = database.connection.encoding
+    cursor, sending = _sending_cursor(database)
+    # Leaving on an error (the caller's rows may raise too) closes the cursor, which reads a
+    # statement still in flight first; Django's cursor drops a second error there.
+    with cursor:
+        for statement in _insert_statements(head, rows, database.connection):
+            cursor.execute(statement.decode(encoding))  # the one before is read first
+        _finish(database, sending)
+    return sending.changed
+
+
+def _insert_statements(head: str, rows: Iterable[Sequence[Any]], raw: Any) -> Iterator[bytes]:
+    """``_insert_values``' statements, each built when the one before has been sent."""
     quoted: dict[str, bytes] = {}
     string_literal, encoding, driver = raw.string_literal, raw.encoding, raw.literal
     prefix = head.encode(encoding)
-    statement, changed = bytearray(prefix), 0
+    statement = bytearray(prefix)
     for row in rows:
         parts: list[bytes] = []
         for value in row:
@@ -194,11 +277,9 @@ def _insert_values(cursor: CursorWrapper, head: str, rows: Iterable[Sequence[Any
         values = b"(" + b",".join(parts) + b")"
         if len(statement) > len(prefix):
             if len(statement) + len(values) >= STATEMENT_BYTES:
-                cursor.execute(statement.decode(encoding))
-                changed += cursor.rowcount
+                yield bytes(statement)
                 statement = bytearray(prefix)
             else:
                 statement += b","
         statement += values
-    cursor.execute(statement.decode(encoding))
-    return changed + int(cursor.rowcount)
+    yield bytes(statement)

@@ -6,8 +6,8 @@ a word (segment) of its SKU, or a run of them written without spaces (``tshirt``
 Best matches first: titles that start with the search, then products where every word is a
 whole word, then the rest; ties by title, then id.
 
-Each word is a range of the ``(term, product)`` primary key, read without touching the
-product table; the capped count of the product list reads the same ranges.
+Each word is a range of the ``(term, title, product)`` primary key, read without touching
+the product table; the capped count of the product list reads the same ranges.
 """
 
 from __future__ import annotations
@@ -357,7 +357,7 @@ def _of_products(terms: QuerySet[ProductSearchTerm], base: Query) -> QuerySet[Pr
 
 
 def _whole_word_walk(found: list[str], base: Query) -> QuerySet[ProductSearchTerm]:
-    """The rank "every word whole", read from the (term, title, product) index: the first word's
+    """The rank "every word whole", read from the (term, title, product) primary key: the first word's
     rows in title order, keeping those that have every other word whole and whose title does
     not start with the search. The database walks that range and stops after the page instead
     of sorting every match."""
@@ -400,7 +400,7 @@ def _whole_word_rows(found: list[str], base: Query, limit: int) -> list[int]:
     """The first ``limit`` ids of the rank "every word whole", in title order.
 
     One word: its rows, walked. Several: a leapfrog over the words' rows in title order, each
-    read from the (term, title, product) index a block at a time. A round reads the first word's
+    read from the (term, title, product) primary key a block at a time. A round reads the first word's
     rows from where the last round stopped, then each next word's rows between the first and the
     last title read so far; the matches are the last word's rows that every block holds. A word
     with no row in that stretch sends the next round to its next row: "wireless bottle" skips

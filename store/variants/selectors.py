@@ -4,15 +4,18 @@ orderings read a product with variants by its variants (docs/decisions/0017)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Greatest
 
 from store.models import Product, ProductSearchTerm, price_with_tax
+
+logger = logging.getLogger(__name__)
 
 PARENT = Product.Structure.PARENT
 VARIANT = Product.Structure.VARIANT
@@ -202,37 +205,233 @@ def product_list_updated_since(*, since: datetime, queryset: QuerySet[Product]) 
     return queryset.filter(changed)
 
 
-def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product]:
-    """``queryset`` in the API's ``ordering`` (field names, ``-`` for descending). A product with
-    variants sorts by the values it is served with: ``unit_price`` by its cheapest variant's price,
-    which its own column holds (``store.variants.rollup``), ``last_update`` by its own or its
-    latest variant's, whichever is later.
+def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]) -> QuerySet[Product] | ProductPages:
+    """``queryset`` (the API's products: active ones, none of them a variant) in the API's
+    ``ordering`` (field names, ``-`` for descending, ending in the id). A product with variants
+    sorts by the values it is served with: ``unit_price`` by its cheapest variant's price, which
+    its own column holds (``store.variants.rollup``), ``last_update`` by its own or its latest
+    variant's, whichever is later.
 
-    That last key is a correlated subquery on the parent index, evaluated for products with
-    variants only, but a sort on it is a scan of the rows filtered (no index walk): when the
-    catalog has no variant at all (one index lookup says so), the plain column and its index
-    serve the order as before variants."""
+    ``unit_price`` first: a page's ids walk the ``(parent, unit_price)`` index
+    (``_walked_products``), then its rows are read by id. ``last_update`` alone (either way):
+    ``product_page_by_latest_update``. Any other order with ``last_update`` sorts every match
+    on the computed key (no index holds it); when the catalog has no variant at all (one index
+    lookup says so), the plain column and its index serve the order as before variants."""
     keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
-    if not keyed or not catalog_has_variants():
-        return queryset.order_by(*ordering)
+    if not (keyed and catalog_has_variants()):
+        terms, keys = list(ordering), _as_is
+    elif list(ordering) in (["last_update", "id"], ["-last_update", "-id"]):
+        descending = ordering[0].startswith("-")
+        return ProductPages(
+            queryset=queryset,
+            page=lambda start, stop: product_page_by_latest_update(
+                queryset=queryset, descending=descending, start=start, stop=stop
+            ),
+        )
+    else:
+        terms, keys = [_sort_term(term) for term in ordering], _with_latest_update_key
+    ordered = keys(queryset).order_by(*terms)
+    if not ordering or ordering[0].removeprefix("-") != "unit_price":
+        return ordered
+
+    def page(start: int, stop: int) -> list[Product]:
+        ids = list(keys(_walked_products(queryset)).order_by(*terms).values_list("pk", flat=True)[start:stop])
+        return list(ordered.filter(pk__in=ids)) if ids else []
+
+    return ProductPages(queryset=queryset, page=page)
+
+
+def _as_is(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    return queryset
+
+
+def _walked_products(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """The products (``parent IS NULL``) that are in ``queryset``, tested one by one (``EXISTS``):
+    a walk of a ``(parent, <column>)`` index that ``queryset``'s own conditions do not steer.
+
+    With ``status = 'active' AND parent_id IS NULL`` in one ``WHERE``, MariaDB read the
+    ``(status, title)`` index and sorted, or walked the plain price index, variants and all (the
+    descending walk passed every variant priced above its product: 45 ms a page at 1M sellable
+    units, 0.6 ms by ``(parent, unit_price)``). A product not in ``queryset`` costs a primary-key
+    lookup; a narrow filter (a collection) is turned into a semi-join by MariaDB and sorted, as
+    the plain query was."""
+    return Product.objects.filter(parent__isnull=True).filter(Exists(queryset.order_by().filter(pk=OuterRef("pk"))))
+
+
+class ProductPages:
+    """The API's products in an order whose pages are read otherwise than as a slice of the
+    counted queryset: what Django's paginator asks of its object list (``count()``, a slice,
+    ``ordered``). ``count()`` counts ``queryset``; ``[start:stop]`` is ``page(start, stop)``."""
+
+    ordered = True
+
+    def __init__(self, *, queryset: QuerySet[Product], page: Callable[[int, int], list[Product]]) -> None:
+        self.queryset = queryset
+        self.page = page
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[Product]:
+        if not isinstance(key, slice) or key.step is not None:
+            raise TypeError("ProductPages are read by slices of rows")
+        start = key.start or 0
+        stop = self.count() if key.stop is None else key.stop
+        return self.page(start, stop) if stop > start else []
+
+
+#: The deepest row (``stop``) a page of ``ordering=last_update`` or ``-last_update`` is walked
+#: to; a deeper page sorts every product on the computed key, as before the walk.
+LATEST_UPDATE_WALK_DEPTH = 1_000
+#: Rows a walk reads a query (variants: newest first; products: oldest first).
+LATEST_UPDATE_WALK_CHUNK = 2_000
+#: Rows a walk reads in all before it gives up and sorts every product on the computed key.
+LATEST_UPDATE_WALK_BUDGET = 20_000
+#: The key a product is served with as its last update (``product_offer``), annotated.
+LATEST_UPDATE_KEY = API_SORT_KEYS["last_update"]
+
+
+def _with_latest_update_key(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """``queryset`` with ``LATEST_UPDATE_KEY``: a product with variants' own last update or its
+    latest variant's, whichever is later (a correlated ``MAX`` on the ``(parent, last_update)``
+    index for each product with variants); any other product's own."""
     # Only a variant has a parent (the structure CHECK constraint). A plain MAX() over the parent
     # index: the GROUP BY ... LIMIT 1 shape of an ORM aggregate took 3x as long on MariaDB.
     variants = Product.objects.filter(parent=OuterRef("pk")).order_by()
     latest = Subquery(variants.annotate(value=Func(F("last_update"), function="MAX")).values("value"))
-    keys = {
-        "last_update": Case(
-            When(structure=PARENT, then=Greatest(F("last_update"), Coalesce(latest, F("last_update")))),
-            default=F("last_update"),
-        ),
-    }
-    terms = []
-    for term in ordering:
-        name = term.removeprefix("-")
-        if name in API_SORT_KEYS:
-            queryset = queryset.annotate(**{API_SORT_KEYS[name]: keys[name]})
-            name = API_SORT_KEYS[name]
-        terms.append(f"-{name}" if term.startswith("-") else name)
-    return queryset.order_by(*terms)
+    key = Case(
+        When(structure=PARENT, then=Greatest(F("last_update"), Coalesce(latest, F("last_update")))),
+        default=F("last_update"),
+    )
+    return queryset.annotate(**{LATEST_UPDATE_KEY: key})
+
+
+def _sort_term(term: str) -> str:
+    """An ordering term, the computed key's name for ``last_update``."""
+    name = term.removeprefix("-")
+    name = API_SORT_KEYS.get(name, name)
+    return f"-{name}" if term.startswith("-") else name
+
+
+def product_page_by_latest_update(
+    *, queryset: QuerySet[Product], descending: bool, start: int, stop: int
+) -> list[Product]:
+    """Rows ``start:stop`` of ``queryset`` (the API's products: none a variant) by the last
+    update they are served with (``_with_latest_update_key``), then id, both ``descending`` or
+    not: exactly the sort of every product on the computed key, which no index holds (2.7 s a
+    page at 1M sellable units), computed for a few candidates walked from indexes instead
+    (``_latest_first_candidates``, ``_oldest_first_candidates``). A page deeper than
+    ``LATEST_UPDATE_WALK_DEPTH``, or a walk past ``LATEST_UPDATE_WALK_BUDGET`` rows, sorts
+    every product."""
+    sign = "-" if descending else ""
+    rows = _with_latest_update_key(queryset).order_by(f"{sign}{LATEST_UPDATE_KEY}", f"{sign}pk")
+    if stop <= LATEST_UPDATE_WALK_DEPTH:
+        find = _latest_first_candidates if descending else _oldest_first_candidates
+        candidates = find(queryset=queryset, top=stop)
+        if candidates is not None:
+            rows = rows.filter(pk__in=sorted(candidates))
+        else:
+            logger.info("The API's last-update order of %d products sorted: its walk read too many rows", stop)
+    return list(rows[start:stop])
+
+
+#: a place in a walk of the ``last_update`` index: (last update, id)
+_Stamp = tuple[datetime, int]
+
+
+def _latest_first_candidates(*, queryset: QuerySet[Product], top: int) -> set[int] | None:
+    """Ids of products of ``queryset`` among which are its ``top`` first by (served last update,
+    id), newest first; None when the walk reads more than ``LATEST_UPDATE_WALK_BUDGET`` variants.
+
+    A product's key is ``max(own, variants')`` with its id, K = ``top``, and two walks give the
+    candidates:
+
+    - A: the K first products by their own (last update, id), newest first (the ``(parent,
+      last_update)`` index, ``parent IS NULL``), the K-th at ``floor``;
+    - B: the products of the variants by (last update, id), newest first (the ``last_update``
+      index), from the newest down to ``floor``'s last update, or, sooner, down to the last
+      update of the variant that found the K-th product of ``queryset`` and past every variant
+      of that same last update.
+
+    A product P of the true top K that is not in A has its own (last update, id) below
+    ``floor``; A's K products have keys at least their own, at least ``floor``, so the K-th key
+    is at least ``floor`` and so is P's: its key is not its own, it is its latest variant's
+    (last update, P's id) >= ``floor``: that variant is walked (last update >= floor's). When the
+    walk stops sooner, K products of ``queryset`` each have a variant at or after the stopping
+    last update V, all read; P's latest variant, if not read, is before V, and P's key, below
+    theirs, is not in the top K. Ties of last update are walked whole, and ids break them in
+    the final sort of the candidates (``product_page_by_latest_update``), as in the full sort."""
+    own = _walked_products(queryset).order_by("-last_update", "-pk").values_list("last_update", "pk")
+    first: list[_Stamp] = list(own[:top])
+    candidates = {pk for _stamp, pk in first}
+    if len(first) < top:  # every product of the queryset
+        return candidates
+    floor = first[-1][0]
+    variants = (
+        Product.objects.filter(parent__isnull=False, last_update__gte=floor)
+        .order_by("-last_update", "-pk")
+        .values_list("last_update", "pk", "parent_id")
+    )
+    walked: dict[int, datetime] = {}  # product id -> its newest variant read, in the walk's order
+    members: list[int] = []  # those of ``queryset``, in the same order
+    after: _Stamp | None = None
+    read = 0
+    while read < LATEST_UPDATE_WALK_BUDGET:
+        chunk = list((variants.filter(_past(after, descending=True)) if after else variants)[:LATEST_UPDATE_WALK_CHUNK])
+        read += len(chunk)
+        fresh = []
+        for updated, _pk, parent_id in chunk:
+            if parent_id not in walked:
+                walked[parent_id] = updated
+                fresh.append(parent_id)
+        if len(chunk) < LATEST_UPDATE_WALK_CHUNK:  # down to floor: every variant at or after it read
+            return candidates | walked.keys()
+        after = (chunk[-1][0], chunk[-1][1])
+        # Which of the products found are the queryset's, to know when K of them are.
+        kept = set(queryset.filter(pk__in=fresh).values_list("pk", flat=True))
+        members += [pk for pk in fresh if pk in kept]
+        if len(members) >= top and after[0] < walked[members[top - 1]]:
+            return candidates | walked.keys()
+    return None
+
+
+def _oldest_first_candidates(*, queryset: QuerySet[Product], top: int) -> set[int] | None:
+    """Ids of products of ``queryset`` among which are its ``top`` first by (served last update,
+    id), oldest first; None when the walk reads more than ``LATEST_UPDATE_WALK_BUDGET`` products.
+
+    The products are walked by their own (last update, id), oldest first (the ``(parent,
+    last_update)`` index), each with its key (``_with_latest_update_key``), until one's own is
+    past T, the K-th smallest key read (K = ``top``): K products have keys up to T, so the true
+    K-th key is at most T; a product not read has its own (last update, id) past T, and its key,
+    at least its own, past T too: not in the top K."""
+    own = (
+        _with_latest_update_key(_walked_products(queryset))
+        .order_by("last_update", "pk")
+        .values_list("last_update", "pk", LATEST_UPDATE_KEY)
+    )
+    keys: list[_Stamp] = []
+    after: _Stamp | None = None
+    size = min(LATEST_UPDATE_WALK_CHUNK, max(2 * top, 100))
+    while len(keys) < LATEST_UPDATE_WALK_BUDGET:
+        chunk = list((own.filter(_past(after, descending=False)) if after else own)[:size])
+        keys += [(key, pk) for _own, pk, key in chunk]
+        if len(chunk) < size:  # every product of the queryset
+            return {pk for _key, pk in keys}
+        after = (chunk[-1][0], chunk[-1][1])
+        if len(keys) >= top and after > sorted(keys)[top - 1]:
+            return {pk for _key, pk in keys}
+        size = LATEST_UPDATE_WALK_CHUNK
+    return None
+
+
+def _past(place: _Stamp, *, descending: bool) -> Q:
+    """Rows past ``place`` (last update, id) in a walk of the ``last_update`` index."""
+    updated, pk = place
+    way = "lt" if descending else "gt"
+    return Q(**{f"last_update__{way}": updated}) | Q(last_update=updated, **{f"pk__{way}": pk})
 
 
 # --- The sellable-units view in title order ---------------------------------------------------

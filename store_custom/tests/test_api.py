@@ -10,6 +10,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from store import extensions, selectors, services
 from store.api.serializers import ProductSerializer
 from store.models import Collection, Product
+from store.tests.api.test_orderings_walked import ORDERINGS, catalog, every_page, plainly_sorted, served
 from store.tests.factories import CollectionFactory, ProductFactory, PromotionFactory, product_image
 from store_custom.extension import TAGS
 from tags.models import TaggedItem
@@ -336,3 +337,20 @@ class TestCanary:
         (tombstone,) = [row for row in api.get("/api/products/sync/").json()["results"] if row["removed"]]
         assert (tombstone["sku"], tombstone["slug"]) == ("WAS-PUBLIC", "was-public")
         assert api.get(f"/api/collections/{shop.pk}/").json()["featured_product"] is None
+
+
+def test_the_walked_orders_with_the_tag_filter_are_the_plain_sort(api):
+    """The API's price and last-update orders read their pages from index walks
+    (store.variants.selectors.product_list_ordered): with ?tag= (and another filter), every page
+    is the plain sort's, drafts left out."""
+    made = catalog()
+    sale = TagFactory.create(label="sale")
+    for index, product in enumerate(Product.objects.filter(parent__isnull=True).order_by("pk")):
+        if index % 3:  # drafts and products with and without variants among them
+            TaggedItem.objects.create(tag=sale, content_object=product)
+    for params in ({"tag": "sale"}, {"tag": "sale", "collection_id": made["collections"][0]}):
+        rows = served(api, params)
+        assert rows
+        assert not set(rows) & set(made["hidden"])
+        for ordering in ORDERINGS:
+            assert every_page(api, {**params, "ordering": ordering}, 4) == plainly_sorted(rows, ordering), ordering

@@ -1,11 +1,12 @@
 """Migrations 0024-0025: the products already there get their terms, each with its title; 0027: the
-terms of variants are marked as theirs."""
+terms of variants are marked as theirs; 0036: the title joins the primary key."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from store.tests.migrating import migrate_to, migrate_to_latest
 
@@ -76,3 +77,51 @@ def test_0027_marks_the_terms_of_existing_variants(back_to_latest):
     apps = migrate_to([("store", "0027_search_term_is_variant")])
     Term = apps.get_model("store", "ProductSearchTerm")
     assert dict(Term.objects.values_list("product_id", "is_variant")) == {parent.pk: False, variant.pk: True}
+
+
+def _term_keys() -> tuple[list[str], set[tuple[str, ...]]]:
+    """The term table's primary key columns and its other indexes' columns, as the database has them."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "store_productsearchterm")
+    primary = next(found["columns"] for found in constraints.values() if found["primary_key"])
+    if connection.vendor == "sqlite":  # its introspection lists a key's columns in the table's order
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pragma_index_list('store_productsearchterm') WHERE origin = 'pk'")
+            (key,) = cursor.fetchone()
+            cursor.execute("SELECT name FROM pragma_index_info(%s) ORDER BY seqno", [key])
+            primary = [name for (name,) in cursor.fetchall()]
+    others = {tuple(found["columns"]) for found in constraints.values() if found["index"] and not found["primary_key"]}
+    return primary, others
+
+
+def test_0036_makes_the_title_part_of_the_key_and_keeps_every_row(back_to_latest):
+    apps = migrate_to([("store", "0035_product_has_tracked_variant")])
+    Term = apps.get_model("store", "ProductSearchTerm")
+    rows = {
+        ("bottle", 1, "Water Bottle", False),
+        ("bottle", 2, "Bottle Opener", False),
+        ("water", 1, "Water Bottle", False),
+        ("^water bottle", 1, "Water Bottle", False),
+        ("s", 3, "Green / S", True),
+    }
+    Term.objects.bulk_create(
+        Term(term=term, product_id=pk, title=title, is_variant=is_variant) for term, pk, title, is_variant in rows
+    )
+    assert _term_keys() == (
+        ["term", "product_id"],
+        {("product_id", "term"), ("term", "title", "product_id")},
+    )
+
+    apps = migrate_to([("store", "0036_search_term_title_primary_key")])
+    assert _term_keys() == (["term", "title", "product_id"], {("product_id", "term")})
+    Term = apps.get_model("store", "ProductSearchTerm")
+    assert set(Term.objects.values_list("term", "product_id", "title", "is_variant")) == rows
+    # A word's rows in title order, as the search reads them: the key's own order.
+    assert list(Term.objects.filter(term="bottle").values_list("product_id", flat=True)) == [2, 1]
+
+    migrate_to([("store", "0035_product_has_tracked_variant")])  # and back, as it was
+    assert _term_keys() == (
+        ["term", "product_id"],
+        {("product_id", "term"), ("term", "title", "product_id")},
+    )
+    assert set(Term.objects.values_list("term", "product_id", "title", "is_variant")) == rows
