@@ -582,7 +582,8 @@ class _UnitsWalk:
 
     def _read_terms(self, terms: tuple[str, ...], *, after: _Place | None, size: int) -> list[_Place] | None:
         """The next ``size`` products ``terms`` find by their own term rows (not a variant's), from
-        the ``(term, title, product)`` index: a term's rows are in the list's order already. A
+        the term table's ``(term, title, product)`` key: a term's rows are in the list's order
+        already. A
         product found by two terms is read twice (``ids`` keeps it once). None when a term's next
         ``TERM_ROWS_PER_PRODUCT * size`` rows hold fewer products: a run of its variants' own
         rows, which come together under their title ("Black / S": 167k rows of ``black`` at 1M
@@ -611,9 +612,10 @@ class _UnitsWalk:
             if len(terms) == 1:
                 read: list[_Place] = list(products.values_list("title", "product_id")[:size])
                 return read if len(read) == size or not edge else None
-            end = list(products.values_list("product_id", flat=True)[size - 1 : size])
+            end = list(products.values_list("title", "product_id")[size - 1 : size])
             if end:
-                ends |= Q(term=term, product_id=end[0])
+                (title, product_id), *_ = end
+                ends |= Q(term=term, title=title, product_id=product_id)
             elif edge:
                 return None
         chunk = ordered.filter(term__in=terms, is_variant=False)

@@ -375,3 +375,22 @@ def test_a_filtered_units_search_counts_its_units(admin_client, units_catalog, m
     cl = admin_client.get(PRODUCTS, params).context["cl"]
     assert (cl.result_count, cl.paginator.count_is_capped) == (exact, False)
     assert exact == cl.queryset.count()
+
+
+def test_the_count_looks_at_the_other_end_of_a_words_rows_past_its_variants_own(db, monkeypatch):
+    """The variants' own rows of an option value come together under their title ("Aqua / S"),
+    here before their product's ("Zebra Tee"): the first rows hold no product, the last do."""
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", 1)
+    monkeypatch.setattr(search_selectors, "COUNT_ROWS_PER_UNIT", 1)
+    tee = make_parent(title="Zebra Tee", sku="ZT")
+    for size in ("S", "M", "L"):
+        make_variant(tee, "Aqua", size)
+    units = selectors.product_search_sellable_units(term="aqua", walk_common=True)
+    first = ProductSearchTerm.objects.filter(term="aqua").order_by("title", "product_id").first()
+    assert first is not None
+    assert first.is_variant
+    with CaptureQueriesContext(connection) as queries:
+        assert search_units_capped_count(queryset=units, cap=1) == 1
+    plain = [q["sql"].replace("`", "").replace('"', "") for q in queries]
+    assert not any(sql.startswith("SELECT COUNT(*) FROM (SELECT store_product.id") for sql in plain)
+    assert search_units_capped_count(queryset=units, cap=4) == 3
