@@ -185,6 +185,10 @@ def units_views() -> dict[str, dict[str, str]]:
         "units Low collection by title": units | {"o": "2", "inventory_status": "low", "collection__pk__exact": "1"},
         "units search by title": units | {"o": "2", "q": "bottle"},
         "units search by title desc": units | {"o": "-2", "q": "bottle"},
+        # An option value: its variants' own term rows come together under "Black / S" (the walk
+        # of the word's term rows steps over them through the products).
+        "units option value by title": units | {"o": "2", "q": "black"},
+        "units search by title page 5": units | {"o": "2", "q": "bottle", "p": "5"},
         "units search dense": units | {"q": "bottle"},
         "units search option": units | {"q": "bottle s"},
         "units search rare": units | {"q": RARE_WORD},

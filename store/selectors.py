@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce, TruncDate
-from django.db.models.lookups import Exact, In, IsNull
+from django.db.models.lookups import Exact, IsNull
 from django.db.models.sql.where import AND, OR, WhereNode
 from django.utils import timezone
 
@@ -46,6 +46,7 @@ from store.models import (
 )
 from store.search.selectors import (
     is_products_only,
+    is_sellable_units_only,
     search_units,
     search_units_capped_count,
     search_units_products,
@@ -384,16 +385,6 @@ def _without_units_collection(queryset: QuerySet[Product]) -> QuerySet[Product]:
     return unfiltered
 
 
-def _is_sellable_units_only(condition: Any) -> bool:
-    """``condition`` is ``product_list_sellable_units``' (the sellable-units view's rows)."""
-    return (
-        isinstance(condition, In)
-        and isinstance(condition.lhs, Col)
-        and condition.lhs.target == Product._meta.get_field("structure")
-        and set(condition.rhs) == set(SELLABLE_STRUCTURES)
-    )
-
-
 #: A promotion of this many products or more has its first page read by walking the list's order
 #: (``InPromotions``): the walk reads about (products / promotion's products) index entries a row
 #: (at most 500 a row in a catalog of 1M products), the promotion's rows read by primary key and
@@ -465,7 +456,7 @@ def product_list_capped_count(*, queryset: QuerySet[Product], cap: int) -> int |
     if collection_id is not None and search_units_products(queryset=queryset) is None:
         # The sellable units of a collection, and of other filters (not a search: its own units
         # are fewer than the collection's)
-        alone = where.connector == AND and len(where.children) == 2 and _is_sellable_units_only(where.children[0])
+        alone = where.connector == AND and len(where.children) == 2 and is_sellable_units_only(where.children[0])
         return _units_in_collection_count(collection_id=collection_id, cap=cap, units=None if alone else queryset)
     if where.connector != AND or where.negated or len(where.children) != 2:
         return None

@@ -8,7 +8,13 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-from store.search.selectors import is_ranked_search, search_capped_count, search_page_ids, search_units_products
+from store.search.selectors import (
+    is_ranked_search,
+    search_capped_count,
+    search_page_ids,
+    search_units_products,
+    search_units_terms,
+)
 from store.selectors import product_list_capped_count, product_list_units_collection
 from store.variants.selectors import UNITS_WALK_CHUNK, WalkedProducts, units_by_title_ids, units_by_title_ids_of
 
@@ -85,16 +91,18 @@ class CappedCountPaginator(Paginator):
         budget = self.units_walk_budget if self.count_is_capped else self.count
         if budget < UNITS_WALK_CHUNK:
             return None
+        collection_id = product_list_units_collection(queryset=self.object_list)
+        found = search_units_products(queryset=self.object_list)
+        # A search's products from its word's term rows, in title order (a collection's: from the
+        # collection's index, each looked up).
+        terms = search_units_terms(queryset=self.object_list) if found and collection_id is None else None
         return units_by_title_ids_of(
             units=self.object_list,
             start=start,
             stop=stop,
             budget=budget,
             descending=bool(self.units_by_title),
-            products=WalkedProducts(
-                collection_id=product_list_units_collection(queryset=self.object_list),
-                found=search_units_products(queryset=self.object_list),
-            ),
+            products=WalkedProducts(collection_id=collection_id, found=found, terms=terms),
         )
 
     @cached_property

@@ -9,13 +9,16 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from store import selectors
 from store.admin import paginators
 from store.admin.paginators import CappedCountPaginator
-from store.models import Product
+from store.models import Product, ProductSearchTerm
+from store.search import selectors as search_selectors
+from store.search.selectors import search_units_capped_count, search_units_products, search_units_terms
 from store.tests.factories import CollectionFactory, ProductFactory
 from store.tests.variants.conftest import make_parent, make_variant
 from store.variants import selectors as variant_selectors
@@ -72,6 +75,9 @@ def views(collections) -> list[dict[str, str]]:
         {"q": "lamp"},
         {"q": "blue"},
         {"q": "b"},  # a product found by two of its terms ("brass", "blue"): walked once
+        {"q": "anchor"},  # products of the same title: by id
+        {"q": "l"},  # a word that starts a few terms: their rows walked together
+        {"q": "blue l"},  # two words: the rarer's products walked, each unit tested for both
         {"q": "lamp", "inventory_status": selectors.STOCK_OUT},
         {"q": "anchor", "collection__pk__exact": str(collections[0].pk)},
     ]
@@ -245,3 +251,146 @@ def test_a_product_saved_into_a_chunk_after_it_was_read_is_not_walked(units_cata
     units = walk._chunk_units(products=[pk for _title, pk in products], after=None, last=products[-1])
     assert units
     assert variant.pk not in units
+
+
+@pytest.fixture
+def read_terms(monkeypatch) -> list[tuple[str, ...]]:
+    """The terms of every read of a search's products from the term index (``_read_terms``)."""
+    calls: list[tuple[str, ...]] = []
+    read = variant_selectors._UnitsWalk._read_terms
+
+    def recorded(self, terms, **kwargs):
+        calls.append(terms)
+        return read(self, terms, **kwargs)
+
+    monkeypatch.setattr(variant_selectors._UnitsWalk, "_read_terms", recorded)
+    return calls
+
+
+@pytest.mark.parametrize("order", ["2", "-2"])
+def test_a_search_walks_its_words_term_rows_in_title_order(admin_client, units_catalog, walks, read_terms, order):
+    """A search's products come from its word's own term rows in title order (the ``(term, title,
+    product)`` index): one term, several (``l``: the size and ``lamp``, whose rows interleave),
+    an option value (a variant's own rows of it never stand for a product), a filter beside it."""
+    walks.budget = 1_000
+    for params, terms in (
+        ({"q": "lamp"}, ("lamp",)),
+        ({"q": "l"}, ("l", "lamp")),  # a size (its variants' products) and a word of titles
+        ({"q": "bl"}, ("bl", "blue")),  # a SKU segment and an option value: the same products
+        ({"q": "blue"}, ("blue",)),
+        ({"q": "anchor", "inventory_status": selectors.STOCK_OK}, ("anchor",)),
+    ):
+        params = params | {"o": order}
+        read_terms.clear()
+        got = pages(admin_client, params)
+        assert set(read_terms) == {terms}, params
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(CappedCountPaginator, "_units_walked_ids", lambda self, **kwargs: None)
+            assert got == pages(admin_client, params), params
+    assert ProductSearchTerm.objects.filter(term="blue", is_variant=True).exists()
+    read_terms.clear()
+    pages(admin_client, {"q": "b", "o": order})  # more terms than a few: the products' own walk
+    pages(admin_client, {"q": "lamp", "collection__pk__exact": str(units_catalog[0].pk), "o": order})
+    assert read_terms == []
+
+
+@pytest.mark.parametrize("rows_per_product", [1, 1_000])
+@pytest.mark.parametrize("word", ["lamp", "l", "bl", "blue", "anchor", "zzz"])
+def test_the_walk_of_a_searchs_term_rows_agrees_with_the_sort_on_every_slice(
+    units_catalog, monkeypatch, word, rows_per_product
+):
+    """Any start and stop, chunks of one to three products (a chunk of several terms ends at the
+    first of their last rows), both directions; a chunk whose term rows are mostly variants' (a
+    term row looked at per product: any variant's row among them) read from the products."""
+    monkeypatch.setattr(variant_selectors, "TERM_ROWS_PER_PRODUCT", rows_per_product)
+    from_products: list[int] = []
+    read = variant_selectors._UnitsWalk._read
+    monkeypatch.setattr(
+        variant_selectors._UnitsWalk, "_read", lambda self, *a, **kw: from_products.append(1) or read(self, *a, **kw)
+    )
+    units = selectors.product_search_sellable_units(term=word, walk_common=True)
+    products = WalkedProducts(found=search_units_products(queryset=units), terms=search_units_terms(queryset=units))
+    assert products.terms is not None
+    for chunk in (1, 2, 3):
+        monkeypatch.setattr(variant_selectors, "UNITS_WALK_CHUNK", chunk)
+        for descending in (False, True):
+            everything = list(units_in_title_order(queryset=units, descending=descending).values_list("pk", flat=True))
+            assert bool(everything) == (word != "zzz")
+            for start, stop in (
+                (0, 1),
+                (0, 5),
+                (2, 9),
+                (0, len(everything) + 1),
+                (len(everything) - 1, len(everything)),
+            ):
+                ids = units_by_title_ids_of(
+                    units=units, start=start, stop=stop, budget=1_000, descending=descending, products=products
+                )
+                assert ids == everything[max(start, 0) : stop], (chunk, descending, start, stop)
+    # The variants' own rows of an option value ("Blue / S") send a chunk to the products.
+    assert bool(from_products) == (word in ("blue", "bl", "l") and rows_per_product == 1)
+
+
+@pytest.mark.parametrize("rows_per_unit", [1, 1_000])
+@pytest.mark.parametrize("word", ["anchor", "lamp", "blue", "l", "zebra"])
+def test_a_one_word_units_search_counts_to_the_cap_from_the_products_it_finds(
+    units_catalog, monkeypatch, word, rows_per_unit
+):
+    """Its count stops at the cap when as many products that have a unit are found by their own
+    terms (each has a unit the word finds, no two the same); a product with variants but none
+    left is no unit ("zebra": two products, one unit). Below that, or when the term rows looked
+    at (``rows_per_unit`` per unit) hold fewer, the units are counted."""
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", 1)  # every word walked: the count of search_units_capped_count
+    monkeypatch.setattr(search_selectors, "COUNT_ROWS_PER_UNIT", rows_per_unit)
+    ProductFactory(title="Zebra", sku="Z1")
+    make_parent(title="Zebra", sku="Z2")
+    units = selectors.product_search_sellable_units(term=word, walk_common=True)
+    exact = units.count()
+    found = ProductSearchTerm.objects.filter(term__startswith=word, is_variant=False).values("product_id")
+    with_a_unit = (
+        Product.objects.filter(pk__in=found)
+        .filter(~Q(structure=Product.Structure.PARENT) | Q(variants__isnull=False))
+        .distinct()
+        .count()
+    )
+    assert 0 < with_a_unit <= exact
+    for cap in range(1, exact + 3):
+        with CaptureQueriesContext(connection) as queries:
+            assert search_units_capped_count(queryset=units, cap=cap) == min(cap, exact), cap
+        plain = [q["sql"].replace("`", "").replace('"', "") for q in queries]
+        units_counted = any(sql.startswith("SELECT COUNT(*) FROM (SELECT store_product.id") for sql in plain)
+        if cap > with_a_unit:
+            assert units_counted, cap
+        elif rows_per_unit > 1:  # every term row looked at
+            assert not units_counted, cap
+
+
+def test_a_filtered_units_search_counts_its_units(admin_client, units_catalog, monkeypatch):
+    """Another filter beside the search: the products a word finds say nothing of it."""
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", 1)
+    params = UNITS | {"q": "anchor", "inventory_status": selectors.STOCK_OUT}
+    exact = admin_client.get(PRODUCTS, params).context["cl"].result_count
+    assert exact < ProductSearchTerm.objects.filter(term="anchor", is_variant=False).count()
+    monkeypatch.setattr(CappedCountPaginator, "search_cap", exact)
+    cl = admin_client.get(PRODUCTS, params).context["cl"]
+    assert (cl.result_count, cl.paginator.count_is_capped) == (exact, False)
+    assert exact == cl.queryset.count()
+
+
+def test_the_count_looks_at_the_other_end_of_a_words_rows_past_its_variants_own(db, monkeypatch):
+    """The variants' own rows of an option value come together under their title ("Aqua / S"),
+    here before their product's ("Zebra Tee"): the first rows hold no product, the last do."""
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", 1)
+    monkeypatch.setattr(search_selectors, "COUNT_ROWS_PER_UNIT", 1)
+    tee = make_parent(title="Zebra Tee", sku="ZT")
+    for size in ("S", "M", "L"):
+        make_variant(tee, "Aqua", size)
+    units = selectors.product_search_sellable_units(term="aqua", walk_common=True)
+    first = ProductSearchTerm.objects.filter(term="aqua").order_by("title", "product_id").first()
+    assert first is not None
+    assert first.is_variant
+    with CaptureQueriesContext(connection) as queries:
+        assert search_units_capped_count(queryset=units, cap=1) == 1
+    plain = [q["sql"].replace("`", "").replace('"', "") for q in queries]
+    assert not any(sql.startswith("SELECT COUNT(*) FROM (SELECT store_product.id") for sql in plain)
+    assert search_units_capped_count(queryset=units, cap=4) == 3
