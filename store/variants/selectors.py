@@ -583,8 +583,7 @@ class _UnitsWalk:
     def _read_terms(self, terms: tuple[str, ...], *, after: _Place | None, size: int) -> list[_Place] | None:
         """The next ``size`` products ``terms`` find by their own term rows (not a variant's), from
         the term table's ``(term, title, product)`` key: a term's rows are in the list's order
-        already. A
-        product found by two terms is read twice (``ids`` keeps it once). None when a term's next
+        already. A product found by two terms is read twice (``ids`` keeps it once). None when a term's next
         ``TERM_ROWS_PER_PRODUCT * size`` rows hold fewer products: a run of its variants' own
         rows, which come together under their title ("Black / S": 167k rows of ``black`` at 1M
         sellable units, 0.7 s to step over); the walk reads that chunk from the products then.
