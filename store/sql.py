@@ -125,6 +125,20 @@ def ids_in(field: str, ids: Sequence[int]) -> models.Q:
     return models.Q(**{f"{field}__in": id_list(ids)})
 
 
+def keyset_q(fields: Sequence[str], place: Sequence[Any], *, smaller: bool, inclusive: bool = False) -> models.Q:
+    """The rows on one side of ``place`` in the order of ``fields`` (an index walk's keyset):
+    ``(a < x) OR (a = x AND b < y) OR …`` when ``smaller`` (a descending walk's next rows, or an
+    ascending one's up to ``place``), greater otherwise; ``inclusive``: ``place`` itself too."""
+    way = "lt" if smaller else "gt"
+    condition = models.Q()
+    equal: dict[str, Any] = {}
+    for index, (field, value) in enumerate(zip(fields, place, strict=True)):
+        last = "e" if inclusive and index == len(fields) - 1 else ""
+        condition |= models.Q(**equal, **{f"{field}__{way}{last}": value})
+        equal[field] = value
+    return condition
+
+
 def as_money(value: Any) -> Decimal:
     """Raw SQLite cursors return REAL prices as floats; MySQL returns Decimals."""
     if isinstance(value, Decimal):

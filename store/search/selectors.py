@@ -35,7 +35,7 @@ from django.db.models.sql.where import AND, OR, WhereNode
 
 from store.models import SELLABLE_STRUCTURES, Product, ProductSearchTerm
 from store.search.terms import TERM_MAX, TITLE_MARK, next_string, words
-from store.sql import quote
+from store.sql import keyset_q, quote
 
 #: The annotation a searched queryset is ranked by (0: title starts with the search,
 #: 1: every word whole, 2: the rest).
@@ -250,13 +250,7 @@ def _units_found_at_least(word: str, cap: int) -> int:
         edge = list(in_order.values_list("term", "title", "product_id")[looked_at - 1 : looked_at])
         rows = _found_by(word, terms)
         if edge:
-            (term, title, product_id), *_ = edge
-            before = "gt" if sign else "lt"
-            rows = rows.filter(
-                Q(**{f"term__{before}": term})
-                | Q(term=term, **{f"title__{before}": title})
-                | Q(term=term, title=title, **{f"product_id__{before}e": product_id})
-            )
+            rows = rows.filter(keyset_q(("term", "title", "product_id"), edge[0], smaller=not sign, inclusive=True))
         products = rows.filter(has_unit, is_variant=False).values("product_id")
         if terms is None or len(terms) > 1:  # a product's rows of one term are one row
             products = products.distinct()

@@ -14,6 +14,7 @@ from django.db.models import Case, Exists, F, Func, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Coalesce, Greatest
 
 from store.models import Product, ProductSearchTerm, price_with_tax
+from store.sql import keyset_q
 
 logger = logging.getLogger(__name__)
 
@@ -429,9 +430,7 @@ def _oldest_first_candidates(*, queryset: QuerySet[Product], top: int) -> set[in
 
 def _past(place: _Stamp, *, descending: bool) -> Q:
     """Rows past ``place`` (last update, id) in a walk of the ``last_update`` index."""
-    updated, pk = place
-    way = "lt" if descending else "gt"
-    return Q(**{f"last_update__{way}": updated}) | Q(last_update=updated, **{f"pk__{way}": pk})
+    return keyset_q(("last_update", "pk"), place, smaller=descending)
 
 
 # --- The sellable-units view in title order ---------------------------------------------------
@@ -626,12 +625,8 @@ class _UnitsWalk:
     def _beyond(self, place: _Place, *, prefix: str = "", upto: bool = False, pk: str = "pk") -> Q:
         """Products past ``place`` in the walk's order, or ``upto`` it, it included (``pk``: the
         field of the product's id)."""
-        title, pk_value = place
         smaller = upto != self.descending  # ascending up to it, or descending past it
-        at = f"{prefix}{pk}__{'lt' if smaller else 'gt'}{'e' if upto else ''}"
-        return Q(**{f"{prefix}title__{'lt' if smaller else 'gt'}": title}) | Q(
-            **{f"{prefix}title": title, at: pk_value}
-        )
+        return keyset_q((f"{prefix}title", f"{prefix}{pk}"), place, smaller=smaller, inclusive=upto)
 
     def _span(self, *, after: _Place | None, last: _Place, prefix: str = "") -> Q:
         """A chunk's products: past the chunk before's last, up to its own."""
