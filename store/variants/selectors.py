@@ -197,6 +197,7 @@ def product_list_priced_within(
 ) -> QuerySet[Product]:
     """Products priced strictly within (above, below) (either bound may be None): a product with
     variants when any one of its variants is, both bounds applying to that same variant.
+    ``queryset``: products (none a variant: the API's).
 
     Counted by ``product_count_priced_within`` (``ProductQuerySet.counted_by``)."""
     bounds = _price_bounds(above=above, below=below)
@@ -208,7 +209,8 @@ def product_list_priced_within(
 
 def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product]) -> QuerySet[Product]:
     """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others;
-    a product with variants is sellable when any of its variants is.
+    a product with variants is sellable when any of its variants is. ``queryset``: products (none
+    a variant: the API's).
 
     Counted by ``product_count_not_in_stock`` (``ProductQuerySet.counted_by``)."""
     matches = (~Q(structure=PARENT) & SELLABLE) | _has_variant(SELLABLE)
