@@ -102,7 +102,9 @@ class CappedCountPaginator(Paginator):
         terms = search_units_terms(queryset=self.object_list) if found and collection_id is None else None
         # A collection's walk reads its products and their variants only: the view's own test of
         # the collection (an OR with the set of its products, built for each query) is left out.
-        units = self.object_list if collection_id is None else product_list_without_units_collection(queryset=self.object_list)
+        units = self.object_list
+        if collection_id is not None:
+            units = product_list_without_units_collection(queryset=units)
         return units_by_title_ids_of(
             units=units,
             start=start,

@@ -247,7 +247,9 @@ def test_the_count_of_a_collection_and_another_filter_is_exact(admin_client, uni
             params = UNITS | other | {"collection__pk__exact": str(collection.pk), "o": "2"}
             with CaptureQueriesContext(connection) as queries:
                 cl = admin_client.get(PRODUCTS, params).context["cl"]
-            counts = [q["sql"].replace("`", "").replace('"', "") for q in queries if q["sql"].startswith("SELECT COUNT(")]
+            counts = [
+                q["sql"].replace("`", "").replace('"', "") for q in queries if q["sql"].startswith("SELECT COUNT(")
+            ]
             assert any("INNER JOIN" in sql for sql in counts), params  # the variants of its products
             exact = cl.queryset.count()
             assert cl.result_count == exact, params
