@@ -6,6 +6,7 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -80,6 +81,11 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list_cache_key(self, request) -> str | None:
         """Where this list response is cached, or None when it is not (the default)."""
+        return None
+
+    def count_cache_key(self, *, queryset) -> str | None:
+        """Where the count of a list's rows is kept between requests (``CountKeptPaginator``),
+        or None when it is not (the default)."""
         return None
 
     def list(self, request, *args, **kwargs):
@@ -207,6 +213,21 @@ class ProductViewSet(CatalogViewSet):
             f"{request.build_absolute_uri(request.path)}?{query}|{request.accepted_media_type}|{self.catalog_version()}"
         )
         return "catalog-api:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+    def count_cache_key(self, *, queryset) -> str | None:
+        """The list's count is kept for CATALOG_API_CACHE_SECONDS under the rows it counts (the
+        count query's SQL and parameters: every filter and the search, not the page or the
+        order) and the catalog version: a saved or added product moves the key at once; a
+        delete shows within the TTL, as in the list's micro-cache."""
+        if not getattr(settings, "CATALOG_API_CACHE_SECONDS", 0) or self.action != "list":
+            return None
+        rows = getattr(queryset, "queryset", queryset)  # ProductPages count their queryset
+        try:
+            sql, params = rows.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # a list that can match nothing: its count costs no query
+            return None
+        raw = f"{sql}|{params!r}|{self.catalog_version()}"
+        return "catalog-api-count:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
     @extend_schema(
         summary="One product by slug",

@@ -362,6 +362,54 @@ class TestListCache:
         assert api.get("/api/products/?in_stock=x").status_code == 400
 
 
+def counts_in(queries: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+
+
+class TestKeptCount:
+    """The exact count of a list is kept between requests (CountKeptPaginator): pages and orders
+    of the same rows share it; a filter has its own; a save moves it at once."""
+
+    @pytest.fixture(autouse=True)
+    def _cache_on(self, settings):
+        settings.CATALOG_API_CACHE_SECONDS = 60
+
+    def test_every_page_and_order_of_a_list_counts_once(self, api, catalog):
+        ProductFactory.create_batch(4, collection=catalog[0].collection)
+        with CaptureQueriesContext(connection) as first:
+            assert api.get("/api/products/", {"page_size": 2}).json()["count"] == 7
+        assert len(counts_in(first)) == 1
+        for params in [{"page_size": 2, "page": 2}, {"page_size": 3, "ordering": "-unit_price"}, {"page": 1}]:
+            with CaptureQueriesContext(connection) as queries:
+                assert api.get("/api/products/", params).json()["count"] == 7, params
+            assert counts_in(queries) == [], params
+
+    def test_a_filter_or_a_search_counts_its_own_rows(self, api, catalog):
+        catalog[0].inventory, catalog[0].track_inventory = 0, True
+        catalog[0].save()
+        assert api.get("/api/products/").json()["count"] == 3
+        assert api.get("/api/products/", {"in_stock": "true"}).json()["count"] == 2
+        assert api.get("/api/products/", {"in_stock": "false"}).json()["count"] == 1
+        assert api.get("/api/products/", {"search": catalog[1].title}).json()["count"] >= 1
+        assert api.get("/api/products/", {"search": "zzqxnothing"}).json()["count"] == 0
+        assert api.get("/api/products/", {"page": 2, "page_size": 1}).json()["count"] == 3
+
+    def test_a_product_saved_or_added_moves_the_count_at_once(self, api, catalog):
+        assert api.get("/api/products/", {"page_size": 1}).json()["count"] == 3
+        ProductFactory(collection=catalog[0].collection)
+        assert api.get("/api/products/", {"page_size": 1, "page": 2}).json()["count"] == 4
+        catalog[0].status = Product.Status.DRAFT
+        catalog[0].save()
+        assert api.get("/api/products/", {"page_size": 1, "page": 3}).json()["count"] == 3
+
+    def test_without_the_micro_cache_every_request_counts(self, api, catalog, settings):
+        settings.CATALOG_API_CACHE_SECONDS = 0
+        for page in (1, 2):
+            with CaptureQueriesContext(connection) as queries:
+                assert api.get("/api/products/", {"page_size": 2, "page": page}).json()["count"] == 3
+            assert len(counts_in(queries)) == 1
+
+
 class TestListCacheKeysOnTheMediaType:
     """Issue 19, item 11: one cached body per negotiated media type, not one for all."""
 
