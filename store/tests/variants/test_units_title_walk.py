@@ -237,9 +237,16 @@ def test_the_count_of_a_collection_and_another_filter_is_exact(admin_client, uni
     """The collection's units tested for the other filter (``_units_in_collection_count``): its
     variants, then its products without variants, stated as products (``parent`` NULL, for the
     filter's ``(parent, …)`` index). Every cap, below, within and above each half, counts what
-    the plain queryset holds, up to the cap."""
+    the plain queryset holds, up to the cap; in a collection of products without variants only,
+    and in one of a product with variants only, too."""
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    for collection in units_catalog:
+    alone, with_variants = CollectionFactory.create_batch(2)
+    for number, (inventory, tracked) in enumerate(((50, True), (3, True), (4, True), (0, True), (7, False))):
+        ProductFactory(sku=f"A{number}", inventory=inventory, track_inventory=tracked, collection=alone)
+    shirt = make_parent(sku="W1", title="Shirt", collection=with_variants)
+    for size, inventory in (("S", 3), ("M", 0), ("L", 50), ("XL", 2)):
+        make_variant(shirt, "Red", size, inventory=inventory, track_inventory=True)
+    for collection in (*units_catalog, alone, with_variants):
         for other in (
             *({"inventory_status": status} for status in selectors.STOCK_STATUS_LABELS),
             {"last_update__gte": str(today - timedelta(days=7)), "last_update__lt": str(today + timedelta(days=1))},
