@@ -15,7 +15,11 @@ from store.search.selectors import (
     search_units_products,
     search_units_terms,
 )
-from store.selectors import product_list_capped_count, product_list_units_collection
+from store.selectors import (
+    product_list_capped_count,
+    product_list_units_collection,
+    product_list_without_units_collection,
+)
 from store.variants.selectors import UNITS_WALK_CHUNK, WalkedProducts, units_by_title_ids, units_by_title_ids_of
 
 
@@ -96,8 +100,13 @@ class CappedCountPaginator(Paginator):
         # A search's products from its word's term rows, in title order (a collection's: from the
         # collection's index, each looked up).
         terms = search_units_terms(queryset=self.object_list) if found and collection_id is None else None
+        # A collection's walk reads its products and their variants only: the view's own test of
+        # the collection (an OR with the set of its products, built for each query) is left out.
+        units = self.object_list
+        if collection_id is not None:
+            units = product_list_without_units_collection(queryset=units)
         return units_by_title_ids_of(
-            units=self.object_list,
+            units=units,
             start=start,
             stop=stop,
             budget=budget,

@@ -90,7 +90,10 @@ def search_units(*, units: QuerySet[Product], found: list[str], walk_common: boo
     tens of thousands of units (``bottle``: 80k at 1M), each read from the product table to be
     sorted: 4 s for the picker's first page; walked, about 20 ms (docs/performance.md).
     """
-    rows = {word: _term_rows(word) for word in found} if walk_common or len(found) > 1 else {found[0]: 0}
+    if len(found) > 1:
+        rows = {word: _term_rows(word) for word in found}
+    else:  # one word: is it common? (nothing to choose between)
+        rows = {found[0]: DRIVER_ROWS if walk_common and _is_common(found[0]) else 0}
     driver, *others = sorted(found, key=lambda word: (rows[word], -len(word)))
     # The rarest word, for a walk of the products it finds (search_units_products): an alias no
     # SQL selects.
@@ -115,6 +118,13 @@ DRIVER_ROWS = 10_000
 def _term_rows(word: str) -> int:
     """The word's term rows, counted up to ``DRIVER_ROWS`` (an index-only range)."""
     return _starting(word).values("product_id")[:DRIVER_ROWS].count()
+
+
+def _is_common(word: str) -> bool:
+    """The word has ``DRIVER_ROWS`` term rows or more: its ``DRIVER_ROWS``-th row, read from the
+    index alone. The count (``_term_rows``) wrote the rows it read into a derived table first
+    (2.6 ms against 1.9 ms for ``bottle`` at 1M sellable units, an order-line picker's query)."""
+    return _starting(word).order_by().values_list("product_id")[DRIVER_ROWS - 1 : DRIVER_ROWS].exists()
 
 
 def _unit_ids(word: str) -> RawSQL:

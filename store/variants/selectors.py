@@ -737,6 +737,16 @@ class _UnitsWalk:
         else:
             of_chunk, own_chunk = Q(parent_id__in=products), Q(pk__in=products)
         of_products = rows.filter(of_chunk).order_by("parent_id", f"{sign}title", f"{sign}pk")
+        if self.units is not None and self.products.found is None:
+            # A variant's title by its id: the filter's test then reads an index of (parent, the
+            # filter's column) alone, and the row of a match only. Ordered by the row's own title,
+            # MariaDB read every variant of the chunk from another (parent, …) index of the same
+            # estimate (the price's), each row with it: 3-4 ms a chunk of 200 products for the
+            # Out of stock units at 1M sellable units, 1-1.5 ms so.
+            unit_title = Subquery(Product.objects.filter(pk=OuterRef("pk")).order_by().values("title"))
+            of_products = of_products.alias(_unit_title=unit_title).order_by(
+                "parent_id", f"{sign}_unit_title", f"{sign}pk"
+            )
         for pk, parent_id in of_products.values_list("pk", "parent_id"):
             if parent_id in variants:  # (a product saved into the range since the chunk was read: not walked)
                 variants[parent_id].append(pk)
@@ -744,5 +754,10 @@ class _UnitsWalk:
             return [unit for pk in products for unit in variants[pk]]
         # Products without variants (or without any the filter keeps): sellable unless with variants.
         sellable = Product.objects.exclude(structure=PARENT) if self.units is None else self.units
+        if self.units is not None and self.products.collection_id is not None:
+            # A collection's products stated as products (no parent: the same rows), so that a
+            # filter's (parent, …) index may serve: the chunk read each of its 200 products' rows
+            # (all with variants, never low on stock) to find none (1.5 ms at 1M sellable units).
+            own_chunk &= Q(parent__isnull=True)
         own = set(sellable.filter(own_chunk).order_by().values_list("pk", flat=True))
         return [unit for pk in products for unit in variants[pk] or ([pk] if pk in own else [])]

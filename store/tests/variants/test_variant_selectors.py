@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from store import selectors
 from store.models import Product
@@ -125,3 +127,24 @@ def test_the_picker_tests_each_unit_by_lookups_not_by_a_set_of_every_matching_te
     assert sql.count("IS NOT NULL") >= 2 * 3, sql  # each word: its own, its product's, a sibling's
     assert "EXISTS" not in sql, sql
     assert set(selectors.product_pick_units(term="green s").values_list("sku", flat=True)) == {"TS-GS"}
+
+
+@pytest.mark.parametrize("beyond", [0, 1], ids=["common", "rare"])
+def test_the_pickers_one_word_is_common_from_its_driver_rows_th_term_row(tshirt, monkeypatch, beyond):
+    """One word: walked when it has ``DRIVER_ROWS`` term rows or more, which its ``DRIVER_ROWS``-th
+    row says (no count of them: nothing to choose between); the picks are the same either way."""
+    hoodie = make_parent(title="Green Hoodie", sku="HO")
+    for size in ("S", "XL"):
+        make_variant(hoodie, "Green", size)
+    ProductFactory(title="Green mug", sku="MUG-G")
+    rows = search_selectors._starting("green").count()
+    expected = list(selectors.product_pick_units(term="green").values_list("sku", flat=True))
+    assert len(expected) >= 4
+    monkeypatch.setattr(search_selectors, "DRIVER_ROWS", rows + beyond)
+    with CaptureQueriesContext(connection) as queries:
+        picked = list(selectors.product_pick_units(term="green").values_list("sku", flat=True))
+    assert picked == expected
+    sqls = [q["sql"] for q in queries]
+    assert not any(sql.startswith("SELECT COUNT(") for sql in sqls), sqls
+    page = sqls[-1]
+    assert ("UNION" not in page) == (beyond == 0), page  # walked, or the word's units read as one set
