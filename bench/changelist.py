@@ -199,12 +199,21 @@ def units_views() -> dict[str, dict[str, str]]:
         "picker option value": ORDER_LINE_PICKER | {"term": "black"},
         "picker rare word": ORDER_LINE_PICKER | {"term": RARE_WORD},
         "picker SKU": ORDER_LINE_PICKER | {"term": "0001234"},
-        # The catalog API's product list in a price order (another system's view of the catalog).
+        # The catalog API's product list: its default title order, then in a price order (another
+        # system's view of the catalog).
+        "api": API_PRODUCTS,
         "api price": API_PRODUCTS | {"ordering": "unit_price"},
         "api price desc": API_PRODUCTS | {"ordering": "-unit_price"},
         # By the latest save of a product or of its variants (store.variants.selectors).
         "api last update desc": API_PRODUCTS | {"ordering": "-last_update"},
         "api last update": API_PRODUCTS | {"ordering": "last_update"},
+        # Its filters by the variants of a product with variants (store.variants.selectors), each
+        # counted exactly: about 19 in 20 active products are in stock (all but those whose every
+        # unit is out), and a price of 100 to 200 is about 1 in 10 products' (seeded prices are
+        # 1.00 to 999.99, a product's variants 5 apart).
+        "api in stock": API_PRODUCTS | {"in_stock": "true"},
+        "api not in stock": API_PRODUCTS | {"in_stock": "false"},
+        "api price range": API_PRODUCTS | {"unit_price__gt": "100", "unit_price__lt": "200"},
     }
 
 

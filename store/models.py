@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from django.apps import apps
 from django.conf import settings
@@ -20,11 +20,12 @@ from store.jobs.models import BackgroundJob, JobState, JobStates, PrivateJob
 from store.validators import validate_gtin
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from django.contrib.auth.models import User
     from django.core.files.storage import Storage
     from django.db.models.constraints import BaseConstraint
+    from django.db.models.sql.where import WhereNode
 
 MIN_UNIT_PRICE = Decimal("1.00")
 CENT = Decimal("0.01")
@@ -81,6 +82,30 @@ def price_with_tax(amount: Decimal) -> Decimal:
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
+    #: (the conditions, how to count rows that meet them): ``counted_by``
+    _counted_by: tuple[WhereNode, Callable[[], int]] | None = None
+
+    def counted_by(self, count: Callable[[], int]) -> ProductQuerySet:
+        """This queryset, whose ``count()`` is ``count()`` (the same number, read otherwise) while
+        its conditions are these: an ordering or an annotation keeps it, a further filter drops it
+        (the count is then the queryset's own)."""
+        clone = self.all()
+        clone._counted_by = (clone.query.where.clone(), count)
+        return clone
+
+    def _clone(self) -> Self:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._counted_by = self._counted_by
+        return clone
+
+    def count(self) -> int:
+        if self._result_cache is None and self._counted_by is not None:
+            where, count = self._counted_by
+            query = self.query
+            if where == query.where and not (query.is_sliced or query.distinct or query.combinator):
+                return count()
+        return super().count()
+
     def delete(self) -> tuple[int, dict[str, int]]:
         """Variants go first, then their products (see ``Product.delete``)."""
         with transaction.atomic(using=self.db):

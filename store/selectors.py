@@ -290,8 +290,9 @@ def product_list_products_by_stock_status(*, status: str, queryset: QuerySet[Pro
 
 def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
     """Sellable products (stock not tracked, or some left; ``Product.in_stock``), or the others; a
-    product with variants is sellable when any of its variants is."""
-    products = Product.objects.all() if queryset is None else queryset
+    product with variants is sellable when any of its variants is. ``queryset``: products (none a
+    variant; every product by default)."""
+    products = product_list_products() if queryset is None else queryset
     return variant_selectors.product_list_in_stock(in_stock=in_stock, queryset=products)
 
 
