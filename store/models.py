@@ -102,7 +102,9 @@ class ProductQuerySet(models.QuerySet["Product"]):
         if self._result_cache is None and self._counted_by is not None:
             where, count = self._counted_by
             query = self.query
-            if where == query.where and not (query.is_sliced or query.distinct or query.combinator):
+            # The same rows, one each: no slice, DISTINCT, GROUP BY (values().annotate()) or UNION.
+            same_rows = not (query.is_sliced or query.distinct or query.combinator or query.group_by is not None)
+            if same_rows and where == query.where:
                 return count()
         return super().count()
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from store import selectors, services
@@ -352,6 +353,13 @@ class TestFiltersAgainstPython:
         assert products.count() == len(self.expected({"in_stock": "false"}))
         assert products.filter(title__startswith="F").count() == 1
         assert products.filter(title__startswith="A").count() == 0
+
+    def test_a_grouped_count_or_a_distinct_one_counts_its_own_rows(self, catalog):
+        products = selectors.product_list_in_stock(in_stock=True, queryset=selectors.product_list_for_api())
+        rows = products.order_by().values_list("collection_id", "structure")
+        assert products.values("structure").annotate(n=Count("pk")).count() == len({structure for _, structure in rows})
+        assert products.values("structure").distinct().count() == len({structure for _, structure in rows})
+        assert products[:2].count() == 2
 
     @pytest.mark.parametrize(
         ("params", "budget"),
