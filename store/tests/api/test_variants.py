@@ -343,6 +343,29 @@ class TestFiltersAgainstPython:
         if "ordering" not in params:
             assert pks == expected
 
+    @pytest.mark.parametrize("ordering", ["unit_price", "-unit_price"])
+    @pytest.mark.parametrize(
+        "bounds",
+        [{"unit_price__lt": "200"}, {"unit_price__gt": "100", "unit_price__lt": "200"}, {"unit_price__lt": "100"}],
+    )
+    def test_a_price_range_in_price_order_is_the_sort_of_python(self, api, catalog, bounds, ordering):
+        params = {**bounds, "ordering": ordering}
+        kept = set(self.expected(bounds))
+        served = Product.objects.filter(pk__in=kept).values_list("unit_price", "pk")  # the cheapest variant's
+        expected = [pk for _, pk in sorted(served, reverse=ordering.startswith("-"))]
+        count, pks = every_page(api, params)
+        assert (count, pks) == (len(expected), expected)
+
+    def test_the_price_walk_starts_below_the_upper_bound(self, api, catalog):
+        """Descending, a walk of the price index starts at the bound instead of passing every
+        product priced above it (2.4 s at 1M sellable units for ``__lt=200``)."""
+        with CaptureQueriesContext(connection) as queries:
+            api.get("/api/products/", {"unit_price__lt": "200", "ordering": "-unit_price"})
+        walks = [query["sql"] for query in queries.captured_queries if "EXISTS" in query["sql"]]
+        outer = [sql.split("EXISTS")[0] for sql in walks if "ORDER BY" in sql.split("EXISTS")[-1]]
+        assert outer, walks
+        assert all("unit_price" in where.split("WHERE")[-1] for where in outer), walks
+
     def test_the_catalog_has_every_case(self, api, catalog):
         assert self.expected({"in_stock": "false"})
         assert self.expected({"in_stock": "true"})
