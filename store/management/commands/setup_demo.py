@@ -95,22 +95,18 @@ class Command(BaseCommand):
         service (versions, history, search), and its variants their own stock, the first one low
         (the list's badge then says Low), the largest size a surcharge."""
         sold = OrderItem.objects.filter(product=OuterRef("pk"))
-        products = (
-            Product.objects.filter(structure=Product.Structure.STANDALONE, collection__title__in=DEMO_OPTIONS)
-            .exclude(Exists(sold))
-            .select_related("collection")
-            .order_by("pk")
-        )
+        unsold = Product.objects.filter(structure=Product.Structure.STANDALONE).exclude(Exists(sold)).order_by("pk")
         made = 0
-        for product in products:
-            options = options_parse(DEMO_OPTIONS[product.collection.title])
-            variants = product_options_save(product=product, options=options, expected_version=product.version)
-            for index, variant in enumerate(variants):
-                variant.inventory = 3 + 7 * index
-                if index == len(variants) - 1:  # the largest size costs a little more: a price range
-                    variant.unit_price += LARGEST_SIZE_SURCHARGE
-                services.product_update(product=variant, expected_version=variant.version)
-            made += 1
+        for collection, sizes in DEMO_OPTIONS.items():
+            for product in unsold.filter(collection__title=collection):
+                options = options_parse(sizes)
+                variants = product_options_save(product=product, options=options, expected_version=product.version)
+                for index, variant in enumerate(variants):
+                    variant.inventory = 3 + 7 * index
+                    if index == len(variants) - 1:  # the largest size costs a little more: a price range
+                        variant.unit_price += LARGEST_SIZE_SURCHARGE
+                    services.product_update(product=variant, expected_version=variant.version)
+                made += 1
         return made
 
     def _ensure_demo_user(self) -> None:
