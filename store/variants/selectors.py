@@ -342,7 +342,9 @@ def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]
     (``_walked_products``), then its rows are read by id. ``last_update`` alone (either way):
     ``product_page_by_latest_update``. Any other order with ``last_update`` sorts every match
     on the computed key (no index holds it); when the catalog has no variant at all (one index
-    lookup says so), the plain column and its index serve the order as before variants."""
+    lookup says so), the plain column and its index serve the order as before variants. A filter
+    that says among which ids its rows are (``ProductQuerySet.found_among``) has its pages read
+    from them when they are few, in any of these orders (``ProductPages``, ``FEW_MATCHES``)."""
     keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
     if not (keyed and catalog_has_variants()):
         terms, keys = list(ordering), _as_is
