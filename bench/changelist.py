@@ -31,7 +31,9 @@ its filters and searches, the order-line picker (the admin's autocomplete of sel
 whole page, and the time its SQL took (most of a page is Python, which a busy shared machine
 slows at random; the SQL is what grows with the table). Each view is rendered through the full
 stack (middleware, session, admin view, template) by Django's test client, logged in as a
-superuser.
+superuser. A changelist view whose small page shows fewer rows than its large one (two words
+that fill a page at 1M, 9 rows at 10k) is printed again after the table, its large page against
+the small catalog's default list of as many rows (docs/decisions/0020-equal-rows.md).
 """
 
 from __future__ import annotations
@@ -547,6 +549,38 @@ def main() -> None:
             f"{name:<24}{query:<44}{t_small * 1000:>8.1f}ms{t_large * 1000:>10.1f}ms{t_large / t_small:>7.2f}"
             f"{s_small * 1000:>12.1f}ms{s_large * 1000:>10.1f}ms{s_large / s_small:>7.2f}"
             f"{q_small:>6} /{q_large:>3}{r_small:>6} /{r_large:>3}"
+        )
+    changelist = [name for name, params in views.items() if request_of(params)[0] == URL]
+    print_equal_rows(
+        {name: results[small][name] for name in changelist},
+        {name: results[large][name] for name in changelist},
+        sizes=(small, large),
+    )
+
+
+def print_equal_rows(
+    small: dict[str, tuple[float, float, int, int]],
+    large: dict[str, tuple[float, float, int, int]],
+    *,
+    sizes: tuple[int, int],
+) -> None:
+    """Each changelist view whose small page shows fewer rows than its large one: its large page
+    against the small catalog's default list showing as many rows (decision 0020), the cheapest
+    changelist page of those rows at the small size, measured in the same run."""
+    t_default, s_default, _, r_default = small["default"]
+    unequal = [name for name, (*_, rows) in small.items() if rows < large[name][3] <= r_default]
+    if not unequal:
+        return
+    print(
+        f"\npages of unequal rows (decision 0020): the {sizes[1]:,} page against the {sizes[0]:,} default list "
+        f"({r_default} rows: {t_default * 1000:.1f} ms, SQL {s_default * 1000:.1f} ms)"
+    )
+    print(f"{'view':<24}{'rows':>10}{format(sizes[1], ','):>12}{'ratio':>7}{'SQL':>12}{'ratio':>7}")
+    for name in unequal:
+        t_large, s_large, _, r_large = large[name]
+        print(
+            f"{name:<24}{small[name][3]:>5} /{r_large:>3}{t_large * 1000:>10.1f}ms{t_large / t_default:>7.2f}"
+            f"{s_large * 1000:>10.1f}ms{s_large / s_default:>7.2f}"
         )
 
 

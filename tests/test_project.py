@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db.models import Exists, OuterRef
 
 from store.models import Collection, Customer, Order, OrderItem, Product, ProductImage
 
@@ -49,11 +50,18 @@ def test_setup_demo_loads_once_and_prints_the_login(settings):
     call_command("setup_demo", stdout=second)
     assert Product.objects.count() == products > 0
     assert "loaded fixtures/demo.json and drew 10 product images" in first.getvalue()
-    parent = Product.objects.get(structure=Product.Structure.PARENT)
-    assert f"{parent.title!r} has variants" in first.getvalue()
-    assert parent.option_names == ["Size"]
-    assert sorted(v.option_label for v in parent.variants.all()) == sorted(["S", "M", "L", "XL"])
-    assert all(v.inventory > 0 for v in parent.variants.all())
+    parents = Product.objects.filter(structure=Product.Structure.PARENT).select_related("collection")
+    assert f"{len(parents)} products of Hoodies, T-Shirts, Footwear have variants by size" in first.getvalue()
+    assert {parent.collection.title for parent in parents} == {"Hoodies", "T-Shirts", "Footwear"}
+    assert not parents.filter(Exists(OrderItem.objects.filter(product=OuterRef("pk")))).exists()
+    hoodie = parents.filter(collection__title="Hoodies").first()
+    assert hoodie.option_names == ["Size"]
+    assert [v.option_label for v in hoodie.variants.order_by("pk")] == ["S", "M", "L", "XL"]
+    assert all(v.inventory > 0 for v in hoodie.variants.all())
+    prices = [v.unit_price for v in hoodie.variants.order_by("pk")]
+    assert prices[-1] == prices[0] + 2  # XL costs more: a price range
+    assert len(set(prices[:-1])) == 1
+    assert hoodie.unit_price == prices[0]  # the product holds its cheapest variant's price (the rollup)
     images = ProductImage.objects.all()
     assert len(images) == 10
     assert all(image.width == 480 and image.image.name.endswith(".png") for image in images)

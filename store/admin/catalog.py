@@ -119,6 +119,10 @@ def product_of(row: Product) -> Product:
 
 #: what a variant's own page leaves out: its product's
 VARIANT_HIDDEN_FIELDS = ("slug", "status", "collection", "promotions", "options")
+#: a product with variants' own price and stock columns: its page shows its variants' figures instead
+PARENT_OWN_STOCK_FIELDS = ("unit_price", "inventory", "track_inventory")
+PARENT_PRICE_AND_STOCK = "variants_price_and_stock"
+PARENT_PRICE_AND_STOCK_HELP = "Each variant has its own price and stock: edit them under Variants, below."
 
 #: what a variant shares with its product (NULL on the variant's row)
 SHARED_FIELDS = ("slug", "collection", "status")
@@ -210,6 +214,13 @@ class VariantRangeWidget(forms.Widget):
 
     def render(self, name, value, attrs=None, renderer=None):
         return format_html('<span class="variant-range">{}</span>', self.text)
+
+
+def _is_past_version(request: HttpRequest) -> bool:
+    """The page of a past version (simple-history's ``history_form_view``): its columns as they
+    were, not today's figures of its variants."""
+    match = request.resolver_match
+    return match is not None and str(match.url_name).endswith("_simple_history")
 
 
 def variant_price_range(product: Product) -> str:
@@ -599,6 +610,8 @@ class ProductAdmin(
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.is_parent and not _is_past_version(request):
+            return self._parent_fieldsets(fieldsets)
         if obj is None or not obj.is_variant:
             return fieldsets
         # A variant's page (its "Change" link from its product's page or the sellable-units view):
@@ -610,6 +623,21 @@ class ProductAdmin(
                 own.append((name, {**options, "fields": fields}))
         return own
 
+    @staticmethod
+    def _parent_fieldsets(fieldsets):
+        """A product with variants' page: its variants' price range and stock in place of its own
+        price, inventory and tracking, which nothing sells from (its variants are sold)."""
+        own = []
+        for name, options in fieldsets:
+            fields = list(options["fields"])
+            if any(field in PARENT_OWN_STOCK_FIELDS for field in fields):
+                at = min(fields.index(field) for field in PARENT_OWN_STOCK_FIELDS if field in fields)
+                fields = [field for field in fields if field not in PARENT_OWN_STOCK_FIELDS]
+                fields.insert(at, PARENT_PRICE_AND_STOCK)
+                options = {**options, "fields": fields, "description": PARENT_PRICE_AND_STOCK_HELP}
+            own.append((name, options))
+        return own
+
     def get_prepopulated_fields(self, request, obj=None):
         return {} if obj is not None and obj.is_variant else super().get_prepopulated_fields(request, obj)
 
@@ -618,7 +646,7 @@ class ProductAdmin(
         if obj is not None and obj.is_parent:
             # Its variants are sold, at their prices and from their stock (the variants inline); its
             # price and compare-at price are its cheapest variant's (store.variants.rollup).
-            return (*readonly, "unit_price", "compare_at_price", "inventory", "track_inventory")
+            return (*readonly, *PARENT_OWN_STOCK_FIELDS, "compare_at_price", PARENT_PRICE_AND_STOCK)
         return readonly
 
     def get_changeform_initial_data(self, request):
@@ -830,6 +858,12 @@ class ProductAdmin(
         in_stock = "stock not tracked" if stock is None else f"{stock} in stock"
         label = ngettext("%(count)d variant", "%(count)d variants", count) % {"count": count}
         return f"{label} · {prices} · {in_stock}"
+
+    @admin.display(description="variants")
+    def variants_price_and_stock(self, product):
+        """A product with variants' page: how many, their price range and their stock in total."""
+        summarised = selectors.product_list_with_variant_summary(queryset=Product.objects.filter(pk=product.pk)).first()
+        return (summarised and self.variants_summary(summarised)) or _("no variants yet")
 
     @admin.display(description="stock", ordering="inventory")
     def inventory_status(self, product):

@@ -6,6 +6,7 @@ reason it is deliberately skipped, or its errors (named by the source column).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -208,7 +209,12 @@ WOO_COLUMNS = {
     "images": "Images",
     "status": "Published",
     "track_inventory": "In stock?",
+    "barcode": "GTIN, UPC, EAN, or ISBN",  # WooCommerce 9.2 on
 }
+#: WooCommerce's weight column is named after the shop's unit ("Weight (kg)"): its units, as this store's
+WOO_WEIGHT_UNITS = {"kg": "kg", "g": "g", "lbs": "lb", "oz": "oz"}
+WOO_WEIGHT = re.compile(r"weight \((?P<unit>[a-z]+)\)")
+WHY_PARENT_BARCODE = "a product with variants has no barcode of its own (its variations have theirs)"
 
 
 # Columns the WooCommerce preset reads besides WOO_COLUMNS: the row's kind and its parent.
@@ -276,6 +282,10 @@ class _WooFile:
     price: dict[str, str] = field(default_factory=dict)  # SKU -> regular price
     options: dict[str, list[str]] = field(default_factory=dict)  # variable product's SKU -> option names
     images: dict[str, list[str]] = field(default_factory=dict)  # variable product's SKU -> image URLs
+    weight: dict[str, str] = field(default_factory=dict)  # variable product's SKU -> its variations' default
+    #: the weight column's name as the rows read it ("weight (kg)") and its unit here, or ""
+    weight_column: str = ""
+    weight_unit: str = ""
 
     def parent(self, row: dict[str, str]) -> str:
         reference = row.get("parent", "")
@@ -286,8 +296,19 @@ def _woo_images(cell: str) -> list[str]:
     return [url.strip() for url in cell.split(",") if url.strip()]
 
 
-def _woo_file(rows: Iterable[dict[str, str]]) -> _WooFile:
+def woo_weight_column(header: list[str]) -> tuple[str, str] | None:
+    """The header's "Weight (<unit>)" column and its unit here ("lbs": "lb"), if it has one."""
+    for name in header:
+        match = WOO_WEIGHT.fullmatch(name.strip().casefold())
+        if match and match["unit"] in WOO_WEIGHT_UNITS:
+            return name.strip(), WOO_WEIGHT_UNITS[match["unit"]]
+    return None
+
+
+def _woo_file(rows: Iterable[dict[str, str]], *, weight: tuple[str, str] | None) -> _WooFile:
     found = _WooFile()
+    if weight is not None:
+        found.weight_column, found.weight_unit = weight[0].casefold(), weight[1]
     variable: dict[str, list[str]] = {}
     used: dict[str, set[str]] = {}
     variation_images: dict[str, list[str]] = {}
@@ -306,6 +327,7 @@ def _woo_file(rows: Iterable[dict[str, str]]) -> _WooFile:
         if "variable" in _woo_kinds(row) and sku:
             variable[sku] = [name for name, _values in _woo_attributes(row)]
             found.images[sku] = _woo_images(row.get("images", ""))
+            found.weight[sku] = row.get(found.weight_column, "") if found.weight_column else ""
     for row in rows:
         if "variation" in _woo_kinds(row):
             parent = found.parent(row)
@@ -318,7 +340,15 @@ def _woo_file(rows: Iterable[dict[str, str]]) -> _WooFile:
     return found
 
 
-def _woo_values(mapped: MappedRow, row: dict[str, str], columns: dict[str, str], woo: _WooFile) -> None:
+def _woo_values(
+    mapped: MappedRow,
+    row: dict[str, str],
+    columns: dict[str, str],
+    woo: _WooFile,
+    *,
+    barcodes: IgnoredValues,
+    parent_barcodes: IgnoredValues,
+) -> None:
     """A row's native values (of the file's columns only) and its errors."""
     kinds = _woo_kinds(row)
     price = row.get("regular price", "")
@@ -340,6 +370,13 @@ def _woo_values(mapped: MappedRow, row: dict[str, str], columns: dict[str, str],
         price, status, track, inventory = (str(prices[0]) if prices else ""), "draft", "no", ""
     elif "external" in kinds:
         status, track, inventory = "draft", "no", ""  # sold on another site: not by this store
+    barcode = row.get("gtin, upc, ean, or isbn", "")
+    if barcode and ("variable" in kinds or not _gtin(barcode)):
+        (parent_barcodes if "variable" in kinds else barcodes).rows.append(mapped.row)
+        barcode = ""
+    weight = row.get(woo.weight_column, "") if woo.weight_column else ""
+    if not weight and "variation" in kinds:  # blank: "same as parent" in WooCommerce
+        weight = woo.weight.get(woo.parent(row), "")
     values = {
         "sku": row.get("sku", ""),
         "title": row.get("name", ""),
@@ -351,10 +388,20 @@ def _woo_values(mapped: MappedRow, row: dict[str, str], columns: dict[str, str],
         "tags": row.get("tags", ""),
         "images": "|".join(images),
         "status": status,
+        "barcode": barcode,
+        "weight": weight,
+        "weight_unit": woo.weight_unit if weight else "",
     }
     if "variable" in kinds:
         sku = values["sku"]
-        values.update(unit_price="", inventory="", track_inventory="", images="|".join(woo.images.get(sku, images)))
+        values.update(
+            unit_price="",
+            inventory="",
+            track_inventory="",
+            weight="",  # its variations' (each takes it unless it has its own)
+            weight_unit="",
+            images="|".join(woo.images.get(sku, images)),
+        )
         for n, name in enumerate(woo.options.get(sku, []), start=1):
             values[f"option{n}_name"] = name
     elif "variation" in kinds:
@@ -392,6 +439,8 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
     _require(index, ("sku", "name", "regular price"), ("SKU", "Name", "Regular price"))
     width = len(parsed.header)
     sale_prices = IgnoredValues("Sale price", WHY_SALE_PRICE)
+    barcodes = IgnoredValues(WOO_COLUMNS["barcode"], WHY_BARCODE)
+    parent_barcodes = IgnoredValues(WOO_COLUMNS["barcode"], WHY_PARENT_BARCODE)
 
     def get(cells: list[str], name: str) -> str:
         pos = index.get(name)
@@ -400,9 +449,12 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
     columns = {name: source for name, source in WOO_COLUMNS.items() if source.casefold() in index}
     if "inventory" not in columns and "in stock?" in index:
         columns["inventory"] = "In stock?"  # "0" without a Stock column: none left
+    weight = woo_weight_column(parsed.header)
+    if weight is not None:
+        columns["weight"] = columns["weight_unit"] = weight[0]
 
-    # Variations inherit their parent's category; parents are referenced by SKU or "id:N".
-    woo = _woo_file({name: get(cells, name) for name in index} for _number, cells in parsed.rows)
+    # Variations inherit their parent's category and weight; parents are referenced by SKU or "id:N".
+    woo = _woo_file(({name: get(cells, name) for name in index} for _number, cells in parsed.rows), weight=weight)
     if woo.options or any(cells and "variation" in get(cells, "type").casefold() for _n, cells in parsed.rows):
         columns.update(product="Parent", variant_image="Images")
         for n in range(1, OPTION_COUNT + 1):
@@ -415,7 +467,7 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
             mapped = MappedRow(row=number, values={}, cells=cells, errors=cells_error(number, cells, width))
             if row.get("sale price"):
                 sale_prices.rows.append(number)  # never the price: the preview lists these rows
-            _woo_values(mapped, row, columns, woo)
+            _woo_values(mapped, row, columns, woo, barcodes=barcodes, parent_barcodes=parent_barcodes)
             yield mapped
 
     attributes = [f"Attribute {n} {part}" for n in range(1, WOO_ATTRIBUTES + 1) for part in ("name", "value(s)")]
@@ -423,10 +475,12 @@ def _woocommerce(parsed: ParsedFile) -> Preset:
         PRESET_WOOCOMMERCE,
         columns,
         rows(),
-        ignored_columns(parsed.header, [*WOO_COLUMNS.values(), *WOO_STRUCTURE, *attributes]),
+        ignored_columns(
+            parsed.header, [*WOO_COLUMNS.values(), *WOO_STRUCTURE, *attributes, *(weight[:1] if weight else ())]
+        ),
         source=parsed.rows,
         new_defaults=NEW_PRODUCT_DEFAULTS,
-        ignored_values=[sale_prices],
+        ignored_values=[sale_prices, barcodes, parent_barcodes],
     )
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -214,3 +215,11 @@ def test_branding(admin_client):
     assert "<title>Dashboard | Storefront back-office</title>" in response.text
     assert 'class="storefront-brand"' in response.text
     assert "Storefront back-office" in response.text
+
+
+def test_every_admin_page_names_its_icon(client, admin_client):
+    """Browsers ask for /favicon.ico (a 404 on every first visit) unless the page names an icon."""
+    icon = '<link rel="icon" type="image/svg+xml" href="/static/store/favicon.svg">'
+    assert icon in admin_client.get(INDEX).text
+    assert icon in client.get("/admin/login/").text
+    assert finders.find("store/favicon.svg")

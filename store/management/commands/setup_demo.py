@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,8 +38,14 @@ def _demo_picture(*, seed: int, size: int = 480) -> bytes:
 
 
 DEMO_FIXTURE = settings.BASE_DIR / "fixtures" / "demo.json"
-#: The options of the demo's product with variants.
-DEMO_OPTIONS = "Size: S, M, L, XL"
+#: The options the demo's products with variants get, by collection: every product of these
+#: collections that no order sold (a sold product keeps its order lines, so it stays as it is).
+DEMO_OPTIONS = {
+    "Hoodies": "Size: S, M, L, XL",
+    "T-Shirts": "Size: XS, S, M, L, XL",
+    "Footwear": "Size: 39, 40, 41, 42, 43, 44",
+}
+LARGEST_SIZE_SURCHARGE = Decimal("2.00")
 
 
 class Command(BaseCommand):
@@ -54,11 +61,11 @@ class Command(BaseCommand):
                 call_command("loaddata", DEMO_FIXTURE, verbosity=0)
                 self._bring_orders_up_to_date()
                 images = self._add_demo_images()
-                variants = self._add_demo_variants()
+                with_variants = self._add_demo_variants()
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Demo data: loaded fixtures/demo.json and drew {images} product images; "
-                    f"{variants} has variants ({DEMO_OPTIONS})."
+                    f"{with_variants} products of {', '.join(DEMO_OPTIONS)} have variants by size."
                 )
             )
         self._ensure_demo_user()
@@ -82,23 +89,29 @@ class Command(BaseCommand):
             made += 1
         return made
 
-    def _add_demo_variants(self) -> str:
-        """One product with variants, so the demo shows them: the first product no order sold
-        gets the options of ``DEMO_OPTIONS`` through the options editor's service (versions,
-        history, search), and its variants some stock."""
+    def _add_demo_variants(self) -> int:
+        """Products with variants, so the demo shows them: each product of ``DEMO_OPTIONS``'s
+        collections that no order sold gets its collection's sizes through the options editor's
+        service (versions, history, search), and its variants their own stock, the first one low
+        (the list's badge then says Low), the largest size a surcharge."""
         sold = OrderItem.objects.filter(product=OuterRef("pk"))
-        product = (
-            Product.objects.filter(structure=Product.Structure.STANDALONE).exclude(Exists(sold)).order_by("pk").first()
+        products = (
+            Product.objects.filter(structure=Product.Structure.STANDALONE, collection__title__in=DEMO_OPTIONS)
+            .exclude(Exists(sold))
+            .select_related("collection")
+            .order_by("pk")
         )
-        if product is None:
-            return "no product"
-        made = product_options_save(
-            product=product, options=options_parse(DEMO_OPTIONS), expected_version=product.version
-        )
-        for index, variant in enumerate(made):
-            variant.inventory = 3 + 7 * index
-            services.product_update(product=variant, expected_version=variant.version)
-        return repr(product.title)
+        made = 0
+        for product in products:
+            options = options_parse(DEMO_OPTIONS[product.collection.title])
+            variants = product_options_save(product=product, options=options, expected_version=product.version)
+            for index, variant in enumerate(variants):
+                variant.inventory = 3 + 7 * index
+                if index == len(variants) - 1:  # the largest size costs a little more: a price range
+                    variant.unit_price += LARGEST_SIZE_SURCHARGE
+                services.product_update(product=variant, expected_version=variant.version)
+            made += 1
+        return made
 
     def _ensure_demo_user(self) -> None:
         username = os.environ.get("DEMO_USERNAME", "admin")

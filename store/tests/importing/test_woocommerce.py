@@ -202,7 +202,8 @@ def test_the_real_woocommerce_sample_lists_the_columns_it_does_not_import():
         "Date sale price ends",
         "Tax status",
     ]
-    assert {"Sale price", "Weight (kg)", "Download 1 URL"} <= set(ignored)
+    assert {"Sale price", "Length (cm)", "Download 1 URL"} <= set(ignored)
+    assert "Weight (kg)" not in ignored  # the weight, in kg
     # a variable product's attributes are its options
     assert not {"Attribute 1 name", "Attribute 1 value(s)", "Attribute 2 name"} & set(ignored)
     assert not {"SKU", "Name", "Regular price", "Stock", "In stock?", "Type", "Parent", "ID"} & set(ignored)
@@ -270,6 +271,40 @@ def test_the_real_sample_imports_its_variable_products_with_their_variations():
     )
     again = run(REALWORLD)
     assert (again.job.created_count, again.job.updated_count, again.job.unchanged_count) == (0, 0, 24)
+
+
+WOO_WEIGHED = ["ID", "Type", "SKU", "Name", "Parent", "Regular price", "GTIN, UPC, EAN, or ISBN", "Weight (lbs)",
+               "Attribute 1 name", "Attribute 1 value(s)"]  # fmt: skip
+
+
+def test_weights_in_the_shops_unit_and_gtins_are_kept_and_other_codes_listed(write_csv):
+    rows = [
+        ["1", "simple", "MUG", "Mug", "", "8", "4006381333931", "0.75", "", ""],
+        ["2", "simple", "BOOK", "Book", "", "12", "0-306-40615-2", "1.2", "", ""],  # an ISBN-10: no GTIN
+        ["3", "variable", "TEE", "Tee", "", "", "4006381333948", "0.4", "Size", "S, XL"],
+        ["4", "variation", "TEE-S", "Tee - S", "TEE", "10", "96385074", "", "Size", "S"],  # the Tee's weight
+        ["5", "variation", "TEE-XL", "Tee - XL", "id:3", "12", "", "0.5", "Size", "XL"],
+    ]
+    outcome = run(write_csv(rows, header=WOO_WEIGHED))
+    assert outcome.job.status == ImportJob.STATUS_SUCCEEDED, outcome.plan.errors
+    weighed = Product.objects.order_by("sku").values_list("sku", "weight", "weight_unit", "barcode")
+    assert list(weighed) == [
+        ("BOOK", Decimal("1.200"), "lb", ""),
+        ("MUG", Decimal("0.750"), "lb", "4006381333931"),
+        ("TEE", None, "kg", ""),  # the model's default unit: it has no weight of its own
+        ("TEE-S", Decimal("0.400"), "lb", "96385074"),
+        ("TEE-XL", Decimal("0.500"), "lb", ""),
+    ]
+    assert f"GTIN, UPC, EAN, or ISBN not imported on 1 row(s) (3): {presets.WHY_BARCODE}" in outcome.plan.notes
+    assert f"GTIN, UPC, EAN, or ISBN not imported on 1 row(s) (4): {presets.WHY_PARENT_BARCODE}" in outcome.plan.notes
+    assert not [note for note in outcome.plan.notes if note.startswith("Ignored columns")]
+
+
+def test_a_weight_column_in_a_unit_this_store_does_not_have_is_listed_not_imported(write_csv):
+    header = ["Type", "SKU", "Name", "Regular price", "Weight (stone)"]
+    outcome = run(write_csv([["simple", "ROCK", "Rock", "5", "2"]], header=header))
+    assert Product.objects.get(sku="ROCK").weight is None
+    assert "Ignored columns: Weight (stone)" in outcome.plan.notes
 
 
 WOO_VARIABLE = [

@@ -79,6 +79,24 @@ def test_options_that_do_not_parse_are_a_field_error(admin_client):
     assert response.context["adminform"].form.errors["options"] == [variant_services.ERROR_OPTIONS_SYNTAX]
 
 
+def test_a_product_with_variants_shows_their_price_range_and_stock_not_its_own(admin_client, tshirt):
+    Product.objects.filter(sku="TS-BL").update(inventory=0)
+    tshirt.inventory, tshirt.track_inventory = 0, False  # its own columns: nothing is sold from them
+    tshirt.save()
+    page = admin_client.get(url(tshirt))
+    fields = [field for fieldset in page.context["adminform"] for line in fieldset for field in line]
+    shown = {field.field["name"]: field.contents() for field in fields if field.is_readonly}
+    assert shown["variants_price_and_stock"] == "6 variants · 18.00–24.00 · 250 in stock"
+    assert not {"unit_price", "inventory", "track_inventory"} & set(shown)
+    assert "edit them under Variants, below" in page.text
+    response = post(admin_client, tshirt, title="Example T-Shirt, organic")  # the page still saves
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert Product.objects.get(pk=tshirt.pk).title == "Example T-Shirt, organic"
+    past = admin_client.get(f"{url(tshirt).removesuffix('change/')}history/{tshirt.history.earliest().history_id}/")
+    assert past.status_code == 200
+    assert "variants ·" not in past.text  # a past version shows its own columns as they were, not today's
+
+
 def test_the_variants_inline_edits_price_and_stock_with_versions_and_history(admin_client, tshirt):
     page = admin_client.get(url(tshirt))
     assert "unit_price" not in page.context["adminform"].form.fields  # read-only: the variants are sold
