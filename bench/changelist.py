@@ -216,7 +216,21 @@ def units_views() -> dict[str, dict[str, str]]:
         "api in stock": API_PRODUCTS | {"in_stock": "true"},
         "api not in stock": API_PRODUCTS | {"in_stock": "false"},
         "api price range": API_PRODUCTS | {"unit_price__gt": "100", "unit_price__lt": "200"},
+        # Sparse filters: a price range few products fall in (about 1 in 190 active products: a
+        # variant priced 999 to 1000), and, once a few products are sold out (every variant at
+        # inventory 0: not seeded, see docs/performance.md), not in stock; in each API order.
+        "api rare price": API_PRODUCTS | RARE_PRICE,
+        "api rare price asc": API_PRODUCTS | RARE_PRICE | {"ordering": "unit_price"},
+        "api rare price desc": API_PRODUCTS | RARE_PRICE | {"ordering": "-unit_price"},
+        "api rare price newest": API_PRODUCTS | RARE_PRICE | {"ordering": "-last_update"},
+        "api not in stock price": API_PRODUCTS | {"in_stock": "false", "ordering": "unit_price"},
+        "api not in stock oldest": API_PRODUCTS | {"in_stock": "false", "ordering": "last_update"},
+        "api not in stock search": API_PRODUCTS | {"in_stock": "false", "search": "bottle"},
     }
+
+
+#: A price range of about 1 in 190 active products (``api rare price``).
+RARE_PRICE = {"unit_price__gt": "999", "unit_price__lt": "1000"}
 
 
 #: The admin's autocomplete of an order line's product: a view of its own (``request_of``).

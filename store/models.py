@@ -84,6 +84,8 @@ def price_with_tax(amount: Decimal) -> Decimal:
 class ProductQuerySet(models.QuerySet["Product"]):
     #: (the conditions, how to count rows that meet them): ``counted_by``
     _counted_by: tuple[WhereNode, Callable[[], int]] | None = None
+    #: (the conditions, the ids of rows among which are those that meet them): ``found_among``
+    _found_among: tuple[WhereNode, Callable[[int], list[int] | None], models.QuerySet[Product]] | None = None
 
     def counted_by(self, count: Callable[[], int]) -> ProductQuerySet:
         """This queryset, whose ``count()`` is ``count()`` (the same number, read otherwise) while
@@ -93,9 +95,39 @@ class ProductQuerySet(models.QuerySet["Product"]):
         clone._counted_by = (clone.query.where.clone(), count)
         return clone
 
+    def found_among(
+        self, ids: Callable[[int], list[int] | None], *, within: models.QuerySet[Product]
+    ) -> ProductQuerySet:
+        """This queryset, whose rows are among the ids ``ids(limit)`` reads (None: more than
+        ``limit``), some of the rows of ``within`` (the queryset it was filtered from), while its
+        conditions are these or more of them (a further filter keeps it: its rows are fewer; an
+        ``OR`` drops it). ``found`` gives them back."""
+        clone = self.all()
+        clone._found_among = (clone.query.where.clone(), ids, within)
+        return clone
+
+    @property
+    def is_found_among(self) -> bool:
+        """Whether ``found_among`` said among which ids its rows are."""
+        return self._found_among is not None
+
+    def found(self) -> tuple[Callable[[int], list[int] | None], models.QuerySet[Product]] | None:
+        """``found_among``'s ``ids`` and ``within``, while its rows are still some of those (None:
+        unknown)."""
+        if self._found_among is None:
+            return None
+        where, ids, within = self._found_among
+        current = self.query.where
+        # Conditions only added (AND) to those it was found among: its rows are some of theirs.
+        added = current.connector == where.connector == "AND" and not (current.negated or where.negated)
+        if not (added and current.children[: len(where.children)] == where.children) or self.query.combinator:
+            return None
+        return ids, within
+
     def _clone(self) -> Self:
         clone = super()._clone()  # type: ignore[misc]
         clone._counted_by = self._counted_by
+        clone._found_among = self._found_among
         return clone
 
     def count(self) -> int:

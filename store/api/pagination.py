@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from backoffice.cache import fail_safe_cache
+from store.variants.selectors import ProductPages
 
 INVALID_CURSOR = "Invalid cursor."
 # A cursor we issue is about 60 characters ('["<ISO datetime with offset>", <id>]' in
@@ -47,6 +48,8 @@ class CountKeptPaginator(Paginator):
         # fail_safe_cache: with the cache down, a miss (counted here), never a 500.
         kept = fail_safe_cache.get(self.count_key)
         if isinstance(kept, int):
+            if isinstance(self.object_list, ProductPages):  # which reads its pages by their count
+                self.object_list.known_count = kept
             return kept
         count = super().count
         fail_safe_cache.set(self.count_key, count, seconds)

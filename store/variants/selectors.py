@@ -199,14 +199,14 @@ def product_list_priced_within(
     variants when any one of its variants is, both bounds applying to that same variant.
     ``queryset``: products (none a variant: the API's).
 
-    Counted by ``product_count_priced_within`` (``ProductQuerySet.counted_by``)."""
+    Counted and found among the rows that can match (``_priced_within_parts``): ``_counted_by``."""
     bounds = _price_bounds(above=above, below=below)
     if not bounds:
         return queryset
     matches = queryset.filter((~Q(structure=PARENT) & bounds) | _has_variant(bounds))
     if below is not None:  # for a walk in price order (_walked_products): an alias no SQL selects
         matches = matches.alias(**{_PRICED_BELOW: Value(below)})
-    return _counted_by(matches, lambda: product_count_priced_within(queryset=queryset, bounds=bounds))
+    return _counted_by(matches, lambda: _priced_within_parts(queryset=queryset, bounds=bounds), within=queryset)
 
 
 def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product]) -> QuerySet[Product]:
@@ -214,18 +214,49 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product]) -> Que
     a product with variants is sellable when any of its variants is. ``queryset``: products (none
     a variant: the API's).
 
-    Counted by ``product_count_not_in_stock`` (``ProductQuerySet.counted_by``)."""
+    Counted from the rows that can be not sellable (``_not_in_stock_parts``); found among those
+    (``in_stock=false``) or the sellable ones (``_in_stock_parts``): ``_counted_by``."""
     matches = (~Q(structure=PARENT) & SELLABLE) | _has_variant(SELLABLE)
-    if in_stock:
-        return _counted_by(
-            queryset.filter(matches), lambda: queryset.count() - product_count_not_in_stock(queryset=queryset)
-        )
-    return _counted_by(queryset.exclude(matches), lambda: product_count_not_in_stock(queryset=queryset))
+    if not in_stock:
+        return _counted_by(queryset.exclude(matches), lambda: _not_in_stock_parts(queryset=queryset), within=queryset)
+    kept = queryset.filter(matches)
+    if not isinstance(kept, ProductQuerySet):
+        return kept
+
+    def count() -> int:
+        # The products less those not in stock: these are the few (in_stock=false's rows).
+        return queryset.count() - _count(_not_in_stock_parts(queryset=queryset))
+
+    # Found among the sellable ones: few when most of the catalog is sold out.
+    sellable = kept.counted_by(count)
+    return sellable.found_among(lambda limit: _ids(_in_stock_parts(queryset=queryset), limit=limit), within=queryset)
 
 
-def _counted_by(queryset: QuerySet[Product], count: Callable[[], int]) -> QuerySet[Product]:
-    """``queryset``, counted by ``count`` (``ProductQuerySet.counted_by``)."""
-    return queryset.counted_by(count) if isinstance(queryset, ProductQuerySet) else queryset
+def _counted_by(
+    matches: QuerySet[Product], parts: Callable[[], list[QuerySet[Product]]], *, within: QuerySet[Product]
+) -> QuerySet[Product]:
+    """``matches``, the rows of ``within`` that ``parts`` (disjoint querysets of products) hold:
+    counted as their counts' sum (``ProductQuerySet.counted_by``), found among their ids
+    (``found_among``, ``ProductPages``)."""
+    if not isinstance(matches, ProductQuerySet):
+        return matches
+    counted = matches.counted_by(lambda: _count(parts()))
+    return counted.found_among(lambda limit: _ids(parts(), limit=limit), within=within)
+
+
+def _count(parts: list[QuerySet[Product]]) -> int:
+    return sum(part.count() for part in parts)
+
+
+def _ids(parts: list[QuerySet[Product]], *, limit: int) -> list[int] | None:
+    """The ids of the rows of ``parts``, or None when they are more than ``limit``: a query a part
+    (each stops at the ``limit + 1``-th row, so that a list of many matches reads few of them)."""
+    ids: list[int] = []
+    for part in parts:
+        ids += part.order_by().values_list("pk", flat=True)[: limit + 1 - len(ids)]
+        if len(ids) > limit:
+            return None
+    return ids
 
 
 def _first_variant(condition: Q, *, of: str) -> Subquery:
@@ -234,23 +265,33 @@ def _first_variant(condition: Q, *, of: str) -> Subquery:
     return Subquery(Product.objects.filter(condition, parent=OuterRef(of)).order_by().values("pk")[:1])
 
 
-def product_count_priced_within(*, queryset: QuerySet[Product], bounds: Q) -> int:
-    """How many of ``queryset`` (products, none a variant: the API's) ``product_list_priced_within``
-    keeps for ``bounds``: those without variants priced within (the structure index), plus those
-    whose id is the parent of a variant priced within (a semi-join: MariaDB reads the variants'
-    parents once from the ``(parent, unit_price)`` index and looks each product up among them).
+def _priced_within_parts(*, queryset: QuerySet[Product], bounds: Q) -> list[QuerySet[Product]]:
+    """What ``product_list_priced_within`` keeps of ``queryset`` (products, none a variant: the
+    API's) for ``bounds``, as the rows that can match: those without variants priced within (the
+    structure index), and those whose id is the parent of a variant priced within (a semi-join:
+    MariaDB reads the variants' parents once from the ``(parent, unit_price)`` index and looks
+    each product up among them).
 
     The page's condition counted row by row tested each of the 190k active products at 1M
     sellable units (0.6 s); read at once, the parents of the matching variants cost ~0.3 s
     (docs/performance.md). Only a product with variants has variants (decision 0017)."""
-    own = queryset.filter(bounds, structure=Product.Structure.STANDALONE).count()
+    own = queryset.filter(bounds, structure=Product.Structure.STANDALONE)
     parents = Product.objects.filter(bounds, parent__isnull=False).values("parent_id")
-    return own + queryset.filter(pk__in=parents).count()
+    return [own, queryset.filter(pk__in=parents)]
 
 
-def product_count_not_in_stock(*, queryset: QuerySet[Product]) -> int:
-    """How many of ``queryset`` (products, none a variant: the API's) are not sellable (what
-    ``product_list_in_stock(in_stock=False)`` keeps), counted from the few rows that can be:
+def _in_stock_parts(*, queryset: QuerySet[Product]) -> list[QuerySet[Product]]:
+    """What ``product_list_in_stock(in_stock=True)`` keeps of ``queryset`` (products, none a
+    variant: the API's), as the rows that can match: products without variants whose own stock
+    is sellable, and the parents of the sellable variants (a semi-join, read once)."""
+    own = queryset.filter(SELLABLE, structure=Product.Structure.STANDALONE)
+    parents = Product.objects.filter(SELLABLE, parent__isnull=False).values("parent_id")
+    return [own, queryset.filter(pk__in=parents)]
+
+
+def _not_in_stock_parts(*, queryset: QuerySet[Product]) -> list[QuerySet[Product]]:
+    """What ``product_list_in_stock(in_stock=False)`` keeps of ``queryset`` (products, none a
+    variant: the API's), as the few rows that can be not sellable:
 
     - products without variants whose own stock is out (the structure index);
     - products with variants but none (their ``has_tracked_variant`` is off: the structure
@@ -261,11 +302,9 @@ def product_count_not_in_stock(*, queryset: QuerySet[Product]) -> int:
     The page's condition counted row by row tested each of the 190k active products at 1M
     sellable units (0.6–0.9 s); this tests the 50k variants out of stock (~0.3 s,
     docs/performance.md)."""
-    own = queryset.filter(structure=Product.Structure.STANDALONE, track_inventory=True, inventory__lte=0).count()
-    without_variants = (
-        queryset.filter(structure=PARENT, track_inventory=False, has_tracked_variant=False)
-        .filter(IsNull(_first_variant(Q(), of="pk"), True))
-        .count()
+    own = queryset.filter(structure=Product.Structure.STANDALONE, track_inventory=True, inventory__lte=0)
+    without_variants = queryset.filter(structure=PARENT, track_inventory=False, has_tracked_variant=False).filter(
+        IsNull(_first_variant(Q(), of="pk"), True)
     )
     # The sibling test last: MariaDB tests a row's conditions in the order written.
     sold_out = (
@@ -273,7 +312,7 @@ def product_count_not_in_stock(*, queryset: QuerySet[Product]) -> int:
         .filter(IsNull(_first_variant(SELLABLE, of="parent_id"), True))
         .values("parent_id")
     )
-    return own + without_variants + queryset.filter(pk__in=sold_out).count()
+    return [own, without_variants, queryset.filter(pk__in=sold_out)]
 
 
 def catalog_has_variants() -> bool:
@@ -303,29 +342,37 @@ def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]
     (``_walked_products``), then its rows are read by id. ``last_update`` alone (either way):
     ``product_page_by_latest_update``. Any other order with ``last_update`` sorts every match
     on the computed key (no index holds it); when the catalog has no variant at all (one index
-    lookup says so), the plain column and its index serve the order as before variants."""
+    lookup says so), the plain column and its index serve the order as before variants. A filter
+    that says among which ids its rows are (``ProductQuerySet.found_among``) has its pages read
+    from them when they are few, in any of these orders (``ProductPages``, ``FEW_MATCHES``)."""
     keyed = [term for term in ordering if term.removeprefix("-") in API_SORT_KEYS]
     if not (keyed and catalog_has_variants()):
         terms, keys = list(ordering), _as_is
-    elif list(ordering) in (["last_update", "id"], ["-last_update", "-id"]):
+    else:
+        terms, keys = [_sort_term(term) for term in ordering], _with_latest_update_key
+    ordered = keys(queryset).order_by(*terms)
+    found_among = isinstance(queryset, ProductQuerySet) and queryset.is_found_among
+    if keys is _with_latest_update_key and list(ordering) in (["last_update", "id"], ["-last_update", "-id"]):
         descending = ordering[0].startswith("-")
         return ProductPages(
             queryset=queryset,
+            rows=ordered,
             page=lambda start, stop: product_page_by_latest_update(
                 queryset=queryset, descending=descending, start=start, stop=stop
             ),
         )
-    else:
-        terms, keys = [_sort_term(term) for term in ordering], _with_latest_update_key
-    ordered = keys(queryset).order_by(*terms)
-    if not ordering or ordering[0].removeprefix("-") != "unit_price":
-        return ordered
+    if ordering and ordering[0].removeprefix("-") == "unit_price":
 
-    def page(start: int, stop: int) -> list[Product]:
-        ids = list(keys(_walked_products(queryset)).order_by(*terms).values_list("pk", flat=True)[start:stop])
-        return list(ordered.filter(pk__in=ids)) if ids else []
+        def page(start: int, stop: int) -> list[Product]:
+            ids = list(keys(_walked_products(queryset)).order_by(*terms).values_list("pk", flat=True)[start:stop])
+            return list(ordered.filter(pk__in=ids)) if ids else []
 
-    return ProductPages(queryset=queryset, page=page)
+        return ProductPages(queryset=queryset, rows=ordered, page=page)
+    # A filter whose matches may be few (ProductPages), in an order of an index that a page walks:
+    # not a search's rank (every product the search finds is ranked and sorted, no walk to spare).
+    if found_among and ordering and ordering[0].removeprefix("-") not in queryset.query.annotations:
+        return ProductPages(queryset=queryset, rows=ordered, page=lambda start, stop: list(ordered[start:stop]))
+    return ordered
 
 
 def _as_is(queryset: QuerySet[Product]) -> QuerySet[Product]:
@@ -358,19 +405,41 @@ def _walked_products(queryset: QuerySet[Product]) -> QuerySet[Product]:
     return walked.filter(Exists(queryset.order_by().filter(pk=OuterRef("pk"))))
 
 
+#: A filtered list of at most this many products, and at most one in ``FEW_MATCHES_SHARE`` of
+#: those its filter chose from, reads its pages from their ids, when its filter says among which
+#: ids they are (``ProductQuerySet.found_among``): a walk of the list's order tests every product
+#: before the page's last match (all 190k active ones at 1M sellable units for one product sold
+#: out: 2.1 s), where the ids cost what the filter's count costs (the same rows, each query
+#: stopping past this many). Chosen by the list's count, which the paginator has read (or kept)
+#: before the page: a dense filter reads no id, and its walk stops after a page; a filter that
+#: keeps more than one product in 20 (10k sellable units: 1,900 of 1,900 in stock) finds a page
+#: within 20 × its size rows of the walk.
+FEW_MATCHES = 2_000
+FEW_MATCHES_SHARE = 20
+
+
 class ProductPages:
     """The API's products in an order whose pages are read otherwise than as a slice of the
     counted queryset: what Django's paginator asks of its object list (``count()``, a slice,
-    ``ordered``). ``count()`` counts ``queryset``; ``[start:stop]`` is ``page(start, stop)``."""
+    ``ordered``). ``count()`` counts ``queryset`` (once); ``[start:stop]`` is ``page(start,
+    stop)``, a walk of the order, or, for a list of ``FEW_MATCHES`` or fewer products whose
+    filter says among which ids they are, ``rows`` (``queryset`` sorted) of those ids alone."""
 
     ordered = True
 
-    def __init__(self, *, queryset: QuerySet[Product], page: Callable[[int, int], list[Product]]) -> None:
+    def __init__(
+        self, *, queryset: QuerySet[Product], rows: QuerySet[Product], page: Callable[[int, int], list[Product]]
+    ) -> None:
         self.queryset = queryset
+        self.rows = rows
         self.page = page
+        self.known_count: int | None = None
 
     def count(self) -> int:
-        return self.queryset.count()
+        """``queryset``'s count, counted once (or as the paginator kept it: ``known_count``)."""
+        if self.known_count is None:
+            self.known_count = self.queryset.count()
+        return self.known_count
 
     def __len__(self) -> int:
         return self.count()
@@ -380,7 +449,29 @@ class ProductPages:
             raise TypeError("ProductPages are read by slices of rows")
         start = key.start or 0
         stop = self.count() if key.stop is None else key.stop
-        return self.page(start, stop) if stop > start else []
+        if stop <= start:
+            return []
+        ids = self._few_ids()
+        if ids is not None:
+            return list(self.rows.filter(pk__in=ids)[start:stop]) if ids else []
+        return self.page(start, stop)
+
+    def _few_ids(self) -> list[int] | None:
+        """The ids among which the list's rows are, when they are few (``FEW_MATCHES``); None
+        when they are not, or unknown."""
+        queryset = self.queryset
+        if not (isinstance(queryset, ProductQuerySet) and queryset.is_found_among) or self.count() > FEW_MATCHES:
+            return None
+        found = queryset.found()
+        if found is None:
+            return None
+        ids, within = found
+        # No more than count × share products to choose from (the index alone, up to there): a
+        # walk finds a page soon. Counting them all cost 40 ms at 1M sellable units.
+        beyond = self.count() * FEW_MATCHES_SHARE
+        if not within.order_by().values_list("pk", flat=True)[beyond : beyond + 1]:
+            return None
+        return ids(FEW_MATCHES)
 
 
 #: The deepest row (``stop``) a page of ``ordering=last_update`` or ``-last_update`` is walked

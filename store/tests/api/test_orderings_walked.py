@@ -111,8 +111,14 @@ def filters(made: dict[str, list[int]]) -> list[dict]:
     ]
 
 
-@pytest.fixture
-def made() -> dict[str, list[int]]:
+@pytest.fixture(params=["walked", "from ids"])
+def made(request, monkeypatch) -> dict[str, list[int]]:
+    """The catalog, its filtered pages walked, or read from their matches' ids (few matches:
+    ``ProductPages``)."""
+    if request.param == "walked":
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 0)
+    else:  # however many of the products the filter keeps
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 0)
     return catalog()
 
 

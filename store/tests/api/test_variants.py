@@ -4,6 +4,7 @@ nothing of a product that is not active leaves (docs/decisions/0017, docs/guide/
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from store.models import Product
 from store.tests.api.conftest import drf_datetime, ids, results
 from store.tests.factories import CollectionFactory, ProductFactory, product_image
 from store.tests.variants.conftest import make_parent, make_variant
+from store.variants import selectors as variant_selectors
 from store.variants import services as variant_services
 
 pytestmark = pytest.mark.django_db
@@ -266,10 +268,23 @@ def every_page(api, params: dict[str, str]) -> tuple[int, list[int]]:
     return count, pks
 
 
+#: a page read from 3 ids (``ProductPages``; a walk reads a page of 2, by ids in price order)
+LISTED = re.compile(r"""[`"]id[`"] IN \(\d+, \d+, \d+\)""")
+
+
 class TestFiltersAgainstPython:
     """The stock and price filters, their pages and their exact count (each counted otherwise than
     its page is read: ``ProductQuerySet.counted_by``) are those of a plain computation over every
-    product, with and without variants, drafts, archived, untracked stock."""
+    product, with and without variants, drafts, archived, untracked stock; each page walked and
+    read from the matches' ids (``ProductQuerySet.found_among``: few matches)."""
+
+    @pytest.fixture(autouse=True, params=["walked", "from ids"])
+    def read(self, request, monkeypatch) -> str:
+        if request.param == "walked":
+            monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 0)
+        else:  # however many of the products the filter keeps
+            monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 0)
+        return request.param
 
     @pytest.fixture
     def catalog(self) -> None:
@@ -356,15 +371,82 @@ class TestFiltersAgainstPython:
         count, pks = every_page(api, params)
         assert (count, pks) == (len(expected), expected)
 
-    def test_the_price_walk_starts_below_the_upper_bound(self, api, catalog):
+    def test_the_price_walk_starts_below_the_upper_bound(self, api, catalog, monkeypatch):
         """Descending, a walk of the price index starts at the bound instead of passing every
         product priced above it (2.4 s at 1M sellable units for ``__lt=200``)."""
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 0)
         with CaptureQueriesContext(connection) as queries:
             api.get("/api/products/", {"unit_price__lt": "200", "ordering": "-unit_price"})
         walks = [query["sql"] for query in queries.captured_queries if "EXISTS" in query["sql"]]
         outer = [sql.split("EXISTS")[0] for sql in walks if "ORDER BY" in sql.split("EXISTS")[-1]]
         assert outer, walks
         assert all("unit_price" in where.split("WHERE")[-1] for where in outer), walks
+
+    @staticmethod
+    def page_sql(api, params: dict[str, str]) -> str:
+        """The SQL of the query that read the rows of the page (their collection's title)."""
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/products/", {**params, "page_size": "2"}).status_code == 200
+        (sql,) = [query["sql"] for query in queries.captured_queries if "collection_title" in query["sql"]]
+        return sql
+
+    @pytest.mark.parametrize("ordering", ["title", "unit_price", "-unit_price", "last_update", "-last_update"])
+    def test_few_matches_are_read_from_their_ids_in_every_order(self, api, catalog, monkeypatch, ordering):
+        """3 of the 8 active products are not in stock, 5 are: up to ``FEW_MATCHES`` the page is
+        the sorted rows of the ids its filter reads (a walk of the order tested every product
+        before the last match: 190k at 1M sellable units), above it a walk of the order."""
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 3)
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 2)
+        few = self.page_sql(api, {"in_stock": "false", "ordering": ordering})
+        many = self.page_sql(api, {"in_stock": "true", "ordering": ordering})
+        assert LISTED.search(few), few
+        assert not LISTED.search(many), many
+
+    def test_a_filter_that_keeps_a_large_share_walks(self, api, catalog, monkeypatch):
+        """3 of 8 products: more than one in 3 of those the filter chose from, few as they are (a
+        walk finds a page within 3 × its size rows)."""
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 3)
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 3)
+        assert not LISTED.search(self.page_sql(api, {"in_stock": "false"}))
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 2)
+        assert LISTED.search(self.page_sql(api, {"in_stock": "false"}))
+
+    def test_a_searchs_rank_order_sorts_what_it_finds(self, api, catalog, monkeypatch):
+        """Ranked, a search sorts every product it finds (no walk to spare): not read from the
+        filter's ids; in a walked order, it is."""
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 3)
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 2)
+        assert not LISTED.search(self.page_sql(api, {"in_stock": "false", "search": "sold"}))
+        assert LISTED.search(self.page_sql(api, {"in_stock": "false", "search": "sold", "ordering": "title"}))
+        assert every_page(api, {"in_stock": "false", "search": "sold"})[0] == 2
+
+    def test_a_kept_count_still_reads_few_matches_from_their_ids(self, api, catalog, settings, monkeypatch):
+        """Pages after the first read their count from the cache (``CountKeptPaginator``): the
+        count it kept says the matches are few."""
+        settings.CATALOG_API_CACHE_SECONDS = 60
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES", 3)
+        monkeypatch.setattr(variant_selectors, "FEW_MATCHES_SHARE", 2)
+        expected = self.expected({"in_stock": "false"})
+        pages = []
+        for page in (1, 2, 3):
+            with CaptureQueriesContext(connection) as queries:
+                pages += ids(api.get("/api/products/", {"in_stock": "false", "page_size": 1, "page": page}))
+            sqls = [query["sql"] for query in queries.captured_queries]
+            assert sum("COUNT(" in sql for sql in sqls) == (3 if page == 1 else 0), sqls  # the list's 3
+            assert any(LISTED.search(sql) for sql in sqls), sqls
+        assert pages == expected
+
+    def test_ids_are_known_while_the_filter_is_only_narrowed(self, catalog):
+        active = selectors.product_list_for_api()
+        products = selectors.product_list_in_stock(in_stock=False, queryset=active)
+        expected = sorted(self.expected({"in_stock": "false"}))
+        found = products.found()
+        assert found is not None
+        ids, within = found
+        assert (sorted(ids(3) or []), ids(2), within) == (expected, None, active)  # None: more than 2
+        assert products.filter(title__startswith="F").order_by("-pk").found() is not None
+        assert (products | Product.objects.filter(title__startswith="A")).found() is None  # widened
+        assert active.found() is None  # no filter said
 
     def test_the_catalog_has_every_case(self, api, catalog):
         assert self.expected({"in_stock": "false"})
@@ -388,15 +470,16 @@ class TestFiltersAgainstPython:
         ("params", "budget"),
         [
             # the active products less those not in stock (3 counts), then the page, its images,
-            # tags and variants
-            ({"in_stock": "true"}, 8),
-            ({"in_stock": "false"}, 7),
+            # tags and variants; read from ids, the ids of the sellable ones first (2 queries)
+            # (whether the filter chose from more than 20 × as many products: one more)
+            ({"in_stock": "true"}, {"walked": 8, "from ids": 11}),
+            ({"in_stock": "false"}, {"walked": 7, "from ids": 11}),
             # those without variants, then the parents of the variants within
-            ({"unit_price__gt": "100", "unit_price__lt": "200"}, 6),
+            ({"unit_price__gt": "100", "unit_price__lt": "200"}, {"walked": 6, "from ids": 9}),
         ],
     )
-    def test_the_count_costs_a_few_queries(self, api, catalog, django_assert_max_num_queries, params, budget):
-        with django_assert_max_num_queries(budget):
+    def test_the_count_costs_a_few_queries(self, api, catalog, django_assert_max_num_queries, params, budget, read):
+        with django_assert_max_num_queries(budget[read]):
             assert api.get("/api/products/", params).status_code == 200
 
 
