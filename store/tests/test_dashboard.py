@@ -223,3 +223,6 @@ def test_every_admin_page_names_its_icon(client, admin_client):
     assert icon in admin_client.get(INDEX).text
     assert icon in client.get("/admin/login/").text
     assert finders.find("store/favicon.svg")
+    # pages that name none (the API's JSON) ask for /favicon.ico: the same icon
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, "/static/store/favicon.svg")
