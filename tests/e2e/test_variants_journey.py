@@ -71,6 +71,10 @@ def test_a_product_with_variants_from_its_creation_to_a_reverted_import(
             row.locator("select[name$='-variant_image']").select_option(label="Green tee")
     page.locator("input[name=_continue]").click()
     assert "was changed successfully" in message(page)
+    # Its own price and stock columns sell nothing: the page shows its variants' instead.
+    summary = page.locator(".field-variants_price_and_stock").inner_text()
+    assert re.search(r"6 variants\D+20\.00\D+22\.00\D+60 in stock", summary), summary
+    assert not page.locator("div.form-row.field-inventory").count()  # (the inline's cells are its variants')
     variants = make_run.call("variants_state", product="JTEE")
     assert variants == {
         sku: {

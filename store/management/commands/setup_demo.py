@@ -98,8 +98,8 @@ class Command(BaseCommand):
         unsold = Product.objects.filter(structure=Product.Structure.STANDALONE).exclude(Exists(sold)).order_by("pk")
         made = 0
         for collection, sizes in DEMO_OPTIONS.items():
+            options = options_parse(sizes)
             for product in unsold.filter(collection__title=collection):
-                options = options_parse(sizes)
                 variants = product_options_save(product=product, options=options, expected_version=product.version)
                 for index, variant in enumerate(variants):
                     variant.inventory = 3 + 7 * index
