@@ -106,11 +106,6 @@ class ProductQuerySet(models.QuerySet["Product"]):
         clone._found_among = (clone.query.where.clone(), ids, within)
         return clone
 
-    @property
-    def is_found_among(self) -> bool:
-        """Whether ``found_among`` said among which ids its rows are."""
-        return self._found_among is not None
-
     def found(self) -> tuple[Callable[[int], list[int] | None], models.QuerySet[Product]] | None:
         """``found_among``'s ``ids`` and ``within``, while its rows are still some of those (None:
         unknown)."""

@@ -219,28 +219,29 @@ def product_list_in_stock(*, in_stock: bool, queryset: QuerySet[Product]) -> Que
     matches = (~Q(structure=PARENT) & SELLABLE) | _has_variant(SELLABLE)
     if not in_stock:
         return _counted_by(queryset.exclude(matches), lambda: _not_in_stock_parts(queryset=queryset), within=queryset)
-    kept = queryset.filter(matches)
-    if not isinstance(kept, ProductQuerySet):
-        return kept
-
-    def count() -> int:
-        # The products less those not in stock: these are the few (in_stock=false's rows).
-        return queryset.count() - _count(_not_in_stock_parts(queryset=queryset))
-
-    # Found among the sellable ones: few when most of the catalog is sold out.
-    sellable = kept.counted_by(count)
-    return sellable.found_among(lambda limit: _ids(_in_stock_parts(queryset=queryset), limit=limit), within=queryset)
+    # Found among the sellable ones (few when most of the catalog is sold out), counted as the
+    # products less those not in stock: these are the few (in_stock=false's rows).
+    return _counted_by(
+        queryset.filter(matches),
+        lambda: _in_stock_parts(queryset=queryset),
+        within=queryset,
+        count=lambda: queryset.count() - _count(_not_in_stock_parts(queryset=queryset)),
+    )
 
 
 def _counted_by(
-    matches: QuerySet[Product], parts: Callable[[], list[QuerySet[Product]]], *, within: QuerySet[Product]
+    matches: QuerySet[Product],
+    parts: Callable[[], list[QuerySet[Product]]],
+    *,
+    within: QuerySet[Product],
+    count: Callable[[], int] | None = None,
 ) -> QuerySet[Product]:
     """``matches``, the rows of ``within`` that ``parts`` (disjoint querysets of products) hold:
-    counted as their counts' sum (``ProductQuerySet.counted_by``), found among their ids
-    (``found_among``, ``ProductPages``)."""
+    counted as their counts' sum, or by ``count`` when given (``ProductQuerySet.counted_by``),
+    found among their ids (``found_among``, ``ProductPages``)."""
     if not isinstance(matches, ProductQuerySet):
         return matches
-    counted = matches.counted_by(lambda: _count(parts()))
+    counted = matches.counted_by(count or (lambda: _count(parts())))
     return counted.found_among(lambda limit: _ids(parts(), limit=limit), within=within)
 
 
@@ -351,7 +352,7 @@ def product_list_ordered(*, queryset: QuerySet[Product], ordering: Sequence[str]
     else:
         terms, keys = [_sort_term(term) for term in ordering], _with_latest_update_key
     ordered = keys(queryset).order_by(*terms)
-    found_among = isinstance(queryset, ProductQuerySet) and queryset.is_found_among
+    found_among = isinstance(queryset, ProductQuerySet) and queryset.found() is not None
     if keys is _with_latest_update_key and list(ordering) in (["last_update", "id"], ["-last_update", "-id"]):
         descending = ordering[0].startswith("-")
         return ProductPages(
@@ -459,11 +460,8 @@ class ProductPages:
     def _few_ids(self) -> list[int] | None:
         """The ids among which the list's rows are, when they are few (``FEW_MATCHES``); None
         when they are not, or unknown."""
-        queryset = self.queryset
-        if not (isinstance(queryset, ProductQuerySet) and queryset.is_found_among) or self.count() > FEW_MATCHES:
-            return None
-        found = queryset.found()
-        if found is None:
+        found = self.queryset.found() if isinstance(self.queryset, ProductQuerySet) else None
+        if found is None or self.count() > FEW_MATCHES:
             return None
         ids, within = found
         # No more than count × share products to choose from (the index alone, up to there): a
